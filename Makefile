@@ -1,0 +1,62 @@
+# Basalt's build. `make test` is the whole default suite (CI runs exactly it);
+# `make sim` is the main job. Everything a fresh Debian machine with only Go
+# lacks is installed by `make deps`.
+
+GO          ?= go
+BIN         := bin
+# Debian packages the tests run for real: OCF agents (heartbeat/Dummy,
+# pacemaker/Dummy, ocf-tester) and fence agents (fence_dummy).
+DEB_PACKAGES := resource-agents pacemaker-resource-agents fence-agents
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages that start goroutines run again under the race detector.
+RACE_PKGS   := ./core/live/...
+
+.PHONY: all deps build test race bench lint fmt run-op clean
+
+all: build
+
+# deps installs the Debian packages the tests need, with one apt-get update,
+# and does nothing when they are all present.
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "deps: installing Debian packages:$$missing"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+race:
+	$(GO) test -count=1 -race ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# run-op is the LRM's human way in: one OCF action through the LRM.
+run-op: deps build
+	mkdir -p /run/basalt-demo
+	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action start --param state=/run/basalt-demo/dummy.state --timeout 20s
+	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action monitor --param state=/run/basalt-demo/dummy.state --timeout 20s
+	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action stop --param state=/run/basalt-demo/dummy.state --timeout 20s
+
+clean:
+	rm -rf $(BIN)

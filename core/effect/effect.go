@@ -1,0 +1,85 @@
+// Package effect is the vocabulary shared by the core state machines and the
+// drivers that run them. A state machine never performs I/O: it receives an
+// input together with the current time and returns a list of effects, which a
+// driver (live or simulated) carries out in order. Results come back to the
+// machine as new inputs (a timer fired, a process exited).
+package effect
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/proc"
+)
+
+// Effect is one thing a state machine asks its driver to do.
+type Effect interface {
+	// Describe renders the effect as one deterministic line for traces and
+	// golden files.
+	Describe() string
+}
+
+// TimerID identifies one timer among those set by one state machine.
+type TimerID uint64
+
+// StartProcess asks the driver to run a child process and, when it ends, to
+// deliver its proc.Exit back to the machine.
+type StartProcess struct {
+	ID   proc.ID
+	Spec proc.Spec
+}
+
+// Describe implements Effect.
+func (e StartProcess) Describe() string {
+	return fmt.Sprintf("start-process id=%d path=%s args=%v", e.ID, e.Spec.Path, e.Spec.Args)
+}
+
+// KillProcess asks the driver to kill a running process and its whole
+// process group. Its exit is still delivered once it has been reaped.
+type KillProcess struct {
+	ID proc.ID
+}
+
+// Describe implements Effect.
+func (e KillProcess) Describe() string { return fmt.Sprintf("kill-process id=%d", e.ID) }
+
+// SetTimer asks the driver to deliver a timer input at At. Setting an
+// existing ID moves that timer.
+type SetTimer struct {
+	ID TimerID
+	At time.Time
+}
+
+// Describe implements Effect.
+func (e SetTimer) Describe() string {
+	return fmt.Sprintf("set-timer id=%d at=%s", e.ID, e.At.UTC().Format(time.RFC3339Nano))
+}
+
+// CancelTimer asks the driver to forget a timer. Machines must still ignore a
+// timer input that races with its cancellation.
+type CancelTimer struct {
+	ID TimerID
+}
+
+// Describe implements Effect.
+func (e CancelTimer) Describe() string { return fmt.Sprintf("cancel-timer id=%d", e.ID) }
+
+// Log is a log record produced by a machine. Machines do not hold a logger:
+// the record is data, so that the simulator can put it in its trace and the
+// live driver can hand it to log/slog. Records about a resource carry its
+// human name.
+type Log struct {
+	Level slog.Level
+	Msg   string
+	Attrs []slog.Attr
+}
+
+// Describe implements Effect.
+func (e Log) Describe() string {
+	s := fmt.Sprintf("log %s %q", e.Level, e.Msg)
+	for _, a := range e.Attrs {
+		s += " " + a.String()
+	}
+	return s
+}

@@ -1,0 +1,711 @@
+// Package lrm is the local resource manager: the per-host state machine that
+// runs OCF resource agent actions. It is policy-free (it never decides to
+// start or stop anything by itself) and sans-I/O: every input comes with the
+// current time and every consequence is returned as effects (run this agent,
+// kill that process group, set a timer, notify a subscriber, log a line) for a
+// live or simulated driver to carry out.
+//
+// Its guarantees, after Linux-HA's LocalResourceManager and pacemaker-execd:
+//   - operations are accepted at once with a call ID and report later;
+//   - operations on one resource run strictly one after another, in the order
+//     accepted; different resources run in parallel up to a bound, the rest
+//     wait in a bounded queue;
+//   - recurring monitors re-run Interval after each run ends, identical
+//     requests merge, a stop cancels them;
+//   - a run past its timeout has its whole process group killed and ends
+//     with status Timeout — only once the process is reaped, so the next
+//     operation on that resource never overlaps it;
+//   - subscribers hear of every completed one-shot operation and of a
+//     recurring monitor only when its result changes.
+package lrm
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proc"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxConcurrent = 16
+	DefaultMaxQueued     = 1024
+	DefaultHistoryLen    = 16
+)
+
+// ErrQueueFull is returned by Submit when the bounded queue is full. The
+// caller should retry later; nothing was accepted.
+var ErrQueueFull = errors.New("operation queue is full")
+
+// ErrUnknownResource is returned for operations on a resource that was never
+// registered (the LRM does no discovery).
+var ErrUnknownResource = errors.New("resource not registered")
+
+// ErrBusy is returned by Unregister while one-shot operations are pending.
+var ErrBusy = errors.New("resource has pending operations")
+
+// Config tunes an LRM.
+type Config struct {
+	// OCFRoot is the agents' root (OCF_ROOT), e.g. /usr/lib/ocf.
+	OCFRoot string
+	// MaxConcurrent bounds the agent processes running at once; the rest
+	// wait. Bounding it keeps a mass failover from fork-bombing the host.
+	MaxConcurrent int
+	// MaxQueued bounds the operations waiting across all resources.
+	MaxQueued int
+	// HistoryLen bounds each resource's list of recent runs.
+	HistoryLen int
+	// ExtraEnv is added to every agent's environment (PATH, for shell
+	// agents, since nothing of the daemon's environment is inherited).
+	ExtraEnv []string
+	// OutputLimit bounds the captured stdout and stderr of each run.
+	OutputLimit int
+}
+
+// Notify is the effect that tells a subscriber of a result.
+type Notify struct {
+	Subscriber string
+	Result     Result
+}
+
+// Describe implements effect.Effect.
+func (n Notify) Describe() string { return "notify " + n.Subscriber + " " + n.Result.String() }
+
+type opState int
+
+const (
+	opQueued  opState = iota // in its resource's queue, not yet started
+	opRunning                // its process is running
+	opIdle                   // recurring, waiting for its next run
+)
+
+type op struct {
+	call     CallID
+	req      OpRequest
+	state    opState
+	queuedAt time.Time
+	started  time.Time
+	pid      proc.ID
+	// timer is the op's one timer: its timeout while running, its next run
+	// while idle. An op never needs both at once.
+	timer     effect.TimerID
+	timedOut  bool
+	cancelled bool
+	// last holds the previous run's rc and status of a recurring op, so
+	// that subscribers are told only of changes.
+	last    *Result
+	waiting bool // in the slot-wait list
+}
+
+func (o *op) recurring() bool { return o.req.Interval > 0 }
+
+type resource struct {
+	def       Resource
+	queue     []*op // FIFO; the head may be running
+	recurring map[OpKey]*op
+	byKey     map[OpKey]OpRecord
+	recent    []OpRecord
+	last      *OpRecord
+	lastFail  *OpRecord
+}
+
+// LRM is the local resource manager state machine. It is not safe for
+// concurrent use: a driver serialises its inputs.
+type LRM struct {
+	cfg       Config
+	rscs      map[string]*resource
+	procs     map[proc.ID]*op
+	timers    map[effect.TimerID]*op
+	slotWait  []*op // queue heads waiting for a process slot, FIFO
+	running   int
+	queued    int
+	subs      []string // sorted
+	nextCall  CallID
+	nextProc  proc.ID
+	nextTimer effect.TimerID
+}
+
+// New returns an LRM with no resources.
+func New(cfg Config) (*LRM, error) {
+	if cfg.OCFRoot == "" || !strings.HasPrefix(cfg.OCFRoot, "/") {
+		return nil, fmt.Errorf("lrm config: OCF root %q must be an absolute path", cfg.OCFRoot)
+	}
+	if cfg.MaxConcurrent < 0 || cfg.MaxQueued < 0 || cfg.HistoryLen < 0 || cfg.OutputLimit < 0 {
+		return nil, fmt.Errorf("lrm config: limits must not be negative")
+	}
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if cfg.MaxQueued == 0 {
+		cfg.MaxQueued = DefaultMaxQueued
+	}
+	if cfg.HistoryLen == 0 {
+		cfg.HistoryLen = DefaultHistoryLen
+	}
+	cfg.ExtraEnv = slices.Clone(cfg.ExtraEnv)
+	return &LRM{
+		cfg:    cfg,
+		rscs:   map[string]*resource{},
+		procs:  map[proc.ID]*op{},
+		timers: map[effect.TimerID]*op{},
+	}, nil
+}
+
+// Register makes a resource known. Registering an identical definition
+// again is a no-op; a changed definition (new parameters, say) applies to
+// runs started from now on, but the agent may not change while operations
+// are pending or recurring, because their results would be ambiguous.
+func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
+	if r.ID == "" {
+		return nil, fmt.Errorf("register resource: empty id")
+	}
+	if r.Name == "" {
+		r.Name = r.ID
+	}
+	if _, err := r.Agent.Path(l.cfg.OCFRoot); err != nil {
+		return nil, fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
+	}
+	for _, k := range sortedKeys(r.Params) {
+		if err := ocf.ValidParamName(k); err != nil {
+			return nil, fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
+		}
+		if strings.ContainsRune(r.Params[k], 0) {
+			return nil, fmt.Errorf("register %s (%s): parameter %s contains a NUL byte", r.ID, r.Name, k)
+		}
+	}
+	if old, ok := l.rscs[r.ID]; ok {
+		if old.def.equal(r) {
+			return nil, nil
+		}
+		if old.def.Agent != r.Agent && (len(old.queue) > 0 || len(old.recurring) > 0) {
+			return nil, fmt.Errorf("register %s (%s): agent change from %s to %s while operations are pending: %w",
+				r.ID, r.Name, old.def.Agent, r.Agent, ErrBusy)
+		}
+		old.def = r.clone()
+		return []effect.Effect{l.logf(slog.LevelInfo, old, "resource definition updated")}, nil
+	}
+	l.rscs[r.ID] = &resource{
+		def:       r.clone(),
+		recurring: map[OpKey]*op{},
+		byKey:     map[OpKey]OpRecord{},
+	}
+	return []effect.Effect{l.logf(slog.LevelInfo, l.rscs[r.ID], "resource registered", slog.String("agent", r.Agent.String()))}, nil
+}
+
+// Unregister forgets a resource, cancelling its recurring operations. It is
+// refused while any operation is running or a one-shot operation is queued:
+// forgetting a resource whose agent still runs would let a re-registered
+// twin start an overlapping operation, and a queued result would be lost.
+func (l *LRM) Unregister(now time.Time, id string) ([]effect.Effect, error) {
+	r, ok := l.rscs[id]
+	if !ok {
+		return nil, nil
+	}
+	for _, o := range r.queue {
+		if !o.recurring() || o.state == opRunning {
+			return nil, fmt.Errorf("unregister %s (%s): %w", id, r.def.Name, ErrBusy)
+		}
+	}
+	var effs []effect.Effect
+	for _, k := range sortedOpKeys(r.recurring) {
+		effs = l.cancelRecurring(now, r, r.recurring[k], effs)
+	}
+	delete(l.rscs, id)
+	return append(effs, l.logf(slog.LevelInfo, r, "resource unregistered")), nil
+}
+
+// Submit accepts an operation and returns its call ID at once; the result
+// arrives later as a Notify effect and in the resource's history.
+func (l *LRM) Submit(now time.Time, req OpRequest) (CallID, []effect.Effect, error) {
+	r, ok := l.rscs[req.Resource]
+	if !ok {
+		return 0, nil, fmt.Errorf("%s %s: %w", req.Action, req.Resource, ErrUnknownResource)
+	}
+	if err := validateRequest(req); err != nil {
+		return 0, nil, fmt.Errorf("%s %s (%s): %w", req.Action, r.def.ID, r.def.Name, err)
+	}
+	old := r.recurring[req.Key()]
+	if req.Interval > 0 && old != nil && old.req == req {
+		return old.call, nil, nil // identical recurring request: merged
+	}
+	if (req.Interval == 0 || req.StartDelay == 0) && l.queued >= l.cfg.MaxQueued {
+		return 0, nil, fmt.Errorf("%s %s (%s): %w (%d waiting)", req.Action, r.def.ID, r.def.Name, ErrQueueFull, l.queued)
+	}
+	var effs []effect.Effect
+	if req.Interval > 0 && old != nil {
+		effs = l.cancelRecurring(now, r, old, effs) // replaced by the new request
+	}
+	if req.Action == ocf.Stop {
+		// A stop ends monitoring: a monitor racing a stop would report the
+		// resource dead and trigger recovery of a resource being stopped.
+		for _, k := range sortedOpKeys(r.recurring) {
+			effs = l.cancelRecurring(now, r, r.recurring[k], effs)
+		}
+	}
+	l.nextCall++
+	o := &op{call: l.nextCall, req: req, queuedAt: now}
+	if o.recurring() {
+		r.recurring[req.Key()] = o
+		if req.StartDelay > 0 {
+			o.state = opIdle
+			effs = append(effs, l.setTimer(o, now.Add(req.StartDelay)))
+			return o.call, effs, nil
+		}
+	}
+	effs = l.enqueue(now, r, o, effs)
+	return o.call, effs, nil
+}
+
+func validateRequest(req OpRequest) error {
+	if _, err := ocf.ParseAction(string(req.Action)); err != nil {
+		return err
+	}
+	if req.Timeout <= 0 {
+		return fmt.Errorf("timeout must be positive, got %s", req.Timeout)
+	}
+	if req.Interval < 0 || req.StartDelay < 0 || req.Depth < 0 {
+		return fmt.Errorf("interval, start delay and depth must not be negative")
+	}
+	if req.Interval > 0 && req.Action != ocf.Monitor {
+		return fmt.Errorf("only monitor can recur, not %s", req.Action)
+	}
+	if req.StartDelay > 0 && req.Interval == 0 {
+		return fmt.Errorf("start delay applies to recurring operations only")
+	}
+	return nil
+}
+
+// Cancel stops a recurring operation. A run in progress finishes, and its
+// result is reported as Cancelled.
+func (l *LRM) Cancel(now time.Time, id string, action ocf.Action, interval time.Duration) ([]effect.Effect, error) {
+	r, ok := l.rscs[id]
+	if !ok {
+		return nil, fmt.Errorf("cancel %s_%d on %s: %w", action, interval.Milliseconds(), id, ErrUnknownResource)
+	}
+	if interval <= 0 {
+		return nil, fmt.Errorf("cancel %s on %s (%s): only recurring operations can be cancelled", action, id, r.def.Name)
+	}
+	o, ok := r.recurring[OpKey{Action: action, Interval: interval}]
+	if !ok {
+		return nil, fmt.Errorf("cancel %s on %s (%s): no such recurring operation", OpKey{action, interval}, id, r.def.Name)
+	}
+	return l.cancelRecurring(now, r, o, nil), nil
+}
+
+// cancelRecurring removes o from its resource's recurring set. An idle or
+// queued op reports Cancelled now; a running one when its process ends.
+func (l *LRM) cancelRecurring(now time.Time, r *resource, o *op, effs []effect.Effect) []effect.Effect {
+	delete(r.recurring, o.req.Key())
+	o.cancelled = true
+	switch o.state {
+	case opIdle:
+		effs = append(effs, l.cancelTimer(o))
+		return l.report(now, r, o, Result{Status: Cancelled, RC: ocf.ErrGeneric}, effs)
+	case opQueued:
+		l.dequeue(r, o)
+		return l.report(now, r, o, Result{Status: Cancelled, RC: ocf.ErrGeneric}, effs)
+	}
+	return effs // running: reported on exit
+}
+
+func (l *LRM) enqueue(now time.Time, r *resource, o *op, effs []effect.Effect) []effect.Effect {
+	o.state = opQueued
+	o.queuedAt = now
+	r.queue = append(r.queue, o)
+	l.queued++
+	if len(r.queue) == 1 {
+		effs = l.tryStart(now, r, effs)
+	}
+	return effs
+}
+
+func (l *LRM) dequeue(r *resource, o *op) {
+	i := slices.Index(r.queue, o)
+	if i < 0 {
+		return
+	}
+	r.queue = slices.Delete(r.queue, i, i+1)
+	l.queued--
+	if o.waiting {
+		o.waiting = false
+		l.slotWait = slices.DeleteFunc(l.slotWait, func(w *op) bool { return w == o })
+	}
+}
+
+// tryStart starts r's queue head if it is not running and a process slot is
+// free; otherwise the head waits for a slot in FIFO order with every other
+// resource's head, so that no resource starves.
+func (l *LRM) tryStart(now time.Time, r *resource, effs []effect.Effect) []effect.Effect {
+	if len(r.queue) == 0 {
+		return effs
+	}
+	o := r.queue[0]
+	if o.state == opRunning || o.waiting {
+		return effs
+	}
+	if l.running >= l.cfg.MaxConcurrent {
+		o.waiting = true
+		l.slotWait = append(l.slotWait, o)
+		return effs
+	}
+	return l.start(now, r, o, effs)
+}
+
+func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []effect.Effect {
+	path, err := r.def.Agent.Path(l.cfg.OCFRoot)
+	var env []string
+	if err == nil {
+		depth := 0
+		if o.req.Action == ocf.Monitor {
+			depth = o.req.Depth
+		}
+		env, err = ocf.Env(ocf.EnvSpec{
+			Root: l.cfg.OCFRoot, Agent: r.def.Agent, Instance: r.def.ID, Params: r.def.Params,
+			Timeout: o.req.Timeout, Interval: o.req.Interval, Depth: depth, Extra: l.cfg.ExtraEnv,
+		})
+	}
+	if err != nil {
+		// Unreachable for registered resources in practice (Register
+		// validates), but an op must always end with a result.
+		l.queued--
+		r.queue = r.queue[1:]
+		effs = l.report(now, r, o, Result{Status: Error, RC: ocf.ErrConfigured, ExitReason: err.Error()}, effs)
+		return l.tryStart(now, r, effs)
+	}
+	l.queued--
+	l.running++
+	l.nextProc++
+	o.pid = l.nextProc
+	o.state = opRunning
+	o.started = now
+	o.timedOut = false
+	l.procs[o.pid] = o
+	effs = append(effs,
+		effect.StartProcess{ID: o.pid, Spec: proc.Spec{
+			Path: path, Args: []string{string(o.req.Action)}, Env: env, OutputLimit: l.cfg.OutputLimit,
+		}},
+		l.setTimer(o, now.Add(o.req.Timeout)),
+		l.logf(slog.LevelDebug, r, "operation started", opAttrs(o)...),
+	)
+	return effs
+}
+
+// ProcessExited delivers the end of an agent process.
+func (l *LRM) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.Effect {
+	o, ok := l.procs[id]
+	if !ok {
+		return nil // not ours, or already handled: drivers may deliver late
+	}
+	delete(l.procs, id)
+	l.running--
+	var effs []effect.Effect
+	effs = append(effs, l.cancelTimer(o))
+	res := resultFromExit(o, exit)
+	r, known := l.rscs[o.req.Resource]
+	if known && len(r.queue) > 0 && r.queue[0] == o {
+		r.queue = r.queue[1:]
+	}
+	if known {
+		o.state = opIdle
+		if o.cancelled {
+			res.Status, res.RC = Cancelled, ocf.ErrGeneric
+		}
+		effs = l.report(now, r, o, res, effs)
+		if o.recurring() && !o.cancelled {
+			effs = append(effs, l.setTimer(o, now.Add(o.req.Interval)))
+		}
+		effs = l.tryStart(now, r, effs)
+	}
+	return l.fillSlots(now, effs)
+}
+
+// fillSlots hands freed process slots to waiting queue heads, oldest first.
+func (l *LRM) fillSlots(now time.Time, effs []effect.Effect) []effect.Effect {
+	for len(l.slotWait) > 0 && l.running < l.cfg.MaxConcurrent {
+		o := l.slotWait[0]
+		l.slotWait = l.slotWait[1:]
+		o.waiting = false
+		effs = l.start(now, l.rscs[o.req.Resource], o, effs)
+	}
+	return effs
+}
+
+func resultFromExit(o *op, exit proc.Exit) Result {
+	res := Result{ExitReason: ocf.ExitReason(exit.Stderr), Output: string(exit.Stdout)}
+	switch {
+	case o.timedOut:
+		res.Status, res.RC = Timeout, ocf.ErrGeneric
+		if res.ExitReason == "" {
+			res.ExitReason = fmt.Sprintf("timed out after %s", o.req.Timeout)
+		}
+	case exit.Missing:
+		res.Status, res.RC = NotInstalled, ocf.ErrInstalled
+		if res.ExitReason == "" {
+			res.ExitReason = exit.StartError
+		}
+	case !exit.Started():
+		res.Status, res.RC = Error, ocf.ErrGeneric
+		res.ExitReason = exit.StartError
+	case exit.Code < 0:
+		res.Status, res.RC = Error, ocf.ErrGeneric
+		if res.ExitReason == "" {
+			res.ExitReason = "agent killed by signal " + exit.Signal
+		}
+	default:
+		res.Status, res.RC = Done, ocf.RC(exit.Code)
+	}
+	return res
+}
+
+// TimerFired delivers a timer set through a SetTimer effect. Stale timers
+// (cancelled or moved) are ignored.
+func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
+	o, ok := l.timers[id]
+	if !ok || o.timer != id {
+		return nil
+	}
+	delete(l.timers, id)
+	o.timer = 0
+	r, known := l.rscs[o.req.Resource]
+	if !known {
+		return nil
+	}
+	switch o.state {
+	case opRunning:
+		o.timedOut = true
+		return []effect.Effect{
+			effect.KillProcess{ID: o.pid},
+			l.logf(slog.LevelWarn, r, "operation timed out; killing its process group", opAttrs(o)...),
+		}
+	case opIdle:
+		if o.cancelled {
+			return nil
+		}
+		if l.queued >= l.cfg.MaxQueued {
+			// Skip this run rather than grow the queue: the next interval
+			// retries, and the missed run is logged.
+			return []effect.Effect{
+				l.setTimer(o, now.Add(o.req.Interval)),
+				l.logf(slog.LevelWarn, r, "recurring operation skipped: queue full", opAttrs(o)...),
+			}
+		}
+		return l.fillSlots(now, l.enqueue(now, r, o, nil))
+	}
+	return nil
+}
+
+// report records a run's result in the resource's history and notifies
+// subscribers.
+func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effect.Effect) []effect.Effect {
+	res.CallID = o.call
+	res.Resource = r.def.ID
+	res.Name = r.def.Name
+	res.Action = o.req.Action
+	res.Interval = o.req.Interval
+	res.Depth = o.req.Depth
+	res.QueuedAt = o.queuedAt
+	res.StartedAt = o.started
+	res.EndedAt = now
+	res.Outcome = outcome(res)
+	o.started = time.Time{}
+
+	rec := OpRecord{
+		CallID: res.CallID, Key: res.Key(), Depth: res.Depth, RC: res.RC, Status: res.Status,
+		Outcome: res.Outcome, ExitReason: res.ExitReason, QueuedAt: res.QueuedAt, StartedAt: res.StartedAt,
+		EndedAt: res.EndedAt, QueueTime: res.QueueTime(), RunTime: res.RunTime(), LastRCChange: now,
+	}
+	if prev, ok := r.byKey[rec.Key]; ok && prev.RC == rec.RC && prev.Status == rec.Status {
+		rec.LastRCChange = prev.LastRCChange
+	}
+	r.byKey[rec.Key] = rec
+	r.last = &rec
+	if res.Failed() {
+		r.lastFail = &rec
+	}
+	r.recent = append(r.recent, rec)
+	if len(r.recent) > l.cfg.HistoryLen {
+		r.recent = slices.Delete(r.recent, 0, len(r.recent)-l.cfg.HistoryLen)
+	}
+
+	// Recurring monitors report only changes: a monitor that says
+	// "running" every 10 s is noise; the one that says "dead" is the event.
+	changed := !o.recurring() || o.last == nil || o.last.RC != res.RC || o.last.Status != res.Status
+	if o.recurring() {
+		last := res
+		o.last = &last
+	}
+	level := slog.LevelInfo
+	if res.Failed() {
+		level = slog.LevelWarn
+	} else if !changed {
+		level = slog.LevelDebug
+	}
+	effs = append(effs, l.logf(level, r, "operation finished",
+		slog.String("op", res.Key().String()), slog.Uint64("call", uint64(res.CallID)),
+		slog.String("status", res.Status.String()), slog.String("rc", res.RC.String()),
+		slog.String("outcome", res.Outcome.String()), slog.String("reason", res.ExitReason)))
+	if changed {
+		for _, s := range l.subs {
+			effs = append(effs, Notify{Subscriber: s, Result: res})
+		}
+	}
+	return effs
+}
+
+// outcome classifies a result: the agent's rc when it ran, otherwise the
+// execution status decides (a missing agent is a hard failure on this host,
+// a timeout a soft one).
+func outcome(res Result) ocf.Outcome {
+	switch res.Status {
+	case Done:
+		probe := res.Action == ocf.Monitor && res.Interval == 0
+		return ocf.Classify(res.Action, res.RC, probe)
+	case NotInstalled:
+		if res.Action == ocf.Monitor && res.Interval == 0 {
+			// Pacemaker's probe exception: a resource whose agent is not
+			// installed here cannot be running here.
+			return ocf.Classify(res.Action, ocf.ErrInstalled, true)
+		}
+		// Even for a stop: without its agent nobody can prove the resource
+		// stopped, so the manager must treat it as a stop failure.
+		return ocf.HardFailure
+	default:
+		return ocf.SoftFailure
+	}
+}
+
+// Subscribe registers a client to be notified of results. Subscribing twice
+// is a no-op.
+func (l *LRM) Subscribe(name string) {
+	i, found := slices.BinarySearch(l.subs, name)
+	if !found {
+		l.subs = slices.Insert(l.subs, i, name)
+	}
+}
+
+// Unsubscribe removes a client.
+func (l *LRM) Unsubscribe(name string) {
+	if i, found := slices.BinarySearch(l.subs, name); found {
+		l.subs = slices.Delete(l.subs, i, i+1)
+	}
+}
+
+// Resource returns a registered resource's definition.
+func (l *LRM) Resource(id string) (Resource, bool) {
+	r, ok := l.rscs[id]
+	if !ok {
+		return Resource{}, false
+	}
+	return r.def.clone(), true
+}
+
+// Resources returns the registered resources sorted by ID.
+func (l *LRM) Resources() []Resource {
+	out := make([]Resource, 0, len(l.rscs))
+	for _, id := range sortedKeys(l.rscs) {
+		out = append(out, l.rscs[id].def.clone())
+	}
+	return out
+}
+
+// History returns a copy of what the LRM remembers of a resource.
+func (l *LRM) History(id string) (History, bool) {
+	r, ok := l.rscs[id]
+	if !ok {
+		return History{}, false
+	}
+	h := History{Resource: r.def.clone(), Recent: slices.Clone(r.recent)}
+	if r.last != nil {
+		c := *r.last
+		h.Last = &c
+	}
+	if r.lastFail != nil {
+		c := *r.lastFail
+		h.LastFailure = &c
+	}
+	for _, k := range sortedOpKeys(r.byKey) {
+		h.ByKey = append(h.ByKey, r.byKey[k])
+	}
+	return h, true
+}
+
+// Recurring returns the recurring operations of a resource, sorted by key.
+func (l *LRM) Recurring(id string) []OpRequest {
+	r, ok := l.rscs[id]
+	if !ok {
+		return nil
+	}
+	var out []OpRequest
+	for _, k := range sortedOpKeys(r.recurring) {
+		out = append(out, r.recurring[k].req)
+	}
+	return out
+}
+
+// Stats returns the current load.
+func (l *LRM) Stats() Stats {
+	s := Stats{Resources: len(l.rscs), Running: l.running, Queued: l.queued}
+	for _, r := range l.rscs {
+		s.Recurring += len(r.recurring)
+	}
+	return s
+}
+
+func (l *LRM) setTimer(o *op, at time.Time) effect.Effect {
+	if o.timer != 0 {
+		delete(l.timers, o.timer)
+	}
+	l.nextTimer++
+	o.timer = l.nextTimer
+	l.timers[o.timer] = o
+	return effect.SetTimer{ID: o.timer, At: at}
+}
+
+func (l *LRM) cancelTimer(o *op) effect.Effect {
+	id := o.timer
+	delete(l.timers, id)
+	o.timer = 0
+	return effect.CancelTimer{ID: id}
+}
+
+func (l *LRM) logf(level slog.Level, r *resource, msg string, attrs ...slog.Attr) effect.Log {
+	base := []slog.Attr{slog.String("resource", r.def.ID), slog.String("name", r.def.Name)}
+	return effect.Log{Level: level, Msg: msg, Attrs: append(base, attrs...)}
+}
+
+func opAttrs(o *op) []slog.Attr {
+	return []slog.Attr{
+		slog.String("op", o.req.Key().String()), slog.Uint64("call", uint64(o.call)),
+		slog.Int("depth", o.req.Depth), slog.Duration("timeout", o.req.Timeout),
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedOpKeys[V any](m map[OpKey]V) []OpKey {
+	keys := make([]OpKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Action != keys[j].Action {
+			return keys[i].Action < keys[j].Action
+		}
+		return keys[i].Interval < keys[j].Interval
+	})
+	return keys
+}

@@ -1,0 +1,109 @@
+// Package ocf is the OCF Resource Agent API 1.1 contract as pure Go: agent
+// identities and their paths, action names, the environment an agent is run
+// with, exit codes and what they mean per action, exit reasons, and the
+// meta-data XML. It runs nothing; the LRM builds process specs from it.
+package ocf
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Agent is a resource agent identity, "ocf:<provider>:<type>".
+type Agent struct {
+	Provider string
+	Type     string
+}
+
+// ParseAgent parses "ocf:<provider>:<type>".
+func ParseAgent(s string) (Agent, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return Agent{}, fmt.Errorf("agent %q: want ocf:<provider>:<type>", s)
+	}
+	if parts[0] != "ocf" {
+		return Agent{}, fmt.Errorf("agent %q: class %q is not supported (only ocf)", s, parts[0])
+	}
+	a := Agent{Provider: parts[1], Type: parts[2]}
+	if err := a.validate(); err != nil {
+		return Agent{}, fmt.Errorf("agent %q: %w", s, err)
+	}
+	return a, nil
+}
+
+func (a Agent) validate() error {
+	if err := plainName("provider", a.Provider); err != nil {
+		return err
+	}
+	return plainName("type", a.Type)
+}
+
+// plainName refuses anything that could make a path component other than
+// itself: an agent name is looked up on disk, so "..", "/" or a leading "-"
+// (which a program could read as an option) would be a way out.
+func plainName(what, s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("%s is empty", what)
+	case s == "." || s == "..":
+		return fmt.Errorf("%s %q is not a plain name", what, s)
+	case strings.HasPrefix(s, "-"):
+		return fmt.Errorf("%s %q must not start with '-'", what, s)
+	case strings.ContainsAny(s, "/\\\x00:"):
+		return fmt.Errorf("%s %q is not a plain name (contains '/', '\\', ':' or NUL)", what, s)
+	}
+	for _, r := range s {
+		if r < 0x21 || r == 0x7f {
+			return fmt.Errorf("%s %q contains a space or control character", what, s)
+		}
+	}
+	return nil
+}
+
+// String returns "ocf:<provider>:<type>".
+func (a Agent) String() string { return "ocf:" + a.Provider + ":" + a.Type }
+
+// Path returns root/resource.d/<provider>/<type>. It is lexical; the live
+// side also refuses a path that escapes root through symbolic links.
+func (a Agent) Path(root string) (string, error) {
+	if err := a.validate(); err != nil {
+		return "", fmt.Errorf("agent %s: %w", a, err)
+	}
+	if !path.IsAbs(root) {
+		return "", fmt.Errorf("agent %s: OCF root %q is not an absolute path", a, root)
+	}
+	return path.Join(path.Clean(root), "resource.d", a.Provider, a.Type), nil
+}
+
+// Action is an OCF action name.
+type Action string
+
+// The actions of OCF RA API 1.1.
+const (
+	Start          Action = "start"
+	Stop           Action = "stop"
+	Monitor        Action = "monitor"
+	MetaDataAction Action = "meta-data"
+	ValidateAll    Action = "validate-all"
+	Promote        Action = "promote"
+	Demote         Action = "demote"
+	Notify         Action = "notify"
+	Reload         Action = "reload"
+	ReloadAgent    Action = "reload-agent"
+	MigrateTo      Action = "migrate_to"
+	MigrateFrom    Action = "migrate_from"
+)
+
+var actions = []Action{Start, Stop, Monitor, MetaDataAction, ValidateAll, Promote, Demote, Notify, Reload,
+	ReloadAgent, MigrateTo, MigrateFrom}
+
+// ParseAction accepts one of the OCF action names.
+func ParseAction(s string) (Action, error) {
+	for _, a := range actions {
+		if string(a) == s {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("action %q is not an OCF action (want one of start, stop, monitor, meta-data, validate-all, promote, demote, notify, reload, reload-agent, migrate_to, migrate_from)", s)
+}

@@ -1,0 +1,107 @@
+package ocf
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ValidParamName reports whether name may be an OCF parameter name, which
+// becomes the environment variable OCF_RESKEY_<name>.
+func ValidParamName(name string) error {
+	if name == "" {
+		return fmt.Errorf("parameter name is empty")
+	}
+	for i, r := range name {
+		ok := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9'
+		if !ok {
+			return fmt.Errorf("parameter name %q: only letters, digits and '_' are allowed, not starting with a digit", name)
+		}
+	}
+	if strings.HasPrefix(name, "CRM_meta") {
+		return fmt.Errorf("parameter name %q: the CRM_meta prefix is reserved for meta attributes", name)
+	}
+	return nil
+}
+
+// EnvSpec is what Env needs to build an agent's environment.
+type EnvSpec struct {
+	// Root is OCF_ROOT.
+	Root  string
+	Agent Agent
+	// Instance is OCF_RESOURCE_INSTANCE, the resource's id.
+	Instance string
+	// Params become OCF_RESKEY_<name>=<value>, values verbatim: the
+	// environment is the one channel an agent's parameters travel, never a
+	// shell command line.
+	Params map[string]string
+	// Timeout is OCF_RESKEY_CRM_meta_timeout (ms), omitted when 0.
+	Timeout time.Duration
+	// Interval is OCF_RESKEY_CRM_meta_interval (ms), 0 for one-shot ops.
+	Interval time.Duration
+	// Depth is OCF_CHECK_LEVEL, for monitors.
+	Depth int
+	// Extra entries (PATH, say) come after validation; they may not set an
+	// OCF_ variable, so that nothing overrides the contract.
+	Extra []string
+}
+
+// Env returns an agent's complete environment, sorted by key.
+func Env(s EnvSpec) ([]string, error) {
+	if err := s.Agent.validate(); err != nil {
+		return nil, fmt.Errorf("environment: agent %s: %w", s.Agent, err)
+	}
+	if s.Instance == "" || strings.ContainsAny(s.Instance, "\x00\n") {
+		return nil, fmt.Errorf("environment: resource instance %q is empty or has a NUL or newline", s.Instance)
+	}
+	if s.Root == "" {
+		return nil, fmt.Errorf("environment: OCF_ROOT is empty")
+	}
+	env := map[string]string{
+		"OCF_ROOT":                     s.Root,
+		"OCF_RA_VERSION_MAJOR":         "1",
+		"OCF_RA_VERSION_MINOR":         "1",
+		"OCF_RESOURCE_INSTANCE":        s.Instance,
+		"OCF_RESOURCE_TYPE":            s.Agent.Type,
+		"OCF_RESOURCE_PROVIDER":        s.Agent.Provider,
+		"OCF_RESKEY_CRM_meta_interval": strconv.FormatInt(s.Interval.Milliseconds(), 10),
+		"OCF_CHECK_LEVEL":              strconv.Itoa(s.Depth),
+	}
+	if s.Timeout > 0 {
+		env["OCF_RESKEY_CRM_meta_timeout"] = strconv.FormatInt(s.Timeout.Milliseconds(), 10)
+	}
+	for name, v := range s.Params {
+		if err := ValidParamName(name); err != nil {
+			return nil, fmt.Errorf("environment: %w", err)
+		}
+		if strings.ContainsRune(v, 0) {
+			return nil, fmt.Errorf("environment: parameter %s contains a NUL byte", name)
+		}
+		env["OCF_RESKEY_"+name] = v
+	}
+	for _, kv := range s.Extra {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("environment: extra entry %q is not KEY=VALUE", kv)
+		}
+		if strings.HasPrefix(k, "OCF_") {
+			return nil, fmt.Errorf("environment: extra entry %q may not set an OCF_ variable", k)
+		}
+		if strings.ContainsRune(kv, 0) {
+			return nil, fmt.Errorf("environment: extra entry %q contains a NUL byte", k)
+		}
+		env[k] = v
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k + "=" + env[k]
+	}
+	return out, nil
+}

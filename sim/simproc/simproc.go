@@ -1,0 +1,146 @@
+// Package simproc is a scripted proc.Runner on virtual time: each agent run
+// ends after a scripted duration with a scripted exit code, or hangs until it
+// is killed. Unit tests of the state machines use it to play any agent
+// behaviour, deterministically and without processes.
+package simproc
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/proc"
+	"github.com/basalt-ha/basalt/sim/eventq"
+)
+
+// Script is how one agent run behaves.
+type Script struct {
+	// RC is the exit code.
+	RC int
+	// Duration is how long the run takes.
+	Duration time.Duration
+	// Hang makes the run never end by itself.
+	Hang bool
+	// Stdout and Stderr are the run's output ("ocf-exit-reason:..." lines
+	// on Stderr become the exit reason).
+	Stdout, Stderr string
+	// Missing makes the run fail to start, as when the agent is absent.
+	Missing bool
+}
+
+// Run records one process from start to end, for overlap checks.
+type Run struct {
+	ID       proc.ID
+	Resource string
+	Action   string
+	Start    time.Time
+	End      time.Time
+	Killed   bool
+	Exit     proc.Exit
+}
+
+type key struct{ resource, action string }
+
+type running struct {
+	run    int // index in Runs
+	exitAt eventq.ID
+	onExit func(proc.ID, proc.Exit)
+}
+
+// Runner implements proc.Runner on an event queue.
+type Runner struct {
+	q       *eventq.Queue
+	steady  map[key]Script
+	once    map[key][]Script
+	def     Script
+	running map[proc.ID]*running
+	// Runs is every process started, in start order.
+	Runs []Run
+}
+
+// New returns a runner whose runs succeed (rc 0) after def.Duration unless
+// scripted otherwise.
+func New(q *eventq.Queue, def Script) *Runner {
+	return &Runner{q: q, steady: map[key]Script{}, once: map[key][]Script{}, def: def, running: map[proc.ID]*running{}}
+}
+
+// Set makes every run of action on resource behave as s ("" resource: any
+// resource without its own script).
+func (r *Runner) Set(resource, action string, s Script) { r.steady[key{resource, action}] = s }
+
+// Once queues s for the next run of action on resource only; several Once
+// calls play in order before the steady script resumes.
+func (r *Runner) Once(resource, action string, s Script) {
+	k := key{resource, action}
+	r.once[k] = append(r.once[k], s)
+}
+
+func (r *Runner) script(resource, action string) Script {
+	k := key{resource, action}
+	if q := r.once[k]; len(q) > 0 {
+		r.once[k] = q[1:]
+		return q[0]
+	}
+	if s, ok := r.steady[k]; ok {
+		return s
+	}
+	if s, ok := r.steady[key{"", action}]; ok {
+		return s
+	}
+	return r.def
+}
+
+// Running is the number of processes not yet ended.
+func (r *Runner) Running() int { return len(r.running) }
+
+// Start implements proc.Runner. The resource is read from the spec's
+// OCF_RESOURCE_INSTANCE and the action from its first argument.
+func (r *Runner) Start(id proc.ID, spec proc.Spec, onExit func(proc.ID, proc.Exit)) error {
+	if _, dup := r.running[id]; dup {
+		return fmt.Errorf("simproc: process %d already running", id)
+	}
+	action := ""
+	if len(spec.Args) > 0 {
+		action = spec.Args[0]
+	}
+	resource := ""
+	for _, kv := range spec.Env {
+		if v, ok := strings.CutPrefix(kv, "OCF_RESOURCE_INSTANCE="); ok {
+			resource = v
+		}
+	}
+	s := r.script(resource, action)
+	r.Runs = append(r.Runs, Run{ID: id, Resource: resource, Action: action, Start: r.q.Now()})
+	p := &running{run: len(r.Runs) - 1, onExit: onExit}
+	r.running[id] = p
+	exit := proc.Exit{Code: s.RC, Stdout: []byte(s.Stdout), Stderr: []byte(s.Stderr)}
+	if s.Missing {
+		exit = proc.Exit{Code: -1, StartError: "no such file or directory", Missing: true}
+	}
+	if !s.Hang {
+		p.exitAt = r.q.After(s.Duration, func() { r.end(id, exit, false) })
+	}
+	return nil
+}
+
+// Kill implements proc.Runner: the process ends at once, killed.
+func (r *Runner) Kill(id proc.ID) error {
+	p, ok := r.running[id]
+	if !ok {
+		return nil
+	}
+	r.q.Cancel(p.exitAt)
+	r.q.After(0, func() { r.end(id, proc.Exit{Code: -1, Signal: "killed"}, true) })
+	return nil
+}
+
+func (r *Runner) end(id proc.ID, exit proc.Exit, killed bool) {
+	p, ok := r.running[id]
+	if !ok {
+		return
+	}
+	delete(r.running, id)
+	run := &r.Runs[p.run]
+	run.End, run.Killed, run.Exit = r.q.Now(), killed, exit
+	p.onExit(id, exit)
+}
