@@ -28,13 +28,14 @@ const waitDelay = 2 * time.Second
 type ProcessRunner struct {
 	mu      sync.Mutex
 	running map[proc.ID]*exec.Cmd
+	killed  map[proc.ID]bool
 	// onStart, when set by tests, learns each child's process group.
 	onStart func(id proc.ID, pgid int)
 }
 
 // NewProcessRunner returns a runner with nothing running.
 func NewProcessRunner() *ProcessRunner {
-	return &ProcessRunner{running: map[proc.ID]*exec.Cmd{}}
+	return &ProcessRunner{running: map[proc.ID]*exec.Cmd{}, killed: map[proc.ID]bool{}}
 }
 
 // Running is the number of processes started and not yet reported.
@@ -105,6 +106,13 @@ func (r *ProcessRunner) Start(id proc.ID, spec proc.Spec, onExit func(proc.ID, p
 			exit.StartError = err.Error()
 		}
 		r.mu.Lock()
+		killed := r.killed[id]
+		delete(r.killed, id)
+		r.mu.Unlock()
+		if killed {
+			awaitGroupGone(cmd.Process.Pid)
+		}
+		r.mu.Lock()
 		delete(r.running, id)
 		r.mu.Unlock()
 		onExit(id, exit)
@@ -117,6 +125,9 @@ func (r *ProcessRunner) Start(id proc.ID, spec proc.Spec, onExit func(proc.ID, p
 func (r *ProcessRunner) Kill(id proc.ID) error {
 	r.mu.Lock()
 	cmd, ok := r.running[id]
+	if ok {
+		r.killed[id] = true
+	}
 	r.mu.Unlock()
 	if !ok {
 		return nil
@@ -127,6 +138,26 @@ func (r *ProcessRunner) Kill(id proc.ID) error {
 		return fmt.Errorf("kill process group %d: %w", pid, err)
 	}
 	return nil
+}
+
+// groupGoneWait bounds how long a kill waits for the rest of a process group
+// to disappear once its leader is reaped.
+const groupGoneWait = 5 * time.Second
+
+// awaitGroupGone waits until no process is left in group pgid, killing again
+// as it polls. SIGKILL reaches every member at once, but members other than
+// the leader die and are reaped (by init) asynchronously; the kill is only
+// complete, and the next operation on the resource only safe to start, once
+// they are gone. The wait is bounded: a process stuck in the kernel must not
+// hang the LRM forever.
+func awaitGroupGone(pgid int) {
+	deadline := time.Now().Add(groupGoneWait)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(-pgid, syscall.SIGKILL); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func signalName(s syscall.Signal) string {
