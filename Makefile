@@ -5,8 +5,9 @@
 GO          ?= go
 BIN         := bin
 # Debian packages the tests run for real: OCF agents (heartbeat/Dummy,
-# pacemaker/Dummy, ocf-tester) and fence agents (fence_dummy).
-DEB_PACKAGES := resource-agents pacemaker-resource-agents fence-agents
+# pacemaker/Dummy, ocf-tester and the xmllint it needs) and fence agents
+# (fence_dummy).
+DEB_PACKAGES := resource-agents pacemaker-resource-agents fence-agents libxml2-utils
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that start goroutines run again under the race detector.
 RACE_PKGS   := ./core/live/...
