@@ -54,10 +54,10 @@ fmt:
 
 # run-op is the LRM's human way in: one OCF action through the LRM.
 run-op: deps build
-	mkdir -p /run/basalt-demo
-	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action start --param state=/run/basalt-demo/dummy.state --timeout 20s
-	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action monitor --param state=/run/basalt-demo/dummy.state --timeout 20s
-	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action stop --param state=/run/basalt-demo/dummy.state --timeout 20s
+	mkdir -p $(BIN)/demo
+	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action start --param state=$(CURDIR)/$(BIN)/demo/dummy.state --timeout 20s
+	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action monitor --param state=$(CURDIR)/$(BIN)/demo/dummy.state --timeout 20s
+	$(BIN)/basalt-agent run-op --agent ocf:heartbeat:Dummy --action stop --param state=$(CURDIR)/$(BIN)/demo/dummy.state --timeout 20s
 
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,386 @@
+// Package model is the cluster configuration as the core sees it: hosts,
+// fence devices and fencing topology, resources and their operations, and
+// resource groups as dependency trees with their placement policy. Load
+// builds it from one YAML file, strictly, with every error at once; the
+// values here are fully defaulted and validated, so the planner and manager
+// never re-check them.
+package model
+
+import (
+	"time"
+
+	"github.com/basalt-ha/basalt/core/ocf"
+)
+
+// Model is a loaded, validated cluster configuration. Slices keep file
+// order; lookups go through the methods.
+type Model struct {
+	Cluster      Cluster
+	Hosts        []Host
+	FenceDevices []FenceDevice
+	// Topology maps a host to its fencing levels, tried in order; a level's
+	// devices must all succeed. Hosts without an explicit topology get one
+	// level made of every device that can fence them (see FencingLevels).
+	Topology  map[string][][]string
+	Resources []Resource
+	Groups    []Group
+
+	hostIdx  map[string]int
+	rscIdx   map[string]int
+	groupIdx map[string]int
+	devIdx   map[string]int
+	groupOf  map[string]string
+}
+
+// Cluster holds cluster-wide options.
+type Cluster struct {
+	Name string
+	// HeartbeatInterval is how often agents report to the manager.
+	HeartbeatInterval time.Duration
+	// DeadTimeout is how long a host may be silent before it is declared
+	// lost (unclean) and fenced.
+	DeadTimeout time.Duration
+	// Fencing off means a lost host's resources are never recovered
+	// elsewhere automatically (there is no safe way to); it exists for
+	// test clusters, and validate warns about it.
+	Fencing      bool
+	FenceTimeout time.Duration
+	// OpDefaults are the timeouts of operations that set none.
+	StartTimeout   time.Duration
+	StopTimeout    time.Duration
+	MonitorTimeout time.Duration
+	OCFRoot        string
+}
+
+// Host is a cluster member running basalt-agent.
+type Host struct {
+	Name    string
+	Address string
+}
+
+// FenceDevice is a fence agent instance able to power off some hosts.
+type FenceDevice struct {
+	ID     string
+	Agent  string
+	Params map[string]string
+	// Plugs maps each host this device can fence to its plug (port) name.
+	Plugs map[string]string
+}
+
+// OnFail is what to do when an operation fails (Pacemaker's on-fail).
+type OnFail string
+
+// The on-fail policies.
+const (
+	OnFailIgnore  OnFail = "ignore"  // pretend it succeeded
+	OnFailBlock   OnFail = "block"   // leave it alone: no further action on it
+	OnFailStop    OnFail = "stop"    // stop it and keep it stopped
+	OnFailRestart OnFail = "restart" // stop then start it (relocating past the threshold)
+	OnFailFence   OnFail = "fence"   // fence the host it failed on
+	OnFailStandby OnFail = "standby" // move everything off the host it failed on
+)
+
+// Op is one configured operation.
+type Op struct {
+	Timeout time.Duration
+	OnFail  OnFail
+}
+
+// Monitor is one configured recurring monitor.
+type Monitor struct {
+	Interval time.Duration
+	Timeout  time.Duration
+	Depth    int
+	OnFail   OnFail
+}
+
+// Resource is one managed resource.
+type Resource struct {
+	// ID is unique and is the agent's OCF_RESOURCE_INSTANCE.
+	ID string
+	// Name is the human name every log line and status row shows.
+	Name     string
+	Agent    ocf.Agent
+	Params   map[string]string
+	Start    Op
+	Stop     Op
+	Monitors []Monitor
+	Line     int
+}
+
+// Recovery is what a group does after a failure it cannot fix in place.
+type Recovery string
+
+// The recovery policies (rgmanager's).
+const (
+	RecoveryRestart  Recovery = "restart"  // restart in place, relocate past the threshold
+	RecoveryRelocate Recovery = "relocate" // move to another host at once
+	RecoveryDisable  Recovery = "disable"  // stop the group and leave it stopped
+)
+
+// Role is a group's target role.
+type Role string
+
+// Target roles.
+const (
+	RoleStarted Role = "started"
+	RoleStopped Role = "stopped"
+)
+
+// DomainHost is one host of a failover domain.
+type DomainHost struct {
+	Host string
+	// Priority: lower is preferred.
+	Priority int
+}
+
+// Domain is a failover domain (rgmanager): where a group may run, in order
+// of preference.
+type Domain struct {
+	Hosts []DomainHost
+	// Restricted groups run only on the domain's hosts; unrestricted ones
+	// may fall back to any host when none of the domain's is usable.
+	Restricted bool
+	// Failback moves a group back to a more preferred host when one
+	// returns; without it the group stays where it runs.
+	Failback bool
+}
+
+// Placement is a group's placement and recovery policy.
+type Placement struct {
+	Domain Domain
+	// Stickiness is the score bonus of the host a group runs on, so that
+	// it does not move for a small preference.
+	Stickiness int
+	// MigrationThreshold bans a host for a group after this many failures
+	// there (0: never).
+	MigrationThreshold int
+	// FailureTimeout forgets failures this old (0: never).
+	FailureTimeout time.Duration
+	Recovery       Recovery
+	// MaxInstances is how many hosts may run the group at once.
+	MaxInstances int
+	TargetRole   Role
+	// Managed false: monitors go on, but nothing is started, stopped or
+	// recovered.
+	Managed bool
+}
+
+// Member is a resource's place in its group's tree.
+type Member struct {
+	Resource string
+	// Parent is "" for the root.
+	Parent string
+}
+
+// Group is a dependency tree of resources placed and moved together:
+// parents start before their children and stop after them.
+type Group struct {
+	ID        string
+	Name      string
+	Members   []Member
+	Placement Placement
+	Line      int
+}
+
+// Host returns a host by name.
+func (m *Model) Host(name string) (Host, bool) {
+	i, ok := m.hostIdx[name]
+	if !ok {
+		return Host{}, false
+	}
+	return m.Hosts[i], true
+}
+
+// Resource returns a resource by ID.
+func (m *Model) Resource(id string) (*Resource, bool) {
+	i, ok := m.rscIdx[id]
+	if !ok {
+		return nil, false
+	}
+	return &m.Resources[i], true
+}
+
+// Group returns a group by ID.
+func (m *Model) Group(id string) (*Group, bool) {
+	i, ok := m.groupIdx[id]
+	if !ok {
+		return nil, false
+	}
+	return &m.Groups[i], true
+}
+
+// GroupOf returns the ID of the group a resource belongs to.
+func (m *Model) GroupOf(resource string) (string, bool) {
+	g, ok := m.groupOf[resource]
+	return g, ok
+}
+
+// Device returns a fence device by ID.
+func (m *Model) Device(id string) (FenceDevice, bool) {
+	i, ok := m.devIdx[id]
+	if !ok {
+		return FenceDevice{}, false
+	}
+	return m.FenceDevices[i], true
+}
+
+// HostNames returns the hosts' names in file order.
+func (m *Model) HostNames() []string {
+	out := make([]string, len(m.Hosts))
+	for i, h := range m.Hosts {
+		out[i] = h.Name
+	}
+	return out
+}
+
+// FencingLevels returns a host's fencing levels: its topology, or one level
+// of every device that lists it (in file order), or nil when none can.
+func (m *Model) FencingLevels(host string) [][]string {
+	if lv, ok := m.Topology[host]; ok {
+		out := make([][]string, len(lv))
+		for i, l := range lv {
+			out[i] = append([]string(nil), l...)
+		}
+		return out
+	}
+	var level []string
+	for _, d := range m.FenceDevices {
+		if _, ok := d.Plugs[host]; ok {
+			level = append(level, d.ID)
+		}
+	}
+	if len(level) == 0 {
+		return nil
+	}
+	// Without a topology, any one capable device is enough: each is its
+	// own level, tried in file order.
+	out := make([][]string, len(level))
+	for i, d := range level {
+		out[i] = []string{d}
+	}
+	return out
+}
+
+// Index builds the lookup tables. Load calls it; code that builds a Model by
+// hand (tests, the simulator's generated clusters) must call it too.
+func (m *Model) Index() {
+	m.hostIdx = map[string]int{}
+	m.rscIdx = map[string]int{}
+	m.groupIdx = map[string]int{}
+	m.devIdx = map[string]int{}
+	m.groupOf = map[string]string{}
+	for i, h := range m.Hosts {
+		m.hostIdx[h.Name] = i
+	}
+	for i, r := range m.Resources {
+		m.rscIdx[r.ID] = i
+	}
+	for i, d := range m.FenceDevices {
+		m.devIdx[d.ID] = i
+	}
+	for i, g := range m.Groups {
+		m.groupIdx[g.ID] = i
+		for _, mem := range g.Members {
+			m.groupOf[mem.Resource] = g.ID
+		}
+	}
+}
+
+// Root returns the group's root resource.
+func (g *Group) Root() string {
+	for _, mem := range g.Members {
+		if mem.Parent == "" {
+			return mem.Resource
+		}
+	}
+	return ""
+}
+
+// Parent returns a member's parent ("" for the root).
+func (g *Group) Parent(id string) string {
+	for _, mem := range g.Members {
+		if mem.Resource == id {
+			return mem.Parent
+		}
+	}
+	return ""
+}
+
+// Children returns a member's children in member order.
+func (g *Group) Children(id string) []string {
+	var out []string
+	for _, mem := range g.Members {
+		if mem.Parent == id && mem.Resource != id {
+			out = append(out, mem.Resource)
+		}
+	}
+	return out
+}
+
+// Ancestors returns a member's parent, grandparent, ..., root.
+func (g *Group) Ancestors(id string) []string {
+	var out []string
+	// Bounded by the member count: a validated group has no cycle, and the
+	// bound keeps a hand-built bad one from looping forever.
+	for p := g.Parent(id); p != "" && len(out) <= len(g.Members); p = g.Parent(p) {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Descendants returns every member below id, in start order.
+func (g *Group) Descendants(id string) []string {
+	var out []string
+	for _, r := range g.StartOrder() {
+		for _, a := range g.Ancestors(r) {
+			if a == id {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// StartOrder returns the members parents-first: a breadth-first walk from
+// the root, children in member order.
+func (g *Group) StartOrder() []string {
+	root := g.Root()
+	if root == "" {
+		return nil
+	}
+	out := []string{root}
+	for i := 0; i < len(out) && len(out) <= len(g.Members); i++ {
+		out = append(out, g.Children(out[i])...)
+	}
+	return out
+}
+
+// StopOrder returns the members children-first: StartOrder reversed.
+func (g *Group) StopOrder() []string {
+	s := g.StartOrder()
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
+	return s
+}
+
+// Resources returns the member resource IDs in member order.
+func (g *Group) Resources() []string {
+	out := make([]string, len(g.Members))
+	for i, mem := range g.Members {
+		out[i] = mem.Resource
+	}
+	return out
+}
+
+// DomainPriority returns a host's priority in the group's domain.
+func (g *Group) DomainPriority(host string) (int, bool) {
+	for _, h := range g.Placement.Domain.Hosts {
+		if h.Host == host {
+			return h.Priority, true
+		}
+	}
+	return 0, false
+}
