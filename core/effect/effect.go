@@ -83,3 +83,41 @@ func (e Log) Describe() string {
 	}
 	return s
 }
+
+// Message is anything a machine sends to a peer (see core/proto).
+type Message interface {
+	Describe() string
+}
+
+// Send asks the driver to deliver a message to a peer: a host name, or
+// Manager for the manager. Delivery is not guaranteed (the network may drop
+// it); machines rely on timeouts and retries, never on delivery.
+type Send struct {
+	To  string
+	Msg Message
+}
+
+// Manager is the address of the manager in Send effects.
+const Manager = "manager"
+
+// Describe implements Effect.
+func (e Send) Describe() string { return "send to=" + e.To + " " + e.Msg.Describe() }
+
+// Persist asks the driver to store a record durably before it carries out
+// any later effect: an agent persists the epoch it accepts before it acts on
+// it, and the manager its epoch before it sends anything. Append adds to the
+// end of a log instead of replacing the record.
+type Persist struct {
+	Name   string
+	Data   []byte
+	Append bool
+}
+
+// Describe implements Effect.
+func (e Persist) Describe() string {
+	mode := "write"
+	if e.Append {
+		mode = "append"
+	}
+	return fmt.Sprintf("persist %s %s %d bytes", mode, e.Name, len(e.Data))
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden .err files")
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	rc := run(args, &out, &errOut)
+	return rc, out.String(), errOut.String()
+}
+
+func TestValidateExamples(t *testing.T) {
+	for _, f := range []string{"failover-pair.yaml", "three-host-domain.yaml"} {
+		rc, out, errOut := runCLI("validate", "--config", filepath.Join("..", "..", "testdata", "configs", f))
+		require.Equal(t, 0, rc, "%s: %s%s", f, out, errOut)
+		require.Contains(t, out, f+": valid")
+		require.Contains(t, out, "groups:")
+	}
+}
+
+// TestValidateBrokenConfigs runs validate on every broken example and
+// compares its output with the golden .err file next to it.
+func TestValidateBrokenConfigs(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "configs", "broken")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 10)
+	lineRef := regexp.MustCompile(`^[^:]+\.yaml:[1-9][0-9]*: `)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			// The golden text names files relative to the repository.
+			rel := filepath.ToSlash(filepath.Join("testdata", "configs", "broken", filepath.Base(f)))
+			rc, out, _ := runCLI("validate", "--config", f)
+			require.Equal(t, 1, rc)
+			out = strings.ReplaceAll(out, filepath.ToSlash(f), rel)
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				require.Regexp(t, lineRef, line, "every error names its file and line")
+			}
+			golden := strings.TrimSuffix(f, ".yaml") + ".err"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(out), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "missing golden file (run go test ./cmd/basalt -update)")
+			require.Equal(t, string(want), out)
+		})
+	}
+}
+
+func TestValidateUsage(t *testing.T) {
+	rc, _, errOut := runCLI("validate")
+	require.Equal(t, 2, rc)
+	require.Contains(t, errOut, "--config FILE is required")
+	rc, _, errOut = runCLI("frobnicate")
+	require.Equal(t, 2, rc)
+	require.Contains(t, errOut, `unknown subcommand "frobnicate"`)
+	rc, out, _ := runCLI("validate", "--config", filepath.Join(t.TempDir(), "absent.yaml"))
+	require.Equal(t, 1, rc)
+	require.Contains(t, out, "absent.yaml: cannot read: no such file or directory")
+}

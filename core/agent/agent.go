@@ -1,0 +1,345 @@
+// Package agent is the per-host agent's state machine: the LRM behind an
+// epoch guard, the host's part of fencing (running fence agents for the
+// manager), and heartbeats. It is sans-I/O like every core machine; the
+// simulator and basalt-agent drive it.
+//
+// The epoch guard is the last line of the safety argument: a manager that
+// was paused, partitioned or replaced may still send commands, and an agent
+// that has seen a higher epoch refuses them. The new epoch is persisted
+// before the agent acts on it, so a restart cannot forget it.
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/proc"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+// EpochRecord is the storage name of the highest epoch seen.
+const EpochRecord = "agent-epoch"
+
+// idBase separates the agent's own timer and process IDs from its LRM's:
+// the LRM counts from 1, the agent from here, so one driver can route both.
+const idBase = 1 << 62
+
+// recentOps bounds the operation IDs remembered for deduplication.
+const recentOps = 4096
+
+// Config describes one host agent.
+type Config struct {
+	Host              string
+	LRM               lrm.Config
+	HeartbeatInterval time.Duration
+	// FenceAgentDir holds the fence agents (/usr/sbin on Debian).
+	FenceAgentDir string
+	// FenceEnv is the environment of fence agents (PATH, typically).
+	FenceEnv []string
+	// IgnoreEpoch disables the epoch guard. It exists only so that the
+	// simulator's ignore-epoch canary can show the checkers catching the
+	// split brain it causes; nothing else may set it.
+	IgnoreEpoch bool
+}
+
+type fenceRun struct {
+	msg   proto.FenceExec
+	timer effect.TimerID
+	timed bool
+}
+
+type opRef struct {
+	op    proto.OpID
+	epoch proto.Epoch
+}
+
+// Agent is the host agent state machine.
+type Agent struct {
+	cfg       Config
+	lrm       *lrm.LRM
+	epoch     proto.Epoch
+	calls     map[lrm.CallID]opRef
+	seen      map[proto.OpID]proto.Epoch // dedup of recent commands
+	seenOrder []proto.OpID
+	fences    map[proc.ID]*fenceRun
+	timers    map[effect.TimerID]proc.ID // fence timeouts
+	hbTimer   effect.TimerID
+	hbSeq     uint64
+	nextID    uint64
+}
+
+// New returns an agent that has seen epoch (restored from storage; 0 on a
+// new host).
+func New(cfg Config, epoch proto.Epoch) (*Agent, error) {
+	if cfg.Host == "" {
+		return nil, fmt.Errorf("agent config: empty host name")
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		return nil, fmt.Errorf("agent %s: heartbeat interval must be positive", cfg.Host)
+	}
+	l, err := lrm.New(cfg.LRM)
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", cfg.Host, err)
+	}
+	l.Subscribe(effect.Manager)
+	return &Agent{
+		cfg: cfg, lrm: l, epoch: epoch,
+		calls: map[lrm.CallID]opRef{}, seen: map[proto.OpID]proto.Epoch{},
+		fences: map[proc.ID]*fenceRun{}, timers: map[effect.TimerID]proc.ID{},
+		nextID: idBase,
+	}, nil
+}
+
+// Epoch is the highest manager epoch the agent has accepted.
+func (a *Agent) Epoch() proto.Epoch { return a.epoch }
+
+// LRM exposes the agent's LRM for inspection (status, tests).
+func (a *Agent) LRM() *lrm.LRM { return a.lrm }
+
+// DecodeEpoch parses a persisted epoch record.
+func DecodeEpoch(data []byte) (proto.Epoch, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("epoch record %q: %w", data, err)
+	}
+	return proto.Epoch(n), nil
+}
+
+// Start greets the manager and starts the heartbeat.
+func (a *Agent) Start(now time.Time) []effect.Effect {
+	a.hbTimer = a.id()
+	return []effect.Effect{
+		effect.Send{To: effect.Manager, Msg: proto.Hello{Host: a.cfg.Host, Epoch: a.epoch}},
+		effect.SetTimer{ID: a.hbTimer, At: now.Add(a.cfg.HeartbeatInterval)},
+	}
+}
+
+func (a *Agent) id() effect.TimerID {
+	a.nextID++
+	return effect.TimerID(a.nextID)
+}
+
+// Receive handles a command from the manager.
+func (a *Agent) Receive(now time.Time, msg effect.Message) []effect.Effect {
+	var epoch proto.Epoch
+	var op proto.OpID
+	switch m := msg.(type) {
+	case proto.Exec:
+		epoch, op = m.Epoch, m.Op
+	case proto.Cancel:
+		epoch, op = m.Epoch, m.Op
+	case proto.FenceExec:
+		epoch, op = m.Epoch, m.Op
+	default:
+		return []effect.Effect{a.log(slog.LevelWarn, "unexpected message", slog.String("msg", msg.Describe()))}
+	}
+	var effs []effect.Effect
+	if epoch < a.epoch && !a.cfg.IgnoreEpoch {
+		return []effect.Effect{
+			a.log(slog.LevelWarn, "refused command from a superseded manager",
+				slog.Uint64("epoch", uint64(epoch)), slog.Uint64("seen", uint64(a.epoch)), slog.String("msg", msg.Describe())),
+			a.send(proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Stale: true,
+				Reason: fmt.Sprintf("epoch %d is lower than %d, already seen", epoch, a.epoch)}),
+		}
+	}
+	if epoch > a.epoch {
+		// Durable before acting: after a crash the agent must still refuse
+		// the old manager.
+		a.epoch = epoch
+		effs = append(effs, effect.Persist{Name: EpochRecord, Data: []byte(strconv.FormatUint(uint64(epoch), 10))},
+			a.log(slog.LevelInfo, "accepted new manager epoch", slog.Uint64("epoch", uint64(epoch))))
+	}
+	if e, dup := a.seen[op]; dup && e == epoch {
+		return effs // a retry of a command already accepted: its result comes (or came) once
+	}
+	a.remember(op, epoch)
+	switch m := msg.(type) {
+	case proto.Exec:
+		return append(effs, a.exec(now, m)...)
+	case proto.Cancel:
+		e, err := a.lrm.Cancel(now, m.Resource, m.Key.Action, m.Key.Interval)
+		effs = append(effs, e...)
+		if err != nil {
+			effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
+		}
+		return effs
+	case proto.FenceExec:
+		return append(effs, a.fence(now, m)...)
+	}
+	return effs
+}
+
+func (a *Agent) remember(op proto.OpID, epoch proto.Epoch) {
+	a.seen[op] = epoch
+	a.seenOrder = append(a.seenOrder, op)
+	if len(a.seenOrder) > recentOps {
+		delete(a.seen, a.seenOrder[0])
+		a.seenOrder = a.seenOrder[1:]
+	}
+}
+
+func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
+	effs, err := a.lrm.Register(now, m.Resource)
+	if err == nil {
+		var call lrm.CallID
+		var more []effect.Effect
+		call, more, err = a.lrm.Submit(now, m.Request)
+		effs = append(effs, more...)
+		if err == nil {
+			a.calls[call] = opRef{op: m.Op, epoch: m.Epoch}
+			return a.route(effs)
+		}
+	}
+	effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
+	return a.route(effs)
+}
+
+// route turns the LRM's notifications into results for the manager.
+func (a *Agent) route(effs []effect.Effect) []effect.Effect {
+	for i, e := range effs {
+		n, ok := e.(lrm.Notify)
+		if !ok {
+			continue
+		}
+		ref := a.calls[n.Result.CallID]
+		effs[i] = a.send(proto.OpResult{Host: a.cfg.Host, Epoch: ref.epoch, Op: ref.op, Result: n.Result})
+		if n.Result.Interval == 0 || n.Result.Status == lrm.Cancelled {
+			delete(a.calls, n.Result.CallID)
+		}
+	}
+	return effs
+}
+
+func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {
+	fail := func(why string) []effect.Effect {
+		return []effect.Effect{a.log(slog.LevelError, "fence request refused", slog.String("device", m.Device), slog.String("why", why)),
+			a.send(proto.FenceResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Device: m.Device, Action: m.Action,
+				Target: m.Target, RC: 1, Output: why})}
+	}
+	if m.Agent == "" || strings.ContainsAny(m.Agent, "/\x00") || m.Agent == "." || m.Agent == ".." {
+		return fail(fmt.Sprintf("fence agent name %q is not a plain file name", m.Agent))
+	}
+	if a.cfg.FenceAgentDir == "" {
+		return fail("no fence agent directory configured")
+	}
+	if m.Timeout <= 0 {
+		return fail("timeout must be positive")
+	}
+	stdin, err := FenceStdin(m)
+	if err != nil {
+		return fail(err.Error())
+	}
+	pid := proc.ID(a.id())
+	run := &fenceRun{msg: m, timer: a.id()}
+	a.fences[pid] = run
+	a.timers[run.timer] = pid
+	return []effect.Effect{
+		effect.StartProcess{ID: pid, Spec: proc.Spec{Path: path.Join(a.cfg.FenceAgentDir, m.Agent), Stdin: stdin,
+			Env: slices.Clone(a.cfg.FenceEnv)}},
+		effect.SetTimer{ID: run.timer, At: now.Add(m.Timeout)},
+		a.log(slog.LevelInfo, "running fence agent", slog.String("device", m.Device), slog.String("action", string(m.Action)),
+			slog.String("target", m.Target)),
+	}
+}
+
+// FenceStdin renders a fence request as the fence agent API's key=value
+// lines: action, plug (and port, its older name), then the device's
+// parameters sorted by name. Values with a newline are refused: they would
+// smuggle extra keys.
+func FenceStdin(m proto.FenceExec) ([]byte, error) {
+	var b strings.Builder
+	line := func(k, v string) error {
+		if strings.ContainsAny(k, "=\n\x00") || k == "" || strings.ContainsAny(v, "\n\x00") {
+			return fmt.Errorf("fence parameter %q: keys may not contain '=' or newlines, values no newlines", k)
+		}
+		b.WriteString(k + "=" + v + "\n")
+		return nil
+	}
+	if err := line("action", string(m.Action)); err != nil {
+		return nil, err
+	}
+	if m.Plug != "" {
+		if err := line("plug", m.Plug); err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]string, 0, len(m.Params))
+	for k := range m.Params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == "action" || k == "plug" || k == "port" {
+			continue // the request decides these, not the device's parameters
+		}
+		if err := line(k, m.Params[k]); err != nil {
+			return nil, err
+		}
+	}
+	return []byte(b.String()), nil
+}
+
+// ProcessExited delivers the end of an agent or fence process.
+func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.Effect {
+	run, ok := a.fences[id]
+	if !ok {
+		return a.route(a.lrm.ProcessExited(now, id, exit))
+	}
+	delete(a.fences, id)
+	delete(a.timers, run.timer)
+	rc := exit.Code
+	if !exit.Started() || rc < 0 {
+		rc = 1
+	}
+	out := string(exit.Stdout) + string(exit.Stderr)
+	if exit.StartError != "" {
+		out = exit.StartError
+	}
+	if len(out) > 512 {
+		out = out[:512]
+	}
+	m := run.msg
+	return []effect.Effect{
+		effect.CancelTimer{ID: run.timer},
+		a.log(slog.LevelInfo, "fence agent finished", slog.String("device", m.Device), slog.String("action", string(m.Action)),
+			slog.String("target", m.Target), slog.Int("rc", rc), slog.Bool("timeout", run.timed)),
+		a.send(proto.FenceResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Device: m.Device, Action: m.Action,
+			Target: m.Target, RC: rc, Timeout: run.timed, Output: out}),
+	}
+}
+
+// TimerFired delivers a timer.
+func (a *Agent) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
+	if id == a.hbTimer {
+		a.hbSeq++
+		a.hbTimer = a.id()
+		return []effect.Effect{
+			a.send(proto.Heartbeat{Host: a.cfg.Host, Epoch: a.epoch, Seq: a.hbSeq}),
+			effect.SetTimer{ID: a.hbTimer, At: now.Add(a.cfg.HeartbeatInterval)},
+		}
+	}
+	if pid, ok := a.timers[id]; ok {
+		delete(a.timers, id)
+		run := a.fences[pid]
+		run.timed = true
+		return []effect.Effect{effect.KillProcess{ID: pid},
+			a.log(slog.LevelWarn, "fence agent timed out; killing it", slog.String("device", run.msg.Device))}
+	}
+	if uint64(id) >= idBase {
+		return nil // a stale timer of ours
+	}
+	return a.route(a.lrm.TimerFired(now, id))
+}
+
+func (a *Agent) send(m effect.Message) effect.Effect { return effect.Send{To: effect.Manager, Msg: m} }
+
+func (a *Agent) log(level slog.Level, msg string, attrs ...slog.Attr) effect.Log {
+	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("host", a.cfg.Host)}, attrs...)}
+}

@@ -1,0 +1,378 @@
+// Package fencer coordinates fencing, after Pacemaker's fencer: a request to
+// fence a target is served level by level of the target's fencing topology;
+// each device of a level is run by a peer host (never the target), preferring
+// a peer that has verified the device; an "off" is trusted only once a status
+// check confirms the power is off; a failed level falls to the next one; the
+// outcome is recorded in the history and reported to the requester.
+// Duplicate requests for the same target merge into one.
+//
+// The fencer runs inside the manager and is sans-I/O: it asks for fence
+// agents to be run by sending proto.FenceExec to hosts, and learns the
+// outcome from proto.FenceResult.
+package fencer
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+// historyLen bounds the fencing history kept in memory.
+const historyLen = 256
+
+// resultSlack is added to a device's timeout before the fencer gives up on
+// hearing its result: the agent enforces the timeout itself and needs a
+// moment to report.
+const resultSlack = 5 * time.Second
+
+// Done is the effect that ends a fence request.
+type Done struct {
+	Target string
+	Action proto.FenceAction
+	OK     bool
+	Reason string
+	// Devices lists the devices that fenced the target (on success).
+	Devices []string
+}
+
+// Describe implements effect.Effect.
+func (d Done) Describe() string {
+	return fmt.Sprintf("fence-done target=%s action=%s ok=%t devices=%v reason=%q", d.Target, d.Action, d.OK, d.Devices, d.Reason)
+}
+
+// HistoryEntry is one finished fence request.
+type HistoryEntry struct {
+	Target    string
+	Action    proto.FenceAction
+	Origins   []string
+	Requested time.Time
+	Completed time.Time
+	OK        bool
+	Reason    string
+	Devices   []string
+	Executors []string
+}
+
+// Hooks are what the fencer needs from the machine that embeds it: unique
+// operation and timer IDs, from the embedder's own counters, so that its
+// messages and timers share one namespace with the embedder's.
+type Hooks struct {
+	NextOp    func() proto.OpID
+	NextTimer func() effect.TimerID
+	// Epoch stamps every command.
+	Epoch func() proto.Epoch
+}
+
+type step int
+
+const (
+	stepFence  step = iota // running the off/reboot action
+	stepStatus             // confirming the power state
+)
+
+type deviceRun struct {
+	device   string
+	executor string
+	op       proto.OpID
+	timer    effect.TimerID
+	step     step
+	done     bool
+}
+
+type request struct {
+	target    string
+	action    proto.FenceAction
+	origins   []string
+	requested time.Time
+	levels    [][]string
+	level     int
+	runs      []*deviceRun
+	reasons   []string
+	executors []string
+	deadline  effect.TimerID
+}
+
+// Fencer is the fencing coordinator state machine.
+type Fencer struct {
+	model    *model.Model
+	hooks    Hooks
+	online   []string                   // peers that may run fence agents, sorted
+	verified map[string]map[string]bool // device -> host -> last monitor ok
+	active   map[string]*request        // by target
+	byOp     map[proto.OpID]*request
+	byTimer  map[effect.TimerID]*request
+	history  []HistoryEntry
+}
+
+// New returns a fencer for the cluster described by m.
+func New(m *model.Model, hooks Hooks) *Fencer {
+	return &Fencer{
+		model: m, hooks: hooks, verified: map[string]map[string]bool{},
+		active: map[string]*request{}, byOp: map[proto.OpID]*request{}, byTimer: map[effect.TimerID]*request{},
+	}
+}
+
+// SetOnline tells the fencer which hosts can run fence agents now.
+func (f *Fencer) SetOnline(hosts []string) {
+	f.online = slices.Sorted(slices.Values(hosts))
+}
+
+// DeviceMonitored records a device monitor's result on a host: a verified
+// device is preferred when choosing who runs it.
+func (f *Fencer) DeviceMonitored(device, host string, ok bool) {
+	if f.verified[device] == nil {
+		f.verified[device] = map[string]bool{}
+	}
+	f.verified[device][host] = ok
+}
+
+// Pending reports whether a request for target is in progress.
+func (f *Fencer) Pending(target string) bool { _, ok := f.active[target]; return ok }
+
+// History returns the finished requests, oldest first.
+func (f *Fencer) History() []HistoryEntry { return slices.Clone(f.history) }
+
+// Request asks for target to be fenced. A request for a target already
+// being fenced merges into it: one fencing serves every requester.
+func (f *Fencer) Request(now time.Time, target string, action proto.FenceAction, origin string) []effect.Effect {
+	if r, ok := f.active[target]; ok {
+		if !slices.Contains(r.origins, origin) {
+			r.origins = append(r.origins, origin)
+		}
+		return []effect.Effect{f.log(slog.LevelInfo, r, "fence request merged with the one in progress", slog.String("origin", origin))}
+	}
+	if action != proto.FenceOff && action != proto.FenceReboot {
+		return []effect.Effect{Done{Target: target, Action: action, Reason: fmt.Sprintf("action %q cannot fence a host", action)}}
+	}
+	r := &request{target: target, action: action, origins: []string{origin}, requested: now,
+		levels: f.model.FencingLevels(target)}
+	if len(r.levels) == 0 {
+		return f.finish(now, r, false, fmt.Sprintf("no fence device can fence %s", target))
+	}
+	f.active[target] = r
+	// The whole request is bounded too: every level's devices in turn,
+	// each with its status check.
+	r.deadline = f.hooks.NextTimer()
+	f.byTimer[r.deadline] = r
+	total := time.Duration(len(r.levels)) * 2 * (f.model.Cluster.FenceTimeout + resultSlack)
+	effs := []effect.Effect{
+		effect.SetTimer{ID: r.deadline, At: now.Add(total)},
+		f.log(slog.LevelWarn, r, "fencing requested", slog.String("origin", origin), slog.String("action", string(action))),
+	}
+	return append(effs, f.startLevel(now, r)...)
+}
+
+// startLevel runs every device of the current level, falling through levels
+// that cannot even start (no peer can run a device).
+func (f *Fencer) startLevel(now time.Time, r *request) []effect.Effect {
+	var effs []effect.Effect
+	for ; r.level < len(r.levels); r.level++ {
+		r.runs = nil
+		ok := true
+		for _, dev := range r.levels[r.level] {
+			exec := f.executor(dev, r.target)
+			if exec == "" {
+				r.reasons = append(r.reasons, fmt.Sprintf("level %d: no peer can run device %s", r.level+1, dev))
+				ok = false
+				break
+			}
+			r.runs = append(r.runs, &deviceRun{device: dev, executor: exec})
+		}
+		if !ok {
+			continue
+		}
+		for _, run := range r.runs {
+			effs = append(effs, f.send(now, r, run, r.action)...)
+		}
+		return effs
+	}
+	return append(effs, f.finish(now, r, false, "every fencing level failed")...)
+}
+
+// executor picks the peer that runs device against target: never the target
+// itself, preferably one that verified the device, then by name.
+func (f *Fencer) executor(device, target string) string {
+	best := ""
+	for _, h := range f.online {
+		if h == target {
+			continue
+		}
+		if f.verified[device][h] {
+			return h
+		}
+		if best == "" {
+			best = h
+		}
+	}
+	return best
+}
+
+func (f *Fencer) send(now time.Time, r *request, run *deviceRun, action proto.FenceAction) []effect.Effect {
+	d, _ := f.model.Device(run.device)
+	run.op = f.hooks.NextOp()
+	run.timer = f.hooks.NextTimer()
+	f.byOp[run.op] = r
+	f.byTimer[run.timer] = r
+	if !slices.Contains(r.executors, run.executor) {
+		r.executors = append(r.executors, run.executor)
+	}
+	return []effect.Effect{
+		effect.Send{To: run.executor, Msg: proto.FenceExec{
+			Epoch: f.hooks.Epoch(), Op: run.op, Device: d.ID, Agent: d.Agent, Params: d.Params,
+			Action: action, Target: r.target, Plug: d.Plugs[r.target], Timeout: f.model.Cluster.FenceTimeout,
+		}},
+		effect.SetTimer{ID: run.timer, At: now.Add(f.model.Cluster.FenceTimeout + resultSlack)},
+	}
+}
+
+// Result handles a fence agent's report.
+func (f *Fencer) Result(now time.Time, res proto.FenceResult) []effect.Effect {
+	r, ok := f.byOp[res.Op]
+	if !ok {
+		return nil // late or foreign: the request already moved on
+	}
+	delete(f.byOp, res.Op)
+	run := r.run(res.Op)
+	if run == nil {
+		return nil
+	}
+	delete(f.byTimer, run.timer)
+	effs := []effect.Effect{effect.CancelTimer{ID: run.timer}}
+	switch {
+	case run.step == stepFence && res.RC == 0 && r.action == proto.FenceOff:
+		// The agent says off; trust it only when a status check agrees.
+		run.step = stepStatus
+		return append(effs, f.send(now, r, run, proto.FenceStatus)...)
+	case run.step == stepFence && res.RC == 0:
+		run.done = true // reboot: the agent's own semantics confirm it
+	case run.step == stepStatus && res.RC == 2:
+		run.done = true // status: off
+	default:
+		why := fmt.Sprintf("device %s %s via %s: rc %d", run.device, map[step]string{stepFence: string(r.action), stepStatus: "status"}[run.step], run.executor, res.RC)
+		if run.step == stepStatus && res.RC == 0 {
+			why = fmt.Sprintf("device %s reported off but status says %s is still on", run.device, r.target)
+		}
+		if res.Timeout {
+			why += " (timed out)"
+		}
+		return append(effs, f.levelFailed(now, r, why)...)
+	}
+	for _, other := range r.runs {
+		if !other.done {
+			return effs
+		}
+	}
+	var devices []string
+	for _, run := range r.runs {
+		devices = append(devices, run.device)
+	}
+	return append(effs, f.finishWith(now, r, true, "", devices)...)
+}
+
+func (r *request) run(op proto.OpID) *deviceRun {
+	for _, run := range r.runs {
+		if run.op == op {
+			return run
+		}
+	}
+	return nil
+}
+
+// levelFailed abandons the current level (its other devices' results are
+// ignored from now on) and tries the next.
+func (f *Fencer) levelFailed(now time.Time, r *request, why string) []effect.Effect {
+	r.reasons = append(r.reasons, fmt.Sprintf("level %d: %s", r.level+1, why))
+	var effs []effect.Effect
+	for _, run := range r.runs {
+		if !run.done {
+			delete(f.byOp, run.op)
+			delete(f.byTimer, run.timer)
+			effs = append(effs, effect.CancelTimer{ID: run.timer})
+		}
+	}
+	effs = append(effs, f.log(slog.LevelWarn, r, "fencing level failed", slog.Int("level", r.level+1), slog.String("why", why)))
+	r.level++
+	return append(effs, f.startLevel(now, r)...)
+}
+
+// TimerFired handles a device that did not report in time, or a request
+// that ran out of time as a whole.
+func (f *Fencer) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
+	r, ok := f.byTimer[id]
+	if !ok {
+		return nil
+	}
+	delete(f.byTimer, id)
+	if id == r.deadline {
+		return f.finish(now, r, false, "fencing did not complete in time")
+	}
+	for _, run := range r.runs {
+		if run.timer == id {
+			delete(f.byOp, run.op)
+			return f.levelFailed(now, r, fmt.Sprintf("device %s via %s: no result in time", run.device, run.executor))
+		}
+	}
+	return nil
+}
+
+// Owns reports whether a timer belongs to the fencer.
+func (f *Fencer) Owns(id effect.TimerID) bool { _, ok := f.byTimer[id]; return ok }
+
+// OwnsOp reports whether an operation belongs to the fencer.
+func (f *Fencer) OwnsOp(op proto.OpID) bool { _, ok := f.byOp[op]; return ok }
+
+func (f *Fencer) finish(now time.Time, r *request, ok bool, reason string) []effect.Effect {
+	return f.finishWith(now, r, ok, reason, nil)
+}
+
+func (f *Fencer) finishWith(now time.Time, r *request, ok bool, reason string, devices []string) []effect.Effect {
+	if len(r.reasons) > 0 && !ok {
+		reason = reason + ": " + joinReasons(r.reasons)
+	}
+	delete(f.active, r.target)
+	var effs []effect.Effect
+	if r.deadline != 0 {
+		delete(f.byTimer, r.deadline)
+		effs = append(effs, effect.CancelTimer{ID: r.deadline})
+	}
+	for _, run := range r.runs {
+		if _, live := f.byOp[run.op]; live {
+			delete(f.byOp, run.op)
+			delete(f.byTimer, run.timer)
+			effs = append(effs, effect.CancelTimer{ID: run.timer})
+		}
+	}
+	f.history = append(f.history, HistoryEntry{Target: r.target, Action: r.action, Origins: r.origins, Requested: r.requested,
+		Completed: now, OK: ok, Reason: reason, Devices: devices, Executors: r.executors})
+	if len(f.history) > historyLen {
+		f.history = slices.Delete(f.history, 0, len(f.history)-historyLen)
+	}
+	level := slog.LevelError
+	msg := "fencing failed"
+	if ok {
+		level, msg = slog.LevelWarn, "fencing confirmed"
+	}
+	effs = append(effs, f.log(level, r, msg, slog.Any("devices", devices), slog.String("reason", reason)),
+		Done{Target: r.target, Action: r.action, OK: ok, Reason: reason, Devices: devices})
+	return effs
+}
+
+func joinReasons(rs []string) string {
+	out := ""
+	for i, r := range rs {
+		if i > 0 {
+			out += "; "
+		}
+		out += r
+	}
+	return out
+}
+
+func (f *Fencer) log(level slog.Level, r *request, msg string, attrs ...slog.Attr) effect.Log {
+	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("target", r.target)}, attrs...)}
+}

@@ -1,0 +1,660 @@
+package model
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/basalt-ha/basalt/core/ocf"
+)
+
+// Error is one problem in a configuration file, with where it is.
+type Error struct {
+	File string
+	Line int
+	Path string
+	Msg  string
+}
+
+// Error renders "file:line: path: message".
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Path, e.Msg)
+}
+
+// Errors is every problem found in a file, sorted by line.
+type Errors struct {
+	List []*Error
+}
+
+// Error renders one problem per line.
+func (e *Errors) Error() string {
+	lines := make([]string, len(e.List))
+	for i, x := range e.List {
+		lines[i] = x.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// maxConfig bounds the file accepted; a real cluster's is a few KiB.
+const maxConfig = 4 << 20
+
+type loader struct {
+	file string
+	errs []*Error
+}
+
+func (l *loader) errf(n *yaml.Node, path, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	l.errs = append(l.errs, &Error{File: l.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+type field struct {
+	key   *yaml.Node
+	value *yaml.Node
+}
+
+// fields checks that n is a mapping whose keys are all known, and returns
+// them. Unknown and repeated keys are errors: a typo must not silently
+// leave a setting at its default.
+func (l *loader) fields(n *yaml.Node, path string, known ...string) map[string]field {
+	out := map[string]field{}
+	if n == nil {
+		return out
+	}
+	if n.Kind != yaml.MappingNode {
+		l.errf(n, path, "must be a mapping (key: value lines)")
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		kp := join(path, k.Value)
+		if !slices.Contains(known, k.Value) {
+			l.errf(k, kp, "unknown key (known here: %s)", strings.Join(known, ", "))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			l.errf(k, kp, "given twice")
+			continue
+		}
+		out[k.Value] = field{k, v}
+	}
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (l *loader) str(f field, path string, def string) string {
+	if f.value == nil {
+		return def
+	}
+	if f.value.Kind != yaml.ScalarNode || f.value.Tag == "!!null" {
+		l.errf(f.value, path, "must be a string")
+		return def
+	}
+	return f.value.Value
+}
+
+func (l *loader) boolean(f field, path string, def bool) bool {
+	if f.value == nil {
+		return def
+	}
+	if f.value.Kind != yaml.ScalarNode || f.value.Tag != "!!bool" {
+		l.errf(f.value, path, "%q is not a boolean (true or false)", f.value.Value)
+		return def
+	}
+	b, _ := strconv.ParseBool(f.value.Value)
+	return b
+}
+
+func (l *loader) integer(f field, path string, def, min, max int) int {
+	if f.value == nil {
+		return def
+	}
+	n, err := strconv.Atoi(f.value.Value)
+	if f.value.Kind != yaml.ScalarNode || err != nil {
+		l.errf(f.value, path, "%q is not a whole number", f.value.Value)
+		return def
+	}
+	if n < min || n > max {
+		l.errf(f.value, path, "%d is outside %d..%d", n, min, max)
+		return def
+	}
+	return n
+}
+
+func (l *loader) duration(f field, path string, def time.Duration) time.Duration {
+	if f.value == nil {
+		return def
+	}
+	v := f.value.Value
+	if f.value.Kind != yaml.ScalarNode {
+		l.errf(f.value, path, "must be a duration such as 10s")
+		return def
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		l.errf(f.value, path, "%q has no unit (write e.g. %ss)", v, v)
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		l.errf(f.value, path, "%q is not a duration (use e.g. 10s, 1m30s)", v)
+		return def
+	}
+	return d
+}
+
+func (l *loader) stringMap(f field, path string, check func(k *yaml.Node, kp string)) map[string]string {
+	out := map[string]string{}
+	if f.value == nil {
+		return out
+	}
+	if f.value.Kind != yaml.MappingNode {
+		l.errf(f.value, path, "must be a mapping")
+		return out
+	}
+	for i := 0; i+1 < len(f.value.Content); i += 2 {
+		k, v := f.value.Content[i], f.value.Content[i+1]
+		kp := join(path, k.Value)
+		if _, dup := out[k.Value]; dup {
+			l.errf(k, kp, "given twice")
+			continue
+		}
+		if v.Kind != yaml.ScalarNode {
+			l.errf(v, kp, "must be a plain value")
+			continue
+		}
+		if check != nil {
+			check(k, kp)
+		}
+		out[k.Value] = v.Value
+	}
+	return out
+}
+
+func (l *loader) list(f field, path string) []*yaml.Node {
+	if f.value == nil {
+		return nil
+	}
+	if f.value.Kind != yaml.SequenceNode {
+		l.errf(f.value, path, "must be a list")
+		return nil
+	}
+	return f.value.Content
+}
+
+var (
+	hostName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	ident    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+	yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+)
+
+// validAddress accepts host:port with a port from 1 to 65535 ([v6]:port too).
+func validAddress(a string) bool {
+	i := strings.LastIndex(a, ":")
+	if i <= 0 {
+		return false
+	}
+	host, port := a[:i], a[i+1:]
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return false
+	}
+	if strings.HasPrefix(host, "[") {
+		return strings.HasSuffix(host, "]") && len(host) > 2
+	}
+	return !strings.ContainsAny(host, ":/ ")
+}
+
+// Load parses and validates a configuration. filename only labels errors.
+// On failure the error is an *Errors listing every problem found.
+func Load(filename string, data []byte) (*Model, error) {
+	l := &loader{file: filename}
+	if len(data) > maxConfig {
+		l.errf(nil, "", "file is %d bytes, more than the %d accepted", len(data), maxConfig)
+		return nil, l.result()
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		line := 0
+		msg := err.Error()
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		l.errs = append(l.errs, &Error{File: filename, Line: line, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+		return nil, l.result()
+	}
+	if len(doc.Content) == 0 {
+		l.errs = append(l.errs, &Error{File: filename, Line: 1, Msg: "the file is empty"})
+		return nil, l.result()
+	}
+	m := l.model(doc.Content[0])
+	if err := l.result(); err != nil {
+		return nil, err
+	}
+	m.Index()
+	return m, nil
+}
+
+func (l *loader) result() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(l.errs, func(i, j int) bool { return l.errs[i].Line < l.errs[j].Line })
+	return &Errors{List: l.errs}
+}
+
+func (l *loader) model(root *yaml.Node) *Model {
+	top := l.fields(root, "", "cluster", "hosts", "fence-devices", "fencing-topology", "resources", "groups")
+	m := &Model{Topology: map[string][][]string{}}
+	l.cluster(top["cluster"], m)
+	hostLine := map[string]*yaml.Node{}
+	for i, n := range l.list(top["hosts"], "hosts") {
+		p := fmt.Sprintf("hosts[%d]", i)
+		f := l.fields(n, p, "name", "address")
+		h := Host{Name: l.str(f["name"], p+".name", ""), Address: l.str(f["address"], p+".address", "")}
+		switch {
+		case h.Name == "":
+			l.errf(n, p+".name", "is required")
+		case !hostName.MatchString(h.Name):
+			l.errf(f["name"].value, p+".name", "%q is not a host name (lower-case letters, digits and '-')", h.Name)
+		case hostLine[h.Name] != nil:
+			l.errf(f["name"].value, p+".name", "host %q is defined twice (first on line %d)", h.Name, hostLine[h.Name].Line)
+		}
+		if h.Address == "" {
+			l.errf(n, p+".address", "is required (host:port of its basalt-agent)")
+		} else if !validAddress(h.Address) {
+			l.errf(f["address"].value, p+".address", "%q is not host:port", h.Address)
+		}
+		if h.Name != "" && hostLine[h.Name] == nil {
+			hostLine[h.Name] = n
+		}
+		m.Hosts = append(m.Hosts, h)
+	}
+	if len(m.Hosts) == 0 {
+		l.errf(root, "hosts", "at least one host is required")
+	}
+	l.devices(top["fence-devices"], m, hostLine)
+	l.topology(top["fencing-topology"], m, hostLine)
+	if m.Cluster.Fencing {
+		for _, h := range m.Hosts {
+			if len(m.fencingLevelsRaw(h.Name)) == 0 && hostLine[h.Name] != nil {
+				l.errf(hostLine[h.Name], "hosts", "fencing is on but no fence device can fence %s", h.Name)
+			}
+		}
+	}
+	rscs := l.resources(top["resources"], m)
+	l.groups(top["groups"], m, hostLine, rscs)
+	return m
+}
+
+// fencingLevelsRaw is FencingLevels before the indexes exist.
+func (m *Model) fencingLevelsRaw(host string) [][]string {
+	if lv, ok := m.Topology[host]; ok {
+		return lv
+	}
+	var out [][]string
+	for _, d := range m.FenceDevices {
+		if _, ok := d.Plugs[host]; ok {
+			out = append(out, []string{d.ID})
+		}
+	}
+	return out
+}
+
+func (l *loader) cluster(f field, m *Model) {
+	c := &m.Cluster
+	fs := l.fields(f.value, "cluster", "name", "heartbeat-interval", "dead-timeout", "fencing", "fence-timeout",
+		"op-defaults", "ocf-root")
+	c.Name = l.str(fs["name"], "cluster.name", "basalt")
+	c.HeartbeatInterval = l.duration(fs["heartbeat-interval"], "cluster.heartbeat-interval", time.Second)
+	if c.HeartbeatInterval <= 0 {
+		l.errf(fs["heartbeat-interval"].value, "cluster.heartbeat-interval", "must be positive")
+		c.HeartbeatInterval = time.Second
+	}
+	c.DeadTimeout = l.duration(fs["dead-timeout"], "cluster.dead-timeout", 5*c.HeartbeatInterval)
+	if c.DeadTimeout <= c.HeartbeatInterval {
+		l.errf(fs["dead-timeout"].value, "cluster.dead-timeout", "%s must be longer than the heartbeat interval %s", c.DeadTimeout, c.HeartbeatInterval)
+	}
+	c.Fencing = l.boolean(fs["fencing"], "cluster.fencing", true)
+	c.FenceTimeout = l.duration(fs["fence-timeout"], "cluster.fence-timeout", 60*time.Second)
+	if c.FenceTimeout <= 0 {
+		l.errf(fs["fence-timeout"].value, "cluster.fence-timeout", "must be positive")
+	}
+	od := l.fields(fs["op-defaults"].value, "cluster.op-defaults", "start-timeout", "stop-timeout", "monitor-timeout")
+	c.StartTimeout = l.positive(od["start-timeout"], "cluster.op-defaults.start-timeout", 20*time.Second)
+	c.StopTimeout = l.positive(od["stop-timeout"], "cluster.op-defaults.stop-timeout", 20*time.Second)
+	c.MonitorTimeout = l.positive(od["monitor-timeout"], "cluster.op-defaults.monitor-timeout", 20*time.Second)
+	c.OCFRoot = l.str(fs["ocf-root"], "cluster.ocf-root", "/usr/lib/ocf")
+	if !strings.HasPrefix(c.OCFRoot, "/") {
+		l.errf(fs["ocf-root"].value, "cluster.ocf-root", "%q must be an absolute path", c.OCFRoot)
+	}
+}
+
+func (l *loader) positive(f field, path string, def time.Duration) time.Duration {
+	d := l.duration(f, path, def)
+	if d <= 0 {
+		l.errf(f.value, path, "must be positive")
+		return def
+	}
+	return d
+}
+
+func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
+	seen := map[string]int{}
+	for i, n := range l.list(f, "fence-devices") {
+		p := fmt.Sprintf("fence-devices[%d]", i)
+		fs := l.fields(n, p, "id", "agent", "params", "hosts")
+		d := FenceDevice{ID: l.str(fs["id"], p+".id", ""), Agent: l.str(fs["agent"], p+".agent", "")}
+		if !ident.MatchString(d.ID) {
+			l.errf(n, p+".id", "%q is not a valid id (letters, digits, '_', '.', '-')", d.ID)
+		} else if first, dup := seen[d.ID]; dup {
+			l.errf(fs["id"].value, p+".id", "fence device %q is defined twice (first on line %d)", d.ID, first)
+		} else {
+			seen[d.ID] = n.Line
+		}
+		if d.Agent == "" || strings.ContainsAny(d.Agent, "/ \x00") || d.Agent == "." || d.Agent == ".." {
+			l.errf(n, p+".agent", "%q is not a fence agent name (a plain file name such as fence_ipmilan)", d.Agent)
+		}
+		d.Params = l.stringMap(fs["params"], p+".params", nil)
+		d.Plugs = l.stringMap(fs["hosts"], p+".hosts", func(k *yaml.Node, kp string) {
+			if hosts[k.Value] == nil {
+				l.errf(k, kp, "unknown host %q", k.Value)
+			}
+		})
+		if len(d.Plugs) == 0 {
+			l.errf(n, p+".hosts", "must list the hosts this device can fence (host: plug)")
+		}
+		m.FenceDevices = append(m.FenceDevices, d)
+	}
+}
+
+func (l *loader) topology(f field, m *Model, hosts map[string]*yaml.Node) {
+	if f.value == nil {
+		return
+	}
+	if f.value.Kind != yaml.MappingNode {
+		l.errf(f.value, "fencing-topology", "must map each host to its list of levels")
+		return
+	}
+	for i := 0; i+1 < len(f.value.Content); i += 2 {
+		k, v := f.value.Content[i], f.value.Content[i+1]
+		p := "fencing-topology." + k.Value
+		if hosts[k.Value] == nil {
+			l.errf(k, p, "unknown host %q", k.Value)
+			continue
+		}
+		if _, dup := m.Topology[k.Value]; dup {
+			l.errf(k, p, "given twice")
+			continue
+		}
+		var levels [][]string
+		for li, lv := range l.list(field{k, v}, p) {
+			lp := fmt.Sprintf("%s[%d]", p, li)
+			if lv.Kind != yaml.SequenceNode || len(lv.Content) == 0 {
+				l.errf(lv, lp, "a level is a non-empty list of device ids that must all succeed")
+				continue
+			}
+			var level []string
+			for di, dn := range lv.Content {
+				dp := fmt.Sprintf("%s[%d]", lp, di)
+				var dev *FenceDevice
+				for j := range m.FenceDevices {
+					if m.FenceDevices[j].ID == dn.Value {
+						dev = &m.FenceDevices[j]
+					}
+				}
+				switch {
+				case dev == nil:
+					l.errf(dn, dp, "unknown fence device %q", dn.Value)
+				case dev.Plugs[k.Value] == "" && !hasKey(dev.Plugs, k.Value):
+					l.errf(dn, dp, "fence device %q cannot fence %s (not in its hosts)", dn.Value, k.Value)
+				}
+				level = append(level, dn.Value)
+			}
+			levels = append(levels, level)
+		}
+		if len(levels) == 0 {
+			l.errf(v, p, "needs at least one level")
+		}
+		m.Topology[k.Value] = levels
+	}
+}
+
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
+var onFails = []OnFail{OnFailIgnore, OnFailBlock, OnFailStop, OnFailRestart, OnFailFence, OnFailStandby}
+
+func (l *loader) onFail(f field, path string, def OnFail) OnFail {
+	if f.value == nil {
+		return def
+	}
+	v := OnFail(f.value.Value)
+	if !slices.Contains(onFails, v) {
+		l.errf(f.value, path, "%q is not an on-fail policy (ignore, block, stop, restart, fence, standby)", f.value.Value)
+		return def
+	}
+	return v
+}
+
+func (l *loader) resources(f field, m *Model) map[string]*yaml.Node {
+	seen := map[string]*yaml.Node{}
+	c := m.Cluster
+	stopDefault := OnFailFence
+	if !c.Fencing {
+		stopDefault = OnFailBlock
+	}
+	for i, n := range l.list(f, "resources") {
+		p := fmt.Sprintf("resources[%d]", i)
+		fs := l.fields(n, p, "id", "name", "agent", "params", "ops")
+		r := Resource{ID: l.str(fs["id"], p+".id", ""), Line: n.Line}
+		switch {
+		case !ident.MatchString(r.ID):
+			l.errf(n, p+".id", "%q is not a valid id (letters, digits, '_', '.', '-')", r.ID)
+		case seen[r.ID] != nil:
+			l.errf(fs["id"].value, p+".id", "resource %q is defined twice (first on line %d)", r.ID, seen[r.ID].Line)
+		default:
+			seen[r.ID] = n
+		}
+		r.Name = l.str(fs["name"], p+".name", r.ID)
+		agent := l.str(fs["agent"], p+".agent", "")
+		if a, err := ocf.ParseAgent(agent); err != nil {
+			l.errf(nodeOr(fs["agent"].value, n), p+".agent", "%v", err)
+		} else {
+			r.Agent = a
+		}
+		r.Params = l.stringMap(fs["params"], p+".params", func(k *yaml.Node, kp string) {
+			if err := ocf.ValidParamName(k.Value); err != nil {
+				l.errf(k, kp, "%v", err)
+			}
+		})
+		ops := l.fields(fs["ops"].value, p+".ops", "start", "stop", "monitor")
+		st := l.fields(ops["start"].value, p+".ops.start", "timeout", "on-fail")
+		r.Start = Op{Timeout: l.positive(st["timeout"], p+".ops.start.timeout", c.StartTimeout),
+			OnFail: l.onFail(st["on-fail"], p+".ops.start.on-fail", OnFailRestart)}
+		sp := l.fields(ops["stop"].value, p+".ops.stop", "timeout", "on-fail")
+		r.Stop = Op{Timeout: l.positive(sp["timeout"], p+".ops.stop.timeout", c.StopTimeout),
+			OnFail: l.onFail(sp["on-fail"], p+".ops.stop.on-fail", stopDefault)}
+		if r.Stop.OnFail == OnFailFence && !c.Fencing {
+			l.errf(sp["on-fail"].value, p+".ops.stop.on-fail", "is fence but fencing is off")
+		}
+		intervals := map[time.Duration]bool{}
+		for j, mn := range l.list(ops["monitor"], p+".ops.monitor") {
+			mp := fmt.Sprintf("%s.ops.monitor[%d]", p, j)
+			mf := l.fields(mn, mp, "interval", "timeout", "depth", "on-fail")
+			mon := Monitor{
+				Interval: l.duration(mf["interval"], mp+".interval", 0),
+				Timeout:  l.positive(mf["timeout"], mp+".timeout", c.MonitorTimeout),
+				Depth:    l.integer(mf["depth"], mp+".depth", 0, 0, 1000),
+				OnFail:   l.onFail(mf["on-fail"], mp+".on-fail", OnFailRestart),
+			}
+			if mon.Interval <= 0 {
+				l.errf(nodeOr(mf["interval"].value, mn), mp+".interval", "a recurring monitor needs a positive interval")
+			} else if intervals[mon.Interval] {
+				l.errf(mf["interval"].value, mp+".interval", "another monitor of %s already uses %s", r.ID, mon.Interval)
+			}
+			intervals[mon.Interval] = true
+			r.Monitors = append(r.Monitors, mon)
+		}
+		m.Resources = append(m.Resources, r)
+	}
+	return seen
+}
+
+func nodeOr(n, def *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return def
+}
+
+var (
+	recoveries = []Recovery{RecoveryRestart, RecoveryRelocate, RecoveryDisable}
+	roles      = []Role{RoleStarted, RoleStopped}
+)
+
+func (l *loader) groups(f field, m *Model, hosts map[string]*yaml.Node, rscs map[string]*yaml.Node) {
+	seen := map[string]int{}
+	memberOf := map[string]string{}
+	for i, n := range l.list(f, "groups") {
+		p := fmt.Sprintf("groups[%d]", i)
+		fs := l.fields(n, p, "id", "name", "members", "placement")
+		g := Group{ID: l.str(fs["id"], p+".id", ""), Line: n.Line}
+		if !ident.MatchString(g.ID) {
+			l.errf(n, p+".id", "%q is not a valid id (letters, digits, '_', '.', '-')", g.ID)
+		} else if first, dup := seen[g.ID]; dup {
+			l.errf(fs["id"].value, p+".id", "group %q is defined twice (first on line %d)", g.ID, first)
+		} else {
+			seen[g.ID] = n.Line
+		}
+		g.Name = l.str(fs["name"], p+".name", g.ID)
+		nodes := map[string]*yaml.Node{}
+		for j, mn := range l.list(fs["members"], p+".members") {
+			mp := fmt.Sprintf("%s.members[%d]", p, j)
+			mf := l.fields(mn, mp, "resource", "parent")
+			mem := Member{Resource: l.str(mf["resource"], mp+".resource", ""), Parent: l.str(mf["parent"], mp+".parent", "")}
+			switch {
+			case mem.Resource == "":
+				l.errf(mn, mp+".resource", "is required")
+				continue
+			case rscs[mem.Resource] == nil:
+				l.errf(mf["resource"].value, mp+".resource", "unknown resource %q", mem.Resource)
+				continue
+			case memberOf[mem.Resource] != "":
+				l.errf(mf["resource"].value, mp+".resource", "resource %q is already in group %q (a resource belongs to one group)", mem.Resource, memberOf[mem.Resource])
+				continue
+			}
+			memberOf[mem.Resource] = g.ID
+			nodes[mem.Resource] = mn
+			g.Members = append(g.Members, mem)
+		}
+		l.tree(&g, p, nodes, nodeOr(fs["members"].value, n))
+		g.Placement = l.placement(fs["placement"], p+".placement", m, hosts)
+		m.Groups = append(m.Groups, g)
+	}
+	for _, r := range m.Resources {
+		if r.ID != "" && memberOf[r.ID] == "" && rscs[r.ID] != nil {
+			l.errf(rscs[r.ID], "resources", "resource %q is in no group (every resource belongs to exactly one)", r.ID)
+		}
+	}
+}
+
+// tree checks that a group's members form one tree: one root, parents in the
+// group, no cycles.
+func (l *loader) tree(g *Group, p string, nodes map[string]*yaml.Node, at *yaml.Node) {
+	if len(g.Members) == 0 {
+		l.errf(at, p+".members", "a group needs at least one member")
+		return
+	}
+	var roots []string
+	for j, mem := range g.Members {
+		mp := fmt.Sprintf("%s.members[%d]", p, j)
+		switch {
+		case mem.Parent == "":
+			roots = append(roots, mem.Resource)
+		case mem.Parent == mem.Resource:
+			l.errf(nodes[mem.Resource], mp+".parent", "%q cannot be its own parent", mem.Resource)
+		case nodes[mem.Parent] == nil:
+			l.errf(nodes[mem.Resource], mp+".parent", "parent %q is not a member of group %q", mem.Parent, g.ID)
+		}
+	}
+	if len(roots) != 1 {
+		l.errf(at, p+".members", "a group needs exactly one root member (without parent), found %d: %v", len(roots), roots)
+		return
+	}
+	if got := len(g.StartOrder()); got != len(g.Members) {
+		var lost []string
+		order := g.StartOrder()
+		for _, mem := range g.Members {
+			if !slices.Contains(order, mem.Resource) {
+				lost = append(lost, mem.Resource)
+			}
+		}
+		l.errf(at, p+".members", "members %v are not below the root %q (a cycle in parents?)", lost, roots[0])
+	}
+}
+
+func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.Node) Placement {
+	fs := l.fields(f.value, p, "domain", "stickiness", "migration-threshold", "failure-timeout", "recovery",
+		"max-instances", "target-role", "managed")
+	pl := Placement{
+		Stickiness:         l.integer(fs["stickiness"], p+".stickiness", 0, 0, 1_000_000),
+		MigrationThreshold: l.integer(fs["migration-threshold"], p+".migration-threshold", 3, 0, 1_000_000),
+		FailureTimeout:     l.duration(fs["failure-timeout"], p+".failure-timeout", 0),
+		Recovery:           Recovery(l.str(fs["recovery"], p+".recovery", string(RecoveryRestart))),
+		MaxInstances:       l.integer(fs["max-instances"], p+".max-instances", 1, 1, max(1, len(m.Hosts))),
+		TargetRole:         Role(l.str(fs["target-role"], p+".target-role", string(RoleStarted))),
+		Managed:            l.boolean(fs["managed"], p+".managed", true),
+	}
+	if !slices.Contains(recoveries, pl.Recovery) {
+		l.errf(fs["recovery"].value, p+".recovery", "%q is not a recovery policy (restart, relocate, disable)", pl.Recovery)
+	}
+	if !slices.Contains(roles, pl.TargetRole) {
+		l.errf(fs["target-role"].value, p+".target-role", "%q is not a target role (started, stopped)", pl.TargetRole)
+	}
+	if fs["domain"].value == nil {
+		for i, h := range m.Hosts {
+			pl.Domain.Hosts = append(pl.Domain.Hosts, DomainHost{Host: h.Name, Priority: i + 1})
+		}
+		return pl
+	}
+	dp := p + ".domain"
+	df := l.fields(fs["domain"].value, dp, "hosts", "restricted", "failback")
+	pl.Domain.Restricted = l.boolean(df["restricted"], dp+".restricted", true)
+	pl.Domain.Failback = l.boolean(df["failback"], dp+".failback", false)
+	inDomain := map[string]bool{}
+	for i, hn := range l.list(df["hosts"], dp+".hosts") {
+		hp := fmt.Sprintf("%s.hosts[%d]", dp, i)
+		hf := l.fields(hn, hp, "host", "priority")
+		dh := DomainHost{Host: l.str(hf["host"], hp+".host", ""), Priority: l.integer(hf["priority"], hp+".priority", i+1, 0, 1000)}
+		switch {
+		case hosts[dh.Host] == nil:
+			l.errf(nodeOr(hf["host"].value, hn), hp+".host", "unknown host %q", dh.Host)
+		case inDomain[dh.Host]:
+			l.errf(hf["host"].value, hp+".host", "host %q is listed twice", dh.Host)
+		}
+		inDomain[dh.Host] = true
+		pl.Domain.Hosts = append(pl.Domain.Hosts, dh)
+	}
+	if len(pl.Domain.Hosts) == 0 {
+		l.errf(fs["domain"].value, dp+".hosts", "a domain needs at least one host")
+	}
+	return pl
+}

@@ -1,0 +1,145 @@
+// Package planner decides what the cluster should do next. Plan is a pure
+// function, after Pacemaker's scheduler: the configuration, the observed
+// state of every resource on every host, host states, failure history and
+// administrative constraints go in; an ordered set of actions with their
+// dependencies (a transition) comes out, together with where each group is
+// placed and why. The manager carries the transition out and plans again
+// whenever something changes.
+package planner
+
+import (
+	"time"
+
+	"github.com/basalt-ha/basalt/core/model"
+)
+
+// HostState is what the manager believes of a host.
+type HostState string
+
+// Host states.
+const (
+	// Online: the host's agent answers.
+	Online HostState = "online"
+	// Offline: the host is known to run nothing (never joined, or fenced).
+	Offline HostState = "offline"
+	// Unclean: the host stopped answering while it may run resources; only
+	// fencing makes it safe to start them elsewhere.
+	Unclean HostState = "unclean"
+)
+
+// Host is one host's state as planning input.
+type Host struct {
+	Name  string
+	State HostState
+	// Standby hosts run nothing; their resources move away.
+	Standby bool
+}
+
+// RscState is the observed state of one resource on one host.
+type RscState string
+
+// Resource states.
+const (
+	// Unknown: not probed yet. Nothing may start anywhere until every
+	// online host has answered, or the resource could run twice.
+	Unknown RscState = "unknown"
+	// Stopped: known not to run there.
+	Stopped RscState = "stopped"
+	// Running: running there.
+	Running RscState = "running"
+	// Failed: a monitor (or start) failed there; it may still be partly
+	// running and must be stopped before it is started again anywhere.
+	Failed RscState = "failed"
+	// StopFailed: a stop failed or timed out; only fencing the host ends
+	// it.
+	StopFailed RscState = "stop-failed"
+)
+
+// Observed is one resource's state on one host.
+type Observed struct {
+	State RscState
+	// Monitored is true when its recurring monitors are set up there.
+	Monitored bool
+}
+
+// Failure is a resource's failure history on one host.
+type Failure struct {
+	Count int
+	Last  time.Time
+	// Hard bans the host for the resource whatever the count: a start
+	// failure (Pacemaker's start-failure-is-fatal), or an agent saying it
+	// cannot run there (rc 2, 4, 5).
+	Hard bool
+}
+
+// Move asks for a group to run on a host.
+type Move struct {
+	Host string
+	// Until ends the constraint; zero means never.
+	Until time.Time
+}
+
+// Ban keeps a group off a host.
+type Ban struct {
+	Group string
+	Host  string
+	Until time.Time
+}
+
+// Constraints are the administrator's and the manager's decisions that
+// override placement.
+type Constraints struct {
+	Moves map[string]Move
+	Bans  []Ban
+	// TargetRoles overrides a group's configured target role.
+	TargetRoles map[string]model.Role
+	// Unmanaged groups are watched but never acted on.
+	Unmanaged map[string]bool
+	// Blocked resources failed with on-fail=block: their group is left
+	// alone until an administrator cleans them up.
+	Blocked map[string]bool
+	// Maintenance stops all resource actions cluster-wide.
+	Maintenance bool
+}
+
+// Input is everything Plan looks at.
+type Input struct {
+	Model *model.Model
+	Now   time.Time
+	Hosts []Host
+	// Observed maps resource → host → state. A missing entry is Unknown
+	// on an online host and Stopped on an offline one.
+	Observed map[string]map[string]Observed
+	// Failures maps resource → host → failure history.
+	Failures map[string]map[string]Failure
+	// Fatal maps a resource to the reason it can run nowhere (rc 6: the
+	// configuration is wrong everywhere).
+	Fatal       map[string]string
+	Constraints Constraints
+}
+
+func (in *Input) host(name string) (Host, bool) {
+	for _, h := range in.Hosts {
+		if h.Name == name {
+			return h, true
+		}
+	}
+	return Host{}, false
+}
+
+// state returns a resource's observed state on a host.
+func (in *Input) state(rsc, host string) Observed {
+	if o, ok := in.Observed[rsc][host]; ok {
+		return o
+	}
+	if h, ok := in.host(host); ok && h.State == Online {
+		return Observed{State: Unknown}
+	}
+	if h, ok := in.host(host); ok && h.State == Unclean {
+		return Observed{State: Unknown}
+	}
+	return Observed{State: Stopped}
+}
+
+// active reports whether a state means the resource may be running.
+func active(s RscState) bool { return s == Running || s == Failed || s == StopFailed }

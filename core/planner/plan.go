@@ -1,0 +1,539 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/model"
+)
+
+// Kind is an action's kind.
+type Kind string
+
+// Action kinds.
+const (
+	Fence   Kind = "fence"
+	Probe   Kind = "probe"
+	Stop    Kind = "stop"
+	Start   Kind = "start"
+	Monitor Kind = "monitor"
+)
+
+// Action is one step of a transition.
+type Action struct {
+	// ID is the action's index in Transition.Actions.
+	ID       int
+	Kind     Kind
+	Resource string
+	Host     string
+	// Monitor is the index of the monitor in the resource's configuration
+	// (Kind Monitor only).
+	Monitor int
+	// After lists the IDs of actions that must succeed first.
+	After  []int
+	Reason string
+}
+
+// String renders an action on one line, as the golden files show it.
+func (a Action) String() string {
+	var s string
+	switch a.Kind {
+	case Fence:
+		s = fmt.Sprintf("%d: fence %s", a.ID, a.Host)
+	case Monitor:
+		s = fmt.Sprintf("%d: monitor#%d %s on %s", a.ID, a.Monitor, a.Resource, a.Host)
+	default:
+		s = fmt.Sprintf("%d: %s %s on %s", a.ID, a.Kind, a.Resource, a.Host)
+	}
+	if len(a.After) > 0 {
+		parts := make([]string, len(a.After))
+		for i, d := range a.After {
+			parts[i] = fmt.Sprint(d)
+		}
+		s += " after " + strings.Join(parts, ",")
+	}
+	if a.Reason != "" {
+		s += " (" + a.Reason + ")"
+	}
+	return s
+}
+
+// Placement is where a group is to run, and why.
+type Placement struct {
+	Group string
+	// Hosts are the chosen hosts, best first; empty when the group is to
+	// be stopped or cannot run anywhere.
+	Hosts []string
+	// Scores lists every host considered with its score or the reason it
+	// was excluded, in host order: the "why" of the decision.
+	Scores []string
+	// Note says why the group gets no actions, when it gets none on
+	// purpose (blocked, unmanaged, waiting for probes or fencing).
+	Note string
+}
+
+// Transition is Plan's result.
+type Transition struct {
+	Actions    []Action
+	Placements []Placement
+}
+
+// Empty reports whether there is nothing to do.
+func (t Transition) Empty() bool { return len(t.Actions) == 0 }
+
+// String renders the transition as readable text, one line per action and
+// placement.
+func (t Transition) String() string {
+	var b strings.Builder
+	for _, a := range t.Actions {
+		b.WriteString(a.String() + "\n")
+	}
+	for _, p := range t.Placements {
+		hosts := "nowhere"
+		if len(p.Hosts) > 0 {
+			hosts = strings.Join(p.Hosts, ",")
+		}
+		fmt.Fprintf(&b, "place %s on %s", p.Group, hosts)
+		if p.Note != "" {
+			fmt.Fprintf(&b, " (%s)", p.Note)
+		}
+		b.WriteString("\n")
+		for _, s := range p.Scores {
+			b.WriteString("  " + s + "\n")
+		}
+	}
+	return b.String()
+}
+
+// Why explains a group's placement in a few lines.
+func (t Transition) Why(group string) (string, bool) {
+	for _, p := range t.Placements {
+		if p.Group == group {
+			var b strings.Builder
+			if len(p.Hosts) == 0 {
+				fmt.Fprintf(&b, "%s runs nowhere", group)
+			} else {
+				fmt.Fprintf(&b, "%s runs on %s", group, strings.Join(p.Hosts, ","))
+			}
+			if p.Note != "" {
+				fmt.Fprintf(&b, ": %s", p.Note)
+			}
+			b.WriteString("\n")
+			for _, s := range p.Scores {
+				b.WriteString("  " + s + "\n")
+			}
+			return b.String(), true
+		}
+	}
+	return "", false
+}
+
+// Scores. Domain priority dominates, then a move constraint's wish, then
+// stickiness; failback=false keeps a group where it runs whatever the domain
+// prefers, but yields to an explicit move.
+const (
+	scoreMove       = 100_000_000
+	scoreNoFailback = 10_000_000
+	scoreDomainBase = 1_000_000
+	scorePriority   = 1_000
+)
+
+type plan struct {
+	in      *Input
+	actions []Action
+	fences  map[string]int // host -> fence action ID
+}
+
+func (p *plan) add(a Action) int {
+	a.ID = len(p.actions)
+	slices.Sort(a.After)
+	a.After = slices.Compact(a.After)
+	p.actions = append(p.actions, a)
+	return a.ID
+}
+
+// Plan computes the next transition. It is deterministic: the same input
+// gives the same transition, byte for byte.
+func Plan(in Input) Transition {
+	p := &plan{in: &in, fences: map[string]int{}}
+	m := in.Model
+	var t Transition
+
+	// Fence first: an unclean host, or one where a stop failed, may still
+	// run resources, and nothing it may run can start elsewhere until it
+	// is confirmed off.
+	if m.Cluster.Fencing {
+		for _, h := range in.Hosts {
+			reason := ""
+			if h.State == Unclean {
+				reason = "host lost"
+			} else if h.State == Online {
+				for _, r := range m.Resources {
+					if in.state(r.ID, h.Name).State == StopFailed {
+						reason = "stop of " + r.ID + " failed"
+						break
+					}
+				}
+			}
+			if reason != "" {
+				p.fences[h.Name] = p.add(Action{Kind: Fence, Host: h.Name, Reason: reason})
+			}
+		}
+	}
+	for gi := range m.Groups {
+		t.Placements = append(t.Placements, p.group(&m.Groups[gi]))
+	}
+	t.Actions = p.actions
+	return t
+}
+
+// group plans one group and returns its placement.
+func (p *plan) group(g *model.Group) Placement {
+	in := p.in
+	pl := Placement{Group: g.ID}
+	members := g.StartOrder()
+
+	if in.Constraints.Maintenance {
+		pl.Hosts, pl.Note = p.current(g), "maintenance mode: no actions"
+		return pl
+	}
+	managed := g.Placement.Managed
+	if u, ok := in.Constraints.Unmanaged[g.ID]; ok {
+		managed = !u
+	}
+	if !managed {
+		pl.Hosts, pl.Note = p.current(g), "unmanaged: monitored, never acted on"
+		return pl
+	}
+	for _, r := range members {
+		if in.Constraints.Blocked[r] {
+			pl.Hosts, pl.Note = p.current(g), fmt.Sprintf("blocked: %s failed with on-fail=block; clean it up", r)
+			return pl
+		}
+	}
+
+	// Probe before anything: a resource of unknown state on an online
+	// host might be running there.
+	probing := false
+	for _, r := range members {
+		for _, h := range in.Hosts {
+			if h.State == Online && in.state(r, h.Name).State == Unknown {
+				p.add(Action{Kind: Probe, Resource: r, Host: h.Name})
+				probing = true
+			}
+		}
+	}
+	if probing {
+		pl.Hosts, pl.Note = p.current(g), "waiting for probes"
+		return pl
+	}
+
+	chosen, scores, why := p.place(g)
+	pl.Hosts, pl.Scores, pl.Note = chosen, scores, why
+
+	// Where a member may be active outside the chosen hosts, it must be
+	// stopped (online hosts) or its host fenced (unclean, stop failed);
+	// every start of the group waits for all of that.
+	var clearIDs []int
+	blockedBy := ""
+	for _, h := range in.Hosts {
+		if slices.Contains(chosen, h.Name) {
+			continue
+		}
+		var hostActive []string
+		mayRun := false
+		for _, r := range g.StopOrder() {
+			st := in.state(r, h.Name).State
+			if active(st) {
+				hostActive = append(hostActive, r)
+			}
+			if active(st) || (h.State == Unclean && st == Unknown) {
+				mayRun = true
+			}
+		}
+		if !mayRun {
+			continue
+		}
+		if fid, ok := p.fences[h.Name]; ok {
+			clearIDs = append(clearIDs, fid)
+		}
+		if h.State == Unclean {
+			if _, ok := p.fences[h.Name]; !ok {
+				blockedBy = fmt.Sprintf("%s is lost and fencing is off: its resources cannot be recovered safely", h.Name)
+			}
+			continue
+		}
+		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, "not placed here")...)
+	}
+	if blockedBy == "" {
+		for _, h := range in.Hosts {
+			for _, r := range members {
+				if in.state(r, h.Name).State == StopFailed {
+					if _, ok := p.fences[h.Name]; !ok {
+						blockedBy = fmt.Sprintf("stop of %s failed on %s and fencing is off", r, h.Name)
+					}
+				}
+			}
+		}
+	}
+	if blockedBy != "" {
+		if pl.Note != "" {
+			pl.Note += "; "
+		}
+		pl.Note += "blocked: " + blockedBy
+		return pl
+	}
+
+	for _, host := range chosen {
+		p.startOn(g, host, clearIDs)
+	}
+	return pl
+}
+
+// current lists the hosts where the group's root may be active.
+func (p *plan) current(g *model.Group) []string {
+	var out []string
+	for _, h := range p.in.Hosts {
+		if active(p.in.state(g.Root(), h.Name).State) {
+			out = append(out, h.Name)
+		}
+	}
+	return out
+}
+
+// stopChain stops the given active members on host, children first, and
+// returns the action IDs.
+func (p *plan) stopChain(g *model.Group, activeMembers []string, host, reason string) []int {
+	var ids []int
+	byRsc := map[string]int{}
+	for _, r := range g.StopOrder() {
+		if !slices.Contains(activeMembers, r) {
+			continue
+		}
+		if p.in.state(r, host).State == StopFailed {
+			continue // only the fence ends it
+		}
+		var after []int
+		for _, c := range g.Children(r) {
+			if id, ok := byRsc[c]; ok {
+				after = append(after, id)
+			}
+			for _, d := range g.Descendants(c) {
+				if id, ok := byRsc[d]; ok {
+					after = append(after, id)
+				}
+			}
+		}
+		id := p.add(Action{Kind: Stop, Resource: r, Host: host, After: after, Reason: reason})
+		byRsc[r] = id
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// startOn brings the group up on host: failed members are restarted with
+// everything below them (a failed child alone when its parents are healthy),
+// members not running are started parents first, and monitors are set up.
+func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
+	in := p.in
+	restart := map[string]bool{}
+	for _, r := range g.StartOrder() {
+		if in.state(r, host).State == Failed {
+			restart[r] = true
+			for _, d := range g.Descendants(r) {
+				restart[d] = true
+			}
+		}
+	}
+	var restartActive []string
+	for _, r := range g.StopOrder() {
+		if restart[r] && active(in.state(r, host).State) {
+			restartActive = append(restartActive, r)
+		}
+	}
+	stopIDs := p.stopChain(g, restartActive, host, "restart after failure")
+	startIDs := map[string]int{}
+	for _, r := range g.StartOrder() {
+		st := in.state(r, host)
+		needStart := restart[r] || st.State != Running
+		if needStart {
+			after := append(slices.Clone(clearIDs), stopIDs...)
+			if parent := g.Parent(r); parent != "" {
+				if id, ok := startIDs[parent]; ok {
+					after = append(after, id)
+				}
+			}
+			startIDs[r] = p.add(Action{Kind: Start, Resource: r, Host: host, After: after})
+		}
+		rsc, _ := in.Model.Resource(r)
+		if needStart || !st.Monitored {
+			for i := range rsc.Monitors {
+				var after []int
+				if id, ok := startIDs[r]; ok {
+					after = []int{id}
+				}
+				p.add(Action{Kind: Monitor, Resource: r, Host: host, Monitor: i, After: after})
+			}
+		}
+	}
+}
+
+// place chooses the hosts of a group and explains the choice.
+func (p *plan) place(g *model.Group) ([]string, []string, string) {
+	in := p.in
+	pol := g.Placement
+	role := pol.TargetRole
+	if r, ok := in.Constraints.TargetRoles[g.ID]; ok {
+		role = r
+	}
+	if role == model.RoleStopped {
+		return nil, nil, "target role is stopped"
+	}
+	for _, r := range g.StartOrder() {
+		if why, ok := in.Fatal[r]; ok {
+			return nil, nil, fmt.Sprintf("%s cannot run anywhere: %s", r, why)
+		}
+	}
+	move, hasMove := in.Constraints.Moves[g.ID]
+	if hasMove && !move.Until.IsZero() && !in.Now.Before(move.Until) {
+		hasMove = false
+	}
+	current := p.current(g)
+
+	type cand struct {
+		host  string
+		score int
+		order int
+	}
+	var cands []cand
+	var lines []string
+	for order, h := range in.Hosts {
+		excluded := p.excluded(g, h)
+		prio, inDomain := g.DomainPriority(h.Name)
+		if excluded == "" && !inDomain && pol.Domain.Restricted {
+			excluded = "outside the restricted domain"
+		}
+		if excluded != "" {
+			lines = append(lines, fmt.Sprintf("%s: excluded: %s", h.Name, excluded))
+			continue
+		}
+		score, parts := 0, []string{}
+		if inDomain {
+			score += scoreDomainBase - prio*scorePriority
+			parts = append(parts, fmt.Sprintf("domain priority %d", prio))
+		} else {
+			parts = append(parts, "outside the domain")
+		}
+		if slices.Contains(current, h.Name) && p.healthyHere(g, h.Name) {
+			if !pol.Domain.Failback {
+				score += scoreNoFailback
+				parts = append(parts, "runs here (no failback)")
+			}
+			if pol.Stickiness > 0 {
+				score += pol.Stickiness
+				parts = append(parts, fmt.Sprintf("stickiness %d", pol.Stickiness))
+			}
+		}
+		if hasMove && move.Host == h.Name {
+			score += scoreMove
+			parts = append(parts, "move requested")
+		}
+		cands = append(cands, cand{h.Name, score, order})
+		lines = append(lines, fmt.Sprintf("%s: score %d (%s)", h.Name, score, strings.Join(parts, ", ")))
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].score != cands[j].score {
+			return cands[i].score > cands[j].score
+		}
+		return cands[i].order < cands[j].order
+	})
+	n := min(pol.MaxInstances, len(cands))
+	if n == 0 {
+		return nil, lines, "no allowed host"
+	}
+	out := make([]string, n)
+	for i := range n {
+		out[i] = cands[i].host
+	}
+	return out, lines, ""
+}
+
+// healthyHere: the group runs on host without a failure that would make it
+// move (a failed member restarts in place unless banned).
+func (p *plan) healthyHere(g *model.Group, host string) bool {
+	return active(p.in.state(g.Root(), host).State)
+}
+
+// excluded returns why a host cannot run the group, or "".
+func (p *plan) excluded(g *model.Group, h Host) string {
+	in := p.in
+	switch {
+	case h.State != Online:
+		return "host " + string(h.State)
+	case h.Standby:
+		return "host in standby"
+	}
+	for _, b := range in.Constraints.Bans {
+		if b.Group == g.ID && b.Host == h.Name && (b.Until.IsZero() || in.Now.Before(b.Until)) {
+			return "banned by an administrator"
+		}
+	}
+	pol := g.Placement
+	for _, r := range g.StartOrder() {
+		if in.state(r, h.Name).State == StopFailed {
+			return fmt.Sprintf("stop of %s failed here", r)
+		}
+		f, ok := in.Failures[r][h.Name]
+		if !ok {
+			continue
+		}
+		if f.Hard {
+			return fmt.Sprintf("%s cannot run here (hard failure)", r)
+		}
+		if pol.FailureTimeout > 0 && !f.Last.IsZero() && in.Now.Sub(f.Last) >= pol.FailureTimeout {
+			continue // expired
+		}
+		threshold := pol.MigrationThreshold
+		if pol.Recovery == model.RecoveryRelocate {
+			threshold = 1
+		}
+		if threshold > 0 && f.Count >= threshold {
+			return fmt.Sprintf("%s failed %d times here (threshold %d)", r, f.Count, threshold)
+		}
+	}
+	return ""
+}
+
+// Expiry returns when the earliest time-bound input of in changes the plan
+// (a failure expiring, a move or ban ending), so that the manager can plan
+// again then; zero when nothing is time-bound.
+func Expiry(in Input) time.Time {
+	next := time.Time{}
+	consider := func(t time.Time) {
+		if !t.IsZero() && t.After(in.Now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, mv := range in.Constraints.Moves {
+		consider(mv.Until)
+	}
+	for _, b := range in.Constraints.Bans {
+		consider(b.Until)
+	}
+	for _, g := range in.Model.Groups {
+		if g.Placement.FailureTimeout <= 0 {
+			continue
+		}
+		for _, r := range g.Resources() {
+			for _, f := range in.Failures[r] {
+				if !f.Last.IsZero() && f.Count > 0 && !f.Hard {
+					consider(f.Last.Add(g.Placement.FailureTimeout))
+				}
+			}
+		}
+	}
+	return next
+}

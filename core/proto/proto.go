@@ -1,0 +1,164 @@
+// Package proto defines the messages between the manager and the host
+// agents. In simulation they are Go values the simulator delivers; in
+// production the daemons encode them as JSON over mutual TLS. Every
+// manager→agent command carries the manager's epoch (a fencing token) and an
+// operation ID that makes retries idempotent.
+package proto
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/lrm"
+)
+
+// Epoch is the manager's fencing token. A manager increments it on every
+// start; agents refuse commands carrying a lower one than they have seen.
+type Epoch uint64
+
+// OpID identifies one command from one manager. The manager allocates them
+// in increasing order within an epoch; (Epoch, OpID) is unique.
+type OpID uint64
+
+// Message is anything sent between manager and agents.
+type Message interface {
+	// Describe renders the message on one line for traces.
+	Describe() string
+}
+
+// Exec asks an agent to run a resource operation through its LRM,
+// registering the resource first when needed.
+type Exec struct {
+	Epoch    Epoch
+	Op       OpID
+	Resource lrm.Resource
+	Request  lrm.OpRequest
+}
+
+// Describe implements Message.
+func (m Exec) Describe() string {
+	return fmt.Sprintf("exec epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource.ID, m.Request.Key())
+}
+
+// Cancel asks an agent to stop a recurring operation.
+type Cancel struct {
+	Epoch    Epoch
+	Op       OpID
+	Resource string
+	Key      lrm.OpKey
+}
+
+// Describe implements Message.
+func (m Cancel) Describe() string {
+	return fmt.Sprintf("cancel epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource, m.Key)
+}
+
+// FenceAction is what a fence device is asked to do.
+type FenceAction string
+
+// Fence actions.
+const (
+	FenceOff    FenceAction = "off"
+	FenceOn     FenceAction = "on"
+	FenceReboot FenceAction = "reboot"
+	FenceStatus FenceAction = "status"
+	// FenceMonitor checks that the device itself answers (it fences nothing).
+	FenceMonitor FenceAction = "monitor"
+)
+
+// FenceExec asks an agent to run a fence device's agent against a target.
+type FenceExec struct {
+	Epoch  Epoch
+	Op     OpID
+	Device string
+	// Agent is the fence agent's file name (fence_ipmilan); the agent
+	// daemon looks it up in its fence agent directory.
+	Agent  string
+	Params map[string]string
+	Action FenceAction
+	Target string
+	Plug   string
+	// Timeout bounds the fence agent's run.
+	Timeout time.Duration
+}
+
+// Describe implements Message.
+func (m FenceExec) Describe() string {
+	return fmt.Sprintf("fence-exec epoch=%d op=%d device=%s action=%s target=%s", m.Epoch, m.Op, m.Device, m.Action, m.Target)
+}
+
+// Hello is an agent's first message after (re)connecting: what it runs, so
+// that a restarted manager or agent can adopt running resources.
+type Hello struct {
+	Host string
+	// Epoch is the highest manager epoch the agent has seen.
+	Epoch Epoch
+}
+
+// Describe implements Message.
+func (m Hello) Describe() string { return fmt.Sprintf("hello host=%s epoch=%d", m.Host, m.Epoch) }
+
+// Heartbeat tells the manager an agent is alive.
+type Heartbeat struct {
+	Host  string
+	Epoch Epoch
+	Seq   uint64
+}
+
+// Describe implements Message.
+func (m Heartbeat) Describe() string {
+	return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d", m.Host, m.Epoch, m.Seq)
+}
+
+// OpResult reports a resource operation's result. Op is the command that
+// asked for it; for a recurring monitor every reported change carries the
+// Op of the command that set the monitor up.
+type OpResult struct {
+	Host   string
+	Epoch  Epoch
+	Op     OpID
+	Result lrm.Result
+}
+
+// Describe implements Message.
+func (m OpResult) Describe() string {
+	return fmt.Sprintf("op-result host=%s epoch=%d op=%d %s", m.Host, m.Epoch, m.Op, m.Result.String())
+}
+
+// FenceResult reports a fence agent's run. RC follows the fence agent API:
+// 0 success (for status: on), 2 for status: off, anything else failure.
+type FenceResult struct {
+	Host   string
+	Epoch  Epoch
+	Op     OpID
+	Device string
+	Action FenceAction
+	Target string
+	RC     int
+	// Timeout is true when the agent was killed for running too long.
+	Timeout bool
+	Output  string
+}
+
+// Describe implements Message.
+func (m FenceResult) Describe() string {
+	return fmt.Sprintf("fence-result host=%s epoch=%d op=%d device=%s action=%s target=%s rc=%d timeout=%t",
+		m.Host, m.Epoch, m.Op, m.Device, m.Action, m.Target, m.RC, m.Timeout)
+}
+
+// Refused tells the manager a command was not carried out, and why (a
+// stale epoch, an unknown resource, a full queue).
+type Refused struct {
+	Host   string
+	Epoch  Epoch
+	Op     OpID
+	Reason string
+	// Stale is true when the command's epoch was lower than one the agent
+	// had seen: the sender has been superseded.
+	Stale bool
+}
+
+// Describe implements Message.
+func (m Refused) Describe() string {
+	return fmt.Sprintf("refused host=%s epoch=%d op=%d stale=%t reason=%q", m.Host, m.Epoch, m.Op, m.Stale, m.Reason)
+}
