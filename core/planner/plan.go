@@ -284,6 +284,7 @@ func (p *plan) group(g *model.Group) Placement {
 			pl.Note += "; "
 		}
 		pl.Note += "blocked: " + blockedBy
+		pl.Hosts = nil
 		return pl
 	}
 

@@ -1,0 +1,282 @@
+package planner
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/basalt-ha/basalt/core/model"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden .out files")
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// goldenCase is the input format of testdata/planner/<case>.yaml. Times are
+// offsets from a fixed epoch ("10m"), so cases read as stories.
+type goldenCase struct {
+	Description string `yaml:"description"`
+	// Config names a file in testdata/configs or testdata/planner.
+	Config string `yaml:"config"`
+	Now    string `yaml:"now"`
+	// Hosts: state ("online", "offline", "unclean"), with " standby"
+	// appended for a host in standby. Hosts not listed are online.
+	Hosts map[string]string `yaml:"hosts"`
+	// Default is the state of every resource on every online host not
+	// listed in Observed ("unknown" when empty).
+	Default  string                       `yaml:"default"`
+	Observed map[string]map[string]string `yaml:"observed"`
+	Failures map[string]map[string]struct {
+		Count int    `yaml:"count"`
+		Ago   string `yaml:"ago"`
+		Hard  bool   `yaml:"hard"`
+	} `yaml:"failures"`
+	Fatal       map[string]string `yaml:"fatal"`
+	Constraints struct {
+		Moves map[string]struct {
+			Host  string `yaml:"host"`
+			Until string `yaml:"until"`
+		} `yaml:"moves"`
+		Bans []struct {
+			Group string `yaml:"group"`
+			Host  string `yaml:"host"`
+			Until string `yaml:"until"`
+		} `yaml:"bans"`
+		TargetRoles map[string]string `yaml:"target-roles"`
+		Unmanaged   map[string]bool   `yaml:"unmanaged"`
+		Blocked     []string          `yaml:"blocked"`
+		Maintenance bool              `yaml:"maintenance"`
+	} `yaml:"constraints"`
+}
+
+func offset(t *testing.T, s string) time.Time {
+	t.Helper()
+	if s == "" {
+		return time.Time{}
+	}
+	d, err := time.ParseDuration(s)
+	require.NoError(t, err)
+	return epoch.Add(d)
+}
+
+func loadCase(t *testing.T, path string) Input {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var c goldenCase
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&c), path)
+	require.NotEmpty(t, c.Description, "%s: every case says what it shows", path)
+
+	cfgPath := filepath.Join("..", "..", "testdata", "planner", c.Config)
+	if _, err := os.Stat(cfgPath); err != nil {
+		cfgPath = filepath.Join("..", "..", "testdata", "configs", c.Config)
+	}
+	cfg, err := os.ReadFile(cfgPath)
+	require.NoError(t, err)
+	m, err := model.Load(c.Config, cfg)
+	require.NoError(t, err)
+
+	in := Input{Model: m, Now: offset(t, c.Now), Observed: map[string]map[string]Observed{},
+		Failures: map[string]map[string]Failure{}, Fatal: c.Fatal}
+	if in.Now.IsZero() {
+		in.Now = epoch
+	}
+	for _, h := range m.Hosts {
+		spec := c.Hosts[h.Name]
+		state, standby := HostState(strings.Fields(spec + " online")[0]), strings.Contains(spec, "standby")
+		require.Contains(t, []HostState{Online, Offline, Unclean}, state, "host %s", h.Name)
+		in.Hosts = append(in.Hosts, Host{Name: h.Name, State: state, Standby: standby})
+	}
+	parse := func(s string) Observed {
+		switch s {
+		case "running":
+			return Observed{State: Running, Monitored: true}
+		case "running-unmonitored":
+			return Observed{State: Running}
+		case "stopped", "failed", "stop-failed", "unknown":
+			return Observed{State: RscState(s)}
+		}
+		t.Fatalf("%s: unknown resource state %q", path, s)
+		return Observed{}
+	}
+	for _, r := range m.Resources {
+		in.Observed[r.ID] = map[string]Observed{}
+		for _, h := range in.Hosts {
+			if s, ok := c.Observed[r.ID][h.Name]; ok {
+				in.Observed[r.ID][h.Name] = parse(s)
+			} else if c.Default != "" && h.State == Online {
+				in.Observed[r.ID][h.Name] = parse(c.Default)
+			}
+		}
+	}
+	for r, hosts := range c.Failures {
+		in.Failures[r] = map[string]Failure{}
+		for h, f := range hosts {
+			ago, err := time.ParseDuration(f.Ago)
+			require.NoError(t, err)
+			in.Failures[r][h] = Failure{Count: f.Count, Last: in.Now.Add(-ago), Hard: f.Hard}
+		}
+	}
+	k := &in.Constraints
+	k.Moves = map[string]Move{}
+	for g, mv := range c.Constraints.Moves {
+		k.Moves[g] = Move{Host: mv.Host, Until: offset(t, mv.Until)}
+	}
+	for _, b := range c.Constraints.Bans {
+		k.Bans = append(k.Bans, Ban{Group: b.Group, Host: b.Host, Until: offset(t, b.Until)})
+	}
+	k.TargetRoles = map[string]model.Role{}
+	for g, r := range c.Constraints.TargetRoles {
+		k.TargetRoles[g] = model.Role(r)
+	}
+	k.Unmanaged = c.Constraints.Unmanaged
+	k.Blocked = map[string]bool{}
+	for _, r := range c.Constraints.Blocked {
+		k.Blocked[r] = true
+	}
+	k.Maintenance = c.Constraints.Maintenance
+	return in
+}
+
+// TestGolden runs every testdata/planner case and compares the transition
+// with its golden .out file (go test ./core/planner -update rewrites them).
+func TestGolden(t *testing.T) {
+	cases, err := filepath.Glob(filepath.Join("..", "..", "testdata", "planner", "*.case.yaml"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(cases), 30, "the suite covers the scheduler's families")
+	for _, path := range cases {
+		name := strings.TrimSuffix(filepath.Base(path), ".case.yaml")
+		t.Run(name, func(t *testing.T) {
+			in := loadCase(t, path)
+			tr := Plan(in)
+			checkInvariants(t, in, tr)
+			got := tr.String()
+			again := Plan(in).String()
+			require.Equal(t, got, again, "planning is deterministic")
+			golden := strings.TrimSuffix(path, ".case.yaml") + ".out"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "no golden file: run go test ./core/planner -update and review it")
+			require.Equal(t, string(want), got)
+		})
+	}
+}
+
+// checkInvariants asserts what must hold of every transition, whatever the
+// golden file says.
+func checkInvariants(t *testing.T, in Input, tr Transition) {
+	t.Helper()
+	byID := map[int]Action{}
+	for i, a := range tr.Actions {
+		require.Equal(t, i, a.ID)
+		for _, d := range a.After {
+			require.Less(t, d, a.ID, "%s depends on a later action", a)
+		}
+		byID[a.ID] = a
+	}
+	// A start never runs on a host that is not online, in standby, or
+	// before every stop of its group elsewhere.
+	for _, a := range tr.Actions {
+		if a.Kind != Start {
+			continue
+		}
+		h, _ := in.host(a.Host)
+		require.Equal(t, Online, h.State, "%s on a host not online", a)
+		require.False(t, h.Standby, "%s on a standby host", a)
+		gid, _ := in.Model.GroupOf(a.Resource)
+		g, _ := in.Model.Group(gid)
+		deps := closure(byID, a.ID)
+		for _, b := range tr.Actions {
+			if b.Kind == Stop && b.Host != a.Host && contains(g.Resources(), b.Resource) {
+				require.True(t, deps[b.ID], "%s does not wait for %s", a, b)
+			}
+			if b.Kind == Fence {
+				for _, r := range g.Resources() {
+					st := in.state(r, b.Host).State
+					if active(st) || st == Unknown {
+						require.True(t, deps[b.ID], "%s does not wait for %s", a, b)
+					}
+				}
+			}
+		}
+		if p := g.Parent(a.Resource); p != "" && in.state(p, a.Host).State != Running {
+			found := false
+			for d := range deps {
+				found = found || byID[d].Kind == Start && byID[d].Resource == p && byID[d].Host == a.Host
+			}
+			require.True(t, found, "%s does not wait for its parent %s to start", a, p)
+		}
+	}
+	// Probes and starts never mix within one group.
+	probed := map[string]bool{}
+	for _, a := range tr.Actions {
+		if a.Kind == Probe {
+			gid, _ := in.Model.GroupOf(a.Resource)
+			probed[gid] = true
+		}
+	}
+	for _, a := range tr.Actions {
+		if a.Kind == Start || a.Kind == Stop {
+			gid, _ := in.Model.GroupOf(a.Resource)
+			require.False(t, probed[gid], "%s while group %s is still being probed", a, gid)
+		}
+	}
+}
+
+func closure(byID map[int]Action, id int) map[int]bool {
+	seen := map[int]bool{}
+	var walk func(int)
+	walk = func(i int) {
+		for _, d := range byID[i].After {
+			if !seen[d] {
+				seen[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(id)
+	return seen
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestWhyAndExpiry(t *testing.T) {
+	in := loadCase(t, filepath.Join("..", "..", "testdata", "planner", "migration-threshold-relocates.case.yaml"))
+	tr := Plan(in)
+	why, ok := tr.Why("service")
+	require.True(t, ok)
+	require.Contains(t, why, "service runs on a")
+	require.Contains(t, why, "c: excluded: db failed 2 times here (threshold 2)")
+	_, ok = tr.Why("nope")
+	require.False(t, ok)
+	// The failures expire after the failure timeout: the plan must be
+	// revisited then.
+	exp := Expiry(in)
+	require.False(t, exp.IsZero())
+	require.True(t, exp.After(in.Now))
+	keys := []string{}
+	for k := range in.Failures {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	require.Equal(t, in.Failures[keys[0]]["c"].Last.Add(5*time.Minute), exp, fmt.Sprint(keys))
+}
