@@ -190,15 +190,35 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 	if err == nil {
 		var call lrm.CallID
 		var more []effect.Effect
+		_, merged := a.existing(m.Request)
 		call, more, err = a.lrm.Submit(now, m.Request)
 		effs = append(effs, more...)
 		if err == nil {
 			a.calls[call] = opRef{op: m.Op, epoch: m.Epoch}
+			if last, ok := a.lrm.LastResult(m.Request.Resource, m.Request.Key()); merged && ok && last.CallID == call {
+				// An identical recurring monitor already runs (a manager
+				// restarted and set it up again): answer with its latest
+				// result now, since the merge reports nothing new.
+				effs = append(effs, a.send(proto.OpResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Result: last}))
+			}
 			return a.route(effs)
 		}
 	}
 	effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
 	return a.route(effs)
+}
+
+// existing reports whether an identical recurring request is already set up.
+func (a *Agent) existing(req lrm.OpRequest) (lrm.OpRequest, bool) {
+	if req.Interval == 0 {
+		return lrm.OpRequest{}, false
+	}
+	for _, r := range a.lrm.Recurring(req.Resource) {
+		if r == req {
+			return r, true
+		}
+	}
+	return lrm.OpRequest{}, false
 }
 
 // route turns the LRM's notifications into results for the manager.

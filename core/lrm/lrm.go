@@ -107,13 +107,14 @@ type op struct {
 func (o *op) recurring() bool { return o.req.Interval > 0 }
 
 type resource struct {
-	def       Resource
-	queue     []*op // FIFO; the head may be running
-	recurring map[OpKey]*op
-	byKey     map[OpKey]OpRecord
-	recent    []OpRecord
-	last      *OpRecord
-	lastFail  *OpRecord
+	def        Resource
+	queue      []*op // FIFO; the head may be running
+	recurring  map[OpKey]*op
+	byKey      map[OpKey]OpRecord
+	lastResult map[OpKey]Result
+	recent     []OpRecord
+	last       *OpRecord
+	lastFail   *OpRecord
 }
 
 // LRM is the local resource manager state machine. It is not safe for
@@ -192,9 +193,10 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 		return []effect.Effect{l.logf(slog.LevelInfo, old, "resource definition updated")}, nil
 	}
 	l.rscs[r.ID] = &resource{
-		def:       r.clone(),
-		recurring: map[OpKey]*op{},
-		byKey:     map[OpKey]OpRecord{},
+		def:        r.clone(),
+		recurring:  map[OpKey]*op{},
+		byKey:      map[OpKey]OpRecord{},
+		lastResult: map[OpKey]Result{},
 	}
 	return []effect.Effect{l.logf(slog.LevelInfo, l.rscs[r.ID], "resource registered", slog.String("agent", r.Agent.String()))}, nil
 }
@@ -525,6 +527,7 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 		rec.LastRCChange = prev.LastRCChange
 	}
 	r.byKey[rec.Key] = rec
+	r.lastResult[rec.Key] = res
 	r.last = &rec
 	if res.Failed() {
 		r.lastFail = &rec
@@ -634,6 +637,18 @@ func (l *LRM) History(id string) (History, bool) {
 		h.ByKey = append(h.ByKey, r.byKey[k])
 	}
 	return h, true
+}
+
+// LastResult returns the latest result of an operation key of a resource:
+// what a client re-subscribing to a merged recurring monitor needs, since the
+// merge itself reports nothing new.
+func (l *LRM) LastResult(id string, key OpKey) (Result, bool) {
+	r, ok := l.rscs[id]
+	if !ok {
+		return Result{}, false
+	}
+	res, ok := r.lastResult[key]
+	return res, ok
 }
 
 // Recurring returns the recurring operations of a resource, sorted by key.

@@ -1,0 +1,112 @@
+package manager
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/planner"
+)
+
+// EpochRecord is the storage name of the manager's epoch.
+const EpochRecord = "manager-epoch"
+
+// EventLog is the storage name of the durable event log.
+const EventLog = "events"
+
+// Event is one entry of the manager's event log: what happened, to what,
+// and when. Events that change durable decisions (constraints, failures,
+// standby, maintenance) carry what replay needs to rebuild them.
+type Event struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Kind     string    `json:"kind"`
+	Host     string    `json:"host,omitempty"`
+	Group    string    `json:"group,omitempty"`
+	Resource string    `json:"resource,omitempty"`
+	// Name is the resource's human name, so that the log reads on its own.
+	Name    string    `json:"name,omitempty"`
+	Report  string    `json:"report,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Until   time.Time `json:"until,omitempty"`
+	Count   int       `json:"count,omitempty"`
+	Flag    bool      `json:"flag,omitempty"`
+	Role    string    `json:"role,omitempty"`
+}
+
+// String renders an event on one line.
+func (e Event) String() string {
+	s := fmt.Sprintf("%s #%d %s", e.Time.UTC().Format(time.RFC3339), e.Seq, e.Kind)
+	for _, kv := range [][2]string{{"host", e.Host}, {"group", e.Group}, {"resource", e.Resource}, {"name", e.Name}, {"report", e.Report}} {
+		if kv[1] != "" {
+			s += " " + kv[0] + "=" + kv[1]
+		}
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// ReportState is OPEN while a request's actions run, CLOSED when done.
+type ReportState string
+
+// Report states.
+const (
+	ReportOpen   ReportState = "OPEN"
+	ReportClosed ReportState = "CLOSED"
+)
+
+// Report follows one administrative request to its end: the gCube
+// Resource Manager's report, with a status per resource.
+type Report struct {
+	ID      string
+	Request string
+	State   ReportState
+	Created time.Time
+	Closed  time.Time
+	// Groups are the groups the request concerns.
+	Groups []string
+	// Results holds, per resource, where it ended ("running on oss2",
+	// "stopped") or why it failed; filled when the report closes.
+	Results map[string]string
+	// Failed is true when any resource did not end as requested.
+	Failed bool
+}
+
+// HostStatus is a host as status shows it.
+type HostStatus struct {
+	Name    string
+	State   planner.HostState
+	Standby bool
+	// Pending is true until the host has been heard from since the
+	// manager started.
+	Pending bool
+	// Fencing says a fence request is in progress or failing.
+	Fencing string
+	// LastSeen is the last heartbeat or message.
+	LastSeen time.Time
+}
+
+// ResourceStatus is a resource as status shows it.
+type ResourceStatus struct {
+	ID      string
+	Name    string
+	Group   string
+	Parent  string
+	States  map[string]planner.Observed
+	Fails   map[string]planner.Failure
+	Fatal   string
+	Blocked bool
+}
+
+// Status is a snapshot of the manager's view of the cluster.
+type Status struct {
+	Epoch       uint64
+	Deposed     bool
+	Maintenance bool
+	Hosts       []HostStatus
+	Resources   []ResourceStatus
+	Placements  []planner.Placement
+	Busy        bool
+	OpenReports []Report
+}
