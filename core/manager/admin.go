@@ -325,7 +325,17 @@ func (mg *Manager) Why(group string) (string, bool) { return mg.lastPlan.Why(gro
 
 // Idle reports whether nothing is in flight and the last plan had nothing
 // to do.
-func (mg *Manager) Idle() bool { return mg.trans == nil && mg.lastPlan.Empty() }
+func (mg *Manager) Idle() bool {
+	if !mg.planned || mg.trans != nil || !mg.lastPlan.Empty() {
+		return false
+	}
+	for _, hi := range mg.hosts {
+		if hi.pending {
+			return false
+		}
+	}
+	return true
+}
 
 // Observed returns a resource's state on a host.
 func (mg *Manager) Observed(rsc, host string) planner.Observed { return mg.observed[rsc][host] }

@@ -127,6 +127,7 @@ type Manager struct {
 	seq       uint64
 	expiry    effect.TimerID
 	lastPlan  planner.Transition
+	planned   bool
 }
 
 // New returns a manager for the configured cluster. Start must be called
@@ -240,6 +241,9 @@ func (mg *Manager) Receive(now time.Time, msg effect.Message) []effect.Effect {
 		}
 		return effs
 	case proto.Refused:
+		if m.Epoch != mg.epoch {
+			return nil // refused a command of another incarnation: not ours
+		}
 		if m.Stale {
 			return mg.depose(now, m.Host, 0)
 		}
@@ -714,7 +718,7 @@ func (mg *Manager) reconcile(now time.Time) []effect.Effect {
 	if mg.trans == nil {
 		in := mg.input(now)
 		t := planner.Plan(in)
-		mg.lastPlan = t
+		mg.lastPlan, mg.planned = t, true
 		effs = append(effs, mg.closeReports(now, t)...)
 		if exp := planner.Expiry(in); !exp.IsZero() {
 			mg.expiry = mg.timer()

@@ -1,0 +1,777 @@
+// Package cluster is a whole Basalt cluster in one goroutine on virtual
+// time: the real manager and host agent state machines (with their real
+// LRMs and fencer), a network that delivers, delays, drops and partitions
+// messages, simulated OCF agents that keep each resource's state as a file
+// in a per-host simulated file system, and simulated fence devices that
+// power hosts off by killing their agents and wiping their resources.
+// Faults are injected by calling its methods at chosen virtual times.
+//
+// Everything is deterministic: given the same calls, the same trace.
+package cluster
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/agent"
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/proc"
+	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
+	"github.com/basalt-ha/basalt/sim/eventq"
+)
+
+// Start is the virtual time every simulation begins at.
+var Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fenceAgentDir is where simulated hosts "find" fence agents.
+const fenceAgentDir = "/usr/sbin"
+
+// Options tune a simulated cluster.
+type Options struct {
+	Seed uint64
+	// Latency bounds one message's delay: uniform in [Min, Max].
+	LatencyMin, LatencyMax time.Duration
+	// Loss is the probability a message is dropped.
+	Loss float64
+	// AgentDuration bounds how long a resource agent action takes.
+	AgentDuration time.Duration
+	// FenceDuration is how long a fence action takes.
+	FenceDuration time.Duration
+	// RebootAfter is how long a fenced host stays off before it boots
+	// again (0: it stays off).
+	RebootAfter time.Duration
+	// Manager canaries.
+	SkipFence, NoProbe, IgnoreEpoch bool
+	// Trace, when set, receives every trace line as it happens.
+	Trace func(string)
+	// Observer, when set, sees every resource state change on a host.
+	Observer func(Change)
+}
+
+// Change is one change of ground truth: a resource became active or
+// inactive on a host (its state file appeared or disappeared).
+type Change struct {
+	At       time.Time
+	Host     string
+	Resource string
+	Active   bool
+	// Cause: "start", "stop", "died", "fenced", "monitor".
+	Cause string
+}
+
+// ResourceFault makes an action of a resource on a host misbehave.
+type ResourceFault struct {
+	// RC is the exit code to return instead of success.
+	RC int
+	// Hang makes the action never end.
+	Hang bool
+	// Times limits the fault to that many runs (0: forever).
+	Times int
+}
+
+// DeviceFault makes a fence device misbehave.
+type DeviceFault struct {
+	Fail bool
+	// Lie makes "off" report success without powering anything off, so
+	// that only the status check can catch it.
+	Lie  bool
+	Hang bool
+}
+
+type host struct {
+	name    string
+	powered bool
+	paused  bool
+	agent   *agent.Agent
+	store   *storage.Mem
+	// files is the simulated file system of resource state files:
+	// resource id -> present.
+	files  map[string]bool
+	timers map[effect.TimerID]eventq.ID
+	// procs are the agent processes running, by the agent life (gen) that
+	// started them: an agent restart does not kill resource agents, and a
+	// new agent's process IDs start again from 1.
+	procs map[procKey]*simProc
+	// gen counts boots, so that events scheduled for a previous life of
+	// the host (a process exit, a timer) are dropped.
+	gen int
+	// held collects what a paused host would have done.
+	held []func()
+	rng  *rand.Rand
+}
+
+type procKey struct {
+	gen int
+	id  proc.ID
+}
+
+type simProc struct {
+	exit eventq.ID
+	run  func(killed bool)
+}
+
+// Cluster is a simulated cluster.
+type Cluster struct {
+	Q       *eventq.Queue
+	Model   *model.Model
+	opts    Options
+	hosts   map[string]*host
+	names   []string
+	mgr     *manager.Manager
+	mgrUp   bool
+	mgrGen  int
+	mstore  *storage.Mem
+	mtimers map[effect.TimerID]eventq.ID
+	// cut[a][b]: messages from a to b are dropped.
+	cut       map[string]map[string]bool
+	netRng    *rand.Rand
+	agentRng  *rand.Rand
+	rfaults   map[string]*ResourceFault // host/resource/action
+	dfaults   map[string]DeviceFault
+	hash      [32]byte
+	lines     int
+	rebooting map[string]bool
+}
+
+// New builds a cluster for the model; nothing runs until Boot.
+func New(m *model.Model, opts Options) *Cluster {
+	if opts.LatencyMax == 0 {
+		opts.LatencyMin, opts.LatencyMax = time.Millisecond, 5*time.Millisecond
+	}
+	if opts.AgentDuration == 0 {
+		opts.AgentDuration = 200 * time.Millisecond
+	}
+	if opts.FenceDuration == 0 {
+		opts.FenceDuration = 2 * time.Second
+	}
+	c := &Cluster{
+		Q: eventq.New(Start, rand.New(rand.NewPCG(opts.Seed, 1))), Model: m, opts: opts,
+		hosts: map[string]*host{}, mstore: storage.NewMem(), mtimers: map[effect.TimerID]eventq.ID{},
+		cut: map[string]map[string]bool{}, netRng: rand.New(rand.NewPCG(opts.Seed, 2)),
+		agentRng: rand.New(rand.NewPCG(opts.Seed, 3)), rfaults: map[string]*ResourceFault{},
+		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{},
+	}
+	for i, h := range m.Hosts {
+		c.names = append(c.names, h.Name)
+		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[string]bool{},
+			rng: rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
+	}
+	return c
+}
+
+// Boot powers on every host and starts the manager.
+func (c *Cluster) Boot() {
+	for _, n := range c.names {
+		c.PowerOn(n)
+	}
+	c.StartManager()
+}
+
+// Manager is the running manager (nil while it is down).
+func (c *Cluster) Manager() *manager.Manager {
+	if !c.mgrUp {
+		return nil
+	}
+	return c.mgr
+}
+
+// Agent is a host's running agent (nil while the host is off).
+func (c *Cluster) Agent(h string) *agent.Agent {
+	if hs := c.hosts[h]; hs != nil && hs.powered {
+		return hs.agent
+	}
+	return nil
+}
+
+// Running reports whether a resource's state file exists on a host: the
+// ground truth.
+func (c *Cluster) Running(h, rsc string) bool { return c.hosts[h].files[rsc] }
+
+// Powered reports whether a host is on.
+func (c *Cluster) Powered(h string) bool { return c.hosts[h].powered }
+
+// Hash is the trace hash so far.
+func (c *Cluster) Hash() string { return hex.EncodeToString(c.hash[:]) }
+
+// TraceLines is the number of trace lines so far.
+func (c *Cluster) TraceLines() int { return c.lines }
+
+func (c *Cluster) trace(format string, args ...any) {
+	line := fmt.Sprintf("%s ", c.Q.Now().Sub(Start)) + fmt.Sprintf(format, args...)
+	h := sha256.New()
+	h.Write(c.hash[:])
+	h.Write([]byte(line))
+	copy(c.hash[:], h.Sum(nil))
+	c.lines++
+	if c.opts.Trace != nil {
+		c.opts.Trace(line)
+	}
+}
+
+// Run advances virtual time by d.
+func (c *Cluster) Run(d time.Duration) error {
+	return c.Q.RunFor(d, 50_000_000)
+}
+
+// RunUntil advances until cond holds or d has passed; it reports whether
+// cond held.
+func (c *Cluster) RunUntil(d time.Duration, cond func() bool) bool {
+	end := c.Q.Now().Add(d)
+	for !cond() {
+		next, ok := c.Q.Next()
+		if !ok || next.After(end) {
+			_ = c.Q.RunUntil(end, 1)
+			return cond()
+		}
+		c.Q.Step()
+	}
+	return true
+}
+
+// ---- manager ----
+
+// StartManager starts (or restarts) the manager from its durable state.
+func (c *Cluster) StartManager() {
+	c.mgrGen++
+	c.mgrUp = true
+	c.mtimers = map[effect.TimerID]eventq.ID{}
+	c.mgr = manager.New(manager.Config{Model: c.Model, SkipFence: c.opts.SkipFence, NoProbe: c.opts.NoProbe})
+	var epoch proto.Epoch
+	if data, err := c.mstore.Read(manager.EpochRecord); err == nil {
+		epoch, _ = manager.DecodeEpoch(data)
+	}
+	var records [][]byte
+	if data, err := c.mstore.Read(manager.EventLog); err == nil {
+		d, err := eventlog.Decode(data)
+		if err != nil {
+			panic(fmt.Sprintf("simulated event log corrupt: %v", err)) // the simulator never corrupts it
+		}
+		if d.Torn != "" {
+			_ = c.mstore.Truncate(manager.EventLog, d.Valid)
+		}
+		records = d.Records
+	}
+	effs, err := c.mgr.Start(c.Q.Now(), epoch, records)
+	if err != nil {
+		panic(fmt.Sprintf("manager start: %v", err))
+	}
+	c.trace("manager started epoch=%d", c.mgr.Epoch())
+	c.applyManager(effs)
+}
+
+// CrashManager stops the manager; its durable state is kept.
+func (c *Cluster) CrashManager() {
+	if !c.mgrUp {
+		return
+	}
+	c.mgrUp = false
+	for _, id := range c.mtimers {
+		c.Q.Cancel(id)
+	}
+	c.trace("manager crashed")
+}
+
+// Admin sends an administrative request to the manager.
+func (c *Cluster) Admin(req manager.Request) (string, error) {
+	if !c.mgrUp {
+		return "", fmt.Errorf("manager is down")
+	}
+	id, effs, err := c.mgr.Admin(c.Q.Now(), req)
+	c.trace("admin %s -> %s %v", req, id, err)
+	c.applyManager(effs)
+	return id, err
+}
+
+func (c *Cluster) applyManager(effs []effect.Effect) {
+	gen := c.mgrGen
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effect.Send:
+			c.send(effect.Manager, e.To, e.Msg)
+		case effect.SetTimer:
+			c.Q.Cancel(c.mtimers[e.ID])
+			id := e.ID
+			c.mtimers[id] = c.Q.At(e.At, func() {
+				if !c.mgrUp || c.mgrGen != gen {
+					return
+				}
+				delete(c.mtimers, id)
+				c.applyManager(c.mgr.TimerFired(c.Q.Now(), id))
+			})
+		case effect.CancelTimer:
+			c.Q.Cancel(c.mtimers[e.ID])
+			delete(c.mtimers, e.ID)
+		case effect.Persist:
+			c.persist(c.mstore, e)
+		case effect.Log:
+			if e.Level >= slog.LevelWarn {
+				c.trace("manager log %s %s", e.Level, e.Describe())
+			}
+		default:
+			c.trace("manager effect %s", e.Describe())
+		}
+	}
+}
+
+func (c *Cluster) persist(s *storage.Mem, e effect.Persist) {
+	var err error
+	if e.Append {
+		err = s.Append(e.Name, e.Data)
+	} else {
+		err = s.Write(e.Name, e.Data)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("simulated storage: %v", err))
+	}
+}
+
+// ---- network ----
+
+// Partition cuts messages between a and b in both directions.
+func (c *Cluster) Partition(a, b string) { c.cutLink(a, b, true); c.cutLink(b, a, true) }
+
+// CutOneWay drops messages from a to b only.
+func (c *Cluster) CutOneWay(a, b string) { c.cutLink(a, b, true) }
+
+// Heal restores every link.
+func (c *Cluster) Heal() {
+	c.cut = map[string]map[string]bool{}
+	c.trace("network healed")
+}
+
+// Isolate cuts host h from everyone, the manager included.
+func (c *Cluster) Isolate(h string) {
+	c.Partition(h, effect.Manager)
+	for _, o := range c.names {
+		if o != h {
+			c.Partition(h, o)
+		}
+	}
+}
+
+func (c *Cluster) cutLink(a, b string, cut bool) {
+	if c.cut[a] == nil {
+		c.cut[a] = map[string]bool{}
+	}
+	c.cut[a][b] = cut
+	c.trace("link %s->%s cut", a, b)
+}
+
+func (c *Cluster) send(from, to string, msg effect.Message) {
+	if c.cut[from][to] || c.opts.Loss > 0 && c.netRng.Float64() < c.opts.Loss {
+		c.trace("drop %s->%s %s", from, to, msg.Describe())
+		return
+	}
+	span := int64(c.opts.LatencyMax - c.opts.LatencyMin)
+	delay := c.opts.LatencyMin
+	if span > 0 {
+		delay += time.Duration(c.netRng.Int64N(span + 1))
+	}
+	mgen := c.mgrGen
+	c.Q.After(delay, func() {
+		if to == effect.Manager {
+			if !c.mgrUp || (from == effect.Manager) {
+				return
+			}
+			_ = mgen
+			c.trace("deliver %s->manager %s", from, msg.Describe())
+			c.applyManager(c.mgr.Receive(c.Q.Now(), msg))
+			return
+		}
+		h := c.hosts[to]
+		if h == nil || !h.powered {
+			return
+		}
+		c.onHost(h, func() {
+			c.trace("deliver %s->%s %s", from, to, msg.Describe())
+			c.applyAgent(h, h.agent.Receive(c.Q.Now(), msg))
+		})
+	})
+}
+
+// SendFromStaleManager delivers msg to a host as if a superseded manager
+// had sent it (a paused or partitioned old manager waking up).
+func (c *Cluster) SendFromStaleManager(to string, msg effect.Message) {
+	c.trace("stale manager sends to %s: %s", to, msg.Describe())
+	c.send("stale-manager", to, msg)
+}
+
+// ---- hosts ----
+
+// onHost runs fn now, or when the host resumes if it is paused.
+func (c *Cluster) onHost(h *host, fn func()) {
+	gen := h.gen
+	if h.paused {
+		h.held = append(h.held, func() {
+			if h.gen == gen && h.powered {
+				fn()
+			}
+		})
+		return
+	}
+	fn()
+}
+
+// PowerOn boots a host: a fresh agent process restoring its epoch.
+func (c *Cluster) PowerOn(name string) {
+	h := c.hosts[name]
+	if h.powered {
+		return
+	}
+	h.powered, h.paused, h.held = true, false, nil
+	h.gen++
+	h.timers = map[effect.TimerID]eventq.ID{}
+	h.procs = map[procKey]*simProc{}
+	c.startAgent(h)
+}
+
+func (c *Cluster) startAgent(h *host) {
+	var epoch proto.Epoch
+	if data, err := h.store.Read(agent.EpochRecord); err == nil {
+		epoch, _ = agent.DecodeEpoch(data)
+	}
+	a, err := agent.New(agent.Config{
+		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot},
+		HeartbeatInterval: c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
+		IgnoreEpoch: c.opts.IgnoreEpoch,
+	}, epoch)
+	if err != nil {
+		panic(fmt.Sprintf("agent %s: %v", h.name, err))
+	}
+	h.agent = a
+	c.trace("host %s agent started epoch=%d", h.name, epoch)
+	c.applyAgent(h, a.Start(c.Q.Now()))
+}
+
+// CrashAgent kills a host's agent process (kill -9) and restarts it after
+// restartAfter (0: not restarted). Resources keep running: only the agent
+// dies, the state files stay.
+func (c *Cluster) CrashAgent(name string, restartAfter time.Duration) {
+	h := c.hosts[name]
+	if !h.powered {
+		return
+	}
+	c.stopAgentProcess(h)
+	c.trace("host %s agent crashed", name)
+	if restartAfter > 0 {
+		gen := h.gen
+		c.Q.After(restartAfter, func() {
+			if h.gen == gen && h.powered {
+				c.startAgent(h)
+			}
+		})
+	}
+}
+
+func (c *Cluster) stopAgentProcess(h *host) {
+	for _, id := range h.timers {
+		c.Q.Cancel(id)
+	}
+	h.timers = map[effect.TimerID]eventq.ID{}
+	// Resource agents the dead agent started run to completion (they are
+	// not in its process group's fate here: conservative for safety), and
+	// their effects on the file system happen, but nobody hears of them.
+	h.agent = nil
+	h.paused, h.held = false, nil
+	h.gen++
+}
+
+// PowerOff is what fencing does: the host stops at once, its agent dies,
+// and its resources are gone.
+func (c *Cluster) PowerOff(name, cause string) {
+	h := c.hosts[name]
+	if !h.powered {
+		return
+	}
+	for _, p := range h.procs {
+		c.Q.Cancel(p.exit)
+	}
+	h.procs = map[procKey]*simProc{}
+	c.stopAgentProcess(h)
+	h.powered = false
+	for _, r := range slices.Sorted(mapsKeys(h.files)) {
+		c.setFile(h, r, false, cause)
+	}
+	c.trace("host %s powered off (%s)", name, cause)
+	if c.opts.RebootAfter > 0 && !c.rebooting[name] {
+		c.rebooting[name] = true
+		c.Q.After(c.opts.RebootAfter, func() {
+			c.rebooting[name] = false
+			c.PowerOn(name)
+		})
+	}
+}
+
+// Pause freezes a host (SIGSTOP of its agent): it neither sends nor
+// handles anything until Resume, when it carries on with stale beliefs.
+func (c *Cluster) Pause(name string) {
+	h := c.hosts[name]
+	if h.powered && !h.paused {
+		h.paused = true
+		c.trace("host %s paused", name)
+	}
+}
+
+// Resume unfreezes a host; what it would have done meanwhile happens now.
+func (c *Cluster) Resume(name string) {
+	h := c.hosts[name]
+	if !h.paused {
+		return
+	}
+	h.paused = false
+	held := h.held
+	h.held = nil
+	c.trace("host %s resumed (%d held events)", name, len(held))
+	for _, fn := range held {
+		fn()
+	}
+}
+
+func (c *Cluster) setFile(h *host, rsc string, present bool, cause string) {
+	if h.files[rsc] == present {
+		return
+	}
+	if present {
+		h.files[rsc] = true
+	} else {
+		delete(h.files, rsc)
+	}
+	c.trace("truth %s %s active=%t (%s)", h.name, rsc, present, cause)
+	if c.opts.Observer != nil {
+		c.opts.Observer(Change{At: c.Q.Now(), Host: h.name, Resource: rsc, Active: present, Cause: cause})
+	}
+}
+
+// KillResource makes a resource die on a host (its state file vanishes):
+// the next monitor finds it stopped.
+func (c *Cluster) KillResource(hostName, rsc string) {
+	c.setFile(c.hosts[hostName], rsc, false, "died")
+}
+
+// FailResource injects a fault in an action ("start", "stop", "monitor")
+// of a resource on a host.
+func (c *Cluster) FailResource(hostName, rsc, action string, f ResourceFault) {
+	c.rfaults[hostName+"/"+rsc+"/"+action] = &f
+	c.trace("fault %s %s %s rc=%d hang=%t times=%d", hostName, rsc, action, f.RC, f.Hang, f.Times)
+}
+
+// ClearResourceFaults removes every resource fault.
+func (c *Cluster) ClearResourceFaults() { c.rfaults = map[string]*ResourceFault{} }
+
+// FailDevice injects a fence device fault.
+func (c *Cluster) FailDevice(device string, f DeviceFault) {
+	c.dfaults[device] = f
+	c.trace("fault device %s fail=%t lie=%t hang=%t", device, f.Fail, f.Lie, f.Hang)
+}
+
+// ClearDeviceFaults removes every device fault.
+func (c *Cluster) ClearDeviceFaults() { c.dfaults = map[string]DeviceFault{} }
+
+func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
+	gen := h.gen
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effect.Send:
+			c.onHost(h, func() { c.send(h.name, e.To, e.Msg) })
+		case effect.SetTimer:
+			c.Q.Cancel(h.timers[e.ID])
+			id := e.ID
+			h.timers[id] = c.Q.At(e.At, func() {
+				if h.gen != gen {
+					return
+				}
+				delete(h.timers, id)
+				c.onHost(h, func() { c.applyAgent(h, h.agent.TimerFired(c.Q.Now(), id)) })
+			})
+		case effect.CancelTimer:
+			c.Q.Cancel(h.timers[e.ID])
+			delete(h.timers, e.ID)
+		case effect.StartProcess:
+			c.startProcess(h, e.ID, e.Spec)
+		case effect.KillProcess:
+			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
+				c.Q.Cancel(p.exit)
+				p.exit = c.Q.After(0, func() { p.run(true) })
+			}
+		case effect.Persist:
+			c.persist(h.store, e)
+		case effect.Log:
+			if e.Level >= slog.LevelWarn {
+				c.trace("host %s log %s", h.name, e.Describe())
+			}
+		default:
+			c.trace("host %s effect %s", h.name, e.Describe())
+		}
+	}
+}
+
+// startProcess plays an OCF or fence agent run.
+func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
+	gen := h.gen
+	var rsc, action string
+	if strings.HasPrefix(spec.Path, fenceAgentDir+"/") {
+		c.startFence(h, id, spec)
+		return
+	}
+	action = spec.Args[0]
+	for _, kv := range spec.Env {
+		if v, ok := strings.CutPrefix(kv, "OCF_RESOURCE_INSTANCE="); ok {
+			rsc = v
+		}
+	}
+	fault := c.rfaults[h.name+"/"+rsc+"/"+action]
+	if fault != nil && fault.Times > 0 {
+		fault.Times--
+		if fault.Times == 0 {
+			delete(c.rfaults, h.name+"/"+rsc+"/"+action)
+		}
+	}
+	dur := time.Duration(1 + c.agentRng.Int64N(int64(c.opts.AgentDuration)))
+	// A start makes the resource active from its first instant as far as
+	// the safety checker is concerned (a half-started service may already
+	// write to shared storage), and a failed start leaves it so until a
+	// stop succeeds.
+	if action == "start" {
+		c.setFile(h, rsc, true, "start")
+	}
+	key := procKey{gen, id}
+	p := &simProc{}
+	p.run = func(killed bool) {
+		if _, ok := h.procs[key]; !ok {
+			return
+		}
+		delete(h.procs, key)
+		exit := proc.Exit{}
+		switch {
+		case killed:
+			exit = proc.Exit{Code: -1, Signal: "killed"}
+		case fault != nil && fault.RC != 0:
+			exit.Code = fault.RC
+			exit.Stderr = []byte("ocf-exit-reason:injected " + action + " failure\n")
+		case action == "stop":
+			c.setFile(h, rsc, false, "stop")
+		case action == "monitor":
+			if !h.files[rsc] {
+				exit.Code = 7
+			}
+		}
+		if h.gen != gen || h.agent == nil {
+			return // the agent that started it is gone; nobody hears it
+		}
+		c.onHost(h, func() { c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit)) })
+	}
+	h.procs[key] = p
+	if fault == nil || !fault.Hang {
+		p.exit = c.Q.After(dur, func() { p.run(false) })
+	}
+}
+
+// startFence plays a fence agent run: key=value lines on stdin.
+func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
+	gen := h.gen
+	args := map[string]string{}
+	for _, line := range strings.Split(string(spec.Stdin), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			args[k] = v
+		}
+	}
+	// The simulated wiring: the device is the one of this agent whose
+	// parameters the request carries, and the plug names a host on it.
+	agentName := strings.TrimPrefix(spec.Path, fenceAgentDir+"/")
+	action, device, target := args["action"], "", ""
+	for _, d := range c.Model.FenceDevices {
+		if d.Agent != agentName || !paramsMatch(d.Params, args) {
+			continue
+		}
+		if action == "monitor" {
+			device = d.ID
+			break
+		}
+		for hn, plug := range d.Plugs {
+			if plug == args["plug"] {
+				device, target = d.ID, hn
+			}
+		}
+		if device != "" {
+			break
+		}
+	}
+	fault := c.dfaults[device]
+	key := procKey{gen, id}
+	p := &simProc{}
+	p.run = func(killed bool) {
+		if _, ok := h.procs[key]; !ok {
+			return
+		}
+		delete(h.procs, key)
+		exit := proc.Exit{}
+		switch {
+		case killed:
+			exit = proc.Exit{Code: -1, Signal: "killed"}
+		case fault.Fail:
+			exit.Code = 1
+		case action == "off" || action == "reboot":
+			if !fault.Lie && target != "" {
+				c.trace("fence device %s powers off %s", device, target)
+				c.PowerOff(target, "fenced by "+device)
+				if action == "reboot" {
+					c.PowerOn(target)
+				}
+			}
+		case action == "on":
+			if target != "" {
+				c.PowerOn(target)
+			}
+		case action == "status":
+			if target != "" && c.hosts[target].powered {
+				exit.Code = 0
+			} else {
+				exit.Code = 2
+			}
+		}
+		if h.gen != gen || h.agent == nil {
+			return
+		}
+		c.onHost(h, func() { c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit)) })
+	}
+	h.procs[key] = p
+	if !fault.Hang {
+		p.exit = c.Q.After(c.opts.FenceDuration, func() { p.run(false) })
+	}
+}
+
+func paramsMatch(params, args map[string]string) bool {
+	for k, v := range params {
+		if args[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func mapsKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
