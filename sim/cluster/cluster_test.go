@@ -315,3 +315,42 @@ func TestDeterministicTrace(t *testing.T) {
 	}
 	require.Equal(t, run(), run())
 }
+
+func TestDecisionsSurviveManagerRestartAndTornLog(t *testing.T) {
+	w := newWorld(t, "failover-pair.yaml", Options{Seed: 11})
+	w.Boot()
+	w.settle(time.Minute, func() bool { return w.runningOn("fs1", "oss1") && w.Manager().Idle() }, "start-up")
+	id, err := w.Admin(manager.Request{Command: manager.CmdBan, Target: "fs1", Host: "oss1"})
+	require.NoError(t, err)
+	w.settle(time.Minute, func() bool { r, _ := w.Manager().Report(id); return r.State == manager.ReportClosed }, "ban done")
+	require.True(t, w.runningOn("fs1", "oss2"))
+	_, err = w.Admin(manager.Request{Command: manager.CmdStandby, Target: "oss2"})
+	require.NoError(t, err)
+	w.settle(time.Minute, func() bool { return w.Manager().Idle() }, "standby done")
+	require.False(t, w.Running("oss2", "pool1"), "banned from oss1, oss2 in standby: nowhere")
+
+	// The manager crashes in the middle of an append: the log's tail is
+	// torn. On restart the intact records are replayed and the torn one
+	// is cut off.
+	w.CrashManager()
+	data, err := w.mstore.Read(manager.EventLog)
+	require.NoError(t, err)
+	w.mstore.TearTail(manager.EventLog, 3)
+	w.StartManager()
+	after, err := w.mstore.Read(manager.EventLog)
+	require.NoError(t, err)
+	require.Less(t, len(after), len(data), "the torn record was truncated")
+	w.settle(time.Minute, func() bool { return w.Manager().Idle() }, "restarted")
+	require.False(t, w.Running("oss1", "pool1"), "the ban survived the restart")
+	require.False(t, w.Running("oss2", "pool1"), "the standby survived the restart")
+	kinds := map[string]int{}
+	for _, e := range w.Manager().Events() {
+		kinds[e.Kind]++
+	}
+	require.Equal(t, 1, kinds["ban"], "the replayed log is visible in events")
+	require.Equal(t, 2, kinds["manager-started"])
+
+	_, err = w.Admin(manager.Request{Command: manager.CmdClear, Target: "fs1"})
+	require.NoError(t, err)
+	w.settle(time.Minute, func() bool { return w.runningOn("fs1", "oss1") && w.Manager().Idle() }, "cleared")
+}

@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proc"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func newAgent(t *testing.T, epoch proto.Epoch) *Agent {
+	a, err := New(Config{Host: "h1", LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}, HeartbeatInterval: time.Second,
+		FenceAgentDir: "/usr/sbin"}, epoch)
+	require.NoError(t, err)
+	return a
+}
+
+func exec(epoch proto.Epoch, op proto.OpID, action ocf.Action) proto.Exec {
+	return proto.Exec{Epoch: epoch, Op: op, Resource: lrm.Resource{ID: "r", Agent: ocf.Agent{Provider: "heartbeat", Type: "Dummy"}},
+		Request: lrm.OpRequest{Resource: "r", Action: action, Timeout: time.Second}}
+}
+
+func kinds(effs []effect.Effect) []string {
+	var out []string
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effect.Send:
+			out = append(out, "send:"+e.Msg.Describe()[:5])
+		case effect.Persist:
+			out = append(out, "persist:"+e.Name+"="+string(e.Data))
+		case effect.StartProcess:
+			out = append(out, "start-process")
+		}
+	}
+	return out
+}
+
+func TestEpochIsPersistedBeforeActingAndStaleRefused(t *testing.T) {
+	a := newAgent(t, 3)
+	effs := a.Receive(t0, exec(5, 1, ocf.Start))
+	k := kinds(effs)
+	require.Equal(t, "persist:agent-epoch=5", k[0], "durable before acting")
+	require.Contains(t, k, "start-process")
+	require.Equal(t, proto.Epoch(5), a.Epoch())
+
+	effs = a.Receive(t0, exec(4, 2, ocf.Stop))
+	require.Len(t, effs, 2)
+	ref := effs[1].(effect.Send).Msg.(proto.Refused)
+	require.True(t, ref.Stale)
+	require.Contains(t, ref.Reason, "epoch 4 is lower than 5")
+	require.NotContains(t, kinds(effs), "start-process")
+}
+
+func TestDuplicateCommandRunsOnce(t *testing.T) {
+	a := newAgent(t, 0)
+	require.Contains(t, kinds(a.Receive(t0, exec(1, 1, ocf.Start))), "start-process")
+	require.NotContains(t, kinds(a.Receive(t0, exec(1, 1, ocf.Start))), "start-process")
+}
+
+func TestFenceStdin(t *testing.T) {
+	in, err := FenceStdin(proto.FenceExec{Action: proto.FenceOff, Plug: "h2",
+		Params: map[string]string{"ipaddr": "127.0.0.1", "login": "x", "action": "reboot", "port": "bad"}})
+	require.NoError(t, err)
+	require.Equal(t, "action=off\nplug=h2\nipaddr=127.0.0.1\nlogin=x\n", string(in), "the request decides action and plug")
+	_, err = FenceStdin(proto.FenceExec{Action: proto.FenceOff, Params: map[string]string{"x": "1\naction=on"}})
+	require.Error(t, err, "a newline would smuggle a key")
+}
+
+func TestFenceExecRunsTheAgentAndTimesOut(t *testing.T) {
+	a := newAgent(t, 0)
+	effs := a.Receive(t0, proto.FenceExec{Epoch: 1, Op: 9, Device: "d", Agent: "fence_dummy", Action: proto.FenceOff,
+		Target: "h2", Plug: "h2", Timeout: time.Second})
+	var sp effect.StartProcess
+	var timer effect.SetTimer
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effect.StartProcess:
+			sp = e
+		case effect.SetTimer:
+			timer = e
+		}
+	}
+	require.Equal(t, "/usr/sbin/fence_dummy", sp.Spec.Path)
+	require.Contains(t, string(sp.Spec.Stdin), "action=off\n")
+	kill := a.TimerFired(t0.Add(time.Second), timer.ID)
+	require.IsType(t, effect.KillProcess{}, kill[0])
+	res := a.ProcessExited(t0.Add(time.Second), sp.ID, procExitKilled())
+	fr := res[2].(effect.Send).Msg.(proto.FenceResult)
+	require.True(t, fr.Timeout)
+	require.Equal(t, 1, fr.RC)
+	bad := a.Receive(t0, proto.FenceExec{Epoch: 1, Op: 10, Agent: "../bin/sh", Action: proto.FenceOff, Timeout: time.Second})
+	require.Contains(t, bad[1].(effect.Send).Msg.(proto.FenceResult).Output, "not a plain file name")
+}
+
+func TestHeartbeats(t *testing.T) {
+	a := newAgent(t, 2)
+	effs := a.Start(t0)
+	hello := effs[0].(effect.Send).Msg.(proto.Hello)
+	require.Equal(t, proto.Epoch(2), hello.Epoch)
+	timer := effs[1].(effect.SetTimer)
+	effs = a.TimerFired(timer.At, timer.ID)
+	hb := effs[0].(effect.Send).Msg.(proto.Heartbeat)
+	require.Equal(t, uint64(1), hb.Seq)
+	require.Equal(t, t0.Add(2*time.Second), effs[1].(effect.SetTimer).At)
+}
+
+func procExitKilled() proc.Exit { return proc.Exit{Code: -1, Signal: "killed"} }

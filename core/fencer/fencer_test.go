@@ -1,0 +1,150 @@
+package fencer
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func newFencer(t *testing.T) *Fencer {
+	data, err := os.ReadFile("../../testdata/configs/three-host-domain.yaml")
+	require.NoError(t, err)
+	m, err := model.Load("three-host-domain.yaml", data)
+	require.NoError(t, err)
+	var op proto.OpID
+	var timer effect.TimerID
+	f := New(m, Hooks{
+		NextOp:    func() proto.OpID { op++; return op },
+		NextTimer: func() effect.TimerID { timer++; return timer },
+		Epoch:     func() proto.Epoch { return 7 },
+	})
+	f.SetOnline([]string{"a", "b", "c"})
+	return f
+}
+
+func sends(effs []effect.Effect) []proto.FenceExec {
+	var out []proto.FenceExec
+	for _, e := range effs {
+		if s, ok := e.(effect.Send); ok {
+			fe := s.Msg.(proto.FenceExec)
+			out = append(out, fe)
+		}
+	}
+	return out
+}
+
+func done(effs []effect.Effect) *Done {
+	for _, e := range effs {
+		if d, ok := e.(Done); ok {
+			return &d
+		}
+	}
+	return nil
+}
+
+func TestOffIsConfirmedByStatus(t *testing.T) {
+	f := newFencer(t)
+	effs := f.Request(t0, "c", proto.FenceOff, "manager")
+	s := sends(effs)
+	require.Len(t, s, 1)
+	require.Equal(t, "ipmi-c", s[0].Device)
+	require.Equal(t, "c", s[0].Plug)
+	require.Equal(t, proto.Epoch(7), s[0].Epoch)
+	// off succeeded: a status check follows, and only "off" (rc 2) counts.
+	effs = f.Result(t0, proto.FenceResult{Op: s[0].Op, Device: "ipmi-c", Action: proto.FenceOff, Target: "c", RC: 0})
+	st := sends(effs)
+	require.Len(t, st, 1)
+	require.Equal(t, proto.FenceStatus, st[0].Action)
+	require.Nil(t, done(effs))
+	effs = f.Result(t0, proto.FenceResult{Op: st[0].Op, Device: "ipmi-c", Action: proto.FenceStatus, Target: "c", RC: 2})
+	d := done(effs)
+	require.NotNil(t, d)
+	require.True(t, d.OK)
+	require.Equal(t, []string{"ipmi-c"}, d.Devices)
+	require.False(t, f.Pending("c"))
+	require.Len(t, f.History(), 1)
+}
+
+func TestExecutorPrefersVerifiedPeerNeverTarget(t *testing.T) {
+	f := newFencer(t)
+	f.DeviceMonitored("ipmi-a", "c", true)
+	effs := f.Request(t0, "a", proto.FenceOff, "manager")
+	var to string
+	for _, e := range effs {
+		if s, ok := e.(effect.Send); ok {
+			to = s.To
+		}
+	}
+	require.Equal(t, "c", to, "the peer that verified the device runs it")
+	f2 := newFencer(t)
+	effs = f2.Request(t0, "a", proto.FenceOff, "manager")
+	for _, e := range effs {
+		if s, ok := e.(effect.Send); ok {
+			require.NotEqual(t, "a", s.To)
+		}
+	}
+}
+
+func TestDuplicatesMergeAndLevelsFallThrough(t *testing.T) {
+	f := newFencer(t)
+	s := sends(f.Request(t0, "b", proto.FenceOff, "manager"))
+	require.Empty(t, sends(f.Request(t0, "b", proto.FenceOff, "admin")), "merged: no second fencing")
+	// Level 1 fails: level 2 runs both PDUs.
+	effs := f.Result(t0, proto.FenceResult{Op: s[0].Op, RC: 1})
+	l2 := sends(effs)
+	require.Len(t, l2, 2)
+	require.Equal(t, "pdu1", l2[0].Device)
+	require.Equal(t, "pdu2", l2[1].Device)
+	var status []proto.FenceExec
+	for _, x := range l2 {
+		status = append(status, sends(f.Result(t0, proto.FenceResult{Op: x.Op, RC: 0}))...)
+	}
+	require.Len(t, status, 2)
+	require.Nil(t, done(f.Result(t0, proto.FenceResult{Op: status[0].Op, RC: 2})), "one PDU is not enough")
+	d := done(f.Result(t0, proto.FenceResult{Op: status[1].Op, RC: 2}))
+	require.True(t, d.OK)
+	require.Equal(t, []string{"pdu1", "pdu2"}, d.Devices)
+	require.Equal(t, []string{"manager", "admin"}, f.History()[0].Origins)
+}
+
+func TestTimeoutsAndExhaustion(t *testing.T) {
+	f := newFencer(t)
+	effs := f.Request(t0, "a", proto.FenceOff, "manager")
+	var timers []effect.SetTimer
+	for _, e := range effs {
+		if st, ok := e.(effect.SetTimer); ok {
+			timers = append(timers, st)
+		}
+	}
+	require.Len(t, timers, 2, "the request's deadline and the device's")
+	// The device never answers: its timer moves on to level 2.
+	l2 := sends(f.TimerFired(t0.Add(time.Hour), timers[1].ID))
+	require.Len(t, l2, 2)
+	// A late answer from level 1 is ignored.
+	require.Nil(t, f.Result(t0, proto.FenceResult{Op: 1, RC: 0}))
+	// Level 2 fails too: the request fails, naming both levels.
+	d := done(f.Result(t0, proto.FenceResult{Op: l2[0].Op, RC: 1}))
+	require.NotNil(t, d)
+	require.False(t, d.OK)
+	require.Contains(t, d.Reason, "level 1")
+	require.Contains(t, d.Reason, "level 2")
+}
+
+func TestNoDeviceOrNoPeer(t *testing.T) {
+	f := newFencer(t)
+	d := done(f.Request(t0, "ghost", proto.FenceOff, "manager"))
+	require.False(t, d.OK)
+	require.Contains(t, d.Reason, "no fence device can fence ghost")
+	f.SetOnline([]string{"a"})
+	d = done(f.Request(t0, "a", proto.FenceOff, "manager"))
+	require.False(t, d.OK)
+	require.Contains(t, d.Reason, "no peer can run device")
+}
