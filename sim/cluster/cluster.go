@@ -71,6 +71,29 @@ type Change struct {
 	Cause string
 }
 
+// Op is one agent action as the agents executed it: the history the
+// linearizability checker reads. A fence is an Op of Kind "fence" on the
+// target host with no resource.
+type Op struct {
+	Host     string
+	Resource string
+	Kind     string // start, stop, monitor, fence
+	Call     time.Time
+	// Return is zero while the action has not ended, and stays zero when
+	// its host died first: the outcome is then unknown.
+	Return time.Time
+	RC     int
+	Killed bool
+}
+
+// Act records a command an agent acted on, and the epoch it carried.
+type Act struct {
+	At    time.Time
+	Host  string
+	Epoch proto.Epoch
+	What  string
+}
+
 // ResourceFault makes an action of a resource on a host misbehave.
 type ResourceFault struct {
 	// RC is the exit code to return instead of success.
@@ -124,16 +147,14 @@ type simProc struct {
 
 // Cluster is a simulated cluster.
 type Cluster struct {
-	Q       *eventq.Queue
-	Model   *model.Model
-	opts    Options
-	hosts   map[string]*host
-	names   []string
-	mgr     *manager.Manager
-	mgrUp   bool
-	mgrGen  int
-	mstore  *storage.Mem
-	mtimers map[effect.TimerID]eventq.ID
+	Q      *eventq.Queue
+	Model  *model.Model
+	opts   Options
+	hosts  map[string]*host
+	names  []string
+	cur    *mgrInst
+	stale  []*mgrInst
+	mstore *storage.Mem
 	// cut[a][b]: messages from a to b are dropped.
 	cut       map[string]map[string]bool
 	netRng    *rand.Rand
@@ -143,6 +164,12 @@ type Cluster struct {
 	hash      [32]byte
 	lines     int
 	rebooting map[string]bool
+	// History is every agent action, in call order.
+	History []Op
+	// Acts is every command an agent acted on.
+	Acts []Act
+	clog map[string]time.Duration
+	dup  float64
 }
 
 // New builds a cluster for the model; nothing runs until Boot.
@@ -158,10 +185,10 @@ func New(m *model.Model, opts Options) *Cluster {
 	}
 	c := &Cluster{
 		Q: eventq.New(Start, rand.New(rand.NewPCG(opts.Seed, 1))), Model: m, opts: opts,
-		hosts: map[string]*host{}, mstore: storage.NewMem(), mtimers: map[effect.TimerID]eventq.ID{},
+		hosts: map[string]*host{}, mstore: storage.NewMem(),
 		cut: map[string]map[string]bool{}, netRng: rand.New(rand.NewPCG(opts.Seed, 2)),
 		agentRng: rand.New(rand.NewPCG(opts.Seed, 3)), rfaults: map[string]*ResourceFault{},
-		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{},
+		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{}, clog: map[string]time.Duration{},
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
@@ -181,10 +208,10 @@ func (c *Cluster) Boot() {
 
 // Manager is the running manager (nil while it is down).
 func (c *Cluster) Manager() *manager.Manager {
-	if !c.mgrUp {
+	if c.cur == nil || !c.cur.up {
 		return nil
 	}
-	return c.mgr
+	return c.cur.m
 }
 
 // Agent is a host's running agent (nil while the host is off).
@@ -242,12 +269,24 @@ func (c *Cluster) RunUntil(d time.Duration, cond func() bool) bool {
 
 // ---- manager ----
 
+// mgrInst is one manager process. Normally there is one; a paused manager
+// that a new one replaced lives on as a stale instance, still acting on its
+// old beliefs when it resumes.
+type mgrInst struct {
+	m      *manager.Manager
+	up     bool
+	paused bool
+	held   []func()
+	timers map[effect.TimerID]eventq.ID
+}
+
 // StartManager starts (or restarts) the manager from its durable state.
 func (c *Cluster) StartManager() {
-	c.mgrGen++
-	c.mgrUp = true
-	c.mtimers = map[effect.TimerID]eventq.ID{}
-	c.mgr = manager.New(manager.Config{Model: c.Model, SkipFence: c.opts.SkipFence, NoProbe: c.opts.NoProbe})
+	if c.cur != nil && c.cur.up && !c.cur.paused {
+		c.CrashManager()
+	}
+	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}}
+	mi.m = manager.New(manager.Config{Model: c.Model, SkipFence: c.opts.SkipFence, NoProbe: c.opts.NoProbe})
 	var epoch proto.Epoch
 	if data, err := c.mstore.Read(manager.EpochRecord); err == nil {
 		epoch, _ = manager.DecodeEpoch(data)
@@ -263,58 +302,103 @@ func (c *Cluster) StartManager() {
 		}
 		records = d.Records
 	}
-	effs, err := c.mgr.Start(c.Q.Now(), epoch, records)
+	effs, err := mi.m.Start(c.Q.Now(), epoch, records)
 	if err != nil {
 		panic(fmt.Sprintf("manager start: %v", err))
 	}
-	c.trace("manager started epoch=%d", c.mgr.Epoch())
-	c.applyManager(effs)
+	c.cur = mi
+	c.trace("manager started epoch=%d", mi.m.Epoch())
+	c.applyManager(mi, effs)
 }
 
 // CrashManager stops the manager; its durable state is kept.
 func (c *Cluster) CrashManager() {
-	if !c.mgrUp {
+	mi := c.cur
+	if mi == nil || !mi.up {
 		return
 	}
-	c.mgrUp = false
-	for _, id := range c.mtimers {
+	mi.up = false
+	for _, id := range mi.timers {
 		c.Q.Cancel(id)
 	}
 	c.trace("manager crashed")
 }
 
+// PauseManager freezes the manager and starts a replacement at once, as a
+// watchdog would that took the frozen one for dead. The frozen one keeps
+// its beliefs and acts on them when ResumeStaleManagers wakes it: only the
+// agents' epoch guard stands between it and the cluster.
+func (c *Cluster) PauseManager() {
+	mi := c.cur
+	if mi == nil || !mi.up || mi.paused {
+		return
+	}
+	mi.paused = true
+	c.stale = append(c.stale, mi)
+	c.trace("manager epoch=%d paused; a replacement starts", mi.m.Epoch())
+	c.cur = nil
+	c.StartManager()
+}
+
+// ResumeStaleManagers wakes every paused manager.
+func (c *Cluster) ResumeStaleManagers() {
+	for _, mi := range c.stale {
+		if !mi.paused {
+			continue
+		}
+		mi.paused = false
+		held := mi.held
+		mi.held = nil
+		c.trace("stale manager epoch=%d resumes (%d held events)", mi.m.Epoch(), len(held))
+		for _, fn := range held {
+			fn()
+		}
+	}
+}
+
+// onManager runs fn for instance mi now, or when it resumes.
+func (c *Cluster) onManager(mi *mgrInst, fn func()) {
+	if !mi.up {
+		return
+	}
+	if mi.paused {
+		mi.held = append(mi.held, fn)
+		return
+	}
+	fn()
+}
+
 // Admin sends an administrative request to the manager.
 func (c *Cluster) Admin(req manager.Request) (string, error) {
-	if !c.mgrUp {
+	mi := c.cur
+	if mi == nil || !mi.up {
 		return "", fmt.Errorf("manager is down")
 	}
-	id, effs, err := c.mgr.Admin(c.Q.Now(), req)
+	id, effs, err := mi.m.Admin(c.Q.Now(), req)
 	c.trace("admin %s -> %s %v", req, id, err)
-	c.applyManager(effs)
+	c.applyManager(mi, effs)
 	return id, err
 }
 
-func (c *Cluster) applyManager(effs []effect.Effect) {
-	gen := c.mgrGen
+func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
 			c.send(effect.Manager, e.To, e.Msg)
 		case effect.SetTimer:
-			c.Q.Cancel(c.mtimers[e.ID])
+			c.Q.Cancel(mi.timers[e.ID])
 			id := e.ID
-			c.mtimers[id] = c.Q.At(e.At, func() {
-				if !c.mgrUp || c.mgrGen != gen {
-					return
-				}
-				delete(c.mtimers, id)
-				c.applyManager(c.mgr.TimerFired(c.Q.Now(), id))
+			mi.timers[id] = c.Q.At(e.At, func() {
+				delete(mi.timers, id)
+				c.onManager(mi, func() { c.applyManager(mi, mi.m.TimerFired(c.Q.Now(), id)) })
 			})
 		case effect.CancelTimer:
-			c.Q.Cancel(c.mtimers[e.ID])
-			delete(c.mtimers, e.ID)
+			c.Q.Cancel(mi.timers[e.ID])
+			delete(mi.timers, e.ID)
 		case effect.Persist:
-			c.persist(c.mstore, e)
+			if mi == c.cur {
+				c.persist(c.mstore, e)
+			}
 		case effect.Log:
 			if e.Level >= slog.LevelWarn {
 				c.trace("manager log %s %s", e.Level, e.Describe())
@@ -325,16 +409,34 @@ func (c *Cluster) applyManager(effs []effect.Effect) {
 	}
 }
 
-func (c *Cluster) persist(s *storage.Mem, e effect.Persist) {
-	var err error
-	if e.Append {
-		err = s.Append(e.Name, e.Data)
-	} else {
-		err = s.Write(e.Name, e.Data)
+// toManager delivers a message from an agent: a reply that names an epoch
+// goes to the manager of that epoch (a stale one learns it was refused);
+// everything else to the current manager.
+func (c *Cluster) toManager(from string, msg effect.Message) {
+	target := c.cur
+	var epoch proto.Epoch
+	switch m := msg.(type) {
+	case proto.OpResult:
+		epoch = m.Epoch
+	case proto.FenceResult:
+		epoch = m.Epoch
+	case proto.Refused:
+		epoch = m.Epoch
 	}
-	if err != nil {
-		panic(fmt.Sprintf("simulated storage: %v", err))
+	if epoch != 0 {
+		for _, mi := range c.stale {
+			if mi.m.Epoch() == epoch {
+				target = mi
+			}
+		}
 	}
+	if target == nil {
+		return
+	}
+	c.onManager(target, func() {
+		c.trace("deliver %s->manager %s", from, msg.Describe())
+		c.applyManager(target, target.m.Receive(c.Q.Now(), msg))
+	})
 }
 
 // ---- network ----
@@ -348,6 +450,7 @@ func (c *Cluster) CutOneWay(a, b string) { c.cutLink(a, b, true) }
 // Heal restores every link.
 func (c *Cluster) Heal() {
 	c.cut = map[string]map[string]bool{}
+	c.clog = map[string]time.Duration{}
 	c.trace("network healed")
 }
 
@@ -379,15 +482,10 @@ func (c *Cluster) send(from, to string, msg effect.Message) {
 	if span > 0 {
 		delay += time.Duration(c.netRng.Int64N(span + 1))
 	}
-	mgen := c.mgrGen
-	c.Q.After(delay, func() {
+	delay += c.clog[from+">"+to]
+	deliver := func() {
 		if to == effect.Manager {
-			if !c.mgrUp || (from == effect.Manager) {
-				return
-			}
-			_ = mgen
-			c.trace("deliver %s->manager %s", from, msg.Describe())
-			c.applyManager(c.mgr.Receive(c.Q.Now(), msg))
+			c.toManager(from, msg)
 			return
 		}
 		h := c.hosts[to]
@@ -396,9 +494,20 @@ func (c *Cluster) send(from, to string, msg effect.Message) {
 		}
 		c.onHost(h, func() {
 			c.trace("deliver %s->%s %s", from, to, msg.Describe())
-			c.applyAgent(h, h.agent.Receive(c.Q.Now(), msg))
+			effs := h.agent.Receive(c.Q.Now(), msg)
+			for _, e := range effs {
+				if _, ok := e.(effect.StartProcess); ok {
+					c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: epochOf(msg), What: msg.Describe()})
+					break
+				}
+			}
+			c.applyAgent(h, effs)
 		})
-	})
+	}
+	c.Q.After(delay, deliver)
+	if c.dup > 0 && c.netRng.Float64() < c.dup {
+		c.Q.After(delay+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond))), deliver)
+	}
 }
 
 // SendFromStaleManager delivers msg to a host as if a superseded manager
@@ -647,6 +756,8 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 		c.setFile(h, rsc, true, "start")
 	}
 	key := procKey{gen, id}
+	opIdx := len(c.History)
+	c.History = append(c.History, Op{Host: h.name, Resource: rsc, Kind: action, Call: c.Q.Now()})
 	p := &simProc{}
 	p.run = func(killed bool) {
 		if _, ok := h.procs[key]; !ok {
@@ -654,6 +765,10 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 		}
 		delete(h.procs, key)
 		exit := proc.Exit{}
+		defer func() {
+			op := &c.History[opIdx]
+			op.Return, op.RC, op.Killed = c.Q.Now(), exit.Code, killed
+		}()
 		switch {
 		case killed:
 			exit = proc.Exit{Code: -1, Signal: "killed"}
@@ -724,6 +839,7 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 			exit.Code = 1
 		case action == "off" || action == "reboot":
 			if !fault.Lie && target != "" {
+				c.History = append(c.History, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
 				c.trace("fence device %s powers off %s", device, target)
 				c.PowerOff(target, "fenced by "+device)
 				if action == "reboot" {
@@ -773,5 +889,66 @@ func mapsKeys(m map[string]bool) func(func(string) bool) {
 				return
 			}
 		}
+	}
+}
+
+func (c *Cluster) persist(s *storage.Mem, e effect.Persist) {
+	var err error
+	if e.Append {
+		err = s.Append(e.Name, e.Data)
+	} else {
+		err = s.Write(e.Name, e.Data)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("simulated storage: %v", err)) // names are constants of the core
+	}
+}
+
+func epochOf(msg effect.Message) proto.Epoch {
+	switch m := msg.(type) {
+	case proto.Exec:
+		return m.Epoch
+	case proto.FenceExec:
+		return m.Epoch
+	case proto.Cancel:
+		return m.Epoch
+	}
+	return 0
+}
+
+// Clog delays every message from a to b by extra, for a while: a slow
+// link rather than a cut one.
+func (c *Cluster) Clog(a, b string, extra time.Duration) {
+	c.clog[a+">"+b] = extra
+	c.trace("link %s->%s clogged by %s", a, b, extra)
+}
+
+// SetDuplication makes the network deliver a message twice with
+// probability p.
+func (c *Cluster) SetDuplication(p float64) { c.dup = p }
+
+// CrashHost takes a whole host down without fencing it (a kernel panic,
+// a power cut): its agent and processes die, its disk — the resources'
+// state files — stays. It boots again after restartAfter (0: it stays down
+// until fenced or powered on).
+func (c *Cluster) CrashHost(name string, restartAfter time.Duration) {
+	h := c.hosts[name]
+	if !h.powered {
+		return
+	}
+	for _, p := range h.procs {
+		c.Q.Cancel(p.exit)
+	}
+	h.procs = map[procKey]*simProc{}
+	c.stopAgentProcess(h)
+	h.powered = false
+	c.trace("host %s crashed", name)
+	if restartAfter > 0 {
+		gen := h.gen
+		c.Q.After(restartAfter, func() {
+			if h.gen == gen && !h.powered {
+				c.PowerOn(name)
+			}
+		})
 	}
 }
