@@ -13,53 +13,98 @@ import (
 	"github.com/basalt-ha/basalt/core/storage"
 )
 
-const lockName = ".lock"
+const (
+	// lockName is the store's lock file. Like the temporary files it starts
+	// with '.', which storage.ValidName refuses, so it can never collide
+	// with a stored name.
+	lockName = ".lock"
+	// tmpInfix marks the temporary files of Write ("." + name + tmpInfix +
+	// random suffix).
+	tmpInfix = ".tmp-"
+)
 
-// DirStore implements storage.Store on a directory: one file per name,
-// every change fsynced (and the directory too, when an entry appears or is
-// renamed) before it is acknowledged. An exclusive lock on the directory
-// keeps two daemons from sharing one state directory.
+// DirStore implements storage.Store on a directory: one file per name, each
+// change fsynced (and the directory too, when an entry appears, is renamed
+// or disappears) before it is acknowledged. An exclusive lock on the
+// directory keeps two daemons from sharing one state directory. Its methods
+// may be called concurrently for different names.
 type DirStore struct {
 	dir  string
 	lock *os.File
 }
 
-// OpenDirStore opens (creating it 0700) the state directory dir and takes
-// its lock.
+// OpenDirStore opens the state directory dir, creating it (mode 0700) if
+// needed and taking it back to 0700 if it is open to others, takes its lock,
+// and removes the temporary files a crash in the middle of a Write may have
+// left. It fails, naming dir, when another process holds the directory.
 func OpenDirStore(dir string) (*DirStore, error) {
+	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", dir, err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	if errors.Is(statErr, fs.ErrNotExist) {
+		// Without this the new directory, and every record acknowledged
+		// in it, could vanish in a crash.
+		if err := syncDir(filepath.Dir(dir), "create "+dir); err != nil {
+			return nil, err
+		}
+	}
+	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", dir, err)
 	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("state directory %s: not a directory", dir)
+	}
+	// The directory holds epochs and logs that decide who may act: nobody
+	// else may write there, or read what the daemon keeps private.
+	if st.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("state directory %s: %w", dir, err)
+		}
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state directory %s: lock: %w", dir, err)
+	}
+	// flock's lock belongs to the open file, which Go opens close-on-exec:
+	// an agent's daemon can never inherit it and keep the directory held.
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("state directory %s is in use by another process", dir)
+			return nil, fmt.Errorf("state directory %s is in use by another process (locked)", dir)
 		}
 		return nil, fmt.Errorf("state directory %s: lock: %w", dir, err)
 	}
-	return &DirStore{dir: dir, lock: lock}, nil
+	s := &DirStore{dir: dir, lock: lock}
+	if err := s.removeTemporaries(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
-// Close releases the directory's lock.
-func (s *DirStore) Close() error { return s.lock.Close() }
+// Close releases the directory's lock. The store must not be used after.
+func (s *DirStore) Close() error {
+	if err := s.lock.Close(); err != nil {
+		return fmt.Errorf("state directory %s: unlock: %w", s.dir, err)
+	}
+	return nil
+}
 
 // Dir is the store's directory.
 func (s *DirStore) Dir() string { return s.dir }
 
-func (s *DirStore) path(name string) (string, error) {
+func (s *DirStore) path(op, name string) (string, error) {
 	if err := storage.ValidName(name); err != nil {
-		return "", err
+		return "", fmt.Errorf("%s in %s: %w", op, s.dir, err)
 	}
 	return filepath.Join(s.dir, name), nil
 }
 
 // Read implements storage.Store.
 func (s *DirStore) Read(name string) ([]byte, error) {
-	p, err := s.path(name)
+	p, err := s.path("read", name)
 	if err != nil {
 		return nil, err
 	}
@@ -67,25 +112,25 @@ func (s *DirStore) Read(name string) ([]byte, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read %s: %w", p, storage.ErrNotFound)
 	}
-	return b, err
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return b, nil
 }
 
-// Write implements storage.Store: a temporary file, fsync, rename, fsync of
-// the directory, so that a crash leaves the old or the new content.
+// Write implements storage.Store: a temporary file in the same directory,
+// fsync, rename over the old file, fsync of the directory, so that a crash
+// at any point leaves the old or the new content.
 func (s *DirStore) Write(name string, data []byte) error {
-	p, err := s.path(name)
+	p, err := s.path("write", name)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir, "."+name+".tmp-*")
+	tmp, err := os.CreateTemp(s.dir, "."+name+tmpInfix+"*") // mode 0600
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", p, err)
-	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", p, err)
@@ -100,17 +145,23 @@ func (s *DirStore) Write(name string, data []byte) error {
 	if err := os.Rename(tmp.Name(), p); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
-	return s.syncDir()
+	return s.syncDir("write " + p)
 }
 
 // Append implements storage.Store.
 func (s *DirStore) Append(name string, data []byte) error {
-	p, err := s.path(name)
+	p, err := s.path("append", name)
 	if err != nil {
 		return err
 	}
-	_, statErr := os.Stat(p)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	// Opening without O_CREATE first tells whether the entry is new, and
+	// so whether the directory must be fsynced too.
+	created := false
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		created = true
+		f, err = os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	}
 	if err != nil {
 		return fmt.Errorf("append %s: %w", p, err)
 	}
@@ -125,15 +176,15 @@ func (s *DirStore) Append(name string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("append %s: %w", p, err)
 	}
-	if errors.Is(statErr, fs.ErrNotExist) {
-		return s.syncDir() // the new entry itself must survive a crash
+	if created {
+		return s.syncDir("append " + p)
 	}
 	return nil
 }
 
 // Truncate implements storage.Store.
 func (s *DirStore) Truncate(name string, size int64) error {
-	p, err := s.path(name)
+	p, err := s.path("truncate", name)
 	if err != nil {
 		return err
 	}
@@ -163,17 +214,22 @@ func (s *DirStore) Truncate(name string, size int64) error {
 
 // Remove implements storage.Store.
 func (s *DirStore) Remove(name string) error {
-	p, err := s.path(name)
+	p, err := s.path("remove", name)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
-	return s.syncDir()
+	return s.syncDir("remove " + p)
 }
 
-// List implements storage.Store; temporary and lock files are not listed.
+// List implements storage.Store. Only regular files with valid names are
+// listed: the lock, temporary files and anything else put there by hand are
+// not the store's records.
 func (s *DirStore) List() ([]string, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -181,7 +237,7 @@ func (s *DirStore) List() ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+		if e.Type().IsRegular() && storage.ValidName(e.Name()) == nil {
 			names = append(names, e.Name())
 		}
 	}
@@ -189,14 +245,38 @@ func (s *DirStore) List() ([]string, error) {
 	return names, nil
 }
 
-func (s *DirStore) syncDir() error {
-	d, err := os.Open(s.dir)
+// removeTemporaries deletes what interrupted Writes left behind. It runs
+// under the lock, so no Write of another process can be in progress.
+func (s *DirStore) removeTemporaries() error {
+	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return fmt.Errorf("fsync %s: %w", s.dir, err)
+		return fmt.Errorf("state directory %s: %w", s.dir, err)
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(n, ".") || !strings.Contains(n, tmpInfix) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("state directory %s: remove leftover %s: %w", s.dir, n, err)
+		}
+	}
+	return nil
+}
+
+// syncDir makes the store directory's entries (a new, renamed or removed file)
+// durable; fsync of a file does not cover its name.
+func (s *DirStore) syncDir(what string) error { return syncDir(s.dir, what) }
+
+// syncDir fsyncs directory dir; what says which change it completes.
+func syncDir(dir, what string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("%s: fsync %s: %w", what, dir, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", s.dir, err)
+		return fmt.Errorf("%s: fsync %s: %w", what, dir, err)
 	}
 	return nil
 }

@@ -83,6 +83,9 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 		e.Report = id
 		effs = append(effs, mg.event(now, e)...)
 	}
+	// Logged first, so that a restarted manager still follows the request
+	// to its end: no request is lost with the process that took it.
+	ev(Event{Kind: "report-opened", Group: strings.Join(groups, ","), Message: req.String()})
 	var until time.Time
 	if req.Lifetime > 0 {
 		until = now.Add(req.Lifetime)

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -427,9 +428,12 @@ func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why s
 		effs = append(effs, mg.logRsc(slog.LevelWarn, p.resource, "operation lost", slog.String("host", p.host), slog.String("why", why)))
 	}
 	if p.recurring && p.answered {
-		o := mg.observed[p.resource][p.host]
-		o.Monitored = false
-		mg.observed[p.resource][p.host] = o
+		// The monitor is gone with its agent; what is known of the
+		// resource stays as it is (or unknown, if the caller forgot it).
+		if o, ok := mg.observed[p.resource][p.host]; ok {
+			o.Monitored = false
+			mg.observed[p.resource][p.host] = o
+		}
 	} else {
 		mg.actionDone(p, false)
 	}
@@ -889,6 +893,19 @@ func (mg *Manager) replay(e Event) {
 		mg.failures[e.Resource][e.Host] = planner.Failure{Count: e.Count, Last: e.Time, Hard: e.Flag}
 	case "cleanup":
 		mg.cleanup(e.Resource)
+	case "report-opened":
+		rep := &Report{ID: e.Report, Request: e.Message, State: ReportOpen, Created: e.Time, Results: map[string]string{}}
+		if e.Group != "" {
+			rep.Groups = strings.Split(e.Group, ",")
+		}
+		if _, dup := mg.reports[e.Report]; !dup {
+			mg.repOrder = append(mg.repOrder, e.Report)
+		}
+		mg.reports[e.Report] = rep
+	case "report-closed":
+		if rep := mg.reports[e.Report]; rep != nil {
+			rep.State, rep.Closed = ReportClosed, e.Time
+		}
 	}
 }
 

@@ -129,7 +129,7 @@ func (in *Input) host(name string) (Host, bool) {
 
 // state returns a resource's observed state on a host.
 func (in *Input) state(rsc, host string) Observed {
-	if o, ok := in.Observed[rsc][host]; ok {
+	if o, ok := in.Observed[rsc][host]; ok && o.State != "" {
 		return o
 	}
 	if h, ok := in.host(host); ok && h.State == Online {

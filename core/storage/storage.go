@@ -11,20 +11,28 @@ import (
 	"slices"
 )
 
-// ErrNotFound is returned (wrapped) for a name that holds nothing.
+// ErrNotFound is returned (wrapped; test it with errors.Is) for a name that
+// holds nothing.
 var ErrNotFound = errors.New("not found")
 
-// Store is durable named storage. Every method that returns nil has made its
-// change durable: a crash afterwards loses none of it.
+// Store is the durable storage a state machine's driver writes through:
+// small named records and append-only logs in one directory-like namespace.
+// Every method that returns nil has made its change durable: a crash
+// afterwards loses none of it.
 type Store interface {
-	// Read returns the whole content stored under name.
+	// Read returns the whole content stored under name, or an error
+	// wrapping ErrNotFound when there is none.
 	Read(name string) ([]byte, error)
 	// Write replaces name's content atomically: after a crash it holds
 	// either the old or the new content, never a mix.
 	Write(name string, data []byte) error
-	// Append adds data at the end of name, creating it.
+	// Append adds data at the end of name, creating it if needed. A crash
+	// during an Append that has not returned may leave part of data (a torn
+	// tail); readers of a log must recognise and cut it with Truncate.
 	Append(name string, data []byte) error
-	// Truncate cuts name back to size bytes (torn-tail recovery).
+	// Truncate cuts name back to size bytes (torn-tail recovery). A size
+	// beyond the current length is an error, and a missing name an error
+	// wrapping ErrNotFound.
 	Truncate(name string, size int64) error
 	// Remove deletes name; a missing name is not an error.
 	Remove(name string) error
@@ -32,12 +40,14 @@ type Store interface {
 	List() ([]string, error)
 }
 
-// maxName bounds a name, well inside any file system's limit.
+// maxName bounds a name, well inside any file system's limit even with the
+// prefix and suffix of a temporary file.
 const maxName = 128
 
-// ValidName reports whether name may be stored: letters, digits, '.', '_'
-// and '-', not starting with '.', at most 128 bytes. Names become file names,
-// so nothing in them may reach outside the store's directory.
+// ValidName returns an error (naming name) unless name may be stored: one or
+// more letters, digits, '.', '_' and '-', not starting with '.', at most 128
+// bytes. Names become file names, so nothing in them may reach outside the
+// store's directory, and a leading '.' is kept for a store's own files.
 func ValidName(name string) error {
 	if name == "" || len(name) > maxName {
 		return fmt.Errorf("storage name %q: must be 1 to %d bytes", name, maxName)
@@ -45,17 +55,21 @@ func ValidName(name string) error {
 	if name[0] == '.' {
 		return fmt.Errorf("storage name %q: must not start with '.'", name)
 	}
-	for _, r := range name {
-		if !(r == '.' || r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return fmt.Errorf("storage name %q: only letters, digits, '.', '_' and '-' are allowed", name)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c == '.' || c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return fmt.Errorf("storage name %q: byte %d (%q) is not a letter, digit, '.', '_' or '-'", name, i, c)
 		}
 	}
 	return nil
 }
 
-// Mem is an in-memory Store. Every acknowledged change is "durable" (it
-// survives a simulated crash, which keeps the Mem and drops the process
-// using it); TearTail emulates a torn final append.
+// Mem is an in-memory Store for tests and the simulator. Every acknowledged
+// change is durable: a simulated crash is the loss of the process using the
+// Mem, and the Mem itself, like a disk, keeps everything it acknowledged.
+// TearTail emulates the one thing a real crash can leave behind, a partial
+// final append. Mem is not safe for concurrent use: the simulator runs on one
+// goroutine, and drivers serialise their effects.
 type Mem struct {
 	files map[string][]byte
 }
@@ -66,7 +80,7 @@ func NewMem() *Mem { return &Mem{files: map[string][]byte{}} }
 // Read implements Store.
 func (m *Mem) Read(name string) ([]byte, error) {
 	if err := ValidName(name); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read: %w", err)
 	}
 	b, ok := m.files[name]
 	if !ok {
@@ -78,25 +92,32 @@ func (m *Mem) Read(name string) ([]byte, error) {
 // Write implements Store.
 func (m *Mem) Write(name string, data []byte) error {
 	if err := ValidName(name); err != nil {
-		return err
+		return fmt.Errorf("write: %w", err)
 	}
-	m.files[name] = slices.Clone(data)
+	m.files[name] = bytesCopy(data)
 	return nil
 }
 
 // Append implements Store.
 func (m *Mem) Append(name string, data []byte) error {
 	if err := ValidName(name); err != nil {
-		return err
+		return fmt.Errorf("append: %w", err)
 	}
-	m.files[name] = append(m.files[name], data...)
+	b, ok := m.files[name]
+	if !ok {
+		b = []byte{}
+	}
+	// In place: the slice is the Mem's own (Write copies, Read clones), and
+	// copying the whole log on every append would make a long simulation
+	// quadratic.
+	m.files[name] = append(b, data...)
 	return nil
 }
 
 // Truncate implements Store.
 func (m *Mem) Truncate(name string, size int64) error {
 	if err := ValidName(name); err != nil {
-		return err
+		return fmt.Errorf("truncate: %w", err)
 	}
 	b, ok := m.files[name]
 	if !ok {
@@ -112,7 +133,7 @@ func (m *Mem) Truncate(name string, size int64) error {
 // Remove implements Store.
 func (m *Mem) Remove(name string) error {
 	if err := ValidName(name); err != nil {
-		return err
+		return fmt.Errorf("remove: %w", err)
 	}
 	delete(m.files, name)
 	return nil
@@ -123,11 +144,22 @@ func (m *Mem) List() ([]string, error) {
 	return slices.Sorted(maps.Keys(m.files)), nil
 }
 
-// TearTail cuts the last n bytes of name, as a crash in the middle of an
-// append would.
+// TearTail cuts the last n bytes of name (all of them if it holds fewer), as
+// a crash in the middle of an append would. It is a test hook: nothing
+// happens for a missing name or n <= 0.
 func (m *Mem) TearTail(name string, n int) {
-	b := m.files[name]
-	m.files[name] = b[:max(0, len(b)-n)]
+	b, ok := m.files[name]
+	if !ok || n <= 0 {
+		return
+	}
+	keep := max(0, len(b)-n)
+	m.files[name] = b[:keep]
+}
+
+// bytesCopy copies b into a new non-nil slice, so that an empty record reads
+// back as empty rather than absent and nothing is shared with the caller.
+func bytesCopy(b []byte) []byte {
+	return append([]byte{}, b...)
 }
 
 var _ Store = (*Mem)(nil)

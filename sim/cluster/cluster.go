@@ -167,9 +167,10 @@ type Cluster struct {
 	// History is every agent action, in call order.
 	History []Op
 	// Acts is every command an agent acted on.
-	Acts []Act
-	clog map[string]time.Duration
-	dup  float64
+	Acts          []Act
+	clog          map[string]time.Duration
+	dup           float64
+	staleRefusals int
 }
 
 // New builds a cluster for the model; nothing runs until Boot.
@@ -447,6 +448,39 @@ func (c *Cluster) Partition(a, b string) { c.cutLink(a, b, true); c.cutLink(b, a
 // CutOneWay drops messages from a to b only.
 func (c *Cluster) CutOneWay(a, b string) { c.cutLink(a, b, true) }
 
+// Unpartition restores the links between a and b.
+func (c *Cluster) Unpartition(a, b string) {
+	delete(c.cut[a], b)
+	delete(c.cut[b], a)
+	c.trace("link %s<->%s restored", a, b)
+}
+
+// Unisolate restores every link of host h.
+func (c *Cluster) Unisolate(h string) {
+	c.Unpartition(h, effect.Manager)
+	for _, o := range c.names {
+		c.Unpartition(h, o)
+	}
+}
+
+// StaleRefusals counts the commands agents refused for a stale epoch.
+func (c *Cluster) StaleRefusals() int { return c.staleRefusals }
+
+// EnsureAgent starts a powered host's agent if it is not running.
+func (c *Cluster) EnsureAgent(name string) {
+	h := c.hosts[name]
+	if h.powered && h.agent == nil {
+		h.gen++
+		c.startAgent(h)
+	}
+}
+
+// ClearDeviceFault removes a fence device's fault.
+func (c *Cluster) ClearDeviceFault(device string) {
+	delete(c.dfaults, device)
+	c.trace("device %s fault cleared", device)
+}
+
 // Heal restores every link.
 func (c *Cluster) Heal() {
 	c.cut = map[string]map[string]bool{}
@@ -473,6 +507,9 @@ func (c *Cluster) cutLink(a, b string, cut bool) {
 }
 
 func (c *Cluster) send(from, to string, msg effect.Message) {
+	if r, ok := msg.(proto.Refused); ok && r.Stale {
+		c.staleRefusals++
+	}
 	if c.cut[from][to] || c.opts.Loss > 0 && c.netRng.Float64() < c.opts.Loss {
 		c.trace("drop %s->%s %s", from, to, msg.Describe())
 		return
@@ -493,6 +530,9 @@ func (c *Cluster) send(from, to string, msg effect.Message) {
 			return
 		}
 		c.onHost(h, func() {
+			if h.agent == nil {
+				return // the agent process is dead: nobody reads the socket
+			}
 			c.trace("deliver %s->%s %s", from, to, msg.Describe())
 			effs := h.agent.Receive(c.Q.Now(), msg)
 			for _, e := range effs {
@@ -928,8 +968,10 @@ func (c *Cluster) Clog(a, b string, extra time.Duration) {
 func (c *Cluster) SetDuplication(p float64) { c.dup = p }
 
 // CrashHost takes a whole host down without fencing it (a kernel panic,
-// a power cut): its agent and processes die, its disk — the resources'
-// state files — stays. It boots again after restartAfter (0: it stays down
+// a power cut): its agent and its resources die with it. Its disk (the
+// agent's durable epoch) stays; the resources' state files live in a
+// runtime directory (/run, a tmpfs) and go with the crash, as the services
+// they stand for do. It boots again after restartAfter (0: it stays down
 // until fenced or powered on).
 func (c *Cluster) CrashHost(name string, restartAfter time.Duration) {
 	h := c.hosts[name]
@@ -942,6 +984,9 @@ func (c *Cluster) CrashHost(name string, restartAfter time.Duration) {
 	h.procs = map[procKey]*simProc{}
 	c.stopAgentProcess(h)
 	h.powered = false
+	for _, r := range slices.Sorted(mapsKeys(h.files)) {
+		c.setFile(h, r, false, "crashed")
+	}
 	c.trace("host %s crashed", name)
 	if restartAfter > 0 {
 		gen := h.gen

@@ -1,105 +1,153 @@
-// Package storagetest is a conformance suite every storage.Store
+// Package storagetest is a conformance suite that every storage.Store
 // implementation passes, so that the simulator's Mem and the daemons'
 // directory store behave alike.
 package storagetest
 
 import (
-	"errors"
+	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/core/storage"
 )
 
-// Run checks a Store; open returns a new, empty store.
+// Run checks a Store implementation; open returns a new, empty store (and
+// registers its own cleanup with t).
 func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("ReadMissing", func(t *testing.T) {
 		s := open(t)
-		if _, err := s.Read("nothing"); !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("read of a missing name: want ErrNotFound, got %v", err)
-		}
+		_, err := s.Read("nothing")
+		require.ErrorIs(t, err, storage.ErrNotFound)
+		require.ErrorContains(t, err, "nothing", "the error names what was missing")
 	})
-	t.Run("WriteReplaces", func(t *testing.T) {
+
+	t.Run("WriteReplacesWholeContent", func(t *testing.T) {
 		s := open(t)
-		must(t, s.Write("epoch", []byte("1")))
-		must(t, s.Write("epoch", []byte("22")))
+		require.NoError(t, s.Write("epoch", []byte("a longer first content")))
+		require.NoError(t, s.Write("epoch", []byte("22")))
 		expect(t, s, "epoch", "22")
 	})
-	t.Run("AppendAndTruncate", func(t *testing.T) {
-		s := open(t)
-		must(t, s.Append("log", []byte("abc")))
-		must(t, s.Append("log", []byte("def")))
-		expect(t, s, "log", "abcdef")
-		must(t, s.Truncate("log", 4))
-		expect(t, s, "log", "abcd")
-		if err := s.Truncate("log", 99); err == nil {
-			t.Fatal("truncate past the end: want an error")
-		}
-		if err := s.Truncate("missing", 0); !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("truncate of a missing name: want ErrNotFound, got %v", err)
-		}
-	})
-	t.Run("RemoveAndList", func(t *testing.T) {
-		s := open(t)
-		must(t, s.Write("b", []byte("x")))
-		must(t, s.Write("a", []byte("y")))
-		must(t, s.Append("c.log", []byte("z")))
-		names, err := s.List()
-		must(t, err)
-		if got := join(names); got != "a,b,c.log" {
-			t.Fatalf("list: got %s", got)
-		}
-		must(t, s.Remove("b"))
-		must(t, s.Remove("b")) // twice is fine
-		names, err = s.List()
-		must(t, err)
-		if got := join(names); got != "a,c.log" {
-			t.Fatalf("list after remove: got %s", got)
-		}
-	})
-	t.Run("BadNames", func(t *testing.T) {
-		s := open(t)
-		for _, name := range []string{"", ".", "..", "../x", "a/b", ".hidden", "a b"} {
-			if err := s.Write(name, []byte("x")); err == nil {
-				t.Fatalf("write %q: want an error", name)
-			}
-			if _, err := s.Read(name); err == nil || errors.Is(err, storage.ErrNotFound) {
-				t.Fatalf("read %q: want a name error, got %v", name, err)
-			}
-		}
-	})
-	t.Run("ReadReturnsACopy", func(t *testing.T) {
-		s := open(t)
-		must(t, s.Write("r", []byte("abc")))
-		b, err := s.Read("r")
-		must(t, err)
-		b[0] = 'X'
-		expect(t, s, "r", "abc")
-	})
-}
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Run("EmptyRecordIsNotMissing", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Write("empty", nil))
+		b, err := s.Read("empty")
+		require.NoError(t, err)
+		require.Empty(t, b)
+		require.Equal(t, []string{"empty"}, list(t, s))
+	})
+
+	t.Run("NoAliasing", func(t *testing.T) {
+		s := open(t)
+		data := []byte("abc")
+		require.NoError(t, s.Write("r", data))
+		data[0] = 'X'
+		expect(t, s, "r", "abc")
+		b, err := s.Read("r")
+		require.NoError(t, err)
+		b[1] = 'Y'
+		expect(t, s, "r", "abc")
+		more := []byte("def")
+		require.NoError(t, s.Append("r", more))
+		more[0] = 'Z'
+		expect(t, s, "r", "abcdef")
+	})
+
+	t.Run("AppendCreatesAndExtends", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Append("log", []byte("abc")))
+		require.NoError(t, s.Append("log", []byte("def")))
+		expect(t, s, "log", "abcdef")
+		require.NoError(t, s.Append("empty.log", nil))
+		expect(t, s, "empty.log", "")
+		require.NoError(t, s.Write("rec", []byte("12")))
+		require.NoError(t, s.Append("rec", []byte("34")))
+		expect(t, s, "rec", "1234")
+	})
+
+	t.Run("TruncateRecoversATornTail", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Append("log", []byte("rec1;")))
+		require.NoError(t, s.Append("log", []byte("rec2;")))
+		require.NoError(t, s.Append("log", []byte("re"))) // torn
+		require.NoError(t, s.Truncate("log", 10))
+		expect(t, s, "log", "rec1;rec2;")
+		require.NoError(t, s.Append("log", []byte("rec3;")))
+		expect(t, s, "log", "rec1;rec2;rec3;")
+		require.NoError(t, s.Truncate("log", 15), "to the current length is a no-op")
+		expect(t, s, "log", "rec1;rec2;rec3;")
+		require.NoError(t, s.Truncate("log", 0))
+		expect(t, s, "log", "")
+	})
+
+	t.Run("TruncateRefusesBadSizes", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Append("log", []byte("abc")))
+		require.Error(t, s.Truncate("log", 4), "past the end")
+		require.Error(t, s.Truncate("log", -1))
+		expect(t, s, "log", "abc")
+		require.ErrorIs(t, s.Truncate("missing", 0), storage.ErrNotFound)
+		require.NotContains(t, list(t, s), "missing", "a failed truncate creates nothing")
+	})
+
+	t.Run("Remove", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Write("a", []byte("x")))
+		require.NoError(t, s.Write("b", []byte("y")))
+		require.NoError(t, s.Remove("a"))
+		_, err := s.Read("a")
+		require.ErrorIs(t, err, storage.ErrNotFound)
+		require.NoError(t, s.Remove("a"), "removing twice is fine")
+		require.NoError(t, s.Remove("never"), "removing what never was is fine")
+		expect(t, s, "b", "y")
+		require.Equal(t, []string{"b"}, list(t, s))
+	})
+
+	t.Run("ListIsSorted", func(t *testing.T) {
+		s := open(t)
+		require.Empty(t, list(t, s))
+		for _, name := range []string{"b", "a.log", "_x", "A", "1", "a-2"} {
+			require.NoError(t, s.Append(name, []byte(name)))
+		}
+		require.Equal(t, []string{"1", "A", "_x", "a-2", "a.log", "b"}, list(t, s))
+	})
+
+	t.Run("NameLimits", func(t *testing.T) {
+		s := open(t)
+		long := strings.Repeat("n", 128)
+		require.NoError(t, s.Write(long, []byte("ok")))
+		expect(t, s, long, "ok")
+		require.NoError(t, s.Write("a..b", []byte("ok")), "dots inside a name are fine")
+		bad := []string{"", ".", "..", "../x", "a/b", "/abs", ".hidden", "a b", "é", "a\x00b", long + "n"}
+		for _, name := range bad {
+			for op, err := range map[string]error{
+				"write":    s.Write(name, []byte("x")),
+				"append":   s.Append(name, []byte("x")),
+				"truncate": s.Truncate(name, 0),
+				"remove":   s.Remove(name),
+			} {
+				require.Error(t, err, "%s %q", op, name)
+				require.NotErrorIs(t, err, storage.ErrNotFound, "%s %q: a bad name is not a missing one", op, name)
+			}
+			_, err := s.Read(name)
+			require.Error(t, err, "read %q", name)
+			require.NotErrorIs(t, err, storage.ErrNotFound, "read %q", name)
+		}
+		require.Equal(t, []string{"a..b", long}, list(t, s), "no bad name was stored")
+	})
 }
 
 func expect(t *testing.T, s storage.Store, name, want string) {
 	t.Helper()
 	b, err := s.Read(name)
-	must(t, err)
-	if string(b) != want {
-		t.Fatalf("%s holds %q, want %q", name, b, want)
-	}
+	require.NoError(t, err)
+	require.Equal(t, want, string(b), "content of %s", name)
 }
 
-func join(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ","
-		}
-		out += n
-	}
-	return out
+func list(t *testing.T, s storage.Store) []string {
+	t.Helper()
+	names, err := s.List()
+	require.NoError(t, err)
+	return names
 }

@@ -1,0 +1,239 @@
+// Package faults describes what goes wrong in a simulated run: a Plan is an
+// explicit, serialisable list of faults and admin requests at virtual times,
+// followed by a heal phase. Generate draws a plan from a seed by swarm
+// testing: each fault kind is switched on or off per seed and given an
+// intensity, so that different seeds stress different mixes rather than a
+// uniform blur of everything. A plan, not the seed, is what a run executes,
+// so a failing plan can be shrunk fault by fault.
+package faults
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/model"
+)
+
+// Kind names a fault or request.
+type Kind string
+
+// The kinds of fault and workload.
+const (
+	CrashAgent    Kind = "crash-agent"    // kill -9 of a host's agent; restarted after For
+	CrashHost     Kind = "crash-host"     // the whole host dies (disk kept); boots after For
+	PauseHost     Kind = "pause-host"     // SIGSTOP for For: resumes with stale beliefs
+	Partition     Kind = "partition"      // Host and Peer cannot talk, for For
+	CutOneWay     Kind = "cut-one-way"    // messages Host→Peer dropped, for For
+	Isolate       Kind = "isolate"        // Host cut from everyone, for For
+	Clog          Kind = "clog"           // Host→Peer delayed by Delay, for For
+	KillResource  Kind = "kill-resource"  // Resource dies on Host
+	FailStart     Kind = "fail-start"     // next Times starts of Resource on Host fail with RC
+	FailStop      Kind = "fail-stop"      // next Times stops fail with RC
+	HangAction    Kind = "hang"           // next Times Action runs of Resource on Host hang
+	FailDevice    Kind = "fail-device"    // fence Device fails, for For
+	HangDevice    Kind = "hang-device"    // fence Device hangs, for For
+	LieDevice     Kind = "lie-device"     // fence Device says off without doing it, for For
+	CrashManager  Kind = "crash-manager"  // manager crashes, restarts after For
+	PauseManager  Kind = "pause-manager"  // manager freezes for For; a replacement takes over
+	AdminMove     Kind = "admin-move"     // move Group to Host
+	AdminStandby  Kind = "admin-standby"  // Host to standby for For
+	AdminStop     Kind = "admin-stop"     // stop Group, start it again after For
+	AdminCleanup  Kind = "admin-cleanup"  // cleanup Group
+	AdminUnmanage Kind = "admin-unmanage" // unmanage Group for For
+)
+
+// Fault is one entry of a plan.
+type Fault struct {
+	At       time.Duration `json:"at"`
+	Kind     Kind          `json:"kind"`
+	Host     string        `json:"host,omitempty"`
+	Peer     string        `json:"peer,omitempty"`
+	Resource string        `json:"resource,omitempty"`
+	Group    string        `json:"group,omitempty"`
+	Device   string        `json:"device,omitempty"`
+	Action   string        `json:"action,omitempty"`
+	For      time.Duration `json:"for,omitempty"`
+	Delay    time.Duration `json:"delay,omitempty"`
+	RC       int           `json:"rc,omitempty"`
+	Times    int           `json:"times,omitempty"`
+}
+
+// String renders a fault on one line.
+func (f Fault) String() string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+// Network is the network model of a run.
+type Network struct {
+	LatencyMin  time.Duration `json:"latency_min"`
+	LatencyMax  time.Duration `json:"latency_max"`
+	Loss        float64       `json:"loss"`
+	Duplication float64       `json:"duplication"`
+}
+
+// Plan is everything a run does to the cluster.
+type Plan struct {
+	Seed    uint64  `json:"seed"`
+	Network Network `json:"network"`
+	// Chaos is how long faults are injected; Heal how long the healed
+	// cluster is then given to recover.
+	Chaos  time.Duration `json:"chaos"`
+	Heal   time.Duration `json:"heal"`
+	Faults []Fault       `json:"faults"`
+	// Enabled lists the fault kinds the swarm switched on.
+	Enabled []Kind `json:"enabled"`
+}
+
+// Encode renders the plan as indented JSON.
+func (p Plan) Encode() ([]byte, error) { return json.MarshalIndent(p, "", "  ") }
+
+// Decode parses a plan, checking that every fault is of a known kind and
+// inside the chaos phase.
+func Decode(data []byte) (Plan, error) {
+	var p Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return Plan{}, fmt.Errorf("fault plan: %w", err)
+	}
+	for i, f := range p.Faults {
+		if !slices.Contains(allKinds, f.Kind) {
+			return Plan{}, fmt.Errorf("fault plan: faults[%d]: unknown kind %q", i, f.Kind)
+		}
+		if f.At < 0 || f.At > p.Chaos {
+			return Plan{}, fmt.Errorf("fault plan: faults[%d]: at %s is outside the chaos phase (0..%s)", i, f.At, p.Chaos)
+		}
+	}
+	if p.Chaos <= 0 || p.Heal <= 0 {
+		return Plan{}, fmt.Errorf("fault plan: chaos and heal must be positive")
+	}
+	return p, nil
+}
+
+var allKinds = []Kind{CrashAgent, CrashHost, PauseHost, Partition, CutOneWay, Isolate, Clog, KillResource, FailStart,
+	FailStop, HangAction, FailDevice, HangDevice, LieDevice, CrashManager, PauseManager, AdminMove, AdminStandby,
+	AdminStop, AdminCleanup, AdminUnmanage}
+
+// Options bound what Generate draws.
+type Options struct {
+	Chaos time.Duration
+	Heal  time.Duration
+	// MaxFaults bounds the faults of one plan.
+	MaxFaults int
+}
+
+// Generate draws a plan for a cluster from a seed. Its randomness is its
+// own stream: the same seed gives the same plan whatever else changes.
+func Generate(m *model.Model, seed uint64, o Options) Plan {
+	if o.Chaos == 0 {
+		o.Chaos = 5 * time.Minute
+	}
+	if o.Heal == 0 {
+		o.Heal = 5 * time.Minute
+	}
+	if o.MaxFaults == 0 {
+		o.MaxFaults = 40
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6661756c7473)) // "faults"
+	p := Plan{Seed: seed, Chaos: o.Chaos, Heal: o.Heal}
+	p.Network = Network{LatencyMin: time.Millisecond, LatencyMax: time.Duration(1+rng.IntN(50)) * time.Millisecond}
+	if rng.IntN(3) == 0 {
+		p.Network.Loss = float64(rng.IntN(5)) / 100
+	}
+	if rng.IntN(4) == 0 {
+		p.Network.Duplication = float64(rng.IntN(5)) / 100
+	}
+	// Swarm: each kind on with probability 1/2, and a rate of its own.
+	rates := map[Kind]float64{}
+	for _, k := range allKinds {
+		if rng.IntN(2) == 0 {
+			p.Enabled = append(p.Enabled, k)
+			rates[k] = 0.2 + rng.Float64()*1.8 // expected faults per chaos phase of 5 min, scaled below
+		}
+	}
+	hosts := m.HostNames()
+	pick := func(list []string) string { return list[rng.IntN(len(list))] }
+	var rscs, groups, devices []string
+	for _, r := range m.Resources {
+		rscs = append(rscs, r.ID)
+	}
+	for _, g := range m.Groups {
+		groups = append(groups, g.ID)
+	}
+	for _, d := range m.FenceDevices {
+		devices = append(devices, d.ID)
+	}
+	dur := func(min, max time.Duration) time.Duration {
+		return min + time.Duration(rng.Int64N(int64(max-min)+1)).Truncate(time.Millisecond)
+	}
+	scale := float64(o.Chaos) / float64(5*time.Minute)
+	for _, k := range p.Enabled {
+		n := poisson(rng, rates[k]*scale)
+		for range n {
+			f := Fault{At: dur(0, o.Chaos), Kind: k}
+			switch k {
+			case CrashAgent, CrashHost:
+				f.Host, f.For = pick(hosts), dur(time.Second, time.Minute)
+			case PauseHost:
+				f.Host, f.For = pick(hosts), dur(time.Second, 3*m.Cluster.DeadTimeout)
+			case Partition, CutOneWay, Clog:
+				f.Host, f.Peer = pick(append(hosts, "manager")), pick(append(hosts, "manager"))
+				if f.Host == f.Peer {
+					continue
+				}
+				f.For = dur(time.Second, time.Minute)
+				if k == Clog {
+					f.Delay = dur(100*time.Millisecond, 2*m.Cluster.DeadTimeout)
+				}
+			case Isolate:
+				f.Host, f.For = pick(hosts), dur(time.Second, time.Minute)
+			case KillResource:
+				f.Host, f.Resource = pick(hosts), pick(rscs)
+			case FailStart, FailStop:
+				f.Host, f.Resource, f.Times = pick(hosts), pick(rscs), 1+rng.IntN(3)
+				f.RC = []int{1, 1, 1, 5, 6}[rng.IntN(5)]
+				if k == FailStop {
+					f.RC = 1
+				}
+			case HangAction:
+				f.Host, f.Resource, f.Times = pick(hosts), pick(rscs), 1
+				f.Action = []string{"start", "stop", "monitor"}[rng.IntN(3)]
+			case FailDevice, HangDevice, LieDevice:
+				if len(devices) == 0 {
+					continue
+				}
+				f.Device, f.For = pick(devices), dur(time.Second, 2*time.Minute)
+			case CrashManager, PauseManager:
+				f.For = dur(time.Second, 30*time.Second)
+			case AdminMove:
+				f.Group, f.Host = pick(groups), pick(hosts)
+			case AdminStandby:
+				f.Host, f.For = pick(hosts), dur(time.Second, time.Minute)
+			case AdminStop, AdminUnmanage:
+				f.Group, f.For = pick(groups), dur(time.Second, time.Minute)
+			case AdminCleanup:
+				f.Group = pick(groups)
+			}
+			p.Faults = append(p.Faults, f)
+		}
+	}
+	sort.SliceStable(p.Faults, func(i, j int) bool { return p.Faults[i].At < p.Faults[j].At })
+	if len(p.Faults) > o.MaxFaults {
+		p.Faults = p.Faults[:o.MaxFaults]
+	}
+	return p
+}
+
+// poisson draws from a Poisson distribution (Knuth's method; small means).
+func poisson(rng *rand.Rand, mean float64) int {
+	l, k, prod := math.Exp(-mean), 0, rng.Float64()
+	for prod > l && k < 100 {
+		k++
+		prod *= rng.Float64()
+	}
+	return k
+}

@@ -1,0 +1,391 @@
+// Package swarm runs simulated clusters under fault plans and judges them:
+// one seed (RunPlan), or many in parallel (Swarm), each with every checker
+// on. A run has a chaos phase, in which its plan's faults happen, and a heal
+// phase, in which faults are lifted, an operator's cleanup is applied and the
+// cluster must recover within a bound computed from its configuration.
+package swarm
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/harness"
+	"github.com/basalt-ha/basalt/sim/cluster"
+	"github.com/basalt-ha/basalt/sim/faults"
+)
+
+//go:embed default-cluster.yaml
+var defaultCluster []byte
+
+// DefaultModel is the simulator's default cluster.
+func DefaultModel() (*model.Model, error) { return model.Load("default-cluster.yaml", defaultCluster) }
+
+// Canaries are known manager and agent defects that the checkers must
+// catch.
+var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch"}
+
+// Config describes runs.
+type Config struct {
+	Model  *model.Model
+	Canary string
+	Chaos  time.Duration
+	Heal   time.Duration
+	// Trace receives the trace of the run (replay); nil for none.
+	Trace func(string)
+	// KeepHistory keeps the ground-truth changes and operations in the
+	// result, for the HTML timeline.
+	KeepHistory bool
+}
+
+// Coverage counts what a run exercised, so that a green run shows what it
+// actually tested.
+type Coverage struct {
+	Fences          int `json:"fences"`
+	FenceFailures   int `json:"fence_failures"`
+	Failovers       int `json:"failovers"`
+	StopFailures    int `json:"stop_failures"`
+	MonitorFailures int `json:"monitor_failures"`
+	Partitions      int `json:"partitions"`
+	Pauses          int `json:"pauses"`
+	Crashes         int `json:"crashes"`
+	ManagerRestarts int `json:"manager_restarts"`
+	StaleRefusals   int `json:"stale_refusals"`
+	AdminRequests   int `json:"admin_requests"`
+	Recoveries      int `json:"recoveries"`
+}
+
+// Add sums coverage.
+func (c *Coverage) Add(o Coverage) {
+	c.Fences += o.Fences
+	c.FenceFailures += o.FenceFailures
+	c.Failovers += o.Failovers
+	c.StopFailures += o.StopFailures
+	c.MonitorFailures += o.MonitorFailures
+	c.Partitions += o.Partitions
+	c.Pauses += o.Pauses
+	c.Crashes += o.Crashes
+	c.ManagerRestarts += o.ManagerRestarts
+	c.StaleRefusals += o.StaleRefusals
+	c.AdminRequests += o.AdminRequests
+	c.Recoveries += o.Recoveries
+}
+
+// Result is the verdict of one run.
+type Result struct {
+	Seed       uint64
+	Plan       faults.Plan
+	Hash       string
+	Events     uint64
+	Virtual    time.Duration
+	Violations []harness.Violation
+	// Lin holds the resources whose history is not linearizable.
+	Lin      []harness.LinResult
+	Coverage Coverage
+	// Recovery is the time from the heal to full recovery; negative when
+	// the cluster did not recover.
+	Recovery time.Duration
+	Bound    time.Duration
+	// History, when kept.
+	Changes []cluster.Change
+	Ops     []cluster.Op
+}
+
+// Failed reports whether any checker found a violation.
+func (r Result) Failed() bool { return len(r.Violations) > 0 || len(r.Lin) > 0 }
+
+// Summary is the first violation on one line.
+func (r Result) Summary() string {
+	if len(r.Violations) > 0 {
+		return r.Violations[0].String()
+	}
+	if len(r.Lin) > 0 {
+		return fmt.Sprintf("[linearizability] history of %s is not linearizable (%d operations)", r.Lin[0].Resource, r.Lin[0].Ops)
+	}
+	return "ok"
+}
+
+// RecoveryBound is how long a healed cluster may take to recover: the
+// dead timeout, every fencing level with its status check, and each
+// group's stops and starts twice over, plus slack for probing.
+func RecoveryBound(m *model.Model) time.Duration {
+	levels := 1
+	for _, h := range m.Hosts {
+		levels = max(levels, len(m.FencingLevels(h.Name)))
+	}
+	b := m.Cluster.DeadTimeout + time.Duration(levels)*2*(m.Cluster.FenceTimeout+5*time.Second)
+	var worst time.Duration
+	for _, g := range m.Groups {
+		var sum time.Duration
+		for _, r := range g.Resources() {
+			res, _ := m.Resource(r)
+			sum += res.Start.Timeout + res.Stop.Timeout
+			for _, mon := range res.Monitors {
+				sum += mon.Timeout
+			}
+		}
+		worst = max(worst, sum)
+	}
+	return b + 2*worst + 2*time.Minute
+}
+
+// RunSeed generates the plan of a seed and runs it.
+func RunSeed(cfg Config, seed uint64) Result {
+	plan := faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
+	return RunPlan(cfg, plan)
+}
+
+// RunPlan runs one plan with every checker on.
+func RunPlan(cfg Config, plan faults.Plan) Result {
+	m := cfg.Model
+	limits := map[string]int{}
+	for _, g := range m.Groups {
+		for _, r := range g.Resources() {
+			limits[r] = g.Placement.MaxInstances
+		}
+	}
+	safety := harness.NewSafety(limits)
+	res := Result{Seed: plan.Seed, Plan: plan, Bound: RecoveryBound(m)}
+	opts := cluster.Options{
+		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
+		RebootAfter: 30 * time.Second, Trace: cfg.Trace,
+		SkipFence: cfg.Canary == "skip-fence", NoProbe: cfg.Canary == "no-probe", IgnoreEpoch: cfg.Canary == "ignore-epoch",
+		Observer: func(ch cluster.Change) {
+			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
+			if cfg.KeepHistory {
+				res.Changes = append(res.Changes, ch)
+			}
+		},
+	}
+	c := cluster.New(m, opts)
+	c.SetDuplication(plan.Network.Duplication)
+	c.Boot()
+	var reports []string
+	admin := func(req manager.Request) {
+		if id, err := c.Admin(req); err == nil {
+			reports = append(reports, id)
+			res.Coverage.AdminRequests++
+		}
+	}
+	for _, f := range plan.Faults {
+		f := f
+		c.Q.At(cluster.Start.Add(f.At), func() { apply(c, f, admin, &res.Coverage) })
+	}
+	healAt := cluster.Start.Add(plan.Chaos)
+	c.Q.At(healAt, func() { heal(c, m, admin) })
+	_ = c.Run(plan.Chaos)
+
+	// Heal phase: recover within the bound.
+	deadline := min(plan.Heal, res.Bound)
+	recovered := c.RunUntil(deadline, func() bool { return healthy(c, m) })
+	res.Recovery = -1
+	if recovered {
+		res.Recovery = c.Q.Now().Sub(healAt)
+		res.Coverage.Recoveries++
+	} else {
+		res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "liveness",
+			Message: fmt.Sprintf("not recovered %s after the heal (bound %s): %s", deadline, res.Bound, whyNot(c, m))})
+	}
+	// Let the rest of the heal phase run: recovered must stay recovered.
+	_ = c.Q.RunUntil(healAt.Add(plan.Heal), 50_000_000)
+	if recovered && !healthy(c, m) {
+		res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "liveness",
+			Message: "recovered, then fell apart with no fault: " + whyNot(c, m)})
+	}
+
+	res.Violations = append(safety.Violations, res.Violations...)
+	var acts []harness.Act
+	for _, a := range c.Acts {
+		acts = append(acts, harness.Act{At: a.At, Host: a.Host, Epoch: uint64(a.Epoch), What: a.What})
+	}
+	res.Violations = append(res.Violations, harness.CheckEpochs(acts)...)
+	ops := make([]harness.Op, len(c.History))
+	for i, o := range c.History {
+		ops[i] = harness.Op{Resource: o.Resource, Host: o.Host, Kind: o.Kind, Call: o.Call, Return: o.Return, RC: o.RC, Killed: o.Killed}
+	}
+	res.Violations = append(res.Violations, harness.CheckFlapping(ops, 5*time.Minute, 30)...)
+	for _, lr := range harness.CheckOwnership(ops, limits) {
+		if !lr.OK {
+			res.Lin = append(res.Lin, lr)
+		}
+	}
+	if mg := c.Manager(); mg != nil {
+		for _, id := range reports {
+			if rep, ok := mg.Report(id); ok && rep.State != manager.ReportClosed {
+				res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "reports",
+					Message: fmt.Sprintf("report %s (%s) never closed", id, rep.Request)})
+			} else if !ok && id != "" {
+				res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "reports",
+					Message: fmt.Sprintf("report %s was lost", id)})
+			}
+		}
+		for _, h := range mg.FenceHistory() {
+			if h.OK {
+				res.Coverage.Fences++
+			} else {
+				res.Coverage.FenceFailures++
+			}
+		}
+		for _, e := range mg.Events() {
+			switch e.Kind {
+			case "stop-failed":
+				res.Coverage.StopFailures++
+			case "failure":
+				res.Coverage.MonitorFailures++
+			}
+		}
+	}
+	last := map[string]string{}
+	for _, o := range c.History {
+		if o.Kind == "start" && !o.Return.IsZero() && o.RC == 0 && !o.Killed {
+			if prev, ok := last[o.Resource]; ok && prev != o.Host {
+				res.Coverage.Failovers++
+			}
+			last[o.Resource] = o.Host
+		}
+	}
+	res.Hash, res.Events, res.Virtual = c.Hash(), c.Q.Handled(), c.Q.Now().Sub(cluster.Start)
+	res.Coverage.StaleRefusals = c.StaleRefusals()
+	if cfg.KeepHistory {
+		res.Ops = c.History
+	}
+	sort.SliceStable(res.Violations, func(i, j int) bool { return res.Violations[i].At.Before(res.Violations[j].At) })
+	return res
+}
+
+// apply carries out one fault.
+func apply(c *cluster.Cluster, f faults.Fault, admin func(manager.Request), cov *Coverage) {
+	later := func(fn func()) { c.Q.After(f.For, fn) }
+	switch f.Kind {
+	case faults.CrashAgent:
+		cov.Crashes++
+		c.CrashAgent(f.Host, f.For)
+	case faults.CrashHost:
+		cov.Crashes++
+		c.CrashHost(f.Host, f.For)
+	case faults.PauseHost:
+		cov.Pauses++
+		c.Pause(f.Host)
+		later(func() { c.Resume(f.Host) })
+	case faults.Partition:
+		cov.Partitions++
+		c.Partition(f.Host, f.Peer)
+		later(func() { c.Unpartition(f.Host, f.Peer) })
+	case faults.CutOneWay:
+		cov.Partitions++
+		c.CutOneWay(f.Host, f.Peer)
+		later(func() { c.Unpartition(f.Host, f.Peer) })
+	case faults.Isolate:
+		cov.Partitions++
+		c.Isolate(f.Host)
+		later(func() { c.Unisolate(f.Host) })
+	case faults.Clog:
+		c.Clog(f.Host, f.Peer, f.Delay)
+		later(func() { c.Clog(f.Host, f.Peer, 0) })
+	case faults.KillResource:
+		c.KillResource(f.Host, f.Resource)
+	case faults.FailStart:
+		c.FailResource(f.Host, f.Resource, "start", cluster.ResourceFault{RC: f.RC, Times: f.Times})
+	case faults.FailStop:
+		c.FailResource(f.Host, f.Resource, "stop", cluster.ResourceFault{RC: f.RC, Times: f.Times})
+	case faults.HangAction:
+		c.FailResource(f.Host, f.Resource, f.Action, cluster.ResourceFault{Hang: true, Times: f.Times})
+	case faults.FailDevice, faults.HangDevice, faults.LieDevice:
+		c.FailDevice(f.Device, cluster.DeviceFault{Fail: f.Kind == faults.FailDevice, Hang: f.Kind == faults.HangDevice, Lie: f.Kind == faults.LieDevice})
+		later(func() { c.ClearDeviceFault(f.Device) })
+	case faults.CrashManager:
+		cov.ManagerRestarts++
+		c.CrashManager()
+		later(c.StartManager)
+	case faults.PauseManager:
+		cov.ManagerRestarts++
+		cov.Pauses++
+		c.PauseManager()
+		later(c.ResumeStaleManagers)
+	case faults.AdminMove:
+		admin(manager.Request{Command: manager.CmdMove, Target: f.Group, Host: f.Host})
+	case faults.AdminStandby:
+		admin(manager.Request{Command: manager.CmdStandby, Target: f.Host})
+		later(func() { admin(manager.Request{Command: manager.CmdUnstandby, Target: f.Host}) })
+	case faults.AdminStop:
+		admin(manager.Request{Command: manager.CmdStop, Target: f.Group})
+		later(func() { admin(manager.Request{Command: manager.CmdStart, Target: f.Group}) })
+	case faults.AdminCleanup:
+		admin(manager.Request{Command: manager.CmdCleanup, Target: f.Group})
+	case faults.AdminUnmanage:
+		admin(manager.Request{Command: manager.CmdUnmanage, Target: f.Group})
+		later(func() { admin(manager.Request{Command: manager.CmdManage, Target: f.Group}) })
+	}
+}
+
+// heal lifts every fault and does what an operator would after an
+// incident: resume, power on, restart, clean up, undo admin constraints.
+func heal(c *cluster.Cluster, m *model.Model, admin func(manager.Request)) {
+	c.Heal()
+	c.ClearResourceFaults()
+	c.ClearDeviceFaults()
+	c.ResumeStaleManagers()
+	for _, h := range m.HostNames() {
+		c.Resume(h)
+		c.PowerOn(h)
+		c.EnsureAgent(h)
+	}
+	if c.Manager() == nil {
+		c.StartManager()
+	}
+	for _, h := range m.HostNames() {
+		admin(manager.Request{Command: manager.CmdUnstandby, Target: h})
+	}
+	admin(manager.Request{Command: manager.CmdMaintenance, Flag: false})
+	for _, g := range m.Groups {
+		admin(manager.Request{Command: manager.CmdClear, Target: g.ID})
+		admin(manager.Request{Command: manager.CmdManage, Target: g.ID})
+		admin(manager.Request{Command: manager.CmdStart, Target: g.ID})
+		admin(manager.Request{Command: manager.CmdCleanup, Target: g.ID})
+	}
+}
+
+// healthy: the manager is idle with every host online, and every group
+// runs, in truth, on exactly its number of instances of allowed hosts.
+func healthy(c *cluster.Cluster, m *model.Model) bool { return whyNot(c, m) == "" }
+
+func whyNot(c *cluster.Cluster, m *model.Model) string {
+	mg := c.Manager()
+	if mg == nil {
+		return "no manager"
+	}
+	if mg.Deposed() {
+		return "manager deposed"
+	}
+	for _, h := range m.HostNames() {
+		if st := mg.HostState(h); st != planner.Online {
+			return fmt.Sprintf("host %s is %s", h, st)
+		}
+	}
+	for _, g := range m.Groups {
+		for _, r := range g.Resources() {
+			var on []string
+			for _, h := range m.HostNames() {
+				if c.Running(h, r) {
+					on = append(on, h)
+				}
+			}
+			if len(on) != g.Placement.MaxInstances {
+				return fmt.Sprintf("%s runs on %v", r, on)
+			}
+			for _, h := range on {
+				if _, ok := g.DomainPriority(h); !ok && g.Placement.Domain.Restricted {
+					return fmt.Sprintf("%s runs on %s, outside its domain", r, h)
+				}
+			}
+		}
+	}
+	if !mg.Idle() {
+		return "manager still busy"
+	}
+	return ""
+}
