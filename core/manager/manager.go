@@ -61,11 +61,13 @@ type Config struct {
 }
 
 type hostInfo struct {
-	name      string
-	state     planner.HostState
-	pending   bool
-	standby   bool
-	lastSeen  time.Time
+	name     string
+	state    planner.HostState
+	pending  bool
+	standby  bool
+	lastSeen time.Time
+	// talking: heard from within the dead timeout.
+	talking   bool
 	deadTimer effect.TimerID
 	// fencing
 	fencing      bool
@@ -313,6 +315,10 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 	}
 	hi.lastSeen = now
 	effs := []effect.Effect{effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)}}
+	if !hi.talking {
+		hi.talking = true
+		mg.setOnline()
+	}
 	if hi.state == planner.Online {
 		return effs
 	}
@@ -329,10 +335,15 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 	return append(effs, mg.reconcile(now)...)
 }
 
+// setOnline tells the fencer which hosts can run fence agents: those we
+// hear from. An unclean host that talks again still counts: it must be
+// fenced before its resources move, but its agent can fence others — were
+// it excluded, hosts lost together could never fence one another.
 func (mg *Manager) setOnline() {
 	var online []string
 	for _, h := range mg.m.Hosts {
-		if mg.hosts[h.Name].state == planner.Online {
+		hi := mg.hosts[h.Name]
+		if hi.state == planner.Online || hi.state == planner.Unclean && !hi.pending && hi.talking {
 			online = append(online, h.Name)
 		}
 	}
@@ -380,6 +391,8 @@ func (mg *Manager) deadline(now time.Time, hi *hostInfo) []effect.Effect {
 	if !hi.lastSeen.IsZero() && now.Sub(hi.lastSeen) < mg.m.Cluster.DeadTimeout {
 		return nil // a heartbeat moved the deadline; this timer is stale
 	}
+	hi.talking = false
+	mg.setOnline()
 	if hi.state != planner.Online && !hi.pending {
 		return nil
 	}
@@ -668,7 +681,7 @@ func (mg *Manager) fenceEffects(now time.Time, effs []effect.Effect) []effect.Ef
 
 // hostFenced: the host is confirmed off; nothing runs there.
 func (mg *Manager) hostFenced(hi *hostInfo) {
-	hi.state, hi.pending = planner.Offline, false
+	hi.state, hi.pending, hi.talking = planner.Offline, false, false
 	for _, r := range mg.m.Resources {
 		delete(mg.observed[r.ID], hi.name)
 	}

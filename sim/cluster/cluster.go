@@ -895,6 +895,10 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 				exit.Code = 0
 			} else {
 				exit.Code = 2
+				// The confirmed power state is the fence as the history
+				// sees it (a lying "off" on a host that had crashed
+				// anyway is confirmed only here).
+				c.History = append(c.History, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
 			}
 		}
 		if h.gen != gen || h.agent == nil {
