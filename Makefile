@@ -1,6 +1,7 @@
 # Basalt's build. `make test` is the whole default suite (CI runs exactly it);
-# `make sim` is the main job. Everything a fresh Debian machine with only Go
-# lacks is installed by `make deps`.
+# `make sim` is the main job (a simulated cluster under faults, with its
+# report). Everything a fresh Debian machine with only Go lacks is installed
+# by `make deps`.
 
 GO          ?= go
 BIN         := bin
@@ -12,7 +13,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that start goroutines run again under the race detector.
 RACE_PKGS   := ./core/live/...
 
-.PHONY: all deps build test race bench lint fmt run-op clean
+.PHONY: all deps build test race bench lint fmt run-op sim swarm clean
 
 all: build
 
@@ -37,6 +38,7 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 -race -run 'TestSwarmSummary' ./sim/swarm
 
 race:
 	$(GO) test -count=1 -race ./...
@@ -51,6 +53,15 @@ lint:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# sim is the main job: 1,000 seeds of the default simulated cluster under
+# faults, with every checker on, and the summary.
+sim: build
+	$(BIN)/basalt-sim run --seeds 1-1000
+
+# swarm is the large simulator run for CI chaos jobs and before releases.
+swarm: build
+	$(BIN)/basalt-sim run --seeds 1-100000
 
 # run-op is the LRM's human way in: one OCF action through the LRM.
 run-op: deps build

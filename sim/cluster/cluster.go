@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -161,7 +162,7 @@ type Cluster struct {
 	agentRng  *rand.Rand
 	rfaults   map[string]*ResourceFault // host/resource/action
 	dfaults   map[string]DeviceFault
-	hash      [32]byte
+	hasher    hash.Hash
 	lines     int
 	rebooting map[string]bool
 	// History is every agent action, in call order.
@@ -186,7 +187,7 @@ func New(m *model.Model, opts Options) *Cluster {
 	}
 	c := &Cluster{
 		Q: eventq.New(Start, rand.New(rand.NewPCG(opts.Seed, 1))), Model: m, opts: opts,
-		hosts: map[string]*host{}, mstore: storage.NewMem(),
+		hosts: map[string]*host{}, mstore: storage.NewMem(), hasher: sha256.New(),
 		cut: map[string]map[string]bool{}, netRng: rand.New(rand.NewPCG(opts.Seed, 2)),
 		agentRng: rand.New(rand.NewPCG(opts.Seed, 3)), rfaults: map[string]*ResourceFault{},
 		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{}, clog: map[string]time.Duration{},
@@ -231,17 +232,17 @@ func (c *Cluster) Running(h, rsc string) bool { return c.hosts[h].files[rsc] }
 func (c *Cluster) Powered(h string) bool { return c.hosts[h].powered }
 
 // Hash is the trace hash so far.
-func (c *Cluster) Hash() string { return hex.EncodeToString(c.hash[:]) }
+func (c *Cluster) Hash() string { return hex.EncodeToString(c.hasher.Sum(nil)) }
 
 // TraceLines is the number of trace lines so far.
 func (c *Cluster) TraceLines() int { return c.lines }
 
 func (c *Cluster) trace(format string, args ...any) {
 	line := fmt.Sprintf("%s ", c.Q.Now().Sub(Start)) + fmt.Sprintf(format, args...)
-	h := sha256.New()
-	h.Write(c.hash[:])
-	h.Write([]byte(line))
-	copy(c.hash[:], h.Sum(nil))
+	// One running hash over every line, newline-separated: the same
+	// sequence of lines, and only it, gives the same hash.
+	c.hasher.Write([]byte(line))
+	c.hasher.Write([]byte{'\n'})
 	c.lines++
 	if c.opts.Trace != nil {
 		c.opts.Trace(line)

@@ -1,0 +1,382 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/harness"
+	"github.com/basalt-ha/basalt/sim/cluster"
+	"github.com/basalt-ha/basalt/sim/faults"
+	"github.com/basalt-ha/basalt/sim/swarm"
+)
+
+// common flags of every subcommand.
+type common struct {
+	config string
+	canary string
+	chaos  time.Duration
+	heal   time.Duration
+}
+
+func (c *common) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "cluster configuration (default: the built-in 4-host, 12-resource cluster)")
+	fs.StringVar(&c.canary, "canary", "", "run with a known defect: skip-fence, no-probe or ignore-epoch")
+	fs.DurationVar(&c.chaos, "chaos", 5*time.Minute, "virtual length of the chaos phase")
+	fs.DurationVar(&c.heal, "heal", 5*time.Minute, "virtual length of the heal phase (recovery must happen within it)")
+}
+
+func (c *common) build() (swarm.Config, error) {
+	var m *model.Model
+	var err error
+	if c.config == "" {
+		m, err = swarm.DefaultModel()
+	} else {
+		var data []byte
+		data, err = os.ReadFile(c.config)
+		if err != nil {
+			return swarm.Config{}, fmt.Errorf("--config: %w", err)
+		}
+		m, err = model.Load(c.config, data)
+	}
+	if err != nil {
+		return swarm.Config{}, err
+	}
+	if c.canary != "" {
+		ok := false
+		for _, k := range swarm.Canaries {
+			ok = ok || k == c.canary
+		}
+		if !ok {
+			return swarm.Config{}, fmt.Errorf("--canary %q: want one of %s", c.canary, strings.Join(swarm.Canaries, ", "))
+		}
+	}
+	if c.chaos <= 0 || c.heal <= 0 {
+		return swarm.Config{}, fmt.Errorf("--chaos and --heal must be positive")
+	}
+	return swarm.Config{Model: m, Canary: c.canary, Chaos: c.chaos, Heal: c.heal}, nil
+}
+
+func (c *common) flags() string {
+	var parts []string
+	if c.config != "" {
+		parts = append(parts, "--config "+c.config)
+	}
+	if c.canary != "" {
+		parts = append(parts, "--canary "+c.canary)
+	}
+	if c.chaos != 5*time.Minute {
+		parts = append(parts, "--chaos "+c.chaos.String())
+	}
+	if c.heal != 5*time.Minute {
+		parts = append(parts, "--heal "+c.heal.String())
+	}
+	return strings.Join(parts, " ")
+}
+
+func parseSeeds(s string) (uint64, uint64, error) {
+	a, b, ok := strings.Cut(s, "-")
+	from, err := strconv.ParseUint(a, 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--seeds %q: want N or FROM-TO", s)
+	}
+	to := from
+	if ok {
+		if to, err = strconv.ParseUint(b, 10, 64); err != nil || to < from {
+			return 0, 0, fmt.Errorf("--seeds %q: want FROM-TO with FROM <= TO", s)
+		}
+	}
+	return from, to, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	seedsFlag := fs.String("seeds", "1-1000", "seeds to run: N or FROM-TO")
+	workers := fs.Int("workers", 0, "parallel workers (default: one per core)")
+	keepGoing := fs.Bool("keep-going", false, "run every seed even after a violation")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, err := c.build()
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-sim run: %v\n", err)
+		return 2
+	}
+	from, to, err := parseSeeds(*seedsFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-sim run: %v\n", err)
+		return 2
+	}
+	total := int(to - from + 1)
+	tty := isTerminal(stdout)
+	start := time.Now()
+	var mu sync.Mutex
+	step := max(1, total/10)
+	progress := func(done int, r swarm.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		rate := float64(done) / time.Since(start).Seconds()
+		if tty {
+			bar := strings.Repeat("#", 30*done/total) + strings.Repeat(".", 30-30*done/total)
+			fmt.Fprintf(stdout, "\r[%s] %d/%d seeds  %.0f seeds/s", bar, done, total, rate)
+		} else if done%step == 0 || done == total {
+			fmt.Fprintf(stdout, "%d/%d seeds, %.0f seeds/s\n", done, total, rate)
+		}
+	}
+	sum := swarm.Swarm(cfg, from, to, *workers, !*keepGoing, progress)
+	if tty {
+		fmt.Fprintln(stdout)
+	}
+	printSummary(stdout, cfg, sum)
+	if len(sum.Failed) > 0 {
+		f := sum.Failed[0]
+		fmt.Fprintf(stdout, "\nVIOLATION in seed %d: %s\n", f.Seed, f.Summary())
+		for _, v := range f.Violations[min(1, len(f.Violations)):min(5, len(f.Violations))] {
+			fmt.Fprintf(stdout, "  also: %s\n", v)
+		}
+		if c.canary != "" {
+			fmt.Fprintf(stdout, "canary %s caught after %d seeds\n", c.canary, f.Seed-from+1)
+		}
+		flags := c.flags()
+		if flags != "" {
+			flags = " " + flags
+		}
+		fmt.Fprintf(stdout, "replay: basalt-sim replay --seed %d%s --trace seed-%d.jsonl --html seed-%d.html\n", f.Seed, flags, f.Seed, f.Seed)
+		fmt.Fprintf(stdout, "shrink: basalt-sim shrink --seed %d%s\n", f.Seed, flags)
+		return 1
+	}
+	return 0
+}
+
+func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
+	cov := s.Coverage
+	wall := s.Wall.Seconds()
+	fmt.Fprintf(w, "\n%-24s %d\n", "seeds", s.Seeds)
+	fmt.Fprintf(w, "%-24s %d\n", "violations", len(s.Failed))
+	fmt.Fprintf(w, "%-24s %s per seed (%s chaos + up to %s heal)\n", "virtual time", (s.Virtual / time.Duration(max(1, s.Seeds))).Truncate(time.Second), cfg.Chaos, cfg.Heal)
+	fmt.Fprintf(w, "%-24s %.0f (%.0f seeds/min, %.0fx virtual/wall)\n", "events/s", float64(s.Events)/wall, float64(s.Seeds)/wall*60, s.Virtual.Seconds()/wall)
+	fmt.Fprintf(w, "%-24s p50 %s  p90 %s  p99 %s  max %s\n", "recovery after heal",
+		s.Percentile(50).Truncate(time.Millisecond), s.Percentile(90).Truncate(time.Millisecond),
+		s.Percentile(99).Truncate(time.Millisecond), s.Percentile(100).Truncate(time.Millisecond))
+	fmt.Fprintln(w, "coverage:")
+	rows := []struct {
+		name string
+		n    int
+	}{{"fences confirmed", cov.Fences}, {"fence attempts failed", cov.FenceFailures}, {"failovers", cov.Failovers},
+		{"stop failures", cov.StopFailures}, {"resource failures", cov.MonitorFailures}, {"partitions", cov.Partitions},
+		{"pauses", cov.Pauses}, {"crashes", cov.Crashes}, {"manager restarts", cov.ManagerRestarts},
+		{"stale-epoch refusals", cov.StaleRefusals}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
+	}
+}
+
+func loadPlan(path string) (faults.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return faults.Plan{}, fmt.Errorf("--plan: %w", err)
+	}
+	return faults.Decode(data)
+}
+
+func replayCmd(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("replay", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	seed := fs.Uint64("seed", 0, "seed to replay")
+	planPath := fs.String("plan", "", "replay this fault plan (JSON, from shrink) instead of a seed's")
+	tracePath := fs.String("trace", "", "write the trace, one JSON object per line")
+	htmlPath := fs.String("html", "", "write an HTML timeline of each resource's ownership per host")
+	printHash := fs.Bool("print-hash", false, "print the trace hash")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, err := c.build()
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
+		return 2
+	}
+	if *seed == 0 && *planPath == "" {
+		fmt.Fprintln(stderr, "basalt-sim replay: --seed N or --plan FILE is required")
+		return 2
+	}
+	plan := faults.Generate(cfg.Model, *seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
+	if *planPath != "" {
+		if plan, err = loadPlan(*planPath); err != nil {
+			fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
+			return 2
+		}
+	}
+	var trace *os.File
+	if *tracePath != "" {
+		if trace, err = os.Create(*tracePath); err != nil {
+			fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
+			return 2
+		}
+		defer trace.Close()
+	}
+	enc := json.NewEncoder(io.Discard)
+	if trace != nil {
+		enc = json.NewEncoder(trace)
+	}
+	cfg.Trace = func(line string) {
+		at, text, _ := strings.Cut(line, " ")
+		_ = enc.Encode(struct {
+			At    string `json:"at"`
+			Event string `json:"event"`
+		}{at, text})
+	}
+	cfg.KeepHistory = true
+	r := swarm.RunPlan(cfg, plan)
+	fmt.Fprintf(stdout, "seed %d: %s\n", plan.Seed, r.Summary())
+	for _, v := range r.Violations {
+		fmt.Fprintf(stdout, "  %s %s\n", v.At.Sub(cluster.Start), v)
+	}
+	fmt.Fprintf(stdout, "%d faults, %d events, %s virtual, recovery %s\n", len(plan.Faults), r.Events, r.Virtual.Truncate(time.Millisecond), r.Recovery.Truncate(time.Millisecond))
+	if *printHash {
+		fmt.Fprintf(stdout, "trace hash %s\n", r.Hash)
+	}
+	if *htmlPath != "" {
+		if err := writeHTML(*htmlPath, cfg, plan, r); err != nil {
+			fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stdout, "timeline written to %s\n", *htmlPath)
+	}
+	if r.Failed() {
+		return 1
+	}
+	return 0
+}
+
+func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result) error {
+	var changes []harness.Change
+	for _, ch := range r.Changes {
+		changes = append(changes, harness.Change{At: ch.At, Host: ch.Host, Resource: ch.Resource, Active: ch.Active, Cause: ch.Cause})
+	}
+	var marks []harness.Mark
+	for _, f := range plan.Faults {
+		marks = append(marks, harness.Mark{At: cluster.Start.Add(f.At), Label: f.String()})
+	}
+	marks = append(marks, harness.Mark{At: cluster.Start.Add(plan.Chaos), Label: "heal"})
+	for _, v := range r.Violations {
+		marks = append(marks, harness.Mark{At: v.At, Label: "VIOLATION " + v.String()})
+	}
+	var rscs []string
+	for _, res := range cfg.Model.Resources {
+		rscs = append(rscs, res.ID)
+	}
+	var buf bytes.Buffer
+	title := fmt.Sprintf("Basalt simulation, seed %d: %s", plan.Seed, r.Summary())
+	if err := harness.WriteTimeline(&buf, title, cfg.Model.HostNames(), rscs, harness.Intervals(changes), marks,
+		cluster.Start, cluster.Start.Add(r.Virtual)); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	for _, lr := range r.Lin {
+		var lin bytes.Buffer
+		if err := lr.WriteHTML(&lin); err != nil {
+			return err
+		}
+		p := strings.TrimSuffix(path, ".html") + "-linearizability-" + lr.Resource + ".html"
+		if err := os.WriteFile(p, lin.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("--html: %w", err)
+		}
+	}
+	return nil
+}
+
+func shrinkCmd(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("shrink", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	seed := fs.Uint64("seed", 0, "failing seed to shrink")
+	planPath := fs.String("plan", "", "failing plan to shrink instead of a seed's")
+	out := fs.String("out", "", "write the smallest plan here (default plan-<seed>.json)")
+	budget := fs.Int("budget", 500, "maximum runs")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, err := c.build()
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
+		return 2
+	}
+	if *seed == 0 && *planPath == "" {
+		fmt.Fprintln(stderr, "basalt-sim shrink: --seed N or --plan FILE is required")
+		return 2
+	}
+	plan := faults.Generate(cfg.Model, *seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
+	if *planPath != "" {
+		if plan, err = loadPlan(*planPath); err != nil {
+			fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
+			return 2
+		}
+	}
+	small, r, runs := swarm.Shrink(cfg, plan, *budget)
+	if !r.Failed() {
+		fmt.Fprintf(stdout, "seed %d does not fail: nothing to shrink\n", plan.Seed)
+		return 0
+	}
+	data, err := small.Encode()
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
+		return 2
+	}
+	path := *out
+	if path == "" {
+		path = fmt.Sprintf("plan-%d.json", plan.Seed)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
+		return 2
+	}
+	sum := sha256.Sum256(data)
+	fmt.Fprintf(stdout, "%d faults shrunk to %d in %d runs (chaos %s); still fails: %s\n", len(plan.Faults), len(small.Faults), runs, small.Chaos, r.Summary())
+	for _, f := range small.Faults {
+		fmt.Fprintf(stdout, "  %s\n", f)
+	}
+	flags := c.flags()
+	if flags != "" {
+		flags = " " + flags
+	}
+	fmt.Fprintf(stdout, "plan written to %s (sha256 %s)\nreplay: basalt-sim replay --plan %s%s --html plan-%d.html\n", path, hex.EncodeToString(sum[:8]), path, flags, plan.Seed)
+	return 1
+}

@@ -1,0 +1,133 @@
+package swarm
+
+import (
+	"flag"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/sim/faults"
+)
+
+var seeds = flag.Int("seeds", 150, "seeds the swarm test runs (each twice)")
+
+// TestSwarmIsSafeAndDeterministic runs seeds of the default cluster with
+// every checker on, each twice: no violation, and the same trace hash.
+func TestSwarmIsSafeAndDeterministic(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	cfg := Config{Model: m}
+	var cov Coverage
+	for seed := uint64(1); seed <= uint64(*seeds); seed++ {
+		a := RunSeed(cfg, seed)
+		require.False(t, a.Failed(), "seed %d: %s (replay: basalt-sim replay --seed %d)", seed, a.Summary(), seed)
+		b := RunSeed(cfg, seed)
+		require.Equal(t, a.Hash, b.Hash, "seed %d replays differently", seed)
+		require.Equal(t, a.Events, b.Events)
+		require.GreaterOrEqual(t, a.Recovery, time.Duration(0))
+		require.LessOrEqual(t, a.Recovery, a.Bound)
+		cov.Add(a.Coverage)
+	}
+	// A green swarm must have exercised the hard paths.
+	require.Positive(t, cov.Fences)
+	require.Positive(t, cov.Failovers)
+	require.Positive(t, cov.Partitions)
+	require.Positive(t, cov.Pauses)
+	require.Positive(t, cov.ManagerRestarts)
+	require.Positive(t, cov.StaleRefusals)
+	t.Logf("coverage over %d seeds: %+v", *seeds, cov)
+}
+
+// TestCanariesAreCaught runs each known defect until a checker catches it;
+// each must be caught within 1,000 seeds of the default swarm.
+func TestCanariesAreCaught(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	for _, canary := range Canaries {
+		t.Run(canary, func(t *testing.T) {
+			cfg := Config{Model: m, Canary: canary}
+			for seed := uint64(1); seed <= 1000; seed++ {
+				if r := RunSeed(cfg, seed); r.Failed() {
+					t.Logf("canary %s caught after %d seeds: %s", canary, seed, r.Summary())
+					return
+				}
+			}
+			t.Fatalf("canary %s not caught within 1000 seeds", canary)
+		})
+	}
+}
+
+func TestDifferentSeedsDiffer(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	require.NotEqual(t, RunSeed(Config{Model: m}, 1).Hash, RunSeed(Config{Model: m}, 2).Hash)
+}
+
+func TestPlanRoundTripAndShrink(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	p := faults.Generate(m, 7, faults.Options{})
+	data, err := p.Encode()
+	require.NoError(t, err)
+	back, err := faults.Decode(data)
+	require.NoError(t, err)
+	require.Equal(t, p, back)
+	require.Equal(t, RunPlan(Config{Model: m}, p).Hash, RunPlan(Config{Model: m}, back).Hash, "a decoded plan replays identically")
+	_, err = faults.Decode([]byte(`{"chaos": 1000, "heal": 1000, "faults": [{"at": 1, "kind": "meteor"}]}`))
+	require.ErrorContains(t, err, `faults[0]: unknown kind "meteor"`)
+
+	// Shrinking a canary's failure keeps it failing with fewer faults.
+	cfg := Config{Model: m, Canary: "skip-fence"}
+	var failing faults.Plan
+	for seed := uint64(1); seed < 100; seed++ {
+		if r := RunSeed(cfg, seed); r.Failed() && len(r.Plan.Faults) > 3 {
+			failing = r.Plan
+			break
+		}
+	}
+	require.NotEmpty(t, failing.Faults)
+	small, r, runs := Shrink(cfg, failing, 200)
+	require.True(t, r.Failed())
+	require.Less(t, len(small.Faults), len(failing.Faults))
+	require.LessOrEqual(t, runs, 200)
+	require.True(t, RunPlan(cfg, small).Failed(), "the shrunk plan fails on replay")
+}
+
+func TestSwarmSummary(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	done := 0
+	sum := Swarm(Config{Model: m}, 1, 20, 2, true, func(n int, r Result) { done = max(done, n) })
+	require.Equal(t, 20, sum.Seeds)
+	require.Equal(t, 20, done)
+	require.Empty(t, sum.Failed)
+	require.Len(t, sum.Recoveries, 20)
+	require.LessOrEqual(t, sum.Percentile(50), sum.Percentile(99))
+	caught := Swarm(Config{Model: m, Canary: "no-probe"}, 1, 200, 2, true, nil)
+	require.NotEmpty(t, caught.Failed)
+	require.Less(t, caught.Seeds, 200, "stops at the first failure")
+}
+
+// BenchmarkSeed measures the simulator on the default cluster with every
+// checker on: simulated events per second per core, virtual time per wall
+// time, and seeds per minute per core.
+func BenchmarkSeed(b *testing.B) {
+	m, err := DefaultModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{Model: m}
+	var events uint64
+	var virtual time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		r := RunSeed(cfg, uint64(i+1))
+		events += r.Events
+		virtual += r.Virtual
+	}
+	wall := b.Elapsed().Seconds()
+	b.ReportMetric(float64(events)/wall, "events/s")
+	b.ReportMetric(virtual.Seconds()/wall, "virtual/wall")
+	b.ReportMetric(float64(b.N)/wall*60, "seeds/min")
+}
