@@ -159,7 +159,6 @@ type Cluster struct {
 	// cut[a][b]: messages from a to b are dropped.
 	cut       map[string]map[string]bool
 	netRng    *rand.Rand
-	agentRng  *rand.Rand
 	rfaults   map[string]*ResourceFault // host/resource/action
 	dfaults   map[string]DeviceFault
 	hasher    hash.Hash
@@ -189,7 +188,7 @@ func New(m *model.Model, opts Options) *Cluster {
 		Q: eventq.New(Start, rand.New(rand.NewPCG(opts.Seed, 1))), Model: m, opts: opts,
 		hosts: map[string]*host{}, mstore: storage.NewMem(), hasher: sha256.New(),
 		cut: map[string]map[string]bool{}, netRng: rand.New(rand.NewPCG(opts.Seed, 2)),
-		agentRng: rand.New(rand.NewPCG(opts.Seed, 3)), rfaults: map[string]*ResourceFault{},
+		rfaults: map[string]*ResourceFault{},
 		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{}, clog: map[string]time.Duration{},
 	}
 	for i, h := range m.Hosts {
@@ -788,7 +787,8 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 			delete(c.rfaults, h.name+"/"+rsc+"/"+action)
 		}
 	}
-	dur := time.Duration(1 + c.agentRng.Int64N(int64(c.opts.AgentDuration)))
+	// Each host draws its agents' run times from its own stream.
+	dur := time.Duration(1 + h.rng.Int64N(int64(c.opts.AgentDuration)))
 	// A start makes the resource active from its first instant as far as
 	// the safety checker is concerned (a half-started service may already
 	// write to shared storage), and a failed start leaves it so until a

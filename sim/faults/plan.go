@@ -139,6 +139,9 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 		o.MaxFaults = 40
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6661756c7473)) // "faults"
+	// The workload (admin requests) draws from its own stream, so that
+	// changing how faults are drawn does not shift the requests.
+	wrng := rand.New(rand.NewPCG(seed, 0x776f726b6c6f6164)) // "workload"
 	p := Plan{Seed: seed, Chaos: o.Chaos, Heal: o.Heal}
 	p.Network = Network{LatencyMin: time.Millisecond, LatencyMax: time.Duration(1+rng.IntN(50)) * time.Millisecond}
 	if rng.IntN(3) == 0 {
@@ -171,7 +174,12 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 		return min + time.Duration(rng.Int64N(int64(max-min)+1)).Truncate(time.Millisecond)
 	}
 	scale := float64(o.Chaos) / float64(5*time.Minute)
+	faultRng := rng
 	for _, k := range p.Enabled {
+		rng = faultRng
+		if isWorkload(k) {
+			rng = wrng
+		}
 		n := poisson(rng, rates[k]*scale)
 		for range n {
 			f := Fault{At: dur(0, o.Chaos), Kind: k}
@@ -226,6 +234,14 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 		p.Faults = p.Faults[:o.MaxFaults]
 	}
 	return p
+}
+
+func isWorkload(k Kind) bool {
+	switch k {
+	case AdminMove, AdminStandby, AdminStop, AdminCleanup, AdminUnmanage:
+		return true
+	}
+	return false
 }
 
 // poisson draws from a Poisson distribution (Knuth's method; small means).
