@@ -43,4 +43,3 @@ func TestGenerateIsDeterministicAndSwarmed(t *testing.T) {
 		require.Positive(t, kinds[k], "kind %s never drawn", k)
 	}
 }
-
