@@ -91,7 +91,7 @@ func WriteTimeline(w io.Writer, title string, hosts, resources []string, ivs []I
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n", html.EscapeString(title))
 	p("<style>body{font-family:sans-serif;margin:16px} text{font-size:11px} .m{stroke:#d62728;stroke-dasharray:3,3}</style></head><body>\n")
-	p("<h2>%s</h2>\n<p>Each row is a resource, each thin lane in it a host; a bar means the resource was active there. Red bars overlap another host's. Dashed lines are faults (hover for details).</p>\n", html.EscapeString(title))
+	p("<h2>%s</h2>\n<p>Each row is a resource, each thin lane in it a host; a bar means the resource was active there. Red stretches are active on another host at the same time. Dashed lines are faults (hover for details).</p>\n", html.EscapeString(title))
 	p("<svg width=\"%d\" height=\"%d\" xmlns=\"http://www.w3.org/2000/svg\">\n", left+width+20, height)
 	for i := 0; i <= 10; i++ {
 		t := start.Add(span * time.Duration(i) / 10)
@@ -113,15 +113,20 @@ func WriteTimeline(w io.Writer, title string, hosts, resources []string, ivs []I
 			continue
 		}
 		color := colors[hi%len(colors)]
-		for _, o := range ivs {
-			if o.Resource == iv.Resource && o.Host != iv.Host && overlaps(iv, o, end) {
-				color = "#d62728"
-			}
-		}
 		y := header + ri*rowH + hi*lane
 		p("<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>%s on %s: %s → %s %s</title></rect>\n",
 			x(iv.Start), y+1, maxf(1, x(iv.End)-x(iv.Start)), lane-2, color, html.EscapeString(iv.Resource), html.EscapeString(iv.Host),
 			iv.Start.Sub(start), endLabel(iv, start), html.EscapeString(iv.EndCause))
+		// Where another host has it at the same time, paint that stretch
+		// red: the picture of a split brain.
+		for _, o := range ivs {
+			if o.Resource != iv.Resource || o.Host == iv.Host || !overlaps(iv, o, end) {
+				continue
+			}
+			from, to := later(iv.Start, o.Start), earlier(orEnd(iv.End, end), orEnd(o.End, end))
+			p("<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#d62728\"><title>%s also active on %s</title></rect>\n",
+				x(from), y+1, maxf(1, x(to)-x(from)), lane-2, html.EscapeString(iv.Resource), html.EscapeString(o.Host))
+		}
 	}
 	sort.Slice(marks, func(i, j int) bool { return marks[i].At.Before(marks[j].At) })
 	for _, m := range marks {
@@ -156,6 +161,27 @@ func endLabel(iv Interval, start time.Time) string {
 
 func maxf(a, b float64) float64 {
 	if a > b {
+		return a
+	}
+	return b
+}
+
+func orEnd(t, end time.Time) time.Time {
+	if t.IsZero() {
+		return end
+	}
+	return t
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
 		return a
 	}
 	return b

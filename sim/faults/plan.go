@@ -63,10 +63,27 @@ type Fault struct {
 	Times    int           `json:"times,omitempty"`
 }
 
-// String renders a fault on one line.
+// String renders a fault on one line, for people.
 func (f Fault) String() string {
-	b, _ := json.Marshal(f)
-	return string(b)
+	s := string(f.Kind)
+	for _, v := range []string{f.Host, f.Peer, f.Group, f.Resource, f.Device, f.Action} {
+		if v != "" {
+			s += " " + v
+		}
+	}
+	if f.RC != 0 {
+		s += fmt.Sprintf(" rc=%d", f.RC)
+	}
+	if f.Times != 0 {
+		s += fmt.Sprintf(" x%d", f.Times)
+	}
+	if f.Delay != 0 {
+		s += " +" + f.Delay.String()
+	}
+	if f.For != 0 {
+		s += " for " + f.For.String()
+	}
+	return s
 }
 
 // Network is the network model of a run.
