@@ -1,0 +1,125 @@
+package live
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+type accepted struct {
+	c   *Conn
+	err error
+}
+
+func serve(t *testing.T, dir, host string) (*Listener, chan accepted) {
+	cfg, err := AgentTLS(dir, host)
+	require.NoError(t, err)
+	l, err := Listen("127.0.0.1:0", cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	ch := make(chan accepted, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil && !errors.Is(err, ErrRefused) {
+				return
+			}
+			ch <- accepted{c, err}
+		}
+	}()
+	return l, ch
+}
+
+func next(t *testing.T, ch chan accepted) accepted {
+	select {
+	case a := <-ch:
+		return a
+	case <-time.After(10 * time.Second):
+		t.Fatal("no connection accepted")
+		return accepted{}
+	}
+}
+
+func TestMutualTLSCarriesMessages(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	require.NoError(t, InitCerts(dir, []string{"h1", "h2"}, time.Hour))
+	require.ErrorContains(t, InitCerts(dir, []string{"h1"}, time.Hour), "already holds a CA")
+	l, ch := serve(t, dir, "h1")
+	cfg, err := ManagerTLS(dir, "h1")
+	require.NoError(t, err)
+	mc, err := Dial(context.Background(), l.Addr(), cfg)
+	require.NoError(t, err)
+	defer mc.Close()
+	a := next(t, ch)
+	require.NoError(t, a.err)
+	defer a.c.Close()
+	require.NoError(t, mc.Send(proto.Heartbeat{Host: "h1", Epoch: 2, Seq: 5}))
+	got, err := a.c.Recv()
+	require.NoError(t, err)
+	require.Equal(t, proto.Heartbeat{Host: "h1", Epoch: 2, Seq: 5}, got)
+	require.NoError(t, a.c.Send(proto.Hello{Host: "h1"}))
+	back, err := mc.Recv()
+	require.NoError(t, err)
+	require.Equal(t, proto.Hello{Host: "h1"}, back)
+}
+
+func TestAgentRefusesPeersWithoutTheManagersCertificate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	require.NoError(t, InitCerts(dir, []string{"h1", "h2"}, time.Hour))
+	other := filepath.Join(t.TempDir(), "other")
+	require.NoError(t, InitCerts(other, []string{"h1"}, time.Hour))
+	l, ch := serve(t, dir, "h1")
+
+	// No client certificate at all.
+	pool, err := loadPool(dir)
+	require.NoError(t, err)
+	c, err := tls.Dial("tcp", l.Addr(), &tls.Config{RootCAs: pool, ServerName: "h1", MinVersion: tls.VersionTLS13})
+	if err == nil {
+		_, _ = c.Read(make([]byte, 1)) // TLS 1.3 reports client-auth failure on first read
+		c.Close()
+	}
+	a := next(t, ch)
+	require.ErrorIs(t, a.err, ErrRefused)
+	require.Contains(t, a.err.Error(), "certificate")
+
+	// A manager certificate from another cluster's CA.
+	foreign, err := ManagerTLS(other, "h1")
+	require.NoError(t, err)
+	foreign.RootCAs = pool // it trusts our agent, but we must not trust it
+	if c, err := Dial(context.Background(), l.Addr(), foreign); err == nil {
+		_, _ = c.Recv()
+		c.Close()
+	}
+	a = next(t, ch)
+	require.ErrorIs(t, a.err, ErrRefused)
+	require.Contains(t, a.err.Error(), "unknown authority")
+
+	// Another host's certificate, from our own CA: not the manager.
+	hostCert, err := loadPair(dir, "h2")
+	require.NoError(t, err)
+	if c, err := Dial(context.Background(), l.Addr(), &tls.Config{Certificates: []tls.Certificate{hostCert}, RootCAs: pool, ServerName: "h1", MinVersion: tls.VersionTLS13}); err == nil {
+		_, _ = c.Recv()
+		c.Close()
+	}
+	a = next(t, ch)
+	require.ErrorIs(t, a.err, ErrRefused)
+	require.Contains(t, a.err.Error(), `names "h2", not the manager`)
+}
+
+func TestManagerRefusesAnAgentNamingAnotherHost(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	require.NoError(t, InitCerts(dir, []string{"h1", "h2"}, time.Hour))
+	l, _ := serve(t, dir, "h2") // h2's agent answers where h1's is expected
+	cfg, err := ManagerTLS(dir, "h1")
+	require.NoError(t, err)
+	_, err = Dial(context.Background(), l.Addr(), cfg)
+	require.ErrorContains(t, err, "h1")
+	require.ErrorContains(t, err, "certificate")
+}

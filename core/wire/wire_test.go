@@ -1,0 +1,68 @@
+package wire
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+func TestRoundTrip(t *testing.T) {
+	msgs := []effect.Message{
+		proto.Exec{Epoch: 3, Op: 9, Resource: lrm.Resource{ID: "r", Name: "R", Agent: ocf.Agent{Provider: "heartbeat", Type: "Dummy"},
+			Params: map[string]string{"state": "/run/$(x)"}}, Request: lrm.OpRequest{Resource: "r", Action: ocf.Monitor, Interval: 10 * time.Second, Timeout: time.Minute, Depth: 10}},
+		proto.Cancel{Epoch: 1, Op: 2, Resource: "r", Key: lrm.OpKey{Action: ocf.Monitor, Interval: time.Second}},
+		proto.FenceExec{Epoch: 1, Op: 3, Device: "d", Agent: "fence_dummy", Params: map[string]string{"a": "b"}, Action: proto.FenceOff, Target: "h", Plug: "h", Timeout: time.Minute},
+		proto.Hello{Host: "h", Epoch: 4},
+		proto.Heartbeat{Host: "h", Epoch: 4, Seq: 99},
+		proto.OpResult{Host: "h", Epoch: 4, Op: 7, Result: lrm.Result{CallID: 2, Resource: "r", RC: ocf.NotRunning, Status: lrm.Done, Outcome: ocf.Stopped,
+			QueuedAt: time.Unix(10, 0).UTC(), EndedAt: time.Unix(11, 0).UTC()}},
+		proto.FenceResult{Host: "h", Epoch: 4, Op: 8, Device: "d", Action: proto.FenceStatus, RC: 2},
+		proto.Refused{Host: "h", Epoch: 1, Op: 1, Reason: "stale", Stale: true},
+	}
+	for _, m := range msgs {
+		line, err := Encode(m)
+		require.NoError(t, err)
+		require.Equal(t, byte('\n'), line[len(line)-1])
+		got, err := Decode(line)
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"type":"teleport","msg":{}}`:              `unknown message type "teleport"`,
+		`{"type":"hello","msg":{"Host":"h","X":1}}`: `unknown field "X"`,
+		`not json`:                  "wire:",
+		`{"type":"hello","msg":[]}`: "hello",
+	} {
+		_, err := Decode([]byte(in))
+		require.ErrorContains(t, err, want, in)
+	}
+	_, err := Encode(effect.Send{})
+	require.Error(t, err)
+}
+
+func FuzzDecode(f *testing.F) {
+	line, _ := Encode(proto.Hello{Host: "h", Epoch: 1})
+	f.Add(line)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Decode(data)
+		if err != nil {
+			return
+		}
+		again, err := Encode(m)
+		if err != nil {
+			t.Fatalf("decoded %T does not encode: %v", m, err)
+		}
+		if _, err := Decode(again); err != nil {
+			t.Fatalf("re-encoded message does not decode: %v", err)
+		}
+	})
+}
