@@ -179,7 +179,7 @@ func TestStatefileNeverEvaluatesParameters(t *testing.T) {
 
 func TestStatefileValidateAndActions(t *testing.T) {
 	dir := t.TempDir()
-	require.Equal(t, 6, runStatefile(t, "", "validate-all", nil, 0).rc, "missing state param")
+	require.Equal(t, 5, runStatefile(t, "", "validate-all", map[string]string{"state": "/nonexistent-dir/x"}, 0).rc)
 	require.Equal(t, 6, runStatefile(t, "", "validate-all", map[string]string{"state": "relative"}, 0).rc)
 	require.Equal(t, 5, runStatefile(t, "", "validate-all", map[string]string{"state": "/nonexistent-dir/x"}, 0).rc)
 	require.Equal(t, 7, runStatefile(t, "", "monitor", map[string]string{"state": "/nonexistent-dir/x"}, 0).rc,
@@ -212,7 +212,7 @@ func TestStatefileMetaData(t *testing.T) {
 		actions = append(actions, a.Name+a.Depth)
 	}
 	require.Equal(t, []string{"state", "fail_dir", "delay"}, params)
-	require.Equal(t, "1", md.Params[0].Required)
+	require.Equal(t, "0", md.Params[0].Required, "state defaults to the runtime directory")
 	require.Equal(t, []string{"start", "stop", "monitor0", "monitor10", "meta-data", "validate-all"}, actions)
 }
 
@@ -263,4 +263,15 @@ func groupHasChild(pgid int, comm string) bool {
 		}
 	}
 	return false
+}
+
+func TestStatefileDefaultsToTheRuntimeDirectory(t *testing.T) {
+	root, err := OCFRoot()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	cmd := exec.Command(filepath.Join(root, "resource.d", "basalt", "statefile"), "start")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HA_RSCTMP=" + dir, "OCF_RESOURCE_INSTANCE=pool"}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.FileExists(t, filepath.Join(dir, "statefile-pool.state"))
 }

@@ -1,0 +1,226 @@
+package live
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/agent"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+)
+
+// repoAgents locates the repository's test agents (this file is in
+// core/live).
+func repoAgents(t *testing.T) (ocfRoot, fenceDir string) {
+	_, file, _, _ := runtime.Caller(0)
+	base := filepath.Join(filepath.Dir(file), "..", "..", "agents")
+	return filepath.Join(base, "ocf"), filepath.Join(base, "fence")
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// liveCluster is a real manager and real agents as goroutines in this
+// process, over loopback mutual TLS, running the repository's state-file
+// agent and PID fence agent. Each host's "power" is a sleep process whose
+// pid the fence agent kills.
+type liveCluster struct {
+	t        *testing.T
+	dir      string
+	certs    string
+	hostsDir string
+	model    *model.Model
+	agents   map[string]*AgentDaemon
+	stores   map[string]*DirStore
+	power    map[string]*exec.Cmd
+	mgr      *ManagerDaemon
+	mstore   *DirStore
+	fenceDir string
+}
+
+func newLiveCluster(t *testing.T, hosts []string) *liveCluster {
+	ocfRoot, fenceDir := repoAgents(t)
+	dir := t.TempDir()
+	lc := &liveCluster{t: t, dir: dir, certs: filepath.Join(dir, "certs"), hostsDir: filepath.Join(dir, "hosts"),
+		agents: map[string]*AgentDaemon{}, stores: map[string]*DirStore{}, power: map[string]*exec.Cmd{}, fenceDir: fenceDir}
+	require.NoError(t, InitCerts(lc.certs, hosts, time.Hour))
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster: {name: live, heartbeat-interval: 200ms, dead-timeout: 2s, fence-timeout: 10s, ocf-root: %q,\n", ocfRoot)
+	b.WriteString("  op-defaults: {start-timeout: 10s, stop-timeout: 10s, monitor-timeout: 10s}}\nhosts:\n")
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "  - {name: %s, address: %q}\n", h, freePort(t))
+	}
+	b.WriteString("fence-devices:\n")
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "  - {id: pid-%s, agent: fence_basalt_pid, params: {hosts_dir: %q}, hosts: {%s: %s}}\n", h, lc.hostsDir, h, h)
+	}
+	b.WriteString(`resources:
+  - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
+  - {id: mnt, name: test mount, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
+groups:
+  - id: g
+    members: [{resource: pool}, {resource: mnt, parent: pool}]
+`)
+	m, err := model.Load("live.yaml", []byte(b.String()))
+	require.NoError(t, err)
+	lc.model = m
+	for _, h := range hosts {
+		require.NoError(t, os.MkdirAll(filepath.Join(lc.hostsDir, h, "resources"), 0o755))
+		power := exec.Command("sleep", "3600")
+		require.NoError(t, power.Start())
+		go func() { _ = power.Wait() }()
+		lc.power[h] = power
+		require.NoError(t, os.WriteFile(filepath.Join(lc.hostsDir, h, "agent.pid"), []byte(strconv.Itoa(power.Process.Pid)), 0o644))
+		st, err := OpenDirStore(filepath.Join(dir, "state", h))
+		require.NoError(t, err)
+		lc.stores[h] = st
+		lc.startAgent(h)
+	}
+	st, err := OpenDirStore(filepath.Join(dir, "state", "manager"))
+	require.NoError(t, err)
+	lc.mstore = st
+	lc.startManager()
+	t.Cleanup(func() {
+		lc.mgr.Stop()
+		for _, a := range lc.agents {
+			a.Stop()
+		}
+		for _, p := range lc.power {
+			_ = p.Process.Kill()
+		}
+	})
+	return lc
+}
+
+func (lc *liveCluster) startAgent(h string) {
+	cfg, err := AgentTLS(lc.certs, h)
+	require.NoError(lc.t, err)
+	host, _ := lc.model.Host(h)
+	a, err := StartAgentDaemon(AgentDaemonConfig{
+		Agent: agent.Config{Host: h, HeartbeatInterval: lc.model.Cluster.HeartbeatInterval, FenceAgentDir: lc.fenceDir,
+			FenceEnv: []string{DefaultPath},
+			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot,
+				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
+		Listen: host.Address, TLS: cfg, Store: lc.stores[h], Clock: clock.New(), Runner: NewProcessRunner(), Log: quietLog(),
+	})
+	require.NoError(lc.t, err)
+	lc.agents[h] = a
+}
+
+func (lc *liveCluster) startManager() {
+	d, err := StartManagerDaemon(ManagerDaemonConfig{Model: lc.model, Store: lc.mstore,
+		TLS: func(h string) (*tls.Config, error) { return ManagerTLS(lc.certs, h) }, Clock: clock.New(), Log: quietLog()})
+	require.NoError(lc.t, err)
+	lc.mgr = d
+}
+
+// running: the group runs on host, in truth (state files) and in the
+// manager's view, and the manager is idle.
+func (lc *liveCluster) running(h string) bool {
+	for _, r := range []string{"pool", "mnt"} {
+		if _, err := os.Stat(filepath.Join(lc.hostsDir, h, "resources", "statefile-"+r+".state")); err != nil {
+			return false
+		}
+	}
+	ok := false
+	lc.mgr.View(func(m *manager.Manager) {
+		ok = m.Idle() && m.Observed("pool", h).State == planner.Running && m.Observed("mnt", h).State == planner.Running
+	})
+	return ok
+}
+
+func (lc *liveCluster) await(what string, cond func() bool) {
+	lc.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			lc.t.Fatalf("not reached within 60s: %s", what)
+		}
+		select {
+		case <-lc.mgr.Changed():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (lc *liveCluster) activeHosts(r string) []string {
+	var out []string
+	for h := range lc.agents {
+		if _, err := os.Stat(filepath.Join(lc.hostsDir, h, "resources", "statefile-"+r+".state")); err == nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func TestLiveClusterFailoverAfterAgentDeath(t *testing.T) {
+	lc := newLiveCluster(t, []string{"h1", "h2", "h3"})
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+
+	// h1's agent dies. Its resources keep running, so h1 must be fenced
+	// (the PID fence agent kills h1's "power" process and wipes its
+	// resources) before the group may start on h2.
+	lc.agents["h1"].Stop()
+	lc.await("failover to h2", func() bool { return lc.running("h2") })
+	require.Equal(t, []string{"h2"}, lc.activeHosts("pool"), "never active twice")
+	require.ErrorIs(t, syscall.Kill(lc.power["h1"].Process.Pid, 0), syscall.ESRCH, "h1 was powered off by its fence device")
+	power, err := os.ReadFile(filepath.Join(lc.hostsDir, "h1", "power"))
+	require.NoError(t, err)
+	require.Equal(t, "off\n", string(power))
+	var hist []string
+	lc.mgr.View(func(m *manager.Manager) {
+		for _, h := range m.FenceHistory() {
+			hist = append(hist, fmt.Sprintf("%s ok=%t %v", h.Target, h.OK, h.Devices))
+		}
+	})
+	require.Equal(t, []string{"h1 ok=true [pid-h1]"}, hist)
+}
+
+func TestLiveClusterManagerAndAgentRestartsKeepResourcesRunning(t *testing.T) {
+	lc := newLiveCluster(t, []string{"h1", "h2"})
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	stat := func() time.Time {
+		st, err := os.Stat(filepath.Join(lc.hostsDir, "h1", "resources", "statefile-pool.state"))
+		require.NoError(t, err)
+		return st.ModTime()
+	}
+	started := stat()
+
+	// The manager restarts: a new epoch, the agents accept it, and the
+	// running group is adopted, not restarted.
+	var epoch uint64
+	lc.mgr.View(func(m *manager.Manager) { epoch = uint64(m.Epoch()) })
+	lc.mgr.Stop()
+	lc.startManager()
+	lc.await("adopted", func() bool { return lc.running("h1") })
+	require.Equal(t, started, stat(), "the pool was not restarted")
+	lc.await("agents on the new epoch", func() bool { return lc.agents["h1"].Epoch() == epoch+1 })
+
+	// The agent restarts (an upgrade): resources keep running, the epoch
+	// it persisted is restored, the manager re-probes and carries on.
+	lc.agents["h1"].Stop()
+	lc.startAgent("h1")
+	require.Equal(t, epoch+1, lc.agents["h1"].Epoch(), "the epoch survived the restart")
+	lc.await("still on h1", func() bool { return lc.running("h1") })
+	require.Equal(t, started, stat(), "the pool kept running through the agent restart")
+	require.Equal(t, []string{"h1"}, lc.activeHosts("pool"))
+}
