@@ -44,11 +44,9 @@ type ManagerDaemonConfig struct {
 }
 
 type hostLink struct {
-	name  string
-	addr  string
-	out   chan effect.Message
-	conn  *Conn
-	ready chan struct{}
+	name string
+	addr string
+	out  chan effect.Message
 }
 
 // ManagerDaemon runs the manager state machine for real: its epoch and
