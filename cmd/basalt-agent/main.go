@@ -1,6 +1,7 @@
-// Command basalt-agent is the per-host daemon: the LRM and the host's part of
-// the fencer. Its run-op subcommand runs one OCF action through the LRM, the
-// way an administrator checks an agent by hand (crm_resource --force-start).
+// Command basalt-agent is the per-host daemon (serve): the LRM and the host's
+// part of the fencer, commanded by the manager over mutual TLS. Its run-op
+// subcommand runs one OCF action through the LRM, the way an administrator
+// checks an agent by hand (crm_resource --force-start).
 package main
 
 import (
@@ -18,6 +19,7 @@ type subcommand struct {
 
 var subcommands = map[string]subcommand{
 	"run-op": {"run one OCF action through the LRM and print its result", runOp},
+	"serve":  {"run the agent daemon (LRM and fence execution for the manager)", serve},
 }
 
 func main() {

@@ -1,4 +1,6 @@
-// Command basalt is the administrator's command-line tool.
+// Command basalt is the administrator's command-line tool: it validates
+// configurations, creates certificates, and talks to the manager over its
+// admin socket (status, resource and host commands, events, reports).
 package main
 
 import (
@@ -14,7 +16,14 @@ type subcommand struct {
 }
 
 var subcommands = map[string]subcommand{
-	"validate": {"check configuration files and summarise them", validate},
+	"validate":    {"check configuration files and summarise them", validate},
+	"status":      {"the cluster at a glance; exit 0 only when all is as intended", status},
+	"resource":    {"start|stop|move|ban|clear|cleanup|manage|unmanage|why GROUP", resourceCmd},
+	"host":        {"standby|unstandby|fence HOST", hostCmd},
+	"maintenance": {"on|off: stop or resume acting on resources cluster-wide", maintenanceCmd},
+	"events":      {"the manager's recent events", eventsCmd},
+	"report":      {"show a request's report (--wait to follow it to CLOSED)", reportCmd},
+	"certs":       {"init --dir D --hosts a,b,c: a CA and certificates for a cluster", certsCmd},
 }
 
 func main() {

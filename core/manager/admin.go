@@ -357,7 +357,17 @@ func (mg *Manager) FenceHistory() []fencer.HistoryEntry { return mg.fencer.Histo
 // Status returns a snapshot for status displays.
 func (mg *Manager) Status() Status {
 	s := Status{Epoch: uint64(mg.epoch), Deposed: mg.deposed, Maintenance: mg.cons.Maintenance, Busy: mg.trans != nil,
-		Placements: slices.Clone(mg.lastPlan.Placements)}
+		Placements: slices.Clone(mg.lastPlan.Placements), TargetRoles: map[string]model.Role{}, Managed: map[string]bool{}}
+	for _, g := range mg.m.Groups {
+		s.TargetRoles[g.ID] = g.Placement.TargetRole
+		if r, ok := mg.cons.TargetRoles[g.ID]; ok {
+			s.TargetRoles[g.ID] = r
+		}
+		s.Managed[g.ID] = g.Placement.Managed
+		if u, ok := mg.cons.Unmanaged[g.ID]; ok {
+			s.Managed[g.ID] = !u
+		}
+	}
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]
 		hs := HostStatus{Name: h.Name, State: hi.state, Standby: hi.standby, Pending: hi.pending, LastSeen: hi.lastSeen}

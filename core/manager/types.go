@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
 )
 
@@ -107,6 +108,10 @@ type Status struct {
 	Hosts       []HostStatus
 	Resources   []ResourceStatus
 	Placements  []planner.Placement
+	// TargetRoles and Managed are each group's effective settings (the
+	// configuration overridden by admin requests).
+	TargetRoles map[string]model.Role
+	Managed     map[string]bool
 	Busy        bool
 	OpenReports []Report
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/spf13/pflag"
+
+	"github.com/basalt-ha/basalt/core/agent"
+	"github.com/basalt-ha/basalt/core/live"
+	"github.com/basalt-ha/basalt/core/lrm"
+)
+
+// serve runs the agent daemon until SIGTERM/SIGINT. Resources are left
+// running when it stops: restarting or upgrading the agent must not
+// disturb them.
+func serve(args []string, _, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host := fs.String("host", "", "this host's name in the cluster configuration (required)")
+	listen := fs.String("listen", "", "address to accept the manager on, host:port (required)")
+	certs := fs.String("certs", "/etc/basalt/certs", "directory from basalt certs init")
+	stateDir := fs.String("state-dir", "/var/lib/basalt/agent", "where the agent keeps the manager epoch it has seen")
+	ocfRoot := fs.String("ocf-root", defaultOCFRoot(), "OCF root")
+	fenceDir := fs.String("fence-agents", "/usr/sbin", "directory of fence agents")
+	rscTmp := fs.String("rsc-tmp", "", "resource agents' runtime directory (HA_RSCTMP); default: the agents' own")
+	pidFile := fs.String("pid-file", "", "write this process's pid here (the PID fence agent reads it)")
+	heartbeat := fs.Duration("heartbeat-interval", time.Second, "heartbeat interval (the cluster's heartbeat-interval)")
+	maxProcs := fs.Int("max-concurrent", lrm.DefaultMaxConcurrent, "agent processes run at once")
+	insecure := fs.Bool("insecure-dev", false, "no TLS; binds only to loopback (development only)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *host == "" || *listen == "" {
+		fmt.Fprintln(stderr, "basalt-agent serve: --host and --listen are required")
+		return 2
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if *logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, nil)
+	} else if *logFormat != "text" {
+		fmt.Fprintf(stderr, "basalt-agent serve: --log-format %q: want text or json\n", *logFormat)
+		return 2
+	}
+	log := slog.New(handler).With("host", *host)
+	if *pidFile != "" {
+		if err := os.WriteFile(*pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
+			return 1
+		}
+	}
+	store, err := live.OpenDirStore(*stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
+		return 1
+	}
+	defer store.Close()
+	env := []string{live.DefaultPath}
+	if *rscTmp != "" {
+		abs, err := filepath.Abs(*rscTmp)
+		if err != nil {
+			fmt.Fprintf(stderr, "basalt-agent serve: --rsc-tmp: %v\n", err)
+			return 2
+		}
+		env = append(env, "HA_RSCTMP="+abs)
+	}
+	var tcfg *tls.Config
+	if !*insecure {
+		if tcfg, err = live.AgentTLS(*certs, *host); err != nil {
+			fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
+			return 1
+		}
+	}
+	d, err := live.StartAgentDaemon(live.AgentDaemonConfig{
+		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{live.DefaultPath},
+			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}},
+		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: live.NewProcessRunner(), Log: log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
+		return 1
+	}
+	defer d.Stop()
+	live.SDNotify("READY=1")
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	var watchdog <-chan time.Time
+	if iv := live.WatchdogInterval(); iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		watchdog = t.C
+	}
+	for {
+		select {
+		case s := <-sig:
+			log.Info("stopping; resources are left running", "signal", s.String())
+			live.SDNotify("STOPPING=1")
+			return 0
+		case <-watchdog:
+			live.SDNotify("WATCHDOG=1")
+		}
+	}
+}

@@ -1,0 +1,127 @@
+// Command basalt-manager is the cluster manager daemon: it loads the
+// configuration, recovers its epoch and event log from its state directory,
+// connects to every host's basalt-agent over mutual TLS, and serves the
+// administrative API on a unix socket. SIGTERM stops it without touching any
+// resource; a restarted manager adopts what runs.
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/spf13/pflag"
+
+	"github.com/basalt-ha/basalt/core/live"
+	"github.com/basalt-ha/basalt/core/model"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stderr, nil)) }
+
+// run starts the daemon and blocks until SIGTERM/SIGINT (or stop, for
+// tests).
+func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
+	fs := pflag.NewFlagSet("basalt-manager", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "/etc/basalt/cluster.yaml", "cluster configuration")
+	stateDir := fs.String("state-dir", "/var/lib/basalt/manager", "where the epoch and event log live")
+	certs := fs.String("certs", "/etc/basalt/certs", "directory from basalt certs init")
+	socket := fs.String("socket", "/run/basalt/manager.sock", "admin API unix socket")
+	socketMode := fs.Uint32("socket-mode", 0o600, "admin socket permissions (0600 or 0660)")
+	insecure := fs.Bool("insecure-dev", false, "no TLS (development on loopback only)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+		return 2
+	}
+	if *socketMode != 0o600 && *socketMode != 0o660 {
+		fmt.Fprintf(stderr, "basalt-manager: --socket-mode %o: want 600 or 660\n", *socketMode)
+		return 2
+	}
+	data, err := os.ReadFile(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+		return 1
+	}
+	m, err := model.Load(*config, data)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager: refusing to start on an invalid configuration:\n%v\n", err)
+		return 1
+	}
+	store, err := live.OpenDirStore(*stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+		return 1
+	}
+	defer store.Close()
+	cfg := live.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure}
+	if !*insecure {
+		cfg.TLS = func(h string) (*tls.Config, error) { return live.ManagerTLS(*certs, h) }
+	} else {
+		log.Warn("INSECURE: agents are contacted without TLS. For development on loopback only.")
+	}
+	d, err := live.StartManagerDaemon(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+		return 1
+	}
+	defer d.Stop()
+	api, err := live.ServeAdmin(d, *socket, os.FileMode(*socketMode), log)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+		return 1
+	}
+	defer api.Close()
+	live.SDNotify("READY=1")
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
+	var watchdog <-chan time.Time
+	if iv := live.WatchdogInterval(); iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		watchdog = t.C
+	}
+	for {
+		select {
+		case s := <-sig:
+			log.Info("stopping; resources are left running", "signal", s.String())
+			live.SDNotify("STOPPING=1")
+			return 0
+		case <-stop:
+			return 0
+		case <-watchdog:
+			live.SDNotify("WATCHDOG=1")
+		}
+	}
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
