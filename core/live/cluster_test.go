@@ -26,13 +26,13 @@ import (
 
 // repoAgents locates the repository's test agents (this file is in
 // core/live).
-func repoAgents(t *testing.T) (ocfRoot, fenceDir string) {
+func repoAgents(t testing.TB) (ocfRoot, fenceDir string) {
 	_, file, _, _ := runtime.Caller(0)
 	base := filepath.Join(filepath.Dir(file), "..", "..", "agents")
 	return filepath.Join(base, "ocf"), filepath.Join(base, "fence")
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
@@ -44,7 +44,7 @@ func freePort(t *testing.T) string {
 // agent and PID fence agent. Each host's "power" is a sleep process whose
 // pid the fence agent kills.
 type liveCluster struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	certs    string
 	hostsDir string
@@ -57,8 +57,15 @@ type liveCluster struct {
 	fenceDir string
 }
 
-func newLiveCluster(t *testing.T, hosts []string) *liveCluster {
+func newLiveCluster(t testing.TB, hosts []string) *liveCluster { return newLiveClusterWith(t, hosts, false) }
+
+// newLiveClusterWith builds the cluster; with debianDummy every host is
+// fenced by Debian's fence_dummy (type=file) instead of the PID agent.
+func newLiveClusterWith(t testing.TB, hosts []string, debianDummy bool) *liveCluster {
 	ocfRoot, fenceDir := repoAgents(t)
+	if debianDummy {
+		fenceDir = "/usr/sbin"
+	}
 	dir := t.TempDir()
 	lc := &liveCluster{t: t, dir: dir, certs: filepath.Join(dir, "certs"), hostsDir: filepath.Join(dir, "hosts"),
 		agents: map[string]*AgentDaemon{}, stores: map[string]*DirStore{}, power: map[string]*exec.Cmd{}, fenceDir: fenceDir}
@@ -71,6 +78,11 @@ func newLiveCluster(t *testing.T, hosts []string) *liveCluster {
 	}
 	b.WriteString("fence-devices:\n")
 	for _, h := range hosts {
+		if debianDummy {
+			fmt.Fprintf(&b, "  - {id: dummy-%s, agent: fence_dummy, params: {type: file, status_file: %q}, hosts: {%s: %s}}\n",
+				h, filepath.Join(dir, "dummy-"+h+".status"), h, h)
+			continue
+		}
 		fmt.Fprintf(&b, "  - {id: pid-%s, agent: fence_basalt_pid, params: {hosts_dir: %q}, hosts: {%s: %s}}\n", h, lc.hostsDir, h, h)
 	}
 	b.WriteString(`resources:
@@ -223,4 +235,69 @@ func TestLiveClusterManagerAndAgentRestartsKeepResourcesRunning(t *testing.T) {
 	lc.await("still on h1", func() bool { return lc.running("h1") })
 	require.Equal(t, started, stat(), "the pool kept running through the agent restart")
 	require.Equal(t, []string{"h1"}, lc.activeHosts("pool"))
+}
+
+// TestLiveClusterWithDebianFenceDummy runs Debian's fence_dummy (from
+// fence-agents) as the fence devices: the fencer's key=value arguments, its
+// off and its status check (rc 2 = off) work with a real fence agent.
+func TestLiveClusterWithDebianFenceDummy(t *testing.T) {
+	requireInstalled(t, "/usr/sbin/fence_dummy")
+	lc := newLiveClusterWith(t, []string{"h1", "h2"}, true)
+	for _, h := range []string{"h1", "h2"} {
+		require.NoError(t, os.WriteFile(filepath.Join(lc.dir, "dummy-"+h+".status"), []byte("on"), 0o644))
+	}
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	lc.agents["h1"].Stop()
+	lc.await("failover to h2 after fence_dummy", func() bool { return lc.running("h2") })
+	status, err := os.ReadFile(filepath.Join(lc.dir, "dummy-h1.status"))
+	require.NoError(t, err)
+	require.Equal(t, "off", strings.TrimSpace(string(status)), "fence_dummy switched h1 off")
+	var hist []string
+	lc.mgr.View(func(m *manager.Manager) {
+		for _, h := range m.FenceHistory() {
+			hist = append(hist, fmt.Sprintf("%s ok=%t %v", h.Target, h.OK, h.Devices))
+		}
+	})
+	require.Equal(t, []string{"h1 ok=true [dummy-h1]"}, hist)
+}
+
+// BenchmarkFailover measures, with real daemons on loopback and short
+// timeouts, the time from an agent's death to its group running on the
+// partner, broken down into detection (the dead timeout), fencing (PID
+// fence agent with its status check) and start.
+func BenchmarkFailover(b *testing.B) {
+	var detect, fence, start time.Duration
+	for range b.N {
+		b.StopTimer()
+		lc := newLiveCluster(b, []string{"h1", "h2"})
+		lc.await("group running on h1", func() bool { return lc.running("h1") })
+		b.StartTimer()
+		t0 := time.Now()
+		lc.agents["h1"].Stop()
+		lc.await("failover", func() bool { return lc.running("h2") })
+		done := time.Now()
+		b.StopTimer()
+		var lost, fenced time.Time
+		lc.mgr.View(func(m *manager.Manager) {
+			for _, e := range m.Events() {
+				switch {
+				case e.Kind == "host-lost" && e.Host == "h1":
+					lost = e.Time
+				case e.Kind == "fenced" && e.Host == "h1":
+					fenced = e.Time
+				}
+			}
+		})
+		require.False(b, lost.IsZero() || fenced.IsZero(), "events missing")
+		detect += lost.Sub(t0)
+		fence += fenced.Sub(lost)
+		start += done.Sub(fenced)
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(detect.Milliseconds())/n, "detect-ms")
+	b.ReportMetric(float64(fence.Milliseconds())/n, "fence-ms")
+	b.ReportMetric(float64(start.Milliseconds())/n, "start-ms")
+	b.ReportMetric(float64((detect+fence+start).Milliseconds())/n, "total-ms")
+	b.ReportMetric(0, "ns/op")
 }
