@@ -38,6 +38,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	insecure := fs.Bool("insecure-dev", false, "no TLS (development on loopback only)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9664); off when empty")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
@@ -87,6 +88,15 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	defer api.Close()
+	if *metricsAddr != "" {
+		srv, addr, err := live.ServeMetrics(live.NewMetrics(d), *metricsAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+			return 1
+		}
+		defer srv.Close()
+		log.Info("serving metrics", "addr", addr)
+	}
 	live.SDNotify("READY=1")
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)

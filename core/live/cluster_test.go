@@ -3,7 +3,9 @@ package live
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,7 +59,9 @@ type liveCluster struct {
 	fenceDir string
 }
 
-func newLiveCluster(t testing.TB, hosts []string) *liveCluster { return newLiveClusterWith(t, hosts, false) }
+func newLiveCluster(t testing.TB, hosts []string) *liveCluster {
+	return newLiveClusterWith(t, hosts, false)
+}
 
 // newLiveClusterWith builds the cluster; with debianDummy every host is
 // fenced by Debian's fence_dummy (type=file) instead of the PID agent.
@@ -300,4 +304,22 @@ func BenchmarkFailover(b *testing.B) {
 	b.ReportMetric(float64(start.Milliseconds())/n, "start-ms")
 	b.ReportMetric(float64((detect+fence+start).Milliseconds())/n, "total-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+func TestLiveClusterMetrics(t *testing.T) {
+	lc := newLiveCluster(t, []string{"h1", "h2"})
+	srv, addr, err := ServeMetrics(NewMetrics(lc.mgr), "127.0.0.1:0")
+	require.NoError(t, err)
+	defer srv.Close()
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	resp, err := http.Get("http://" + addr + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	text := string(body)
+	require.Contains(t, text, `ha_cluster_pacemaker_resources{group="g",managed="true",node="h1",resource="pool",status="running"} 1`)
+	require.Contains(t, text, `ha_cluster_pacemaker_nodes{node="h2",status="online"} 1`)
+	require.Contains(t, text, "basalt_cluster_healthy 1")
+	require.Contains(t, text, `basalt_operation_duration_seconds_count{action="start"}`)
 }

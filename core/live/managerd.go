@@ -69,6 +69,8 @@ type ManagerDaemon struct {
 	// changed is closed and replaced whenever anything happens, so that
 	// waiters (report --wait) can block on it rather than poll.
 	changed chan struct{}
+	// observe, when set (metrics), sees every message from the agents.
+	observe func(msg any)
 }
 
 // StartManagerDaemon recovers the durable state (epoch, event log, a torn
@@ -208,6 +210,9 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 			}
 			d.mu.Lock()
 			if !d.closed {
+				if d.observe != nil {
+					d.observe(msg)
+				}
 				d.apply(d.m.Receive(d.clk.Now(), msg))
 			}
 			d.mu.Unlock()

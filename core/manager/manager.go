@@ -327,9 +327,12 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 		// world is stale and it may act on it.
 		return effs
 	}
-	was := hi.state
+	was := "was " + string(hi.state)
+	if hi.pending {
+		was = "first contact since the manager started"
+	}
 	hi.state, hi.pending = planner.Online, false
-	effs = append(effs, mg.event(now, Event{Kind: "host-online", Host: host, Message: "was " + string(was)})...)
+	effs = append(effs, mg.event(now, Event{Kind: "host-online", Host: host, Message: was})...)
 	mg.setOnline()
 	mg.markStale()
 	return append(effs, mg.reconcile(now)...)

@@ -2,6 +2,8 @@ package manager
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/model"
@@ -39,7 +41,11 @@ func (e Event) String() string {
 	s := fmt.Sprintf("%s #%d %s", e.Time.UTC().Format(time.RFC3339), e.Seq, e.Kind)
 	for _, kv := range [][2]string{{"host", e.Host}, {"group", e.Group}, {"resource", e.Resource}, {"name", e.Name}, {"report", e.Report}} {
 		if kv[1] != "" {
-			s += " " + kv[0] + "=" + kv[1]
+			v := kv[1]
+			if strings.ContainsAny(v, " \t\"") {
+				v = strconv.Quote(v)
+			}
+			s += " " + kv[0] + "=" + v
 		}
 	}
 	if e.Message != "" {
