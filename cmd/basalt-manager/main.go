@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -34,7 +35,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	stateDir := fs.String("state-dir", "/var/lib/basalt/manager", "where the epoch and event log live")
 	certs := fs.String("certs", "/etc/basalt/certs", "directory from basalt certs init")
 	socket := fs.String("socket", "/run/basalt/manager.sock", "admin API unix socket")
-	socketMode := fs.Uint32("socket-mode", 0o600, "admin socket permissions (0600 or 0660)")
+	socketMode := fs.String("socket-mode", "0600", "admin socket permissions, octal: 0600 or 0660")
 	insecure := fs.Bool("insecure-dev", false, "no TLS (development on loopback only)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -50,8 +51,9 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 2
 	}
-	if *socketMode != 0o600 && *socketMode != 0o660 {
-		fmt.Fprintf(stderr, "basalt-manager: --socket-mode %o: want 600 or 660\n", *socketMode)
+	mode, err := strconv.ParseUint(*socketMode, 8, 32)
+	if err != nil || mode != 0o600 && mode != 0o660 {
+		fmt.Fprintf(stderr, "basalt-manager: --socket-mode %s: want 0600 or 0660\n", *socketMode)
 		return 2
 	}
 	data, err := os.ReadFile(*config)
@@ -82,7 +84,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	defer d.Stop()
-	api, err := live.ServeAdmin(d, *socket, os.FileMode(*socketMode), log)
+	api, err := live.ServeAdmin(d, *socket, os.FileMode(mode), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 1

@@ -30,7 +30,7 @@ type AgentDaemon struct {
 	runner   proc.Runner
 	store    storage.Store
 	log      *slog.Logger
-	timers   map[effect.TimerID]*clock.Timer
+	timers   *timerSet
 	conn     *Conn
 	listener *Listener
 	plain    net.Listener
@@ -73,7 +73,7 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: map[effect.TimerID]*clock.Timer{}}
+	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock)}
 	if cfg.Insecure {
 		host, _, err := net.SplitHostPort(cfg.Listen)
 		if err != nil || !net.ParseIP(host).IsLoopback() {
@@ -125,9 +125,7 @@ func (d *AgentDaemon) Stop() {
 		return
 	}
 	d.closed = true
-	for _, t := range d.timers {
-		t.Stop()
-	}
+	d.timers.stopAll()
 	if d.conn != nil {
 		d.conn.Close()
 	}
@@ -216,27 +214,11 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 				d.log.Warn("send to manager failed", "err", err.Error())
 			}
 		case effect.SetTimer:
-			if t, ok := d.timers[e.ID]; ok {
-				t.Stop()
+			if !d.closed {
+				d.timers.set(e, d.fire)
 			}
-			if d.closed {
-				continue
-			}
-			id := e.ID
-			d.timers[id] = d.clk.AfterFunc(e.At.Sub(d.clk.Now()), func() {
-				d.mu.Lock()
-				defer d.mu.Unlock()
-				if d.closed {
-					return
-				}
-				delete(d.timers, id)
-				d.apply(d.a.TimerFired(d.clk.Now(), id))
-			})
 		case effect.CancelTimer:
-			if t, ok := d.timers[e.ID]; ok {
-				t.Stop()
-				delete(d.timers, e.ID)
-			}
+			d.timers.cancel(e.ID)
 		case effect.StartProcess:
 			err := d.runner.Start(e.ID, e.Spec, func(id proc.ID, x proc.Exit) {
 				d.mu.Lock()
@@ -254,13 +236,7 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 				d.log.Error("kill process group", "err", err.Error())
 			}
 		case effect.Persist:
-			var err error
-			if e.Append {
-				err = d.store.Append(e.Name, e.Data)
-			} else {
-				err = d.store.Write(e.Name, e.Data)
-			}
-			if err != nil {
+			if err := persist(d.store, e); err != nil {
 				// Acting without the record would break the epoch rule
 				// after a crash; stop instead.
 				d.log.Error("cannot persist; agent stops acting", "record", e.Name, "err", err.Error())
@@ -273,4 +249,14 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 			d.log.Error("agent daemon: unknown effect", "effect", e.Describe())
 		}
 	}
+}
+
+func (d *AgentDaemon) fire(id effect.TimerID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.timers.fired(id)
+	d.apply(d.a.TimerFired(d.clk.Now(), id))
 }

@@ -42,7 +42,7 @@ type LRM struct {
 	clk     clock.Clock
 	runner  proc.Runner
 	log     *slog.Logger
-	timers  map[effect.TimerID]*clock.Timer
+	timers  *timerSet
 	subs    map[string]func(lrm.Result)
 	waiters map[lrm.CallID]chan lrm.Result
 	pending []lrm.Result
@@ -67,7 +67,7 @@ func NewLRM(cfg lrm.Config, clk clock.Clock, runner proc.Runner, log *slog.Logge
 	m.Subscribe(driverSubscriber)
 	d := &LRM{
 		m: m, root: cfg.OCFRoot, clk: clk, runner: runner, log: log,
-		timers:  map[effect.TimerID]*clock.Timer{},
+		timers:  newTimerSet(clk),
 		subs:    map[string]func(lrm.Result){},
 		waiters: map[lrm.CallID]chan lrm.Result{},
 		wake:    make(chan struct{}, 1),
@@ -86,9 +86,7 @@ func (d *LRM) Close() {
 		return
 	}
 	d.closed = true
-	for _, t := range d.timers {
-		t.Stop()
-	}
+	d.timers.stopAll()
 	d.mu.Unlock()
 	close(d.wake)
 	<-d.done
@@ -213,19 +211,11 @@ func (d *LRM) apply(effs []effect.Effect) {
 				d.log.Error("kill agent process group", "process", e.ID, "err", err)
 			}
 		case effect.SetTimer:
-			if t, ok := d.timers[e.ID]; ok {
-				t.Stop()
+			if !d.closed {
+				d.timers.set(e, d.fired)
 			}
-			if d.closed {
-				continue
-			}
-			id := e.ID
-			d.timers[id] = d.clk.AfterFunc(e.At.Sub(d.clk.Now()), func() { d.fired(id) })
 		case effect.CancelTimer:
-			if t, ok := d.timers[e.ID]; ok {
-				t.Stop()
-				delete(d.timers, e.ID)
-			}
+			d.timers.cancel(e.ID)
 		case effect.Log:
 			d.log.LogAttrs(context.Background(), e.Level, e.Msg, e.Attrs...)
 		case lrm.Notify:
@@ -267,7 +257,7 @@ func (d *LRM) fired(id effect.TimerID) {
 	if d.closed {
 		return
 	}
-	delete(d.timers, id)
+	d.timers.fired(id)
 	d.apply(d.m.TimerFired(d.clk.Now(), id))
 }
 

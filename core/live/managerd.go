@@ -60,7 +60,7 @@ type ManagerDaemon struct {
 	clk    clock.Clock
 	store  storage.Store
 	log    *slog.Logger
-	timers map[effect.TimerID]*clock.Timer
+	timers *timerSet
 	links  map[string]*hostLink
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -107,7 +107,7 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &ManagerDaemon{
 		m: manager.New(manager.Config{Model: cfg.Model}), model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
-		timers: map[effect.TimerID]*clock.Timer{}, links: map[string]*hostLink{}, ctx: ctx, cancel: cancel,
+		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, ctx: ctx, cancel: cancel,
 		changed: make(chan struct{}),
 	}
 	d.mu.Lock()
@@ -145,9 +145,7 @@ func (d *ManagerDaemon) Stop() {
 		return
 	}
 	d.closed = true
-	for _, t := range d.timers {
-		t.Stop()
-	}
+	d.timers.stopAll()
 	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
@@ -267,42 +265,18 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 				d.log.Warn("send queue full; message dropped", "host", e.To, "msg", e.Msg.Describe())
 			}
 		case effect.SetTimer:
-			if t, ok := d.timers[e.ID]; ok {
-				t.Stop()
+			if !d.closed {
+				d.timers.set(e, d.fire)
 			}
-			if d.closed {
-				continue
-			}
-			id := e.ID
-			d.timers[id] = d.clk.AfterFunc(e.At.Sub(d.clk.Now()), func() {
-				d.mu.Lock()
-				defer d.mu.Unlock()
-				if d.closed {
-					return
-				}
-				delete(d.timers, id)
-				d.apply(d.m.TimerFired(d.clk.Now(), id))
-			})
 		case effect.CancelTimer:
-			if t, ok := d.timers[e.ID]; ok {
-				t.Stop()
-				delete(d.timers, e.ID)
-			}
+			d.timers.cancel(e.ID)
 		case effect.Persist:
-			var err error
-			if e.Append {
-				err = d.store.Append(e.Name, e.Data)
-			} else {
-				err = d.store.Write(e.Name, e.Data)
-			}
-			if err != nil {
+			if err := persist(d.store, e); err != nil {
 				// The epoch and the log must be durable before the manager
 				// acts on them; without storage it must not act at all.
 				d.log.Error("cannot persist; manager stops acting", "record", e.Name, "err", err.Error())
 				d.closed = true
-				for _, t := range d.timers {
-					t.Stop()
-				}
+				d.timers.stopAll()
 				return
 			}
 		case effect.Log:
@@ -311,4 +285,14 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 			d.log.Error("manager daemon: unknown effect", "effect", e.Describe())
 		}
 	}
+}
+
+func (d *ManagerDaemon) fire(id effect.TimerID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.timers.fired(id)
+	d.apply(d.m.TimerFired(d.clk.Now(), id))
 }
