@@ -10,6 +10,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path"
@@ -20,12 +21,20 @@ import (
 
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
 )
 
 // EpochRecord is the storage name of the highest epoch seen.
 const EpochRecord = "agent-epoch"
+
+// ResourcesRecord is the storage name of the resources the agent was told
+// about, so that a restarted agent knows them (and their parameters) again.
+const ResourcesRecord = "agent-resources"
+
+// probeTimeout bounds the probes a restarted agent runs on its own.
+const probeTimeout = 60 * time.Second
 
 // idBase separates the agent's own timer and process IDs from its LRM's:
 // the LRM counts from 1, the agent from here, so one driver can route both.
@@ -121,6 +130,40 @@ func (a *Agent) Start(now time.Time) []effect.Effect {
 	}
 }
 
+// EncodeResources renders the resource list record.
+func EncodeResources(rs []lrm.Resource) ([]byte, error) { return json.Marshal(rs) }
+
+// DecodeResources parses the resource list record.
+func DecodeResources(data []byte) ([]lrm.Resource, error) {
+	var rs []lrm.Resource
+	if err := json.Unmarshal(data, &rs); err != nil {
+		return nil, fmt.Errorf("resource record: %w", err)
+	}
+	return rs, nil
+}
+
+// Restore re-registers the resources a previous run of the agent knew and
+// probes each of them, so that what still runs is known at once; results
+// go to the manager (as results of no command of its) when one is
+// connected. Resources are never stopped or started by a restart.
+func (a *Agent) Restore(now time.Time, rs []lrm.Resource) []effect.Effect {
+	var effs []effect.Effect
+	for _, r := range rs {
+		e, err := a.lrm.Register(now, r)
+		effs = append(effs, e...)
+		if err != nil {
+			effs = append(effs, a.log(slog.LevelError, "cannot restore resource", slog.String("resource", r.ID), slog.String("err", err.Error())))
+			continue
+		}
+		call, e, err := a.lrm.Submit(now, lrm.OpRequest{Resource: r.ID, Action: ocf.Monitor, Timeout: probeTimeout})
+		effs = append(effs, e...)
+		if err == nil {
+			a.calls[call] = opRef{epoch: a.epoch}
+		}
+	}
+	return a.route(append(effs, a.log(slog.LevelInfo, "restored resources; probing them", slog.Int("count", len(rs)))))
+}
+
 func (a *Agent) id() effect.TimerID {
 	a.nextID++
 	return effect.TimerID(a.nextID)
@@ -186,7 +229,15 @@ func (a *Agent) remember(op proto.OpID, epoch proto.Epoch) {
 }
 
 func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
+	before, known := a.lrm.Resource(m.Resource.ID)
 	effs, err := a.lrm.Register(now, m.Resource)
+	if after, _ := a.lrm.Resource(m.Resource.ID); err == nil && (!known || !sameResource(before, after)) {
+		// Durable before acting, like the epoch: a restarted agent must
+		// know every resource it may have started.
+		if data, encErr := EncodeResources(a.lrm.Resources()); encErr == nil {
+			effs = append([]effect.Effect{effect.Persist{Name: ResourcesRecord, Data: data}}, effs...)
+		}
+	}
 	if err == nil {
 		var call lrm.CallID
 		var more []effect.Effect
@@ -362,4 +413,10 @@ func (a *Agent) send(m effect.Message) effect.Effect { return effect.Send{To: ef
 
 func (a *Agent) log(level slog.Level, msg string, attrs ...slog.Attr) effect.Log {
 	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("host", a.cfg.Host)}, attrs...)}
+}
+
+func sameResource(a, b lrm.Resource) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }

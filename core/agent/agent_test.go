@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -112,3 +113,52 @@ func TestHeartbeats(t *testing.T) {
 }
 
 func procExitKilled() proc.Exit { return proc.Exit{Code: -1, Signal: "killed"} }
+
+func TestResourcesArePersistedAndRestoredWithProbes(t *testing.T) {
+	a := newAgent(t, 0)
+	effs := a.Receive(t0, exec(1, 1, ocf.Start))
+	var rec []byte
+	for _, e := range effs {
+		if p, ok := e.(effect.Persist); ok && p.Name == ResourcesRecord {
+			rec = p.Data
+		}
+	}
+	require.NotNil(t, rec, "a new resource is persisted before the agent acts")
+	require.Empty(t, kindsOf(a.Receive(t0, exec(1, 2, ocf.Monitor)), "persist:"+ResourcesRecord), "an unchanged one is not rewritten")
+	rs, err := DecodeResources(rec)
+	require.NoError(t, err)
+	require.Equal(t, "r", rs[0].ID)
+
+	// A restarted agent knows the resource again and probes it.
+	b := newAgent(t, 1)
+	effs = b.Restore(t0, rs)
+	require.Contains(t, kinds(effs), "start-process")
+	_, ok := b.LRM().Resource("r")
+	require.True(t, ok)
+	var sp effect.StartProcess
+	for _, e := range effs {
+		if s, ok := e.(effect.StartProcess); ok {
+			sp = s
+		}
+	}
+	require.Equal(t, []string{"monitor"}, sp.Spec.Args, "a probe, never a start or stop")
+	res := b.ProcessExited(t0, sp.ID, proc.Exit{Code: 0})
+	var sent proto.OpResult
+	for _, e := range res {
+		if s, ok := e.(effect.Send); ok {
+			sent, _ = s.Msg.(proto.OpResult)
+		}
+	}
+	require.Equal(t, proto.OpID(0), sent.Op, "reported as no command of the manager's")
+	require.Equal(t, ocf.OK, sent.Result.RC)
+}
+
+func kindsOf(effs []effect.Effect, want string) []string {
+	var out []string
+	for _, k := range kinds(effs) {
+		if strings.HasPrefix(k, want) {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
@@ -92,8 +93,21 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 		}
 		d.listener = l
 	}
+	var restored []lrm.Resource
+	if data, err := cfg.Store.Read(agent.ResourcesRecord); err == nil {
+		if restored, err = agent.DecodeResources(data); err != nil {
+			d.closeListeners()
+			return nil, fmt.Errorf("agent %s: %w", cfg.Agent.Host, err)
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		d.closeListeners()
+		return nil, fmt.Errorf("agent %s: %w", cfg.Agent.Host, err)
+	}
 	d.mu.Lock()
 	d.apply(d.a.Start(d.clk.Now()))
+	if len(restored) > 0 {
+		d.apply(d.a.Restore(d.clk.Now(), restored))
+	}
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go d.accept()
@@ -130,12 +144,16 @@ func (d *AgentDaemon) Stop() {
 		d.conn.Close()
 	}
 	d.mu.Unlock()
+	d.closeListeners()
+	d.wg.Wait()
+}
+
+func (d *AgentDaemon) closeListeners() {
 	if d.plain != nil {
 		d.plain.Close()
 	} else {
 		d.listener.Close()
 	}
-	d.wg.Wait()
 }
 
 func (d *AgentDaemon) accept() {

@@ -475,7 +475,7 @@ func (mg *Manager) actionDone(p *pendingOp, ok bool) {
 func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 	p, ok := mg.ops[m.Op]
 	if !ok {
-		return nil
+		return mg.unsolicited(now, m)
 	}
 	res := m.Result
 	r, known := mg.m.Resource(p.resource)
@@ -946,4 +946,35 @@ func sortedOps(m map[proto.OpID]*pendingOp) []proto.OpID {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
+}
+
+// unsolicited takes in a probe a restarted agent ran on its own (Op 0): a
+// fresh observation is welcome, as long as no command of ours about that
+// resource on that host is in flight (its result decides then).
+func (mg *Manager) unsolicited(now time.Time, m proto.OpResult) []effect.Effect {
+	res := m.Result
+	if m.Op != 0 || res.Action != ocf.Monitor || res.Interval != 0 {
+		return nil
+	}
+	if _, ok := mg.m.Resource(res.Resource); !ok {
+		return nil
+	}
+	for _, p := range mg.ops {
+		if p.resource == res.Resource && p.host == m.Host {
+			return nil
+		}
+	}
+	if _, known := mg.observed[res.Resource][m.Host]; known {
+		return nil // ours is as fresh: the manager probed after the hello
+	}
+	switch res.Outcome {
+	case ocf.Stopped:
+		mg.observed[res.Resource][m.Host] = planner.Observed{State: planner.Stopped}
+	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
+		mg.observed[res.Resource][m.Host] = planner.Observed{State: planner.Running}
+	default:
+		return nil // let the manager's own probe judge a failure
+	}
+	mg.markStale()
+	return mg.reconcile(now)
 }

@@ -602,6 +602,13 @@ func (c *Cluster) startAgent(h *host) {
 	h.agent = a
 	c.trace("host %s agent started epoch=%d", h.name, epoch)
 	c.applyAgent(h, a.Start(c.Q.Now()))
+	if data, err := h.store.Read(agent.ResourcesRecord); err == nil {
+		rs, err := agent.DecodeResources(data)
+		if err != nil {
+			panic(fmt.Sprintf("simulated resource record: %v", err)) // the simulator writes it itself
+		}
+		c.applyAgent(h, a.Restore(c.Q.Now(), rs))
+	}
 }
 
 // CrashAgent kills a host's agent process (kill -9) and restarts it after
