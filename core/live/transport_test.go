@@ -1,16 +1,24 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/agent"
+	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
 )
 
 type accepted struct {
@@ -122,4 +130,62 @@ func TestManagerRefusesAnAgentNamingAnotherHost(t *testing.T) {
 	_, err = Dial(context.Background(), l.Addr(), cfg)
 	require.ErrorContains(t, err, "h1")
 	require.ErrorContains(t, err, "certificate")
+}
+
+// syncBuffer is a log sink safe for the daemon's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestAgentDaemonLogsWhyItRefusedAPeer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	require.NoError(t, InitCerts(dir, []string{"h1"}, time.Hour))
+	other := filepath.Join(t.TempDir(), "other")
+	require.NoError(t, InitCerts(other, []string{"h1"}, time.Hour))
+	cfg, err := AgentTLS(dir, "h1")
+	require.NoError(t, err)
+	st, err := OpenDirStore(filepath.Join(t.TempDir(), "state"))
+	require.NoError(t, err)
+	defer st.Close()
+	var logs syncBuffer
+	d, err := StartAgentDaemon(AgentDaemonConfig{
+		Agent: agent.Config{Host: "h1", HeartbeatInterval: time.Second, LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}},
+		Listen: "127.0.0.1:0", TLS: cfg, Store: st, Clock: clock.New(), Runner: NewProcessRunner(),
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	require.NoError(t, err)
+	defer d.Stop()
+	foreign, err := ManagerTLS(other, "h1")
+	require.NoError(t, err)
+	pool, err := loadPool(dir)
+	require.NoError(t, err)
+	foreign.RootCAs = pool
+	if c, err := Dial(context.Background(), d.Addr(), foreign); err == nil {
+		_, _ = c.Recv()
+		c.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "refused a connection") {
+		require.True(t, time.Now().Before(deadline), "no refusal logged; logs:\n%s", logs.String())
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Contains(t, logs.String(), "unknown authority")
+
+	_, err = StartAgentDaemon(AgentDaemonConfig{Agent: agent.Config{Host: "h1", HeartbeatInterval: time.Second,
+		LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}}, Listen: "0.0.0.0:0", Insecure: true, Store: storage.NewMem(),
+		Clock: clock.New(), Runner: NewProcessRunner(), Log: quietLog()})
+	require.ErrorContains(t, err, "binds only to a loopback address")
 }
