@@ -162,7 +162,7 @@ func TestAgentDaemonLogsWhyItRefusedAPeer(t *testing.T) {
 	defer st.Close()
 	var logs syncBuffer
 	d, err := StartAgentDaemon(AgentDaemonConfig{
-		Agent: agent.Config{Host: "h1", HeartbeatInterval: time.Second, LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}},
+		Agent:  agent.Config{Host: "h1", HeartbeatInterval: time.Second, LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}},
 		Listen: "127.0.0.1:0", TLS: cfg, Store: st, Clock: clock.New(), Runner: NewProcessRunner(),
 		Log: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
