@@ -168,6 +168,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		if flags != "" {
 			flags = " " + flags
 		}
+		if len(sum.Failed) > 1 {
+			var others []string
+			for _, o := range sum.Failed[1:min(len(sum.Failed), 21)] {
+				others = append(others, fmt.Sprintf("%d (%s)", o.Seed, checkerName(o)))
+			}
+			fmt.Fprintf(stdout, "other failing seeds: %s\n", strings.Join(others, ", "))
+		}
 		fmt.Fprintf(stdout, "replay: basalt-sim replay --seed %d%s --trace seed-%d.jsonl --html seed-%d.html\n", f.Seed, flags, f.Seed, f.Seed)
 		fmt.Fprintf(stdout, "shrink: basalt-sim shrink --seed %d%s\n", f.Seed, flags)
 		return 1
@@ -379,4 +386,11 @@ func shrinkCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "plan written to %s (sha256 %s)\nreplay: basalt-sim replay --plan %s%s --html plan-%d.html\n", path, hex.EncodeToString(sum[:8]), path, flags, plan.Seed)
 	return 1
+}
+
+func checkerName(r swarm.Result) string {
+	if len(r.Violations) > 0 {
+		return r.Violations[0].Checker
+	}
+	return "linearizability"
 }

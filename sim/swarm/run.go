@@ -133,6 +133,19 @@ func RecoveryBound(m *model.Model) time.Duration {
 	return b + 2*worst + 2*time.Minute
 }
 
+// lossGrace is how long a lost command can go unnoticed: the longest
+// operation timeout plus the manager's slack, doubled.
+func lossGrace(m *model.Model) time.Duration {
+	longest := m.Cluster.FenceTimeout
+	for _, r := range m.Resources {
+		longest = max(longest, r.Start.Timeout, r.Stop.Timeout)
+		for _, mon := range r.Monitors {
+			longest = max(longest, mon.Timeout)
+		}
+	}
+	return 2 * (longest + 10*time.Second)
+}
+
 // RunSeed generates the plan of a seed and runs it.
 func RunSeed(cfg Config, seed uint64) Result {
 	plan := faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
@@ -191,8 +204,11 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 			Message: fmt.Sprintf("not recovered %s after the heal (bound %s): %s", deadline, res.Bound, whyNot(c, m))})
 	}
 	// Let the rest of the heal phase run: recovered must stay recovered.
+	// Message loss goes on after the heal, so a command may still be lost
+	// and noticed only at its timeout: the cluster gets that long to come
+	// back before a dip counts as a violation.
 	_ = c.Q.RunUntil(healAt.Add(plan.Heal), 50_000_000)
-	if recovered && !healthy(c, m) {
+	if recovered && !healthy(c, m) && !c.RunUntil(lossGrace(m), func() bool { return healthy(c, m) }) {
 		res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "liveness",
 			Message: "recovered, then fell apart with no fault: " + whyNot(c, m)})
 	}
