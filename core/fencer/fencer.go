@@ -320,6 +320,42 @@ func (f *Fencer) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	return nil
 }
 
+// ExecutorLost moves the device runs executing on a host that was just
+// declared lost to another peer at once, instead of waiting for their
+// timeouts: two hosts lost together must not cost a fence timeout each.
+func (f *Fencer) ExecutorLost(now time.Time, host string) []effect.Effect {
+	var effs []effect.Effect
+	targets := make([]string, 0, len(f.active))
+	for t := range f.active {
+		targets = append(targets, t)
+	}
+	slices.Sort(targets)
+	for _, t := range targets {
+		r := f.active[t]
+		for _, run := range r.runs {
+			if run.done || run.executor != host {
+				continue
+			}
+			delete(f.byOp, run.op)
+			delete(f.byTimer, run.timer)
+			effs = append(effs, effect.CancelTimer{ID: run.timer})
+			next := f.executor(run.device, r.target)
+			if next == "" || next == host {
+				return append(effs, f.levelFailed(now, r, fmt.Sprintf("device %s: its executor %s was lost and no other peer can run it", run.device, host))...)
+			}
+			action := r.action
+			if run.step == stepStatus {
+				action = proto.FenceStatus
+			}
+			run.executor = next
+			effs = append(effs, f.log(slog.LevelWarn, r, "fence executor lost; another peer runs the device",
+				slog.String("device", run.device), slog.String("lost", host), slog.String("executor", next)))
+			effs = append(effs, f.send(now, r, run, action)...)
+		}
+	}
+	return effs
+}
+
 // Owns reports whether a timer belongs to the fencer.
 func (f *Fencer) Owns(id effect.TimerID) bool { _, ok := f.byTimer[id]; return ok }
 

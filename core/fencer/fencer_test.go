@@ -148,3 +148,26 @@ func TestNoDeviceOrNoPeer(t *testing.T) {
 	require.False(t, d.OK)
 	require.Contains(t, d.Reason, "no peer can run device")
 }
+
+func TestLostExecutorIsReplacedAtOnce(t *testing.T) {
+	f := newFencer(t)
+	effs := f.Request(t0, "c", proto.FenceOff, "manager")
+	var first effect.Send
+	for _, e := range effs {
+		if s, ok := e.(effect.Send); ok {
+			first = s
+		}
+	}
+	require.Equal(t, "a", first.To)
+	f.SetOnline([]string{"b", "c"}) // a is gone too
+	effs = f.ExecutorLost(t0, "a")
+	var again effect.Send
+	for _, e := range effs {
+		if s, ok := e.(effect.Send); ok {
+			again = s
+		}
+	}
+	require.Equal(t, "b", again.To, "another peer runs the device, at once")
+	require.Equal(t, "ipmi-c", again.Msg.(proto.FenceExec).Device, "same level, same device")
+	require.Nil(t, f.Result(t0, proto.FenceResult{Op: first.Msg.(proto.FenceExec).Op, RC: 0}), "the lost executor's late answer is ignored")
+}

@@ -413,6 +413,15 @@ func (mg *Manager) deadline(now time.Time, hi *hostInfo) []effect.Effect {
 	}
 	effs = append(effs, effect.Log{Level: slog.LevelError, Msg: "host lost", Attrs: []slog.Attr{slog.String("host", hi.name), slog.String("why", why)}})
 	effs = append(effs, mg.event(now, Event{Kind: "host-lost", Host: hi.name, Message: why})...)
+	effs = append(effs, mg.fenceEffects(now, mg.fencer.ExecutorLost(now, hi.name))...)
+	if mg.m.Cluster.Fencing && !mg.cfg.SkipFence && !hi.fencing && hi.retryTimer == 0 {
+		// Fence at once rather than when the planner next runs: the
+		// current transition may be busy, and every second a lost host
+		// is not fenced is a second its groups are down.
+		hi.fencing = true
+		effs = append(effs, mg.event(now, Event{Kind: "fence-requested", Host: hi.name, Message: "host lost"})...)
+		effs = append(effs, mg.fenceEffects(now, mg.fencer.Request(now, hi.name, proto.FenceOff, "manager"))...)
+	}
 	mg.markStale()
 	return append(effs, mg.reconcile(now)...)
 }

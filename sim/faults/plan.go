@@ -45,7 +45,21 @@ const (
 	AdminStop     Kind = "admin-stop"     // stop Group, start it again after For
 	AdminCleanup  Kind = "admin-cleanup"  // cleanup Group
 	AdminUnmanage Kind = "admin-unmanage" // unmanage Group for For
+
+	// Kinds for scripted plans (scenarios) only; the swarm never draws
+	// them.
+	AdminStart       Kind = "admin-start"       // start Group
+	AdminBan         Kind = "admin-ban"         // ban Group from Host
+	AdminClear       Kind = "admin-clear"       // clear Group's moves and bans
+	AdminMaintenance Kind = "admin-maintenance" // Action "on" or "off"
+	HealAll          Kind = "heal"              // lift every network, host, resource and device fault
 )
+
+// A For of zero on a fault that is normally undone after For (pause,
+// partition, cut, isolate, clog, device faults, standby, stop, unmanage,
+// crash restarts) means it lasts until a heal step: scripted plans use it.
+
+var scriptedKinds = []Kind{AdminStart, AdminBan, AdminClear, AdminMaintenance, HealAll}
 
 // Fault is one entry of a plan.
 type Fault struct {
@@ -105,6 +119,9 @@ type Plan struct {
 	Faults []Fault       `json:"faults"`
 	// Enabled lists the fault kinds the swarm switched on.
 	Enabled []Kind `json:"enabled"`
+	// Scripted plans (scenarios) have no automatic heal phase: their own
+	// steps heal, and their expectations judge recovery.
+	Scripted bool `json:"scripted,omitempty"`
 }
 
 // Encode renders the plan as indented JSON.
@@ -118,7 +135,7 @@ func Decode(data []byte) (Plan, error) {
 		return Plan{}, fmt.Errorf("fault plan: %w", err)
 	}
 	for i, f := range p.Faults {
-		if !slices.Contains(allKinds, f.Kind) {
+		if !slices.Contains(allKinds, f.Kind) && !slices.Contains(scriptedKinds, f.Kind) {
 			return Plan{}, fmt.Errorf("fault plan: faults[%d]: unknown kind %q", i, f.Kind)
 		}
 		if f.At < 0 || f.At > p.Chaos {

@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/manager"
@@ -40,6 +41,92 @@ type Config struct {
 	// KeepHistory keeps the ground-truth changes and operations in the
 	// result, for the HTML timeline.
 	KeepHistory bool
+	// Expect lists what must hold at given times (scenarios).
+	Expect []Expectation
+}
+
+// Expectation is what must hold at a point of a scripted run.
+type Expectation struct {
+	By time.Duration
+	// Running maps a group to the host it must run on (every member
+	// running there in truth, and in the manager's view).
+	Running map[string]string
+	// Stopped groups run nowhere.
+	Stopped []string
+	// Down resources run nowhere (their group may run in part).
+	Down []string
+	// Fenced hosts have been fenced successfully by then; NotFenced not.
+	Fenced    []string
+	NotFenced []string
+}
+
+// check returns what does not hold, or "".
+func (e Expectation) check(c *cluster.Cluster) string {
+	m := c.Model
+	var bad []string
+	for _, gid := range sortedKeys(e.Running) {
+		want := e.Running[gid]
+		g, ok := m.Group(gid)
+		if !ok {
+			bad = append(bad, fmt.Sprintf("no group %q", gid))
+			continue
+		}
+		for _, r := range g.Resources() {
+			var on []string
+			for _, h := range m.HostNames() {
+				if c.Running(h, r) {
+					on = append(on, h)
+				}
+			}
+			viewOK := c.Manager() != nil && c.Manager().Observed(r, want).State == planner.Running
+			if len(on) != 1 || on[0] != want || !viewOK {
+				bad = append(bad, fmt.Sprintf("%s should run on %s only, runs on %v (manager agrees: %t)", r, want, on, viewOK))
+			}
+		}
+	}
+	for _, gid := range e.Stopped {
+		g, _ := m.Group(gid)
+		for _, r := range g.Resources() {
+			for _, h := range m.HostNames() {
+				if c.Running(h, r) {
+					bad = append(bad, fmt.Sprintf("%s should be stopped, runs on %s", r, h))
+				}
+			}
+		}
+	}
+	for _, r := range e.Down {
+		for _, h := range m.HostNames() {
+			if c.Running(h, r) {
+				bad = append(bad, fmt.Sprintf("%s should be down, runs on %s", r, h))
+			}
+		}
+	}
+	fenced := map[string]bool{}
+	for _, op := range c.History {
+		if op.Kind == "fence" {
+			fenced[op.Host] = true
+		}
+	}
+	for _, h := range e.Fenced {
+		if !fenced[h] {
+			bad = append(bad, fmt.Sprintf("%s should have been fenced", h))
+		}
+	}
+	for _, h := range e.NotFenced {
+		if fenced[h] {
+			bad = append(bad, fmt.Sprintf("%s should not have been fenced", h))
+		}
+	}
+	return strings.Join(bad, "; ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Coverage counts what a run exercised, so that a green run shows what it
@@ -188,6 +275,24 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 		f := f
 		c.Q.At(cluster.Start.Add(f.At), func() { apply(c, f, admin, &res.Coverage) })
 	}
+	for _, e := range cfg.Expect {
+		e := e
+		c.Q.At(cluster.Start.Add(e.By), func() {
+			if why := e.check(c); why != "" {
+				res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "expectation",
+					Message: fmt.Sprintf("at %s: %s", e.By, why)})
+			}
+		})
+	}
+	if plan.Scripted {
+		end := plan.Chaos
+		for _, e := range cfg.Expect {
+			end = max(end, e.By)
+		}
+		_ = c.Run(end + time.Millisecond)
+		res.Recovery = -1
+		return finish(cfg, c, res, safety, limits, reports)
+	}
 	healAt := cluster.Start.Add(plan.Chaos)
 	c.Q.At(healAt, func() { heal(c, m, admin) })
 	_ = c.Run(plan.Chaos)
@@ -213,6 +318,11 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 			Message: "recovered, then fell apart with no fault: " + whyNot(c, m)})
 	}
 
+	return finish(cfg, c, res, safety, limits, reports)
+}
+
+// finish runs the checkers that judge a whole run.
+func finish(cfg Config, c *cluster.Cluster, res Result, safety *harness.Safety, limits map[string]int, reports []string) Result {
 	res.Violations = append(safety.Violations, res.Violations...)
 	var acts []harness.Act
 	for _, a := range c.Acts {
@@ -275,7 +385,11 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 
 // apply carries out one fault.
 func apply(c *cluster.Cluster, f faults.Fault, admin func(manager.Request), cov *Coverage) {
-	later := func(fn func()) { c.Q.After(f.For, fn) }
+	later := func(fn func()) {
+		if f.For > 0 {
+			c.Q.After(f.For, fn)
+		}
+	}
 	switch f.Kind {
 	case faults.CrashAgent:
 		cov.Crashes++
@@ -335,6 +449,27 @@ func apply(c *cluster.Cluster, f faults.Fault, admin func(manager.Request), cov 
 	case faults.AdminUnmanage:
 		admin(manager.Request{Command: manager.CmdUnmanage, Target: f.Group})
 		later(func() { admin(manager.Request{Command: manager.CmdManage, Target: f.Group}) })
+	case faults.AdminStart:
+		admin(manager.Request{Command: manager.CmdStart, Target: f.Group})
+	case faults.AdminBan:
+		admin(manager.Request{Command: manager.CmdBan, Target: f.Group, Host: f.Host})
+	case faults.AdminClear:
+		admin(manager.Request{Command: manager.CmdClear, Target: f.Group})
+	case faults.AdminMaintenance:
+		admin(manager.Request{Command: manager.CmdMaintenance, Flag: f.Action == "on"})
+	case faults.HealAll:
+		c.Heal()
+		c.ClearResourceFaults()
+		c.ClearDeviceFaults()
+		c.ResumeStaleManagers()
+		for _, h := range c.Model.HostNames() {
+			c.Resume(h)
+			c.PowerOn(h)
+			c.EnsureAgent(h)
+		}
+		if c.Manager() == nil {
+			c.StartManager()
+		}
 	}
 }
 
