@@ -15,9 +15,9 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -657,7 +657,7 @@ func (c *Cluster) PowerOff(name, cause string) {
 	h.procs = map[procKey]*simProc{}
 	c.stopAgentProcess(h)
 	h.powered = false
-	for _, r := range slices.Sorted(mapsKeys(h.files)) {
+	for _, r := range slices.Sorted(maps.Keys(h.files)) {
 		c.setFile(h, r, false, cause)
 	}
 	c.trace("host %s powered off (%s)", name, cause)
@@ -929,21 +929,6 @@ func paramsMatch(params, args map[string]string) bool {
 	return true
 }
 
-func mapsKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 func (c *Cluster) persist(s *storage.Mem, e effect.Persist) {
 	var err error
 	if e.Append {
@@ -996,7 +981,7 @@ func (c *Cluster) CrashHost(name string, restartAfter time.Duration) {
 	h.procs = map[procKey]*simProc{}
 	c.stopAgentProcess(h)
 	h.powered = false
-	for _, r := range slices.Sorted(mapsKeys(h.files)) {
+	for _, r := range slices.Sorted(maps.Keys(h.files)) {
 		c.setFile(h, r, false, "crashed")
 	}
 	c.trace("host %s crashed", name)
