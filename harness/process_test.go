@@ -57,7 +57,7 @@ func newProcCluster(t *testing.T, hosts []string) *procCluster {
 		"--hosts", strings.Join(hosts, ",")).CombinedOutput()
 	require.NoError(t, err, string(out))
 	var b strings.Builder
-	fmt.Fprintf(&b, "cluster: {name: proc, heartbeat-interval: 300ms, dead-timeout: 2s, fence-timeout: 10s, ocf-root: %q}\nhosts:\n", filepath.Join(repo(), "agents", "ocf"))
+	fmt.Fprintf(&b, "cluster: {name: proc, heartbeat-interval: 300ms, dead-timeout: 3s, fence-timeout: 10s, ocf-root: %q}\nhosts:\n", filepath.Join(repo(), "agents", "ocf"))
 	for _, h := range hosts {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)

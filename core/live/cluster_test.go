@@ -75,7 +75,7 @@ func newLiveClusterWith(t testing.TB, hosts []string, debianDummy bool) *liveClu
 		agents: map[string]*AgentDaemon{}, stores: map[string]*DirStore{}, power: map[string]*exec.Cmd{}, fenceDir: fenceDir}
 	require.NoError(t, InitCerts(lc.certs, hosts, time.Hour))
 	var b strings.Builder
-	fmt.Fprintf(&b, "cluster: {name: live, heartbeat-interval: 200ms, dead-timeout: 2s, fence-timeout: 10s, ocf-root: %q,\n", ocfRoot)
+	fmt.Fprintf(&b, "cluster: {name: live, heartbeat-interval: 250ms, dead-timeout: 3s, fence-timeout: 10s, ocf-root: %q,\n", ocfRoot)
 	b.WriteString("  op-defaults: {start-timeout: 10s, stop-timeout: 10s, monitor-timeout: 10s}}\nhosts:\n")
 	for _, h := range hosts {
 		fmt.Fprintf(&b, "  - {name: %s, address: %q}\n", h, freePort(t))
