@@ -13,7 +13,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that start goroutines run again under the race detector.
 RACE_PKGS   := ./core/live/...
 
-.PHONY: all deps build test race bench lint fmt run-op sim swarm clean
+.PHONY: all deps build test race bench lint fmt run-op sim swarm chaos clean
 
 all: build
 
@@ -62,6 +62,15 @@ sim: build
 # swarm is the large simulator run for CI chaos jobs and before releases.
 swarm: build
 	$(BIN)/basalt-sim run --seeds 1-100000
+
+# chaos runs real processes under random faults for CHAOS_FOR (seed
+# CHAOS_SEED, printed; a failing run keeps its logs and timeline in
+# chaos-out/), then a large simulator swarm.
+CHAOS_FOR  ?= 5m
+CHAOS_SEED ?= 0
+chaos: deps build
+	$(GO) test -count=1 -timeout 60m -run TestChaos -v ./harness -chaos $(CHAOS_FOR) -chaos-seed $(CHAOS_SEED) -chaos-keep $(CURDIR)/chaos-out
+	$(BIN)/basalt-sim run --seeds 1-20000
 
 # run-op is the LRM's human way in: one OCF action through the LRM.
 run-op: deps build

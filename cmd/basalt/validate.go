@@ -15,12 +15,18 @@ import (
 // with its line. Exit 1 when any file is invalid, 2 on a usage error.
 func validate(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("validate", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// pflag would print the error and then the whole flag list; a usage
+	// error here is one line, and --help prints the list to stdout.
+	fs.SetOutput(io.Discard)
 	configs := fs.StringArrayP("config", "c", nil, "configuration file (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: basalt validate --config FILE [--config FILE ...]")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return 0
 		}
+		fmt.Fprintf(stderr, "basalt validate: %v\n", err)
 		return 2
 	}
 	files := append(*configs, fs.Args()...)
@@ -32,7 +38,14 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			fmt.Fprintf(stdout, "%s: cannot read: %v\n", f, errors.Unwrap(err))
+			// The *PathError already names the file; keep only its cause so
+			// the line reads "FILE: cannot read: no such file or directory".
+			cause := err
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				cause = pe.Err
+			}
+			fmt.Fprintf(stdout, "%s: cannot read: %v\n", f, cause)
 			rc = 1
 			continue
 		}

@@ -1,7 +1,10 @@
 package model
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"sort"
@@ -53,8 +56,10 @@ type loader struct {
 }
 
 func (l *loader) errf(n *yaml.Node, path, format string, args ...any) {
-	line := 0
-	if n != nil {
+	// Line 1 when no node is at hand (the file as a whole): every error
+	// names a line an editor can jump to.
+	line := 1
+	if n != nil && n.Line > 0 {
 		line = n.Line
 	}
 	l.errs = append(l.errs, &Error{File: l.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
@@ -70,7 +75,7 @@ type field struct {
 // leave a setting at its default.
 func (l *loader) fields(n *yaml.Node, path string, known ...string) map[string]field {
 	out := map[string]field{}
-	if n == nil {
+	if isNull(n) {
 		return out
 	}
 	if n.Kind != yaml.MappingNode {
@@ -80,6 +85,10 @@ func (l *loader) fields(n *yaml.Node, path string, known ...string) map[string]f
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		kp := join(path, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			l.errf(k, path, "a key must be a plain word")
+			continue
+		}
 		if !slices.Contains(known, k.Value) {
 			l.errf(k, kp, "unknown key (known here: %s)", strings.Join(known, ", "))
 			continue
@@ -91,6 +100,13 @@ func (l *loader) fields(n *yaml.Node, path string, known ...string) map[string]f
 		out[k.Value] = field{k, v}
 	}
 	return out
+}
+
+// isNull reports a value that is absent or written empty ("key:" or "~"):
+// an administrator who comments out every line of a section means "none",
+// not "wrong type".
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 func join(path, key string) string {
@@ -127,8 +143,12 @@ func (l *loader) integer(f field, path string, def, min, max int) int {
 	if f.value == nil {
 		return def
 	}
+	if f.value.Kind != yaml.ScalarNode {
+		l.errf(f.value, path, "must be a whole number")
+		return def
+	}
 	n, err := strconv.Atoi(f.value.Value)
-	if f.value.Kind != yaml.ScalarNode || err != nil {
+	if err != nil {
 		l.errf(f.value, path, "%q is not a whole number", f.value.Value)
 		return def
 	}
@@ -153,8 +173,12 @@ func (l *loader) duration(f field, path string, def time.Duration) time.Duration
 		return def
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
+	if err != nil {
 		l.errf(f.value, path, "%q is not a duration (use e.g. 10s, 1m30s)", v)
+		return def
+	}
+	if d < 0 {
+		l.errf(f.value, path, "%q is negative", v)
 		return def
 	}
 	return d
@@ -162,7 +186,7 @@ func (l *loader) duration(f field, path string, def time.Duration) time.Duration
 
 func (l *loader) stringMap(f field, path string, check func(k *yaml.Node, kp string)) map[string]string {
 	out := map[string]string{}
-	if f.value == nil {
+	if isNull(f.value) {
 		return out
 	}
 	if f.value.Kind != yaml.MappingNode {
@@ -172,6 +196,10 @@ func (l *loader) stringMap(f field, path string, check func(k *yaml.Node, kp str
 	for i := 0; i+1 < len(f.value.Content); i += 2 {
 		k, v := f.value.Content[i], f.value.Content[i+1]
 		kp := join(path, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			l.errf(k, path, "a key must be a plain word")
+			continue
+		}
 		if _, dup := out[k.Value]; dup {
 			l.errf(k, kp, "given twice")
 			continue
@@ -189,7 +217,7 @@ func (l *loader) stringMap(f field, path string, check func(k *yaml.Node, kp str
 }
 
 func (l *loader) list(f field, path string) []*yaml.Node {
-	if f.value == nil {
+	if isNull(f.value) {
 		return nil
 	}
 	if f.value.Kind != yaml.SequenceNode {
@@ -230,19 +258,33 @@ func Load(filename string, data []byte) (*Model, error) {
 		l.errf(nil, "", "file is %d bytes, more than the %d accepted", len(data), maxConfig)
 		return nil, l.result()
 	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line := 0
-		msg := err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = m[2]
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			l.errf(nil, "", "the file is empty")
+		} else {
+			l.syntax(err)
 		}
-		l.errs = append(l.errs, &Error{File: filename, Line: line, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+		return nil, l.result()
+	}
+	// A second document would be silently ignored by a plain unmarshal;
+	// strictness means saying so.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.errf(&extra, "", "a second YAML document (after ---): the configuration is one document")
+		return nil, l.result()
+	} else if !errors.Is(err, io.EOF) {
+		l.syntax(err)
 		return nil, l.result()
 	}
 	if len(doc.Content) == 0 {
-		l.errs = append(l.errs, &Error{File: filename, Line: 1, Msg: "the file is empty"})
+		l.errf(nil, "", "the file is empty")
+		return nil, l.result()
+	}
+	budget := maxNodes
+	if !expandAliases(doc.Content[0], &budget) {
+		l.errf(doc.Content[0], "", "more than %d values once YAML aliases are expanded", maxNodes)
 		return nil, l.result()
 	}
 	m := l.model(doc.Content[0])
@@ -253,11 +295,81 @@ func Load(filename string, data []byte) (*Model, error) {
 	return m, nil
 }
 
+// syntax records a YAML parser error at the line it names.
+func (l *loader) syntax(err error) {
+	line := 1
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
+			line = n
+		}
+		msg = m[2]
+	}
+	l.errs = append(l.errs, &Error{File: l.file, Line: line, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+}
+
+// maxNodes bounds the document once aliases are expanded, so that a few
+// lines of nested aliases ("billion laughs") cannot make validation take
+// exponential time and memory.
+const maxNodes = 100_000
+
+// expandAliases replaces every alias (*name) by a copy of what its anchor
+// (&name) holds, so that the walk sees plain values; errors inside an
+// aliased value then name the anchor's line, where the text is. It returns
+// false when the expanded document would exceed the budget.
+func expandAliases(n *yaml.Node, budget *int) bool {
+	*budget--
+	if *budget < 0 {
+		return false
+	}
+	for i, c := range n.Content {
+		if c.Kind == yaml.AliasNode && c.Alias != nil {
+			cp := copyNode(c.Alias, budget)
+			if cp == nil {
+				return false
+			}
+			n.Content[i] = cp
+			continue
+		}
+		if !expandAliases(c, budget) {
+			return false
+		}
+	}
+	return true
+}
+
+// copyNode deep-copies n, expanding aliases inside it; nil when over budget.
+func copyNode(n *yaml.Node, budget *int) *yaml.Node {
+	*budget--
+	if *budget < 0 {
+		return nil
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return copyNode(n.Alias, budget)
+	}
+	cp := *n
+	cp.Content = make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		if cp.Content[i] = copyNode(c, budget); cp.Content[i] == nil {
+			return nil
+		}
+	}
+	return &cp
+}
+
 func (l *loader) result() error {
 	if len(l.errs) == 0 {
 		return nil
 	}
-	sort.SliceStable(l.errs, func(i, j int) bool { return l.errs[i].Line < l.errs[j].Line })
+	// Line then path, so that the output reads top to bottom and several
+	// problems on one line (a flow mapping) come in a stable order.
+	sort.SliceStable(l.errs, func(i, j int) bool {
+		a, b := l.errs[i], l.errs[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Path < b.Path
+	})
 	return &Errors{List: l.errs}
 }
 
@@ -266,6 +378,7 @@ func (l *loader) model(root *yaml.Node) *Model {
 	m := &Model{Topology: map[string][][]string{}}
 	l.cluster(top["cluster"], m)
 	hostLine := map[string]*yaml.Node{}
+	hostPath := map[string]string{}
 	for i, n := range l.list(top["hosts"], "hosts") {
 		p := fmt.Sprintf("hosts[%d]", i)
 		f := l.fields(n, p, "name", "address")
@@ -285,6 +398,7 @@ func (l *loader) model(root *yaml.Node) *Model {
 		}
 		if h.Name != "" && hostLine[h.Name] == nil {
 			hostLine[h.Name] = n
+			hostPath[h.Name] = p
 		}
 		m.Hosts = append(m.Hosts, h)
 	}
@@ -295,8 +409,11 @@ func (l *loader) model(root *yaml.Node) *Model {
 	l.topology(top["fencing-topology"], m, hostLine)
 	if m.Cluster.Fencing {
 		for _, h := range m.Hosts {
-			if len(m.fencingLevelsRaw(h.Name)) == 0 && hostLine[h.Name] != nil {
-				l.errf(hostLine[h.Name], "hosts", "fencing is on but no fence device can fence %s", h.Name)
+			// A host with a topology whose levels were all rejected has
+			// its errors already; only a host nothing mentions is reported.
+			_, hasTopology := m.Topology[h.Name]
+			if !hasTopology && len(m.fencingLevelsRaw(h.Name)) == 0 && hostLine[h.Name] != nil {
+				l.errf(hostLine[h.Name], hostPath[h.Name], "fencing is on but no fence device can fence host %q (add one to fence-devices, or a fencing-topology)", h.Name)
 			}
 		}
 	}
@@ -357,18 +474,33 @@ func (l *loader) positive(f field, path string, def time.Duration) time.Duration
 	return d
 }
 
+// checkID reports a missing or malformed id. Ids become environment
+// values, file names and command-line arguments, so they are kept to a
+// plain alphabet, starting with a letter or digit.
+func (l *loader) checkID(f field, entry *yaml.Node, path, id string) bool {
+	switch {
+	case f.value == nil:
+		l.errf(entry, path, "is required")
+		return false
+	case !ident.MatchString(id):
+		l.errf(f.value, path, "%q is not a valid id (letters, digits, '_', '.', '-', starting with a letter or digit, at most 128)", id)
+		return false
+	}
+	return true
+}
+
 func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
 	seen := map[string]int{}
 	for i, n := range l.list(f, "fence-devices") {
 		p := fmt.Sprintf("fence-devices[%d]", i)
 		fs := l.fields(n, p, "id", "agent", "params", "hosts")
 		d := FenceDevice{ID: l.str(fs["id"], p+".id", ""), Agent: l.str(fs["agent"], p+".agent", "")}
-		if !ident.MatchString(d.ID) {
-			l.errf(n, p+".id", "%q is not a valid id (letters, digits, '_', '.', '-')", d.ID)
-		} else if first, dup := seen[d.ID]; dup {
-			l.errf(fs["id"].value, p+".id", "fence device %q is defined twice (first on line %d)", d.ID, first)
-		} else {
-			seen[d.ID] = n.Line
+		if l.checkID(fs["id"], n, p+".id", d.ID) {
+			if first, dup := seen[d.ID]; dup {
+				l.errf(fs["id"].value, p+".id", "fence device %q is defined twice (first on line %d)", d.ID, first)
+			} else {
+				seen[d.ID] = n.Line
+			}
 		}
 		if d.Agent == "" || strings.ContainsAny(d.Agent, "/ \x00") || d.Agent == "." || d.Agent == ".." {
 			l.errf(n, p+".agent", "%q is not a fence agent name (a plain file name such as fence_ipmilan)", d.Agent)
@@ -387,7 +519,7 @@ func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
 }
 
 func (l *loader) topology(f field, m *Model, hosts map[string]*yaml.Node) {
-	if f.value == nil {
+	if isNull(f.value) {
 		return
 	}
 	if f.value.Kind != yaml.MappingNode {
@@ -406,7 +538,8 @@ func (l *loader) topology(f field, m *Model, hosts map[string]*yaml.Node) {
 			continue
 		}
 		var levels [][]string
-		for li, lv := range l.list(field{k, v}, p) {
+		raw := l.list(field{k, v}, p)
+		for li, lv := range raw {
 			lp := fmt.Sprintf("%s[%d]", p, li)
 			if lv.Kind != yaml.SequenceNode || len(lv.Content) == 0 {
 				l.errf(lv, lp, "a level is a non-empty list of device ids that must all succeed")
@@ -415,23 +548,30 @@ func (l *loader) topology(f field, m *Model, hosts map[string]*yaml.Node) {
 			var level []string
 			for di, dn := range lv.Content {
 				dp := fmt.Sprintf("%s[%d]", lp, di)
+				if dn.Kind != yaml.ScalarNode {
+					l.errf(dn, dp, "must be a fence device id")
+					continue
+				}
 				var dev *FenceDevice
 				for j := range m.FenceDevices {
 					if m.FenceDevices[j].ID == dn.Value {
 						dev = &m.FenceDevices[j]
+						break
 					}
 				}
 				switch {
 				case dev == nil:
 					l.errf(dn, dp, "unknown fence device %q", dn.Value)
-				case dev.Plugs[k.Value] == "" && !hasKey(dev.Plugs, k.Value):
-					l.errf(dn, dp, "fence device %q cannot fence %s (not in its hosts)", dn.Value, k.Value)
+				case !hasKey(dev.Plugs, k.Value):
+					l.errf(dn, dp, "fence device %q cannot fence %s (%s is not in its hosts)", dn.Value, k.Value, k.Value)
+				case slices.Contains(level, dn.Value):
+					l.errf(dn, dp, "fence device %q is listed twice in this level", dn.Value)
 				}
 				level = append(level, dn.Value)
 			}
 			levels = append(levels, level)
 		}
-		if len(levels) == 0 {
+		if len(raw) == 0 {
 			l.errf(v, p, "needs at least one level")
 		}
 		m.Topology[k.Value] = levels
@@ -465,13 +605,12 @@ func (l *loader) resources(f field, m *Model) map[string]*yaml.Node {
 		p := fmt.Sprintf("resources[%d]", i)
 		fs := l.fields(n, p, "id", "name", "agent", "params", "ops")
 		r := Resource{ID: l.str(fs["id"], p+".id", ""), Line: n.Line}
-		switch {
-		case !ident.MatchString(r.ID):
-			l.errf(n, p+".id", "%q is not a valid id (letters, digits, '_', '.', '-')", r.ID)
-		case seen[r.ID] != nil:
-			l.errf(fs["id"].value, p+".id", "resource %q is defined twice (first on line %d)", r.ID, seen[r.ID].Line)
-		default:
-			seen[r.ID] = n
+		if l.checkID(fs["id"], n, p+".id", r.ID) {
+			if first := seen[r.ID]; first != nil {
+				l.errf(fs["id"].value, p+".id", "resource %q is defined twice (first on line %d)", r.ID, first.Line)
+			} else {
+				seen[r.ID] = n
+			}
 		}
 		r.Name = l.str(fs["name"], p+".name", r.ID)
 		agent := l.str(fs["agent"], p+".agent", "")
@@ -493,24 +632,31 @@ func (l *loader) resources(f field, m *Model) map[string]*yaml.Node {
 		r.Stop = Op{Timeout: l.positive(sp["timeout"], p+".ops.stop.timeout", c.StopTimeout),
 			OnFail: l.onFail(sp["on-fail"], p+".ops.stop.on-fail", stopDefault)}
 		if r.Stop.OnFail == OnFailFence && !c.Fencing {
-			l.errf(sp["on-fail"].value, p+".ops.stop.on-fail", "is fence but fencing is off")
+			l.errf(sp["on-fail"].value, p+".ops.stop.on-fail", "%q needs fencing, which is off (use block or stop)", OnFailFence)
 		}
 		intervals := map[time.Duration]bool{}
 		for j, mn := range l.list(ops["monitor"], p+".ops.monitor") {
 			mp := fmt.Sprintf("%s.ops.monitor[%d]", p, j)
 			mf := l.fields(mn, mp, "interval", "timeout", "depth", "on-fail")
-			mon := Monitor{
-				Interval: l.duration(mf["interval"], mp+".interval", 0),
-				Timeout:  l.positive(mf["timeout"], mp+".timeout", c.MonitorTimeout),
-				Depth:    l.integer(mf["depth"], mp+".depth", 0, 0, 1000),
-				OnFail:   l.onFail(mf["on-fail"], mp+".on-fail", OnFailRestart),
+			before := len(l.errs)
+			mon := Monitor{Interval: l.duration(mf["interval"], mp+".interval", 0)}
+			// An interval already reported as malformed is not also "not
+			// positive" or a duplicate.
+			intervalOK := len(l.errs) == before
+			mon.Timeout = l.positive(mf["timeout"], mp+".timeout", c.MonitorTimeout)
+			mon.Depth = l.integer(mf["depth"], mp+".depth", 0, 0, 1000)
+			mon.OnFail = l.onFail(mf["on-fail"], mp+".on-fail", OnFailRestart)
+			switch {
+			case mf["interval"].value == nil:
+				l.errf(mn, mp+".interval", "is required (how often the monitor runs, e.g. 10s)")
+			case !intervalOK:
+			case mon.Interval <= 0:
+				l.errf(mf["interval"].value, mp+".interval", "a recurring monitor needs a positive interval")
+			case intervals[mon.Interval]:
+				l.errf(mf["interval"].value, mp+".interval", "another monitor of %s already uses %s (intervals identify monitors)", r.ID, mon.Interval)
+			default:
+				intervals[mon.Interval] = true
 			}
-			if mon.Interval <= 0 {
-				l.errf(nodeOr(mf["interval"].value, mn), mp+".interval", "a recurring monitor needs a positive interval")
-			} else if intervals[mon.Interval] {
-				l.errf(mf["interval"].value, mp+".interval", "another monitor of %s already uses %s", r.ID, mon.Interval)
-			}
-			intervals[mon.Interval] = true
 			r.Monitors = append(r.Monitors, mon)
 		}
 		m.Resources = append(m.Resources, r)
@@ -532,21 +678,28 @@ var (
 
 func (l *loader) groups(f field, m *Model, hosts map[string]*yaml.Node, rscs map[string]*yaml.Node) {
 	seen := map[string]int{}
+	// memberOf names the group (or, for a group without a valid id, its
+	// path) each resource was first placed in.
 	memberOf := map[string]string{}
 	for i, n := range l.list(f, "groups") {
 		p := fmt.Sprintf("groups[%d]", i)
 		fs := l.fields(n, p, "id", "name", "members", "placement")
 		g := Group{ID: l.str(fs["id"], p+".id", ""), Line: n.Line}
-		if !ident.MatchString(g.ID) {
-			l.errf(n, p+".id", "%q is not a valid id (letters, digits, '_', '.', '-')", g.ID)
-		} else if first, dup := seen[g.ID]; dup {
-			l.errf(fs["id"].value, p+".id", "group %q is defined twice (first on line %d)", g.ID, first)
-		} else {
-			seen[g.ID] = n.Line
+		if l.checkID(fs["id"], n, p+".id", g.ID) {
+			if first, dup := seen[g.ID]; dup {
+				l.errf(fs["id"].value, p+".id", "group %q is defined twice (first on line %d)", g.ID, first)
+			} else {
+				seen[g.ID] = n.Line
+			}
 		}
 		g.Name = l.str(fs["name"], p+".name", g.ID)
-		nodes := map[string]*yaml.Node{}
-		for j, mn := range l.list(fs["members"], p+".members") {
+		label := fmt.Sprintf("%q", g.ID)
+		if g.ID == "" {
+			label = p
+		}
+		nodes := map[string]memberAt{}
+		raw := l.list(fs["members"], p+".members")
+		for j, mn := range raw {
 			mp := fmt.Sprintf("%s.members[%d]", p, j)
 			mf := l.fields(mn, mp, "resource", "parent")
 			mem := Member{Resource: l.str(mf["resource"], mp+".resource", ""), Parent: l.str(mf["parent"], mp+".parent", "")}
@@ -557,58 +710,88 @@ func (l *loader) groups(f field, m *Model, hosts map[string]*yaml.Node, rscs map
 			case rscs[mem.Resource] == nil:
 				l.errf(mf["resource"].value, mp+".resource", "unknown resource %q", mem.Resource)
 				continue
+			case memberOf[mem.Resource] == label:
+				l.errf(mf["resource"].value, mp+".resource", "resource %q is listed twice in this group", mem.Resource)
+				continue
 			case memberOf[mem.Resource] != "":
-				l.errf(mf["resource"].value, mp+".resource", "resource %q is already in group %q (a resource belongs to one group)", mem.Resource, memberOf[mem.Resource])
+				l.errf(mf["resource"].value, mp+".resource", "resource %q is already in group %s (a resource belongs to exactly one group)", mem.Resource, memberOf[mem.Resource])
 				continue
 			}
-			memberOf[mem.Resource] = g.ID
-			nodes[mem.Resource] = mn
+			memberOf[mem.Resource] = label
+			nodes[mem.Resource] = memberAt{mn, mp}
 			g.Members = append(g.Members, mem)
 		}
-		l.tree(&g, p, nodes, nodeOr(fs["members"].value, n))
+		if len(raw) == 0 {
+			l.errf(nodeOr(fs["members"].value, n), p+".members", "a group needs at least one member")
+		} else {
+			l.tree(&g, p, nodes, fs["members"].value)
+		}
 		g.Placement = l.placement(fs["placement"], p+".placement", m, hosts)
 		m.Groups = append(m.Groups, g)
 	}
-	for _, r := range m.Resources {
-		if r.ID != "" && memberOf[r.ID] == "" && rscs[r.ID] != nil {
-			l.errf(rscs[r.ID], "resources", "resource %q is in no group (every resource belongs to exactly one)", r.ID)
+	for i, r := range m.Resources {
+		// Only the first definition of an id: a duplicate is reported as such.
+		if first := rscs[r.ID]; first != nil && first.Line == r.Line && memberOf[r.ID] == "" {
+			l.errf(first, fmt.Sprintf("resources[%d]", i), "resource %q is in no group (every resource belongs to exactly one)", r.ID)
 		}
 	}
 }
 
-// tree checks that a group's members form one tree: one root, parents in the
-// group, no cycles.
-func (l *loader) tree(g *Group, p string, nodes map[string]*yaml.Node, at *yaml.Node) {
+// memberAt is where a group member was written.
+type memberAt struct {
+	node *yaml.Node
+	path string
+}
+
+// tree checks that a group's accepted members form one tree: one root,
+// parents in the group, no cycles. Members already rejected (unknown or
+// taken resources) are not in g.Members; their own errors stand for them.
+func (l *loader) tree(g *Group, p string, nodes map[string]memberAt, at *yaml.Node) {
 	if len(g.Members) == 0 {
-		l.errf(at, p+".members", "a group needs at least one member")
 		return
 	}
 	var roots []string
-	for j, mem := range g.Members {
-		mp := fmt.Sprintf("%s.members[%d]", p, j)
+	badParent := false
+	for _, mem := range g.Members {
+		w := nodes[mem.Resource]
 		switch {
 		case mem.Parent == "":
 			roots = append(roots, mem.Resource)
 		case mem.Parent == mem.Resource:
-			l.errf(nodes[mem.Resource], mp+".parent", "%q cannot be its own parent", mem.Resource)
-		case nodes[mem.Parent] == nil:
-			l.errf(nodes[mem.Resource], mp+".parent", "parent %q is not a member of group %q", mem.Parent, g.ID)
+			l.errf(w.node, w.path+".parent", "%q cannot be its own parent", mem.Resource)
+			badParent = true
+		case nodes[mem.Parent].node == nil:
+			l.errf(w.node, w.path+".parent", "parent %q is not a member of this group", mem.Parent)
+			badParent = true
 		}
 	}
-	if len(roots) != 1 {
-		l.errf(at, p+".members", "a group needs exactly one root member (without parent), found %d: %v", len(roots), roots)
+	switch len(roots) {
+	case 0:
+		l.errf(at, p+".members", "a group needs exactly one root member (one without parent), found none: every member has a parent")
+		return
+	case 1:
+	default:
+		l.errf(at, p+".members", "a group needs exactly one root member (one without parent), found %d: %s",
+			len(roots), strings.Join(roots, ", "))
 		return
 	}
-	if got := len(g.StartOrder()); got != len(g.Members) {
-		var lost []string
-		order := g.StartOrder()
-		for _, mem := range g.Members {
-			if !slices.Contains(order, mem.Resource) {
-				lost = append(lost, mem.Resource)
-			}
-		}
-		l.errf(at, p+".members", "members %v are not below the root %q (a cycle in parents?)", lost, roots[0])
+	if badParent {
+		return
 	}
+	// With one root and every parent a member, a member the walk from the
+	// root does not reach can only be on a cycle of parents.
+	order := g.StartOrder()
+	if len(order) == len(g.Members) {
+		return
+	}
+	var lost []string
+	for _, mem := range g.Members {
+		if !slices.Contains(order, mem.Resource) {
+			lost = append(lost, mem.Resource)
+		}
+	}
+	l.errf(at, p+".members", "members %s form a cycle of parents (each member's parents must lead up to the root %q)",
+		strings.Join(lost, ", "), roots[0])
 }
 
 func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.Node) Placement {
@@ -645,8 +828,10 @@ func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.N
 		hf := l.fields(hn, hp, "host", "priority")
 		dh := DomainHost{Host: l.str(hf["host"], hp+".host", ""), Priority: l.integer(hf["priority"], hp+".priority", i+1, 0, 1000)}
 		switch {
+		case hf["host"].value == nil:
+			l.errf(hn, hp+".host", "is required")
 		case hosts[dh.Host] == nil:
-			l.errf(nodeOr(hf["host"].value, hn), hp+".host", "unknown host %q", dh.Host)
+			l.errf(hf["host"].value, hp+".host", "unknown host %q", dh.Host)
 		case inDomain[dh.Host]:
 			l.errf(hf["host"].value, hp+".host", "host %q is listed twice", dh.Host)
 		}

@@ -6,15 +6,17 @@ import (
 )
 
 // Summary describes the configuration for a human: what `basalt validate`
-// prints for a valid file.
+// prints for a valid file. It follows file order throughout, so the same
+// model always reads the same.
 func (m *Model) Summary() string {
 	var b strings.Builder
 	fencing := "on"
 	if !m.Cluster.Fencing {
 		fencing = "OFF (a lost host's resources will not be recovered)"
 	}
-	fmt.Fprintf(&b, "cluster %s: %d hosts, %d fence devices, %d resources in %d groups; fencing %s\n",
-		m.Cluster.Name, len(m.Hosts), len(m.FenceDevices), len(m.Resources), len(m.Groups), fencing)
+	fmt.Fprintf(&b, "cluster %s: %s, %s, %s in %s; fencing %s\n", m.Cluster.Name,
+		plural(len(m.Hosts), "host"), plural(len(m.FenceDevices), "fence device"),
+		plural(len(m.Resources), "resource"), plural(len(m.Groups), "group"), fencing)
 	fmt.Fprintf(&b, "heartbeat every %s, host lost after %s, fence timeout %s\n",
 		m.Cluster.HeartbeatInterval, m.Cluster.DeadTimeout, m.Cluster.FenceTimeout)
 	b.WriteString("hosts:\n")
@@ -23,7 +25,7 @@ func (m *Model) Summary() string {
 		for _, lv := range m.FencingLevels(h.Name) {
 			levels = append(levels, strings.Join(lv, "+"))
 		}
-		fence := "none"
+		fence := "nothing"
 		if len(levels) > 0 {
 			fence = strings.Join(levels, ", then ")
 		}
@@ -31,38 +33,65 @@ func (m *Model) Summary() string {
 	}
 	b.WriteString("groups:\n")
 	for gi := range m.Groups {
-		g := &m.Groups[gi]
-		pol := g.Placement
-		var dom []string
-		for _, h := range pol.Domain.Hosts {
-			dom = append(dom, fmt.Sprintf("%s(%d)", h.Host, h.Priority))
-		}
-		restricted := "restricted"
-		if !pol.Domain.Restricted {
-			restricted = "unrestricted"
-		}
-		failback := "no failback"
-		if pol.Domain.Failback {
-			failback = "failback"
-		}
-		fmt.Fprintf(&b, "  %s (%s): domain %s, %s, %s; recovery %s, migration-threshold %d, target %s",
-			g.ID, g.Name, strings.Join(dom, " > "), restricted, failback, pol.Recovery, pol.MigrationThreshold, pol.TargetRole)
-		if !pol.Managed {
-			b.WriteString(", unmanaged")
-		}
-		b.WriteString("\n")
-		var walk func(id string, depth int)
-		walk = func(id string, depth int) {
-			r, _ := m.Resource(id)
-			fmt.Fprintf(&b, "    %s%s (%s) %s\n", strings.Repeat("  ", depth), r.ID, r.Name, r.Agent)
-			if depth > len(g.Members) {
-				return // cannot happen in a validated group; bounds a bad one
-			}
-			for _, c := range g.Children(id) {
-				walk(c, depth+1)
-			}
-		}
-		walk(g.Root(), 0)
+		m.summariseGroup(&b, &m.Groups[gi])
 	}
 	return b.String()
+}
+
+func (m *Model) summariseGroup(b *strings.Builder, g *Group) {
+	pol := g.Placement
+	var dom []string
+	for _, h := range pol.Domain.Hosts {
+		dom = append(dom, fmt.Sprintf("%s(%d)", h.Host, h.Priority))
+	}
+	restricted := "restricted"
+	if !pol.Domain.Restricted {
+		restricted = "unrestricted"
+	}
+	failback := "no failback"
+	if pol.Domain.Failback {
+		failback = "failback"
+	}
+	fmt.Fprintf(b, "  %s (%s): domain %s, %s, %s\n", g.ID, g.Name, strings.Join(dom, " > "), restricted, failback)
+	threshold := fmt.Sprint(pol.MigrationThreshold)
+	if pol.MigrationThreshold == 0 {
+		threshold = "never"
+	}
+	forget := "never"
+	if pol.FailureTimeout > 0 {
+		forget = pol.FailureTimeout.String()
+	}
+	managed := "managed"
+	if !pol.Managed {
+		managed = "UNMANAGED"
+	}
+	fmt.Fprintf(b, "    policy: recovery %s, ban after %s failures, forget failures after %s, stickiness %d, max %s, target %s, %s\n",
+		pol.Recovery, threshold, forget, pol.Stickiness, plural(pol.MaxInstances, "instance"), pol.TargetRole, managed)
+	var walk func(id string, depth int)
+	walk = func(id string, depth int) {
+		// The depth bound cannot trip in a validated group; it keeps a
+		// hand-built one with a cycle from recursing forever.
+		if depth > len(g.Members) {
+			return
+		}
+		line := id
+		if r, ok := m.Resource(id); ok {
+			line = fmt.Sprintf("%s (%s) %s", r.ID, r.Name, r.Agent)
+		}
+		fmt.Fprintf(b, "    %s%s\n", strings.Repeat("  ", depth), line)
+		for _, c := range g.Children(id) {
+			walk(c, depth+1)
+		}
+	}
+	if root := g.Root(); root != "" {
+		walk(root, 0)
+	}
+}
+
+// plural renders "1 host", "2 hosts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
