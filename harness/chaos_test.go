@@ -228,3 +228,58 @@ func keep(t *testing.T, pc *procCluster, w *truthWatcher, marks []harness.Mark, 
 		harness.Intervals(w.changes), marks, start, time.Now())
 	t.Logf("logs and timeline kept in %s", dir)
 }
+
+// freezeWithSlowFence gives every agent a fence device that takes two
+// seconds (as a real power switch may), then freezes h1, which holds the
+// group, and watches the ground truth until cond says stop or a minute
+// passes.
+func freezeWithSlowFence(t *testing.T, pc *procCluster, cond func(w *truthWatcher) bool) *truthWatcher {
+	slow := filepath.Join(t.TempDir(), "fence")
+	require.NoError(t, os.MkdirAll(slow, 0o755))
+	wrapper := "#!/bin/sh\nsleep 2\nexec " + filepath.Join(pc.fenceDir, "fence_basalt_pid") + " \"$@\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(slow, "fence_basalt_pid"), []byte(wrapper), 0o755))
+	pc.awaitHealthyOn("h1")
+	for _, h := range pc.hosts {
+		require.NoError(t, pc.agents[h].Process.Signal(syscall.SIGTERM))
+		_ = pc.agents[h].Wait()
+	}
+	pc.fenceDir = slow
+	for _, h := range pc.hosts {
+		pc.startAgent(h)
+	}
+	pc.awaitHealthyOn("h1")
+	w := watchTruth(pc, map[string]int{"pool": 1, "mnt": 1})
+	require.NoError(t, pc.agents["h1"].Process.Signal(syscall.SIGSTOP))
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		w.mu.Lock()
+		stop := cond(w)
+		w.mu.Unlock()
+		if stop {
+			break
+		}
+	}
+	w.close()
+	return w
+}
+
+// TestProcessCanarySkipFenceIsCaught runs a manager built with the
+// skip-fence defect against real processes: when a frozen host is "lost",
+// it starts the group elsewhere before the (slow) fence has confirmed, and
+// the ground-truth watcher sees the resource active on two hosts. The
+// correct manager, in the same situation, waits: no violation.
+func TestProcessCanarySkipFenceIsCaught(t *testing.T) {
+	t.Run("defective", func(t *testing.T) {
+		pc := newProcClusterWith(t, []string{"h1", "h2"}, "canary", "--canary-skip-fence")
+		w := freezeWithSlowFence(t, pc, func(w *truthWatcher) bool { return len(w.safety.Violations) > 0 })
+		require.NotEmpty(t, w.safety.Violations, "the skip-fence canary was not caught")
+		t.Logf("caught: %s", w.safety.Violations[0])
+	})
+	t.Run("correct", func(t *testing.T) {
+		pc := newProcClusterWith(t, []string{"h1", "h2"}, "canary")
+		w := freezeWithSlowFence(t, pc, func(w *truthWatcher) bool { return w.state["h2/pool"] && w.state["h2/mnt"] })
+		require.True(t, w.state["h2/pool"], "the group failed over after the fence")
+		require.Empty(t, w.safety.Violations)
+	})
+}

@@ -34,24 +34,33 @@ type procCluster struct {
 	hosts  []string
 	addrs  map[string]string
 	agents map[string]*exec.Cmd
-	mgr    *exec.Cmd
-	sock   string
+	mgr     *exec.Cmd
+	sock    string
+	mgrArgs []string
+	// fenceDir holds the fence agents the agents run (the repository's by
+	// default).
+	fenceDir string
 }
 
-func buildBinaries(t *testing.T) string {
+func buildBinaries(t *testing.T, tags string) string {
 	bin := filepath.Join(t.TempDir(), "bin")
-	cmd := exec.Command("go", "build", "-o", bin+"/", "./cmd/basalt", "./cmd/basalt-agent", "./cmd/basalt-manager")
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin+"/", "./cmd/basalt", "./cmd/basalt-agent", "./cmd/basalt-manager")
 	cmd.Dir = repo()
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 	return bin
 }
 
-func newProcCluster(t *testing.T, hosts []string) *procCluster {
+func newProcCluster(t *testing.T, hosts []string) *procCluster { return newProcClusterWith(t, hosts, "") }
+
+// newProcClusterWith builds the binaries with the given build tags; the
+// canary tag gives the manager its defect flags, set through mgrArgs.
+func newProcClusterWith(t *testing.T, hosts []string, tags string, mgrArgs ...string) *procCluster {
 	if testing.Short() {
 		t.Skip("process tests build and run the daemons")
 	}
-	pc := &procCluster{t: t, dir: t.TempDir(), bin: buildBinaries(t), hosts: hosts, addrs: map[string]string{}, agents: map[string]*exec.Cmd{}}
+	pc := &procCluster{t: t, dir: t.TempDir(), bin: buildBinaries(t, tags), hosts: hosts, addrs: map[string]string{},
+		agents: map[string]*exec.Cmd{}, mgrArgs: mgrArgs, fenceDir: filepath.Join(repo(), "agents", "fence")}
 	pc.sock = filepath.Join(pc.dir, "manager.sock")
 	out, err := exec.Command(filepath.Join(pc.bin, "basalt"), "certs", "init", "--dir", filepath.Join(pc.dir, "certs"),
 		"--hosts", strings.Join(hosts, ",")).CombinedOutput()
@@ -128,7 +137,7 @@ func (pc *procCluster) startAgent(h string) {
 	hd := filepath.Join(pc.dir, "hosts", h)
 	cmd := exec.Command(filepath.Join(pc.bin, "basalt-agent"), "serve", "--host", h, "--listen", pc.addrs[h],
 		"--certs", filepath.Join(pc.dir, "certs"), "--state-dir", filepath.Join(pc.dir, "state", h),
-		"--ocf-root", filepath.Join(repo(), "agents", "ocf"), "--fence-agents", filepath.Join(repo(), "agents", "fence"),
+		"--ocf-root", filepath.Join(repo(), "agents", "ocf"), "--fence-agents", pc.fenceDir,
 		"--rsc-tmp", filepath.Join(hd, "resources"), "--pid-file", filepath.Join(hd, "agent.pid"), "--heartbeat-interval", "300ms")
 	cmd.Stderr = pc.logFile(h)
 	require.NoError(pc.t, cmd.Start())
@@ -136,8 +145,9 @@ func (pc *procCluster) startAgent(h string) {
 }
 
 func (pc *procCluster) startManager() {
-	cmd := exec.Command(filepath.Join(pc.bin, "basalt-manager"), "--config", filepath.Join(pc.dir, "cluster.yaml"),
-		"--state-dir", filepath.Join(pc.dir, "state", "manager"), "--certs", filepath.Join(pc.dir, "certs"), "--socket", pc.sock)
+	args := append([]string{"--config", filepath.Join(pc.dir, "cluster.yaml"), "--state-dir", filepath.Join(pc.dir, "state", "manager"),
+		"--certs", filepath.Join(pc.dir, "certs"), "--socket", pc.sock}, pc.mgrArgs...)
+	cmd := exec.Command(filepath.Join(pc.bin, "basalt-manager"), args...)
 	cmd.Stderr = pc.logFile("manager")
 	require.NoError(pc.t, cmd.Start())
 	pc.mgr = cmd

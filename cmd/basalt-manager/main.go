@@ -26,6 +26,9 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr, nil)) }
 
+// registerCanary is set only in builds with the canary tag (canary.go).
+var registerCanary func(fs *pflag.FlagSet) *bool
+
 // run starts the daemon and blocks until SIGTERM/SIGINT (or stop, for
 // tests).
 func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
@@ -39,6 +42,10 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	insecure := fs.Bool("insecure-dev", false, "no TLS (development on loopback only)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	skipFence := new(bool)
+	if registerCanary != nil {
+		skipFence = registerCanary(fs)
+	}
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9664); off when empty")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -72,7 +79,10 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	defer store.Close()
-	cfg := live.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure}
+	cfg := live.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure, SkipFence: *skipFence}
+	if *skipFence {
+		log.Error("CANARY BUILD: this manager recovers lost hosts without waiting for fencing")
+	}
 	if !*insecure {
 		cfg.TLS = func(h string) (*tls.Config, error) { return live.ManagerTLS(*certs, h) }
 	} else {

@@ -41,6 +41,8 @@ type ManagerDaemonConfig struct {
 	Insecure bool
 	Clock    clock.Clock
 	Log      *slog.Logger
+	// SkipFence is the skip-fence canary (builds with the canary tag).
+	SkipFence bool
 }
 
 type hostLink struct {
@@ -106,7 +108,7 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &ManagerDaemon{
-		m: manager.New(manager.Config{Model: cfg.Model}), model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
+		m: manager.New(manager.Config{Model: cfg.Model, SkipFence: cfg.SkipFence}), model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
 		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, ctx: ctx, cancel: cancel,
 		changed: make(chan struct{}),
 	}

@@ -258,24 +258,18 @@ func Load(filename string, data []byte) (*Model, error) {
 		l.errf(nil, "", "file is %d bytes, more than the %d accepted", len(data), maxConfig)
 		return nil, l.result()
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			l.errf(nil, "", "the file is empty")
-		} else {
-			l.syntax(err)
-		}
+	doc, extra, err := decode(data)
+	switch {
+	case errors.Is(err, io.EOF):
+		l.errf(nil, "", "the file is empty")
 		return nil, l.result()
-	}
-	// A second document would be silently ignored by a plain unmarshal;
-	// strictness means saying so.
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		l.errf(&extra, "", "a second YAML document (after ---): the configuration is one document")
+	case err != nil:
+		l.syntax(data, err)
 		return nil, l.result()
-	} else if !errors.Is(err, io.EOF) {
-		l.syntax(err)
+	case extra != nil:
+		// A plain unmarshal would silently ignore a second document;
+		// strictness means saying so.
+		l.errf(extra, "", "a second YAML document (after ---): the configuration is one document")
 		return nil, l.result()
 	}
 	if len(doc.Content) == 0 {
@@ -295,17 +289,59 @@ func Load(filename string, data []byte) (*Model, error) {
 	return m, nil
 }
 
-// syntax records a YAML parser error at the line it names.
-func (l *loader) syntax(err error) {
-	line := 1
+// decode parses the first YAML document and looks for a second one. The
+// error is io.EOF when there is no document at all.
+func decode(data []byte) (doc, extra *yaml.Node, err error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	doc = &yaml.Node{}
+	if err := dec.Decode(doc); err != nil {
+		return nil, nil, err
+	}
+	extra = &yaml.Node{}
+	if err := dec.Decode(extra); err != nil {
+		if errors.Is(err, io.EOF) {
+			return doc, nil, nil
+		}
+		return nil, nil, err
+	}
+	return doc, extra, nil
+}
+
+// syntax records a YAML parser error at the line where it is.
+func (l *loader) syntax(data []byte, err error) {
 	msg := err.Error()
+	line := problemLine(data, msg)
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
-			line = n
+		if line == 0 {
+			line, _ = strconv.Atoi(m[1])
 		}
 		msg = m[2]
 	}
-	l.errs = append(l.errs, &Error{File: l.file, Line: line, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+	l.errs = append(l.errs, &Error{File: l.file, Line: max(line, 1), Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+}
+
+// maxProblemScan bounds the lines problemLine tries; beyond it (a file far
+// larger than any real configuration) the parser's own line stands.
+const maxProblemScan = 5000
+
+// problemLine finds the line a syntax error is on. The parser names the
+// line where the enclosing block began (or none at all), which can be far
+// from the mistake; the first prefix of the file, in whole lines, that fails
+// with exactly the same error ends on the line that causes it. 0 when no
+// prefix does.
+func problemLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxProblemScan {
+		return 0
+	}
+	n := 0
+	for k, ln := range lines {
+		n += len(ln)
+		if _, _, err := decode(data[:n]); err != nil && err.Error() == msg {
+			return k + 1
+		}
+	}
+	return 0
 }
 
 // maxNodes bounds the document once aliases are expanded, so that a few

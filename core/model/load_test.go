@@ -93,9 +93,18 @@ func TestErrorsAreAllReportedWithLines(t *testing.T) {
 }
 
 func FuzzLoad(f *testing.F) {
-	files, _ := filepath.Glob("../../testdata/configs/*.yaml")
-	broken, _ := filepath.Glob("../../testdata/configs/broken/*.yaml")
-	for _, p := range append(files, broken...) {
+	var seeds []string
+	for _, pattern := range []string{"../../testdata/configs/*.yaml", "../../testdata/configs/broken/*.yaml", "../../testdata/planner/*.yaml"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, files...)
+	}
+	if len(seeds) < 12 {
+		f.Fatalf("only %d seed configurations found", len(seeds))
+	}
+	for _, p := range seeds {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
@@ -108,6 +117,11 @@ func FuzzLoad(f *testing.F) {
 			var errs *Errors
 			if !errors.As(err, &errs) || len(errs.List) == 0 {
 				t.Fatalf("error is not a non-empty *Errors: %v", err)
+			}
+			for _, e := range errs.List {
+				if e.Line < 1 || e.File != "fuzz.yaml" {
+					t.Fatalf("error without file and line: %#v", e)
+				}
 			}
 			return
 		}

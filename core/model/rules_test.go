@@ -140,7 +140,7 @@ func TestRules(t *testing.T) {
 		{"resource id starting with a dot", map[string]string{"resources": "resources:\n  - {id: ..., agent: \"ocf:heartbeat:Dummy\"}\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\"}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
 			`resources[0].id: "..." is not a valid id`},
 		{"duplicate resource", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\"}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\"}\n"},
-			`resources[2].id: resource "r1" is defined twice (first on line 8)`},
+			`resources[2].id: resource "r1" is defined twice (first on line 10)`},
 		{"bad on-fail", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: reboot}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
 			`resources[0].ops.stop.on-fail: "reboot" is not an on-fail policy (ignore, block, stop, restart, fence, standby)`},
 		{"unknown op", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {promote: {}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
@@ -164,7 +164,7 @@ func TestRules(t *testing.T) {
 
 		// groups
 		{"resource in no group", map[string]string{"groups": "groups:\n  - {id: g, members: [{resource: r1}]}\n"},
-			`t.yaml:9: resources[1]: resource "r2" is in no group`},
+			`t.yaml:11: resources[1]: resource "r2" is in no group`},
 		{"resource in two groups", map[string]string{"groups": "groups:\n  - {id: g, members: [{resource: r1}, {resource: r2, parent: r1}]}\n  - {id: h, members: [{resource: r2}]}\n"},
 			`groups[1].members[0].resource: resource "r2" is already in group "g"`},
 		{"resource twice in one group", map[string]string{"groups": "groups:\n  - {id: g, members: [{resource: r1}, {resource: r2, parent: r1}, {resource: r2, parent: r1}]}\n"},
@@ -239,7 +239,11 @@ func TestEveryErrorAtOnce(t *testing.T) {
 
 func TestSyntaxAndShapeErrors(t *testing.T) {
 	for name, c := range map[string]struct{ text, want string }{
-		"syntax":          {"hosts:\n  - name: a\n   - name: b\n", "t.yaml:2: YAML syntax: "},
+		"bad indentation": {"hosts:\n  - name: a\n   - name: b\n", "t.yaml:3: YAML syntax: did not find expected '-' indicator"},
+		"tab":             {"cluster:\n  name: x\nhosts:\n\t- name: b\n", "t.yaml:4: YAML syntax: found character that cannot start any token"},
+		"open quote":      {"cluster:\n  name: 'x\nhosts: []\n", "t.yaml:2: YAML syntax: "},
+		"open bracket":    {"cluster: {name: x}\nhosts: [{name: a}\nresources: []\n", "t.yaml:2: YAML syntax: "},
+		"two colons":      {"cluster: {name: x}\nhosts: a: b\n", "t.yaml:2: YAML syntax: mapping values are not allowed in this context"},
 		"empty":           {"", "t.yaml:1: the file is empty"},
 		"comment only":    {"# nothing\n", "t.yaml:1: the file is empty"},
 		"scalar document": {"hello\n", "t.yaml:1: must be a mapping"},
@@ -302,7 +306,7 @@ func TestMoreDefaults(t *testing.T) {
 		{Interval: 10 * time.Second, Timeout: 33 * time.Second, Depth: 0, OnFail: OnFailRestart},
 		{Interval: time.Minute, Timeout: 5 * time.Second, Depth: 20, OnFail: OnFailBlock},
 	}, r1.Monitors)
-	require.Equal(t, 8, r1.Line)
+	require.Equal(t, 12, r1.Line)
 	require.Equal(t, "ocf:heartbeat:Dummy", r1.Agent.String())
 
 	r2, _ := m.Resource("r2")
@@ -312,7 +316,7 @@ func TestMoreDefaults(t *testing.T) {
 
 	g, _ := m.Group("g")
 	require.Equal(t, "g", g.Name)
-	require.Equal(t, 14, g.Line)
+	require.Equal(t, 18, g.Line)
 	d := g.Placement.Domain
 	require.True(t, d.Restricted, "an explicit domain is restricted unless it says otherwise")
 	require.False(t, d.Failback)
