@@ -28,12 +28,12 @@ func repo() string {
 // and one agent per host on 127.0.0.1 ports, with the state-file agent and
 // the PID fence agent, each with its own state directory and log file.
 type procCluster struct {
-	t      *testing.T
-	dir    string
-	bin    string
-	hosts  []string
-	addrs  map[string]string
-	agents map[string]*exec.Cmd
+	t       *testing.T
+	dir     string
+	bin     string
+	hosts   []string
+	addrs   map[string]string
+	agents  map[string]*exec.Cmd
 	mgr     *exec.Cmd
 	sock    string
 	mgrArgs []string
@@ -51,7 +51,9 @@ func buildBinaries(t *testing.T, tags string) string {
 	return bin
 }
 
-func newProcCluster(t *testing.T, hosts []string) *procCluster { return newProcClusterWith(t, hosts, "") }
+func newProcCluster(t *testing.T, hosts []string) *procCluster {
+	return newProcClusterWith(t, hosts, "")
+}
 
 // newProcClusterWith builds the binaries with the given build tags; the
 // canary tag gives the manager its defect flags, set through mgrArgs.
