@@ -320,23 +320,33 @@ func (l *loader) syntax(data []byte, err error) {
 	l.errs = append(l.errs, &Error{File: l.file, Line: max(line, 1), Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
 }
 
-// maxProblemScan bounds the lines problemLine tries; beyond it (a file far
-// larger than any real configuration) the parser's own line stands.
-const maxProblemScan = 5000
+// maxProblemScan bounds the bytes problemLine re-parses; beyond it (a file
+// far larger than any real configuration) the parser's own line stands.
+const maxProblemScan = 16 << 20
 
 // problemLine finds the line a syntax error is on. The parser names the
 // line where the enclosing block began (or none at all), which can be far
 // from the mistake; the first prefix of the file, in whole lines, that fails
-// with exactly the same error ends on the line that causes it. 0 when no
-// prefix does.
+// with exactly the same error ends on the line that causes it. The search
+// starts at the parser's line, since the mistake cannot come before the
+// block that contains it. 0 when no prefix is found within the bound.
 func problemLine(data []byte, msg string) int {
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > maxProblemScan {
-		return 0
+	from := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if n, err := strconv.Atoi(m[1]); err == nil && n > 1 {
+			from = n - 1
+		}
 	}
-	n := 0
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	n, work := 0, 0
 	for k, ln := range lines {
 		n += len(ln)
+		if k+1 < from {
+			continue
+		}
+		if work += n; work > maxProblemScan {
+			return 0
+		}
 		if _, _, err := decode(data[:n]); err != nil && err.Error() == msg {
 			return k + 1
 		}
