@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -95,23 +93,6 @@ func serve(args []string, _, stderr io.Writer) int {
 		return 1
 	}
 	defer d.Stop()
-	live.SDNotify("READY=1")
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	var watchdog <-chan time.Time
-	if iv := live.WatchdogInterval(); iv > 0 {
-		t := time.NewTicker(iv)
-		defer t.Stop()
-		watchdog = t.C
-	}
-	for {
-		select {
-		case s := <-sig:
-			log.Info("stopping; resources are left running", "signal", s.String())
-			live.SDNotify("STOPPING=1")
-			return 0
-		case <-watchdog:
-			live.SDNotify("WATCHDOG=1")
-		}
-	}
+	live.RunService(log, nil)
+	return 0
 }

@@ -12,10 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
-	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/spf13/pflag"
@@ -109,28 +106,8 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		defer srv.Close()
 		log.Info("serving metrics", "addr", addr)
 	}
-	live.SDNotify("READY=1")
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sig)
-	var watchdog <-chan time.Time
-	if iv := live.WatchdogInterval(); iv > 0 {
-		t := time.NewTicker(iv)
-		defer t.Stop()
-		watchdog = t.C
-	}
-	for {
-		select {
-		case s := <-sig:
-			log.Info("stopping; resources are left running", "signal", s.String())
-			live.SDNotify("STOPPING=1")
-			return 0
-		case <-stop:
-			return 0
-		case <-watchdog:
-			live.SDNotify("WATCHDOG=1")
-		}
-	}
+	live.RunService(log, stop)
+	return 0
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

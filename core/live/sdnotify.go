@@ -1,10 +1,13 @@
 package live
 
 import (
+	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -38,4 +41,32 @@ func WatchdogInterval() time.Duration {
 		return 0
 	}
 	return time.Duration(us) * time.Microsecond / 2
+}
+
+// RunService tells systemd the service is ready, feeds its watchdog, and
+// blocks until SIGTERM or SIGINT (or stop, for tests). Daemons stop on it
+// without touching any resource.
+func RunService(log *slog.Logger, stop <-chan struct{}) {
+	SDNotify("READY=1")
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
+	var watchdog <-chan time.Time
+	if iv := WatchdogInterval(); iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		watchdog = t.C
+	}
+	for {
+		select {
+		case s := <-sig:
+			log.Info("stopping; resources are left running", "signal", s.String())
+			SDNotify("STOPPING=1")
+			return
+		case <-stop:
+			return
+		case <-watchdog:
+			SDNotify("WATCHDOG=1")
+		}
+	}
 }

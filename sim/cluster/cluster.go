@@ -648,17 +648,8 @@ func (c *Cluster) stopAgentProcess(h *host) {
 // and its resources are gone.
 func (c *Cluster) PowerOff(name, cause string) {
 	h := c.hosts[name]
-	if !h.powered {
+	if !c.down(h, cause) {
 		return
-	}
-	for _, p := range h.procs {
-		c.Q.Cancel(p.exit)
-	}
-	h.procs = map[procKey]*simProc{}
-	c.stopAgentProcess(h)
-	h.powered = false
-	for _, r := range slices.Sorted(maps.Keys(h.files)) {
-		c.setFile(h, r, false, cause)
 	}
 	c.trace("host %s powered off (%s)", name, cause)
 	if c.opts.RebootAfter > 0 && !c.rebooting[name] {
@@ -972,17 +963,8 @@ func (c *Cluster) SetDuplication(p float64) { c.dup = p }
 // until fenced or powered on).
 func (c *Cluster) CrashHost(name string, restartAfter time.Duration) {
 	h := c.hosts[name]
-	if !h.powered {
+	if !c.down(h, "crashed") {
 		return
-	}
-	for _, p := range h.procs {
-		c.Q.Cancel(p.exit)
-	}
-	h.procs = map[procKey]*simProc{}
-	c.stopAgentProcess(h)
-	h.powered = false
-	for _, r := range slices.Sorted(maps.Keys(h.files)) {
-		c.setFile(h, r, false, "crashed")
 	}
 	c.trace("host %s crashed", name)
 	if restartAfter > 0 {
@@ -993,4 +975,23 @@ func (c *Cluster) CrashHost(name string, restartAfter time.Duration) {
 			}
 		})
 	}
+}
+
+// down stops a powered host at once: every process dies mid-run and the
+// runtime state (the resources' state files) is gone. It reports whether
+// the host was up.
+func (c *Cluster) down(h *host, cause string) bool {
+	if !h.powered {
+		return false
+	}
+	for _, p := range h.procs {
+		c.Q.Cancel(p.exit)
+	}
+	h.procs = map[procKey]*simProc{}
+	c.stopAgentProcess(h)
+	h.powered = false
+	for _, r := range slices.Sorted(maps.Keys(h.files)) {
+		c.setFile(h, r, false, cause)
+	}
+	return true
 }
