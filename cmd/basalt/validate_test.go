@@ -69,3 +69,37 @@ func TestValidateUsage(t *testing.T) {
 	require.Equal(t, 1, rc)
 	require.Contains(t, out, "absent.yaml: cannot read: no such file or directory")
 }
+
+func TestValidateUsageErrorsAreOneLine(t *testing.T) {
+	rc, out, errOut := runCLI("validate", "--frobnicate")
+	require.Equal(t, 2, rc)
+	require.Empty(t, out)
+	require.Equal(t, "basalt validate: unknown flag: --frobnicate\n", errOut)
+
+	rc, out, errOut = runCLI("validate", "--help")
+	require.Equal(t, 0, rc)
+	require.Empty(t, errOut)
+	require.Contains(t, out, "usage: basalt validate --config FILE")
+	require.Contains(t, out, "--config")
+}
+
+// TestValidateSeveralFiles checks that every file is validated, the exit
+// code reflects any failure, and an unreadable file is one line naming it.
+func TestValidateSeveralFiles(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("hosts: []\nclutser: {}\n"), 0o644))
+	good := filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")
+
+	rc, out, errOut := runCLI("validate", "--config", good, "-c", bad, "--config", dir)
+	require.Equal(t, 1, rc)
+	require.Empty(t, errOut)
+	require.Contains(t, out, good+": valid\n")
+	require.Contains(t, out, bad+":1: hosts: at least one host is required\n")
+	require.Contains(t, out, bad+":2: clutser: unknown key")
+	require.Contains(t, out, dir+": cannot read: is a directory\n")
+
+	rc, out, _ = runCLI("validate", "--config", good, "--config", good)
+	require.Equal(t, 0, rc)
+	require.Equal(t, 2, strings.Count(out, ": valid\n"))
+}

@@ -33,7 +33,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Path, e.Msg)
 }
 
-// Errors is every problem found in a file, sorted by line.
+// Errors is every problem found in a file, sorted by line, then by path.
 type Errors struct {
 	List []*Error
 }
@@ -116,6 +116,17 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
+// entry is fields for one list entry, which must be a mapping; false (and
+// the error reported) when it is not, so that the caller skips it rather
+// than reporting each of its keys missing.
+func (l *loader) entry(n *yaml.Node, path string, known ...string) (map[string]field, bool) {
+	if n.Kind != yaml.MappingNode {
+		l.errf(n, path, "must be a mapping (key: value lines)")
+		return nil, false
+	}
+	return l.fields(n, path, known...), true
+}
+
 func (l *loader) str(f field, path string, def string) string {
 	if f.value == nil {
 		return def
@@ -131,7 +142,13 @@ func (l *loader) boolean(f field, path string, def bool) bool {
 	if f.value == nil {
 		return def
 	}
-	if f.value.Kind != yaml.ScalarNode || f.value.Tag != "!!bool" {
+	if f.value.Kind != yaml.ScalarNode {
+		l.errf(f.value, path, "must be true or false")
+		return def
+	}
+	// Only YAML's own booleans: "yes", "on" or a quoted "true" are the
+	// kind of near-miss strictness is for.
+	if f.value.Tag != "!!bool" {
 		l.errf(f.value, path, "%q is not a boolean (true or false)", f.value.Value)
 		return def
 	}
@@ -139,7 +156,7 @@ func (l *loader) boolean(f field, path string, def bool) bool {
 	return b
 }
 
-func (l *loader) integer(f field, path string, def, min, max int) int {
+func (l *loader) integer(f field, path string, def, lo, hi int) int {
 	if f.value == nil {
 		return def
 	}
@@ -152,8 +169,8 @@ func (l *loader) integer(f field, path string, def, min, max int) int {
 		l.errf(f.value, path, "%q is not a whole number", f.value.Value)
 		return def
 	}
-	if n < min || n > max {
-		l.errf(f.value, path, "%d is outside %d..%d", n, min, max)
+	if n < lo || n > hi {
+		l.errf(f.value, path, "%d is outside %d..%d", n, lo, hi)
 		return def
 	}
 	return n
@@ -168,7 +185,9 @@ func (l *loader) duration(f field, path string, def time.Duration) time.Duration
 		l.errf(f.value, path, "must be a duration such as 10s")
 		return def
 	}
-	if _, err := strconv.ParseFloat(v, 64); err == nil {
+	// OCF and Pacemaker read a bare number as seconds; Go would refuse it
+	// with a puzzling message. Say what is missing instead.
+	if bareNumber.MatchString(v) {
 		l.errf(f.value, path, "%q has no unit (write e.g. %ss)", v, v)
 		return def
 	}
@@ -184,7 +203,9 @@ func (l *loader) duration(f field, path string, def time.Duration) time.Duration
 	return d
 }
 
-func (l *loader) stringMap(f field, path string, check func(k *yaml.Node, kp string)) map[string]string {
+// stringMap reads a mapping of plain values; check, when given, vets each
+// entry further.
+func (l *loader) stringMap(f field, path string, check func(k, v *yaml.Node, kp string)) map[string]string {
 	out := map[string]string{}
 	if isNull(f.value) {
 		return out
@@ -208,8 +229,14 @@ func (l *loader) stringMap(f field, path string, check func(k *yaml.Node, kp str
 			l.errf(v, kp, "must be a plain value")
 			continue
 		}
+		// Values travel in environment variables and key=value lines,
+		// neither of which can carry a NUL.
+		if strings.ContainsRune(v.Value, 0) {
+			l.errf(v, kp, "contains a NUL character")
+			continue
+		}
 		if check != nil {
-			check(k, kp)
+			check(k, v, kp)
 		}
 		out[k.Value] = v.Value
 	}
@@ -228,9 +255,11 @@ func (l *loader) list(f field, path string) []*yaml.Node {
 }
 
 var (
-	hostName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	ident    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
-	yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+	bareNumber = regexp.MustCompile(`^[-+]?[0-9]+(\.[0-9]*)?$`)
+	fenceParam = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)
+	hostName   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	ident      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+	yamlLine   = regexp.MustCompile(`line (\d+): (.*)`)
 )
 
 // validAddress accepts host:port with a port from 1 to 65535 ([v6]:port too).
@@ -276,9 +305,13 @@ func Load(filename string, data []byte) (*Model, error) {
 		l.errf(nil, "", "the file is empty")
 		return nil, l.result()
 	}
-	budget := maxNodes
+	if root := doc.Content[0]; root.Kind != yaml.MappingNode {
+		l.errf(root, "", "the configuration must be a mapping of sections (cluster:, hosts:, resources:, ...)")
+		return nil, l.result()
+	}
+	budget := maxAliasNodes
 	if !expandAliases(doc.Content[0], &budget) {
-		l.errf(doc.Content[0], "", "more than %d values once YAML aliases are expanded", maxNodes)
+		l.errf(doc.Content[0], "", "YAML aliases expand to more than %d values", maxAliasNodes)
 		return nil, l.result()
 	}
 	m := l.model(doc.Content[0])
@@ -354,20 +387,16 @@ func problemLine(data []byte, msg string) int {
 	return 0
 }
 
-// maxNodes bounds the document once aliases are expanded, so that a few
+// maxAliasNodes bounds the values alias expansion may add, so that a few
 // lines of nested aliases ("billion laughs") cannot make validation take
-// exponential time and memory.
-const maxNodes = 100_000
+// exponential time and memory. The file's own values are bounded by its size.
+const maxAliasNodes = 100_000
 
 // expandAliases replaces every alias (*name) by a copy of what its anchor
 // (&name) holds, so that the walk sees plain values; errors inside an
 // aliased value then name the anchor's line, where the text is. It returns
-// false when the expanded document would exceed the budget.
+// false when the copies would exceed the budget.
 func expandAliases(n *yaml.Node, budget *int) bool {
-	*budget--
-	if *budget < 0 {
-		return false
-	}
 	for i, c := range n.Content {
 		if c.Kind == yaml.AliasNode && c.Alias != nil {
 			cp := copyNode(c.Alias, budget)
@@ -425,22 +454,27 @@ func (l *loader) model(root *yaml.Node) *Model {
 	l.cluster(top["cluster"], m)
 	hostLine := map[string]*yaml.Node{}
 	hostPath := map[string]string{}
-	for i, n := range l.list(top["hosts"], "hosts") {
+	hostList := l.list(top["hosts"], "hosts")
+	for i, n := range hostList {
 		p := fmt.Sprintf("hosts[%d]", i)
-		f := l.fields(n, p, "name", "address")
+		f, ok := l.entry(n, p, "name", "address")
+		if !ok {
+			continue
+		}
 		h := Host{Name: l.str(f["name"], p+".name", ""), Address: l.str(f["address"], p+".address", "")}
 		switch {
-		case h.Name == "":
+		case f["name"].value == nil:
 			l.errf(n, p+".name", "is required")
 		case !hostName.MatchString(h.Name):
 			l.errf(f["name"].value, p+".name", "%q is not a host name (lower-case letters, digits and '-')", h.Name)
 		case hostLine[h.Name] != nil:
 			l.errf(f["name"].value, p+".name", "host %q is defined twice (first on line %d)", h.Name, hostLine[h.Name].Line)
 		}
-		if h.Address == "" {
+		switch av := f["address"].value; {
+		case av == nil:
 			l.errf(n, p+".address", "is required (host:port of its basalt-agent)")
-		} else if !validAddress(h.Address) {
-			l.errf(f["address"].value, p+".address", "%q is not host:port", h.Address)
+		case av.Kind == yaml.ScalarNode && !validAddress(h.Address):
+			l.errf(av, p+".address", "%q is not host:port", h.Address)
 		}
 		if h.Name != "" && hostLine[h.Name] == nil {
 			hostLine[h.Name] = n
@@ -448,8 +482,8 @@ func (l *loader) model(root *yaml.Node) *Model {
 		}
 		m.Hosts = append(m.Hosts, h)
 	}
-	if len(m.Hosts) == 0 {
-		l.errf(root, "hosts", "at least one host is required")
+	if len(hostList) == 0 && (isNull(top["hosts"].value) || top["hosts"].value.Kind == yaml.SequenceNode) {
+		l.errf(nodeOr(top["hosts"].key, root), "hosts", "at least one host is required")
 	}
 	l.devices(top["fence-devices"], m, hostLine)
 	l.topology(top["fencing-topology"], m, hostLine)
@@ -458,7 +492,7 @@ func (l *loader) model(root *yaml.Node) *Model {
 			// A host with a topology whose levels were all rejected has
 			// its errors already; only a host nothing mentions is reported.
 			_, hasTopology := m.Topology[h.Name]
-			if !hasTopology && len(m.fencingLevelsRaw(h.Name)) == 0 && hostLine[h.Name] != nil {
+			if !hasTopology && !m.anyDeviceFences(h.Name) && hostLine[h.Name] != nil {
 				l.errf(hostLine[h.Name], hostPath[h.Name], "fencing is on but no fence device can fence host %q (add one to fence-devices, or a fencing-topology)", h.Name)
 			}
 		}
@@ -468,18 +502,14 @@ func (l *loader) model(root *yaml.Node) *Model {
 	return m
 }
 
-// fencingLevelsRaw is FencingLevels before the indexes exist.
-func (m *Model) fencingLevelsRaw(host string) [][]string {
-	if lv, ok := m.Topology[host]; ok {
-		return lv
-	}
-	var out [][]string
+// anyDeviceFences reports whether some fence device lists the host.
+func (m *Model) anyDeviceFences(host string) bool {
 	for _, d := range m.FenceDevices {
-		if _, ok := d.Plugs[host]; ok {
-			out = append(out, []string{d.ID})
+		if hasKey(d.Plugs, host) {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 func (l *loader) cluster(f field, m *Model) {
@@ -539,7 +569,10 @@ func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
 	seen := map[string]int{}
 	for i, n := range l.list(f, "fence-devices") {
 		p := fmt.Sprintf("fence-devices[%d]", i)
-		fs := l.fields(n, p, "id", "agent", "params", "hosts")
+		fs, ok := l.entry(n, p, "id", "agent", "params", "hosts")
+		if !ok {
+			continue
+		}
 		d := FenceDevice{ID: l.str(fs["id"], p+".id", ""), Agent: l.str(fs["agent"], p+".agent", "")}
 		if l.checkID(fs["id"], n, p+".id", d.ID) {
 			if first, dup := seen[d.ID]; dup {
@@ -551,16 +584,33 @@ func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
 		if d.Agent == "" || strings.ContainsAny(d.Agent, "/ \x00") || d.Agent == "." || d.Agent == ".." {
 			l.errf(n, p+".agent", "%q is not a fence agent name (a plain file name such as fence_ipmilan)", d.Agent)
 		}
-		d.Params = l.stringMap(fs["params"], p+".params", nil)
-		d.Plugs = l.stringMap(fs["hosts"], p+".hosts", func(k *yaml.Node, kp string) {
+		d.Params = l.stringMap(fs["params"], p+".params", func(k, v *yaml.Node, kp string) {
+			switch {
+			case !fenceParam.MatchString(k.Value):
+				l.errf(k, kp, "%q is not a fence agent parameter name (letters, digits, '_', '-')", k.Value)
+			case k.Value == "action" || k.Value == "plug" || k.Value == "port":
+				l.errf(k, kp, "%s is set by basalt for each request (plugs go under hosts:)", k.Value)
+			}
+			l.oneLine(v, kp)
+		})
+		d.Plugs = l.stringMap(fs["hosts"], p+".hosts", func(k, v *yaml.Node, kp string) {
 			if hosts[k.Value] == nil {
 				l.errf(k, kp, "unknown host %q", k.Value)
 			}
+			l.oneLine(v, kp)
 		})
 		if len(d.Plugs) == 0 {
 			l.errf(n, p+".hosts", "must list the hosts this device can fence (host: plug)")
 		}
 		m.FenceDevices = append(m.FenceDevices, d)
+	}
+}
+
+// oneLine refuses a value a fence agent would misread: its arguments are
+// key=value lines on stdin, so a newline would smuggle in another argument.
+func (l *loader) oneLine(v *yaml.Node, kp string) {
+	if strings.ContainsAny(v.Value, "\r\n") {
+		l.errf(v, kp, "must be on one line (fence agents read their arguments as key=value lines)")
 	}
 }
 
@@ -640,8 +690,10 @@ func (l *loader) onFail(f field, path string, def OnFail) OnFail {
 	return v
 }
 
-func (l *loader) resources(f field, m *Model) map[string]*yaml.Node {
-	seen := map[string]*yaml.Node{}
+// resources loads the resources and returns where each id was first
+// defined.
+func (l *loader) resources(f field, m *Model) map[string]memberAt {
+	seen := map[string]memberAt{}
 	c := m.Cluster
 	stopDefault := OnFailFence
 	if !c.Fencing {
@@ -649,13 +701,16 @@ func (l *loader) resources(f field, m *Model) map[string]*yaml.Node {
 	}
 	for i, n := range l.list(f, "resources") {
 		p := fmt.Sprintf("resources[%d]", i)
-		fs := l.fields(n, p, "id", "name", "agent", "params", "ops")
+		fs, ok := l.entry(n, p, "id", "name", "agent", "params", "ops")
+		if !ok {
+			continue
+		}
 		r := Resource{ID: l.str(fs["id"], p+".id", ""), Line: n.Line}
 		if l.checkID(fs["id"], n, p+".id", r.ID) {
-			if first := seen[r.ID]; first != nil {
-				l.errf(fs["id"].value, p+".id", "resource %q is defined twice (first on line %d)", r.ID, first.Line)
+			if first := seen[r.ID]; first.node != nil {
+				l.errf(fs["id"].value, p+".id", "resource %q is defined twice (first on line %d)", r.ID, first.node.Line)
 			} else {
-				seen[r.ID] = n
+				seen[r.ID] = memberAt{n, p}
 			}
 		}
 		r.Name = l.str(fs["name"], p+".name", r.ID)
@@ -665,7 +720,7 @@ func (l *loader) resources(f field, m *Model) map[string]*yaml.Node {
 		} else {
 			r.Agent = a
 		}
-		r.Params = l.stringMap(fs["params"], p+".params", func(k *yaml.Node, kp string) {
+		r.Params = l.stringMap(fs["params"], p+".params", func(k, _ *yaml.Node, kp string) {
 			if err := ocf.ValidParamName(k.Value); err != nil {
 				l.errf(k, kp, "%v", err)
 			}
@@ -683,7 +738,10 @@ func (l *loader) resources(f field, m *Model) map[string]*yaml.Node {
 		intervals := map[time.Duration]bool{}
 		for j, mn := range l.list(ops["monitor"], p+".ops.monitor") {
 			mp := fmt.Sprintf("%s.ops.monitor[%d]", p, j)
-			mf := l.fields(mn, mp, "interval", "timeout", "depth", "on-fail")
+			mf, ok := l.entry(mn, mp, "interval", "timeout", "depth", "on-fail")
+			if !ok {
+				continue
+			}
 			before := len(l.errs)
 			mon := Monitor{Interval: l.duration(mf["interval"], mp+".interval", 0)}
 			// An interval already reported as malformed is not also "not
@@ -722,14 +780,17 @@ var (
 	roles      = []Role{RoleStarted, RoleStopped}
 )
 
-func (l *loader) groups(f field, m *Model, hosts map[string]*yaml.Node, rscs map[string]*yaml.Node) {
+func (l *loader) groups(f field, m *Model, hosts map[string]*yaml.Node, rscs map[string]memberAt) {
 	seen := map[string]int{}
 	// memberOf names the group (or, for a group without a valid id, its
 	// path) each resource was first placed in.
 	memberOf := map[string]string{}
 	for i, n := range l.list(f, "groups") {
 		p := fmt.Sprintf("groups[%d]", i)
-		fs := l.fields(n, p, "id", "name", "members", "placement")
+		fs, ok := l.entry(n, p, "id", "name", "members", "placement")
+		if !ok {
+			continue
+		}
 		g := Group{ID: l.str(fs["id"], p+".id", ""), Line: n.Line}
 		if l.checkID(fs["id"], n, p+".id", g.ID) {
 			if first, dup := seen[g.ID]; dup {
@@ -747,13 +808,16 @@ func (l *loader) groups(f field, m *Model, hosts map[string]*yaml.Node, rscs map
 		raw := l.list(fs["members"], p+".members")
 		for j, mn := range raw {
 			mp := fmt.Sprintf("%s.members[%d]", p, j)
-			mf := l.fields(mn, mp, "resource", "parent")
+			mf, ok := l.entry(mn, mp, "resource", "parent")
+			if !ok {
+				continue
+			}
 			mem := Member{Resource: l.str(mf["resource"], mp+".resource", ""), Parent: l.str(mf["parent"], mp+".parent", "")}
 			switch {
 			case mem.Resource == "":
 				l.errf(mn, mp+".resource", "is required")
 				continue
-			case rscs[mem.Resource] == nil:
+			case rscs[mem.Resource].node == nil:
 				l.errf(mf["resource"].value, mp+".resource", "unknown resource %q", mem.Resource)
 				continue
 			case memberOf[mem.Resource] == label:
@@ -775,10 +839,12 @@ func (l *loader) groups(f field, m *Model, hosts map[string]*yaml.Node, rscs map
 		g.Placement = l.placement(fs["placement"], p+".placement", m, hosts)
 		m.Groups = append(m.Groups, g)
 	}
-	for i, r := range m.Resources {
-		// Only the first definition of an id: a duplicate is reported as such.
-		if first := rscs[r.ID]; first != nil && first.Line == r.Line && memberOf[r.ID] == "" {
-			l.errf(first, fmt.Sprintf("resources[%d]", i), "resource %q is in no group (every resource belongs to exactly one)", r.ID)
+	reported := map[string]bool{}
+	for _, r := range m.Resources {
+		// Once per id, at its first definition: a duplicate is reported as such.
+		if first := rscs[r.ID]; first.node != nil && memberOf[r.ID] == "" && !reported[r.ID] {
+			reported[r.ID] = true
+			l.errf(first.node, first.path, "resource %q is in no group (every resource belongs to exactly one)", r.ID)
 		}
 	}
 }
@@ -871,7 +937,10 @@ func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.N
 	inDomain := map[string]bool{}
 	for i, hn := range l.list(df["hosts"], dp+".hosts") {
 		hp := fmt.Sprintf("%s.hosts[%d]", dp, i)
-		hf := l.fields(hn, hp, "host", "priority")
+		hf, ok := l.entry(hn, hp, "host", "priority")
+		if !ok {
+			continue
+		}
 		dh := DomainHost{Host: l.str(hf["host"], hp+".host", ""), Priority: l.integer(hf["priority"], hp+".priority", i+1, 0, 1000)}
 		switch {
 		case hf["host"].value == nil:

@@ -109,6 +109,16 @@ func TestRules(t *testing.T) {
 			`fence-devices[0].hosts.z: unknown host "z"`},
 		{"device fencing nothing", map[string]string{"fence-devices": "fence-devices:\n  - {id: fa, agent: fence_x, hosts: {a: a}}\n  - {id: fb, agent: fence_x, hosts: {b: b}}\n  - {id: fc, agent: fence_x}\n"},
 			`fence-devices[2].hosts: must list the hosts this device can fence`},
+		{"reserved fence parameter", map[string]string{"fence-devices": "fence-devices:\n  - {id: fa, agent: fence_x, params: {action: reboot}, hosts: {a: a}}\n  - {id: fb, agent: fence_x, hosts: {b: b}}\n"},
+			`fence-devices[0].params.action: action is set by basalt for each request`},
+		{"fence parameter with a newline", map[string]string{"fence-devices": "fence-devices:\n  - {id: fa, agent: fence_x, params: {login: \"x\\naction=on\"}, hosts: {a: a}}\n  - {id: fb, agent: fence_x, hosts: {b: b}}\n"},
+			`fence-devices[0].params.login: must be on one line`},
+		{"plug with a newline", map[string]string{"fence-devices": "fence-devices:\n  - {id: fa, agent: fence_x, hosts: {a: \"1\\n2\"}}\n  - {id: fb, agent: fence_x, hosts: {b: b}}\n"},
+			`fence-devices[0].hosts.a: must be on one line`},
+		{"fence parameter name with a space", map[string]string{"fence-devices": "fence-devices:\n  - {id: fa, agent: fence_x, params: {\"a b\": x}, hosts: {a: a}}\n  - {id: fb, agent: fence_x, hosts: {b: b}}\n"},
+			`fence-devices[0].params.a b: "a b" is not a fence agent parameter name`},
+		{"resource parameter with a NUL", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", params: {x: \"a\\0b\"}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
+			`resources[0].params.x: contains a NUL character`},
 		{"device without id", map[string]string{"fence-devices": "fence-devices:\n  - {id: fa, agent: fence_x, hosts: {a: a}}\n  - {agent: fence_x, hosts: {b: b}}\n"},
 			`fence-devices[1].id: is required`},
 		{"duplicate device", map[string]string{"fence-devices": "fence-devices:\n  - {id: fa, agent: fence_x, hosts: {a: a}}\n  - {id: fa, agent: fence_x, hosts: {b: b}}\n"},
@@ -246,7 +256,7 @@ func TestSyntaxAndShapeErrors(t *testing.T) {
 		"two colons":      {"cluster: {name: x}\nhosts: a: b\n", "t.yaml:2: YAML syntax: mapping values are not allowed in this context"},
 		"empty":           {"", "t.yaml:1: the file is empty"},
 		"comment only":    {"# nothing\n", "t.yaml:1: the file is empty"},
-		"scalar document": {"hello\n", "t.yaml:1: must be a mapping"},
+		"scalar document": {"hello\n", "t.yaml:1: the configuration must be a mapping of sections"},
 		"two documents":   {doc(nil) + "---\nhosts: []\n", "a second YAML document"},
 		"non-scalar key":  {doc(nil) + "? [a]\n: b\n", "a key must be a plain word"},
 		"hosts a mapping": {doc(map[string]string{"hosts": "hosts: {a: b}\n"}), "t.yaml:3: hosts: must be a list"},
@@ -284,7 +294,7 @@ func TestAliases(t *testing.T) {
 		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
 			i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
 	}
-	require.Contains(t, loadErrors(t, b.String()).Error(), "once YAML aliases are expanded")
+	require.Contains(t, loadErrors(t, b.String()).Error(), "YAML aliases expand to more than")
 }
 
 func TestMoreDefaults(t *testing.T) {
