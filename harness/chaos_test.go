@@ -283,3 +283,31 @@ func TestProcessCanarySkipFenceIsCaught(t *testing.T) {
 		require.Empty(t, w.safety.Violations)
 	})
 }
+
+// TestProcessPartitionManagerAgent cuts the manager off from h1 for real
+// (a proxy drops both directions) while h1 keeps running its resources: h1
+// must be fenced (through h2) before the group starts on h2, never a
+// double start; after the heal h1 comes back and nothing moves.
+func TestProcessPartitionManagerAgent(t *testing.T) {
+	pc := newProcClusterOpts(t, []string{"h1", "h2"}, procOpts{proxies: true})
+	pc.awaitHealthyOn("h1")
+	w := watchTruth(pc, map[string]int{"pool": 1, "mnt": 1})
+	pc.proxies["h1"].Partition()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		moved := w.state["h2/pool"] && w.state["h2/mnt"]
+		w.mu.Unlock()
+		if moved {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.close()
+	require.Empty(t, w.safety.Violations, "never active on two hosts")
+	require.True(t, w.state["h2/pool"], "the group failed over")
+	power, err := os.ReadFile(filepath.Join(pc.dir, "hosts", "h1", "power"))
+	require.NoError(t, err)
+	require.Equal(t, "off\n", string(power), "h1 was fenced first")
+	pc.proxies["h1"].Heal()
+}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/harness"
 )
 
 // repo is the repository root (this file is in harness/).
@@ -40,6 +42,8 @@ type procCluster struct {
 	// fenceDir holds the fence agents the agents run (the repository's by
 	// default).
 	fenceDir string
+	// proxies sit between the manager and each agent, when asked for.
+	proxies map[string]*harness.Proxy
 }
 
 func buildBinaries(t *testing.T, tags string) string {
@@ -58,11 +62,26 @@ func newProcCluster(t *testing.T, hosts []string) *procCluster {
 // newProcClusterWith builds the binaries with the given build tags; the
 // canary tag gives the manager its defect flags, set through mgrArgs.
 func newProcClusterWith(t *testing.T, hosts []string, tags string, mgrArgs ...string) *procCluster {
+	return newProcClusterOpts(t, hosts, procOpts{tags: tags, mgrArgs: mgrArgs})
+}
+
+// procOpts are the options of a process cluster.
+type procOpts struct {
+	tags    string
+	mgrArgs []string
+	// proxies puts a fault-injecting proxy between the manager and each
+	// agent.
+	proxies bool
+}
+
+func newProcClusterOpts(t *testing.T, hosts []string, o procOpts) *procCluster {
+	tags, mgrArgs := o.tags, o.mgrArgs
 	if testing.Short() {
 		t.Skip("process tests build and run the daemons")
 	}
 	pc := &procCluster{t: t, dir: t.TempDir(), bin: buildBinaries(t, tags), hosts: hosts, addrs: map[string]string{},
-		agents: map[string]*exec.Cmd{}, mgrArgs: mgrArgs, fenceDir: filepath.Join(repo(), "agents", "fence")}
+		agents: map[string]*exec.Cmd{}, mgrArgs: mgrArgs, fenceDir: filepath.Join(repo(), "agents", "fence"),
+		proxies: map[string]*harness.Proxy{}}
 	pc.sock = filepath.Join(pc.dir, "manager.sock")
 	out, err := exec.Command(filepath.Join(pc.bin, "basalt"), "certs", "init", "--dir", filepath.Join(pc.dir, "certs"),
 		"--hosts", strings.Join(hosts, ",")).CombinedOutput()
@@ -74,7 +93,15 @@ func newProcClusterWith(t *testing.T, hosts []string, tags string, mgrArgs ...st
 		require.NoError(t, err)
 		pc.addrs[h] = l.Addr().String()
 		l.Close()
-		fmt.Fprintf(&b, "  - {name: %s, address: %q}\n", h, pc.addrs[h])
+		addr := pc.addrs[h]
+		if o.proxies {
+			px, err := harness.NewProxy(addr)
+			require.NoError(t, err)
+			t.Cleanup(func() { px.Close() })
+			pc.proxies[h] = px
+			addr = px.Addr()
+		}
+		fmt.Fprintf(&b, "  - {name: %s, address: %q}\n", h, addr)
 	}
 	b.WriteString("fence-devices:\n")
 	for _, h := range hosts {
