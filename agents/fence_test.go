@@ -16,101 +16,262 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func fence(t *testing.T, stdin string, args ...string) (int, string, string) {
+// fenceRun is one run of the fence agent.
+type fenceRun struct {
+	rc     int
+	stdout string
+	stderr string
+}
+
+// fence runs the fence agent with stdin and args, through shell when it is
+// not empty (to check the script under that shell) and by its #! otherwise.
+func fence(t *testing.T, shell, stdin string, args ...string) fenceRun {
+	t.Helper()
+	return fenceAs(t, nil, shell, stdin, args...)
+}
+
+func fenceAs(t *testing.T, cred *syscall.Credential, shell, stdin string, args ...string) fenceRun {
 	t.Helper()
 	path, err := FenceAgentPath()
 	require.NoError(t, err)
+	if shell != "" {
+		args = append([]string{path}, args...)
+		path = shell
+	}
 	cmd := exec.Command(path, args...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.Stdin = strings.NewReader(stdin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()
+	rc := 0
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
-		return exitErr.ExitCode(), out.String(), errOut.String()
+		rc = exitErr.ExitCode()
+	} else {
+		require.NoError(t, err)
 	}
-	require.NoError(t, err)
-	return 0, out.String(), errOut.String()
+	return fenceRun{rc: rc, stdout: out.String(), stderr: errOut.String()}
 }
 
-func TestFenceAgentPowersOffByPID(t *testing.T) {
-	dir := t.TempDir()
-	hostDir := filepath.Join(dir, "h1")
-	require.NoError(t, os.MkdirAll(filepath.Join(hostDir, "resources"), 0o755))
-	victim := exec.Command("sleep", "1000")
-	require.NoError(t, victim.Start())
-	done := make(chan struct{})
-	go func() { _ = victim.Wait(); close(done) }()
-	require.NoError(t, os.WriteFile(filepath.Join(hostDir, "agent.pid"), []byte(strconv.Itoa(victim.Process.Pid)+"\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(hostDir, "resources", "pool.state"), []byte("running"), 0o644))
+// testHost is one test host under a hosts_dir whose agent is a real child
+// process.
+type testHost struct {
+	dir    string
+	victim *exec.Cmd
+	done   chan struct{}
+}
 
-	rc, out, errOut := fence(t, "# a comment\naction=status\nplug=h1\nhosts_dir="+dir+"\n")
-	require.Equal(t, 0, rc, errOut)
-	require.Contains(t, out, "Status: ON")
+// newTestHost lays out hostsDir/name with a running "agent" (a sleep), its
+// pid in agent.pid and two resource state files.
+func newTestHost(t *testing.T, hostsDir, name string) *testHost {
+	t.Helper()
+	h := &testHost{dir: filepath.Join(hostsDir, name), done: make(chan struct{})}
+	require.NoError(t, os.MkdirAll(filepath.Join(h.dir, "resources"), 0o755))
+	h.victim = exec.Command("sleep", "1000")
+	require.NoError(t, h.victim.Start())
+	go func() { _ = h.victim.Wait(); close(h.done) }()
+	t.Cleanup(func() {
+		_ = h.victim.Process.Kill()
+		<-h.done
+	})
+	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "agent.pid"), []byte(strconv.Itoa(h.victim.Process.Pid)+"\n"), 0o644))
+	for _, f := range []string{"pool.state", ".hidden.state"} {
+		require.NoError(t, os.WriteFile(filepath.Join(h.dir, "resources", f), []byte("running"), 0o644))
+	}
+	return h
+}
 
-	rc, out, errOut = fence(t, "action=off\nplug=h1\nhosts_dir="+dir+"\nnodename=x\nlogin=ignored\n")
-	require.Equal(t, 0, rc, errOut)
-	require.Contains(t, out, "Powered OFF")
-	require.Contains(t, errOut, "ignoring unknown parameter login")
+// requireKilled waits for the host's agent to be reaped and checks SIGKILL
+// ended it.
+func (h *testHost) requireKilled(t *testing.T) {
+	t.Helper()
 	select {
-	case <-done:
+	case <-h.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the host's agent process was not killed")
 	}
-	require.Equal(t, syscall.Signal(9), victim.ProcessState.Sys().(syscall.WaitStatus).Signal())
-	entries, err := os.ReadDir(filepath.Join(hostDir, "resources"))
+	ws, ok := h.victim.ProcessState.Sys().(syscall.WaitStatus)
+	require.True(t, ok)
+	require.True(t, ws.Signaled(), "the agent must have been killed by a signal")
+	require.Equal(t, syscall.SIGKILL, ws.Signal())
+	entries, err := os.ReadDir(filepath.Join(h.dir, "resources"))
 	require.NoError(t, err)
 	require.Empty(t, entries, "power-off stops everything")
+}
 
-	rc, out, _ = fence(t, "action=status\nport=h1\nhosts_dir="+dir+"\n")
-	require.Equal(t, 2, rc)
-	require.Contains(t, out, "Status: OFF")
+func TestFenceAgentPowersOffByPID(t *testing.T) {
+	for _, sh := range shells() {
+		t.Run(shellName(sh), func(t *testing.T) {
+			dir := t.TempDir()
+			h := newTestHost(t, dir, "h1")
 
-	rc, _, _ = fence(t, "", "--action=on", "--plug=h1", "--hosts_dir="+dir)
-	require.Equal(t, 0, rc)
-	rc, _, _ = fence(t, "", "--action=status", "--plug=h1", "--hosts_dir="+dir)
-	require.Equal(t, 0, rc)
+			r := fence(t, sh, "# a comment\naction=status\nplug=h1\nhosts_dir="+dir+"\n")
+			require.Equal(t, 0, r.rc, r.stderr)
+			require.Equal(t, "Status: ON\n", r.stdout)
+
+			r = fence(t, sh, "action=off\nplug=h1\nhosts_dir="+dir+"\nnodename=x\nlogin=ignored\n")
+			require.Equal(t, 0, r.rc, r.stderr)
+			require.Contains(t, r.stdout, "Powered OFF")
+			require.Contains(t, r.stderr, "ignoring unknown parameter login")
+			require.NotContains(t, r.stderr, "nodename")
+			h.requireKilled(t)
+
+			r = fence(t, sh, "action=status\nport=h1\nhosts_dir="+dir+"\n")
+			require.Equal(t, 2, r.rc, r.stderr)
+			require.Equal(t, "Status: OFF\n", r.stdout)
+			r = fence(t, sh, "action=off\nplug=h1\nhosts_dir="+dir+"\n")
+			require.Equal(t, 0, r.rc, "off is idempotent: %s", r.stderr)
+
+			// The same keys as command-line options; stdin is then ignored.
+			r = fence(t, sh, "action=off\n", "--action=on", "--plug=h1", "--hosts_dir="+dir)
+			require.Equal(t, 0, r.rc, r.stderr)
+			r = fence(t, sh, "", "--action=status", "--plug=h1", "--hosts_dir="+dir)
+			require.Equal(t, 0, r.rc, r.stderr)
+			require.Equal(t, "Status: ON\n", r.stdout)
+			power, err := os.ReadFile(filepath.Join(h.dir, "power"))
+			require.NoError(t, err)
+			require.Equal(t, "on\n", string(power))
+		})
+	}
+}
+
+func TestFenceAgentRebootIsTheDefault(t *testing.T) {
+	dir := t.TempDir()
+	h := newTestHost(t, dir, "h1")
+	r := fence(t, "", "plug=h1\nhosts_dir="+dir+"\n")
+	require.Equal(t, 0, r.rc, r.stderr)
+	require.Contains(t, r.stdout, "Rebooted")
+	h.requireKilled(t)
+	r = fence(t, "", "action=status\nplug=h1\nhosts_dir="+dir+"\n")
+	require.Equal(t, 0, r.rc, "a rebooted host is powered on again")
+
+	h2 := newTestHost(t, dir, "h2")
+	r = fence(t, "", "", "--action=reboot", "--plug=h2", "--hosts_dir="+dir)
+	require.Equal(t, 0, r.rc, r.stderr)
+	h2.requireKilled(t)
+}
+
+func TestFenceAgentRefusesDangerousPIDs(t *testing.T) {
+	dir := t.TempDir()
+	host := filepath.Join(dir, "h1")
+	require.NoError(t, os.MkdirAll(host, 0o755))
+	// Signalling pid 0 would kill the fence agent's own process group, and
+	// pid 1 is init.
+	for _, pid := range []string{"0", "00", "1"} {
+		require.NoError(t, os.WriteFile(filepath.Join(host, "agent.pid"), []byte(pid+"\n"), 0o644))
+		r := fence(t, "", "action=off\nplug=h1\nhosts_dir="+dir+"\n")
+		require.Equal(t, 1, r.rc, "pid %s", pid)
+		require.Contains(t, r.stderr, "cannot be an agent", "pid %s", pid)
+	}
+	// An empty or stale pid file means there is nothing left to kill.
+	require.NoError(t, os.WriteFile(filepath.Join(host, "agent.pid"), nil, 0o644))
+	require.Equal(t, 0, fence(t, "", "action=off\nplug=h1\nhosts_dir="+dir+"\n").rc)
+}
+
+// TestFenceAgentFailsWhenTheAgentSurvives fences, as an unprivileged user, a
+// host whose agent belongs to root: the kill is refused, so off must fail
+// and status must not claim the host is off.
+func TestFenceAgentFailsWhenTheAgentSurvives(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the fence agent as another user")
+	}
+	dir := t.TempDir()
+	h := newTestHost(t, dir, "h1")
+	// t.TempDir's parent is private to the test's user too.
+	for _, d := range []string{filepath.Dir(dir), dir, h.dir, filepath.Join(h.dir, "resources")} {
+		require.NoError(t, os.Chmod(d, 0o777))
+	}
+	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+	r := fenceAs(t, nobody, "", "action=off\nplug=h1\nhosts_dir="+dir+"\n")
+	require.Equal(t, 1, r.rc, r.stderr)
+	require.Contains(t, r.stderr, "cannot kill process "+strconv.Itoa(h.victim.Process.Pid))
+	select {
+	case <-h.done:
+		t.Fatal("the agent died although the fence agent may not kill it")
+	default:
+	}
+	r = fence(t, "", "action=status\nplug=h1\nhosts_dir="+dir+"\n")
+	require.Equal(t, 0, r.rc, "a host whose agent lives is on")
+	require.Equal(t, "Status: ON\n", r.stdout)
 }
 
 func TestFenceAgentOtherActions(t *testing.T) {
+	for _, sh := range shells() {
+		t.Run(shellName(sh), func(t *testing.T) {
+			dir := t.TempDir()
+			for _, h := range []string{"b", "a"} {
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, h), 0o755))
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "not-a-host"), nil, 0o644))
+			r := fence(t, sh, "action=list\nhosts_dir="+dir+"\n")
+			require.Equal(t, 0, r.rc, r.stderr)
+			require.Equal(t, "a,\nb,\n", r.stdout)
+			require.Equal(t, 0, fence(t, sh, "action=monitor\nhosts_dir="+dir+"\n").rc)
+			require.Equal(t, 1, fence(t, sh, "action=monitor\nhosts_dir="+filepath.Join(dir, "missing")+"\n").rc)
+			require.Equal(t, 1, fence(t, sh, "action=status\nplug=zz\nhosts_dir="+dir+"\n").rc, "unknown host")
+			require.Equal(t, 1, fence(t, sh, "action=status\nplug=a\n").rc, "no hosts_dir")
+			require.Equal(t, 1, fence(t, sh, "action=dance\nplug=a\nhosts_dir="+dir+"\n").rc, "unknown action")
+
+			r = fence(t, sh, "action=metadata\n")
+			require.Equal(t, 0, r.rc)
+			var md struct {
+				Name      string `xml:"name,attr"`
+				Shortdesc string `xml:"shortdesc,attr"`
+				Params    []struct {
+					Name string `xml:"name,attr"`
+				} `xml:"parameters>parameter"`
+				Actions []struct {
+					Name string `xml:"name,attr"`
+				} `xml:"actions>action"`
+			}
+			require.NoError(t, xml.Unmarshal([]byte(r.stdout), &md))
+			require.Equal(t, "fence_basalt_pid", md.Name)
+			require.NotEmpty(t, md.Shortdesc)
+			var params, actions []string
+			for _, p := range md.Params {
+				params = append(params, p.Name)
+			}
+			for _, a := range md.Actions {
+				actions = append(actions, a.Name)
+			}
+			require.ElementsMatch(t, []string{"action", "plug", "port", "hosts_dir"}, params)
+			require.ElementsMatch(t, []string{"on", "off", "reboot", "status", "list", "monitor", "metadata"}, actions)
+			r = fence(t, sh, "", "--action=metadata")
+			require.Equal(t, 0, r.rc)
+			require.True(t, strings.HasPrefix(r.stdout, "<?xml"))
+		})
+	}
+}
+
+func TestFenceAgentRefusesBadPlugs(t *testing.T) {
 	dir := t.TempDir()
-	for _, h := range []string{"a", "b"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, h), 0o755))
+	victimDir := filepath.Join(dir, "hosts")
+	require.NoError(t, os.MkdirAll(filepath.Join(victimDir, "a"), 0o755))
+	for _, bad := range []string{"../hosts/a", "a/", "a/b", "", ".", ".."} {
+		r := fence(t, "", "action=off\nplug="+bad+"\nhosts_dir="+victimDir+"\n")
+		require.Equal(t, 1, r.rc, "plug %q", bad)
+		require.Contains(t, r.stderr, "is not a host name", "plug %q", bad)
 	}
-	rc, out, _ := fence(t, "action=list\nhosts_dir="+dir+"\n")
-	require.Equal(t, 0, rc)
-	require.Equal(t, "a,\nb,\n", out)
-	rc, _, _ = fence(t, "action=monitor\nhosts_dir="+dir+"\n")
-	require.Equal(t, 0, rc)
-	rc, _, _ = fence(t, "action=monitor\nhosts_dir="+filepath.Join(dir, "missing")+"\n")
-	require.Equal(t, 1, rc)
-	rc, out, _ = fence(t, "action=metadata\n")
-	require.Equal(t, 0, rc)
-	var md struct {
-		Name    string `xml:"name,attr"`
-		Actions []struct {
-			Name string `xml:"name,attr"`
-		} `xml:"actions>action"`
-	}
-	require.NoError(t, xml.Unmarshal([]byte(out), &md))
-	require.Equal(t, "fence_basalt_pid", md.Name)
-	require.Len(t, md.Actions, 7)
-	for _, bad := range []string{"../a", "a/b", "", ".."} {
-		rc, _, errOut := fence(t, "action=off\nplug="+bad+"\nhosts_dir="+dir+"\n")
-		require.Equal(t, 1, rc, bad)
-		require.Contains(t, errOut, "error:", bad)
-	}
-	rc, _, errOut := fence(t, "action=off\nplug=$(touch pwned)\nhosts_dir="+dir+"\n")
-	require.Equal(t, 1, rc)
-	require.Contains(t, errOut, "no test host")
-	require.NoFileExists(t, "pwned")
-	require.NoFileExists(t, "/pwned")
+	require.NoFileExists(t, filepath.Join(victimDir, "a", "power"), "no bad plug reached a host")
+
+	// A plug is never evaluated: a command substitution is a host name.
+	wd := t.TempDir()
+	cmd := exec.Command(mustFence(t))
+	cmd.Dir = wd
+	cmd.Stdin = strings.NewReader("action=off\nplug=$(touch pwned)`touch pwned2`\nhosts_dir=" + victimDir + "\n")
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr)
+	require.Equal(t, 1, exitErr.ExitCode())
+	require.Contains(t, string(out), "no test host $(touch pwned)")
+	require.NoFileExists(t, filepath.Join(wd, "pwned"))
+	require.NoFileExists(t, filepath.Join(wd, "pwned2"))
 }
 
 func TestFenceAgentIsPOSIX(t *testing.T) {
-	path, err := FenceAgentPath()
-	require.NoError(t, err)
+	path := mustFence(t)
 	for _, sh := range []string{"/bin/sh", "/bin/dash"} {
 		if _, err := os.Stat(sh); err != nil {
 			continue
@@ -118,4 +279,11 @@ func TestFenceAgentIsPOSIX(t *testing.T) {
 		out, err := exec.Command(sh, "-n", path).CombinedOutput()
 		require.NoError(t, err, "%s -n: %s", sh, out)
 	}
+}
+
+func mustFence(t *testing.T) string {
+	t.Helper()
+	path, err := FenceAgentPath()
+	require.NoError(t, err)
+	return path
 }

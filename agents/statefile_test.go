@@ -56,17 +56,26 @@ func runStatefile(t *testing.T, shell, action string, params map[string]string, 
 	return agentRun{rc: rc, stdout: out.String(), stderr: errOut.String()}
 }
 
-func shells(t *testing.T) []string {
-	out := []string{""} // the script's own #!/bin/sh
+// shells lists the ways to run a script: by its own #! ("") and, when
+// installed, explicitly through dash, the strictest common POSIX shell.
+func shells() []string {
+	out := []string{""}
 	if _, err := os.Stat("/bin/dash"); err == nil {
 		out = append(out, "/bin/dash")
 	}
 	return out
 }
 
+func shellName(sh string) string {
+	if sh == "" {
+		return "shebang"
+	}
+	return filepath.Base(sh)
+}
+
 func TestStatefileLifecycle(t *testing.T) {
-	for _, sh := range shells(t) {
-		t.Run("shell="+filepath.Base(sh+"default"), func(t *testing.T) {
+	for _, sh := range shells() {
+		t.Run(shellName(sh), func(t *testing.T) {
 			dir := t.TempDir()
 			p := map[string]string{"state": filepath.Join(dir, "r.state")}
 			for i, step := range []struct {
@@ -80,6 +89,9 @@ func TestStatefileLifecycle(t *testing.T) {
 				r := runStatefile(t, sh, step.action, p, step.depth)
 				require.Equal(t, step.rc, r.rc, "step %d %s depth %d: %s", i, step.action, step.depth, r.stderr)
 			}
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			require.Empty(t, entries, "no temporary file is left behind")
 		})
 	}
 }
@@ -91,12 +103,24 @@ func TestStatefileDepth10FindsCorruption(t *testing.T) {
 	require.Equal(t, 0, runStatefile(t, "", "start", p, 0).rc)
 	content, err := os.ReadFile(state)
 	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(string(content), "running instance=rsc1 since="), string(content))
-	require.NoError(t, os.WriteFile(state, []byte("garbage\n"), 0o644))
-	require.Equal(t, 0, runStatefile(t, "", "monitor", p, 0).rc, "depth 0 only checks presence")
-	r := runStatefile(t, "", "monitor", p, 10)
-	require.Equal(t, 1, r.rc)
-	require.Contains(t, r.stderr, "ocf-exit-reason:state file")
+	require.Regexp(t, `^running instance=rsc1 since=[0-9]+ pid=[0-9]+\n$`, string(content))
+	for _, corrupt := range []string{
+		"garbage\n",
+		"",
+		"running instance=other since=1 pid=2\n",
+		"running instance=rsc1 since=soon pid=2\n",
+		"running instance=rsc1 since=1 pid=\n",
+		"running instance=rsc1 since=1\n",
+	} {
+		require.NoError(t, os.WriteFile(state, []byte(corrupt), 0o644))
+		require.Equal(t, 0, runStatefile(t, "", "monitor", p, 0).rc, "depth 0 only checks presence")
+		r := runStatefile(t, "", "monitor", p, 10)
+		require.Equal(t, 1, r.rc, "content %q", corrupt)
+		require.Contains(t, r.stderr, "ocf-exit-reason:state file", "content %q", corrupt)
+	}
+	// Start repairs a corrupt file rather than trusting it.
+	require.Equal(t, 0, runStatefile(t, "", "start", p, 0).rc)
+	require.Equal(t, 0, runStatefile(t, "", "monitor", p, 10).rc)
 }
 
 func TestStatefileFailureMarkers(t *testing.T) {
@@ -106,6 +130,8 @@ func TestStatefileFailureMarkers(t *testing.T) {
 	marker := func(name, content string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "r.state."+name), []byte(content), 0o644))
 	}
+	unmark := func(name string) { require.NoError(t, os.Remove(filepath.Join(dir, "r.state."+name))) }
+
 	marker("fail-start", "")
 	r := runStatefile(t, "", "start", p, 0)
 	require.Equal(t, 1, r.rc)
@@ -113,54 +139,117 @@ func TestStatefileFailureMarkers(t *testing.T) {
 	require.NoFileExists(t, state)
 	marker("fail-start", "5\n")
 	require.Equal(t, 5, runStatefile(t, "", "start", p, 0).rc)
-	require.NoError(t, os.Remove(filepath.Join(dir, "r.state.fail-start")))
+	unmark("fail-start")
 
-	require.Equal(t, 0, runStatefile(t, "", "start", p, 0).rc)
+	// A monitor marker affects monitor only, not start's own check.
 	marker("fail-monitor", "")
-	require.Equal(t, 7, runStatefile(t, "", "monitor", p, 0).rc, "monitor marker defaults to 'found dead'")
-	marker("fail-stop", "1")
-	require.Equal(t, 1, runStatefile(t, "", "stop", p, 0).rc)
-	require.FileExists(t, state, "a failed stop leaves it running")
+	require.Equal(t, 0, runStatefile(t, "", "start", p, 0).rc)
+	require.FileExists(t, state)
+	r = runStatefile(t, "", "monitor", p, 0)
+	require.Equal(t, 7, r.rc, "monitor marker defaults to 'found dead'")
+	require.Contains(t, r.stderr, "ocf-exit-reason:injected monitor failure")
+	marker("fail-monitor", "190")
+	require.Equal(t, 190, runStatefile(t, "", "monitor", p, 10).rc)
+	unmark("fail-monitor")
+	require.Equal(t, 0, runStatefile(t, "", "monitor", p, 10).rc)
 
-	// Markers may live elsewhere.
+	marker("fail-stop", "")
+	r = runStatefile(t, "", "stop", p, 0)
+	require.Equal(t, 1, r.rc)
+	require.Contains(t, r.stderr, "ocf-exit-reason:injected stop failure")
+	require.FileExists(t, state, "a failed stop leaves it running")
+	marker("fail-stop", "4")
+	require.Equal(t, 4, runStatefile(t, "", "stop", p, 0).rc)
+
+	// Markers are looked up in fail_dir once it is set.
 	other := t.TempDir()
 	p["fail_dir"] = other
 	require.Equal(t, 0, runStatefile(t, "", "stop", p, 0).rc, "markers in the state dir are ignored now")
+	require.NoError(t, os.WriteFile(filepath.Join(other, "r.state.fail-start"), []byte("6"), 0o644))
+	require.Equal(t, 6, runStatefile(t, "", "start", p, 0).rc)
+	require.NoFileExists(t, state)
 }
 
 func TestStatefileHangKilledWithItsGroup(t *testing.T) {
-	root, err := OCFRoot()
-	require.NoError(t, err)
+	for _, action := range []string{"start", "stop", "monitor"} {
+		t.Run(action, func(t *testing.T) {
+			dir := t.TempDir()
+			state := filepath.Join(dir, "r.state")
+			if action != "start" {
+				require.NoError(t, os.WriteFile(state, []byte("running instance=h since=1 pid=1\n"), 0o644))
+			}
+			require.NoError(t, os.WriteFile(state+".hang-"+action, nil, 0o644))
+			cmd, done := startStatefile(t, action, "OCF_RESKEY_state="+state)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			// The agent has reached its hang once its child sleep exists
+			// in its process group.
+			pgid := cmd.Process.Pid
+			awaitGroupChild(ctx, t, pgid, "sleep", done)
+			// Killing the leader alone would leave the sleep behind; the
+			// LRM kills the whole group.
+			require.NoError(t, syscall.Kill(-pgid, syscall.SIGKILL))
+			<-done
+			for len(liveGroupMembers(pgid)) > 0 {
+				require.NoError(t, ctx.Err(), "process group %d survived: %v", pgid, liveGroupMembers(pgid))
+				time.Sleep(5 * time.Millisecond)
+			}
+			if action == "start" {
+				require.NoFileExists(t, state)
+			} else {
+				require.FileExists(t, state)
+			}
+		})
+	}
+}
+
+func TestStatefileDelaySleepsBeforeActing(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "r.state")
-	require.NoError(t, os.WriteFile(state+".hang-start", nil, 0o644))
-	cmd := exec.Command(filepath.Join(root, "resource.d", "basalt", "statefile"), "start")
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "OCF_RESKEY_state=" + state, "OCF_RESOURCE_INSTANCE=h"}
+	cmd, done := startStatefile(t, "start", "OCF_RESKEY_state="+state, "OCF_RESKEY_delay=1")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	awaitGroupChild(ctx, t, cmd.Process.Pid, "sleep", done)
+	require.NoFileExists(t, state, "the state file appears only after the delay")
+	require.NoError(t, <-done)
+	require.FileExists(t, state)
+
+	r := runStatefile(t, "", "validate-all", map[string]string{"state": state, "delay": "1s"}, 0)
+	require.Equal(t, 6, r.rc)
+	require.Contains(t, r.stderr, "ocf-exit-reason:delay")
+}
+
+// startStatefile starts the agent in its own process group, as the LRM
+// does, and returns the channel its Wait result arrives on.
+func startStatefile(t *testing.T, action string, env ...string) (*exec.Cmd, chan error) {
+	t.Helper()
+	root, err := OCFRoot()
+	require.NoError(t, err)
+	cmd := exec.Command(filepath.Join(root, "resource.d", "basalt", "statefile"), action)
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "OCF_RESOURCE_INSTANCE=h"}, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	pgid := cmd.Process.Pid
-	// The agent has reached its hang once its child sleep exists in its
-	// process group.
-	deadline := time.Now().Add(10 * time.Second)
-	for !groupHasChild(pgid, "sleep") {
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
+	return cmd, done
+}
+
+// awaitGroupChild polls until a process named comm runs in group pgid,
+// failing if the agent ends first or ctx expires.
+func awaitGroupChild(ctx context.Context, t *testing.T, pgid int, comm string, done chan error) {
+	t.Helper()
+	for !groupHasChild(pgid, comm) {
 		select {
 		case err := <-done:
-			t.Fatalf("a hanging start ended by itself: %v", err)
-		default:
+			t.Fatalf("the agent ended before its %s child appeared: %v", comm, err)
+		case <-ctx.Done():
+			t.Fatalf("no %s child appeared in group %d", comm, pgid)
+		case <-time.After(5 * time.Millisecond):
 		}
-		require.True(t, time.Now().Before(deadline), "no sleep child appeared in group %d", pgid)
-		time.Sleep(5 * time.Millisecond)
 	}
-	require.NoError(t, syscall.Kill(-pgid, syscall.SIGKILL))
-	<-done
-	deadline = time.Now().Add(10 * time.Second)
-	for syscall.Kill(-pgid, 0) == nil {
-		require.True(t, time.Now().Before(deadline), "process group %d survived", pgid)
-		time.Sleep(5 * time.Millisecond)
-	}
-	require.NoFileExists(t, state)
 }
 
 func TestStatefileNeverEvaluatesParameters(t *testing.T) {
@@ -179,13 +268,30 @@ func TestStatefileNeverEvaluatesParameters(t *testing.T) {
 
 func TestStatefileValidateAndActions(t *testing.T) {
 	dir := t.TempDir()
-	require.Equal(t, 5, runStatefile(t, "", "validate-all", map[string]string{"state": "/nonexistent-dir/x"}, 0).rc)
-	require.Equal(t, 6, runStatefile(t, "", "validate-all", map[string]string{"state": "relative"}, 0).rc)
-	require.Equal(t, 5, runStatefile(t, "", "validate-all", map[string]string{"state": "/nonexistent-dir/x"}, 0).rc)
-	require.Equal(t, 7, runStatefile(t, "", "monitor", map[string]string{"state": "/nonexistent-dir/x"}, 0).rc,
+	missing := map[string]string{"state": filepath.Join(dir, "nonexistent-dir", "x")}
+	r := runStatefile(t, "", "validate-all", missing, 0)
+	require.Equal(t, 5, r.rc, "a directory missing on this host: ERR_INSTALLED")
+	require.Contains(t, r.stderr, "ocf-exit-reason:directory")
+	r = runStatefile(t, "", "validate-all", map[string]string{"state": "relative"}, 0)
+	require.Equal(t, 6, r.rc, "a relative path is wrong everywhere: ERR_CONFIGURED")
+	require.Contains(t, r.stderr, "ocf-exit-reason:state must be an absolute path")
+	require.Equal(t, 6, runStatefile(t, "", "start", map[string]string{"state": "relative"}, 0).rc)
+	require.Equal(t, 5, runStatefile(t, "", "start", missing, 0).rc)
+	require.Equal(t, 7, runStatefile(t, "", "monitor", missing, 0).rc,
 		"a probe where the resource cannot exist finds it stopped")
-	require.Equal(t, 3, runStatefile(t, "", "promote", map[string]string{"state": filepath.Join(dir, "s")}, 0).rc)
+	require.Equal(t, 0, runStatefile(t, "", "stop", missing, 0).rc, "nothing can run there, so stop succeeds")
+
+	ok := map[string]string{"state": filepath.Join(dir, "s")}
+	for _, action := range []string{"promote", "notify", "reload", "migrate_to", "bogus"} {
+		require.Equal(t, 3, runStatefile(t, "", action, ok, 0).rc, action)
+	}
 	require.Equal(t, 2, runStatefile(t, "", "", nil, 0).rc)
+	for _, action := range []string{"usage", "help"} {
+		r := runStatefile(t, "", action, nil, 0)
+		require.Equal(t, 0, r.rc)
+		require.Contains(t, r.stdout, "start|stop|monitor")
+	}
+	require.NoFileExists(t, ok["state"], "none of these started anything")
 }
 
 func TestStatefileMetaData(t *testing.T) {
@@ -228,7 +334,7 @@ func TestStatefilePassesOCFTester(t *testing.T) {
 	root, err := OCFRoot()
 	require.NoError(t, err)
 	state := filepath.Join(t.TempDir(), "tester.state")
-	cmd := exec.Command(tester, "-n", "basalt-test", "-o", "state="+state, filepath.Join(root, "resource.d", "basalt", "statefile"))
+	cmd := exec.Command(tester, "-n", "test", "-o", "state="+state, filepath.Join(root, "resource.d", "basalt", "statefile"))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "ocf-tester said:\n%s", out)
 	require.Contains(t, string(out), "passed all tests")
@@ -246,19 +352,49 @@ func TestStatefileSyntaxIsPOSIX(t *testing.T) {
 	}
 }
 
-// groupHasChild reports whether a process named comm runs in group pgid.
-func groupHasChild(pgid int, comm string) bool {
+// groupMember is one live (not zombie) process of a process group.
+type groupMember struct {
+	pid  int
+	comm string
+}
+
+// liveGroupMembers lists the processes of group pgid that still run. A
+// zombie is left out: it is dead and only waits for a reaper, which in a
+// container may be slow to come.
+func liveGroupMembers(pgid int) []groupMember {
+	var out []groupMember
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == pgid {
+		if err != nil {
 			continue
 		}
-		if g, err := syscall.Getpgid(pid); err != nil || g != pgid {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and ")".
+		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if open < 0 || end < open {
 			continue
 		}
-		name, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if strings.TrimSpace(string(name)) == comm {
+		fields := strings.Fields(string(stat[end+1:]))
+		if len(fields) < 3 || fields[0] == "Z" || fields[0] == "X" {
+			continue
+		}
+		if g, err := strconv.Atoi(fields[2]); err != nil || g != pgid {
+			continue
+		}
+		out = append(out, groupMember{pid: pid, comm: string(stat[open+1 : end])})
+	}
+	return out
+}
+
+// groupHasChild reports whether a live process named comm, other than the
+// leader, runs in group pgid.
+func groupHasChild(pgid int, comm string) bool {
+	for _, m := range liveGroupMembers(pgid) {
+		if m.pid != pgid && m.comm == comm {
 			return true
 		}
 	}
