@@ -13,7 +13,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that start goroutines run again under the race detector.
 RACE_PKGS   := ./core/live/...
 
-.PHONY: all deps build test race bench lint fmt run-op sim swarm chaos clean
+.PHONY: all deps build test race bench lint fmt run-op sim swarm chaos scenarios-process clean
 
 all: build
 
@@ -34,11 +34,24 @@ deps:
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+# test is the default suite: unit, golden and simulator tests, the fast
+# subset of scenarios on real processes, the race detector where goroutines
+# run, and a short chaos run on real processes (TEST_CHAOS_FOR; its seed is
+# printed, and a failure keeps its logs, history and timeline in chaos-out/).
+TEST_CHAOS_FOR ?= 60s
+TEST_CHAOS_SEED ?= 7
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(GO) test -count=1 -race -run 'TestSwarmSummary' ./sim/swarm
+	$(GO) test -count=1 -timeout 10m -run 'TestChaos$$' -v ./harness -chaos $(TEST_CHAOS_FOR) -chaos-seed $(TEST_CHAOS_SEED) -chaos-keep $(CURDIR)/chaos-out
+
+# scenarios-process runs every scenario against the real daemons (the
+# default suite runs a fast subset); failures keep their files in
+# scenarios/testdata/out/.
+scenarios-process: deps
+	$(GO) test -count=1 -timeout 30m -run Process -v ./scenarios/...
 
 race:
 	$(GO) test -count=1 -race ./...

@@ -236,7 +236,7 @@ func TestFenceAgentOtherActions(t *testing.T) {
 			for _, a := range md.Actions {
 				actions = append(actions, a.Name)
 			}
-			require.ElementsMatch(t, []string{"action", "plug", "port", "hosts_dir"}, params)
+			require.ElementsMatch(t, []string{"action", "plug", "port", "hosts_dir", "fault_file"}, params)
 			require.ElementsMatch(t, []string{"on", "off", "reboot", "status", "list", "monitor", "metadata"}, actions)
 			r = fence(t, sh, "", "--action=metadata")
 			require.Equal(t, 0, r.rc)
@@ -286,4 +286,53 @@ func mustFence(t *testing.T) string {
 	path, err := FenceAgentPath()
 	require.NoError(t, err)
 	return path
+}
+
+// Every power-off is logged before anything is killed, so a harness sees a
+// reboot (off then on at once) too.
+func TestFenceAgentLogsEveryPowerOff(t *testing.T) {
+	dir := t.TempDir()
+	h := newTestHost(t, dir, "h1")
+	r := fence(t, "", "action=reboot\nplug=h1\nhosts_dir="+dir+"\n")
+	require.Equal(t, 0, r.rc, r.stderr)
+	h.requireKilled(t)
+	r = fence(t, "", "action=off\nplug=h1\nhosts_dir="+dir+"\n")
+	require.Equal(t, 0, r.rc, r.stderr)
+	log, err := os.ReadFile(filepath.Join(h.dir, "fence.log"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+	require.Len(t, lines, 2)
+	for _, l := range lines {
+		require.Regexp(t, `^off [0-9]+$`, l)
+	}
+}
+
+// fault_file breaks the device: fail fails every action, lie claims an off
+// it never did.
+func TestFenceAgentInjectedDeviceFaults(t *testing.T) {
+	dir := t.TempDir()
+	h := newTestHost(t, dir, "h1")
+	faultFile := filepath.Join(t.TempDir(), "pdu")
+	args := "plug=h1\nhosts_dir=" + dir + "\nfault_file=" + faultFile + "\n"
+	r := fence(t, "", "action=status\n"+args)
+	require.Equal(t, 0, r.rc, "no fault file, no fault: %s", r.stderr)
+
+	require.NoError(t, os.WriteFile(faultFile, []byte("fail\n"), 0o644))
+	for _, action := range []string{"monitor", "status", "off"} {
+		r = fence(t, "", "action="+action+"\n"+args)
+		require.Equal(t, 1, r.rc, action)
+		require.Contains(t, r.stderr, "injected device failure")
+	}
+	require.NoError(t, os.WriteFile(faultFile, []byte("lie\n"), 0o644))
+	r = fence(t, "", "action=off\n"+args)
+	require.Equal(t, 0, r.rc)
+	r = fence(t, "", "action=status\n"+args)
+	require.Equal(t, 2, r.rc, "a lying device says off")
+	require.NoError(t, h.victim.Process.Signal(syscall.Signal(0)), "but the host still runs")
+	require.NoFileExists(t, filepath.Join(h.dir, "fence.log"))
+
+	require.NoError(t, os.Remove(faultFile))
+	r = fence(t, "", "action=off\n"+args)
+	require.Equal(t, 0, r.rc, r.stderr)
+	h.requireKilled(t)
 }

@@ -411,3 +411,45 @@ func TestStatefileDefaultsToTheRuntimeDirectory(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.FileExists(t, filepath.Join(dir, "statefile-pool.state"))
 }
+
+// A count limits a marker to that many runs, as a scenario's "fail the
+// next two starts" needs.
+func TestStatefileCountedMarkers(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "r.state")
+	p := map[string]string{"state": state}
+	marker := filepath.Join(dir, "r.state.fail-start")
+	require.NoError(t, os.WriteFile(marker, []byte("6\n2\n"), 0o644))
+	require.Equal(t, 6, runStatefile(t, "", "start", p, 0).rc)
+	data, err := os.ReadFile(marker)
+	require.NoError(t, err)
+	require.Equal(t, "6\n1\n", string(data), "one run used")
+	require.Equal(t, 6, runStatefile(t, "", "start", p, 0).rc)
+	require.NoFileExists(t, marker, "the last run removes it")
+	require.Equal(t, 0, runStatefile(t, "", "start", p, 0).rc)
+
+	// A hang marker's count is on its first line.
+	hang := filepath.Join(dir, "r.state.hang-stop")
+	require.NoError(t, os.WriteFile(hang, []byte("1\n"), 0o644))
+	cmd := exec.Command(filepath.Join(mustRoot(t), "resource.d", "basalt", "statefile"), "stop")
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=" + mustRoot(t), "OCF_RESOURCE_INSTANCE=rsc1", "OCF_RESKEY_state=" + state}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !groupHasChild(cmd.Process.Pid, "sleep") {
+		require.True(t, time.Now().Before(deadline), "the stop never reached its hang")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoFileExists(t, hang, "a one-run hang marker is used up by the run that hangs")
+	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
+	<-done
+	require.Equal(t, 0, runStatefile(t, "", "stop", p, 0).rc, "the next stop does not hang")
+}
+
+func mustRoot(t *testing.T) string {
+	root, err := OCFRoot()
+	require.NoError(t, err)
+	return root
+}

@@ -8,14 +8,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/live"
+	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/harness"
 )
 
@@ -25,74 +24,90 @@ var (
 	chaosKeep = flag.String("chaos-keep", "", "directory to copy logs, history and timeline into when the run fails")
 )
 
-// truthWatcher polls every host's resource directory and feeds the safety
-// checker: the ground truth of the real cluster, as the simulator's files
-// are of the simulated one. Polling can miss an overlap shorter than its
-// period; it cannot invent one.
-type truthWatcher struct {
-	mu      sync.Mutex
-	safety  *harness.Safety
-	changes []harness.Change
-	state   map[string]bool
-	stop    chan struct{}
-	done    chan struct{}
+// chaosFault is one kind of fault the chaos run draws, with its
+// weight. Each returns the undo to run after its duration (nil for none).
+type chaosFault struct {
+	name   string
+	weight int
+	do     func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func()
 }
 
-func watchTruth(pc *procCluster, limits map[string]int) *truthWatcher {
-	w := &truthWatcher{safety: harness.NewSafety(limits), state: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			now := time.Now()
-			seen := map[string]bool{}
-			for _, h := range pc.hosts {
-				for _, f := range pc.stateFiles(h) {
-					if r, ok := strings.CutPrefix(strings.TrimSuffix(f, ".state"), "statefile-"); ok {
-						seen[h+"/"+r] = true
-					}
-				}
-			}
-			w.mu.Lock()
-			keys := make([]string, 0, len(seen)+len(w.state))
-			for k := range seen {
-				keys = append(keys, k)
-			}
-			for k := range w.state {
-				if !seen[k] {
-					keys = append(keys, k)
-				}
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				if seen[k] != w.state[k] {
-					h, r, _ := strings.Cut(k, "/")
-					w.safety.Observe(now, h, r, seen[k])
-					w.changes = append(w.changes, harness.Change{At: now, Host: h, Resource: r, Active: seen[k]})
-					w.state[k] = seen[k]
-				}
-			}
-			w.mu.Unlock()
-			select {
-			case <-w.stop:
-				return
-			case <-tick.C:
+var chaosFaults = []chaosFault{
+	{"kill -9 agent", 3, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		// Half the time systemd restarts it; otherwise it stays dead
+		// until the cluster fences the host and the host reboots.
+		restart := time.Duration(0)
+		if rng.IntN(2) == 0 {
+			restart = d
+		}
+		pc.CrashAgent(h, restart)
+		return nil
+	}},
+	{"crash host", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		pc.CrashHost(h, d)
+		return nil
+	}},
+	{"SIGSTOP agent", 3, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		pc.Pause(h)
+		return func() { pc.Resume(h) }
+	}},
+	{"partition manager from", 2, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		pc.Proxies[h].Partition()
+		return func() { pc.Proxies[h].Heal() }
+	}},
+	{"cut agent→manager of", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		pc.Proxies[h].Drop(harness.FromTarget, true)
+		return func() { pc.Proxies[h].Drop(harness.FromTarget, false) }
+	}},
+	{"delay manager→agent of", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		pc.Proxies[h].Delay(harness.ToTarget, time.Duration(50+rng.IntN(400))*time.Millisecond)
+		return func() { pc.Proxies[h].Delay(harness.ToTarget, 0) }
+	}},
+	{"kill resource pool on", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		_ = pc.KillResource(h, "pool")
+		return nil
+	}},
+	{"restart manager", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		if err := pc.RestartManager(); err != nil {
+			pc.t.Errorf("restart manager: %v", err)
+		}
+		return nil
+	}},
+	{"kill -9 manager", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		pc.CrashManager()
+		return func() {
+			if err := pc.StartManager(); err != nil {
+				pc.t.Errorf("start manager: %v", err)
 			}
 		}
-	}()
-	return w
+	}},
+	{"freeze manager, replacement takes over", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		if err := pc.PauseManager(); err != nil {
+			pc.t.Errorf("pause manager: %v", err)
+		}
+		return pc.ResumeStaleManagers
+	}},
+	{"move g to", 2, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
+		_ = pc.Admin(live.AdminRequest{Command: string(manager.CmdMove), Target: "g", Host: h})
+		return nil
+	}},
 }
 
-func (w *truthWatcher) close() {
-	close(w.stop)
-	<-w.done
+// undo is a fault's end, due at a time.
+type undo struct {
+	at   time.Time
+	name string
+	fn   func()
 }
 
 // TestChaos runs real processes under random faults from a seed: kill -9
-// and restarts of agents, SIGSTOP/SIGCONT, manager restarts, admin moves.
-// Ground-truth safety is watched throughout; after the faults stop the
-// cluster must recover. It runs only with -chaos DURATION (make chaos).
+// of agents and whole hosts, SIGSTOP/SIGCONT, partitions and one-way cuts
+// and delays through the proxies, resources dying, manager restarts,
+// crashes and freezes with a replacement taking over, admin moves. The
+// ground truth is watched throughout; after the faults stop and heal, the
+// cluster must recover, and the agents' operation history must be
+// linearizable. It runs only with -chaos DURATION (make chaos; make test
+// runs a short one).
 func TestChaos(t *testing.T) {
 	if *chaosFor == 0 {
 		t.Skip("process chaos runs with -chaos DURATION (make chaos)")
@@ -103,164 +118,105 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("chaos seed %d (replay: make chaos CHAOS_SEED=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x6368616f73))
-	pc := newProcCluster(t, []string{"h1", "h2", "h3"})
+	pc := newProcClusterOpts(t, []string{"h1", "h2", "h3"}, procOpts{proxies: true, rebootAfter: 3 * time.Second})
 	pc.awaitHealthyOn("h1")
-	w := watchTruth(pc, map[string]int{"pool": 1, "mnt": 1})
-
-	stopped := map[string]bool{}
-	var marks []harness.Mark
-	mark := func(format string, a ...any) {
-		marks = append(marks, harness.Mark{At: time.Now(), Label: fmt.Sprintf(format, a...)})
-		t.Logf(format, a...)
-	}
-	powerOn := func(h string) {
-		require.NoError(t, os.WriteFile(filepath.Join(pc.dir, "hosts", h, "power"), []byte("on\n"), 0o644))
-		pc.startAgent(h)
-	}
-	dead := func(h string) bool { return exited(pc, h) }
+	truth := harness.WatchTruth(pc.ProcessCluster, harness.Limits(pc.Model))
 	start := time.Now()
+	total := 0
+	for _, f := range chaosFaults {
+		total += f.weight
+	}
+	var undos []undo
+	runUndos := func(until time.Time) {
+		sort.SliceStable(undos, func(i, j int) bool { return undos[i].at.Before(undos[j].at) })
+		for len(undos) > 0 && !undos[0].at.After(until) {
+			pc.Mark("end of %s", undos[0].name)
+			undos[0].fn()
+			undos = undos[1:]
+		}
+	}
+	faults := 0
 	for time.Since(start) < *chaosFor {
-		time.Sleep(time.Duration(2000+rng.IntN(4000)) * time.Millisecond)
-		h := pc.hosts[rng.IntN(len(pc.hosts))]
-		switch rng.IntN(5) {
-		case 0: // kill -9 an agent; it comes back (powered on) a little later
-			if exited(pc, h) {
-				if pc.agents[h] != nil {
-					_ = pc.agents[h].Wait()
-				}
-				delete(stopped, h)
-				powerOn(h)
-				mark("power on %s", h)
-				continue
+		next := time.Now().Add(time.Duration(1500+rng.IntN(2500)) * time.Millisecond)
+		for time.Now().Before(next) {
+			// Wait for the next fault, ending others on their schedule.
+			wake := next
+			if len(undos) > 0 && undos[0].at.Before(wake) {
+				wake = undos[0].at
 			}
-			_ = pc.agents[h].Process.Kill()
-			_ = pc.agents[h].Wait()
-			delete(pc.agents, h)
-			delete(stopped, h)
-			mark("kill -9 agent %s", h)
-		case 1: // freeze an agent for a while
-			if dead(h) || stopped[h] {
-				continue
+			time.Sleep(time.Until(wake))
+			runUndos(time.Now())
+		}
+		pick := rng.IntN(total)
+		var f chaosFault
+		for _, f = range chaosFaults {
+			if pick < f.weight {
+				break
 			}
-			_ = pc.agents[h].Process.Signal(syscall.SIGSTOP)
-			stopped[h] = true
-			mark("SIGSTOP agent %s", h)
-		case 2: // thaw a frozen agent (a fence may have killed it meanwhile)
-			for _, s := range pc.hosts {
-				if stopped[s] {
-					_ = pc.agents[s].Process.Signal(syscall.SIGCONT)
-					delete(stopped, s)
-					mark("SIGCONT agent %s", s)
-				}
-			}
-		case 3: // restart the manager
-			_ = pc.mgr.Process.Signal(syscall.SIGTERM)
-			_ = pc.mgr.Wait()
-			pc.startManager()
-			mark("restart manager")
-		case 4:
-			target := pc.hosts[rng.IntN(len(pc.hosts))]
-			pc.cli("resource", "move", "g", "--host", target)
-			mark("move g to %s", target)
+			pick -= f.weight
+		}
+		h := pc.Hosts[rng.IntN(len(pc.Hosts))]
+		d := time.Duration(500+rng.IntN(5500)) * time.Millisecond
+		pc.Mark("%s %s (%s)", f.name, h, d)
+		faults++
+		if fn := f.do(pc, rng, h, d); fn != nil {
+			undos = append(undos, undo{at: time.Now().Add(d), name: f.name + " " + h, fn: fn})
 		}
 	}
-	// Heal: thaw, power on, let the cluster recover.
+	// Heal: end every fault, power everything on, clear the moves.
+	runUndos(time.Now().Add(time.Hour))
+	pc.Heal()
 	healAt := time.Now()
-	for _, h := range pc.hosts {
-		if stopped[h] {
-			_ = pc.agents[h].Process.Signal(syscall.SIGCONT)
-		}
-	}
-	for _, h := range pc.hosts {
-		if exited(pc, h) {
-			if pc.agents[h] != nil {
-				_ = pc.agents[h].Wait()
-			}
-			powerOn(h)
-		}
-	}
-	pc.cli("resource", "clear", "g")
-	mark("heal")
+	pc.Mark("heal")
 	recovered := false
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
+		_ = pc.Admin(live.AdminRequest{Command: string(manager.CmdClear), Target: "g"})
 		if _, rc := pc.status(); rc == 0 {
 			recovered = true
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	w.close()
-	failed := len(w.safety.Violations) > 0 || !recovered
-	if failed && *chaosKeep != "" {
-		keep(t, pc, w, marks, start, seed)
+	rec, violations, err := harness.Finish(pc.ProcessCluster, truth, fmt.Sprintf("Basalt process chaos, seed %d", seed), start)
+	require.NoError(t, err)
+	if (len(violations) > 0 || !recovered) && *chaosKeep != "" {
+		dir := filepath.Join(*chaosKeep, "chaos-"+strconv.FormatUint(seed, 10))
+		if err := rec.Keep(pc.Dir, dir); err != nil {
+			t.Errorf("keeping the run: %v", err)
+		} else {
+			t.Logf("logs, history and timeline kept in %s", dir)
+		}
 	}
-	for _, v := range w.safety.Violations {
+	for _, v := range violations {
 		t.Errorf("seed %d: %s", seed, v)
 	}
 	require.True(t, recovered, "seed %d: not recovered within 90s of the heal", seed)
-	t.Logf("seed %d: %d faults, recovered %s after the heal, no safety violation", seed, len(marks)-1, time.Since(healAt).Truncate(time.Millisecond))
+	t.Logf("seed %d: %d faults, %d fences, %d operations linearizable, recovered %s after the heal, no safety violation",
+		seed, faults, len(pc.Fences()), len(rec.Ops), time.Since(healAt).Truncate(time.Millisecond))
 }
 
-// exited reports whether h's agent is gone: never started again after a
-// kill, or powered off by a fence (the fence agent killed it).
-func exited(pc *procCluster, h string) bool {
-	if pc.agents[h] == nil {
-		return true
-	}
-	power, _ := os.ReadFile(filepath.Join(pc.dir, "hosts", h, "power"))
-	return strings.TrimSpace(string(power)) == "off"
-}
-
-// keep copies the logs and writes the timeline of a failing run.
-func keep(t *testing.T, pc *procCluster, w *truthWatcher, marks []harness.Mark, start time.Time, seed uint64) {
-	dir := filepath.Join(*chaosKeep, "chaos-"+strconv.FormatUint(seed, 10))
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	for _, f := range append([]string{"manager"}, pc.hosts...) {
-		if data, err := os.ReadFile(filepath.Join(pc.dir, f+".log")); err == nil {
-			_ = os.WriteFile(filepath.Join(dir, f+".log"), data, 0o644)
-		}
-	}
-	f, err := os.Create(filepath.Join(dir, "timeline.html"))
-	require.NoError(t, err)
-	defer f.Close()
-	_ = harness.WriteTimeline(f, fmt.Sprintf("Basalt process chaos, seed %d", seed), pc.hosts, []string{"pool", "mnt"},
-		harness.Intervals(w.changes), marks, start, time.Now())
-	t.Logf("logs and timeline kept in %s", dir)
-}
-
-// freezeWithSlowFence gives every agent a fence device that takes two
-// seconds (as a real power switch may), then freezes h1, which holds the
-// group, and watches the ground truth until cond says stop or a minute
-// passes.
-func freezeWithSlowFence(t *testing.T, pc *procCluster, cond func(w *truthWatcher) bool) *truthWatcher {
+// slowFence is a fence agent directory whose fence_basalt_pid takes two
+// seconds, as a real power switch may.
+func slowFence(t *testing.T) string {
 	slow := filepath.Join(t.TempDir(), "fence")
 	require.NoError(t, os.MkdirAll(slow, 0o755))
-	wrapper := "#!/bin/sh\nsleep 2\nexec " + filepath.Join(pc.fenceDir, "fence_basalt_pid") + " \"$@\"\n"
+	wrapper := "#!/bin/sh\nsleep 2\nexec " + filepath.Join(repo(), "agents", "fence", "fence_basalt_pid") + " \"$@\"\n"
 	require.NoError(t, os.WriteFile(filepath.Join(slow, "fence_basalt_pid"), []byte(wrapper), 0o755))
+	return slow
+}
+
+// freezeH1 freezes h1, which holds the group, and watches the ground truth
+// until cond says stop or a minute passes.
+func freezeH1(t *testing.T, pc *procCluster, cond func(w *harness.Truth) bool) *harness.Truth {
 	pc.awaitHealthyOn("h1")
-	for _, h := range pc.hosts {
-		require.NoError(t, pc.agents[h].Process.Signal(syscall.SIGTERM))
-		_ = pc.agents[h].Wait()
-	}
-	pc.fenceDir = slow
-	for _, h := range pc.hosts {
-		pc.startAgent(h)
-	}
-	pc.awaitHealthyOn("h1")
-	w := watchTruth(pc, map[string]int{"pool": 1, "mnt": 1})
-	require.NoError(t, pc.agents["h1"].Process.Signal(syscall.SIGSTOP))
+	w := harness.WatchTruth(pc.ProcessCluster, harness.Limits(pc.Model))
+	pc.Pause("h1")
 	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && !cond(w) {
 		time.Sleep(50 * time.Millisecond)
-		w.mu.Lock()
-		stop := cond(w)
-		w.mu.Unlock()
-		if stop {
-			break
-		}
 	}
-	w.close()
+	w.Close()
 	return w
 }
 
@@ -271,16 +227,16 @@ func freezeWithSlowFence(t *testing.T, pc *procCluster, cond func(w *truthWatche
 // correct manager, in the same situation, waits: no violation.
 func TestProcessCanarySkipFenceIsCaught(t *testing.T) {
 	t.Run("defective", func(t *testing.T) {
-		pc := newProcClusterWith(t, []string{"h1", "h2"}, "canary", "--canary-skip-fence")
-		w := freezeWithSlowFence(t, pc, func(w *truthWatcher) bool { return len(w.safety.Violations) > 0 })
-		require.NotEmpty(t, w.safety.Violations, "the skip-fence canary was not caught")
-		t.Logf("caught: %s", w.safety.Violations[0])
+		pc := newProcClusterOpts(t, []string{"h1", "h2"}, procOpts{tags: "canary", mgrArgs: []string{"--canary-skip-fence"}, fenceDir: slowFence(t)})
+		w := freezeH1(t, pc, func(w *harness.Truth) bool { return len(w.Violations()) > 0 })
+		require.NotEmpty(t, w.Violations(), "the skip-fence canary was not caught")
+		t.Logf("caught: %s", w.Violations()[0])
 	})
 	t.Run("correct", func(t *testing.T) {
-		pc := newProcClusterWith(t, []string{"h1", "h2"}, "canary")
-		w := freezeWithSlowFence(t, pc, func(w *truthWatcher) bool { return w.state["h2/pool"] && w.state["h2/mnt"] })
-		require.True(t, w.state["h2/pool"], "the group failed over after the fence")
-		require.Empty(t, w.safety.Violations)
+		pc := newProcClusterOpts(t, []string{"h1", "h2"}, procOpts{tags: "canary", fenceDir: slowFence(t)})
+		w := freezeH1(t, pc, func(w *harness.Truth) bool { return w.Active("h2", "pool") && w.Active("h2", "mnt") })
+		require.True(t, w.Active("h2", "pool"), "the group failed over after the fence")
+		require.Empty(t, w.Violations())
 	})
 }
 
@@ -291,23 +247,17 @@ func TestProcessCanarySkipFenceIsCaught(t *testing.T) {
 func TestProcessPartitionManagerAgent(t *testing.T) {
 	pc := newProcClusterOpts(t, []string{"h1", "h2"}, procOpts{proxies: true})
 	pc.awaitHealthyOn("h1")
-	w := watchTruth(pc, map[string]int{"pool": 1, "mnt": 1})
-	pc.proxies["h1"].Partition()
+	w := harness.WatchTruth(pc.ProcessCluster, harness.Limits(pc.Model))
+	pc.Proxies["h1"].Partition()
 	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		w.mu.Lock()
-		moved := w.state["h2/pool"] && w.state["h2/mnt"]
-		w.mu.Unlock()
-		if moved {
-			break
-		}
+	for time.Now().Before(deadline) && !(w.Active("h2", "pool") && w.Active("h2", "mnt")) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	w.close()
-	require.Empty(t, w.safety.Violations, "never active on two hosts")
-	require.True(t, w.state["h2/pool"], "the group failed over")
-	power, err := os.ReadFile(filepath.Join(pc.dir, "hosts", "h1", "power"))
+	w.Close()
+	require.Empty(t, w.Violations(), "never active on two hosts")
+	require.True(t, w.Active("h2", "pool"), "the group failed over")
+	power, err := os.ReadFile(filepath.Join(pc.HostDir("h1"), "power"))
 	require.NoError(t, err)
 	require.Equal(t, "off\n", string(power), "h1 was fenced first")
-	pc.proxies["h1"].Heal()
+	pc.Proxies["h1"].Heal()
 }

@@ -3,15 +3,15 @@ package harness_test
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,37 +26,56 @@ func repo() string {
 	return filepath.Join(filepath.Dir(file), "..")
 }
 
-// procCluster runs the shipped binaries as separate processes: a manager
-// and one agent per host on 127.0.0.1 ports, with the state-file agent and
-// the PID fence agent, each with its own state directory and log file.
+// procCluster is a harness.ProcessCluster for one test: the shipped
+// binaries as processes, a manager and one agent per host, with the
+// state-file agent and the PID fence agent, and a two-resource group g
+// (pool, and mnt on top of it).
 type procCluster struct {
-	t       *testing.T
-	dir     string
-	bin     string
-	hosts   []string
-	addrs   map[string]string
-	agents  map[string]*exec.Cmd
-	mgr     *exec.Cmd
-	sock    string
-	mgrArgs []string
-	// fenceDir holds the fence agents the agents run (the repository's by
-	// default).
-	fenceDir string
-	// proxies sit between the manager and each agent, when asked for.
-	proxies map[string]*harness.Proxy
+	*harness.ProcessCluster
+	t *testing.T
 }
 
+var (
+	builds   sync.Map // build tags → *buildResult
+	buildDir string
+)
+
+type buildResult struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// buildBinaries builds the binaries once per set of tags and test binary.
 func buildBinaries(t *testing.T, tags string) string {
-	bin := filepath.Join(t.TempDir(), "bin")
-	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin+"/", "./cmd/basalt", "./cmd/basalt-agent", "./cmd/basalt-manager")
-	cmd.Dir = repo()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	v, _ := builds.LoadOrStore(tags, &buildResult{})
+	b := v.(*buildResult)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp(buildDir, "bin-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.bin, b.err = harness.BuildBinaries(repo(), dir, tags)
+	})
+	require.NoError(t, b.err)
+	return b.bin
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	var err error
+	if buildDir, err = os.MkdirTemp("", "basalt-harness-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(buildDir)
+	os.Exit(code)
 }
 
 func newProcCluster(t *testing.T, hosts []string) *procCluster {
-	return newProcClusterWith(t, hosts, "")
+	return newProcClusterOpts(t, hosts, procOpts{})
 }
 
 // newProcClusterWith builds the binaries with the given build tags; the
@@ -67,45 +86,28 @@ func newProcClusterWith(t *testing.T, hosts []string, tags string, mgrArgs ...st
 
 // procOpts are the options of a process cluster.
 type procOpts struct {
-	tags    string
-	mgrArgs []string
+	tags             string
+	mgrArgs, agtArgs []string
 	// proxies puts a fault-injecting proxy between the manager and each
 	// agent.
 	proxies bool
+	// fenceDir replaces the repository's fence agents.
+	fenceDir string
+	// rebootAfter boots fenced hosts again after this long.
+	rebootAfter time.Duration
 }
 
-func newProcClusterOpts(t *testing.T, hosts []string, o procOpts) *procCluster {
-	tags, mgrArgs := o.tags, o.mgrArgs
-	if testing.Short() {
-		t.Skip("process tests build and run the daemons")
-	}
-	pc := &procCluster{t: t, dir: t.TempDir(), bin: buildBinaries(t, tags), hosts: hosts, addrs: map[string]string{},
-		agents: map[string]*exec.Cmd{}, mgrArgs: mgrArgs, fenceDir: filepath.Join(repo(), "agents", "fence"),
-		proxies: map[string]*harness.Proxy{}}
-	pc.sock = filepath.Join(pc.dir, "manager.sock")
-	out, err := exec.Command(filepath.Join(pc.bin, "basalt"), "certs", "init", "--dir", filepath.Join(pc.dir, "certs"),
-		"--hosts", strings.Join(hosts, ",")).CombinedOutput()
-	require.NoError(t, err, string(out))
+// testConfig is the test cluster: heartbeats every 300ms, dead after 3s,
+// one PID fence device per host, and the group g.
+func testConfig(hosts []string) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cluster: {name: proc, heartbeat-interval: 300ms, dead-timeout: 3s, fence-timeout: 10s, ocf-root: %q}\nhosts:\n", filepath.Join(repo(), "agents", "ocf"))
-	for _, h := range hosts {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		pc.addrs[h] = l.Addr().String()
-		l.Close()
-		addr := pc.addrs[h]
-		if o.proxies {
-			px, err := harness.NewProxy(addr)
-			require.NoError(t, err)
-			t.Cleanup(func() { px.Close() })
-			pc.proxies[h] = px
-			addr = px.Addr()
-		}
-		fmt.Fprintf(&b, "  - {name: %s, address: %q}\n", h, addr)
+	b.WriteString("cluster: {name: proc, heartbeat-interval: 300ms, dead-timeout: 3s, fence-timeout: 10s}\nhosts:\n")
+	for i, h := range hosts {
+		fmt.Fprintf(&b, "  - {name: %s, address: \"127.0.0.1:%d\"}\n", h, 7101+i)
 	}
 	b.WriteString("fence-devices:\n")
 	for _, h := range hosts {
-		fmt.Fprintf(&b, "  - {id: pid-%s, agent: fence_basalt_pid, params: {hosts_dir: %q}, hosts: {%s: %s}}\n", h, filepath.Join(pc.dir, "hosts"), h, h)
+		fmt.Fprintf(&b, "  - {id: pid-%s, agent: fence_basalt_pid, hosts: {%s: %s}}\n", h, h, h)
 	}
 	b.WriteString(`resources:
   - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
@@ -114,39 +116,27 @@ groups:
   - id: g
     members: [{resource: pool}, {resource: mnt, parent: pool}]
 `)
-	require.NoError(t, os.WriteFile(filepath.Join(pc.dir, "cluster.yaml"), []byte(b.String()), 0o644))
-	for _, h := range hosts {
-		require.NoError(t, os.MkdirAll(filepath.Join(pc.dir, "hosts", h, "resources"), 0o755))
-		pc.startAgent(h)
+	return []byte(b.String())
+}
+
+func newProcClusterOpts(t *testing.T, hosts []string, o procOpts) *procCluster {
+	if testing.Short() {
+		t.Skip("process tests build and run the daemons")
 	}
-	pc.startManager()
+	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: "proc", Config: testConfig(hosts), Dir: t.TempDir(),
+		Bin: buildBinaries(t, o.tags), Repo: repo(), Proxies: o.proxies, ManagerArgs: o.mgrArgs, AgentArgs: o.agtArgs,
+		FenceDir: o.fenceDir, RebootAfter: o.rebootAfter, Logf: t.Logf})
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		for _, c := range append([]*exec.Cmd{pc.mgr}, values(pc.agents)...) {
-			if c != nil && c.Process != nil {
-				_ = c.Process.Signal(syscall.SIGTERM)
-			}
-		}
-		for _, c := range append([]*exec.Cmd{pc.mgr}, values(pc.agents)...) {
-			if c != nil {
-				_ = c.Wait()
-			}
-		}
+		pc.Stop()
 		if t.Failed() {
-			for _, f := range append([]string{"manager"}, hosts...) {
-				data, _ := os.ReadFile(filepath.Join(pc.dir, f+".log"))
-				t.Logf("--- %s.log (last 3000 bytes)\n%s", f, tail(data, 3000))
+			for _, f := range pc.Logs() {
+				data, _ := os.ReadFile(f)
+				t.Logf("--- %s (last 3000 bytes)\n%s", filepath.Base(f), tail(data, 3000))
 			}
 		}
 	})
-	return pc
-}
-
-func values(m map[string]*exec.Cmd) []*exec.Cmd {
-	var out []*exec.Cmd
-	for _, c := range m {
-		out = append(out, c)
-	}
-	return out
+	return &procCluster{ProcessCluster: pc, t: t}
 }
 
 func tail(b []byte, n int) string {
@@ -154,32 +144,6 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
-}
-
-func (pc *procCluster) logFile(name string) *os.File {
-	f, err := os.OpenFile(filepath.Join(pc.dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	require.NoError(pc.t, err)
-	return f
-}
-
-func (pc *procCluster) startAgent(h string) {
-	hd := filepath.Join(pc.dir, "hosts", h)
-	cmd := exec.Command(filepath.Join(pc.bin, "basalt-agent"), "serve", "--host", h, "--listen", pc.addrs[h],
-		"--certs", filepath.Join(pc.dir, "certs"), "--state-dir", filepath.Join(pc.dir, "state", h),
-		"--ocf-root", filepath.Join(repo(), "agents", "ocf"), "--fence-agents", pc.fenceDir,
-		"--rsc-tmp", filepath.Join(hd, "resources"), "--pid-file", filepath.Join(hd, "agent.pid"), "--heartbeat-interval", "300ms")
-	cmd.Stderr = pc.logFile(h)
-	require.NoError(pc.t, cmd.Start())
-	pc.agents[h] = cmd
-}
-
-func (pc *procCluster) startManager() {
-	args := append([]string{"--config", filepath.Join(pc.dir, "cluster.yaml"), "--state-dir", filepath.Join(pc.dir, "state", "manager"),
-		"--certs", filepath.Join(pc.dir, "certs"), "--socket", pc.sock}, pc.mgrArgs...)
-	cmd := exec.Command(filepath.Join(pc.bin, "basalt-manager"), args...)
-	cmd.Stderr = pc.logFile("manager")
-	require.NoError(pc.t, cmd.Start())
-	pc.mgr = cmd
 }
 
 type statusView struct {
@@ -196,7 +160,7 @@ type statusView struct {
 
 func (pc *procCluster) status() (statusView, int) {
 	var out bytes.Buffer
-	cmd := exec.Command(filepath.Join(pc.bin, "basalt"), "status", "--socket", pc.sock, "-o", "json")
+	cmd := exec.Command(filepath.Join(pc.Bin, "basalt"), "status", "--socket", pc.Socket(), "-o", "json")
 	cmd.Stdout = &out
 	err := cmd.Run()
 	rc := 0
@@ -208,15 +172,6 @@ func (pc *procCluster) status() (statusView, int) {
 	return v, rc
 }
 
-func (pc *procCluster) stateFiles(h string) []string {
-	entries, _ := os.ReadDir(filepath.Join(pc.dir, "hosts", h, "resources"))
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
-}
-
 // awaitHealthyOn polls status (bounded) until the cluster is healthy with
 // the group on host.
 func (pc *procCluster) awaitHealthyOn(h string) statusView {
@@ -226,7 +181,7 @@ func (pc *procCluster) awaitHealthyOn(h string) statusView {
 		v, rc := pc.status()
 		if rc == 0 && v.Healthy && len(v.Groups) == 1 && len(v.Groups[0].Resources) == 2 &&
 			equal(v.Groups[0].Resources[0].RunningOn, []string{h}) && equal(v.Groups[0].Resources[1].RunningOn, []string{h}) &&
-			len(pc.stateFiles(h)) == 2 {
+			len(pc.StateFiles(h)) == 2 {
 			return v
 		}
 		if time.Now().After(deadline) {
@@ -245,19 +200,18 @@ func TestProcessClusterFailoverAndRestarts(t *testing.T) {
 	// kill -9 of h1's agent: the PID fence agent (run by a peer) confirms
 	// h1 off and wipes its resources; only then does the group start on
 	// the next host.
-	pid, err := os.ReadFile(filepath.Join(pc.dir, "hosts", "h1", "agent.pid"))
+	pid, err := os.ReadFile(filepath.Join(pc.HostDir("h1"), "agent.pid"))
 	require.NoError(t, err)
-	p, err := strconv.Atoi(strings.TrimSpace(string(pid)))
-	require.NoError(t, err)
-	require.NoError(t, syscall.Kill(p, syscall.SIGKILL))
-	_ = pc.agents["h1"].Wait()
-	delete(pc.agents, "h1")
+	require.Equal(t, strconv.Itoa(pc.AgentPID("h1")), strings.TrimSpace(string(pid)), "the agent wrote its pid for the fence agent")
+	pc.CrashAgent("h1", 0)
 	pc.awaitHealthyOnAny(t, []string{"h2", "h3"})
-	require.Empty(t, pc.stateFiles("h1"), "the fence removed h1's resources")
-	power, err := os.ReadFile(filepath.Join(pc.dir, "hosts", "h1", "power"))
+	require.Empty(t, pc.StateFiles("h1"), "the fence removed h1's resources")
+	power, err := os.ReadFile(filepath.Join(pc.HostDir("h1"), "power"))
 	require.NoError(t, err)
 	require.Equal(t, "off\n", string(power))
-	logs, _ := os.ReadFile(filepath.Join(pc.dir, "manager.log"))
+	require.Len(t, pc.Fences(), 1)
+	require.Equal(t, "h1", pc.Fences()[0].Host)
+	logs, _ := os.ReadFile(filepath.Join(pc.Dir, "manager.log"))
 	require.Contains(t, string(logs), "fencing confirmed")
 }
 
@@ -268,7 +222,7 @@ func (pc *procCluster) awaitHealthyOnAny(t *testing.T, hosts []string) string {
 			v, rc := pc.status()
 			if rc == 1 || rc == 0 {
 				if len(v.Groups) == 1 && len(v.Groups[0].Resources) == 2 && equal(v.Groups[0].Resources[0].RunningOn, []string{h}) &&
-					len(pc.stateFiles(h)) == 2 {
+					len(pc.StateFiles(h)) == 2 {
 					return h
 				}
 			}
@@ -283,29 +237,26 @@ func (pc *procCluster) awaitHealthyOnAny(t *testing.T, hosts []string) string {
 func TestProcessClusterManagerAndAgentRestart(t *testing.T) {
 	pc := newProcCluster(t, []string{"h1", "h2"})
 	v := pc.awaitHealthyOn("h1")
-	st, err := os.Stat(filepath.Join(pc.dir, "hosts", "h1", "resources", "statefile-pool.state"))
+	st, err := os.Stat(filepath.Join(pc.ResourceDir("h1"), "statefile-pool.state"))
 	require.NoError(t, err)
 
 	// SIGTERM the manager and start it again: the group is adopted.
-	require.NoError(t, pc.mgr.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, pc.mgr.Wait())
-	pc.startManager()
+	require.NoError(t, pc.RestartManager())
 	v2 := pc.awaitHealthyOn("h1")
 	require.Equal(t, v.Epoch+1, v2.Epoch)
 
 	// Restart h1's agent: its resources keep running.
-	require.NoError(t, pc.agents["h1"].Process.Signal(syscall.SIGTERM))
-	require.NoError(t, pc.agents["h1"].Wait())
-	pc.startAgent("h1")
+	require.NoError(t, pc.StopAgent("h1"))
+	require.NoError(t, pc.StartAgent("h1"))
 	pc.awaitHealthyOn("h1")
-	st2, err := os.Stat(filepath.Join(pc.dir, "hosts", "h1", "resources", "statefile-pool.state"))
+	st2, err := os.Stat(filepath.Join(pc.ResourceDir("h1"), "statefile-pool.state"))
 	require.NoError(t, err)
 	require.Equal(t, st.ModTime(), st2.ModTime(), "the pool was never restarted")
-	require.Empty(t, pc.stateFiles("h2"))
+	require.Empty(t, pc.StateFiles("h2"))
 }
 
 func (pc *procCluster) cli(args ...string) (int, string) {
-	cmd := exec.Command(filepath.Join(pc.bin, "basalt"), append(args, "--socket", pc.sock)...)
+	cmd := exec.Command(filepath.Join(pc.Bin, "basalt"), append(args, "--socket", pc.Socket())...)
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), string(out)
@@ -348,7 +299,7 @@ func TestProcessClusterAdminCommands(t *testing.T) {
 	require.Equal(t, 0, rc)
 	rc, out = pc.cli("resource", "stop", "g", "--wait")
 	require.Equal(t, 0, rc, out)
-	require.Empty(t, pc.stateFiles("h1"))
+	require.Empty(t, pc.StateFiles("h1"))
 	rc, out = pc.cli("status")
 	require.Equal(t, 0, rc, "a group stopped on purpose is as intended: %s", out)
 	require.Contains(t, out, "target: stopped")

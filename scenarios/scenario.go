@@ -25,10 +25,13 @@ type Scenario struct {
 	Name        string
 	Description string
 	Model       *model.Model
-	Seeds       int
-	Duration    time.Duration
-	Steps       []faults.Fault
-	Expect      []swarm.Expectation
+	// Config is the configuration file the scenario names, as written:
+	// the process harness realizes it for real processes.
+	Config   []byte
+	Seeds    int
+	Duration time.Duration
+	Steps    []faults.Fault
+	Expect   []swarm.Expectation
 }
 
 type file struct {
@@ -83,12 +86,10 @@ func Load(path, configs string) (*Scenario, error) {
 		return nil, fmt.Errorf("scenario %s: a description is required", name)
 	}
 	if f.Config == "default" {
+		sc.Config = swarm.DefaultConfig()
 		sc.Model, err = swarm.DefaultModel()
-	} else {
-		var cfg []byte
-		if cfg, err = os.ReadFile(filepath.Join(configs, f.Config)); err == nil {
-			sc.Model, err = model.Load(f.Config, cfg)
-		}
+	} else if sc.Config, err = os.ReadFile(filepath.Join(configs, f.Config)); err == nil {
+		sc.Model, err = model.Load(f.Config, sc.Config)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: config: %w", name, err)
@@ -148,4 +149,10 @@ func (sc *Scenario) Plan(seed uint64) faults.Plan {
 // Run runs the scenario in the simulator with one seed.
 func (sc *Scenario) Run(seed uint64) swarm.Result {
 	return swarm.RunPlan(swarm.Config{Model: sc.Model, Expect: sc.Expect}, sc.Plan(seed))
+}
+
+// RunCanary runs the scenario in the simulator with one seed and a known
+// defect (see swarm.Canaries) switched on.
+func (sc *Scenario) RunCanary(seed uint64, canary string) swarm.Result {
+	return swarm.RunPlan(swarm.Config{Model: sc.Model, Expect: sc.Expect, Canary: canary}, sc.Plan(seed))
 }

@@ -19,6 +19,17 @@ import (
 	"github.com/basalt-ha/basalt/core/lrm"
 )
 
+// canaryFlags are the known defects a canary build can switch on (for the
+// process harness to show its checkers catch them); in a release build they
+// are always off.
+type canaryFlags struct {
+	ignoreEpoch bool
+}
+
+// registerCanary is set only in builds with the canary tag (canary.go): it
+// adds the defect flags to fs, bound to the result.
+var registerCanary func(fs *pflag.FlagSet) *canaryFlags
+
 // serve runs the agent daemon until SIGTERM/SIGINT. Resources are left
 // running when it stops: restarting or upgrading the agent must not
 // disturb them.
@@ -37,10 +48,18 @@ func serve(args []string, _, stderr io.Writer) int {
 	maxProcs := fs.Int("max-concurrent", lrm.DefaultMaxConcurrent, "agent processes run at once")
 	insecure := fs.Bool("insecure-dev", false, "no TLS; binds only to loopback (development only)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	opHistory := fs.String("op-history", "", "append one JSON line per finished resource operation and fence run to this file (for the process harness); off when empty")
+	canary := &canaryFlags{}
+	if registerCanary != nil {
+		canary = registerCanary(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
+		// ContinueOnError leaves reporting to us: an unknown flag (a
+		// canary flag given to a release build, say) must say so.
+		fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
 		return 2
 	}
 	if *host == "" || *listen == "" {
@@ -55,6 +74,10 @@ func serve(args []string, _, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(handler).With("host", *host)
+	// Loud, so that nobody mistakes a canary for a working agent.
+	if canary.ignoreEpoch {
+		log.Error("CANARY BUILD: this agent ignores manager epochs and obeys superseded managers")
+	}
 	if *pidFile != "" {
 		if err := os.WriteFile(*pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
@@ -83,11 +106,25 @@ func serve(args []string, _, stderr io.Writer) int {
 			return 1
 		}
 	}
-	d, err := live.StartAgentDaemon(live.AgentDaemonConfig{
+	cfg := live.AgentDaemonConfig{
 		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{live.DefaultPath},
-			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}},
+			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, IgnoreEpoch: canary.ignoreEpoch},
 		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: live.NewProcessRunner(), Log: log,
-	})
+	}
+	if *opHistory != "" {
+		// Appended to, never truncated: a restarted agent continues the
+		// same history.
+		f, err := os.OpenFile(*opHistory, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "basalt-agent serve: --op-history: %v\n", err)
+			return 1
+		}
+		// Closed after the daemon stops (defers run last first): a stopped
+		// daemon writes nothing more.
+		defer f.Close()
+		cfg.History = f
+	}
+	d, err := live.StartAgentDaemon(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
 		return 1

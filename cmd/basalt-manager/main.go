@@ -23,8 +23,17 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr, nil)) }
 
-// registerCanary is set only in builds with the canary tag (canary.go).
-var registerCanary func(fs *pflag.FlagSet) *bool
+// canaryFlags are the known defects a canary build can switch on (for the
+// process harness to show its checkers catch them); in a release build they
+// are always off.
+type canaryFlags struct {
+	skipFence bool
+	noProbe   bool
+}
+
+// registerCanary is set only in builds with the canary tag (canary.go): it
+// adds the defect flags to fs, bound to the result.
+var registerCanary func(fs *pflag.FlagSet) *canaryFlags
 
 // run starts the daemon and blocks until SIGTERM/SIGINT (or stop, for
 // tests).
@@ -39,15 +48,18 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	insecure := fs.Bool("insecure-dev", false, "no TLS (development on loopback only)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	skipFence := new(bool)
+	canary := &canaryFlags{}
 	if registerCanary != nil {
-		skipFence = registerCanary(fs)
+		canary = registerCanary(fs)
 	}
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9664); off when empty")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
+		// ContinueOnError leaves reporting to us: an unknown flag (a
+		// canary flag given to a release build, say) must say so.
+		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 2
 	}
 	log, err := newLogger(stderr, *logFormat, *logLevel)
@@ -76,9 +88,14 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	defer store.Close()
-	cfg := live.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure, SkipFence: *skipFence}
-	if *skipFence {
+	cfg := live.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure,
+		SkipFence: canary.skipFence, NoProbe: canary.noProbe}
+	// Loud, so that nobody mistakes a canary for a working manager.
+	if canary.skipFence {
 		log.Error("CANARY BUILD: this manager recovers lost hosts without waiting for fencing")
+	}
+	if canary.noProbe {
+		log.Error("CANARY BUILD: this manager treats unprobed resources as stopped")
 	}
 	if !*insecure {
 		cfg.TLS = func(h string) (*tls.Config, error) { return live.ManagerTLS(*certs, h) }

@@ -1,19 +1,27 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/benbjohnson/clock"
 
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
@@ -37,6 +45,31 @@ type AgentDaemon struct {
 	plain    net.Listener
 	closed   bool
 	wg       sync.WaitGroup
+
+	// Operation history (AgentDaemonConfig.History): history, runs and
+	// monitorEpochs are nil when it is off.
+	host    string
+	history io.Writer
+	// histFailed silences all but the first write error: a full disk
+	// must not flood the log.
+	histFailed bool
+	// runs is what each running process is, noted when it starts: the
+	// fence agents' call time is known nowhere else, and a resource
+	// agent's run is found in the LRM by its operation at its end.
+	runs map[proc.ID]procRun
+	// monitorEpochs is the epoch of the command that set up each
+	// recurring monitor (by LRM call ID): the LRM reports a monitor's
+	// unchanged runs to nobody, yet each one goes into the history.
+	monitorEpochs map[lrm.CallID]proto.Epoch
+}
+
+// procRun is a running process as the operation history sees it.
+type procRun struct {
+	started time.Time
+	// resource and key name the OCF operation; resource is empty for
+	// other processes (fence agents).
+	resource string
+	key      lrm.OpKey
 }
 
 // AgentDaemonConfig configures an AgentDaemon.
@@ -52,6 +85,12 @@ type AgentDaemonConfig struct {
 	Clock    clock.Clock
 	Runner   proc.Runner
 	Log      *slog.Logger
+	// History, when set, receives one JSON line (a HistoryRecord) per
+	// finished resource operation and fence agent run, each line in one
+	// Write, so that the process harness can check what really ran and
+	// when. Writes happen under the daemon's lock: give it a file (or
+	// anything that does not block).
+	History io.Writer
 }
 
 // StartAgentDaemon restores the epoch, starts the agent machine and begins
@@ -74,7 +113,11 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock)}
+	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock),
+		host: cfg.Agent.Host}
+	if cfg.History != nil {
+		d.history, d.runs, d.monitorEpochs = cfg.History, map[proc.ID]procRun{}, map[lrm.CallID]proto.Epoch{}
+	}
 	if cfg.Insecure {
 		host, _, err := net.SplitHostPort(cfg.Listen)
 		if err != nil || !net.ParseIP(host).IsLoopback() {
@@ -225,6 +268,7 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
+			d.noteEpoch(e.Msg)
 			if d.conn == nil {
 				continue // no manager: it will time out and retry
 			}
@@ -238,16 +282,17 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 		case effect.CancelTimer:
 			d.timers.cancel(e.ID)
 		case effect.StartProcess:
+			d.noteStart(e)
 			err := d.runner.Start(e.ID, e.Spec, func(id proc.ID, x proc.Exit) {
 				d.mu.Lock()
 				defer d.mu.Unlock()
 				if d.closed {
 					return
 				}
-				d.apply(d.a.ProcessExited(d.clk.Now(), id, x))
+				d.exited(id, x)
 			})
 			if err != nil {
-				d.apply(d.a.ProcessExited(d.clk.Now(), e.ID, proc.Exit{Code: -1, StartError: err.Error()}))
+				d.exited(e.ID, proc.Exit{Code: -1, StartError: err.Error()})
 			}
 		case effect.KillProcess:
 			if err := d.runner.Kill(e.ID); err != nil {
@@ -269,6 +314,15 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 	}
 }
 
+// exited hands a process's end to the agent machine, recording it in the
+// history before its result goes to the manager. Called with d.mu held.
+func (d *AgentDaemon) exited(id proc.ID, x proc.Exit) {
+	now := d.clk.Now()
+	effs := d.a.ProcessExited(now, id, x)
+	d.recordExit(id, x, now, effs)
+	d.apply(effs)
+}
+
 func (d *AgentDaemon) fire(id effect.TimerID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -277,4 +331,178 @@ func (d *AgentDaemon) fire(id effect.TimerID) {
 	}
 	d.timers.fired(id)
 	d.apply(d.a.TimerFired(d.clk.Now(), id))
+}
+
+// History record kinds.
+const (
+	// HistoryResource is a resource agent operation (probes and recurring
+	// monitor runs included).
+	HistoryResource = "resource"
+	// HistoryFence is a fence agent run.
+	HistoryFence = "fence"
+)
+
+// HistoryRecord is one finished operation in an agent's operation history
+// (basalt-agent serve --op-history): a JSON object on a line of its own.
+// Operations that never ran a process (refused, cancelled while queued) are
+// not recorded.
+type HistoryRecord struct {
+	// Kind is HistoryResource or HistoryFence.
+	Kind string `json:"kind"`
+	// Host is the agent's host.
+	Host string `json:"host"`
+	// Resource is the resource's ID (resource operations).
+	Resource string `json:"resource,omitempty"`
+	// Device and Target are the fence device and the host it acted on
+	// (fence runs).
+	Device string `json:"device,omitempty"`
+	Target string `json:"target,omitempty"`
+	// Action is the OCF action (start, stop, monitor, ...) or the fence
+	// action (off, on, reboot, status, monitor).
+	Action string `json:"action"`
+	// IntervalMS is a recurring monitor's interval in milliseconds; 0 for
+	// one-shot operations, probes among them.
+	IntervalMS int64 `json:"interval_ms,omitempty"`
+	// Call is when the process started; Return when its end was handled.
+	Call   time.Time `json:"call"`
+	Return time.Time `json:"return"`
+	// RC is the rc reported to the manager: the agent's exit code when it
+	// ran to its end (Status done), otherwise the stand-in the LRM or the
+	// fence executor reports (1; 5 for a resource agent not installed).
+	RC int `json:"rc"`
+	// Status is the LRM's execution status (done, timeout, cancelled,
+	// error, not-installed) of a resource operation.
+	Status string `json:"status,omitempty"`
+	// Killed is true when the process was killed (a timeout, or a signal
+	// from elsewhere) rather than exiting by itself.
+	Killed bool `json:"killed"`
+	// Epoch is the manager epoch of the command the run belongs to (for a
+	// recurring monitor, the command that set it up; 0 for the probes a
+	// restarted agent runs before any manager speaks).
+	Epoch uint64 `json:"epoch"`
+}
+
+// ReadHistory parses an operation history file. A last line without its
+// newline that does not parse is ignored: the agent may have been killed
+// while writing it, or be writing it now. Any other bad line is an error.
+func ReadHistory(path string) ([]HistoryRecord, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("operation history: %w", err)
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	var out []HistoryRecord
+	for i, line := range lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r HistoryRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			if i == len(lines)-1 {
+				break // torn last line
+			}
+			return nil, fmt.Errorf("operation history %s, line %d: %w", path, i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// noteStart remembers when a process started and, for a resource agent,
+// which operation it runs: the OCF environment names the instance and the
+// interval, the first argument the action. Called with d.mu held.
+func (d *AgentDaemon) noteStart(e effect.StartProcess) {
+	if d.history == nil {
+		return
+	}
+	run := procRun{started: d.clk.Now()}
+	var instance, interval string
+	for _, kv := range e.Spec.Env {
+		if v, ok := strings.CutPrefix(kv, "OCF_RESOURCE_INSTANCE="); ok {
+			instance = v
+		} else if v, ok := strings.CutPrefix(kv, "OCF_RESKEY_CRM_meta_interval="); ok {
+			interval = v
+		}
+	}
+	if instance != "" && len(e.Spec.Args) > 0 {
+		ms, err := strconv.ParseInt(interval, 10, 64)
+		if err == nil {
+			run.resource = instance
+			run.key = lrm.OpKey{Action: ocf.Action(e.Spec.Args[0]), Interval: time.Duration(ms) * time.Millisecond}
+		}
+	}
+	d.runs[e.ID] = run
+}
+
+// noteEpoch follows which command each recurring monitor answers, from the
+// results sent for it. Called with d.mu held.
+func (d *AgentDaemon) noteEpoch(msg effect.Message) {
+	m, ok := msg.(proto.OpResult)
+	if !ok || d.history == nil {
+		return
+	}
+	if m.Result.Interval > 0 && m.Result.Status != lrm.Cancelled {
+		d.monitorEpochs[m.Result.CallID] = m.Epoch
+	} else {
+		delete(d.monitorEpochs, m.Result.CallID) // it ran for the last time
+	}
+}
+
+// recordExit writes the history record of the process that ended, from the
+// effects its end produced. Called with d.mu held.
+func (d *AgentDaemon) recordExit(id proc.ID, x proc.Exit, now time.Time, effs []effect.Effect) {
+	if d.history == nil {
+		return
+	}
+	run, ok := d.runs[id]
+	delete(d.runs, id)
+	if !ok {
+		return
+	}
+	signalled := x.Signal != ""
+	if run.resource == "" {
+		for _, e := range effs {
+			if s, ok := e.(effect.Send); ok {
+				if m, ok := s.Msg.(proto.FenceResult); ok {
+					d.writeHistory(HistoryRecord{Kind: HistoryFence, Host: d.host, Device: m.Device, Action: string(m.Action),
+						Target: m.Target, Call: run.started, Return: now, RC: m.RC, Killed: m.Timeout || signalled, Epoch: uint64(m.Epoch)})
+					return
+				}
+			}
+		}
+		return
+	}
+	// A recurring monitor's run that changed nothing is reported to no
+	// one, so the result is taken from the LRM, which just recorded it.
+	res, ok := d.a.LRM().LastResult(run.resource, run.key)
+	if !ok || !res.EndedAt.Equal(now) {
+		return // the resource was unregistered meanwhile: nothing was reported
+	}
+	epoch, known := d.monitorEpochs[res.CallID]
+	for _, e := range effs {
+		if s, ok := e.(effect.Send); ok {
+			if m, ok := s.Msg.(proto.OpResult); ok && m.Result.CallID == res.CallID {
+				epoch, known = m.Epoch, true
+			}
+		}
+	}
+	if !known {
+		epoch = d.a.Epoch()
+	}
+	d.writeHistory(HistoryRecord{Kind: HistoryResource, Host: d.host, Resource: res.Resource, Action: string(res.Action),
+		IntervalMS: res.Interval.Milliseconds(), Call: res.StartedAt, Return: res.EndedAt, RC: int(res.RC),
+		Status: res.Status.String(), Killed: res.Status == lrm.Timeout || signalled, Epoch: uint64(epoch)})
+}
+
+// writeHistory appends one record as one line, in a single Write so that
+// a reader sees whole lines but, at worst, the last. Called with d.mu held.
+func (d *AgentDaemon) writeHistory(r HistoryRecord) {
+	data, err := json.Marshal(r)
+	if err == nil {
+		_, err = d.history.Write(append(data, '\n'))
+	}
+	if err != nil && !d.histFailed {
+		d.histFailed = true
+		d.log.Error("cannot write the operation history; further errors are not logged", "err", err.Error())
+	}
 }

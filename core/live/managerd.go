@@ -43,6 +43,9 @@ type ManagerDaemonConfig struct {
 	Log      *slog.Logger
 	// SkipFence is the skip-fence canary (builds with the canary tag).
 	SkipFence bool
+	// NoProbe is the no-probe canary (builds with the canary tag): what was
+	// not probed is taken as stopped.
+	NoProbe bool
 }
 
 type hostLink struct {
@@ -53,8 +56,9 @@ type hostLink struct {
 
 // ManagerDaemon runs the manager state machine for real: its epoch and
 // event log in a state directory, a mutual-TLS connection to every agent
-// (redialled when lost), timers on the real clock, and administrative
-// requests from the API. Stopping it leaves every resource running.
+// (redialled when lost, until a newer manager deposes this one), timers on
+// the real clock, and administrative requests from the API. Stopping it
+// leaves every resource running.
 type ManagerDaemon struct {
 	mu     sync.Mutex
 	m      *manager.Manager
@@ -64,10 +68,15 @@ type ManagerDaemon struct {
 	log    *slog.Logger
 	timers *timerSet
 	links  map[string]*hostLink
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	closed bool
+	// linkCtx ends the agent connections and their redialling; it is
+	// cancelled on Stop and, earlier, when the manager is deposed: a
+	// deposed manager that redialled would make the agents drop the live
+	// manager's connection for its own, again and again.
+	linkCtx   context.Context
+	stopLinks context.CancelFunc
+	deposed   bool
+	wg        sync.WaitGroup
+	closed    bool
 	// changed is closed and replaced whenever anything happens, so that
 	// waiters (report --wait) can block on it rather than poll.
 	changed chan struct{}
@@ -106,17 +115,18 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("manager: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	linkCtx, stopLinks := context.WithCancel(context.Background())
 	d := &ManagerDaemon{
-		m: manager.New(manager.Config{Model: cfg.Model, SkipFence: cfg.SkipFence}), model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
-		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, ctx: ctx, cancel: cancel,
+		m:     manager.New(manager.Config{Model: cfg.Model, SkipFence: cfg.SkipFence, NoProbe: cfg.NoProbe}),
+		model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
+		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, linkCtx: linkCtx, stopLinks: stopLinks,
 		changed: make(chan struct{}),
 	}
 	d.mu.Lock()
 	effs, err := d.m.Start(d.clk.Now(), epoch, records)
 	if err != nil {
 		d.mu.Unlock()
-		cancel()
+		stopLinks()
 		return nil, fmt.Errorf("manager: %w", err)
 	}
 	d.apply(effs)
@@ -127,7 +137,9 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 		var tcfg *tls.Config
 		if !cfg.Insecure {
 			if tcfg, err = cfg.TLS(h.Name); err != nil {
-				cancel()
+				// Stop, not just cancel: the links already started and
+				// the timers Start armed must end with the failed daemon.
+				d.Stop()
 				return nil, fmt.Errorf("manager: %w", err)
 			}
 		}
@@ -149,32 +161,33 @@ func (d *ManagerDaemon) Stop() {
 	d.closed = true
 	d.timers.stopAll()
 	d.mu.Unlock()
-	d.cancel()
+	d.stopLinks()
 	d.wg.Wait()
 }
 
 // link keeps one agent connected: dial, read until the connection breaks,
-// dial again with backoff. A writer goroutine drains the send queue.
+// dial again with backoff. A writer goroutine drains the send queue. It
+// ends, closing the connection, when the daemon stops or is deposed.
 func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 	defer d.wg.Done()
 	backoff := reconnectMin
-	for d.ctx.Err() == nil {
+	for d.linkCtx.Err() == nil {
 		var c *Conn
 		var err error
 		if cfg == nil {
 			var nc net.Conn
-			nc, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(d.ctx, "tcp", l.addr)
+			nc, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(d.linkCtx, "tcp", l.addr)
 			if err == nil {
 				c = newConn(nc)
 			}
 		} else {
-			ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+			ctx, cancel := context.WithTimeout(d.linkCtx, 5*time.Second)
 			c, err = Dial(ctx, l.addr, cfg)
 			cancel()
 		}
 		if err != nil {
 			select {
-			case <-d.ctx.Done():
+			case <-d.linkCtx.Done():
 				return
 			case <-time.After(backoff):
 			}
@@ -194,7 +207,7 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 					}
 				case <-stop:
 					return
-				case <-d.ctx.Done():
+				case <-d.linkCtx.Done():
 					c.Close()
 					return
 				}
@@ -203,7 +216,7 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 		for {
 			msg, err := c.Recv()
 			if err != nil {
-				if d.ctx.Err() == nil {
+				if d.linkCtx.Err() == nil {
 					d.log.Warn("agent connection lost", "host", l.name, "err", err.Error())
 				}
 				break
@@ -250,6 +263,7 @@ func (d *ManagerDaemon) Changed() <-chan struct{} {
 // apply carries out effects in order. Called with d.mu held.
 func (d *ManagerDaemon) apply(effs []effect.Effect) {
 	defer func() {
+		d.checkDeposed()
 		close(d.changed)
 		d.changed = make(chan struct{})
 	}()
@@ -287,6 +301,23 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 			d.log.Error("manager daemon: unknown effect", "effect", e.Describe())
 		}
 	}
+}
+
+// checkDeposed lets go of the agents once the manager has learnt that a
+// newer one took over: the connections are closed and never redialled,
+// since an agent takes the latest connection as its manager's and would
+// drop the live manager's for ours. The admin API goes on answering (that
+// this manager was superseded). Called with d.mu held.
+func (d *ManagerDaemon) checkDeposed() {
+	if d.deposed || !d.m.Deposed() {
+		return
+	}
+	d.deposed = true
+	d.stopLinks()
+	// Nothing is left for the timers to do: a deposed manager ignores them.
+	d.timers.stopAll()
+	d.log.Error("manager deposed: a newer manager has taken over; closed the agent connections and stopped contacting agents",
+		"epoch", uint64(d.m.Epoch()))
 }
 
 func (d *ManagerDaemon) fire(id effect.TimerID) {

@@ -23,6 +23,13 @@ import (
 //go:embed default-cluster.yaml
 var defaultCluster []byte
 
+// RebootAfter is how long a fenced host stays off before it boots again
+// (its BMC's power-on policy, or an operator).
+const RebootAfter = 30 * time.Second
+
+// DefaultConfig is the simulator's default cluster configuration file.
+func DefaultConfig() []byte { return append([]byte(nil), defaultCluster...) }
+
 // DefaultModel is the simulator's default cluster.
 func DefaultModel() (*model.Model, error) { return model.Load("default-cluster.yaml", defaultCluster) }
 
@@ -242,17 +249,12 @@ func RunSeed(cfg Config, seed uint64) Result {
 // RunPlan runs one plan with every checker on.
 func RunPlan(cfg Config, plan faults.Plan) Result {
 	m := cfg.Model
-	limits := map[string]int{}
-	for _, g := range m.Groups {
-		for _, r := range g.Resources() {
-			limits[r] = g.Placement.MaxInstances
-		}
-	}
+	limits := harness.Limits(m)
 	safety := harness.NewSafety(limits)
 	res := Result{Seed: plan.Seed, Plan: plan, Bound: RecoveryBound(m)}
 	opts := cluster.Options{
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
-		RebootAfter: 30 * time.Second, Trace: cfg.Trace,
+		RebootAfter: RebootAfter, Trace: cfg.Trace,
 		SkipFence: cfg.Canary == "skip-fence", NoProbe: cfg.Canary == "no-probe", IgnoreEpoch: cfg.Canary == "ignore-epoch",
 		Observer: func(ch cluster.Change) {
 			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)

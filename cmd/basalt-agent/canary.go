@@ -1,0 +1,16 @@
+//go:build canary
+
+package main
+
+import "github.com/spf13/pflag"
+
+// Built with -tags canary only: the agent with a known defect, so that the
+// process harness can show its checkers catch it. Release builds do not
+// have the flag.
+func init() {
+	registerCanary = func(fs *pflag.FlagSet) *canaryFlags {
+		c := &canaryFlags{}
+		fs.BoolVar(&c.ignoreEpoch, "canary-ignore-epoch", false, "DEFECT: obey commands from superseded managers (no epoch guard)")
+		return c
+	}
+}

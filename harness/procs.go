@@ -1,0 +1,863 @@
+package harness
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/live"
+	"github.com/basalt-ha/basalt/core/model"
+)
+
+// BuildBinaries builds basalt, basalt-agent and basalt-manager from the
+// repository at repo into dir/bin, with the given build tags (the canary
+// tag gives the daemons their defect flags).
+func BuildBinaries(repo, dir, tags string) (string, error) {
+	bin := filepath.Join(dir, "bin")
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin+"/", "./cmd/basalt", "./cmd/basalt-agent", "./cmd/basalt-manager")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w: %s", err, out)
+	}
+	return bin, nil
+}
+
+// ProcessOptions configure a ProcessCluster.
+type ProcessOptions struct {
+	// Name names the configuration in errors.
+	Name string
+	// Config is a cluster configuration as written for the simulator; it
+	// is realized (see Realize) for this machine.
+	Config []byte
+	// Scale multiplies every duration of the configuration (default 1).
+	Scale float64
+	// Dir is the cluster's working directory: configuration, certificates,
+	// state directories, the hosts' runtime directories and every
+	// process's log. The caller keeps it on failure.
+	Dir string
+	// Bin holds the built binaries (BuildBinaries); Repo is the repository
+	// root, for the test agents.
+	Bin, Repo string
+	// Proxies puts a fault-injecting proxy between the manager and each
+	// agent.
+	Proxies bool
+	// RebootAfter is how long a fenced host stays off before it boots
+	// again, as a server whose BMC powers it back on; 0 keeps it off.
+	RebootAfter time.Duration
+	// ManagerArgs and AgentArgs are extra command-line flags (canaries).
+	ManagerArgs, AgentArgs []string
+	// FenceDir holds the fence agents the agents run (default the
+	// repository's agents/fence).
+	FenceDir string
+	// Prepare runs once the directories exist and before any process
+	// starts: faults that must be in place from the first instant.
+	Prepare func(pc *ProcessCluster) error
+	// Logf receives the harness's own narration (t.Logf); nil for none.
+	Logf func(format string, args ...any)
+}
+
+// process is one daemon the harness started.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it has exited and been reaped
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// hostProc is the harness's view of one test host: a "machine" that is up
+// or down, running an agent process (or not, after a crash of the agent
+// alone).
+type hostProc struct {
+	agent *process
+	// up: the machine is powered and booted. A down machine boots at
+	// bootAt (never when zero).
+	up     bool
+	bootAt time.Time
+	// agentDead: the agent died on a machine that is up; it is restarted
+	// at restartAt (never when zero), as systemd would.
+	agentDead bool
+	restartAt time.Time
+	paused    bool
+	// fences is how many lines of the host's fence.log have been seen.
+	fences int
+}
+
+// ProcessCluster runs the shipped binaries as separate processes: one
+// basalt-manager and one basalt-agent per host, on 127.0.0.x addresses
+// with their own ports, state directories and logs, with the state-file
+// test resource agent and the PID fence agent. It plays the machines too:
+// a fenced host is down until it reboots, a crashed one loses its runtime
+// state. Every fault a scenario can name has a method here.
+type ProcessCluster struct {
+	// Dir, Bin, Repo: see ProcessOptions.
+	Dir, Bin, Repo string
+	// Hosts are the host names, in configuration order.
+	Hosts []string
+	// Model is the realized configuration the daemons run.
+	Model *model.Model
+	// Addrs are the agents' listen addresses.
+	Addrs map[string]string
+	// Proxies sit between the manager and each agent (with Proxies).
+	Proxies map[string]*Proxy
+	// FenceDir holds the fence agents the agents run.
+	FenceDir string
+
+	opts    ProcessOptions
+	mu      sync.Mutex
+	hosts   map[string]*hostProc
+	mgr     *process
+	mgrN    int    // managers started so far, for log and socket names
+	sock    string // the current manager's admin socket
+	stale   []*process
+	fences  []Op
+	marks   []Mark
+	stopSup chan struct{}
+	supDone chan struct{}
+	stopped bool
+}
+
+// StartProcessCluster realizes the configuration, starts every agent and
+// the manager, and the machine supervisor. Stop ends them all.
+func StartProcessCluster(o ProcessOptions) (*ProcessCluster, error) {
+	if o.Scale == 0 {
+		o.Scale = 1
+	}
+	if o.FenceDir == "" {
+		o.FenceDir = filepath.Join(o.Repo, "agents", "fence")
+	}
+	pc := &ProcessCluster{Dir: o.Dir, Bin: o.Bin, Repo: o.Repo, Addrs: map[string]string{}, Proxies: map[string]*Proxy{},
+		FenceDir: o.FenceDir, opts: o, hosts: map[string]*hostProc{}, stopSup: make(chan struct{}), supDone: make(chan struct{})}
+	m, err := model.Load(o.Name, o.Config)
+	if err != nil {
+		return nil, fmt.Errorf("process cluster: %w", err)
+	}
+	dialed := map[string]string{}
+	for i, h := range m.HostNames() {
+		// One loopback address per host, as one machine per host would
+		// have, with a port the kernel says is free.
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", 2+i))
+		if err != nil {
+			return nil, fmt.Errorf("process cluster: address for %s: %w", h, err)
+		}
+		pc.Addrs[h] = l.Addr().String()
+		l.Close()
+		dialed[h] = pc.Addrs[h]
+		if o.Proxies {
+			px, err := NewProxy(pc.Addrs[h])
+			if err != nil {
+				pc.closeProxies()
+				return nil, err
+			}
+			pc.Proxies[h] = px
+			dialed[h] = px.Addr()
+		}
+		pc.Hosts = append(pc.Hosts, h)
+		pc.hosts[h] = &hostProc{up: true}
+		if err := os.MkdirAll(pc.ResourceDir(h), 0o755); err != nil {
+			pc.closeProxies()
+			return nil, fmt.Errorf("process cluster: %w", err)
+		}
+	}
+	for _, d := range []string{pc.faultsDir(), filepath.Join(o.Dir, "state")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			pc.closeProxies()
+			return nil, fmt.Errorf("process cluster: %w", err)
+		}
+	}
+	cfg, rm, err := Realize(o.Name, o.Config, Realization{Scale: o.Scale, Addrs: dialed, OCFRoot: filepath.Join(o.Repo, "agents", "ocf"),
+		HostsDir: filepath.Join(o.Dir, "hosts"), FaultsDir: pc.faultsDir()})
+	if err != nil {
+		pc.closeProxies()
+		return nil, err
+	}
+	pc.Model = rm
+	if err := os.WriteFile(pc.ConfigPath(), cfg, 0o644); err != nil {
+		pc.closeProxies()
+		return nil, fmt.Errorf("process cluster: %w", err)
+	}
+	out, err := exec.Command(filepath.Join(o.Bin, "basalt"), "certs", "init", "--dir", filepath.Join(o.Dir, "certs"),
+		"--hosts", strings.Join(pc.Hosts, ",")).CombinedOutput()
+	if err != nil {
+		pc.closeProxies()
+		return nil, fmt.Errorf("process cluster: certs init: %w: %s", err, out)
+	}
+	if o.Prepare != nil {
+		if err := o.Prepare(pc); err != nil {
+			pc.closeProxies()
+			return nil, fmt.Errorf("process cluster: prepare: %w", err)
+		}
+	}
+	pc.mu.Lock()
+	for _, h := range pc.Hosts {
+		if err := pc.startAgent(h); err != nil {
+			pc.mu.Unlock()
+			pc.Stop()
+			return nil, err
+		}
+	}
+	err = pc.startManager()
+	pc.mu.Unlock()
+	if err != nil {
+		pc.Stop()
+		return nil, err
+	}
+	go pc.supervise()
+	return pc, nil
+}
+
+// ConfigPath is the realized configuration file.
+func (pc *ProcessCluster) ConfigPath() string { return filepath.Join(pc.Dir, "cluster.yaml") }
+
+// HostDir is a host's directory for the PID fence agent: agent.pid, power,
+// fence.log and resources/.
+func (pc *ProcessCluster) HostDir(h string) string { return filepath.Join(pc.Dir, "hosts", h) }
+
+// ResourceDir is a host's runtime directory (HA_RSCTMP): the resources'
+// state files, the ground truth of what runs there.
+func (pc *ProcessCluster) ResourceDir(h string) string {
+	return filepath.Join(pc.HostDir(h), "resources")
+}
+
+// OpHistoryPath is where a host's agent records the operations it ran.
+func (pc *ProcessCluster) OpHistoryPath(h string) string {
+	return filepath.Join(pc.HostDir(h), "ops.jsonl")
+}
+
+func (pc *ProcessCluster) faultsDir() string { return filepath.Join(pc.Dir, "faults") }
+
+// Socket is the admin socket of the current manager.
+func (pc *ProcessCluster) Socket() string {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.sock
+}
+
+func (pc *ProcessCluster) logf(format string, args ...any) {
+	if pc.opts.Logf != nil {
+		pc.opts.Logf(format, args...)
+	}
+}
+
+// Mark notes a moment for the timeline (a fault, an admin action).
+func (pc *ProcessCluster) Mark(format string, args ...any) {
+	label := fmt.Sprintf(format, args...)
+	pc.mu.Lock()
+	pc.marks = append(pc.marks, Mark{At: time.Now(), Label: label})
+	pc.mu.Unlock()
+	pc.logf("%s", label)
+}
+
+// Marks are the moments noted so far.
+func (pc *ProcessCluster) Marks() []Mark {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return append([]Mark(nil), pc.marks...)
+}
+
+func (pc *ProcessCluster) spawn(name string, path string, args ...string) (*process, error) {
+	f, err := os.OpenFile(filepath.Join(pc.Dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stderr, cmd.Stdout = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// startAgent starts h's agent daemon. Called with pc.mu held.
+func (pc *ProcessCluster) startAgent(h string) error {
+	hd := pc.HostDir(h)
+	args := append([]string{"serve", "--host", h, "--listen", pc.Addrs[h],
+		"--certs", filepath.Join(pc.Dir, "certs"), "--state-dir", filepath.Join(pc.Dir, "state", h),
+		"--ocf-root", filepath.Join(pc.Repo, "agents", "ocf"), "--fence-agents", pc.FenceDir,
+		"--rsc-tmp", pc.ResourceDir(h), "--pid-file", filepath.Join(hd, "agent.pid"),
+		"--heartbeat-interval", pc.Model.Cluster.HeartbeatInterval.String(), "--op-history", pc.OpHistoryPath(h)}, pc.opts.AgentArgs...)
+	p, err := pc.spawn(h, filepath.Join(pc.Bin, "basalt-agent"), args...)
+	if err != nil {
+		return err
+	}
+	hp := pc.hosts[h]
+	hp.agent, hp.agentDead, hp.restartAt, hp.paused = p, false, time.Time{}, false
+	return nil
+}
+
+// startManager starts a manager on the current state directory. Called
+// with pc.mu held.
+func (pc *ProcessCluster) startManager() error {
+	pc.mgrN++
+	name := "manager"
+	if pc.mgrN > 1 {
+		name = fmt.Sprintf("manager-%d", pc.mgrN)
+	}
+	pc.sock = filepath.Join(pc.Dir, name+".sock")
+	args := append([]string{"--config", pc.ConfigPath(), "--state-dir", pc.managerState(),
+		"--certs", filepath.Join(pc.Dir, "certs"), "--socket", pc.sock}, pc.opts.ManagerArgs...)
+	p, err := pc.spawn(name, filepath.Join(pc.Bin, "basalt-manager"), args...)
+	if err != nil {
+		return err
+	}
+	pc.mgr = p
+	return nil
+}
+
+// managerState is the current manager's state directory: a replacement
+// after a pause gets a copy of its own (see PauseManager).
+func (pc *ProcessCluster) managerState() string {
+	if len(pc.stale) == 0 {
+		return filepath.Join(pc.Dir, "state", "manager")
+	}
+	return filepath.Join(pc.Dir, "state", fmt.Sprintf("manager-%d", len(pc.stale)+1))
+}
+
+// supervise plays the machines: it notices fences (fence.log grows), takes
+// fenced hosts down and boots them after RebootAfter, and restarts agents
+// whose crash had a restart time.
+func (pc *ProcessCluster) supervise() {
+	defer close(pc.supDone)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-pc.stopSup:
+			return
+		case <-tick.C:
+		}
+		pc.mu.Lock()
+		now := time.Now()
+		for _, h := range pc.Hosts {
+			hp := pc.hosts[h]
+			for _, at := range pc.newFences(h, hp) {
+				pc.fences = append(pc.fences, Op{Host: h, Kind: "fence", Call: at, Return: now})
+				pc.marks = append(pc.marks, Mark{At: at, Label: "fenced " + h})
+				pc.logf("%s fenced", h)
+				if hp.up {
+					// The fence agent killed the agent and wiped the
+					// runtime directory: the machine is off.
+					hp.up, hp.agentDead, hp.paused = false, false, false
+					hp.bootAt = time.Time{}
+					if pc.opts.RebootAfter > 0 {
+						hp.bootAt = now.Add(pc.opts.RebootAfter)
+					}
+				}
+			}
+			if hp.agent != nil && hp.agent.exited() {
+				hp.agent = nil
+				if hp.up && !hp.agentDead {
+					// Neither a fence nor the harness: the agent died on
+					// its own. It stays dead; the cluster will fence it.
+					pc.logf("%s: agent exited unexpectedly", h)
+					hp.agentDead = true
+				}
+			}
+			switch {
+			case !hp.up && !hp.bootAt.IsZero() && !now.Before(hp.bootAt):
+				pc.boot(h)
+			case hp.up && hp.agentDead && hp.agent == nil && !hp.restartAt.IsZero() && !now.Before(hp.restartAt):
+				if err := pc.startAgent(h); err != nil {
+					pc.logf("restart agent %s: %v", h, err)
+				}
+			}
+		}
+		pc.mu.Unlock()
+	}
+}
+
+// newFences reads the lines of h's fence.log not seen yet and returns when
+// each fence happened. Called with pc.mu held.
+func (pc *ProcessCluster) newFences(h string, hp *hostProc) []time.Time {
+	f, err := os.Open(filepath.Join(pc.HostDir(h), "fence.log"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []time.Time
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "off ") {
+			continue
+		}
+		n++
+		if n <= hp.fences {
+			continue
+		}
+		at := time.Now()
+		if s, err := strconv.ParseFloat(strings.TrimPrefix(line, "off "), 64); err == nil {
+			at = time.Unix(0, int64(s*1e9))
+		}
+		out = append(out, at)
+	}
+	hp.fences = n
+	return out
+}
+
+// boot powers a down host on: power "on", a fresh agent. Called with pc.mu
+// held.
+func (pc *ProcessCluster) boot(h string) {
+	hp := pc.hosts[h]
+	if err := os.WriteFile(filepath.Join(pc.HostDir(h), "power"), []byte("on\n"), 0o644); err != nil {
+		pc.logf("boot %s: %v", h, err)
+		return
+	}
+	hp.up, hp.bootAt = true, time.Time{}
+	pc.marks = append(pc.marks, Mark{At: time.Now(), Label: "boot " + h})
+	pc.logf("boot %s", h)
+	if hp.agent != nil {
+		return // a paused agent a lying fence never killed
+	}
+	if err := pc.startAgent(h); err != nil {
+		pc.logf("boot %s: %v", h, err)
+	}
+}
+
+// kill9 kills h's agent and waits for it to be reaped. Called with pc.mu
+// held.
+func (pc *ProcessCluster) kill9(h string) {
+	hp := pc.hosts[h]
+	if hp.agent == nil {
+		return
+	}
+	_ = hp.agent.cmd.Process.Kill()
+	<-hp.agent.done
+	hp.agent, hp.paused = nil, false
+}
+
+// CrashAgent kills h's agent (kill -9); the resources keep running. It is
+// restarted after restartAfter (0: not until the host is fenced and boots).
+func (pc *ProcessCluster) CrashAgent(h string, restartAfter time.Duration) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	hp := pc.hosts[h]
+	if !hp.up {
+		return
+	}
+	pc.kill9(h)
+	hp.agentDead, hp.restartAt = true, time.Time{}
+	if restartAfter > 0 {
+		hp.restartAt = time.Now().Add(restartAfter)
+	}
+}
+
+// CrashHost stops h at once: its agent dies and its runtime directory (the
+// resources, which lived in RAM) is lost; the disk (the agent's state
+// directory) is kept. It boots after bootAfter (0: when fenced and
+// rebooted, or powered on).
+func (pc *ProcessCluster) CrashHost(h string, bootAfter time.Duration) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	hp := pc.hosts[h]
+	if !hp.up {
+		return
+	}
+	pc.kill9(h)
+	if err := wipe(pc.ResourceDir(h)); err != nil {
+		pc.logf("crash %s: %v", h, err)
+	}
+	hp.up, hp.agentDead, hp.bootAt = false, false, time.Time{}
+	if bootAfter > 0 {
+		hp.bootAt = time.Now().Add(bootAfter)
+	}
+}
+
+func wipe(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Pause freezes h's agent (SIGSTOP).
+func (pc *ProcessCluster) Pause(h string) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	hp := pc.hosts[h]
+	if hp.agent != nil && !hp.paused {
+		_ = hp.agent.cmd.Process.Signal(syscall.SIGSTOP)
+		hp.paused = true
+	}
+}
+
+// Resume thaws h's agent (SIGCONT), if a fence has not killed it meanwhile.
+func (pc *ProcessCluster) Resume(h string) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	hp := pc.hosts[h]
+	if hp.agent != nil && hp.paused {
+		_ = hp.agent.cmd.Process.Signal(syscall.SIGCONT)
+		hp.paused = false
+	}
+}
+
+// PowerOn boots h now if it is down, and restarts its agent if the agent
+// alone is dead: what an operator does after an incident.
+func (pc *ProcessCluster) PowerOn(h string) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	hp := pc.hosts[h]
+	switch {
+	case !hp.up:
+		pc.boot(h)
+	case hp.agent == nil:
+		if err := pc.startAgent(h); err != nil {
+			pc.logf("power on %s: %v", h, err)
+		}
+	}
+}
+
+// StopAgent stops h's agent cleanly (SIGTERM); the resources keep running.
+// StartAgent starts it again.
+func (pc *ProcessCluster) StopAgent(h string) error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	hp := pc.hosts[h]
+	if hp.agent == nil {
+		return fmt.Errorf("stop agent %s: not running", h)
+	}
+	hp.agentDead = true // deliberately, until StartAgent
+	_ = hp.agent.cmd.Process.Signal(syscall.SIGTERM)
+	<-hp.agent.done
+	hp.agent = nil
+	return nil
+}
+
+// StartAgent starts h's agent if it is not running.
+func (pc *ProcessCluster) StartAgent(h string) error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.hosts[h].agent != nil {
+		return nil
+	}
+	return pc.startAgent(h)
+}
+
+// AgentPID is the pid of h's agent (0 when it is not running).
+func (pc *ProcessCluster) AgentPID(h string) int {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if a := pc.hosts[h].agent; a != nil {
+		return a.cmd.Process.Pid
+	}
+	return 0
+}
+
+// Up reports whether h is powered and booted.
+func (pc *ProcessCluster) Up(h string) bool {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.hosts[h].up
+}
+
+// CrashManager kills the manager (kill -9); StartManager brings it back on
+// the same state directory.
+func (pc *ProcessCluster) CrashManager() {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.mgr != nil {
+		_ = pc.mgr.cmd.Process.Kill()
+		<-pc.mgr.done
+		pc.mgr = nil
+	}
+}
+
+// RestartManager stops the manager cleanly (SIGTERM) and starts it again.
+func (pc *ProcessCluster) RestartManager() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.mgr != nil {
+		_ = pc.mgr.cmd.Process.Signal(syscall.SIGTERM)
+		<-pc.mgr.done
+		pc.mgr = nil
+	}
+	return pc.startManager()
+}
+
+// StartManager starts the manager if none is running.
+func (pc *ProcessCluster) StartManager() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.mgr != nil && !pc.mgr.exited() {
+		return nil
+	}
+	return pc.startManager()
+}
+
+// PauseManager freezes the manager (SIGSTOP) and starts a replacement, as
+// a standby manager taking over would: on a copy of the frozen one's state
+// (the epoch and the event log, as shared storage would hold them), so it
+// starts with a higher epoch. ResumeStaleManagers wakes the frozen one,
+// which then acts on stale beliefs until an agent's epoch guard refuses
+// it.
+func (pc *ProcessCluster) PauseManager() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.mgr == nil {
+		return errors.New("pause manager: none is running")
+	}
+	_ = pc.mgr.cmd.Process.Signal(syscall.SIGSTOP)
+	from := pc.managerState()
+	pc.stale = append(pc.stale, pc.mgr)
+	pc.mgr = nil
+	if err := copyDir(from, pc.managerState()); err != nil {
+		return fmt.Errorf("pause manager: %w", err)
+	}
+	return pc.startManager()
+}
+
+// ResumeStaleManagers wakes every frozen manager (SIGCONT).
+func (pc *ProcessCluster) ResumeStaleManagers() {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for _, p := range pc.stale {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
+func copyDir(from, to string) error {
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// KillResource makes a resource die on h: its state file goes, and its
+// next monitor finds it not running.
+func (pc *ProcessCluster) KillResource(h, rsc string) error {
+	err := os.Remove(filepath.Join(pc.ResourceDir(h), stateFile(rsc)))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func stateFile(rsc string) string { return "statefile-" + rsc + ".state" }
+
+// FailResource makes the next times runs (0: every run) of action of rsc
+// on h fail with rc, or hang until killed.
+func (pc *ProcessCluster) FailResource(h, rsc, action string, rc, times int, hang bool) error {
+	name, content := ".fail-"+action, strconv.Itoa(rc)+"\n"
+	if times > 0 {
+		content += strconv.Itoa(times) + "\n"
+	}
+	if hang {
+		name, content = ".hang-"+action, ""
+		if times > 0 {
+			content = strconv.Itoa(times) + "\n"
+		}
+	}
+	return os.WriteFile(filepath.Join(pc.ResourceDir(h), stateFile(rsc)+name), []byte(content), 0o644)
+}
+
+// ClearResourceFaults removes every failure marker on every host.
+func (pc *ProcessCluster) ClearResourceFaults() {
+	for _, h := range pc.Hosts {
+		entries, _ := os.ReadDir(pc.ResourceDir(h))
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".state.fail-") || strings.Contains(e.Name(), ".state.hang-") {
+				_ = os.Remove(filepath.Join(pc.ResourceDir(h), e.Name()))
+			}
+		}
+	}
+}
+
+// FailDevice breaks a fence device: kind is fail, hang or lie.
+func (pc *ProcessCluster) FailDevice(device, kind string) error {
+	return os.WriteFile(filepath.Join(pc.faultsDir(), device), []byte(kind+"\n"), 0o644)
+}
+
+// ClearDeviceFault repairs a fence device.
+func (pc *ProcessCluster) ClearDeviceFault(device string) {
+	_ = os.Remove(filepath.Join(pc.faultsDir(), device))
+}
+
+// ClearDeviceFaults repairs every fence device.
+func (pc *ProcessCluster) ClearDeviceFaults() { _ = wipe(pc.faultsDir()) }
+
+// Heal lifts every fault: the network, frozen agents and managers, broken
+// resources and devices; it powers every host on. Admin constraints stay.
+func (pc *ProcessCluster) Heal() {
+	for _, px := range pc.Proxies {
+		px.Heal()
+	}
+	pc.ClearResourceFaults()
+	pc.ClearDeviceFaults()
+	pc.ResumeStaleManagers()
+	for _, h := range pc.Hosts {
+		pc.Resume(h)
+		pc.PowerOn(h)
+	}
+	if err := pc.StartManager(); err != nil {
+		pc.logf("heal: %v", err)
+	}
+}
+
+// Admin sends an administrative request to the current manager.
+func (pc *ProcessCluster) Admin(req live.AdminRequest) error {
+	var out any
+	if err := live.NewAdminClient(pc.Socket()).Do("POST", "/v1/requests", req, &out); err != nil {
+		return fmt.Errorf("%s %s: %w", req.Command, req.Target, err)
+	}
+	return nil
+}
+
+// Status is the current manager's status view.
+func (pc *ProcessCluster) Status() (live.StatusView, error) {
+	var v live.StatusView
+	err := live.NewAdminClient(pc.Socket()).Do("GET", "/v1/status", nil, &v)
+	return v, err
+}
+
+// StateFiles lists h's runtime directory.
+func (pc *ProcessCluster) StateFiles(h string) []string {
+	entries, _ := os.ReadDir(pc.ResourceDir(h))
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// Running reports whether rsc runs on h in truth: its state file exists.
+func (pc *ProcessCluster) Running(h, rsc string) bool {
+	_, err := os.Stat(filepath.Join(pc.ResourceDir(h), stateFile(rsc)))
+	return err == nil
+}
+
+// Fences are the fences seen so far, from the hosts' fence logs.
+func (pc *ProcessCluster) Fences() []Op {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return append([]Op(nil), pc.fences...)
+}
+
+// Ops is the operation history of every agent (from their --op-history
+// files) and every fence, sorted by call time: the input of CheckOwnership.
+func (pc *ProcessCluster) Ops() ([]Op, error) {
+	ops := pc.Fences()
+	for _, h := range pc.Hosts {
+		recs, err := live.ReadHistory(pc.OpHistoryPath(h))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", h, err)
+		}
+		for _, r := range recs {
+			if r.Kind == live.HistoryFence || r.Resource == "" {
+				continue // the fence as the target's power log saw it counts
+			}
+			ops = append(ops, Op{Resource: r.Resource, Host: h, Kind: r.Action, Call: r.Call, Return: r.Return, RC: r.RC, Killed: r.Killed})
+		}
+	}
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call.Before(ops[j].Call) })
+	return ops, nil
+}
+
+// Stop ends every process the cluster started (SIGTERM, then kill -9 for
+// frozen ones) and its proxies. It leaves the directory as it is.
+func (pc *ProcessCluster) Stop() {
+	pc.mu.Lock()
+	if pc.stopped {
+		pc.mu.Unlock()
+		return
+	}
+	pc.stopped = true
+	pc.mu.Unlock()
+	select {
+	case <-pc.supDone:
+	default:
+		close(pc.stopSup)
+		// The supervisor may not have started if start-up failed.
+		select {
+		case <-pc.supDone:
+		case <-time.After(time.Second):
+		}
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	var all []*process
+	if pc.mgr != nil {
+		all = append(all, pc.mgr)
+	}
+	all = append(all, pc.stale...)
+	for _, h := range pc.Hosts {
+		if a := pc.hosts[h].agent; a != nil {
+			all = append(all, a)
+		}
+	}
+	for _, p := range all {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	}
+	for _, p := range all {
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	pc.closeProxies()
+}
+
+func (pc *ProcessCluster) closeProxies() {
+	for _, px := range pc.Proxies {
+		px.Close()
+	}
+}
+
+// Logs are the names of the log files in Dir, every process's.
+func (pc *ProcessCluster) Logs() []string {
+	names, _ := filepath.Glob(filepath.Join(pc.Dir, "*.log"))
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,132 @@
+package scenarios
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/harness"
+)
+
+var (
+	processScale = flag.Float64("process-scale", 0.2, "time scale of scenarios on real processes (0.2: five times faster than written)")
+	processGrace = flag.Duration("process-grace", 5*time.Second, "how late an expectation may come true on real processes")
+	processAll   = flag.Bool("process-all", false, "run every scenario on real processes (also implied by -run)")
+)
+
+// fastProcess is the subset of scenarios the default suite runs on real
+// processes: the failover paths that matter most (fence before failover,
+// a real partition, the epoch guard), about a minute of wall time.
+var fastProcess = map[string]bool{
+	"startup":                 true,
+	"host-loss":               true,
+	"partition-manager-agent": true,
+	"paused-manager-epoch":    true,
+	"stop-failure-fence":      true,
+}
+
+var (
+	builds   sync.Map // build tags → *build
+	buildDir string
+)
+
+type build struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// binaries builds the daemons once per set of build tags and test binary.
+func binaries(t *testing.T, tags string) string {
+	v, _ := builds.LoadOrStore(tags, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp(buildDir, "bin-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.bin, b.err = harness.BuildBinaries(repoRoot(), dir, tags)
+	})
+	require.NoError(t, b.err)
+	return b.bin
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..")
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	var err error
+	if buildDir, err = os.MkdirTemp("", "basalt-scenarios-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(buildDir)
+	os.Exit(code)
+}
+
+// TestProcessScenarios runs the scenarios against the real daemons as
+// processes, with the same configuration, timeline and checkers as in
+// the simulator. The default suite runs the fast subset; `go test
+// ./scenarios -run Process` (or -process-all) runs every one. A failing
+// run leaves its logs, history and timeline in testdata/out/<scenario>.
+func TestProcessScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process scenarios run the daemons")
+	}
+	all := *processAll || flag.Lookup("test.run").Value.String() != ""
+	files, err := filepath.Glob("*.yaml")
+	require.NoError(t, err)
+	for _, f := range files {
+		sc, err := Load(f, filepath.Join("..", "testdata", "configs"))
+		require.NoError(t, err, f)
+		t.Run(sc.Name, func(t *testing.T) {
+			if !all && !fastProcess[sc.Name] {
+				t.Skip("not in the fast subset; go test ./scenarios -run Process runs it")
+			}
+			t.Parallel()
+			r := runProcess(t, sc, ProcessRun{}, "")
+			if r.Failed() {
+				t.Errorf("%s", r.Summary())
+			}
+		})
+	}
+}
+
+// runProcess runs one scenario on real processes built with tags; a run
+// that fails keeps its files in testdata/out/<keep>.
+func runProcess(t *testing.T, sc *Scenario, o ProcessRun, tags string) ProcessResult {
+	o.Bin, o.Repo, o.Dir = binaries(t, tags), repoRoot(), t.TempDir()
+	if o.Scale == 0 {
+		o.Scale = *processScale
+	}
+	if o.Grace == 0 {
+		o.Grace = *processGrace
+	}
+	o.Logf = t.Logf
+	r, err := sc.RunProcess(o)
+	require.NoError(t, err)
+	t.Log(r.Summary())
+	if r.Failed() {
+		keep := filepath.Join("testdata", "out", strings.ReplaceAll(t.Name(), "/", "_"))
+		if err := r.Record.Keep(o.Dir, keep); err != nil {
+			t.Logf("keeping the run's files: %v", err)
+		} else {
+			abs, _ := filepath.Abs(keep)
+			t.Logf("logs, history and timeline kept in %s", abs)
+		}
+	}
+	return r
+}
