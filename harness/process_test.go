@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,42 +34,26 @@ type procCluster struct {
 	t *testing.T
 }
 
-var (
-	builds   sync.Map // build tags → *buildResult
-	buildDir string
-)
-
-type buildResult struct {
-	once sync.Once
-	bin  string
-	err  error
-}
+// builds holds this test binary's builds of the daemons.
+var builds harness.Builds
 
 // buildBinaries builds the binaries once per set of tags and test binary.
 func buildBinaries(t *testing.T, tags string) string {
-	v, _ := builds.LoadOrStore(tags, &buildResult{})
-	b := v.(*buildResult)
-	b.once.Do(func() {
-		dir, err := os.MkdirTemp(buildDir, "bin-")
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.bin, b.err = harness.BuildBinaries(repo(), dir, tags)
-	})
-	require.NoError(t, b.err)
-	return b.bin
+	bin, err := builds.Get(tags)
+	require.NoError(t, err)
+	return bin
 }
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	var err error
-	if buildDir, err = os.MkdirTemp("", "basalt-harness-"); err != nil {
+	dir, err := os.MkdirTemp("", "basalt-harness-")
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	builds = harness.Builds{Repo: repo(), Dir: dir}
 	code := m.Run()
-	os.RemoveAll(buildDir)
+	os.RemoveAll(dir)
 	os.Exit(code)
 }
 

@@ -861,3 +861,32 @@ func (pc *ProcessCluster) Logs() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Builds builds the binaries once per set of build tags, for a test binary
+// that starts many clusters; Dir (a temporary directory the caller
+// removes) holds them.
+type Builds struct {
+	Repo, Dir string
+	m         sync.Map // tags → *buildOnce
+}
+
+type buildOnce struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// Get returns the directory of the binaries built with tags.
+func (b *Builds) Get(tags string) (string, error) {
+	v, _ := b.m.LoadOrStore(tags, &buildOnce{})
+	o := v.(*buildOnce)
+	o.once.Do(func() {
+		dir, err := os.MkdirTemp(b.Dir, "bin-")
+		if err != nil {
+			o.err = err
+			return
+		}
+		o.bin, o.err = BuildBinaries(b.Repo, dir, tags)
+	})
+	return o.bin, o.err
+}

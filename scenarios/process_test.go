@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,47 +32,26 @@ var fastProcess = map[string]bool{
 	"stop-failure-fence":      true,
 }
 
-var (
-	builds   sync.Map // build tags → *build
-	buildDir string
-)
+// builds holds this test binary's builds of the daemons.
+var builds harness.Builds
 
-type build struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
-// binaries builds the daemons once per set of build tags and test binary.
+// binaries builds the binaries once per set of tags and test binary.
 func binaries(t *testing.T, tags string) string {
-	v, _ := builds.LoadOrStore(tags, &build{})
-	b := v.(*build)
-	b.once.Do(func() {
-		dir, err := os.MkdirTemp(buildDir, "bin-")
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.bin, b.err = harness.BuildBinaries(repoRoot(), dir, tags)
-	})
-	require.NoError(t, b.err)
-	return b.bin
-}
-
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..")
+	bin, err := builds.Get(tags)
+	require.NoError(t, err)
+	return bin
 }
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	var err error
-	if buildDir, err = os.MkdirTemp("", "basalt-scenarios-"); err != nil {
+	dir, err := os.MkdirTemp("", "basalt-scenarios-")
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	builds = harness.Builds{Repo: repoRoot(), Dir: dir}
 	code := m.Run()
-	os.RemoveAll(buildDir)
+	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -129,4 +107,9 @@ func runProcess(t *testing.T, sc *Scenario, o ProcessRun, tags string) ProcessRe
 		}
 	}
 	return r
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..")
 }
