@@ -61,12 +61,6 @@ func newProcCluster(t *testing.T, hosts []string) *procCluster {
 	return newProcClusterOpts(t, hosts, procOpts{})
 }
 
-// newProcClusterWith builds the binaries with the given build tags; the
-// canary tag gives the manager its defect flags, set through mgrArgs.
-func newProcClusterWith(t *testing.T, hosts []string, tags string, mgrArgs ...string) *procCluster {
-	return newProcClusterOpts(t, hosts, procOpts{tags: tags, mgrArgs: mgrArgs})
-}
-
 // procOpts are the options of a process cluster.
 type procOpts struct {
 	tags             string

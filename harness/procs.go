@@ -795,7 +795,13 @@ func (pc *ProcessCluster) Ops() ([]Op, error) {
 			if r.Kind == live.HistoryFence || r.Resource == "" {
 				continue // the fence as the target's power log saw it counts
 			}
-			ops = append(ops, Op{Resource: r.Resource, Host: h, Kind: r.Action, Call: r.Call, Return: r.Return, RC: r.RC, Killed: r.Killed})
+			op := Op{Resource: r.Resource, Host: h, Kind: r.Action, Call: r.Call, Return: r.Return, RC: r.RC, Killed: r.Killed}
+			if r.Pending {
+				// Cut short by its agent's death: it may have acted, and
+				// no one heard how it ended.
+				op.Return, op.RC, op.Killed = time.Time{}, 0, true
+			}
+			ops = append(ops, op)
 		}
 	}
 	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call.Before(ops[j].Call) })

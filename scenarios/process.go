@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/live"
 	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/harness"
 	"github.com/basalt-ha/basalt/sim/faults"
 	"github.com/basalt-ha/basalt/sim/swarm"
@@ -282,77 +282,43 @@ func awaitExpectation(pc *harness.ProcessCluster, e swarm.Expectation, grace tim
 	}
 }
 
-// checkReal is swarm's expectation check on the real cluster: the state
+// checkReal is the scenario's expectation check (the simulator's) on the
+// real cluster.
+func checkReal(pc *harness.ProcessCluster, e swarm.Expectation) string {
+	w, err := observe(pc)
+	why := e.Check(w)
+	if err != nil {
+		why = strings.TrimSuffix(fmt.Sprintf("manager status: %v; %s", err, why), "; ")
+	}
+	return why
+}
+
+// realWorld is the real cluster as a swarm.World, at one moment: the state
 // files are the truth, the manager's status its view, the hosts' fence
 // logs the fences.
-func checkReal(pc *harness.ProcessCluster, e swarm.Expectation) string {
-	m := pc.Model
-	var bad []string
+type realWorld struct {
+	pc     *harness.ProcessCluster
+	view   map[string][]string // resource → hosts the manager says it runs on
+	fenced map[string]bool
+}
+
+// observe takes the manager's status and the fences once, so that one
+// check reads one moment of each.
+func observe(pc *harness.ProcessCluster) (realWorld, error) {
+	w := realWorld{pc: pc, view: map[string][]string{}, fenced: map[string]bool{}}
 	st, err := pc.Status()
-	view := map[string][]string{}
-	if err != nil {
-		bad = append(bad, fmt.Sprintf("manager status: %v", err))
-	}
 	for _, g := range st.Groups {
 		for _, r := range g.Resources {
-			view[r.ID] = r.RunningOn
+			w.view[r.ID] = r.RunningOn
 		}
 	}
-	runsOn := func(r string) []string {
-		var on []string
-		for _, h := range m.HostNames() {
-			if pc.Running(h, r) {
-				on = append(on, h)
-			}
-		}
-		return on
-	}
-	groups := make([]string, 0, len(e.Running))
-	for g := range e.Running {
-		groups = append(groups, g)
-	}
-	sort.Strings(groups)
-	for _, gid := range groups {
-		want := e.Running[gid]
-		g, ok := m.Group(gid)
-		if !ok {
-			bad = append(bad, fmt.Sprintf("no group %q", gid))
-			continue
-		}
-		for _, r := range g.Resources() {
-			on := runsOn(r)
-			agrees := slices.Equal(view[r], []string{want})
-			if !slices.Equal(on, []string{want}) || !agrees {
-				bad = append(bad, fmt.Sprintf("%s should run on %s only, runs on %v (manager says %v)", r, want, on, view[r]))
-			}
-		}
-	}
-	for _, gid := range e.Stopped {
-		g, _ := m.Group(gid)
-		for _, r := range g.Resources() {
-			if on := runsOn(r); len(on) > 0 {
-				bad = append(bad, fmt.Sprintf("%s should be stopped, runs on %v", r, on))
-			}
-		}
-	}
-	for _, r := range e.Down {
-		if on := runsOn(r); len(on) > 0 {
-			bad = append(bad, fmt.Sprintf("%s should be down, runs on %v", r, on))
-		}
-	}
-	fenced := map[string]bool{}
 	for _, op := range pc.Fences() {
-		fenced[op.Host] = true
+		w.fenced[op.Host] = true
 	}
-	for _, h := range e.Fenced {
-		if !fenced[h] {
-			bad = append(bad, fmt.Sprintf("%s should have been fenced", h))
-		}
-	}
-	for _, h := range e.NotFenced {
-		if fenced[h] {
-			bad = append(bad, fmt.Sprintf("%s should not have been fenced", h))
-		}
-	}
-	return strings.Join(bad, "; ")
+	return w, err
 }
+
+func (w realWorld) Model() *model.Model           { return w.pc.Model }
+func (w realWorld) Running(h, r string) bool      { return w.pc.Running(h, r) }
+func (w realWorld) ManagerRuns(r string) []string { return w.view[r] }
+func (w realWorld) Fenced(h string) bool          { return w.fenced[h] }

@@ -57,6 +57,9 @@ type AgentDaemon struct {
 	// fence agents' call time is known nowhere else, and a resource
 	// agent's run is found in the LRM by its operation at its end.
 	runs map[proc.ID]procRun
+	// life tells this run of the daemon from earlier ones in the history
+	// file (the start time; process numbers start afresh in each).
+	life int64
 	// monitorEpochs is the epoch of the command that set up each
 	// recurring monitor (by LRM call ID): the LRM reports a monitor's
 	// unchanged runs to nobody, yet each one goes into the history.
@@ -117,6 +120,7 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 		host: cfg.Agent.Host}
 	if cfg.History != nil {
 		d.history, d.runs, d.monitorEpochs = cfg.History, map[proc.ID]procRun{}, map[lrm.CallID]proto.Epoch{}
+		d.life = time.Now().UnixNano() // wall time, not d.clk: a mock clock repeats across restarts
 	}
 	if cfg.Insecure {
 		host, _, err := net.SplitHostPort(cfg.Listen)
@@ -342,10 +346,15 @@ const (
 	HistoryFence = "fence"
 )
 
-// HistoryRecord is one finished operation in an agent's operation history
+// HistoryRecord is one operation in an agent's operation history
 // (basalt-agent serve --op-history): a JSON object on a line of its own.
 // Operations that never ran a process (refused, cancelled while queued) are
-// not recorded.
+// not recorded. A resource operation is written twice: a call record
+// (Phase "call") when its process starts and the full record when it ends,
+// so that an operation cut short by the agent's own death (kill -9) is
+// still in the history, with an unknown outcome, for the linearizability
+// checker: the agent it ran under may have started the service before it
+// died. ReadHistory pairs the two.
 type HistoryRecord struct {
 	// Kind is HistoryResource or HistoryFence.
 	Kind string `json:"kind"`
@@ -380,11 +389,29 @@ type HistoryRecord struct {
 	// recurring monitor, the command that set it up; 0 for the probes a
 	// restarted agent runs before any manager speaks).
 	Epoch uint64 `json:"epoch"`
+	// Life tells the agent's lives (process starts) apart and Run is the
+	// process's number within one life (resource operations; both 0 for
+	// fence runs): together they pair a call record with its end.
+	Life int64  `json:"life,omitempty"`
+	Run  uint64 `json:"run,omitempty"`
+	// Phase is "call" on the record written when the process starts, and
+	// empty on the record of its end.
+	Phase string `json:"phase,omitempty"`
+	// Pending, set by ReadHistory only, marks an operation that started
+	// and never ended in the history (its agent died): Return, RC and
+	// Status are unknown.
+	Pending bool `json:"-"`
 }
+
+// PhaseCall marks the record of an operation written when it starts.
+const PhaseCall = "call"
 
 // ReadHistory parses an operation history file. A last line without its
 // newline that does not parse is ignored: the agent may have been killed
 // while writing it, or be writing it now. Any other bad line is an error.
+// Each operation comes back once: the ended ones as their end records, in
+// file order, then those whose call record has no end (the agent died, or
+// the operation is still running) as that call record marked Pending.
 func ReadHistory(path string) ([]HistoryRecord, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -392,6 +419,13 @@ func ReadHistory(path string) ([]HistoryRecord, error) {
 	}
 	lines := bytes.Split(data, []byte("\n"))
 	var out []HistoryRecord
+	// open holds the call records not ended yet.
+	type runKey struct {
+		life int64
+		run  uint64
+	}
+	open := map[runKey]HistoryRecord{}
+	var order []runKey // the keys of open, in call order
 	for i, line := range lines {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
@@ -403,7 +437,21 @@ func ReadHistory(path string) ([]HistoryRecord, error) {
 			}
 			return nil, fmt.Errorf("operation history %s, line %d: %w", path, i+1, err)
 		}
-		out = append(out, r)
+		k := runKey{r.Life, r.Run}
+		switch {
+		case r.Phase == PhaseCall:
+			open[k] = r
+			order = append(order, k)
+		default:
+			delete(open, k)
+			out = append(out, r)
+		}
+	}
+	for _, k := range order {
+		if c, ok := open[k]; ok {
+			c.Pending, c.Phase = true, ""
+			out = append(out, c)
+		}
 	}
 	return out, nil
 }
@@ -432,6 +480,10 @@ func (d *AgentDaemon) noteStart(e effect.StartProcess) {
 		}
 	}
 	d.runs[e.ID] = run
+	if run.resource != "" {
+		d.writeHistory(HistoryRecord{Kind: HistoryResource, Host: d.host, Resource: run.resource, Action: string(run.key.Action),
+			IntervalMS: run.key.Interval.Milliseconds(), Call: run.started, Epoch: uint64(d.a.Epoch()), Life: d.life, Run: uint64(e.ID), Phase: PhaseCall})
+	}
 }
 
 // noteEpoch follows which command each recurring monitor answers, from the
@@ -491,7 +543,7 @@ func (d *AgentDaemon) recordExit(id proc.ID, x proc.Exit, now time.Time, effs []
 	}
 	d.writeHistory(HistoryRecord{Kind: HistoryResource, Host: d.host, Resource: res.Resource, Action: string(res.Action),
 		IntervalMS: res.Interval.Milliseconds(), Call: res.StartedAt, Return: res.EndedAt, RC: int(res.RC),
-		Status: res.Status.String(), Killed: res.Status == lrm.Timeout || signalled, Epoch: uint64(epoch)})
+		Status: res.Status.String(), Killed: res.Status == lrm.Timeout || signalled, Epoch: uint64(epoch), Life: d.life, Run: uint64(id)})
 }
 
 // writeHistory appends one record as one line, in a single Write so that

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -31,8 +32,10 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 	require.NoError(t, os.MkdirAll(fenceDir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(fenceDir, "fence_ok"), []byte("#!/bin/sh\ncat >/dev/null\nexit 0\n"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(fenceDir, "fence_hang"), []byte("#!/bin/sh\ncat >/dev/null\nsleep 60\n"), 0o755))
-	// r2's start hangs until the LRM kills it.
-	require.NoError(t, os.WriteFile(filepath.Join(rscTmp, "statefile-r2.state.hang-start"), nil, 0o644))
+	// r2's start hangs until the LRM kills it; r3's hangs past the test.
+	for _, r := range []string{"r2", "r3"} {
+		require.NoError(t, os.WriteFile(filepath.Join(rscTmp, "statefile-"+r+".state.hang-start"), nil, 0o644))
+	}
 
 	path := filepath.Join(dir, "ops.jsonl")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -62,6 +65,7 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 	statefile := ocf.Agent{Provider: "basalt", Type: "statefile"}
 	r1 := lrm.Resource{ID: "r1", Name: "resource one", Agent: statefile}
 	r2 := lrm.Resource{ID: "r2", Name: "resource two", Agent: statefile}
+	r3 := lrm.Resource{ID: "r3", Name: "resource three", Agent: statefile}
 	op := proto.OpID(0)
 	exec := func(r lrm.Resource, action ocf.Action, interval, timeout time.Duration) {
 		op++
@@ -74,6 +78,7 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 	exec(r1, ocf.Start, 0, 10*time.Second)
 	exec(r1, ocf.Monitor, 100*time.Millisecond, 10*time.Second)
 	exec(r2, ocf.Start, 0, 300*time.Millisecond)
+	exec(r3, ocf.Start, 0, time.Minute)
 	for _, agentName := range []string{"fence_ok", "fence_hang"} {
 		op++
 		require.NoError(t, c.Send(proto.FenceExec{Epoch: epoch, Op: op, Device: "dev-" + agentName, Agent: agentName,
@@ -90,6 +95,7 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 		monitors, fences, starts := 0, 0, 0
 		for _, r := range recs {
 			switch {
+			case r.Pending:
 			case r.Kind == HistoryFence:
 				fences++
 			case r.Action == "monitor" && r.IntervalMS == 100:
@@ -114,11 +120,32 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 		}
 		return out
 	}
+	// r3's start is running: its call record is all there is, and it is
+	// what the history shows if the agent dies now.
+	running := by(func(r HistoryRecord) bool { return r.Pending })
+	require.NotEmpty(t, running)
+	for _, r := range running {
+		if r.Resource == "r3" {
+			require.Equal(t, HistoryRecord{Kind: HistoryResource, Host: "h1", Resource: "r3", Action: "start", Call: r.Call,
+				Epoch: epoch, Life: r.Life, Run: r.Run, Pending: true}, r)
+			require.False(t, r.Call.IsZero())
+			require.NotZero(t, r.Life)
+			require.NotZero(t, r.Run)
+		}
+	}
+	require.Len(t, by(func(r HistoryRecord) bool { return r.Resource == "r3" }), 1, "r3's start is in the history once")
 	for _, r := range recs {
 		require.Equal(t, "h1", r.Host)
+		require.Empty(t, r.Phase, "%+v", r)
+		if r.Pending {
+			continue // a monitor's run in progress; r3 is checked above
+		}
 		require.EqualValues(t, epoch, r.Epoch, "%+v", r)
 		require.False(t, r.Call.IsZero(), "%+v", r)
 		require.False(t, r.Return.Before(r.Call), "%+v", r)
+		if r.Kind == HistoryResource {
+			require.NotZero(t, r.Run, "%+v", r)
+		}
 	}
 	probe := by(func(r HistoryRecord) bool { return r.Resource == "r1" && r.Action == "monitor" && r.IntervalMS == 0 })
 	require.Len(t, probe, 1)
@@ -132,7 +159,7 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 	require.Equal(t, 0, start[0].RC)
 	require.False(t, start[0].Call.Before(probe[0].Return), "the start ran after the probe")
 
-	monitors := by(func(r HistoryRecord) bool { return r.Resource == "r1" && r.IntervalMS == 100 })
+	monitors := by(func(r HistoryRecord) bool { return r.Resource == "r1" && r.IntervalMS == 100 && !r.Pending })
 	for i, m := range monitors {
 		require.Equal(t, 0, m.RC, "%+v", m)
 		require.False(t, m.Call.Before(start[0].Return))
@@ -189,4 +216,51 @@ func TestReadHistoryToleratesOnlyATornLastLine(t *testing.T) {
 
 	_, err = ReadHistory(filepath.Join(dir, "missing"))
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestReadHistoryPairsCallsWithTheirEnds: a call record and its end make
+// one operation; a call with no end (the agent died, or the operation is
+// still running) comes back pending, and a new life of the agent, which
+// numbers its processes afresh, never completes the last life's calls.
+func TestReadHistoryPairsCallsWithTheirEnds(t *testing.T) {
+	at := func(s int) string { return time.Date(2025, 1, 2, 3, 4, s, 0, time.UTC).Format(time.RFC3339Nano) }
+	call := func(life, run, s int, action string) string {
+		return fmt.Sprintf(`{"kind":"resource","host":"h1","resource":"r1","action":%q,"call":%q,"return":"0001-01-01T00:00:00Z","rc":0,"killed":false,"epoch":2,"life":%d,"run":%d,"phase":"call"}`+"\n",
+			action, at(s), life, run)
+	}
+	end := func(life, run, s, e int, action string, rc int) string {
+		return fmt.Sprintf(`{"kind":"resource","host":"h1","resource":"r1","action":%q,"call":%q,"return":%q,"rc":%d,"status":"done","killed":false,"epoch":2,"life":%d,"run":%d}`+"\n",
+			action, at(s), at(e), rc, life, run)
+	}
+	content := call(1, 1, 1, "monitor") + end(1, 1, 1, 2, "monitor", 7) +
+		call(1, 2, 3, "start") + // the agent dies during this start
+		call(2, 1, 10, "monitor") + call(2, 2, 11, "stop") + end(2, 1, 10, 12, "monitor", 0) +
+		call(2, 3, 13, "monitor") // still running when read
+	path := filepath.Join(t.TempDir(), "ops.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	recs, err := ReadHistory(path)
+	require.NoError(t, err)
+	type got struct {
+		action  string
+		call    int
+		pending bool
+		rc      int
+	}
+	var gots []got
+	for _, r := range recs {
+		require.Empty(t, r.Phase)
+		gots = append(gots, got{r.Action, r.Call.Second(), r.Pending, r.RC})
+	}
+	require.Equal(t, []got{
+		{"monitor", 1, false, 7},
+		{"monitor", 10, false, 0},
+		{"start", 3, true, 0}, // life 2's run 2 is not life 1's
+		{"stop", 11, true, 0},
+		{"monitor", 13, true, 0},
+	}, gots)
+	for _, r := range recs {
+		if r.Pending {
+			require.True(t, r.Return.IsZero(), "%+v", r)
+		}
+	}
 }

@@ -195,6 +195,19 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 			continue
 		}
 		backoff = reconnectMin
+		// What was queued before this connection existed was meant for an
+		// earlier one, perhaps for an earlier life of the agent: a fence
+		// request the manager has since given to another host, or an
+		// operation the host's loss cancelled. Delivered now it would act
+		// on beliefs the manager no longer holds (a healthy host fenced
+		// long after the request was moved elsewhere). The state machine
+		// counts sends to an unreachable host as lost, as the simulator's
+		// network does, and re-sends what it still wants once the agent
+		// says hello on this connection: the reader below is not reading
+		// yet, so nothing meant for this connection is queued yet.
+		if n := drain(l.out); n > 0 {
+			d.log.Info("dropped messages queued while disconnected", "host", l.name, "count", n)
+		}
 		d.log.Info("connected to agent", "host", l.name, "addr", l.addr)
 		stop := make(chan struct{})
 		go func() {
@@ -232,6 +245,18 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 		}
 		close(stop)
 		c.Close()
+	}
+}
+
+// drain empties a send queue without blocking and says how many messages
+// it dropped.
+func drain(q chan effect.Message) int {
+	for n := 0; ; n++ {
+		select {
+		case <-q:
+		default:
+			return n
+		}
 	}
 }
 

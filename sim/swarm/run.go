@@ -9,7 +9,6 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/manager"
@@ -50,81 +49,6 @@ type Config struct {
 	KeepHistory bool
 	// Expect lists what must hold at given times (scenarios).
 	Expect []Expectation
-}
-
-// Expectation is what must hold at a point of a scripted run.
-type Expectation struct {
-	By time.Duration
-	// Running maps a group to the host it must run on (every member
-	// running there in truth, and in the manager's view).
-	Running map[string]string
-	// Stopped groups run nowhere.
-	Stopped []string
-	// Down resources run nowhere (their group may run in part).
-	Down []string
-	// Fenced hosts have been fenced successfully by then; NotFenced not.
-	Fenced    []string
-	NotFenced []string
-}
-
-// check returns what does not hold, or "".
-func (e Expectation) check(c *cluster.Cluster) string {
-	m := c.Model
-	var bad []string
-	for _, gid := range sortedKeys(e.Running) {
-		want := e.Running[gid]
-		g, ok := m.Group(gid)
-		if !ok {
-			bad = append(bad, fmt.Sprintf("no group %q", gid))
-			continue
-		}
-		for _, r := range g.Resources() {
-			var on []string
-			for _, h := range m.HostNames() {
-				if c.Running(h, r) {
-					on = append(on, h)
-				}
-			}
-			viewOK := c.Manager() != nil && c.Manager().Observed(r, want).State == planner.Running
-			if len(on) != 1 || on[0] != want || !viewOK {
-				bad = append(bad, fmt.Sprintf("%s should run on %s only, runs on %v (manager agrees: %t)", r, want, on, viewOK))
-			}
-		}
-	}
-	for _, gid := range e.Stopped {
-		g, _ := m.Group(gid)
-		for _, r := range g.Resources() {
-			for _, h := range m.HostNames() {
-				if c.Running(h, r) {
-					bad = append(bad, fmt.Sprintf("%s should be stopped, runs on %s", r, h))
-				}
-			}
-		}
-	}
-	for _, r := range e.Down {
-		for _, h := range m.HostNames() {
-			if c.Running(h, r) {
-				bad = append(bad, fmt.Sprintf("%s should be down, runs on %s", r, h))
-			}
-		}
-	}
-	fenced := map[string]bool{}
-	for _, op := range c.History {
-		if op.Kind == "fence" {
-			fenced[op.Host] = true
-		}
-	}
-	for _, h := range e.Fenced {
-		if !fenced[h] {
-			bad = append(bad, fmt.Sprintf("%s should have been fenced", h))
-		}
-	}
-	for _, h := range e.NotFenced {
-		if fenced[h] {
-			bad = append(bad, fmt.Sprintf("%s should not have been fenced", h))
-		}
-	}
-	return strings.Join(bad, "; ")
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -280,7 +204,7 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 	for _, e := range cfg.Expect {
 		e := e
 		c.Q.At(cluster.Start.Add(e.By), func() {
-			if why := e.check(c); why != "" {
+			if why := e.Check(SimWorld{c}); why != "" {
 				res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "expectation",
 					Message: fmt.Sprintf("at %s: %s", e.By, why)})
 			}

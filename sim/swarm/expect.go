@@ -1,0 +1,133 @@
+package swarm
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/sim/cluster"
+)
+
+// Expectation is what must hold at a point of a scripted run.
+type Expectation struct {
+	By time.Duration
+	// Running maps a group to the host it must run on (every member
+	// running there in truth, and in the manager's view).
+	Running map[string]string
+	// Stopped groups run nowhere.
+	Stopped []string
+	// Down resources run nowhere (their group may run in part).
+	Down []string
+	// Fenced hosts have been fenced successfully by then; NotFenced not.
+	Fenced    []string
+	NotFenced []string
+}
+
+// World is what an expectation is checked against. A scenario runs in two
+// worlds, the simulator and real processes, and is judged by the same
+// Check in both: only where the facts come from differs.
+type World interface {
+	// Model is the cluster's configuration.
+	Model() *model.Model
+	// Running reports whether resource r is active on host h in truth
+	// (its state file), whatever anyone believes.
+	Running(h, r string) bool
+	// ManagerRuns lists the hosts where the manager believes r runs, in
+	// configuration order; none when there is no manager to ask.
+	ManagerRuns(r string) []string
+	// Fenced reports whether h has been fenced successfully so far.
+	Fenced(h string) bool
+}
+
+// Check returns what does not hold in w, or "".
+func (e Expectation) Check(w World) string {
+	m := w.Model()
+	var bad []string
+	runsOn := func(r string) []string {
+		var on []string
+		for _, h := range m.HostNames() {
+			if w.Running(h, r) {
+				on = append(on, h)
+			}
+		}
+		return on
+	}
+	members := func(gid string) []string {
+		g, ok := m.Group(gid)
+		if !ok {
+			bad = append(bad, fmt.Sprintf("no group %q", gid))
+			return nil
+		}
+		return g.Resources()
+	}
+	for _, gid := range sortedKeys(e.Running) {
+		want := e.Running[gid]
+		for _, r := range members(gid) {
+			on, says := runsOn(r), w.ManagerRuns(r)
+			if !slices.Equal(on, []string{want}) || !slices.Equal(says, []string{want}) {
+				bad = append(bad, fmt.Sprintf("%s should run on %s only, runs on %v (manager says %v)", r, want, on, says))
+			}
+		}
+	}
+	for _, gid := range e.Stopped {
+		for _, r := range members(gid) {
+			if on := runsOn(r); len(on) > 0 {
+				bad = append(bad, fmt.Sprintf("%s should be stopped, runs on %v", r, on))
+			}
+		}
+	}
+	for _, r := range e.Down {
+		if on := runsOn(r); len(on) > 0 {
+			bad = append(bad, fmt.Sprintf("%s should be down, runs on %v", r, on))
+		}
+	}
+	for _, h := range e.Fenced {
+		if !w.Fenced(h) {
+			bad = append(bad, fmt.Sprintf("%s should have been fenced", h))
+		}
+	}
+	for _, h := range e.NotFenced {
+		if w.Fenced(h) {
+			bad = append(bad, fmt.Sprintf("%s should not have been fenced", h))
+		}
+	}
+	return strings.Join(bad, "; ")
+}
+
+// SimWorld is a simulated cluster as a World: the simulated hosts' state
+// files, its manager's observations, and the fences in its history.
+type SimWorld struct{ C *cluster.Cluster }
+
+// Model implements World.
+func (w SimWorld) Model() *model.Model { return w.C.Model }
+
+// Running implements World.
+func (w SimWorld) Running(h, r string) bool { return w.C.Running(h, r) }
+
+// ManagerRuns implements World.
+func (w SimWorld) ManagerRuns(r string) []string {
+	mgr := w.C.Manager()
+	if mgr == nil {
+		return nil
+	}
+	var on []string
+	for _, h := range w.C.Model.HostNames() {
+		if mgr.Observed(r, h).State == planner.Running {
+			on = append(on, h)
+		}
+	}
+	return on
+}
+
+// Fenced implements World.
+func (w SimWorld) Fenced(h string) bool {
+	for _, op := range w.C.History {
+		if op.Kind == "fence" && op.Host == h {
+			return true
+		}
+	}
+	return false
+}
