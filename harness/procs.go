@@ -615,6 +615,10 @@ func (pc *ProcessCluster) StartManager() error {
 	return pc.startManager()
 }
 
+// ErrNoManager is PauseManager's error when no manager runs (it was
+// crashed and not started again).
+var ErrNoManager = errors.New("no manager is running")
+
 // PauseManager freezes the manager (SIGSTOP) and starts a replacement, as
 // a standby manager taking over would: on a copy of the frozen one's state
 // (the epoch and the event log, as shared storage would hold them), so it
@@ -625,7 +629,7 @@ func (pc *ProcessCluster) PauseManager() error {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.mgr == nil {
-		return errors.New("pause manager: none is running")
+		return fmt.Errorf("pause manager: %w", ErrNoManager)
 	}
 	_ = pc.mgr.cmd.Process.Signal(syscall.SIGSTOP)
 	from := pc.managerState()
