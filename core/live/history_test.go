@@ -14,6 +14,7 @@ import (
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
 )
@@ -41,10 +42,11 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	require.NoError(t, err)
 	defer f.Close()
+	runner := NewProcessRunner()
 	d, err := StartAgentDaemon(AgentDaemonConfig{
 		Agent: agent.Config{Host: "h1", HeartbeatInterval: time.Second, FenceAgentDir: fenceDir, FenceEnv: []string{DefaultPath},
 			LRM: lrm.Config{OCFRoot: ocfRoot, ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + rscTmp}}},
-		Listen: "127.0.0.1:0", Insecure: true, Store: storage.NewMem(), Clock: clock.New(), Runner: NewProcessRunner(),
+		Listen: "127.0.0.1:0", Insecure: true, Store: storage.NewMem(), Clock: clock.New(), Runner: runner,
 		Log: quietLog(), History: f,
 	})
 	require.NoError(t, err)
@@ -133,7 +135,25 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 			require.NotZero(t, r.Run)
 		}
 	}
-	require.Len(t, by(func(r HistoryRecord) bool { return r.Resource == "r3" }), 1, "r3's start is in the history once")
+	r3Recs := by(func(r HistoryRecord) bool { return r.Resource == "r3" })
+	require.Len(t, r3Recs, 1, "r3's start is in the history once")
+	require.True(t, r3Recs[0].Pending)
+	// Its run number names its process: killing that ends the start, and
+	// the end record takes the call record's place.
+	require.NoError(t, runner.Kill(proc.ID(r3Recs[0].Run)))
+	for {
+		recs, err = ReadHistory(path)
+		require.NoError(t, err)
+		r3Recs = by(func(r HistoryRecord) bool { return r.Resource == "r3" })
+		require.Len(t, r3Recs, 1, "r3's start is in the history once")
+		if !r3Recs[0].Pending {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "r3's start did not end after its process was killed")
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+	require.True(t, r3Recs[0].Killed, "%+v", r3Recs[0])
+	require.Equal(t, "start", r3Recs[0].Action)
 	for _, r := range recs {
 		require.Equal(t, "h1", r.Host)
 		require.Empty(t, r.Phase, "%+v", r)
