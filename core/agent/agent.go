@@ -121,11 +121,15 @@ func DecodeEpoch(data []byte) (proto.Epoch, error) {
 	return proto.Epoch(n), nil
 }
 
+// Hello is the agent's greeting: its host and the highest epoch it has
+// accepted, from which a manager learns whether it has been superseded.
+func (a *Agent) Hello() proto.Hello { return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch} }
+
 // Start greets the manager and starts the heartbeat.
 func (a *Agent) Start(now time.Time) []effect.Effect {
 	a.hbTimer = a.id()
 	return []effect.Effect{
-		effect.Send{To: effect.Manager, Msg: proto.Hello{Host: a.cfg.Host, Epoch: a.epoch}},
+		effect.Send{To: effect.Manager, Msg: a.Hello()},
 		effect.SetTimer{ID: a.hbTimer, At: now.Add(a.cfg.HeartbeatInterval)},
 	}
 }

@@ -29,18 +29,30 @@ import (
 
 // AgentDaemon runs the host agent state machine for real: the LRM on real
 // processes, fence agents, the epoch in a state directory, and one mutual-TLS
-// connection from the manager at a time (a newer one replaces an older one,
-// as a restarted manager reconnects). Stopping it leaves resources running:
-// an agent restart or upgrade must not disturb them.
+// connection from the manager at a time (a newer one replaces an older one
+// once it shows an epoch not lower than the agent's, as a restarted or
+// standby manager does). Stopping it leaves resources running: an agent
+// restart or upgrade must not disturb them.
 type AgentDaemon struct {
-	mu       sync.Mutex
-	a        *agent.Agent
-	clk      clock.Clock
-	runner   proc.Runner
-	store    storage.Store
-	log      *slog.Logger
-	timers   *timerSet
-	conn     *Conn
+	mu     sync.Mutex
+	a      *agent.Agent
+	clk    clock.Clock
+	runner proc.Runner
+	store  storage.Store
+	log    *slog.Logger
+	timers *timerSet
+	conn   *Conn
+	// cand is a manager connection that arrived while conn was up: it
+	// has been greeted, but heartbeats and results keep going to conn
+	// until cand sends a command of an epoch not lower than the agent's
+	// (see accept).
+	cand *Conn
+	hb   time.Duration
+	// obeyAll is the ignore-epoch canary: without epochs the agent cannot
+	// tell managers apart, so it obeys every connection it has (the newest
+	// gets its heartbeats and results) and never closes an older one.
+	obeyAll  bool
+	older    map[*Conn]bool // obeyAll's older connections, closed by Stop
 	listener *Listener
 	plain    net.Listener
 	closed   bool
@@ -117,7 +129,10 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 		return nil, err
 	}
 	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock),
-		host: cfg.Agent.Host}
+		host: cfg.Agent.Host, hb: cfg.Agent.HeartbeatInterval, obeyAll: cfg.Agent.IgnoreEpoch, older: map[*Conn]bool{}}
+	if d.hb <= 0 {
+		d.hb = time.Second
+	}
 	if cfg.History != nil {
 		d.history, d.runs, d.monitorEpochs = cfg.History, map[proc.ID]procRun{}, map[lrm.CallID]proto.Epoch{}
 		d.life = time.Now().UnixNano() // wall time, not d.clk: a mock clock repeats across restarts
@@ -187,8 +202,13 @@ func (d *AgentDaemon) Stop() {
 	}
 	d.closed = true
 	d.timers.stopAll()
-	if d.conn != nil {
-		d.conn.Close()
+	for _, c := range []*Conn{d.conn, d.cand} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	for c := range d.older {
+		c.Close()
 	}
 	d.mu.Unlock()
 	d.closeListeners()
@@ -230,17 +250,77 @@ func (d *AgentDaemon) accept() {
 			c.Close()
 			return
 		}
-		if d.conn != nil {
-			d.conn.Close()
+		if d.conn == nil || d.obeyAll {
+			if d.conn != nil {
+				d.older[d.conn] = true
+			}
+			d.conn = c
+			d.log.Info("manager connected", "from", c.RemoteAddr())
+			// Greet the (possibly new) manager: what the agent has seen.
+			d.apply(d.a.Start(d.clk.Now()))
+		} else {
+			d.propose(c)
 		}
-		d.conn = c
-		d.log.Info("manager connected", "from", c.RemoteAddr())
-		// Greet the (possibly new) manager: what the agent has seen.
-		d.apply(d.a.Start(d.clk.Now()))
 		d.mu.Unlock()
 		d.wg.Add(1)
 		go d.read(c)
 	}
+}
+
+// propose makes c, which arrived while another manager is connected, the
+// candidate. Handing it the connection at once would let a superseded
+// manager (one that was frozen and woke up) take the connection from the
+// live one, which would then see the agent as restarted. So c is greeted
+// with the agent's epoch, which tells a superseded manager to stand down
+// (it closes c), and takes over only when it sends a command of an epoch
+// not lower than the agent's, which a newer manager does at once (it
+// checks every fence device from the host it greets). Should it stay
+// silent for two heartbeat intervals while the old connection stays up,
+// it takes over anyway: a quiet manager that stays connected has not
+// stood down, and the agent must not be left heartbeating to one that
+// may be gone. Called with d.mu held.
+func (d *AgentDaemon) propose(c *Conn) {
+	if d.cand != nil {
+		d.cand.Close()
+	}
+	d.cand = c
+	d.log.Info("another manager connected; it takes over when it shows its epoch", "from", c.RemoteAddr(), "epoch", uint64(d.a.Epoch()))
+	if err := c.Send(d.a.Hello()); err != nil {
+		d.log.Warn("greeting the other manager failed", "err", err.Error())
+		c.Close()
+		d.cand = nil
+		return
+	}
+	d.clk.AfterFunc(2*d.hb, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.cand == c && !d.closed {
+			d.log.Warn("the other manager showed no epoch; it takes over", "from", c.RemoteAddr())
+			d.promote()
+		}
+	})
+}
+
+// promote hands the connection to the candidate. Called with d.mu held.
+func (d *AgentDaemon) promote() {
+	if d.conn != nil {
+		d.conn.Close()
+	}
+	d.conn, d.cand = d.cand, nil
+	d.log.Info("manager connected", "from", d.conn.RemoteAddr())
+}
+
+// commandEpoch is the epoch of a command from a manager.
+func commandEpoch(msg effect.Message) (proto.Epoch, bool) {
+	switch m := msg.(type) {
+	case proto.Exec:
+		return m.Epoch, true
+	case proto.Cancel:
+		return m.Epoch, true
+	case proto.FenceExec:
+		return m.Epoch, true
+	}
+	return 0, false
 }
 
 func (d *AgentDaemon) read(c *Conn) {
@@ -249,18 +329,38 @@ func (d *AgentDaemon) read(c *Conn) {
 		msg, err := c.Recv()
 		if err != nil {
 			d.mu.Lock()
-			if d.conn == c {
+			switch c {
+			case d.conn:
 				d.conn = nil
 				if !d.closed {
 					d.log.Warn("manager connection lost", "err", err.Error())
+					if d.cand != nil {
+						d.promote() // the only manager left
+					}
 				}
+			case d.cand:
+				d.cand = nil
 			}
+			delete(d.older, c)
 			d.mu.Unlock()
 			c.Close()
 			return
 		}
 		d.mu.Lock()
-		if !d.closed {
+		if !d.closed && c == d.cand {
+			if e, ok := commandEpoch(msg); ok {
+				if e < d.a.Epoch() {
+					d.log.Warn("refused a superseded manager's connection", "from", c.RemoteAddr(), "epoch", uint64(e),
+						"seen", uint64(d.a.Epoch()))
+					d.cand = nil
+					d.mu.Unlock()
+					c.Close()
+					return
+				}
+				d.promote()
+			}
+		}
+		if !d.closed && (c == d.conn || d.obeyAll) {
 			d.apply(d.a.Receive(d.clk.Now(), msg))
 		}
 		d.mu.Unlock()
