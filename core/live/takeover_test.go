@@ -94,6 +94,17 @@ func startEpochAgent(t *testing.T) *AgentDaemon {
 	return d
 }
 
+// secondManager starts an agent at epoch 5 with one manager connected,
+// then connects a second one; both have been greeted.
+func secondManager(t *testing.T) (d *AgentDaemon, first, second *fakeManager) {
+	d = startEpochAgent(t)
+	first = dialAgent(t, d)
+	first.next(t, "hello", isHello)
+	second = dialAgent(t, d)
+	second.next(t, "hello", isHello)
+	return d, first, second
+}
+
 // TestSupersededManagerCannotTakeTheConnection: a manager that connects
 // while another holds the agent is greeted with the agent's epoch; if it
 // is older, it stands down (closes) or is refused at its first command,
@@ -127,12 +138,7 @@ func TestSupersededManagerCannotTakeTheConnection(t *testing.T) {
 // (a standby that took over) gets the connection as soon as it sends a
 // command, and the old one's is closed.
 func TestNewerManagerTakesOverAtItsFirstCommand(t *testing.T) {
-	d := startEpochAgent(t)
-	old := dialAgent(t, d)
-	old.next(t, "hello", isHello)
-
-	next := dialAgent(t, d)
-	next.next(t, "hello", isHello)
+	d, old, next := secondManager(t)
 	require.NoError(t, next.c.Send(proto.Cancel{Epoch: 6, Op: 1, Resource: "r", Key: lrm.OpKey{Action: "monitor"}}))
 	refused := next.next(t, "the answer to the command", func(m effect.Message) bool { _, ok := m.(proto.Refused); return ok }).(proto.Refused)
 	require.EqualValues(t, 6, refused.Epoch)
@@ -148,12 +154,7 @@ func TestNewerManagerTakesOverAtItsFirstCommand(t *testing.T) {
 // checked, so that the agent never heartbeats only to a manager that may
 // be gone.
 func TestSilentManagerTakesOverAfterTwoHeartbeats(t *testing.T) {
-	d := startEpochAgent(t)
-	old := dialAgent(t, d)
-	old.next(t, "hello", isHello)
-
-	silent := dialAgent(t, d)
-	silent.next(t, "hello", isHello)
+	_, old, silent := secondManager(t)
 	silent.next(t, "heartbeat", isHeartbeat)
 	old.closed(t, "the silent newcomer took over")
 }
