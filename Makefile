@@ -7,8 +7,9 @@ GO          ?= go
 BIN         := bin
 # Debian packages the tests run for real: OCF agents (heartbeat/Dummy,
 # pacemaker/Dummy, ocf-tester and the xmllint it needs) and fence agents
-# (fence_dummy).
-DEB_PACKAGES := resource-agents pacemaker-resource-agents fence-agents libxml2-utils
+# (fence_dummy); ip and tc for the real partitions of the process tests
+# (iproute2).
+DEB_PACKAGES := resource-agents pacemaker-resource-agents fence-agents libxml2-utils iproute2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that start goroutines run again under the race detector.
 RACE_PKGS   := ./core/live/...
@@ -49,9 +50,11 @@ test: deps
 
 # scenarios-process runs every scenario against the real daemons (the
 # default suite runs a fast subset); failures keep their files in
-# scenarios/testdata/out/.
+# scenarios/testdata/out/. PROCESS_NETWORK=netns makes partitions in the
+# kernel (needs root and iproute2).
+PROCESS_NETWORK ?= proxy
 scenarios-process: deps
-	$(GO) test -count=1 -timeout 30m -run Process -v ./scenarios/...
+	$(GO) test -count=1 -timeout 30m -run Process -v ./scenarios/... -process-network $(PROCESS_NETWORK)
 
 race:
 	$(GO) test -count=1 -race ./...
@@ -81,8 +84,10 @@ swarm: build
 # chaos-out/), then a large simulator swarm.
 CHAOS_FOR  ?= 5m
 CHAOS_SEED ?= 0
+# CHAOS_NETWORK=netns makes partitions in the kernel (needs root and iproute2).
+CHAOS_NETWORK ?= proxy
 chaos: deps build
-	$(GO) test -count=1 -timeout 60m -run TestChaos -v ./harness -chaos $(CHAOS_FOR) -chaos-seed $(CHAOS_SEED) -chaos-keep $(CURDIR)/chaos-out
+	$(GO) test -count=1 -timeout 60m -run TestChaos -v ./harness -chaos $(CHAOS_FOR) -chaos-seed $(CHAOS_SEED) -chaos-network $(CHAOS_NETWORK) -chaos-keep $(CURDIR)/chaos-out
 	$(BIN)/basalt-sim run --seeds 1-20000
 
 # run-op is the LRM's human way in: one OCF action through the LRM.

@@ -46,6 +46,10 @@ func buildBinaries(t *testing.T, tags string) string {
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if addr := os.Getenv(echoEnv); addr != "" {
+		// Re-executed inside a network namespace by TestNetnsLink.
+		os.Exit(echoServer(addr, os.Getenv(echoLogEnv)))
+	}
 	dir, err := os.MkdirTemp("", "basalt-harness-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -65,9 +69,10 @@ func newProcCluster(t *testing.T, hosts []string) *procCluster {
 type procOpts struct {
 	tags             string
 	mgrArgs, agtArgs []string
-	// proxies puts a fault-injecting proxy between the manager and each
-	// agent.
-	proxies bool
+	// network is how the manager reaches the agents (harness.NetProxy
+	// puts a fault-injecting proxy in between; harness.NetNetns gives each
+	// agent its own network namespace).
+	network string
 	// fenceDir replaces the repository's fence agents.
 	fenceDir string
 	// rebootAfter boots fenced hosts again after this long.
@@ -100,8 +105,13 @@ func newProcClusterOpts(t *testing.T, hosts []string, o procOpts) *procCluster {
 	if testing.Short() {
 		t.Skip("process tests build and run the daemons")
 	}
+	if o.network == harness.NetNetns {
+		if err := harness.NetnsAvailable(); err != nil {
+			t.Skipf("no network namespaces here: %v", err)
+		}
+	}
 	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: "proc", Config: testConfig(hosts), Dir: t.TempDir(),
-		Bin: buildBinaries(t, o.tags), Repo: repo(), Proxies: o.proxies, ManagerArgs: o.mgrArgs, AgentArgs: o.agtArgs,
+		Bin: buildBinaries(t, o.tags), Repo: repo(), Network: o.network, ManagerArgs: o.mgrArgs, AgentArgs: o.agtArgs,
 		FenceDir: o.fenceDir, RebootAfter: o.rebootAfter, Logf: t.Logf})
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -48,9 +48,9 @@ type ProcessOptions struct {
 	// Bin holds the built binaries (BuildBinaries); Repo is the repository
 	// root, for the test agents.
 	Bin, Repo string
-	// Proxies puts a fault-injecting proxy between the manager and each
-	// agent.
-	Proxies bool
+	// Network is how the manager reaches the agents: NetLoopback (the
+	// default), NetProxy or NetNetns.
+	Network string
 	// RebootAfter is how long a fenced host stays off before it boots
 	// again, as a server whose BMC powers it back on; 0 keeps it off.
 	RebootAfter time.Duration
@@ -114,8 +114,9 @@ type ProcessCluster struct {
 	Model *model.Model
 	// Addrs are the agents' listen addresses.
 	Addrs map[string]string
-	// Proxies sit between the manager and each agent (with Proxies).
-	Proxies map[string]*Proxy
+	// Links are the manager↔agent paths network faults act on, one per
+	// host (none on NetLoopback).
+	Links map[string]Link
 	// FenceDir holds the fence agents the agents run.
 	FenceDir string
 
@@ -142,65 +143,48 @@ func StartProcessCluster(o ProcessOptions) (*ProcessCluster, error) {
 	if o.FenceDir == "" {
 		o.FenceDir = filepath.Join(o.Repo, "agents", "fence")
 	}
-	pc := &ProcessCluster{Dir: o.Dir, Bin: o.Bin, Repo: o.Repo, Addrs: map[string]string{}, Proxies: map[string]*Proxy{},
+	pc := &ProcessCluster{Dir: o.Dir, Bin: o.Bin, Repo: o.Repo, Addrs: map[string]string{}, Links: map[string]Link{},
 		FenceDir: o.FenceDir, opts: o, hosts: map[string]*hostProc{}, stopSup: make(chan struct{}), supDone: make(chan struct{})}
 	m, err := model.Load(o.Name, o.Config)
 	if err != nil {
 		return nil, fmt.Errorf("process cluster: %w", err)
 	}
+	if o.Network != NetLoopback && o.Network != NetProxy && o.Network != NetNetns {
+		return nil, fmt.Errorf("process cluster: network %q: want %q, %q or %q", o.Network, NetLoopback, NetProxy, NetNetns)
+	}
 	dialed := map[string]string{}
 	for i, h := range m.HostNames() {
-		// One loopback address per host, as one machine per host would
-		// have, with a port the kernel says is free.
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", 2+i))
-		if err != nil {
-			return nil, fmt.Errorf("process cluster: address for %s: %w", h, err)
-		}
-		pc.Addrs[h] = l.Addr().String()
-		l.Close()
-		dialed[h] = pc.Addrs[h]
-		if o.Proxies {
-			px, err := NewProxy(pc.Addrs[h])
-			if err != nil {
-				pc.closeProxies()
-				return nil, err
-			}
-			pc.Proxies[h] = px
-			dialed[h] = px.Addr()
-		}
-		pc.Hosts = append(pc.Hosts, h)
-		pc.hosts[h] = &hostProc{up: true}
-		if err := os.MkdirAll(pc.ResourceDir(h), 0o755); err != nil {
-			pc.closeProxies()
-			return nil, fmt.Errorf("process cluster: %w", err)
+		if err := pc.addHost(h, i, dialed); err != nil {
+			pc.closeLinks()
+			return nil, err
 		}
 	}
 	for _, d := range []string{pc.faultsDir(), filepath.Join(o.Dir, "state")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			pc.closeProxies()
+			pc.closeLinks()
 			return nil, fmt.Errorf("process cluster: %w", err)
 		}
 	}
 	cfg, rm, err := Realize(o.Name, o.Config, Realization{Scale: o.Scale, Addrs: dialed, OCFRoot: filepath.Join(o.Repo, "agents", "ocf"),
 		HostsDir: filepath.Join(o.Dir, "hosts"), FaultsDir: pc.faultsDir()})
 	if err != nil {
-		pc.closeProxies()
+		pc.closeLinks()
 		return nil, err
 	}
 	pc.Model = rm
 	if err := os.WriteFile(pc.ConfigPath(), cfg, 0o644); err != nil {
-		pc.closeProxies()
+		pc.closeLinks()
 		return nil, fmt.Errorf("process cluster: %w", err)
 	}
 	out, err := exec.Command(filepath.Join(o.Bin, "basalt"), "certs", "init", "--dir", filepath.Join(o.Dir, "certs"),
 		"--hosts", strings.Join(pc.Hosts, ",")).CombinedOutput()
 	if err != nil {
-		pc.closeProxies()
+		pc.closeLinks()
 		return nil, fmt.Errorf("process cluster: certs init: %w: %s", err, out)
 	}
 	if o.Prepare != nil {
 		if err := o.Prepare(pc); err != nil {
-			pc.closeProxies()
+			pc.closeLinks()
 			return nil, fmt.Errorf("process cluster: prepare: %w", err)
 		}
 	}
@@ -220,6 +204,43 @@ func StartProcessCluster(o ProcessOptions) (*ProcessCluster, error) {
 	}
 	go pc.supervise()
 	return pc, nil
+}
+
+// addHost gives host h (number i) its address, link and runtime
+// directory, and notes in dialed where the manager reaches it.
+func (pc *ProcessCluster) addHost(h string, i int, dialed map[string]string) error {
+	pc.Hosts = append(pc.Hosts, h)
+	pc.hosts[h] = &hostProc{up: true}
+	if err := os.MkdirAll(pc.ResourceDir(h), 0o755); err != nil {
+		return fmt.Errorf("process cluster: %w", err)
+	}
+	if pc.opts.Network == NetNetns {
+		l, err := NewNetnsLink()
+		if err != nil {
+			return fmt.Errorf("process cluster: host %s: %w", h, err)
+		}
+		pc.Links[h] = l
+		pc.Addrs[h], dialed[h] = l.Addr(), l.Addr()
+		return nil
+	}
+	// One loopback address per host, as one machine per host would have,
+	// with a port the kernel says is free.
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", 2+i))
+	if err != nil {
+		return fmt.Errorf("process cluster: address for %s: %w", h, err)
+	}
+	pc.Addrs[h] = l.Addr().String()
+	l.Close()
+	dialed[h] = pc.Addrs[h]
+	if pc.opts.Network == NetProxy {
+		px, err := NewProxy(pc.Addrs[h])
+		if err != nil {
+			return err
+		}
+		pc.Links[h] = px
+		dialed[h] = px.Addr()
+	}
+	return nil
 }
 
 // ConfigPath is the realized configuration file.
@@ -271,12 +292,11 @@ func (pc *ProcessCluster) Marks() []Mark {
 	return append([]Mark(nil), pc.marks...)
 }
 
-func (pc *ProcessCluster) spawn(name string, path string, args ...string) (*process, error) {
+func (pc *ProcessCluster) spawn(name string, cmd *exec.Cmd) (*process, error) {
 	f, err := os.OpenFile(filepath.Join(pc.Dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	cmd := exec.Command(path, args...)
 	cmd.Stderr, cmd.Stdout = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -299,7 +319,13 @@ func (pc *ProcessCluster) startAgent(h string) error {
 		"--ocf-root", filepath.Join(pc.Repo, "agents", "ocf"), "--fence-agents", pc.FenceDir,
 		"--rsc-tmp", pc.ResourceDir(h), "--pid-file", filepath.Join(hd, "agent.pid"),
 		"--heartbeat-interval", pc.Model.Cluster.HeartbeatInterval.String(), "--op-history", pc.OpHistoryPath(h)}, pc.opts.AgentArgs...)
-	p, err := pc.spawn(h, filepath.Join(pc.Bin, "basalt-agent"), args...)
+	cmd := exec.Command(filepath.Join(pc.Bin, "basalt-agent"), args...)
+	if l, ok := pc.Links[h].(*NetnsLink); ok {
+		// The host's own network: the agent, and the resource and fence
+		// agents it runs, see only the veth to the manager.
+		cmd = l.Command(filepath.Join(pc.Bin, "basalt-agent"), args...)
+	}
+	p, err := pc.spawn(h, cmd)
 	if err != nil {
 		return err
 	}
@@ -319,7 +345,7 @@ func (pc *ProcessCluster) startManager() error {
 	pc.sock = filepath.Join(pc.Dir, name+".sock")
 	args := append([]string{"--config", pc.ConfigPath(), "--state-dir", pc.managerState(),
 		"--certs", filepath.Join(pc.Dir, "certs"), "--socket", pc.sock}, pc.opts.ManagerArgs...)
-	p, err := pc.spawn(name, filepath.Join(pc.Bin, "basalt-manager"), args...)
+	p, err := pc.spawn(name, exec.Command(filepath.Join(pc.Bin, "basalt-manager"), args...))
 	if err != nil {
 		return err
 	}
@@ -729,8 +755,10 @@ func (pc *ProcessCluster) ClearDeviceFaults() { _ = wipe(pc.faultsDir()) }
 // Heal lifts every fault: the network, frozen agents and managers, broken
 // resources and devices; it powers every host on. Admin constraints stay.
 func (pc *ProcessCluster) Heal() {
-	for _, px := range pc.Proxies {
-		px.Heal()
+	for h, l := range pc.Links {
+		if err := l.Heal(); err != nil {
+			pc.logf("heal link of %s: %v", h, err)
+		}
 	}
 	pc.ClearResourceFaults()
 	pc.ClearDeviceFaults()
@@ -813,7 +841,7 @@ func (pc *ProcessCluster) Ops() ([]Op, error) {
 }
 
 // Stop ends every process the cluster started (SIGTERM, then kill -9 for
-// frozen ones) and its proxies. It leaves the directory as it is.
+// frozen ones) and removes its links. It leaves the directory as it is.
 func (pc *ProcessCluster) Stop() {
 	pc.mu.Lock()
 	if pc.stopped {
@@ -856,12 +884,14 @@ func (pc *ProcessCluster) Stop() {
 			<-p.done
 		}
 	}
-	pc.closeProxies()
+	pc.closeLinks()
 }
 
-func (pc *ProcessCluster) closeProxies() {
-	for _, px := range pc.Proxies {
-		px.Close()
+func (pc *ProcessCluster) closeLinks() {
+	for h, l := range pc.Links {
+		if err := l.Close(); err != nil {
+			pc.logf("close link of %s: %v", h, err)
+		}
 	}
 }
 

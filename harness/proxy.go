@@ -26,6 +26,8 @@ type Proxy struct {
 	wg    sync.WaitGroup
 }
 
+var _ Link = (*Proxy)(nil)
+
 // Directions of a Proxy.
 const (
 	ToTarget   = 0 // manager → agent
@@ -48,28 +50,36 @@ func NewProxy(target string) (*Proxy, error) {
 func (p *Proxy) Addr() string { return p.l.Addr().String() }
 
 // Drop cuts one direction (or restores it).
-func (p *Proxy) Drop(direction int, on bool) {
+func (p *Proxy) Drop(direction int, on bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.drop[direction] = on
+	return nil
 }
 
 // Partition cuts both directions.
-func (p *Proxy) Partition() { p.Drop(ToTarget, true); p.Drop(FromTarget, true) }
+func (p *Proxy) Partition() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drop = [2]bool{true, true}
+	return nil
+}
 
 // Heal restores both directions and removes delays.
-func (p *Proxy) Heal() {
+func (p *Proxy) Heal() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.drop = [2]bool{}
 	p.delay = [2]time.Duration{}
+	return nil
 }
 
 // Delay slows one direction by d per chunk.
-func (p *Proxy) Delay(direction int, d time.Duration) {
+func (p *Proxy) Delay(direction int, d time.Duration) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.delay[direction] = d
+	return nil
 }
 
 // Close stops the proxy and its connections.

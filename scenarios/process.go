@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -28,6 +29,9 @@ type ProcessRun struct {
 	Grace time.Duration
 	// ManagerArgs and AgentArgs are extra daemon flags (canaries).
 	ManagerArgs, AgentArgs []string
+	// Network is how partitions are made: harness.NetProxy (the default)
+	// or harness.NetNetns.
+	Network string
 	// Logf narrates the run (t.Logf); nil for none.
 	Logf func(format string, args ...any)
 }
@@ -85,8 +89,11 @@ func (sc *Scenario) RunProcess(o ProcessRun) (ProcessResult, error) {
 	if err != nil {
 		return res, err
 	}
+	if o.Network == "" {
+		o.Network = harness.NetProxy
+	}
 	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: sc.Name, Config: sc.Config, Scale: o.Scale, Dir: o.Dir,
-		Bin: o.Bin, Repo: o.Repo, Proxies: true, RebootAfter: scale(swarm.RebootAfter), ManagerArgs: o.ManagerArgs,
+		Bin: o.Bin, Repo: o.Repo, Network: o.Network, RebootAfter: scale(swarm.RebootAfter), ManagerArgs: o.ManagerArgs,
 		AgentArgs: o.AgentArgs, Logf: o.Logf, Prepare: early})
 	if err != nil {
 		return res, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -160,6 +167,18 @@ func isMarker(k faults.Kind) bool {
 		k == faults.FailDevice || k == faults.HangDevice || k == faults.LieDevice
 }
 
+// cutsNetwork says whether a step of the scenario acts on the network
+// between the manager and a host.
+func (sc *Scenario) cutsNetwork() bool {
+	for _, f := range sc.Steps {
+		switch f.Kind {
+		case faults.Partition, faults.CutOneWay, faults.Isolate, faults.Clog:
+			return true
+		}
+	}
+	return false
+}
+
 func describe(f faults.Fault) string {
 	parts := []string{string(f.Kind)}
 	for _, s := range []string{f.Host, f.Peer, f.Group, f.Resource, f.Device, f.Action} {
@@ -181,15 +200,15 @@ func realStep(f faults.Fault, scale func(time.Duration) time.Duration) (now, lat
 	do := func(fn func(pc *harness.ProcessCluster)) func(*harness.ProcessCluster) error {
 		return func(pc *harness.ProcessCluster) error { fn(pc); return nil }
 	}
-	// link is the proxy of the manager↔host link a network fault names;
-	// agents never talk to one another, so a fault between two hosts has
-	// no traffic to act on, in the simulator or here.
-	link := func(pc *harness.ProcessCluster) (*harness.Proxy, int) {
+	// link is the manager↔host link a network fault names, and the
+	// direction it names; agents never talk to one another, so a fault
+	// between two hosts has no traffic to act on, in the simulator or here.
+	link := func(pc *harness.ProcessCluster) (harness.Link, int) {
 		switch {
 		case f.Peer == effect.Manager:
-			return pc.Proxies[f.Host], harness.FromTarget
+			return pc.Links[f.Host], harness.FromTarget
 		case f.Host == effect.Manager:
-			return pc.Proxies[f.Peer], harness.ToTarget
+			return pc.Links[f.Peer], harness.ToTarget
 		}
 		return nil, 0
 	}
@@ -203,29 +222,32 @@ func realStep(f faults.Fault, scale func(time.Duration) time.Duration) (now, lat
 	case faults.PauseHost:
 		return do(func(pc *harness.ProcessCluster) { pc.Pause(f.Host) }), do(func(pc *harness.ProcessCluster) { pc.Resume(f.Host) }), nil
 	case faults.Partition, faults.CutOneWay:
-		cut := func(pc *harness.ProcessCluster, on bool) {
-			px, dir := link(pc)
-			if px == nil {
-				return
-			}
-			if f.Kind == faults.Partition {
-				px.Drop(harness.ToTarget, on)
-				px.Drop(harness.FromTarget, on)
-			} else {
-				px.Drop(dir, on)
+		cut := func(on bool) func(*harness.ProcessCluster) error {
+			return func(pc *harness.ProcessCluster) error {
+				l, dir := link(pc)
+				if l == nil {
+					return nil
+				}
+				if f.Kind == faults.Partition {
+					return errors.Join(l.Drop(harness.ToTarget, on), l.Drop(harness.FromTarget, on))
+				}
+				return l.Drop(dir, on)
 			}
 		}
-		return do(func(pc *harness.ProcessCluster) { cut(pc, true) }), do(func(pc *harness.ProcessCluster) { cut(pc, false) }), nil
+		return cut(true), cut(false), nil
 	case faults.Isolate:
-		return do(func(pc *harness.ProcessCluster) { pc.Proxies[f.Host].Partition() }),
-			do(func(pc *harness.ProcessCluster) { pc.Proxies[f.Host].Heal() }), nil
+		return func(pc *harness.ProcessCluster) error { return pc.Links[f.Host].Partition() },
+			func(pc *harness.ProcessCluster) error { return pc.Links[f.Host].Heal() }, nil
 	case faults.Clog:
-		clog := func(pc *harness.ProcessCluster, d time.Duration) {
-			if px, dir := link(pc); px != nil {
-				px.Delay(dir, d)
+		clog := func(d time.Duration) func(*harness.ProcessCluster) error {
+			return func(pc *harness.ProcessCluster) error {
+				if l, dir := link(pc); l != nil {
+					return l.Delay(dir, d)
+				}
+				return nil
 			}
 		}
-		return do(func(pc *harness.ProcessCluster) { clog(pc, f.Delay) }), do(func(pc *harness.ProcessCluster) { clog(pc, 0) }), nil
+		return clog(f.Delay), clog(0), nil
 	case faults.KillResource:
 		return func(pc *harness.ProcessCluster) error { return pc.KillResource(f.Host, f.Resource) }, nil, nil
 	case faults.FailStart, faults.FailStop:

@@ -19,6 +19,7 @@ var (
 	processScale = flag.Float64("process-scale", 0.2, "time scale of scenarios on real processes (0.2: five times faster than written)")
 	processGrace = flag.Duration("process-grace", 5*time.Second, "how late an expectation may come true on real processes")
 	processAll   = flag.Bool("process-all", false, "run every scenario on real processes (also implied by -run)")
+	processNet   = flag.String("process-network", harness.NetProxy, "how partitions are made on real processes: proxy or netns (a network namespace per agent; needs root)")
 )
 
 // fastProcess is the subset of scenarios the default suite runs on real
@@ -87,9 +88,47 @@ func TestProcessScenarios(t *testing.T) {
 	}
 }
 
+// TestProcessNetnsScenarios runs the scenarios that cut the network on
+// real partitions as well: each agent in its own network namespace,
+// packets dropped by the kernel and TCP retransmitting across the heal,
+// where the proxy breaks the stream instead. It skips where the machine
+// cannot make namespaces.
+func TestProcessNetnsScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process scenarios run the daemons")
+	}
+	files, err := filepath.Glob("*.yaml")
+	require.NoError(t, err)
+	ran := 0
+	for _, f := range files {
+		sc, err := Load(f, filepath.Join("..", "testdata", "configs"))
+		require.NoError(t, err, f)
+		if !sc.cutsNetwork() {
+			continue
+		}
+		ran++
+		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel()
+			r := runProcess(t, sc, ProcessRun{Network: harness.NetNetns}, "")
+			if r.Failed() {
+				t.Errorf("%s", r.Summary())
+			}
+		})
+	}
+	require.NotZero(t, ran, "no scenario cuts the network")
+}
+
 // runProcess runs one scenario on real processes built with tags; a run
 // that fails keeps its files in testdata/out/<keep>.
 func runProcess(t *testing.T, sc *Scenario, o ProcessRun, tags string) ProcessResult {
+	if o.Network == "" {
+		o.Network = *processNet
+	}
+	if o.Network == harness.NetNetns {
+		if err := harness.NetnsAvailable(); err != nil {
+			t.Skipf("no network namespaces here: %v", err)
+		}
+	}
 	o.Bin, o.Repo, o.Dir = binaries(t, tags), repoRoot(), t.TempDir()
 	if o.Scale == 0 {
 		o.Scale = *processScale
