@@ -82,6 +82,9 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		fmt.Fprintf(stderr, "basalt-manager: refusing to start on an invalid configuration:\n%v\n", err)
 		return 1
 	}
+	for _, w := range m.Warnings {
+		log.Warn("configuration warning", "detail", w.Warning())
+	}
 	store, err := live.OpenDirStore(*stateDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)

@@ -48,4 +48,20 @@ func TestStartsAndStopsWithoutTouchingResources(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1", string(data), "the epoch was persisted")
 	require.NoFileExists(t, filepath.Join(dir, "m.sock"), "the socket is removed on exit")
+	require.NotContains(t, errOut.String(), "configuration warning")
+}
+
+// TestLogsConfigurationWarnings: a risky but valid configuration starts, and
+// its warnings are in the log where an administrator looks first.
+func TestLogsConfigurationWarnings(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join("..", "..", "testdata", "configs", "warnings", "lab-pair.yaml")
+	stop := make(chan struct{})
+	close(stop)
+	var errOut bytes.Buffer
+	rc := run([]string{"--config", cfg, "--state-dir", filepath.Join(dir, "state"), "--insecure-dev",
+		"--socket", filepath.Join(dir, "m.sock")}, &errOut, stop)
+	require.Equal(t, 0, rc, errOut.String())
+	require.Equal(t, 3, strings.Count(errOut.String(), "configuration warning"), errOut.String())
+	require.Contains(t, errOut.String(), "lab-pair.yaml:8: warning: cluster.fencing: fencing is off")
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/basalt-ha/basalt/core/model"
 )
 
-// validate loads each configuration and prints its summary, or every error
-// with its line. Exit 1 when any file is invalid, 2 on a usage error.
+// validate loads each configuration and prints its summary and warnings, or
+// every error with its line. Exit 1 when any file is invalid, 2 on a usage
+// error.
 func validate(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("validate", pflag.ContinueOnError)
 	// pflag would print the error and then the whole flag list; a usage
@@ -56,6 +57,11 @@ func validate(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintf(stdout, "%s: valid\n%s", f, m.Summary())
+		// After the summary, so that they are the last thing read; they
+		// do not change the exit status, which says only "valid".
+		for _, w := range m.Warnings {
+			fmt.Fprintln(stdout, w.Warning())
+		}
 	}
 	return rc
 }

@@ -26,7 +26,24 @@ func TestValidateExamples(t *testing.T) {
 		require.Equal(t, 0, rc, "%s: %s%s", f, out, errOut)
 		require.Contains(t, out, f+": valid")
 		require.Contains(t, out, "groups:")
+		require.NotContains(t, out, "warning", "the examples are what we recommend")
 	}
+}
+
+// TestValidateWarnings: a file that is valid but risky exits 0, with each
+// warning after the summary, naming its line and key.
+func TestValidateWarnings(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "configs", "warnings", "lab-pair.yaml")
+	rc, out, errOut := runCLI("validate", "--config", f)
+	require.Equal(t, 0, rc, out+errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Equal(t, f+": valid", lines[0])
+	require.Equal(t, []string{
+		f + ":7: warning: cluster.dead-timeout: 5s is less than three heartbeats of 2s: one late heartbeat gets a healthy host declared lost",
+		f + ":8: warning: cluster.fencing: fencing is off: the groups of a host that is lost stay down until it comes back (only for test clusters)",
+		f + `:18: warning: groups[0].placement.domain: the group may run only on host "a": it cannot fail over (add hosts to the domain, or set restricted: false)`,
+	}, lines[len(lines)-3:])
+	require.Equal(t, 3, strings.Count(out, "warning:"))
 }
 
 // TestValidateBrokenConfigs runs validate on every broken example and

@@ -25,6 +25,15 @@ type Error struct {
 	Msg  string
 }
 
+// Warning renders a warning as "file:line: warning: path: message", the
+// shape compilers use, so that editors jump to it as to an error.
+func (e *Error) Warning() string {
+	if e.Path == "" {
+		return fmt.Sprintf("%s:%d: warning: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: warning: %s: %s", e.File, e.Line, e.Path, e.Msg)
+}
+
 // Error renders "file:line: path: message".
 func (e *Error) Error() string {
 	if e.Path == "" {
@@ -51,8 +60,19 @@ func (e *Errors) Error() string {
 const maxConfig = 4 << 20
 
 type loader struct {
-	file string
-	errs []*Error
+	file  string
+	errs  []*Error
+	warns []*Error
+}
+
+// warnf records something valid that is probably not what the
+// administrator wants; it does not stop the file from loading.
+func (l *loader) warnf(n *yaml.Node, path, format string, args ...any) {
+	line := 1
+	if n != nil && n.Line > 0 {
+		line = n.Line
+	}
+	l.warns = append(l.warns, &Error{File: l.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (l *loader) errf(n *yaml.Node, path, format string, args ...any) {
@@ -318,6 +338,8 @@ func Load(filename string, data []byte) (*Model, error) {
 	if err := l.result(); err != nil {
 		return nil, err
 	}
+	sortProblems(l.warns)
+	m.Warnings = l.warns
 	m.Index()
 	return m, nil
 }
@@ -436,16 +458,21 @@ func (l *loader) result() error {
 	if len(l.errs) == 0 {
 		return nil
 	}
-	// Line then path, so that the output reads top to bottom and several
-	// problems on one line (a flow mapping) come in a stable order.
-	sort.SliceStable(l.errs, func(i, j int) bool {
-		a, b := l.errs[i], l.errs[j]
+	sortProblems(l.errs)
+	return &Errors{List: l.errs}
+}
+
+// sortProblems orders by line then path, so that the output reads top to
+// bottom and several problems on one line (a flow mapping) come in a
+// stable order.
+func sortProblems(ps []*Error) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}
 		return a.Path < b.Path
 	})
-	return &Errors{List: l.errs}
 }
 
 func (l *loader) model(root *yaml.Node) *Model {
@@ -523,10 +550,23 @@ func (l *loader) cluster(f field, m *Model) {
 		c.HeartbeatInterval = time.Second
 	}
 	c.DeadTimeout = l.duration(fs["dead-timeout"], "cluster.dead-timeout", 5*c.HeartbeatInterval)
-	if c.DeadTimeout <= c.HeartbeatInterval {
+	switch {
+	case c.DeadTimeout <= c.HeartbeatInterval:
 		l.errf(fs["dead-timeout"].value, "cluster.dead-timeout", "%s must be longer than the heartbeat interval %s", c.DeadTimeout, c.HeartbeatInterval)
+	case c.DeadTimeout < 3*c.HeartbeatInterval:
+		// One heartbeat late (a busy host, a GC pause, a dropped packet)
+		// would then be enough to fence a healthy host.
+		at := fs["dead-timeout"].value
+		if at == nil {
+			at = fs["heartbeat-interval"].value
+		}
+		l.warnf(at, "cluster.dead-timeout", "%s is less than three heartbeats of %s: one late heartbeat gets a healthy host declared lost",
+			c.DeadTimeout, c.HeartbeatInterval)
 	}
 	c.Fencing = l.boolean(fs["fencing"], "cluster.fencing", true)
+	if !c.Fencing {
+		l.warnf(fs["fencing"].value, "cluster.fencing", "fencing is off: the groups of a host that is lost stay down until it comes back (only for test clusters)")
+	}
 	c.FenceTimeout = l.duration(fs["fence-timeout"], "cluster.fence-timeout", 60*time.Second)
 	if c.FenceTimeout <= 0 {
 		l.errf(fs["fence-timeout"].value, "cluster.fence-timeout", "must be positive")
@@ -955,6 +995,10 @@ func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.N
 	}
 	if len(pl.Domain.Hosts) == 0 {
 		l.errf(fs["domain"].value, dp+".hosts", "a domain needs at least one host")
+	}
+	if len(pl.Domain.Hosts) == 1 && pl.Domain.Restricted && len(m.Hosts) > 1 {
+		l.warnf(fs["domain"].key, dp, "the group may run only on host %q: it cannot fail over (add hosts to the domain, or set restricted: false)",
+			pl.Domain.Hosts[0].Host)
 	}
 	return pl
 }

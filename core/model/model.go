@@ -24,6 +24,11 @@ type Model struct {
 	Topology  map[string][][]string
 	Resources []Resource
 	Groups    []Group
+	// Warnings are what Load accepted but an administrator probably did
+	// not mean (fencing off, a group that cannot fail over, a dead timeout
+	// of too few heartbeats), sorted like errors. validate prints them and
+	// the manager logs them at start.
+	Warnings []*Error
 
 	hostIdx  map[string]int
 	rscIdx   map[string]int

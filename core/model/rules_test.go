@@ -475,3 +475,42 @@ groups:
 	require.Equal(t, want, m.Summary())
 	require.Equal(t, m.Summary(), m.Summary(), "deterministic")
 }
+
+// TestWarnings checks what loads but is probably a mistake: each case makes
+// one, and the base configuration makes none.
+func TestWarnings(t *testing.T) {
+	oneHostDomain := "groups:\n  - id: g\n    members: [{resource: r1}, {resource: r2, parent: r1}]\n" +
+		"    placement: {domain: {hosts: [{host: a}]%s}}\n"
+	cases := []struct {
+		name string
+		over map[string]string
+		want string // "" for no warning
+	}{
+		{"base", nil, ""},
+		{"fencing off", map[string]string{"cluster": "cluster: {fencing: false}\n", "fence-devices": ""},
+			"t.yaml:1: warning: cluster.fencing: fencing is off"},
+		{"dead timeout of two heartbeats", map[string]string{"cluster": "cluster:\n  heartbeat-interval: 2s\n  dead-timeout: 5s\n"},
+			"t.yaml:3: warning: cluster.dead-timeout: 5s is less than three heartbeats of 2s"},
+		{"dead timeout of three heartbeats", map[string]string{"cluster": "cluster: {heartbeat-interval: 2s, dead-timeout: 6s}\n"}, ""},
+		{"group tied to one host", map[string]string{"groups": fmt.Sprintf(oneHostDomain, "")},
+			`t.yaml:15: warning: groups[0].placement.domain: the group may run only on host "a": it cannot fail over`},
+		{"one preferred host, unrestricted", map[string]string{"groups": fmt.Sprintf(oneHostDomain, ", restricted: false")}, ""},
+		{"one-host cluster", map[string]string{
+			"hosts":         "hosts:\n  - {name: a, address: \"127.0.0.1:1\"}\n",
+			"fence-devices": "fence-devices:\n  - {id: fa, agent: fence_x, hosts: {a: a}}\n",
+			"groups":        fmt.Sprintf(oneHostDomain, "")}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			text := doc(c.over)
+			m, err := Load("t.yaml", []byte(text))
+			require.NoError(t, err, "a warning never stops the load:\n%s", text)
+			if c.want == "" {
+				require.Empty(t, m.Warnings, "\n%s", text)
+				return
+			}
+			require.Len(t, m.Warnings, 1, "\n%s", text)
+			require.True(t, strings.HasPrefix(m.Warnings[0].Warning(), c.want), "got %q, want it to start with %q", m.Warnings[0].Warning(), c.want)
+		})
+	}
+}

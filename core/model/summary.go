@@ -53,20 +53,20 @@ func (m *Model) summariseGroup(b *strings.Builder, g *Group) {
 		failback = "failback"
 	}
 	fmt.Fprintf(b, "  %s (%s): domain %s, %s, %s\n", g.ID, g.Name, strings.Join(dom, " > "), restricted, failback)
-	threshold := fmt.Sprint(pol.MigrationThreshold)
-	if pol.MigrationThreshold == 0 {
-		threshold = "never"
+	ban := "never banned for failures"
+	if pol.MigrationThreshold > 0 {
+		ban = fmt.Sprintf("ban after %d failures", pol.MigrationThreshold)
 	}
-	forget := "never"
+	forget := "failures never forgotten"
 	if pol.FailureTimeout > 0 {
-		forget = pol.FailureTimeout.String()
+		forget = "forget failures after " + pol.FailureTimeout.String()
 	}
 	managed := "managed"
 	if !pol.Managed {
 		managed = "UNMANAGED"
 	}
-	fmt.Fprintf(b, "    policy: recovery %s, ban after %s failures, forget failures after %s, stickiness %d, max %s, target %s, %s\n",
-		pol.Recovery, threshold, forget, pol.Stickiness, plural(pol.MaxInstances, "instance"), pol.TargetRole, managed)
+	fmt.Fprintf(b, "    policy: recovery %s, %s, %s, stickiness %d, max %s, target %s, %s\n",
+		pol.Recovery, ban, forget, pol.Stickiness, plural(pol.MaxInstances, "instance"), pol.TargetRole, managed)
 	var walk func(id string, depth int)
 	walk = func(id string, depth int) {
 		// The depth bound cannot trip in a validated group; it keeps a
