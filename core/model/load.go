@@ -28,18 +28,20 @@ type Error struct {
 // Warning renders a warning as "file:line: warning: path: message", the
 // shape compilers use, so that editors jump to it as to an error.
 func (e *Error) Warning() string {
-	if e.Path == "" {
-		return fmt.Sprintf("%s:%d: warning: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s:%d: warning: %s: %s", e.File, e.Line, e.Path, e.Msg)
+	return fmt.Sprintf("%s:%d: warning: %s", e.File, e.Line, e.what())
 }
 
 // Error renders "file:line: path: message".
 func (e *Error) Error() string {
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.what())
+}
+
+// what is "path: message", or the message alone for the file as a whole.
+func (e *Error) what() string {
 	if e.Path == "" {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+		return e.Msg
 	}
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Path, e.Msg)
+	return e.Path + ": " + e.Msg
 }
 
 // Errors is every problem found in a file, sorted by line, then by path.
@@ -68,21 +70,21 @@ type loader struct {
 // warnf records something valid that is probably not what the
 // administrator wants; it does not stop the file from loading.
 func (l *loader) warnf(n *yaml.Node, path, format string, args ...any) {
-	line := 1
-	if n != nil && n.Line > 0 {
-		line = n.Line
-	}
-	l.warns = append(l.warns, &Error{File: l.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	l.warns = append(l.warns, l.problem(n, path, format, args...))
 }
 
 func (l *loader) errf(n *yaml.Node, path, format string, args ...any) {
-	// Line 1 when no node is at hand (the file as a whole): every error
+	l.errs = append(l.errs, l.problem(n, path, format, args...))
+}
+
+func (l *loader) problem(n *yaml.Node, path, format string, args ...any) *Error {
+	// Line 1 when no node is at hand (the file as a whole): every problem
 	// names a line an editor can jump to.
 	line := 1
 	if n != nil && n.Line > 0 {
 		line = n.Line
 	}
-	l.errs = append(l.errs, &Error{File: l.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	return &Error{File: l.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
 type field struct {
@@ -555,7 +557,7 @@ func (l *loader) cluster(f field, m *Model) {
 		l.errf(fs["dead-timeout"].value, "cluster.dead-timeout", "%s must be longer than the heartbeat interval %s", c.DeadTimeout, c.HeartbeatInterval)
 	case c.DeadTimeout < 3*c.HeartbeatInterval:
 		// One heartbeat late (a busy host, a GC pause, a dropped packet)
-		// would then be enough to fence a healthy host.
+		// would then be enough to declare a healthy host lost and fence it.
 		at := fs["dead-timeout"].value
 		if at == nil {
 			at = fs["heartbeat-interval"].value
