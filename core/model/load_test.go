@@ -94,7 +94,7 @@ func TestErrorsAreAllReportedWithLines(t *testing.T) {
 
 func FuzzLoad(f *testing.F) {
 	var seeds []string
-	for _, pattern := range []string{"../../testdata/configs/*.yaml", "../../testdata/configs/broken/*.yaml", "../../testdata/planner/*.yaml"} {
+	for _, pattern := range []string{"../../testdata/configs/*.yaml", "../../testdata/configs/broken/*.yaml", "../planner/testdata/*.yaml"} {
 		files, err := filepath.Glob(pattern)
 		if err != nil {
 			f.Fatal(err)

@@ -20,11 +20,11 @@ var update = flag.Bool("update", false, "rewrite the golden .out files")
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// goldenCase is the input format of testdata/planner/<case>.yaml. Times are
+// goldenCase is the input format of testdata/<case>.yaml. Times are
 // offsets from a fixed epoch ("10m"), so cases read as stories.
 type goldenCase struct {
 	Description string `yaml:"description"`
-	// Config names a file in testdata/configs or testdata/planner.
+	// Config names a file in core/planner/testdata or testdata/configs.
 	Config string `yaml:"config"`
 	Now    string `yaml:"now"`
 	// Hosts: state ("online", "offline", "unclean"), with " standby"
@@ -77,7 +77,7 @@ func loadCase(t *testing.T, path string) Input {
 	require.NoError(t, dec.Decode(&c), path)
 	require.NotEmpty(t, c.Description, "%s: every case says what it shows", path)
 
-	cfgPath := filepath.Join("..", "..", "testdata", "planner", c.Config)
+	cfgPath := filepath.Join("testdata", c.Config)
 	if _, err := os.Stat(cfgPath); err != nil {
 		cfgPath = filepath.Join("..", "..", "testdata", "configs", c.Config)
 	}
@@ -148,10 +148,10 @@ func loadCase(t *testing.T, path string) Input {
 	return in
 }
 
-// TestGolden runs every testdata/planner case and compares the transition
+// TestGolden runs every testdata case and compares the transition
 // with its golden .out file (go test ./core/planner -update rewrites them).
 func TestGolden(t *testing.T) {
-	cases, err := filepath.Glob(filepath.Join("..", "..", "testdata", "planner", "*.case.yaml"))
+	cases, err := filepath.Glob(filepath.Join("testdata", "*.case.yaml"))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(cases), 30, "the suite covers the scheduler's families")
 	for _, path := range cases {
@@ -260,7 +260,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestWhyAndExpiry(t *testing.T) {
-	in := loadCase(t, filepath.Join("..", "..", "testdata", "planner", "migration-threshold-relocates.case.yaml"))
+	in := loadCase(t, filepath.Join("testdata", "migration-threshold-relocates.case.yaml"))
 	tr := Plan(in)
 	why, ok := tr.Why("service")
 	require.True(t, ok)
