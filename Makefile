@@ -12,7 +12,7 @@ BIN         := bin
 DEB_PACKAGES := resource-agents pacemaker-resource-agents fence-agents libxml2-utils iproute2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that start goroutines run again under the race detector.
-RACE_PKGS   := ./core/live/...
+RACE_PKGS   := ./live/...
 
 .PHONY: all deps build test race bench lint fmt run-op sim swarm chaos scenarios-process clean
 

@@ -14,9 +14,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/basalt-ha/basalt/core/live"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/harness"
+	"github.com/basalt-ha/basalt/harness/check"
+	"github.com/basalt-ha/basalt/live/api"
 )
 
 var (
@@ -99,7 +100,7 @@ var chaosFaults = []chaosFault{
 		return pc.ResumeStaleManagers
 	}},
 	{"move g to", 2, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		_ = pc.Admin(live.AdminRequest{Command: string(manager.CmdMove), Target: "g", Host: h})
+		_ = pc.Admin(api.Request{Command: string(manager.CmdMove), Target: "g", Host: h})
 		return nil
 	}},
 }
@@ -132,7 +133,7 @@ func TestChaos(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x6368616f73))
 	pc := newProcClusterOpts(t, []string{"h1", "h2", "h3"}, procOpts{network: *chaosNet, rebootAfter: 3 * time.Second})
 	pc.awaitHealthyOn("h1")
-	truth := harness.WatchTruth(pc.ProcessCluster, harness.Limits(pc.Model))
+	truth := harness.WatchTruth(pc.ProcessCluster, check.Limits(pc.Model))
 	start := time.Now()
 	total := 0
 	for _, f := range chaosFaults {
@@ -183,7 +184,7 @@ func TestChaos(t *testing.T) {
 	recovered := false
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		_ = pc.Admin(live.AdminRequest{Command: string(manager.CmdClear), Target: "g"})
+		_ = pc.Admin(api.Request{Command: string(manager.CmdClear), Target: "g"})
 		if _, rc := pc.status(); rc == 0 {
 			recovered = true
 			break
@@ -222,7 +223,7 @@ func slowFence(t *testing.T) string {
 // until cond says stop or a minute passes.
 func freezeH1(t *testing.T, pc *procCluster, cond func(w *harness.Truth) bool) *harness.Truth {
 	pc.awaitHealthyOn("h1")
-	w := harness.WatchTruth(pc.ProcessCluster, harness.Limits(pc.Model))
+	w := harness.WatchTruth(pc.ProcessCluster, check.Limits(pc.Model))
 	pc.Pause("h1")
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) && !cond(w) {
@@ -266,7 +267,7 @@ func TestProcessPartitionManagerAgent(t *testing.T) {
 func partitionManagerAgent(t *testing.T, network string) {
 	pc := newProcClusterOpts(t, []string{"h1", "h2"}, procOpts{network: network})
 	pc.awaitHealthyOn("h1")
-	w := harness.WatchTruth(pc.ProcessCluster, harness.Limits(pc.Model))
+	w := harness.WatchTruth(pc.ProcessCluster, check.Limits(pc.Model))
 	require.NoError(t, pc.Links["h1"].Partition())
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) && !(w.Active("h2", "pool") && w.Active("h2", "mnt")) {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/basalt-ha/basalt/harness/check"
 )
 
 // Record is what a run on real processes leaves for its reader: the
@@ -15,11 +17,11 @@ type Record struct {
 	Title      string
 	Hosts      []string
 	Resources  []string
-	Changes    []Change
-	Marks      []Mark
+	Changes    []check.Change
+	Marks      []check.Mark
 	Start, End time.Time
-	Ops        []Op
-	Lin        []LinResult
+	Ops        []check.Op
+	Lin        []check.LinResult
 }
 
 // Keep writes into dir every process's log and the realized configuration
@@ -46,7 +48,7 @@ func (r Record) Keep(runDir, dir string) error {
 		return fmt.Errorf("keep history: %w", err)
 	}
 	if err := writeFile(filepath.Join(dir, "timeline.html"), func(f *os.File) error {
-		return WriteTimeline(f, r.Title, r.Hosts, r.Resources, Intervals(r.Changes), r.Marks, r.Start, r.End)
+		return check.WriteTimeline(f, r.Title, r.Hosts, r.Resources, check.Intervals(r.Changes), r.Marks, r.Start, r.End)
 	}); err != nil {
 		return err
 	}
@@ -79,7 +81,7 @@ func writeFile(path string, fill func(f *os.File) error) error {
 // violations the watcher saw, and the linearizability of the agents'
 // operation history against the ownership model. It returns the record of
 // the run and every violation found.
-func Finish(pc *ProcessCluster, truth *Truth, title string, start time.Time) (Record, []Violation, error) {
+func Finish(pc *ProcessCluster, truth *Truth, title string, start time.Time) (Record, []check.Violation, error) {
 	truth.Close()
 	rec := Record{Title: title, Hosts: pc.Hosts, Changes: truth.Changes(), Marks: pc.Marks(), Start: start, End: time.Now()}
 	for _, g := range pc.Model.Groups {
@@ -91,10 +93,10 @@ func Finish(pc *ProcessCluster, truth *Truth, title string, start time.Time) (Re
 		return rec, violations, err
 	}
 	rec.Ops = ops
-	rec.Lin = CheckOwnership(ops, Limits(pc.Model))
+	rec.Lin = check.CheckOwnership(ops, check.Limits(pc.Model))
 	for _, l := range rec.Lin {
 		if !l.OK {
-			violations = append(violations, Violation{At: rec.End, Checker: "linearizability",
+			violations = append(violations, check.Violation{At: rec.End, Checker: "linearizability",
 				Message: fmt.Sprintf("the operations on %s are not linearizable against the ownership model (%d operations)", l.Resource, l.Ops)})
 		}
 	}

@@ -15,8 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/basalt-ha/basalt/core/live"
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/harness/check"
+	"github.com/basalt-ha/basalt/live/api"
+	"github.com/basalt-ha/basalt/live/daemon"
 )
 
 // BuildBinaries builds basalt, basalt-agent and basalt-manager from the
@@ -127,8 +129,8 @@ type ProcessCluster struct {
 	mgrN    int    // managers started so far, for log and socket names
 	sock    string // the current manager's admin socket
 	stale   []*process
-	fences  []Op
-	marks   []Mark
+	fences  []check.Op
+	marks   []check.Mark
 	stopSup chan struct{}
 	supDone chan struct{}
 	stopped bool
@@ -280,16 +282,16 @@ func (pc *ProcessCluster) logf(format string, args ...any) {
 func (pc *ProcessCluster) Mark(format string, args ...any) {
 	label := fmt.Sprintf(format, args...)
 	pc.mu.Lock()
-	pc.marks = append(pc.marks, Mark{At: time.Now(), Label: label})
+	pc.marks = append(pc.marks, check.Mark{At: time.Now(), Label: label})
 	pc.mu.Unlock()
 	pc.logf("%s", label)
 }
 
 // Marks are the moments noted so far.
-func (pc *ProcessCluster) Marks() []Mark {
+func (pc *ProcessCluster) Marks() []check.Mark {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	return append([]Mark(nil), pc.marks...)
+	return append([]check.Mark(nil), pc.marks...)
 }
 
 func (pc *ProcessCluster) spawn(name string, cmd *exec.Cmd) (*process, error) {
@@ -380,8 +382,8 @@ func (pc *ProcessCluster) supervise() {
 		for _, h := range pc.Hosts {
 			hp := pc.hosts[h]
 			for _, at := range pc.newFences(h, hp) {
-				pc.fences = append(pc.fences, Op{Host: h, Kind: "fence", Call: at, Return: now})
-				pc.marks = append(pc.marks, Mark{At: at, Label: "fenced " + h})
+				pc.fences = append(pc.fences, check.Op{Host: h, Kind: "fence", Call: at, Return: now})
+				pc.marks = append(pc.marks, check.Mark{At: at, Label: "fenced " + h})
 				pc.logf("%s fenced", h)
 				if hp.up {
 					// The fence agent killed the agent and wiped the
@@ -454,7 +456,7 @@ func (pc *ProcessCluster) boot(h string) {
 		return
 	}
 	hp.up, hp.bootAt = true, time.Time{}
-	pc.marks = append(pc.marks, Mark{At: time.Now(), Label: "boot " + h})
+	pc.marks = append(pc.marks, check.Mark{At: time.Now(), Label: "boot " + h})
 	pc.logf("boot %s", h)
 	if hp.agent != nil {
 		return // a paused agent a lying fence never killed
@@ -773,18 +775,18 @@ func (pc *ProcessCluster) Heal() {
 }
 
 // Admin sends an administrative request to the current manager.
-func (pc *ProcessCluster) Admin(req live.AdminRequest) error {
+func (pc *ProcessCluster) Admin(req api.Request) error {
 	var out any
-	if err := live.NewAdminClient(pc.Socket()).Do("POST", "/v1/requests", req, &out); err != nil {
+	if err := api.NewClient(pc.Socket()).Do("POST", "/v1/requests", req, &out); err != nil {
 		return fmt.Errorf("%s %s: %w", req.Command, req.Target, err)
 	}
 	return nil
 }
 
 // Status is the current manager's status view.
-func (pc *ProcessCluster) Status() (live.StatusView, error) {
-	var v live.StatusView
-	err := live.NewAdminClient(pc.Socket()).Do("GET", "/v1/status", nil, &v)
+func (pc *ProcessCluster) Status() (api.StatusView, error) {
+	var v api.StatusView
+	err := api.NewClient(pc.Socket()).Do("GET", "/v1/status", nil, &v)
 	return v, err
 }
 
@@ -805,18 +807,18 @@ func (pc *ProcessCluster) Running(h, rsc string) bool {
 }
 
 // Fences are the fences seen so far, from the hosts' fence logs.
-func (pc *ProcessCluster) Fences() []Op {
+func (pc *ProcessCluster) Fences() []check.Op {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	return append([]Op(nil), pc.fences...)
+	return append([]check.Op(nil), pc.fences...)
 }
 
 // Ops is the operation history of every agent (from their --op-history
 // files) and every fence, sorted by call time: the input of CheckOwnership.
-func (pc *ProcessCluster) Ops() ([]Op, error) {
+func (pc *ProcessCluster) Ops() ([]check.Op, error) {
 	ops := pc.Fences()
 	for _, h := range pc.Hosts {
-		recs, err := live.ReadHistory(pc.OpHistoryPath(h))
+		recs, err := daemon.ReadHistory(pc.OpHistoryPath(h))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -824,10 +826,10 @@ func (pc *ProcessCluster) Ops() ([]Op, error) {
 			return nil, fmt.Errorf("history of %s: %w", h, err)
 		}
 		for _, r := range recs {
-			if r.Kind == live.HistoryFence || r.Resource == "" {
+			if r.Kind == daemon.HistoryFence || r.Resource == "" {
 				continue // the fence as the target's power log saw it counts
 			}
-			op := Op{Resource: r.Resource, Host: h, Kind: r.Action, Call: r.Call, Return: r.Return, RC: r.RC, Killed: r.Killed}
+			op := check.Op{Resource: r.Resource, Host: h, Kind: r.Action, Call: r.Call, Return: r.Return, RC: r.RC, Killed: r.Killed}
 			if r.Pending {
 				// Cut short by its agent's death: it may have acted, and
 				// no one heard how it ended.

@@ -161,15 +161,3 @@ func ScaleDuration(key string, d time.Duration, scale float64) time.Duration {
 	s := time.Duration(float64(d) * scale).Round(time.Millisecond)
 	return max(s, floors[key])
 }
-
-// Limits are the safety checker's instance limits of a configuration: how
-// many hosts each resource may be active on at once.
-func Limits(m *model.Model) map[string]int {
-	limits := map[string]int{}
-	for _, g := range m.Groups {
-		for _, r := range g.Resources() {
-			limits[r] = g.Placement.MaxInstances
-		}
-	}
-	return limits
-}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/basalt-ha/basalt/harness/check"
 )
 
 // Truth watches every host's runtime directory of a ProcessCluster and
@@ -13,8 +15,8 @@ import (
 // shorter than its period; it cannot invent one.
 type Truth struct {
 	mu      sync.Mutex
-	safety  *Safety
-	changes []Change
+	safety  *check.Safety
+	changes []check.Change
 	state   map[string]bool
 	stop    chan struct{}
 	done    chan struct{}
@@ -28,7 +30,7 @@ const truthPeriod = 5 * time.Millisecond
 // WatchTruth starts watching. limits are the resources' instance limits
 // (1 unless a clone); Close stops the watcher.
 func WatchTruth(pc *ProcessCluster, limits map[string]int) *Truth {
-	w := &Truth{safety: NewSafety(limits), state: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
+	w := &Truth{safety: check.NewSafety(limits), state: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		tick := time.NewTicker(truthPeriod)
@@ -72,7 +74,7 @@ func (w *Truth) poll(pc *ProcessCluster) {
 		if seen[k] != w.state[k] {
 			h, r, _ := strings.Cut(k, "/")
 			w.safety.Observe(now, h, r, seen[k])
-			w.changes = append(w.changes, Change{At: now, Host: h, Resource: r, Active: seen[k]})
+			w.changes = append(w.changes, check.Change{At: now, Host: h, Resource: r, Active: seen[k]})
 			w.state[k] = seen[k]
 		}
 	}
@@ -96,15 +98,15 @@ func (w *Truth) Active(h, rsc string) bool {
 }
 
 // Violations are the safety violations seen so far.
-func (w *Truth) Violations() []Violation {
+func (w *Truth) Violations() []check.Violation {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]Violation(nil), w.safety.Violations...)
+	return append([]check.Violation(nil), w.safety.Violations...)
 }
 
 // Changes are the ground-truth changes seen so far, for the timeline.
-func (w *Truth) Changes() []Change {
+func (w *Truth) Changes() []check.Change {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]Change(nil), w.changes...)
+	return append([]check.Change(nil), w.changes...)
 }

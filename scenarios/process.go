@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
-	"github.com/basalt-ha/basalt/core/live"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/harness"
+	"github.com/basalt-ha/basalt/harness/check"
+	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/sim/faults"
 	"github.com/basalt-ha/basalt/sim/swarm"
 )
@@ -44,9 +45,9 @@ type ProcessResult struct {
 	Unmet []string
 	// Violations are the safety checker's (on the hosts' state files) and
 	// the linearizability checker's (on the agents' operation history).
-	Violations []harness.Violation
+	Violations []check.Violation
 	// Fences are the fences the hosts' power logs saw.
-	Fences []harness.Op
+	Fences []check.Op
 }
 
 // Failed reports whether anything did not hold.
@@ -99,7 +100,7 @@ func (sc *Scenario) RunProcess(o ProcessRun) (ProcessResult, error) {
 		return res, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	defer pc.Stop()
-	truth := harness.WatchTruth(pc, harness.Limits(pc.Model))
+	truth := harness.WatchTruth(pc, check.Limits(pc.Model))
 	start := time.Now()
 	for _, ev := range evs {
 		time.Sleep(time.Until(start.Add(scale(ev.at)))) // the scenario's schedule, not a guess
@@ -194,7 +195,7 @@ func describe(f faults.Fault) string {
 func realStep(f faults.Fault, scale func(time.Duration) time.Duration) (now, later func(*harness.ProcessCluster) error, err error) {
 	admin := func(cmd manager.Command, target, host string, flag bool) func(*harness.ProcessCluster) error {
 		return func(pc *harness.ProcessCluster) error {
-			return pc.Admin(live.AdminRequest{Command: string(cmd), Target: target, Host: host, Flag: flag})
+			return pc.Admin(api.Request{Command: string(cmd), Target: target, Host: host, Flag: flag})
 		}
 	}
 	do := func(fn func(pc *harness.ProcessCluster)) func(*harness.ProcessCluster) error {

@@ -14,9 +14,10 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/spf13/pflag"
 
-	"github.com/basalt-ha/basalt/core/live"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/live/daemon"
+	"github.com/basalt-ha/basalt/live/process"
 )
 
 // runOpOutput is the -o json shape.
@@ -90,7 +91,7 @@ func runOp(args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	d, err := live.NewLRM(lrm.Config{OCFRoot: *ocfRoot}, clock.New(), live.NewProcessRunner(), log)
+	d, err := daemon.NewLRM(lrm.Config{OCFRoot: *ocfRoot}, clock.New(), process.NewRunner(), log)
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -15,8 +15,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/basalt-ha/basalt/core/agent"
-	"github.com/basalt-ha/basalt/core/live"
 	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/live/certs"
+	"github.com/basalt-ha/basalt/live/daemon"
+	"github.com/basalt-ha/basalt/live/process"
+	"github.com/basalt-ha/basalt/live/service"
+	"github.com/basalt-ha/basalt/live/store"
 )
 
 // canaryFlags are the known defects a canary build can switch on (for the
@@ -38,7 +42,7 @@ func serve(args []string, _, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	host := fs.String("host", "", "this host's name in the cluster configuration (required)")
 	listen := fs.String("listen", "", "address to accept the manager on, host:port (required)")
-	certs := fs.String("certs", "/etc/basalt/certs", "directory from basalt certs init")
+	certDir := fs.String("certs", "/etc/basalt/certs", "directory from basalt certs init")
 	stateDir := fs.String("state-dir", "/var/lib/basalt/agent", "where the agent keeps the manager epoch it has seen")
 	ocfRoot := fs.String("ocf-root", defaultOCFRoot(), "OCF root")
 	fenceDir := fs.String("fence-agents", "/usr/sbin", "directory of fence agents")
@@ -84,13 +88,13 @@ func serve(args []string, _, stderr io.Writer) int {
 			return 1
 		}
 	}
-	store, err := live.OpenDirStore(*stateDir)
+	store, err := store.OpenDir(*stateDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
 		return 1
 	}
 	defer store.Close()
-	env := []string{live.DefaultPath}
+	env := []string{daemon.DefaultPath}
 	if *rscTmp != "" {
 		abs, err := filepath.Abs(*rscTmp)
 		if err != nil {
@@ -101,15 +105,15 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	var tcfg *tls.Config
 	if !*insecure {
-		if tcfg, err = live.AgentTLS(*certs, *host); err != nil {
+		if tcfg, err = certs.AgentTLS(*certDir, *host); err != nil {
 			fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
 			return 1
 		}
 	}
-	cfg := live.AgentDaemonConfig{
-		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{live.DefaultPath},
+	cfg := daemon.AgentDaemonConfig{
+		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{daemon.DefaultPath},
 			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, IgnoreEpoch: canary.ignoreEpoch},
-		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: live.NewProcessRunner(), Log: log,
+		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: process.NewRunner(), Log: log,
 	}
 	if *opHistory != "" {
 		// Appended to, never truncated: a restarted agent continues the
@@ -124,12 +128,12 @@ func serve(args []string, _, stderr io.Writer) int {
 		defer f.Close()
 		cfg.History = f
 	}
-	d, err := live.StartAgentDaemon(cfg)
+	d, err := daemon.StartAgentDaemon(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
 		return 1
 	}
 	defer d.Stop()
-	live.RunService(log, nil)
+	service.RunService(log, nil)
 	return 0
 }

@@ -17,8 +17,13 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/spf13/pflag"
 
-	"github.com/basalt-ha/basalt/core/live"
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/live/admin"
+	"github.com/basalt-ha/basalt/live/certs"
+	"github.com/basalt-ha/basalt/live/daemon"
+	"github.com/basalt-ha/basalt/live/metrics"
+	"github.com/basalt-ha/basalt/live/service"
+	"github.com/basalt-ha/basalt/live/store"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr, nil)) }
@@ -42,7 +47,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	fs.SetOutput(stderr)
 	config := fs.String("config", "/etc/basalt/cluster.yaml", "cluster configuration")
 	stateDir := fs.String("state-dir", "/var/lib/basalt/manager", "where the epoch and event log live")
-	certs := fs.String("certs", "/etc/basalt/certs", "directory from basalt certs init")
+	certDir := fs.String("certs", "/etc/basalt/certs", "directory from basalt certs init")
 	socket := fs.String("socket", "/run/basalt/manager.sock", "admin API unix socket")
 	socketMode := fs.String("socket-mode", "0600", "admin socket permissions, octal: 0600 or 0660")
 	insecure := fs.Bool("insecure-dev", false, "no TLS (development on loopback only)")
@@ -85,13 +90,13 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	for _, w := range m.Warnings {
 		log.Warn("configuration warning", "detail", w.Warning())
 	}
-	store, err := live.OpenDirStore(*stateDir)
+	store, err := store.OpenDir(*stateDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 1
 	}
 	defer store.Close()
-	cfg := live.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure,
+	cfg := daemon.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure,
 		SkipFence: canary.skipFence, NoProbe: canary.noProbe}
 	// Loud, so that nobody mistakes a canary for a working manager.
 	if canary.skipFence {
@@ -101,24 +106,24 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		log.Error("CANARY BUILD: this manager treats unprobed resources as stopped")
 	}
 	if !*insecure {
-		cfg.TLS = func(h string) (*tls.Config, error) { return live.ManagerTLS(*certs, h) }
+		cfg.TLS = func(h string) (*tls.Config, error) { return certs.ManagerTLS(*certDir, h) }
 	} else {
 		log.Warn("INSECURE: agents are contacted without TLS. For development on loopback only.")
 	}
-	d, err := live.StartManagerDaemon(cfg)
+	d, err := daemon.StartManagerDaemon(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 1
 	}
 	defer d.Stop()
-	api, err := live.ServeAdmin(d, *socket, os.FileMode(mode), log)
+	api, err := admin.Serve(d, *socket, os.FileMode(mode), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 1
 	}
 	defer api.Close()
 	if *metricsAddr != "" {
-		srv, addr, err := live.ServeMetrics(live.NewMetrics(d), *metricsAddr)
+		srv, addr, err := metrics.ServeMetrics(metrics.NewMetrics(d), *metricsAddr)
 		if err != nil {
 			fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 			return 1
@@ -126,7 +131,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		defer srv.Close()
 		log.Info("serving metrics", "addr", addr)
 	}
-	live.RunService(log, stop)
+	service.RunService(log, stop)
 	return 0
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/basalt-ha/basalt/core/model"
-	"github.com/basalt-ha/basalt/harness"
+	"github.com/basalt-ha/basalt/harness/check"
 	"github.com/basalt-ha/basalt/sim/cluster"
 	"github.com/basalt-ha/basalt/sim/faults"
 	"github.com/basalt-ha/basalt/sim/swarm"
@@ -288,17 +288,17 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result) error {
-	var changes []harness.Change
+	var changes []check.Change
 	for _, ch := range r.Changes {
-		changes = append(changes, harness.Change{At: ch.At, Host: ch.Host, Resource: ch.Resource, Active: ch.Active, Cause: ch.Cause})
+		changes = append(changes, check.Change{At: ch.At, Host: ch.Host, Resource: ch.Resource, Active: ch.Active, Cause: ch.Cause})
 	}
-	var marks []harness.Mark
+	var marks []check.Mark
 	for _, f := range plan.Faults {
-		marks = append(marks, harness.Mark{At: cluster.Start.Add(f.At), Label: f.String()})
+		marks = append(marks, check.Mark{At: cluster.Start.Add(f.At), Label: f.String()})
 	}
-	marks = append(marks, harness.Mark{At: cluster.Start.Add(plan.Chaos), Label: "heal"})
+	marks = append(marks, check.Mark{At: cluster.Start.Add(plan.Chaos), Label: "heal"})
 	for _, v := range r.Violations {
-		marks = append(marks, harness.Mark{At: v.At, Label: "VIOLATION " + v.String()})
+		marks = append(marks, check.Mark{At: v.At, Label: "VIOLATION " + v.String()})
 	}
 	var rscs []string
 	for _, res := range cfg.Model.Resources {
@@ -306,7 +306,7 @@ func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result) 
 	}
 	var buf bytes.Buffer
 	title := fmt.Sprintf("Basalt simulation, seed %d: %s", plan.Seed, r.Summary())
-	if err := harness.WriteTimeline(&buf, title, cfg.Model.HostNames(), rscs, harness.Intervals(changes), marks,
+	if err := check.WriteTimeline(&buf, title, cfg.Model.HostNames(), rscs, check.Intervals(changes), marks,
 		cluster.Start, cluster.Start.Add(r.Virtual)); err != nil {
 		return err
 	}

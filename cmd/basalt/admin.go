@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/basalt-ha/basalt/core/live"
-	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/live/api"
+	"github.com/basalt-ha/basalt/live/certs"
 )
 
 const defaultSocket = "/run/basalt/manager.sock"
@@ -47,8 +47,8 @@ func status(args []string, stdout, stderr io.Writer) int {
 	if ok, rc := parse(fs, args); !ok {
 		return rc
 	}
-	var v live.StatusView
-	if err := live.NewAdminClient(*sock).Do("GET", "/v1/status", nil, &v); err != nil {
+	var v api.StatusView
+	if err := api.NewClient(*sock).Do("GET", "/v1/status", nil, &v); err != nil {
 		fmt.Fprintf(stderr, "basalt status: %v\n", err)
 		return 3
 	}
@@ -65,7 +65,7 @@ func status(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printStatus(w io.Writer, v live.StatusView) {
+func printStatus(w io.Writer, v api.StatusView) {
 	health := "OK"
 	if !v.Healthy {
 		health = "ATTENTION"
@@ -172,7 +172,7 @@ func printStatus(w io.Writer, v live.StatusView) {
 
 // request sends an admin request, prints the report ID, and with --wait
 // follows the report to CLOSED.
-func request(name string, build func(fs *pflag.FlagSet) func(args []string) (live.AdminRequest, error)) func([]string, io.Writer, io.Writer) int {
+func request(name string, build func(fs *pflag.FlagSet) func(args []string) (api.Request, error)) func([]string, io.Writer, io.Writer) int {
 	return func(args []string, stdout, stderr io.Writer) int {
 		fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 		fs.SetOutput(stderr)
@@ -189,7 +189,7 @@ func request(name string, build func(fs *pflag.FlagSet) func(args []string) (liv
 			return 2
 		}
 		var out map[string]string
-		c := live.NewAdminClient(*sock)
+		c := api.NewClient(*sock)
 		if err := c.Do("POST", "/v1/requests", req, &out); err != nil {
 			fmt.Fprintf(stderr, "basalt %s: %v\n", name, err)
 			return 1
@@ -202,16 +202,16 @@ func request(name string, build func(fs *pflag.FlagSet) func(args []string) (liv
 	}
 }
 
-func follow(c *live.AdminClient, id string, timeout time.Duration, stdout, stderr io.Writer) int {
+func follow(c *api.Client, id string, timeout time.Duration, stdout, stderr io.Writer) int {
 	deadline := time.Now().Add(timeout)
 	for {
-		var rep live.ReportView
+		var rep api.ReportView
 		step := min(5*time.Second, time.Until(deadline))
 		if err := c.Do("GET", "/v1/reports/"+url.PathEscape(id)+"?wait="+step.String(), nil, &rep); err != nil {
 			fmt.Fprintf(stderr, "basalt report: %v\n", err)
 			return 1
 		}
-		if rep.State == string(manager.ReportClosed) {
+		if rep.State == api.ReportClosed {
 			printReport(stdout, rep)
 			if rep.Failed {
 				return 1
@@ -226,7 +226,7 @@ func follow(c *live.AdminClient, id string, timeout time.Duration, stdout, stder
 	}
 }
 
-func printReport(w io.Writer, rep live.ReportView) {
+func printReport(w io.Writer, rep api.ReportView) {
 	verdict := "done"
 	if rep.Failed {
 		verdict = "FAILED"
@@ -251,25 +251,25 @@ func resourceCmd(args []string, stdout, stderr io.Writer) int {
 	if verb == "why" {
 		return why(args[1:], stdout, stderr)
 	}
-	commands := map[string]manager.Command{"start": manager.CmdStart, "stop": manager.CmdStop, "move": manager.CmdMove,
-		"ban": manager.CmdBan, "clear": manager.CmdClear, "cleanup": manager.CmdCleanup, "manage": manager.CmdManage,
-		"unmanage": manager.CmdUnmanage}
+	commands := map[string]api.Command{"start": api.CmdStart, "stop": api.CmdStop, "move": api.CmdMove,
+		"ban": api.CmdBan, "clear": api.CmdClear, "cleanup": api.CmdCleanup, "manage": api.CmdManage,
+		"unmanage": api.CmdUnmanage}
 	cmd, ok := commands[verb]
 	if !ok {
 		fmt.Fprintf(stderr, "basalt resource: unknown action %q (start, stop, move, ban, clear, cleanup, manage, unmanage, why)\n", verb)
 		return 2
 	}
-	return request("resource "+verb, func(fs *pflag.FlagSet) func([]string) (live.AdminRequest, error) {
+	return request("resource "+verb, func(fs *pflag.FlagSet) func([]string) (api.Request, error) {
 		host := fs.String("host", "", "target host (move, ban)")
 		lifetime := fs.Duration("lifetime", 0, "how long a move or ban lasts (default: until cleared)")
-		return func(rest []string) (live.AdminRequest, error) {
+		return func(rest []string) (api.Request, error) {
 			if len(rest) != 1 {
-				return live.AdminRequest{}, fmt.Errorf("want exactly one group (or, for cleanup, resource) ID")
+				return api.Request{}, fmt.Errorf("want exactly one group (or, for cleanup, resource) ID")
 			}
-			if (cmd == manager.CmdMove || cmd == manager.CmdBan) && *host == "" {
-				return live.AdminRequest{}, fmt.Errorf("%s needs --host", verb)
+			if (cmd == api.CmdMove || cmd == api.CmdBan) && *host == "" {
+				return api.Request{}, fmt.Errorf("%s needs --host", verb)
 			}
-			req := live.AdminRequest{Command: string(cmd), Target: rest[0], Host: *host}
+			req := api.Request{Command: string(cmd), Target: rest[0], Host: *host}
 			if *lifetime > 0 {
 				req.Lifetime = lifetime.String()
 			}
@@ -279,29 +279,29 @@ func resourceCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func hostCmd(args []string, stdout, stderr io.Writer) int {
-	commands := map[string]manager.Command{"standby": manager.CmdStandby, "unstandby": manager.CmdUnstandby, "fence": manager.CmdFence}
+	commands := map[string]api.Command{"standby": api.CmdStandby, "unstandby": api.CmdUnstandby, "fence": api.CmdFence}
 	if len(args) == 0 || commands[args[0]] == "" {
 		fmt.Fprintln(stderr, "basalt host: want standby|unstandby|fence HOST")
 		return 2
 	}
 	cmd := commands[args[0]]
-	return request("host "+args[0], func(fs *pflag.FlagSet) func([]string) (live.AdminRequest, error) {
-		return func(rest []string) (live.AdminRequest, error) {
+	return request("host "+args[0], func(fs *pflag.FlagSet) func([]string) (api.Request, error) {
+		return func(rest []string) (api.Request, error) {
 			if len(rest) != 1 {
-				return live.AdminRequest{}, fmt.Errorf("want exactly one host")
+				return api.Request{}, fmt.Errorf("want exactly one host")
 			}
-			return live.AdminRequest{Command: string(cmd), Target: rest[0]}, nil
+			return api.Request{Command: string(cmd), Target: rest[0]}, nil
 		}
 	})(args[1:], stdout, stderr)
 }
 
 func maintenanceCmd(args []string, stdout, stderr io.Writer) int {
-	return request("maintenance", func(fs *pflag.FlagSet) func([]string) (live.AdminRequest, error) {
-		return func(rest []string) (live.AdminRequest, error) {
+	return request("maintenance", func(fs *pflag.FlagSet) func([]string) (api.Request, error) {
+		return func(rest []string) (api.Request, error) {
 			if len(rest) != 1 || (rest[0] != "on" && rest[0] != "off") {
-				return live.AdminRequest{}, fmt.Errorf("want on or off")
+				return api.Request{}, fmt.Errorf("want on or off")
 			}
-			return live.AdminRequest{Command: string(manager.CmdMaintenance), Flag: rest[0] == "on"}, nil
+			return api.Request{Command: string(api.CmdMaintenance), Flag: rest[0] == "on"}, nil
 		}
 	})(args, stdout, stderr)
 }
@@ -318,7 +318,7 @@ func why(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var out map[string]string
-	if err := live.NewAdminClient(*sock).Do("GET", "/v1/why/"+url.PathEscape(fs.Arg(0)), nil, &out); err != nil {
+	if err := api.NewClient(*sock).Do("GET", "/v1/why/"+url.PathEscape(fs.Arg(0)), nil, &out); err != nil {
 		fmt.Fprintf(stderr, "basalt resource why: %v\n", err)
 		return 1
 	}
@@ -334,8 +334,8 @@ func eventsCmd(args []string, stdout, stderr io.Writer) int {
 	if ok, rc := parse(fs, args); !ok {
 		return rc
 	}
-	var evs []manager.Event
-	if err := live.NewAdminClient(*sock).Do("GET", fmt.Sprintf("/v1/events?n=%d", *n), nil, &evs); err != nil {
+	var evs []api.Event
+	if err := api.NewClient(*sock).Do("GET", fmt.Sprintf("/v1/events?n=%d", *n), nil, &evs); err != nil {
 		fmt.Fprintf(stderr, "basalt events: %v\n", err)
 		return 1
 	}
@@ -358,11 +358,11 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "basalt report: want exactly one report ID")
 		return 2
 	}
-	c := live.NewAdminClient(*sock)
+	c := api.NewClient(*sock)
 	if *wait {
 		return follow(c, fs.Arg(0), *timeout, stdout, stderr)
 	}
-	var rep live.ReportView
+	var rep api.ReportView
 	if err := c.Do("GET", "/v1/reports/"+url.PathEscape(fs.Arg(0)), nil, &rep); err != nil {
 		fmt.Fprintf(stderr, "basalt report: %v\n", err)
 		return 1
@@ -388,7 +388,7 @@ func certsCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "basalt certs init: --dir and --hosts are required")
 		return 2
 	}
-	if err := live.InitCerts(*dir, *hosts, *validity); err != nil {
+	if err := certs.InitCerts(*dir, *hosts, *validity); err != nil {
 		fmt.Fprintf(stderr, "basalt certs init: %v\n", err)
 		return 1
 	}

@@ -1,7 +1,7 @@
 // Package storage is the durable storage the core's drivers write through:
 // small named records (an epoch, a resource list) and append-only logs (the
 // event log) in one flat namespace. Mem implements it in memory for tests and
-// the simulator; core/live implements it on a directory with fsync.
+// the simulator; live/store implements it on a directory with fsync.
 package storage
 
 import (

@@ -14,7 +14,7 @@ import (
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
-	"github.com/basalt-ha/basalt/harness"
+	"github.com/basalt-ha/basalt/harness/check"
 	"github.com/basalt-ha/basalt/sim/cluster"
 	"github.com/basalt-ha/basalt/sim/faults"
 )
@@ -100,9 +100,9 @@ type Result struct {
 	Hash       string
 	Events     uint64
 	Virtual    time.Duration
-	Violations []harness.Violation
+	Violations []check.Violation
 	// Lin holds the resources whose history is not linearizable.
-	Lin      []harness.LinResult
+	Lin      []check.LinResult
 	Coverage Coverage
 	// Recovery is the time from the heal to full recovery; negative when
 	// the cluster did not recover.
@@ -173,8 +173,8 @@ func RunSeed(cfg Config, seed uint64) Result {
 // RunPlan runs one plan with every checker on.
 func RunPlan(cfg Config, plan faults.Plan) Result {
 	m := cfg.Model
-	limits := harness.Limits(m)
-	safety := harness.NewSafety(limits)
+	limits := check.Limits(m)
+	safety := check.NewSafety(limits)
 	res := Result{Seed: plan.Seed, Plan: plan, Bound: RecoveryBound(m)}
 	opts := cluster.Options{
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
@@ -205,7 +205,7 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 		e := e
 		c.Q.At(cluster.Start.Add(e.By), func() {
 			if why := e.Check(SimWorld{c}); why != "" {
-				res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "expectation",
+				res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "expectation",
 					Message: fmt.Sprintf("at %s: %s", e.By, why)})
 			}
 		})
@@ -231,7 +231,7 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 		res.Recovery = c.Q.Now().Sub(healAt)
 		res.Coverage.Recoveries++
 	} else {
-		res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "liveness",
+		res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "liveness",
 			Message: fmt.Sprintf("not recovered %s after the heal (bound %s): %s", deadline, res.Bound, whyNot(c, m))})
 	}
 	// Let the rest of the heal phase run: recovered must stay recovered.
@@ -240,7 +240,7 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 	// back before a dip counts as a violation.
 	_ = c.Q.RunUntil(healAt.Add(plan.Heal), 50_000_000)
 	if recovered && !healthy(c, m) && !c.RunUntil(lossGrace(m), func() bool { return healthy(c, m) }) {
-		res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "liveness",
+		res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "liveness",
 			Message: "recovered, then fell apart with no fault: " + whyNot(c, m)})
 	}
 
@@ -248,19 +248,19 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 }
 
 // finish runs the checkers that judge a whole run.
-func finish(cfg Config, c *cluster.Cluster, res Result, safety *harness.Safety, limits map[string]int, reports []string) Result {
+func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, limits map[string]int, reports []string) Result {
 	res.Violations = append(safety.Violations, res.Violations...)
-	var acts []harness.Act
+	var acts []check.Act
 	for _, a := range c.Acts {
-		acts = append(acts, harness.Act{At: a.At, Host: a.Host, Epoch: uint64(a.Epoch), What: a.What})
+		acts = append(acts, check.Act{At: a.At, Host: a.Host, Epoch: uint64(a.Epoch), What: a.What})
 	}
-	res.Violations = append(res.Violations, harness.CheckEpochs(acts)...)
-	ops := make([]harness.Op, len(c.History))
+	res.Violations = append(res.Violations, check.CheckEpochs(acts)...)
+	ops := make([]check.Op, len(c.History))
 	for i, o := range c.History {
-		ops[i] = harness.Op{Resource: o.Resource, Host: o.Host, Kind: o.Kind, Call: o.Call, Return: o.Return, RC: o.RC, Killed: o.Killed}
+		ops[i] = check.Op{Resource: o.Resource, Host: o.Host, Kind: o.Kind, Call: o.Call, Return: o.Return, RC: o.RC, Killed: o.Killed}
 	}
-	res.Violations = append(res.Violations, harness.CheckFlapping(ops, 5*time.Minute, 30)...)
-	for _, lr := range harness.CheckOwnership(ops, limits) {
+	res.Violations = append(res.Violations, check.CheckFlapping(ops, 5*time.Minute, 30)...)
+	for _, lr := range check.CheckOwnership(ops, limits) {
 		if !lr.OK {
 			res.Lin = append(res.Lin, lr)
 		}
@@ -268,10 +268,10 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *harness.Safety, 
 	if mg := c.Manager(); mg != nil {
 		for _, id := range reports {
 			if rep, ok := mg.Report(id); ok && rep.State != manager.ReportClosed {
-				res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "reports",
+				res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "reports",
 					Message: fmt.Sprintf("report %s (%s) never closed", id, rep.Request)})
 			} else if !ok && id != "" {
-				res.Violations = append(res.Violations, harness.Violation{At: c.Q.Now(), Checker: "reports",
+				res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "reports",
 					Message: fmt.Sprintf("report %s was lost", id)})
 			}
 		}

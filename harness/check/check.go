@@ -1,0 +1,310 @@
+// Package check holds the judges of a run, simulated or real:
+// ground-truth safety on every change of a resource's state, linearizability
+// of resource ownership over the operations the agents executed (with
+// porcupine), the epoch rule, and flapping. They read plain records, so the
+// simulator and the process harness feed them alike. It is pure: it never
+// touches the machine, so the simulator links it without the harness.
+package check
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/basalt-ha/basalt/core/model"
+)
+
+// Violation is one broken property.
+type Violation struct {
+	At      time.Time
+	Checker string
+	Message string
+}
+
+// String renders the violation on one line.
+func (v Violation) String() string { return fmt.Sprintf("[%s] %s", v.Checker, v.Message) }
+
+// Safety checks ground truth incrementally: a resource of a group with
+// max-instances n is never active on more than n hosts at once. A host's
+// activity ends when its state file goes, which fencing does at the fence.
+type Safety struct {
+	limit      map[string]int
+	active     map[string]map[string]time.Time
+	Violations []Violation
+}
+
+// NewSafety watches the resources in limits (resource → max instances).
+func NewSafety(limits map[string]int) *Safety {
+	return &Safety{limit: limits, active: map[string]map[string]time.Time{}}
+}
+
+// Observe records that rsc became active (or not) on host at at.
+func (s *Safety) Observe(at time.Time, host, rsc string, active bool) {
+	if s.active[rsc] == nil {
+		s.active[rsc] = map[string]time.Time{}
+	}
+	if !active {
+		delete(s.active[rsc], host)
+		return
+	}
+	s.active[rsc][host] = at
+	limit, ok := s.limit[rsc]
+	if !ok {
+		limit = 1
+	}
+	if n := len(s.active[rsc]); n > limit {
+		hosts := make([]string, 0, n)
+		for h, since := range s.active[rsc] {
+			hosts = append(hosts, fmt.Sprintf("%s (since %s)", h, since.Format("15:04:05.000")))
+		}
+		sort.Strings(hosts)
+		s.Violations = append(s.Violations, Violation{At: at, Checker: "safety",
+			Message: fmt.Sprintf("%s active on %d hosts at once (limit %d): %s", rsc, n, limit, strings.Join(hosts, ", "))})
+	}
+}
+
+// ActiveOn returns the hosts where rsc is active now, sorted.
+func (s *Safety) ActiveOn(rsc string) []string {
+	out := make([]string, 0, len(s.active[rsc]))
+	for h := range s.active[rsc] {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Op is an operation an agent executed. A zero Return means it never
+// ended (its host died): its outcome is unknown, as Knossos treats
+// indeterminate operations.
+type Op struct {
+	Resource string // "" for a fence, which applies to every resource
+	Host     string
+	Kind     string // start, stop, monitor, fence
+	Call     time.Time
+	Return   time.Time
+	RC       int
+	Killed   bool
+}
+
+type ownInput struct {
+	kind, host string
+}
+
+type ownOutput struct {
+	known bool
+	rc    int
+}
+
+// ownership is the sequential specification of one single-instance
+// resource: the set of hosts where it may be active. A start is legal only
+// where no other host may have it, and leaves it (possibly) active there
+// whatever its result — a failed or timed-out start may have half-started
+// it; a successful stop, a monitor finding it stopped and a fence remove
+// the host; a monitor finding it running requires it to be possibly active
+// there.
+var ownership = porcupine.Model{
+	Init: func() interface{} { return "" },
+	Step: func(state, input, output interface{}) (bool, interface{}) {
+		set := splitSet(state.(string))
+		in, out := input.(ownInput), output.(ownOutput)
+		switch in.kind {
+		case "start":
+			for _, h := range set {
+				if h != in.host {
+					return false, state
+				}
+			}
+			return true, in.host
+		case "stop":
+			if out.known && out.rc == 0 {
+				return true, joinSet(without(set, in.host))
+			}
+			return true, state
+		case "monitor":
+			if !out.known {
+				return true, state
+			}
+			switch out.rc {
+			case 0:
+				return slices.Contains(set, in.host), state
+			case 7:
+				return true, joinSet(without(set, in.host))
+			}
+			return true, state
+		case "fence":
+			return true, joinSet(without(set, in.host))
+		}
+		return false, state
+	},
+	Equal: func(a, b interface{}) bool { return a.(string) == b.(string) },
+	DescribeOperation: func(input, output interface{}) string {
+		in, out := input.(ownInput), output.(ownOutput)
+		res := "unknown"
+		if out.known {
+			res = fmt.Sprintf("rc %d", out.rc)
+		}
+		return fmt.Sprintf("%s on %s → %s", in.kind, in.host, res)
+	},
+	DescribeState: func(state interface{}) string {
+		if state.(string) == "" {
+			return "inactive"
+		}
+		return "maybe active on " + state.(string)
+	},
+}
+
+func splitSet(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func joinSet(hosts []string) string {
+	sort.Strings(hosts)
+	return strings.Join(hosts, ",")
+}
+
+func without(set []string, h string) []string {
+	var out []string
+	for _, x := range set {
+		if x != h {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// LinResult is the linearizability verdict for one resource.
+type LinResult struct {
+	Resource string
+	OK       bool
+	Ops      int
+	info     porcupine.LinearizationInfo
+}
+
+// WriteHTML writes porcupine's visualisation of the resource's history.
+func (r LinResult) WriteHTML(w io.Writer) error { return porcupine.Visualize(ownership, r.info, w) }
+
+// CheckOwnership checks, per single-instance resource, that the operations
+// the agents executed are linearizable against the ownership model. Fences
+// join every resource's history. Resources with more than one instance are
+// not checked here (the safety checker bounds them).
+func CheckOwnership(ops []Op, limits map[string]int) []LinResult {
+	byRsc := map[string][]porcupine.Operation{}
+	var fences []Op
+	start := time.Time{}
+	for _, op := range ops {
+		if start.IsZero() || op.Call.Before(start) {
+			start = op.Call
+		}
+		if op.Kind == "fence" {
+			fences = append(fences, op)
+		}
+	}
+	conv := func(op Op, client int) porcupine.Operation {
+		ret := int64(math.MaxInt64)
+		out := ownOutput{}
+		if !op.Return.IsZero() {
+			ret = op.Return.Sub(start).Nanoseconds()
+			out = ownOutput{known: !op.Killed, rc: op.RC}
+		}
+		return porcupine.Operation{ClientId: client, Input: ownInput{op.Kind, op.Host}, Call: op.Call.Sub(start).Nanoseconds(),
+			Output: out, Return: ret}
+	}
+	hostIdx := map[string]int{}
+	client := func(h string) int {
+		if _, ok := hostIdx[h]; !ok {
+			hostIdx[h] = len(hostIdx)
+		}
+		return hostIdx[h]
+	}
+	for _, op := range ops {
+		if op.Kind == "fence" || op.Resource == "" {
+			continue
+		}
+		if l, ok := limits[op.Resource]; ok && l > 1 {
+			continue
+		}
+		byRsc[op.Resource] = append(byRsc[op.Resource], conv(op, client(op.Host)))
+	}
+	names := make([]string, 0, len(byRsc))
+	for r := range byRsc {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	var out []LinResult
+	for _, r := range names {
+		hist := byRsc[r]
+		for _, f := range fences {
+			hist = append(hist, conv(f, client(f.Host)))
+		}
+		res, info := porcupine.CheckOperationsVerbose(ownership, hist, 0)
+		out = append(out, LinResult{Resource: r, OK: res == porcupine.Ok, Ops: len(hist), info: info})
+	}
+	return out
+}
+
+// Act is a command an agent acted on.
+type Act struct {
+	At    time.Time
+	Host  string
+	Epoch uint64
+	What  string
+}
+
+// CheckEpochs verifies that no agent acted on a command of a lower epoch
+// after acting on a higher one: a superseded manager never reaches the
+// cluster.
+func CheckEpochs(acts []Act) []Violation {
+	highest := map[string]uint64{}
+	var out []Violation
+	for _, a := range acts {
+		if a.Epoch < highest[a.Host] {
+			out = append(out, Violation{At: a.At, Checker: "epoch",
+				Message: fmt.Sprintf("%s acted on epoch %d after epoch %d: %s", a.Host, a.Epoch, highest[a.Host], a.What)})
+		}
+		highest[a.Host] = max(highest[a.Host], a.Epoch)
+	}
+	return out
+}
+
+// CheckFlapping bounds how often a resource may start within a window:
+// recovery that loops (start, fail, start...) without end is a bug even
+// when it is safe.
+func CheckFlapping(ops []Op, window time.Duration, maxStarts int) []Violation {
+	starts := map[string][]time.Time{}
+	var out []Violation
+	for _, op := range ops {
+		if op.Kind != "start" {
+			continue
+		}
+		ts := append(starts[op.Resource], op.Call)
+		for len(ts) > 0 && op.Call.Sub(ts[0]) > window {
+			ts = ts[1:]
+		}
+		starts[op.Resource] = ts
+		if len(ts) == maxStarts+1 {
+			out = append(out, Violation{At: op.Call, Checker: "flapping",
+				Message: fmt.Sprintf("%s started %d times within %s", op.Resource, len(ts), window)})
+		}
+	}
+	return out
+}
+
+// Limits are the safety checker's instance limits of a configuration: how
+// many hosts each resource may be active on at once.
+func Limits(m *model.Model) map[string]int {
+	limits := map[string]int{}
+	for _, g := range m.Groups {
+		for _, r := range g.Resources() {
+			limits[r] = g.Placement.MaxInstances
+		}
+	}
+	return limits
+}

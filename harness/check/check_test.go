@@ -1,0 +1,91 @@
+package check
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func at(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+
+func TestSafetyCatchesOverlapOnly(t *testing.T) {
+	s := NewSafety(map[string]int{"r": 1, "c": 2})
+	s.Observe(at(1), "a", "r", true)
+	s.Observe(at(2), "a", "r", false)
+	s.Observe(at(2), "b", "r", true)
+	s.Observe(at(3), "a", "c", true)
+	s.Observe(at(3), "b", "c", true)
+	require.Empty(t, s.Violations)
+	s.Observe(at(4), "a", "r", true)
+	require.Len(t, s.Violations, 1)
+	require.Contains(t, s.Violations[0].Message, "r active on 2 hosts at once (limit 1)")
+	require.Equal(t, []string{"a", "b"}, s.ActiveOn("r"))
+}
+
+func op(rsc, host, kind string, call, ret float64, rc int) Op {
+	o := Op{Resource: rsc, Host: host, Kind: kind, Call: at(call), RC: rc}
+	if ret >= 0 {
+		o.Return = at(ret)
+	}
+	return o
+}
+
+func TestOwnershipLinearizable(t *testing.T) {
+	ok := []Op{
+		op("r", "a", "monitor", 0, 1, 7),
+		op("r", "b", "monitor", 0, 1, 7),
+		op("r", "a", "start", 2, 3, 0),
+		op("r", "a", "monitor", 4, 5, 0),
+		op("r", "a", "stop", 6, 7, 0),
+		op("r", "b", "start", 8, 9, 0),
+		// a's host lost mid-start; a fence ends it; b may start after.
+		op("s", "a", "start", 1, -1, 0),
+		{Host: "a", Kind: "fence", Call: at(9.5), Return: at(9.5)},
+		op("s", "b", "start", 10, 11, 0),
+	}
+	for _, r := range CheckOwnership(ok, map[string]int{"r": 1, "s": 1}) {
+		require.True(t, r.OK, r.Resource)
+	}
+}
+
+func TestOwnershipViolations(t *testing.T) {
+	// b starts while a still holds it: no linearization exists.
+	bad := []Op{
+		op("r", "a", "start", 0, 1, 0),
+		op("r", "b", "start", 2, 3, 0),
+	}
+	res := CheckOwnership(bad, map[string]int{"r": 1})
+	require.Len(t, res, 1)
+	require.False(t, res[0].OK)
+	var html bytes.Buffer
+	require.NoError(t, res[0].WriteHTML(&html))
+	require.Contains(t, html.String(), "<html")
+
+	// A monitor saw it running where it could not be.
+	bad = []Op{op("r", "a", "monitor", 0, 1, 0)}
+	require.False(t, CheckOwnership(bad, map[string]int{"r": 1})[0].OK)
+	// Overlapping stop and start may linearize: stop first.
+	fine := []Op{op("r", "a", "start", 0, 1, 0), op("r", "a", "stop", 2, 5, 0), op("r", "b", "start", 4, 6, 0)}
+	require.True(t, CheckOwnership(fine, map[string]int{"r": 1})[0].OK)
+	// A failed stop leaves it active: a start elsewhere is not legal.
+	bad = []Op{op("r", "a", "start", 0, 1, 0), op("r", "a", "stop", 2, 3, 1), op("r", "b", "start", 4, 6, 0)}
+	require.False(t, CheckOwnership(bad, map[string]int{"r": 1})[0].OK)
+}
+
+func TestEpochsAndFlapping(t *testing.T) {
+	v := CheckEpochs([]Act{{At: at(1), Host: "a", Epoch: 2}, {At: at(2), Host: "b", Epoch: 1}, {At: at(3), Host: "a", Epoch: 1, What: "exec"}})
+	require.Len(t, v, 1)
+	require.Contains(t, v[0].Message, "a acted on epoch 1 after epoch 2")
+
+	var ops []Op
+	for i := range 6 {
+		ops = append(ops, op("r", "a", "start", float64(i*10), float64(i*10+1), 0))
+	}
+	require.Empty(t, CheckFlapping(ops, time.Minute, 6))
+	require.Len(t, CheckFlapping(ops, time.Minute, 5), 1)
+	require.Empty(t, CheckFlapping(ops, 30*time.Second, 5))
+}

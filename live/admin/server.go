@@ -1,0 +1,238 @@
+// Package admin serves the manager's administrative API (package api holds
+// its types and client) as JSON over HTTP on a unix socket.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/live/api"
+	"github.com/basalt-ha/basalt/live/daemon"
+)
+
+// Status builds the status view of a manager daemon: its state machine's
+// snapshot, with the problems an operator must see spelled out.
+func Status(d *daemon.ManagerDaemon) api.StatusView {
+	var v api.StatusView
+	model := d.Model()
+	d.View(func(m *manager.Manager) {
+		st := m.Status()
+		v = api.StatusView{Cluster: model.Cluster.Name, Epoch: st.Epoch, Deposed: st.Deposed, Maintenance: st.Maintenance}
+		for _, h := range st.Hosts {
+			hv := api.HostView{Name: h.Name, State: string(h.State), Standby: h.Standby, Pending: h.Pending, Fencing: h.Fencing}
+			if !h.LastSeen.IsZero() {
+				hv.LastSeen = h.LastSeen.UTC().Format(time.RFC3339)
+			}
+			v.Hosts = append(v.Hosts, hv)
+			if h.State != planner.Online {
+				v.Problems = append(v.Problems, fmt.Sprintf("host %s is %s", h.Name, h.State))
+			}
+			if h.Fencing != "" {
+				v.Problems = append(v.Problems, fmt.Sprintf("host %s: fencing %s", h.Name, h.Fencing))
+			}
+		}
+		rs := map[string]manager.ResourceStatus{}
+		for _, r := range st.Resources {
+			rs[r.ID] = r
+		}
+		placed := map[string]planner.Placement{}
+		for _, p := range st.Placements {
+			placed[p.Group] = p
+		}
+		for gi := range model.Groups {
+			g := &model.Groups[gi]
+			gv := api.GroupView{ID: g.ID, Name: g.Name, Target: string(st.TargetRoles[g.ID]), Managed: st.Managed[g.ID],
+				Placed: placed[g.ID].Hosts, Note: placed[g.ID].Note}
+			if len(g.Placement.Domain.Hosts) > 0 {
+				gv.Preferred = g.Placement.Domain.Hosts[0].Host
+			}
+			want := st.TargetRoles[g.ID]
+			for _, id := range g.StartOrder() {
+				r := rs[id]
+				res, _ := model.Resource(id)
+				rv := api.ResourceView{ID: id, Name: res.Name, Depth: len(g.Ancestors(id)), States: map[string]string{},
+					FailCount: map[string]int{}, Fatal: r.Fatal, Blocked: r.Blocked}
+				for h, o := range r.States {
+					rv.States[h] = string(o.State)
+					if o.State == planner.Running {
+						rv.RunningOn = append(rv.RunningOn, h)
+					}
+				}
+				sort.Strings(rv.RunningOn)
+				for h, f := range r.Fails {
+					rv.FailCount[h] = f.Count
+				}
+				if len(rv.RunningOn) > 0 && rv.RunningOn[0] != gv.Preferred {
+					gv.FailedOver = true
+				}
+				if want == "started" && len(rv.RunningOn) != g.Placement.MaxInstances {
+					v.Problems = append(v.Problems, fmt.Sprintf("%s (%s) runs on %d hosts, wanted %d", id, res.Name, len(rv.RunningOn), g.Placement.MaxInstances))
+				}
+				if r.Blocked || r.Fatal != "" {
+					v.Problems = append(v.Problems, fmt.Sprintf("%s (%s) needs a cleanup", id, res.Name))
+				}
+				gv.Resources = append(gv.Resources, rv)
+			}
+			v.Groups = append(v.Groups, gv)
+		}
+		for _, r := range st.OpenReports {
+			v.OpenReports = append(v.OpenReports, reportView(r))
+		}
+		evs := m.Events()
+		v.Events = events(evs[max(0, len(evs)-10):])
+		if st.Deposed {
+			v.Problems = append(v.Problems, "this manager was superseded by a newer one")
+		}
+		if !m.Idle() {
+			v.Problems = append(v.Problems, "transition in progress")
+		}
+	})
+	v.Healthy = len(v.Problems) == 0
+	return v
+}
+
+// Server serves the administrative API, JSON over HTTP on a unix
+// socket (curl --unix-socket works).
+type Server struct {
+	srv  *http.Server
+	l    net.Listener
+	path string
+}
+
+// Serve listens on the unix socket at path (mode, e.g. 0600). A stale
+// socket left by a crashed manager is replaced; one in use is an error.
+func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Logger) (*Server, error) {
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("admin socket %s is in use by another manager", path)
+	} else if errors.Is(err, syscall.ECONNREFUSED) {
+		_ = os.Remove(path)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	mux := http.NewServeMux()
+	reply := func(w http.ResponseWriter, code int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+	}
+	fail := func(w http.ResponseWriter, code int, err error) {
+		reply(w, code, map[string]string{"error": err.Error()})
+	}
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { reply(w, http.StatusOK, Status(d)) })
+	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		var evs []api.Event
+		d.View(func(m *manager.Manager) { evs = events(m.Events()) })
+		if n, err := strconv.Atoi(r.URL.Query().Get("n")); err == nil && n > 0 && n < len(evs) {
+			evs = evs[len(evs)-n:]
+		}
+		reply(w, http.StatusOK, evs)
+	})
+	mux.HandleFunc("GET /v1/why/{group}", func(w http.ResponseWriter, r *http.Request) {
+		var why string
+		var ok bool
+		d.View(func(m *manager.Manager) { why, ok = m.Why(r.PathValue("group")) })
+		if !ok {
+			fail(w, http.StatusNotFound, fmt.Errorf("no group %q", r.PathValue("group")))
+			return
+		}
+		reply(w, http.StatusOK, map[string]string{"group": r.PathValue("group"), "why": why})
+	})
+	mux.HandleFunc("GET /v1/reports/{id}", func(w http.ResponseWriter, r *http.Request) {
+		wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
+		deadline := time.Now().Add(min(wait, 10*time.Minute))
+		for {
+			ch := d.Changed()
+			var rep manager.Report
+			var ok bool
+			d.View(func(m *manager.Manager) { rep, ok = m.Report(r.PathValue("id")) })
+			if !ok {
+				fail(w, http.StatusNotFound, fmt.Errorf("no report %q", r.PathValue("id")))
+				return
+			}
+			if rep.State == manager.ReportClosed || !time.Now().Before(deadline) {
+				reply(w, http.StatusOK, reportView(rep))
+				return
+			}
+			select {
+			case <-ch:
+			case <-time.After(time.Until(deadline)):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
+	mux.HandleFunc("POST /v1/requests", func(w http.ResponseWriter, r *http.Request) {
+		var req api.Request
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			fail(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
+			return
+		}
+		mreq := manager.Request{Command: manager.Command(req.Command), Target: req.Target, Host: req.Host, Flag: req.Flag}
+		if req.Lifetime != "" {
+			lt, err := time.ParseDuration(req.Lifetime)
+			if err != nil {
+				fail(w, http.StatusBadRequest, fmt.Errorf("lifetime %q: %w", req.Lifetime, err))
+				return
+			}
+			mreq.Lifetime = lt
+		}
+		id, err := d.Admin(mreq)
+		if err != nil {
+			fail(w, http.StatusBadRequest, err)
+			return
+		}
+		log.Info("admin request", "request", mreq.String(), "report", id)
+		reply(w, http.StatusAccepted, map[string]string{"report": id})
+	})
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, l: l, path: path}
+	go func() { _ = s.srv.Serve(l) }()
+	return s, nil
+}
+
+// Close stops serving and removes the socket.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	_ = os.Remove(s.path)
+	return err
+}
+
+// reportView is a report as the API shows it.
+func reportView(r manager.Report) api.ReportView {
+	return api.ReportView{ID: r.ID, Request: r.Request, State: string(r.State), Created: r.Created, Closed: r.Closed, Failed: r.Failed, Results: r.Results}
+}
+
+// events converts the manager's event log entries to the API's.
+func events(evs []manager.Event) []api.Event {
+	out := make([]api.Event, len(evs))
+	for i, e := range evs {
+		out[i] = api.Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Host: e.Host, Group: e.Group, Resource: e.Resource,
+			Name: e.Name, Report: e.Report, Message: e.Message, Until: e.Until, Count: e.Count, Flag: e.Flag, Role: e.Role}
+	}
+	return out
+}

@@ -1,0 +1,199 @@
+// Package api is the manager's administrative API as its clients see it:
+// the JSON types of each endpoint and a client for the unix socket. The
+// admin CLI links this package alone, not the state machines behind it.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Command is an administrative request's verb, as the manager names it.
+type Command string
+
+// Administrative commands.
+const (
+	CmdStart       Command = "start"       // group: target role started
+	CmdStop        Command = "stop"        // group: target role stopped
+	CmdMove        Command = "move"        // group to Host, optionally for Lifetime
+	CmdBan         Command = "ban"         // group off Host, optionally for Lifetime
+	CmdClear       Command = "clear"       // group: drop its moves and bans
+	CmdManage      Command = "manage"      // group: act on it again
+	CmdUnmanage    Command = "unmanage"    // group: monitor only
+	CmdCleanup     Command = "cleanup"     // resource or group: forget failures, re-probe
+	CmdStandby     Command = "standby"     // host: move everything off it
+	CmdUnstandby   Command = "unstandby"   // host: may run resources again
+	CmdMaintenance Command = "maintenance" // cluster: Flag on or off
+	CmdFence       Command = "fence"       // host: fence it now
+)
+
+// ReportClosed is the state of a report whose actions are all done.
+const ReportClosed = "CLOSED"
+
+// Request is the JSON body of POST /v1/requests.
+type Request struct {
+	Command  string `json:"command"`
+	Target   string `json:"target"`
+	Host     string `json:"host,omitempty"`
+	Lifetime string `json:"lifetime,omitempty"`
+	Flag     bool   `json:"flag,omitempty"`
+}
+
+// StatusView is GET /v1/status: what `basalt status` shows.
+type StatusView struct {
+	Cluster     string       `json:"cluster"`
+	Epoch       uint64       `json:"epoch"`
+	Deposed     bool         `json:"deposed"`
+	Maintenance bool         `json:"maintenance"`
+	Healthy     bool         `json:"healthy"`
+	Problems    []string     `json:"problems,omitempty"`
+	Hosts       []HostView   `json:"hosts"`
+	Groups      []GroupView  `json:"groups"`
+	OpenReports []ReportView `json:"open_reports,omitempty"`
+	Events      []Event      `json:"recent_events,omitempty"`
+}
+
+// HostView is one host in the status.
+type HostView struct {
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	Standby  bool   `json:"standby,omitempty"`
+	Pending  bool   `json:"pending,omitempty"`
+	Fencing  string `json:"fencing,omitempty"`
+	LastSeen string `json:"last_seen,omitempty"`
+}
+
+// GroupView is one group in the status, its resources as a tree.
+type GroupView struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Target     string         `json:"target_role"`
+	Managed    bool           `json:"managed"`
+	Placed     []string       `json:"placed_on"`
+	Preferred  string         `json:"preferred_host"`
+	FailedOver bool           `json:"failed_over"`
+	Note       string         `json:"note,omitempty"`
+	Resources  []ResourceView `json:"resources"`
+}
+
+// ResourceView is one resource in the status.
+type ResourceView struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Depth     int               `json:"depth"`
+	RunningOn []string          `json:"running_on"`
+	States    map[string]string `json:"states"`
+	FailCount map[string]int    `json:"fail_counts,omitempty"`
+	Fatal     string            `json:"fatal,omitempty"`
+	Blocked   bool              `json:"blocked,omitempty"`
+}
+
+// ReportView is a report as the API shows it.
+type ReportView struct {
+	ID      string            `json:"id"`
+	Request string            `json:"request"`
+	State   string            `json:"state"`
+	Created time.Time         `json:"created"`
+	Closed  time.Time         `json:"closed,omitempty"`
+	Failed  bool              `json:"failed"`
+	Results map[string]string `json:"results,omitempty"`
+}
+
+// Event is one entry of the manager's event log, as GET /v1/events and the
+// status show it.
+type Event struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Kind     string    `json:"kind"`
+	Host     string    `json:"host,omitempty"`
+	Group    string    `json:"group,omitempty"`
+	Resource string    `json:"resource,omitempty"`
+	// Name is the resource's human name, so that the log reads on its own.
+	Name    string    `json:"name,omitempty"`
+	Report  string    `json:"report,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Until   time.Time `json:"until,omitempty"`
+	Count   int       `json:"count,omitempty"`
+	Flag    bool      `json:"flag,omitempty"`
+	Role    string    `json:"role,omitempty"`
+}
+
+// String renders an event on one line, as `basalt events` prints it.
+func (e Event) String() string {
+	s := fmt.Sprintf("%s #%d %s", e.Time.UTC().Format(time.RFC3339), e.Seq, e.Kind)
+	for _, kv := range [][2]string{{"host", e.Host}, {"group", e.Group}, {"resource", e.Resource}, {"name", e.Name}, {"report", e.Report}} {
+		if kv[1] != "" {
+			v := kv[1]
+			if strings.ContainsAny(v, " \t\"") {
+				v = strconv.Quote(v)
+			}
+			s += " " + kv[0] + "=" + v
+		}
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Client talks to a manager's admin socket.
+type Client struct {
+	c *http.Client
+}
+
+// NewClient returns a client for the socket at path.
+func NewClient(path string) *Client {
+	return &Client{c: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}}
+}
+
+// Do performs a request and decodes the JSON answer into out; an error
+// answer becomes an error carrying the manager's message.
+func (a *Client) Do(method, path string, body any, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = strings.NewReader(string(data))
+	}
+	req, err := http.NewRequest(method, "http://basalt"+path, rd)
+	if err != nil {
+		return err
+	}
+	resp, err := a.c.Do(req)
+	if err != nil {
+		return fmt.Errorf("manager not reachable: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 400 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return errors.New(e.Error)
+		}
+		return fmt.Errorf("manager answered %s", resp.Status)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}

@@ -1,0 +1,308 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/agent"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/live/certs"
+	"github.com/basalt-ha/basalt/live/process"
+	"github.com/basalt-ha/basalt/live/store"
+)
+
+// repoAgents locates the repository's test agents (this file is in
+// live/daemon).
+func repoAgents(t testing.TB) (ocfRoot, fenceDir string) {
+	_, file, _, _ := runtime.Caller(0)
+	base := filepath.Join(filepath.Dir(file), "..", "..", "agents")
+	return filepath.Join(base, "ocf"), filepath.Join(base, "fence")
+}
+
+func freePort(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// liveCluster is a real manager and real agents as goroutines in this
+// process, over loopback mutual TLS, running the repository's state-file
+// agent and PID fence agent. Each host's "power" is a sleep process whose
+// pid the fence agent kills.
+type liveCluster struct {
+	t        testing.TB
+	dir      string
+	certs    string
+	hostsDir string
+	model    *model.Model
+	agents   map[string]*AgentDaemon
+	stores   map[string]*store.Dir
+	power    map[string]*exec.Cmd
+	mgr      *ManagerDaemon
+	mstore   *store.Dir
+	fenceDir string
+}
+
+func newLiveCluster(t testing.TB, hosts []string) *liveCluster {
+	return newLiveClusterWith(t, hosts, false)
+}
+
+// newLiveClusterWith builds the cluster; with debianDummy every host is
+// fenced by Debian's fence_dummy (type=file) instead of the PID agent.
+func newLiveClusterWith(t testing.TB, hosts []string, debianDummy bool) *liveCluster {
+	ocfRoot, fenceDir := repoAgents(t)
+	if debianDummy {
+		fenceDir = "/usr/sbin"
+	}
+	dir := t.TempDir()
+	lc := &liveCluster{t: t, dir: dir, certs: filepath.Join(dir, "certs"), hostsDir: filepath.Join(dir, "hosts"),
+		agents: map[string]*AgentDaemon{}, stores: map[string]*store.Dir{}, power: map[string]*exec.Cmd{}, fenceDir: fenceDir}
+	require.NoError(t, certs.InitCerts(lc.certs, hosts, time.Hour))
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster: {name: live, heartbeat-interval: 250ms, dead-timeout: 3s, fence-timeout: 10s, ocf-root: %q,\n", ocfRoot)
+	b.WriteString("  op-defaults: {start-timeout: 10s, stop-timeout: 10s, monitor-timeout: 10s}}\nhosts:\n")
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "  - {name: %s, address: %q}\n", h, freePort(t))
+	}
+	b.WriteString("fence-devices:\n")
+	for _, h := range hosts {
+		if debianDummy {
+			fmt.Fprintf(&b, "  - {id: dummy-%s, agent: fence_dummy, params: {type: file, status_file: %q}, hosts: {%s: %s}}\n",
+				h, filepath.Join(dir, "dummy-"+h+".status"), h, h)
+			continue
+		}
+		fmt.Fprintf(&b, "  - {id: pid-%s, agent: fence_basalt_pid, params: {hosts_dir: %q}, hosts: {%s: %s}}\n", h, lc.hostsDir, h, h)
+	}
+	b.WriteString(`resources:
+  - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
+  - {id: mnt, name: test mount, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
+groups:
+  - id: g
+    members: [{resource: pool}, {resource: mnt, parent: pool}]
+`)
+	m, err := model.Load("live.yaml", []byte(b.String()))
+	require.NoError(t, err)
+	lc.model = m
+	for _, h := range hosts {
+		require.NoError(t, os.MkdirAll(filepath.Join(lc.hostsDir, h, "resources"), 0o755))
+		power := exec.Command("sleep", "3600")
+		require.NoError(t, power.Start())
+		go func() { _ = power.Wait() }()
+		lc.power[h] = power
+		require.NoError(t, os.WriteFile(filepath.Join(lc.hostsDir, h, "agent.pid"), []byte(strconv.Itoa(power.Process.Pid)), 0o644))
+		st, err := store.OpenDir(filepath.Join(dir, "state", h))
+		require.NoError(t, err)
+		lc.stores[h] = st
+		lc.startAgent(h)
+	}
+	st, err := store.OpenDir(filepath.Join(dir, "state", "manager"))
+	require.NoError(t, err)
+	lc.mstore = st
+	lc.startManager()
+	t.Cleanup(func() {
+		lc.mgr.Stop()
+		for _, a := range lc.agents {
+			a.Stop()
+		}
+		for _, p := range lc.power {
+			_ = p.Process.Kill()
+		}
+	})
+	return lc
+}
+
+func (lc *liveCluster) startAgent(h string) {
+	cfg, err := certs.AgentTLS(lc.certs, h)
+	require.NoError(lc.t, err)
+	host, _ := lc.model.Host(h)
+	a, err := StartAgentDaemon(AgentDaemonConfig{
+		Agent: agent.Config{Host: h, HeartbeatInterval: lc.model.Cluster.HeartbeatInterval, FenceAgentDir: lc.fenceDir,
+			FenceEnv: []string{DefaultPath},
+			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot,
+				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
+		Listen: host.Address, TLS: cfg, Store: lc.stores[h], Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
+	})
+	require.NoError(lc.t, err)
+	lc.agents[h] = a
+}
+
+func (lc *liveCluster) startManager() {
+	d, err := StartManagerDaemon(ManagerDaemonConfig{Model: lc.model, Store: lc.mstore,
+		TLS: func(h string) (*tls.Config, error) { return certs.ManagerTLS(lc.certs, h) }, Clock: clock.New(), Log: quietLog()})
+	require.NoError(lc.t, err)
+	lc.mgr = d
+}
+
+// running: the group runs on host, in truth (state files) and in the
+// manager's view, and the manager is idle.
+func (lc *liveCluster) running(h string) bool {
+	for _, r := range []string{"pool", "mnt"} {
+		if _, err := os.Stat(filepath.Join(lc.hostsDir, h, "resources", "statefile-"+r+".state")); err != nil {
+			return false
+		}
+	}
+	ok := false
+	lc.mgr.View(func(m *manager.Manager) {
+		ok = m.Idle() && m.Observed("pool", h).State == planner.Running && m.Observed("mnt", h).State == planner.Running
+	})
+	return ok
+}
+
+func (lc *liveCluster) await(what string, cond func() bool) {
+	lc.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			lc.t.Fatalf("not reached within 60s: %s", what)
+		}
+		select {
+		case <-lc.mgr.Changed():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (lc *liveCluster) activeHosts(r string) []string {
+	var out []string
+	for h := range lc.agents {
+		if _, err := os.Stat(filepath.Join(lc.hostsDir, h, "resources", "statefile-"+r+".state")); err == nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func TestLiveClusterFailoverAfterAgentDeath(t *testing.T) {
+	lc := newLiveCluster(t, []string{"h1", "h2", "h3"})
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+
+	// h1's agent dies. Its resources keep running, so h1 must be fenced
+	// (the PID fence agent kills h1's "power" process and wipes its
+	// resources) before the group may start on h2.
+	lc.agents["h1"].Stop()
+	lc.await("failover to h2", func() bool { return lc.running("h2") })
+	require.Equal(t, []string{"h2"}, lc.activeHosts("pool"), "never active twice")
+	require.ErrorIs(t, syscall.Kill(lc.power["h1"].Process.Pid, 0), syscall.ESRCH, "h1 was powered off by its fence device")
+	power, err := os.ReadFile(filepath.Join(lc.hostsDir, "h1", "power"))
+	require.NoError(t, err)
+	require.Equal(t, "off\n", string(power))
+	var hist []string
+	lc.mgr.View(func(m *manager.Manager) {
+		for _, h := range m.FenceHistory() {
+			hist = append(hist, fmt.Sprintf("%s ok=%t %v", h.Target, h.OK, h.Devices))
+		}
+	})
+	require.Equal(t, []string{"h1 ok=true [pid-h1]"}, hist)
+}
+
+func TestLiveClusterManagerAndAgentRestartsKeepResourcesRunning(t *testing.T) {
+	lc := newLiveCluster(t, []string{"h1", "h2"})
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	stat := func() time.Time {
+		st, err := os.Stat(filepath.Join(lc.hostsDir, "h1", "resources", "statefile-pool.state"))
+		require.NoError(t, err)
+		return st.ModTime()
+	}
+	started := stat()
+
+	// The manager restarts: a new epoch, the agents accept it, and the
+	// running group is adopted, not restarted.
+	var epoch uint64
+	lc.mgr.View(func(m *manager.Manager) { epoch = uint64(m.Epoch()) })
+	lc.mgr.Stop()
+	lc.startManager()
+	lc.await("adopted", func() bool { return lc.running("h1") })
+	require.Equal(t, started, stat(), "the pool was not restarted")
+	lc.await("agents on the new epoch", func() bool { return lc.agents["h1"].Epoch() == epoch+1 })
+
+	// The agent restarts (an upgrade): resources keep running, the epoch
+	// it persisted is restored, the manager re-probes and carries on.
+	lc.agents["h1"].Stop()
+	lc.startAgent("h1")
+	require.Equal(t, epoch+1, lc.agents["h1"].Epoch(), "the epoch survived the restart")
+	lc.await("still on h1", func() bool { return lc.running("h1") })
+	require.Equal(t, started, stat(), "the pool kept running through the agent restart")
+	require.Equal(t, []string{"h1"}, lc.activeHosts("pool"))
+}
+
+// TestLiveClusterWithDebianFenceDummy runs Debian's fence_dummy (from
+// fence-agents) as the fence devices: the fencer's key=value arguments, its
+// off and its status check (rc 2 = off) work with a real fence agent.
+func TestLiveClusterWithDebianFenceDummy(t *testing.T) {
+	requireInstalled(t, "/usr/sbin/fence_dummy")
+	lc := newLiveClusterWith(t, []string{"h1", "h2"}, true)
+	for _, h := range []string{"h1", "h2"} {
+		require.NoError(t, os.WriteFile(filepath.Join(lc.dir, "dummy-"+h+".status"), []byte("on"), 0o644))
+	}
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	lc.agents["h1"].Stop()
+	lc.await("failover to h2 after fence_dummy", func() bool { return lc.running("h2") })
+	status, err := os.ReadFile(filepath.Join(lc.dir, "dummy-h1.status"))
+	require.NoError(t, err)
+	require.Equal(t, "off", strings.TrimSpace(string(status)), "fence_dummy switched h1 off")
+	var hist []string
+	lc.mgr.View(func(m *manager.Manager) {
+		for _, h := range m.FenceHistory() {
+			hist = append(hist, fmt.Sprintf("%s ok=%t %v", h.Target, h.OK, h.Devices))
+		}
+	})
+	require.Equal(t, []string{"h1 ok=true [dummy-h1]"}, hist)
+}
+
+// BenchmarkFailover measures, with real daemons on loopback and short
+// timeouts, the time from an agent's death to its group running on the
+// partner, broken down into detection (the dead timeout), fencing (PID
+// fence agent with its status check) and start.
+func BenchmarkFailover(b *testing.B) {
+	var detect, fence, start time.Duration
+	for range b.N {
+		b.StopTimer()
+		lc := newLiveCluster(b, []string{"h1", "h2"})
+		lc.await("group running on h1", func() bool { return lc.running("h1") })
+		b.StartTimer()
+		t0 := time.Now()
+		lc.agents["h1"].Stop()
+		lc.await("failover", func() bool { return lc.running("h2") })
+		done := time.Now()
+		b.StopTimer()
+		var lost, fenced time.Time
+		lc.mgr.View(func(m *manager.Manager) {
+			for _, e := range m.Events() {
+				switch {
+				case e.Kind == "host-lost" && e.Host == "h1":
+					lost = e.Time
+				case e.Kind == "fenced" && e.Host == "h1":
+					fenced = e.Time
+				}
+			}
+		})
+		require.False(b, lost.IsZero() || fenced.IsZero(), "events missing")
+		detect += lost.Sub(t0)
+		fence += fenced.Sub(lost)
+		start += done.Sub(fenced)
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(detect.Milliseconds())/n, "detect-ms")
+	b.ReportMetric(float64(fence.Milliseconds())/n, "fence-ms")
+	b.ReportMetric(float64(start.Milliseconds())/n, "start-ms")
+	b.ReportMetric(float64((detect+fence+start).Milliseconds())/n, "total-ms")
+	b.ReportMetric(0, "ns/op")
+}

@@ -1,0 +1,369 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
+	"github.com/basalt-ha/basalt/live/transport"
+)
+
+// sendQueue bounds the messages waiting for one host's connection. The
+// manager never blocks on a slow peer: past the bound messages are dropped,
+// and the manager's own timeouts treat them as lost.
+const sendQueue = 1024
+
+// reconnect bounds the delay between connection attempts to an agent.
+const (
+	reconnectMin = 200 * time.Millisecond
+	reconnectMax = 5 * time.Second
+)
+
+// ManagerDaemonConfig configures a ManagerDaemon.
+type ManagerDaemonConfig struct {
+	Model *model.Model
+	Store storage.Store
+	// TLS returns the configuration for dialing a host (ManagerTLS); nil
+	// only with Insecure.
+	TLS      func(host string) (*tls.Config, error)
+	Insecure bool
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// SkipFence is the skip-fence canary (builds with the canary tag).
+	SkipFence bool
+	// NoProbe is the no-probe canary (builds with the canary tag): what was
+	// not probed is taken as stopped.
+	NoProbe bool
+}
+
+type hostLink struct {
+	name string
+	addr string
+	out  chan effect.Message
+}
+
+// ManagerDaemon runs the manager state machine for real: its epoch and
+// event log in a state directory, a mutual-TLS connection to every agent
+// (redialled when lost, until a newer manager deposes this one), timers on
+// the real clock, and administrative requests from the API. Stopping it
+// leaves every resource running.
+type ManagerDaemon struct {
+	mu     sync.Mutex
+	m      *manager.Manager
+	model  *model.Model
+	clk    clock.Clock
+	store  storage.Store
+	log    *slog.Logger
+	timers *timerSet
+	links  map[string]*hostLink
+	// linkCtx ends the agent connections and their redialling; it is
+	// cancelled on Stop and, earlier, when the manager is deposed: a
+	// deposed manager that redialled would make the agents drop the live
+	// manager's connection for its own, again and again.
+	linkCtx   context.Context
+	stopLinks context.CancelFunc
+	deposed   bool
+	wg        sync.WaitGroup
+	closed    bool
+	// changed is closed and replaced whenever anything happens, so that
+	// waiters (report --wait) can block on it rather than poll.
+	changed chan struct{}
+	// observe, when set (metrics), sees every message from the agents.
+	observe func(msg any)
+}
+
+// StartManagerDaemon recovers the durable state (epoch, event log, a torn
+// tail truncated with a warning, corruption refused), starts a new manager
+// incarnation and connects to every agent.
+func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
+	if cfg.TLS == nil && !cfg.Insecure {
+		return nil, fmt.Errorf("manager: mutual TLS is required (certificates from basalt certs init), or --insecure-dev")
+	}
+	var epoch proto.Epoch
+	if data, err := cfg.Store.Read(manager.EpochRecord); err == nil {
+		if epoch, err = manager.DecodeEpoch(data); err != nil {
+			return nil, fmt.Errorf("manager: %w", err)
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("manager: %w", err)
+	}
+	var records [][]byte
+	if data, err := cfg.Store.Read(manager.EventLog); err == nil {
+		d, err := eventlog.Decode(data)
+		if err != nil {
+			return nil, fmt.Errorf("manager: event log: %w (refusing to start on a damaged log; move it aside to start afresh)", err)
+		}
+		if d.Torn != "" {
+			cfg.Log.Warn("event log had a torn tail; truncating it", "what", d.Torn, "valid_bytes", d.Valid)
+			if err := cfg.Store.Truncate(manager.EventLog, d.Valid); err != nil {
+				return nil, fmt.Errorf("manager: truncate torn event log: %w", err)
+			}
+		}
+		records = d.Records
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("manager: %w", err)
+	}
+	linkCtx, stopLinks := context.WithCancel(context.Background())
+	d := &ManagerDaemon{
+		m:     manager.New(manager.Config{Model: cfg.Model, SkipFence: cfg.SkipFence, NoProbe: cfg.NoProbe}),
+		model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
+		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, linkCtx: linkCtx, stopLinks: stopLinks,
+		changed: make(chan struct{}),
+	}
+	d.mu.Lock()
+	effs, err := d.m.Start(d.clk.Now(), epoch, records)
+	if err != nil {
+		d.mu.Unlock()
+		stopLinks()
+		return nil, fmt.Errorf("manager: %w", err)
+	}
+	d.apply(effs)
+	d.mu.Unlock()
+	for _, h := range cfg.Model.Hosts {
+		l := &hostLink{name: h.Name, addr: h.Address, out: make(chan effect.Message, sendQueue)}
+		d.links[h.Name] = l
+		var tcfg *tls.Config
+		if !cfg.Insecure {
+			if tcfg, err = cfg.TLS(h.Name); err != nil {
+				// Stop, not just cancel: the links already started and
+				// the timers Start armed must end with the failed daemon.
+				d.Stop()
+				return nil, fmt.Errorf("manager: %w", err)
+			}
+		}
+		d.wg.Add(1)
+		go d.link(l, tcfg)
+	}
+	cfg.Log.Info("manager started", "epoch", uint64(d.m.Epoch()), "hosts", len(cfg.Model.Hosts), "replayed_events", len(records))
+	return d, nil
+}
+
+// Stop disconnects from the agents and stops the timers. Nothing is stopped
+// on the hosts: a restarted manager adopts what runs.
+func (d *ManagerDaemon) Stop() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.closed = true
+	d.timers.stopAll()
+	d.mu.Unlock()
+	d.stopLinks()
+	d.wg.Wait()
+}
+
+// link keeps one agent connected: dial, read until the connection breaks,
+// dial again with backoff. A writer goroutine drains the send queue. It
+// ends, closing the connection, when the daemon stops or is deposed.
+func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
+	defer d.wg.Done()
+	backoff := reconnectMin
+	for d.linkCtx.Err() == nil {
+		var c *transport.Conn
+		var err error
+		if cfg == nil {
+			var nc net.Conn
+			nc, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(d.linkCtx, "tcp", l.addr)
+			if err == nil {
+				c = transport.NewConn(nc)
+			}
+		} else {
+			ctx, cancel := context.WithTimeout(d.linkCtx, 5*time.Second)
+			c, err = transport.Dial(ctx, l.addr, cfg)
+			cancel()
+		}
+		if err != nil {
+			select {
+			case <-d.linkCtx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, reconnectMax)
+			continue
+		}
+		backoff = reconnectMin
+		// What was queued before this connection existed was meant for an
+		// earlier one, perhaps for an earlier life of the agent: a fence
+		// request the manager has since given to another host, or an
+		// operation the host's loss cancelled. Delivered now it would act
+		// on beliefs the manager no longer holds (a healthy host fenced
+		// long after the request was moved elsewhere). The state machine
+		// counts sends to an unreachable host as lost, as the simulator's
+		// network does, and re-sends what it still wants once the agent
+		// says hello on this connection: the reader below is not reading
+		// yet, so nothing meant for this connection is queued yet.
+		if n := drain(l.out); n > 0 {
+			d.log.Info("dropped messages queued while disconnected", "host", l.name, "count", n)
+		}
+		d.log.Info("connected to agent", "host", l.name, "addr", l.addr)
+		stop := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case msg := <-l.out:
+					if err := c.Send(msg); err != nil {
+						c.Close()
+						return
+					}
+				case <-stop:
+					return
+				case <-d.linkCtx.Done():
+					c.Close()
+					return
+				}
+			}
+		}()
+		for {
+			msg, err := c.Recv()
+			if err != nil {
+				if d.linkCtx.Err() == nil {
+					d.log.Warn("agent connection lost", "host", l.name, "err", err.Error())
+				}
+				break
+			}
+			d.mu.Lock()
+			if !d.closed {
+				if d.observe != nil {
+					d.observe(msg)
+				}
+				d.apply(d.m.Receive(d.clk.Now(), msg))
+			}
+			d.mu.Unlock()
+		}
+		close(stop)
+		c.Close()
+	}
+}
+
+// drain empties a send queue without blocking and says how many messages
+// it dropped.
+func drain(q chan effect.Message) int {
+	for n := 0; ; n++ {
+		select {
+		case <-q:
+		default:
+			return n
+		}
+	}
+}
+
+// Admin serves an administrative request.
+func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id, effs, err := d.m.Admin(d.clk.Now(), req)
+	d.apply(effs)
+	return id, err
+}
+
+// Observe makes fn see every message from the agents (metrics use it for
+// operation latencies). fn runs under the daemon's lock and must not block.
+func (d *ManagerDaemon) Observe(fn func(msg any)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.observe = fn
+}
+
+// Model is the cluster configuration the manager runs; it does not change
+// while the daemon runs, so it is read without the lock.
+func (d *ManagerDaemon) Model() *model.Model { return d.model }
+
+// View runs fn with the manager under the lock, for read-only queries
+// (status, events, reports, why).
+func (d *ManagerDaemon) View(fn func(m *manager.Manager)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fn(d.m)
+}
+
+// Changed returns a channel closed at the next change of the manager's
+// state.
+func (d *ManagerDaemon) Changed() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.changed
+}
+
+// apply carries out effects in order. Called with d.mu held.
+func (d *ManagerDaemon) apply(effs []effect.Effect) {
+	defer func() {
+		d.checkDeposed()
+		close(d.changed)
+		d.changed = make(chan struct{})
+	}()
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effect.Send:
+			l := d.links[e.To]
+			if l == nil {
+				d.log.Error("send to unknown host", "host", e.To)
+				continue
+			}
+			select {
+			case l.out <- e.Msg:
+			default:
+				d.log.Warn("send queue full; message dropped", "host", e.To, "msg", e.Msg.Describe())
+			}
+		case effect.SetTimer:
+			if !d.closed {
+				d.timers.set(e, d.fire)
+			}
+		case effect.CancelTimer:
+			d.timers.cancel(e.ID)
+		case effect.Persist:
+			if err := persist(d.store, e); err != nil {
+				// The epoch and the log must be durable before the manager
+				// acts on them; without storage it must not act at all.
+				d.log.Error("cannot persist; manager stops acting", "record", e.Name, "err", err.Error())
+				d.closed = true
+				d.timers.stopAll()
+				return
+			}
+		case effect.Log:
+			d.log.LogAttrs(context.Background(), e.Level, e.Msg, e.Attrs...)
+		default:
+			d.log.Error("manager daemon: unknown effect", "effect", e.Describe())
+		}
+	}
+}
+
+// checkDeposed lets go of the agents once the manager has learnt that a
+// newer one took over: the connections are closed and never redialled,
+// since an agent takes the latest connection as its manager's and would
+// drop the live manager's for ours. The admin API goes on answering (that
+// this manager was superseded). Called with d.mu held.
+func (d *ManagerDaemon) checkDeposed() {
+	if d.deposed || !d.m.Deposed() {
+		return
+	}
+	d.deposed = true
+	d.stopLinks()
+	// Nothing is left for the timers to do: a deposed manager ignores them.
+	d.timers.stopAll()
+	d.log.Error("manager deposed: a newer manager has taken over; closed the agent connections and stopped contacting agents",
+		"epoch", uint64(d.m.Epoch()))
+}
+
+func (d *ManagerDaemon) fire(id effect.TimerID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.timers.fired(id)
+	d.apply(d.m.TimerFired(d.clk.Now(), id))
+}

@@ -1,0 +1,132 @@
+// Package metrics exports the manager's view as Prometheus metrics on an
+// opt-in listener.
+package metrics
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/live/admin"
+	"github.com/basalt-ha/basalt/live/daemon"
+)
+
+// Metric names follow ClusterLabs' ha_cluster_exporter where a counterpart
+// exists (ha_cluster_pacemaker_*), so existing dashboards carry over; the
+// rest are basalt_*.
+var (
+	descResources = prometheus.NewDesc("ha_cluster_pacemaker_resources",
+		"Resources by host and state (1 = the resource is in this state on this host).",
+		[]string{"node", "resource", "group", "status", "managed"}, nil)
+	descFailCount = prometheus.NewDesc("ha_cluster_pacemaker_fail_count",
+		"Fail count of a resource on a host.", []string{"node", "resource"}, nil)
+	descNodes = prometheus.NewDesc("ha_cluster_pacemaker_nodes",
+		"Hosts by state (1 = the host is in this state).", []string{"node", "status"}, nil)
+	descEpoch    = prometheus.NewDesc("basalt_manager_epoch", "The manager's epoch (fencing token).", nil, nil)
+	descHealthy  = prometheus.NewDesc("basalt_cluster_healthy", "1 when every group runs as intended.", nil, nil)
+	descFences   = prometheus.NewDesc("basalt_fence_operations", "Finished fence requests by target and result.", []string{"target", "result"}, nil)
+	descOpenReps = prometheus.NewDesc("basalt_open_reports", "Administrative requests whose report is still OPEN.", nil, nil)
+)
+
+// Metrics exposes a manager daemon in the Prometheus text format.
+type Metrics struct {
+	d       *daemon.ManagerDaemon
+	latency *prometheus.HistogramVec
+	reg     *prometheus.Registry
+}
+
+// NewMetrics builds the collectors of d. Gauges are computed from the
+// manager's status at each scrape, so they are never stale.
+func NewMetrics(d *daemon.ManagerDaemon) *Metrics {
+	m := &Metrics{d: d, reg: prometheus.NewRegistry(),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "basalt_operation_duration_seconds", Help: "Run time of resource agent operations, by action.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}, []string{"action"})}
+	m.reg.MustRegister(m, m.latency)
+	d.Observe(func(msg any) {
+		if r, ok := msg.(proto.OpResult); ok && !r.Result.StartedAt.IsZero() {
+			m.latency.WithLabelValues(string(r.Result.Action)).Observe(r.Result.RunTime().Seconds())
+		}
+	})
+	return m
+}
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descResources, descFailCount, descNodes, descEpoch, descHealthy, descFences, descOpenReps} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	v := admin.Status(m.d)
+	var fences map[[2]string]int
+	m.d.View(func(mg *manager.Manager) {
+		fences = map[[2]string]int{}
+		for _, h := range mg.FenceHistory() {
+			res := "success"
+			if !h.OK {
+				res = "failure"
+			}
+			fences[[2]string{h.Target, res}]++
+		}
+	})
+	ch <- prometheus.MustNewConstMetric(descEpoch, prometheus.GaugeValue, float64(v.Epoch))
+	healthy := 0.0
+	if v.Healthy {
+		healthy = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, healthy)
+	ch <- prometheus.MustNewConstMetric(descOpenReps, prometheus.GaugeValue, float64(len(v.OpenReports)))
+	for _, h := range v.Hosts {
+		for _, st := range []string{string(planner.Online), string(planner.Offline), string(planner.Unclean), "standby"} {
+			val := 0.0
+			if st == h.State || st == "standby" && h.Standby {
+				val = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descNodes, prometheus.GaugeValue, val, h.Name, st)
+		}
+	}
+	for _, g := range v.Groups {
+		for _, r := range g.Resources {
+			hosts := make([]string, 0, len(r.States))
+			for h := range r.States {
+				hosts = append(hosts, h)
+			}
+			sort.Strings(hosts)
+			for _, h := range hosts {
+				ch <- prometheus.MustNewConstMetric(descResources, prometheus.GaugeValue, 1, h, r.ID, g.ID, r.States[h], fmt.Sprint(g.Managed))
+			}
+			for h, n := range r.FailCount {
+				ch <- prometheus.MustNewConstMetric(descFailCount, prometheus.GaugeValue, float64(n), h, r.ID)
+			}
+		}
+	}
+	for k, n := range fences {
+		ch <- prometheus.MustNewConstMetric(descFences, prometheus.CounterValue, float64(n), k[0], k[1])
+	}
+}
+
+// ServeMetrics serves /metrics on addr until the returned server is
+// closed.
+func ServeMetrics(m *Metrics, addr string) (*http.Server, string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return srv, l.Addr().String(), nil
+}
