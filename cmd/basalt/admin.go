@@ -381,6 +381,7 @@ func certsCmd(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", "", "directory to create the CA and certificates in (required)")
 	hosts := fs.StringSlice("hosts", nil, "host names, comma-separated (required)")
 	validity := fs.Duration("validity", 365*24*time.Hour, "certificate lifetime")
+	force := fs.Bool("force", false, "replace certificates and keys already in --dir (locks out every peer using the old CA)")
 	if ok, rc := parse(fs, args[1:]); !ok {
 		return rc
 	}
@@ -388,7 +389,7 @@ func certsCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "basalt certs init: --dir and --hosts are required")
 		return 2
 	}
-	if err := certs.InitCerts(*dir, *hosts, *validity); err != nil {
+	if err := certs.InitCerts(*dir, *hosts, *validity, *force); err != nil {
 		fmt.Fprintf(stderr, "basalt certs init: %v\n", err)
 		return 1
 	}

@@ -325,14 +325,25 @@ func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {
 }
 
 // FenceStdin renders a fence request as the fence agent API's key=value
-// lines: action, plug (and port, its older name), then the device's
-// parameters sorted by name. Values with a newline are refused: they would
-// smuggle extra keys.
+// lines: action, plug, then the device's parameters sorted by name. The
+// agent checks what the manager sent, as the configuration loader did: an
+// unknown action, a device parameter that names the action or plug (or
+// their aliases), or a control character anywhere is refused, because the
+// fence agent would read it as another request.
 func FenceStdin(m proto.FenceExec) ([]byte, error) {
+	if !m.Action.Valid() {
+		return nil, fmt.Errorf("fence action %q is not one of off, on, reboot, status, monitor", m.Action)
+	}
 	var b strings.Builder
 	line := func(k, v string) error {
-		if strings.ContainsAny(k, "=\n\x00") || k == "" || strings.ContainsAny(v, "\n\x00") {
-			return fmt.Errorf("fence parameter %q: keys may not contain '=' or newlines, values no newlines", k)
+		if k == "" || strings.Contains(k, "=") {
+			return fmt.Errorf("fence parameter %q: a key may not be empty or contain '='", k)
+		}
+		if err := proto.CheckFenceText(k); err != nil {
+			return fmt.Errorf("fence parameter %q: the key %w", k, err)
+		}
+		if err := proto.CheckFenceText(v); err != nil {
+			return fmt.Errorf("fence parameter %q: the value %w", k, err)
 		}
 		b.WriteString(k + "=" + v + "\n")
 		return nil
@@ -351,8 +362,8 @@ func FenceStdin(m proto.FenceExec) ([]byte, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if k == "action" || k == "plug" || k == "port" {
-			continue // the request decides these, not the device's parameters
+		if proto.ReservedFenceParam(k) {
+			return nil, fmt.Errorf("fence parameter %q is set by the request, not by the device (reserved: %s)", k, strings.Join(proto.ReservedFenceParams(), ", "))
 		}
 		if err := line(k, m.Params[k]); err != nil {
 			return nil, err

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proto"
 )
 
 // Error is one problem in a configuration file, with where it is.
@@ -630,8 +631,8 @@ func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
 			switch {
 			case !fenceParam.MatchString(k.Value):
 				l.errf(k, kp, "%q is not a fence agent parameter name (letters, digits, '_', '-')", k.Value)
-			case k.Value == "action" || k.Value == "plug" || k.Value == "port":
-				l.errf(k, kp, "%s is set by basalt for each request (plugs go under hosts:)", k.Value)
+			case proto.ReservedFenceParam(k.Value):
+				l.errf(k, kp, "%s is set by basalt for each request (reserved: %s; plugs go under hosts:)", k.Value, strings.Join(proto.ReservedFenceParams(), ", "))
 			}
 			l.oneLine(v, kp)
 		})
@@ -649,10 +650,11 @@ func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
 }
 
 // oneLine refuses a value a fence agent would misread: its arguments are
-// key=value lines on stdin, so a newline would smuggle in another argument.
+// key=value lines on stdin, so a newline (or any character some agents
+// split lines at) would smuggle in another argument.
 func (l *loader) oneLine(v *yaml.Node, kp string) {
-	if strings.ContainsAny(v.Value, "\r\n") {
-		l.errf(v, kp, "must be on one line (fence agents read their arguments as key=value lines)")
+	if err := proto.CheckFenceText(v.Value); err != nil {
+		l.errf(v, kp, "must be on one line, in plain text (fence agents read their arguments as key=value lines): it %v", err)
 	}
 }
 

@@ -18,7 +18,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -26,22 +28,26 @@ import (
 // accept commands only from a peer presenting it, signed by the cluster CA.
 const ManagerName = "basalt-manager"
 
+// roleFiles are the base names InitCerts writes for the CA and the manager.
+// A host's files are <host>.pem and <host>-key.pem, so a host named after
+// one of these (or "ca-key", whose .pem is the CA's key) would overwrite a
+// key that every other peer depends on.
+var roleFiles = []string{"ca", "ca-key", "manager", "manager-key"}
+
 // InitCerts creates a cluster CA and certificates for the manager and each
-// host in dir: ca.pem, manager.pem/manager-key.pem, <host>.pem/<host>-key.pem.
-// Host certificates name the host (DNS) and loopback addresses, so that a
-// test cluster on 127.0.0.x works. It refuses to overwrite an existing CA:
-// replacing it would lock every running agent out.
-func InitCerts(dir string, hosts []string, validity time.Duration) error {
-	if len(hosts) == 0 {
-		return fmt.Errorf("certs: at least one host is needed")
+// host in dir: ca.pem, ca-key.pem, manager.pem/manager-key.pem,
+// <host>.pem/<host>-key.pem. Host certificates name the host (DNS) and
+// loopback addresses, so that a test cluster on 127.0.0.x works. Unless force
+// is set it overwrites nothing: replacing the CA (or its key) would lock
+// every running agent out, and a second run must not do that by accident.
+func InitCerts(dir string, hosts []string, validity time.Duration, force bool) error {
+	if err := checkHostNames(hosts); err != nil {
+		return err
 	}
-	for _, h := range hosts {
-		if h == "" || h == ManagerName || filepath.Base(h) != h || h == "ca" {
-			return fmt.Errorf("certs: %q is not a usable host name", h)
+	if !force {
+		if err := refuseExisting(dir, hosts); err != nil {
+			return err
 		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "ca.pem")); err == nil {
-		return fmt.Errorf("certs: %s already holds a CA; remove it first to start over", dir)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("certs: %w", err)
@@ -94,6 +100,51 @@ func InitCerts(dir string, hosts []string, validity time.Duration) error {
 		if err := issue(h, []string{h}, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkHostNames refuses names that cannot be a certificate's DNS name or
+// whose files would collide with the CA's, the manager's or each other's.
+func checkHostNames(hosts []string) error {
+	if len(hosts) == 0 {
+		return fmt.Errorf("certs: at least one host is needed")
+	}
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		switch {
+		case !hostName.MatchString(h):
+			return fmt.Errorf("certs: host %q: a host name is letters, digits, '-' and '.', starting with a letter or digit", h)
+		case h == ManagerName || slices.Contains(roleFiles, h) || strings.HasSuffix(h, "-key"):
+			return fmt.Errorf("certs: host %q: the name collides with the files of the CA or the manager (%s)", h, strings.Join(roleFiles, ", "))
+		case seen[h]:
+			return fmt.Errorf("certs: host %q is named twice", h)
+		}
+		seen[h] = true
+	}
+	return nil
+}
+
+// hostName is what a host may be called: a DNS name, so that it can stand
+// in a certificate and as a file name.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$`)
+
+// refuseExisting names every file InitCerts would write that is already in
+// dir.
+func refuseExisting(dir string, hosts []string) error {
+	var found []string
+	for _, base := range append(slices.Clone(roleFiles), hosts...) {
+		for _, name := range []string{base + ".pem", base + "-key.pem"} {
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				found = append(found, name)
+			}
+		}
+	}
+	if len(found) > 0 {
+		slices.Sort(found)
+		found = slices.Compact(found)
+		return fmt.Errorf("certs: %s already holds %s; nothing was written (--force replaces them, and locks out every peer still using the old CA)",
+			dir, strings.Join(found, ", "))
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func newLiveClusterWith(t testing.TB, hosts []string, debianDummy bool) *liveClu
 	dir := t.TempDir()
 	lc := &liveCluster{t: t, dir: dir, certs: filepath.Join(dir, "certs"), hostsDir: filepath.Join(dir, "hosts"),
 		agents: map[string]*AgentDaemon{}, stores: map[string]*store.Dir{}, power: map[string]*exec.Cmd{}, fenceDir: fenceDir}
-	require.NoError(t, certs.InitCerts(lc.certs, hosts, time.Hour))
+	require.NoError(t, certs.InitCerts(lc.certs, hosts, time.Hour, false))
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster: {name: live, heartbeat-interval: 250ms, dead-timeout: 3s, fence-timeout: 10s, ocf-root: %q,\n", ocfRoot)
 	b.WriteString("  op-defaults: {start-timeout: 10s, stop-timeout: 10s, monitor-timeout: 10s}}\nhosts:\n")

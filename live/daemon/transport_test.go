@@ -61,8 +61,8 @@ func next(t *testing.T, ch chan accepted) accepted {
 
 func TestMutualTLSCarriesMessages(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
-	require.NoError(t, certs.InitCerts(dir, []string{"h1", "h2"}, time.Hour))
-	require.ErrorContains(t, certs.InitCerts(dir, []string{"h1"}, time.Hour), "already holds a CA")
+	require.NoError(t, certs.InitCerts(dir, []string{"h1", "h2"}, time.Hour, false))
+	require.ErrorContains(t, certs.InitCerts(dir, []string{"h1"}, time.Hour, false), "already holds ca-key.pem, ca.pem, h1-key.pem, h1.pem")
 	l, ch := serve(t, dir, "h1")
 	cfg, err := certs.ManagerTLS(dir, "h1")
 	require.NoError(t, err)
@@ -84,9 +84,9 @@ func TestMutualTLSCarriesMessages(t *testing.T) {
 
 func TestAgentRefusesPeersWithoutTheManagersCertificate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
-	require.NoError(t, certs.InitCerts(dir, []string{"h1", "h2"}, time.Hour))
+	require.NoError(t, certs.InitCerts(dir, []string{"h1", "h2"}, time.Hour, false))
 	other := filepath.Join(t.TempDir(), "other")
-	require.NoError(t, certs.InitCerts(other, []string{"h1"}, time.Hour))
+	require.NoError(t, certs.InitCerts(other, []string{"h1"}, time.Hour, false))
 	l, ch := serve(t, dir, "h1")
 
 	// No client certificate at all.
@@ -127,7 +127,7 @@ func TestAgentRefusesPeersWithoutTheManagersCertificate(t *testing.T) {
 
 func TestManagerRefusesAnAgentNamingAnotherHost(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
-	require.NoError(t, certs.InitCerts(dir, []string{"h1", "h2"}, time.Hour))
+	require.NoError(t, certs.InitCerts(dir, []string{"h1", "h2"}, time.Hour, false))
 	l, _ := serve(t, dir, "h2") // h2's agent answers where h1's is expected
 	cfg, err := certs.ManagerTLS(dir, "h1")
 	require.NoError(t, err)
@@ -156,9 +156,9 @@ func (s *syncBuffer) String() string {
 
 func TestAgentDaemonLogsWhyItRefusedAPeer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
-	require.NoError(t, certs.InitCerts(dir, []string{"h1"}, time.Hour))
+	require.NoError(t, certs.InitCerts(dir, []string{"h1"}, time.Hour, false))
 	other := filepath.Join(t.TempDir(), "other")
-	require.NoError(t, certs.InitCerts(other, []string{"h1"}, time.Hour))
+	require.NoError(t, certs.InitCerts(other, []string{"h1"}, time.Hour, false))
 	cfg, err := certs.AgentTLS(dir, "h1")
 	require.NoError(t, err)
 	st, err := store.OpenDir(filepath.Join(t.TempDir(), "state"))
