@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -113,8 +114,13 @@ type Server struct {
 }
 
 // Serve listens on the unix socket at path (mode, e.g. 0600). A stale
-// socket left by a crashed manager is replaced; one in use is an error.
+// socket left by a crashed manager is replaced; one in use is an error, and
+// so is anything at path that is not a socket (a mistyped --socket must not
+// delete the operator's file).
 func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Logger) (*Server, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != fs.ModeSocket {
+		return nil, fmt.Errorf("admin socket %s: a %s is there, not a socket; refusing to replace it", path, fileKind(fi))
+	}
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("admin socket %s is in use by another manager", path)
@@ -184,11 +190,9 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 		}
 	})
 	mux.HandleFunc("POST /v1/requests", func(w http.ResponseWriter, r *http.Request) {
-		var req api.Request
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			fail(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
+		req, code, err := decodeRequest(w, r)
+		if err != nil {
+			fail(w, code, err)
 			return
 		}
 		mreq := manager.Request{Command: manager.Command(req.Command), Target: req.Target, Host: req.Host, Flag: req.Flag}
@@ -218,8 +222,57 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
-	_ = os.Remove(s.path)
+	if fi, serr := os.Lstat(s.path); serr == nil && fi.Mode().Type() == fs.ModeSocket {
+		_ = os.Remove(s.path)
+	}
 	return err
+}
+
+// maxRequestBody bounds an admin request's body: a request is a few short
+// strings, and a client must not make the manager buffer without limit.
+const maxRequestBody = 64 << 10
+
+// decodeRequest reads exactly one JSON object with known fields from the
+// body, and says which HTTP status a bad body deserves: too large is 413,
+// anything else malformed (unknown fields, trailing data) is 400.
+func decodeRequest(w http.ResponseWriter, r *http.Request) (api.Request, int, error) {
+	var req api.Request
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&req)
+	if err == nil {
+		// A second value, or anything but white space after the object, is
+		// a client bug that must not be half-obeyed.
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("unexpected data after the JSON object")
+			if errors.As(terr, new(*http.MaxBytesError)) {
+				err = terr
+			}
+		}
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil:
+		return req, 0, nil
+	case errors.As(err, &tooLarge):
+		return req, http.StatusRequestEntityTooLarge, fmt.Errorf("request too large: the limit is %d bytes", tooLarge.Limit)
+	default:
+		return req, http.StatusBadRequest, fmt.Errorf("request body: %w", err)
+	}
+}
+
+// fileKind names what a file is, for an error message.
+func fileKind(fi fs.FileInfo) string {
+	switch t := fi.Mode().Type(); {
+	case t.IsRegular():
+		return "regular file"
+	case t&fs.ModeDir != 0:
+		return "directory"
+	case t&fs.ModeSymlink != 0:
+		return "symbolic link"
+	default:
+		return "file of mode " + t.String()
+	}
 }
 
 // reportView is a report as the API shows it.

@@ -1,0 +1,89 @@
+package admin
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/live/api"
+	"github.com/basalt-ha/basalt/live/daemon"
+	"github.com/basalt-ha/basalt/live/store"
+)
+
+// serve starts a manager daemon on the failover pair (its agents, on
+// loopback ports nothing listens on, stay unreachable) and its admin
+// server on a socket in a temporary directory.
+func serve(t *testing.T) (sock string, d *daemon.ManagerDaemon) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml"))
+	require.NoError(t, err)
+	m, err := model.Load("failover-pair.yaml", data)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	st, err := store.OpenDir(filepath.Join(dir, "state"))
+	require.NoError(t, err)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d, err = daemon.StartManagerDaemon(daemon.ManagerDaemonConfig{Model: m, Store: st, Insecure: true, Clock: clock.New(), Log: log})
+	require.NoError(t, err)
+	t.Cleanup(d.Stop)
+	sock = filepath.Join(dir, "manager.sock")
+	srv, err := Serve(d, sock, 0o600, log)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return sock, d
+}
+
+// post sends body to POST /v1/requests and returns the status and answer.
+func post(t *testing.T, sock, body string) (int, string) {
+	c := http.Client{Transport: &http.Transport{Dial: func(string, string) (net.Conn, error) { return net.Dial("unix", sock) }}}
+	resp, err := c.Post("http://basalt/v1/requests", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(out)
+}
+
+// Before the fix, trailing data after the object was ignored (the request
+// was obeyed) and a 100 MB body answered "unexpected EOF".
+func TestAdminRequestBodies(t *testing.T) {
+	sock, _ := serve(t)
+	code, out := post(t, sock, `{"command":"maintenance","flag":true} {"command":"fence","target":"oss1"}`)
+	require.Equal(t, http.StatusBadRequest, code, out)
+	require.Contains(t, out, "unexpected data after the JSON object")
+	code, out = post(t, sock, `{"command":"maintenance","flag":true}garbage`)
+	require.Equal(t, http.StatusBadRequest, code, out)
+
+	code, out = post(t, sock, `{"command":"maintenance","target":"`+strings.Repeat("x", 100<<20)+`"}`)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code)
+	require.Contains(t, out, "request too large: the limit is 65536 bytes")
+
+	code, out = post(t, sock, `{"command":"maintenance","bogus":1}`)
+	require.Equal(t, http.StatusBadRequest, code, out)
+	require.Contains(t, out, `unknown field \"bogus\"`)
+
+	code, out = post(t, sock, "{\"command\":\"maintenance\",\"flag\":true}\n")
+	require.Equal(t, http.StatusAccepted, code, out)
+	var st api.StatusView
+	require.NoError(t, api.NewClient(sock).Do("GET", "/v1/status", nil, &st))
+	require.True(t, st.Maintenance, "a well-formed request (white space after it is fine) is obeyed")
+}
+
+// Before the fix, --socket naming an existing regular file deleted it.
+func TestAdminSocketNeverReplacesAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("precious"), 0o600))
+	_, err := Serve(nil, path, 0o600, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.ErrorContains(t, err, "a regular file is there, not a socket; refusing to replace it")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "precious", string(data))
+}
