@@ -65,6 +65,13 @@ func Decode(data []byte) (Decoded, error) {
 			return d, fmt.Errorf("%w: record at offset %d claims %d bytes (more than %d)", ErrCorrupt, off, n, MaxRecord)
 		}
 		if headerLen+n > rest {
+			// A torn append leaves nothing intact after it; a damaged length
+			// field that merely points past the end does. Only the former
+			// may be cut off.
+			if at, ok := intactRecordIn(data, off+1); ok {
+				return d, fmt.Errorf("%w: record at offset %d claims %d bytes, more than the %d left, but an intact record follows at offset %d",
+					ErrCorrupt, off, n, rest-headerLen, at)
+			}
 			d.Torn = fmt.Sprintf("record at offset %d is cut short (%d of %d bytes)", off, rest-headerLen, n)
 			break
 		}
@@ -81,4 +88,24 @@ func Decode(data []byte) (Decoded, error) {
 		d.Valid = int64(off)
 	}
 	return d, nil
+}
+
+// intactRecordIn looks for a whole record, with a payload and a matching
+// checksum, starting anywhere at or after from. Empty records are not
+// evidence: a tail of zeros (a file extended but never written) reads as
+// empty records with the checksum of nothing, and the manager never
+// writes an empty record. The scan only runs over what a damaged length
+// left unread, which is at most one record's bound past a torn tail.
+func intactRecordIn(data []byte, from int) (int, bool) {
+	for at := from; at+headerLen < len(data); at++ {
+		n := int(binary.BigEndian.Uint32(data[at : at+4]))
+		if n == 0 || n > MaxRecord || at+headerLen+n > len(data) {
+			continue
+		}
+		sum := binary.BigEndian.Uint32(data[at+4 : at+8])
+		if crc32.Checksum(data[at+headerLen:at+headerLen+n], castagnoli) == sum {
+			return at, true
+		}
+	}
+	return 0, false
 }

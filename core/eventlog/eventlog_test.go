@@ -92,3 +92,39 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A flipped byte in the length of a record seven records before the end
+// made the rest look like a torn tail: seven intact records (an
+// administrator's stop among them) were cut off. Every single-byte flip in
+// a header followed by intact records must now be refused as corruption,
+// never truncated.
+func TestFlippedHeaderBeforeIntactRecordsIsCorruption(t *testing.T) {
+	var payloads []string
+	for i := range 10 {
+		payloads = append(payloads, fmt.Sprintf(`{"seq":%d,"kind":"target-role","group":"db","role":"stopped"}`, i))
+	}
+	data := build(t, payloads...)
+	off := len(build(t, payloads[:3]...)) // the fourth record: seven follow it
+	for b := off; b < off+headerLen; b++ {
+		for _, mask := range []byte{0x01, 0x10, 0x80} {
+			bad := bytes.Clone(data)
+			bad[b] ^= mask
+			d, err := Decode(bad)
+			require.ErrorIs(t, err, ErrCorrupt, "flip %#x at byte %d: decoded %d records, torn %q", mask, b, len(d.Records), d.Torn)
+			require.Contains(t, err.Error(), fmt.Sprintf("offset %d", off))
+		}
+	}
+}
+
+// A record cut short with zeros after it (a file extended but never
+// written) is a torn tail: zeros are not evidence of intact records.
+func TestZeroTailIsTorn(t *testing.T) {
+	data := build(t, "one", "two")
+	bad := append(bytes.Clone(data), 0, 0, 0, 90, 0, 0, 0, 0)
+	bad = append(bad, make([]byte, 20)...)
+	d, err := Decode(bad)
+	require.NoError(t, err)
+	require.Len(t, d.Records, 2)
+	require.Equal(t, int64(len(data)), d.Valid)
+	require.NotEmpty(t, d.Torn)
+}
