@@ -91,10 +91,31 @@ func Dial(ctx context.Context, addr string, cfg *tls.Config) (*Conn, error) {
 	return NewConn(c), nil
 }
 
+// Handshake bounds: a peer gets handshakeTimeout to prove who it is, and at
+// most maxHalfOpen peers may be proving it at once. Handshakes run
+// concurrently, so one idle or slow peer (a port scanner, a manager frozen
+// mid-connect) cannot hold up the manager that comes next; before, a single
+// idle connection during a manager restart stalled the accept loop for 10 s
+// and got a healthy host fenced.
+const (
+	handshakeTimeout = 3 * time.Second
+	maxHalfOpen      = 16
+)
+
 // Listener accepts manager connections with mutual TLS.
 type Listener struct {
-	l   net.Listener
-	cfg *tls.Config
+	l        net.Listener
+	cfg      *tls.Config
+	out      chan accepted
+	halfOpen chan struct{} // a slot per handshake under way
+	done     chan struct{}
+	once     sync.Once
+}
+
+// accepted is one finished handshake: a connection or why it was refused.
+type accepted struct {
+	c   *Conn
+	err error
 }
 
 // Listen opens a TLS listener on addr.
@@ -103,32 +124,89 @@ func Listen(addr string, cfg *tls.Config) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	return &Listener{l: l, cfg: cfg}, nil
+	ln := &Listener{l: l, cfg: cfg, out: make(chan accepted), halfOpen: make(chan struct{}, maxHalfOpen), done: make(chan struct{})}
+	go ln.acceptLoop()
+	return ln, nil
 }
 
 // Addr is the listening address.
 func (l *Listener) Addr() string { return l.l.Addr().String() }
 
-// Close stops listening.
-func (l *Listener) Close() error { return l.l.Close() }
+// Close stops listening; connections not yet handed out by Accept are
+// closed.
+func (l *Listener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.l.Close()
+}
 
 // ErrRefused wraps a peer refused during the TLS handshake.
 var ErrRefused = errors.New("peer refused")
 
-// Accept waits for a connection and completes its handshake. A peer that
-// fails authentication yields an error wrapping ErrRefused and naming the
-// peer and the reason; the listener goes on.
+// Accept waits for a connection whose handshake is complete. A peer that
+// fails authentication (or does not finish in time, or finds every
+// handshake slot taken) yields an error wrapping ErrRefused and naming the
+// peer and the reason; the listener goes on. After Close it returns
+// net.ErrClosed.
 func (l *Listener) Accept() (*Conn, error) {
-	c, err := l.l.Accept()
-	if err != nil {
-		return nil, err
+	select {
+	case a := <-l.out:
+		return a.c, a.err
+	case <-l.done:
+		return nil, net.ErrClosed
 	}
+}
+
+// acceptLoop takes raw connections and starts a handshake for each, until
+// the listener is closed.
+func (l *Listener) acceptLoop() {
+	for {
+		c, err := l.l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// A transient error (too many open files): keep serving, but
+			// do not spin.
+			select {
+			case <-l.done:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		select {
+		case l.halfOpen <- struct{}{}:
+			go l.handshake(c)
+		default:
+			c.Close()
+			l.deliver(accepted{err: fmt.Errorf("%w: %s: %d handshakes already under way", ErrRefused, c.RemoteAddr(), maxHalfOpen)})
+		}
+	}
+}
+
+// handshake authenticates one peer and hands the result to Accept.
+func (l *Listener) handshake(c net.Conn) {
+	defer func() { <-l.halfOpen }()
 	tc := tls.Server(c, l.cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%w: %s: %v", ErrRefused, c.RemoteAddr(), err)
+		l.deliver(accepted{err: fmt.Errorf("%w: %s: %v", ErrRefused, c.RemoteAddr(), err)})
+		return
 	}
-	return NewConn(tc), nil
+	if !l.deliver(accepted{c: NewConn(tc)}) {
+		tc.Close()
+	}
+}
+
+// deliver waits for Accept to take a; it reports false when the listener
+// closed first.
+func (l *Listener) deliver(a accepted) bool {
+	select {
+	case l.out <- a:
+		return true
+	case <-l.done:
+		return false
+	}
 }
