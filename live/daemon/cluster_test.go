@@ -306,3 +306,31 @@ func BenchmarkFailover(b *testing.B) {
 	b.ReportMetric(float64((detect+fence+start).Milliseconds())/n, "total-ms")
 	b.ReportMetric(0, "ns/op")
 }
+
+// An agent restart shorter than the dead timeout must not get its host
+// fenced: the manager redials within half a heartbeat. Before, the redial
+// backoff (0.2, 0.4, 0.8, 1.6 s...) next reached a host down for 1.5 s
+// only after its 3 s dead timeout, and the host was fenced.
+func TestQuickAgentRestartIsNotFenced(t *testing.T) {
+	lc := newLiveCluster(t, []string{"h1", "h2"})
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	lc.agents["h1"].Stop()
+	stopped := time.Now()
+	time.Sleep(1500 * time.Millisecond) // the restart's downtime: the fault itself
+	lc.startAgent("h1")
+	lc.await("the manager hears h1 again", func() bool {
+		var seen time.Time
+		lc.mgr.View(func(m *manager.Manager) {
+			for _, h := range m.Status().Hosts {
+				if h.Name == "h1" {
+					seen = h.LastSeen
+				}
+			}
+		})
+		return seen.After(stopped)
+	})
+	lc.mgr.View(func(m *manager.Manager) {
+		require.Empty(t, m.FenceHistory(), "h1 was fenced for a restart shorter than its dead timeout")
+		require.Equal(t, planner.Online, m.HostState("h1"))
+	})
+}

@@ -32,6 +32,15 @@ const (
 	reconnectMax = 5 * time.Second
 )
 
+// reconnectCeiling bounds the redial backoff by half a heartbeat interval:
+// a restarted agent must be reached again well inside the dead timeout.
+// With a plain exponential backoff to 5 s, an agent restart of 1.8 s
+// against a 3 s dead timeout was next dialled after the host had been
+// declared lost, and the host was fenced.
+func reconnectCeiling(heartbeat time.Duration) time.Duration {
+	return max(50*time.Millisecond, min(reconnectMax, heartbeat/2))
+}
+
 // ManagerDaemonConfig configures a ManagerDaemon.
 type ManagerDaemonConfig struct {
 	Model *model.Model
@@ -171,7 +180,8 @@ func (d *ManagerDaemon) Stop() {
 // ends, closing the connection, when the daemon stops or is deposed.
 func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 	defer d.wg.Done()
-	backoff := reconnectMin
+	ceiling := reconnectCeiling(d.model.Cluster.HeartbeatInterval)
+	backoff := min(reconnectMin, ceiling)
 	for d.linkCtx.Err() == nil {
 		var c *transport.Conn
 		var err error
@@ -192,10 +202,10 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 				return
 			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, reconnectMax)
+			backoff = min(2*backoff, ceiling)
 			continue
 		}
-		backoff = reconnectMin
+		backoff = min(reconnectMin, ceiling)
 		// What was queued before this connection existed was meant for an
 		// earlier one, perhaps for an earlier life of the agent: a fence
 		// request the manager has since given to another host, or an
