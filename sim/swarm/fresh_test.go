@@ -1,0 +1,35 @@
+package swarm
+
+import (
+	"flag"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	freshFrom  = flag.Uint64("fresh-from", 0, "first seed of the fresh range (0: drawn from the clock, printed)")
+	freshSeeds = flag.Int("fresh-seeds", 200, "how many fresh seeds TestFreshSeeds runs")
+)
+
+// TestFreshSeeds runs a range of seeds nobody has run before, a different
+// one on every run, besides the fixed regression ranges: a swarm over fixed
+// seeds only ever re-proves what it proved once. The range is printed, so
+// a failure replays with the command in the message.
+func TestFreshSeeds(t *testing.T) {
+	from := *freshFrom
+	if from == 0 {
+		// Far above the fixed ranges (1-100,000 in make swarm).
+		from = 1_000_000 + uint64(time.Now().UnixNano())%1_000_000_000_000
+	}
+	to := from + uint64(*freshSeeds) - 1
+	t.Logf("fresh seeds %d-%d (again: go test ./sim/swarm -run TestFreshSeeds -fresh-from %d)", from, to, from)
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	sum := Swarm(Config{Model: m}, from, to, 1, false, nil)
+	for _, r := range sum.Failed {
+		t.Errorf("seed %d: %s (replay: basalt-sim replay --seed %d; shrink: basalt-sim shrink --seed %d)", r.Seed, r.Summary(), r.Seed, r.Seed)
+	}
+	require.Equal(t, *freshSeeds, sum.Seeds)
+}
