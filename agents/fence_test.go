@@ -336,3 +336,30 @@ func TestFenceAgentInjectedDeviceFaults(t *testing.T) {
 	require.Equal(t, 0, r.rc, r.stderr)
 	h.requireKilled(t)
 }
+
+// The two devices of one fencing level (two PDU outlets) are the same agent
+// on a test host, run at once. Before, both wrote the same power.tmp and
+// renamed it: the second rename found nothing, that device failed, and so
+// did the level (fence-device-next-level failed on a loaded machine).
+func TestFenceAgentConcurrentOffsOfOneHostBothSucceed(t *testing.T) {
+	for round := range 20 {
+		dir := t.TempDir()
+		h := newTestHost(t, dir, "h1")
+		in := "action=off\nplug=h1\nhosts_dir=" + dir + "\n"
+		runs := make(chan fenceRun, 2)
+		for range 2 {
+			go func() { runs <- fence(t, "", in) }()
+		}
+		for range 2 {
+			r := <-runs
+			require.Equal(t, 0, r.rc, "round %d: %s", round, r.stderr)
+		}
+		h.requireKilled(t)
+		power, err := os.ReadFile(filepath.Join(h.dir, "power"))
+		require.NoError(t, err)
+		require.Equal(t, "off\n", string(power))
+		leftovers, err := filepath.Glob(filepath.Join(h.dir, "power.*"))
+		require.NoError(t, err)
+		require.Empty(t, leftovers, "no temporary power file is left behind")
+	}
+}
