@@ -72,7 +72,15 @@ func Env(s EnvSpec) ([]string, error) {
 	if s.Timeout > 0 {
 		env["OCF_RESKEY_CRM_meta_timeout"] = strconv.FormatInt(s.Timeout.Milliseconds(), 10)
 	}
-	for name, v := range s.Params {
+	// In name order, so that of several bad parameters the same one is
+	// reported every time.
+	params := make([]string, 0, len(s.Params))
+	for name := range s.Params {
+		params = append(params, name)
+	}
+	sort.Strings(params)
+	for _, name := range params {
+		v := s.Params[name]
 		if err := ValidParamName(name); err != nil {
 			return nil, fmt.Errorf("environment: %w", err)
 		}
