@@ -30,9 +30,20 @@ var types = map[string]effect.Message{
 }
 
 var names = func() map[reflect.Type]string {
+	// In name order, and refusing two names for one type, so that the name
+	// a type encodes as never depends on map order.
+	ns := make([]string, 0, len(types))
+	for n := range types {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
 	out := map[reflect.Type]string{}
-	for n, m := range types {
-		out[reflect.TypeOf(m)] = n
+	for _, n := range ns {
+		t := reflect.TypeOf(types[n])
+		if prev, dup := out[t]; dup {
+			panic(fmt.Sprintf("wire: %s has two names, %s and %s", t, prev, n))
+		}
+		out[t] = n
 	}
 	return out
 }()
