@@ -121,14 +121,17 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		require.NoError(t, s.Write("a..b", []byte("ok")), "dots inside a name are fine")
 		bad := []string{"", ".", "..", "../x", "a/b", "/abs", ".hidden", "a b", "é", "a\x00b", long + "n"}
 		for _, name := range bad {
-			for op, err := range map[string]error{
-				"write":    s.Write(name, []byte("x")),
-				"append":   s.Append(name, []byte("x")),
-				"truncate": s.Truncate(name, 0),
-				"remove":   s.Remove(name),
+			for _, c := range []struct {
+				op  string
+				err error
+			}{
+				{"write", s.Write(name, []byte("x"))},
+				{"append", s.Append(name, []byte("x"))},
+				{"truncate", s.Truncate(name, 0)},
+				{"remove", s.Remove(name)},
 			} {
-				require.Error(t, err, "%s %q", op, name)
-				require.NotErrorIs(t, err, storage.ErrNotFound, "%s %q: a bad name is not a missing one", op, name)
+				require.Error(t, c.err, "%s %q", c.op, name)
+				require.NotErrorIs(t, c.err, storage.ErrNotFound, "%s %q: a bad name is not a missing one", c.op, name)
 			}
 			_, err := s.Read(name)
 			require.Error(t, err, "read %q", name)
