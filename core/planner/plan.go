@@ -518,18 +518,20 @@ func Expiry(in Input) time.Time {
 			next = t
 		}
 	}
+	// purity:unordered consider keeps the earliest instant, a minimum
 	for _, mv := range in.Constraints.Moves {
 		consider(mv.Until)
 	}
 	for _, b := range in.Constraints.Bans {
 		consider(b.Until)
 	}
+	// purity:unordered consider keeps the earliest instant, a minimum
 	for _, g := range in.Model.Groups {
 		if g.Placement.FailureTimeout <= 0 {
 			continue
 		}
 		for _, r := range g.Resources() {
-			for _, f := range in.Failures[r] {
+			for _, f := range in.Failures[r] { // purity:unordered a minimum, as above
 				if !f.Last.IsZero() && f.Count > 0 && !f.Hard {
 					consider(f.Last.Add(g.Placement.FailureTimeout))
 				}
