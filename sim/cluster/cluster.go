@@ -319,6 +319,7 @@ func (c *Cluster) CrashManager() {
 		return
 	}
 	mi.up = false
+	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
 	for _, id := range mi.timers {
 		c.Q.Cancel(id)
 	}
@@ -632,6 +633,7 @@ func (c *Cluster) CrashAgent(name string, restartAfter time.Duration) {
 }
 
 func (c *Cluster) stopAgentProcess(h *host) {
+	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
 	for _, id := range h.timers {
 		c.Q.Cancel(id)
 	}
@@ -853,8 +855,8 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 			device = d.ID
 			break
 		}
-		for hn, plug := range d.Plugs {
-			if plug == args["plug"] {
+		for _, hn := range slices.Sorted(maps.Keys(d.Plugs)) { // two hosts on one plug: the same one every run
+			if d.Plugs[hn] == args["plug"] {
 				device, target = d.ID, hn
 			}
 		}
@@ -984,6 +986,7 @@ func (c *Cluster) down(h *host, cause string) bool {
 	if !h.powered {
 		return false
 	}
+	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
 	for _, p := range h.procs {
 		c.Q.Cancel(p.exit)
 	}
