@@ -151,6 +151,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	sum := swarm.Swarm(cfg, from, to, *workers, !*keepGoing, progress)
+	sum.Wall = time.Since(start) // the CLI owns the real clock; the swarm never reads it
 	if tty {
 		fmt.Fprintln(stdout)
 	}
