@@ -191,17 +191,8 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 	c.SetDuplication(plan.Network.Duplication)
 	c.Boot()
 	t := &simTarget{c: c}
-	for _, f := range plan.Faults {
-		c.Q.At(cluster.Start.Add(f.At), func() {
-			count(&res.Coverage, f.Kind)
-			_ = faults.Apply(t, faults.Step{Fault: f})
-			if f.Ends() {
-				c.Q.After(f.For, func() { _ = faults.Apply(t, faults.Step{Fault: f, End: true}) })
-			}
-		})
-	}
+	schedule(t, plan.Faults, &res.Coverage)
 	for _, e := range cfg.Expect {
-		e := e
 		c.Q.At(cluster.Start.Add(e.By), func() {
 			if why := e.Check(SimWorld{c}); why != "" {
 				res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "expectation",
@@ -311,6 +302,24 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	}
 	sort.SliceStable(res.Violations, func(i, j int) bool { return res.Violations[i].At.Before(res.Violations[j].At) })
 	return res
+}
+
+// schedule puts each fault on the event queue, applied to t at its time.
+// A fault's end is scheduled when it begins, For later: the order the
+// queue gives events at the same instant, hence every seed's trace, stays
+// what it has always been. A refused admin request is part of the run;
+// the simulator supports every fault.
+func schedule(t *simTarget, plan []faults.Fault, cov *Coverage) {
+	q := t.c.Q
+	for _, f := range plan {
+		q.At(cluster.Start.Add(f.At), func() {
+			count(cov, f.Kind)
+			_ = faults.Apply(t, faults.Step{Fault: f})
+			if f.Ends() {
+				q.After(f.For, func() { _ = faults.Apply(t, faults.Step{Fault: f, End: true}) })
+			}
+		})
+	}
 }
 
 // count notes in the coverage a fault that begins.

@@ -1,10 +1,11 @@
 package swarm
 
 import (
+	"time"
+
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/sim/cluster"
 	"github.com/basalt-ha/basalt/sim/faults"
-	"time"
 )
 
 // simTarget is the simulated cluster as a faults.Target. The simulator can
@@ -16,6 +17,9 @@ type simTarget struct {
 }
 
 var _ faults.Target = (*simTarget)(nil)
+
+// The methods below implement faults.Target on the cluster's own fault
+// methods, one for one.
 
 func (t *simTarget) CrashAgent(h string, restartAfter time.Duration) error {
 	t.c.CrashAgent(h, restartAfter)
