@@ -27,10 +27,8 @@ var (
 )
 
 // chaosKinds are the faults the chaos run draws: every kind real processes
-// can inject but the lying fence device, whose test agent lies to the
-// status check as well (the simulator's lie is one the status check
-// catches, and a lie no check can see through is not a fault any manager
-// survives).
+// can inject (all the swarm's but the lying fence device; see
+// ProcessCluster.FaultTarget).
 var chaosKinds = []faults.Kind{faults.CrashAgent, faults.CrashHost, faults.PauseHost, faults.Partition, faults.CutOneWay,
 	faults.Isolate, faults.Clog, faults.KillResource, faults.FailStart, faults.FailStop, faults.HangAction, faults.FailDevice,
 	faults.HangDevice, faults.CrashManager, faults.PauseManager, faults.AdminMove, faults.AdminStandby, faults.AdminStop,
@@ -56,8 +54,8 @@ func chaosPlan(m *model.Model, seed uint64, d time.Duration) faults.Plan {
 		MaxFor: 6 * time.Second, Spacing: chaosSpacing, ManagerLinks: true, MaxFaults: int(d/chaosSpacing) + 1})
 }
 
-// planSummary is a plan on a few lines: its seed, the kinds it switched
-// on and how many faults of each.
+// planSummary is a plan on one line: its seed, its faults, the kinds it
+// switched on and how many faults of each.
 func planSummary(p faults.Plan) string {
 	n := map[faults.Kind]int{}
 	for _, f := range p.Faults {

@@ -19,8 +19,8 @@ import (
 //
 // What real processes cannot do is unsupported: network faults without
 // links (NetLoopback), a link between two hosts (agents never talk to one
-// another, so there is no path to cut), and delays on a kernel without
-// netem.
+// another, so there is no path to cut), delays on a kernel without netem,
+// and a lying fence device (see BreakDevice).
 func (pc *ProcessCluster) FaultTarget() faults.Target { return processTarget{pc} }
 
 type processTarget struct{ pc *ProcessCluster }
@@ -97,7 +97,14 @@ func (t processTarget) FailResource(h, rsc, action string, rc, times int, hang b
 	return t.pc.FailResource(h, rsc, action, rc, times, hang)
 }
 
+// BreakDevice marks the device broken for the PID fence agent. Its lie is
+// not the simulator's: it lies to the status check too, where the
+// simulator's lying device is caught by it, so a lie is not the same fault
+// here and is unsupported.
 func (t processTarget) BreakDevice(device string, how faults.DeviceFault) error {
+	if how == faults.DeviceLies {
+		return faults.Unsupported("a lying %s: the PID fence agent lies to the status check as well, the simulator's device does not", device)
+	}
 	return t.pc.FailDevice(device, string(how))
 }
 

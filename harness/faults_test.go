@@ -12,7 +12,8 @@ import (
 
 // TestFaultTargetLinks checks how the process cluster maps network faults
 // onto its links: the manager↔host link in the direction named, and
-// unsupported where there is no link to act on.
+// unsupported where there is no link to act on; and that a lying fence
+// device, which means something else here, is unsupported.
 func TestFaultTargetLinks(t *testing.T) {
 	px, err := NewProxy("127.0.0.1:1")
 	require.NoError(t, err)
