@@ -72,9 +72,10 @@ type event struct {
 
 // RunProcess runs the scenario against the real daemons: the same
 // configuration (realized for this machine), the same timeline of faults
-// and admin actions with each mapped to its real counterpart (kill -9,
-// SIGSTOP, a proxy dropping bytes, a failure marker, an admin request),
-// scaled in time, and the same checkers. The error is for a harness that
+// and admin actions applied through the same faults.Apply as in the
+// simulator, on the process cluster's target (kill -9, SIGSTOP, a proxy
+// dropping bytes, a failure marker, an admin request), scaled in time, and
+// the same checkers. The error is for a harness that
 // could not run; what the cluster did wrong is in the result.
 func (sc *Scenario) RunProcess(o ProcessRun) (ProcessResult, error) {
 	res := ProcessResult{Scenario: sc.Name}

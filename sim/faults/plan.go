@@ -5,6 +5,9 @@
 // intensity, so that different seeds stress different mixes rather than a
 // uniform blur of everything. A plan, not the seed, is what a run executes,
 // so a failing plan can be shrunk fault by fault.
+//
+// A plan runs in either world, the simulator or real processes: each
+// implements Target, and Apply carries a plan's steps into it.
 package faults
 
 import (
