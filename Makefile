@@ -79,9 +79,10 @@ sim: build
 swarm: build
 	$(BIN)/basalt-sim run --seeds 1-100000
 
-# chaos runs real processes under random faults for CHAOS_FOR (seed
-# CHAOS_SEED, printed; a failing run keeps its logs and timeline in
-# chaos-out/), then a large simulator swarm.
+# chaos runs real processes for CHAOS_FOR under a fault plan that the
+# simulator's generator draws from CHAOS_SEED (printed with the plan's
+# summary; a failing run keeps its logs, timeline and plan in chaos-out/),
+# then a large simulator swarm.
 CHAOS_FOR  ?= 5m
 CHAOS_SEED ?= 0
 # CHAOS_NETWORK=netns makes partitions in the kernel (needs root and iproute2).

@@ -4,20 +4,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/harness"
 	"github.com/basalt-ha/basalt/harness/check"
-	"github.com/basalt-ha/basalt/live/api"
+	"github.com/basalt-ha/basalt/sim/faults"
 )
 
 var (
@@ -27,98 +26,82 @@ var (
 	chaosNet  = flag.String("chaos-network", harness.NetProxy, "how partitions are made: proxy (a TCP proxy per agent) or netns (a network namespace per agent; needs root)")
 )
 
-// chaosFault is one kind of fault the chaos run draws, with its
-// weight. Each returns the undo to run after its duration (nil for none).
-type chaosFault struct {
-	name   string
-	weight int
-	do     func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func()
+// chaosKinds are the faults the chaos run draws: every kind real processes
+// can inject (all the swarm's but the lying fence device; see
+// ProcessCluster.FaultTarget).
+var chaosKinds = []faults.Kind{faults.CrashAgent, faults.CrashHost, faults.PauseHost, faults.Partition, faults.CutOneWay,
+	faults.Isolate, faults.Clog, faults.KillResource, faults.FailStart, faults.FailStop, faults.HangAction, faults.FailDevice,
+	faults.HangDevice, faults.CrashManager, faults.PauseManager, faults.AdminMove, faults.AdminStandby, faults.AdminStop,
+	faults.AdminCleanup, faults.AdminUnmanage}
+
+// chaosSpacing is the least time between two faults of the chaos run:
+// real processes need a moment to show what a fault did.
+const chaosSpacing = 1500 * time.Millisecond
+
+// chaosHeal is how long the healed cluster has to recover.
+const chaosHeal = 90 * time.Second
+
+// chaosPlan is the chaos run's fault plan: the swarm's generator (each
+// kind on or off per seed, with its own intensity), on real time. A
+// simulated run stretches over minutes of virtual time; a real one has
+// one, so each kind switched on comes twenty times as often as in the
+// swarm (the spacing thins that to about twenty faults a minute, as busy
+// as the generator this replaced), each lasting at most six seconds (two
+// dead timeouts of the test cluster), at least chaosSpacing apart, with
+// network faults on the manager↔agent links only.
+func chaosPlan(m *model.Model, seed uint64, d time.Duration) faults.Plan {
+	return faults.Generate(m, seed, faults.Options{Chaos: d, Heal: chaosHeal, Kinds: chaosKinds, Intensity: 20,
+		MaxFor: 6 * time.Second, Spacing: chaosSpacing, ManagerLinks: true, MaxFaults: int(d/chaosSpacing) + 1})
 }
 
-var chaosFaults = []chaosFault{
-	{"kill -9 agent", 3, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		// Half the time systemd restarts it; otherwise it stays dead
-		// until the cluster fences the host and the host reboots.
-		restart := time.Duration(0)
-		if rng.IntN(2) == 0 {
-			restart = d
-		}
-		pc.CrashAgent(h, restart)
-		return nil
-	}},
-	{"crash host", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		pc.CrashHost(h, d)
-		return nil
-	}},
-	{"SIGSTOP agent", 3, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		pc.Pause(h)
-		return func() { pc.Resume(h) }
-	}},
-	{"partition manager from", 2, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		pc.link(pc.Links[h].Partition())
-		return func() { pc.link(pc.Links[h].Heal()) }
-	}},
-	{"cut agent→manager of", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		pc.link(pc.Links[h].Drop(harness.FromTarget, true))
-		return func() { pc.link(pc.Links[h].Drop(harness.FromTarget, false)) }
-	}},
-	{"delay manager→agent of", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		err := pc.Links[h].Delay(harness.ToTarget, time.Duration(50+rng.IntN(400))*time.Millisecond)
-		if errors.Is(err, harness.ErrUnsupported) {
-			pc.Mark("skipped: %v", err) // a kernel without netem cannot delay a namespace's packets
-			return nil
-		}
-		pc.link(err)
-		return func() { pc.link(pc.Links[h].Delay(harness.ToTarget, 0)) }
-	}},
-	{"kill resource pool on", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		_ = pc.KillResource(h, "pool")
-		return nil
-	}},
-	{"restart manager", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		if err := pc.RestartManager(); err != nil {
-			pc.t.Errorf("restart manager: %v", err)
-		}
-		return nil
-	}},
-	{"kill -9 manager", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		pc.CrashManager()
-		return func() {
-			if err := pc.StartManager(); err != nil {
-				pc.t.Errorf("start manager: %v", err)
-			}
-		}
-	}},
-	{"freeze manager, replacement takes over", 1, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		err := pc.PauseManager()
-		if errors.Is(err, harness.ErrNoManager) {
-			return nil // a crash of the manager is under way: nothing to freeze
-		}
-		if err != nil {
-			pc.t.Errorf("pause manager: %v", err)
-		}
-		return pc.ResumeStaleManagers
-	}},
-	{"move g to", 2, func(pc *procCluster, rng *rand.Rand, h string, d time.Duration) func() {
-		_ = pc.Admin(api.Request{Command: string(manager.CmdMove), Target: "g", Host: h})
-		return nil
-	}},
+// planSummary is a plan on one line: its seed, its faults, the kinds it
+// switched on and how many faults of each.
+func planSummary(p faults.Plan) string {
+	n := map[faults.Kind]int{}
+	for _, f := range p.Faults {
+		n[f.Kind]++
+	}
+	var kinds []string
+	for _, k := range p.Enabled {
+		kinds = append(kinds, fmt.Sprintf("%s×%d", k, n[k]))
+	}
+	return fmt.Sprintf("plan of seed %d: %d faults in %s, kinds on: %s", p.Seed, len(p.Faults), p.Chaos, strings.Join(kinds, ", "))
 }
 
-// undo is a fault's end, due at a time.
-type undo struct {
-	at   time.Time
-	name string
-	fn   func()
+// chaosTally counts what the chaos run did with its plan's steps.
+type chaosTally struct{ applied, skipped, refused int }
+
+// applyChaos applies one step of the plan. A fault real processes cannot
+// inject here (a delay without netem) is skipped, as is a freeze of a
+// manager that a crash has already taken down; an admin request the
+// manager refuses or cannot take (it is down) is refused, as it would be
+// for an operator. Anything else is the harness failing.
+func applyChaos(pc *procCluster, s faults.Step, tally *chaosTally) {
+	err := faults.Apply(pc.FaultTarget(), s)
+	switch {
+	case err == nil:
+		tally.applied++
+	case errors.Is(err, errors.ErrUnsupported), errors.Is(err, harness.ErrNoManager):
+		tally.skipped++
+		pc.Mark("skipped: %v", err)
+	case strings.HasPrefix(string(s.Fault.Kind), "admin-"):
+		tally.refused++
+		pc.Mark("refused: %v", err)
+	default:
+		pc.t.Errorf("%s: %v", s, err)
+	}
 }
 
-// TestChaos runs real processes under random faults from a seed: kill -9
-// of agents and whole hosts, SIGSTOP/SIGCONT, partitions and one-way cuts
-// and delays on the manager↔agent links (proxies, or network namespaces
-// with -chaos-network netns), resources dying, manager restarts,
-// crashes and freezes with a replacement taking over, admin moves. The
-// ground truth is watched throughout; after the faults stop and heal, the
-// cluster must recover, and the agents' operation history must be
+// TestChaos runs real processes under a fault plan drawn from a seed by
+// the simulator's generator (sim/faults), applied through the same fault
+// interface as in the simulator: kill -9 of agents and whole hosts,
+// SIGSTOP/SIGCONT, partitions, one-way cuts and delays on the manager↔agent
+// links (proxies, or network namespaces with -chaos-network netns),
+// resources dying, failing and hanging, fence devices failing and hanging,
+// manager crashes and freezes with a replacement taking over, and admin
+// requests. The ground truth is watched throughout; after the plan's chaos
+// phase the faults are lifted, an operator cleans up (faults.Recovery), and
+// the cluster must recover; the agents' operation history must be
 // linearizable. It runs only with -chaos DURATION (make chaos; make test
 // runs a short one).
 func TestChaos(t *testing.T) {
@@ -130,83 +113,102 @@ func TestChaos(t *testing.T) {
 		seed = uint64(time.Now().UnixNano() % 1_000_000)
 	}
 	t.Logf("chaos seed %d on network %s (replay: make chaos CHAOS_SEED=%d CHAOS_NETWORK=%s)", seed, *chaosNet, seed, *chaosNet)
-	rng := rand.New(rand.NewPCG(seed, 0x6368616f73))
 	pc := newProcClusterOpts(t, []string{"h1", "h2", "h3"}, procOpts{network: *chaosNet, rebootAfter: 3 * time.Second})
+	plan := chaosPlan(pc.Model, seed, *chaosFor)
+	t.Log(planSummary(plan))
 	pc.awaitHealthyOn("h1")
 	truth := harness.WatchTruth(pc.ProcessCluster, check.Limits(pc.Model))
 	start := time.Now()
-	total := 0
-	for _, f := range chaosFaults {
-		total += f.weight
+	var tally chaosTally
+	for _, s := range faults.Steps(plan.Faults) {
+		if s.At() > plan.Chaos {
+			break // the heal ends what is still on
+		}
+		time.Sleep(time.Until(start.Add(s.At()))) // the plan's pacing
+		pc.Mark("%s", s)
+		applyChaos(pc, s, &tally)
 	}
-	var undos []undo
-	runUndos := func(until time.Time) {
-		sort.SliceStable(undos, func(i, j int) bool { return undos[i].at.Before(undos[j].at) })
-		for len(undos) > 0 && !undos[0].at.After(until) {
-			pc.Mark("end of %s", undos[0].name)
-			undos[0].fn()
-			undos = undos[1:]
-		}
-	}
-	faults := 0
-	for time.Since(start) < *chaosFor {
-		next := time.Now().Add(time.Duration(1500+rng.IntN(2500)) * time.Millisecond)
-		for time.Now().Before(next) {
-			// Wait for the next fault, ending others on their schedule.
-			wake := next
-			if len(undos) > 0 && undos[0].at.Before(wake) {
-				wake = undos[0].at
-			}
-			time.Sleep(time.Until(wake))
-			runUndos(time.Now())
-		}
-		pick := rng.IntN(total)
-		var f chaosFault
-		for _, f = range chaosFaults {
-			if pick < f.weight {
-				break
-			}
-			pick -= f.weight
-		}
-		h := pc.Hosts[rng.IntN(len(pc.Hosts))]
-		d := time.Duration(500+rng.IntN(5500)) * time.Millisecond
-		pc.Mark("%s %s (%s)", f.name, h, d)
-		faults++
-		if fn := f.do(pc, rng, h, d); fn != nil {
-			undos = append(undos, undo{at: time.Now().Add(d), name: f.name + " " + h, fn: fn})
-		}
-	}
-	// Heal: end every fault, power everything on, clear the moves.
-	runUndos(time.Now().Add(time.Hour))
-	pc.Heal()
+	time.Sleep(time.Until(start.Add(plan.Chaos)))
 	healAt := time.Now()
 	pc.Mark("heal")
-	recovered := false
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		_ = pc.Admin(api.Request{Command: string(manager.CmdClear), Target: "g"})
-		if _, rc := pc.status(); rc == 0 {
-			recovered = true
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	recovered := awaitRecovery(pc, &tally)
 	rec, violations, err := harness.Finish(pc.ProcessCluster, truth, fmt.Sprintf("Basalt process chaos, seed %d", seed), start)
 	require.NoError(t, err)
 	if (len(violations) > 0 || !recovered) && *chaosKeep != "" {
-		dir := filepath.Join(*chaosKeep, "chaos-"+strconv.FormatUint(seed, 10))
-		if err := rec.Keep(pc.Dir, dir); err != nil {
-			t.Errorf("keeping the run: %v", err)
-		} else {
-			t.Logf("logs, history and timeline kept in %s", dir)
-		}
+		keepChaos(t, pc, rec, plan)
 	}
 	for _, v := range violations {
 		t.Errorf("seed %d: %s", seed, v)
 	}
-	require.True(t, recovered, "seed %d: not recovered within 90s of the heal", seed)
-	t.Logf("seed %d: %d faults, %d fences, %d operations linearizable, recovered %s after the heal, no safety violation",
-		seed, faults, len(pc.Fences()), len(rec.Ops), time.Since(healAt).Truncate(time.Millisecond))
+	require.True(t, recovered, "seed %d: not recovered within %s of the heal", seed, chaosHeal)
+	t.Logf("seed %d: %d faults (%d steps applied, %d skipped, %d admin requests refused), %d fences, %d operations linearizable, recovered %s after the heal, no safety violation",
+		seed, len(plan.Faults), tally.applied, tally.skipped, tally.refused, len(pc.Fences()), len(rec.Ops), time.Since(healAt).Truncate(time.Millisecond))
+}
+
+// awaitRecovery lifts every fault and does the operator's cleanup
+// (faults.Recovery), retrying each request until the manager takes it (a
+// restarted one needs a moment to listen), and polls until the cluster is
+// healthy or chaosHeal has passed.
+func awaitRecovery(pc *procCluster, tally *chaosTally) bool {
+	pending := faults.Recovery(pc.Model)
+	deadline := time.Now().Add(chaosHeal)
+	for time.Now().Before(deadline) {
+		var left []faults.Fault
+		for _, f := range pending {
+			if err := faults.Apply(pc.FaultTarget(), faults.Step{Fault: f}); err != nil {
+				left = append(left, f)
+			}
+		}
+		pending = left
+		if _, rc := pc.status(); rc == 0 && len(pending) == 0 {
+			return true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
+}
+
+// keepChaos copies a failing run's logs, history and timeline, and its
+// plan, into the -chaos-keep directory.
+func keepChaos(t *testing.T, pc *procCluster, rec harness.Record, plan faults.Plan) {
+	dir := filepath.Join(*chaosKeep, "chaos-"+strconv.FormatUint(plan.Seed, 10))
+	err := rec.Keep(pc.Dir, dir)
+	if err == nil {
+		var data []byte
+		if data, err = plan.Encode(); err == nil {
+			err = os.WriteFile(filepath.Join(dir, "plan.json"), data, 0o644)
+		}
+	}
+	if err != nil {
+		t.Errorf("keeping the run: %v", err)
+		return
+	}
+	t.Logf("logs, history, timeline and plan kept in %s", dir)
+}
+
+// TestChaosPlan checks the chaos run's plans without running them: drawn
+// from the seed alone, within what real processes can inject, and as busy
+// as the run this replaced (about twenty faults a minute). It logs the plan
+// of make test's seed.
+func TestChaosPlan(t *testing.T) {
+	m, err := model.Load("proc", testConfig([]string{"h1", "h2", "h3"}))
+	require.NoError(t, err)
+	total := 0
+	for seed := uint64(1); seed <= 200; seed++ {
+		p := chaosPlan(m, seed, time.Minute)
+		require.Equal(t, p, chaosPlan(m, seed, time.Minute), "the seed selects the plan")
+		for _, f := range p.Faults {
+			require.Contains(t, chaosKinds, f.Kind)
+			require.LessOrEqual(t, f.For, 6*time.Second)
+		}
+		total += len(p.Faults)
+	}
+	require.Greater(t, total/200, 10, "faults per minute")
+	p := chaosPlan(m, 7, time.Minute)
+	t.Log(planSummary(p))
+	for _, f := range p.Faults {
+		t.Logf("  %s: %s", f.At, f)
+	}
 }
 
 // slowFence is a fence agent directory whose fence_basalt_pid takes two
@@ -280,11 +282,4 @@ func partitionManagerAgent(t *testing.T, network string) {
 	require.NoError(t, err)
 	require.Equal(t, "off\n", string(power), "h1 was fenced first")
 	require.NoError(t, pc.Links["h1"].Heal())
-}
-
-// link reports a link fault the harness could not set or lift.
-func (pc *procCluster) link(err error) {
-	if err != nil {
-		pc.t.Errorf("link: %v", err)
-	}
 }

@@ -48,8 +48,9 @@ const (
 )
 
 // ErrUnsupported is returned for a fault the link cannot inject on this
-// machine.
-var ErrUnsupported = errors.New("not supported on this machine")
+// machine. It wraps errors.ErrUnsupported, as every fault a world cannot
+// inject does (see faults.Unsupported).
+var ErrUnsupported = fmt.Errorf("not supported on this machine: %w", errors.ErrUnsupported)
 
 // AgentPort is where an agent listens inside its own network namespace:
 // every namespace has its own ports, so all agents share it.

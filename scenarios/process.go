@@ -1,18 +1,14 @@
 package scenarios
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/basalt-ha/basalt/core/effect"
-	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/harness"
 	"github.com/basalt-ha/basalt/harness/check"
-	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/sim/faults"
 	"github.com/basalt-ha/basalt/sim/swarm"
 )
@@ -66,19 +62,20 @@ func (r ProcessResult) Summary() string {
 	return b.String()
 }
 
-// event is one moment of the scenario's timeline.
+// event is one moment of the scenario's timeline: a step of a fault, or an
+// expectation, at its time in the scenario (before scaling).
 type event struct {
 	at     time.Duration
-	label  string
-	apply  func(pc *harness.ProcessCluster) error
+	step   faults.Step
 	expect *swarm.Expectation
 }
 
 // RunProcess runs the scenario against the real daemons: the same
 // configuration (realized for this machine), the same timeline of faults
-// and admin actions with each mapped to its real counterpart (kill -9,
-// SIGSTOP, a proxy dropping bytes, a failure marker, an admin request),
-// scaled in time, and the same checkers. The error is for a harness that
+// and admin actions applied through the same faults.Apply as in the
+// simulator, on the process cluster's target (kill -9, SIGSTOP, a proxy
+// dropping bytes, a failure marker, an admin request), scaled in time, and
+// the same checkers. The error is for a harness that
 // could not run; what the cluster did wrong is in the result.
 func (sc *Scenario) RunProcess(o ProcessRun) (ProcessResult, error) {
 	res := ProcessResult{Scenario: sc.Name}
@@ -86,16 +83,22 @@ func (sc *Scenario) RunProcess(o ProcessRun) (ProcessResult, error) {
 		return res, fmt.Errorf("scenario %s: scale %v", sc.Name, o.Scale)
 	}
 	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) * o.Scale) }
-	evs, early, err := sc.timeline(scale)
-	if err != nil {
-		return res, err
+	evs, early := sc.timeline()
+	prepare := func(pc *harness.ProcessCluster) error {
+		for _, s := range early {
+			pc.Mark("0s: %s", s)
+			if err := faults.Apply(pc.FaultTarget(), scaleStep(s, o.Scale)); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
 	}
 	if o.Network == "" {
 		o.Network = harness.NetProxy
 	}
 	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: sc.Name, Config: sc.Config, Scale: o.Scale, Dir: o.Dir,
 		Bin: o.Bin, Repo: o.Repo, Network: o.Network, RebootAfter: scale(swarm.RebootAfter), ManagerArgs: o.ManagerArgs,
-		AgentArgs: o.AgentArgs, Logf: o.Logf, Prepare: early})
+		AgentArgs: o.AgentArgs, Logf: o.Logf, Prepare: prepare})
 	if err != nil {
 		return res, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
@@ -110,9 +113,9 @@ func (sc *Scenario) RunProcess(o ProcessRun) (ProcessResult, error) {
 			}
 			continue
 		}
-		pc.Mark("%s: %s", ev.at, ev.label)
-		if err := ev.apply(pc); err != nil {
-			res.Unmet = append(res.Unmet, fmt.Sprintf("at %s: %s: %v", ev.at, ev.label, err))
+		pc.Mark("%s: %s", ev.at, ev.step)
+		if err := faults.Apply(pc.FaultTarget(), scaleStep(ev.step, o.Scale)); err != nil {
+			res.Unmet = append(res.Unmet, fmt.Sprintf("at %s: %s: %v", ev.at, ev.step, err))
 		}
 	}
 	rec, violations, err := harness.Finish(pc, truth, "Basalt scenario "+sc.Name+" on real processes", start)
@@ -128,39 +131,27 @@ func (sc *Scenario) RunProcess(o ProcessRun) (ProcessResult, error) {
 // Steps at time zero that need no running process (failure markers,
 // broken devices) are returned apart, to be in place before anything
 // starts.
-func (sc *Scenario) timeline(scale func(time.Duration) time.Duration) ([]event, func(*harness.ProcessCluster) error, error) {
-	var evs, early []event
-	for i, f := range sc.Steps {
-		now, later, err := realStep(f, scale)
-		if err != nil {
-			return nil, nil, fmt.Errorf("scenario %s: steps[%d]: %w", sc.Name, i, err)
+func (sc *Scenario) timeline() (evs []event, early []faults.Step) {
+	for _, s := range faults.Steps(sc.Steps) {
+		if s.At() == 0 && !s.End && isMarker(s.Fault.Kind) {
+			early = append(early, s)
+			continue
 		}
-		label := describe(f)
-		if f.At == 0 && isMarker(f.Kind) {
-			early = append(early, event{label: label, apply: now})
-		} else {
-			evs = append(evs, event{at: f.At, label: label, apply: now})
-		}
-		if later != nil && f.For > 0 {
-			evs = append(evs, event{at: f.At + f.For, label: "end of " + label, apply: later})
-		}
+		evs = append(evs, event{at: s.At(), step: s})
 	}
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
 	for i := range sc.Expect {
-		e := sc.Expect[i]
-		evs = append(evs, event{at: e.By, expect: &e})
+		evs = append(evs, event{at: sc.Expect[i].By, expect: &sc.Expect[i]})
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
-	prepare := func(pc *harness.ProcessCluster) error {
-		for _, ev := range early {
-			pc.Mark("0s: %s", ev.label)
-			if err := ev.apply(pc); err != nil {
-				return fmt.Errorf("%s: %w", ev.label, err)
-			}
-		}
-		return nil
-	}
-	return evs, prepare, nil
+	return evs, early
+}
+
+// scaleStep is a step of the scenario in real time: every duration of its
+// fault scaled, as the configuration's are.
+func scaleStep(s faults.Step, k float64) faults.Step {
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) * k) }
+	s.Fault.At, s.Fault.For, s.Fault.Delay = scale(s.Fault.At), scale(s.Fault.For), scale(s.Fault.Delay)
+	return s
 }
 
 func isMarker(k faults.Kind) bool {
@@ -178,118 +169,6 @@ func (sc *Scenario) cutsNetwork() bool {
 		}
 	}
 	return false
-}
-
-func describe(f faults.Fault) string {
-	parts := []string{string(f.Kind)}
-	for _, s := range []string{f.Host, f.Peer, f.Group, f.Resource, f.Device, f.Action} {
-		if s != "" {
-			parts = append(parts, s)
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// realStep maps one fault to what the process harness does for it, and
-// what it does when the fault's For runs out.
-func realStep(f faults.Fault, scale func(time.Duration) time.Duration) (now, later func(*harness.ProcessCluster) error, err error) {
-	admin := func(cmd manager.Command, target, host string, flag bool) func(*harness.ProcessCluster) error {
-		return func(pc *harness.ProcessCluster) error {
-			return pc.Admin(api.Request{Command: string(cmd), Target: target, Host: host, Flag: flag})
-		}
-	}
-	do := func(fn func(pc *harness.ProcessCluster)) func(*harness.ProcessCluster) error {
-		return func(pc *harness.ProcessCluster) error { fn(pc); return nil }
-	}
-	// link is the manager↔host link a network fault names, and the
-	// direction it names; agents never talk to one another, so a fault
-	// between two hosts has no traffic to act on, in the simulator or here.
-	link := func(pc *harness.ProcessCluster) (harness.Link, int) {
-		switch {
-		case f.Peer == effect.Manager:
-			return pc.Links[f.Host], harness.FromTarget
-		case f.Host == effect.Manager:
-			return pc.Links[f.Peer], harness.ToTarget
-		}
-		return nil, 0
-	}
-	switch f.Kind {
-	// A crashed agent restarts (a crashed host boots) For after the crash,
-	// 0 meaning not until it is fenced: the harness times that itself.
-	case faults.CrashAgent:
-		return do(func(pc *harness.ProcessCluster) { pc.CrashAgent(f.Host, scale(f.For)) }), nil, nil
-	case faults.CrashHost:
-		return do(func(pc *harness.ProcessCluster) { pc.CrashHost(f.Host, scale(f.For)) }), nil, nil
-	case faults.PauseHost:
-		return do(func(pc *harness.ProcessCluster) { pc.Pause(f.Host) }), do(func(pc *harness.ProcessCluster) { pc.Resume(f.Host) }), nil
-	case faults.Partition, faults.CutOneWay:
-		cut := func(on bool) func(*harness.ProcessCluster) error {
-			return func(pc *harness.ProcessCluster) error {
-				l, dir := link(pc)
-				if l == nil {
-					return nil
-				}
-				if f.Kind == faults.Partition {
-					return errors.Join(l.Drop(harness.ToTarget, on), l.Drop(harness.FromTarget, on))
-				}
-				return l.Drop(dir, on)
-			}
-		}
-		return cut(true), cut(false), nil
-	case faults.Isolate:
-		return func(pc *harness.ProcessCluster) error { return pc.Links[f.Host].Partition() },
-			func(pc *harness.ProcessCluster) error { return pc.Links[f.Host].Heal() }, nil
-	case faults.Clog:
-		clog := func(d time.Duration) func(*harness.ProcessCluster) error {
-			return func(pc *harness.ProcessCluster) error {
-				if l, dir := link(pc); l != nil {
-					return l.Delay(dir, d)
-				}
-				return nil
-			}
-		}
-		return clog(f.Delay), clog(0), nil
-	case faults.KillResource:
-		return func(pc *harness.ProcessCluster) error { return pc.KillResource(f.Host, f.Resource) }, nil, nil
-	case faults.FailStart, faults.FailStop:
-		action := strings.TrimPrefix(string(f.Kind), "fail-")
-		return func(pc *harness.ProcessCluster) error {
-			return pc.FailResource(f.Host, f.Resource, action, f.RC, f.Times, false)
-		}, nil, nil
-	case faults.HangAction:
-		return func(pc *harness.ProcessCluster) error {
-			return pc.FailResource(f.Host, f.Resource, f.Action, 0, f.Times, true)
-		}, nil, nil
-	case faults.FailDevice, faults.HangDevice, faults.LieDevice:
-		kind := strings.TrimSuffix(string(f.Kind), "-device")
-		return func(pc *harness.ProcessCluster) error { return pc.FailDevice(f.Device, kind) },
-			do(func(pc *harness.ProcessCluster) { pc.ClearDeviceFault(f.Device) }), nil
-	case faults.CrashManager:
-		return do(func(pc *harness.ProcessCluster) { pc.CrashManager() }), func(pc *harness.ProcessCluster) error { return pc.StartManager() }, nil
-	case faults.PauseManager:
-		return func(pc *harness.ProcessCluster) error { return pc.PauseManager() }, do(func(pc *harness.ProcessCluster) { pc.ResumeStaleManagers() }), nil
-	case faults.AdminMove:
-		return admin(manager.CmdMove, f.Group, f.Host, false), nil, nil
-	case faults.AdminStandby:
-		return admin(manager.CmdStandby, f.Host, "", false), admin(manager.CmdUnstandby, f.Host, "", false), nil
-	case faults.AdminStop:
-		return admin(manager.CmdStop, f.Group, "", false), admin(manager.CmdStart, f.Group, "", false), nil
-	case faults.AdminCleanup:
-		return admin(manager.CmdCleanup, f.Group, "", false), nil, nil
-	case faults.AdminUnmanage:
-		return admin(manager.CmdUnmanage, f.Group, "", false), admin(manager.CmdManage, f.Group, "", false), nil
-	case faults.AdminStart:
-		return admin(manager.CmdStart, f.Group, "", false), nil, nil
-	case faults.AdminBan:
-		return admin(manager.CmdBan, f.Group, f.Host, false), nil, nil
-	case faults.AdminClear:
-		return admin(manager.CmdClear, f.Group, "", false), nil, nil
-	case faults.AdminMaintenance:
-		return admin(manager.CmdMaintenance, "", "", f.Action == "on"), nil, nil
-	case faults.HealAll:
-		return do(func(pc *harness.ProcessCluster) { pc.Heal() }), nil, nil
-	}
-	return nil, nil, fmt.Errorf("fault kind %q has no real-process equivalent", f.Kind)
 }
 
 // awaitExpectation polls (bounded by grace) until e holds, and returns

@@ -5,6 +5,9 @@
 // intensity, so that different seeds stress different mixes rather than a
 // uniform blur of everything. A plan, not the seed, is what a run executes,
 // so a failing plan can be shrunk fault by fault.
+//
+// A plan runs in either world, the simulator or real processes: each
+// implements Target, and Apply carries a plan's steps into it.
 package faults
 
 import (
@@ -52,6 +55,8 @@ const (
 	AdminBan         Kind = "admin-ban"         // ban Group from Host
 	AdminClear       Kind = "admin-clear"       // clear Group's moves and bans
 	AdminMaintenance Kind = "admin-maintenance" // Action "on" or "off"
+	AdminUnstandby   Kind = "admin-unstandby"   // Host out of standby
+	AdminManage      Kind = "admin-manage"      // manage Group again
 	HealAll          Kind = "heal"              // lift every network, host, resource and device fault
 )
 
@@ -59,7 +64,7 @@ const (
 // partition, cut, isolate, clog, device faults, standby, stop, unmanage,
 // crash restarts) means it lasts until a heal step: scripted plans use it.
 
-var scriptedKinds = []Kind{AdminStart, AdminBan, AdminClear, AdminMaintenance, HealAll}
+var scriptedKinds = []Kind{AdminStart, AdminBan, AdminClear, AdminMaintenance, AdminUnstandby, AdminManage, HealAll}
 
 // Fault is one entry of a plan.
 type Fault struct {
@@ -152,12 +157,34 @@ var allKinds = []Kind{CrashAgent, CrashHost, PauseHost, Partition, CutOneWay, Is
 	FailStop, HangAction, FailDevice, HangDevice, LieDevice, CrashManager, PauseManager, AdminMove, AdminStandby,
 	AdminStop, AdminCleanup, AdminUnmanage}
 
-// Options bound what Generate draws.
+// Options bound what Generate draws. The zero value of each field is the
+// swarm's: a plan drawn with only Chaos, Heal and MaxFaults set is the
+// same whatever the other fields mean.
 type Options struct {
 	Chaos time.Duration
 	Heal  time.Duration
 	// MaxFaults bounds the faults of one plan.
 	MaxFaults int
+	// Kinds, when set, are the only kinds a plan may switch on: a world
+	// that cannot inject the others (real processes) draws from these.
+	// The other kinds still spend their draws, so that a seed's choices
+	// among the allowed ones do not depend on the list.
+	Kinds []Kind
+	// Intensity multiplies every switched-on kind's rate (0: 1). A run on
+	// real time is minutes long where a simulated one is many; it needs
+	// more faults per minute to exercise as much.
+	Intensity float64
+	// MaxFor bounds how long a fault lasts (0: as drawn, up to two
+	// minutes), so that a short run sees its faults end.
+	MaxFor time.Duration
+	// Spacing is the least time between two faults; a fault drawn closer
+	// to the one before is left out. Real processes need a moment to show
+	// what a fault did before the next one lands.
+	Spacing time.Duration
+	// ManagerLinks draws network faults only between the manager and a
+	// host: agents never talk to one another, so a cut between two hosts
+	// changes nothing, and real processes have no such link to cut.
+	ManagerLinks bool
 }
 
 // Generate draws a plan for a cluster from a seed. Its randomness is its
@@ -171,6 +198,9 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 	}
 	if o.MaxFaults == 0 {
 		o.MaxFaults = 40
+	}
+	if o.Intensity == 0 {
+		o.Intensity = 1
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6661756c7473)) // "faults"
 	// The workload (admin requests) draws from its own stream, so that
@@ -188,86 +218,157 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 	rates := map[Kind]float64{}
 	for _, k := range allKinds {
 		if rng.IntN(2) == 0 {
-			p.Enabled = append(p.Enabled, k)
-			rates[k] = 0.2 + rng.Float64()*1.8 // expected faults per chaos phase of 5 min, scaled below
-		}
-	}
-	hosts := m.HostNames()
-	pick := func(list []string) string { return list[rng.IntN(len(list))] }
-	var rscs, groups, devices []string
-	for _, r := range m.Resources {
-		rscs = append(rscs, r.ID)
-	}
-	for _, g := range m.Groups {
-		groups = append(groups, g.ID)
-	}
-	for _, d := range m.FenceDevices {
-		devices = append(devices, d.ID)
-	}
-	dur := func(min, max time.Duration) time.Duration {
-		return min + time.Duration(rng.Int64N(int64(max-min)+1)).Truncate(time.Millisecond)
-	}
-	scale := float64(o.Chaos) / float64(5*time.Minute)
-	faultRng := rng
-	for _, k := range p.Enabled {
-		rng = faultRng
-		if isWorkload(k) {
-			rng = wrng
-		}
-		n := poisson(rng, rates[k]*scale)
-		for range n {
-			f := Fault{At: dur(0, o.Chaos), Kind: k}
-			switch k {
-			case CrashAgent, CrashHost:
-				f.Host, f.For = pick(hosts), dur(time.Second, time.Minute)
-			case PauseHost:
-				f.Host, f.For = pick(hosts), dur(time.Second, 3*m.Cluster.DeadTimeout)
-			case Partition, CutOneWay, Clog:
-				f.Host, f.Peer = pick(append(hosts, "manager")), pick(append(hosts, "manager"))
-				if f.Host == f.Peer {
-					continue
-				}
-				f.For = dur(time.Second, time.Minute)
-				if k == Clog {
-					f.Delay = dur(100*time.Millisecond, 2*m.Cluster.DeadTimeout)
-				}
-			case Isolate:
-				f.Host, f.For = pick(hosts), dur(time.Second, time.Minute)
-			case KillResource:
-				f.Host, f.Resource = pick(hosts), pick(rscs)
-			case FailStart, FailStop:
-				f.Host, f.Resource, f.Times = pick(hosts), pick(rscs), 1+rng.IntN(3)
-				f.RC = []int{1, 1, 1, 5, 6}[rng.IntN(5)]
-				if k == FailStop {
-					f.RC = 1
-				}
-			case HangAction:
-				f.Host, f.Resource, f.Times = pick(hosts), pick(rscs), 1
-				f.Action = []string{"start", "stop", "monitor"}[rng.IntN(3)]
-			case FailDevice, HangDevice, LieDevice:
-				if len(devices) == 0 {
-					continue
-				}
-				f.Device, f.For = pick(devices), dur(time.Second, 2*time.Minute)
-			case CrashManager, PauseManager:
-				f.For = dur(time.Second, 30*time.Second)
-			case AdminMove:
-				f.Group, f.Host = pick(groups), pick(hosts)
-			case AdminStandby:
-				f.Host, f.For = pick(hosts), dur(time.Second, time.Minute)
-			case AdminStop, AdminUnmanage:
-				f.Group, f.For = pick(groups), dur(time.Second, time.Minute)
-			case AdminCleanup:
-				f.Group = pick(groups)
+			rate := 0.2 + rng.Float64()*1.8 // expected faults per chaos phase of 5 min, scaled below
+			if o.Kinds == nil || slices.Contains(o.Kinds, k) {
+				p.Enabled = append(p.Enabled, k)
+				rates[k] = rate
 			}
-			p.Faults = append(p.Faults, f)
+		}
+	}
+	d := newDrawer(m, o)
+	scale := float64(o.Chaos) / float64(5*time.Minute) * o.Intensity
+	for _, k := range p.Enabled {
+		d.rng = rng
+		if isWorkload(k) {
+			d.rng = wrng
+		}
+		for range poisson(d.rng, rates[k]*scale) {
+			if f, ok := d.draw(k); ok {
+				p.Faults = append(p.Faults, f)
+			}
 		}
 	}
 	sort.SliceStable(p.Faults, func(i, j int) bool { return p.Faults[i].At < p.Faults[j].At })
+	p.Faults = spaced(p.Faults, o.Spacing)
 	if len(p.Faults) > o.MaxFaults {
 		p.Faults = p.Faults[:o.MaxFaults]
 	}
 	return p
+}
+
+// drawer draws single faults of a cluster, from the stream of their kind.
+type drawer struct {
+	m                            *model.Model
+	o                            Options
+	rng                          *rand.Rand
+	hosts, rscs, groups, devices []string
+}
+
+func newDrawer(m *model.Model, o Options) *drawer {
+	d := &drawer{m: m, o: o, hosts: m.HostNames()}
+	for _, r := range m.Resources {
+		d.rscs = append(d.rscs, r.ID)
+	}
+	for _, g := range m.Groups {
+		d.groups = append(d.groups, g.ID)
+	}
+	for _, dev := range m.FenceDevices {
+		d.devices = append(d.devices, dev.ID)
+	}
+	return d
+}
+
+func (d *drawer) pick(list []string) string { return list[d.rng.IntN(len(list))] }
+
+// dur draws a duration in [lo, hi], to the millisecond.
+func (d *drawer) dur(lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(d.rng.Int64N(int64(hi-lo)+1)).Truncate(time.Millisecond)
+}
+
+// lasting draws how long a fault lasts: in [lo, hi], within MaxFor.
+func (d *drawer) lasting(lo, hi time.Duration) time.Duration {
+	if d.o.MaxFor > 0 {
+		hi = max(lo, min(hi, d.o.MaxFor))
+	}
+	return d.dur(lo, hi)
+}
+
+// draw draws one fault of kind k; false when the draw names nothing to act
+// on (a link from a node to itself, a device in a cluster without one).
+func (d *drawer) draw(k Kind) (Fault, bool) {
+	dead := d.m.Cluster.DeadTimeout
+	f := Fault{At: d.dur(0, d.o.Chaos), Kind: k}
+	switch k {
+	case CrashAgent, CrashHost:
+		f.Host, f.For = d.pick(d.hosts), d.lasting(time.Second, time.Minute)
+	case PauseHost:
+		f.Host, f.For = d.pick(d.hosts), d.lasting(time.Second, 3*dead)
+	case Partition, CutOneWay, Clog:
+		if !d.link(&f) {
+			return f, false
+		}
+		f.For = d.lasting(time.Second, time.Minute)
+		if k == Clog {
+			f.Delay = d.dur(100*time.Millisecond, 2*dead)
+		}
+	case Isolate:
+		f.Host, f.For = d.pick(d.hosts), d.lasting(time.Second, time.Minute)
+	case KillResource:
+		f.Host, f.Resource = d.pick(d.hosts), d.pick(d.rscs)
+	case FailStart, FailStop:
+		f.Host, f.Resource, f.Times = d.pick(d.hosts), d.pick(d.rscs), 1+d.rng.IntN(3)
+		f.RC = []int{1, 1, 1, 5, 6}[d.rng.IntN(5)]
+		if k == FailStop {
+			f.RC = 1
+		}
+	case HangAction:
+		f.Host, f.Resource, f.Times = d.pick(d.hosts), d.pick(d.rscs), 1
+		f.Action = []string{"start", "stop", "monitor"}[d.rng.IntN(3)]
+	case FailDevice, HangDevice, LieDevice:
+		if len(d.devices) == 0 {
+			return f, false
+		}
+		f.Device, f.For = d.pick(d.devices), d.lasting(time.Second, 2*time.Minute)
+	case CrashManager, PauseManager:
+		f.For = d.lasting(time.Second, 30*time.Second)
+	default:
+		d.workload(&f)
+	}
+	return f, true
+}
+
+// link draws the two ends of a network fault; false for a node and
+// itself.
+func (d *drawer) link(f *Fault) bool {
+	nodes := append(slices.Clip(d.hosts), "manager")
+	if !d.o.ManagerLinks {
+		f.Host, f.Peer = d.pick(nodes), d.pick(nodes)
+		return f.Host != f.Peer
+	}
+	f.Host, f.Peer = d.pick(d.hosts), "manager"
+	if d.rng.IntN(2) == 0 {
+		f.Host, f.Peer = f.Peer, f.Host
+	}
+	return true
+}
+
+// workload fills in an admin request.
+func (d *drawer) workload(f *Fault) {
+	switch f.Kind {
+	case AdminMove:
+		f.Group, f.Host = d.pick(d.groups), d.pick(d.hosts)
+	case AdminStandby:
+		f.Host, f.For = d.pick(d.hosts), d.lasting(time.Second, time.Minute)
+	case AdminStop, AdminUnmanage:
+		f.Group, f.For = d.pick(d.groups), d.lasting(time.Second, time.Minute)
+	case AdminCleanup:
+		f.Group = d.pick(d.groups)
+	}
+}
+
+// spaced leaves out every fault closer than spacing to the one kept before
+// it.
+func spaced(faults []Fault, spacing time.Duration) []Fault {
+	if spacing <= 0 || len(faults) == 0 {
+		return faults
+	}
+	out := faults[:1]
+	for _, f := range faults[1:] {
+		if f.At-out[len(out)-1].At >= spacing {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func isWorkload(k Kind) bool {

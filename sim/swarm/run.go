@@ -190,19 +190,9 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 	c := cluster.New(m, opts)
 	c.SetDuplication(plan.Network.Duplication)
 	c.Boot()
-	var reports []string
-	admin := func(req manager.Request) {
-		if id, err := c.Admin(req); err == nil {
-			reports = append(reports, id)
-			res.Coverage.AdminRequests++
-		}
-	}
-	for _, f := range plan.Faults {
-		f := f
-		c.Q.At(cluster.Start.Add(f.At), func() { apply(c, f, admin, &res.Coverage) })
-	}
+	t := &simTarget{c: c}
+	schedule(t, plan.Faults, &res.Coverage)
 	for _, e := range cfg.Expect {
-		e := e
 		c.Q.At(cluster.Start.Add(e.By), func() {
 			if why := e.Check(SimWorld{c}); why != "" {
 				res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "expectation",
@@ -217,10 +207,14 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 		}
 		_ = c.Run(end + time.Millisecond)
 		res.Recovery = -1
-		return finish(cfg, c, res, safety, limits, reports)
+		return finish(cfg, c, res, safety, limits, t.reports)
 	}
 	healAt := cluster.Start.Add(plan.Chaos)
-	c.Q.At(healAt, func() { heal(c, m, admin) })
+	c.Q.At(healAt, func() {
+		for _, f := range faults.Recovery(m) {
+			_ = faults.Apply(t, faults.Step{Fault: f})
+		}
+	})
 	_ = c.Run(plan.Chaos)
 
 	// Heal phase: recover within the bound.
@@ -244,7 +238,7 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 			Message: "recovered, then fell apart with no fault: " + whyNot(c, m)})
 	}
 
-	return finish(cfg, c, res, safety, limits, reports)
+	return finish(cfg, c, res, safety, limits, t.reports)
 }
 
 // finish runs the checkers that judge a whole run.
@@ -300,6 +294,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 			last[o.Resource] = o.Host
 		}
 	}
+	res.Coverage.AdminRequests = len(reports)
 	res.Hash, res.Events, res.Virtual = c.Hash(), c.Q.Handled(), c.Q.Now().Sub(cluster.Start)
 	res.Coverage.StaleRefusals = c.StaleRefusals()
 	if cfg.KeepHistory {
@@ -309,120 +304,38 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	return res
 }
 
-// apply carries out one fault.
-func apply(c *cluster.Cluster, f faults.Fault, admin func(manager.Request), cov *Coverage) {
-	later := func(fn func()) {
-		if f.For > 0 {
-			c.Q.After(f.For, fn)
-		}
-	}
-	switch f.Kind {
-	case faults.CrashAgent:
-		cov.Crashes++
-		c.CrashAgent(f.Host, f.For)
-	case faults.CrashHost:
-		cov.Crashes++
-		c.CrashHost(f.Host, f.For)
-	case faults.PauseHost:
-		cov.Pauses++
-		c.Pause(f.Host)
-		later(func() { c.Resume(f.Host) })
-	case faults.Partition:
-		cov.Partitions++
-		c.Partition(f.Host, f.Peer)
-		later(func() { c.Unpartition(f.Host, f.Peer) })
-	case faults.CutOneWay:
-		cov.Partitions++
-		c.CutOneWay(f.Host, f.Peer)
-		later(func() { c.Unpartition(f.Host, f.Peer) })
-	case faults.Isolate:
-		cov.Partitions++
-		c.Isolate(f.Host)
-		later(func() { c.Unisolate(f.Host) })
-	case faults.Clog:
-		c.Clog(f.Host, f.Peer, f.Delay)
-		later(func() { c.Clog(f.Host, f.Peer, 0) })
-	case faults.KillResource:
-		c.KillResource(f.Host, f.Resource)
-	case faults.FailStart:
-		c.FailResource(f.Host, f.Resource, "start", cluster.ResourceFault{RC: f.RC, Times: f.Times})
-	case faults.FailStop:
-		c.FailResource(f.Host, f.Resource, "stop", cluster.ResourceFault{RC: f.RC, Times: f.Times})
-	case faults.HangAction:
-		c.FailResource(f.Host, f.Resource, f.Action, cluster.ResourceFault{Hang: true, Times: f.Times})
-	case faults.FailDevice, faults.HangDevice, faults.LieDevice:
-		c.FailDevice(f.Device, cluster.DeviceFault{Fail: f.Kind == faults.FailDevice, Hang: f.Kind == faults.HangDevice, Lie: f.Kind == faults.LieDevice})
-		later(func() { c.ClearDeviceFault(f.Device) })
-	case faults.CrashManager:
-		cov.ManagerRestarts++
-		c.CrashManager()
-		later(c.StartManager)
-	case faults.PauseManager:
-		cov.ManagerRestarts++
-		cov.Pauses++
-		c.PauseManager()
-		later(c.ResumeStaleManagers)
-	case faults.AdminMove:
-		admin(manager.Request{Command: manager.CmdMove, Target: f.Group, Host: f.Host})
-	case faults.AdminStandby:
-		admin(manager.Request{Command: manager.CmdStandby, Target: f.Host})
-		later(func() { admin(manager.Request{Command: manager.CmdUnstandby, Target: f.Host}) })
-	case faults.AdminStop:
-		admin(manager.Request{Command: manager.CmdStop, Target: f.Group})
-		later(func() { admin(manager.Request{Command: manager.CmdStart, Target: f.Group}) })
-	case faults.AdminCleanup:
-		admin(manager.Request{Command: manager.CmdCleanup, Target: f.Group})
-	case faults.AdminUnmanage:
-		admin(manager.Request{Command: manager.CmdUnmanage, Target: f.Group})
-		later(func() { admin(manager.Request{Command: manager.CmdManage, Target: f.Group}) })
-	case faults.AdminStart:
-		admin(manager.Request{Command: manager.CmdStart, Target: f.Group})
-	case faults.AdminBan:
-		admin(manager.Request{Command: manager.CmdBan, Target: f.Group, Host: f.Host})
-	case faults.AdminClear:
-		admin(manager.Request{Command: manager.CmdClear, Target: f.Group})
-	case faults.AdminMaintenance:
-		admin(manager.Request{Command: manager.CmdMaintenance, Flag: f.Action == "on"})
-	case faults.HealAll:
-		c.Heal()
-		c.ClearResourceFaults()
-		c.ClearDeviceFaults()
-		c.ResumeStaleManagers()
-		for _, h := range c.Model.HostNames() {
-			c.Resume(h)
-			c.PowerOn(h)
-			c.EnsureAgent(h)
-		}
-		if c.Manager() == nil {
-			c.StartManager()
-		}
+// schedule puts each fault on the event queue, applied to t at its time.
+// A fault's end is scheduled when it begins, For later: the order the
+// queue gives events at the same instant, hence every seed's trace, stays
+// what it has always been. A refused admin request is part of the run;
+// the simulator supports every fault.
+func schedule(t *simTarget, plan []faults.Fault, cov *Coverage) {
+	q := t.c.Q
+	for _, f := range plan {
+		q.At(cluster.Start.Add(f.At), func() {
+			count(cov, f.Kind)
+			_ = faults.Apply(t, faults.Step{Fault: f})
+			if f.Ends() {
+				q.After(f.For, func() { _ = faults.Apply(t, faults.Step{Fault: f, End: true}) })
+			}
+		})
 	}
 }
 
-// heal lifts every fault and does what an operator would after an
-// incident: resume, power on, restart, clean up, undo admin constraints.
-func heal(c *cluster.Cluster, m *model.Model, admin func(manager.Request)) {
-	c.Heal()
-	c.ClearResourceFaults()
-	c.ClearDeviceFaults()
-	c.ResumeStaleManagers()
-	for _, h := range m.HostNames() {
-		c.Resume(h)
-		c.PowerOn(h)
-		c.EnsureAgent(h)
-	}
-	if c.Manager() == nil {
-		c.StartManager()
-	}
-	for _, h := range m.HostNames() {
-		admin(manager.Request{Command: manager.CmdUnstandby, Target: h})
-	}
-	admin(manager.Request{Command: manager.CmdMaintenance, Flag: false})
-	for _, g := range m.Groups {
-		admin(manager.Request{Command: manager.CmdClear, Target: g.ID})
-		admin(manager.Request{Command: manager.CmdManage, Target: g.ID})
-		admin(manager.Request{Command: manager.CmdStart, Target: g.ID})
-		admin(manager.Request{Command: manager.CmdCleanup, Target: g.ID})
+// count notes in the coverage a fault that begins.
+func count(cov *Coverage, k faults.Kind) {
+	switch k {
+	case faults.CrashAgent, faults.CrashHost:
+		cov.Crashes++
+	case faults.PauseHost:
+		cov.Pauses++
+	case faults.Partition, faults.CutOneWay, faults.Isolate:
+		cov.Partitions++
+	case faults.CrashManager:
+		cov.ManagerRestarts++
+	case faults.PauseManager:
+		cov.ManagerRestarts++
+		cov.Pauses++
 	}
 }
 

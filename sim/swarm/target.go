@@ -1,0 +1,93 @@
+package swarm
+
+import (
+	"time"
+
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/sim/cluster"
+	"github.com/basalt-ha/basalt/sim/faults"
+)
+
+// simTarget is the simulated cluster as a faults.Target. The simulator can
+// inject every fault, so no method reports one unsupported. It keeps the
+// admin requests the manager accepted, whose reports must close.
+type simTarget struct {
+	c       *cluster.Cluster
+	reports []string
+}
+
+var _ faults.Target = (*simTarget)(nil)
+
+// The methods below implement faults.Target on the cluster's own fault
+// methods, one for one.
+
+func (t *simTarget) CrashAgent(h string, restartAfter time.Duration) error {
+	t.c.CrashAgent(h, restartAfter)
+	return nil
+}
+
+func (t *simTarget) CrashHost(h string, bootAfter time.Duration) error {
+	t.c.CrashHost(h, bootAfter)
+	return nil
+}
+
+func (t *simTarget) PauseHost(h string) error  { t.c.Pause(h); return nil }
+func (t *simTarget) ResumeHost(h string) error { t.c.Resume(h); return nil }
+func (t *simTarget) Partition(a, b string) error {
+	t.c.Partition(a, b)
+	return nil
+}
+func (t *simTarget) CutOneWay(from, to string) error { t.c.CutOneWay(from, to); return nil }
+func (t *simTarget) Unpartition(a, b string) error   { t.c.Unpartition(a, b); return nil }
+func (t *simTarget) Isolate(h string) error          { t.c.Isolate(h); return nil }
+func (t *simTarget) Unisolate(h string) error        { t.c.Unisolate(h); return nil }
+func (t *simTarget) Clog(from, to string, delay time.Duration) error {
+	t.c.Clog(from, to, delay)
+	return nil
+}
+func (t *simTarget) KillResource(h, rsc string) error { t.c.KillResource(h, rsc); return nil }
+
+func (t *simTarget) FailResource(h, rsc, action string, rc, times int, hang bool) error {
+	t.c.FailResource(h, rsc, action, cluster.ResourceFault{RC: rc, Times: times, Hang: hang})
+	return nil
+}
+
+func (t *simTarget) BreakDevice(device string, how faults.DeviceFault) error {
+	t.c.FailDevice(device, cluster.DeviceFault{Fail: how == faults.DeviceFails, Hang: how == faults.DeviceHangs, Lie: how == faults.DeviceLies})
+	return nil
+}
+
+func (t *simTarget) RepairDevice(device string) error { t.c.ClearDeviceFault(device); return nil }
+func (t *simTarget) CrashManager() error              { t.c.CrashManager(); return nil }
+func (t *simTarget) StartManager() error              { t.c.StartManager(); return nil }
+func (t *simTarget) PauseManager() error              { t.c.PauseManager(); return nil }
+func (t *simTarget) ResumeStaleManagers() error       { t.c.ResumeStaleManagers(); return nil }
+
+// Admin sends the request; a refusal (no manager, a request that makes no
+// sense now) is part of the run, as it is for an operator.
+func (t *simTarget) Admin(req manager.Request) error {
+	id, err := t.c.Admin(req)
+	if err == nil {
+		t.reports = append(t.reports, id)
+	}
+	return err
+}
+
+// HealAll lifts every fault, as an operator restoring the network, waking
+// and powering on every host and manager would.
+func (t *simTarget) HealAll() error {
+	c := t.c
+	c.Heal()
+	c.ClearResourceFaults()
+	c.ClearDeviceFaults()
+	c.ResumeStaleManagers()
+	for _, h := range c.Model.HostNames() {
+		c.Resume(h)
+		c.PowerOn(h)
+		c.EnsureAgent(h)
+	}
+	if c.Manager() == nil {
+		c.StartManager()
+	}
+	return nil
+}
