@@ -144,7 +144,7 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 		rep.Results[req.Target] = "fencing"
 	}
 	mg.markStale()
-	return id, append(effs, mg.reconcile(now)...), nil
+	return id, mg.settle(now, effs), nil
 }
 
 // checkRequest validates a request and returns the groups it concerns.

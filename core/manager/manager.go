@@ -131,6 +131,8 @@ type Manager struct {
 	expiry    effect.TimerID
 	lastPlan  planner.Transition
 	planned   bool
+	// dirty: some step of the current input asked for a reconciliation.
+	dirty bool
 }
 
 // New returns a manager for the configured cluster. Start must be called
@@ -212,6 +214,10 @@ func (mg *Manager) Deposed() bool { return mg.deposed }
 
 // Receive handles a message from an agent.
 func (mg *Manager) Receive(now time.Time, msg effect.Message) []effect.Effect {
+	return mg.settle(now, mg.receive(now, msg))
+}
+
+func (mg *Manager) receive(now time.Time, msg effect.Message) []effect.Effect {
 	if mg.deposed {
 		return nil
 	}
@@ -254,7 +260,8 @@ func (mg *Manager) Receive(now time.Time, msg effect.Message) []effect.Effect {
 		if p, ok := mg.ops[m.Op]; ok {
 			effs = append(effs, mg.failPending(now, m.Op, p, "refused by "+m.Host+": "+m.Reason)...)
 		}
-		return append(effs, mg.reconcile(now)...)
+		mg.wake()
+		return effs
 	}
 	return nil
 }
@@ -304,7 +311,8 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}},
 			effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)})
 	}
-	return append(effs, mg.reconcile(now)...)
+	mg.wake()
+	return effs
 }
 
 // seen records a sign of life from host.
@@ -335,7 +343,7 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 	effs = append(effs, mg.event(now, Event{Kind: "host-online", Host: host, Message: was})...)
 	mg.setOnline()
 	mg.markStale()
-	return append(effs, mg.reconcile(now)...)
+	return effs
 }
 
 // setOnline tells the fencer which hosts can run fence agents: those we
@@ -355,6 +363,10 @@ func (mg *Manager) setOnline() {
 
 // TimerFired handles the manager's timers.
 func (mg *Manager) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
+	return mg.settle(now, mg.timerFired(now, id))
+}
+
+func (mg *Manager) timerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	if mg.deposed {
 		return nil
 	}
@@ -367,13 +379,13 @@ func (mg *Manager) TimerFired(now time.Time, id effect.TimerID) []effect.Effect 
 		if p.recurring && p.answered {
 			return nil
 		}
-		effs := mg.failPending(now, op, p, "no result in time")
-		return append(effs, mg.reconcile(now)...)
+		mg.wake()
+		return mg.failPending(now, op, p, "no result in time")
 	}
 	if id == mg.expiry {
 		mg.expiry = 0
 		mg.markStale()
-		return mg.reconcile(now)
+		return nil
 	}
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]
@@ -383,7 +395,7 @@ func (mg *Manager) TimerFired(now time.Time, id effect.TimerID) []effect.Effect 
 		case hi.retryTimer:
 			hi.retryTimer = 0
 			mg.markStale()
-			return mg.reconcile(now)
+			return nil
 		}
 	}
 	return nil
@@ -423,13 +435,37 @@ func (mg *Manager) deadline(now time.Time, hi *hostInfo) []effect.Effect {
 		effs = append(effs, mg.fenceEffects(now, mg.fencer.Request(now, hi.name, proto.FenceOff, "manager"))...)
 	}
 	mg.markStale()
-	return append(effs, mg.reconcile(now)...)
+	return effs
 }
 
+// markStale says the world changed under the current transition: no new
+// action of it is dispatched, and the manager plans again once those in
+// flight end. It also asks for a reconciliation at the end of the input.
 func (mg *Manager) markStale() {
 	if mg.trans != nil {
 		mg.trans.stale = true
 	}
+	mg.wake()
+}
+
+// wake asks for a reconciliation at the end of the current input. Internal
+// steps never reconcile themselves: a state machine must not be re-entered
+// from its own effects (a fence that ends at once, inside dispatch, used to
+// plan a new transition under the loop still dispatching the old one).
+func (mg *Manager) wake() { mg.dirty = true }
+
+// settle ends every input: it reconciles while some step asked for it.
+// Dispatching can itself ask again (a fence request the fencer answers at
+// once), so it loops, bounded by the transition's size.
+func (mg *Manager) settle(now time.Time, effs []effect.Effect) []effect.Effect {
+	for i := 0; mg.dirty; i++ {
+		if i > 2*len(mg.m.Resources)*len(mg.m.Hosts)+2*len(mg.m.Hosts)+8 {
+			panic("manager: reconciliation does not settle")
+		}
+		mg.dirty = false
+		effs = append(effs, mg.reconcile(now)...)
+	}
+	return effs
 }
 
 // failPending ends a command that will not be answered: its resource's
@@ -570,7 +606,8 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 			p.answered = true
 		}
 	}
-	return append(effs, mg.reconcile(now)...)
+	mg.wake()
+	return effs
 }
 
 func describe(res lrm.Result) string {
@@ -686,7 +723,7 @@ func (mg *Manager) fenceEffects(now time.Time, effs []effect.Effect) []effect.Ef
 		mg.markStale()
 	}
 	if reconcile {
-		out = append(out, mg.reconcile(now)...)
+		mg.wake()
 	}
 	return out
 }
@@ -763,6 +800,9 @@ func (mg *Manager) reconcile(now time.Time) []effect.Effect {
 		return effs
 	}
 	for i, a := range mg.trans.actions {
+		if mg.trans.stale {
+			break // an action ended at once and changed the world
+		}
 		if mg.trans.state[i] != waiting || !mg.ready(a) {
 			continue
 		}
@@ -985,5 +1025,5 @@ func (mg *Manager) unsolicited(now time.Time, m proto.OpResult) []effect.Effect 
 		return nil // let the manager's own probe judge a failure
 	}
 	mg.markStale()
-	return mg.reconcile(now)
+	return nil
 }

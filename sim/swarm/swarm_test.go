@@ -131,3 +131,26 @@ func BenchmarkSeed(b *testing.B) {
 	b.ReportMetric(virtual.Seconds()/wall, "virtual/wall")
 	b.ReportMetric(float64(b.N)/wall*60, "seeds/min")
 }
+
+// TestCanariesEndWithVerdict runs every canary over a few dozen seeds
+// without stopping at the first failure: each seed must end with a verdict
+// (a violation or a pass), never a crash of the core it runs. A canary once
+// re-entered the manager from its own fence effects and panicked.
+func TestCanariesEndWithVerdict(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	for _, canary := range Canaries {
+		t.Run(canary, func(t *testing.T) {
+			cfg := Config{Model: m, Canary: canary}
+			failed := 0
+			for seed := uint64(1); seed <= 30; seed++ {
+				var r Result
+				require.NotPanics(t, func() { r = RunSeed(cfg, seed) }, "canary %s seed %d", canary, seed)
+				if r.Failed() {
+					failed++
+				}
+			}
+			require.Positive(t, failed, "canary %s caught in none of 30 seeds", canary)
+		})
+	}
+}
