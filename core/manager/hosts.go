@@ -151,10 +151,14 @@ func (mg *Manager) noticeClockJump(now time.Time) []effect.Effect {
 		return nil
 	}
 	grace := now.Add(hb)
+	extended := false
 	for _, h := range mg.m.Hosts {
 		if hi := mg.hosts[h.Name]; hi.graceUntil.Before(grace) {
-			hi.graceUntil = grace
+			hi.graceUntil, extended = grace, true
 		}
+	}
+	if !extended {
+		return nil // already noticed in this instant
 	}
 	return []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "clock jumped: the manager was paused; every host gets a heartbeat interval of grace",
 		Attrs: []slog.Attr{slog.Duration("late", now.Sub(due))}}}
