@@ -71,7 +71,6 @@ import (
 	"github.com/basalt-ha/basalt/core/proto"
 )
 
-
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestInteractions(t *testing.T) {
@@ -112,7 +111,7 @@ type driver struct {
 	// until they crash.
 	joined map[string]bool
 	hb     uint64
-	out     strings.Builder
+	out    strings.Builder
 	// verbose prints every move of a dead timer (start does).
 	verbose bool
 }
