@@ -61,7 +61,7 @@ func (mg *Manager) replay(e Event) {
 		}
 	case "maintenance":
 		mg.cons.Maintenance = e.Flag
-	case "blocked":
+	case "blocked": // written by managers that decided blocks themselves
 		if e.Flag {
 			mg.cons.Blocked[e.Resource] = true
 		}
@@ -71,7 +71,8 @@ func (mg *Manager) replay(e Event) {
 		if mg.failures[e.Resource] == nil {
 			mg.failures[e.Resource] = map[string]planner.Failure{}
 		}
-		mg.failures[e.Resource][e.Host] = planner.Failure{Count: e.Count, Last: e.Time, Hard: e.Flag}
+		mg.failures[e.Resource][e.Host] = planner.Failure{Count: e.Count, Last: e.Time, Hard: e.Flag,
+			Op: planner.FailedOp(e.Op), Monitor: e.Monitor}
 	case "cleanup":
 		mg.cleanup(e.Resource)
 	case "report-opened", "report-closed":

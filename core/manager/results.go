@@ -78,13 +78,14 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 	case ocf.Stopped:
 		obs[host] = planner.Observed{State: planner.Stopped}
 		if res.RC == ocf.ErrInstalled || res.Status == lrm.NotInstalled {
-			mg.fail(now, r, host, true)
+			// Not running here because it cannot run here.
+			return mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, true)
 		}
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
 		obs[host] = planner.Observed{State: planner.Running}
 	default:
 		obs[host] = planner.Observed{State: planner.Failed}
-		return mg.failure(now, r, host, res, model.OnFailRestart)
+		return mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, false)
 	}
 	return nil
 }
@@ -97,13 +98,12 @@ func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, re
 	}
 	mg.observed[r.ID][host] = planner.Observed{State: planner.Failed}
 	// Start failure is fatal on that host (Pacemaker's default).
-	mg.fail(now, r, host, true)
-	return mg.failure(now, r, host, res, r.Start.OnFail)
+	return mg.recordFailure(now, r, host, res, planner.FailedStart, 0, true)
 }
 
 // stopResult records a stop's result. A failed stop leaves the resource in an
 // unknown state that only a fence ends (or an administrator, when its
-// policy blocks).
+// policy blocks: the planner decides which).
 func (mg *Manager) stopResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
 	if !res.Failed() {
 		mg.observed[r.ID][host] = planner.Observed{State: planner.Stopped}
@@ -111,11 +111,7 @@ func (mg *Manager) stopResult(now time.Time, r *model.Resource, host string, res
 	}
 	mg.observed[r.ID][host] = planner.Observed{State: planner.StopFailed}
 	effs := mg.event(now, Event{Kind: "stop-failed", Host: host, Resource: r.ID, Name: r.Name, Message: describe(res)})
-	if r.Stop.OnFail == model.OnFailBlock || !mg.m.Cluster.Fencing {
-		mg.cons.Blocked[r.ID] = true
-		effs = append(effs, mg.event(now, Event{Kind: "blocked", Resource: r.ID, Name: r.Name, Flag: true})...)
-	}
-	return effs
+	return append(effs, mg.recordFailure(now, r, host, res, planner.FailedStop, 0, false)...)
 }
 
 // monitored records a recurring monitor's report.
@@ -127,14 +123,9 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 		}
 		return nil
 	}
-	mon := r.Monitors[p.monitor]
 	obs[p.host] = planner.Observed{State: planner.Failed}
-	effs := mg.failure(now, r, p.host, res, mon.OnFail)
-	if mon.OnFail == model.OnFailIgnore {
-		obs[p.host] = planner.Observed{State: planner.Running, Monitored: true}
-	}
 	mg.markStale()
-	return effs
+	return mg.recordFailure(now, r, p.host, res, planner.FailedMonitor, p.monitor, false)
 }
 
 // unsolicited takes in a probe a restarted agent ran on its own (Op 0): a

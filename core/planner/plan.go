@@ -143,6 +143,7 @@ const (
 
 type plan struct {
 	in      *Input
+	pol     policies
 	actions []Action
 	fences  map[string]int // host -> fence action ID
 }
@@ -158,7 +159,9 @@ func (p *plan) add(a Action) int {
 // Plan computes the next transition. It is deterministic: the same input
 // gives the same transition, byte for byte.
 func Plan(in Input) Transition {
-	p := &plan{in: &in, fences: map[string]int{}}
+	pol := derivePolicies(&in)
+	in = pol.effective(in)
+	p := &plan{in: &in, pol: pol, fences: map[string]int{}}
 	m := in.Model
 	var t Transition
 
@@ -171,10 +174,13 @@ func Plan(in Input) Transition {
 			if h.State == Unclean {
 				reason = "host lost"
 			} else if h.State == Online {
+				reason = pol.fence[h.Name]
 				for _, r := range m.Resources {
-					if in.state(r.ID, h.Name).State == StopFailed {
-						reason = "stop of " + r.ID + " failed"
+					if reason != "" {
 						break
+					}
+					if in.state(r.ID, h.Name).State == StopFailed && pol.blocked[r.ID] == "" {
+						reason = "stop of " + r.ID + " failed"
 					}
 				}
 			}
@@ -209,8 +215,8 @@ func (p *plan) group(g *model.Group) Placement {
 		return pl
 	}
 	for _, r := range members {
-		if in.Constraints.Blocked[r] {
-			pl.Hosts, pl.Note = p.current(g), fmt.Sprintf("blocked: %s failed with on-fail=block; clean it up", r)
+		if why := p.pol.blocked[r]; why != "" {
+			pl.Hosts, pl.Note = p.current(g), "blocked: "+why
 			return pl
 		}
 	}
@@ -393,6 +399,9 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 	if role == model.RoleStopped {
 		return nil, nil, "target role is stopped"
 	}
+	if why := p.pol.stopped[g.ID]; why != "" {
+		return nil, nil, why
+	}
 	for _, r := range g.StartOrder() {
 		if why, ok := in.Fatal[r]; ok {
 			return nil, nil, fmt.Sprintf("%s cannot run anywhere: %s", r, why)
@@ -474,6 +483,8 @@ func (p *plan) excluded(g *model.Group, h Host) string {
 	switch {
 	case h.State != Online:
 		return "host " + string(h.State)
+	case h.Standby && p.pol.standby[h.Name] != "":
+		return "host in standby (" + p.pol.standby[h.Name] + ")"
 	case h.Standby:
 		return "host in standby"
 	}
@@ -488,7 +499,7 @@ func (p *plan) excluded(g *model.Group, h Host) string {
 			return fmt.Sprintf("stop of %s failed here", r)
 		}
 		f, ok := in.Failures[r][h.Name]
-		if !ok {
+		if !ok || p.pol.ignored[r][h.Name] {
 			continue
 		}
 		if f.Hard {
