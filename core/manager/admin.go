@@ -60,6 +60,9 @@ func (r Request) String() string {
 // An invalid request changes nothing and returns an error naming what is
 // wrong.
 func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, error) {
+	if !mg.started {
+		return "", nil, fmt.Errorf("%s: the manager has not started", req)
+	}
 	if mg.deposed {
 		return "", nil, fmt.Errorf("%s: this manager has been superseded by a newer one", req)
 	}
@@ -67,6 +70,27 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 	if err != nil {
 		return "", nil, err
 	}
+	effs := mg.input(now)
+	rep := mg.openReport(now, req, groups)
+	ev := func(e Event) {
+		e.Report = rep.ID
+		effs = append(effs, mg.event(now, e)...)
+	}
+	// Logged first, so that a restarted manager still follows the request
+	// to its end: no request is lost with the process that took it.
+	ev(Event{Kind: "report-opened", Group: strings.Join(groups, ","), Message: req.String()})
+	if req.Command == CmdFence {
+		effs = append(effs, mg.adminFence(now, req, rep, ev)...)
+	} else {
+		mg.applyRequest(now, req, ev)
+	}
+	mg.markStale()
+	return rep.ID, mg.settle(now, effs), nil
+}
+
+// openReport registers the report that follows a request, forgetting the
+// oldest beyond the bound.
+func (mg *Manager) openReport(now time.Time, req Request, groups []string) *Report {
 	mg.nextRep++
 	id := fmt.Sprintf("r%d-%d", mg.epoch, mg.nextRep)
 	rep := &Report{ID: id, Request: req.String(), State: ReportOpen, Created: now, Groups: groups, Results: map[string]string{}}
@@ -76,14 +100,12 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 		delete(mg.reports, mg.repOrder[0])
 		mg.repOrder = mg.repOrder[1:]
 	}
-	var effs []effect.Effect
-	ev := func(e Event) {
-		e.Report = id
-		effs = append(effs, mg.event(now, e)...)
-	}
-	// Logged first, so that a restarted manager still follows the request
-	// to its end: no request is lost with the process that took it.
-	ev(Event{Kind: "report-opened", Group: strings.Join(groups, ","), Message: req.String()})
+	return rep
+}
+
+// applyRequest records a (valid) request's decision, logging each change
+// with ev so that replay rebuilds it.
+func (mg *Manager) applyRequest(now time.Time, req Request, ev func(Event)) {
 	var until time.Time
 	if req.Lifetime > 0 {
 		until = now.Add(req.Lifetime)
@@ -110,39 +132,49 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 		mg.cons.Unmanaged[req.Target] = req.Command == CmdUnmanage
 		ev(Event{Kind: "managed", Group: req.Target, Flag: req.Command == CmdManage})
 	case CmdCleanup:
-		rscs := []string{req.Target}
-		if g, ok := mg.m.Group(req.Target); ok {
-			rscs = g.Resources()
-		}
-		for _, r := range rscs {
-			mg.cleanup(r)
-			for _, h := range mg.m.Hosts {
-				if o, ok := mg.observed[r][h.Name]; ok && o.State != planner.StopFailed {
-					delete(mg.observed[r], h.Name) // re-probe
-				}
-			}
-			ev(Event{Kind: "cleanup", Resource: r})
-		}
+		mg.adminCleanup(req, ev)
 	case CmdStandby, CmdUnstandby:
 		mg.hosts[req.Target].standby = req.Command == CmdStandby
 		ev(Event{Kind: "standby", Host: req.Target, Flag: req.Command == CmdStandby})
 	case CmdMaintenance:
 		mg.cons.Maintenance = req.Flag
 		ev(Event{Kind: "maintenance", Flag: req.Flag})
-	case CmdFence:
-		ev(Event{Kind: "fence-requested", Host: req.Target, Message: "requested by an administrator"})
-		hi := mg.hosts[req.Target]
-		if !hi.fence.active {
-			hi.fence.active = true
-			hi.state = planner.Unclean // until confirmed, it may run anything
-			mg.setOnline()
-			effs = append(effs, mg.fenceEffects(now, mg.fencer.Request(now, req.Target, proto.FenceOff, "admin"))...)
-		}
-		rep.Groups = nil
-		rep.Results[req.Target] = "fencing"
 	}
-	mg.markStale()
-	return id, mg.settle(now, effs), nil
+}
+
+// adminCleanup forgets the failures of a resource (or of every member of a
+// group) and has it probed again; a failed stop stays, for only a fence
+// ends it.
+func (mg *Manager) adminCleanup(req Request, ev func(Event)) {
+	rscs := []string{req.Target}
+	if g, ok := mg.m.Group(req.Target); ok {
+		rscs = g.Resources()
+	}
+	for _, r := range rscs {
+		mg.cleanup(r)
+		for _, h := range mg.m.Hosts {
+			if o, ok := mg.observed[r][h.Name]; ok && o.State != planner.StopFailed {
+				delete(mg.observed[r], h.Name) // re-probe
+			}
+		}
+		ev(Event{Kind: "cleanup", Resource: r})
+	}
+}
+
+// adminFence fences a host at an administrator's request: it is unclean
+// from now on, until the fence confirms it is off.
+func (mg *Manager) adminFence(now time.Time, req Request, rep *Report, ev func(Event)) []effect.Effect {
+	ev(Event{Kind: "fence-requested", Host: req.Target, Message: "requested by an administrator"})
+	rep.Groups = nil
+	rep.Results[req.Target] = "fencing"
+	hi := mg.hosts[req.Target]
+	if hi.fence.active {
+		return nil
+	}
+	hi.fence.active = true
+	hi.state = planner.Unclean // until confirmed, it may run anything
+	mg.setOnline()
+	return mg.fenceEffects(now, mg.fencer.Request(now, req.Target, proto.FenceOff, "admin"))
 }
 
 // checkRequest validates a request and returns the groups it concerns.

@@ -15,11 +15,27 @@ import (
 // closeReports closes the open reports whose groups have nothing left to
 // do, recording where each resource ended.
 func (mg *Manager) closeReports(now time.Time, t planner.Transition) []effect.Effect {
+	busy := mg.busyGroups(t)
+	var effs []effect.Effect
+	for _, id := range mg.repOrder {
+		rep := mg.reports[id]
+		if rep == nil || rep.State != ReportOpen || !mg.reportDone(rep, busy) {
+			continue
+		}
+		mg.closeReport(now, rep)
+		effs = append(effs, mg.event(now, Event{Kind: "report-closed", Report: id, Message: rep.Request + ": " + summarize(rep)})...)
+	}
+	return effs
+}
+
+// busyGroups are the groups a transition still acts on; a fence keeps
+// every group busy, for recovery waits for it.
+func (mg *Manager) busyGroups(t planner.Transition) map[string]bool {
 	busy := map[string]bool{}
 	for _, a := range t.Actions {
 		if a.Kind == planner.Fence {
 			for _, g := range mg.m.Groups {
-				busy[g.ID] = true // recovery waits for the fence
+				busy[g.ID] = true
 			}
 			continue
 		}
@@ -27,66 +43,68 @@ func (mg *Manager) closeReports(now time.Time, t planner.Transition) []effect.Ef
 			busy[gid] = true
 		}
 	}
-	var effs []effect.Effect
-	for _, id := range mg.repOrder {
-		rep := mg.reports[id]
-		if rep == nil || rep.State != ReportOpen {
-			continue
+	return busy
+}
+
+// reportDone: none of the report's groups is busy and none of its hosts is
+// being fenced.
+func (mg *Manager) reportDone(rep *Report, busy map[string]bool) bool {
+	for _, g := range rep.Groups {
+		if busy[g] {
+			return false
 		}
-		done := true
-		for _, g := range rep.Groups {
-			done = done && !busy[g]
-		}
-		for h := range rep.Results {
-			if hi := mg.hosts[h]; hi != nil && hi.fence.active {
-				done = false
-			}
-		}
-		if !done {
-			continue
-		}
-		rep.State, rep.Closed = ReportClosed, now
-		for h := range rep.Results {
-			if hi := mg.hosts[h]; hi != nil {
-				rep.Results[h] = "host " + string(hi.state)
-				if hi.fence.failure != "" {
-					rep.Results[h] += ", fencing failed: " + hi.fence.failure
-					rep.Failed = true
-				}
-			}
-		}
-		for _, gid := range rep.Groups {
-			g, _ := mg.m.Group(gid)
-			want := g.Placement.TargetRole
-			if r, ok := mg.cons.TargetRoles[gid]; ok {
-				want = r
-			}
-			for _, r := range g.StartOrder() {
-				var on []string
-				for _, h := range mg.m.Hosts {
-					if mg.observed[r][h.Name].State == planner.Running {
-						on = append(on, h.Name)
-					}
-				}
-				switch {
-				case len(on) > 0:
-					rep.Results[r] = "running on " + strings.Join(on, ",")
-				case mg.fatal[r] != "":
-					rep.Results[r] = "failed: " + mg.fatal[r]
-				default:
-					rep.Results[r] = "stopped"
-				}
-				if (want == model.RoleStarted) != (len(on) > 0) {
-					rep.Failed = true
-					if mg.cons.Blocked[r] {
-						rep.Results[r] += " (blocked)"
-					}
-				}
-			}
-		}
-		effs = append(effs, mg.event(now, Event{Kind: "report-closed", Report: id, Message: rep.Request + ": " + summarize(rep)})...)
 	}
-	return effs
+	for h := range rep.Results {
+		if hi := mg.hosts[h]; hi != nil && hi.fence.active {
+			return false
+		}
+	}
+	return true
+}
+
+// closeReport records where each host and resource of a report ended, and
+// whether that is what was asked.
+func (mg *Manager) closeReport(now time.Time, rep *Report) {
+	rep.State, rep.Closed = ReportClosed, now
+	for h := range rep.Results {
+		if hi := mg.hosts[h]; hi != nil {
+			rep.Results[h] = "host " + string(hi.state)
+			if hi.fence.failure != "" {
+				rep.Results[h] += ", fencing failed: " + hi.fence.failure
+				rep.Failed = true
+			}
+		}
+	}
+	in := mg.planInput(now)
+	for _, gid := range rep.Groups {
+		g, _ := mg.m.Group(gid)
+		want := g.Placement.TargetRole
+		if r, ok := mg.cons.TargetRoles[gid]; ok {
+			want = r
+		}
+		for _, r := range g.StartOrder() {
+			var on []string
+			for _, h := range mg.m.Hosts {
+				if mg.observed[r][h.Name].State == planner.Running {
+					on = append(on, h.Name)
+				}
+			}
+			switch {
+			case len(on) > 0:
+				rep.Results[r] = "running on " + strings.Join(on, ",")
+			case mg.fatal[r] != "":
+				rep.Results[r] = "failed: " + mg.fatal[r]
+			default:
+				rep.Results[r] = "stopped"
+			}
+			if (want == model.RoleStarted) != (len(on) > 0) {
+				rep.Failed = true
+				if planner.Blocked(in, r) != "" {
+					rep.Results[r] += " (blocked)"
+				}
+			}
+		}
+	}
 }
 
 func summarize(rep *Report) string {
@@ -175,11 +193,12 @@ func (mg *Manager) Status() Status {
 		}
 		s.Hosts = append(s.Hosts, hs)
 	}
+	in := mg.planInput(time.Time{})
 	for _, r := range mg.m.Resources {
 		gid, _ := mg.m.GroupOf(r.ID)
 		g, _ := mg.m.Group(gid)
 		rs := ResourceStatus{ID: r.ID, Name: r.Name, Group: gid, Parent: g.Parent(r.ID), States: map[string]planner.Observed{},
-			Fails: map[string]planner.Failure{}, Fatal: mg.fatal[r.ID], Blocked: mg.cons.Blocked[r.ID]}
+			Fails: map[string]planner.Failure{}, Fatal: mg.fatal[r.ID], Blocked: planner.Blocked(in, r.ID) != ""}
 		for h, o := range mg.observed[r.ID] {
 			rs.States[h] = o
 		}
