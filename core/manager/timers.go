@@ -26,6 +26,7 @@ const (
 	fencerTimer
 )
 
+// String names the kind, as tests print it.
 func (k timerKind) String() string {
 	return [...]string{"?", "dead", "op", "fence-retry", "expiry", "fencer"}[k]
 }

@@ -27,6 +27,7 @@ const (
 	failed
 )
 
+// String names the state, as assertion messages print it.
 func (s actionState) String() string {
 	return [...]string{"waiting", "running", "succeeded", "failed"}[s]
 }
