@@ -240,9 +240,29 @@ func (p *plan) group(g *model.Group) Placement {
 	chosen, scores, why := p.place(g)
 	pl.Hosts, pl.Scores, pl.Note = chosen, scores, why
 
-	// Where a member may be active outside the chosen hosts, it must be
-	// stopped (online hosts) or its host fenced (unclean, stop failed);
-	// every start of the group waits for all of that.
+	clearIDs, blockedBy := p.clearElsewhere(g, chosen)
+	if blockedBy != "" {
+		if pl.Note != "" {
+			pl.Note += "; "
+		}
+		pl.Note += "blocked: " + blockedBy
+		pl.Hosts = nil
+		return pl
+	}
+
+	for _, host := range chosen {
+		p.startOn(g, host, clearIDs)
+	}
+	return pl
+}
+
+// clearElsewhere plans what must happen before the group starts on its
+// chosen hosts: where a member may be active outside them, it is stopped
+// (online hosts) or its host fenced (unclean, stop failed); every start
+// waits for all of that. It returns those actions' IDs, or why the group
+// cannot be recovered safely at all.
+func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
+	in := p.in
 	var clearIDs []int
 	blockedBy := ""
 	for _, h := range in.Hosts {
@@ -274,30 +294,19 @@ func (p *plan) group(g *model.Group) Placement {
 		}
 		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, "not placed here")...)
 	}
-	if blockedBy == "" {
-		for _, h := range in.Hosts {
-			for _, r := range members {
-				if in.state(r, h.Name).State == StopFailed {
-					if _, ok := p.fences[h.Name]; !ok {
-						blockedBy = fmt.Sprintf("stop of %s failed on %s and fencing is off", r, h.Name)
-					}
+	if blockedBy != "" {
+		return clearIDs, blockedBy
+	}
+	for _, h := range in.Hosts {
+		for _, r := range g.StartOrder() {
+			if in.state(r, h.Name).State == StopFailed {
+				if _, ok := p.fences[h.Name]; !ok {
+					blockedBy = fmt.Sprintf("stop of %s failed on %s and fencing is off", r, h.Name)
 				}
 			}
 		}
 	}
-	if blockedBy != "" {
-		if pl.Note != "" {
-			pl.Note += "; "
-		}
-		pl.Note += "blocked: " + blockedBy
-		pl.Hosts = nil
-		return pl
-	}
-
-	for _, host := range chosen {
-		p.startOn(g, host, clearIDs)
-	}
-	return pl
+	return clearIDs, blockedBy
 }
 
 // current lists the hosts where the group's root may be active.
@@ -430,27 +439,8 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 			lines = append(lines, fmt.Sprintf("%s: excluded: %s", h.Name, excluded))
 			continue
 		}
-		score, parts := 0, []string{}
-		if inDomain {
-			score += scoreDomainBase - prio*scorePriority
-			parts = append(parts, fmt.Sprintf("domain priority %d", prio))
-		} else {
-			parts = append(parts, "outside the domain")
-		}
-		if slices.Contains(current, h.Name) && p.healthyHere(g, h.Name) {
-			if !pol.Domain.Failback {
-				score += scoreNoFailback
-				parts = append(parts, "runs here (no failback)")
-			}
-			if pol.Stickiness > 0 {
-				score += pol.Stickiness
-				parts = append(parts, fmt.Sprintf("stickiness %d", pol.Stickiness))
-			}
-		}
-		if hasMove && move.Host == h.Name {
-			score += scoreMove
-			parts = append(parts, "move requested")
-		}
+		wanted := hasMove && move.Host == h.Name
+		score, parts := p.score(g, h.Name, prio, inDomain, slices.Contains(current, h.Name), wanted)
 		cands = append(cands, cand{h.Name, score, order})
 		lines = append(lines, fmt.Sprintf("%s: score %d (%s)", h.Name, score, strings.Join(parts, ", ")))
 	}
@@ -469,6 +459,33 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 		out[i] = cands[i].host
 	}
 	return out, lines, ""
+}
+
+// score rates a host allowed to run the group, and says why.
+func (p *plan) score(g *model.Group, host string, prio int, inDomain, runsHere, moveHere bool) (int, []string) {
+	pol := g.Placement
+	score, parts := 0, []string{}
+	if inDomain {
+		score += scoreDomainBase - prio*scorePriority
+		parts = append(parts, fmt.Sprintf("domain priority %d", prio))
+	} else {
+		parts = append(parts, "outside the domain")
+	}
+	if runsHere && p.healthyHere(g, host) {
+		if !pol.Domain.Failback {
+			score += scoreNoFailback
+			parts = append(parts, "runs here (no failback)")
+		}
+		if pol.Stickiness > 0 {
+			score += pol.Stickiness
+			parts = append(parts, fmt.Sprintf("stickiness %d", pol.Stickiness))
+		}
+	}
+	if moveHere {
+		score += scoreMove
+		parts = append(parts, "move requested")
+	}
+	return score, parts
 }
 
 // healthyHere: the group runs on host without a failure that would make it
