@@ -78,6 +78,7 @@ var (
 		"encoding/binary": pure("core/eventlog frames records"),
 		"encoding/json":   pure("core/wire, agent and manager encode messages and records; maps marshal in sorted key order"),
 		"encoding/xml":    pure("core/ocf parses OCF meta-data"),
+		"math":            pure("constants and arithmetic (core/manager bounds its epoch with math.MaxUint64)"),
 		"errors":          pure("error values"),
 		"fmt":             fmtRule,
 		"hash/crc32":      pure("core/eventlog checksums records (a fixed polynomial, no seed)"),

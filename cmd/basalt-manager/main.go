@@ -40,6 +40,11 @@ type canaryFlags struct {
 // adds the defect flags to fs, bound to the result.
 var registerCanary func(fs *pflag.FlagSet) *canaryFlags
 
+// applyCanary is set only in builds with the canary tag (canary.go): it
+// installs the defects switched on in the daemon's configuration. The
+// defects' code (sim/canary) is linked into canary builds alone.
+var applyCanary func(c *canaryFlags, cfg *daemon.ManagerDaemonConfig)
+
 // run starts the daemon and blocks until SIGTERM/SIGINT (or stop, for
 // tests).
 func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
@@ -96,8 +101,10 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	defer store.Close()
-	cfg := daemon.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure,
-		SkipFence: canary.skipFence, NoProbe: canary.noProbe}
+	cfg := daemon.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure}
+	if applyCanary != nil {
+		applyCanary(canary, &cfg)
+	}
 	// Loud, so that nobody mistakes a canary for a working manager.
 	if canary.skipFence {
 		log.Error("CANARY BUILD: this manager recovers lost hosts without waiting for fencing")

@@ -34,6 +34,11 @@ type Event struct {
 	Count   int       `json:"count,omitempty"`
 	Flag    bool      `json:"flag,omitempty"`
 	Role    string    `json:"role,omitempty"`
+	// Op and Monitor name the operation of a failure (planner.FailedOp,
+	// and the monitor's index), so that replay gives the planner the
+	// facts its policies read.
+	Op      string `json:"op,omitempty"`
+	Monitor int    `json:"monitor,omitempty"`
 }
 
 // String renders an event on one line.

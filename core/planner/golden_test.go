@@ -38,6 +38,10 @@ type goldenCase struct {
 		Count int    `yaml:"count"`
 		Ago   string `yaml:"ago"`
 		Hard  bool   `yaml:"hard"`
+		// Op is the operation that failed (probe, start, stop, monitor);
+		// Monitor its index for a monitor.
+		Op      string `yaml:"op"`
+		Monitor int    `yaml:"monitor"`
 	} `yaml:"failures"`
 	Fatal       map[string]string `yaml:"fatal"`
 	Constraints struct {
@@ -124,7 +128,7 @@ func loadCase(t *testing.T, path string) Input {
 		for h, f := range hosts {
 			ago, err := time.ParseDuration(f.Ago)
 			require.NoError(t, err)
-			in.Failures[r][h] = Failure{Count: f.Count, Last: in.Now.Add(-ago), Hard: f.Hard}
+			in.Failures[r][h] = Failure{Count: f.Count, Last: in.Now.Add(-ago), Hard: f.Hard, Op: FailedOp(f.Op), Monitor: f.Monitor}
 		}
 	}
 	k := &in.Constraints

@@ -62,14 +62,37 @@ type Observed struct {
 	Monitored bool
 }
 
-// Failure is a resource's failure history on one host.
+// FailedOp names the operation whose failure a Failure records.
+type FailedOp string
+
+// Failed operations.
+const (
+	FailedProbe   FailedOp = "probe"
+	FailedStart   FailedOp = "start"
+	FailedStop    FailedOp = "stop"
+	FailedMonitor FailedOp = "monitor"
+)
+
+// Failure is a resource's failure history on one host: the facts the
+// manager records. What to do about them (restart, relocate, ban, fence,
+// block, stop, standby) is the planner's decision, by the model's on-fail
+// policy of the operation that failed (see policy.go).
 type Failure struct {
+	// Count is the fail count (a failed stop is not counted: the fence or
+	// the block answers it).
 	Count int
 	Last  time.Time
 	// Hard bans the host for the resource whatever the count: a start
 	// failure (Pacemaker's start-failure-is-fatal), or an agent saying it
 	// cannot run there (rc 2, 4, 5).
 	Hard bool
+	// Op is the operation whose failure was recorded last; empty for
+	// failures logged before the manager recorded it (no policy applies
+	// then but restart).
+	Op FailedOp
+	// Monitor is the index of the failed monitor in the resource's
+	// configuration (Op monitor).
+	Monitor int
 }
 
 // Move asks for a group to run on a host.
@@ -95,8 +118,10 @@ type Constraints struct {
 	TargetRoles map[string]model.Role
 	// Unmanaged groups are watched but never acted on.
 	Unmanaged map[string]bool
-	// Blocked resources failed with on-fail=block: their group is left
-	// alone until an administrator cleans them up.
+	// Blocked resources are left alone, with their group, until an
+	// administrator cleans them up. The planner derives blocks from
+	// failures itself (on-fail=block); this set carries blocks decided
+	// elsewhere (event logs written before the planner decided them).
 	Blocked map[string]bool
 	// Maintenance stops all resource actions cluster-wide.
 	Maintenance bool

@@ -143,6 +143,7 @@ const (
 
 type plan struct {
 	in      *Input
+	pol     policies
 	actions []Action
 	fences  map[string]int // host -> fence action ID
 }
@@ -158,7 +159,9 @@ func (p *plan) add(a Action) int {
 // Plan computes the next transition. It is deterministic: the same input
 // gives the same transition, byte for byte.
 func Plan(in Input) Transition {
-	p := &plan{in: &in, fences: map[string]int{}}
+	pol := derivePolicies(&in)
+	in = pol.effective(in)
+	p := &plan{in: &in, pol: pol, fences: map[string]int{}}
 	m := in.Model
 	var t Transition
 
@@ -171,10 +174,13 @@ func Plan(in Input) Transition {
 			if h.State == Unclean {
 				reason = "host lost"
 			} else if h.State == Online {
+				reason = pol.fence[h.Name]
 				for _, r := range m.Resources {
-					if in.state(r.ID, h.Name).State == StopFailed {
-						reason = "stop of " + r.ID + " failed"
+					if reason != "" {
 						break
+					}
+					if in.state(r.ID, h.Name).State == StopFailed && pol.blocked[r.ID] == "" {
+						reason = "stop of " + r.ID + " failed"
 					}
 				}
 			}
@@ -209,8 +215,8 @@ func (p *plan) group(g *model.Group) Placement {
 		return pl
 	}
 	for _, r := range members {
-		if in.Constraints.Blocked[r] {
-			pl.Hosts, pl.Note = p.current(g), fmt.Sprintf("blocked: %s failed with on-fail=block; clean it up", r)
+		if why := p.pol.blocked[r]; why != "" {
+			pl.Hosts, pl.Note = p.current(g), "blocked: "+why
 			return pl
 		}
 	}
@@ -234,9 +240,29 @@ func (p *plan) group(g *model.Group) Placement {
 	chosen, scores, why := p.place(g)
 	pl.Hosts, pl.Scores, pl.Note = chosen, scores, why
 
-	// Where a member may be active outside the chosen hosts, it must be
-	// stopped (online hosts) or its host fenced (unclean, stop failed);
-	// every start of the group waits for all of that.
+	clearIDs, blockedBy := p.clearElsewhere(g, chosen)
+	if blockedBy != "" {
+		if pl.Note != "" {
+			pl.Note += "; "
+		}
+		pl.Note += "blocked: " + blockedBy
+		pl.Hosts = nil
+		return pl
+	}
+
+	for _, host := range chosen {
+		p.startOn(g, host, clearIDs)
+	}
+	return pl
+}
+
+// clearElsewhere plans what must happen before the group starts on its
+// chosen hosts: where a member may be active outside them, it is stopped
+// (online hosts) or its host fenced (unclean, stop failed); every start
+// waits for all of that. It returns those actions' IDs, or why the group
+// cannot be recovered safely at all.
+func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
+	in := p.in
 	var clearIDs []int
 	blockedBy := ""
 	for _, h := range in.Hosts {
@@ -268,30 +294,19 @@ func (p *plan) group(g *model.Group) Placement {
 		}
 		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, "not placed here")...)
 	}
-	if blockedBy == "" {
-		for _, h := range in.Hosts {
-			for _, r := range members {
-				if in.state(r, h.Name).State == StopFailed {
-					if _, ok := p.fences[h.Name]; !ok {
-						blockedBy = fmt.Sprintf("stop of %s failed on %s and fencing is off", r, h.Name)
-					}
+	if blockedBy != "" {
+		return clearIDs, blockedBy
+	}
+	for _, h := range in.Hosts {
+		for _, r := range g.StartOrder() {
+			if in.state(r, h.Name).State == StopFailed {
+				if _, ok := p.fences[h.Name]; !ok {
+					blockedBy = fmt.Sprintf("stop of %s failed on %s and fencing is off", r, h.Name)
 				}
 			}
 		}
 	}
-	if blockedBy != "" {
-		if pl.Note != "" {
-			pl.Note += "; "
-		}
-		pl.Note += "blocked: " + blockedBy
-		pl.Hosts = nil
-		return pl
-	}
-
-	for _, host := range chosen {
-		p.startOn(g, host, clearIDs)
-	}
-	return pl
+	return clearIDs, blockedBy
 }
 
 // current lists the hosts where the group's root may be active.
@@ -393,6 +408,9 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 	if role == model.RoleStopped {
 		return nil, nil, "target role is stopped"
 	}
+	if why := p.pol.stopped[g.ID]; why != "" {
+		return nil, nil, why
+	}
 	for _, r := range g.StartOrder() {
 		if why, ok := in.Fatal[r]; ok {
 			return nil, nil, fmt.Sprintf("%s cannot run anywhere: %s", r, why)
@@ -421,27 +439,8 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 			lines = append(lines, fmt.Sprintf("%s: excluded: %s", h.Name, excluded))
 			continue
 		}
-		score, parts := 0, []string{}
-		if inDomain {
-			score += scoreDomainBase - prio*scorePriority
-			parts = append(parts, fmt.Sprintf("domain priority %d", prio))
-		} else {
-			parts = append(parts, "outside the domain")
-		}
-		if slices.Contains(current, h.Name) && p.healthyHere(g, h.Name) {
-			if !pol.Domain.Failback {
-				score += scoreNoFailback
-				parts = append(parts, "runs here (no failback)")
-			}
-			if pol.Stickiness > 0 {
-				score += pol.Stickiness
-				parts = append(parts, fmt.Sprintf("stickiness %d", pol.Stickiness))
-			}
-		}
-		if hasMove && move.Host == h.Name {
-			score += scoreMove
-			parts = append(parts, "move requested")
-		}
+		wanted := hasMove && move.Host == h.Name
+		score, parts := p.score(g, h.Name, prio, inDomain, slices.Contains(current, h.Name), wanted)
 		cands = append(cands, cand{h.Name, score, order})
 		lines = append(lines, fmt.Sprintf("%s: score %d (%s)", h.Name, score, strings.Join(parts, ", ")))
 	}
@@ -462,6 +461,33 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 	return out, lines, ""
 }
 
+// score rates a host allowed to run the group, and says why.
+func (p *plan) score(g *model.Group, host string, prio int, inDomain, runsHere, moveHere bool) (int, []string) {
+	pol := g.Placement
+	score, parts := 0, []string{}
+	if inDomain {
+		score += scoreDomainBase - prio*scorePriority
+		parts = append(parts, fmt.Sprintf("domain priority %d", prio))
+	} else {
+		parts = append(parts, "outside the domain")
+	}
+	if runsHere && p.healthyHere(g, host) {
+		if !pol.Domain.Failback {
+			score += scoreNoFailback
+			parts = append(parts, "runs here (no failback)")
+		}
+		if pol.Stickiness > 0 {
+			score += pol.Stickiness
+			parts = append(parts, fmt.Sprintf("stickiness %d", pol.Stickiness))
+		}
+	}
+	if moveHere {
+		score += scoreMove
+		parts = append(parts, "move requested")
+	}
+	return score, parts
+}
+
 // healthyHere: the group runs on host without a failure that would make it
 // move (a failed member restarts in place unless banned).
 func (p *plan) healthyHere(g *model.Group, host string) bool {
@@ -474,6 +500,8 @@ func (p *plan) excluded(g *model.Group, h Host) string {
 	switch {
 	case h.State != Online:
 		return "host " + string(h.State)
+	case h.Standby && p.pol.standby[h.Name] != "":
+		return "host in standby (" + p.pol.standby[h.Name] + ")"
 	case h.Standby:
 		return "host in standby"
 	}
@@ -488,7 +516,7 @@ func (p *plan) excluded(g *model.Group, h Host) string {
 			return fmt.Sprintf("stop of %s failed here", r)
 		}
 		f, ok := in.Failures[r][h.Name]
-		if !ok {
+		if !ok || p.pol.ignored[r][h.Name] {
 			continue
 		}
 		if f.Hard {

@@ -51,11 +51,10 @@ type ManagerDaemonConfig struct {
 	Insecure bool
 	Clock    clock.Clock
 	Log      *slog.Logger
-	// SkipFence is the skip-fence canary (builds with the canary tag).
-	SkipFence bool
-	// NoProbe is the no-probe canary (builds with the canary tag): what was
-	// not probed is taken as stopped.
-	NoProbe bool
+	// Canary, set only by builds with the canary tag, sees every batch of
+	// the manager's effects before they are carried out: a known defect
+	// (sim/canary) that the checkers must catch.
+	Canary func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
 }
 
 type hostLink struct {
@@ -72,6 +71,7 @@ type hostLink struct {
 type ManagerDaemon struct {
 	mu     sync.Mutex
 	m      *manager.Manager
+	canary func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
 	model  *model.Model
 	clk    clock.Clock
 	store  storage.Store
@@ -127,7 +127,7 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	}
 	linkCtx, stopLinks := context.WithCancel(context.Background())
 	d := &ManagerDaemon{
-		m:     manager.New(manager.Config{Model: cfg.Model, SkipFence: cfg.SkipFence, NoProbe: cfg.NoProbe}),
+		m: manager.New(manager.Config{Model: cfg.Model}), canary: cfg.Canary,
 		model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
 		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, linkCtx: linkCtx, stopLinks: stopLinks,
 		changed: make(chan struct{}),
@@ -315,6 +315,9 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 		close(d.changed)
 		d.changed = make(chan struct{})
 	}()
+	if d.canary != nil {
+		effs = d.canary(d.m, d.clk.Now(), effs)
+	}
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:

@@ -53,8 +53,12 @@ type Options struct {
 	// RebootAfter is how long a fenced host stays off before it boots
 	// again (0: it stays off).
 	RebootAfter time.Duration
-	// Manager canaries.
-	SkipFence, NoProbe, IgnoreEpoch bool
+	// IgnoreEpoch is the agents' canary: they obey any manager epoch.
+	IgnoreEpoch bool
+	// ManagerIntercept, when set, sees every batch of the manager's
+	// effects before the cluster carries them out (a manager canary, see
+	// sim/canary): it may rewrite them and feed inputs back.
+	ManagerIntercept func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
 	// Trace, when set, receives every trace line as it happens.
 	Trace func(string)
 	// Observer, when set, sees every resource state change on a host.
@@ -287,7 +291,7 @@ func (c *Cluster) StartManager() {
 		c.CrashManager()
 	}
 	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}}
-	mi.m = manager.New(manager.Config{Model: c.Model, SkipFence: c.opts.SkipFence, NoProbe: c.opts.NoProbe})
+	mi.m = manager.New(manager.Config{Model: c.Model})
 	var epoch proto.Epoch
 	if data, err := c.mstore.Read(manager.EpochRecord); err == nil {
 		epoch, _ = manager.DecodeEpoch(data)
@@ -383,6 +387,9 @@ func (c *Cluster) Admin(req manager.Request) (string, error) {
 }
 
 func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
+	if c.opts.ManagerIntercept != nil {
+		effs = c.opts.ManagerIntercept(mi.m, c.Q.Now(), effs)
+	}
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:

@@ -11,10 +11,13 @@ import (
 	"sort"
 	"time"
 
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/invariant"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
 	"github.com/basalt-ha/basalt/harness/check"
+	"github.com/basalt-ha/basalt/sim/canary"
 	"github.com/basalt-ha/basalt/sim/cluster"
 	"github.com/basalt-ha/basalt/sim/faults"
 )
@@ -49,6 +52,9 @@ type Config struct {
 	KeepHistory bool
 	// Expect lists what must hold at given times (scenarios).
 	Expect []Expectation
+	// ManagerIntercept, when set, wraps the manager's effects after the
+	// canary's (tests use it to break the run from inside).
+	ManagerIntercept func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -164,22 +170,58 @@ func lossGrace(m *model.Model) time.Duration {
 	return 2 * (longest + 10*time.Second)
 }
 
+// managerIntercept is the manager canary's intercept (none for the agents'
+// canary), followed by the configuration's own.
+func managerIntercept(cfg Config) func(*manager.Manager, time.Time, []effect.Effect) []effect.Effect {
+	defect, _ := canary.ForManager(cfg.Canary)
+	extra := cfg.ManagerIntercept
+	switch {
+	case defect == nil && extra == nil:
+		return nil
+	case extra == nil:
+		return defect
+	case defect == nil:
+		return extra
+	}
+	return func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect {
+		return extra(m, now, defect(m, now, effs))
+	}
+}
+
 // RunSeed generates the plan of a seed and runs it.
 func RunSeed(cfg Config, seed uint64) Result {
 	plan := faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
 	return RunPlan(cfg, plan)
 }
 
-// RunPlan runs one plan with every checker on.
-func RunPlan(cfg Config, plan faults.Plan) Result {
+// RunPlan runs one plan with every checker on. A core machine's broken
+// invariant (a panic with an invariant.Error) ends the run as a violation of
+// this seed; any other panic is a bug of the simulator and goes on up.
+func RunPlan(cfg Config, plan faults.Plan) (res Result) {
+	var c *cluster.Cluster
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := invariant.Recovered(r)
+			if !ok {
+				panic(r)
+			}
+			res.Seed, res.Plan, res.Recovery = plan.Seed, plan, -1
+			at := cluster.Start
+			if c != nil {
+				at = c.Q.Now()
+				res.Hash, res.Events, res.Virtual = c.Hash(), c.Q.Handled(), c.Q.Now().Sub(cluster.Start)
+			}
+			res.Violations = append(res.Violations, check.Violation{At: at, Checker: "assertion", Message: e.Error()})
+		}
+	}()
 	m := cfg.Model
 	limits := check.Limits(m)
 	safety := check.NewSafety(limits)
-	res := Result{Seed: plan.Seed, Plan: plan, Bound: RecoveryBound(m)}
+	res = Result{Seed: plan.Seed, Plan: plan, Bound: RecoveryBound(m)}
 	opts := cluster.Options{
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
 		RebootAfter: RebootAfter, Trace: cfg.Trace,
-		SkipFence: cfg.Canary == "skip-fence", NoProbe: cfg.Canary == "no-probe", IgnoreEpoch: cfg.Canary == "ignore-epoch",
+		IgnoreEpoch: cfg.Canary == "ignore-epoch", ManagerIntercept: managerIntercept(cfg),
 		Observer: func(ch cluster.Change) {
 			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
 			if cfg.KeepHistory {
@@ -187,7 +229,7 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 			}
 		},
 	}
-	c := cluster.New(m, opts)
+	c = cluster.New(m, opts)
 	c.SetDuplication(plan.Network.Duplication)
 	c.Boot()
 	t := &simTarget{c: c}

@@ -7,6 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/invariant"
+	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/sim/faults"
 )
 
@@ -130,4 +133,55 @@ func BenchmarkSeed(b *testing.B) {
 	b.ReportMetric(float64(events)/wall, "events/s")
 	b.ReportMetric(virtual.Seconds()/wall, "virtual/wall")
 	b.ReportMetric(float64(b.N)/wall*60, "seeds/min")
+}
+
+// TestCanariesEndWithVerdict runs every canary over a few dozen seeds
+// without stopping at the first failure: each seed must end with a verdict
+// (a violation or a pass), never a crash of the core it runs. A canary once
+// re-entered the manager from its own fence effects and panicked.
+func TestCanariesEndWithVerdict(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	for _, canary := range Canaries {
+		t.Run(canary, func(t *testing.T) {
+			cfg := Config{Model: m, Canary: canary}
+			failed := 0
+			for seed := uint64(1); seed <= 30; seed++ {
+				var r Result
+				require.NotPanics(t, func() { r = RunSeed(cfg, seed) }, "canary %s seed %d", canary, seed)
+				if r.Failed() {
+					failed++
+				}
+			}
+			require.Positive(t, failed, "canary %s caught in none of 30 seeds", canary)
+		})
+	}
+}
+
+// TestBrokenInvariantIsAViolationOfItsSeed: a core machine that panics with
+// an invariant.Error stops its seed, which is reported as a violation with
+// the seed and the message; the swarm goes on with the other seeds.
+func TestBrokenInvariantIsAViolationOfItsSeed(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	batches := 0
+	breaks := func(mg *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect {
+		if batches++; batches == 50 {
+			invariant.Check(false, "manager", "test: broken on batch %d at epoch %d", batches, mg.Epoch())
+		}
+		return effs
+	}
+	var r Result
+	require.NotPanics(t, func() { r = RunSeed(Config{Model: m, ManagerIntercept: breaks}, 5) })
+	require.True(t, r.Failed())
+	require.Equal(t, uint64(5), r.Seed)
+	require.Equal(t, "assertion", r.Violations[0].Checker)
+	require.Contains(t, r.Violations[0].Message, "manager: invariant broken: test: broken on batch 50")
+	require.Contains(t, r.Summary(), "[assertion]")
+
+	batches = 0
+	sum := Swarm(Config{Model: m, ManagerIntercept: func(mg *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect {
+		return effs
+	}}, 1, 3, 1, true, nil)
+	require.Empty(t, sum.Failed, "an intercept that changes nothing breaks nothing")
 }

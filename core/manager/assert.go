@@ -1,0 +1,36 @@
+package manager
+
+import (
+	"github.com/basalt-ha/basalt/core/invariant"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+// The invariants the manager maintains itself. A broken one panics with an
+// invariant.Error: it is a bug in the manager, never the fault of its input.
+
+func assertf(cond bool, format string, args ...any) {
+	invariant.Check(cond, "manager", format, args...)
+}
+
+func (mg *Manager) assert(cond bool, format string, args ...any) { assertf(cond, format, args...) }
+
+// setEpoch: the epoch only grows.
+func (mg *Manager) setEpoch(e proto.Epoch) {
+	mg.assert(e > mg.epoch, "epoch moves from %d to %d", mg.epoch, e)
+	mg.epoch = e
+}
+
+// assertOneInFlight: a resource has at most one one-shot command (probe,
+// start, stop) in flight on a host, and no monitor is set up while one is:
+// the LRM would run them in order, but the manager would no longer know
+// which result describes the resource.
+func (mg *Manager) assertOneInFlight(rsc, host string) {
+	for _, id := range sortedOps(mg.ops) {
+		p := mg.ops[id]
+		if p.resource != rsc || p.host != host {
+			continue
+		}
+		mg.assert(!p.oneShot(),
+			"op %d (%s) for %s on %s is still in flight when another is sent", id, p.action.Kind, rsc, host)
+	}
+}

@@ -1,0 +1,736 @@
+package manager
+
+// Interaction tests in the style of etcd raft's: each file under
+// testdata/interactions is a script of inputs to one manager (messages from
+// hosts, timers firing, time passing, admin requests, a restart from the
+// journal) and, under each input, the effects the manager returned, as the
+// driver would carry them out. Regenerate the expected output with
+//
+//	go test ./core/manager -run TestInteractions -rewrite
+//
+// and read the diff: it is the change of behaviour.
+//
+// Commands (arguments are key=value; times are offsets from the start):
+//
+//	cluster name=pair             load testdata/clusters/<name>.yaml
+//	start [epoch=N]               a manager starts from the persisted epoch
+//	                              (or N) and the journal so far
+//	restart                       the manager process dies and a new one
+//	                              starts from what was persisted
+//	hello host=h1 [epoch=N]       an agent (re)connects
+//	heartbeat [host=h1] [epoch=N] a heartbeat from one host, or every up one
+//	result op=N rc=R [status=S] [reason=..] [from=h]
+//	                              an agent (or another host: from) reports
+//	                              a command's result
+//	result resource=r host=h rc=R the same, naming the latest command
+//	unsolicited host=h resource=r rc=R   a probe the agent ran on its own
+//	fence-result op=N rc=R [timeout]     a fence agent's report
+//	refused op=N [stale] [reason=..]     an agent refuses a command
+//	answer [running=r@h,...] [fail=r@h:action:rc,...] [max=N]
+//	                              every up host answers every unanswered
+//	                              command: probes "not running" (or
+//	                              running), everything else success, fence
+//	                              status "off"; repeats until none is left
+//	up [running=...]              every up host says hello, then answer;
+//	                              prints only the resulting status
+//	crash host=h1                 the host dies: it answers nothing more
+//	boot host=h1                  the host is up again (it says hello itself
+//	                              only when told to)
+//	advance d=5s [nosend=h1]      time passes; due timers fire in order and
+//	                              every joined, up host heartbeats (unless
+//	                              its messages are lost: nosend)
+//	jump d=30s                    time passes without any timer firing (the
+//	                              manager process was paused)
+//	fire timer=N                  one timer fires now, due or not
+//	admin cmd=move target=g [host=h2] [for=1m] [flag=true]
+//	status                        the manager's view: hosts, resources,
+//	                              failures, constraints, open reports
+//	report id=r2-1                one report
+//	events                        the in-memory event log
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
+	"github.com/basalt-ha/basalt/core/invariant"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestInteractions(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "interactions", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no interaction scripts: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+			h := &driver{}
+			datadriven.RunTest(t, f, func(t *testing.T, d *datadriven.TestData) string {
+				return h.run(t, d)
+			})
+		})
+	}
+}
+
+// sent is a command the manager sent that the script may answer.
+type sent struct {
+	host     string
+	exec     *proto.Exec
+	fence    *proto.FenceExec
+	answered bool
+}
+
+// driver plays the simulator's part for one manager: it keeps its timers,
+// what it persisted and the commands in flight, and prints effects.
+type driver struct {
+	m       *model.Model
+	mg      *Manager
+	now     time.Time
+	epoch   proto.Epoch
+	journal [][]byte
+	timers  map[effect.TimerID]time.Time
+	sent    map[proto.OpID]*sent
+	down    map[string]bool
+	// joined hosts have said hello and heartbeat while time advances,
+	// until they crash.
+	joined map[string]bool
+	hb     uint64
+	out    strings.Builder
+	// verbose prints every move of a dead timer (start does).
+	verbose bool
+}
+
+func (h *driver) printf(format string, args ...any) { fmt.Fprintf(&h.out, format+"\n", args...) }
+
+func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
+	h.out.Reset()
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := invariant.Recovered(r); ok {
+				h.printf("PANIC %s", e.Error())
+				out = h.out.String()
+				return
+			}
+			panic(r)
+		}
+	}()
+	if d.Cmd != "cluster" && h.m == nil {
+		d.Fatalf(t, "cluster first")
+	}
+	if h.mg == nil && !map[string]bool{"cluster": true, "start": true, "crash": true, "boot": true}[d.Cmd] {
+		d.Fatalf(t, "start first")
+	}
+	switch d.Cmd {
+	case "cluster":
+		h.cluster(t, d)
+	case "start", "restart":
+		h.start(t, d)
+	case "hello":
+		host := arg(t, d, "host", "")
+		h.joined[host] = !h.down[host]
+		h.deliver(proto.Hello{Host: host, Epoch: proto.Epoch(argInt(t, d, "epoch", 0))})
+	case "heartbeat":
+		h.heartbeat(t, d)
+	case "result":
+		h.result(t, d)
+	case "unsolicited":
+		h.deliver(proto.OpResult{Host: arg(t, d, "host", ""), Epoch: h.mg.Epoch(), Result: lrmResult(
+			arg(t, d, "resource", ""), ocf.Monitor, 0, ocf.RC(argInt(t, d, "rc", 0)), lrm.Done, true)})
+	case "fence-result":
+		h.fenceResult(t, d)
+	case "refused":
+		op := proto.OpID(argInt(t, d, "op", 0))
+		s := h.sent[op]
+		host := arg(t, d, "host", "")
+		if s != nil && host == "" {
+			host = s.host
+		}
+		h.deliver(proto.Refused{Host: host, Epoch: proto.Epoch(argInt(t, d, "epoch", int(h.mg.Epoch()))), Op: op,
+			Reason: arg(t, d, "reason", "refused"), Stale: d.HasArg("stale")})
+	case "answer":
+		h.answer(t, d)
+	case "up":
+		h.up(t, d)
+	case "crash":
+		h.setDown(arg(t, d, "host", ""), true)
+	case "boot":
+		h.setDown(arg(t, d, "host", ""), false)
+	case "advance":
+		h.advance(t, d)
+	case "jump":
+		h.now = h.now.Add(argDur(t, d, "d"))
+		h.printf("now %s", h.rel(h.now))
+	case "fire":
+		id := effect.TimerID(argInt(t, d, "timer", 0))
+		delete(h.timers, id)
+		h.printf("timer #%d fires", id)
+		h.apply(h.mg.TimerFired(h.now, id))
+	case "admin":
+		h.admin(t, d)
+	case "status":
+		h.status()
+	case "report":
+		h.report(arg(t, d, "id", ""))
+	case "events":
+		for _, e := range h.mg.Events() {
+			h.printf("%s", h.event(e))
+		}
+	default:
+		d.Fatalf(t, "unknown command %q", d.Cmd)
+	}
+	return h.out.String()
+}
+
+func (h *driver) cluster(t *testing.T, d *datadriven.TestData) {
+	name := arg(t, d, "name", "")
+	path := filepath.Join("testdata", "clusters", name+".yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		d.Fatalf(t, "%v", err)
+	}
+	m, err := model.Load(path, data)
+	if err != nil {
+		d.Fatalf(t, "%v", err)
+	}
+	*h = driver{m: m, now: t0, timers: map[effect.TimerID]time.Time{}, sent: map[proto.OpID]*sent{}, down: map[string]bool{},
+		joined: map[string]bool{}}
+	h.printf("%d hosts, %d resources, %d groups", len(m.Hosts), len(m.Resources), len(m.Groups))
+}
+
+func (h *driver) start(t *testing.T, d *datadriven.TestData) {
+	if d.Cmd == "restart" {
+		h.printf("manager epoch %d dies", h.mg.Epoch())
+	}
+	// A new process: the old one's timers are gone. Commands it sent are
+	// still with the agents, which answer them with the old epoch.
+	h.timers = map[effect.TimerID]time.Time{}
+	if d.HasArg("epoch") {
+		h.epoch = proto.Epoch(argInt(t, d, "epoch", 0))
+	}
+	h.mg = New(Config{Model: h.m})
+	effs, err := h.mg.Start(h.now, h.epoch, h.journal)
+	if err != nil {
+		h.printf("error: %v", err)
+		return
+	}
+	h.printf("replayed %d events; epoch %d", len(h.journal), h.mg.Epoch())
+	h.verbose = true
+	h.apply(effs)
+	h.verbose = false
+}
+
+// up brings the cluster to rest: every up host says hello and answers
+// everything (as answer does); only the resulting state is printed.
+func (h *driver) up(t *testing.T, d *datadriven.TestData) {
+	for _, ho := range h.m.Hosts {
+		if !h.down[ho.Name] {
+			h.joined[ho.Name] = true
+			h.apply(h.mg.Receive(h.now, proto.Hello{Host: ho.Name}))
+		}
+	}
+	h.answer(t, d)
+	h.out.Reset()
+	h.status()
+}
+
+func (h *driver) heartbeat(t *testing.T, d *datadriven.TestData) {
+	hosts := []string{arg(t, d, "host", "")}
+	if hosts[0] == "" {
+		hosts = nil
+		for _, ho := range h.m.Hosts {
+			if !h.down[ho.Name] {
+				hosts = append(hosts, ho.Name)
+			}
+		}
+	}
+	for _, ho := range hosts {
+		h.hb++
+		epoch := proto.Epoch(argInt(t, d, "epoch", int(h.mg.Epoch())))
+		h.quiet(h.mg.Receive(h.now, proto.Heartbeat{Host: ho, Epoch: epoch, Seq: h.hb}))
+	}
+}
+
+// quiet applies the effects of a heartbeat, printing only what is more
+// than moving the host's dead timer.
+func (h *driver) quiet(effs []effect.Effect) {
+	var rest []effect.Effect
+	for _, e := range effs {
+		if st, ok := e.(effect.SetTimer); ok && h.mg.timers[st.ID].kind == deadTimer {
+			h.timers[st.ID] = st.At
+			continue
+		}
+		rest = append(rest, e)
+	}
+	h.apply(rest)
+}
+
+func (h *driver) result(t *testing.T, d *datadriven.TestData) {
+	op := proto.OpID(argInt(t, d, "op", 0))
+	if op == 0 {
+		op = h.latest(arg(t, d, "resource", ""), arg(t, d, "host", ""))
+	}
+	s := h.sent[op]
+	if s == nil || s.exec == nil {
+		// A result for a command that was never sent: forged from the
+		// arguments.
+		s = &sent{host: arg(t, d, "host", "h1"), exec: &proto.Exec{Epoch: h.mg.Epoch(), Op: op,
+			Resource: lrm.Resource{ID: arg(t, d, "resource", "")}, Request: lrm.OpRequest{Action: ocf.Start}}}
+		h.printf("(op %d was never sent)", op)
+	}
+	status := lrm.Done
+	switch arg(t, d, "status", "done") {
+	case "timeout":
+		status = lrm.Timeout
+	case "not-installed":
+		status = lrm.NotInstalled
+	case "cancelled":
+		status = lrm.Cancelled
+	}
+	host := arg(t, d, "from", s.host)
+	res := lrmResult(s.exec.Resource.ID, s.exec.Request.Action, s.exec.Request.Interval, ocf.RC(argInt(t, d, "rc", 0)), status,
+		s.exec.Request.Interval == 0 && s.exec.Request.Action == ocf.Monitor)
+	res.ExitReason = arg(t, d, "reason", "")
+	s.answered = true
+	h.deliver(proto.OpResult{Host: host, Epoch: s.exec.Epoch, Op: op, Result: res})
+}
+
+func (h *driver) fenceResult(t *testing.T, d *datadriven.TestData) {
+	op := proto.OpID(argInt(t, d, "op", 0))
+	s := h.sent[op]
+	if s == nil || s.fence == nil {
+		h.printf("no fence command with op %d was sent", op)
+		return
+	}
+	s.answered = true
+	f := s.fence
+	h.deliver(proto.FenceResult{Host: s.host, Epoch: f.Epoch, Op: op, Device: f.Device, Action: f.Action, Target: f.Target,
+		RC: argInt(t, d, "rc", 0), Timeout: d.HasArg("timeout")})
+}
+
+// latest is the newest command of this manager about a resource on a host.
+func (h *driver) latest(rsc, host string) proto.OpID {
+	var best proto.OpID
+	for op, s := range h.sent {
+		if s.exec != nil && s.exec.Epoch == h.mg.Epoch() && s.exec.Resource.ID == rsc && s.host == host && op > best {
+			best = op
+		}
+	}
+	return best
+}
+
+func lrmResult(rsc string, action ocf.Action, interval time.Duration, rc ocf.RC, status lrm.Status, probe bool) lrm.Result {
+	out := ocf.Classify(action, rc, probe)
+	if status != lrm.Done {
+		out = ocf.SoftFailure
+		if status == lrm.NotInstalled {
+			out = ocf.HardFailure
+		}
+	}
+	return lrm.Result{Resource: rsc, Action: action, Interval: interval, RC: rc, Status: status, Outcome: out}
+}
+
+// answer has every up host answer every unanswered command, in op order,
+// until nothing is left.
+func (h *driver) answer(t *testing.T, d *datadriven.TestData) {
+	running := map[string]bool{}
+	for _, x := range splitList(arg(t, d, "running", "")) {
+		running[x] = true
+	}
+	fails := map[string]int{}
+	for _, x := range splitList(arg(t, d, "fail", "")) {
+		i := strings.LastIndex(x, ":")
+		rc, err := strconv.Atoi(x[i+1:])
+		if i < 0 || err != nil {
+			d.Fatalf(t, "fail=%s: want resource@host:action:rc", x)
+		}
+		fails[x[:i]] = rc
+	}
+	limit := argInt(t, d, "max", 100)
+	for n := 0; n < limit; n++ {
+		op, s := h.next()
+		if s == nil {
+			return
+		}
+		s.answered = true
+		if s.fence != nil {
+			f := s.fence
+			rc := 0
+			if f.Action == proto.FenceStatus {
+				rc = 2
+			}
+			h.printf("> %s answers op %d (fence %s %s): rc %d", s.host, op, f.Action, f.Device, rc)
+			h.apply(h.mg.Receive(h.now, proto.FenceResult{Host: s.host, Epoch: f.Epoch, Op: op, Device: f.Device,
+				Action: f.Action, Target: f.Target, RC: rc}))
+			continue
+		}
+		x := s.exec
+		probe := x.Request.Action == ocf.Monitor && x.Request.Interval == 0
+		rc := ocf.OK
+		key := x.Resource.ID + "@" + s.host
+		if probe && !running[key] {
+			rc = ocf.NotRunning
+		}
+		if v, ok := fails[key+":"+actionName(x.Request)]; ok {
+			rc = ocf.RC(v)
+		}
+		h.printf("> %s answers op %d (%s %s): rc %d", s.host, op, actionName(x.Request), x.Resource.ID, int(rc))
+		h.apply(h.mg.Receive(h.now, proto.OpResult{Host: s.host, Epoch: x.Epoch, Op: op,
+			Result: lrmResult(x.Resource.ID, x.Request.Action, x.Request.Interval, rc, lrm.Done, probe)}))
+	}
+}
+
+func (h *driver) next() (proto.OpID, *sent) {
+	var ops []proto.OpID
+	for op, s := range h.sent {
+		if !s.answered && !h.down[s.host] {
+			ops = append(ops, op)
+		}
+	}
+	if len(ops) == 0 {
+		return 0, nil
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i] < ops[j] })
+	return ops[0], h.sent[ops[0]]
+}
+
+func (h *driver) setDown(host string, down bool) {
+	h.down[host] = down
+	if down {
+		h.joined[host] = false
+		h.printf("%s is down", host)
+	} else {
+		h.printf("%s is up", host)
+	}
+}
+
+// advance lets time pass, firing due timers in order (ties by ID). Every
+// joined host that is up sends a heartbeat at each heartbeat interval, as
+// its agent would (only what a heartbeat changes beyond the host's dead
+// timer is printed); nosend=h1,h2 silences hosts whose messages are lost.
+func (h *driver) advance(t *testing.T, d *datadriven.TestData) {
+	end := h.now.Add(argDur(t, d, "d"))
+	silent := map[string]bool{}
+	for _, x := range splitList(arg(t, d, "nosend", "")) {
+		silent[x] = true
+	}
+	hb := h.m.Cluster.HeartbeatInterval
+	nextBeat := t0.Add((h.now.Sub(t0)/hb + 1) * hb)
+	for {
+		id, at := h.nextTimer(end)
+		if !nextBeat.After(end) && (id == 0 || !at.Before(nextBeat)) {
+			h.now = nextBeat
+			for _, ho := range h.m.Hosts {
+				if h.joined[ho.Name] && !h.down[ho.Name] && !silent[ho.Name] {
+					h.hb++
+					h.quiet(h.mg.Receive(h.now, proto.Heartbeat{Host: ho.Name, Epoch: h.mg.Epoch(), Seq: h.hb}))
+				}
+			}
+			nextBeat = nextBeat.Add(hb)
+			continue
+		}
+		if id == 0 {
+			break
+		}
+		delete(h.timers, id)
+		if at.After(h.now) {
+			h.now = at // a timer due before a jump fires late, now
+		}
+		h.printf("%s: timer #%d fires (%s)", h.rel(h.now), id, h.mg.timers[id].kind)
+		h.apply(h.mg.TimerFired(h.now, id))
+	}
+	h.now = end
+	h.printf("now %s", h.rel(h.now))
+}
+
+// nextTimer is the earliest timer due by end (ties by ID).
+func (h *driver) nextTimer(end time.Time) (effect.TimerID, time.Time) {
+	var id effect.TimerID
+	var at time.Time
+	for tid, tat := range h.timers {
+		if tat.After(end) {
+			continue
+		}
+		if id == 0 || tat.Before(at) || tat.Equal(at) && tid < id {
+			id, at = tid, tat
+		}
+	}
+	return id, at
+}
+
+func (h *driver) admin(t *testing.T, d *datadriven.TestData) {
+	req := Request{Command: Command(arg(t, d, "cmd", "")), Target: arg(t, d, "target", ""), Host: arg(t, d, "host", "")}
+	if d.HasArg("for") {
+		req.Lifetime = argDur(t, d, "for")
+	}
+	req.Flag = arg(t, d, "flag", "") == "true"
+	id, effs, err := h.mg.Admin(h.now, req)
+	if err != nil {
+		h.printf("error: %v", err)
+	} else {
+		h.printf("report %s", id)
+	}
+	h.apply(effs)
+}
+
+func (h *driver) deliver(msg effect.Message) { h.apply(h.mg.Receive(h.now, msg)) }
+
+// apply carries effects out and prints them.
+func (h *driver) apply(effs []effect.Effect) {
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effect.Send:
+			h.send(e)
+		case effect.SetTimer:
+			h.timers[e.ID] = e.At
+			use, known := h.mg.timers[e.ID]
+			if !known {
+				h.printf("timer #%d at %s (cancelled in the same step)", e.ID, h.rel(e.At))
+				continue
+			}
+			if use.kind == deadTimer && e.At.Equal(h.now.Add(h.m.Cluster.DeadTimeout)) && !h.verbose {
+				continue // the usual move of a dead timer on a sign of life
+			}
+			what := use.kind.String()
+			if use.host != "" {
+				what += " " + use.host
+			}
+			if use.op != 0 {
+				what = fmt.Sprintf("op %d", use.op)
+			}
+			h.printf("timer #%d at %s (%s)", e.ID, h.rel(e.At), what)
+		case effect.CancelTimer:
+			delete(h.timers, e.ID)
+			h.printf("timer #%d cancelled", e.ID)
+		case effect.Persist:
+			h.persist(e)
+		case effect.Log:
+			if e.Level >= slog.LevelWarn {
+				h.printf("log %s %s", e.Level, e.Msg)
+			}
+		default:
+			h.printf("%s", e.Describe())
+		}
+	}
+}
+
+func (h *driver) send(e effect.Send) {
+	drop := ""
+	if h.down[e.To] {
+		drop = " (lost: host down)"
+	}
+	switch m := e.Msg.(type) {
+	case proto.Exec:
+		h.printf("send %s op %d: %s %s epoch %d%s", e.To, m.Op, actionName(m.Request), m.Resource.ID, m.Epoch, drop)
+		if drop == "" {
+			h.sent[m.Op] = &sent{host: e.To, exec: &m}
+		}
+	case proto.FenceExec:
+		target := ""
+		if m.Target != "" {
+			target = " " + m.Target
+		}
+		h.printf("send %s op %d: fence %s%s with %s epoch %d%s", e.To, m.Op, m.Action, target, m.Device, m.Epoch, drop)
+		if drop == "" {
+			h.sent[m.Op] = &sent{host: e.To, fence: &m}
+		}
+	default:
+		h.printf("send %s %s%s", e.To, e.Msg.Describe(), drop)
+	}
+}
+
+func actionName(r lrm.OpRequest) string {
+	switch {
+	case r.Action == ocf.Monitor && r.Interval == 0:
+		return "probe"
+	case r.Action == ocf.Monitor:
+		return "monitor/" + r.Interval.String()
+	}
+	return string(r.Action)
+}
+
+func (h *driver) persist(e effect.Persist) {
+	switch e.Name {
+	case EpochRecord:
+		ep, err := DecodeEpoch(e.Data)
+		if err != nil {
+			h.printf("persist epoch: %v", err)
+			return
+		}
+		h.epoch = ep
+		h.printf("persist epoch %d", ep)
+	case EventLog:
+		dec, err := eventlog.Decode(e.Data)
+		if err != nil || len(dec.Records) != 1 {
+			h.printf("persist event: undecodable record")
+			return
+		}
+		h.journal = append(h.journal, dec.Records[0])
+		var ev Event
+		_ = json.Unmarshal(dec.Records[0], &ev)
+		h.printf("%s", h.event(ev))
+	default:
+		h.printf("persist %s (%d bytes)", e.Name, len(e.Data))
+	}
+}
+
+func (h *driver) event(e Event) string {
+	s := "event " + e.Kind
+	for _, kv := range [][2]string{{"host", e.Host}, {"group", e.Group}, {"resource", e.Resource}, {"report", e.Report}, {"role", e.Role}} {
+		if kv[1] != "" {
+			s += " " + kv[0] + "=" + kv[1]
+		}
+	}
+	if e.Count != 0 {
+		s += fmt.Sprintf(" count=%d", e.Count)
+	}
+	if e.Flag {
+		s += " flag=true"
+	}
+	if !e.Until.IsZero() {
+		s += " until=" + h.rel(e.Until)
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+func (h *driver) rel(at time.Time) string { return "+" + at.Sub(t0).String() }
+
+func (h *driver) status() {
+	s := h.mg.Status()
+	h.printf("epoch %d deposed=%t maintenance=%t busy=%t", s.Epoch, s.Deposed, s.Maintenance, s.Busy)
+	for _, ho := range s.Hosts {
+		line := fmt.Sprintf("host %s %s", ho.Name, ho.State)
+		if ho.Pending {
+			line += " pending"
+		}
+		if ho.Standby {
+			line += " standby"
+		}
+		if ho.Fencing != "" {
+			line += " fencing " + ho.Fencing
+		}
+		h.printf("%s", line)
+	}
+	for _, r := range s.Resources {
+		var parts []string
+		for _, ho := range h.m.Hosts {
+			if o, ok := r.States[ho.Name]; ok {
+				p := ho.Name + "=" + string(o.State)
+				if o.Monitored {
+					p += "+monitored"
+				}
+				parts = append(parts, p)
+			}
+			if f, ok := r.Fails[ho.Name]; ok {
+				parts = append(parts, fmt.Sprintf("fails@%s=%d", ho.Name, f.Count))
+				if f.Hard {
+					parts[len(parts)-1] += "(hard)"
+				}
+			}
+		}
+		if r.Blocked {
+			parts = append(parts, "blocked")
+		}
+		if r.Fatal != "" {
+			parts = append(parts, "fatal: "+r.Fatal)
+		}
+		h.printf("resource %s: %s", r.ID, strings.Join(parts, " "))
+	}
+	for _, g := range h.m.Groups {
+		line := fmt.Sprintf("group %s role=%s managed=%t", g.ID, s.TargetRoles[g.ID], s.Managed[g.ID])
+		if mv, ok := h.mg.cons.Moves[g.ID]; ok {
+			line += " move=" + mv.Host
+		}
+		for _, b := range h.mg.cons.Bans {
+			if b.Group == g.ID {
+				line += " ban=" + b.Host
+			}
+		}
+		for _, p := range s.Placements {
+			if p.Group == g.ID {
+				line += " placed=" + strings.Join(p.Hosts, ",")
+				if p.Note != "" {
+					line += " (" + p.Note + ")"
+				}
+			}
+		}
+		h.printf("%s", line)
+	}
+	for _, r := range s.OpenReports {
+		h.printf("open report %s: %s", r.ID, r.Request)
+	}
+}
+
+func (h *driver) report(id string) {
+	r, ok := h.mg.Report(id)
+	if !ok {
+		h.printf("no report %s", id)
+		return
+	}
+	h.printf("report %s %s: %s (failed=%t)", r.ID, r.State, r.Request, r.Failed)
+	keys := make([]string, 0, len(r.Results))
+	for k := range r.Results {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h.printf("  %s: %s", k, r.Results[k])
+	}
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func arg(t *testing.T, d *datadriven.TestData, key, def string) string {
+	for _, a := range d.CmdArgs {
+		if a.Key == key {
+			if len(a.Vals) == 0 {
+				return ""
+			}
+			return strings.Join(a.Vals, ",")
+		}
+	}
+	return def
+}
+
+func argInt(t *testing.T, d *datadriven.TestData, key string, def int) int {
+	s := arg(t, d, key, "")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		d.Fatalf(t, "%s=%s: %v", key, s, err)
+	}
+	return n
+}
+
+func argDur(t *testing.T, d *datadriven.TestData, key string) time.Duration {
+	v, err := time.ParseDuration(arg(t, d, key, "0s"))
+	if err != nil {
+		d.Fatalf(t, "%s: %v", key, err)
+	}
+	return v
+}

@@ -1,0 +1,115 @@
+package manager
+
+import (
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+)
+
+// event appends to the event log (durably) and the in-memory list.
+func (mg *Manager) event(now time.Time, e Event) []effect.Effect {
+	mg.seq++
+	e.Seq, e.Time = mg.seq, now
+	mg.remember(e)
+	data, err := json.Marshal(e)
+	if err != nil {
+		return []effect.Effect{effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}}}
+	}
+	rec, err := eventlog.Encode(data)
+	if err != nil {
+		return []effect.Effect{effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}}}
+	}
+	return []effect.Effect{effect.Persist{Name: EventLog, Data: rec, Append: true}}
+}
+
+// remember keeps the most recent events in memory.
+func (mg *Manager) remember(e Event) {
+	mg.events = append(mg.events, e)
+	if len(mg.events) > maxEvents {
+		mg.events = slices.Delete(mg.events, 0, len(mg.events)-maxEvents)
+	}
+}
+
+// replay rebuilds durable decisions from one logged event. Events of kinds
+// it does not know (or that name hosts and groups no longer configured)
+// change nothing.
+func (mg *Manager) replay(e Event) {
+	mg.seq = max(mg.seq, e.Seq)
+	mg.remember(e)
+	switch e.Kind {
+	case "move":
+		mg.cons.Moves[e.Group] = planner.Move{Host: e.Host, Until: e.Until}
+	case "ban":
+		mg.cons.Bans = append(mg.cons.Bans, planner.Ban{Group: e.Group, Host: e.Host, Until: e.Until})
+	case "clear":
+		delete(mg.cons.Moves, e.Group)
+		mg.cons.Bans = slices.DeleteFunc(mg.cons.Bans, func(b planner.Ban) bool { return b.Group == e.Group })
+	case "target-role":
+		mg.cons.TargetRoles[e.Group] = model.Role(e.Role)
+	case "managed":
+		mg.cons.Unmanaged[e.Group] = !e.Flag
+	case "standby":
+		if hi := mg.hosts[e.Host]; hi != nil {
+			hi.standby = e.Flag
+		}
+	case "maintenance":
+		mg.cons.Maintenance = e.Flag
+	case "blocked": // written by managers that decided blocks themselves
+		if e.Flag {
+			mg.cons.Blocked[e.Resource] = true
+		}
+	case "fatal":
+		mg.fatal[e.Resource] = e.Message
+	case "failure":
+		if mg.failures[e.Resource] == nil {
+			mg.failures[e.Resource] = map[string]planner.Failure{}
+		}
+		mg.failures[e.Resource][e.Host] = planner.Failure{Count: e.Count, Last: e.Time, Hard: e.Flag,
+			Op: planner.FailedOp(e.Op), Monitor: e.Monitor}
+	case "cleanup":
+		mg.cleanup(e.Resource)
+	case "report-opened", "report-closed":
+		mg.replayReport(e)
+	}
+}
+
+// replayReport follows a request's report across a restart.
+func (mg *Manager) replayReport(e Event) {
+	if e.Kind == "report-closed" {
+		if rep := mg.reports[e.Report]; rep != nil {
+			rep.State, rep.Closed = ReportClosed, e.Time
+		}
+		return
+	}
+	rep := &Report{ID: e.Report, Request: e.Message, State: ReportOpen, Created: e.Time, Results: map[string]string{}}
+	if e.Group != "" {
+		rep.Groups = strings.Split(e.Group, ",")
+	}
+	if _, dup := mg.reports[e.Report]; !dup {
+		mg.repOrder = append(mg.repOrder, e.Report)
+	}
+	mg.reports[e.Report] = rep
+}
+
+// cleanup forgets a resource's failures, as an administrator asked.
+func (mg *Manager) cleanup(rsc string) {
+	delete(mg.failures, rsc)
+	delete(mg.fatal, rsc)
+	delete(mg.cons.Blocked, rsc)
+}
+
+// logRsc is a log line about a resource: it carries the human name.
+func (mg *Manager) logRsc(level slog.Level, rsc string, msg string, attrs ...slog.Attr) effect.Log {
+	name := rsc
+	if r, ok := mg.m.Resource(rsc); ok {
+		name = r.Name
+	}
+	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("resource", rsc), slog.String("name", name)}, attrs...)}
+}

@@ -1,0 +1,154 @@
+package manager
+
+import (
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+// opSlack is added to an operation's timeout before the manager gives up on
+// hearing its result: the agent enforces the timeout and needs time to
+// report.
+const opSlack = 10 * time.Second
+
+// pendingOp is a command in flight.
+type pendingOp struct {
+	action   planner.Action // Kind "" for commands outside a transition
+	host     string
+	resource string
+	timer    effect.TimerID
+	// monitor setups stay registered after their first result: every
+	// later change of the recurring monitor comes back with this op.
+	monitor   int
+	recurring bool
+	answered  bool
+}
+
+// oneShot: a command that ends with its first result (probe, start, stop).
+func (p *pendingOp) oneShot() bool { return p.resource != "" && !p.recurring }
+
+func (mg *Manager) op() proto.OpID {
+	mg.nextOp++
+	return mg.nextOp
+}
+
+// sendExec sends a resource command for a transition action and follows it
+// with a timer.
+func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, req lrm.OpRequest) []effect.Effect {
+	recurring := a.Kind == planner.Monitor
+	mg.assertOneInFlight(r.ID, a.Host)
+	op := mg.op()
+	t := mg.newTimer(timerUse{kind: opTimer, op: op})
+	mg.ops[op] = &pendingOp{action: a, host: a.Host, resource: r.ID, timer: t, monitor: a.Monitor, recurring: recurring}
+	return []effect.Effect{
+		effect.Send{To: a.Host, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
+			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params}, Request: req}},
+		effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)},
+		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),
+	}
+}
+
+// request builds the LRM request of a resource action.
+func request(a planner.Action, r *model.Resource) lrm.OpRequest {
+	req := lrm.OpRequest{Resource: r.ID}
+	switch a.Kind {
+	case planner.Probe:
+		req.Action, req.Timeout = ocf.Monitor, r.Start.Timeout
+		if len(r.Monitors) > 0 {
+			req.Timeout = r.Monitors[0].Timeout
+		}
+	case planner.Start:
+		req.Action, req.Timeout = ocf.Start, r.Start.Timeout
+	case planner.Stop:
+		req.Action, req.Timeout = ocf.Stop, r.Stop.Timeout
+	case planner.Monitor:
+		mon := r.Monitors[a.Monitor]
+		req.Action, req.Interval, req.Timeout, req.Depth = ocf.Monitor, mon.Interval, mon.Timeout, mon.Depth
+	}
+	return req
+}
+
+// monitorDevices verifies every fence device from host, so that fencing
+// can prefer devices known to answer.
+func (mg *Manager) monitorDevices(now time.Time, host string) []effect.Effect {
+	var effs []effect.Effect
+	for _, d := range mg.m.FenceDevices {
+		op := mg.op()
+		t := mg.newTimer(timerUse{kind: opTimer, op: op})
+		mg.ops[op] = &pendingOp{host: host, timer: t}
+		effs = append(effs,
+			effect.Send{To: host, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
+				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}},
+			effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)})
+	}
+	return effs
+}
+
+// refused: an agent would not run a command of ours (not for a stale
+// epoch: that deposes the manager before this is reached).
+func (mg *Manager) refused(now time.Time, m proto.Refused) []effect.Effect {
+	mg.wake()
+	if p, ok := mg.ops[m.Op]; ok && p.host == m.Host {
+		return mg.failPending(now, m.Op, p, "refused by "+m.Host+": "+m.Reason)
+	}
+	return nil
+}
+
+// failHostOps ends every command in flight on host: none will be answered.
+func (mg *Manager) failHostOps(now time.Time, host, why string) []effect.Effect {
+	var effs []effect.Effect
+	for _, id := range sortedOps(mg.ops) {
+		if p := mg.ops[id]; p.host == host {
+			effs = append(effs, mg.failPending(now, id, p, why)...)
+		}
+	}
+	return effs
+}
+
+// failPending ends a command that will not be answered: its resource's
+// state becomes unknown (to be probed) unless the host is lost, where the
+// fence decides.
+func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why string) []effect.Effect {
+	delete(mg.ops, id)
+	var effs []effect.Effect
+	if p.timer != 0 {
+		effs = append(effs, mg.cancelTimer(p.timer))
+	}
+	if p.resource != "" && !(p.recurring && p.answered) {
+		if p.action.Kind == planner.Stop {
+			// A stop we cannot confirm must be treated as failed: only a
+			// fence makes the resource certainly stopped.
+			mg.observed[p.resource][p.host] = planner.Observed{State: planner.StopFailed}
+		} else {
+			delete(mg.observed[p.resource], p.host)
+		}
+		effs = append(effs, mg.logRsc(slog.LevelWarn, p.resource, "operation lost", slog.String("host", p.host), slog.String("why", why)))
+	}
+	if p.recurring && p.answered {
+		// The monitor is gone with its agent; what is known of the
+		// resource stays as it is (or unknown, if the caller forgot it).
+		if o, ok := mg.observed[p.resource][p.host]; ok {
+			o.Monitored = false
+			mg.observed[p.resource][p.host] = o
+		}
+	} else {
+		mg.actionDone(p, false)
+	}
+	return effs
+}
+
+func sortedOps(m map[proto.OpID]*pendingOp) []proto.OpID {
+	ids := make([]proto.OpID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}

@@ -1,0 +1,217 @@
+package manager
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/fencer"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+)
+
+// closeReports closes the open reports whose groups have nothing left to
+// do, recording where each resource ended.
+func (mg *Manager) closeReports(now time.Time, t planner.Transition) []effect.Effect {
+	busy := mg.busyGroups(t)
+	var effs []effect.Effect
+	for _, id := range mg.repOrder {
+		rep := mg.reports[id]
+		if rep == nil || rep.State != ReportOpen || !mg.reportDone(rep, busy) {
+			continue
+		}
+		mg.closeReport(now, rep)
+		effs = append(effs, mg.event(now, Event{Kind: "report-closed", Report: id, Message: rep.Request + ": " + summarize(rep)})...)
+	}
+	return effs
+}
+
+// busyGroups are the groups a transition still acts on; a fence keeps
+// every group busy, for recovery waits for it.
+func (mg *Manager) busyGroups(t planner.Transition) map[string]bool {
+	busy := map[string]bool{}
+	for _, a := range t.Actions {
+		if a.Kind == planner.Fence {
+			for _, g := range mg.m.Groups {
+				busy[g.ID] = true
+			}
+			continue
+		}
+		if gid, ok := mg.m.GroupOf(a.Resource); ok {
+			busy[gid] = true
+		}
+	}
+	return busy
+}
+
+// reportDone: none of the report's groups is busy and none of its hosts is
+// being fenced.
+func (mg *Manager) reportDone(rep *Report, busy map[string]bool) bool {
+	for _, g := range rep.Groups {
+		if busy[g] {
+			return false
+		}
+	}
+	for h := range rep.Results {
+		if hi := mg.hosts[h]; hi != nil && hi.fence.active {
+			return false
+		}
+	}
+	return true
+}
+
+// closeReport records where each host and resource of a report ended, and
+// whether that is what was asked.
+func (mg *Manager) closeReport(now time.Time, rep *Report) {
+	rep.State, rep.Closed = ReportClosed, now
+	for h := range rep.Results {
+		if hi := mg.hosts[h]; hi != nil {
+			rep.Results[h] = "host " + string(hi.state)
+			if hi.fence.failure != "" {
+				rep.Results[h] += ", fencing failed: " + hi.fence.failure
+				rep.Failed = true
+			}
+		}
+	}
+	in := mg.planInput(now)
+	for _, gid := range rep.Groups {
+		g, _ := mg.m.Group(gid)
+		want := g.Placement.TargetRole
+		if r, ok := mg.cons.TargetRoles[gid]; ok {
+			want = r
+		}
+		for _, r := range g.StartOrder() {
+			var on []string
+			for _, h := range mg.m.Hosts {
+				if mg.observed[r][h.Name].State == planner.Running {
+					on = append(on, h.Name)
+				}
+			}
+			switch {
+			case len(on) > 0:
+				rep.Results[r] = "running on " + strings.Join(on, ",")
+			case mg.fatal[r] != "":
+				rep.Results[r] = "failed: " + mg.fatal[r]
+			default:
+				rep.Results[r] = "stopped"
+			}
+			if (want == model.RoleStarted) != (len(on) > 0) {
+				rep.Failed = true
+				if planner.Blocked(in, r) != "" {
+					rep.Results[r] += " (blocked)"
+				}
+			}
+		}
+	}
+}
+
+func summarize(rep *Report) string {
+	keys := make([]string, 0, len(rep.Results))
+	for k := range rep.Results {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " " + rep.Results[k]
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Report returns a copy of a report.
+func (mg *Manager) Report(id string) (Report, bool) {
+	r, ok := mg.reports[id]
+	if !ok {
+		return Report{}, false
+	}
+	c := *r
+	c.Results = map[string]string{}
+	for k, v := range r.Results {
+		c.Results[k] = v
+	}
+	c.Groups = slices.Clone(r.Groups)
+	return c, true
+}
+
+// Events returns the most recent events, oldest first.
+func (mg *Manager) Events() []Event { return slices.Clone(mg.events) }
+
+// Why explains a group's placement.
+func (mg *Manager) Why(group string) (string, bool) { return mg.lastPlan.Why(group) }
+
+// Idle reports whether nothing is in flight and the last plan had nothing
+// to do.
+func (mg *Manager) Idle() bool {
+	if !mg.planned || mg.trans != nil || !mg.lastPlan.Empty() {
+		return false
+	}
+	for _, hi := range mg.hosts {
+		if hi.pending {
+			return false
+		}
+	}
+	return true
+}
+
+// Observed returns a resource's state on a host.
+func (mg *Manager) Observed(rsc, host string) planner.Observed { return mg.observed[rsc][host] }
+
+// HostState returns what the manager believes of a host.
+func (mg *Manager) HostState(host string) planner.HostState {
+	if hi := mg.hosts[host]; hi != nil {
+		return hi.state
+	}
+	return ""
+}
+
+// FenceHistory returns the fencer's history.
+func (mg *Manager) FenceHistory() []fencer.HistoryEntry { return mg.fencer.History() }
+
+// Status returns a snapshot for status displays.
+func (mg *Manager) Status() Status {
+	s := Status{Epoch: uint64(mg.epoch), Deposed: mg.deposed, Maintenance: mg.cons.Maintenance, Busy: mg.trans != nil,
+		Placements: slices.Clone(mg.lastPlan.Placements), TargetRoles: map[string]model.Role{}, Managed: map[string]bool{}}
+	for _, g := range mg.m.Groups {
+		s.TargetRoles[g.ID] = g.Placement.TargetRole
+		if r, ok := mg.cons.TargetRoles[g.ID]; ok {
+			s.TargetRoles[g.ID] = r
+		}
+		s.Managed[g.ID] = g.Placement.Managed
+		if u, ok := mg.cons.Unmanaged[g.ID]; ok {
+			s.Managed[g.ID] = !u
+		}
+	}
+	for _, h := range mg.m.Hosts {
+		hi := mg.hosts[h.Name]
+		hs := HostStatus{Name: h.Name, State: hi.state, Standby: hi.standby, Pending: hi.pending, LastSeen: hi.lastSeen}
+		if hi.fence.active {
+			hs.Fencing = "in progress"
+		} else if hi.fence.failure != "" {
+			hs.Fencing = "failed: " + hi.fence.failure
+		}
+		s.Hosts = append(s.Hosts, hs)
+	}
+	in := mg.planInput(time.Time{})
+	for _, r := range mg.m.Resources {
+		gid, _ := mg.m.GroupOf(r.ID)
+		g, _ := mg.m.Group(gid)
+		rs := ResourceStatus{ID: r.ID, Name: r.Name, Group: gid, Parent: g.Parent(r.ID), States: map[string]planner.Observed{},
+			Fails: map[string]planner.Failure{}, Fatal: mg.fatal[r.ID], Blocked: planner.Blocked(in, r.ID) != ""}
+		for h, o := range mg.observed[r.ID] {
+			rs.States[h] = o
+		}
+		for h, f := range mg.failures[r.ID] {
+			rs.Fails[h] = f
+		}
+		s.Resources = append(s.Resources, rs)
+	}
+	for _, id := range mg.repOrder {
+		if r := mg.reports[id]; r != nil && r.State == ReportOpen {
+			c, _ := mg.Report(id)
+			s.OpenReports = append(s.OpenReports, c)
+		}
+	}
+	return s
+}

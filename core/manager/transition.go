@@ -1,0 +1,180 @@
+package manager
+
+import (
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/planner"
+)
+
+// transition is the planner's transition as the manager carries it out.
+type transition struct {
+	actions []planner.Action
+	state   []actionState
+	// stale: the world changed under it; nothing more is dispatched, and
+	// the manager plans again once what is in flight has ended.
+	stale bool
+}
+
+// actionState is where one action of a transition is. It only moves
+// forward: waiting, running, then succeeded or failed.
+type actionState int
+
+const (
+	waiting actionState = iota
+	running
+	succeeded
+	failed
+)
+
+// String names the state, as assertion messages print it.
+func (s actionState) String() string {
+	return [...]string{"waiting", "running", "succeeded", "failed"}[s]
+}
+
+// set moves action i forward.
+func (t *transition) set(i int, to actionState) {
+	from := t.state[i]
+	assertf(from < succeeded && to > from, "action %d (%s) moves from %s to %s", i, t.actions[i], from, to)
+	t.state[i] = to
+}
+
+func (t *transition) finished() bool {
+	for _, s := range t.state {
+		if s == waiting || s == running {
+			return false
+		}
+	}
+	return true
+}
+
+// markStale says the world changed under the current transition: no new
+// action of it is dispatched, and the manager plans again once those in
+// flight end. It also asks for a reconciliation at the end of the input.
+func (mg *Manager) markStale() {
+	if mg.trans != nil {
+		mg.trans.stale = true
+	}
+	mg.wake()
+}
+
+// planInput builds the planner's view.
+func (mg *Manager) planInput(now time.Time) planner.Input {
+	in := planner.Input{Model: mg.m, Now: now, Observed: mg.observed, Failures: mg.failures, Fatal: mg.fatal, Constraints: mg.cons}
+	for _, h := range mg.m.Hosts {
+		hi := mg.hosts[h.Name]
+		in.Hosts = append(in.Hosts, planner.Host{Name: h.Name, State: hi.state, Standby: hi.standby})
+	}
+	return in
+}
+
+// reconcile plans when nothing is in flight, and dispatches every action
+// whose dependencies are met. Only settle calls it, once per round.
+func (mg *Manager) reconcile(now time.Time) []effect.Effect {
+	if mg.deposed {
+		return nil
+	}
+	mg.assert(!mg.reconciling, "reconcile re-entered")
+	mg.reconciling = true
+	defer func() { mg.reconciling = false }()
+	var effs []effect.Effect
+	if mg.trans != nil && mg.inFlight() == 0 && (mg.trans.stale || mg.trans.finished()) {
+		mg.trans = nil
+	}
+	if mg.trans == nil {
+		var t planner.Transition
+		effs, t = mg.plan(now)
+		if t.Empty() {
+			return effs
+		}
+		mg.trans = &transition{actions: t.Actions, state: make([]actionState, len(t.Actions))}
+		mg.fenceAct = map[string]int{}
+	}
+	for i, a := range mg.trans.actions {
+		if mg.trans.stale {
+			break // an action ended at once and changed the world
+		}
+		if mg.trans.state[i] != waiting || !mg.ready(a) {
+			continue
+		}
+		effs = append(effs, mg.dispatch(now, a)...)
+	}
+	// Everything left waits for something that failed or cannot run yet
+	// (a pending host's fence, a fence in backoff): plan again when the
+	// world changes, not now.
+	return effs
+}
+
+// plan asks the planner for the next transition, closes the reports it
+// shows done, and sets the timer of the next time-bound change.
+func (mg *Manager) plan(now time.Time) ([]effect.Effect, planner.Transition) {
+	in := mg.planInput(now)
+	t := planner.Plan(in)
+	mg.lastPlan, mg.planned = t, true
+	effs := mg.closeReports(now, t)
+	if exp := planner.Expiry(in); !exp.IsZero() {
+		if mg.expiry != 0 {
+			effs = append(effs, mg.cancelTimer(mg.expiry))
+		}
+		mg.expiry = mg.newTimer(timerUse{kind: expiryTimer})
+		effs = append(effs, effect.SetTimer{ID: mg.expiry, At: exp})
+	}
+	return effs, t
+}
+
+func (mg *Manager) inFlight() int {
+	n := 0
+	if mg.trans != nil {
+		for _, s := range mg.trans.state {
+			if s == running {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (mg *Manager) ready(a planner.Action) bool {
+	for _, d := range a.After {
+		if mg.trans.state[d] != succeeded {
+			return false
+		}
+	}
+	if a.Kind == planner.Fence {
+		hi := mg.hosts[a.Host]
+		if hi.pending || hi.fence.retryTimer != 0 {
+			return false // a pending host gets its dead timeout; a failed fence its backoff
+		}
+	}
+	return true
+}
+
+// dispatch carries out one action.
+func (mg *Manager) dispatch(now time.Time, a planner.Action) []effect.Effect {
+	mg.trans.set(a.ID, running)
+	if a.Kind == planner.Fence {
+		hi := mg.hosts[a.Host]
+		mg.fenceAct[a.Host] = a.ID
+		if hi.fence.active {
+			return nil // the request in progress serves this action too
+		}
+		return mg.requestFence(now, hi, a.Reason, "manager")
+	}
+	r, _ := mg.m.Resource(a.Resource)
+	return mg.sendExec(now, a, r, request(a, r))
+}
+
+// actionDone records the end of a transition action.
+func (mg *Manager) actionDone(p *pendingOp, ok bool) {
+	if mg.trans == nil || p.action.Kind == "" {
+		return
+	}
+	if p.action.ID < len(mg.trans.state) && mg.trans.actions[p.action.ID].Kind == p.action.Kind && mg.trans.state[p.action.ID] == running {
+		if ok {
+			mg.trans.set(p.action.ID, succeeded)
+		} else {
+			mg.trans.set(p.action.ID, failed)
+			mg.trans.stale = true
+		}
+	}
+}

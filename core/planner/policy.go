@@ -1,0 +1,176 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/basalt-ha/basalt/core/model"
+)
+
+// The failure policies: what the recorded failures (Input.Failures) mean
+// for the plan, by the model's on-fail policy of the operation that failed
+// and the group's recovery policy. Deciding here, not in the manager, keeps
+// the whole decision in one pure function that golden files test, and
+// keeps the manager's state to what it observed.
+//
+//	on-fail=restart  restart in place; relocate past the migration threshold
+//	on-fail=ignore   the failure neither counts nor shows: running as before
+//	on-fail=block    the group is left alone until a cleanup
+//	on-fail=stop     the group is stopped everywhere until a cleanup
+//	on-fail=fence    the host is fenced while the failed resource may run there
+//	on-fail=standby  the host runs nothing until a cleanup
+//	recovery=disable any failure of a member stops the group until a cleanup
+//
+// A failed stop leaves the resource in an unknown state on its host: it is
+// fenced, unless the stop's policy is block or fencing is off, which block.
+
+// OnFail returns the policy that applies to a failure: the on-fail of the
+// operation that failed, restart when the failure does not say which.
+func OnFail(m *model.Model, rsc string, f Failure) model.OnFail {
+	r, ok := m.Resource(rsc)
+	if !ok {
+		return model.OnFailRestart
+	}
+	switch f.Op {
+	case FailedStart:
+		return r.Start.OnFail
+	case FailedStop:
+		if !m.Cluster.Fencing {
+			return model.OnFailBlock
+		}
+		return r.Stop.OnFail
+	case FailedMonitor:
+		if f.Monitor >= 0 && f.Monitor < len(r.Monitors) {
+			return r.Monitors[f.Monitor].OnFail
+		}
+	}
+	return model.OnFailRestart
+}
+
+// policies are the plan-wide consequences of the failures.
+type policies struct {
+	blocked map[string]string // resource -> why its group is left alone
+	stopped map[string]string // group -> why it is stopped everywhere
+	standby map[string]string // host -> why it runs nothing
+	fence   map[string]string // host -> why it is fenced
+	ignored map[string]map[string]bool
+}
+
+// derivePolicies reads every failure, in sorted order so that the reasons
+// given are deterministic.
+func derivePolicies(in *Input) policies {
+	pol := policies{blocked: map[string]string{}, stopped: map[string]string{}, standby: map[string]string{},
+		fence: map[string]string{}, ignored: map[string]map[string]bool{}}
+	for r := range in.Constraints.Blocked {
+		if in.Constraints.Blocked[r] {
+			pol.blocked[r] = fmt.Sprintf("%s failed with on-fail=block; clean it up", r)
+		}
+	}
+	for _, r := range sortedKeys(in.Failures) {
+		for _, h := range sortedKeys(in.Failures[r]) {
+			pol.apply(in, r, h, in.Failures[r][h])
+		}
+	}
+	return pol
+}
+
+// apply derives the consequences of one failure of r on host h.
+func (pol *policies) apply(in *Input, r, h string, f Failure) {
+	if f.Op == "" {
+		return
+	}
+	onFail := OnFail(in.Model, r, f)
+	first := func(m map[string]string, k, why string) {
+		if _, ok := m[k]; !ok {
+			m[k] = why
+		}
+	}
+	switch onFail {
+	case model.OnFailIgnore:
+		if pol.ignored[r] == nil {
+			pol.ignored[r] = map[string]bool{}
+		}
+		pol.ignored[r][h] = true
+		return
+	case model.OnFailBlock:
+		why := fmt.Sprintf("%s failed with on-fail=block; clean it up", r)
+		if f.Op == FailedStop && !in.Model.Cluster.Fencing {
+			why = fmt.Sprintf("stop of %s failed on %s and fencing is off; clean it up", r, h)
+		} else if f.Op == FailedStop {
+			why = fmt.Sprintf("stop of %s failed on %s with on-fail=block; clean it up", r, h)
+		}
+		first(pol.blocked, r, why)
+	case model.OnFailStop:
+		if gid, ok := in.Model.GroupOf(r); ok {
+			first(pol.stopped, gid, fmt.Sprintf("on-fail=stop: %s %s failed on %s; clean it up", r, f.Op, h))
+		}
+	case model.OnFailFence:
+		// A failed stop is fenced as such (see Plan); any other failure
+		// while the resource may still run there asks for the fence.
+		if f.Op != FailedStop && in.Model.Cluster.Fencing && active(in.rawState(r, h)) {
+			first(pol.fence, h, fmt.Sprintf("on-fail=fence: %s %s failed", r, f.Op))
+		}
+	case model.OnFailStandby:
+		first(pol.standby, h, fmt.Sprintf("on-fail=standby: %s %s failed here; clean it up", r, f.Op))
+	}
+	if gid, ok := in.Model.GroupOf(r); ok {
+		if g, _ := in.Model.Group(gid); g.Placement.Recovery == model.RecoveryDisable {
+			first(pol.stopped, gid, fmt.Sprintf("recovery=disable: %s failed on %s; clean it up", r, h))
+		}
+	}
+}
+
+// Blocked returns why a resource (and its group) is left alone, "" when it
+// is not: for status displays and reports.
+func Blocked(in Input, rsc string) string { return derivePolicies(&in).blocked[rsc] }
+
+// effective returns the input as the policies make the planner see it: an
+// ignored failure is running as before, a resource on a host to be fenced
+// for it is as good as stop-failed there (only the fence ends it), a host in
+// standby by policy is in standby.
+func (pol *policies) effective(in Input) Input {
+	if len(pol.ignored) == 0 && len(pol.fence) == 0 && len(pol.standby) == 0 {
+		return in
+	}
+	obs := make(map[string]map[string]Observed, len(in.Observed))
+	for r, byHost := range in.Observed { // purity:unordered a copy, entry by entry, of one map into another
+		obs[r] = make(map[string]Observed, len(byHost))
+		for h, o := range byHost { // purity:unordered each entry is rewritten on its own
+			switch {
+			case o.State == Failed && pol.ignored[r][h]:
+				o = Observed{State: Running, Monitored: true}
+			case o.State == Failed && pol.fence[h] != "" && pol.fenceFor(in, r, h):
+				o = Observed{State: StopFailed}
+			}
+			obs[r][h] = o
+		}
+	}
+	in.Observed = obs
+	hosts := make([]Host, len(in.Hosts))
+	for i, h := range in.Hosts {
+		if pol.standby[h.Name] != "" {
+			h.Standby = true
+		}
+		hosts[i] = h
+	}
+	in.Hosts = hosts
+	return in
+}
+
+// fenceFor: r's own failure on h asks for the fence.
+func (pol *policies) fenceFor(in Input, r, h string) bool {
+	f, ok := in.Failures[r][h]
+	return ok && OnFail(in.Model, r, f) == model.OnFailFence
+}
+
+// rawState is the recorded state, before policies.
+func (in *Input) rawState(rsc, host string) RscState { return in.state(rsc, host).State }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
