@@ -131,6 +131,9 @@ type Manager struct {
 	expiry    effect.TimerID
 	lastPlan  planner.Transition
 	planned   bool
+	// conns and forgedMsgs: connections and senders (conn.go).
+	conns      map[string]effect.ConnID
+	forgedMsgs int
 }
 
 // New returns a manager for the configured cluster. Start must be called
@@ -148,7 +151,7 @@ func New(cfg Config) *Manager {
 		fenceAct: map[string]int{}, reports: map[string]*Report{},
 	}
 	mg.fencer = fencer.New(cfg.Model, fencer.Hooks{
-		NextOp: mg.op, NextTimer: mg.timer, Epoch: func() proto.Epoch { return mg.epoch },
+		NextOp: mg.op, NextTimer: mg.timer, Epoch: func() proto.Epoch { return mg.epoch }, Conn: mg.connTo,
 	})
 	for _, h := range cfg.Model.Hosts {
 		mg.hosts[h.Name] = &hostInfo{name: h.Name, state: planner.Unclean, pending: true}
@@ -210,10 +213,14 @@ func (mg *Manager) Epoch() proto.Epoch { return mg.epoch }
 // exists; a deposed manager sends nothing more.
 func (mg *Manager) Deposed() bool { return mg.deposed }
 
-// Receive handles a message from an agent.
-func (mg *Manager) Receive(now time.Time, msg effect.Message) []effect.Effect {
+// Receive handles a message from an agent; from is the host the transport
+// proved sent it (conn.go).
+func (mg *Manager) Receive(now time.Time, from string, msg effect.Message) []effect.Effect {
 	if mg.deposed {
 		return nil
+	}
+	if effs, forged := mg.refuseForged(from, msg); forged {
+		return effs
 	}
 	switch m := msg.(type) {
 	case proto.Hello:
@@ -265,7 +272,8 @@ func (mg *Manager) depose(now time.Time, host string, seen proto.Epoch) []effect
 	if seen > 0 {
 		msg = fmt.Sprintf("%s has seen manager epoch %d, newer than ours (%d); this manager stops acting", host, seen, mg.epoch)
 	}
-	return append([]effect.Effect{effect.Log{Level: slog.LevelError, Msg: msg}}, mg.event(now, Event{Kind: "deposed", Host: host, Message: msg})...)
+	effs := append([]effect.Effect{effect.Log{Level: slog.LevelError, Msg: msg}}, mg.event(now, Event{Kind: "deposed", Host: host, Message: msg})...)
+	return append(effs, mg.letGo()...)
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have
@@ -300,7 +308,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 		mg.ops[op] = &pendingOp{host: m.Host, timer: t}
 		mg.opTimers[t] = op
 		effs = append(effs,
-			effect.Send{To: m.Host, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
+			effect.Send{To: m.Host, Conn: mg.connTo(m.Host), Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
 				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}},
 			effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)})
 	}
@@ -854,7 +862,7 @@ func (mg *Manager) dispatch(now time.Time, a planner.Action) []effect.Effect {
 	mg.ops[op] = &pendingOp{action: a, host: a.Host, resource: r.ID, timer: t, monitor: a.Monitor, recurring: a.Kind == planner.Monitor}
 	mg.opTimers[t] = op
 	return []effect.Effect{
-		effect.Send{To: a.Host, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
+		effect.Send{To: a.Host, Conn: mg.connTo(a.Host), Msg: proto.Exec{Epoch: mg.epoch, Op: op,
 			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params}, Request: req}},
 		effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)},
 		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),

@@ -52,7 +52,9 @@ groups:
 	send := func(op proto.OpID) {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		d.apply([]effect.Effect{effect.Send{To: "h1", Msg: proto.FenceExec{Epoch: 1, Op: op, Device: "pdu", Agent: "fence_x",
+		// Addressed as the manager machine addresses its commands: to the
+		// connection it knows for the host (none while it is down).
+		d.apply([]effect.Effect{effect.Send{To: "h1", Conn: d.m.HostConn("h1"), Msg: proto.FenceExec{Epoch: 1, Op: op, Device: "pdu", Agent: "fence_x",
 			Action: proto.FenceOff, Target: "h2", Timeout: time.Second}}})
 	}
 	d.mu.Unlock()

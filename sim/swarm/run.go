@@ -15,6 +15,7 @@ import (
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
 	"github.com/basalt-ha/basalt/harness/check"
+	"github.com/basalt-ha/basalt/sim/canary"
 	"github.com/basalt-ha/basalt/sim/cluster"
 	"github.com/basalt-ha/basalt/sim/faults"
 )
@@ -73,8 +74,14 @@ type Coverage struct {
 	Crashes         int `json:"crashes"`
 	ManagerRestarts int `json:"manager_restarts"`
 	StaleRefusals   int `json:"stale_refusals"`
-	AdminRequests   int `json:"admin_requests"`
-	Recoveries      int `json:"recoveries"`
+	// ConnTakeovers counts manager connections an agent promoted from
+	// candidate; StaleConnsRefused those it closed for a superseded
+	// manager's epoch; DeposedConnsClosed those a deposed manager let go.
+	ConnTakeovers      int `json:"conn_takeovers"`
+	StaleConnsRefused  int `json:"stale_conns_refused"`
+	DeposedConnsClosed int `json:"deposed_conns_closed"`
+	AdminRequests      int `json:"admin_requests"`
+	Recoveries         int `json:"recoveries"`
 }
 
 // Add sums coverage.
@@ -89,6 +96,9 @@ func (c *Coverage) Add(o Coverage) {
 	c.Crashes += o.Crashes
 	c.ManagerRestarts += o.ManagerRestarts
 	c.StaleRefusals += o.StaleRefusals
+	c.ConnTakeovers += o.ConnTakeovers
+	c.StaleConnsRefused += o.StaleConnsRefused
+	c.DeposedConnsClosed += o.DeposedConnsClosed
 	c.AdminRequests += o.AdminRequests
 	c.Recoveries += o.Recoveries
 }
@@ -179,13 +189,16 @@ func RunPlan(cfg Config, plan faults.Plan) Result {
 	opts := cluster.Options{
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
 		RebootAfter: RebootAfter, Trace: cfg.Trace,
-		SkipFence: cfg.Canary == "skip-fence", NoProbe: cfg.Canary == "no-probe", IgnoreEpoch: cfg.Canary == "ignore-epoch",
+		SkipFence: cfg.Canary == "skip-fence", NoProbe: cfg.Canary == "no-probe",
 		Observer: func(ch cluster.Change) {
 			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
 			if cfg.KeepHistory {
 				res.Changes = append(res.Changes, ch)
 			}
 		},
+	}
+	if wrap, ok := canary.Agent(cfg.Canary); ok {
+		opts.WrapAgent = wrap
 	}
 	c := cluster.New(m, opts)
 	c.SetDuplication(plan.Network.Duplication)
@@ -302,6 +315,8 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	}
 	res.Hash, res.Events, res.Virtual = c.Hash(), c.Q.Handled(), c.Q.Now().Sub(cluster.Start)
 	res.Coverage.StaleRefusals = c.StaleRefusals()
+	cc := c.ConnCoverage()
+	res.Coverage.ConnTakeovers, res.Coverage.StaleConnsRefused, res.Coverage.DeposedConnsClosed = cc.Takeovers, cc.StaleRefused, cc.DeposedClosed
 	if cfg.KeepHistory {
 		res.Ops = c.History
 	}
