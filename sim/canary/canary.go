@@ -26,26 +26,40 @@ func Agent(name string) (func(*agent.Agent) agent.Machine, bool) {
 	return nil, false
 }
 
-// obeyEvery is the obey-every-connection defect.
+// obeyEvery is an agent without the candidate rule.
 type obeyEvery struct {
 	agent.Machine
 	// cur is the newest connection: the inner machine knows it as its
 	// only one.
 	cur effect.ConnID
+	// closeOld: a newcomer replaces the connection obeyed, which is
+	// closed; otherwise older connections stay open and obeyed.
+	closeOld bool
 }
 
 // ObeyEveryConnection is an agent with no candidate rule: every manager
-// connection that arrives takes over at once, nothing is ever refused or
-// closed, and commands from every open connection are obeyed as if they
-// came on the newest (which gets the heartbeats and results).
-func ObeyEveryConnection(a agent.Machine) agent.Machine { return &obeyEvery{Machine: a} }
+// connection that arrives takes over at once and the one it replaces is
+// closed, whatever epoch either manager runs at. A superseded manager that
+// wakes up and redials thus takes the agent from the live one.
+func ObeyEveryConnection(a agent.Machine) agent.Machine {
+	return &obeyEvery{Machine: a, closeOld: true}
+}
+
+// obeyAll is an agent that obeys every connection it has: commands from
+// any open one are handled as if they came on the newest (which gets the
+// heartbeats and results), and none is closed.
+func obeyAll(a agent.Machine) agent.Machine { return &obeyEvery{Machine: a} }
 
 // Connected implements agent.Machine: the new connection is the one obeyed.
 func (w *obeyEvery) Connected(now time.Time, conn effect.ConnID) []effect.Effect {
 	var effs []effect.Effect
 	if w.cur != 0 {
-		// The inner machine forgets the old one without closing it.
+		// The inner machine lets go of the old one ...
 		effs = w.Machine.Disconnected(now, w.cur)
+		if w.closeOld {
+			// ... which is closed, or stays open and obeyed.
+			effs = append(effs, effect.CloseConn{Conn: w.cur, Why: effect.CloseSuperseded})
+		}
 	}
 	w.cur = conn
 	return append(effs, w.Machine.Connected(now, conn)...)
@@ -82,12 +96,13 @@ type opEpoch struct {
 
 // IgnoreEpoch is an agent without the epoch guard: it obeys commands of
 // superseded managers. Without epochs it cannot tell managers apart, so it
-// obeys every connection too (ObeyEveryConnection). A command of an epoch
+// obeys every connection it has, as the agent daemon's ignore-epoch
+// canary always did. A command of an epoch
 // lower than the agent's is handed to the machine raised to the agent's
 // epoch (which the guard then lets through), and its results are lowered
 // back on their way out.
 func IgnoreEpoch(a agent.Machine) agent.Machine {
-	return &ignoreEpoch{Machine: ObeyEveryConnection(a), lowered: map[opEpoch]proto.Epoch{}}
+	return &ignoreEpoch{Machine: obeyAll(a), lowered: map[opEpoch]proto.Epoch{}}
 }
 
 // Receive implements agent.Machine.

@@ -173,7 +173,10 @@ type Cluster struct {
 	// History is every agent action, in call order.
 	History []Op
 	// Acts is every command an agent acted on.
-	Acts          []Act
+	Acts []Act
+	// Handovers is every change of the connection an agent obeys that a
+	// connection's arrival or a message on it caused.
+	Handovers     []Handover
 	clog          map[string]time.Duration
 	dup           float64
 	staleRefusals int
@@ -550,7 +553,7 @@ func (c *Cluster) toAgent(from, to string, cn *simConn, msg effect.Message) {
 				return // the agent process is dead: nobody reads the socket
 			}
 			c.trace("deliver %s->%s conn=%d %s", from, to, cn.id, msg.Describe())
-			effs := c.agentInput(h, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
+			effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
 			for _, e := range effs {
 				if _, ok := e.(effect.StartProcess); ok {
 					c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: epochOf(msg), What: msg.Describe()})
@@ -785,7 +788,7 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 				}
 				delete(h.timers, id)
 				c.onHost(h, func() {
-					c.applyAgent(h, c.agentInput(h, func() []effect.Effect { return h.agent.TimerFired(c.Q.Now(), id) }))
+					c.applyAgent(h, c.agentInput(h, false, func() []effect.Effect { return h.agent.TimerFired(c.Q.Now(), id) }))
 				})
 			})
 		case effect.CancelTimer:

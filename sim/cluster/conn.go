@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/proto"
 )
 
 // Connections. Each manager instance (a start, a restart, the replacement
@@ -88,7 +89,7 @@ func (c *Cluster) dial(mi *mgrInst, h *host) {
 	c.applyManager(mi, mi.m.HostConnected(c.Q.Now(), h.name, cn.id))
 	c.onHost(h, func() {
 		if cn.open && h.gen == cn.gen && h.agent != nil {
-			c.applyAgent(h, c.agentInput(h, func() []effect.Effect { return h.agent.Connected(c.Q.Now(), cn.id) }))
+			c.applyAgent(h, c.agentInput(h, true, func() []effect.Effect { return h.agent.Connected(c.Q.Now(), cn.id) }))
 		}
 	})
 }
@@ -130,7 +131,7 @@ func (c *Cluster) closeConn(cn *simConn, by, why string) {
 	if by != h.name {
 		c.onHost(h, func() {
 			if h.gen == cn.gen && h.agent != nil {
-				c.applyAgent(h, c.agentInput(h, func() []effect.Effect { return h.agent.Disconnected(c.Q.Now(), cn.id) }))
+				c.applyAgent(h, c.agentInput(h, false, func() []effect.Effect { return h.agent.Disconnected(c.Q.Now(), cn.id) }))
 			}
 		})
 	}
@@ -161,12 +162,33 @@ func (c *Cluster) connsOf(match func(*simConn) bool) []*simConn {
 }
 
 // agentInput runs one input of h's agent, counting the candidate
-// connections it promoted.
-func (c *Cluster) agentInput(h *host, input func() []effect.Effect) []effect.Effect {
-	_, cand := h.agent.Conns()
+// connections it promoted. With judged set (a connection's arrival or a
+// message on it, not the candidate's silence timer), a change of the
+// obeyed connection is recorded for the connection checker.
+func (c *Cluster) agentInput(h *host, judged bool, input func() []effect.Effect) []effect.Effect {
+	before, cand := h.agent.Conns()
 	effs := input()
-	if cur, _ := h.agent.Conns(); cand != 0 && cur == cand {
+	cur, _ := h.agent.Conns()
+	if cand != 0 && cur == cand {
 		c.connCov.Takeovers++
 	}
+	if owner := c.conns[cur]; judged && cur != before && owner != nil {
+		accepted := h.agent.Epoch()
+		open := false
+		for _, cn := range c.open {
+			open = open || cn.h == h && cn.gen == h.gen && cn != owner && cn.mi.m.Epoch() == accepted
+		}
+		c.Handovers = append(c.Handovers, Handover{At: c.Q.Now(), Host: h.name, To: owner.mi.m.Epoch(), Accepted: accepted,
+			AcceptedOpen: open})
+	}
 	return effs
+}
+
+// Handover is an agent giving its connection to another manager (see
+// check.Handover, which the swarm builds from it).
+type Handover struct {
+	At           time.Time
+	Host         string
+	To, Accepted proto.Epoch
+	AcceptedOpen bool
 }

@@ -35,7 +35,7 @@ func DefaultModel() (*model.Model, error) { return model.Load("default-cluster.y
 
 // Canaries are known manager and agent defects that the checkers must
 // catch.
-var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch"}
+var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch", "obey-every-connection"}
 
 // Config describes runs.
 type Config struct {
@@ -268,6 +268,11 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		acts = append(acts, check.Act{At: a.At, Host: a.Host, Epoch: uint64(a.Epoch), What: a.What})
 	}
 	res.Violations = append(res.Violations, check.CheckEpochs(acts)...)
+	hs := make([]check.Handover, len(c.Handovers))
+	for i, h := range c.Handovers {
+		hs[i] = check.Handover{At: h.At, Host: h.Host, To: uint64(h.To), Accepted: uint64(h.Accepted), AcceptedOpen: h.AcceptedOpen}
+	}
+	res.Violations = append(res.Violations, check.CheckHandovers(hs)...)
 	ops := make([]check.Op, len(c.History))
 	for i, o := range c.History {
 		ops[i] = check.Op{Resource: o.Resource, Host: o.Host, Kind: o.Kind, Call: o.Call, Return: o.Return, RC: o.RC, Killed: o.Killed}
