@@ -127,6 +127,9 @@ const (
 	CloseReplaced = "replaced"
 	// CloseDeposed: the manager learnt it was superseded and lets go.
 	CloseDeposed = "deposed"
+	// CloseOutranked: the agent on it greeted the manager with a newer
+	// manager's epoch (the manager stands down only when most hosts do).
+	CloseOutranked = "outranked"
 )
 
 // Describe implements Effect.

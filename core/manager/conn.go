@@ -88,6 +88,51 @@ func claimedHost(msg effect.Message) (string, bool) {
 	return "", false
 }
 
+// Standing down.
+//
+// A manager stands down (is deposed) when hosts tell it a newer manager
+// exists: an agent greets it, or heartbeats, with a higher epoch than its
+// own, or refuses its command as stale. One host alone is not believed:
+// its certificate proves who it is, not what it says, and a compromised
+// host that could depose the manager at will could leave the cluster
+// without one. So the manager stands down once a strict majority of the
+// configured hosts, each counted once by its proven name, have reported a
+// newer manager. Until then it goes on, which is safe: an agent that has
+// seen the newer epoch refuses the older one's commands whatever the
+// older one believes. It does not take such a host's greeting as a sign
+// of life, and closes that connection at once, so that its silence cannot
+// make the agent hand it the connection (the candidate rule promotes a
+// silent newcomer after two heartbeats).
+//
+// The alternative, a proof that a newer manager exists (its signed
+// command, forwarded by the agent), would let a single honest host depose
+// at once, but needs manager signatures on every command; a majority needs
+// nothing new on the wire.
+
+// newerManager notes that host reported a newer manager (seen is its
+// epoch; 0 when a stale refusal says so), and stands down once a majority
+// of hosts have. hello: the report was the greeting on a new connection.
+func (mg *Manager) newerManager(now time.Time, host string, seen proto.Epoch, hello bool) []effect.Effect {
+	if mg.newer == nil {
+		mg.newer = map[string]bool{}
+	}
+	mg.newer[host] = true
+	if 2*len(mg.newer) > len(mg.m.Hosts) {
+		return mg.depose(now, host, seen)
+	}
+	effs := []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "a host reports a newer manager; this one stands down when a majority of hosts do",
+		Attrs: []slog.Attr{slog.String("host", host), slog.Uint64("seen", uint64(seen)), slog.Uint64("epoch", uint64(mg.epoch)),
+			slog.Int("reporting", len(mg.newer)), slog.Int("hosts", len(mg.m.Hosts))}}}
+	if c := mg.conns[host]; hello && c != 0 {
+		delete(mg.conns, host)
+		effs = append(effs, effect.CloseConn{Conn: c, Why: effect.CloseOutranked})
+	}
+	return effs
+}
+
+// NewerManagerReports is how many hosts have reported a newer manager.
+func (mg *Manager) NewerManagerReports() int { return len(mg.newer) }
+
 // letGo closes every connection of a deposed manager: an agent gets its
 // heartbeats and results from whichever manager it obeys, and this one must
 // not be it.

@@ -134,6 +134,7 @@ type Manager struct {
 	// conns and forgedMsgs: connections and senders (conn.go).
 	conns      map[string]effect.ConnID
 	forgedMsgs int
+	newer      map[string]bool
 }
 
 // New returns a manager for the configured cluster. Start must be called
@@ -227,7 +228,7 @@ func (mg *Manager) Receive(now time.Time, from string, msg effect.Message) []eff
 		return mg.hello(now, m)
 	case proto.Heartbeat:
 		if m.Epoch > mg.epoch {
-			return mg.depose(now, m.Host, m.Epoch)
+			return mg.newerManager(now, m.Host, m.Epoch, false)
 		}
 		return mg.seen(now, m.Host)
 	case proto.OpResult:
@@ -255,7 +256,7 @@ func (mg *Manager) Receive(now time.Time, from string, msg effect.Message) []eff
 			return nil // refused a command of another incarnation: not ours
 		}
 		if m.Stale {
-			return mg.depose(now, m.Host, 0)
+			return mg.newerManager(now, m.Host, 0, false)
 		}
 		effs := mg.seen(now, m.Host)
 		if p, ok := mg.ops[m.Op]; ok {
@@ -284,7 +285,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 		return []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "hello from an unknown host", Attrs: []slog.Attr{slog.String("host", m.Host)}}}
 	}
 	if m.Epoch > mg.epoch {
-		return mg.depose(now, m.Host, m.Epoch)
+		return mg.newerManager(now, m.Host, m.Epoch, true)
 	}
 	var effs []effect.Effect
 	if hi.state == planner.Online {

@@ -25,7 +25,8 @@ type impostor struct {
 // serve relays one manager connection at a time to the real agent at
 // agentAddr and forges, every beat, a heartbeat claiming to come from
 // victim; the third one also claims a manager epoch one above what the
-// agent reports, as if a newer manager existed.
+// agent reports, as if a newer manager existed, and the fifth makes that
+// claim in h1's own name.
 func (im *impostor) serve(ctx context.Context, t *testing.T, lc *liveCluster, listenAddr, agentAddr, victim string) {
 	atls, err := certs.AgentTLS(lc.certs, "h1")
 	require.NoError(t, err)
@@ -75,11 +76,14 @@ func (im *impostor) relay(ctx context.Context, mc, ac *transport.Conn, victim st
 				return
 			case <-tick.C:
 			}
-			e := proto.Epoch(epoch.Load())
-			if seq == 3 {
+			e, from := proto.Epoch(epoch.Load()), victim
+			switch seq {
+			case 3:
 				e++
+			case 5:
+				e, from = e+1, "h1"
 			}
-			if mc.Send(proto.Heartbeat{Host: victim, Epoch: e, Seq: seq}) != nil {
+			if mc.Send(proto.Heartbeat{Host: from, Epoch: e, Seq: seq}) != nil {
 				return
 			}
 			im.forged.Add(1)
@@ -106,7 +110,9 @@ func (im *impostor) relay(ctx context.Context, mc, ac *transport.Conn, victim st
 // sends, and the manager believes no message about another host. h1 is
 // compromised and forges heartbeats for h2, which has crashed (its agent
 // never runs), one of them claiming a newer manager epoch. h2 must still be
-// declared lost and fenced, and the manager must not stand down.
+// declared lost and fenced, and the manager must not stand down, not even
+// when h1 claims the newer epoch in its own name: one host alone cannot
+// depose the manager.
 func TestImpostorCannotSpeakForAnotherHost(t *testing.T) {
 	lc := newLiveClusterWithout(t, []string{"h1", "h2", "h3"}, false, []string{"h1", "h2"})
 	h1, _ := lc.model.Host("h1")
@@ -132,9 +138,15 @@ func TestImpostorCannotSpeakForAnotherHost(t *testing.T) {
 		require.False(t, deposed, "the impostor's claim of a newer epoch deposed the manager")
 		return fenced()
 	})
-	require.Greater(t, im.forged.Load(), int64(3), "the impostor did forge heartbeats")
+	lc.await("the impostor claimed a newer epoch in its own name too", func() bool {
+		n := 0
+		lc.mgr.View(func(m *manager.Manager) { n = m.NewerManagerReports() })
+		return n > 0
+	})
 	lc.mgr.View(func(m *manager.Manager) {
 		require.False(t, m.Deposed(), "the impostor's claim of a newer epoch deposed the manager")
 		require.NotEqual(t, planner.Online, m.HostState("h2"), "h2 is not online on forged heartbeats")
+		require.Positive(t, m.ForgedMessages(), "the forgeries were counted")
+		require.Equal(t, 1, m.NewerManagerReports(), "h1 alone reported a newer manager")
 	})
 }
