@@ -201,8 +201,21 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 			backoff = min(2*backoff, reconnectMax)
 			continue
 		}
-		backoff = reconnectMin
+		began := time.Now()
 		d.serve(l, c)
+		// A connection that ended at once (the agent greeted us with a
+		// newer manager's epoch, say) is not redialled at once: the
+		// backoff grows until connections last.
+		if time.Since(began) > reconnectMax {
+			backoff = reconnectMin
+			continue
+		}
+		select {
+		case <-d.linkCtx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, reconnectMax)
 	}
 }
 
