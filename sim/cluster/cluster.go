@@ -411,7 +411,7 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
-			c.fromManager(mi, e)
+			c.fromManager(e)
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
 				c.closeConn(cn, "manager", e.Why)
@@ -540,7 +540,7 @@ func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message, del
 }
 
 // fromManager sends a manager's message on the connection it names.
-func (c *Cluster) fromManager(mi *mgrInst, e effect.Send) {
+func (c *Cluster) fromManager(e effect.Send) {
 	c.toAgent(effect.Manager, e.To, c.conns[e.Conn], e.Msg)
 }
 
