@@ -131,7 +131,8 @@ type Manager struct {
 	expiry    effect.TimerID
 	lastPlan  planner.Transition
 	planned   bool
-	// conns and forgedMsgs: connections and senders (conn.go).
+	// conns, forgedMsgs and newer: connections, senders and the hosts
+	// that reported a newer manager (conn.go).
 	conns      map[string]effect.ConnID
 	forgedMsgs int
 	newer      map[string]bool
@@ -210,8 +211,8 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 // Epoch is the manager's current epoch.
 func (mg *Manager) Epoch() proto.Epoch { return mg.epoch }
 
-// Deposed reports whether an agent has told the manager that a newer one
-// exists; a deposed manager sends nothing more.
+// Deposed reports whether a majority of hosts have told the manager that
+// a newer one exists (conn.go); a deposed manager sends nothing more.
 func (mg *Manager) Deposed() bool { return mg.deposed }
 
 // Receive handles a message from an agent; from is the host the transport
