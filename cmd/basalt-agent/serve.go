@@ -28,6 +28,9 @@ import (
 // are always off.
 type canaryFlags struct {
 	ignoreEpoch bool
+	// wrap installs the defects switched on around the agent machine
+	// (nil in a release build: the defects are not even linked in).
+	wrap func(*agent.Agent) agent.Machine
 }
 
 // registerCanary is set only in builds with the canary tag (canary.go): it
@@ -112,7 +115,8 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	cfg := daemon.AgentDaemonConfig{
 		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{daemon.DefaultPath},
-			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, IgnoreEpoch: canary.ignoreEpoch},
+			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}},
+		Wrap:   canary.wrap,
 		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: process.NewRunner(), Log: log,
 	}
 	if *opHistory != "" {

@@ -33,7 +33,7 @@ type common struct {
 
 func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.config, "config", "", "cluster configuration (default: the built-in 4-host, 12-resource cluster)")
-	fs.StringVar(&c.canary, "canary", "", "run with a known defect: skip-fence, no-probe or ignore-epoch")
+	fs.StringVar(&c.canary, "canary", "", "run with a known defect: "+strings.Join(swarm.Canaries, ", "))
 	fs.DurationVar(&c.chaos, "chaos", 5*time.Minute, "virtual length of the chaos phase")
 	fs.DurationVar(&c.heal, "heal", 5*time.Minute, "virtual length of the heal phase (recovery must happen within it)")
 }
@@ -200,7 +200,9 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 	}{{"fences confirmed", cov.Fences}, {"fence attempts failed", cov.FenceFailures}, {"failovers", cov.Failovers},
 		{"stop failures", cov.StopFailures}, {"resource failures", cov.MonitorFailures}, {"partitions", cov.Partitions},
 		{"pauses", cov.Pauses}, {"crashes", cov.Crashes}, {"manager restarts", cov.ManagerRestarts},
-		{"stale-epoch refusals", cov.StaleRefusals}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
+		{"stale-epoch refusals", cov.StaleRefusals}, {"connection takeovers", cov.ConnTakeovers},
+		{"stale conns refused", cov.StaleConnsRefused}, {"deposed conns closed", cov.DeposedConnsClosed},
+		{"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}

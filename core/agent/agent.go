@@ -52,10 +52,6 @@ type Config struct {
 	FenceAgentDir string
 	// FenceEnv is the environment of fence agents (PATH, typically).
 	FenceEnv []string
-	// IgnoreEpoch disables the epoch guard. It exists only so that the
-	// simulator's ignore-epoch canary can show the checkers catching the
-	// split brain it causes; nothing else may set it.
-	IgnoreEpoch bool
 }
 
 type fenceRun struct {
@@ -82,6 +78,7 @@ type Agent struct {
 	hbTimer   effect.TimerID
 	hbSeq     uint64
 	nextID    uint64
+	conn      connState // see conn.go
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a
@@ -125,13 +122,11 @@ func DecodeEpoch(data []byte) (proto.Epoch, error) {
 // accepted, from which a manager learns whether it has been superseded.
 func (a *Agent) Hello() proto.Hello { return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch} }
 
-// Start greets the manager and starts the heartbeat.
+// Start starts the heartbeat. The agent greets each manager connection as
+// it arrives (Connected).
 func (a *Agent) Start(now time.Time) []effect.Effect {
 	a.hbTimer = a.id()
-	return []effect.Effect{
-		effect.Send{To: effect.Manager, Msg: a.Hello()},
-		effect.SetTimer{ID: a.hbTimer, At: now.Add(a.cfg.HeartbeatInterval)},
-	}
+	return []effect.Effect{effect.SetTimer{ID: a.hbTimer, At: now.Add(a.cfg.HeartbeatInterval)}}
 }
 
 // EncodeResources renders the resource list record.
@@ -173,8 +168,9 @@ func (a *Agent) id() effect.TimerID {
 	return effect.TimerID(a.nextID)
 }
 
-// Receive handles a command from the manager.
-func (a *Agent) Receive(now time.Time, msg effect.Message) []effect.Effect {
+// command handles a command from the manager on the connection the agent
+// obeys (Receive decides which that is).
+func (a *Agent) command(now time.Time, msg effect.Message) []effect.Effect {
 	var epoch proto.Epoch
 	var op proto.OpID
 	switch m := msg.(type) {
@@ -188,12 +184,11 @@ func (a *Agent) Receive(now time.Time, msg effect.Message) []effect.Effect {
 		return []effect.Effect{a.log(slog.LevelWarn, "unexpected message", slog.String("msg", msg.Describe()))}
 	}
 	var effs []effect.Effect
-	if epoch < a.epoch && !a.cfg.IgnoreEpoch {
+	if epoch < a.epoch {
 		return []effect.Effect{
 			a.log(slog.LevelWarn, "refused command from a superseded manager",
 				slog.Uint64("epoch", uint64(epoch)), slog.Uint64("seen", uint64(a.epoch)), slog.String("msg", msg.Describe())),
-			a.send(proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Stale: true,
-				Reason: fmt.Sprintf("epoch %d is lower than %d, already seen", epoch, a.epoch)}),
+			a.refuseStale(msg),
 		}
 	}
 	if epoch > a.epoch {
@@ -221,6 +216,23 @@ func (a *Agent) Receive(now time.Time, msg effect.Message) []effect.Effect {
 		return append(effs, a.fence(now, m)...)
 	}
 	return effs
+}
+
+// refuseStale answers a command of an epoch lower than the agent's, on
+// the obeyed connection.
+func (a *Agent) refuseStale(msg effect.Message) effect.Send {
+	epoch, _ := commandEpoch(msg)
+	var op proto.OpID
+	switch m := msg.(type) {
+	case proto.Exec:
+		op = m.Op
+	case proto.Cancel:
+		op = m.Op
+	case proto.FenceExec:
+		op = m.Op
+	}
+	return effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Stale: true,
+		Reason: fmt.Sprintf("epoch %d is lower than %d, already seen", epoch, a.epoch)}}
 }
 
 func (a *Agent) remember(op proto.OpID, epoch proto.Epoch) {
@@ -403,6 +415,9 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 
 // TimerFired delivers a timer.
 func (a *Agent) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
+	if id == a.conn.candTimer && a.conn.cand != 0 {
+		return a.candidateSilent()
+	}
 	if id == a.hbTimer {
 		a.hbSeq++
 		a.hbTimer = a.id()
@@ -424,7 +439,12 @@ func (a *Agent) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	return a.route(a.lrm.TimerFired(now, id))
 }
 
-func (a *Agent) send(m effect.Message) effect.Effect { return effect.Send{To: effect.Manager, Msg: m} }
+// send addresses a message to the connection the agent obeys; with none it
+// is still emitted (and dropped by the driver), so that drivers recording
+// what the agent did see it.
+func (a *Agent) send(m effect.Message) effect.Effect {
+	return effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: m}
+}
 
 func (a *Agent) log(level slog.Level, msg string, attrs ...slog.Attr) effect.Log {
 	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("host", a.cfg.Host)}, attrs...)}

@@ -20,6 +20,7 @@ func newAgent(t *testing.T, epoch proto.Epoch) *Agent {
 	a, err := New(Config{Host: "h1", LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}, HeartbeatInterval: time.Second,
 		FenceAgentDir: "/usr/sbin"}, epoch)
 	require.NoError(t, err)
+	a.Connected(t0, 1)
 	return a
 }
 
@@ -45,13 +46,13 @@ func kinds(effs []effect.Effect) []string {
 
 func TestEpochIsPersistedBeforeActingAndStaleRefused(t *testing.T) {
 	a := newAgent(t, 3)
-	effs := a.Receive(t0, exec(5, 1, ocf.Start))
+	effs := a.Receive(t0, 1, exec(5, 1, ocf.Start))
 	k := kinds(effs)
 	require.Equal(t, "persist:agent-epoch=5", k[0], "durable before acting")
 	require.Contains(t, k, "start-process")
 	require.Equal(t, proto.Epoch(5), a.Epoch())
 
-	effs = a.Receive(t0, exec(4, 2, ocf.Stop))
+	effs = a.Receive(t0, 1, exec(4, 2, ocf.Stop))
 	require.Len(t, effs, 2)
 	ref := effs[1].(effect.Send).Msg.(proto.Refused)
 	require.True(t, ref.Stale)
@@ -61,8 +62,8 @@ func TestEpochIsPersistedBeforeActingAndStaleRefused(t *testing.T) {
 
 func TestDuplicateCommandRunsOnce(t *testing.T) {
 	a := newAgent(t, 0)
-	require.Contains(t, kinds(a.Receive(t0, exec(1, 1, ocf.Start))), "start-process")
-	require.NotContains(t, kinds(a.Receive(t0, exec(1, 1, ocf.Start))), "start-process")
+	require.Contains(t, kinds(a.Receive(t0, 1, exec(1, 1, ocf.Start))), "start-process")
+	require.NotContains(t, kinds(a.Receive(t0, 1, exec(1, 1, ocf.Start))), "start-process")
 }
 
 func TestFenceStdin(t *testing.T) {
@@ -98,7 +99,7 @@ func TestFenceStdinRefusesWhatAFenceAgentWouldMisread(t *testing.T) {
 
 func TestFenceExecRunsTheAgentAndTimesOut(t *testing.T) {
 	a := newAgent(t, 0)
-	effs := a.Receive(t0, proto.FenceExec{Epoch: 1, Op: 9, Device: "d", Agent: "fence_dummy", Action: proto.FenceOff,
+	effs := a.Receive(t0, 1, proto.FenceExec{Epoch: 1, Op: 9, Device: "d", Agent: "fence_dummy", Action: proto.FenceOff,
 		Target: "h2", Plug: "h2", Timeout: time.Second})
 	var sp effect.StartProcess
 	var timer effect.SetTimer
@@ -118,16 +119,19 @@ func TestFenceExecRunsTheAgentAndTimesOut(t *testing.T) {
 	fr := res[2].(effect.Send).Msg.(proto.FenceResult)
 	require.True(t, fr.Timeout)
 	require.Equal(t, 1, fr.RC)
-	bad := a.Receive(t0, proto.FenceExec{Epoch: 1, Op: 10, Agent: "../bin/sh", Action: proto.FenceOff, Timeout: time.Second})
+	bad := a.Receive(t0, 1, proto.FenceExec{Epoch: 1, Op: 10, Agent: "../bin/sh", Action: proto.FenceOff, Timeout: time.Second})
 	require.Contains(t, bad[1].(effect.Send).Msg.(proto.FenceResult).Output, "not a plain file name")
 }
 
 func TestHeartbeats(t *testing.T) {
-	a := newAgent(t, 2)
+	a, err := New(Config{Host: "h1", LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}, HeartbeatInterval: time.Second}, 2)
+	require.NoError(t, err)
 	effs := a.Start(t0)
-	hello := effs[0].(effect.Send).Msg.(proto.Hello)
-	require.Equal(t, proto.Epoch(2), hello.Epoch)
-	timer := effs[1].(effect.SetTimer)
+	timer := effs[0].(effect.SetTimer)
+	effs = a.Connected(t0, 7)
+	hello := effs[1].(effect.Send)
+	require.Equal(t, proto.Epoch(2), hello.Msg.(proto.Hello).Epoch)
+	require.Equal(t, effect.ConnID(7), hello.Conn, "the greeting goes to the new connection")
 	effs = a.TimerFired(timer.At, timer.ID)
 	hb := effs[0].(effect.Send).Msg.(proto.Heartbeat)
 	require.Equal(t, uint64(1), hb.Seq)
@@ -138,7 +142,7 @@ func procExitKilled() proc.Exit { return proc.Exit{Code: -1, Signal: "killed"} }
 
 func TestResourcesArePersistedAndRestoredWithProbes(t *testing.T) {
 	a := newAgent(t, 0)
-	effs := a.Receive(t0, exec(1, 1, ocf.Start))
+	effs := a.Receive(t0, 1, exec(1, 1, ocf.Start))
 	var rec []byte
 	for _, e := range effs {
 		if p, ok := e.(effect.Persist); ok && p.Name == ResourcesRecord {
@@ -146,7 +150,7 @@ func TestResourcesArePersistedAndRestoredWithProbes(t *testing.T) {
 		}
 	}
 	require.NotNil(t, rec, "a new resource is persisted before the agent acts")
-	require.Empty(t, kindsOf(a.Receive(t0, exec(1, 2, ocf.Monitor)), "persist:"+ResourcesRecord), "an unchanged one is not rewritten")
+	require.Empty(t, kindsOf(a.Receive(t0, 1, exec(1, 2, ocf.Monitor)), "persist:"+ResourcesRecord), "an unchanged one is not rewritten")
 	rs, err := DecodeResources(rec)
 	require.NoError(t, err)
 	require.Equal(t, "r", rs[0].ID)

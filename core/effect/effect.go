@@ -95,13 +95,53 @@ type Message interface {
 type Send struct {
 	To  string
 	Msg Message
+	// Conn is the connection the message is meant for. A driver delivers
+	// it on that connection or not at all: a message meant for one
+	// connection must never reach the peer over a later one (it would act
+	// on beliefs its sender held about an earlier life of the peer).
+	Conn ConnID
 }
+
+// ConnID names one connection between the manager and an agent, as the
+// driver numbers them: every dial or accept is a new one, never reused.
+// Zero means no connection; a Send for it is dropped.
+type ConnID uint64
+
+// CloseConn asks the driver to close a connection.
+type CloseConn struct {
+	Conn ConnID
+	// Why is one of the CloseWhy values, for logs and coverage.
+	Why string
+}
+
+// Reasons for CloseConn.
+const (
+	// CloseSuperseded: the connection was replaced by a newer one that
+	// showed it speaks for the current manager.
+	CloseSuperseded = "superseded"
+	// CloseStale: the peer on it showed an epoch lower than one already
+	// seen, so it speaks for a manager that was replaced.
+	CloseStale = "stale"
+	// CloseReplaced: a newer candidate connection arrived before this one
+	// showed anything.
+	CloseReplaced = "replaced"
+	// CloseDeposed: the manager learnt it was superseded and lets go.
+	CloseDeposed = "deposed"
+	// CloseOutranked: the agent on it greeted the manager with a newer
+	// manager's epoch (the manager stands down only when most hosts do).
+	CloseOutranked = "outranked"
+)
+
+// Describe implements Effect.
+func (e CloseConn) Describe() string { return fmt.Sprintf("close-conn conn=%d why=%s", e.Conn, e.Why) }
 
 // Manager is the address of the manager in Send effects.
 const Manager = "manager"
 
 // Describe implements Effect.
-func (e Send) Describe() string { return "send to=" + e.To + " " + e.Msg.Describe() }
+func (e Send) Describe() string {
+	return fmt.Sprintf("send to=%s conn=%d %s", e.To, e.Conn, e.Msg.Describe())
+}
 
 // Persist asks the driver to store a record durably before it carries out
 // any later effect: an agent persists the epoch it accepts before it acts on

@@ -66,6 +66,9 @@ type Hooks struct {
 	NextTimer func() effect.TimerID
 	// Epoch stamps every command.
 	Epoch func() proto.Epoch
+	// Conn addresses a command to the connection the manager knows for
+	// the executor (nil: none, for tests of the fencer alone).
+	Conn func(host string) effect.ConnID
 }
 
 type step int
@@ -221,8 +224,12 @@ func (f *Fencer) send(now time.Time, r *request, run *deviceRun, action proto.Fe
 	if !slices.Contains(r.executors, run.executor) {
 		r.executors = append(r.executors, run.executor)
 	}
+	var conn effect.ConnID
+	if f.hooks.Conn != nil {
+		conn = f.hooks.Conn(run.executor)
+	}
 	return []effect.Effect{
-		effect.Send{To: run.executor, Msg: proto.FenceExec{
+		effect.Send{To: run.executor, Conn: conn, Msg: proto.FenceExec{
 			Epoch: f.hooks.Epoch(), Op: run.op, Device: d.ID, Agent: d.Agent, Params: d.Params,
 			Action: action, Target: r.target, Plug: d.Plugs[r.target], Timeout: f.model.Cluster.FenceTimeout,
 		}},

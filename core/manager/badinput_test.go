@@ -83,23 +83,29 @@ func runGarbage(t *testing.T, m *model.Model, seed uint64) {
 	}()
 	for step := 0; step < 400 && !mg.Deposed(); step++ {
 		now = now.Add(time.Duration(rng.IntN(3000)) * time.Millisecond)
+		// The sender the transport proved is mostly the host the message
+		// names; now and then a forgery.
+		h, from := pick(hosts), ""
+		if from = h; rng.IntN(10) == 0 {
+			from = pick(hosts)
+		}
 		switch rng.IntN(8) {
 		case 0:
-			note(mg.Receive(now, proto.Hello{Host: pick(hosts)}))
+			note(mg.Receive(now, from, proto.Hello{Host: h}))
 		case 1, 2:
-			note(mg.Receive(now, proto.Heartbeat{Host: pick(hosts), Epoch: mg.Epoch()}))
+			note(mg.Receive(now, from, proto.Heartbeat{Host: h, Epoch: mg.Epoch()}))
 		case 3:
 			action := []ocf.Action{ocf.Start, ocf.Stop, ocf.Monitor}[rng.IntN(3)]
 			rc := ocf.RC([]int{0, 1, 5, 6, 7}[rng.IntN(5)])
 			res := lrm.Result{Resource: pick(rscs), Action: action, RC: rc, Status: lrm.Status(rng.IntN(6)),
 				Outcome: ocf.Classify(action, rc, rng.IntN(2) == 0)}
-			note(mg.Receive(now, proto.OpResult{Host: pick(hosts), Epoch: epoch(), Op: op(), Result: res}))
+			note(mg.Receive(now, from, proto.OpResult{Host: h, Epoch: epoch(), Op: op(), Result: res}))
 		case 4:
 			act := []proto.FenceAction{proto.FenceOff, proto.FenceStatus, proto.FenceMonitor}[rng.IntN(3)]
-			note(mg.Receive(now, proto.FenceResult{Host: pick(hosts), Epoch: epoch(), Op: op(), Action: act,
+			note(mg.Receive(now, from, proto.FenceResult{Host: h, Epoch: epoch(), Op: op(), Action: act,
 				Device: "pdu1", Target: pick(hosts), RC: rng.IntN(3)}))
 		case 5:
-			note(mg.Receive(now, proto.Refused{Host: pick(hosts), Epoch: epoch(), Op: op(), Reason: "x", Stale: rng.IntN(20) == 0}))
+			note(mg.Receive(now, from, proto.Refused{Host: h, Epoch: epoch(), Op: op(), Reason: "x", Stale: rng.IntN(20) == 0}))
 		case 6:
 			id := effect.TimerID(rng.IntN(60))
 			if len(timers) > 0 && rng.IntN(3) > 0 {

@@ -34,7 +34,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 		return []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "hello from an unknown host", Attrs: []slog.Attr{slog.String("host", m.Host)}}}
 	}
 	if m.Epoch > mg.epoch {
-		return mg.depose(now, m.Host, m.Epoch)
+		return mg.newerManager(now, m.Host, m.Epoch, true)
 	}
 	var effs []effect.Effect
 	if hi.state == planner.Online {

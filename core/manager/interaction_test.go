@@ -241,7 +241,7 @@ func (h *driver) up(t *testing.T, d *datadriven.TestData) {
 	for _, ho := range h.m.Hosts {
 		if !h.down[ho.Name] {
 			h.joined[ho.Name] = true
-			h.apply(h.mg.Receive(h.now, proto.Hello{Host: ho.Name}))
+			h.apply(h.mg.Receive(h.now, ho.Name, proto.Hello{Host: ho.Name}))
 		}
 	}
 	h.answer(t, d)
@@ -262,7 +262,7 @@ func (h *driver) heartbeat(t *testing.T, d *datadriven.TestData) {
 	for _, ho := range hosts {
 		h.hb++
 		epoch := proto.Epoch(argInt(t, d, "epoch", int(h.mg.Epoch())))
-		h.quiet(h.mg.Receive(h.now, proto.Heartbeat{Host: ho, Epoch: epoch, Seq: h.hb}))
+		h.quiet(h.mg.Receive(h.now, ho, proto.Heartbeat{Host: ho, Epoch: epoch, Seq: h.hb}))
 	}
 }
 
@@ -375,7 +375,7 @@ func (h *driver) answer(t *testing.T, d *datadriven.TestData) {
 				rc = 2
 			}
 			h.printf("> %s answers op %d (fence %s %s): rc %d", s.host, op, f.Action, f.Device, rc)
-			h.apply(h.mg.Receive(h.now, proto.FenceResult{Host: s.host, Epoch: f.Epoch, Op: op, Device: f.Device,
+			h.apply(h.mg.Receive(h.now, s.host, proto.FenceResult{Host: s.host, Epoch: f.Epoch, Op: op, Device: f.Device,
 				Action: f.Action, Target: f.Target, RC: rc}))
 			continue
 		}
@@ -390,7 +390,7 @@ func (h *driver) answer(t *testing.T, d *datadriven.TestData) {
 			rc = ocf.RC(v)
 		}
 		h.printf("> %s answers op %d (%s %s): rc %d", s.host, op, actionName(x.Request), x.Resource.ID, int(rc))
-		h.apply(h.mg.Receive(h.now, proto.OpResult{Host: s.host, Epoch: x.Epoch, Op: op,
+		h.apply(h.mg.Receive(h.now, s.host, proto.OpResult{Host: s.host, Epoch: x.Epoch, Op: op,
 			Result: lrmResult(x.Resource.ID, x.Request.Action, x.Request.Interval, rc, lrm.Done, probe)}))
 	}
 }
@@ -438,7 +438,7 @@ func (h *driver) advance(t *testing.T, d *datadriven.TestData) {
 			for _, ho := range h.m.Hosts {
 				if h.joined[ho.Name] && !h.down[ho.Name] && !silent[ho.Name] {
 					h.hb++
-					h.quiet(h.mg.Receive(h.now, proto.Heartbeat{Host: ho.Name, Epoch: h.mg.Epoch(), Seq: h.hb}))
+					h.quiet(h.mg.Receive(h.now, ho.Name, proto.Heartbeat{Host: ho.Name, Epoch: h.mg.Epoch(), Seq: h.hb}))
 				}
 			}
 			nextBeat = nextBeat.Add(hb)
@@ -488,7 +488,12 @@ func (h *driver) admin(t *testing.T, d *datadriven.TestData) {
 	h.apply(effs)
 }
 
-func (h *driver) deliver(msg effect.Message) { h.apply(h.mg.Receive(h.now, msg)) }
+func (h *driver) deliver(msg effect.Message) {
+	// The scripts speak only for real hosts: the authenticated sender is
+	// the host the message names.
+	from, _ := claimedHost(msg)
+	h.apply(h.mg.Receive(h.now, from, msg))
+}
 
 // apply carries effects out and prints them.
 func (h *driver) apply(effs []effect.Effect) {

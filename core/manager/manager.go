@@ -76,6 +76,12 @@ type Manager struct {
 	fencer   *fencer.Fencer
 	fenceAct map[string]int // host -> action index of the current transition's fence
 
+	// conns, forgedMsgs and newer: connections, senders and the hosts
+	// that reported a newer manager (conn.go).
+	conns      map[string]effect.ConnID
+	forgedMsgs int
+	newer      map[string]bool
+
 	trans       *transition
 	lastPlan    planner.Transition
 	planned     bool
@@ -106,6 +112,7 @@ func New(cfg Config) *Manager {
 	mg.fencer = fencer.New(cfg.Model, fencer.Hooks{
 		NextOp:    mg.op,
 		NextTimer: func() effect.TimerID { return mg.newTimer(timerUse{kind: fencerTimer}) },
+		Conn:      mg.connTo,
 		Epoch:     func() proto.Epoch { return mg.epoch },
 	})
 	for _, h := range cfg.Model.Hosts {
@@ -163,30 +170,34 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 // Epoch is the manager's current epoch.
 func (mg *Manager) Epoch() proto.Epoch { return mg.epoch }
 
-// Deposed reports whether an agent has told the manager that a newer one
-// exists; a deposed manager sends nothing more.
+// Deposed reports whether a majority of hosts have told the manager that
+// a newer one exists (conn.go); a deposed manager sends nothing more.
 func (mg *Manager) Deposed() bool { return mg.deposed }
 
-// Receive handles a message from an agent.
-func (mg *Manager) Receive(now time.Time, msg effect.Message) []effect.Effect {
+// Receive handles a message from an agent; from is the host the transport
+// proved sent it (conn.go).
+func (mg *Manager) Receive(now time.Time, from string, msg effect.Message) []effect.Effect {
 	if !mg.started {
 		return []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "message before the manager started: dropped"}}
 	}
 	effs := mg.input(now)
-	return mg.settle(now, append(effs, mg.receive(now, msg)...))
+	return mg.settle(now, append(effs, mg.receive(now, from, msg)...))
 }
 
 // receive routes a message to its handler.
-func (mg *Manager) receive(now time.Time, msg effect.Message) []effect.Effect {
+func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []effect.Effect {
 	if mg.deposed {
 		return nil
+	}
+	if effs, forged := mg.refuseForged(from, msg); forged {
+		return effs
 	}
 	switch m := msg.(type) {
 	case proto.Hello:
 		return mg.hello(now, m)
 	case proto.Heartbeat:
 		if m.Epoch > mg.epoch {
-			return mg.depose(now, m.Host, m.Epoch)
+			return mg.newerManager(now, m.Host, m.Epoch, false)
 		}
 		return mg.seen(now, m.Host)
 	case proto.OpResult:
@@ -204,7 +215,7 @@ func (mg *Manager) receive(now time.Time, msg effect.Message) []effect.Effect {
 			return nil // refused a command of another incarnation: not ours
 		}
 		if m.Stale {
-			return mg.depose(now, m.Host, 0)
+			return mg.newerManager(now, m.Host, 0, false)
 		}
 		return append(mg.seen(now, m.Host), mg.refused(now, m)...)
 	}
@@ -227,7 +238,8 @@ func (mg *Manager) depose(now time.Time, host string, seen proto.Epoch) []effect
 	if seen > 0 {
 		msg = fmt.Sprintf("%s has seen manager epoch %d, newer than ours (%d); this manager stops acting", host, seen, mg.epoch)
 	}
-	return append([]effect.Effect{effect.Log{Level: slog.LevelError, Msg: msg}}, mg.event(now, Event{Kind: "deposed", Host: host, Message: msg})...)
+	effs := append([]effect.Effect{effect.Log{Level: slog.LevelError, Msg: msg}}, mg.event(now, Event{Kind: "deposed", Host: host, Message: msg})...)
+	return append(effs, mg.letGo()...)
 }
 
 // input is the common prologue of every input after Start: it notices a

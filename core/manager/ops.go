@@ -48,7 +48,7 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	t := mg.newTimer(timerUse{kind: opTimer, op: op})
 	mg.ops[op] = &pendingOp{action: a, host: a.Host, resource: r.ID, timer: t, monitor: a.Monitor, recurring: recurring}
 	return []effect.Effect{
-		effect.Send{To: a.Host, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
+		effect.Send{To: a.Host, Conn: mg.connTo(a.Host), Msg: proto.Exec{Epoch: mg.epoch, Op: op,
 			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params}, Request: req}},
 		effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)},
 		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),
@@ -84,7 +84,7 @@ func (mg *Manager) monitorDevices(now time.Time, host string) []effect.Effect {
 		t := mg.newTimer(timerUse{kind: opTimer, op: op})
 		mg.ops[op] = &pendingOp{host: host, timer: t}
 		effs = append(effs,
-			effect.Send{To: host, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
+			effect.Send{To: host, Conn: mg.connTo(host), Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
 				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}},
 			effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)})
 	}

@@ -89,3 +89,15 @@ func TestEpochsAndFlapping(t *testing.T) {
 	require.Len(t, CheckFlapping(ops, time.Minute, 5), 1)
 	require.Empty(t, CheckFlapping(ops, 30*time.Second, 5))
 }
+
+func TestHandoversToAnOlderManagerWhileTheNewerIsConnected(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.Empty(t, CheckHandovers([]Handover{
+		{At: t0, Host: "h1", To: 2, Accepted: 2, AcceptedOpen: true},  // the newer one takes over
+		{At: t0, Host: "h1", To: 1, Accepted: 2, AcceptedOpen: false}, // the only manager left
+	}))
+	v := CheckHandovers([]Handover{{At: t0, Host: "h1", To: 1, Accepted: 2, AcceptedOpen: true}})
+	require.Len(t, v, 1)
+	require.Equal(t, "connection", v[0].Checker)
+	require.Contains(t, v[0].Message, "h1 gave its connection to a manager of epoch 1")
+}

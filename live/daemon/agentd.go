@@ -32,31 +32,24 @@ import (
 )
 
 // AgentDaemon runs the host agent state machine for real: the LRM on real
-// processes, fence agents, the epoch in a state directory, and one mutual-TLS
-// connection from the manager at a time (a newer one replaces an older one
-// once it shows an epoch not lower than the agent's, as a restarted or
-// standby manager does). Stopping it leaves resources running: an agent
-// restart or upgrade must not disturb them.
+// processes, fence agents, the epoch in a state directory, and the mutual-TLS
+// connections of managers. Which connection the agent obeys is the agent
+// machine's decision (core/agent, conn.go); the daemon numbers connections,
+// tells the machine of each one opened and closed, and carries out its
+// sends and closes. Stopping it leaves resources running: an agent restart
+// or upgrade must not disturb them.
 type AgentDaemon struct {
 	mu     sync.Mutex
-	a      *agent.Agent
+	a      agent.Machine
 	clk    clock.Clock
 	runner proc.Runner
 	store  storage.Store
 	log    *slog.Logger
 	timers *timerSet
-	conn   *transport.Conn
-	// cand is a manager connection that arrived while conn was up: it
-	// has been greeted, but heartbeats and results keep going to conn
-	// until cand sends a command of an epoch not lower than the agent's
-	// (see accept).
-	cand *transport.Conn
-	hb   time.Duration
-	// obeyAll is the ignore-epoch canary: without epochs the agent cannot
-	// tell managers apart, so it obeys every connection it has (the newest
-	// gets its heartbeats and results) and never closes an older one.
-	obeyAll  bool
-	older    map[*transport.Conn]bool // obeyAll's older connections, closed by Stop
+	// conns are the open manager connections, by the number the machine
+	// knows them by; lastConn numbers them, never reusing a number.
+	conns    map[effect.ConnID]*transport.Conn
+	lastConn effect.ConnID
 	listener *transport.Listener
 	plain    net.Listener
 	closed   bool
@@ -110,6 +103,10 @@ type AgentDaemonConfig struct {
 	// when. Writes happen under the daemon's lock: give it a file (or
 	// anything that does not block).
 	History io.Writer
+	// Wrap, when set, wraps the agent machine at its input/effect
+	// boundary. Only canary builds set it (a known defect, so that the
+	// harness can show its checkers catch it).
+	Wrap func(*agent.Agent) agent.Machine
 }
 
 // StartAgentDaemon restores the epoch, starts the agent machine and begins
@@ -128,15 +125,16 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("agent %s: %w", cfg.Agent.Host, err)
 	}
-	a, err := agent.New(cfg.Agent, proto.Epoch(epoch))
+	inner, err := agent.New(cfg.Agent, proto.Epoch(epoch))
 	if err != nil {
 		return nil, err
 	}
-	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock),
-		host: cfg.Agent.Host, hb: cfg.Agent.HeartbeatInterval, obeyAll: cfg.Agent.IgnoreEpoch, older: map[*transport.Conn]bool{}}
-	if d.hb <= 0 {
-		d.hb = time.Second
+	var a agent.Machine = inner
+	if cfg.Wrap != nil {
+		a = cfg.Wrap(inner)
 	}
+	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock),
+		host: cfg.Agent.Host, conns: map[effect.ConnID]*transport.Conn{}}
 	if cfg.History != nil {
 		d.history, d.runs, d.monitorEpochs = cfg.History, map[proc.ID]procRun{}, map[lrm.CallID]proto.Epoch{}
 		d.life = time.Now().UnixNano() // wall time, not d.clk: a mock clock repeats across restarts
@@ -206,12 +204,7 @@ func (d *AgentDaemon) Stop() {
 	}
 	d.closed = true
 	d.timers.stopAll()
-	for _, c := range []*transport.Conn{d.conn, d.cand} {
-		if c != nil {
-			c.Close()
-		}
-	}
-	for c := range d.older {
+	for _, c := range d.conns {
 		c.Close()
 	}
 	d.mu.Unlock()
@@ -254,118 +247,38 @@ func (d *AgentDaemon) accept() {
 			c.Close()
 			return
 		}
-		if d.conn == nil || d.obeyAll {
-			if d.conn != nil {
-				d.older[d.conn] = true
-			}
-			d.conn = c
-			d.log.Info("manager connected", "from", c.RemoteAddr())
-			// Greet the (possibly new) manager: what the agent has seen.
-			d.apply(d.a.Start(d.clk.Now()))
-		} else {
-			d.propose(c)
-		}
+		d.lastConn++
+		id := d.lastConn
+		d.conns[id] = c
+		d.log.Info("manager connection", "conn", uint64(id), "from", c.RemoteAddr())
+		d.apply(d.a.Connected(d.clk.Now(), id))
 		d.mu.Unlock()
 		d.wg.Add(1)
-		go d.read(c)
+		go d.read(id, c)
 	}
 }
 
-// propose makes c, which arrived while another manager is connected, the
-// candidate. Handing it the connection at once would let a superseded
-// manager (one that was frozen and woke up) take the connection from the
-// live one, which would then see the agent as restarted. So c is greeted
-// with the agent's epoch, which tells a superseded manager to stand down
-// (it closes c), and takes over only when it sends a command of an epoch
-// not lower than the agent's, which a newer manager does at once (it
-// checks every fence device from the host it greets). Should it stay
-// silent for two heartbeat intervals while the old connection stays up,
-// it takes over anyway: a quiet manager that stays connected has not
-// stood down, and the agent must not be left heartbeating to one that
-// may be gone. Called with d.mu held.
-func (d *AgentDaemon) propose(c *transport.Conn) {
-	if d.cand != nil {
-		d.cand.Close()
-	}
-	d.cand = c
-	d.log.Info("another manager connected; it takes over when it shows its epoch", "from", c.RemoteAddr(), "epoch", uint64(d.a.Epoch()))
-	if err := c.Send(d.a.Hello()); err != nil {
-		d.log.Warn("greeting the other manager failed", "err", err.Error())
-		c.Close()
-		d.cand = nil
-		return
-	}
-	d.clk.AfterFunc(2*d.hb, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.cand == c && !d.closed {
-			d.log.Warn("the other manager showed no epoch; it takes over", "from", c.RemoteAddr())
-			d.promote()
-		}
-	})
-}
-
-// promote hands the connection to the candidate. Called with d.mu held.
-func (d *AgentDaemon) promote() {
-	if d.conn != nil {
-		d.conn.Close()
-	}
-	d.conn, d.cand = d.cand, nil
-	d.log.Info("manager connected", "from", d.conn.RemoteAddr())
-}
-
-// commandEpoch is the epoch of a command from a manager.
-func commandEpoch(msg effect.Message) (proto.Epoch, bool) {
-	switch m := msg.(type) {
-	case proto.Exec:
-		return m.Epoch, true
-	case proto.Cancel:
-		return m.Epoch, true
-	case proto.FenceExec:
-		return m.Epoch, true
-	}
-	return 0, false
-}
-
-func (d *AgentDaemon) read(c *transport.Conn) {
+// read hands what arrives on connection id to the machine, and its end.
+func (d *AgentDaemon) read(id effect.ConnID, c *transport.Conn) {
 	defer d.wg.Done()
+	defer c.Close()
 	for {
 		msg, err := c.Recv()
+		d.mu.Lock()
 		if err != nil {
-			d.mu.Lock()
-			switch c {
-			case d.conn:
-				d.conn = nil
+			// A connection the machine closed itself is already forgotten.
+			if _, open := d.conns[id]; open {
+				delete(d.conns, id)
 				if !d.closed {
-					d.log.Warn("manager connection lost", "err", err.Error())
-					if d.cand != nil {
-						d.promote() // the only manager left
-					}
+					d.log.Warn("manager connection ended", "conn", uint64(id), "err", err.Error())
+					d.apply(d.a.Disconnected(d.clk.Now(), id))
 				}
-			case d.cand:
-				d.cand = nil
 			}
-			delete(d.older, c)
 			d.mu.Unlock()
-			c.Close()
 			return
 		}
-		d.mu.Lock()
-		if !d.closed && c == d.cand {
-			if e, ok := commandEpoch(msg); ok {
-				if e < d.a.Epoch() {
-					d.log.Warn("refused a superseded manager's connection", "from", c.RemoteAddr(), "epoch", uint64(e),
-						"seen", uint64(d.a.Epoch()))
-					d.cand = nil
-					d.mu.Unlock()
-					c.Close()
-					return
-				}
-				d.promote()
-			}
-		}
-		if !d.closed && (c == d.conn || d.obeyAll) {
-			d.apply(d.a.Receive(d.clk.Now(), msg))
+		if !d.closed {
+			d.apply(d.a.Receive(d.clk.Now(), id, msg))
 		}
 		d.mu.Unlock()
 	}
@@ -377,11 +290,18 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 		switch e := e.(type) {
 		case effect.Send:
 			d.noteEpoch(e.Msg)
-			if d.conn == nil {
-				continue // no manager: it will time out and retry
+			c := d.conns[e.Conn]
+			if c == nil {
+				continue // no manager on it: it will time out and retry
 			}
-			if err := d.conn.Send(e.Msg); err != nil {
-				d.log.Warn("send to manager failed", "err", err.Error())
+			if err := c.Send(e.Msg); err != nil {
+				d.log.Warn("send to manager failed", "conn", uint64(e.Conn), "err", err.Error())
+			}
+		case effect.CloseConn:
+			if c := d.conns[e.Conn]; c != nil {
+				delete(d.conns, e.Conn)
+				c.Close()
+				d.log.Info("closed a manager connection", "conn", uint64(e.Conn), "why", e.Why)
 			}
 		case effect.SetTimer:
 			if !d.closed {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,6 +68,13 @@ func newLiveCluster(t testing.TB, hosts []string) *liveCluster {
 // newLiveClusterWith builds the cluster; with debianDummy every host is
 // fenced by Debian's fence_dummy (type=file) instead of the PID agent.
 func newLiveClusterWith(t testing.TB, hosts []string, debianDummy bool) *liveCluster {
+	return newLiveClusterWithout(t, hosts, debianDummy, nil)
+}
+
+// newLiveClusterWithout builds the cluster but starts no agent on the hosts
+// in absent (their "power" processes exist: they can be fenced), so that a
+// test can play them itself or leave them crashed.
+func newLiveClusterWithout(t testing.TB, hosts []string, debianDummy bool, absent []string) *liveCluster {
 	ocfRoot, fenceDir := repoAgents(t)
 	if debianDummy {
 		fenceDir = "/usr/sbin"
@@ -110,7 +118,9 @@ groups:
 		st, err := store.OpenDir(filepath.Join(dir, "state", h))
 		require.NoError(t, err)
 		lc.stores[h] = st
-		lc.startAgent(h)
+		if !slices.Contains(absent, h) {
+			lc.startAgent(h)
+		}
 	}
 	st, err := store.OpenDir(filepath.Join(dir, "state", "manager"))
 	require.NoError(t, err)
@@ -129,15 +139,21 @@ groups:
 }
 
 func (lc *liveCluster) startAgent(h string) {
+	host, _ := lc.model.Host(h)
+	lc.startAgentAt(h, host.Address)
+}
+
+// startAgentAt starts host h's agent listening on addr rather than the
+// address the manager dials (a test puts something in between).
+func (lc *liveCluster) startAgentAt(h, addr string) {
 	cfg, err := certs.AgentTLS(lc.certs, h)
 	require.NoError(lc.t, err)
-	host, _ := lc.model.Host(h)
 	a, err := StartAgentDaemon(AgentDaemonConfig{
 		Agent: agent.Config{Host: h, HeartbeatInterval: lc.model.Cluster.HeartbeatInterval, FenceAgentDir: lc.fenceDir,
 			FenceEnv: []string{DefaultPath},
 			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot,
 				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
-		Listen: host.Address, TLS: cfg, Store: lc.stores[h], Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
+		Listen: addr, TLS: cfg, Store: lc.stores[h], Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
 	})
 	require.NoError(lc.t, err)
 	lc.agents[h] = a

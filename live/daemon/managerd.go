@@ -60,7 +60,9 @@ type ManagerDaemonConfig struct {
 type hostLink struct {
 	name string
 	addr string
-	out  chan effect.Message
+	// out holds the sends for this host; each names the connection it is
+	// meant for, and the writer of a connection drops any other.
+	out chan effect.Send
 }
 
 // ManagerDaemon runs the manager state machine for real: its epoch and
@@ -78,6 +80,10 @@ type ManagerDaemon struct {
 	log    *slog.Logger
 	timers *timerSet
 	links  map[string]*hostLink
+	// conns are the open agent connections by the number the manager
+	// machine knows them by; lastConn numbers them, never reusing one.
+	conns    map[effect.ConnID]*transport.Conn
+	lastConn effect.ConnID
 	// linkCtx ends the agent connections and their redialling; it is
 	// cancelled on Stop and, earlier, when the manager is deposed: a
 	// deposed manager that redialled would make the agents drop the live
@@ -129,7 +135,7 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	d := &ManagerDaemon{
 		m: manager.New(manager.Config{Model: cfg.Model}), canary: cfg.Canary,
 		model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
-		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, linkCtx: linkCtx, stopLinks: stopLinks,
+		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, conns: map[effect.ConnID]*transport.Conn{}, linkCtx: linkCtx, stopLinks: stopLinks,
 		changed: make(chan struct{}),
 	}
 	d.mu.Lock()
@@ -142,7 +148,7 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	d.apply(effs)
 	d.mu.Unlock()
 	for _, h := range cfg.Model.Hosts {
-		l := &hostLink{name: h.Name, addr: h.Address, out: make(chan effect.Message, sendQueue)}
+		l := &hostLink{name: h.Name, addr: h.Address, out: make(chan effect.Send, sendQueue)}
 		d.links[h.Name] = l
 		var tcfg *tls.Config
 		if !cfg.Insecure {
@@ -205,68 +211,104 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 			backoff = min(2*backoff, ceiling)
 			continue
 		}
-		backoff = min(reconnectMin, ceiling)
-		// What was queued before this connection existed was meant for an
-		// earlier one, perhaps for an earlier life of the agent: a fence
-		// request the manager has since given to another host, or an
-		// operation the host's loss cancelled. Delivered now it would act
-		// on beliefs the manager no longer holds (a healthy host fenced
-		// long after the request was moved elsewhere). The state machine
-		// counts sends to an unreachable host as lost, as the simulator's
-		// network does, and re-sends what it still wants once the agent
-		// says hello on this connection: the reader below is not reading
-		// yet, so nothing meant for this connection is queued yet.
-		if n := drain(l.out); n > 0 {
-			d.log.Info("dropped messages queued while disconnected", "host", l.name, "count", n)
+		began := time.Now()
+		d.serve(l, c)
+		// A connection that ended at once (the agent greeted us with a
+		// newer manager's epoch, say) is not redialled at once: the
+		// backoff grows until connections last, up to the same ceiling,
+		// since the agent may as well have restarted.
+		if time.Since(began) > reconnectMax {
+			backoff = min(reconnectMin, ceiling)
+			continue
 		}
-		d.log.Info("connected to agent", "host", l.name, "addr", l.addr)
-		stop := make(chan struct{})
-		go func() {
-			for {
-				select {
-				case msg := <-l.out:
-					if err := c.Send(msg); err != nil {
-						c.Close()
-						return
-					}
-				case <-stop:
-					return
-				case <-d.linkCtx.Done():
-					c.Close()
-					return
-				}
-			}
-		}()
-		for {
-			msg, err := c.Recv()
-			if err != nil {
-				if d.linkCtx.Err() == nil {
-					d.log.Warn("agent connection lost", "host", l.name, "err", err.Error())
-				}
-				break
-			}
-			d.mu.Lock()
-			if !d.closed {
-				if d.observe != nil {
-					d.observe(msg)
-				}
-				d.apply(d.m.Receive(d.clk.Now(), msg))
-			}
-			d.mu.Unlock()
+		select {
+		case <-d.linkCtx.Done():
+			return
+		case <-time.After(backoff):
 		}
-		close(stop)
-		c.Close()
+		backoff = min(2*backoff, ceiling)
 	}
 }
 
-// drain empties a send queue without blocking and says how many messages
-// it dropped.
-func drain(q chan effect.Message) int {
-	for n := 0; ; n++ {
+// serve runs one connection to host l until it breaks: the manager machine
+// learns of it (commands are addressed to it from then on) and of its end.
+// What was queued for an earlier connection, perhaps for an earlier life of
+// the agent, is addressed to that one and dropped here: delivered now it
+// would act on beliefs the manager no longer holds (a healthy host fenced
+// long after the request was moved elsewhere). The machine counts such
+// sends as lost and re-sends what it still wants once the agent greets
+// this connection.
+func (d *ManagerDaemon) serve(l *hostLink, c *transport.Conn) {
+	d.mu.Lock()
+	d.lastConn++
+	id := d.lastConn
+	d.conns[id] = c
+	d.apply(d.m.HostConnected(d.clk.Now(), l.name, id))
+	d.mu.Unlock()
+	d.log.Info("connected to agent", "host", l.name, "addr", l.addr, "conn", uint64(id))
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		d.write(l, id, c, stop)
+	}()
+	for {
+		msg, err := c.Recv()
+		if err != nil {
+			if d.linkCtx.Err() == nil {
+				d.log.Warn("agent connection lost", "host", l.name, "err", err.Error())
+			}
+			break
+		}
+		d.mu.Lock()
+		if !d.closed {
+			if d.observe != nil {
+				d.observe(msg)
+			}
+			// The sender is the host the TLS handshake proved: ManagerTLS
+			// dials l.name as the server name, so the agent's certificate
+			// must name it (with --insecure-dev, nothing is proved).
+			d.apply(d.m.Receive(d.clk.Now(), l.name, msg))
+		}
+		d.mu.Unlock()
+	}
+	close(stop)
+	c.Close()
+	// The writer ends before the next connection's sends are queued, so
+	// that it cannot take (and drop) one of them.
+	<-done
+	d.mu.Lock()
+	if _, open := d.conns[id]; open {
+		delete(d.conns, id)
+		if !d.closed {
+			d.apply(d.m.HostDisconnected(d.clk.Now(), l.name, id))
+		}
+	}
+	d.mu.Unlock()
+}
+
+// write sends what is queued for connection id until stop, dropping what
+// was meant for another connection.
+func (d *ManagerDaemon) write(l *hostLink, id effect.ConnID, c *transport.Conn, stop chan struct{}) {
+	dropped := 0
+	for {
 		select {
-		case <-q:
-		default:
-			return n
+		case s := <-l.out:
+			if s.Conn != id {
+				if dropped++; dropped == 1 {
+					d.log.Info("dropped a message meant for another connection", "host", l.name, "conn", uint64(id),
+						"meant_for", uint64(s.Conn), "msg", s.Msg.Describe())
+				}
+				continue
+			}
+			if err := c.Send(s.Msg); err != nil {
+				c.Close()
+				return
+			}
+		case <-stop:
+			return
+		case <-d.linkCtx.Done():
+			c.Close()
+			return
 		}
 	}
 }
@@ -326,10 +368,18 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 				d.log.Error("send to unknown host", "host", e.To)
 				continue
 			}
+			if e.Conn == 0 {
+				continue // not connected: lost, as the machine expects
+			}
 			select {
-			case l.out <- e.Msg:
+			case l.out <- e:
 			default:
 				d.log.Warn("send queue full; message dropped", "host", e.To, "msg", e.Msg.Describe())
+			}
+		case effect.CloseConn:
+			if c := d.conns[e.Conn]; c != nil {
+				delete(d.conns, e.Conn)
+				c.Close()
 			}
 		case effect.SetTimer:
 			if !d.closed {

@@ -49,11 +49,17 @@ groups:
 			}
 		}
 	}
+	// sendOn queues a fence request addressed to a connection; send
+	// addresses it as the manager machine does its commands: to the
+	// connection it knows for the host (none while it is down).
+	sendOn := func(op proto.OpID, conn effect.ConnID) {
+		d.apply([]effect.Effect{effect.Send{To: "h1", Conn: conn, Msg: proto.FenceExec{Epoch: 1, Op: op, Device: "pdu", Agent: "fence_x",
+			Action: proto.FenceOff, Target: "h2", Timeout: time.Second}}})
+	}
 	send := func(op proto.OpID) {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		d.apply([]effect.Effect{effect.Send{To: "h1", Msg: proto.FenceExec{Epoch: 1, Op: op, Device: "pdu", Agent: "fence_x",
-			Action: proto.FenceOff, Target: "h2", Timeout: time.Second}}})
+		sendOn(op, d.m.HostConn("h1"))
 	}
 	d.mu.Unlock()
 	send(1) // queued while h1 is down
@@ -72,6 +78,9 @@ groups:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the manager did not read the agent's hello within 30s")
 	}
+	d.mu.Lock()
+	sendOn(3, d.m.HostConn("h1")+1000) // meant for another connection: the writer drops it
+	d.mu.Unlock()
 	send(2) // meant for this connection
 
 	require.NoError(t, nc.SetReadDeadline(time.Now().Add(30*time.Second)))

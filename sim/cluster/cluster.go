@@ -53,12 +53,13 @@ type Options struct {
 	// RebootAfter is how long a fenced host stays off before it boots
 	// again (0: it stays off).
 	RebootAfter time.Duration
-	// IgnoreEpoch is the agents' canary: they obey any manager epoch.
-	IgnoreEpoch bool
 	// ManagerIntercept, when set, sees every batch of the manager's
 	// effects before the cluster carries them out (a manager canary, see
 	// sim/canary): it may rewrite them and feed inputs back.
 	ManagerIntercept func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
+	// WrapAgent, when set, wraps every agent machine at its input/effect
+	// boundary: the agent canaries (sim/canary).
+	WrapAgent func(*agent.Agent) agent.Machine
 	// Trace, when set, receives every trace line as it happens.
 	Trace func(string)
 	// Observer, when set, sees every resource state change on a host.
@@ -122,8 +123,11 @@ type host struct {
 	name    string
 	powered bool
 	paused  bool
-	agent   *agent.Agent
-	store   *storage.Mem
+	// agent is the running agent machine (possibly wrapped by a canary),
+	// inner the agent beneath.
+	agent agent.Machine
+	inner *agent.Agent
+	store *storage.Mem
 	// files is the simulated file system of resource state files:
 	// resource id -> present.
 	files  map[string]bool
@@ -171,10 +175,19 @@ type Cluster struct {
 	// History is every agent action, in call order.
 	History []Op
 	// Acts is every command an agent acted on.
-	Acts          []Act
+	Acts []Act
+	// Handovers is every change of the connection an agent obeys that a
+	// connection's arrival or a message on it caused.
+	Handovers     []Handover
 	clog          map[string]time.Duration
 	dup           float64
 	staleRefusals int
+	// conns are the manager-agent connections (conn.go): open ones by ID,
+	// and in the order they opened.
+	conns    map[effect.ConnID]*simConn
+	open     []*simConn
+	lastConn effect.ConnID
+	connCov  ConnCoverage
 }
 
 // New builds a cluster for the model; nothing runs until Boot.
@@ -194,6 +207,7 @@ func New(m *model.Model, opts Options) *Cluster {
 		cut: map[string]map[string]bool{}, netRng: rand.New(rand.NewPCG(opts.Seed, 2)),
 		rfaults: map[string]*ResourceFault{},
 		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{}, clog: map[string]time.Duration{},
+		conns: map[effect.ConnID]*simConn{},
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
@@ -221,8 +235,8 @@ func (c *Cluster) Manager() *manager.Manager {
 
 // Agent is a host's running agent (nil while the host is off).
 func (c *Cluster) Agent(h string) *agent.Agent {
-	if hs := c.hosts[h]; hs != nil && hs.powered {
-		return hs.agent
+	if hs := c.hosts[h]; hs != nil && hs.powered && hs.agent != nil {
+		return hs.inner
 	}
 	return nil
 }
@@ -314,6 +328,9 @@ func (c *Cluster) StartManager() {
 	c.cur = mi
 	c.trace("manager started epoch=%d", mi.m.Epoch())
 	c.applyManager(mi, effs)
+	for _, n := range c.names {
+		c.dial(mi, c.hosts[n])
+	}
 }
 
 // CrashManager stops the manager; its durable state is kept.
@@ -328,6 +345,7 @@ func (c *Cluster) CrashManager() {
 		c.Q.Cancel(id)
 	}
 	c.trace("manager crashed")
+	c.closeManagerConns(mi)
 }
 
 // PauseManager freezes the manager and starts a replacement at once, as a
@@ -356,6 +374,12 @@ func (c *Cluster) ResumeStaleManagers() {
 		held := mi.held
 		mi.held = nil
 		c.trace("stale manager epoch=%d resumes (%d held events)", mi.m.Epoch(), len(held))
+		// It wakes to find the connections the agents closed while it
+		// slept gone, and opens new ones as it catches up: what it does
+		// on its stale beliefs meets the agents' rule at once.
+		for _, n := range c.names {
+			c.dial(mi, c.hosts[n])
+		}
 		for _, fn := range held {
 			fn()
 		}
@@ -393,7 +417,11 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
-			c.send(effect.Manager, e.To, e.Msg)
+			c.fromManager(e)
+		case effect.CloseConn:
+			if cn := c.conns[e.Conn]; cn != nil {
+				c.closeConn(cn, "manager", e.Why)
+			}
 		case effect.SetTimer:
 			c.Q.Cancel(mi.timers[e.ID])
 			id := e.ID
@@ -416,36 +444,6 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			c.trace("manager effect %s", e.Describe())
 		}
 	}
-}
-
-// toManager delivers a message from an agent: a reply that names an epoch
-// goes to the manager of that epoch (a stale one learns it was refused);
-// everything else to the current manager.
-func (c *Cluster) toManager(from string, msg effect.Message) {
-	target := c.cur
-	var epoch proto.Epoch
-	switch m := msg.(type) {
-	case proto.OpResult:
-		epoch = m.Epoch
-	case proto.FenceResult:
-		epoch = m.Epoch
-	case proto.Refused:
-		epoch = m.Epoch
-	}
-	if epoch != 0 {
-		for _, mi := range c.stale {
-			if mi.m.Epoch() == epoch {
-				target = mi
-			}
-		}
-	}
-	if target == nil {
-		return
-	}
-	c.onManager(target, func() {
-		c.trace("deliver %s->manager %s", from, msg.Describe())
-		c.applyManager(target, target.m.Receive(c.Q.Now(), msg))
-	})
 }
 
 // ---- network ----
@@ -514,9 +512,17 @@ func (c *Cluster) cutLink(a, b string, cut bool) {
 	c.trace("link %s->%s cut", a, b)
 }
 
-func (c *Cluster) send(from, to string, msg effect.Message) {
+// transmit carries msg from a to b over connection cn through the network:
+// cuts, loss, latency, clogs and duplicates apply. It arrives (deliver runs)
+// only if the connection is still open then: what was sent on a connection
+// that closed meanwhile is lost with it.
+func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message, deliver func()) {
 	if r, ok := msg.(proto.Refused); ok && r.Stale {
 		c.staleRefusals++
+	}
+	if cn == nil || !cn.open {
+		c.trace("drop %s->%s (no connection) %s", from, to, msg.Describe())
+		return
 	}
 	if c.cut[from][to] || c.opts.Loss > 0 && c.netRng.Float64() < c.opts.Loss {
 		c.trace("drop %s->%s %s", from, to, msg.Describe())
@@ -528,21 +534,32 @@ func (c *Cluster) send(from, to string, msg effect.Message) {
 		delay += time.Duration(c.netRng.Int64N(span + 1))
 	}
 	delay += c.clog[from+">"+to]
-	deliver := func() {
-		if to == effect.Manager {
-			c.toManager(from, msg)
-			return
+	arrive := func() {
+		if cn.open {
+			deliver()
 		}
-		h := c.hosts[to]
-		if h == nil || !h.powered {
-			return
-		}
+	}
+	c.Q.After(delay, arrive)
+	if c.dup > 0 && c.netRng.Float64() < c.dup {
+		c.Q.After(delay+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond))), arrive)
+	}
+}
+
+// fromManager sends a manager's message on the connection it names.
+func (c *Cluster) fromManager(e effect.Send) {
+	c.toAgent(effect.Manager, e.To, c.conns[e.Conn], e.Msg)
+}
+
+// toAgent carries a message to a host's agent on connection cn.
+func (c *Cluster) toAgent(from, to string, cn *simConn, msg effect.Message) {
+	c.transmit(from, to, cn, msg, func() {
+		h := cn.h
 		c.onHost(h, func() {
-			if h.agent == nil {
+			if h.agent == nil || h.gen != cn.gen {
 				return // the agent process is dead: nobody reads the socket
 			}
-			c.trace("deliver %s->%s %s", from, to, msg.Describe())
-			effs := h.agent.Receive(c.Q.Now(), msg)
+			c.trace("deliver %s->%s conn=%d %s", from, to, cn.id, msg.Describe())
+			effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
 			for _, e := range effs {
 				if _, ok := e.(effect.StartProcess); ok {
 					c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: epochOf(msg), What: msg.Describe()})
@@ -551,18 +568,34 @@ func (c *Cluster) send(from, to string, msg effect.Message) {
 			}
 			c.applyAgent(h, effs)
 		})
-	}
-	c.Q.After(delay, deliver)
-	if c.dup > 0 && c.netRng.Float64() < c.dup {
-		c.Q.After(delay+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond))), deliver)
-	}
+	})
+}
+
+// fromAgent sends an agent's message to the manager on the connection it
+// names; the manager instance at the other end hears it, with the host
+// that sent it as its proven sender.
+func (c *Cluster) fromAgent(h *host, e effect.Send) {
+	cn := c.conns[e.Conn]
+	c.transmit(h.name, effect.Manager, cn, e.Msg, func() {
+		mi := cn.mi
+		c.onManager(mi, func() {
+			c.trace("deliver %s->manager conn=%d %s", h.name, cn.id, e.Msg.Describe())
+			c.applyManager(mi, mi.m.Receive(c.Q.Now(), h.name, e.Msg))
+		})
+	})
 }
 
 // SendFromStaleManager delivers msg to a host as if a superseded manager
-// had sent it (a paused or partitioned old manager waking up).
+// had sent it (a paused or partitioned old manager waking up): it is on the
+// connection the agent obeys, as a command still in flight would be.
 func (c *Cluster) SendFromStaleManager(to string, msg effect.Message) {
 	c.trace("stale manager sends to %s: %s", to, msg.Describe())
-	c.send("stale-manager", to, msg)
+	var cn *simConn
+	if h := c.hosts[to]; h.agent != nil {
+		cur, _ := h.agent.Conns()
+		cn = c.conns[cur]
+	}
+	c.toAgent("stale-manager", to, cn, msg)
 }
 
 // ---- hosts ----
@@ -599,15 +632,18 @@ func (c *Cluster) startAgent(h *host) {
 	if data, err := h.store.Read(agent.EpochRecord); err == nil {
 		epoch, _ = agent.DecodeEpoch(data)
 	}
-	a, err := agent.New(agent.Config{
+	inner, err := agent.New(agent.Config{
 		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot},
 		HeartbeatInterval: c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
-		IgnoreEpoch: c.opts.IgnoreEpoch,
 	}, epoch)
 	if err != nil {
 		panic(fmt.Sprintf("agent %s: %v", h.name, err))
 	}
-	h.agent = a
+	var a agent.Machine = inner
+	if c.opts.WrapAgent != nil {
+		a = c.opts.WrapAgent(inner)
+	}
+	h.agent, h.inner = a, inner
 	c.trace("host %s agent started epoch=%d", h.name, epoch)
 	c.applyAgent(h, a.Start(c.Q.Now()))
 	if data, err := h.store.Read(agent.ResourcesRecord); err == nil {
@@ -616,6 +652,10 @@ func (c *Cluster) startAgent(h *host) {
 			panic(fmt.Sprintf("simulated resource record: %v", err)) // the simulator writes it itself
 		}
 		c.applyAgent(h, a.Restore(c.Q.Now(), rs))
+	}
+	// Every manager that is up dials the new agent.
+	for _, mi := range c.managers() {
+		c.dial(mi, h)
 	}
 }
 
@@ -645,6 +685,7 @@ func (c *Cluster) stopAgentProcess(h *host) {
 		c.Q.Cancel(id)
 	}
 	h.timers = map[effect.TimerID]eventq.ID{}
+	c.closeHostConns(h)
 	// Resource agents the dead agent started run to completion (they are
 	// not in its process group's fate here: conservative for safety), and
 	// their effects on the file system happen, but nobody hears of them.
@@ -740,7 +781,11 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
-			c.onHost(h, func() { c.send(h.name, e.To, e.Msg) })
+			c.onHost(h, func() { c.fromAgent(h, e) })
+		case effect.CloseConn:
+			if cn := c.conns[e.Conn]; cn != nil {
+				c.closeConn(cn, h.name, e.Why)
+			}
 		case effect.SetTimer:
 			c.Q.Cancel(h.timers[e.ID])
 			id := e.ID
@@ -749,7 +794,9 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 					return
 				}
 				delete(h.timers, id)
-				c.onHost(h, func() { c.applyAgent(h, h.agent.TimerFired(c.Q.Now(), id)) })
+				c.onHost(h, func() {
+					c.applyAgent(h, c.agentInput(h, false, func() []effect.Effect { return h.agent.TimerFired(c.Q.Now(), id) }))
+				})
 			})
 		case effect.CancelTimer:
 			c.Q.Cancel(h.timers[e.ID])

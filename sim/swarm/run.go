@@ -37,7 +37,7 @@ func DefaultModel() (*model.Model, error) { return model.Load("default-cluster.y
 
 // Canaries are known manager and agent defects that the checkers must
 // catch.
-var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch"}
+var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch", "obey-every-connection"}
 
 // Config describes runs.
 type Config struct {
@@ -79,8 +79,14 @@ type Coverage struct {
 	Crashes         int `json:"crashes"`
 	ManagerRestarts int `json:"manager_restarts"`
 	StaleRefusals   int `json:"stale_refusals"`
-	AdminRequests   int `json:"admin_requests"`
-	Recoveries      int `json:"recoveries"`
+	// ConnTakeovers counts manager connections an agent promoted from
+	// candidate; StaleConnsRefused those it closed for a superseded
+	// manager's epoch; DeposedConnsClosed those a deposed manager let go.
+	ConnTakeovers      int `json:"conn_takeovers"`
+	StaleConnsRefused  int `json:"stale_conns_refused"`
+	DeposedConnsClosed int `json:"deposed_conns_closed"`
+	AdminRequests      int `json:"admin_requests"`
+	Recoveries         int `json:"recoveries"`
 }
 
 // Add sums coverage.
@@ -95,6 +101,9 @@ func (c *Coverage) Add(o Coverage) {
 	c.Crashes += o.Crashes
 	c.ManagerRestarts += o.ManagerRestarts
 	c.StaleRefusals += o.StaleRefusals
+	c.ConnTakeovers += o.ConnTakeovers
+	c.StaleConnsRefused += o.StaleConnsRefused
+	c.DeposedConnsClosed += o.DeposedConnsClosed
 	c.AdminRequests += o.AdminRequests
 	c.Recoveries += o.Recoveries
 }
@@ -221,13 +230,16 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	opts := cluster.Options{
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
 		RebootAfter: RebootAfter, Trace: cfg.Trace,
-		IgnoreEpoch: cfg.Canary == "ignore-epoch", ManagerIntercept: managerIntercept(cfg),
+		ManagerIntercept: managerIntercept(cfg),
 		Observer: func(ch cluster.Change) {
 			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
 			if cfg.KeepHistory {
 				res.Changes = append(res.Changes, ch)
 			}
 		},
+	}
+	if wrap, ok := canary.Agent(cfg.Canary); ok {
+		opts.WrapAgent = wrap
 	}
 	c = cluster.New(m, opts)
 	c.SetDuplication(plan.Network.Duplication)
@@ -291,6 +303,11 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		acts = append(acts, check.Act{At: a.At, Host: a.Host, Epoch: uint64(a.Epoch), What: a.What})
 	}
 	res.Violations = append(res.Violations, check.CheckEpochs(acts)...)
+	hs := make([]check.Handover, len(c.Handovers))
+	for i, h := range c.Handovers {
+		hs[i] = check.Handover{At: h.At, Host: h.Host, To: uint64(h.To), Accepted: uint64(h.Accepted), AcceptedOpen: h.AcceptedOpen}
+	}
+	res.Violations = append(res.Violations, check.CheckHandovers(hs)...)
 	ops := make([]check.Op, len(c.History))
 	for i, o := range c.History {
 		ops[i] = check.Op{Resource: o.Resource, Host: o.Host, Kind: o.Kind, Call: o.Call, Return: o.Return, RC: o.RC, Killed: o.Killed}
@@ -339,6 +356,8 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	res.Coverage.AdminRequests = len(reports)
 	res.Hash, res.Events, res.Virtual = c.Hash(), c.Q.Handled(), c.Q.Now().Sub(cluster.Start)
 	res.Coverage.StaleRefusals = c.StaleRefusals()
+	cc := c.ConnCoverage()
+	res.Coverage.ConnTakeovers, res.Coverage.StaleConnsRefused, res.Coverage.DeposedConnsClosed = cc.Takeovers, cc.StaleRefused, cc.DeposedClosed
 	if cfg.KeepHistory {
 		res.Ops = c.History
 	}

@@ -1,10 +1,11 @@
-// Package canary holds the known defects of the manager that the checkers
-// must catch. None of them lives in the manager: each is a wrapper at the
-// manager's input/effect boundary, which rewrites what the manager asked
-// for and feeds back what a broken world would have answered. The
-// simulator installs them by name; the live manager daemon only in builds
-// with the canary tag (cmd/basalt-manager/canary.go), so that a release
-// build carries no defect.
+// Package canary holds the known defects that the checkers must catch.
+// None of them lives in a production type: each is a wrapper at a
+// machine's input/effect boundary, which rewrites what the machine asked
+// for and feeds back what a broken world would have answered (manager.go),
+// or hands the machine doctored inputs (agent.go). The simulator installs
+// them by name; the live daemons only in builds with the canary tag
+// (cmd/basalt-manager/canary.go, cmd/basalt-agent/canary.go), so that a
+// release build carries no defect.
 package canary
 
 import (
@@ -37,7 +38,7 @@ func ForManager(name string) (Intercept, error) {
 		return SkipFence, nil
 	case NoProbeName:
 		return NoProbe, nil
-	case "", "ignore-epoch":
+	case "", IgnoreEpochName, ObeyEveryConnectionName:
 		return nil, nil
 	}
 	return nil, fmt.Errorf("unknown canary %q", name)
@@ -93,6 +94,12 @@ func NoProbe(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.E
 	})
 }
 
+// answer is what a defect feeds back in place of a host.
+type answer struct {
+	from string
+	msg  effect.Message
+}
+
 // feedback applies a defect to a batch: rule says for each effect whether
 // it is kept and what answer, if any, is fed back to the manager. Answers
 // are fed after the batch, each as an input of its own, and their effects
@@ -103,21 +110,23 @@ func feedback(m *manager.Manager, now time.Time, effs []effect.Effect, rule func
 	for fed := 0; len(queue) > 0; {
 		batch := queue[0]
 		queue = queue[1:]
-		var answers []effect.Message
+		var answers []answer
 		for _, e := range batch {
-			keep, answer := rule(e)
+			keep, msg := rule(e)
 			if keep {
 				out = append(out, e)
 			}
-			if answer != nil {
-				answers = append(answers, answer)
+			if msg != nil {
+				// Only a Send is ever answered: the answer comes from the
+				// host it was sent to, as the world's would.
+				answers = append(answers, answer{from: e.(effect.Send).To, msg: msg})
 			}
 		}
 		for _, a := range answers {
 			if fed++; fed > maxFeedback {
 				return out
 			}
-			queue = append(queue, m.Receive(now, a))
+			queue = append(queue, m.Receive(now, a.from, a.msg))
 		}
 	}
 	return out

@@ -1,0 +1,166 @@
+package agent
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/proc"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+// Which manager connection the agent obeys.
+//
+// The agent obeys one manager connection at a time: it takes the agent's
+// commands and gets its heartbeats and results. A connection that arrives
+// while another is up becomes the candidate. Handing it the connection at
+// once would let a superseded manager (one that was frozen and woke up)
+// take the connection from the live one, which would then see the agent as
+// restarted. So the candidate is greeted with the agent's epoch, which tells
+// a superseded manager to stand down, and takes over only when it sends a
+// command of an epoch not lower than the agent's, which a newer manager does
+// at once (it checks every fence device from the host it greets). A
+// candidate whose command carries a lower epoch speaks for a replaced
+// manager: the command is refused as stale, which tells that manager to
+// stand down at once rather than redial into the same refusal, and the
+// connection is closed. Should the candidate stay silent for two heartbeat
+// intervals while the current connection stays up, it takes over anyway: a
+// quiet manager that stays connected has not stood down, and the agent must
+// not be left heartbeating to one that may be gone. When the current
+// connection closes, the candidate is the only manager left and takes over.
+
+// connState is the agent's view of its manager connections.
+type connState struct {
+	// cur is the connection obeyed (0: none).
+	cur effect.ConnID
+	// cand is a connection that arrived while cur was up (0: none).
+	cand effect.ConnID
+	// candTimer promotes cand when it stays silent.
+	candTimer effect.TimerID
+}
+
+// Machine is the agent as its drivers see it. *Agent implements it; the
+// simulator's canaries wrap it at this boundary, to show the checkers catch
+// an agent that breaks the rules, without putting the defect in *Agent.
+type Machine interface {
+	Start(now time.Time) []effect.Effect
+	Restore(now time.Time, rs []lrm.Resource) []effect.Effect
+	Connected(now time.Time, conn effect.ConnID) []effect.Effect
+	Disconnected(now time.Time, conn effect.ConnID) []effect.Effect
+	Receive(now time.Time, conn effect.ConnID, msg effect.Message) []effect.Effect
+	ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.Effect
+	TimerFired(now time.Time, id effect.TimerID) []effect.Effect
+	Epoch() proto.Epoch
+	Conns() (cur, cand effect.ConnID)
+	LRM() *lrm.LRM
+}
+
+var _ Machine = (*Agent)(nil)
+
+// Conns names the connection the agent obeys and its candidate (0: none).
+func (a *Agent) Conns() (cur, cand effect.ConnID) { return a.conn.cur, a.conn.cand }
+
+// Connected tells the agent that a manager opened connection conn. The
+// agent greets it with its host and epoch, from which a superseded manager
+// learns it was replaced.
+func (a *Agent) Connected(now time.Time, conn effect.ConnID) []effect.Effect {
+	hello := effect.Send{To: effect.Manager, Conn: conn, Msg: a.Hello()}
+	if a.conn.cur == 0 {
+		a.conn.cur = conn
+		return []effect.Effect{a.log(slog.LevelInfo, "manager connected", slog.Uint64("conn", uint64(conn))), hello}
+	}
+	var effs []effect.Effect
+	if a.conn.cand != 0 {
+		effs = append(effs, effect.CloseConn{Conn: a.conn.cand, Why: effect.CloseReplaced}, effect.CancelTimer{ID: a.conn.candTimer})
+	}
+	a.conn.cand, a.conn.candTimer = conn, a.id()
+	return append(effs,
+		a.log(slog.LevelInfo, "another manager connected; it takes over when it shows its epoch",
+			slog.Uint64("conn", uint64(conn)), slog.Uint64("epoch", uint64(a.epoch))),
+		hello,
+		effect.SetTimer{ID: a.conn.candTimer, At: now.Add(2 * a.cfg.HeartbeatInterval)})
+}
+
+// Disconnected tells the agent that connection conn has closed.
+func (a *Agent) Disconnected(now time.Time, conn effect.ConnID) []effect.Effect {
+	switch {
+	case conn == 0:
+		return nil
+	case conn == a.conn.cur:
+		a.conn.cur = 0
+		effs := []effect.Effect{a.log(slog.LevelWarn, "manager connection lost", slog.Uint64("conn", uint64(conn)))}
+		if a.conn.cand != 0 {
+			effs = append(effs, a.promote()...) // the only manager left
+		}
+		return effs
+	case conn == a.conn.cand:
+		a.conn.cand = 0
+		return []effect.Effect{effect.CancelTimer{ID: a.conn.candTimer}}
+	}
+	return nil
+}
+
+// Receive handles a message from the manager on connection conn. Only the
+// obeyed connection is heard; the candidate's first command decides whether
+// it takes over or is closed.
+func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) []effect.Effect {
+	if conn == 0 || conn != a.conn.cur && conn != a.conn.cand {
+		return nil // a connection already let go of: nobody obeys it
+	}
+	var effs []effect.Effect
+	if conn == a.conn.cand {
+		epoch, ok := commandEpoch(msg)
+		if !ok {
+			return nil
+		}
+		if epoch < a.epoch {
+			a.conn.cand = 0
+			refusal := a.refuseStale(msg)
+			refusal.Conn = conn
+			return []effect.Effect{
+				a.log(slog.LevelWarn, "refused a superseded manager's connection", slog.Uint64("conn", uint64(conn)),
+					slog.Uint64("epoch", uint64(epoch)), slog.Uint64("seen", uint64(a.epoch))),
+				refusal,
+				effect.CancelTimer{ID: a.conn.candTimer},
+				effect.CloseConn{Conn: conn, Why: effect.CloseStale},
+			}
+		}
+		effs = a.promote()
+	}
+	return append(effs, a.command(now, msg)...)
+}
+
+// candidateSilent promotes a candidate that showed no epoch for two
+// heartbeat intervals.
+func (a *Agent) candidateSilent() []effect.Effect {
+	if a.conn.cand == 0 {
+		return nil
+	}
+	return append([]effect.Effect{a.log(slog.LevelWarn, "the other manager showed no epoch; it takes over",
+		slog.Uint64("conn", uint64(a.conn.cand)))}, a.promote()...)
+}
+
+// promote hands the connection to the candidate and closes the old one.
+func (a *Agent) promote() []effect.Effect {
+	var effs []effect.Effect
+	if a.conn.cur != 0 {
+		effs = append(effs, effect.CloseConn{Conn: a.conn.cur, Why: effect.CloseSuperseded})
+	}
+	a.conn.cur, a.conn.cand = a.conn.cand, 0
+	return append(effs, effect.CancelTimer{ID: a.conn.candTimer},
+		a.log(slog.LevelInfo, "manager connected", slog.Uint64("conn", uint64(a.conn.cur))))
+}
+
+// commandEpoch is the epoch of a command from a manager.
+func commandEpoch(msg effect.Message) (proto.Epoch, bool) {
+	switch m := msg.(type) {
+	case proto.Exec:
+		return m.Epoch, true
+	case proto.Cancel:
+		return m.Epoch, true
+	case proto.FenceExec:
+		return m.Epoch, true
+	}
+	return 0, false
+}

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+func closes(effs []effect.Effect) []effect.CloseConn {
+	var out []effect.CloseConn
+	for _, e := range effs {
+		if c, ok := e.(effect.CloseConn); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func sendsOn(effs []effect.Effect) []effect.ConnID {
+	var out []effect.ConnID
+	for _, e := range effs {
+		if s, ok := e.(effect.Send); ok {
+			out = append(out, s.Conn)
+		}
+	}
+	return out
+}
+
+// A newer manager's connection takes over with its first command; the old
+// connection is closed and the agent's results go to the new one.
+func TestCandidateTakesOverWithItsFirstCommand(t *testing.T) {
+	a := newAgent(t, 3) // obeys conn 1
+	effs := a.Connected(t0, 2)
+	require.Equal(t, []effect.ConnID{2}, sendsOn(effs), "the candidate is greeted, on its own connection")
+	require.Empty(t, closes(effs))
+	cur, cand := a.Conns()
+	require.Equal(t, [2]effect.ConnID{1, 2}, [2]effect.ConnID{cur, cand})
+	require.Empty(t, a.Receive(t0, 2, proto.Heartbeat{}), "only a command shows an epoch")
+
+	effs = a.Receive(t0, 2, exec(4, 1, ocf.Start))
+	require.Equal(t, []effect.CloseConn{{Conn: 1, Why: effect.CloseSuperseded}}, closes(effs))
+	require.Contains(t, kinds(effs), "start-process")
+	cur, cand = a.Conns()
+	require.Equal(t, [2]effect.ConnID{2, 0}, [2]effect.ConnID{cur, cand})
+	require.Empty(t, a.Receive(t0, 1, exec(4, 2, ocf.Stop)), "the old connection is no longer obeyed")
+}
+
+// A superseded manager's connection is refused at its first command, and
+// the current one keeps the agent.
+func TestStaleCandidateIsClosed(t *testing.T) {
+	a := newAgent(t, 3)
+	a.Connected(t0, 2)
+	effs := a.Receive(t0, 2, exec(2, 1, ocf.Start))
+	require.Equal(t, []effect.CloseConn{{Conn: 2, Why: effect.CloseStale}}, closes(effs))
+	require.NotContains(t, kinds(effs), "start-process")
+	cur, cand := a.Conns()
+	require.Equal(t, [2]effect.ConnID{1, 0}, [2]effect.ConnID{cur, cand})
+	effs = a.TimerFired(t0.Add(time.Minute), 1)
+	require.Empty(t, closes(effs))
+}
+
+// A silent candidate takes over after two heartbeat intervals; so does
+// the candidate when the current connection closes.
+func TestCandidateTakesOverWhenSilentOrAlone(t *testing.T) {
+	a := newAgent(t, 3)
+	effs := a.Connected(t0, 2)
+	var timer effect.SetTimer
+	for _, e := range effs {
+		if st, ok := e.(effect.SetTimer); ok {
+			timer = st
+		}
+	}
+	require.Equal(t, t0.Add(2*time.Second), timer.At)
+	effs = a.TimerFired(timer.At, timer.ID)
+	require.Equal(t, []effect.CloseConn{{Conn: 1, Why: effect.CloseSuperseded}}, closes(effs))
+	cur, _ := a.Conns()
+	require.Equal(t, effect.ConnID(2), cur)
+
+	a.Connected(t0, 3)
+	effs = a.Connected(t0, 4)
+	require.Equal(t, []effect.CloseConn{{Conn: 3, Why: effect.CloseReplaced}}, closes(effs), "one candidate at a time")
+	effs = a.Disconnected(t0, 2)
+	require.Empty(t, closes(effs))
+	cur, cand := a.Conns()
+	require.Equal(t, [2]effect.ConnID{4, 0}, [2]effect.ConnID{cur, cand})
+	require.Equal(t, []effect.ConnID{4}, sendsOn(a.TimerFired(t0.Add(time.Second), a.hbTimer)), "heartbeats follow")
+}
