@@ -101,6 +101,9 @@ type ResourceFault struct {
 	RC int
 	// Hang makes the action never end.
 	Hang bool
+	// Delay, when set, is how long the action takes (a slow start),
+	// instead of a draw from Options.AgentDuration.
+	Delay time.Duration
 	// Times limits the fault to that many runs (0: forever).
 	Times int
 }
@@ -122,8 +125,14 @@ type host struct {
 	store   *storage.Mem
 	// files is the simulated file system of resource state files:
 	// resource id -> present.
-	files  map[string]bool
-	timers map[effect.TimerID]eventq.ID
+	files map[string]bool
+	// starting counts the start actions running per resource. The LRM
+	// runs one operation per resource at a time, so a monitor only ever
+	// overlaps a start that a dead agent left running (an orphan): it sees
+	// no state file yet, as the statefile agent's monitor does while its
+	// start has not written one.
+	starting map[string]int
+	timers   map[effect.TimerID]eventq.ID
 	// procs are the agent processes running, by the agent life (gen) that
 	// started them: an agent restart does not kill resource agents, and a
 	// new agent's process IDs start again from 1.
@@ -193,7 +202,7 @@ func New(m *model.Model, opts Options) *Cluster {
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
-		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[string]bool{},
+		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[string]bool{}, starting: map[string]int{},
 			rng: rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
 	}
 	return c
@@ -584,6 +593,7 @@ func (c *Cluster) PowerOn(name string) {
 	h.gen++
 	h.timers = map[effect.TimerID]eventq.ID{}
 	h.procs = map[procKey]*simProc{}
+	h.starting = map[string]int{}
 	c.startAgent(h)
 }
 
@@ -789,12 +799,16 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 	}
 	// Each host draws its agents' run times from its own stream.
 	dur := time.Duration(1 + h.rng.Int64N(int64(c.opts.AgentDuration)))
+	if fault != nil && fault.Delay > 0 {
+		dur = fault.Delay
+	}
 	// A start makes the resource active from its first instant as far as
 	// the safety checker is concerned (a half-started service may already
 	// write to shared storage), and a failed start leaves it so until a
 	// stop succeeds.
 	if action == "start" {
 		c.setFile(h, rsc, true, "start")
+		h.starting[rsc]++
 	}
 	key := procKey{gen, id}
 	opIdx := len(c.History)
@@ -805,6 +819,9 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 			return
 		}
 		delete(h.procs, key)
+		if action == "start" {
+			h.starting[rsc]--
+		}
 		exit := proc.Exit{}
 		defer func() {
 			op := &c.History[opIdx]
@@ -816,10 +833,15 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 		case fault != nil && fault.RC != 0:
 			exit.Code = fault.RC
 			exit.Stderr = []byte("ocf-exit-reason:injected " + action + " failure\n")
+		case action == "start":
+			// The state file is written at the end of a start, as the
+			// statefile agent does: a stop that ran meanwhile (only an
+			// orphan start can overlap one) does not undo it.
+			c.setFile(h, rsc, true, "start")
 		case action == "stop":
 			c.setFile(h, rsc, false, "stop")
 		case action == "monitor":
-			if !h.files[rsc] {
+			if !h.files[rsc] || h.starting[rsc] > 0 {
 				exit.Code = 7
 			}
 		}
@@ -991,6 +1013,7 @@ func (c *Cluster) down(h *host, cause string) bool {
 		c.Q.Cancel(p.exit)
 	}
 	h.procs = map[procKey]*simProc{}
+	h.starting = map[string]int{}
 	c.stopAgentProcess(h)
 	h.powered = false
 	for _, r := range slices.Sorted(maps.Keys(h.files)) {
