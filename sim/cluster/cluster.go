@@ -23,7 +23,6 @@ import (
 
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/effect"
-	"github.com/basalt-ha/basalt/core/eventlog"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
@@ -297,22 +296,11 @@ func (c *Cluster) StartManager() {
 	}
 	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}}
 	mi.m = manager.New(manager.Config{Model: c.Model, SkipFence: c.opts.SkipFence, NoProbe: c.opts.NoProbe})
-	var epoch proto.Epoch
-	if data, err := c.mstore.Read(manager.EpochRecord); err == nil {
-		epoch, _ = manager.DecodeEpoch(data)
+	rec, err := manager.Recover(c.mstore)
+	if err != nil {
+		panic(fmt.Sprintf("simulated manager state: %v", err)) // the simulator never corrupts it
 	}
-	var records [][]byte
-	if data, err := c.mstore.Read(manager.EventLog); err == nil {
-		d, err := eventlog.Decode(data)
-		if err != nil {
-			panic(fmt.Sprintf("simulated event log corrupt: %v", err)) // the simulator never corrupts it
-		}
-		if d.Torn != "" {
-			_ = c.mstore.Truncate(manager.EventLog, d.Valid)
-		}
-		records = d.Records
-	}
-	effs, err := mi.m.Start(c.Q.Now(), epoch, records)
+	effs, err := mi.m.Start(c.Q.Now(), rec.Epoch, rec.Records)
 	if err != nil {
 		panic(fmt.Sprintf("manager start: %v", err))
 	}
