@@ -18,11 +18,13 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
@@ -71,20 +73,10 @@ type Change struct {
 	Cause string
 }
 
-// Op is one agent action as the agents executed it: the history the
-// linearizability checker reads. A fence is an Op of Kind "fence" on the
-// target host with no resource.
-type Op struct {
-	Host     string
-	Resource string
-	Kind     string // start, stop, monitor, fence
-	Call     time.Time
-	// Return is zero while the action has not ended, and stays zero when
-	// its host died first: the outcome is then unknown.
-	Return time.Time
-	RC     int
-	Killed bool
-}
+// Op is one operation in the history the judges read: the agents' records
+// (history.Note effects) paired, and the fences as the targets' power saw
+// them (Kind "fence", no resource).
+type Op = history.Op
 
 // Act records a command an agent acted on, and the epoch it carried.
 type Act struct {
@@ -139,6 +131,12 @@ type host struct {
 	// gen counts boots, so that events scheduled for a previous life of
 	// the host (a process exit, a timer) are dropped.
 	gen int
+	// boots counts power-ons: the agent's boot ID.
+	boots int
+	// pgids maps the simulated process groups to their processes: a
+	// restarted agent kills its predecessor's by group.
+	pgids    map[int]procKey
+	nextPgid int
 	// held collects what a paused host would have done.
 	held []func()
 	rng  *rand.Rand
@@ -172,8 +170,10 @@ type Cluster struct {
 	hasher    hash.Hash
 	lines     int
 	rebooting map[string]bool
-	// History is every agent action, in call order.
-	History []Op
+	// records are the agents' history records, in the order written;
+	// fences the fences as the targets' power saw them.
+	records []history.Record
+	fences  []Op
 	// Acts is every command an agent acted on.
 	Acts          []Act
 	clog          map[string]time.Duration
@@ -202,7 +202,8 @@ func New(m *model.Model, opts Options) *Cluster {
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
 		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[string]bool{}, starting: map[string]int{},
-			rng: rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
+			pgids: map[int]procKey{},
+			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
 	}
 	return c
 }
@@ -579,6 +580,7 @@ func (c *Cluster) PowerOn(name string) {
 	}
 	h.powered, h.paused, h.held = true, false, nil
 	h.gen++
+	h.boots++
 	h.timers = map[effect.TimerID]eventq.ID{}
 	h.procs = map[procKey]*simProc{}
 	h.starting = map[string]int{}
@@ -586,28 +588,18 @@ func (c *Cluster) PowerOn(name string) {
 }
 
 func (c *Cluster) startAgent(h *host) {
-	var epoch proto.Epoch
-	if data, err := h.store.Read(agent.EpochRecord); err == nil {
-		epoch, _ = agent.DecodeEpoch(data)
-	}
-	a, err := agent.New(agent.Config{
+	a, err := agent.Recover(agent.Config{
 		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot},
 		HeartbeatInterval: c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
-		IgnoreEpoch: c.opts.IgnoreEpoch,
-	}, epoch)
+		IgnoreEpoch: c.opts.IgnoreEpoch, Boot: fmt.Sprint(h.boots),
+	}, h.store)
 	if err != nil {
-		panic(fmt.Sprintf("agent %s: %v", h.name, err))
+		panic(fmt.Sprintf("agent %s: %v", h.name, err)) // the simulator writes its records itself
 	}
 	h.agent = a
-	c.trace("host %s agent started epoch=%d", h.name, epoch)
+	c.trace("host %s agent started epoch=%d", h.name, a.Epoch())
 	c.applyAgent(h, a.Start(c.Q.Now()))
-	if data, err := h.store.Read(agent.ResourcesRecord); err == nil {
-		rs, err := agent.DecodeResources(data)
-		if err != nil {
-			panic(fmt.Sprintf("simulated resource record: %v", err)) // the simulator writes it itself
-		}
-		c.applyAgent(h, a.Restore(c.Q.Now(), rs))
-	}
+	c.applyAgent(h, a.Resume(c.Q.Now()))
 }
 
 // CrashAgent kills a host's agent process (kill -9) and restarts it after
@@ -746,7 +738,13 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.Q.Cancel(h.timers[e.ID])
 			delete(h.timers, e.ID)
 		case effect.StartProcess:
-			c.startProcess(h, e.ID, e.Spec)
+			if pgid := c.startProcess(h, e.ID, e.Spec); pgid != 0 {
+				c.applyAgent(h, h.agent.ProcessStarted(c.Q.Now(), e.ID, pgid))
+			}
+		case agent.KillOrphan:
+			c.killOrphan(h, e)
+		case history.Note:
+			c.records = append(c.records, e.Record)
 		case effect.KillProcess:
 			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
 				c.Q.Cancel(p.exit)
@@ -764,13 +762,14 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 	}
 }
 
-// startProcess plays an OCF or fence agent run.
-func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
+// startProcess plays an OCF or fence agent run; it returns the process
+// group of a resource agent's run.
+func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 	gen := h.gen
 	var rsc, action string
 	if strings.HasPrefix(spec.Path, fenceAgentDir+"/") {
 		c.startFence(h, id, spec)
-		return
+		return 0
 	}
 	action = spec.Args[0]
 	for _, kv := range spec.Env {
@@ -799,22 +798,20 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 		h.starting[rsc]++
 	}
 	key := procKey{gen, id}
-	opIdx := len(c.History)
-	c.History = append(c.History, Op{Host: h.name, Resource: rsc, Kind: action, Call: c.Q.Now()})
+	h.nextPgid++
+	pgid := h.nextPgid
+	h.pgids[pgid] = key
 	p := &simProc{}
 	p.run = func(killed bool) {
 		if _, ok := h.procs[key]; !ok {
 			return
 		}
 		delete(h.procs, key)
+		delete(h.pgids, pgid)
 		if action == "start" {
 			h.starting[rsc]--
 		}
 		exit := proc.Exit{}
-		defer func() {
-			op := &c.History[opIdx]
-			op.Return, op.RC, op.Killed = c.Q.Now(), exit.Code, killed
-		}()
 		switch {
 		case killed:
 			exit = proc.Exit{Code: -1, Signal: "killed"}
@@ -842,6 +839,39 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 	if fault == nil || !fault.Hang {
 		p.exit = c.Q.After(dur, func() { p.run(false) })
 	}
+	return pgid
+}
+
+// killOrphan plays the kill of a process group an earlier agent life left
+// running: the process dies (its effects so far stay), and the agent hears
+// that the group is gone once it has.
+func (c *Cluster) killOrphan(h *host, k agent.KillOrphan) {
+	gen := h.gen
+	if key, ok := h.pgids[k.PGID]; ok {
+		if p, ok := h.procs[key]; ok {
+			c.Q.Cancel(p.exit)
+			p.run(true)
+		}
+	}
+	c.trace("host %s killed orphan group %d (%s)", h.name, k.PGID, k.Resource)
+	c.Q.After(0, func() {
+		if h.gen != gen || h.agent == nil {
+			return
+		}
+		c.onHost(h, func() { c.applyAgent(h, h.agent.OrphanEnded(c.Q.Now(), k.Life, k.Run, true)) })
+	})
+}
+
+// Fences are the fences so far, as the targets' power saw them.
+func (c *Cluster) Fences() []Op { return c.fences }
+
+// History is the operation history so far, in call order: the agents'
+// records paired (an operation whose agent died before it ended is
+// pending) and the fences.
+func (c *Cluster) History() []Op {
+	ops := append(history.Ops(c.records), c.fences...)
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call.Before(ops[j].Call) })
+	return ops
 }
 
 // startFence plays a fence agent run: key=value lines on stdin.
@@ -890,7 +920,7 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 			exit.Code = 1
 		case action == "off" || action == "reboot":
 			if !fault.Lie && target != "" {
-				c.History = append(c.History, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
+				c.fences = append(c.fences, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
 				c.trace("fence device %s powers off %s", device, target)
 				c.PowerOff(target, "fenced by "+device)
 				if action == "reboot" {
@@ -909,7 +939,7 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 				// The confirmed power state is the fence as the history
 				// sees it (a lying "off" on a host that had crashed
 				// anyway is confirmed only here).
-				c.History = append(c.History, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
+				c.fences = append(c.fences, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
 			}
 		}
 		if h.gen != gen || h.agent == nil {
@@ -1001,6 +1031,7 @@ func (c *Cluster) down(h *host, cause string) bool {
 		c.Q.Cancel(p.exit)
 	}
 	h.procs = map[procKey]*simProc{}
+	h.pgids = map[int]procKey{}
 	h.starting = map[string]int{}
 	c.stopAgentProcess(h)
 	h.powered = false

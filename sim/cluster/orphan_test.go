@@ -35,6 +35,17 @@ func TestOrphanedStartIsNotActiveTwice(t *testing.T) {
 	require.NoError(t, w.Run(time.Minute))
 	w.requireSafe()
 	require.False(t, w.Running("oss1", "ost1"), "nothing of fs1 is left on oss1")
+	var orphans []Op
+	for _, op := range w.History() {
+		if op.Orphan {
+			orphans = append(orphans, op)
+		}
+	}
+	require.Len(t, orphans, 1, "the history holds the orphan's end")
+	require.Equal(t, "ost1", orphans[0].Resource)
+	require.Equal(t, "start", orphans[0].Kind)
+	require.True(t, orphans[0].Killed, "killed by the restarted agent: its outcome is unknown")
+	require.False(t, orphans[0].Pending())
 }
 
 // starting reports whether a start of rsc runs on host.

@@ -249,10 +249,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		acts = append(acts, check.Act{At: a.At, Host: a.Host, Epoch: uint64(a.Epoch), What: a.What})
 	}
 	res.Violations = append(res.Violations, check.CheckEpochs(acts)...)
-	ops := make([]check.Op, len(c.History))
-	for i, o := range c.History {
-		ops[i] = check.Op{Resource: o.Resource, Host: o.Host, Kind: o.Kind, Call: o.Call, Return: o.Return, RC: o.RC, Killed: o.Killed}
-	}
+	ops := c.History()
 	res.Violations = append(res.Violations, check.CheckFlapping(ops, 5*time.Minute, 30)...)
 	for _, lr := range check.CheckOwnership(ops, limits) {
 		if !lr.OK {
@@ -286,7 +283,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		}
 	}
 	last := map[string]string{}
-	for _, o := range c.History {
+	for _, o := range ops {
 		if o.Kind == "start" && !o.Return.IsZero() && o.RC == 0 && !o.Killed {
 			if prev, ok := last[o.Resource]; ok && prev != o.Host {
 				res.Coverage.Failovers++
@@ -298,7 +295,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	res.Hash, res.Events, res.Virtual = c.Hash(), c.Q.Handled(), c.Q.Now().Sub(cluster.Start)
 	res.Coverage.StaleRefusals = c.StaleRefusals()
 	if cfg.KeepHistory {
-		res.Ops = c.History
+		res.Ops = ops
 	}
 	sort.SliceStable(res.Violations, func(i, j int) bool { return res.Violations[i].At.Before(res.Violations[j].At) })
 	return res
