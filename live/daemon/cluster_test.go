@@ -67,6 +67,18 @@ func newLiveCluster(t testing.TB, hosts []string) *liveCluster {
 // newLiveClusterWith builds the cluster; with debianDummy every host is
 // fenced by Debian's fence_dummy (type=file) instead of the PID agent.
 func newLiveClusterWith(t testing.TB, hosts []string, debianDummy bool) *liveCluster {
+	return newLiveClusterOf(t, hosts, debianDummy, defaultResources)
+}
+
+// defaultResources is the live cluster's group: a pool and a mount on it.
+const defaultResources = `resources:
+  - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
+  - {id: mnt, name: test mount, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
+`
+
+// newLiveClusterOf builds the cluster with the given resources section
+// (of pool and mnt, the members of group g).
+func newLiveClusterOf(t testing.TB, hosts []string, debianDummy bool, resources string) *liveCluster {
 	ocfRoot, fenceDir := repoAgents(t)
 	if debianDummy {
 		fenceDir = "/usr/sbin"
@@ -90,10 +102,7 @@ func newLiveClusterWith(t testing.TB, hosts []string, debianDummy bool) *liveClu
 		}
 		fmt.Fprintf(&b, "  - {id: pid-%s, agent: fence_basalt_pid, params: {hosts_dir: %q}, hosts: {%s: %s}}\n", h, lc.hostsDir, h, h)
 	}
-	b.WriteString(`resources:
-  - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
-  - {id: mnt, name: test mount, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
-groups:
+	b.WriteString(resources + `groups:
   - id: g
     members: [{resource: pool}, {resource: mnt, parent: pool}]
 `)
