@@ -811,25 +811,7 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		if action == "start" {
 			h.starting[rsc]--
 		}
-		exit := proc.Exit{}
-		switch {
-		case killed:
-			exit = proc.Exit{Code: -1, Signal: "killed"}
-		case fault != nil && fault.RC != 0:
-			exit.Code = fault.RC
-			exit.Stderr = []byte("ocf-exit-reason:injected " + action + " failure\n")
-		case action == "start":
-			// The state file is written at the end of a start, as the
-			// statefile agent does: a stop that ran meanwhile (only an
-			// orphan start can overlap one) does not undo it.
-			c.setFile(h, rsc, true, "start")
-		case action == "stop":
-			c.setFile(h, rsc, false, "stop")
-		case action == "monitor":
-			if !h.files[rsc] || h.starting[rsc] > 0 {
-				exit.Code = 7
-			}
-		}
+		exit := c.actionEnds(h, rsc, action, fault, killed)
 		if h.gen != gen || h.agent == nil {
 			return // the agent that started it is gone; nobody hears it
 		}
@@ -840,6 +822,31 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		p.exit = c.Q.After(dur, func() { p.run(false) })
 	}
 	return pgid
+}
+
+// actionEnds plays the end of an OCF action on the host's state files and
+// returns the agent's exit.
+func (c *Cluster) actionEnds(h *host, rsc, action string, fault *ResourceFault, killed bool) proc.Exit {
+	exit := proc.Exit{}
+	switch {
+	case killed:
+		exit = proc.Exit{Code: -1, Signal: "killed"}
+	case fault != nil && fault.RC != 0:
+		exit.Code = fault.RC
+		exit.Stderr = []byte("ocf-exit-reason:injected " + action + " failure\n")
+	case action == "start":
+		// The state file is written at the end of a start, as the
+		// statefile agent does: a stop that ran meanwhile (only an orphan
+		// start can overlap one) does not undo it.
+		c.setFile(h, rsc, true, "start")
+	case action == "stop":
+		c.setFile(h, rsc, false, "stop")
+	case action == "monitor":
+		if !h.files[rsc] || h.starting[rsc] > 0 {
+			exit.Code = 7
+		}
+	}
+	return exit
 }
 
 // killOrphan plays the kill of a process group an earlier agent life left
