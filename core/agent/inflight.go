@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -66,21 +67,11 @@ func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error
 // persistOps is the effect that makes the ops record current.
 func (a *Agent) persistOps() effect.Effect {
 	s := opsState{Life: a.life, Orphans: a.orphans}
-	ids := mapsKeys(a.running)
-	slices.Sort(ids) // map order must not reach the record
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(a.running)) { // map order must not reach the record
 		s.Running = append(s.Running, *a.running[id])
 	}
 	data, _ := json.Marshal(s) // plain values: cannot fail
 	return effect.Persist{Name: OpsRecord, Data: data}
-}
-
-func mapsKeys(m map[proc.ID]*Inflight) []proc.ID {
-	out := make([]proc.ID, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // noteStarts puts, before each resource agent process the LRM starts, the

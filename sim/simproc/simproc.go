@@ -145,7 +145,7 @@ func (r *Runner) OnStart(fn func(id proc.ID, pgid int)) { r.onStart = fn }
 // their IDs are free for the owner's next life. Only KillGroup reaches
 // them.
 func (r *Runner) Abandon() {
-	for id, p := range r.running {
+	for id, p := range r.running { // purity:unordered each run is detached on its own; nothing is emitted
 		delete(r.running, id)
 		p.onExit = nil
 		r.Runs[p.run].Orphan = true
