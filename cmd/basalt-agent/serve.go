@@ -112,9 +112,9 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	cfg := daemon.AgentDaemonConfig{
 		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{daemon.DefaultPath},
-			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, IgnoreEpoch: canary.ignoreEpoch},
+			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, IgnoreEpoch: canary.ignoreEpoch,
+			Boot: process.BootID()},
 		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: process.NewRunner(), Log: log,
-		Boot: process.BootID(),
 	}
 	if *opHistory != "" {
 		// Appended to, never truncated: a restarted agent continues the

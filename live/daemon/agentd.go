@@ -94,9 +94,6 @@ type AgentDaemonConfig struct {
 	// Writes happen under the daemon's lock: give it a file (or anything
 	// that does not block).
 	History io.Writer
-	// Boot identifies the host's boot (BootID); processes an earlier life
-	// of the agent left running are looked for only in the same boot.
-	Boot string
 }
 
 // StartAgentDaemon restores the epoch, starts the agent machine and begins
@@ -105,7 +102,6 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 	if cfg.TLS == nil && !cfg.Insecure {
 		return nil, fmt.Errorf("agent %s: mutual TLS is required (certificates from basalt certs init), or --insecure-dev", cfg.Agent.Host)
 	}
-	cfg.Agent.Boot = cfg.Boot
 	a, err := agent.Recover(cfg.Agent, cfg.Store)
 	if err != nil {
 		return nil, err
