@@ -231,13 +231,38 @@ func (a *Agent) release(now time.Time, rsc string) []effect.Effect {
 	held := a.held[rsc]
 	delete(a.held, rsc)
 	for _, msg := range held {
-		if a.stuck[rsc] {
+		switch {
+		case a.stuck[rsc]:
 			effs = append(effs, a.refuseStuck(msg)...)
-		} else {
+		case a.superseded(msg):
+			// A newer manager spoke while the command waited: the
+			// epoch guard holds at the time of acting, not of arrival.
+			epoch, op := commandOf(msg)
+			effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Stale: true,
+				Reason: fmt.Sprintf("epoch %d is lower than %d, seen while the command waited", epoch, a.epoch)}))
+		default:
 			effs = append(effs, a.dispatch(now, msg)...)
 		}
 	}
 	return effs
+}
+
+// superseded reports whether a held command's epoch is now lower than the
+// agent's.
+func (a *Agent) superseded(msg effect.Message) bool {
+	epoch, _ := commandOf(msg)
+	return epoch < a.epoch && !a.cfg.IgnoreEpoch
+}
+
+// commandOf is the epoch and operation of a held command.
+func commandOf(msg effect.Message) (proto.Epoch, proto.OpID) {
+	switch m := msg.(type) {
+	case proto.Exec:
+		return m.Epoch, m.Op
+	case proto.Cancel:
+		return m.Epoch, m.Op
+	}
+	return 0, 0
 }
 
 // hold keeps a command about a resource with an orphan until the orphan is

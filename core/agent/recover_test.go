@@ -177,3 +177,26 @@ func mustRead(t *testing.T, st storage.Store, name string) []byte {
 	require.NoError(t, err)
 	return data
 }
+
+func TestHeldCommandOfASupersededManagerIsRefused(t *testing.T) {
+	a, err := Recover(testConfig("b1"), midStart(t, "b1", 4242))
+	require.NoError(t, err)
+	a.Resume(t0)
+	require.Empty(t, sends(a.Receive(t0, exec(1, 2, ocf.Start))), "held")
+	// A new manager takes over while the start waits; its own probe waits
+	// behind the orphan too.
+	require.Empty(t, sends(a.Receive(t0, exec(2, 1, ocf.Monitor))))
+	effs := a.OrphanEnded(t0.Add(time.Second), 1, 1, true)
+	var refused []proto.Refused
+	for _, m := range sends(effs) {
+		if r, ok := m.(proto.Refused); ok {
+			refused = append(refused, r)
+		}
+	}
+	require.Len(t, refused, 1)
+	require.True(t, refused[0].Stale)
+	require.Equal(t, proto.OpID(2), refused[0].Op)
+	for _, sp := range startsOf(effs) {
+		require.Equal(t, []string{"monitor"}, sp.Spec.Args, "the old manager's start never runs")
+	}
+}
