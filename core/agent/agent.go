@@ -392,7 +392,11 @@ func FenceStdin(m proto.FenceExec) ([]byte, error) {
 func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.Effect {
 	run, ok := a.fences[id]
 	if !ok {
-		return a.resourceExited(now, id, exit, a.route(now, a.lrm.ProcessExited(now, id, exit)))
+		// Forgotten before the LRM starts the next operation, so that the
+		// record persisted before that one no longer lists this one.
+		in := a.running[id]
+		delete(a.running, id)
+		return a.resourceExited(now, in, exit, a.route(now, a.lrm.ProcessExited(now, id, exit)))
 	}
 	delete(a.fences, id)
 	delete(a.timers, run.timer)
@@ -416,7 +420,10 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 			slog.String("target", m.Target), slog.Int("rc", rc), slog.Bool("timeout", run.timed)),
 		a.send(proto.FenceResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Device: m.Device, Action: m.Action,
 			Target: m.Target, RC: rc, Timeout: run.timed, Output: out}),
-		history.Note{Record: end}, // fence runs are not safety records: after the result keeps its place
+		// After the result (where the effects always were): the end of a
+		// fence run decides nothing the checkers judge, unlike the end of
+		// a resource operation.
+		history.Note{Record: end},
 	}
 }
 

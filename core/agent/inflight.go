@@ -116,20 +116,19 @@ func (a *Agent) ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Eff
 	return []effect.Effect{a.persistOps()}
 }
 
-// resourceExited records the end of a resource agent process: the
-// history's end record with the result the LRM just reported (a recurring
-// monitor's unchanged run is reported to nobody, but it is history), then
-// the ops record without it. Both come before the result goes out.
-func (a *Agent) resourceExited(now time.Time, id proc.ID, exit proc.Exit, effs []effect.Effect) []effect.Effect {
-	in, ok := a.running[id]
-	if !ok {
+// resourceExited records the end of resource agent process in (nil when
+// the agent did not start it): the history's end record with the result
+// the LRM just reported (a recurring monitor's unchanged run is reported
+// to nobody, but it is history), then the ops record without it. Both
+// come before the result goes out.
+func (a *Agent) resourceExited(now time.Time, in *Inflight, exit proc.Exit, effs []effect.Effect) []effect.Effect {
+	if in == nil {
 		return effs
 	}
-	delete(a.running, id)
 	rec := a.startRecord(in)
 	rec.Phase, rec.At, rec.Killed = history.Ended, now, exit.Signal != ""
-	if res, ok := a.lrm.LastResult(in.Resource, lrm.OpKey{Action: in.Action, Interval: time.Duration(in.IntervalMS) * time.Millisecond}); ok &&
-		res.EndedAt.Equal(now) {
+	key := lrm.OpKey{Action: in.Action, Interval: time.Duration(in.IntervalMS) * time.Millisecond}
+	if res, ok := a.lrm.LastResult(in.Resource, key); ok && res.EndedAt.Equal(now) {
 		rec.RC, rec.Status = int(res.RC), res.Status.String()
 		rec.Killed = rec.Killed || res.Status == lrm.Timeout
 	} else {

@@ -10,6 +10,7 @@ import (
 	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
 )
@@ -199,4 +200,35 @@ func TestHeldCommandOfASupersededManagerIsRefused(t *testing.T) {
 	for _, sp := range startsOf(effs) {
 		require.Equal(t, []string{"monitor"}, sp.Spec.Args, "the old manager's start never runs")
 	}
+}
+
+// TestOpsRecordFollowsTheRunningProcesses: when an operation ends and the
+// next one on its resource starts in the same step, the record persisted
+// before the new process lists it alone.
+func TestOpsRecordFollowsTheRunningProcesses(t *testing.T) {
+	st := storage.NewMem()
+	a, err := Recover(testConfig("b1"), st)
+	require.NoError(t, err)
+	persistAll(t, st, a.Resume(t0))
+	effs := a.Receive(t0, exec(1, 1, ocf.Start))
+	first := startsOf(effs)[0]
+	persistAll(t, st, effs)
+	persistAll(t, st, a.Receive(t0, exec(1, 2, ocf.Stop))) // queued behind the start
+	effs = a.ProcessExited(t0.Add(time.Second), first.ID, proc.Exit{})
+	next := startsOf(effs)
+	require.Len(t, next, 1)
+	var last []byte
+	for _, e := range effs {
+		if p, ok := e.(effect.Persist); ok && p.Name == OpsRecord {
+			last = p.Data
+		}
+		if sp, ok := e.(effect.StartProcess); ok && sp.ID == next[0].ID {
+			break
+		}
+	}
+	_, running, _, err := DecodeOps(last)
+	require.NoError(t, err)
+	require.Len(t, running, 1)
+	require.Equal(t, ocf.Stop, running[0].Action)
+	require.Equal(t, uint64(next[0].ID), running[0].Run)
 }
