@@ -77,6 +77,8 @@ type procOpts struct {
 	fenceDir string
 	// rebootAfter boots fenced hosts again after this long.
 	rebootAfter time.Duration
+	// config replaces testConfig.
+	config []byte
 }
 
 // testConfig is the test cluster: heartbeats every 300ms, dead after 3s,
@@ -110,7 +112,11 @@ func newProcClusterOpts(t *testing.T, hosts []string, o procOpts) *procCluster {
 			t.Skipf("no network namespaces here: %v", err)
 		}
 	}
-	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: "proc", Config: testConfig(hosts), Dir: t.TempDir(),
+	config := o.config
+	if config == nil {
+		config = testConfig(hosts)
+	}
+	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: "proc", Config: config, Dir: t.TempDir(),
 		Bin: buildBinaries(t, o.tags), Repo: repo(), Network: o.network, ManagerArgs: o.mgrArgs, AgentArgs: o.agtArgs,
 		FenceDir: o.fenceDir, RebootAfter: o.rebootAfter, Logf: t.Logf})
 	require.NoError(t, err)

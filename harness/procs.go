@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/harness/check"
 	"github.com/basalt-ha/basalt/live/api"
@@ -825,16 +826,12 @@ func (pc *ProcessCluster) Ops() ([]check.Op, error) {
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: %w", h, err)
 		}
-		for _, r := range recs {
-			if r.Kind == daemon.HistoryFence || r.Resource == "" {
-				continue // the fence as the target's power log saw it counts
+		for _, op := range history.Ops(recs) {
+			if op.Resource == "" {
+				continue // fence runs: the fence as the target's power log saw it counts
 			}
-			op := check.Op{Resource: r.Resource, Host: h, Kind: r.Action, Call: r.Call, Return: r.Return, RC: r.RC, Killed: r.Killed}
-			if r.Pending {
-				// Cut short by its agent's death: it may have acted, and
-				// no one heard how it ended.
-				op.Return, op.RC, op.Killed = time.Time{}, 0, true
-			}
+			// An operation cut short by its agent's death is pending: it
+			// may have acted, and no one heard how it ended.
 			ops = append(ops, op)
 		}
 	}

@@ -99,7 +99,13 @@ func Realize(name string, src []byte, r Realization) ([]byte, *model.Model, erro
 		rm["agent"] = "ocf:basalt:statefile"
 		// The state file defaults to the host's runtime directory, named
 		// after the resource: what the harness watches as ground truth.
+		// Only the statefile agent's own delay (a slow start or stop) is
+		// kept.
+		params, _ := rm["params"].(map[string]any)
 		delete(rm, "params")
+		if d, ok := params["delay"]; ok {
+			rm["params"] = map[string]any{"delay": d}
+		}
 	}
 	if err := scaleDurations(doc, "", r.Scale); err != nil {
 		return nil, nil, fmt.Errorf("realize %s: %w", name, err)

@@ -55,7 +55,7 @@ func serve(args []string, _, stderr io.Writer) int {
 	maxProcs := fs.Int("max-concurrent", lrm.DefaultMaxConcurrent, "agent processes run at once")
 	insecure := fs.Bool("insecure-dev", false, "no TLS; binds only to loopback (development only)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	opHistory := fs.String("op-history", "", "append one JSON line per finished resource operation and fence run to this file (for the process harness); off when empty")
+	opHistory := fs.String("op-history", "", "append one JSON line when each resource operation and fence run starts and one when it ends to this file (for the process harness); off when empty")
 	canary := &canaryFlags{}
 	if registerCanary != nil {
 		canary = registerCanary(fs)
@@ -115,7 +115,7 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	cfg := daemon.AgentDaemonConfig{
 		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{daemon.DefaultPath},
-			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}},
+			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, Boot: process.BootID()},
 		Wrap:   canary.wrap,
 		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: process.NewRunner(), Log: log,
 	}

@@ -15,11 +15,11 @@ import (
 	"log/slog"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
@@ -52,6 +52,10 @@ type Config struct {
 	FenceAgentDir string
 	// FenceEnv is the environment of fence agents (PATH, typically).
 	FenceEnv []string
+	// Boot identifies the host's current boot (Linux's boot_id): the
+	// processes an earlier life of the agent left running died with an
+	// earlier boot.
+	Boot string
 }
 
 type fenceRun struct {
@@ -79,6 +83,7 @@ type Agent struct {
 	hbSeq     uint64
 	nextID    uint64
 	conn      connState // see conn.go
+	recovery
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a
@@ -99,7 +104,7 @@ func New(cfg Config, epoch proto.Epoch) (*Agent, error) {
 		cfg: cfg, lrm: l, epoch: epoch,
 		calls: map[lrm.CallID]opRef{}, seen: map[proto.OpID]proto.Epoch{},
 		fences: map[proc.ID]*fenceRun{}, timers: map[effect.TimerID]proc.ID{},
-		nextID: idBase,
+		nextID: idBase, recovery: newRecovery(),
 	}, nil
 }
 
@@ -109,14 +114,9 @@ func (a *Agent) Epoch() proto.Epoch { return a.epoch }
 // LRM exposes the agent's LRM for inspection (status, tests).
 func (a *Agent) LRM() *lrm.LRM { return a.lrm }
 
-// DecodeEpoch parses a persisted epoch record.
-func DecodeEpoch(data []byte) (proto.Epoch, error) {
-	n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("epoch record %q: %w", data, err)
-	}
-	return proto.Epoch(n), nil
-}
+// DecodeEpoch parses a persisted epoch record (proto.DecodeEpoch, the
+// codec the manager's record shares).
+func DecodeEpoch(data []byte) (proto.Epoch, error) { return proto.DecodeEpoch(data) }
 
 // Hello is the agent's greeting: its host and the highest epoch it has
 // accepted, from which a manager learns whether it has been superseded.
@@ -145,7 +145,10 @@ func DecodeResources(data []byte) ([]lrm.Resource, error) {
 // probes each of them, so that what still runs is known at once; results
 // go to the manager (as results of no command of its) when one is
 // connected. Resources are never stopped or started by a restart.
-func (a *Agent) Restore(now time.Time, rs []lrm.Resource) []effect.Effect {
+func (a *Agent) Restore(now time.Time, rs []lrm.Resource) []effect.Effect { return a.restore(now, rs) }
+
+// restore registers rs and probes those without an orphan (see Resume).
+func (a *Agent) restore(now time.Time, rs []lrm.Resource) []effect.Effect {
 	var effs []effect.Effect
 	for _, r := range rs {
 		e, err := a.lrm.Register(now, r)
@@ -154,13 +157,17 @@ func (a *Agent) Restore(now time.Time, rs []lrm.Resource) []effect.Effect {
 			effs = append(effs, a.log(slog.LevelError, "cannot restore resource", slog.String("resource", r.ID), slog.String("err", err.Error())))
 			continue
 		}
+		if a.orphaned(r.ID) {
+			a.deferred[r.ID] = r
+			continue
+		}
 		call, e, err := a.lrm.Submit(now, lrm.OpRequest{Resource: r.ID, Action: ocf.Monitor, Timeout: probeTimeout})
 		effs = append(effs, e...)
 		if err == nil {
 			a.calls[call] = opRef{epoch: a.epoch}
 		}
 	}
-	return a.route(append(effs, a.log(slog.LevelInfo, "restored resources; probing them", slog.Int("count", len(rs)))))
+	return a.route(now, append(effs, a.log(slog.LevelInfo, "restored resources; probing them", slog.Int("count", len(rs)))))
 }
 
 func (a *Agent) id() effect.TimerID {
@@ -195,27 +202,34 @@ func (a *Agent) command(now time.Time, msg effect.Message) []effect.Effect {
 		// Durable before acting: after a crash the agent must still refuse
 		// the old manager.
 		a.epoch = epoch
-		effs = append(effs, effect.Persist{Name: EpochRecord, Data: []byte(strconv.FormatUint(uint64(epoch), 10))},
+		effs = append(effs, effect.Persist{Name: EpochRecord, Data: proto.EncodeEpoch(epoch)},
 			a.log(slog.LevelInfo, "accepted new manager epoch", slog.Uint64("epoch", uint64(epoch))))
 	}
 	if e, dup := a.seen[op]; dup && e == epoch {
 		return effs // a retry of a command already accepted: its result comes (or came) once
 	}
 	a.remember(op, epoch)
+	if e, held := a.hold(now, msg); held {
+		return append(effs, e...)
+	}
+	return append(effs, a.dispatch(now, msg)...)
+}
+
+// dispatch carries out an accepted command.
+func (a *Agent) dispatch(now time.Time, msg effect.Message) []effect.Effect {
 	switch m := msg.(type) {
 	case proto.Exec:
-		return append(effs, a.exec(now, m)...)
+		return a.exec(now, m)
 	case proto.Cancel:
-		e, err := a.lrm.Cancel(now, m.Resource, m.Key.Action, m.Key.Interval)
-		effs = append(effs, e...)
+		effs, err := a.lrm.Cancel(now, m.Resource, m.Key.Action, m.Key.Interval)
 		if err != nil {
 			effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
 		}
-		return effs
+		return a.route(now, effs)
 	case proto.FenceExec:
-		return append(effs, a.fence(now, m)...)
+		return a.fence(now, m)
 	}
-	return effs
+	return nil
 }
 
 // refuseStale answers a command of an epoch lower than the agent's, on
@@ -268,11 +282,11 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 				// result now, since the merge reports nothing new.
 				effs = append(effs, a.send(proto.OpResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Result: last}))
 			}
-			return a.route(effs)
+			return a.route(now, effs)
 		}
 	}
 	effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
-	return a.route(effs)
+	return a.route(now, effs)
 }
 
 // existing reports whether an identical recurring request is already set up.
@@ -288,8 +302,9 @@ func (a *Agent) existing(req lrm.OpRequest) (lrm.OpRequest, bool) {
 	return lrm.OpRequest{}, false
 }
 
-// route turns the LRM's notifications into results for the manager.
-func (a *Agent) route(effs []effect.Effect) []effect.Effect {
+// route turns the LRM's notifications into results for the manager, and
+// records each process it starts (noteStarts).
+func (a *Agent) route(now time.Time, effs []effect.Effect) []effect.Effect {
 	for i, e := range effs {
 		n, ok := e.(lrm.Notify)
 		if !ok {
@@ -301,7 +316,7 @@ func (a *Agent) route(effs []effect.Effect) []effect.Effect {
 			delete(a.calls, n.Result.CallID)
 		}
 	}
-	return effs
+	return a.noteStarts(now, effs)
 }
 
 func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {
@@ -328,6 +343,7 @@ func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {
 	a.fences[pid] = run
 	a.timers[run.timer] = pid
 	return []effect.Effect{
+		history.Note{Record: a.fenceRecord(history.Started, now, pid, m)},
 		effect.StartProcess{ID: pid, Spec: proc.Spec{Path: path.Join(a.cfg.FenceAgentDir, m.Agent), Stdin: stdin,
 			Env: slices.Clone(a.cfg.FenceEnv)}},
 		effect.SetTimer{ID: run.timer, At: now.Add(m.Timeout)},
@@ -388,7 +404,11 @@ func FenceStdin(m proto.FenceExec) ([]byte, error) {
 func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.Effect {
 	run, ok := a.fences[id]
 	if !ok {
-		return a.route(a.lrm.ProcessExited(now, id, exit))
+		// Forgotten before the LRM starts the next operation, so that the
+		// record persisted before that one no longer lists this one.
+		in := a.running[id]
+		delete(a.running, id)
+		return a.resourceExited(now, in, exit, a.route(now, a.lrm.ProcessExited(now, id, exit)))
 	}
 	delete(a.fences, id)
 	delete(a.timers, run.timer)
@@ -404,12 +424,18 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 		out = out[:512]
 	}
 	m := run.msg
+	end := a.fenceRecord(history.Ended, now, id, m)
+	end.RC, end.Killed = rc, run.timed || exit.Signal != ""
 	return []effect.Effect{
 		effect.CancelTimer{ID: run.timer},
 		a.log(slog.LevelInfo, "fence agent finished", slog.String("device", m.Device), slog.String("action", string(m.Action)),
 			slog.String("target", m.Target), slog.Int("rc", rc), slog.Bool("timeout", run.timed)),
 		a.send(proto.FenceResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Device: m.Device, Action: m.Action,
 			Target: m.Target, RC: rc, Timeout: run.timed, Output: out}),
+		// After the result (where the effects always were): the end of a
+		// fence run decides nothing the checkers judge, unlike the end of
+		// a resource operation.
+		history.Note{Record: end},
 	}
 }
 
@@ -433,10 +459,13 @@ func (a *Agent) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 		return []effect.Effect{effect.KillProcess{ID: pid},
 			a.log(slog.LevelWarn, "fence agent timed out; killing it", slog.String("device", run.msg.Device))}
 	}
+	if effs, ok := a.orphanTimerFired(now, id); ok {
+		return effs
+	}
 	if uint64(id) >= idBase {
 		return nil // a stale timer of ours
 	}
-	return a.route(a.lrm.TimerFired(now, id))
+	return a.route(now, a.lrm.TimerFired(now, id))
 }
 
 // send addresses a message to the connection the agent obeys; with none it

@@ -46,6 +46,9 @@ type connState struct {
 type Machine interface {
 	Start(now time.Time) []effect.Effect
 	Restore(now time.Time, rs []lrm.Resource) []effect.Effect
+	Resume(now time.Time) []effect.Effect
+	ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Effect
+	OrphanEnded(now time.Time, life, run uint64, gone bool) []effect.Effect
 	Connected(now time.Time, conn effect.ConnID) []effect.Effect
 	Disconnected(now time.Time, conn effect.ConnID) []effect.Effect
 	Receive(now time.Time, conn effect.ConnID, msg effect.Message) []effect.Effect

@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -124,14 +123,9 @@ func New(cfg Config) *Manager {
 	return mg
 }
 
-// DecodeEpoch parses a persisted epoch record.
-func DecodeEpoch(data []byte) (proto.Epoch, error) {
-	n, err := strconv.ParseUint(string(data), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("manager epoch record %q: %w", data, err)
-	}
-	return proto.Epoch(n), nil
-}
+// DecodeEpoch parses a persisted epoch record (proto.DecodeEpoch, the
+// codec the agents' records share).
+func DecodeEpoch(data []byte) (proto.Epoch, error) { return proto.DecodeEpoch(data) }
 
 // Start begins a new incarnation: the epoch after the persisted one is made
 // durable before anything is sent, the event log's records (payloads as
@@ -157,7 +151,7 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 	}
 	mg.started = true
 	mg.setEpoch(persisted + 1)
-	effs := []effect.Effect{effect.Persist{Name: EpochRecord, Data: []byte(strconv.FormatUint(uint64(mg.epoch), 10))}}
+	effs := []effect.Effect{effect.Persist{Name: EpochRecord, Data: proto.EncodeEpoch(mg.epoch)}}
 	effs = append(effs, mg.event(now, Event{Kind: "manager-started", Message: fmt.Sprintf("epoch %d", mg.epoch)})...)
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/model"
 )
 
@@ -78,18 +79,11 @@ func (s *Safety) ActiveOn(rsc string) []string {
 	return out
 }
 
-// Op is an operation an agent executed. A zero Return means it never
-// ended (its host died): its outcome is unknown, as Knossos treats
-// indeterminate operations.
-type Op struct {
-	Resource string // "" for a fence, which applies to every resource
-	Host     string
-	Kind     string // start, stop, monitor, fence
-	Call     time.Time
-	Return   time.Time
-	RC       int
-	Killed   bool
-}
+// Op is an operation an agent executed (history.Op, the one record both
+// drivers produce). A zero Return means it never ended (its host or its
+// agent died): its outcome is unknown, as Knossos treats indeterminate
+// operations.
+type Op = history.Op
 
 type ownInput struct {
 	kind, host string

@@ -4,7 +4,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -13,9 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,11 +19,10 @@ import (
 
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/effect"
-	"github.com/basalt-ha/basalt/core/lrm"
-	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/proc"
-	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
+	"github.com/basalt-ha/basalt/live/process"
 	"github.com/basalt-ha/basalt/live/transport"
 )
 
@@ -55,34 +50,21 @@ type AgentDaemon struct {
 	closed   bool
 	wg       sync.WaitGroup
 
-	// Operation history (AgentDaemonConfig.History): history, runs and
-	// monitorEpochs are nil when it is off.
-	host    string
-	history io.Writer
-	// histFailed silences all but the first write error: a full disk
-	// must not flood the log.
+	// history receives the operation history (AgentDaemonConfig.History);
+	// nil when it is off. histFailed silences all but the first write
+	// error: a full disk must not flood the log.
+	history    io.Writer
 	histFailed bool
-	// runs is what each running process is, noted when it starts: the
-	// fence agents' call time is known nowhere else, and a resource
-	// agent's run is found in the LRM by its operation at its end.
-	runs map[proc.ID]procRun
-	// life tells this run of the daemon from earlier ones in the history
-	// file (the start time; process numbers start afresh in each).
-	life int64
-	// monitorEpochs is the epoch of the command that set up each
-	// recurring monitor (by LRM call ID): the LRM reports a monitor's
-	// unchanged runs to nobody, yet each one goes into the history.
-	monitorEpochs map[lrm.CallID]proto.Epoch
+	// pgid is the process group the runner reported for the process being
+	// started (see startProcess).
+	pgid int
 }
 
-// procRun is a running process as the operation history sees it.
-type procRun struct {
-	started time.Time
-	// resource and key name the OCF operation; resource is empty for
-	// other processes (fence agents).
-	resource string
-	key      lrm.OpKey
-}
+// orphanWait bounds the wait for an orphaned process group to be gone
+// after its SIGKILL: a process in uninterruptible sleep (a hung mount)
+// outlives it, and the agent then reports the resource as failed rather
+// than wait for ever.
+const orphanWait = 10 * time.Second
 
 // AgentDaemonConfig configures an AgentDaemon.
 type AgentDaemonConfig struct {
@@ -97,11 +79,12 @@ type AgentDaemonConfig struct {
 	Clock    clock.Clock
 	Runner   proc.Runner
 	Log      *slog.Logger
-	// History, when set, receives one JSON line (a HistoryRecord) per
-	// finished resource operation and fence agent run, each line in one
-	// Write, so that the process harness can check what really ran and
-	// when. Writes happen under the daemon's lock: give it a file (or
-	// anything that does not block).
+	// History, when set, receives the agent's operation history: one JSON
+	// line (a history.Record) when each resource operation or fence agent
+	// run starts and one when it ends, each line in one Write, so that the
+	// process harness can check what really ran and when (ReadHistory).
+	// Writes happen under the daemon's lock: give it a file (or anything
+	// that does not block).
 	History io.Writer
 	// Wrap, when set, wraps the agent machine at its input/effect
 	// boundary. Only canary builds set it (a known defect, so that the
@@ -115,17 +98,7 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 	if cfg.TLS == nil && !cfg.Insecure {
 		return nil, fmt.Errorf("agent %s: mutual TLS is required (certificates from basalt certs init), or --insecure-dev", cfg.Agent.Host)
 	}
-	var epoch uint64
-	if data, err := cfg.Store.Read(agent.EpochRecord); err == nil {
-		e, err := agent.DecodeEpoch(data)
-		if err != nil {
-			return nil, fmt.Errorf("agent %s: %w", cfg.Agent.Host, err)
-		}
-		epoch = uint64(e)
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("agent %s: %w", cfg.Agent.Host, err)
-	}
-	inner, err := agent.New(cfg.Agent, proto.Epoch(epoch))
+	inner, err := agent.Recover(cfg.Agent, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -134,10 +107,10 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 		a = cfg.Wrap(inner)
 	}
 	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock),
-		host: cfg.Agent.Host, conns: map[effect.ConnID]*transport.Conn{}}
-	if cfg.History != nil {
-		d.history, d.runs, d.monitorEpochs = cfg.History, map[proc.ID]procRun{}, map[lrm.CallID]proto.Epoch{}
-		d.life = time.Now().UnixNano() // wall time, not d.clk: a mock clock repeats across restarts
+		conns: map[effect.ConnID]*transport.Conn{}, history: cfg.History}
+	if r, ok := cfg.Runner.(interface{ OnStart(func(proc.ID, int)) }); ok {
+		// Called on the goroutine that called Start, which holds d.mu.
+		r.OnStart(func(_ proc.ID, pgid int) { d.pgid = pgid })
 	}
 	if cfg.Insecure {
 		host, _, err := net.SplitHostPort(cfg.Listen)
@@ -157,25 +130,13 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 		}
 		d.listener = l
 	}
-	var restored []lrm.Resource
-	if data, err := cfg.Store.Read(agent.ResourcesRecord); err == nil {
-		if restored, err = agent.DecodeResources(data); err != nil {
-			d.closeListeners()
-			return nil, fmt.Errorf("agent %s: %w", cfg.Agent.Host, err)
-		}
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		d.closeListeners()
-		return nil, fmt.Errorf("agent %s: %w", cfg.Agent.Host, err)
-	}
 	d.mu.Lock()
 	d.apply(d.a.Start(d.clk.Now()))
-	if len(restored) > 0 {
-		d.apply(d.a.Restore(d.clk.Now(), restored))
-	}
+	d.apply(d.a.Resume(d.clk.Now()))
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go d.accept()
-	cfg.Log.Info("agent started", "host", cfg.Agent.Host, "listen", d.Addr(), "epoch", epoch)
+	cfg.Log.Info("agent started", "host", cfg.Agent.Host, "listen", d.Addr(), "epoch", uint64(a.Epoch()))
 	return d, nil
 }
 
@@ -289,7 +250,6 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
-			d.noteEpoch(e.Msg)
 			c := d.conns[e.Conn]
 			if c == nil {
 				continue // no manager on it: it will time out and retry
@@ -310,18 +270,11 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 		case effect.CancelTimer:
 			d.timers.cancel(e.ID)
 		case effect.StartProcess:
-			d.noteStart(e)
-			err := d.runner.Start(e.ID, e.Spec, func(id proc.ID, x proc.Exit) {
-				d.mu.Lock()
-				defer d.mu.Unlock()
-				if d.closed {
-					return
-				}
-				d.exited(id, x)
-			})
-			if err != nil {
-				d.exited(e.ID, proc.Exit{Code: -1, StartError: err.Error()})
-			}
+			d.startProcess(e)
+		case agent.KillOrphan:
+			d.killOrphan(e)
+		case history.Note:
+			d.writeHistory(e.Record)
 		case effect.KillProcess:
 			if err := d.runner.Kill(e.ID); err != nil {
 				d.log.Error("kill process group", "err", err.Error())
@@ -342,13 +295,52 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 	}
 }
 
-// exited hands a process's end to the agent machine, recording it in the
-// history before its result goes to the manager. Called with d.mu held.
+// startProcess runs a process and tells the agent its process group at
+// once, so that it is durable before anything else happens. Called with
+// d.mu held.
+func (d *AgentDaemon) startProcess(e effect.StartProcess) {
+	d.pgid = 0
+	err := d.runner.Start(e.ID, e.Spec, func(id proc.ID, x proc.Exit) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.closed {
+			return
+		}
+		d.exited(id, x)
+	})
+	if err != nil {
+		d.exited(e.ID, proc.Exit{Code: -1, StartError: err.Error()})
+		return
+	}
+	if d.pgid > 0 {
+		d.apply(d.a.ProcessStarted(d.clk.Now(), e.ID, d.pgid))
+	}
+}
+
+// exited hands a process's end to the agent machine. Called with d.mu
+// held.
 func (d *AgentDaemon) exited(id proc.ID, x proc.Exit) {
-	now := d.clk.Now()
-	effs := d.a.ProcessExited(now, id, x)
-	d.recordExit(id, x, now, effs)
-	d.apply(effs)
+	d.apply(d.a.ProcessExited(d.clk.Now(), id, x))
+}
+
+// killOrphan kills a process group an earlier life of the agent left
+// running and reports, once it is gone or the wait is over, to the agent.
+// The wait runs off the lock: the agent goes on meanwhile. Called with
+// d.mu held.
+func (d *AgentDaemon) killOrphan(k agent.KillOrphan) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		gone, err := process.KillGroup(k.PGID, orphanWait)
+		if err != nil {
+			d.log.Error("kill orphaned process group", "resource", k.Resource, "pgid", k.PGID, "err", err.Error())
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if !d.closed {
+			d.apply(d.a.OrphanEnded(d.clk.Now(), k.Life, k.Run, gone))
+		}
+	}()
 }
 
 func (d *AgentDaemon) fire(id effect.TimerID) {
@@ -361,218 +353,12 @@ func (d *AgentDaemon) fire(id effect.TimerID) {
 	d.apply(d.a.TimerFired(d.clk.Now(), id))
 }
 
-// History record kinds.
-const (
-	// HistoryResource is a resource agent operation (probes and recurring
-	// monitor runs included).
-	HistoryResource = "resource"
-	// HistoryFence is a fence agent run.
-	HistoryFence = "fence"
-)
-
-// HistoryRecord is one operation in an agent's operation history
-// (basalt-agent serve --op-history): a JSON object on a line of its own.
-// Operations that never ran a process (refused, cancelled while queued) are
-// not recorded. A resource operation is written twice: a call record
-// (Phase "call") when its process starts and the full record when it ends,
-// so that an operation cut short by the agent's own death (kill -9) is
-// still in the history, with an unknown outcome, for the linearizability
-// checker: the agent it ran under may have started the service before it
-// died. ReadHistory pairs the two.
-type HistoryRecord struct {
-	// Kind is HistoryResource or HistoryFence.
-	Kind string `json:"kind"`
-	// Host is the agent's host.
-	Host string `json:"host"`
-	// Resource is the resource's ID (resource operations).
-	Resource string `json:"resource,omitempty"`
-	// Device and Target are the fence device and the host it acted on
-	// (fence runs).
-	Device string `json:"device,omitempty"`
-	Target string `json:"target,omitempty"`
-	// Action is the OCF action (start, stop, monitor, ...) or the fence
-	// action (off, on, reboot, status, monitor).
-	Action string `json:"action"`
-	// IntervalMS is a recurring monitor's interval in milliseconds; 0 for
-	// one-shot operations, probes among them.
-	IntervalMS int64 `json:"interval_ms,omitempty"`
-	// Call is when the process started; Return when its end was handled.
-	Call   time.Time `json:"call"`
-	Return time.Time `json:"return"`
-	// RC is the rc reported to the manager: the agent's exit code when it
-	// ran to its end (Status done), otherwise the stand-in the LRM or the
-	// fence executor reports (1; 5 for a resource agent not installed).
-	RC int `json:"rc"`
-	// Status is the LRM's execution status (done, timeout, cancelled,
-	// error, not-installed) of a resource operation.
-	Status string `json:"status,omitempty"`
-	// Killed is true when the process was killed (a timeout, or a signal
-	// from elsewhere) rather than exiting by itself.
-	Killed bool `json:"killed"`
-	// Epoch is the manager epoch of the command the run belongs to (for a
-	// recurring monitor, the command that set it up; 0 for the probes a
-	// restarted agent runs before any manager speaks).
-	Epoch uint64 `json:"epoch"`
-	// Life tells the agent's lives (process starts) apart and Run is the
-	// process's number within one life (resource operations; both 0 for
-	// fence runs): together they pair a call record with its end.
-	Life int64  `json:"life,omitempty"`
-	Run  uint64 `json:"run,omitempty"`
-	// Phase is "call" on the record written when the process starts, and
-	// empty on the record of its end.
-	Phase string `json:"phase,omitempty"`
-	// Pending, set by ReadHistory only, marks an operation that started
-	// and never ended in the history (its agent died): Return, RC and
-	// Status are unknown.
-	Pending bool `json:"-"`
-}
-
-// PhaseCall marks the record of an operation written when it starts.
-const PhaseCall = "call"
-
-// ReadHistory parses an operation history file. A last line without its
-// newline that does not parse is ignored: the agent may have been killed
-// while writing it, or be writing it now. Any other bad line is an error.
-// Each operation comes back once: the ended ones as their end records, in
-// file order, then those whose call record has no end (the agent died, or
-// the operation is still running) as that call record marked Pending.
-func ReadHistory(path string) ([]HistoryRecord, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("operation history: %w", err)
-	}
-	lines := bytes.Split(data, []byte("\n"))
-	var out []HistoryRecord
-	// open holds the call records not ended yet.
-	type runKey struct {
-		life int64
-		run  uint64
-	}
-	open := map[runKey]HistoryRecord{}
-	var order []runKey // the keys of open, in call order
-	for i, line := range lines {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var r HistoryRecord
-		if err := json.Unmarshal(line, &r); err != nil {
-			if i == len(lines)-1 {
-				break // torn last line
-			}
-			return nil, fmt.Errorf("operation history %s, line %d: %w", path, i+1, err)
-		}
-		k := runKey{r.Life, r.Run}
-		switch {
-		case r.Phase == PhaseCall:
-			open[k] = r
-			order = append(order, k)
-		default:
-			delete(open, k)
-			out = append(out, r)
-		}
-	}
-	for _, k := range order {
-		if c, ok := open[k]; ok {
-			c.Pending, c.Phase = true, ""
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
-// noteStart remembers when a process started and, for a resource agent,
-// which operation it runs: the OCF environment names the instance and the
-// interval, the first argument the action. Called with d.mu held.
-func (d *AgentDaemon) noteStart(e effect.StartProcess) {
-	if d.history == nil {
-		return
-	}
-	run := procRun{started: d.clk.Now()}
-	var instance, interval string
-	for _, kv := range e.Spec.Env {
-		if v, ok := strings.CutPrefix(kv, "OCF_RESOURCE_INSTANCE="); ok {
-			instance = v
-		} else if v, ok := strings.CutPrefix(kv, "OCF_RESKEY_CRM_meta_interval="); ok {
-			interval = v
-		}
-	}
-	if instance != "" && len(e.Spec.Args) > 0 {
-		ms, err := strconv.ParseInt(interval, 10, 64)
-		if err == nil {
-			run.resource = instance
-			run.key = lrm.OpKey{Action: ocf.Action(e.Spec.Args[0]), Interval: time.Duration(ms) * time.Millisecond}
-		}
-	}
-	d.runs[e.ID] = run
-	if run.resource != "" {
-		d.writeHistory(HistoryRecord{Kind: HistoryResource, Host: d.host, Resource: run.resource, Action: string(run.key.Action),
-			IntervalMS: run.key.Interval.Milliseconds(), Call: run.started, Epoch: uint64(d.a.Epoch()), Life: d.life, Run: uint64(e.ID), Phase: PhaseCall})
-	}
-}
-
-// noteEpoch follows which command each recurring monitor answers, from the
-// results sent for it. Called with d.mu held.
-func (d *AgentDaemon) noteEpoch(msg effect.Message) {
-	m, ok := msg.(proto.OpResult)
-	if !ok || d.history == nil {
-		return
-	}
-	if m.Result.Interval > 0 && m.Result.Status != lrm.Cancelled {
-		d.monitorEpochs[m.Result.CallID] = m.Epoch
-	} else {
-		delete(d.monitorEpochs, m.Result.CallID) // it ran for the last time
-	}
-}
-
-// recordExit writes the history record of the process that ended, from the
-// effects its end produced. Called with d.mu held.
-func (d *AgentDaemon) recordExit(id proc.ID, x proc.Exit, now time.Time, effs []effect.Effect) {
-	if d.history == nil {
-		return
-	}
-	run, ok := d.runs[id]
-	delete(d.runs, id)
-	if !ok {
-		return
-	}
-	signalled := x.Signal != ""
-	if run.resource == "" {
-		for _, e := range effs {
-			if s, ok := e.(effect.Send); ok {
-				if m, ok := s.Msg.(proto.FenceResult); ok {
-					d.writeHistory(HistoryRecord{Kind: HistoryFence, Host: d.host, Device: m.Device, Action: string(m.Action),
-						Target: m.Target, Call: run.started, Return: now, RC: m.RC, Killed: m.Timeout || signalled, Epoch: uint64(m.Epoch)})
-					return
-				}
-			}
-		}
-		return
-	}
-	// A recurring monitor's run that changed nothing is reported to no
-	// one, so the result is taken from the LRM, which just recorded it.
-	res, ok := d.a.LRM().LastResult(run.resource, run.key)
-	if !ok || !res.EndedAt.Equal(now) {
-		return // the resource was unregistered meanwhile: nothing was reported
-	}
-	epoch, known := d.monitorEpochs[res.CallID]
-	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
-			if m, ok := s.Msg.(proto.OpResult); ok && m.Result.CallID == res.CallID {
-				epoch, known = m.Epoch, true
-			}
-		}
-	}
-	if !known {
-		epoch = d.a.Epoch()
-	}
-	d.writeHistory(HistoryRecord{Kind: HistoryResource, Host: d.host, Resource: res.Resource, Action: string(res.Action),
-		IntervalMS: res.Interval.Milliseconds(), Call: res.StartedAt, Return: res.EndedAt, RC: int(res.RC),
-		Status: res.Status.String(), Killed: res.Status == lrm.Timeout || signalled, Epoch: uint64(epoch), Life: d.life, Run: uint64(id)})
-}
-
 // writeHistory appends one record as one line, in a single Write so that
 // a reader sees whole lines but, at worst, the last. Called with d.mu held.
-func (d *AgentDaemon) writeHistory(r HistoryRecord) {
+func (d *AgentDaemon) writeHistory(r history.Record) {
+	if d.history == nil {
+		return
+	}
 	data, err := json.Marshal(r)
 	if err == nil {
 		_, err = d.history.Write(append(data, '\n'))

@@ -68,13 +68,26 @@ func newLiveCluster(t testing.TB, hosts []string) *liveCluster {
 // newLiveClusterWith builds the cluster; with debianDummy every host is
 // fenced by Debian's fence_dummy (type=file) instead of the PID agent.
 func newLiveClusterWith(t testing.TB, hosts []string, debianDummy bool) *liveCluster {
-	return newLiveClusterWithout(t, hosts, debianDummy, nil)
+	return newLiveClusterOf(t, hosts, debianDummy, defaultResources, nil)
 }
 
 // newLiveClusterWithout builds the cluster but starts no agent on the hosts
 // in absent (their "power" processes exist: they can be fenced), so that a
 // test can play them itself or leave them crashed.
 func newLiveClusterWithout(t testing.TB, hosts []string, debianDummy bool, absent []string) *liveCluster {
+	return newLiveClusterOf(t, hosts, debianDummy, defaultResources, absent)
+}
+
+// defaultResources is the live cluster's group: a pool and a mount on it.
+const defaultResources = `resources:
+  - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
+  - {id: mnt, name: test mount, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
+`
+
+// newLiveClusterOf builds the cluster with the given resources section (of
+// pool and mnt, the members of group g), without agents on the hosts in
+// absent.
+func newLiveClusterOf(t testing.TB, hosts []string, debianDummy bool, resources string, absent []string) *liveCluster {
 	ocfRoot, fenceDir := repoAgents(t)
 	if debianDummy {
 		fenceDir = "/usr/sbin"
@@ -98,10 +111,7 @@ func newLiveClusterWithout(t testing.TB, hosts []string, debianDummy bool, absen
 		}
 		fmt.Fprintf(&b, "  - {id: pid-%s, agent: fence_basalt_pid, params: {hosts_dir: %q}, hosts: {%s: %s}}\n", h, lc.hostsDir, h, h)
 	}
-	b.WriteString(`resources:
-  - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
-  - {id: mnt, name: test mount, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
-groups:
+	b.WriteString(resources + `groups:
   - id: g
     members: [{resource: pool}, {resource: mnt, parent: pool}]
 `)

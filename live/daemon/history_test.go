@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/core/agent"
+	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
@@ -91,20 +92,20 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 
 	// Bounded poll on the file itself: five runs of the recurring monitor
 	// (the first reported, the others not) and everything else.
-	var recs []HistoryRecord
+	var recs []history.Op
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		recs, err = ReadHistory(path)
+		recs, err = readOps(path)
 		require.NoError(t, err)
 		monitors, fences, starts := 0, 0, 0
 		for _, r := range recs {
 			switch {
-			case r.Pending:
-			case r.Kind == HistoryFence:
+			case r.Pending():
+			case r.Device != "":
 				fences++
-			case r.Action == "monitor" && r.IntervalMS == 100:
+			case r.Kind == "monitor" && r.IntervalMS == 100:
 				monitors++
-			case r.Action == "start":
+			case r.Kind == "start":
 				starts++
 			}
 		}
@@ -115,8 +116,8 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // poll interval
 	}
 
-	by := func(match func(HistoryRecord) bool) []HistoryRecord {
-		var out []HistoryRecord
+	by := func(match func(history.Op) bool) []history.Op {
+		var out []history.Op
 		for _, r := range recs {
 			if match(r) {
 				out = append(out, r)
@@ -126,62 +127,57 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 	}
 	// r3's start is running: its call record is all there is, and it is
 	// what the history shows if the agent dies now.
-	running := by(func(r HistoryRecord) bool { return r.Pending })
+	running := by(func(r history.Op) bool { return r.Pending() })
 	require.NotEmpty(t, running)
 	for _, r := range running {
 		if r.Resource == "r3" {
-			require.Equal(t, HistoryRecord{Kind: HistoryResource, Host: "h1", Resource: "r3", Action: "start", Call: r.Call,
-				Epoch: epoch, Life: r.Life, Run: r.Run, Pending: true}, r)
+			require.Equal(t, history.Op{Host: "h1", Resource: "r3", Kind: "start", Call: r.Call, Killed: true,
+				Epoch: epoch}, r)
 			require.False(t, r.Call.IsZero())
-			require.NotZero(t, r.Life)
-			require.NotZero(t, r.Run)
 		}
 	}
-	r3Recs := by(func(r HistoryRecord) bool { return r.Resource == "r3" })
+	r3Recs := by(func(r history.Op) bool { return r.Resource == "r3" })
 	require.Len(t, r3Recs, 1, "r3's start is in the history once")
-	require.True(t, r3Recs[0].Pending)
-	// Its run number names its process: killing that ends the start, and
-	// the end record takes the call record's place.
-	require.NoError(t, runner.Kill(proc.ID(r3Recs[0].Run)))
+	require.True(t, r3Recs[0].Pending())
+	// Killing its process ends the start, and the end record completes
+	// the start record.
+	runs := runsOf(t, path, "r3")
+	require.Len(t, runs, 1)
+	require.NoError(t, runner.Kill(proc.ID(runs[0])))
 	for {
-		recs, err = ReadHistory(path)
+		recs, err = readOps(path)
 		require.NoError(t, err)
-		r3Recs = by(func(r HistoryRecord) bool { return r.Resource == "r3" })
+		r3Recs = by(func(r history.Op) bool { return r.Resource == "r3" })
 		require.Len(t, r3Recs, 1, "r3's start is in the history once")
-		if !r3Recs[0].Pending {
+		if !r3Recs[0].Pending() {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "r3's start did not end after its process was killed")
 		time.Sleep(50 * time.Millisecond) // poll interval
 	}
 	require.True(t, r3Recs[0].Killed, "%+v", r3Recs[0])
-	require.Equal(t, "start", r3Recs[0].Action)
+	require.Equal(t, "start", r3Recs[0].Kind)
 	for _, r := range recs {
 		require.Equal(t, "h1", r.Host)
-		require.Empty(t, r.Phase, "%+v", r)
-		if r.Pending {
+		if r.Pending() {
 			continue // a monitor's run in progress; r3 is checked above
 		}
 		require.EqualValues(t, epoch, r.Epoch, "%+v", r)
 		require.False(t, r.Call.IsZero(), "%+v", r)
 		require.False(t, r.Return.Before(r.Call), "%+v", r)
-		if r.Kind == HistoryResource {
-			require.NotZero(t, r.Run, "%+v", r)
-		}
 	}
-	probe := by(func(r HistoryRecord) bool { return r.Resource == "r1" && r.Action == "monitor" && r.IntervalMS == 0 })
+	probe := by(func(r history.Op) bool { return r.Resource == "r1" && r.Kind == "monitor" && r.IntervalMS == 0 })
 	require.Len(t, probe, 1)
 	require.Equal(t, int(ocf.NotRunning), probe[0].RC)
 	require.Equal(t, "done", probe[0].Status)
 	require.False(t, probe[0].Killed)
 
-	start := by(func(r HistoryRecord) bool { return r.Resource == "r1" && r.Action == "start" })
+	start := by(func(r history.Op) bool { return r.Resource == "r1" && r.Kind == "start" })
 	require.Len(t, start, 1)
-	require.Equal(t, HistoryResource, start[0].Kind)
 	require.Equal(t, 0, start[0].RC)
 	require.False(t, start[0].Call.Before(probe[0].Return), "the start ran after the probe")
 
-	monitors := by(func(r HistoryRecord) bool { return r.Resource == "r1" && r.IntervalMS == 100 && !r.Pending })
+	monitors := by(func(r history.Op) bool { return r.Resource == "r1" && r.IntervalMS == 100 && !r.Pending() })
 	for i, m := range monitors {
 		require.Equal(t, 0, m.RC, "%+v", m)
 		require.False(t, m.Call.Before(start[0].Return))
@@ -190,22 +186,41 @@ func TestAgentDaemonWritesOperationHistory(t *testing.T) {
 		}
 	}
 
-	hung := by(func(r HistoryRecord) bool { return r.Resource == "r2" })
+	hung := by(func(r history.Op) bool { return r.Resource == "r2" })
 	require.Len(t, hung, 1)
 	require.Equal(t, "timeout", hung[0].Status)
 	require.True(t, hung[0].Killed)
 	require.NotEqual(t, 0, hung[0].RC)
 	require.GreaterOrEqual(t, hung[0].Return.Sub(hung[0].Call), 300*time.Millisecond)
 
-	fenced := by(func(r HistoryRecord) bool { return r.Device == "dev-fence_ok" })
+	fenced := by(func(r history.Op) bool { return r.Device == "dev-fence_ok" })
 	require.Len(t, fenced, 1)
-	require.Equal(t, HistoryRecord{Kind: HistoryFence, Host: "h1", Device: "dev-fence_ok", Action: "off", Target: "h2",
+	require.Equal(t, history.Op{Host: "h1", Device: "dev-fence_ok", Kind: "off", Target: "h2",
 		Call: fenced[0].Call, Return: fenced[0].Return, RC: 0, Epoch: epoch}, fenced[0])
-	killed := by(func(r HistoryRecord) bool { return r.Device == "dev-fence_hang" })
+	killed := by(func(r history.Op) bool { return r.Device == "dev-fence_hang" })
 	require.Len(t, killed, 1)
 	require.True(t, killed[0].Killed)
 	require.NotEqual(t, 0, killed[0].RC)
 	require.GreaterOrEqual(t, killed[0].Return.Sub(killed[0].Call), 300*time.Millisecond)
+}
+
+// readOps reads a history file as operations.
+func readOps(path string) ([]history.Op, error) {
+	recs, err := ReadHistory(path)
+	return history.Ops(recs), err
+}
+
+// runsOf returns the process numbers of rsc's runs that started.
+func runsOf(t *testing.T, path, rsc string) []uint64 {
+	recs, err := ReadHistory(path)
+	require.NoError(t, err)
+	var out []uint64
+	for _, r := range recs {
+		if r.Resource == rsc && r.Phase == history.Started {
+			out = append(out, r.Run)
+		}
+	}
+	return out
 }
 
 func TestReadHistoryToleratesOnlyATornLastLine(t *testing.T) {
@@ -215,15 +230,14 @@ func TestReadHistoryToleratesOnlyATornLastLine(t *testing.T) {
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 		return p
 	}
-	good := `{"kind":"resource","host":"h1","resource":"r1","action":"start","call":"2025-01-02T03:04:05.123456789Z",` +
-		`"return":"2025-01-02T03:04:06Z","rc":0,"status":"done","killed":false,"epoch":2}` + "\n"
+	good := `{"phase":"end","kind":"resource","host":"h1","resource":"r1","action":"start","at":"2025-01-02T03:04:05.123456789Z",` +
+		`"status":"done","epoch":2,"life":1,"run":1}` + "\n"
 
-	recs, err := ReadHistory(write("torn", good+`{"kind":"fence","host":"h1","dev`))
+	recs, err := ReadHistory(write("torn", good+`{"phase":"start","kind":"fence","host":"h1","dev`))
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
-	require.Equal(t, HistoryRecord{Kind: HistoryResource, Host: "h1", Resource: "r1", Action: "start",
-		Call: time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC), Return: time.Date(2025, 1, 2, 3, 4, 6, 0, time.UTC),
-		Status: "done", Epoch: 2}, recs[0])
+	require.Equal(t, history.Record{Phase: history.Ended, Kind: history.Resource, Host: "h1", Resource: "r1", Action: "start",
+		At: time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC), Status: "done", Epoch: 2, Life: 1, Run: 1}, recs[0])
 
 	recs, err = ReadHistory(write("unterminated", good+good[:len(good)-1]))
 	require.NoError(t, err)
@@ -240,27 +254,27 @@ func TestReadHistoryToleratesOnlyATornLastLine(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
-// TestReadHistoryPairsCallsWithTheirEnds: a call record and its end make
-// one operation; a call with no end (the agent died, or the operation is
+// TestHistoryPairsStartsWithTheirEnds: a start record and its end make one
+// operation; a start with no end (the agent died, or the operation is
 // still running) comes back pending, and a new life of the agent, which
-// numbers its processes afresh, never completes the last life's calls.
-func TestReadHistoryPairsCallsWithTheirEnds(t *testing.T) {
+// numbers its processes afresh, never completes the last life's starts.
+func TestHistoryPairsStartsWithTheirEnds(t *testing.T) {
 	at := func(s int) string { return time.Date(2025, 1, 2, 3, 4, s, 0, time.UTC).Format(time.RFC3339Nano) }
-	call := func(life, run, s int, action string) string {
-		return fmt.Sprintf(`{"kind":"resource","host":"h1","resource":"r1","action":%q,"call":%q,"return":"0001-01-01T00:00:00Z","rc":0,"killed":false,"epoch":2,"life":%d,"run":%d,"phase":"call"}`+"\n",
+	start := func(life, run, s int, action string) string {
+		return fmt.Sprintf(`{"phase":"start","kind":"resource","host":"h1","resource":"r1","action":%q,"at":%q,"epoch":2,"life":%d,"run":%d}`+"\n",
 			action, at(s), life, run)
 	}
-	end := func(life, run, s, e int, action string, rc int) string {
-		return fmt.Sprintf(`{"kind":"resource","host":"h1","resource":"r1","action":%q,"call":%q,"return":%q,"rc":%d,"status":"done","killed":false,"epoch":2,"life":%d,"run":%d}`+"\n",
-			action, at(s), at(e), rc, life, run)
+	end := func(life, run, e int, action string, rc int) string {
+		return fmt.Sprintf(`{"phase":"end","kind":"resource","host":"h1","resource":"r1","action":%q,"at":%q,"rc":%d,"status":"done","epoch":2,"life":%d,"run":%d}`+"\n",
+			action, at(e), rc, life, run)
 	}
-	content := call(1, 1, 1, "monitor") + end(1, 1, 1, 2, "monitor", 7) +
-		call(1, 2, 3, "start") + // the agent dies during this start
-		call(2, 1, 10, "monitor") + call(2, 2, 11, "stop") + end(2, 1, 10, 12, "monitor", 0) +
-		call(2, 3, 13, "monitor") // still running when read
+	content := start(1, 1, 1, "monitor") + end(1, 1, 2, "monitor", 7) +
+		start(1, 2, 3, "start") + // the agent dies during this start
+		start(2, 1, 10, "monitor") + start(2, 2, 11, "stop") + end(2, 1, 12, "monitor", 0) +
+		start(2, 3, 13, "monitor") // still running when read
 	path := filepath.Join(t.TempDir(), "ops.jsonl")
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
-	recs, err := ReadHistory(path)
+	ops, err := readOps(path)
 	require.NoError(t, err)
 	type got struct {
 		action  string
@@ -269,20 +283,14 @@ func TestReadHistoryPairsCallsWithTheirEnds(t *testing.T) {
 		rc      int
 	}
 	var gots []got
-	for _, r := range recs {
-		require.Empty(t, r.Phase)
-		gots = append(gots, got{r.Action, r.Call.Second(), r.Pending, r.RC})
+	for _, r := range ops {
+		gots = append(gots, got{r.Kind, r.Call.Second(), r.Pending(), r.RC})
 	}
 	require.Equal(t, []got{
 		{"monitor", 1, false, 7},
-		{"monitor", 10, false, 0},
 		{"start", 3, true, 0}, // life 2's run 2 is not life 1's
+		{"monitor", 10, false, 0},
 		{"stop", 11, true, 0},
 		{"monitor", 13, true, 0},
 	}, gots)
-	for _, r := range recs {
-		if r.Pending {
-			require.True(t, r.Return.IsZero(), "%+v", r)
-		}
-	}
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,10 +12,8 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/basalt-ha/basalt/core/effect"
-	"github.com/basalt-ha/basalt/core/eventlog"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
-	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
 	"github.com/basalt-ha/basalt/live/transport"
 )
@@ -107,29 +104,12 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	if cfg.TLS == nil && !cfg.Insecure {
 		return nil, fmt.Errorf("manager: mutual TLS is required (certificates from basalt certs init), or --insecure-dev")
 	}
-	var epoch proto.Epoch
-	if data, err := cfg.Store.Read(manager.EpochRecord); err == nil {
-		if epoch, err = manager.DecodeEpoch(data); err != nil {
-			return nil, fmt.Errorf("manager: %w", err)
-		}
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("manager: %w", err)
+	rec, err := manager.Recover(cfg.Store)
+	if err != nil {
+		return nil, err
 	}
-	var records [][]byte
-	if data, err := cfg.Store.Read(manager.EventLog); err == nil {
-		d, err := eventlog.Decode(data)
-		if err != nil {
-			return nil, fmt.Errorf("manager: event log: %w (refusing to start on a damaged log; move it aside to start afresh)", err)
-		}
-		if d.Torn != "" {
-			cfg.Log.Warn("event log had a torn tail; truncating it", "what", d.Torn, "valid_bytes", d.Valid)
-			if err := cfg.Store.Truncate(manager.EventLog, d.Valid); err != nil {
-				return nil, fmt.Errorf("manager: truncate torn event log: %w", err)
-			}
-		}
-		records = d.Records
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("manager: %w", err)
+	if rec.Torn != "" {
+		cfg.Log.Warn("event log had a torn tail; truncated it", "what", rec.Torn, "valid_bytes", rec.Valid)
 	}
 	linkCtx, stopLinks := context.WithCancel(context.Background())
 	d := &ManagerDaemon{
@@ -139,7 +119,7 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 		changed: make(chan struct{}),
 	}
 	d.mu.Lock()
-	effs, err := d.m.Start(d.clk.Now(), epoch, records)
+	effs, err := d.m.Start(d.clk.Now(), rec.Epoch, rec.Records)
 	if err != nil {
 		d.mu.Unlock()
 		stopLinks()
@@ -162,7 +142,7 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 		d.wg.Add(1)
 		go d.link(l, tcfg)
 	}
-	cfg.Log.Info("manager started", "epoch", uint64(d.m.Epoch()), "hosts", len(cfg.Model.Hosts), "replayed_events", len(records))
+	cfg.Log.Info("manager started", "epoch", uint64(d.m.Epoch()), "hosts", len(cfg.Model.Hosts), "replayed_events", len(rec.Records))
 	return d, nil
 }
 

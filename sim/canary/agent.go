@@ -134,6 +134,12 @@ func (w *ignoreEpoch) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) [
 	return w.lower(w.Machine.ProcessExited(now, id, exit))
 }
 
+// OrphanEnded implements agent.Machine: the commands held for an orphan
+// run then.
+func (w *ignoreEpoch) OrphanEnded(now time.Time, life, run uint64, gone bool) []effect.Effect {
+	return w.lower(w.Machine.OrphanEnded(now, life, run, gone))
+}
+
 // TimerFired implements agent.Machine.
 func (w *ignoreEpoch) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	return w.lower(w.Machine.TimerFired(now, id))

@@ -18,12 +18,13 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/effect"
-	"github.com/basalt-ha/basalt/core/eventlog"
+	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
@@ -77,20 +78,10 @@ type Change struct {
 	Cause string
 }
 
-// Op is one agent action as the agents executed it: the history the
-// linearizability checker reads. A fence is an Op of Kind "fence" on the
-// target host with no resource.
-type Op struct {
-	Host     string
-	Resource string
-	Kind     string // start, stop, monitor, fence
-	Call     time.Time
-	// Return is zero while the action has not ended, and stays zero when
-	// its host died first: the outcome is then unknown.
-	Return time.Time
-	RC     int
-	Killed bool
-}
+// Op is one operation in the history the judges read: the agents' records
+// (history.Note effects) paired, and the fences as the targets' power saw
+// them (Kind "fence", no resource).
+type Op = history.Op
 
 // Act records a command an agent acted on, and the epoch it carried.
 type Act struct {
@@ -106,6 +97,9 @@ type ResourceFault struct {
 	RC int
 	// Hang makes the action never end.
 	Hang bool
+	// Delay, when set, is how long the action takes (a slow start),
+	// instead of a draw from Options.AgentDuration.
+	Delay time.Duration
 	// Times limits the fault to that many runs (0: forever).
 	Times int
 }
@@ -130,8 +124,14 @@ type host struct {
 	store *storage.Mem
 	// files is the simulated file system of resource state files:
 	// resource id -> present.
-	files  map[string]bool
-	timers map[effect.TimerID]eventq.ID
+	files map[string]bool
+	// starting counts the start actions running per resource. The LRM
+	// runs one operation per resource at a time, so a monitor only ever
+	// overlaps a start that a dead agent left running (an orphan): it sees
+	// no state file yet, as the statefile agent's monitor does while its
+	// start has not written one.
+	starting map[string]int
+	timers   map[effect.TimerID]eventq.ID
 	// procs are the agent processes running, by the agent life (gen) that
 	// started them: an agent restart does not kill resource agents, and a
 	// new agent's process IDs start again from 1.
@@ -139,6 +139,12 @@ type host struct {
 	// gen counts boots, so that events scheduled for a previous life of
 	// the host (a process exit, a timer) are dropped.
 	gen int
+	// boots counts power-ons: the agent's boot ID.
+	boots int
+	// pgids maps the simulated process groups to their processes: a
+	// restarted agent kills its predecessor's by group.
+	pgids    map[int]procKey
+	nextPgid int
 	// held collects what a paused host would have done.
 	held []func()
 	rng  *rand.Rand
@@ -172,8 +178,10 @@ type Cluster struct {
 	hasher    hash.Hash
 	lines     int
 	rebooting map[string]bool
-	// History is every agent action, in call order.
-	History []Op
+	// records are the agents' history records, in the order written;
+	// fences the fences as the targets' power saw them.
+	records []history.Record
+	fences  []Op
 	// Acts is every command an agent acted on.
 	Acts []Act
 	// Handovers is every change of the connection an agent obeys that a
@@ -211,8 +219,9 @@ func New(m *model.Model, opts Options) *Cluster {
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
-		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[string]bool{},
-			rng: rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
+		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[string]bool{}, starting: map[string]int{},
+			pgids: map[int]procKey{},
+			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
 	}
 	return c
 }
@@ -306,22 +315,11 @@ func (c *Cluster) StartManager() {
 	}
 	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}}
 	mi.m = manager.New(manager.Config{Model: c.Model})
-	var epoch proto.Epoch
-	if data, err := c.mstore.Read(manager.EpochRecord); err == nil {
-		epoch, _ = manager.DecodeEpoch(data)
+	rec, err := manager.Recover(c.mstore)
+	if err != nil {
+		panic(fmt.Sprintf("simulated manager state: %v", err)) // the simulator never corrupts it
 	}
-	var records [][]byte
-	if data, err := c.mstore.Read(manager.EventLog); err == nil {
-		d, err := eventlog.Decode(data)
-		if err != nil {
-			panic(fmt.Sprintf("simulated event log corrupt: %v", err)) // the simulator never corrupts it
-		}
-		if d.Torn != "" {
-			_ = c.mstore.Truncate(manager.EventLog, d.Valid)
-		}
-		records = d.Records
-	}
-	effs, err := mi.m.Start(c.Q.Now(), epoch, records)
+	effs, err := mi.m.Start(c.Q.Now(), rec.Epoch, rec.Records)
 	if err != nil {
 		panic(fmt.Sprintf("manager start: %v", err))
 	}
@@ -622,37 +620,30 @@ func (c *Cluster) PowerOn(name string) {
 	}
 	h.powered, h.paused, h.held = true, false, nil
 	h.gen++
+	h.boots++
 	h.timers = map[effect.TimerID]eventq.ID{}
 	h.procs = map[procKey]*simProc{}
+	h.starting = map[string]int{}
 	c.startAgent(h)
 }
 
 func (c *Cluster) startAgent(h *host) {
-	var epoch proto.Epoch
-	if data, err := h.store.Read(agent.EpochRecord); err == nil {
-		epoch, _ = agent.DecodeEpoch(data)
-	}
-	inner, err := agent.New(agent.Config{
+	inner, err := agent.Recover(agent.Config{
 		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot},
 		HeartbeatInterval: c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
-	}, epoch)
+		Boot: fmt.Sprint(h.boots),
+	}, h.store)
 	if err != nil {
-		panic(fmt.Sprintf("agent %s: %v", h.name, err))
+		panic(fmt.Sprintf("agent %s: %v", h.name, err)) // the simulator writes its records itself
 	}
 	var a agent.Machine = inner
 	if c.opts.WrapAgent != nil {
 		a = c.opts.WrapAgent(inner)
 	}
 	h.agent, h.inner = a, inner
-	c.trace("host %s agent started epoch=%d", h.name, epoch)
+	c.trace("host %s agent started epoch=%d", h.name, a.Epoch())
 	c.applyAgent(h, a.Start(c.Q.Now()))
-	if data, err := h.store.Read(agent.ResourcesRecord); err == nil {
-		rs, err := agent.DecodeResources(data)
-		if err != nil {
-			panic(fmt.Sprintf("simulated resource record: %v", err)) // the simulator writes it itself
-		}
-		c.applyAgent(h, a.Restore(c.Q.Now(), rs))
-	}
+	c.applyAgent(h, a.Resume(c.Q.Now()))
 	// Every manager that is up dials the new agent.
 	for _, mi := range c.managers() {
 		c.dial(mi, h)
@@ -802,7 +793,13 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.Q.Cancel(h.timers[e.ID])
 			delete(h.timers, e.ID)
 		case effect.StartProcess:
-			c.startProcess(h, e.ID, e.Spec)
+			if pgid := c.startProcess(h, e.ID, e.Spec); pgid != 0 {
+				c.applyAgent(h, h.agent.ProcessStarted(c.Q.Now(), e.ID, pgid))
+			}
+		case agent.KillOrphan:
+			c.killOrphan(h, e)
+		case history.Note:
+			c.records = append(c.records, e.Record)
 		case effect.KillProcess:
 			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
 				c.Q.Cancel(p.exit)
@@ -820,13 +817,14 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 	}
 }
 
-// startProcess plays an OCF or fence agent run.
-func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
+// startProcess plays an OCF or fence agent run; it returns the process
+// group of a resource agent's run.
+func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 	gen := h.gen
 	var rsc, action string
 	if strings.HasPrefix(spec.Path, fenceAgentDir+"/") {
 		c.startFence(h, id, spec)
-		return
+		return 0
 	}
 	action = spec.Args[0]
 	for _, kv := range spec.Env {
@@ -843,40 +841,32 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 	}
 	// Each host draws its agents' run times from its own stream.
 	dur := time.Duration(1 + h.rng.Int64N(int64(c.opts.AgentDuration)))
+	if fault != nil && fault.Delay > 0 {
+		dur = fault.Delay
+	}
 	// A start makes the resource active from its first instant as far as
 	// the safety checker is concerned (a half-started service may already
 	// write to shared storage), and a failed start leaves it so until a
 	// stop succeeds.
 	if action == "start" {
 		c.setFile(h, rsc, true, "start")
+		h.starting[rsc]++
 	}
 	key := procKey{gen, id}
-	opIdx := len(c.History)
-	c.History = append(c.History, Op{Host: h.name, Resource: rsc, Kind: action, Call: c.Q.Now()})
+	h.nextPgid++
+	pgid := h.nextPgid
+	h.pgids[pgid] = key
 	p := &simProc{}
 	p.run = func(killed bool) {
 		if _, ok := h.procs[key]; !ok {
 			return
 		}
 		delete(h.procs, key)
-		exit := proc.Exit{}
-		defer func() {
-			op := &c.History[opIdx]
-			op.Return, op.RC, op.Killed = c.Q.Now(), exit.Code, killed
-		}()
-		switch {
-		case killed:
-			exit = proc.Exit{Code: -1, Signal: "killed"}
-		case fault != nil && fault.RC != 0:
-			exit.Code = fault.RC
-			exit.Stderr = []byte("ocf-exit-reason:injected " + action + " failure\n")
-		case action == "stop":
-			c.setFile(h, rsc, false, "stop")
-		case action == "monitor":
-			if !h.files[rsc] {
-				exit.Code = 7
-			}
+		delete(h.pgids, pgid)
+		if action == "start" {
+			h.starting[rsc]--
 		}
+		exit := c.actionEnds(h, rsc, action, fault, killed)
 		if h.gen != gen || h.agent == nil {
 			return // the agent that started it is gone; nobody hears it
 		}
@@ -886,6 +876,64 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) {
 	if fault == nil || !fault.Hang {
 		p.exit = c.Q.After(dur, func() { p.run(false) })
 	}
+	return pgid
+}
+
+// actionEnds plays the end of an OCF action on the host's state files and
+// returns the agent's exit.
+func (c *Cluster) actionEnds(h *host, rsc, action string, fault *ResourceFault, killed bool) proc.Exit {
+	exit := proc.Exit{}
+	switch {
+	case killed:
+		exit = proc.Exit{Code: -1, Signal: "killed"}
+	case fault != nil && fault.RC != 0:
+		exit.Code = fault.RC
+		exit.Stderr = []byte("ocf-exit-reason:injected " + action + " failure\n")
+	case action == "start":
+		// The state file is written at the end of a start, as the
+		// statefile agent does: a stop that ran meanwhile (only an orphan
+		// start can overlap one) does not undo it.
+		c.setFile(h, rsc, true, "start")
+	case action == "stop":
+		c.setFile(h, rsc, false, "stop")
+	case action == "monitor":
+		if !h.files[rsc] || h.starting[rsc] > 0 {
+			exit.Code = 7
+		}
+	}
+	return exit
+}
+
+// killOrphan plays the kill of a process group an earlier agent life left
+// running: the process dies (its effects so far stay), and the agent hears
+// that the group is gone once it has.
+func (c *Cluster) killOrphan(h *host, k agent.KillOrphan) {
+	gen := h.gen
+	if key, ok := h.pgids[k.PGID]; ok {
+		if p, ok := h.procs[key]; ok {
+			c.Q.Cancel(p.exit)
+			p.run(true)
+		}
+	}
+	c.trace("host %s killed orphan group %d (%s)", h.name, k.PGID, k.Resource)
+	c.Q.After(0, func() {
+		if h.gen != gen || h.agent == nil {
+			return
+		}
+		c.onHost(h, func() { c.applyAgent(h, h.agent.OrphanEnded(c.Q.Now(), k.Life, k.Run, true)) })
+	})
+}
+
+// Fences are the fences so far, as the targets' power saw them.
+func (c *Cluster) Fences() []Op { return c.fences }
+
+// History is the operation history so far, in call order: the agents'
+// records paired (an operation whose agent died before it ended is
+// pending) and the fences.
+func (c *Cluster) History() []Op {
+	ops := append(history.Ops(c.records), c.fences...)
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call.Before(ops[j].Call) })
+	return ops
 }
 
 // startFence plays a fence agent run: key=value lines on stdin.
@@ -934,7 +982,7 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 			exit.Code = 1
 		case action == "off" || action == "reboot":
 			if !fault.Lie && target != "" {
-				c.History = append(c.History, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
+				c.fences = append(c.fences, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
 				c.trace("fence device %s powers off %s", device, target)
 				c.PowerOff(target, "fenced by "+device)
 				if action == "reboot" {
@@ -953,7 +1001,7 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 				// The confirmed power state is the fence as the history
 				// sees it (a lying "off" on a host that had crashed
 				// anyway is confirmed only here).
-				c.History = append(c.History, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
+				c.fences = append(c.fences, Op{Host: target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
 			}
 		}
 		if h.gen != gen || h.agent == nil {
@@ -1045,6 +1093,8 @@ func (c *Cluster) down(h *host, cause string) bool {
 		c.Q.Cancel(p.exit)
 	}
 	h.procs = map[procKey]*simProc{}
+	h.pgids = map[int]procKey{}
+	h.starting = map[string]int{}
 	c.stopAgentProcess(h)
 	h.powered = false
 	for _, r := range slices.Sorted(maps.Keys(h.files)) {

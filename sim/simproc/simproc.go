@@ -37,6 +37,11 @@ type Run struct {
 	End      time.Time
 	Killed   bool
 	Exit     proc.Exit
+	// PGID is the run's process group (unique within the runner).
+	PGID int
+	// Orphan is set when the run's owner died before it ended (Abandon):
+	// it ran on, and nobody heard of its end.
+	Orphan bool
 }
 
 type key struct{ resource, action string }
@@ -44,7 +49,7 @@ type key struct{ resource, action string }
 type running struct {
 	run    int // index in Runs
 	exitAt eventq.ID
-	onExit func(proc.ID, proc.Exit)
+	onExit func(proc.ID, proc.Exit) // nil once abandoned
 }
 
 // Runner implements proc.Runner on an event queue.
@@ -54,6 +59,9 @@ type Runner struct {
 	once    map[key][]Script
 	def     Script
 	running map[proc.ID]*running
+	// orphans are the abandoned runs still going, by process group.
+	orphans map[int]*running
+	onStart func(proc.ID, int)
 	// Runs is every process started, in start order.
 	Runs []Run
 }
@@ -61,7 +69,8 @@ type Runner struct {
 // New returns a runner whose runs succeed (rc 0) after def.Duration unless
 // scripted otherwise.
 func New(q *eventq.Queue, def Script) *Runner {
-	return &Runner{q: q, steady: map[key]Script{}, once: map[key][]Script{}, def: def, running: map[proc.ID]*running{}}
+	return &Runner{q: q, steady: map[key]Script{}, once: map[key][]Script{}, def: def, running: map[proc.ID]*running{},
+		orphans: map[int]*running{}}
 }
 
 // Set makes every run of action on resource behave as s ("" resource: any
@@ -110,17 +119,50 @@ func (r *Runner) Start(id proc.ID, spec proc.Spec, onExit func(proc.ID, proc.Exi
 		}
 	}
 	s := r.script(resource, action)
-	r.Runs = append(r.Runs, Run{ID: id, Resource: resource, Action: action, Start: r.q.Now()})
+	pgid := len(r.Runs) + 1
+	r.Runs = append(r.Runs, Run{ID: id, Resource: resource, Action: action, Start: r.q.Now(), PGID: pgid})
 	p := &running{run: len(r.Runs) - 1, onExit: onExit}
 	r.running[id] = p
+	if r.onStart != nil {
+		r.onStart(id, pgid)
+	}
 	exit := proc.Exit{Code: s.RC, Stdout: []byte(s.Stdout), Stderr: []byte(s.Stderr)}
 	if s.Missing {
 		exit = proc.Exit{Code: -1, StartError: "no such file or directory", Missing: true}
 	}
 	if !s.Hang {
-		p.exitAt = r.q.After(s.Duration, func() { r.end(id, exit, false) })
+		p.exitAt = r.q.After(s.Duration, func() { r.finish(p, id, exit, false) })
 	}
 	return nil
+}
+
+// OnStart makes fn learn each run's process group as it starts, as the
+// live runner's OnStart does.
+func (r *Runner) OnStart(fn func(id proc.ID, pgid int)) { r.onStart = fn }
+
+// Abandon is the death of the runner's owner (an agent killed with kill
+// -9): its runs go on to their scripted end, which nobody hears of, and
+// their IDs are free for the owner's next life. Only KillGroup reaches
+// them.
+func (r *Runner) Abandon() {
+	for id, p := range r.running { // purity:unordered each run is detached on its own; nothing is emitted
+		delete(r.running, id)
+		p.onExit = nil
+		r.Runs[p.run].Orphan = true
+		r.orphans[r.Runs[p.run].PGID] = p
+	}
+}
+
+// KillGroup kills an abandoned run by its process group; it reports
+// whether one was still running.
+func (r *Runner) KillGroup(pgid int) bool {
+	p, ok := r.orphans[pgid]
+	if !ok {
+		return false
+	}
+	r.q.Cancel(p.exitAt)
+	r.finish(p, 0, proc.Exit{Code: -1, Signal: "killed"}, true)
+	return true
 }
 
 // Kill implements proc.Runner: the process ends at once, killed.
@@ -130,17 +172,21 @@ func (r *Runner) Kill(id proc.ID) error {
 		return nil
 	}
 	r.q.Cancel(p.exitAt)
-	r.q.After(0, func() { r.end(id, proc.Exit{Code: -1, Signal: "killed"}, true) })
+	r.q.After(0, func() { r.finish(p, id, proc.Exit{Code: -1, Signal: "killed"}, true) })
 	return nil
 }
 
-func (r *Runner) end(id proc.ID, exit proc.Exit, killed bool) {
-	p, ok := r.running[id]
-	if !ok {
+// finish ends run p once: its owner hears of it unless it abandoned it.
+func (r *Runner) finish(p *running, id proc.ID, exit proc.Exit, killed bool) {
+	run := &r.Runs[p.run]
+	if !run.End.IsZero() {
+		return
+	}
+	run.End, run.Killed, run.Exit = r.q.Now(), killed, exit
+	if p.onExit == nil {
+		delete(r.orphans, run.PGID)
 		return
 	}
 	delete(r.running, id)
-	run := &r.Runs[p.run]
-	run.End, run.Killed, run.Exit = r.q.Now(), killed, exit
 	p.onExit(id, exit)
 }

@@ -38,3 +38,31 @@ func TestScriptsOnceSteadyDefaultAndKill(t *testing.T) {
 	require.NoError(t, q.RunFor(10*time.Second, 100))
 	require.Equal(t, 1, got[3].Code, "then the steady script")
 }
+
+// TestAbandonedRunsOutliveTheirOwner: runs of a dead owner go on to their
+// end unheard, the next owner reuses their IDs, and only KillGroup reaches
+// them.
+func TestAbandonedRunsOutliveTheirOwner(t *testing.T) {
+	q := eventq.New(time.Unix(0, 0), nil)
+	r := New(q, Script{Duration: 3 * time.Second})
+	r.Set("b", "start", Script{Hang: true})
+	var pgids []int
+	r.OnStart(func(_ proc.ID, pgid int) { pgids = append(pgids, pgid) })
+	heard := 0
+	on := func(proc.ID, proc.Exit) { heard++ }
+	spec := func(rsc string) proc.Spec {
+		return proc.Spec{Path: "/x", Args: []string{"start"}, Env: []string{"OCF_RESOURCE_INSTANCE=" + rsc}}
+	}
+	require.NoError(t, r.Start(1, spec("a"), on))
+	require.NoError(t, r.Start(2, spec("b"), on))
+	require.Equal(t, []int{1, 2}, pgids)
+	r.Abandon()
+	require.Equal(t, 0, r.Running())
+	require.NoError(t, r.Start(1, spec("c"), on), "the next life numbers its processes afresh")
+	require.NoError(t, q.RunFor(5*time.Second, 100))
+	require.Equal(t, 1, heard, "only the new life's run is heard of")
+	require.True(t, r.Runs[0].Orphan && !r.Runs[0].End.IsZero(), "a's start ran to its end")
+	require.True(t, r.KillGroup(2), "b's hung start is killed by its group")
+	require.True(t, r.Runs[1].Killed)
+	require.False(t, r.KillGroup(1), "a's group is gone")
+}

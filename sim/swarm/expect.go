@@ -124,7 +124,7 @@ func (w SimWorld) ManagerRuns(r string) []string {
 
 // Fenced implements World.
 func (w SimWorld) Fenced(h string) bool {
-	for _, op := range w.C.History {
+	for _, op := range w.C.Fences() {
 		if op.Kind == "fence" && op.Host == h {
 			return true
 		}

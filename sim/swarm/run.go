@@ -308,10 +308,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		hs[i] = check.Handover{At: h.At, Host: h.Host, To: uint64(h.To), Accepted: uint64(h.Accepted), AcceptedOpen: h.AcceptedOpen}
 	}
 	res.Violations = append(res.Violations, check.CheckHandovers(hs)...)
-	ops := make([]check.Op, len(c.History))
-	for i, o := range c.History {
-		ops[i] = check.Op{Resource: o.Resource, Host: o.Host, Kind: o.Kind, Call: o.Call, Return: o.Return, RC: o.RC, Killed: o.Killed}
-	}
+	ops := c.History()
 	res.Violations = append(res.Violations, check.CheckFlapping(ops, 5*time.Minute, 30)...)
 	for _, lr := range check.CheckOwnership(ops, limits) {
 		if !lr.OK {
@@ -345,7 +342,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		}
 	}
 	last := map[string]string{}
-	for _, o := range c.History {
+	for _, o := range ops {
 		if o.Kind == "start" && !o.Return.IsZero() && o.RC == 0 && !o.Killed {
 			if prev, ok := last[o.Resource]; ok && prev != o.Host {
 				res.Coverage.Failovers++
@@ -359,7 +356,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	cc := c.ConnCoverage()
 	res.Coverage.ConnTakeovers, res.Coverage.StaleConnsRefused, res.Coverage.DeposedConnsClosed = cc.Takeovers, cc.StaleRefused, cc.DeposedClosed
 	if cfg.KeepHistory {
-		res.Ops = c.History
+		res.Ops = ops
 	}
 	sort.SliceStable(res.Violations, func(i, j int) bool { return res.Violations[i].At.Before(res.Violations[j].At) })
 	return res

@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/history"
+	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proc"
+	"github.com/basalt-ha/basalt/core/proto"
+)
+
+// OpsRecord is the storage name of the operations whose resource agent
+// processes run (or may): resource agents outlive their agent by design,
+// so a restarted agent must learn from here what its predecessor left
+// running before it says anything about those resources.
+const OpsRecord = "agent-ops"
+
+// Inflight is one resource agent process as the ops record keeps it. It
+// is persisted before the process starts (the intent) and again once its
+// process group is known.
+type Inflight struct {
+	Resource   string     `json:"resource"`
+	Action     ocf.Action `json:"action"`
+	IntervalMS int64      `json:"interval_ms,omitempty"`
+	// Life and Run identify the process: the agent's life and the
+	// process's number within it (as in the history).
+	Life uint64 `json:"life"`
+	Run  uint64 `json:"run"`
+	// Boot is the host's boot the process ran in: after a reboot every
+	// process of an earlier boot is gone, and its group number may be
+	// someone else's.
+	Boot string `json:"boot,omitempty"`
+	// PGID is the process group, 0 until the driver reports it: a record
+	// without one means the agent died around the fork, and the process
+	// may or may not run.
+	PGID  int       `json:"pgid,omitempty"`
+	Call  time.Time `json:"call"`
+	Epoch uint64    `json:"epoch,omitempty"`
+	// TimeoutMS is the operation's timeout: an orphan whose group is
+	// unknown is presumed to have ended by then.
+	TimeoutMS int64 `json:"timeout_ms"`
+}
+
+// opsState is the ops record: the agent's life, its running processes and
+// the orphans of earlier lives it has not dealt with yet.
+type opsState struct {
+	Life    uint64     `json:"life"`
+	Running []Inflight `json:"running,omitempty"`
+	Orphans []Inflight `json:"orphans,omitempty"`
+}
+
+// DecodeOps parses the ops record.
+func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error) {
+	var s opsState
+	if err := json.Unmarshal(data, &s); err != nil {
+		return 0, nil, nil, fmt.Errorf("operations record: %w", err)
+	}
+	return s.Life, s.Running, s.Orphans, nil
+}
+
+// persistOps is the effect that makes the ops record current.
+func (a *Agent) persistOps() effect.Effect {
+	s := opsState{Life: a.life, Orphans: a.orphans}
+	for _, id := range slices.Sorted(maps.Keys(a.running)) { // map order must not reach the record
+		s.Running = append(s.Running, *a.running[id])
+	}
+	data, _ := json.Marshal(s) // plain values: cannot fail
+	return effect.Persist{Name: OpsRecord, Data: data}
+}
+
+// noteStarts puts, before each resource agent process the LRM starts, the
+// durable intent (the ops record) and the history's start record: the
+// process may outlive the agent, so a later life must find it.
+func (a *Agent) noteStarts(now time.Time, effs []effect.Effect) []effect.Effect {
+	var out []effect.Effect
+	for _, e := range effs {
+		sp, ok := e.(effect.StartProcess)
+		if !ok || uint64(sp.ID) >= idBase {
+			out = append(out, e)
+			continue
+		}
+		run, ok := a.lrm.RunOf(sp.ID)
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		in := &Inflight{Resource: run.Req.Resource, Action: run.Req.Action, IntervalMS: run.Req.Interval.Milliseconds(),
+			Life: a.life, Run: uint64(sp.ID), Boot: a.cfg.Boot, Call: now, Epoch: uint64(a.calls[run.Call].epoch),
+			TimeoutMS: run.Req.Timeout.Milliseconds()}
+		a.running[sp.ID] = in
+		out = append(out, a.persistOps(), history.Note{Record: a.startRecord(in)}, e)
+	}
+	return out
+}
+
+func (a *Agent) startRecord(in *Inflight) history.Record {
+	return history.Record{Phase: history.Started, Kind: history.Resource, Host: a.cfg.Host, Resource: in.Resource,
+		Action: string(in.Action), IntervalMS: in.IntervalMS, Epoch: in.Epoch, Life: in.Life, Run: in.Run, At: in.Call}
+}
+
+// ProcessStarted tells the agent the process group of a process it asked
+// for (the live runner knows it only once it has forked): it goes into the
+// ops record, so that a later life can kill the group.
+func (a *Agent) ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Effect {
+	in, ok := a.running[id]
+	if !ok || pgid <= 0 {
+		return nil
+	}
+	in.PGID = pgid
+	return []effect.Effect{a.persistOps()}
+}
+
+// resourceExited records the end of resource agent process in (nil when
+// the agent did not start it): the history's end record with the result
+// the LRM just reported (a recurring monitor's unchanged run is reported
+// to nobody, but it is history), then the ops record without it. Both
+// come before the result goes out.
+func (a *Agent) resourceExited(now time.Time, in *Inflight, exit proc.Exit, effs []effect.Effect) []effect.Effect {
+	if in == nil {
+		return effs
+	}
+	rec := a.startRecord(in)
+	rec.Phase, rec.At, rec.Killed = history.Ended, now, exit.Signal != ""
+	key := lrm.OpKey{Action: in.Action, Interval: time.Duration(in.IntervalMS) * time.Millisecond}
+	if res, ok := a.lrm.LastResult(in.Resource, key); ok && res.EndedAt.Equal(now) {
+		rec.RC, rec.Status = int(res.RC), res.Status.String()
+		rec.Killed = rec.Killed || res.Status == lrm.Timeout
+	} else {
+		rec.RC, rec.Status, rec.Killed = exit.Code, lrm.Error.String(), true // unregistered meanwhile: nobody heard
+	}
+	return append([]effect.Effect{history.Note{Record: rec}, a.persistOps()}, effs...)
+}
+
+// fenceRecord is the history record of a fence agent run.
+func (a *Agent) fenceRecord(phase history.Phase, at time.Time, id proc.ID, m proto.FenceExec) history.Record {
+	return history.Record{Phase: phase, Kind: history.Fence, Host: a.cfg.Host, Device: m.Device, Target: m.Target,
+		Action: string(m.Action), Epoch: uint64(m.Epoch), Life: a.life, Run: uint64(id), At: at}
+}
