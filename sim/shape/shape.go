@@ -83,7 +83,10 @@ func draw(rng *rand.Rand, seed uint64) *spec {
 	ftMax := 40*time.Second/time.Duration(levels) - 5*time.Second
 	sp.fenceTimeout = pick(rng, 5*time.Second, ftMax, time.Second)
 	sp.heartbeat = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second}[rng.IntN(3)]
-	sp.dead = time.Duration(3+rng.IntN(4)) * sp.heartbeat
+	// Four to six heartbeats: message loss goes on after the heal, and at
+	// three a few lost heartbeats get a healthy host fenced, whose reboot
+	// outlasts the grace the swarm gives a healed cluster.
+	sp.dead = time.Duration(4+rng.IntN(3)) * sp.heartbeat
 	sp.writeDead = sp.dead != 5*sp.heartbeat || rng.IntN(2) == 0
 	fenceCost := time.Duration(levels) * 2 * (sp.fenceTimeout + 5*time.Second)
 	// What the groups may cost: the bound counts the worst group twice.
