@@ -133,9 +133,11 @@ var causes = []struct {
 		func(s Shape, r swarm.Result) bool {
 			return s.Features.FencingOff && strings.Contains(r.Summary(), "is unclean")
 		}},
-	{"a clone's instance left part-started after the heal: parents run, children are never started",
+	{"a stale recurring monitor (of a blocked resource, or one the cleanup's probe found stopped) reports not running after the heal's cleanup, " +
+		"and its on-fail block or stop is applied to the group where it now runs: the group freezes part-started, or stops for good",
 		func(s Shape, r swarm.Result) bool {
-			return s.Features.Clones > 0 && strings.HasPrefix(r.Summary(), "[liveness] not recovered") && strings.Contains(r.Summary(), " runs on [h")
+			return !s.Features.FencingOff && (s.Features.OnFail["monitor=block"] || s.Features.OnFail["monitor=stop"]) &&
+				strings.HasPrefix(r.Summary(), "[liveness]") && strings.Contains(r.Summary(), " runs on [")
 		}},
 	{"fencing off: a failed stop (on-fail block, the default without fencing) is never cleared by cleanup, so its group stays down",
 		func(s Shape, r swarm.Result) bool {
