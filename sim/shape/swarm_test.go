@@ -139,9 +139,10 @@ var causes = []struct {
 			return !s.Features.FencingOff && (s.Features.OnFail["monitor=block"] || s.Features.OnFail["monitor=stop"]) &&
 				strings.HasPrefix(r.Summary(), "[liveness]") && strings.Contains(r.Summary(), " runs on [")
 		}},
-	{"fencing off: a failed stop (on-fail block, the default without fencing) is never cleared by cleanup, so its group stays down",
+	{"fencing off: a resource whose stop failed (on-fail block, the default without fencing) or was lost is never probed again on that host, " +
+		"not even by cleanup, so its group stays short there",
 		func(s Shape, r swarm.Result) bool {
-			return s.Features.FencingOff && strings.HasPrefix(r.Summary(), "[liveness] not recovered") && strings.Contains(r.Summary(), " runs on []")
+			return s.Features.FencingOff && strings.HasPrefix(r.Summary(), "[liveness] not recovered") && strings.Contains(r.Summary(), " runs on [")
 		}},
 }
 
