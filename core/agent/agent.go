@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/fenceargs"
 	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/ocf"
@@ -367,10 +368,10 @@ func FenceStdin(m proto.FenceExec) ([]byte, error) {
 		if k == "" || strings.Contains(k, "=") {
 			return fmt.Errorf("fence parameter %q: a key may not be empty or contain '='", k)
 		}
-		if err := proto.CheckFenceText(k); err != nil {
+		if err := fenceargs.CheckText(k); err != nil {
 			return fmt.Errorf("fence parameter %q: the key %w", k, err)
 		}
-		if err := proto.CheckFenceText(v); err != nil {
+		if err := fenceargs.CheckText(v); err != nil {
 			return fmt.Errorf("fence parameter %q: the value %w", k, err)
 		}
 		b.WriteString(k + "=" + v + "\n")
@@ -390,8 +391,8 @@ func FenceStdin(m proto.FenceExec) ([]byte, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if proto.ReservedFenceParam(k) {
-			return nil, fmt.Errorf("fence parameter %q is set by the request, not by the device (reserved: %s)", k, strings.Join(proto.ReservedFenceParams(), ", "))
+		if fenceargs.Reserved(k) {
+			return nil, fmt.Errorf("fence parameter %q is set by the request, not by the device (reserved: %s)", k, strings.Join(fenceargs.ReservedNames(), ", "))
 		}
 		if err := line(k, m.Params[k]); err != nil {
 			return nil, err
