@@ -144,7 +144,7 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 	case "hello":
 		host := arg(t, d, "host", "")
 		h.joined[host] = !h.down[host]
-		h.deliver(proto.Hello{Host: host, Epoch: proto.Epoch(argInt(t, d, "epoch", 0))})
+		h.deliver(proto.Hello{Host: host, Epoch: argEpoch(t, d, "epoch", 0)})
 	case "heartbeat":
 		h.heartbeat(t, d)
 	case "result":
@@ -221,7 +221,7 @@ func (h *driver) start(t *testing.T, d *datadriven.TestData) {
 	// still with the agents, which answer them with the old epoch.
 	h.timers = map[effect.TimerID]time.Time{}
 	if d.HasArg("epoch") {
-		h.epoch = proto.Epoch(argInt(t, d, "epoch", 0))
+		h.epoch = argEpoch(t, d, "epoch", 0)
 	}
 	h.mg = New(Config{Model: h.m})
 	effs, err := h.mg.Start(h.now, h.epoch, h.journal)
@@ -730,6 +730,19 @@ func argInt(t *testing.T, d *datadriven.TestData, key string, def int) int {
 		d.Fatalf(t, "%s=%s: %v", key, s, err)
 	}
 	return n
+}
+
+// argEpoch reads an epoch, which may exceed an int.
+func argEpoch(t *testing.T, d *datadriven.TestData, key string, def proto.Epoch) proto.Epoch {
+	s := arg(t, d, key, "")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		d.Fatalf(t, "%s=%s: %v", key, s, err)
+	}
+	return proto.Epoch(n)
 }
 
 func argDur(t *testing.T, d *datadriven.TestData, key string) time.Duration {

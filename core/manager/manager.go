@@ -29,7 +29,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -79,7 +78,15 @@ type Manager struct {
 	// that reported a newer manager (conn.go).
 	conns      map[string]effect.ConnID
 	forgedMsgs int
-	newer      map[string]bool
+	newer      map[string]proto.Epoch
+
+	// epochs.go: hosts with a poisoned epoch record, hosts this
+	// incarnation has commanded, whether a reused epoch was noted, and why
+	// the manager was deposed.
+	poisoned   map[string]bool
+	commanded  map[string]bool
+	reuseNoted bool
+	deposedWhy string
 
 	trans       *transition
 	lastPlan    planner.Transition
@@ -137,8 +144,8 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 	if mg.started {
 		return nil, fmt.Errorf("manager already started (epoch %d)", mg.epoch)
 	}
-	if persisted == math.MaxUint64 {
-		return nil, fmt.Errorf("persisted manager epoch %d cannot be incremented", persisted)
+	if err := checkStartEpoch(persisted); err != nil {
+		return nil, err
 	}
 	events := make([]Event, len(records))
 	for i, rec := range records {
@@ -190,7 +197,7 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 	case proto.Hello:
 		return mg.hello(now, m)
 	case proto.Heartbeat:
-		if m.Epoch > mg.epoch {
+		if m.Epoch > mg.epoch && m.Epoch <= proto.MaxEpoch {
 			return mg.newerManager(now, m.Host, m.Epoch, false)
 		}
 		return mg.seen(now, m.Host)
@@ -208,7 +215,7 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 		if m.Epoch != mg.epoch {
 			return nil // refused a command of another incarnation: not ours
 		}
-		if m.Stale {
+		if m.Stale && !mg.poisoned[m.Host] {
 			return mg.newerManager(now, m.Host, 0, false)
 		}
 		return append(mg.seen(now, m.Host), mg.refused(now, m)...)
@@ -226,12 +233,10 @@ func (mg *Manager) TimerFired(now time.Time, id effect.TimerID) []effect.Effect 
 }
 
 // depose: an agent has seen a newer manager; this one stops acting for good.
-func (mg *Manager) depose(now time.Time, host string, seen proto.Epoch) []effect.Effect {
+func (mg *Manager) depose(now time.Time, host string) []effect.Effect {
 	mg.deposed = true
-	msg := fmt.Sprintf("%s has seen a newer manager epoch; this manager (epoch %d) stops acting", host, mg.epoch)
-	if seen > 0 {
-		msg = fmt.Sprintf("%s has seen manager epoch %d, newer than ours (%d); this manager stops acting", host, seen, mg.epoch)
-	}
+	msg := mg.deposedMessage()
+	mg.deposedWhy = msg
 	effs := append([]effect.Effect{effect.Log{Level: slog.LevelError, Msg: msg}}, mg.event(now, Event{Kind: "deposed", Host: host, Message: msg})...)
 	return append(effs, mg.letGo()...)
 }
