@@ -46,8 +46,12 @@ var registerCanary func(fs *pflag.FlagSet) *canaryFlags
 var applyCanary func(c *canaryFlags, cfg *daemon.ManagerDaemonConfig)
 
 // run starts the daemon and blocks until SIGTERM/SIGINT (or stop, for
-// tests).
+// tests); `basalt-manager epoch ...` runs the epoch recovery command
+// instead (epoch.go).
 func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
+	if len(args) > 0 && args[0] == "epoch" {
+		return epochCmd(args[1:], os.Stdout, stderr)
+	}
 	fs := pflag.NewFlagSet("basalt-manager", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", "/etc/basalt/cluster.yaml", "cluster configuration")
