@@ -13,8 +13,9 @@ package manager
 // Commands (arguments are key=value; times are offsets from the start):
 //
 //	cluster name=pair             load testdata/clusters/<name>.yaml
-//	start [epoch=N]               a manager starts from the persisted epoch
-//	                              (or N) and the journal so far
+//	start [epoch=N] [compact=N]   a manager starts from the persisted epoch
+//	                              (or N) and the journal so far (compacting
+//	                              it past N records)
 //	restart                       the manager process dies and a new one
 //	                              starts from what was persisted
 //	hello host=h1 [epoch=N]       an agent (re)connects
@@ -114,6 +115,8 @@ type driver struct {
 	out    strings.Builder
 	// verbose prints every move of a dead timer (start does).
 	verbose bool
+	// compact is the manager's CompactRecords (start compact=N).
+	compact int
 }
 
 func (h *driver) printf(format string, args ...any) { fmt.Fprintf(&h.out, format+"\n", args...) }
@@ -223,7 +226,10 @@ func (h *driver) start(t *testing.T, d *datadriven.TestData) {
 	if d.HasArg("epoch") {
 		h.epoch = argEpoch(t, d, "epoch", 0)
 	}
-	h.mg = New(Config{Model: h.m})
+	if d.HasArg("compact") {
+		h.compact = argInt(t, d, "compact", 0)
+	}
+	h.mg = New(Config{Model: h.m, CompactRecords: h.compact})
 	effs, err := h.mg.Start(h.now, h.epoch, h.journal)
 	if err != nil {
 		h.printf("error: %v", err)
@@ -583,6 +589,12 @@ func (h *driver) persist(e effect.Persist) {
 		dec, err := eventlog.Decode(e.Data)
 		if err != nil || len(dec.Records) != 1 {
 			h.printf("persist event: undecodable record")
+			return
+		}
+		if !e.Append {
+			// A compaction: the log is replaced by a snapshot.
+			h.journal = [][]byte{dec.Records[0]}
+			h.printf("compact event log: 1 snapshot record (%d bytes)", len(e.Data))
 			return
 		}
 		h.journal = append(h.journal, dec.Records[0])

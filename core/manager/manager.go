@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
 	"github.com/basalt-ha/basalt/core/fencer"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
@@ -47,6 +48,10 @@ const (
 // Config tunes a manager.
 type Config struct {
 	Model *model.Model
+	// CompactRecords and CompactBytes bound the event log: past either,
+	// it is compacted into a snapshot (compact.go; 0: the defaults).
+	CompactRecords int
+	CompactBytes   int64
 }
 
 // Manager is the manager state machine. It is not safe for concurrent use:
@@ -99,6 +104,11 @@ type Manager struct {
 	nextRep  int
 	events   []Event
 	seq      uint64
+
+	// shadow has replayed exactly what the event log holds, and logSize
+	// measures it: compaction's snapshot is the shadow's (compact.go).
+	shadow  *Manager
+	logSize logSize
 }
 
 // New returns a manager for the configured cluster. Start must be called
@@ -153,8 +163,14 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 			return nil, fmt.Errorf("event log record %d: %w", i, err)
 		}
 	}
-	for _, e := range events {
+	mg.shadow = mg.newShadow()
+	for i, e := range events {
 		mg.replay(e)
+		mg.shadow.replay(e)
+		if e.Kind != "snapshot" {
+			mg.logSize.records++
+			mg.logSize.bytes += int64(len(records[i]) + eventlog.HeaderLen)
+		}
 	}
 	mg.started = true
 	mg.setEpoch(persisted + 1)
@@ -165,7 +181,7 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 		hi.deadTimer = mg.newTimer(timerUse{kind: deadTimer, host: h.Name})
 		effs = append(effs, effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)})
 	}
-	return mg.checkEffects(effs), nil
+	return mg.checkEffects(mg.maybeCompact(effs)), nil
 }
 
 // Epoch is the manager's current epoch.
@@ -261,5 +277,5 @@ func (mg *Manager) settle(now time.Time, effs []effect.Effect) []effect.Effect {
 		mg.dirty = false
 		effs = append(effs, mg.reconcile(now)...)
 	}
-	return mg.checkEffects(effs)
+	return mg.checkEffects(mg.maybeCompact(effs))
 }

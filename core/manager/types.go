@@ -39,6 +39,9 @@ type Event struct {
 	// facts its policies read.
 	Op      string `json:"op,omitempty"`
 	Monitor int    `json:"monitor,omitempty"`
+	// Snapshot is the state a "snapshot" record stands for: the event
+	// log's compaction (compact.go).
+	Snapshot *Snapshot `json:"snapshot,omitempty"`
 }
 
 // String renders an event on one line.
