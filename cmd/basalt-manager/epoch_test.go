@@ -90,3 +90,17 @@ func TestManagerEpochThroughRun(t *testing.T) {
 	require.Equal(t, 2, run([]string{"epoch", "--state-dir", t.TempDir()}, &errOut, nil))
 	require.Contains(t, errOut.String(), "exactly one of")
 }
+
+// A state directory whose epoch record was deleted beside its event log
+// refuses to start, with the recovery command ready to run.
+func TestRefusesAnEventLogWithoutEpochRecord(t *testing.T) {
+	dir := t.TempDir()
+	rc, _, errOut := runEpoch("--state-dir", dir, "--new-log")
+	require.Equal(t, 0, rc, errOut)
+	cfg := filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")
+	var out bytes.Buffer
+	rc = run([]string{"--config", cfg, "--state-dir", dir, "--insecure-dev", "--socket", filepath.Join(dir, "s.sock")}, &out, nil)
+	require.Equal(t, 1, rc)
+	require.Contains(t, out.String(), `epoch record "manager-epoch" is missing`)
+	require.Contains(t, out.String(), "basalt-manager epoch --state-dir "+dir+" --set N")
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/benbjohnson/clock"
 	"github.com/spf13/pflag"
@@ -123,7 +124,9 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	}
 	d, err := daemon.StartManagerDaemon(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+		// The core names the recovery command with a placeholder for the
+		// directory it cannot know: print it ready to run.
+		fmt.Fprintf(stderr, "basalt-manager: %s\n", strings.ReplaceAll(err.Error(), "--state-dir DIR", "--state-dir "+*stateDir))
 		return 1
 	}
 	defer d.Stop()
