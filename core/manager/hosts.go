@@ -33,10 +33,11 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	if !ok {
 		return []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "hello from an unknown host", Attrs: []slog.Attr{slog.String("host", m.Host)}}}
 	}
-	if m.Epoch > mg.epoch {
+	effs, poisoned := mg.poisonedHello(m)
+	if m.Epoch > mg.epoch && !poisoned {
 		return mg.newerManager(now, m.Host, m.Epoch, true)
 	}
-	var effs []effect.Effect
+	effs = append(effs, mg.epochReused(now, m)...)
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {
 			delete(mg.observed[r.ID], m.Host)

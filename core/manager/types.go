@@ -36,6 +36,9 @@ type Event struct {
 	// facts its policies read.
 	Op      string `json:"op,omitempty"`
 	Monitor int    `json:"monitor,omitempty"`
+	// Snapshot is the state a "snapshot" record stands for: the event
+	// log's compaction (compact.go).
+	Snapshot *Snapshot `json:"snapshot,omitempty"`
 }
 
 // ReportState is OPEN while a request's actions run, CLOSED when done.
