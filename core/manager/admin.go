@@ -143,8 +143,11 @@ func (mg *Manager) applyRequest(now time.Time, req Request, ev func(Event)) {
 }
 
 // adminCleanup forgets the failures of a resource (or of every member of a
-// group) and has it probed again; a failed stop stays, for only a fence
-// ends it.
+// group) and has it probed again. A failed stop that a fence will end stays
+// (the fence settles it); one that no fence will end (fencing off, or the
+// stop's on-fail is block) is probed again too: only a probe can say what
+// it left behind, and the cleanup is the administrator saying it is dealt
+// with.
 func (mg *Manager) adminCleanup(req Request, ev func(Event)) {
 	rscs := []string{req.Target}
 	if g, ok := mg.m.Group(req.Target); ok {
@@ -152,8 +155,9 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) {
 	}
 	for _, r := range rscs {
 		mg.cleanup(r)
+		unfenced := mg.stopFailureBlocks(r)
 		for _, h := range mg.m.Hosts {
-			if o, ok := mg.observed[r][h.Name]; ok && o.State != planner.StopFailed {
+			if o, ok := mg.observed[r][h.Name]; ok && (o.State != planner.StopFailed || unfenced) {
 				delete(mg.observed[r], h.Name) // re-probe
 			}
 		}
@@ -243,4 +247,10 @@ func (mg *Manager) allGroups() []string {
 		out[i] = g.ID
 	}
 	return out
+}
+
+// stopFailureBlocks: a failed stop of rsc is answered by a block, not a
+// fence (fencing is off, or the stop's policy is block).
+func (mg *Manager) stopFailureBlocks(rsc string) bool {
+	return planner.OnFail(mg.m, rsc, planner.Failure{Op: planner.FailedStop}) == model.OnFailBlock
 }
