@@ -77,10 +77,12 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 	switch res.Outcome {
 	case ocf.Stopped:
 		obs[host] = planner.Observed{State: planner.Stopped}
+		effs := mg.cancelMonitors(r.ID, host) // nothing left there to watch
 		if res.RC == ocf.ErrInstalled || res.Status == lrm.NotInstalled {
 			// Not running here because it cannot run here.
-			return mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, true)
+			return append(effs, mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, true)...)
 		}
+		return effs
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
 		obs[host] = planner.Observed{State: planner.Running}
 	default:
@@ -123,9 +125,48 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 		}
 		return nil
 	}
+	if obs[p.host].State == planner.Stopped && !first {
+		// Known stopped there (a probe or a stop said so since): the
+		// monitor outlived what it watched, and its report is no failure
+		// of the group wherever it runs now.
+		return append(mg.cancelMonitors(r.ID, p.host), mg.logRsc(slog.LevelInfo, r.ID, "report of an unwanted monitor dropped",
+			slog.String("host", p.host), slog.String("result", describe(res))))
+	}
 	obs[p.host] = planner.Observed{State: planner.Failed}
 	mg.markStale()
 	return mg.recordFailure(now, r, p.host, res, planner.FailedMonitor, p.monitor, false)
+}
+
+// cancelMonitors cancels the recurring monitors of rsc on host (on every
+// host when host is ""): the manager no longer wants them (the resource is
+// known stopped there, or a cleanup forgets what they watched). The command
+// is forgotten at once, so that a report already on its way, and the
+// agent's "cancelled", are dropped as foreign rather than applied to the
+// group where it runs now.
+func (mg *Manager) cancelMonitors(rsc, host string) []effect.Effect {
+	var effs []effect.Effect
+	for _, id := range sortedOps(mg.ops) {
+		p := mg.ops[id]
+		if !p.recurring || p.resource != rsc || (host != "" && p.host != host) {
+			continue
+		}
+		delete(mg.ops, id)
+		if p.timer != 0 {
+			effs = append(effs, mg.cancelTimer(p.timer))
+		}
+		if !p.answered {
+			mg.actionDone(p, false) // its setup is moot: plan again
+		}
+		if o, ok := mg.observed[rsc][p.host]; ok {
+			o.Monitored = false
+			mg.observed[rsc][p.host] = o
+		}
+		rc, _ := mg.m.Resource(rsc)
+		key := request(p.action, rc).Key()
+		effs = append(effs, effect.Send{To: p.host, Conn: mg.connTo(p.host),
+			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: key}})
+	}
+	return effs
 }
 
 // unsolicited takes in a probe a restarted agent ran on its own (Op 0): a
