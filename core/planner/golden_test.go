@@ -28,7 +28,8 @@ type goldenCase struct {
 	Config string `yaml:"config"`
 	Now    string `yaml:"now"`
 	// Hosts: state ("online", "offline", "unclean"), with " standby"
-	// appended for a host in standby. Hosts not listed are online.
+	// appended for a host in standby and " fencing" for one with a fence
+	// in flight. Hosts not listed are online.
 	Hosts map[string]string `yaml:"hosts"`
 	// Default is the state of every resource on every online host not
 	// listed in Observed ("unknown" when empty).
@@ -99,7 +100,7 @@ func loadCase(t *testing.T, path string) Input {
 		spec := c.Hosts[h.Name]
 		state, standby := HostState(strings.Fields(spec + " online")[0]), strings.Contains(spec, "standby")
 		require.Contains(t, []HostState{Online, Offline, Unclean}, state, "host %s", h.Name)
-		in.Hosts = append(in.Hosts, Host{Name: h.Name, State: state, Standby: standby})
+		in.Hosts = append(in.Hosts, Host{Name: h.Name, State: state, Standby: standby, Fencing: strings.Contains(spec, "fencing")})
 	}
 	parse := func(s string) Observed {
 		switch s {
@@ -199,6 +200,10 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 		h, _ := in.host(a.Host)
 		require.Equal(t, Online, h.State, "%s on a host not online", a)
 		require.False(t, h.Standby, "%s on a standby host", a)
+		require.False(t, h.Fencing, "%s on a host whose fence is in flight", a)
+		for _, b := range tr.Actions {
+			require.False(t, b.Kind == Fence && b.Host == a.Host, "%s on a host this transition fences (%s)", a, b)
+		}
 		gid, _ := in.Model.GroupOf(a.Resource)
 		g, _ := in.Model.Group(gid)
 		deps := closure(byID, a.ID)

@@ -168,32 +168,47 @@ func Plan(in Input) Transition {
 	// Fence first: an unclean host, or one where a stop failed, may still
 	// run resources, and nothing it may run can start elsewhere until it
 	// is confirmed off.
-	if m.Cluster.Fencing {
-		for _, h := range in.Hosts {
-			reason := ""
-			if h.State == Unclean {
-				reason = "host lost"
-			} else if h.State == Online {
-				reason = pol.fence[h.Name]
-				for _, r := range m.Resources {
-					if reason != "" {
-						break
-					}
-					if in.state(r.ID, h.Name).State == StopFailed && pol.blocked[r.ID] == "" {
-						reason = "stop of " + r.ID + " failed"
-					}
-				}
-			}
-			if reason != "" {
-				p.fences[h.Name] = p.add(Action{Kind: Fence, Host: h.Name, Reason: reason})
-			}
-		}
+	for _, f := range fencesOf(&in, &pol) {
+		p.fences[f.host] = p.add(Action{Kind: Fence, Host: f.host, Reason: f.why})
 	}
+	pol.settleStopBlocks(p.fences)
 	for gi := range m.Groups {
 		t.Placements = append(t.Placements, p.group(&m.Groups[gi]))
 	}
 	t.Actions = p.actions
 	return t
+}
+
+type fenceReason struct{ host, why string }
+
+// fencesOf lists the hosts to fence, in host order, with the reason: an
+// unclean host, a host that a failure's on-fail=fence names, and a host
+// where a stop failed that no block answers.
+func fencesOf(in *Input, pol *policies) []fenceReason {
+	if !in.Model.Cluster.Fencing {
+		return nil
+	}
+	var out []fenceReason
+	for _, h := range in.Hosts {
+		reason := ""
+		if h.State == Unclean {
+			reason = "host lost"
+		} else if h.State == Online {
+			reason = pol.fence[h.Name]
+			for _, r := range in.Model.Resources {
+				if reason != "" {
+					break
+				}
+				if in.state(r.ID, h.Name).State == StopFailed && pol.stopBlocks[r.ID][h.Name] == "" && pol.blocked[r.ID] == "" {
+					reason = "stop of " + r.ID + " failed"
+				}
+			}
+		}
+		if reason != "" {
+			out = append(out, fenceReason{h.Name, reason})
+		}
+	}
+	return out
 }
 
 // group plans one group and returns its placement.
@@ -284,7 +299,9 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 			continue
 		}
 		if fid, ok := p.fences[h.Name]; ok {
+			// The fence stops everything there; stops would race it.
 			clearIDs = append(clearIDs, fid)
+			continue
 		}
 		if h.State == Unclean {
 			if _, ok := p.fences[h.Name]; !ok {
@@ -500,6 +517,13 @@ func (p *plan) excluded(g *model.Group, h Host) string {
 	switch {
 	case h.State != Online:
 		return "host " + string(h.State)
+	case h.Fencing:
+		return "a fence of this host is in progress"
+	}
+	if fid, ok := p.fences[h.Name]; ok {
+		return "to be fenced (" + p.actions[fid].Reason + ")"
+	}
+	switch {
 	case h.Standby && p.pol.standby[h.Name] != "":
 		return "host in standby (" + p.pol.standby[h.Name] + ")"
 	case h.Standby:
