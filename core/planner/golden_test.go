@@ -220,12 +220,34 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 				}
 			}
 		}
-		if p := g.Parent(a.Resource); p != "" && in.state(p, a.Host).State != Running {
-			found := false
+		// Every ancestor, not only the parent, is started before it, or
+		// runs there and is left running.
+		for _, anc := range g.Ancestors(a.Resource) {
+			started, stopped := false, false
 			for d := range deps {
-				found = found || byID[d].Kind == Start && byID[d].Resource == p && byID[d].Host == a.Host
+				started = started || byID[d].Kind == Start && byID[d].Resource == anc && byID[d].Host == a.Host
 			}
-			require.True(t, found, "%s does not wait for its parent %s to start", a, p)
+			for _, b := range tr.Actions {
+				stopped = stopped || b.Kind == Stop && b.Resource == anc && b.Host == a.Host
+			}
+			require.True(t, started || in.state(anc, a.Host).State == Running && !stopped,
+				"%s does not wait for its ancestor %s to start", a, anc)
+		}
+	}
+	// No member is left running above an ancestor that is neither running
+	// nor started where the group is placed.
+	for _, pl := range tr.Placements {
+		g, _ := in.Model.Group(pl.Group)
+		for _, h := range pl.Hosts {
+			for _, r := range g.StartOrder() {
+				if in.state(r, h).State != Running || hasAction(tr, Stop, r, h) {
+					continue
+				}
+				for _, anc := range g.Ancestors(r) {
+					require.True(t, in.state(anc, h).State == Running && !hasAction(tr, Stop, anc, h),
+						"%s is left running on %s above %s, which is not", r, h, anc)
+				}
+			}
 		}
 	}
 	// Probes and starts never mix within one group.
@@ -242,6 +264,15 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 			require.False(t, probed[gid], "%s while group %s is still being probed", a, gid)
 		}
 	}
+}
+
+func hasAction(tr Transition, k Kind, rsc, host string) bool {
+	for _, a := range tr.Actions {
+		if a.Kind == k && a.Resource == rsc && a.Host == host {
+			return true
+		}
+	}
+	return false
 }
 
 func closure(byID map[int]Action, id int) map[int]bool {

@@ -309,7 +309,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 			}
 			continue
 		}
-		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, "not placed here")...)
+		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, func(string) string { return "not placed here" })...)
 	}
 	if blockedBy != "" {
 		return clearIDs, blockedBy
@@ -339,7 +339,7 @@ func (p *plan) current(g *model.Group) []string {
 
 // stopChain stops the given active members on host, children first, and
 // returns the action IDs.
-func (p *plan) stopChain(g *model.Group, activeMembers []string, host, reason string) []int {
+func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, reason func(rsc string) string) []int {
 	var ids []int
 	byRsc := map[string]int{}
 	for _, r := range g.StopOrder() {
@@ -360,7 +360,7 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host, reason st
 				}
 			}
 		}
-		id := p.add(Action{Kind: Stop, Resource: r, Host: host, After: after, Reason: reason})
+		id := p.add(Action{Kind: Stop, Resource: r, Host: host, After: after, Reason: reason(r)})
 		byRsc[r] = id
 		ids = append(ids, id)
 	}
@@ -369,29 +369,40 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host, reason st
 
 // startOn brings the group up on host: failed members are restarted with
 // everything below them (a failed child alone when its parents are healthy),
-// members not running are started parents first, and monitors are set up.
+// a member running above an ancestor that is not running is stopped and
+// started again in order, members not running are started after all their
+// ancestors, and monitors are set up.
 func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 	in := p.in
-	restart := map[string]bool{}
-	for _, r := range g.StartOrder() {
+	restart := map[string]string{} // member -> why it is restarted
+	for _, r := range g.StartOrder() { // parents first: a parent's mark reaches its children
+		why := ""
+		if parent := g.Parent(r); parent != "" && restart[parent] == "" && in.state(parent, host).State != Running {
+			why = "restart in order: " + parent + " is not running"
+		}
 		if in.state(r, host).State == Failed {
-			restart[r] = true
+			why = "restart after failure"
+		}
+		if why != "" && restart[r] == "" {
+			restart[r] = why
 			for _, d := range g.Descendants(r) {
-				restart[d] = true
+				if restart[d] == "" {
+					restart[d] = why
+				}
 			}
 		}
 	}
 	var restartActive []string
 	for _, r := range g.StopOrder() {
-		if restart[r] && active(in.state(r, host).State) {
+		if restart[r] != "" && active(in.state(r, host).State) {
 			restartActive = append(restartActive, r)
 		}
 	}
-	stopIDs := p.stopChain(g, restartActive, host, "restart after failure")
+	stopIDs := p.stopChain(g, restartActive, host, func(r string) string { return restart[r] })
 	startIDs := map[string]int{}
 	for _, r := range g.StartOrder() {
 		st := in.state(r, host)
-		needStart := restart[r] || st.State != Running
+		needStart := restart[r] != "" || st.State != Running
 		if needStart {
 			after := append(slices.Clone(clearIDs), stopIDs...)
 			if parent := g.Parent(r); parent != "" {
