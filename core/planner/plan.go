@@ -374,7 +374,7 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, re
 // ancestors, and monitors are set up.
 func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 	in := p.in
-	restart := map[string]string{} // member -> why it is restarted
+	restart := map[string]string{}     // member -> why it is restarted
 	for _, r := range g.StartOrder() { // parents first: a parent's mark reaches its children
 		why := ""
 		if parent := g.Parent(r); parent != "" && restart[parent] == "" && in.state(parent, host).State != Running {
