@@ -319,4 +319,7 @@ func TestWhyAndExpiry(t *testing.T) {
 	}
 	sort.Strings(keys)
 	require.Equal(t, in.Failures[keys[0]]["c"].Last.Add(5*time.Minute), exp, fmt.Sprint(keys))
+	// Hard failures expire as well: the plan is revisited when they do.
+	in = loadCase(t, filepath.Join("testdata", "hard-failure-not-yet-expired.case.yaml"))
+	require.Equal(t, in.Now.Add(3*time.Minute), Expiry(in))
 }

@@ -554,11 +554,14 @@ func (p *plan) excluded(g *model.Group, h Host) string {
 		if !ok || p.pol.ignored[r][h.Name] {
 			continue
 		}
+		if pol.FailureTimeout > 0 && !f.Last.IsZero() && in.Now.Sub(f.Last) >= pol.FailureTimeout {
+			// Expired, hard failures too (Pacemaker's failure-timeout
+			// expires any fail count): a transient start failure on every
+			// host must not leave the group down for good.
+			continue
+		}
 		if f.Hard {
 			return fmt.Sprintf("%s cannot run here (hard failure)", r)
-		}
-		if pol.FailureTimeout > 0 && !f.Last.IsZero() && in.Now.Sub(f.Last) >= pol.FailureTimeout {
-			continue // expired
 		}
 		threshold := pol.MigrationThreshold
 		if pol.Recovery == model.RecoveryRelocate {
@@ -595,7 +598,7 @@ func Expiry(in Input) time.Time {
 		}
 		for _, r := range g.Resources() {
 			for _, f := range in.Failures[r] { // purity:unordered a minimum, as above
-				if !f.Last.IsZero() && f.Count > 0 && !f.Hard {
+				if !f.Last.IsZero() && (f.Count > 0 || f.Hard) {
 					consider(f.Last.Add(g.Placement.FailureTimeout))
 				}
 			}
