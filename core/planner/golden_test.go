@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -250,6 +251,24 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 			}
 		}
 	}
+	// A group is moved off a host where it runs only for a strictly better
+	// one: every chosen host it does not run on outscores every allowed
+	// host it runs on and leaves.
+	for _, pl := range tr.Placements {
+		g, _ := in.Model.Group(pl.Group)
+		scores := placementScores(pl)
+		for _, leave := range hostsOf(in) {
+			sl, allowed := scores[leave]
+			if !allowed || slices.Contains(pl.Hosts, leave) || in.state(g.Root(), leave).State != Running {
+				continue
+			}
+			for _, to := range pl.Hosts {
+				if in.state(g.Root(), to).State != Running {
+					require.Greater(t, scores[to], sl, "%s moves from %s to %s, which is no better", pl.Group, leave, to)
+				}
+			}
+		}
+	}
 	// Probes and starts never mix within one group.
 	probed := map[string]bool{}
 	for _, a := range tr.Actions {
@@ -264,6 +283,28 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 			require.False(t, probed[gid], "%s while group %s is still being probed", a, gid)
 		}
 	}
+}
+
+// placementScores reads "host: score N (...)" lines back: the allowed
+// hosts and their scores.
+func placementScores(pl Placement) map[string]int {
+	out := map[string]int{}
+	for _, line := range pl.Scores {
+		var h string
+		var n int
+		if _, err := fmt.Sscanf(line, "%s score %d", &h, &n); err == nil {
+			out[strings.TrimSuffix(h, ":")] = n
+		}
+	}
+	return out
+}
+
+func hostsOf(in Input) []string {
+	var out []string
+	for _, h := range in.Hosts {
+		out = append(out, h.Name)
+	}
+	return out
 }
 
 func hasAction(tr Transition, k Kind, rsc, host string) bool {

@@ -454,6 +454,7 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 		host  string
 		score int
 		order int
+		runs  bool // runs here healthy
 	}
 	var cands []cand
 	var lines []string
@@ -468,13 +469,17 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 			continue
 		}
 		wanted := hasMove && move.Host == h.Name
-		score, parts := p.score(g, h.Name, prio, inDomain, slices.Contains(current, h.Name), wanted)
-		cands = append(cands, cand{h.Name, score, order})
+		runs := slices.Contains(current, h.Name)
+		score, parts := p.score(g, h.Name, prio, inDomain, runs, wanted)
+		cands = append(cands, cand{h.Name, score, order, runs && p.healthyHere(g, h.Name)})
 		lines = append(lines, fmt.Sprintf("%s: score %d (%s)", h.Name, score, strings.Join(parts, ", ")))
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		if cands[i].score != cands[j].score {
 			return cands[i].score > cands[j].score
+		}
+		if cands[i].runs != cands[j].runs {
+			return cands[i].runs // a tie never moves a healthy group
 		}
 		return cands[i].order < cands[j].order
 	})
