@@ -134,6 +134,13 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 	}
 	obs[p.host] = planner.Observed{State: planner.Failed}
 	mg.markStale()
+	if mg.cons.Maintenance {
+		// Nothing counts while maintenance is on (the administrator is
+		// working on the resources): what the monitor saw is shown, and
+		// acted on once maintenance ends, but it is no failure.
+		return []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "monitor failed in maintenance mode: not counted",
+			slog.String("host", p.host), slog.String("result", describe(res)))}
+	}
 	return mg.recordFailure(now, r, p.host, res, planner.FailedMonitor, p.monitor, false)
 }
 
