@@ -79,6 +79,7 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 	// Logged first, so that a restarted manager still follows the request
 	// to its end: no request is lost with the process that took it.
 	ev(Event{Kind: "report-opened", Group: strings.Join(groups, ","), Message: req.String()})
+	effs = append(effs, mg.supersede(now, req, rep.ID)...)
 	switch req.Command {
 	case CmdFence:
 		effs = append(effs, mg.adminFence(now, req, rep, ev)...)

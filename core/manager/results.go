@@ -109,6 +109,7 @@ func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, re
 func (mg *Manager) stopResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
 	if !res.Failed() {
 		mg.observed[r.ID][host] = planner.Observed{State: planner.Stopped}
+		mg.dropMonitors(r.ID, host) // the LRM ended them with the stop
 		return mg.event(now, Event{Kind: "stopped", Host: host, Resource: r.ID, Name: r.Name})
 	}
 	mg.observed[r.ID][host] = planner.Observed{State: planner.StopFailed}
@@ -152,28 +153,42 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 // group where it runs now.
 func (mg *Manager) cancelMonitors(rsc, host string) []effect.Effect {
 	var effs []effect.Effect
+	rc, _ := mg.m.Resource(rsc)
+	for _, p := range mg.dropMonitors(rsc, host) {
+		if p.timer != 0 {
+			effs = append(effs, mg.cancelTimer(p.timer))
+		}
+		effs = append(effs, effect.Send{To: p.host, Conn: mg.connTo(p.host),
+			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: request(p.action, rc).Key()}})
+	}
+	return effs
+}
+
+// dropMonitors forgets the recurring monitors of rsc on host (every host
+// when ""), and returns them: what cancelMonitors cancels, and what a
+// successful stop ended in the LRM already. A setup not yet answered fails
+// its action: the transition is planned again.
+func (mg *Manager) dropMonitors(rsc, host string) []*pendingOp {
+	var out []*pendingOp
 	for _, id := range sortedOps(mg.ops) {
 		p := mg.ops[id]
 		if !p.recurring || p.resource != rsc || (host != "" && p.host != host) {
 			continue
 		}
 		delete(mg.ops, id)
-		if p.timer != 0 {
-			effs = append(effs, mg.cancelTimer(p.timer))
-		}
 		if !p.answered {
-			mg.actionDone(p, false) // its setup is moot: plan again
+			if p.timer != 0 {
+				delete(mg.timers, p.timer)
+			}
+			mg.actionDone(p, false)
 		}
 		if o, ok := mg.observed[rsc][p.host]; ok {
 			o.Monitored = false
 			mg.observed[rsc][p.host] = o
 		}
-		rc, _ := mg.m.Resource(rsc)
-		key := request(p.action, rc).Key()
-		effs = append(effs, effect.Send{To: p.host, Conn: mg.connTo(p.host),
-			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: key}})
+		out = append(out, p)
 	}
-	return effs
+	return out
 }
 
 // unsolicited takes in a probe a restarted agent ran on its own (Op 0): a
