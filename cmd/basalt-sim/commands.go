@@ -207,38 +207,45 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	printSummary(stdout, cfg, sum)
 	if len(sum.Failed) > 0 {
-		f := sum.Failed[0]
-		fmt.Fprintf(stdout, "\nVIOLATION in seed %d: %s\n", f.Seed, f.Summary())
-		for _, v := range f.Violations[min(1, len(f.Violations)):min(5, len(f.Violations))] {
-			fmt.Fprintf(stdout, "  also: %s\n", v)
-		}
-		if c.canary != "" {
-			fmt.Fprintf(stdout, "canary %s caught after %d seeds\n", c.canary, f.Seed-from+1)
-		}
-		flags := c.flags()
-		if flags != "" {
-			flags = " " + flags
-		}
-		if len(sum.Failed) > 1 {
-			var others []string
-			for _, o := range sum.Failed[1:min(len(sum.Failed), 21)] {
-				others = append(others, fmt.Sprintf("%d (%s)", o.Seed, checkerName(o)))
-			}
-			fmt.Fprintf(stdout, "other failing seeds: %s\n", strings.Join(others, ", "))
-		}
-		if c.shapes {
-			path, err := saveShape(".", f.Seed)
-			if err != nil {
-				fmt.Fprintf(stderr, "basalt-sim run: %v\n", err)
-			} else {
-				fmt.Fprintf(stdout, "shape of seed %d written to %s\n", f.Seed, path)
-			}
-		}
-		fmt.Fprintf(stdout, "replay: basalt-sim replay --seed %d%s --trace seed-%d.jsonl --html seed-%d.html\n", f.Seed, flags, f.Seed, f.Seed)
-		fmt.Fprintf(stdout, "shrink: basalt-sim shrink --seed %d%s\n", f.Seed, flags)
+		printFailure(stdout, stderr, c, from, sum)
 		return 1
 	}
 	return 0
+}
+
+// printFailure tells of a swarm's failing seeds: the first one's violations
+// and the commands that replay and shrink it (with --shapes, its shape is
+// saved next to where it runs).
+func printFailure(stdout, stderr io.Writer, c common, from uint64, sum swarm.Summary) {
+	f := sum.Failed[0]
+	fmt.Fprintf(stdout, "\nVIOLATION in seed %d: %s\n", f.Seed, f.Summary())
+	for _, v := range f.Violations[min(1, len(f.Violations)):min(5, len(f.Violations))] {
+		fmt.Fprintf(stdout, "  also: %s\n", v)
+	}
+	if c.canary != "" {
+		fmt.Fprintf(stdout, "canary %s caught after %d seeds\n", c.canary, f.Seed-from+1)
+	}
+	flags := c.flags()
+	if flags != "" {
+		flags = " " + flags
+	}
+	if len(sum.Failed) > 1 {
+		var others []string
+		for _, o := range sum.Failed[1:min(len(sum.Failed), 21)] {
+			others = append(others, fmt.Sprintf("%d (%s)", o.Seed, checkerName(o)))
+		}
+		fmt.Fprintf(stdout, "other failing seeds: %s\n", strings.Join(others, ", "))
+	}
+	if c.shapes {
+		path, err := saveShape(".", f.Seed)
+		if err != nil {
+			fmt.Fprintf(stderr, "basalt-sim run: %v\n", err)
+		} else {
+			fmt.Fprintf(stdout, "shape of seed %d written to %s\n", f.Seed, path)
+		}
+	}
+	fmt.Fprintf(stdout, "replay: basalt-sim replay --seed %d%s --trace seed-%d.jsonl --html seed-%d.html\n", f.Seed, flags, f.Seed, f.Seed)
+	fmt.Fprintf(stdout, "shrink: basalt-sim shrink --seed %d%s\n", f.Seed, flags)
 }
 
 func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {

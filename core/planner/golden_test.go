@@ -235,6 +235,13 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 				"%s does not wait for its ancestor %s to start", a, anc)
 		}
 	}
+	checkPlacements(t, in, tr)
+	checkProbes(t, in, tr)
+}
+
+// checkPlacements: what must hold of where groups are placed.
+func checkPlacements(t *testing.T, in Input, tr Transition) {
+	t.Helper()
 	// No member is left running above an ancestor that is neither running
 	// nor started where the group is placed.
 	for _, pl := range tr.Placements {
@@ -269,7 +276,11 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 			}
 		}
 	}
-	// Probes and starts never mix within one group.
+}
+
+// checkProbes: probes and starts never mix within one group.
+func checkProbes(t *testing.T, in Input, tr Transition) {
+	t.Helper()
 	probed := map[string]bool{}
 	for _, a := range tr.Actions {
 		if a.Kind == Probe {
