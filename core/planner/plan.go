@@ -529,34 +529,51 @@ func (p *plan) healthyHere(g *model.Group, host string) bool {
 
 // excluded returns why a host cannot run the group, or "".
 func (p *plan) excluded(g *model.Group, h Host) string {
-	in := p.in
+	if why := p.hostExcluded(g, h); why != "" {
+		return why
+	}
+	if why := p.failureExcluded(g, h.Name); why != "" {
+		return why
+	}
+	if fid, ok := p.fences[h.Name]; ok {
+		// A host to be fenced is no place to start anything: the start
+		// would race the fence.
+		return "to be fenced (" + p.actions[fid].Reason + ")"
+	}
+	return ""
+}
+
+// hostExcluded: the host's own state, or an administrator's ban.
+func (p *plan) hostExcluded(g *model.Group, h Host) string {
 	switch {
 	case h.State != Online:
 		return "host " + string(h.State)
 	case h.Fencing:
 		return "a fence of this host is in progress"
-	}
-	if fid, ok := p.fences[h.Name]; ok {
-		return "to be fenced (" + p.actions[fid].Reason + ")"
-	}
-	switch {
 	case h.Standby && p.pol.standby[h.Name] != "":
 		return "host in standby (" + p.pol.standby[h.Name] + ")"
 	case h.Standby:
 		return "host in standby"
 	}
-	for _, b := range in.Constraints.Bans {
-		if b.Group == g.ID && b.Host == h.Name && (b.Until.IsZero() || in.Now.Before(b.Until)) {
+	for _, b := range p.in.Constraints.Bans {
+		if b.Group == g.ID && b.Host == h.Name && (b.Until.IsZero() || p.in.Now.Before(b.Until)) {
 			return "banned by an administrator"
 		}
 	}
+	return ""
+}
+
+// failureExcluded: a member's failed stop there, or its failures there
+// (hard, or past the threshold) that have not expired.
+func (p *plan) failureExcluded(g *model.Group, host string) string {
+	in := p.in
 	pol := g.Placement
 	for _, r := range g.StartOrder() {
-		if in.state(r, h.Name).State == StopFailed {
+		if in.state(r, host).State == StopFailed {
 			return fmt.Sprintf("stop of %s failed here", r)
 		}
-		f, ok := in.Failures[r][h.Name]
-		if !ok || p.pol.ignored[r][h.Name] {
+		f, ok := in.Failures[r][host]
+		if !ok || p.pol.ignored[r][host] {
 			continue
 		}
 		if pol.FailureTimeout > 0 && !f.Last.IsZero() && in.Now.Sub(f.Last) >= pol.FailureTimeout {
