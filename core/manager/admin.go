@@ -160,7 +160,7 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) []effect.Effect {
 	}
 	for _, r := range rscs {
 		mg.cleanup(r)
-		effs = append(effs, mg.cancelMonitors(r, "")...)
+		effs = append(effs, mg.cancelAllMonitors(r)...)
 		unfenced := mg.stopFailureBlocks(r)
 		for _, h := range mg.m.Hosts {
 			if o, ok := mg.observed[r][h.Name]; ok && (o.State != planner.StopFailed || unfenced) {

@@ -145,21 +145,49 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 	return mg.recordFailure(now, r, p.host, res, planner.FailedMonitor, p.monitor, false)
 }
 
-// cancelMonitors cancels the recurring monitors of rsc on host (on every
-// host when host is ""): the manager no longer wants them (the resource is
-// known stopped there, or a cleanup forgets what they watched). The command
-// is forgotten at once, so that a report already on its way, and the
-// agent's "cancelled", are dropped as foreign rather than applied to the
-// group where it runs now.
+// cancelMonitors cancels the recurring monitors of rsc that this manager
+// set up on host (on every host when host is ""): it no longer wants them
+// (the resource is known stopped there). The commands are forgotten at once,
+// so that a report already on its way, and the agent's "cancelled", are
+// dropped as foreign rather than applied to the group where it runs now.
 func (mg *Manager) cancelMonitors(rsc, host string) []effect.Effect {
-	var effs []effect.Effect
 	rc, _ := mg.m.Resource(rsc)
+	var effs []effect.Effect
 	for _, p := range mg.dropMonitors(rsc, host) {
 		if p.timer != 0 {
 			effs = append(effs, mg.cancelTimer(p.timer))
 		}
 		effs = append(effs, effect.Send{To: p.host, Conn: mg.connTo(p.host),
 			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: request(p.action, rc).Key()}})
+	}
+	return effs
+}
+
+// cancelAllMonitors cancels, on every online host, every configured monitor
+// of rsc by its key, whoever set it up: a cleanup forgets what they
+// watched. A monitor an earlier manager left running would otherwise be
+// merged with the next identical request and answer it with a result from
+// before the start (shaped seed 1893, after a manager restart).
+func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
+	rc, ok := mg.m.Resource(rsc)
+	if !ok {
+		return nil
+	}
+	var effs []effect.Effect
+	for _, p := range mg.dropMonitors(rsc, "") {
+		if p.timer != 0 {
+			effs = append(effs, mg.cancelTimer(p.timer))
+		}
+	}
+	for _, h := range mg.m.Hosts {
+		if mg.hosts[h.Name].state != planner.Online {
+			continue
+		}
+		for i := range rc.Monitors {
+			key := request(planner.Action{Kind: planner.Monitor, Monitor: i}, rc).Key()
+			effs = append(effs, effect.Send{To: h.Name, Conn: mg.connTo(h.Name),
+				Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: key}})
+		}
 	}
 	return effs
 }
