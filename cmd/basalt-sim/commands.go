@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/basalt-ha/basalt/harness/check"
 	"github.com/basalt-ha/basalt/sim/cluster"
 	"github.com/basalt-ha/basalt/sim/faults"
+	"github.com/basalt-ha/basalt/sim/shape"
 	"github.com/basalt-ha/basalt/sim/swarm"
 )
 
@@ -29,6 +31,8 @@ type common struct {
 	canary string
 	chaos  time.Duration
 	heal   time.Duration
+	// shapes: every seed draws its own cluster shape (sim/shape).
+	shapes bool
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
@@ -36,11 +40,50 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.canary, "canary", "", "run with a known defect: "+strings.Join(swarm.Canaries, ", "))
 	fs.DurationVar(&c.chaos, "chaos", 5*time.Minute, "virtual length of the chaos phase")
 	fs.DurationVar(&c.heal, "heal", 5*time.Minute, "virtual length of the heal phase (recovery must happen within it)")
+	fs.BoolVar(&c.shapes, "shapes", false, "each seed draws its own cluster shape (hosts, groups, policies, fencing) instead of one cluster")
+}
+
+// drawShape is the swarm's Config.Shapes: a seed's generated cluster and
+// the features it exercises.
+func drawShape(seed uint64) (*model.Model, []string, error) {
+	s, err := shape.Generate(seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Model, s.Features.Tags(), nil
+}
+
+// forSeed fixes the configuration to seed's shape (replay, shrink): the
+// fault plan is drawn from, and run on, that one cluster.
+func (c *common) forSeed(cfg *swarm.Config, seed uint64) (shape.Shape, error) {
+	if !c.shapes {
+		return shape.Shape{}, nil
+	}
+	s, err := shape.Generate(seed)
+	if err != nil {
+		return s, fmt.Errorf("--shapes: %w", err)
+	}
+	cfg.Model, cfg.Shapes = s.Model, nil
+	return s, nil
+}
+
+// saveShape writes a seed's shape YAML into dir, so that a failing seed's
+// cluster can be read and replayed with --config as well as --shapes.
+func saveShape(dir string, seed uint64) (string, error) {
+	s, err := shape.Generate(seed)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, shape.FileName(seed))
+	return path, os.WriteFile(path, s.YAML, 0o644)
 }
 
 func (c *common) build() (swarm.Config, error) {
 	var m *model.Model
 	var err error
+	if c.shapes && c.config != "" {
+		return swarm.Config{}, fmt.Errorf("--shapes and --config exclude each other: a shape is a configuration")
+	}
 	if c.config == "" {
 		m, err = swarm.DefaultModel()
 	} else {
@@ -66,13 +109,20 @@ func (c *common) build() (swarm.Config, error) {
 	if c.chaos <= 0 || c.heal <= 0 {
 		return swarm.Config{}, fmt.Errorf("--chaos and --heal must be positive")
 	}
-	return swarm.Config{Model: m, Canary: c.canary, Chaos: c.chaos, Heal: c.heal}, nil
+	cfg := swarm.Config{Model: m, Canary: c.canary, Chaos: c.chaos, Heal: c.heal}
+	if c.shapes {
+		cfg.Shapes = drawShape
+	}
+	return cfg, nil
 }
 
 func (c *common) flags() string {
 	var parts []string
 	if c.config != "" {
 		parts = append(parts, "--config "+c.config)
+	}
+	if c.shapes {
+		parts = append(parts, "--shapes")
 	}
 	if c.canary != "" {
 		parts = append(parts, "--canary "+c.canary)
@@ -157,30 +207,45 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	printSummary(stdout, cfg, sum)
 	if len(sum.Failed) > 0 {
-		f := sum.Failed[0]
-		fmt.Fprintf(stdout, "\nVIOLATION in seed %d: %s\n", f.Seed, f.Summary())
-		for _, v := range f.Violations[min(1, len(f.Violations)):min(5, len(f.Violations))] {
-			fmt.Fprintf(stdout, "  also: %s\n", v)
-		}
-		if c.canary != "" {
-			fmt.Fprintf(stdout, "canary %s caught after %d seeds\n", c.canary, f.Seed-from+1)
-		}
-		flags := c.flags()
-		if flags != "" {
-			flags = " " + flags
-		}
-		if len(sum.Failed) > 1 {
-			var others []string
-			for _, o := range sum.Failed[1:min(len(sum.Failed), 21)] {
-				others = append(others, fmt.Sprintf("%d (%s)", o.Seed, checkerName(o)))
-			}
-			fmt.Fprintf(stdout, "other failing seeds: %s\n", strings.Join(others, ", "))
-		}
-		fmt.Fprintf(stdout, "replay: basalt-sim replay --seed %d%s --trace seed-%d.jsonl --html seed-%d.html\n", f.Seed, flags, f.Seed, f.Seed)
-		fmt.Fprintf(stdout, "shrink: basalt-sim shrink --seed %d%s\n", f.Seed, flags)
+		printFailure(stdout, stderr, c, from, sum)
 		return 1
 	}
 	return 0
+}
+
+// printFailure tells of a swarm's failing seeds: the first one's violations
+// and the commands that replay and shrink it (with --shapes, its shape is
+// saved next to where it runs).
+func printFailure(stdout, stderr io.Writer, c common, from uint64, sum swarm.Summary) {
+	f := sum.Failed[0]
+	fmt.Fprintf(stdout, "\nVIOLATION in seed %d: %s\n", f.Seed, f.Summary())
+	for _, v := range f.Violations[min(1, len(f.Violations)):min(5, len(f.Violations))] {
+		fmt.Fprintf(stdout, "  also: %s\n", v)
+	}
+	if c.canary != "" {
+		fmt.Fprintf(stdout, "canary %s caught after %d seeds\n", c.canary, f.Seed-from+1)
+	}
+	flags := c.flags()
+	if flags != "" {
+		flags = " " + flags
+	}
+	if len(sum.Failed) > 1 {
+		var others []string
+		for _, o := range sum.Failed[1:min(len(sum.Failed), 21)] {
+			others = append(others, fmt.Sprintf("%d (%s)", o.Seed, checkerName(o)))
+		}
+		fmt.Fprintf(stdout, "other failing seeds: %s\n", strings.Join(others, ", "))
+	}
+	if c.shapes {
+		path, err := saveShape(".", f.Seed)
+		if err != nil {
+			fmt.Fprintf(stderr, "basalt-sim run: %v\n", err)
+		} else {
+			fmt.Fprintf(stdout, "shape of seed %d written to %s\n", f.Seed, path)
+		}
+	}
+	fmt.Fprintf(stdout, "replay: basalt-sim replay --seed %d%s --trace seed-%d.jsonl --html seed-%d.html\n", f.Seed, flags, f.Seed, f.Seed)
+	fmt.Fprintf(stdout, "shrink: basalt-sim shrink --seed %d%s\n", f.Seed, flags)
 }
 
 func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
@@ -206,6 +271,39 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}
+	if cfg.Shapes != nil {
+		printShapeCoverage(w, s)
+	}
+}
+
+// printShapeCoverage shows, per shape feature, how many seeds had it and how
+// many of those failed: a green run shows it exercised every policy, a red
+// one which feature its failures share.
+func printShapeCoverage(w io.Writer, s swarm.Summary) {
+	fmt.Fprintln(w, "coverage by shape feature (seeds, failing):")
+	for _, tag := range shape.Catalogue() {
+		fmt.Fprintf(w, "  %-26s %6d %6d\n", tag, s.FeatureSeeds[tag], s.FeatureFailed[tag])
+	}
+}
+
+// seedPlan is the fault plan replay and shrink run: the seed's, or the one
+// in planPath. With --shapes the cluster is the plan's seed's shape.
+func (c *common) seedPlan(cfg *swarm.Config, seed uint64, planPath string) (faults.Plan, error) {
+	var plan faults.Plan
+	if planPath != "" {
+		p, err := loadPlan(planPath)
+		if err != nil {
+			return plan, err
+		}
+		plan, seed = p, p.Seed
+	}
+	if _, err := c.forSeed(cfg, seed); err != nil {
+		return plan, err
+	}
+	if planPath == "" {
+		plan = faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
+	}
+	return plan, nil
 }
 
 func loadPlan(path string) (faults.Plan, error) {
@@ -241,12 +339,10 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "basalt-sim replay: --seed N or --plan FILE is required")
 		return 2
 	}
-	plan := faults.Generate(cfg.Model, *seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
-	if *planPath != "" {
-		if plan, err = loadPlan(*planPath); err != nil {
-			fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
-			return 2
-		}
+	plan, err := c.seedPlan(&cfg, *seed, *planPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
+		return 2
 	}
 	var trace *os.File
 	if *tracePath != "" {
@@ -353,12 +449,10 @@ func shrinkCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "basalt-sim shrink: --seed N or --plan FILE is required")
 		return 2
 	}
-	plan := faults.Generate(cfg.Model, *seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
-	if *planPath != "" {
-		if plan, err = loadPlan(*planPath); err != nil {
-			fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
-			return 2
-		}
+	plan, err := c.seedPlan(&cfg, *seed, *planPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
+		return 2
 	}
 	small, r, runs := swarm.Shrink(cfg, plan, *budget)
 	if !r.Failed() {
@@ -377,6 +471,12 @@ func shrinkCmd(args []string, stdout, stderr io.Writer) int {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
 		return 2
+	}
+	if c.shapes {
+		// Next to the plan: the plan names its seed, the shape its cluster.
+		if sp, err := saveShape(filepath.Dir(path), plan.Seed); err == nil {
+			fmt.Fprintf(stdout, "shape written to %s (replay with --config %s or --shapes)\n", sp, sp)
+		}
 	}
 	sum := sha256.Sum256(data)
 	fmt.Fprintf(stdout, "%d faults shrunk to %d in %d runs (chaos %s); still fails: %s\n", len(plan.Faults), len(small.Faults), runs, small.Chaos, r.Summary())

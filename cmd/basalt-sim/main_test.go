@@ -93,3 +93,27 @@ func TestBadInput(t *testing.T) {
 	require.Equal(t, 2, rc)
 	require.Contains(t, errOut, "outside the chaos phase")
 }
+
+// TestShapesRunReplayAndShape: --shapes draws each seed's cluster, the
+// summary shows coverage by shape feature, and a seed replays the same
+// from --shapes as from its shape's YAML saved by shrink next to the plan.
+func TestShapesRunReplayAndShape(t *testing.T) {
+	rc, out, errOut := cli("run", "--shapes", "--seeds", "1-3", "--workers", "1")
+	require.Equal(t, 0, rc, errOut+out)
+	require.Contains(t, out, "coverage by shape feature")
+	require.Regexp(t, `on-fail:monitor=restart\s+3\s+0`, out)
+
+	dir := t.TempDir()
+	path, err := saveShape(dir, 2)
+	require.NoError(t, err)
+	hashOf := func(args ...string) string {
+		rc, out, errOut := cli(append([]string{"replay", "--seed", "2", "--print-hash"}, args...)...)
+		require.Equal(t, 0, rc, errOut+out)
+		return out[strings.Index(out, "trace hash "):]
+	}
+	require.Equal(t, hashOf("--shapes"), hashOf("--config", path), "a shape replays the same from its seed and from its YAML")
+
+	rc, _, errOut = cli("run", "--shapes", "--config", path)
+	require.Equal(t, 2, rc)
+	require.Contains(t, errOut, "exclude each other")
+}

@@ -79,9 +79,13 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 	// Logged first, so that a restarted manager still follows the request
 	// to its end: no request is lost with the process that took it.
 	ev(Event{Kind: "report-opened", Group: strings.Join(groups, ","), Message: req.String()})
-	if req.Command == CmdFence {
+	effs = append(effs, mg.supersede(now, req, rep.ID)...)
+	switch req.Command {
+	case CmdFence:
 		effs = append(effs, mg.adminFence(now, req, rep, ev)...)
-	} else {
+	case CmdCleanup:
+		effs = append(effs, mg.adminCleanup(req, ev)...)
+	default:
 		mg.applyRequest(now, req, ev)
 	}
 	mg.markStale()
@@ -131,8 +135,6 @@ func (mg *Manager) applyRequest(now time.Time, req Request, ev func(Event)) {
 	case CmdManage, CmdUnmanage:
 		mg.cons.Unmanaged[req.Target] = req.Command == CmdUnmanage
 		ev(Event{Kind: "managed", Group: req.Target, Flag: req.Command == CmdManage})
-	case CmdCleanup:
-		mg.adminCleanup(req, ev)
 	case CmdStandby, CmdUnstandby:
 		mg.hosts[req.Target].standby = req.Command == CmdStandby
 		ev(Event{Kind: "standby", Host: req.Target, Flag: req.Command == CmdStandby})
@@ -143,22 +145,31 @@ func (mg *Manager) applyRequest(now time.Time, req Request, ev func(Event)) {
 }
 
 // adminCleanup forgets the failures of a resource (or of every member of a
-// group) and has it probed again; a failed stop stays, for only a fence
-// ends it.
-func (mg *Manager) adminCleanup(req Request, ev func(Event)) {
+// group) and has it probed again. A failed stop that a fence will end stays
+// (the fence settles it); one that no fence will end (fencing off, or the
+// stop's on-fail is block) is probed again too: only a probe can say what
+// it left behind, and the cleanup is the administrator saying it is dealt
+// with. The resource's recurring monitors are cancelled: they watched what
+// the cleanup forgets, and the planner sets them up again where the probes
+// find it running.
+func (mg *Manager) adminCleanup(req Request, ev func(Event)) []effect.Effect {
+	var effs []effect.Effect
 	rscs := []string{req.Target}
 	if g, ok := mg.m.Group(req.Target); ok {
 		rscs = g.Resources()
 	}
 	for _, r := range rscs {
 		mg.cleanup(r)
+		effs = append(effs, mg.cancelAllMonitors(r)...)
+		unfenced := mg.stopFailureBlocks(r)
 		for _, h := range mg.m.Hosts {
-			if o, ok := mg.observed[r][h.Name]; ok && o.State != planner.StopFailed {
+			if o, ok := mg.observed[r][h.Name]; ok && (o.State != planner.StopFailed || unfenced) {
 				delete(mg.observed[r], h.Name) // re-probe
 			}
 		}
 		ev(Event{Kind: "cleanup", Resource: r})
 	}
+	return effs
 }
 
 // adminFence fences a host at an administrator's request: it is unclean
@@ -243,4 +254,10 @@ func (mg *Manager) allGroups() []string {
 		out[i] = g.ID
 	}
 	return out
+}
+
+// stopFailureBlocks: a failed stop of rsc is answered by a block, not a
+// fence (fencing is off, or the stop's policy is block).
+func (mg *Manager) stopFailureBlocks(rsc string) bool {
+	return planner.OnFail(mg.m, rsc, planner.Failure{Op: planner.FailedStop}) == model.OnFailBlock
 }

@@ -22,7 +22,12 @@ import (
 func (mg *Manager) recordFailure(now time.Time, r *model.Resource, host string, res lrm.Result, op planner.FailedOp, monitor int, hard bool) []effect.Effect {
 	effs := []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "operation failed", slog.String("host", host),
 		slog.String("op", res.Key().String()), slog.String("result", describe(res)))}
-	if res.Outcome == ocf.FatalFailure {
+	ignored := op == planner.FailedMonitor &&
+		planner.OnFail(mg.m, r.ID, planner.Failure{Op: op, Monitor: monitor}) == model.OnFailIgnore
+	if res.Outcome == ocf.FatalFailure && !ignored {
+		// (A monitor whose on-fail is ignore is ignored whatever its rc,
+		// rc 6 too: it is recorded as any failure, and the planner
+		// ignores it.)
 		mg.fatal[r.ID] = describe(res)
 		return append(effs, mg.event(now, Event{Kind: "fatal", Resource: r.ID, Name: r.Name, Message: describe(res)})...)
 	}

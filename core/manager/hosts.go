@@ -67,12 +67,21 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 	if hi.state == planner.Online {
 		return effs
 	}
-	if hi.state == planner.Unclean && !hi.pending {
-		// A lost host that speaks again is still fenced: its view of the
-		// world is stale and it may act on it.
-		return effs
-	}
 	was := "was " + string(hi.state)
+	if hi.state == planner.Unclean && !hi.pending {
+		if mg.m.Cluster.Fencing || hi.fence.active {
+			// A lost host that speaks again is still fenced: its view
+			// of the world is stale and it may act on it.
+			return effs
+		}
+		// Fencing off: no fence will ever settle what it runs, but the
+		// host itself can. It is online again and everything it may run
+		// is probed afresh, as after an agent restart.
+		for _, r := range mg.m.Resources {
+			delete(mg.observed[r.ID], host)
+		}
+		was = "was lost; fencing is off, so it is probed again"
+	}
 	if hi.pending {
 		was = "first contact since the manager started"
 	}

@@ -122,9 +122,13 @@ func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why s
 		effs = append(effs, mg.cancelTimer(p.timer))
 	}
 	if p.resource != "" && !(p.recurring && p.answered) {
-		if p.action.Kind == planner.Stop {
+		if p.action.Kind == planner.Stop && !mg.stopFailureBlocks(p.resource) {
 			// A stop we cannot confirm must be treated as failed: only a
-			// fence makes the resource certainly stopped.
+			// fence makes the resource certainly stopped. (Where no fence
+			// would answer it, fencing off or on-fail=block, a probe
+			// settles it instead: the LRM runs it after the stop, so it
+			// tells what the stop left. Blocking on a lost message would
+			// leave the group down until a cleanup, shaped seed 1078.)
 			mg.observed[p.resource][p.host] = planner.Observed{State: planner.StopFailed}
 		} else {
 			delete(mg.observed[p.resource], p.host)

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -105,6 +106,84 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 			}
 		}
 	}
+	mg.judgeMove(rep)
+}
+
+// VerdictKey is the key of Report.Results that says why a request could not
+// be honoured as asked, when that is more than where each resource ended (a
+// move whose group runs elsewhere, a request superseded by a newer one).
+const VerdictKey = "(verdict)"
+
+// judgeMove compares a move's outcome with what was asked: the group's root
+// running on the host named. A move that cannot be honoured fails, with the
+// planner's reason for that host, and says that the preference stays.
+func (mg *Manager) judgeMove(rep *Report) {
+	f := strings.Fields(rep.Request)
+	if len(f) < 3 || f[0] != string(CmdMove) {
+		return
+	}
+	gid, host := f[1], f[2]
+	g, ok := mg.m.Group(gid)
+	if !ok || mg.observed[g.Root()][host].State == planner.Running {
+		return
+	}
+	rep.Failed = true
+	why := fmt.Sprintf("FAILED: %s does not run on %s as asked", gid, host)
+	if reason := mg.placementOn(gid, host); reason != "" {
+		why += " (" + reason + ")"
+	}
+	if mv, ok := mg.cons.Moves[gid]; ok && mv.Host == host {
+		why += "; the move preference stays until cleared"
+	}
+	rep.Results[VerdictKey] = why
+}
+
+// placementOn is what the last plan said of host for group: its score or
+// why it was excluded, and the placement's note.
+func (mg *Manager) placementOn(gid, host string) string {
+	for _, pl := range mg.lastPlan.Placements {
+		if pl.Group != gid {
+			continue
+		}
+		var parts []string
+		for _, line := range pl.Scores {
+			if rest, ok := strings.CutPrefix(line, host+": "); ok {
+				parts = append(parts, rest)
+			}
+		}
+		if pl.Note != "" {
+			parts = append(parts, pl.Note)
+		}
+		return strings.Join(parts, "; ")
+	}
+	return ""
+}
+
+// supersede closes the open reports that a new request on the same group
+// overrides (a move, start or stop followed by another of them): they say
+// so, and fail, for what they asked will not be done.
+func (mg *Manager) supersede(now time.Time, req Request, newID string) []effect.Effect {
+	placing := func(c string) bool {
+		return c == string(CmdMove) || c == string(CmdStart) || c == string(CmdStop) || c == string(CmdClear)
+	}
+	if !placing(string(req.Command)) {
+		return nil
+	}
+	var effs []effect.Effect
+	for _, id := range mg.repOrder {
+		rep := mg.reports[id]
+		if rep == nil || rep.State != ReportOpen || id == newID {
+			continue
+		}
+		if f := strings.Fields(rep.Request); len(f) < 2 || !placing(f[0]) || f[1] != req.Target {
+			continue
+		}
+		mg.closeReport(now, rep)
+		rep.Failed = true
+		rep.Results[VerdictKey] = "SUPERSEDED by " + newID + " (" + req.String() + ")"
+		effs = append(effs, mg.event(now, Event{Kind: "report-closed", Report: id, Message: rep.Request + ": " + summarize(rep)})...)
+	}
+	return effs
 }
 
 func summarize(rep *Report) string {

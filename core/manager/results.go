@@ -77,10 +77,12 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 	switch res.Outcome {
 	case ocf.Stopped:
 		obs[host] = planner.Observed{State: planner.Stopped}
+		effs := mg.cancelMonitors(r.ID, host) // nothing left there to watch
 		if res.RC == ocf.ErrInstalled || res.Status == lrm.NotInstalled {
 			// Not running here because it cannot run here.
-			return mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, true)
+			return append(effs, mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, true)...)
 		}
+		return effs
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
 		obs[host] = planner.Observed{State: planner.Running}
 	default:
@@ -107,6 +109,7 @@ func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, re
 func (mg *Manager) stopResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
 	if !res.Failed() {
 		mg.observed[r.ID][host] = planner.Observed{State: planner.Stopped}
+		mg.dropMonitors(r.ID, host) // the LRM ended them with the stop
 		return mg.event(now, Event{Kind: "stopped", Host: host, Resource: r.ID, Name: r.Name})
 	}
 	mg.observed[r.ID][host] = planner.Observed{State: planner.StopFailed}
@@ -123,9 +126,97 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 		}
 		return nil
 	}
+	if obs[p.host].State == planner.Stopped && !first {
+		// Known stopped there (a probe or a stop said so since): the
+		// monitor outlived what it watched, and its report is no failure
+		// of the group wherever it runs now.
+		return append(mg.cancelMonitors(r.ID, p.host), mg.logRsc(slog.LevelInfo, r.ID, "report of an unwanted monitor dropped",
+			slog.String("host", p.host), slog.String("result", describe(res))))
+	}
 	obs[p.host] = planner.Observed{State: planner.Failed}
 	mg.markStale()
+	if mg.cons.Maintenance {
+		// Nothing counts while maintenance is on (the administrator is
+		// working on the resources): what the monitor saw is shown, and
+		// acted on once maintenance ends, but it is no failure.
+		return []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "monitor failed in maintenance mode: not counted",
+			slog.String("host", p.host), slog.String("result", describe(res)))}
+	}
 	return mg.recordFailure(now, r, p.host, res, planner.FailedMonitor, p.monitor, false)
+}
+
+// cancelMonitors cancels the recurring monitors of rsc that this manager
+// set up on host (on every host when host is ""): it no longer wants them
+// (the resource is known stopped there). The commands are forgotten at once,
+// so that a report already on its way, and the agent's "cancelled", are
+// dropped as foreign rather than applied to the group where it runs now.
+func (mg *Manager) cancelMonitors(rsc, host string) []effect.Effect {
+	rc, _ := mg.m.Resource(rsc)
+	var effs []effect.Effect
+	for _, p := range mg.dropMonitors(rsc, host) {
+		if p.timer != 0 {
+			effs = append(effs, mg.cancelTimer(p.timer))
+		}
+		effs = append(effs, effect.Send{To: p.host, Conn: mg.connTo(p.host),
+			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: request(p.action, rc).Key()}})
+	}
+	return effs
+}
+
+// cancelAllMonitors cancels, on every online host, every configured monitor
+// of rsc by its key, whoever set it up: a cleanup forgets what they
+// watched. A monitor an earlier manager left running would otherwise be
+// merged with the next identical request and answer it with a result from
+// before the start (shaped seed 1893, after a manager restart).
+func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
+	rc, ok := mg.m.Resource(rsc)
+	if !ok {
+		return nil
+	}
+	var effs []effect.Effect
+	for _, p := range mg.dropMonitors(rsc, "") {
+		if p.timer != 0 {
+			effs = append(effs, mg.cancelTimer(p.timer))
+		}
+	}
+	for _, h := range mg.m.Hosts {
+		if mg.hosts[h.Name].state != planner.Online {
+			continue
+		}
+		for i := range rc.Monitors {
+			key := request(planner.Action{Kind: planner.Monitor, Monitor: i}, rc).Key()
+			effs = append(effs, effect.Send{To: h.Name, Conn: mg.connTo(h.Name),
+				Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: key}})
+		}
+	}
+	return effs
+}
+
+// dropMonitors forgets the recurring monitors of rsc on host (every host
+// when ""), and returns them: what cancelMonitors cancels, and what a
+// successful stop ended in the LRM already. A setup not yet answered fails
+// its action: the transition is planned again.
+func (mg *Manager) dropMonitors(rsc, host string) []*pendingOp {
+	var out []*pendingOp
+	for _, id := range sortedOps(mg.ops) {
+		p := mg.ops[id]
+		if !p.recurring || p.resource != rsc || (host != "" && p.host != host) {
+			continue
+		}
+		delete(mg.ops, id)
+		if !p.answered {
+			if p.timer != 0 {
+				delete(mg.timers, p.timer)
+			}
+			mg.actionDone(p, false)
+		}
+		if o, ok := mg.observed[rsc][p.host]; ok {
+			o.Monitored = false
+			mg.observed[rsc][p.host] = o
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // unsolicited takes in a probe a restarted agent ran on its own (Op 0): a

@@ -63,7 +63,8 @@ func (mg *Manager) planInput(now time.Time) planner.Input {
 	in := planner.Input{Model: mg.m, Now: now, Observed: mg.observed, Failures: mg.failures, Fatal: mg.fatal, Constraints: mg.cons}
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]
-		in.Hosts = append(in.Hosts, planner.Host{Name: h.Name, State: hi.state, Standby: hi.standby})
+		in.Hosts = append(in.Hosts, planner.Host{Name: h.Name, State: hi.state, Standby: hi.standby,
+			Fencing: hi.fence.active || hi.fence.retryTimer != 0})
 	}
 	return in
 }

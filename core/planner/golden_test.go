@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -28,7 +29,8 @@ type goldenCase struct {
 	Config string `yaml:"config"`
 	Now    string `yaml:"now"`
 	// Hosts: state ("online", "offline", "unclean"), with " standby"
-	// appended for a host in standby. Hosts not listed are online.
+	// appended for a host in standby and " fencing" for one with a fence
+	// in flight. Hosts not listed are online.
 	Hosts map[string]string `yaml:"hosts"`
 	// Default is the state of every resource on every online host not
 	// listed in Observed ("unknown" when empty).
@@ -99,7 +101,7 @@ func loadCase(t *testing.T, path string) Input {
 		spec := c.Hosts[h.Name]
 		state, standby := HostState(strings.Fields(spec + " online")[0]), strings.Contains(spec, "standby")
 		require.Contains(t, []HostState{Online, Offline, Unclean}, state, "host %s", h.Name)
-		in.Hosts = append(in.Hosts, Host{Name: h.Name, State: state, Standby: standby})
+		in.Hosts = append(in.Hosts, Host{Name: h.Name, State: state, Standby: standby, Fencing: strings.Contains(spec, "fencing")})
 	}
 	parse := func(s string) Observed {
 		switch s {
@@ -199,6 +201,10 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 		h, _ := in.host(a.Host)
 		require.Equal(t, Online, h.State, "%s on a host not online", a)
 		require.False(t, h.Standby, "%s on a standby host", a)
+		require.False(t, h.Fencing, "%s on a host whose fence is in flight", a)
+		for _, b := range tr.Actions {
+			require.False(t, b.Kind == Fence && b.Host == a.Host, "%s on a host this transition fences (%s)", a, b)
+		}
 		gid, _ := in.Model.GroupOf(a.Resource)
 		g, _ := in.Model.Group(gid)
 		deps := closure(byID, a.ID)
@@ -215,15 +221,66 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 				}
 			}
 		}
-		if p := g.Parent(a.Resource); p != "" && in.state(p, a.Host).State != Running {
-			found := false
+		// Every ancestor, not only the parent, is started before it, or
+		// runs there and is left running.
+		for _, anc := range g.Ancestors(a.Resource) {
+			started, stopped := false, false
 			for d := range deps {
-				found = found || byID[d].Kind == Start && byID[d].Resource == p && byID[d].Host == a.Host
+				started = started || byID[d].Kind == Start && byID[d].Resource == anc && byID[d].Host == a.Host
 			}
-			require.True(t, found, "%s does not wait for its parent %s to start", a, p)
+			for _, b := range tr.Actions {
+				stopped = stopped || b.Kind == Stop && b.Resource == anc && b.Host == a.Host
+			}
+			require.True(t, started || in.state(anc, a.Host).State == Running && !stopped,
+				"%s does not wait for its ancestor %s to start", a, anc)
 		}
 	}
-	// Probes and starts never mix within one group.
+	checkPlacements(t, in, tr)
+	checkProbes(t, in, tr)
+}
+
+// checkPlacements: what must hold of where groups are placed.
+func checkPlacements(t *testing.T, in Input, tr Transition) {
+	t.Helper()
+	// No member is left running above an ancestor that is neither running
+	// nor started where the group is placed.
+	for _, pl := range tr.Placements {
+		g, _ := in.Model.Group(pl.Group)
+		for _, h := range pl.Hosts {
+			for _, r := range g.StartOrder() {
+				if in.state(r, h).State != Running || hasAction(tr, Stop, r, h) {
+					continue
+				}
+				for _, anc := range g.Ancestors(r) {
+					require.True(t, in.state(anc, h).State == Running && !hasAction(tr, Stop, anc, h),
+						"%s is left running on %s above %s, which is not", r, h, anc)
+				}
+			}
+		}
+	}
+	// A group is moved off a host where it runs only for a strictly better
+	// one: every chosen host it does not run on outscores every allowed
+	// host it runs on and leaves.
+	for _, pl := range tr.Placements {
+		g, _ := in.Model.Group(pl.Group)
+		scores := placementScores(pl)
+		for _, leave := range hostsOf(in) {
+			sl, allowed := scores[leave]
+			if !allowed || slices.Contains(pl.Hosts, leave) || in.state(g.Root(), leave).State != Running {
+				continue
+			}
+			for _, to := range pl.Hosts {
+				if in.state(g.Root(), to).State != Running {
+					require.Greater(t, scores[to], sl, "%s moves from %s to %s, which is no better", pl.Group, leave, to)
+				}
+			}
+		}
+	}
+}
+
+// checkProbes: probes and starts never mix within one group.
+func checkProbes(t *testing.T, in Input, tr Transition) {
+	t.Helper()
 	probed := map[string]bool{}
 	for _, a := range tr.Actions {
 		if a.Kind == Probe {
@@ -237,6 +294,37 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 			require.False(t, probed[gid], "%s while group %s is still being probed", a, gid)
 		}
 	}
+}
+
+// placementScores reads "host: score N (...)" lines back: the allowed
+// hosts and their scores.
+func placementScores(pl Placement) map[string]int {
+	out := map[string]int{}
+	for _, line := range pl.Scores {
+		var h string
+		var n int
+		if _, err := fmt.Sscanf(line, "%s score %d", &h, &n); err == nil {
+			out[strings.TrimSuffix(h, ":")] = n
+		}
+	}
+	return out
+}
+
+func hostsOf(in Input) []string {
+	var out []string
+	for _, h := range in.Hosts {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+func hasAction(tr Transition, k Kind, rsc, host string) bool {
+	for _, a := range tr.Actions {
+		if a.Kind == k && a.Resource == rsc && a.Host == host {
+			return true
+		}
+	}
+	return false
 }
 
 func closure(byID map[int]Action, id int) map[int]bool {
@@ -283,4 +371,7 @@ func TestWhyAndExpiry(t *testing.T) {
 	}
 	sort.Strings(keys)
 	require.Equal(t, in.Failures[keys[0]]["c"].Last.Add(5*time.Minute), exp, fmt.Sprint(keys))
+	// Hard failures expire as well: the plan is revisited when they do.
+	in = loadCase(t, filepath.Join("testdata", "hard-failure-not-yet-expired.case.yaml"))
+	require.Equal(t, in.Now.Add(3*time.Minute), Expiry(in))
 }

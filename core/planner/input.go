@@ -33,6 +33,10 @@ type Host struct {
 	State HostState
 	// Standby hosts run nothing; their resources move away.
 	Standby bool
+	// Fencing: a fence of the host is pending or in flight (the manager's
+	// request, a failed one waiting for its retry). Nothing starts there:
+	// it would race the fence.
+	Fencing bool
 }
 
 // RscState is the observed state of one resource on one host.

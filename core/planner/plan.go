@@ -168,32 +168,47 @@ func Plan(in Input) Transition {
 	// Fence first: an unclean host, or one where a stop failed, may still
 	// run resources, and nothing it may run can start elsewhere until it
 	// is confirmed off.
-	if m.Cluster.Fencing {
-		for _, h := range in.Hosts {
-			reason := ""
-			if h.State == Unclean {
-				reason = "host lost"
-			} else if h.State == Online {
-				reason = pol.fence[h.Name]
-				for _, r := range m.Resources {
-					if reason != "" {
-						break
-					}
-					if in.state(r.ID, h.Name).State == StopFailed && pol.blocked[r.ID] == "" {
-						reason = "stop of " + r.ID + " failed"
-					}
-				}
-			}
-			if reason != "" {
-				p.fences[h.Name] = p.add(Action{Kind: Fence, Host: h.Name, Reason: reason})
-			}
-		}
+	for _, f := range fencesOf(&in, &pol) {
+		p.fences[f.host] = p.add(Action{Kind: Fence, Host: f.host, Reason: f.why})
 	}
+	pol.settleStopBlocks(p.fences)
 	for gi := range m.Groups {
 		t.Placements = append(t.Placements, p.group(&m.Groups[gi]))
 	}
 	t.Actions = p.actions
 	return t
+}
+
+type fenceReason struct{ host, why string }
+
+// fencesOf lists the hosts to fence, in host order, with the reason: an
+// unclean host, a host that a failure's on-fail=fence names, and a host
+// where a stop failed that no block answers.
+func fencesOf(in *Input, pol *policies) []fenceReason {
+	if !in.Model.Cluster.Fencing {
+		return nil
+	}
+	var out []fenceReason
+	for _, h := range in.Hosts {
+		reason := ""
+		if h.State == Unclean {
+			reason = "host lost"
+		} else if h.State == Online {
+			reason = pol.fence[h.Name]
+			for _, r := range in.Model.Resources {
+				if reason != "" {
+					break
+				}
+				if in.state(r.ID, h.Name).State == StopFailed && pol.stopBlocks[r.ID][h.Name] == "" && pol.blocked[r.ID] == "" {
+					reason = "stop of " + r.ID + " failed"
+				}
+			}
+		}
+		if reason != "" {
+			out = append(out, fenceReason{h.Name, reason})
+		}
+	}
+	return out
 }
 
 // group plans one group and returns its placement.
@@ -284,7 +299,9 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 			continue
 		}
 		if fid, ok := p.fences[h.Name]; ok {
+			// The fence stops everything there; stops would race it.
 			clearIDs = append(clearIDs, fid)
+			continue
 		}
 		if h.State == Unclean {
 			if _, ok := p.fences[h.Name]; !ok {
@@ -292,7 +309,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 			}
 			continue
 		}
-		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, "not placed here")...)
+		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, func(string) string { return "not placed here" })...)
 	}
 	if blockedBy != "" {
 		return clearIDs, blockedBy
@@ -322,7 +339,7 @@ func (p *plan) current(g *model.Group) []string {
 
 // stopChain stops the given active members on host, children first, and
 // returns the action IDs.
-func (p *plan) stopChain(g *model.Group, activeMembers []string, host, reason string) []int {
+func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, reason func(rsc string) string) []int {
 	var ids []int
 	byRsc := map[string]int{}
 	for _, r := range g.StopOrder() {
@@ -343,7 +360,7 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host, reason st
 				}
 			}
 		}
-		id := p.add(Action{Kind: Stop, Resource: r, Host: host, After: after, Reason: reason})
+		id := p.add(Action{Kind: Stop, Resource: r, Host: host, After: after, Reason: reason(r)})
 		byRsc[r] = id
 		ids = append(ids, id)
 	}
@@ -352,29 +369,40 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host, reason st
 
 // startOn brings the group up on host: failed members are restarted with
 // everything below them (a failed child alone when its parents are healthy),
-// members not running are started parents first, and monitors are set up.
+// a member running above an ancestor that is not running is stopped and
+// started again in order, members not running are started after all their
+// ancestors, and monitors are set up.
 func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 	in := p.in
-	restart := map[string]bool{}
-	for _, r := range g.StartOrder() {
+	restart := map[string]string{}     // member -> why it is restarted
+	for _, r := range g.StartOrder() { // parents first: a parent's mark reaches its children
+		why := ""
+		if parent := g.Parent(r); parent != "" && restart[parent] == "" && in.state(parent, host).State != Running {
+			why = "restart in order: " + parent + " is not running"
+		}
 		if in.state(r, host).State == Failed {
-			restart[r] = true
+			why = "restart after failure"
+		}
+		if why != "" && restart[r] == "" {
+			restart[r] = why
 			for _, d := range g.Descendants(r) {
-				restart[d] = true
+				if restart[d] == "" {
+					restart[d] = why
+				}
 			}
 		}
 	}
 	var restartActive []string
 	for _, r := range g.StopOrder() {
-		if restart[r] && active(in.state(r, host).State) {
+		if restart[r] != "" && active(in.state(r, host).State) {
 			restartActive = append(restartActive, r)
 		}
 	}
-	stopIDs := p.stopChain(g, restartActive, host, "restart after failure")
+	stopIDs := p.stopChain(g, restartActive, host, func(r string) string { return restart[r] })
 	startIDs := map[string]int{}
 	for _, r := range g.StartOrder() {
 		st := in.state(r, host)
-		needStart := restart[r] || st.State != Running
+		needStart := restart[r] != "" || st.State != Running
 		if needStart {
 			after := append(slices.Clone(clearIDs), stopIDs...)
 			if parent := g.Parent(r); parent != "" {
@@ -426,6 +454,7 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 		host  string
 		score int
 		order int
+		runs  bool // runs here healthy
 	}
 	var cands []cand
 	var lines []string
@@ -440,13 +469,17 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 			continue
 		}
 		wanted := hasMove && move.Host == h.Name
-		score, parts := p.score(g, h.Name, prio, inDomain, slices.Contains(current, h.Name), wanted)
-		cands = append(cands, cand{h.Name, score, order})
+		runs := slices.Contains(current, h.Name)
+		score, parts := p.score(g, h.Name, prio, inDomain, runs, wanted)
+		cands = append(cands, cand{h.Name, score, order, runs && p.healthyHere(g, h.Name)})
 		lines = append(lines, fmt.Sprintf("%s: score %d (%s)", h.Name, score, strings.Join(parts, ", ")))
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		if cands[i].score != cands[j].score {
 			return cands[i].score > cands[j].score
+		}
+		if cands[i].runs != cands[j].runs {
+			return cands[i].runs // a tie never moves a healthy group
 		}
 		return cands[i].order < cands[j].order
 	})
@@ -496,34 +529,61 @@ func (p *plan) healthyHere(g *model.Group, host string) bool {
 
 // excluded returns why a host cannot run the group, or "".
 func (p *plan) excluded(g *model.Group, h Host) string {
-	in := p.in
+	if why := p.hostExcluded(g, h); why != "" {
+		return why
+	}
+	if why := p.failureExcluded(g, h.Name); why != "" {
+		return why
+	}
+	if fid, ok := p.fences[h.Name]; ok {
+		// A host to be fenced is no place to start anything: the start
+		// would race the fence.
+		return "to be fenced (" + p.actions[fid].Reason + ")"
+	}
+	return ""
+}
+
+// hostExcluded: the host's own state, or an administrator's ban.
+func (p *plan) hostExcluded(g *model.Group, h Host) string {
 	switch {
 	case h.State != Online:
 		return "host " + string(h.State)
+	case h.Fencing:
+		return "a fence of this host is in progress"
 	case h.Standby && p.pol.standby[h.Name] != "":
 		return "host in standby (" + p.pol.standby[h.Name] + ")"
 	case h.Standby:
 		return "host in standby"
 	}
-	for _, b := range in.Constraints.Bans {
-		if b.Group == g.ID && b.Host == h.Name && (b.Until.IsZero() || in.Now.Before(b.Until)) {
+	for _, b := range p.in.Constraints.Bans {
+		if b.Group == g.ID && b.Host == h.Name && (b.Until.IsZero() || p.in.Now.Before(b.Until)) {
 			return "banned by an administrator"
 		}
 	}
+	return ""
+}
+
+// failureExcluded: a member's failed stop there, or its failures there
+// (hard, or past the threshold) that have not expired.
+func (p *plan) failureExcluded(g *model.Group, host string) string {
+	in := p.in
 	pol := g.Placement
 	for _, r := range g.StartOrder() {
-		if in.state(r, h.Name).State == StopFailed {
+		if in.state(r, host).State == StopFailed {
 			return fmt.Sprintf("stop of %s failed here", r)
 		}
-		f, ok := in.Failures[r][h.Name]
-		if !ok || p.pol.ignored[r][h.Name] {
+		f, ok := in.Failures[r][host]
+		if !ok || p.pol.ignored[r][host] {
+			continue
+		}
+		if pol.FailureTimeout > 0 && !f.Last.IsZero() && in.Now.Sub(f.Last) >= pol.FailureTimeout {
+			// Expired, hard failures too (Pacemaker's failure-timeout
+			// expires any fail count): a transient start failure on every
+			// host must not leave the group down for good.
 			continue
 		}
 		if f.Hard {
 			return fmt.Sprintf("%s cannot run here (hard failure)", r)
-		}
-		if pol.FailureTimeout > 0 && !f.Last.IsZero() && in.Now.Sub(f.Last) >= pol.FailureTimeout {
-			continue // expired
 		}
 		threshold := pol.MigrationThreshold
 		if pol.Recovery == model.RecoveryRelocate {
@@ -560,7 +620,7 @@ func Expiry(in Input) time.Time {
 		}
 		for _, r := range g.Resources() {
 			for _, f := range in.Failures[r] { // purity:unordered a minimum, as above
-				if !f.Last.IsZero() && f.Count > 0 && !f.Hard {
+				if !f.Last.IsZero() && (f.Count > 0 || f.Hard) {
 					consider(f.Last.Add(g.Placement.FailureTimeout))
 				}
 			}

@@ -54,13 +54,18 @@ type policies struct {
 	standby map[string]string // host -> why it runs nothing
 	fence   map[string]string // host -> why it is fenced
 	ignored map[string]map[string]bool
+	// stopBlocks: resource -> host -> why, for a failed stop that blocks
+	// (its on-fail is block, or fencing is off) while it stands there. It
+	// blocks the group unless the host is fenced anyway: a fence proves the
+	// resource stopped (see Plan).
+	stopBlocks map[string]map[string]string
 }
 
 // derivePolicies reads every failure, in sorted order so that the reasons
 // given are deterministic.
 func derivePolicies(in *Input) policies {
 	pol := policies{blocked: map[string]string{}, stopped: map[string]string{}, standby: map[string]string{},
-		fence: map[string]string{}, ignored: map[string]map[string]bool{}}
+		fence: map[string]string{}, ignored: map[string]map[string]bool{}, stopBlocks: map[string]map[string]string{}}
 	for r := range in.Constraints.Blocked {
 		if in.Constraints.Blocked[r] {
 			pol.blocked[r] = fmt.Sprintf("%s failed with on-fail=block; clean it up", r)
@@ -93,13 +98,11 @@ func (pol *policies) apply(in *Input, r, h string, f Failure) {
 		pol.ignored[r][h] = true
 		return
 	case model.OnFailBlock:
-		why := fmt.Sprintf("%s failed with on-fail=block; clean it up", r)
-		if f.Op == FailedStop && !in.Model.Cluster.Fencing {
-			why = fmt.Sprintf("stop of %s failed on %s and fencing is off; clean it up", r, h)
-		} else if f.Op == FailedStop {
-			why = fmt.Sprintf("stop of %s failed on %s with on-fail=block; clean it up", r, h)
+		if f.Op == FailedStop {
+			pol.stopBlock(in, r, h)
+			return
 		}
-		first(pol.blocked, r, why)
+		first(pol.blocked, r, fmt.Sprintf("%s failed with on-fail=block; clean it up", r))
 	case model.OnFailStop:
 		if gid, ok := in.Model.GroupOf(r); ok {
 			first(pol.stopped, gid, fmt.Sprintf("on-fail=stop: %s %s failed on %s; clean it up", r, f.Op, h))
@@ -113,16 +116,60 @@ func (pol *policies) apply(in *Input, r, h string, f Failure) {
 	case model.OnFailStandby:
 		first(pol.standby, h, fmt.Sprintf("on-fail=standby: %s %s failed here; clean it up", r, f.Op))
 	}
-	if gid, ok := in.Model.GroupOf(r); ok {
+	if gid, ok := in.Model.GroupOf(r); ok && f.Op != FailedStop {
+		// A failed stop is no failure of the service: the fence (or the
+		// block) answers it, and once fenced the resource is stopped.
 		if g, _ := in.Model.Group(gid); g.Placement.Recovery == model.RecoveryDisable {
 			first(pol.stopped, gid, fmt.Sprintf("recovery=disable: %s failed on %s; clean it up", r, h))
 		}
 	}
 }
 
+// stopBlock records a failed stop that blocks, while it still stands: once
+// the host is fenced (the manager forgets what ran there) or a probe has
+// said what it left behind, the failure record no longer blocks anything.
+func (pol *policies) stopBlock(in *Input, r, h string) {
+	if in.rawState(r, h) != StopFailed {
+		return
+	}
+	why := fmt.Sprintf("stop of %s failed on %s with on-fail=block; clean it up", r, h)
+	if !in.Model.Cluster.Fencing {
+		why = fmt.Sprintf("stop of %s failed on %s and fencing is off; clean it up", r, h)
+	}
+	if pol.stopBlocks[r] == nil {
+		pol.stopBlocks[r] = map[string]string{}
+	}
+	pol.stopBlocks[r][h] = why
+}
+
+// settleStopBlocks turns the standing stop blocks into group blocks, but
+// for the hosts fenced in this transition: the fence proves the resource
+// stopped there, so it is recoverable elsewhere once the fence is
+// confirmed (every start waits for it), without a cleanup.
+func (pol *policies) settleStopBlocks(fenced map[string]int) {
+	for _, r := range sortedKeys(pol.stopBlocks) {
+		for _, h := range sortedKeys(pol.stopBlocks[r]) {
+			if _, ok := fenced[h]; !ok {
+				if _, seen := pol.blocked[r]; !seen {
+					pol.blocked[r] = pol.stopBlocks[r][h]
+				}
+			}
+		}
+	}
+}
+
 // Blocked returns why a resource (and its group) is left alone, "" when it
 // is not: for status displays and reports.
-func Blocked(in Input, rsc string) string { return derivePolicies(&in).blocked[rsc] }
+func Blocked(in Input, rsc string) string {
+	pol := derivePolicies(&in)
+	in = pol.effective(in)
+	fenced := map[string]int{}
+	for i, f := range fencesOf(&in, &pol) {
+		fenced[f.host] = i
+	}
+	pol.settleStopBlocks(fenced)
+	return pol.blocked[rsc]
+}
 
 // effective returns the input as the policies make the planner see it: an
 // ignored failure is running as before, a resource on a host to be fenced

@@ -42,14 +42,32 @@ func runShaped(s Shape) (run shapedRun) {
 	return run
 }
 
+// knownDefects are shapes excluded from TestShapedSwarm's verdict because a
+// diagnosed defect of the core, not fixed yet, makes them fail: each entry
+// says which shapes (by feature, as narrowly as the defect allows) and why.
+// A failing seed is excused only when an entry matches it. Empty: every
+// defect the shapes found so far is fixed (testdata/NOTES.md).
+var knownDefects = []struct {
+	why   string
+	match func(s Shape, r swarm.Result) bool
+}{}
+
+func excused(s Shape, r swarm.Result) string {
+	for _, d := range knownDefects {
+		if d.match(s, r) {
+			return d.why
+		}
+	}
+	return ""
+}
+
 // TestShapedSwarm runs shaped seeds through the swarm: each seed's shape
 // (this package's stream) and fault plan (the faults' streams) come from
-// the same seed, so "basalt-sim replay --config shape-N.yaml --seed N"
-// replays it. Violations are what shapes are for: they are known defects
-// of the core (see testdata/shaped-violations.txt), reported here by kind
-// and by shape feature, not failures of this package. The test fails on
-// what is this package's business, or nobody's: a shape that does not
-// load, a panic, or a seed that does not replay identically.
+// the same seed, so "basalt-sim replay --shapes --seed N" replays it. It
+// fails on any violation of a shaped seed (but those knownDefects
+// excuses, named with their reason), on a shape that does not load, a
+// panic, or a seed that does not replay identically; it also reports the
+// violations by kind, by diagnosed cause and by shape feature.
 func TestShapedSwarm(t *testing.T) {
 	var runs []shapedRun
 	var wall time.Duration
@@ -66,6 +84,13 @@ func TestShapedSwarm(t *testing.T) {
 		if seed%10 == 0 {
 			again := runShaped(s)
 			require.Equal(t, run.result.Hash, again.result.Hash, "shaped seed %d replays differently", seed)
+		}
+		if run.result.Failed() {
+			if why := excused(s, run.result); why != "" {
+				t.Logf("seed %d fails, excused (%s): %s", seed, why, run.result.Summary())
+			} else {
+				t.Errorf("shaped seed %d: %s [%s]\nreplay: %s", seed, run.result.Summary(), causeOf(s, run.result), replayCommand(seed))
+			}
 		}
 		runs = append(runs, run)
 	}
@@ -101,8 +126,7 @@ func virtualPerSeed(runs []shapedRun) time.Duration {
 }
 
 func replayCommand(seed uint64) string {
-	return fmt.Sprintf("go test ./sim/shape -run TestDumpShape -shape-seed %d -shape-out /tmp/shape-%d.yaml && "+
-		"go run ./cmd/basalt-sim replay --config /tmp/shape-%d.yaml --seed %d", seed, seed, seed, seed)
+	return fmt.Sprintf("go run ./cmd/basalt-sim replay --shapes --seed %d --trace /tmp/t-%d.jsonl", seed, seed)
 }
 
 // normalizers turn a checker's message into its kind: names, durations
@@ -230,8 +254,7 @@ func violationsFile(runs []shapedRun, byKind, byCause string) string {
 	fmt.Fprintf(&b, "# Violations found by TestShapedSwarm over %d shaped seeds from %d (go test ./sim/shape -run TestShapedSwarm -update).\n",
 		len(runs), *shapedFrom)
 	b.WriteString("# These are defects of the core found by shapes, not of sim/shape. Replay one:\n")
-	b.WriteString("#   go test ./sim/shape -run TestDumpShape -shape-seed N -shape-out /tmp/shape-N.yaml\n")
-	b.WriteString("#   go run ./cmd/basalt-sim replay --config /tmp/shape-N.yaml --seed N\n\n")
+	b.WriteString("#   go run ./cmd/basalt-sim replay --shapes --seed N\n\n")
 	for _, sec := range []struct{ title, body string }{{"By kind", byKind}, {"By cause (testdata/NOTES.md)", byCause}} {
 		fmt.Fprintf(&b, "# %s (count, label, first seeds):\n", sec.title)
 		for _, line := range strings.Split(strings.TrimRight(sec.body, "\n"), "\n") {

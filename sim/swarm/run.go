@@ -55,6 +55,12 @@ type Config struct {
 	// ManagerIntercept, when set, wraps the manager's effects after the
 	// canary's (tests use it to break the run from inside).
 	ManagerIntercept func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
+	// Shapes, when set, draws each seed's own cluster (sim/shape) instead
+	// of running every seed on Model, and names the features it exercises
+	// (for coverage by shape feature). It is a function of the seed alone,
+	// so a seed still replays exactly. An error is a generator bug and is
+	// reported as the seed's violation.
+	Shapes func(seed uint64) (*model.Model, []string, error)
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -126,6 +132,8 @@ type Result struct {
 	// History, when kept.
 	Changes []cluster.Change
 	Ops     []cluster.Op
+	// Features are the seed's shape's features (Config.Shapes), if any.
+	Features []string
 }
 
 // Failed reports whether any checker found a violation.
@@ -199,8 +207,18 @@ func managerIntercept(cfg Config) func(*manager.Manager, time.Time, []effect.Eff
 
 // RunSeed generates the plan of a seed and runs it.
 func RunSeed(cfg Config, seed uint64) Result {
+	var features []string
+	if cfg.Shapes != nil {
+		m, tags, err := cfg.Shapes(seed)
+		if err != nil {
+			return Result{Seed: seed, Recovery: -1, Violations: []check.Violation{{At: cluster.Start, Checker: "shape", Message: err.Error()}}}
+		}
+		cfg.Model, features = m, tags
+	}
 	plan := faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
-	return RunPlan(cfg, plan)
+	r := RunPlan(cfg, plan)
+	r.Features = features
+	return r
 }
 
 // RunPlan runs one plan with every checker on. A core machine's broken

@@ -21,6 +21,9 @@ type Summary struct {
 	Wall time.Duration
 	// Recoveries holds every measured recovery time, sorted.
 	Recoveries []time.Duration
+	// FeatureSeeds counts, per shape feature, the seeds whose shape had it,
+	// and FeatureFailed those of them that failed (Config.Shapes only).
+	FeatureSeeds, FeatureFailed map[string]int
 }
 
 // Percentile returns the p-th percentile (0..100) of recovery times.
@@ -30,6 +33,22 @@ func (s Summary) Percentile(p float64) time.Duration {
 	}
 	i := int(float64(len(s.Recoveries)-1) * p / 100)
 	return s.Recoveries[i]
+}
+
+// addFeatures counts a seed's shape features.
+func (s *Summary) addFeatures(r Result) {
+	if len(r.Features) == 0 {
+		return
+	}
+	if s.FeatureSeeds == nil {
+		s.FeatureSeeds, s.FeatureFailed = map[string]int{}, map[string]int{}
+	}
+	for _, f := range r.Features {
+		s.FeatureSeeds[f]++
+		if r.Failed() {
+			s.FeatureFailed[f]++
+		}
+	}
 }
 
 // Swarm runs seeds from..to on workers goroutines (0: one per core) and
@@ -74,6 +93,7 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 		if r.Recovery >= 0 {
 			sum.Recoveries = append(sum.Recoveries, r.Recovery)
 		}
+		sum.addFeatures(r)
 		if r.Failed() {
 			sum.Failed = append(sum.Failed, r)
 			if stopAtFirst {
