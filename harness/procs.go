@@ -670,6 +670,27 @@ func (pc *ProcessCluster) PauseManager() error {
 	return pc.startManager()
 }
 
+// FreezeManager stops the manager (SIGSTOP) with nothing to replace it:
+// the agents' heartbeats wait in its sockets until ThawManager.
+func (pc *ProcessCluster) FreezeManager() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.mgr == nil {
+		return fmt.Errorf("freeze manager: %w", ErrNoManager)
+	}
+	_ = pc.mgr.cmd.Process.Signal(syscall.SIGSTOP)
+	return nil
+}
+
+// ThawManager resumes a frozen manager (SIGCONT); a running one ignores it.
+func (pc *ProcessCluster) ThawManager() {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.mgr != nil {
+		_ = pc.mgr.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
 // ResumeStaleManagers wakes every frozen manager (SIGCONT).
 func (pc *ProcessCluster) ResumeStaleManagers() {
 	pc.mu.Lock()
@@ -765,6 +786,7 @@ func (pc *ProcessCluster) Heal() {
 	}
 	pc.ClearResourceFaults()
 	pc.ClearDeviceFaults()
+	pc.ThawManager()
 	pc.ResumeStaleManagers()
 	for _, h := range pc.Hosts {
 		pc.Resume(h)
