@@ -30,6 +30,10 @@ func (t processTarget) CrashAgent(h string, restartAfter time.Duration) error {
 	return nil
 }
 
+func (t processTarget) RestartAgent(h string, restartAfter time.Duration) error {
+	return t.pc.RestartAgent(h, restartAfter)
+}
+
 func (t processTarget) CrashHost(h string, bootAfter time.Duration) error {
 	t.pc.CrashHost(h, bootAfter)
 	return nil

@@ -583,6 +583,26 @@ func (pc *ProcessCluster) StopAgent(h string) error {
 	return nil
 }
 
+// RestartAgent stops h's agent cleanly (SIGTERM: it says goodbye to the
+// manager) and has it started again after restartAfter (0: not until the
+// host is fenced and boots), as systemd's restart would.
+func (pc *ProcessCluster) RestartAgent(h string, restartAfter time.Duration) error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	hp := pc.hosts[h]
+	if !hp.up || hp.agent == nil || hp.paused {
+		return nil // nothing to stop, or stopped (SIGSTOP) and deaf to SIGTERM: as in the simulator
+	}
+	_ = hp.agent.cmd.Process.Signal(syscall.SIGTERM)
+	<-hp.agent.done
+	hp.agent = nil
+	hp.agentDead, hp.restartAt = true, time.Time{}
+	if restartAfter > 0 {
+		hp.restartAt = time.Now().Add(restartAfter)
+	}
+	return nil
+}
+
 // StartAgent starts h's agent if it is not running.
 func (pc *ProcessCluster) StartAgent(h string) error {
 	pc.mu.Lock()

@@ -23,7 +23,10 @@ type hostInfo struct {
 	// graceUntil: after a clock jump, the host is not judged lost before
 	// this time (see noticeClockJump).
 	graceUntil time.Time
-	fence      fenceState
+	// goodbyeUntil: the host's agent said goodbye (a clean stop), so it is
+	// not judged lost before this time (see goodbye).
+	goodbyeUntil time.Time
+	fence        fenceState
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have
@@ -36,6 +39,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	if m.Epoch > mg.epoch {
 		return mg.newerManager(now, m.Host, m.Epoch, true)
 	}
+	hi.goodbyeUntil = time.Time{} // back: from now on, the usual dead timeout
 	var effs []effect.Effect
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {
@@ -49,6 +53,31 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	effs = append(effs, mg.monitorDevices(now, m.Host)...)
 	mg.wake()
 	return effs
+}
+
+// goodbyeGraceFactor: a host whose agent said goodbye is declared lost
+// only after this many dead timeouts without a word. A clean restart takes
+// the old process's stop, the new one's start and recovery (an orphan's
+// kill may take seconds) and the manager's redial (within half a
+// heartbeat); one dead timeout more than usual covers a slow one, and is
+// short enough that a host whose agent does not come back is fenced and
+// failed over within a bound.
+const goodbyeGraceFactor = 2
+
+// goodbye: a host's agent is stopping cleanly and will be back. It is a
+// sign of life, and it gives the host a grace: it is not declared lost
+// before goodbyeGraceFactor dead timeouts have passed without a word, nor
+// after if it has said hello meanwhile.
+func (mg *Manager) goodbye(now time.Time, m proto.Goodbye) []effect.Effect {
+	hi, ok := mg.hosts[m.Host]
+	if !ok || m.Epoch > mg.epoch {
+		return nil // unknown, or the agent follows a newer manager: not ours to judge
+	}
+	grace := time.Duration(goodbyeGraceFactor) * mg.m.Cluster.DeadTimeout
+	hi.goodbyeUntil = now.Add(grace)
+	effs := mg.seen(now, m.Host)
+	return append(effs, mg.event(now, Event{Kind: "agent-goodbye", Host: m.Host,
+		Message: "the agent stopped cleanly; it is not judged lost for " + grace.String()})...)
 }
 
 // seen records a sign of life from host.
@@ -107,6 +136,10 @@ func (mg *Manager) deadline(now time.Time, hi *hostInfo) []effect.Effect {
 		// still be queued. Judge it once the grace has passed.
 		return []effect.Effect{effect.SetTimer{ID: hi.deadTimer, At: hi.graceUntil}}
 	}
+	if now.Before(hi.goodbyeUntil) {
+		// Its agent said goodbye and is restarting: wait for its hello.
+		return []effect.Effect{effect.SetTimer{ID: hi.deadTimer, At: hi.goodbyeUntil}}
+	}
 	hi.talking = false
 	mg.setOnline()
 	if hi.state != planner.Online && !hi.pending {
@@ -121,6 +154,9 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	why := "silent for " + mg.m.Cluster.DeadTimeout.String()
 	if hi.pending {
 		why = "not heard from since the manager started"
+	}
+	if !hi.goodbyeUntil.IsZero() {
+		why = "said goodbye and did not come back within " + (time.Duration(goodbyeGraceFactor) * mg.m.Cluster.DeadTimeout).String()
 	}
 	hi.state, hi.pending = planner.Unclean, false
 	mg.setOnline()

@@ -756,13 +756,51 @@ func (c *Cluster) CrashAgent(name string, restartAfter time.Duration) {
 	}
 }
 
+// StopAgent stops a host's agent cleanly (SIGTERM) and restarts it after
+// restartAfter (0: not restarted), as systemd's restart does: the agent
+// says goodbye to the manager first, and its connections close only once
+// that has arrived, as TCP delivers what was written before the close.
+// Resources keep running, as after a crash. A paused agent cannot handle
+// the signal before it resumes; it is left alone.
+func (c *Cluster) StopAgent(name string, restartAfter time.Duration) {
+	h := c.hosts[name]
+	if !h.powered || h.agent == nil || h.paused {
+		return
+	}
+	c.applyAgent(h, h.agent.Goodbye(c.Q.Now()))
+	conns := c.connsOf(func(cn *simConn) bool { return cn.h == h })
+	c.endAgentProcess(h)
+	c.trace("host %s agent stopped cleanly", name)
+	// Later than anything sent before: the slowest latency and any clog
+	// on the way to the manager.
+	c.Q.After(c.opts.LatencyMax+c.clog[h.name+">"+effect.Manager]+time.Millisecond, func() {
+		for _, cn := range conns {
+			c.closeConn(cn, h.name, "agent stopped")
+		}
+	})
+	if restartAfter > 0 {
+		gen := h.gen
+		c.Q.After(restartAfter, func() {
+			if h.gen == gen && h.powered {
+				c.startAgent(h)
+			}
+		})
+	}
+}
+
 func (c *Cluster) stopAgentProcess(h *host) {
+	c.closeHostConns(h)
+	c.endAgentProcess(h)
+}
+
+// endAgentProcess ends the agent process of a host: its timers, its
+// machine, its life.
+func (c *Cluster) endAgentProcess(h *host) {
 	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
 	for _, id := range h.timers {
 		c.Q.Cancel(id)
 	}
 	h.timers = map[effect.TimerID]eventq.ID{}
-	c.closeHostConns(h)
 	// Resource agents the dead agent started run to completion (they are
 	// not in its process group's fate here: conservative for safety), and
 	// their effects on the file system happen, but nobody hears of them.

@@ -52,6 +52,7 @@ const (
 	FreezeManager Kind = "freeze-manager" // manager stopped (SIGSTOP) for For, no replacement
 	SlowHost      Kind = "slow-host"      // every start and stop on Host takes Delay, for For
 	CrashMidway   Kind = "crash-midway"   // the next Action on Host takes Delay; its agent dies midway, restarts after For
+	RestartAgent  Kind = "restart-agent"  // Host's agent stops cleanly (SIGTERM, goodbye); restarted after For
 
 	// Kinds for scripted plans (scenarios) only; the swarm never draws
 	// them.
@@ -164,7 +165,7 @@ var allKinds = []Kind{CrashAgent, CrashHost, PauseHost, Partition, CutOneWay, Is
 // ownStreamKinds came after the first kinds: each draws whether it is on,
 // its rate and its faults from a stream of its own, so that adding one left
 // every seed's draws of the others as they were.
-var ownStreamKinds = []Kind{FreezeManager, SlowHost, CrashMidway}
+var ownStreamKinds = []Kind{FreezeManager, SlowHost, CrashMidway, RestartAgent}
 
 func init() { allKinds = append(allKinds, ownStreamKinds...) }
 
@@ -365,6 +366,11 @@ func (d *drawer) draw(k Kind) (Fault, bool) {
 		// when something fails over or moves, which no plan can time.
 		f.Host, f.For = d.pick(d.hosts), d.lasting(10*time.Second, 2*time.Minute)
 		f.Delay = d.dur(time.Second, 12*time.Second)
+	case RestartAgent:
+		// Mostly back within the manager's goodbye grace (twice the dead
+		// timeout), sometimes not: a host that said goodbye and stays
+		// away is lost as usual.
+		f.Host, f.For = d.pick(d.hosts), d.lasting(100*time.Millisecond, 3*dead)
 	case CrashMidway:
 		// A crash where it hurts: an agent killed (kill -9) in the middle
 		// of a slow start or stop and restarted at once, as systemd does,

@@ -26,6 +26,10 @@ type Target interface {
 	// running. It restarts after restartAfter, 0 meaning not until the
 	// host is fenced and boots.
 	CrashAgent(host string, restartAfter time.Duration) error
+	// RestartAgent stops host's agent cleanly (SIGTERM: it says goodbye
+	// to the manager) and starts it again after restartAfter, 0 meaning
+	// not until the host is fenced and boots. Its resources keep running.
+	RestartAgent(host string, restartAfter time.Duration) error
 	// CrashHost stops the whole host: its agent and resources die, its
 	// disk stays. It boots after bootAfter, 0 meaning when fenced and
 	// rebooted or powered on.
@@ -163,6 +167,8 @@ func Apply(t Target, s Step) error {
 	switch f.Kind {
 	case CrashAgent:
 		return t.CrashAgent(f.Host, f.For)
+	case RestartAgent:
+		return t.RestartAgent(f.Host, f.For)
 	case CrashHost:
 		return t.CrashHost(f.Host, f.For)
 	case PauseHost:

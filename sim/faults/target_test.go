@@ -49,6 +49,9 @@ func (r *recorder) SlowHost(h string, d time.Duration) error    { return r.note(
 func (r *recorder) CrashMidway(h, a string, d, after time.Duration) error {
 	return r.note("crash-midway %s %s %s %s", h, a, d, after)
 }
+func (r *recorder) RestartAgent(h string, d time.Duration) error {
+	return r.note("restart-agent %s %s", h, d)
+}
 func (r *recorder) HealAll() error { return r.note("heal") }
 func (r *recorder) Admin(req manager.Request) error {
 	return r.note("admin %s %s %s %t", req.Command, req.Target, req.Host, req.Flag)
@@ -64,6 +67,7 @@ func TestStepsAndApply(t *testing.T) {
 		{At: 16 * time.Second, Kind: AdminMaintenance, Action: "on"},
 		{At: 17 * time.Second, Kind: FreezeManager, For: 8 * time.Second},
 		{At: 18 * time.Second, Kind: SlowHost, Host: "a", Delay: 4 * time.Second, For: 2 * time.Second},
+		{At: 18 * time.Second, Kind: RestartAgent, Host: "b", For: 3 * time.Second},
 		{At: 19 * time.Second, Kind: CrashMidway, Host: "a", Action: "start", Delay: 4 * time.Second, For: time.Second},
 	}
 	r := &recorder{}
@@ -83,6 +87,7 @@ func TestStepsAndApply(t *testing.T) {
 		"admin maintenance   true",
 		"freeze-manager",
 		"slow a 4s",
+		"restart-agent b 3s", // the world times the restart
 		"crash-midway a start 4s 1s",
 		"slow a 0s",
 		"thaw-manager",

@@ -96,6 +96,9 @@ type Coverage struct {
 	SlowHosts      int `json:"slow_hosts"`
 	QuickRestarts  int `json:"quick_restarts"`
 	Orphans        int `json:"orphans"`
+	// CleanRestarts counts agents stopped cleanly (a goodbye) and
+	// restarted.
+	CleanRestarts int `json:"clean_restarts"`
 }
 
 // Add sums coverage.
@@ -119,6 +122,7 @@ func (c *Coverage) Add(o Coverage) {
 	c.SlowHosts += o.SlowHosts
 	c.QuickRestarts += o.QuickRestarts
 	c.Orphans += o.Orphans
+	c.CleanRestarts += o.CleanRestarts
 }
 
 // Result is the verdict of one run.
@@ -435,6 +439,8 @@ func count(cov *Coverage, f faults.Fault) {
 		cov.Pauses++
 	case faults.SlowHost:
 		cov.SlowHosts++
+	case faults.RestartAgent:
+		cov.CleanRestarts++
 	case faults.CrashMidway:
 		cov.Crashes++
 		cov.QuickRestarts++

@@ -26,6 +26,11 @@ func (t *simTarget) CrashAgent(h string, restartAfter time.Duration) error {
 	return nil
 }
 
+func (t *simTarget) RestartAgent(h string, restartAfter time.Duration) error {
+	t.c.StopAgent(h, restartAfter)
+	return nil
+}
+
 func (t *simTarget) CrashHost(h string, bootAfter time.Duration) error {
 	t.c.CrashHost(h, bootAfter)
 	return nil
