@@ -152,6 +152,11 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) {
 	}
 	for _, r := range rscs {
 		mg.cleanup(r)
+		for _, id := range sortedOps(mg.ops) {
+			if p := mg.ops[id]; p.resource == r && p.oneShot() {
+				p.cleanedUp = true // its failure, if it fails, is one the cleanup wiped
+			}
+		}
 		for _, h := range mg.m.Hosts {
 			if o, ok := mg.observed[r][h.Name]; ok && o.State != planner.StopFailed {
 				delete(mg.observed[r], h.Name) // re-probe
