@@ -991,23 +991,7 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 			delete(c.rfaults, h.name+"/"+rsc+"/"+action)
 		}
 	}
-	// Each host draws its agents' run times from its own stream.
-	dur := time.Duration(1 + h.rng.Int64N(int64(c.opts.AgentDuration)))
-	if h.slow > 0 && (action == "start" || action == "stop") {
-		dur = h.slow
-	}
-	if fault != nil && fault.Delay > 0 {
-		dur = fault.Delay
-	}
-	if mw := h.midway; mw != nil && mw.action == action {
-		h.midway, dur = nil, mw.delay
-		c.Q.After(mw.delay/2, func() {
-			if h.gen == gen {
-				c.trace("host %s agent dies midway through %s %s", h.name, action, rsc)
-				c.CrashAgent(h.name, mw.restartAfter)
-			}
-		})
-	}
+	dur := c.runTime(h, rsc, action, fault)
 	// A start makes the resource active from its first instant as far as
 	// the safety checker is concerned (a half-started service may already
 	// write to shared storage), and a failed start leaves it so until a
@@ -1041,6 +1025,31 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		p.exit = c.Q.After(dur, func() { p.run(false) })
 	}
 	return pgid
+}
+
+// runTime is how long an action of rsc takes on h: a draw from the host's
+// own stream, unless the host is slow, a fault of the resource says
+// otherwise, or a crash waits midway through this action (it is scheduled
+// here).
+func (c *Cluster) runTime(h *host, rsc, action string, fault *ResourceFault) time.Duration {
+	dur := time.Duration(1 + h.rng.Int64N(int64(c.opts.AgentDuration)))
+	if h.slow > 0 && (action == "start" || action == "stop") {
+		dur = h.slow
+	}
+	if fault != nil && fault.Delay > 0 {
+		dur = fault.Delay
+	}
+	if mw := h.midway; mw != nil && mw.action == action {
+		gen := h.gen
+		h.midway, dur = nil, mw.delay
+		c.Q.After(mw.delay/2, func() {
+			if h.gen == gen {
+				c.trace("host %s agent dies midway through %s %s", h.name, action, rsc)
+				c.CrashAgent(h.name, mw.restartAfter)
+			}
+		})
+	}
+	return dur
 }
 
 // actionEnds plays the end of an OCF action on the host's state files and
