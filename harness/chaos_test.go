@@ -31,7 +31,7 @@ var (
 // ProcessCluster.FaultTarget).
 var chaosKinds = []faults.Kind{faults.CrashAgent, faults.CrashHost, faults.PauseHost, faults.Partition, faults.CutOneWay,
 	faults.Isolate, faults.Clog, faults.KillResource, faults.FailStart, faults.FailStop, faults.HangAction, faults.FailDevice,
-	faults.HangDevice, faults.CrashManager, faults.PauseManager, faults.AdminMove, faults.AdminStandby, faults.AdminStop,
+	faults.HangDevice, faults.CrashManager, faults.PauseManager, faults.FreezeManager, faults.RestartAgent, faults.AdminMove, faults.AdminStandby, faults.AdminStop,
 	faults.AdminCleanup, faults.AdminUnmanage}
 
 // chaosSpacing is the least time between two faults of the chaos run:

@@ -30,6 +30,10 @@ func (t processTarget) CrashAgent(h string, restartAfter time.Duration) error {
 	return nil
 }
 
+func (t processTarget) RestartAgent(h string, restartAfter time.Duration) error {
+	return t.pc.RestartAgent(h, restartAfter)
+}
+
 func (t processTarget) CrashHost(h string, bootAfter time.Duration) error {
 	t.pc.CrashHost(h, bootAfter)
 	return nil
@@ -97,6 +101,19 @@ func (t processTarget) FailResource(h, rsc, action string, rc, times int, hang b
 	return t.pc.FailResource(h, rsc, action, rc, times, hang)
 }
 
+// SlowHost is unsupported: the statefile agent's delay is a parameter the
+// configuration fixes (realize keeps it), not a marker a run can set, so a
+// host cannot be made slow while the cluster runs.
+func (t processTarget) SlowHost(h string, delay time.Duration) error {
+	return faults.Unsupported("slow starts and stops on %s: the statefile agent's delay is fixed by the configuration, not set by a marker", h)
+}
+
+// CrashMidway is unsupported: the harness cannot see when an action begins
+// to time its kill -9 into it, nor make that one action slow.
+func (t processTarget) CrashMidway(h, action string, delay, restartAfter time.Duration) error {
+	return faults.Unsupported("a crash of %s's agent midway through a %s: the harness cannot time a kill into an action", h, action)
+}
+
 // BreakDevice marks the device broken for the PID fence agent. Its lie is
 // not the simulator's: it lies to the status check too, where the
 // simulator's lying device is caught by it, so a lie is not the same fault
@@ -113,6 +130,8 @@ func (t processTarget) CrashManager() error              { t.pc.CrashManager(); 
 func (t processTarget) StartManager() error              { return t.pc.StartManager() }
 func (t processTarget) PauseManager() error              { return t.pc.PauseManager() }
 func (t processTarget) ResumeStaleManagers() error       { t.pc.ResumeStaleManagers(); return nil }
+func (t processTarget) FreezeManager() error             { return t.pc.FreezeManager() }
+func (t processTarget) ThawManager() error               { t.pc.ThawManager(); return nil }
 
 func (t processTarget) Admin(req manager.Request) error {
 	var lifetime string

@@ -583,6 +583,26 @@ func (pc *ProcessCluster) StopAgent(h string) error {
 	return nil
 }
 
+// RestartAgent stops h's agent cleanly (SIGTERM: it says goodbye to the
+// manager) and has it started again after restartAfter (0: not until the
+// host is fenced and boots), as systemd's restart would.
+func (pc *ProcessCluster) RestartAgent(h string, restartAfter time.Duration) error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	hp := pc.hosts[h]
+	if !hp.up || hp.agent == nil || hp.paused {
+		return nil // nothing to stop, or stopped (SIGSTOP) and deaf to SIGTERM: as in the simulator
+	}
+	_ = hp.agent.cmd.Process.Signal(syscall.SIGTERM)
+	<-hp.agent.done
+	hp.agent = nil
+	hp.agentDead, hp.restartAt = true, time.Time{}
+	if restartAfter > 0 {
+		hp.restartAt = time.Now().Add(restartAfter)
+	}
+	return nil
+}
+
 // StartAgent starts h's agent if it is not running.
 func (pc *ProcessCluster) StartAgent(h string) error {
 	pc.mu.Lock()
@@ -668,6 +688,27 @@ func (pc *ProcessCluster) PauseManager() error {
 		return fmt.Errorf("pause manager: %w", err)
 	}
 	return pc.startManager()
+}
+
+// FreezeManager stops the manager (SIGSTOP) with nothing to replace it:
+// the agents' heartbeats wait in its sockets until ThawManager.
+func (pc *ProcessCluster) FreezeManager() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.mgr == nil {
+		return fmt.Errorf("freeze manager: %w", ErrNoManager)
+	}
+	_ = pc.mgr.cmd.Process.Signal(syscall.SIGSTOP)
+	return nil
+}
+
+// ThawManager resumes a frozen manager (SIGCONT); a running one ignores it.
+func (pc *ProcessCluster) ThawManager() {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.mgr != nil {
+		_ = pc.mgr.cmd.Process.Signal(syscall.SIGCONT)
+	}
 }
 
 // ResumeStaleManagers wakes every frozen manager (SIGCONT).
@@ -765,6 +806,7 @@ func (pc *ProcessCluster) Heal() {
 	}
 	pc.ClearResourceFaults()
 	pc.ClearDeviceFaults()
+	pc.ThawManager()
 	pc.ResumeStaleManagers()
 	for _, h := range pc.Hosts {
 		pc.Resume(h)

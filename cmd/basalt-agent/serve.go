@@ -142,5 +142,8 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	defer d.Stop()
 	service.RunService(log, nil)
+	// A clean stop (SIGTERM, a restart by systemd) says goodbye first, so
+	// that the manager waits for the agent's return instead of fencing.
+	d.StopCleanly()
 	return 0
 }

@@ -267,7 +267,8 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 		{"pauses", cov.Pauses}, {"crashes", cov.Crashes}, {"manager restarts", cov.ManagerRestarts},
 		{"stale-epoch refusals", cov.StaleRefusals}, {"connection takeovers", cov.ConnTakeovers},
 		{"stale conns refused", cov.StaleConnsRefused}, {"deposed conns closed", cov.DeposedConnsClosed},
-		{"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
+		{"manager freezes", cov.ManagerFreezes}, {"slow hosts", cov.SlowHosts}, {"quick agent restarts", cov.QuickRestarts},
+		{"orphans found", cov.Orphans}, {"clean agent restarts", cov.CleanRestarts}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}

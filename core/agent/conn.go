@@ -47,6 +47,7 @@ type Machine interface {
 	Start(now time.Time) []effect.Effect
 	Restore(now time.Time, rs []lrm.Resource) []effect.Effect
 	Resume(now time.Time) []effect.Effect
+	Goodbye(now time.Time) []effect.Effect
 	ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Effect
 	OrphanEnded(now time.Time, life, run uint64, gone bool) []effect.Effect
 	Connected(now time.Time, conn effect.ConnID) []effect.Effect
@@ -63,6 +64,18 @@ var _ Machine = (*Agent)(nil)
 
 // Conns names the connection the agent obeys and its candidate (0: none).
 func (a *Agent) Conns() (cur, cand effect.ConnID) { return a.conn.cur, a.conn.cand }
+
+// Goodbye is what the agent says when it stops cleanly: the manager it
+// obeys hears that the host is restarting rather than lost, and gives it a
+// grace before judging it (core/manager). Nothing else changes: the
+// resources and the operations under way are left to the next life.
+func (a *Agent) Goodbye(now time.Time) []effect.Effect {
+	if a.conn.cur == 0 {
+		return nil
+	}
+	return []effect.Effect{a.log(slog.LevelInfo, "stopping cleanly: saying goodbye to the manager"),
+		effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: proto.Goodbye{Host: a.cfg.Host, Epoch: a.epoch}}}
+}
 
 // Connected tells the agent that a manager opened connection conn. The
 // agent greets it with its host and epoch, from which a superseded manager

@@ -162,6 +162,11 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) []effect.Effect {
 		mg.cleanup(r)
 		effs = append(effs, mg.cancelAllMonitors(r)...)
 		unfenced := mg.stopFailureBlocks(r)
+		for _, id := range sortedOps(mg.ops) {
+			if p := mg.ops[id]; p.resource == r && p.oneShot() {
+				p.cleanedUp = true // its failure, if it fails, is one the cleanup wiped
+			}
+		}
 		for _, h := range mg.m.Hosts {
 			if o, ok := mg.observed[r][h.Name]; ok && (o.State != planner.StopFailed || unfenced) {
 				delete(mg.observed[r], h.Name) // re-probe

@@ -76,6 +76,8 @@ func claimedHost(msg effect.Message) (string, bool) {
 	switch m := msg.(type) {
 	case proto.Hello:
 		return m.Host, true
+	case proto.Goodbye:
+		return m.Host, true
 	case proto.Heartbeat:
 		return m.Host, true
 	case proto.OpResult:

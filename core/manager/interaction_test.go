@@ -34,6 +34,8 @@ package manager
 //	                              status "off"; repeats until none is left
 //	up [running=...]              every up host says hello, then answer;
 //	                              prints only the resulting status
+//	goodbye host=h1               the host's agent stops cleanly: it says
+//	                              goodbye, then nothing (as crash) until boot
 //	crash host=h1                 the host dies: it answers nothing more
 //	boot host=h1                  the host is up again (it says hello itself
 //	                              only when told to)
@@ -170,6 +172,10 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		h.answer(t, d)
 	case "up":
 		h.up(t, d)
+	case "goodbye":
+		host := arg(t, d, "host", "")
+		h.deliver(proto.Goodbye{Host: host, Epoch: h.mg.Epoch()})
+		h.setDown(host, true)
 	case "crash":
 		h.setDown(arg(t, d, "host", ""), true)
 	case "boot":

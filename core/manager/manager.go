@@ -212,6 +212,8 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 	switch m := msg.(type) {
 	case proto.Hello:
 		return mg.hello(now, m)
+	case proto.Goodbye:
+		return mg.goodbye(now, m)
 	case proto.Heartbeat:
 		if m.Epoch > mg.epoch && m.Epoch <= proto.MaxEpoch {
 			return mg.newerManager(now, m.Host, m.Epoch, false)

@@ -29,6 +29,9 @@ type pendingOp struct {
 	monitor   int
 	recurring bool
 	answered  bool
+	// cleanedUp: an administrator's cleanup of its resource came while
+	// this one-shot command was in flight (see acrossCleanup).
+	cleanedUp bool
 }
 
 // oneShot: a command that ends with its first result (probe, start, stop).

@@ -32,6 +32,8 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 	}
 	okOutcome := !res.Failed()
 	switch {
+	case p.cleanedUp && res.Failed() && res.Action != ocf.Stop:
+		effs = append(effs, mg.acrossCleanup(r, p, res)...)
 	case p.action.Kind == planner.Probe || (!p.recurring && res.Action == ocf.Monitor):
 		effs = append(effs, mg.probed(now, r, p.host, res)...)
 		okOutcome = true // a probe that answers has done its job
@@ -51,6 +53,21 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 	}
 	mg.wake()
 	return effs
+}
+
+// acrossCleanup: a probe or start failed, but a cleanup of its resource
+// came while it ran. The operator wiped the resource's failures up to then,
+// and this one belongs to that past (its cause, a wrong configuration, a
+// missing binary, was what the cleanup said is fixed): recorded, a fatal
+// rc 6 would leave the resource down for good, as if the cleanup had never
+// come. It is not a fact for the planner; what the operation left on the
+// host is probed again instead. A stop is not excused: a failed stop leaves
+// a resource that only a fence makes certainly stopped.
+func (mg *Manager) acrossCleanup(r *model.Resource, p *pendingOp, res lrm.Result) []effect.Effect {
+	delete(mg.observed[r.ID], p.host)
+	mg.markStale()
+	return []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "operation failed across a cleanup: not counted, probed again",
+		slog.String("host", p.host), slog.String("op", res.Key().String()), slog.String("result", describe(res)))}
 }
 
 // retire takes a command off the books once its result is in: one-shot

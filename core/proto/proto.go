@@ -162,3 +162,16 @@ type Refused struct {
 func (m Refused) Describe() string {
 	return fmt.Sprintf("refused host=%s epoch=%d op=%d stale=%t reason=%q", m.Host, m.Epoch, m.Op, m.Stale, m.Reason)
 }
+
+// Goodbye is an agent's last message when it stops cleanly (SIGTERM, a
+// restart by its service manager): the host is not lost, its agent is
+// coming back. The manager gives such a host a grace before it declares it
+// lost (core/manager); the resources keep running meanwhile.
+type Goodbye struct {
+	Host string
+	// Epoch is the highest manager epoch the agent has seen.
+	Epoch Epoch
+}
+
+// Describe implements Message.
+func (m Goodbye) Describe() string { return fmt.Sprintf("goodbye host=%s epoch=%d", m.Host, m.Epoch) }

@@ -23,6 +23,7 @@ var types = map[string]effect.Message{
 	"cancel":       proto.Cancel{},
 	"fence-exec":   proto.FenceExec{},
 	"hello":        proto.Hello{},
+	"goodbye":      proto.Goodbye{},
 	"heartbeat":    proto.Heartbeat{},
 	"op-result":    proto.OpResult{},
 	"fence-result": proto.FenceResult{},

@@ -19,6 +19,7 @@ func TestRoundTrip(t *testing.T) {
 		proto.Cancel{Epoch: 1, Op: 2, Resource: "r", Key: lrm.OpKey{Action: ocf.Monitor, Interval: time.Second}},
 		proto.FenceExec{Epoch: 1, Op: 3, Device: "d", Agent: "fence_dummy", Params: map[string]string{"a": "b"}, Action: proto.FenceOff, Target: "h", Plug: "h", Timeout: time.Minute},
 		proto.Hello{Host: "h", Epoch: 4},
+		proto.Goodbye{Host: "h", Epoch: 4},
 		proto.Heartbeat{Host: "h", Epoch: 4, Seq: 99},
 		proto.OpResult{Host: "h", Epoch: 4, Op: 7, Result: lrm.Result{CallID: 2, Resource: "r", RC: ocf.NotRunning, Status: lrm.Done, Outcome: ocf.Stopped,
 			QueuedAt: time.Unix(10, 0).UTC(), EndedAt: time.Unix(11, 0).UTC()}},

@@ -101,3 +101,20 @@ func TestHandoversToAnOlderManagerWhileTheNewerIsConnected(t *testing.T) {
 	require.Equal(t, "connection", v[0].Checker)
 	require.Contains(t, v[0].Message, "h1 gave its connection to a manager of epoch 1")
 }
+
+// TestLossesOfHealthyHostsAreCaught: a host declared lost while its
+// heartbeats were reaching the manager is flagged; one silent for the dead
+// timeout, or never heard, is not.
+func TestLossesOfHealthyHostsAreCaught(t *testing.T) {
+	dead := 5 * time.Second
+	losses := []Loss{
+		{At: at(20), Host: "a", Epoch: 1, LastHeard: at(19.5)}, // heard half a second before: healthy
+		{At: at(20), Host: "b", Epoch: 1, LastHeard: at(15)},   // silent for the dead timeout
+		{At: at(20), Host: "c", Epoch: 1},                      // never heard
+		{At: at(20), Host: "d", Epoch: 1, LastHeard: at(20)},   // the same instant as the deadline
+	}
+	v := CheckLosses(losses, dead, 10*time.Millisecond)
+	require.Len(t, v, 1)
+	require.Equal(t, "unjust-loss", v[0].Checker)
+	require.Contains(t, v[0].Message, "declared a lost")
+}

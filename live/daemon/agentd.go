@@ -173,6 +173,20 @@ func (d *AgentDaemon) Stop() {
 	d.wg.Wait()
 }
 
+// StopCleanly is Stop after a goodbye: the manager the agent obeys hears
+// that the host is restarting rather than lost (proto.Goodbye) and gives it
+// a grace before it judges it. The goodbye is written before the
+// connection closes, so TCP delivers it first. SIGTERM ends the daemon so;
+// Stop alone is an abrupt end, as tests of an agent's death use it.
+func (d *AgentDaemon) StopCleanly() {
+	d.mu.Lock()
+	if !d.closed {
+		d.apply(d.a.Goodbye(d.clk.Now()))
+	}
+	d.mu.Unlock()
+	d.Stop()
+}
+
 func (d *AgentDaemon) closeListeners() {
 	if d.plain != nil {
 		d.plain.Close()

@@ -13,6 +13,7 @@ import (
 const (
 	IgnoreEpochName         = "ignore-epoch"
 	ObeyEveryConnectionName = "obey-every-connection"
+	NoOrphanKillName        = "no-orphan-kill"
 )
 
 // Agent wraps a correct agent machine with the named defect, or reports
@@ -23,6 +24,8 @@ func Agent(name string) (func(*agent.Agent) agent.Machine, bool) {
 		return func(a *agent.Agent) agent.Machine { return ObeyEveryConnection(a) }, true
 	case IgnoreEpochName:
 		return func(a *agent.Agent) agent.Machine { return IgnoreEpoch(a) }, true
+	case NoOrphanKillName:
+		return func(a *agent.Agent) agent.Machine { return NoOrphanKill(a) }, true
 	}
 	return nil, false
 }
@@ -172,4 +175,35 @@ func (w *ignoreEpoch) lower(effs []effect.Effect) []effect.Effect {
 		effs[i] = s
 	}
 	return effs
+}
+
+// noOrphanKill is the no-orphan-kill defect.
+type noOrphanKill struct{ agent.Machine }
+
+// NoOrphanKill is an agent that does not deal with what its predecessor
+// left running: the kill of each orphaned process group is never carried
+// out, and the machine is told at once that the group is gone. The
+// resource is probed (and commanded) beside an action that may still be
+// under way, so a start cut short by the agent's death is reported "not
+// running", started elsewhere, and then ends here: active on two hosts.
+func NoOrphanKill(a agent.Machine) agent.Machine { return &noOrphanKill{Machine: a} }
+
+// Resume implements agent.Machine.
+func (w *noOrphanKill) Resume(now time.Time) []effect.Effect {
+	return w.forget(now, w.Machine.Resume(now))
+}
+
+// forget drops the KillOrphan effects of a batch, answering each at once
+// as if its group were gone.
+func (w *noOrphanKill) forget(now time.Time, effs []effect.Effect) []effect.Effect {
+	var out, answers []effect.Effect
+	for _, e := range effs {
+		k, ok := e.(agent.KillOrphan)
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		answers = append(answers, w.Machine.OrphanEnded(now, k.Life, k.Run, true)...)
+	}
+	return append(out, answers...)
 }

@@ -58,6 +58,11 @@ type Options struct {
 	// effects before the cluster carries them out (a manager canary, see
 	// sim/canary): it may rewrite them and feed inputs back.
 	ManagerIntercept func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
+	// ManagerTimerAt, when set, is the time the manager is told a timer of
+	// its fired at, given when it was due and when it fires: a manager
+	// canary that hides a pause from the manager (sim/canary). Unset, it
+	// is the time the timer fires, as a real clock says.
+	ManagerTimerAt func(due, now time.Time) time.Time
 	// WrapAgent, when set, wraps every agent machine at its input/effect
 	// boundary: the agent canaries (sim/canary).
 	WrapAgent func(*agent.Agent) agent.Machine
@@ -147,7 +152,12 @@ type host struct {
 	nextPgid int
 	// held collects what a paused host would have done.
 	held []func()
-	rng  *rand.Rand
+	// slow, when set, is how long every start and stop takes on the host
+	// (SlowHost).
+	slow time.Duration
+	// midway, when set, waits for the next action it names (CrashMidway).
+	midway *midway
+	rng    *rand.Rand
 }
 
 type procKey struct {
@@ -192,8 +202,10 @@ type Cluster struct {
 	staleRefusals int
 	// conns are the manager-agent connections (conn.go): open ones by ID,
 	// and in the order they opened.
-	conns    map[effect.ConnID]*simConn
-	open     []*simConn
+	conns map[effect.ConnID]*simConn
+	open  []*simConn
+	// losses are the managers' declarations of lost hosts (liveness.go).
+	losses   []Loss
 	lastConn effect.ConnID
 	connCov  ConnCoverage
 }
@@ -300,20 +312,30 @@ func (c *Cluster) RunUntil(d time.Duration, cond func() bool) bool {
 // mgrInst is one manager process. Normally there is one; a paused manager
 // that a new one replaced lives on as a stale instance, still acting on its
 // old beliefs when it resumes.
+//
+// A paused instance holds what happens to it until it wakes: the timers
+// that came due (heldTimers) apart from what reached its sockets (held),
+// because a process that resumes runs its expired timers before it reads
+// its sockets. That order is what a paused manager must survive: every
+// dead timer fires before the heartbeats queued meanwhile are read.
 type mgrInst struct {
-	m      *manager.Manager
-	up     bool
-	paused bool
-	held   []func()
-	timers map[effect.TimerID]eventq.ID
+	m          *manager.Manager
+	up         bool
+	paused     bool
+	held       []func()
+	heldTimers []func()
+	timers     map[effect.TimerID]eventq.ID
+	// heard is when a sign of life (hello, heartbeat) from each host last
+	// reached this instance's end of a connection, read or not yet.
+	heard map[string]time.Time
 }
 
 // StartManager starts (or restarts) the manager from its durable state.
 func (c *Cluster) StartManager() {
-	if c.cur != nil && c.cur.up && !c.cur.paused {
-		c.CrashManager()
+	if c.cur != nil && c.cur.up {
+		c.CrashManager() // a frozen one too: a restart kills the stopped process
 	}
-	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}}
+	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}, heard: map[string]time.Time{}}
 	mi.m = manager.New(manager.Config{Model: c.Model})
 	rec, err := manager.Recover(c.mstore)
 	if err != nil {
@@ -368,23 +390,69 @@ func (c *Cluster) ResumeStaleManagers() {
 		if !mi.paused {
 			continue
 		}
-		mi.paused = false
-		held := mi.held
-		mi.held = nil
-		c.trace("stale manager epoch=%d resumes (%d held events)", mi.m.Epoch(), len(held))
-		// It wakes to find the connections the agents closed while it
-		// slept gone, and opens new ones as it catches up: what it does
-		// on its stale beliefs meets the agents' rule at once.
-		for _, n := range c.names {
-			c.dial(mi, c.hosts[n])
-		}
-		for _, fn := range held {
-			fn()
-		}
+		c.trace("stale manager epoch=%d resumes (%d timers, %d held events)", mi.m.Epoch(), len(mi.heldTimers), len(mi.held))
+		c.wake(mi, true)
 	}
 }
 
-// onManager runs fn for instance mi now, or when it resumes.
+// FreezeManager stops the manager process (SIGSTOP) with no replacement:
+// nothing watches it, so the cluster goes without a manager until
+// ThawManager. The agents go on heartbeating into its sockets, where the
+// messages wait for it.
+func (c *Cluster) FreezeManager() {
+	mi := c.cur
+	if mi == nil || !mi.up || mi.paused {
+		return
+	}
+	mi.paused = true
+	c.trace("manager epoch=%d frozen", mi.m.Epoch())
+}
+
+// ThawManager resumes a frozen manager (SIGCONT): its timers that came due
+// fire first, then it reads what waits in its sockets.
+func (c *Cluster) ThawManager() {
+	mi := c.cur
+	if mi == nil || !mi.up || !mi.paused {
+		return
+	}
+	c.trace("manager epoch=%d thawed (%d timers, %d held events)", mi.m.Epoch(), len(mi.heldTimers), len(mi.held))
+	c.wake(mi, false)
+}
+
+// wake resumes a paused instance: the timers that came due while it slept
+// fire first, in the order they came due, then what reached its sockets is
+// read, in the order it arrived. A replaced (stale) instance then dials
+// every host before it reads: it finds the connections the agents closed
+// while it slept gone and opens new ones as it catches up, so that what it
+// does on its stale beliefs meets the agents' rule at once. A frozen one
+// redials after its reads, as its own redial timers would.
+func (c *Cluster) wake(mi *mgrInst, stale bool) {
+	mi.paused = false
+	timers, held := mi.heldTimers, mi.held
+	mi.heldTimers, mi.held = nil, nil
+	for _, fn := range timers {
+		fn()
+	}
+	if stale {
+		c.dialAll(mi)
+	}
+	for _, fn := range held {
+		fn()
+	}
+	if !stale {
+		c.dialAll(mi)
+	}
+}
+
+// dialAll makes mi dial every host it has no connection to.
+func (c *Cluster) dialAll(mi *mgrInst) {
+	for _, n := range c.names {
+		c.dial(mi, c.hosts[n])
+	}
+}
+
+// onManager runs fn, something that reached instance mi's sockets, now, or
+// when it resumes.
 func (c *Cluster) onManager(mi *mgrInst, fn func()) {
 	if !mi.up {
 		return
@@ -396,11 +464,27 @@ func (c *Cluster) onManager(mi *mgrInst, fn func()) {
 	fn()
 }
 
+// onManagerTimer runs fn, a timer of instance mi that came due, now, or
+// first thing when it resumes.
+func (c *Cluster) onManagerTimer(mi *mgrInst, fn func()) {
+	if !mi.up {
+		return
+	}
+	if mi.paused {
+		mi.heldTimers = append(mi.heldTimers, fn)
+		return
+	}
+	fn()
+}
+
 // Admin sends an administrative request to the manager.
 func (c *Cluster) Admin(req manager.Request) (string, error) {
 	mi := c.cur
 	if mi == nil || !mi.up {
 		return "", fmt.Errorf("manager is down")
+	}
+	if mi.paused {
+		return "", fmt.Errorf("manager is frozen: its admin socket does not answer")
 	}
 	id, effs, err := mi.m.Admin(c.Q.Now(), req)
 	c.trace("admin %s -> %s %v", req, id, err)
@@ -422,10 +506,10 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			}
 		case effect.SetTimer:
 			c.Q.Cancel(mi.timers[e.ID])
-			id := e.ID
-			mi.timers[id] = c.Q.At(e.At, func() {
+			id, due := e.ID, e.At
+			mi.timers[id] = c.Q.At(due, func() {
 				delete(mi.timers, id)
-				c.onManager(mi, func() { c.applyManager(mi, mi.m.TimerFired(c.Q.Now(), id)) })
+				c.onManagerTimer(mi, func() { c.applyManager(mi, mi.m.TimerFired(c.timerAt(due), id)) })
 			})
 		case effect.CancelTimer:
 			c.Q.Cancel(mi.timers[e.ID])
@@ -435,6 +519,7 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 				c.persist(c.mstore, e)
 			}
 		case effect.Log:
+			c.noteLoss(mi, e)
 			if e.Level >= slog.LevelWarn {
 				c.trace("manager log %s %s", e.Level, e.Describe())
 			}
@@ -576,6 +661,7 @@ func (c *Cluster) fromAgent(h *host, e effect.Send) {
 	cn := c.conns[e.Conn]
 	c.transmit(h.name, effect.Manager, cn, e.Msg, func() {
 		mi := cn.mi
+		c.noteHeard(mi, h.name, e.Msg)
 		c.onManager(mi, func() {
 			c.trace("deliver %s->manager conn=%d %s", h.name, cn.id, e.Msg.Describe())
 			c.applyManager(mi, mi.m.Receive(c.Q.Now(), h.name, e.Msg))
@@ -670,13 +756,51 @@ func (c *Cluster) CrashAgent(name string, restartAfter time.Duration) {
 	}
 }
 
+// StopAgent stops a host's agent cleanly (SIGTERM) and restarts it after
+// restartAfter (0: not restarted), as systemd's restart does: the agent
+// says goodbye to the manager first, and its connections close only once
+// that has arrived, as TCP delivers what was written before the close.
+// Resources keep running, as after a crash. A paused agent cannot handle
+// the signal before it resumes; it is left alone.
+func (c *Cluster) StopAgent(name string, restartAfter time.Duration) {
+	h := c.hosts[name]
+	if !h.powered || h.agent == nil || h.paused {
+		return
+	}
+	c.applyAgent(h, h.agent.Goodbye(c.Q.Now()))
+	conns := c.connsOf(func(cn *simConn) bool { return cn.h == h })
+	c.endAgentProcess(h)
+	c.trace("host %s agent stopped cleanly", name)
+	// Later than anything sent before: the slowest latency and any clog
+	// on the way to the manager.
+	c.Q.After(c.opts.LatencyMax+c.clog[h.name+">"+effect.Manager]+time.Millisecond, func() {
+		for _, cn := range conns {
+			c.closeConn(cn, h.name, "agent stopped")
+		}
+	})
+	if restartAfter > 0 {
+		gen := h.gen
+		c.Q.After(restartAfter, func() {
+			if h.gen == gen && h.powered {
+				c.startAgent(h)
+			}
+		})
+	}
+}
+
 func (c *Cluster) stopAgentProcess(h *host) {
+	c.closeHostConns(h)
+	c.endAgentProcess(h)
+}
+
+// endAgentProcess ends the agent process of a host: its timers, its
+// machine, its life.
+func (c *Cluster) endAgentProcess(h *host) {
 	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
 	for _, id := range h.timers {
 		c.Q.Cancel(id)
 	}
 	h.timers = map[effect.TimerID]eventq.ID{}
-	c.closeHostConns(h)
 	// Resource agents the dead agent started run to completion (they are
 	// not in its process group's fate here: conservative for safety), and
 	// their effects on the file system happen, but nobody hears of them.
@@ -755,8 +879,36 @@ func (c *Cluster) FailResource(hostName, rsc, action string, f ResourceFault) {
 	c.trace("fault %s %s %s rc=%d hang=%t times=%d", hostName, rsc, action, f.RC, f.Hang, f.Times)
 }
 
-// ClearResourceFaults removes every resource fault.
-func (c *Cluster) ClearResourceFaults() { c.rfaults = map[string]*ResourceFault{} }
+// ClearResourceFaults removes every resource fault, slow hosts included.
+func (c *Cluster) ClearResourceFaults() {
+	c.rfaults = map[string]*ResourceFault{}
+	for _, n := range c.names {
+		c.hosts[n].slow, c.hosts[n].midway = 0, nil
+	}
+}
+
+// midway is a CrashMidway waiting for its action.
+type midway struct {
+	action              string
+	delay, restartAfter time.Duration
+}
+
+// CrashMidway waits for the next run of action (start or stop) of a
+// resource on a host, makes it take delay, and kills the host's agent
+// halfway through it, to restart it restartAfter later (see CrashAgent):
+// the agent's next life finds the action still running.
+func (c *Cluster) CrashMidway(name, action string, delay, restartAfter time.Duration) {
+	c.hosts[name].midway = &midway{action: action, delay: delay, restartAfter: restartAfter}
+	c.trace("host %s agent to die midway through its next %s (%s), restarting after %s", name, action, delay, restartAfter)
+}
+
+// SlowHost makes every start and stop on a host take delay (0: as drawn
+// from Options.AgentDuration again). A resource fault's own Delay still
+// wins.
+func (c *Cluster) SlowHost(name string, delay time.Duration) {
+	c.hosts[name].slow = delay
+	c.trace("host %s slow starts and stops: %s", name, delay)
+}
 
 // FailDevice injects a fence device fault.
 func (c *Cluster) FailDevice(device string, f DeviceFault) {
@@ -839,11 +991,7 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 			delete(c.rfaults, h.name+"/"+rsc+"/"+action)
 		}
 	}
-	// Each host draws its agents' run times from its own stream.
-	dur := time.Duration(1 + h.rng.Int64N(int64(c.opts.AgentDuration)))
-	if fault != nil && fault.Delay > 0 {
-		dur = fault.Delay
-	}
+	dur := c.runTime(h, rsc, action, fault)
 	// A start makes the resource active from its first instant as far as
 	// the safety checker is concerned (a half-started service may already
 	// write to shared storage), and a failed start leaves it so until a
@@ -877,6 +1025,31 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		p.exit = c.Q.After(dur, func() { p.run(false) })
 	}
 	return pgid
+}
+
+// runTime is how long an action of rsc takes on h: a draw from the host's
+// own stream, unless the host is slow, a fault of the resource says
+// otherwise, or a crash waits midway through this action (it is scheduled
+// here).
+func (c *Cluster) runTime(h *host, rsc, action string, fault *ResourceFault) time.Duration {
+	dur := time.Duration(1 + h.rng.Int64N(int64(c.opts.AgentDuration)))
+	if h.slow > 0 && (action == "start" || action == "stop") {
+		dur = h.slow
+	}
+	if fault != nil && fault.Delay > 0 {
+		dur = fault.Delay
+	}
+	if mw := h.midway; mw != nil && mw.action == action {
+		gen := h.gen
+		h.midway, dur = nil, mw.delay
+		c.Q.After(mw.delay/2, func() {
+			if h.gen == gen {
+				c.trace("host %s agent dies midway through %s %s", h.name, action, rsc)
+				c.CrashAgent(h.name, mw.restartAfter)
+			}
+		})
+	}
+	return dur
 }
 
 // actionEnds plays the end of an OCF action on the host's state files and

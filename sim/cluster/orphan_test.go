@@ -6,7 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/sim/canary"
 )
 
 // TestOrphanedStartIsNotActiveTwice is the hardening issue "Active on two
@@ -50,3 +52,31 @@ func TestOrphanedStartIsNotActiveTwice(t *testing.T) {
 
 // starting reports whether a start of rsc runs on host.
 func (w *world) starting(host, rsc string) bool { return w.hosts[host].starting[rsc] > 0 }
+
+// TestCrashMidwayLeavesAnOrphan: the crash-midway fault as the swarm
+// draws it (no move, nothing timed by hand): ost1's restart in place is
+// slowed to 4 s, its agent is killed 2 s in and back 300 ms later. The
+// restarted agent kills the orphan before it says anything of ost1; with
+// the orphan hidden from it (the no-orphan-kill canary) ost1 is probed
+// "not running" beside its own start, recovered on oss2, and the orphan's
+// state file appears on oss1 as well.
+func TestCrashMidwayLeavesAnOrphan(t *testing.T) {
+	for _, hide := range []bool{false, true} {
+		opts := Options{Seed: 21}
+		if hide {
+			opts.WrapAgent = func(a *agent.Agent) agent.Machine { return canary.NoOrphanKill(a) }
+		}
+		w := newWorld(t, "failover-pair.yaml", opts)
+		w.Boot()
+		w.settle(time.Minute, func() bool { return w.runningOn("fs1", "oss1") && w.Manager().Idle() }, "start-up")
+		w.CrashMidway("oss1", "start", 4*time.Second, 300*time.Millisecond)
+		w.KillResource("oss1", "ost1")
+		require.NoError(t, w.Run(3*time.Minute))
+		if !hide {
+			w.requireSafe()
+			require.True(t, w.runningOn("fs1", "oss1") || w.runningOn("fs1", "oss2"), "fs1 recovered")
+			continue
+		}
+		require.NotEmpty(t, w.s.bad, "without the orphan's kill, ost1 runs on both hosts")
+	}
+}

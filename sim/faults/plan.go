@@ -48,6 +48,11 @@ const (
 	AdminStop     Kind = "admin-stop"     // stop Group, start it again after For
 	AdminCleanup  Kind = "admin-cleanup"  // cleanup Group
 	AdminUnmanage Kind = "admin-unmanage" // unmanage Group for For
+	// Kinds drawn each from a stream of its own (see ownStreamKinds).
+	FreezeManager Kind = "freeze-manager" // manager stopped (SIGSTOP) for For, no replacement
+	SlowHost      Kind = "slow-host"      // every start and stop on Host takes Delay, for For
+	CrashMidway   Kind = "crash-midway"   // the next Action on Host takes Delay; its agent dies midway, restarts after For
+	RestartAgent  Kind = "restart-agent"  // Host's agent stops cleanly (SIGTERM, goodbye); restarted after For
 
 	// Kinds for scripted plans (scenarios) only; the swarm never draws
 	// them.
@@ -157,6 +162,23 @@ var allKinds = []Kind{CrashAgent, CrashHost, PauseHost, Partition, CutOneWay, Is
 	FailStop, HangAction, FailDevice, HangDevice, LieDevice, CrashManager, PauseManager, AdminMove, AdminStandby,
 	AdminStop, AdminCleanup, AdminUnmanage}
 
+// ownStreamKinds came after the first kinds: each draws whether it is on,
+// its rate and its faults from a stream of its own, so that adding one left
+// every seed's draws of the others as they were.
+var ownStreamKinds = []Kind{FreezeManager, SlowHost, CrashMidway, RestartAgent}
+
+func init() { allKinds = append(allKinds, ownStreamKinds...) }
+
+// kindStream is the stream of an own-stream kind: seeded by the seed and
+// the kind's name.
+func kindStream(seed uint64, k Kind) *rand.Rand {
+	var h uint64 = 14695981039346656037 // FNV-1a over the name
+	for i := 0; i < len(k); i++ {
+		h = (h ^ uint64(k[i])) * 1099511628211
+	}
+	return rand.New(rand.NewPCG(seed, h))
+}
+
 // Options bound what Generate draws. The zero value of each field is the
 // swarm's: a plan drawn with only Chaos, Heal and MaxFaults set is the
 // same whatever the other fields mean.
@@ -216,9 +238,15 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 	}
 	// Swarm: each kind on with probability 1/2, and a rate of its own.
 	rates := map[Kind]float64{}
+	streams := map[Kind]*rand.Rand{}
 	for _, k := range allKinds {
-		if rng.IntN(2) == 0 {
-			rate := 0.2 + rng.Float64()*1.8 // expected faults per chaos phase of 5 min, scaled below
+		r := rng
+		if slices.Contains(ownStreamKinds, k) {
+			r = kindStream(seed, k)
+			streams[k] = r
+		}
+		if r.IntN(2) == 0 {
+			rate := 0.2 + r.Float64()*1.8 // expected faults per chaos phase of 5 min, scaled below
 			if o.Kinds == nil || slices.Contains(o.Kinds, k) {
 				p.Enabled = append(p.Enabled, k)
 				rates[k] = rate
@@ -232,12 +260,16 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 		if isWorkload(k) {
 			d.rng = wrng
 		}
+		if r, ok := streams[k]; ok {
+			d.rng = r
+		}
 		for range poisson(d.rng, rates[k]*scale) {
 			if f, ok := d.draw(k); ok {
 				p.Faults = append(p.Faults, f)
 			}
 		}
 	}
+	quickRestarts(p.Faults, kindStream(seed, "quick-restart"), d)
 	sort.SliceStable(p.Faults, func(i, j int) bool { return p.Faults[i].At < p.Faults[j].At })
 	p.Faults = spaced(p.Faults, o.Spacing)
 	if len(p.Faults) > o.MaxFaults {
@@ -321,10 +353,54 @@ func (d *drawer) draw(k Kind) (Fault, bool) {
 		f.Device, f.For = d.pick(d.devices), d.lasting(time.Second, 2*time.Minute)
 	case CrashManager, PauseManager:
 		f.For = d.lasting(time.Second, 30*time.Second)
+	case FreezeManager:
+		// Around the dead timeout: shorter pauses change nothing, longer
+		// ones let every dead timer come due before the heartbeats are
+		// read.
+		f.For = d.lasting(time.Second, 3*dead)
+	case SlowHost:
+		// A host whose starts and stops take seconds (a slow disk, a
+		// service that takes its time), so that an agent that dies
+		// meanwhile leaves the action running (an orphan) for its next
+		// life to find. Every one of them, for a while: a start comes
+		// when something fails over or moves, which no plan can time.
+		f.Host, f.For = d.pick(d.hosts), d.lasting(10*time.Second, 2*time.Minute)
+		f.Delay = d.dur(time.Second, 12*time.Second)
+	case RestartAgent:
+		// Mostly back within the manager's goodbye grace (twice the dead
+		// timeout), sometimes not: a host that said goodbye and stays
+		// away is lost as usual.
+		f.Host, f.For = d.pick(d.hosts), d.lasting(100*time.Millisecond, 3*dead)
+	case CrashMidway:
+		// A crash where it hurts: an agent killed (kill -9) in the middle
+		// of a slow start or stop and restarted at once, as systemd does,
+		// so that its next life finds the action still running. A plan
+		// cannot time a crash into an action it cannot foresee, so the
+		// fault waits for the action.
+		f.Host, f.Action = d.pick(d.hosts), []string{"start", "start", "stop"}[d.rng.IntN(3)]
+		f.Delay, f.For = d.dur(2*time.Second, 12*time.Second), d.lasting(100*time.Millisecond, 3*time.Second)
 	default:
 		d.workload(&f)
 	}
 	return f, true
+}
+
+// quickRestarts makes some agent crashes restart quickly (sub-second to a
+// few seconds, as systemd's Restart= does), so that what the dead agent
+// left running overlaps its next life. Swarm style: on for about half of
+// the seeds, each crash then quick with a chance of its own. It draws from
+// its own stream, after the others, so the rest of the plan is as it was.
+func quickRestarts(faults []Fault, rng *rand.Rand, d *drawer) {
+	if rng.IntN(2) != 0 {
+		return
+	}
+	chance := 0.3 + 0.7*rng.Float64()
+	d.rng = rng
+	for i, f := range faults {
+		if f.Kind == CrashAgent && rng.Float64() < chance {
+			faults[i].For = d.lasting(100*time.Millisecond, 3*time.Second)
+		}
+	}
 }
 
 // link draws the two ends of a network fault; false for a node and

@@ -2,7 +2,9 @@ package faults
 
 import (
 	"os"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -42,4 +44,43 @@ func TestGenerateIsDeterministicAndSwarmed(t *testing.T) {
 	for _, k := range allKinds {
 		require.Positive(t, kinds[k], "kind %s never drawn", k)
 	}
+}
+
+// TestOwnStreamKindsLeaveTheOthersAlone: the kinds added later draw from
+// streams of their own, so a seed's faults of the first kinds are the same
+// whether the later ones may be drawn or not.
+func TestOwnStreamKindsLeaveTheOthersAlone(t *testing.T) {
+	m := pairModel(t)
+	var first []Kind
+	for _, k := range allKinds {
+		if !slices.Contains(ownStreamKinds, k) {
+			first = append(first, k)
+		}
+	}
+	for seed := uint64(1); seed <= 100; seed++ {
+		all := Generate(m, seed, Options{MaxFaults: 1000})
+		only := Generate(m, seed, Options{MaxFaults: 1000, Kinds: first})
+		kept := slices.DeleteFunc(slices.Clone(all.Faults), func(f Fault) bool { return slices.Contains(ownStreamKinds, f.Kind) })
+		require.Equal(t, only.Faults, kept, "seed %d", seed)
+	}
+}
+
+// TestSomeAgentCrashesRestartQuickly: agent crashes restart within a few
+// seconds in some seeds, so that an orphaned action overlaps the next life.
+func TestSomeAgentCrashesRestartQuickly(t *testing.T) {
+	m := pairModel(t)
+	quick, slow := 0, 0
+	for seed := uint64(1); seed <= 200; seed++ {
+		for _, f := range Generate(m, seed, Options{}).Faults {
+			if f.Kind == CrashAgent {
+				if f.For <= 3*time.Second {
+					quick++
+				} else {
+					slow++
+				}
+			}
+		}
+	}
+	require.Positive(t, quick)
+	require.Positive(t, slow)
 }

@@ -26,6 +26,10 @@ type Target interface {
 	// running. It restarts after restartAfter, 0 meaning not until the
 	// host is fenced and boots.
 	CrashAgent(host string, restartAfter time.Duration) error
+	// RestartAgent stops host's agent cleanly (SIGTERM: it says goodbye
+	// to the manager) and starts it again after restartAfter, 0 meaning
+	// not until the host is fenced and boots. Its resources keep running.
+	RestartAgent(host string, restartAfter time.Duration) error
 	// CrashHost stops the whole host: its agent and resources die, its
 	// disk stays. It boots after bootAfter, 0 meaning when fenced and
 	// rebooted or powered on.
@@ -50,6 +54,13 @@ type Target interface {
 	// FailResource makes the next times runs (0: every run) of action of
 	// resource on host exit with rc, or hang until killed.
 	FailResource(host, resource, action string, rc, times int, hang bool) error
+	// SlowHost makes every start and stop of a resource on host take
+	// delay (0: as usual again).
+	SlowHost(host string, delay time.Duration) error
+	// CrashMidway waits for the next action (start or stop) of a resource
+	// on host, makes it take delay, kills host's agent (kill -9) halfway
+	// through it and restarts the agent restartAfter later.
+	CrashMidway(host, action string, delay, restartAfter time.Duration) error
 	// BreakDevice makes a fence device fail, hang or lie; RepairDevice
 	// undoes it.
 	BreakDevice(device string, how DeviceFault) error
@@ -63,6 +74,11 @@ type Target interface {
 	// agents' epoch guard.
 	PauseManager() error
 	ResumeStaleManagers() error
+	// FreezeManager stops the manager (SIGSTOP) with no replacement;
+	// ThawManager resumes it (SIGCONT), to find every dead timer due and
+	// the agents' heartbeats waiting in its sockets.
+	FreezeManager() error
+	ThawManager() error
 	// Admin sends an administrative request to the current manager.
 	Admin(req manager.Request) error
 	// HealAll lifts every network, host, resource, device and manager
@@ -115,7 +131,7 @@ func (s Step) String() string {
 // have a For, but it is how long the host stays down, which the world
 // times itself (a fence may come first).
 var lastingKinds = []Kind{PauseHost, Partition, CutOneWay, Isolate, Clog, FailDevice, HangDevice, LieDevice,
-	CrashManager, PauseManager, AdminStandby, AdminStop, AdminUnmanage}
+	CrashManager, PauseManager, FreezeManager, SlowHost, AdminStandby, AdminStop, AdminUnmanage}
 
 // Ends reports whether the fault is undone by a step of its own, For after
 // it begins. A For of zero lasts until a heal.
@@ -151,6 +167,8 @@ func Apply(t Target, s Step) error {
 	switch f.Kind {
 	case CrashAgent:
 		return t.CrashAgent(f.Host, f.For)
+	case RestartAgent:
+		return t.RestartAgent(f.Host, f.For)
 	case CrashHost:
 		return t.CrashHost(f.Host, f.For)
 	case PauseHost:
@@ -169,12 +187,18 @@ func Apply(t Target, s Step) error {
 		return t.FailResource(f.Host, f.Resource, strings.TrimPrefix(string(f.Kind), "fail-"), f.RC, f.Times, false)
 	case HangAction:
 		return t.FailResource(f.Host, f.Resource, f.Action, 0, f.Times, true)
+	case SlowHost:
+		return t.SlowHost(f.Host, f.Delay)
+	case CrashMidway:
+		return t.CrashMidway(f.Host, f.Action, f.Delay, f.For)
 	case FailDevice, HangDevice, LieDevice:
 		return t.BreakDevice(f.Device, DeviceFault(strings.TrimSuffix(string(f.Kind), "-device")))
 	case CrashManager:
 		return t.CrashManager()
 	case PauseManager:
 		return t.PauseManager()
+	case FreezeManager:
+		return t.FreezeManager()
 	case HealAll:
 		return t.HealAll()
 	}
@@ -198,6 +222,10 @@ func end(t Target, f Fault) error {
 		return t.StartManager()
 	case PauseManager:
 		return t.ResumeStaleManagers()
+	case FreezeManager:
+		return t.ThawManager()
+	case SlowHost:
+		return t.SlowHost(f.Host, 0)
 	}
 	return nil
 }

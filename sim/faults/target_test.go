@@ -43,7 +43,16 @@ func (r *recorder) CrashManager() error                         { return r.note(
 func (r *recorder) StartManager() error                         { return r.note("start-manager") }
 func (r *recorder) PauseManager() error                         { return r.note("pause-manager") }
 func (r *recorder) ResumeStaleManagers() error                  { return r.note("resume-managers") }
-func (r *recorder) HealAll() error                              { return r.note("heal") }
+func (r *recorder) FreezeManager() error                        { return r.note("freeze-manager") }
+func (r *recorder) ThawManager() error                          { return r.note("thaw-manager") }
+func (r *recorder) SlowHost(h string, d time.Duration) error    { return r.note("slow %s %s", h, d) }
+func (r *recorder) CrashMidway(h, a string, d, after time.Duration) error {
+	return r.note("crash-midway %s %s %s %s", h, a, d, after)
+}
+func (r *recorder) RestartAgent(h string, d time.Duration) error {
+	return r.note("restart-agent %s %s", h, d)
+}
+func (r *recorder) HealAll() error { return r.note("heal") }
 func (r *recorder) Admin(req manager.Request) error {
 	return r.note("admin %s %s %s %t", req.Command, req.Target, req.Host, req.Flag)
 }
@@ -56,6 +65,10 @@ func TestStepsAndApply(t *testing.T) {
 		{At: 14 * time.Second, Kind: FailStop, Host: "a", Resource: "r", RC: 1, Times: 2},
 		{At: 14 * time.Second, Kind: LieDevice, Device: "d"},
 		{At: 16 * time.Second, Kind: AdminMaintenance, Action: "on"},
+		{At: 17 * time.Second, Kind: FreezeManager, For: 8 * time.Second},
+		{At: 18 * time.Second, Kind: SlowHost, Host: "a", Delay: 4 * time.Second, For: 2 * time.Second},
+		{At: 18 * time.Second, Kind: RestartAgent, Host: "b", For: 3 * time.Second},
+		{At: 19 * time.Second, Kind: CrashMidway, Host: "a", Action: "start", Delay: 4 * time.Second, For: time.Second},
 	}
 	r := &recorder{}
 	var at []time.Duration
@@ -72,6 +85,12 @@ func TestStepsAndApply(t *testing.T) {
 		"break d lie", // no For: lasts until a heal
 		"unpartition a manager",
 		"admin maintenance   true",
+		"freeze-manager",
+		"slow a 4s",
+		"restart-agent b 3s", // the world times the restart
+		"crash-midway a start 4s 1s",
+		"slow a 0s",
+		"thaw-manager",
 	}, r.calls)
 	require.IsIncreasing(t, []time.Duration{at[0], at[1], at[3], at[4], at[6], at[7]})
 

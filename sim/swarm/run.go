@@ -37,7 +37,8 @@ func DefaultModel() (*model.Model, error) { return model.Load("default-cluster.y
 
 // Canaries are known manager and agent defects that the checkers must
 // catch.
-var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch", "obey-every-connection"}
+var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch", "obey-every-connection", "no-orphan-kill",
+	"no-clock-jump-grace"}
 
 // Config describes runs.
 type Config struct {
@@ -93,6 +94,17 @@ type Coverage struct {
 	DeposedConnsClosed int `json:"deposed_conns_closed"`
 	AdminRequests      int `json:"admin_requests"`
 	Recoveries         int `json:"recoveries"`
+	// ManagerFreezes counts the manager stopped with no replacement;
+	// SlowHosts the hosts made slow to start and stop; QuickRestarts the
+	// agent crashes restarted within a few seconds; Orphans the actions a
+	// dead agent left running that its next life found.
+	ManagerFreezes int `json:"manager_freezes"`
+	SlowHosts      int `json:"slow_hosts"`
+	QuickRestarts  int `json:"quick_restarts"`
+	Orphans        int `json:"orphans"`
+	// CleanRestarts counts agents stopped cleanly (a goodbye) and
+	// restarted.
+	CleanRestarts int `json:"clean_restarts"`
 }
 
 // Add sums coverage.
@@ -112,6 +124,11 @@ func (c *Coverage) Add(o Coverage) {
 	c.DeposedConnsClosed += o.DeposedConnsClosed
 	c.AdminRequests += o.AdminRequests
 	c.Recoveries += o.Recoveries
+	c.ManagerFreezes += o.ManagerFreezes
+	c.SlowHosts += o.SlowHosts
+	c.QuickRestarts += o.QuickRestarts
+	c.Orphans += o.Orphans
+	c.CleanRestarts += o.CleanRestarts
 }
 
 // Result is the verdict of one run.
@@ -173,6 +190,10 @@ func RecoveryBound(m *model.Model) time.Duration {
 	}
 	return b + 2*worst + 2*time.Minute
 }
+
+// lossSlack is the unjust-loss judge's slack: the simulator's clock is
+// exact, so a millisecond.
+const lossSlack = time.Millisecond
 
 // lossGrace is how long a lost command can go unnoticed: the longest
 // operation timeout plus the manager's slack, doubled.
@@ -259,6 +280,9 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	if wrap, ok := canary.Agent(cfg.Canary); ok {
 		opts.WrapAgent = wrap
 	}
+	if clock, ok := canary.ManagerTimerClock(cfg.Canary); ok {
+		opts.ManagerTimerAt = clock
+	}
 	c = cluster.New(m, opts)
 	c.SetDuplication(plan.Network.Duplication)
 	c.Boot()
@@ -326,6 +350,11 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		hs[i] = check.Handover{At: h.At, Host: h.Host, To: uint64(h.To), Accepted: uint64(h.Accepted), AcceptedOpen: h.AcceptedOpen}
 	}
 	res.Violations = append(res.Violations, check.CheckHandovers(hs)...)
+	var losses []check.Loss
+	for _, l := range c.Losses() {
+		losses = append(losses, check.Loss{At: l.At, Host: l.Host, Epoch: uint64(l.Epoch), LastHeard: l.LastHeard})
+	}
+	res.Violations = append(res.Violations, check.CheckLosses(losses, c.Model.Cluster.DeadTimeout, lossSlack)...)
 	ops := c.History()
 	res.Violations = append(res.Violations, check.CheckFlapping(ops, 5*time.Minute, 30)...)
 	for _, lr := range check.CheckOwnership(ops, limits) {
@@ -361,6 +390,9 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	}
 	last := map[string]string{}
 	for _, o := range ops {
+		if o.Orphan {
+			res.Coverage.Orphans++
+		}
 		if o.Kind == "start" && !o.Return.IsZero() && o.RC == 0 && !o.Killed {
 			if prev, ok := last[o.Resource]; ok && prev != o.Host {
 				res.Coverage.Failovers++
@@ -389,7 +421,7 @@ func schedule(t *simTarget, plan []faults.Fault, cov *Coverage) {
 	q := t.c.Q
 	for _, f := range plan {
 		q.At(cluster.Start.Add(f.At), func() {
-			count(cov, f.Kind)
+			count(cov, f)
 			_ = faults.Apply(t, faults.Step{Fault: f})
 			if f.Ends() {
 				q.After(f.For, func() { _ = faults.Apply(t, faults.Step{Fault: f, End: true}) })
@@ -398,10 +430,18 @@ func schedule(t *simTarget, plan []faults.Fault, cov *Coverage) {
 	}
 }
 
+// quickRestart is the longest agent crash counted as a quick restart.
+const quickRestart = 3 * time.Second
+
 // count notes in the coverage a fault that begins.
-func count(cov *Coverage, k faults.Kind) {
-	switch k {
-	case faults.CrashAgent, faults.CrashHost:
+func count(cov *Coverage, f faults.Fault) {
+	switch f.Kind {
+	case faults.CrashAgent:
+		cov.Crashes++
+		if f.For > 0 && f.For <= quickRestart {
+			cov.QuickRestarts++
+		}
+	case faults.CrashHost:
 		cov.Crashes++
 	case faults.PauseHost:
 		cov.Pauses++
@@ -412,6 +452,16 @@ func count(cov *Coverage, k faults.Kind) {
 	case faults.PauseManager:
 		cov.ManagerRestarts++
 		cov.Pauses++
+	case faults.FreezeManager:
+		cov.ManagerFreezes++
+		cov.Pauses++
+	case faults.SlowHost:
+		cov.SlowHosts++
+	case faults.RestartAgent:
+		cov.CleanRestarts++
+	case faults.CrashMidway:
+		cov.Crashes++
+		cov.QuickRestarts++
 	}
 }
 

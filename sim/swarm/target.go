@@ -26,6 +26,11 @@ func (t *simTarget) CrashAgent(h string, restartAfter time.Duration) error {
 	return nil
 }
 
+func (t *simTarget) RestartAgent(h string, restartAfter time.Duration) error {
+	t.c.StopAgent(h, restartAfter)
+	return nil
+}
+
 func (t *simTarget) CrashHost(h string, bootAfter time.Duration) error {
 	t.c.CrashHost(h, bootAfter)
 	return nil
@@ -52,6 +57,13 @@ func (t *simTarget) FailResource(h, rsc, action string, rc, times int, hang bool
 	return nil
 }
 
+func (t *simTarget) SlowHost(h string, delay time.Duration) error { t.c.SlowHost(h, delay); return nil }
+
+func (t *simTarget) CrashMidway(h, action string, delay, restartAfter time.Duration) error {
+	t.c.CrashMidway(h, action, delay, restartAfter)
+	return nil
+}
+
 func (t *simTarget) BreakDevice(device string, how faults.DeviceFault) error {
 	t.c.FailDevice(device, cluster.DeviceFault{Fail: how == faults.DeviceFails, Hang: how == faults.DeviceHangs, Lie: how == faults.DeviceLies})
 	return nil
@@ -62,6 +74,8 @@ func (t *simTarget) CrashManager() error              { t.c.CrashManager(); retu
 func (t *simTarget) StartManager() error              { t.c.StartManager(); return nil }
 func (t *simTarget) PauseManager() error              { t.c.PauseManager(); return nil }
 func (t *simTarget) ResumeStaleManagers() error       { t.c.ResumeStaleManagers(); return nil }
+func (t *simTarget) FreezeManager() error             { t.c.FreezeManager(); return nil }
+func (t *simTarget) ThawManager() error               { t.c.ThawManager(); return nil }
 
 // Admin sends the request; a refusal (no manager, a request that makes no
 // sense now) is part of the run, as it is for an operator.
@@ -80,6 +94,7 @@ func (t *simTarget) HealAll() error {
 	c.Heal()
 	c.ClearResourceFaults()
 	c.ClearDeviceFaults()
+	c.ThawManager()
 	c.ResumeStaleManagers()
 	for _, h := range c.Model.HostNames() {
 		c.Resume(h)
