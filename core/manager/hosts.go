@@ -21,8 +21,10 @@ type hostInfo struct {
 	talking   bool
 	deadTimer effect.TimerID
 	// graceUntil: after a clock jump, the host is not judged lost before
-	// this time (see noticeClockJump).
+	// this time (see noticeClockJump). gracedSeen is the lastSeen the
+	// grace was given for: one grace per silence.
 	graceUntil time.Time
+	gracedSeen time.Time
 	// goodbyeUntil: the host's agent said goodbye (a clean stop), so it is
 	// not judged lost before this time (see goodbye).
 	goodbyeUntil time.Time
@@ -196,6 +198,15 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 // a pause of 4.8 s against a dead timeout of 5 s, late by 0.8 s, when only
 // lateness beyond two heartbeat intervals counted). A timer late by a hair
 // costs a hair.
+//
+// A host gets one such grace per silence: the grace is for reading what it
+// sent while the manager was away, and if nothing has come from it by the
+// grace's end it is judged. Without that bound a real clock, whose timers
+// always fire a little late, made every re-armed dead timer a new "jump"
+// and a new grace, and a dead host was never declared lost (the
+// simulator's timers fire on time, so only real processes showed it). A
+// second absence longer than a heartbeat interval within the same silence
+// is a real stop again and earns another grace.
 func (mg *Manager) noticeClockJump(now time.Time) []effect.Effect {
 	hb := mg.m.Cluster.HeartbeatInterval
 	due := mg.earliestDue()
@@ -206,8 +217,12 @@ func (mg *Manager) noticeClockJump(now time.Time) []effect.Effect {
 	grace := now.Add(min(hb, late))
 	extended := false
 	for _, h := range mg.m.Hosts {
-		if hi := mg.hosts[h.Name]; hi.graceUntil.Before(grace) {
-			hi.graceUntil, extended = grace, true
+		hi := mg.hosts[h.Name]
+		if !hi.graceUntil.IsZero() && hi.gracedSeen.Equal(hi.lastSeen) && late <= hb {
+			continue // this silence had its grace; a hiccup earns no other
+		}
+		if hi.graceUntil.Before(grace) {
+			hi.graceUntil, hi.gracedSeen, extended = grace, hi.lastSeen, true
 		}
 	}
 	if !extended {
