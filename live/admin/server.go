@@ -101,6 +101,11 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 			v.Problems = append(v.Problems, "transition in progress")
 		}
 	})
+	if since, err := d.PersistError(); err != nil {
+		v.PersistError = err.Error()
+		v.Problems = append([]string{fmt.Sprintf("the manager cannot persist its state since %s (%v): it is not acting, refuses requests and retries",
+			since.UTC().Format(time.RFC3339), err)}, v.Problems...)
+	}
 	v.Healthy = len(v.Problems) == 0
 	return v
 }
@@ -205,6 +210,13 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 			mreq.Lifetime = lt
 		}
 		id, err := d.Admin(mreq)
+		if errors.Is(err, daemon.ErrCannotPersist) {
+			// Not the request's fault, and not for ever: the client may
+			// retry once the manager persists again.
+			w.Header().Set("Retry-After", "5")
+			fail(w, http.StatusServiceUnavailable, err)
+			return
+		}
 		if err != nil {
 			fail(w, http.StatusBadRequest, err)
 			return

@@ -49,16 +49,19 @@ type Request struct {
 
 // StatusView is GET /v1/status: what `basalt status` shows.
 type StatusView struct {
-	Cluster     string       `json:"cluster"`
-	Epoch       uint64       `json:"epoch"`
-	Deposed     bool         `json:"deposed"`
-	Maintenance bool         `json:"maintenance"`
-	Healthy     bool         `json:"healthy"`
-	Problems    []string     `json:"problems,omitempty"`
-	Hosts       []HostView   `json:"hosts"`
-	Groups      []GroupView  `json:"groups"`
-	OpenReports []ReportView `json:"open_reports,omitempty"`
-	Events      []Event      `json:"recent_events,omitempty"`
+	Cluster     string   `json:"cluster"`
+	Epoch       uint64   `json:"epoch"`
+	Deposed     bool     `json:"deposed"`
+	Maintenance bool     `json:"maintenance"`
+	Healthy     bool     `json:"healthy"`
+	Problems    []string `json:"problems,omitempty"`
+	// PersistError, when set, is why the manager cannot persist its state
+	// (a full or failing state directory): it is not acting until it can.
+	PersistError string       `json:"persist_error,omitempty"`
+	Hosts        []HostView   `json:"hosts"`
+	Groups       []GroupView  `json:"groups"`
+	OpenReports  []ReportView `json:"open_reports,omitempty"`
+	Events       []Event      `json:"recent_events,omitempty"`
 }
 
 // HostView is one host in the status.
