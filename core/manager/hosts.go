@@ -24,6 +24,9 @@ type hostInfo struct {
 	// this time (see noticeClockJump).
 	graceUntil time.Time
 	fence      fenceState
+	// persistErr is what the host's last heartbeat said it cannot persist
+	// ("" when it can): see persist.go.
+	persistErr string
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have

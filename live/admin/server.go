@@ -33,7 +33,8 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 		st := m.Status()
 		v = api.StatusView{Cluster: model.Cluster.Name, Epoch: st.Epoch, Deposed: st.Deposed, Maintenance: st.Maintenance}
 		for _, h := range st.Hosts {
-			hv := api.HostView{Name: h.Name, State: string(h.State), Standby: h.Standby, Pending: h.Pending, Fencing: h.Fencing}
+			hv := api.HostView{Name: h.Name, State: string(h.State), Standby: h.Standby, Pending: h.Pending, Fencing: h.Fencing,
+				PersistError: h.PersistError}
 			if !h.LastSeen.IsZero() {
 				hv.LastSeen = h.LastSeen.UTC().Format(time.RFC3339)
 			}
@@ -43,6 +44,9 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 			}
 			if h.Fencing != "" {
 				v.Problems = append(v.Problems, fmt.Sprintf("host %s: fencing %s", h.Name, h.Fencing))
+			}
+			if h.PersistError != "" {
+				v.Problems = append(v.Problems, fmt.Sprintf("host %s cannot persist its records (%s): its commands wait; it is not fenced for it", h.Name, h.PersistError))
 			}
 		}
 		rs := map[string]manager.ResourceStatus{}

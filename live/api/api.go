@@ -72,6 +72,8 @@ type HostView struct {
 	Pending  bool   `json:"pending,omitempty"`
 	Fencing  string `json:"fencing,omitempty"`
 	LastSeen string `json:"last_seen,omitempty"`
+	// PersistError is what the host's agent cannot persist, if anything.
+	PersistError string `json:"persist_error,omitempty"`
 }
 
 // GroupView is one group in the status, its resources as a tree.

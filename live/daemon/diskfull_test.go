@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -114,4 +115,48 @@ func TestLiveManagerWaitsOutAFullDisk(t *testing.T) {
 	dec, err := eventlog.Decode(data)
 	require.NoError(t, err, "the event log decodes")
 	require.Empty(t, dec.Torn, "and has no torn tail")
+}
+
+// TestLiveAgentThatCannotPersistIsReportedNotFenced: an agent whose state
+// directory fills up holds what it cannot record, and says so in its
+// heartbeats; the manager reports it (status, event) and does not fence the
+// live host; once space is back the held work is done.
+func TestLiveAgentThatCannotPersistIsReportedNotFenced(t *testing.T) {
+	lc := daemon.NewLiveCluster(t, []string{"h1", "h2"})
+	lc.Await("group running on h1", func() bool { return lc.Running("h1") })
+	st := &fullStore{Store: lc.AgentStore("h2")}
+	lc.RestartAgentOn("h2", st)
+	lc.Await("h2 back", func() bool { return lc.Running("h1") })
+	d := lc.Manager()
+
+	st.full.Store(true)
+	_, err := d.Admin(manager.Request{Command: manager.CmdMove, Target: "g", Host: "h2"})
+	require.NoError(t, err)
+	hostProblem := func() bool {
+		for _, p := range admin.Status(d).Problems {
+			if strings.Contains(p, "host h2 cannot persist") {
+				return true
+			}
+		}
+		return false
+	}
+	lc.Await("the manager reports that h2 cannot persist", hostProblem)
+	require.Error(t, lc.Agent("h2").PersistError())
+	var fenced int
+	var events []string
+	d.View(func(m *manager.Manager) {
+		fenced = len(m.FenceHistory())
+		for _, e := range m.Events() {
+			events = append(events, e.Kind)
+		}
+	})
+	require.Zero(t, fenced, "a live host is not fenced for a full disk")
+	require.Contains(t, events, "host-cannot-persist")
+
+	st.full.Store(false)
+	lc.Await("the held start is carried out", func() bool { return lc.Running("h2") })
+	require.NoError(t, lc.Agent("h2").PersistError())
+	require.False(t, hostProblem(), "the problem is gone")
+	d.View(func(m *manager.Manager) { fenced = len(m.FenceHistory()) })
+	require.Zero(t, fenced)
 }

@@ -40,3 +40,19 @@ func (lc *liveCluster) RestartManagerOn(st storage.Store) {
 	require.NoError(lc.t, err)
 	lc.mgr = d
 }
+
+// AgentStore is host h's state directory.
+func (lc *liveCluster) AgentStore(h string) *store.Dir { return lc.stores[h] }
+
+// RestartAgentOn stops host h's agent and starts a new one on st.
+func (lc *liveCluster) RestartAgentOn(h string, st storage.Store) {
+	lc.agents[h].Stop()
+	if lc.agentStore == nil {
+		lc.agentStore = map[string]storage.Store{}
+	}
+	lc.agentStore[h] = st
+	lc.startAgent(h)
+}
+
+// Agent is host h's agent daemon.
+func (lc *liveCluster) Agent(h string) *AgentDaemon { return lc.agents[h] }
