@@ -63,6 +63,17 @@ type Target interface {
 	// agents' epoch guard.
 	PauseManager() error
 	ResumeStaleManagers() error
+	// Impostor puts, where the manager reaches host, a holder of host's
+	// certificate that speaks for victim as well (forged heartbeats and a
+	// newer manager's epoch in victim's name, and in host's own); the
+	// manager must refuse what it forges. EndImpostor removes it.
+	Impostor(host, victim string) error
+	EndImpostor(host string) error
+	// FillDisk fills node's state directory (a host's agent's, or
+	// "manager"), so that every write fails with ENOSPC; EmptyDisk frees
+	// the space again.
+	FillDisk(node string) error
+	EmptyDisk(node string) error
 	// Admin sends an administrative request to the current manager.
 	Admin(req manager.Request) error
 	// HealAll lifts every network, host, resource, device and manager
@@ -115,7 +126,7 @@ func (s Step) String() string {
 // have a For, but it is how long the host stays down, which the world
 // times itself (a fence may come first).
 var lastingKinds = []Kind{PauseHost, Partition, CutOneWay, Isolate, Clog, FailDevice, HangDevice, LieDevice,
-	CrashManager, PauseManager, AdminStandby, AdminStop, AdminUnmanage}
+	CrashManager, PauseManager, AdminStandby, AdminStop, AdminUnmanage, ImpostorAgent, DiskFull}
 
 // Ends reports whether the fault is undone by a step of its own, For after
 // it begins. A For of zero lasts until a heal.
@@ -175,6 +186,10 @@ func Apply(t Target, s Step) error {
 		return t.CrashManager()
 	case PauseManager:
 		return t.PauseManager()
+	case ImpostorAgent:
+		return t.Impostor(f.Host, f.Peer)
+	case DiskFull:
+		return t.FillDisk(f.Host)
 	case HealAll:
 		return t.HealAll()
 	}
@@ -198,6 +213,10 @@ func end(t Target, f Fault) error {
 		return t.StartManager()
 	case PauseManager:
 		return t.ResumeStaleManagers()
+	case ImpostorAgent:
+		return t.EndImpostor(f.Host)
+	case DiskFull:
+		return t.EmptyDisk(f.Host)
 	}
 	return nil
 }
