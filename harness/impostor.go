@@ -179,6 +179,11 @@ func (pc *ProcessCluster) StartImpostor(host, victim string) error {
 	if pc.impostors[host] != nil {
 		return nil
 	}
+	if len(pc.impostors) > 0 {
+		// Two hosts' certificates in an attacker's hands are a majority
+		// of three, which may depose the manager by design.
+		return faults.Unsupported("a second impostor (of %s) while one is in place: a majority of compromised hosts may depose the manager by design", host)
+	}
 	im, err := StartImpostor(filepath.Join(pc.Dir, "certs"), host, victim, pc.Addrs[host])
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	if m.Epoch > mg.epoch {
 		return mg.newerManager(now, m.Host, m.Epoch, true)
 	}
+	mg.followsUs(m.Host)
 	var effs []effect.Effect
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {

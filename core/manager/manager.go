@@ -193,6 +193,7 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 		if m.Epoch > mg.epoch {
 			return mg.newerManager(now, m.Host, m.Epoch, false)
 		}
+		mg.followsUs(m.Host)
 		return append(mg.seen(now, m.Host), mg.hostPersist(now, m)...)
 	case proto.OpResult:
 		if m.Epoch != mg.epoch {
