@@ -13,6 +13,7 @@ import (
 )
 
 var commands = subcmd.Set{Tool: "basalt-agent", Commands: map[string]subcmd.Command{
+	"epoch":  {Summary: "show or reset the stored manager epoch (with the agent stopped)", Run: epochCmd},
 	"run-op": {Summary: "run one OCF action through the LRM and print its result", Run: runOp},
 	"serve":  {Summary: "run the agent daemon (LRM and fence execution for the manager)", Run: serve},
 }}

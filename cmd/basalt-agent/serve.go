@@ -16,6 +16,7 @@ import (
 
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/live/certs"
 	"github.com/basalt-ha/basalt/live/daemon"
 	"github.com/basalt-ha/basalt/live/process"
@@ -55,6 +56,7 @@ func serve(args []string, _, stderr io.Writer) int {
 	maxProcs := fs.Int("max-concurrent", lrm.DefaultMaxConcurrent, "agent processes run at once")
 	insecure := fs.Bool("insecure-dev", false, "no TLS; binds only to loopback (development only)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	maxJump := fs.Uint64("max-epoch-jump", uint64(proto.DefaultMaxEpochJump), "refuse a manager epoch more than this above the stored one (an etcd revision may jump by every write between elections)")
 	opHistory := fs.String("op-history", "", "append one JSON line when each resource operation and fence run starts and one when it ends to this file (for the process harness); off when empty")
 	canary := &canaryFlags{}
 	if registerCanary != nil {
@@ -115,7 +117,8 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	cfg := daemon.AgentDaemonConfig{
 		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{daemon.DefaultPath},
-			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, Boot: process.BootID()},
+			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, Boot: process.BootID(),
+			MaxEpochJump: proto.Epoch(*maxJump)},
 		Wrap:   canary.wrap,
 		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: process.NewRunner(), Log: log,
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/benbjohnson/clock"
 	"github.com/spf13/pflag"
@@ -46,8 +47,12 @@ var registerCanary func(fs *pflag.FlagSet) *canaryFlags
 var applyCanary func(c *canaryFlags, cfg *daemon.ManagerDaemonConfig)
 
 // run starts the daemon and blocks until SIGTERM/SIGINT (or stop, for
-// tests).
+// tests); `basalt-manager epoch ...` runs the epoch recovery command
+// instead (epoch.go).
 func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
+	if len(args) > 0 && args[0] == "epoch" {
+		return epochCmd(args[1:], os.Stdout, stderr)
+	}
 	fs := pflag.NewFlagSet("basalt-manager", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", "/etc/basalt/cluster.yaml", "cluster configuration")
@@ -119,7 +124,9 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	}
 	d, err := daemon.StartManagerDaemon(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+		// The core names the recovery command with a placeholder for the
+		// directory it cannot know: print it ready to run.
+		fmt.Fprintf(stderr, "basalt-manager: %s\n", strings.ReplaceAll(err.Error(), "--state-dir DIR", "--state-dir "+*stateDir))
 		return 1
 	}
 	defer d.Stop()

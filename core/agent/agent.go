@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/fenceargs"
 	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/ocf"
@@ -56,6 +57,11 @@ type Config struct {
 	// processes an earlier life of the agent left running died with an
 	// earlier boot.
 	Boot string
+	// MaxEpochJump bounds how far above its stored epoch the agent
+	// accepts a new one (proto.CheckEpoch; 0: proto.DefaultMaxEpochJump).
+	// With manager HA the epoch is an etcd revision and may jump by as many
+	// as the writes between two elections.
+	MaxEpochJump proto.Epoch
 }
 
 type fenceRun struct {
@@ -69,14 +75,27 @@ type opRef struct {
 	epoch proto.Epoch
 }
 
+// seenKey names a command for deduplication: the connection it came on as
+// well as its epoch and operation. A duplicate is the network's (or a
+// retry's) copy on the same connection: the manager never re-sends an
+// operation ID on another one. Two manager incarnations can share an
+// epoch (a state directory restored from a backup numbers its epoch and
+// operations again from the same record), and the second one's commands,
+// on its own connections, are new commands, not copies of the first's.
+type seenKey struct {
+	conn  effect.ConnID
+	epoch proto.Epoch
+	op    proto.OpID
+}
+
 // Agent is the host agent state machine.
 type Agent struct {
 	cfg       Config
 	lrm       *lrm.LRM
 	epoch     proto.Epoch
 	calls     map[lrm.CallID]opRef
-	seen      map[proto.OpID]proto.Epoch // dedup of recent commands
-	seenOrder []proto.OpID
+	seen      map[seenKey]bool // dedup of recent commands
+	seenOrder []seenKey
 	fences    map[proc.ID]*fenceRun
 	timers    map[effect.TimerID]proc.ID // fence timeouts
 	hbTimer   effect.TimerID
@@ -99,6 +118,10 @@ func New(cfg Config, epoch proto.Epoch) (*Agent, error) {
 	if cfg.HeartbeatInterval <= 0 {
 		return nil, fmt.Errorf("agent %s: heartbeat interval must be positive", cfg.Host)
 	}
+	if epoch > proto.MaxEpoch {
+		return nil, fmt.Errorf("agent %s: its epoch record holds %d, above the ceiling %d that no manager reaches (a poisoned record): "+
+			"with the agent stopped, run basalt-agent epoch --state-dir DIR --reset N, N the current manager's epoch", cfg.Host, epoch, proto.MaxEpoch)
+	}
 	l, err := lrm.New(cfg.LRM)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", cfg.Host, err)
@@ -106,7 +129,7 @@ func New(cfg Config, epoch proto.Epoch) (*Agent, error) {
 	l.Subscribe(effect.Manager)
 	return &Agent{
 		cfg: cfg, lrm: l, epoch: epoch,
-		calls: map[lrm.CallID]opRef{}, seen: map[proto.OpID]proto.Epoch{},
+		calls: map[lrm.CallID]opRef{}, seen: map[seenKey]bool{},
 		fences: map[proc.ID]*fenceRun{}, timers: map[effect.TimerID]proc.ID{},
 		nextID: idBase, recovery: newRecovery(),
 	}, nil
@@ -209,10 +232,11 @@ func (a *Agent) command(now time.Time, msg effect.Message) []effect.Effect {
 		effs = append(effs, effect.Persist{Name: EpochRecord, Data: proto.EncodeEpoch(epoch)},
 			a.log(slog.LevelInfo, "accepted new manager epoch", slog.Uint64("epoch", uint64(epoch))))
 	}
-	if e, dup := a.seen[op]; dup && e == epoch {
-		return effs // a retry of a command already accepted: its result comes (or came) once
+	key := seenKey{conn: a.conn.cur, epoch: epoch, op: op}
+	if a.seen[key] {
+		return effs // a copy of a command already accepted: its result comes (or came) once
 	}
-	a.remember(op, epoch)
+	a.remember(key)
 	if e, held := a.hold(now, msg); held {
 		return append(effs, e...)
 	}
@@ -253,9 +277,9 @@ func (a *Agent) refuseStale(msg effect.Message) effect.Send {
 		Reason: fmt.Sprintf("epoch %d is lower than %d, already seen", epoch, a.epoch)}}
 }
 
-func (a *Agent) remember(op proto.OpID, epoch proto.Epoch) {
-	a.seen[op] = epoch
-	a.seenOrder = append(a.seenOrder, op)
+func (a *Agent) remember(key seenKey) {
+	a.seen[key] = true
+	a.seenOrder = append(a.seenOrder, key)
 	if len(a.seenOrder) > recentOps {
 		delete(a.seen, a.seenOrder[0])
 		a.seenOrder = a.seenOrder[1:]
@@ -371,10 +395,10 @@ func FenceStdin(m proto.FenceExec) ([]byte, error) {
 		if k == "" || strings.Contains(k, "=") {
 			return fmt.Errorf("fence parameter %q: a key may not be empty or contain '='", k)
 		}
-		if err := proto.CheckFenceText(k); err != nil {
+		if err := fenceargs.CheckText(k); err != nil {
 			return fmt.Errorf("fence parameter %q: the key %w", k, err)
 		}
-		if err := proto.CheckFenceText(v); err != nil {
+		if err := fenceargs.CheckText(v); err != nil {
 			return fmt.Errorf("fence parameter %q: the value %w", k, err)
 		}
 		b.WriteString(k + "=" + v + "\n")
@@ -394,8 +418,8 @@ func FenceStdin(m proto.FenceExec) ([]byte, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if proto.ReservedFenceParam(k) {
-			return nil, fmt.Errorf("fence parameter %q is set by the request, not by the device (reserved: %s)", k, strings.Join(proto.ReservedFenceParams(), ", "))
+		if fenceargs.Reserved(k) {
+			return nil, fmt.Errorf("fence parameter %q is set by the request, not by the device (reserved: %s)", k, strings.Join(fenceargs.ReservedNames(), ", "))
 		}
 		if err := line(k, m.Params[k]); err != nil {
 			return nil, err

@@ -29,6 +29,17 @@ func exec(epoch proto.Epoch, op proto.OpID, action ocf.Action) proto.Exec {
 		Request: lrm.OpRequest{Resource: "r", Action: action, Timeout: time.Second}}
 }
 
+// only keeps the effects of one type, in order.
+func only[T effect.Effect](effs []effect.Effect) []T {
+	var out []T
+	for _, e := range effs {
+		if t, ok := e.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 func kinds(effs []effect.Effect) []string {
 	var out []string
 	for _, e := range effs {

@@ -113,6 +113,9 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 	if conn == 0 || conn != a.conn.cur && conn != a.conn.cand {
 		return nil // a connection already let go of: nobody obeys it
 	}
+	if effs, bad := a.refuseOutOfBounds(conn, msg); bad {
+		return effs // neither stored nor obeyed: a candidate does not take over with it
+	}
 	var effs []effect.Effect
 	if conn == a.conn.cand {
 		epoch, ok := commandEpoch(msg)

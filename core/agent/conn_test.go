@@ -11,22 +11,12 @@ import (
 	"github.com/basalt-ha/basalt/core/proto"
 )
 
-func closes(effs []effect.Effect) []effect.CloseConn {
-	var out []effect.CloseConn
-	for _, e := range effs {
-		if c, ok := e.(effect.CloseConn); ok {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func closes(effs []effect.Effect) []effect.CloseConn { return only[effect.CloseConn](effs) }
 
 func sendsOn(effs []effect.Effect) []effect.ConnID {
 	var out []effect.ConnID
-	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
-			out = append(out, s.Conn)
-		}
+	for _, s := range only[effect.Send](effs) {
+		out = append(out, s.Conn)
 	}
 	return out
 }

@@ -30,22 +30,12 @@ func persistAll(t *testing.T, st storage.Store, effs []effect.Effect) {
 	}
 }
 
-func startsOf(effs []effect.Effect) []effect.StartProcess {
-	var out []effect.StartProcess
-	for _, e := range effs {
-		if sp, ok := e.(effect.StartProcess); ok {
-			out = append(out, sp)
-		}
-	}
-	return out
-}
+func startsOf(effs []effect.Effect) []effect.StartProcess { return only[effect.StartProcess](effs) }
 
 func sends(effs []effect.Effect) []effect.Message {
 	var out []effect.Message
-	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
-			out = append(out, s.Msg)
-		}
+	for _, s := range only[effect.Send](effs) {
+		out = append(out, s.Msg)
 	}
 	return out
 }

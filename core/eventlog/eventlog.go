@@ -13,8 +13,11 @@ import (
 	"hash/crc32"
 )
 
-// headerLen is the framing: 4 bytes length, 4 bytes CRC-32C of the payload.
-const headerLen = 8
+// HeaderLen is the framing: 4 bytes length, 4 bytes CRC-32C of the
+// payload. A record takes HeaderLen bytes more than its payload.
+const HeaderLen = 8
+
+const headerLen = HeaderLen
 
 // MaxRecord bounds one record. A length beyond it can only be garbage.
 const MaxRecord = 1 << 20

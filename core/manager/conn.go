@@ -114,11 +114,11 @@ func claimedHost(msg effect.Message) (string, bool) {
 // of hosts have. hello: the report was the greeting on a new connection.
 func (mg *Manager) newerManager(now time.Time, host string, seen proto.Epoch, hello bool) []effect.Effect {
 	if mg.newer == nil {
-		mg.newer = map[string]bool{}
+		mg.newer = map[string]proto.Epoch{}
 	}
-	mg.newer[host] = true
+	mg.newer[host] = max(mg.newer[host], seen)
 	if 2*len(mg.newer) > len(mg.m.Hosts) {
-		return mg.depose(now, host, seen)
+		return mg.depose(now, host)
 	}
 	effs := []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "a host reports a newer manager; this one stands down when a majority of hosts do",
 		Attrs: []slog.Attr{slog.String("host", host), slog.Uint64("seen", uint64(seen)), slog.Uint64("epoch", uint64(mg.epoch)),

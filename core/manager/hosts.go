@@ -36,11 +36,14 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	if !ok {
 		return []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "hello from an unknown host", Attrs: []slog.Attr{slog.String("host", m.Host)}}}
 	}
-	if m.Epoch > mg.epoch {
+	effs, poisoned := mg.poisonedHello(m)
+	if m.Epoch > mg.epoch && !poisoned {
 		return mg.newerManager(now, m.Host, m.Epoch, true)
 	}
-	mg.followsUs(m.Host)
-	var effs []effect.Effect
+	if m.Epoch <= mg.epoch {
+		mg.followsUs(m.Host)
+	}
+	effs = append(effs, mg.epochReused(now, m)...)
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {
 			delete(mg.observed[r.ID], m.Host)

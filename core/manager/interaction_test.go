@@ -13,8 +13,9 @@ package manager
 // Commands (arguments are key=value; times are offsets from the start):
 //
 //	cluster name=pair             load testdata/clusters/<name>.yaml
-//	start [epoch=N]               a manager starts from the persisted epoch
-//	                              (or N) and the journal so far
+//	start [epoch=N] [compact=N]   a manager starts from the persisted epoch
+//	                              (or N) and the journal so far (compacting
+//	                              it past N records)
 //	restart                       the manager process dies and a new one
 //	                              starts from what was persisted
 //	hello host=h1 [epoch=N]       an agent (re)connects
@@ -118,6 +119,8 @@ type driver struct {
 	out    strings.Builder
 	// verbose prints every move of a dead timer (start does).
 	verbose bool
+	// compact is the manager's CompactRecords (start compact=N).
+	compact int
 
 	// persistErr is what each host's heartbeats say it cannot persist.
 	persistErr map[string]string
@@ -151,7 +154,7 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 	case "hello":
 		host := arg(t, d, "host", "")
 		h.joined[host] = !h.down[host]
-		h.deliver(proto.Hello{Host: host, Epoch: proto.Epoch(argInt(t, d, "epoch", 0))})
+		h.deliver(proto.Hello{Host: host, Epoch: argEpoch(t, d, "epoch", 0)})
 	case "heartbeat":
 		h.heartbeat(t, d)
 	case "result":
@@ -228,9 +231,12 @@ func (h *driver) start(t *testing.T, d *datadriven.TestData) {
 	// still with the agents, which answer them with the old epoch.
 	h.timers = map[effect.TimerID]time.Time{}
 	if d.HasArg("epoch") {
-		h.epoch = proto.Epoch(argInt(t, d, "epoch", 0))
+		h.epoch = argEpoch(t, d, "epoch", 0)
 	}
-	h.mg = New(Config{Model: h.m})
+	if d.HasArg("compact") {
+		h.compact = argInt(t, d, "compact", 0)
+	}
+	h.mg = New(Config{Model: h.m, CompactRecords: h.compact})
 	effs, err := h.mg.Start(h.now, h.epoch, h.journal)
 	if err != nil {
 		h.printf("error: %v", err)
@@ -599,6 +605,12 @@ func (h *driver) persist(e effect.Persist) {
 			h.printf("persist event: undecodable record")
 			return
 		}
+		if !e.Append {
+			// A compaction: the log is replaced by a snapshot.
+			h.journal = [][]byte{dec.Records[0]}
+			h.printf("compact event log: 1 snapshot record (%d bytes)", len(e.Data))
+			return
+		}
 		h.journal = append(h.journal, dec.Records[0])
 		var ev Event
 		_ = json.Unmarshal(dec.Records[0], &ev)
@@ -744,6 +756,19 @@ func argInt(t *testing.T, d *datadriven.TestData, key string, def int) int {
 		d.Fatalf(t, "%s=%s: %v", key, s, err)
 	}
 	return n
+}
+
+// argEpoch reads an epoch, which may exceed an int.
+func argEpoch(t *testing.T, d *datadriven.TestData, key string, def proto.Epoch) proto.Epoch {
+	s := arg(t, d, key, "")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		d.Fatalf(t, "%s=%s: %v", key, s, err)
+	}
+	return proto.Epoch(n)
 }
 
 func argDur(t *testing.T, d *datadriven.TestData, key string) time.Duration {

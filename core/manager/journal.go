@@ -26,6 +26,7 @@ func (mg *Manager) event(now time.Time, e Event) []effect.Effect {
 	if err != nil {
 		return []effect.Effect{effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}}}
 	}
+	mg.appended(data, len(rec))
 	return []effect.Effect{effect.Persist{Name: EventLog, Data: rec, Append: true}}
 }
 
@@ -42,6 +43,12 @@ func (mg *Manager) remember(e Event) {
 // change nothing.
 func (mg *Manager) replay(e Event) {
 	mg.seq = max(mg.seq, e.Seq)
+	if e.Kind == "snapshot" {
+		if e.Snapshot != nil {
+			mg.restore(e.Snapshot)
+		}
+		return
+	}
 	mg.remember(e)
 	switch e.Kind {
 	case "move":

@@ -29,10 +29,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
 	"github.com/basalt-ha/basalt/core/fencer"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
@@ -48,6 +48,10 @@ const (
 // Config tunes a manager.
 type Config struct {
 	Model *model.Model
+	// CompactRecords and CompactBytes bound the event log: past either,
+	// it is compacted into a snapshot (compact.go; 0: the defaults).
+	CompactRecords int
+	CompactBytes   int64
 }
 
 // Manager is the manager state machine. It is not safe for concurrent use:
@@ -79,7 +83,15 @@ type Manager struct {
 	// that reported a newer manager (conn.go).
 	conns      map[string]effect.ConnID
 	forgedMsgs int
-	newer      map[string]bool
+	newer      map[string]proto.Epoch
+
+	// epochs.go: hosts with a poisoned epoch record, hosts this
+	// incarnation has commanded, whether a reused epoch was noted, and why
+	// the manager was deposed.
+	poisoned   map[string]bool
+	commanded  map[string]bool
+	reuseNoted bool
+	deposedWhy string
 
 	trans       *transition
 	lastPlan    planner.Transition
@@ -92,6 +104,11 @@ type Manager struct {
 	nextRep  int
 	events   []Event
 	seq      uint64
+
+	// shadow has replayed exactly what the event log holds, and logSize
+	// measures it: compaction's snapshot is the shadow's (compact.go).
+	shadow  *Manager
+	logSize logSize
 }
 
 // New returns a manager for the configured cluster. Start must be called
@@ -137,8 +154,8 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 	if mg.started {
 		return nil, fmt.Errorf("manager already started (epoch %d)", mg.epoch)
 	}
-	if persisted == math.MaxUint64 {
-		return nil, fmt.Errorf("persisted manager epoch %d cannot be incremented", persisted)
+	if err := checkStartEpoch(persisted); err != nil {
+		return nil, err
 	}
 	events := make([]Event, len(records))
 	for i, rec := range records {
@@ -146,8 +163,14 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 			return nil, fmt.Errorf("event log record %d: %w", i, err)
 		}
 	}
-	for _, e := range events {
+	mg.shadow = mg.newShadow()
+	for i, e := range events {
 		mg.replay(e)
+		mg.shadow.replay(e)
+		if e.Kind != "snapshot" {
+			mg.logSize.records++
+			mg.logSize.bytes += int64(len(records[i]) + eventlog.HeaderLen)
+		}
 	}
 	mg.started = true
 	mg.setEpoch(persisted + 1)
@@ -158,7 +181,7 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 		hi.deadTimer = mg.newTimer(timerUse{kind: deadTimer, host: h.Name})
 		effs = append(effs, effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)})
 	}
-	return mg.checkEffects(effs), nil
+	return mg.checkEffects(mg.maybeCompact(effs)), nil
 }
 
 // Epoch is the manager's current epoch.
@@ -190,10 +213,12 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 	case proto.Hello:
 		return mg.hello(now, m)
 	case proto.Heartbeat:
-		if m.Epoch > mg.epoch {
+		if m.Epoch > mg.epoch && m.Epoch <= proto.MaxEpoch {
 			return mg.newerManager(now, m.Host, m.Epoch, false)
 		}
-		mg.followsUs(m.Host)
+		if m.Epoch <= mg.epoch {
+			mg.followsUs(m.Host)
+		}
 		return append(mg.seen(now, m.Host), mg.hostPersist(now, m)...)
 	case proto.OpResult:
 		if m.Epoch != mg.epoch {
@@ -209,7 +234,7 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 		if m.Epoch != mg.epoch {
 			return nil // refused a command of another incarnation: not ours
 		}
-		if m.Stale {
+		if m.Stale && !mg.poisoned[m.Host] {
 			return mg.newerManager(now, m.Host, 0, false)
 		}
 		return append(mg.seen(now, m.Host), mg.refused(now, m)...)
@@ -227,12 +252,10 @@ func (mg *Manager) TimerFired(now time.Time, id effect.TimerID) []effect.Effect 
 }
 
 // depose: an agent has seen a newer manager; this one stops acting for good.
-func (mg *Manager) depose(now time.Time, host string, seen proto.Epoch) []effect.Effect {
+func (mg *Manager) depose(now time.Time, host string) []effect.Effect {
 	mg.deposed = true
-	msg := fmt.Sprintf("%s has seen a newer manager epoch; this manager (epoch %d) stops acting", host, mg.epoch)
-	if seen > 0 {
-		msg = fmt.Sprintf("%s has seen manager epoch %d, newer than ours (%d); this manager stops acting", host, seen, mg.epoch)
-	}
+	msg := mg.deposedMessage()
+	mg.deposedWhy = msg
 	effs := append([]effect.Effect{effect.Log{Level: slog.LevelError, Msg: msg}}, mg.event(now, Event{Kind: "deposed", Host: host, Message: msg})...)
 	return append(effs, mg.letGo()...)
 }
@@ -257,5 +280,5 @@ func (mg *Manager) settle(now time.Time, effs []effect.Effect) []effect.Effect {
 		mg.dirty = false
 		effs = append(effs, mg.reconcile(now)...)
 	}
-	return mg.checkEffects(effs)
+	return mg.checkEffects(mg.maybeCompact(effs))
 }

@@ -117,6 +117,7 @@ func (mg *Manager) earliestDue() time.Time {
 // sets must be one it owns (registered in the table, or cancelled in the
 // same batch), and the table learns when each is due and which are gone.
 func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
+	mg.noteCommands(effs)
 	cancelled := map[effect.TimerID]bool{}
 	for _, e := range effs {
 		if c, ok := e.(effect.CancelTimer); ok {

@@ -1,9 +1,6 @@
 package manager
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/model"
@@ -39,24 +36,9 @@ type Event struct {
 	// facts its policies read.
 	Op      string `json:"op,omitempty"`
 	Monitor int    `json:"monitor,omitempty"`
-}
-
-// String renders an event on one line.
-func (e Event) String() string {
-	s := fmt.Sprintf("%s #%d %s", e.Time.UTC().Format(time.RFC3339), e.Seq, e.Kind)
-	for _, kv := range [][2]string{{"host", e.Host}, {"group", e.Group}, {"resource", e.Resource}, {"name", e.Name}, {"report", e.Report}} {
-		if kv[1] != "" {
-			v := kv[1]
-			if strings.ContainsAny(v, " \t\"") {
-				v = strconv.Quote(v)
-			}
-			s += " " + kv[0] + "=" + v
-		}
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
+	// Snapshot is the state a "snapshot" record stands for: the event
+	// log's compaction (compact.go).
+	Snapshot *Snapshot `json:"snapshot,omitempty"`
 }
 
 // ReportState is OPEN while a request's actions run, CLOSED when done.

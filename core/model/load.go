@@ -14,8 +14,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/basalt-ha/basalt/core/fenceargs"
 	"github.com/basalt-ha/basalt/core/ocf"
-	"github.com/basalt-ha/basalt/core/proto"
 )
 
 // Error is one problem in a configuration file, with where it is.
@@ -631,8 +631,8 @@ func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
 			switch {
 			case !fenceParam.MatchString(k.Value):
 				l.errf(k, kp, "%q is not a fence agent parameter name (letters, digits, '_', '-')", k.Value)
-			case proto.ReservedFenceParam(k.Value):
-				l.errf(k, kp, "%s is set by basalt for each request (reserved: %s; plugs go under hosts:)", k.Value, strings.Join(proto.ReservedFenceParams(), ", "))
+			case fenceargs.Reserved(k.Value):
+				l.errf(k, kp, "%s is set by basalt for each request (reserved: %s; plugs go under hosts:)", k.Value, strings.Join(fenceargs.ReservedNames(), ", "))
 			}
 			l.oneLine(v, kp)
 		})
@@ -653,7 +653,7 @@ func (l *loader) devices(f field, m *Model, hosts map[string]*yaml.Node) {
 // key=value lines on stdin, so a newline (or any character some agents
 // split lines at) would smuggle in another argument.
 func (l *loader) oneLine(v *yaml.Node, kp string) {
-	if err := proto.CheckFenceText(v.Value); err != nil {
+	if err := fenceargs.CheckText(v.Value); err != nil {
 		l.errf(v, kp, "must be on one line, in plain text (fence agents read their arguments as key=value lines): it %v", err)
 	}
 }

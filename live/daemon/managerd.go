@@ -433,7 +433,8 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 }
 
 // checkDeposed lets go of the agents once the manager has learnt that a
-// newer one took over: the connections are closed and never redialled,
+// newer epoch exists (its reason says what the agents know and how to
+// recover): the connections are closed and never redialled,
 // since an agent takes the latest connection as its manager's and would
 // drop the live manager's for ours. The admin API goes on answering (that
 // this manager was superseded). Called with d.mu held.
@@ -445,8 +446,8 @@ func (d *ManagerDaemon) checkDeposed() {
 	d.stopLinks()
 	// Nothing is left for the timers to do: a deposed manager ignores them.
 	d.timers.stopAll()
-	d.log.Error("manager deposed: a newer manager has taken over; closed the agent connections and stopped contacting agents",
-		"epoch", uint64(d.m.Epoch()))
+	d.log.Error("manager deposed; closed the agent connections and stopped contacting agents",
+		"epoch", uint64(d.m.Epoch()), "why", d.m.DeposedReason())
 }
 
 func (d *ManagerDaemon) fire(gen uint64, id effect.TimerID) {

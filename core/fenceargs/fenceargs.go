@@ -1,4 +1,8 @@
-package proto
+// Package fenceargs is the fence agent API's argument rules: what may stand
+// in one key=value line of a fence agent's stdin, and which keys each
+// request sets itself. The configuration loader and the agent both apply
+// them, so that what the loader accepts is what the agent will run.
+package fenceargs
 
 import (
 	"fmt"
@@ -14,28 +18,19 @@ import (
 // one (an "option=off" made every status check a power-off).
 var reservedFenceParams = []string{"action", "option", "plug", "port"}
 
-// ReservedFenceParam reports whether name is set by Basalt for each fence
+// Reserved reports whether name is set by Basalt for each fence
 // request and so may not be a device parameter.
-func ReservedFenceParam(name string) bool { return slices.Contains(reservedFenceParams, name) }
+func Reserved(name string) bool { return slices.Contains(reservedFenceParams, name) }
 
-// ReservedFenceParams lists the reserved names, for error messages.
-func ReservedFenceParams() []string { return slices.Clone(reservedFenceParams) }
+// ReservedNames lists the reserved names, for error messages.
+func ReservedNames() []string { return slices.Clone(reservedFenceParams) }
 
-// Valid reports whether a is one of the fence actions Basalt asks for.
-func (a FenceAction) Valid() bool {
-	switch a {
-	case FenceOff, FenceOn, FenceReboot, FenceStatus, FenceMonitor:
-		return true
-	}
-	return false
-}
-
-// CheckFenceText refuses text that could not stand in one key=value line
+// CheckText refuses text that could not stand in one key=value line
 // of a fence agent's stdin: fence agents split their input into lines, and
 // some split on more than '\n' (Python's splitlines also breaks at \v, \f,
 // \x1c-\x1e, U+0085, U+2028 and U+2029), so any control or line-separator
 // character could smuggle in another argument.
-func CheckFenceText(s string) error {
+func CheckText(s string) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("is not valid UTF-8")
 	}

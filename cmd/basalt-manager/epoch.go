@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
+	"github.com/basalt-ha/basalt/live/store"
+)
+
+// epochCmd is `basalt-manager epoch`: the documented recovery of a
+// manager's epoch record and event log, so that nobody edits them by
+// hand. --show prints the record; --set N writes it (the next start takes
+// N+1), to move a manager above the epoch its agents report once no other
+// manager runs; --new-log starts an event log on purpose where one was
+// lost. The state directory's lock refuses all of them while the manager
+// runs.
+func epochCmd(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("basalt-manager epoch", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stateDir := fs.String("state-dir", "/var/lib/basalt/manager", "the manager's state directory")
+	show := fs.Bool("show", false, "print the epoch record")
+	set := fs.String("set", "", "write the epoch record: the next start takes this plus one (at least the highest epoch the agents report)")
+	newLog := fs.Bool("new-log", false, "start an event log where it was lost (its bans, moves, fail counts and reports are forgotten)")
+	fail := func(code int, format string, args ...any) int {
+		fmt.Fprintf(stderr, "basalt-manager epoch: "+format+"\n", args...)
+		return code
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return fail(2, "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return fail(2, "unexpected argument %q", fs.Arg(0))
+	}
+	if n := btoi(*show) + btoi(*set != "") + btoi(*newLog); n != 1 {
+		return fail(2, "give exactly one of --show, --set N, --new-log")
+	}
+	if fi, err := os.Stat(*stateDir); err != nil || !fi.IsDir() {
+		return fail(1, "--state-dir %s: not a state directory (%v)", *stateDir, err)
+	}
+	st, err := store.OpenDir(*stateDir)
+	if err != nil {
+		return fail(1, "%v (stop the manager first: its epoch is changed only while it does not run)", err)
+	}
+	defer st.Close()
+	switch {
+	case *show:
+		return showManagerEpoch(st, stdout, stderr)
+	case *newLog:
+		if err := manager.NewLog(st, time.Now()); err != nil {
+			return fail(1, "%v", err)
+		}
+		fmt.Fprintf(stdout, "started an empty event log in %s\n", *stateDir)
+		return 0
+	}
+	return setManagerEpoch(st, *set, stdout, stderr)
+}
+
+// showManagerEpoch prints the epoch record.
+func showManagerEpoch(st storage.Store, stdout, stderr io.Writer) int {
+	data, err := st.Read(manager.EpochRecord)
+	if errors.Is(err, storage.ErrNotFound) {
+		fmt.Fprintln(stdout, "no epoch record (the next start takes 1)")
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager epoch: %v\n", err)
+		return 1
+	}
+	e, err := proto.DecodeEpoch(data)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager epoch: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "epoch %d (the next start takes %d)\n", e, e+1)
+	return 0
+}
+
+// setManagerEpoch writes the record. Epochs only grow: a lower value would
+// hand out again epochs that agents have obeyed.
+func setManagerEpoch(st storage.Store, arg string, stdout, stderr io.Writer) int {
+	n, err := strconv.ParseUint(arg, 10, 64)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager epoch: --set %q: want a non-negative integer\n", arg)
+		return 2
+	}
+	if data, err := st.Read(manager.EpochRecord); err == nil {
+		if cur, err := proto.DecodeEpoch(data); err == nil && proto.Epoch(n) < cur {
+			fmt.Fprintf(stderr, "basalt-manager epoch: --set %d is below the recorded epoch %d: epochs only grow\n", n, cur)
+			return 1
+		}
+	}
+	if err := manager.SetEpoch(st, proto.Epoch(n)); err != nil {
+		fmt.Fprintf(stderr, "basalt-manager epoch: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "epoch %d recorded (the next start takes %d)\n", n, n+1)
+	return 0
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,186 @@
+package manager
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+)
+
+// Event log compaction, as etcd compacts its log: once the log passes a
+// bound of records or bytes, the manager replaces it with one snapshot
+// record of everything replay rebuilds (constraints, standby, maintenance,
+// failures, fatal errors, reports, the sequence number and the latest
+// events), so that recovery is the snapshot and the tail appended after
+// it.
+//
+// Crash safety: the replacement is one effect.Persist without Append,
+// which every driver carries out as Store.Write, atomic (the new content
+// is written and fsynced beside the old, then renamed over it): after a
+// crash the log is either the whole old log or the snapshot, never a
+// mix, and both replay to the same state. Appends that follow go after
+// the snapshot in the effects' order.
+//
+// Replay semantics stay those of the whole log because the snapshot is
+// not taken from the live manager's state but from a shadow manager that
+// has replayed exactly what was written (each record decoded as recovery
+// decodes it): snapshot + tail replays to what the whole log replayed to.
+// Only history is cut: the snapshot keeps the latest snapshotEvents events
+// and closed reports (every open one), as a running manager keeps a
+// bounded number of them too.
+
+// Default compaction bounds (Config.CompactRecords, CompactBytes).
+const (
+	DefaultCompactRecords = 1000
+	DefaultCompactBytes   = 256 << 10
+	snapshotEvents        = 128
+	snapshotClosedReports = 128
+)
+
+// Snapshot is the durable state replay rebuilds, as one record.
+type Snapshot struct {
+	Moves       map[string]planner.Move               `json:"moves,omitempty"`
+	Bans        []planner.Ban                         `json:"bans,omitempty"`
+	TargetRoles map[string]model.Role                 `json:"target_roles,omitempty"`
+	Unmanaged   map[string]bool                       `json:"unmanaged,omitempty"`
+	Blocked     map[string]bool                       `json:"blocked,omitempty"`
+	Maintenance bool                                  `json:"maintenance,omitempty"`
+	Standby     []string                              `json:"standby,omitempty"`
+	Fatal       map[string]string                     `json:"fatal,omitempty"`
+	Failures    map[string]map[string]planner.Failure `json:"failures,omitempty"`
+	Reports     []Report                              `json:"reports,omitempty"`
+	Events      []Event                               `json:"events,omitempty"`
+}
+
+// logSize counts what the event log holds after its snapshot (the tail):
+// the snapshot itself is not counted, or a large one would be rewritten
+// at every input.
+type logSize struct {
+	records int
+	bytes   int64
+}
+
+func (mg *Manager) compactBounds() (int, int64) {
+	recs, bytes := mg.cfg.CompactRecords, mg.cfg.CompactBytes
+	if recs <= 0 {
+		recs = DefaultCompactRecords
+	}
+	if bytes <= 0 {
+		bytes = DefaultCompactBytes
+	}
+	return recs, bytes
+}
+
+// appended counts a record appended to the log and feeds it to the
+// shadow, as recovery would read it.
+func (mg *Manager) appended(payload []byte, framed int) {
+	mg.logSize.records++
+	mg.logSize.bytes += int64(framed)
+	mg.shadowReplay(payload)
+}
+
+// shadowReplay replays a record's payload on the shadow.
+func (mg *Manager) shadowReplay(payload []byte) {
+	var e Event
+	if err := json.Unmarshal(payload, &e); err == nil && mg.shadow != nil {
+		mg.shadow.replay(e)
+	}
+}
+
+// maybeCompact appends the compaction to an input's effects when the log
+// has passed a bound.
+func (mg *Manager) maybeCompact(effs []effect.Effect) []effect.Effect {
+	recs, bytes := mg.compactBounds()
+	if mg.shadow == nil || mg.logSize.records <= recs && mg.logSize.bytes <= bytes {
+		return effs
+	}
+	snap := mg.shadow.snapshot()
+	payload, err := json.Marshal(Event{Seq: mg.shadow.seq, Kind: "snapshot", Snapshot: &snap})
+	if err != nil {
+		return append(effs, effect.Log{Level: slog.LevelError, Msg: "event log snapshot: " + err.Error()})
+	}
+	framed, err := eventlog.Encode(payload)
+	if err != nil {
+		// Nothing is lost: the log goes on growing, whole.
+		return append(effs, effect.Log{Level: slog.LevelError, Msg: "event log snapshot: " + err.Error()})
+	}
+	before := mg.logSize
+	mg.logSize = logSize{}
+	mg.shadow = mg.newShadow()
+	mg.shadowReplay(payload)
+	return append(effs, effect.Persist{Name: EventLog, Data: framed},
+		effect.Log{Level: slog.LevelInfo, Msg: fmt.Sprintf("event log compacted: %d records (%d bytes) replaced by a snapshot of %d bytes",
+			before.records, before.bytes, len(framed))})
+}
+
+// newShadow is a manager that only replays.
+func (mg *Manager) newShadow() *Manager { return New(mg.cfg) }
+
+// snapshot renders what replay has rebuilt.
+func (mg *Manager) snapshot() Snapshot {
+	s := Snapshot{
+		Moves: maps.Clone(mg.cons.Moves), Bans: slices.Clone(mg.cons.Bans), TargetRoles: maps.Clone(mg.cons.TargetRoles),
+		Unmanaged: maps.Clone(mg.cons.Unmanaged), Blocked: maps.Clone(mg.cons.Blocked), Maintenance: mg.cons.Maintenance,
+		Fatal: maps.Clone(mg.fatal), Failures: map[string]map[string]planner.Failure{},
+	}
+	for _, h := range mg.m.Hosts {
+		if mg.hosts[h.Name].standby {
+			s.Standby = append(s.Standby, h.Name)
+		}
+	}
+	for _, r := range slices.Sorted(maps.Keys(mg.failures)) {
+		s.Failures[r] = maps.Clone(mg.failures[r])
+	}
+	closed := 0
+	for i := len(mg.repOrder) - 1; i >= 0; i-- {
+		rep := mg.reports[mg.repOrder[i]]
+		if rep == nil || rep.State == ReportClosed && closed >= snapshotClosedReports {
+			continue
+		}
+		if rep.State == ReportClosed {
+			closed++
+		}
+		s.Reports = append(s.Reports, *rep)
+	}
+	slices.Reverse(s.Reports)
+	s.Events = slices.Clone(mg.events[max(0, len(mg.events)-snapshotEvents):])
+	return s
+}
+
+// restore replaces what replay has rebuilt with a snapshot's.
+func (mg *Manager) restore(s *Snapshot) {
+	mg.cons.Moves, mg.cons.Bans = orEmpty(s.Moves), s.Bans
+	mg.cons.TargetRoles, mg.cons.Unmanaged, mg.cons.Blocked = orEmpty(s.TargetRoles), orEmpty(s.Unmanaged), orEmpty(s.Blocked)
+	mg.cons.Maintenance = s.Maintenance
+	mg.fatal, mg.failures = orEmpty(s.Fatal), orEmpty(s.Failures)
+	for _, h := range mg.m.Hosts {
+		mg.hosts[h.Name].standby = slices.Contains(s.Standby, h.Name)
+	}
+	mg.reports, mg.repOrder = map[string]*Report{}, nil
+	for i := range s.Reports {
+		rep := s.Reports[i]
+		if rep.Results == nil {
+			rep.Results = map[string]string{}
+		}
+		mg.reports[rep.ID] = &rep
+		mg.repOrder = append(mg.repOrder, rep.ID)
+	}
+	mg.events = nil
+	for _, e := range s.Events {
+		mg.remember(e)
+	}
+}
+
+// orEmpty keeps maps non-nil, as New makes them.
+func orEmpty[M ~map[K]V, K comparable, V any](m M) M {
+	if m == nil {
+		return M{}
+	}
+	return m
+}
