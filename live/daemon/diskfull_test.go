@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,7 +88,9 @@ func TestLiveManagerWaitsOutAFullDisk(t *testing.T) {
 	msrv, maddr, err := metrics.ServeMetrics(metrics.NewMetrics(d), "127.0.0.1:0")
 	require.NoError(t, err)
 	defer msrv.Close()
-	hc := &http.Client{Transport: &http.Transport{Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", sock) }}}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
 	var epoch uint64
 	d.View(func(m *manager.Manager) { epoch = uint64(m.Epoch()) })
 
