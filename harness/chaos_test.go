@@ -28,11 +28,18 @@ var (
 
 // chaosKinds are the faults the chaos run draws: every kind real processes
 // can inject (all the swarm's but the lying fence device; see
-// ProcessCluster.FaultTarget).
+// ProcessCluster.FaultTarget), and two the swarm does not draw: an
+// impostor holding a host's certificate, and a full state directory (the
+// manager's or an agent's).
 var chaosKinds = []faults.Kind{faults.CrashAgent, faults.CrashHost, faults.PauseHost, faults.Partition, faults.CutOneWay,
 	faults.Isolate, faults.Clog, faults.KillResource, faults.FailStart, faults.FailStop, faults.HangAction, faults.FailDevice,
 	faults.HangDevice, faults.CrashManager, faults.PauseManager, faults.FreezeManager, faults.RestartAgent, faults.AdminMove, faults.AdminStandby, faults.AdminStop,
-	faults.AdminCleanup, faults.AdminUnmanage}
+	faults.AdminCleanup, faults.AdminUnmanage, faults.ImpostorAgent, faults.DiskFull}
+
+// chaosTmpfs is the size of each state directory's own tmpfs in the chaos
+// run, so that a disk-full fault fills one daemon's disk only: ample for a
+// run's event log, small enough to fill at once.
+const chaosTmpfs = "32m"
 
 // chaosSpacing is the least time between two faults of the chaos run:
 // real processes need a moment to show what a fault did.
@@ -78,6 +85,13 @@ type chaosTally struct{ applied, skipped, refused int }
 // for an operator. Anything else is the harness failing.
 func applyChaos(pc *procCluster, s faults.Step, tally *chaosTally) {
 	err := faults.Apply(pc.FaultTarget(), s)
+	if err == nil && s.End && s.Fault.Kind == faults.ImpostorAgent {
+		// What the impostor forged must have been refused: the manager
+		// it spoke to still acts.
+		if v, serr := pc.Status(); serr == nil && v.Deposed {
+			pc.t.Errorf("%s: the impostor deposed the manager (epoch %d)", s, v.Epoch)
+		}
+	}
 	switch {
 	case err == nil:
 		tally.applied++
@@ -113,7 +127,8 @@ func TestChaos(t *testing.T) {
 		seed = uint64(time.Now().UnixNano() % 1_000_000)
 	}
 	t.Logf("chaos seed %d on network %s (replay: make chaos CHAOS_SEED=%d CHAOS_NETWORK=%s)", seed, *chaosNet, seed, *chaosNet)
-	pc := newProcClusterOpts(t, []string{"h1", "h2", "h3"}, procOpts{network: *chaosNet, rebootAfter: 3 * time.Second})
+	pc := newProcClusterOpts(t, []string{"h1", "h2", "h3"}, procOpts{network: *chaosNet, rebootAfter: 3 * time.Second,
+		stateTmpfs: chaosTmpfs})
 	plan := chaosPlan(pc.Model, seed, *chaosFor)
 	t.Log(planSummary(plan))
 	pc.awaitHealthyOn("h1")

@@ -20,7 +20,9 @@ import (
 // What real processes cannot do is unsupported: network faults without
 // links (NetLoopback), a link between two hosts (agents never talk to one
 // another, so there is no path to cut), delays on a kernel without netem,
-// and a lying fence device (see BreakDevice).
+// a lying fence device (see BreakDevice), an impostor without the proxy
+// (it takes a host's place through it: StartImpostor) and a full disk
+// without a tmpfs per state directory (ProcessOptions.StateTmpfs).
 func (pc *ProcessCluster) FaultTarget() faults.Target { return processTarget{pc} }
 
 type processTarget struct{ pc *ProcessCluster }
@@ -132,6 +134,11 @@ func (t processTarget) PauseManager() error              { return t.pc.PauseMana
 func (t processTarget) ResumeStaleManagers() error       { t.pc.ResumeStaleManagers(); return nil }
 func (t processTarget) FreezeManager() error             { return t.pc.FreezeManager() }
 func (t processTarget) ThawManager() error               { t.pc.ThawManager(); return nil }
+
+func (t processTarget) Impostor(host, victim string) error { return t.pc.StartImpostor(host, victim) }
+func (t processTarget) EndImpostor(host string) error      { t.pc.EndImpostor(host); return nil }
+func (t processTarget) FillDisk(node string) error         { return t.pc.FillDisk(node) }
+func (t processTarget) EmptyDisk(node string) error        { return t.pc.EmptyDisk(node) }
 
 func (t processTarget) Admin(req manager.Request) error {
 	var lifetime string

@@ -79,6 +79,9 @@ type procOpts struct {
 	rebootAfter time.Duration
 	// config replaces testConfig.
 	config []byte
+	// stateTmpfs mounts a tmpfs of this size on each state directory
+	// (harness.ProcessOptions.StateTmpfs), for disk-full faults.
+	stateTmpfs string
 }
 
 // testConfig is the test cluster: heartbeats every 300ms, dead after 3s,
@@ -118,7 +121,7 @@ func newProcClusterOpts(t *testing.T, hosts []string, o procOpts) *procCluster {
 	}
 	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: "proc", Config: config, Dir: t.TempDir(),
 		Bin: buildBinaries(t, o.tags), Repo: repo(), Network: o.network, ManagerArgs: o.mgrArgs, AgentArgs: o.agtArgs,
-		FenceDir: o.fenceDir, RebootAfter: o.rebootAfter, Logf: t.Logf})
+		FenceDir: o.fenceDir, RebootAfter: o.rebootAfter, Logf: t.Logf, StateTmpfs: o.stateTmpfs})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		pc.Stop()

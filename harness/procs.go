@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/harness/check"
@@ -67,6 +69,12 @@ type ProcessOptions struct {
 	Prepare func(pc *ProcessCluster) error
 	// Logf receives the harness's own narration (t.Logf); nil for none.
 	Logf func(format string, args ...any)
+	// StateTmpfs, when set (a size such as "32m"), mounts a tmpfs of that
+	// size on every state directory, the agents' and the managers', so
+	// that disk-full faults can fill one (FillDisk). It needs root; where
+	// mounting fails the directories stay on the common disk and those
+	// faults are unsupported.
+	StateTmpfs string
 }
 
 // process is one daemon the harness started.
@@ -135,6 +143,14 @@ type ProcessCluster struct {
 	stopSup chan struct{}
 	supDone chan struct{}
 	stopped bool
+	// impostors are the impostors in place, by the host they replace.
+	impostors map[string]*Impostor
+	// tmpfs lists the state directories mounted as small tmpfs of their
+	// own (ProcessOptions.StateTmpfs), so that a disk can fill; tmpfsErr
+	// is why they could not be; filled is each full node's fill file.
+	tmpfs    []string
+	tmpfsErr error
+	filled   map[string]string
 }
 
 // StartProcessCluster realizes the configuration, starts every agent and
@@ -166,6 +182,13 @@ func StartProcessCluster(o ProcessOptions) (*ProcessCluster, error) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			pc.closeLinks()
 			return nil, fmt.Errorf("process cluster: %w", err)
+		}
+	}
+	for _, node := range append(slices.Clip(pc.Hosts), effect.Manager) {
+		if err := pc.mountState(pc.stateDirOf(node)); err != nil {
+			pc.closeLinks()
+			pc.unmountStates()
+			return nil, err
 		}
 	}
 	cfg, rm, err := Realize(o.Name, o.Config, Realization{Scale: o.Scale, Addrs: dialed, OCFRoot: filepath.Join(o.Repo, "agents", "ocf"),
@@ -684,6 +707,9 @@ func (pc *ProcessCluster) PauseManager() error {
 	from := pc.managerState()
 	pc.stale = append(pc.stale, pc.mgr)
 	pc.mgr = nil
+	if err := pc.mountState(pc.managerState()); err != nil {
+		return fmt.Errorf("pause manager: %w", err)
+	}
 	if err := copyDir(from, pc.managerState()); err != nil {
 		return fmt.Errorf("pause manager: %w", err)
 	}
@@ -729,7 +755,8 @@ func copyDir(from, to string) error {
 		return err
 	}
 	for _, e := range entries {
-		if !e.Type().IsRegular() {
+		// A disk-full fault's fill file is the old disk's, not its state.
+		if !e.Type().IsRegular() || e.Name() == fillName {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(from, e.Name()))
@@ -807,6 +834,8 @@ func (pc *ProcessCluster) Heal() {
 	pc.ClearResourceFaults()
 	pc.ClearDeviceFaults()
 	pc.ThawManager()
+	pc.endImpostors()
+	pc.emptyDisks()
 	pc.ResumeStaleManagers()
 	for _, h := range pc.Hosts {
 		pc.Resume(h)
@@ -925,7 +954,11 @@ func (pc *ProcessCluster) Stop() {
 			<-p.done
 		}
 	}
+	pc.mu.Unlock()
+	pc.endImpostors()
+	pc.mu.Lock()
 	pc.closeLinks()
+	pc.unmountStates()
 }
 
 func (pc *ProcessCluster) closeLinks() {

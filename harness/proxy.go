@@ -82,6 +82,26 @@ func (p *Proxy) Delay(direction int, d time.Duration) error {
 	return nil
 }
 
+// Redirect forwards new connections to target from now on and ends the
+// current ones, so that the manager redials and reaches target: what sits
+// at the host's address changes under the manager, as when an impostor
+// takes over the host's address.
+func (p *Proxy) Redirect(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// Target is where the proxy forwards to.
+func (p *Proxy) Target() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.target
+}
+
 // Close stops the proxy and its connections.
 func (p *Proxy) Close() error {
 	err := p.l.Close()
@@ -101,7 +121,10 @@ func (p *Proxy) accept() {
 		if err != nil {
 			return
 		}
-		out, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		out, err := net.DialTimeout("tcp", target, 5*time.Second)
 		if err != nil {
 			in.Close()
 			continue

@@ -141,7 +141,14 @@ func serve(args []string, _, stderr io.Writer) int {
 		return 1
 	}
 	defer d.Stop()
-	service.RunService(log, nil)
+	// Like the manager, an agent that cannot persist says so to systemd
+	// and keeps feeding the watchdog: a restart would not make space.
+	service.RunServiceStatus(log, nil, func() string {
+		if err := d.PersistError(); err != nil {
+			return "cannot persist state: " + err.Error()
+		}
+		return ""
+	})
 	// A clean stop (SIGTERM, a restart by systemd) says goodbye first, so
 	// that the manager waits for the agent's return instead of fencing.
 	d.StopCleanly()

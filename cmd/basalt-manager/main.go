@@ -145,7 +145,14 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		defer srv.Close()
 		log.Info("serving metrics", "addr", addr)
 	}
-	service.RunService(log, stop)
+	// A manager that cannot persist reports it to systemd rather than
+	// starving the watchdog: a restart would not make space.
+	service.RunServiceStatus(log, stop, func() string {
+		if _, err := d.PersistError(); err != nil {
+			return "cannot persist state: " + err.Error()
+		}
+		return ""
+	})
 	return 0
 }
 

@@ -103,6 +103,10 @@ type Agent struct {
 	nextID    uint64
 	conn      connState // see conn.go
 	recovery
+
+	// persistErr is why the driver cannot persist the agent's records
+	// (PersistFailed), "" while it can; heartbeats carry it.
+	persistErr string
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a
@@ -469,10 +473,9 @@ func (a *Agent) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 		return a.candidateSilent()
 	}
 	if id == a.hbTimer {
-		a.hbSeq++
 		a.hbTimer = a.id()
 		return []effect.Effect{
-			a.send(proto.Heartbeat{Host: a.cfg.Host, Epoch: a.epoch, Seq: a.hbSeq}),
+			a.heartbeat(),
 			effect.SetTimer{ID: a.hbTimer, At: now.Add(a.cfg.HeartbeatInterval)},
 		}
 	}

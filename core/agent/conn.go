@@ -55,6 +55,8 @@ type Machine interface {
 	Receive(now time.Time, conn effect.ConnID, msg effect.Message) []effect.Effect
 	ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.Effect
 	TimerFired(now time.Time, id effect.TimerID) []effect.Effect
+	PersistFailed(now time.Time, record, why string) []effect.Effect
+	PersistRecovered(now time.Time) []effect.Effect
 	Epoch() proto.Epoch
 	Conns() (cur, cand effect.ConnID)
 	LRM() *lrm.LRM

@@ -132,6 +132,16 @@ func (mg *Manager) newerManager(now time.Time, host string, seen proto.Epoch, he
 	return effs
 }
 
+// followsUs withdraws host's report of a newer manager: it has just shown
+// an epoch no newer than ours in a message of its own. Agents never lower
+// their epoch, so the earlier report was not its state: its certificate was
+// misused by an impostor, or it raised its epoch in memory without being
+// able to record it (a full disk) and restarted. Counting such reports
+// made at different times would add up to a majority that never was.
+func (mg *Manager) followsUs(host string) {
+	delete(mg.newer, host)
+}
+
 // NewerManagerReports is how many hosts have reported a newer manager.
 func (mg *Manager) NewerManagerReports() int { return len(mg.newer) }
 

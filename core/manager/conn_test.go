@@ -94,3 +94,21 @@ func TestAMajorityOfHostsDeposes(t *testing.T) {
 	require.True(t, mg.Deposed())
 	require.Contains(t, effs, effect.Effect(effect.CloseConn{Conn: 2, Why: effect.CloseDeposed}))
 }
+
+// A host's report of a newer manager lasts while the host says so: once it
+// speaks our epoch again (a hello or heartbeat of its own), its report is
+// withdrawn. Otherwise reports made at different times (a host's
+// certificate misused for a moment, then another's) would add up to a
+// majority that never existed at any one time.
+func TestAReportOfANewerManagerIsWithdrawnWhenTheHostFollowsUsAgain(t *testing.T) {
+	mg := started(t)
+	mg.Receive(t0, "h1", proto.Heartbeat{Host: "h1", Epoch: 6, Seq: 1})
+	require.Equal(t, 1, mg.NewerManagerReports())
+	mg.Receive(t0, "h1", proto.Heartbeat{Host: "h1", Epoch: 5, Seq: 2})
+	require.Zero(t, mg.NewerManagerReports(), "h1 follows this manager again")
+	mg.Receive(t0, "h3", proto.Heartbeat{Host: "h3", Epoch: 6, Seq: 1})
+	mg.Receive(t0, "h3", proto.Hello{Host: "h3", Epoch: 5})
+	mg.Receive(t0, "h2", proto.Heartbeat{Host: "h2", Epoch: 6, Seq: 1})
+	require.False(t, mg.Deposed(), "one host at a time is never a majority")
+	require.Equal(t, 1, mg.NewerManagerReports())
+}

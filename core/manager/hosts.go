@@ -29,6 +29,9 @@ type hostInfo struct {
 	// not judged lost before this time (see goodbye).
 	goodbyeUntil time.Time
 	fence        fenceState
+	// persistErr is what the host's last heartbeat said it cannot persist
+	// ("" when it can): see persist.go.
+	persistErr string
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have
@@ -41,6 +44,9 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	effs, poisoned := mg.poisonedHello(m)
 	if m.Epoch > mg.epoch && !poisoned {
 		return mg.newerManager(now, m.Host, m.Epoch, true)
+	}
+	if m.Epoch <= mg.epoch {
+		mg.followsUs(m.Host)
 	}
 	effs = append(effs, mg.epochReused(now, m)...)
 	hi.goodbyeUntil = time.Time{} // back: from now on, the usual dead timeout

@@ -19,7 +19,11 @@ package manager
 //	restart                       the manager process dies and a new one
 //	                              starts from what was persisted
 //	hello host=h1 [epoch=N]       an agent (re)connects
-//	heartbeat [host=h1] [epoch=N] a heartbeat from one host, or every up one
+//	heartbeat [host=h1] [epoch=N] [persist-error=E]
+//	                              a heartbeat from one host, or every up one;
+//	                              persist-error (none: clear) is what the
+//	                              host cannot persist, in this heartbeat and
+//	                              those that advance sends for it
 //	result op=N rc=R [status=S] [reason=..] [from=h]
 //	                              an agent (or another host: from) reports
 //	                              a command's result
@@ -119,6 +123,9 @@ type driver struct {
 	verbose bool
 	// compact is the manager's CompactRecords (start compact=N).
 	compact int
+
+	// persistErr is what each host's heartbeats say it cannot persist.
+	persistErr map[string]string
 }
 
 func (h *driver) printf(format string, args ...any) { fmt.Fprintf(&h.out, format+"\n", args...) }
@@ -274,7 +281,13 @@ func (h *driver) heartbeat(t *testing.T, d *datadriven.TestData) {
 	for _, ho := range hosts {
 		h.hb++
 		epoch := proto.Epoch(argInt(t, d, "epoch", int(h.mg.Epoch())))
-		h.quiet(h.mg.Receive(h.now, ho, proto.Heartbeat{Host: ho, Epoch: epoch, Seq: h.hb}))
+		if pe := arg(t, d, "persist-error", ""); pe != "" {
+			if h.persistErr == nil {
+				h.persistErr = map[string]string{}
+			}
+			h.persistErr[ho] = strings.TrimPrefix(pe, "none")
+		}
+		h.quiet(h.mg.Receive(h.now, ho, proto.Heartbeat{Host: ho, Epoch: epoch, Seq: h.hb, PersistError: h.persistErr[ho]}))
 	}
 }
 
@@ -450,7 +463,8 @@ func (h *driver) advance(t *testing.T, d *datadriven.TestData) {
 			for _, ho := range h.m.Hosts {
 				if h.joined[ho.Name] && !h.down[ho.Name] && !silent[ho.Name] {
 					h.hb++
-					h.quiet(h.mg.Receive(h.now, ho.Name, proto.Heartbeat{Host: ho.Name, Epoch: h.mg.Epoch(), Seq: h.hb}))
+					h.quiet(h.mg.Receive(h.now, ho.Name, proto.Heartbeat{Host: ho.Name, Epoch: h.mg.Epoch(), Seq: h.hb,
+						PersistError: h.persistErr[ho.Name]}))
 				}
 			}
 			nextBeat = nextBeat.Add(hb)

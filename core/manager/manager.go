@@ -218,7 +218,10 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 		if m.Epoch > mg.epoch && m.Epoch <= proto.MaxEpoch {
 			return mg.newerManager(now, m.Host, m.Epoch, false)
 		}
-		return mg.seen(now, m.Host)
+		if m.Epoch <= mg.epoch {
+			mg.followsUs(m.Host)
+		}
+		return append(mg.seen(now, m.Host), mg.hostPersist(now, m)...)
 	case proto.OpResult:
 		if m.Epoch != mg.epoch {
 			return nil // a previous incarnation's command

@@ -264,7 +264,8 @@ func (mg *Manager) Status() Status {
 	}
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]
-		hs := HostStatus{Name: h.Name, State: hi.state, Standby: hi.standby, Pending: hi.pending, LastSeen: hi.lastSeen}
+		hs := HostStatus{Name: h.Name, State: hi.state, Standby: hi.standby, Pending: hi.pending, LastSeen: hi.lastSeen,
+			PersistError: hi.persistErr}
 		if hi.fence.active {
 			hs.Fencing = "in progress"
 		} else if hi.fence.failure != "" {

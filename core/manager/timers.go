@@ -81,6 +81,9 @@ func (mg *Manager) timerFired(now time.Time, id effect.TimerID) []effect.Effect 
 	case opTimer:
 		p := mg.ops[use.op]
 		mg.assert(p != nil && p.timer == id, "op timer %d fired for op %d, which is not in flight with it", id, use.op)
+		if !mg.persisting(p.host) {
+			return mg.awaitPersisting(now, use.op, p)
+		}
 		mg.wake()
 		return mg.failPending(now, use.op, p, "no result in time")
 	case fenceRetryTimer:

@@ -79,6 +79,9 @@ type HostStatus struct {
 	Fencing string
 	// LastSeen is the last heartbeat or message.
 	LastSeen time.Time
+	// PersistError is what the host's agent said it cannot persist ("" when
+	// it can): it is reported, not fenced.
+	PersistError string
 }
 
 // ResourceStatus is a resource as status shows it.

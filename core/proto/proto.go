@@ -103,10 +103,17 @@ type Heartbeat struct {
 	Host  string
 	Epoch Epoch
 	Seq   uint64
+	// PersistError, when set, says the agent cannot persist its records
+	// (its state directory is full or failing): it is alive, holds every
+	// command until it can record it, and is not to be fenced for that.
+	PersistError string `json:",omitempty"`
 }
 
 // Describe implements Message.
 func (m Heartbeat) Describe() string {
+	if m.PersistError != "" {
+		return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d cannot-persist=%q", m.Host, m.Epoch, m.Seq, m.PersistError)
+	}
 	return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d", m.Host, m.Epoch, m.Seq)
 }
 

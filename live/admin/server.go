@@ -33,7 +33,8 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 		st := m.Status()
 		v = api.StatusView{Cluster: model.Cluster.Name, Epoch: st.Epoch, Deposed: st.Deposed, Maintenance: st.Maintenance}
 		for _, h := range st.Hosts {
-			hv := api.HostView{Name: h.Name, State: string(h.State), Standby: h.Standby, Pending: h.Pending, Fencing: h.Fencing}
+			hv := api.HostView{Name: h.Name, State: string(h.State), Standby: h.Standby, Pending: h.Pending, Fencing: h.Fencing,
+				PersistError: h.PersistError}
 			if !h.LastSeen.IsZero() {
 				hv.LastSeen = h.LastSeen.UTC().Format(time.RFC3339)
 			}
@@ -43,6 +44,9 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 			}
 			if h.Fencing != "" {
 				v.Problems = append(v.Problems, fmt.Sprintf("host %s: fencing %s", h.Name, h.Fencing))
+			}
+			if h.PersistError != "" {
+				v.Problems = append(v.Problems, fmt.Sprintf("host %s cannot persist its records (%s): its commands wait; it is not fenced for it", h.Name, h.PersistError))
 			}
 		}
 		rs := map[string]manager.ResourceStatus{}
@@ -101,6 +105,11 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 			v.Problems = append(v.Problems, "transition in progress")
 		}
 	})
+	if since, err := d.PersistError(); err != nil {
+		v.PersistError = err.Error()
+		v.Problems = append([]string{fmt.Sprintf("the manager cannot persist its state since %s (%v): it is not acting, refuses requests and retries",
+			since.UTC().Format(time.RFC3339), err)}, v.Problems...)
+	}
 	v.Healthy = len(v.Problems) == 0
 	return v
 }
@@ -205,6 +214,13 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 			mreq.Lifetime = lt
 		}
 		id, err := d.Admin(mreq)
+		if errors.Is(err, daemon.ErrCannotPersist) {
+			// Not the request's fault, and not for ever: the client may
+			// retry once the manager persists again.
+			w.Header().Set("Retry-After", "5")
+			fail(w, http.StatusServiceUnavailable, err)
+			return
+		}
 		if err != nil {
 			fail(w, http.StatusBadRequest, err)
 			return

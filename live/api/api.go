@@ -49,16 +49,19 @@ type Request struct {
 
 // StatusView is GET /v1/status: what `basalt status` shows.
 type StatusView struct {
-	Cluster     string       `json:"cluster"`
-	Epoch       uint64       `json:"epoch"`
-	Deposed     bool         `json:"deposed"`
-	Maintenance bool         `json:"maintenance"`
-	Healthy     bool         `json:"healthy"`
-	Problems    []string     `json:"problems,omitempty"`
-	Hosts       []HostView   `json:"hosts"`
-	Groups      []GroupView  `json:"groups"`
-	OpenReports []ReportView `json:"open_reports,omitempty"`
-	Events      []Event      `json:"recent_events,omitempty"`
+	Cluster     string   `json:"cluster"`
+	Epoch       uint64   `json:"epoch"`
+	Deposed     bool     `json:"deposed"`
+	Maintenance bool     `json:"maintenance"`
+	Healthy     bool     `json:"healthy"`
+	Problems    []string `json:"problems,omitempty"`
+	// PersistError, when set, is why the manager cannot persist its state
+	// (a full or failing state directory): it is not acting until it can.
+	PersistError string       `json:"persist_error,omitempty"`
+	Hosts        []HostView   `json:"hosts"`
+	Groups       []GroupView  `json:"groups"`
+	OpenReports  []ReportView `json:"open_reports,omitempty"`
+	Events       []Event      `json:"recent_events,omitempty"`
 }
 
 // HostView is one host in the status.
@@ -69,6 +72,8 @@ type HostView struct {
 	Pending  bool   `json:"pending,omitempty"`
 	Fencing  string `json:"fencing,omitempty"`
 	LastSeen string `json:"last_seen,omitempty"`
+	// PersistError is what the host's agent cannot persist, if anything.
+	PersistError string `json:"persist_error,omitempty"`
 }
 
 // GroupView is one group in the status, its resources as a tree.

@@ -58,6 +58,16 @@ type AgentDaemon struct {
 	// pgid is the process group the runner reported for the process being
 	// started (see startProcess).
 	pgid int
+	// held is what the agent asked for from a Persist that failed on: that
+	// Persist and every effect after it, in order, carried out once the
+	// store takes writes again (retryHeld), so that the agent never acts
+	// on a record that is not durable. persistErr is why, nil while
+	// nothing is held.
+	held       []effect.Effect
+	persistErr error
+	// retrying is set while retryHeld runs; stop ends it with the daemon.
+	retrying bool
+	stop     chan struct{}
 }
 
 // orphanWait bounds the wait for an orphaned process group to be gone
@@ -107,7 +117,7 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 		a = cfg.Wrap(inner)
 	}
 	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock),
-		conns: map[effect.ConnID]*transport.Conn{}, history: cfg.History}
+		conns: map[effect.ConnID]*transport.Conn{}, history: cfg.History, stop: make(chan struct{})}
 	if r, ok := cfg.Runner.(interface{ OnStart(func(proc.ID, int)) }); ok {
 		// Called on the goroutine that called Start, which holds d.mu.
 		r.OnStart(func(_ proc.ID, pgid int) { d.pgid = pgid })
@@ -164,6 +174,7 @@ func (d *AgentDaemon) Stop() {
 		return
 	}
 	d.closed = true
+	close(d.stop)
 	d.timers.stopAll()
 	for _, c := range d.conns {
 		c.Close()
@@ -259,54 +270,124 @@ func (d *AgentDaemon) read(id effect.ConnID, c *transport.Conn) {
 	}
 }
 
-// apply carries out effects in order. Called with d.mu held.
+// apply carries out effects in order. While something is held (a Persist
+// failed), effects are carried out up to the first Persist of the batch and
+// the rest is held behind what already is: heartbeats go on, nothing that
+// needs a record happens before the record. Called with d.mu held.
 func (d *AgentDaemon) apply(effs []effect.Effect) {
-	for _, e := range effs {
-		switch e := e.(type) {
-		case effect.Send:
-			c := d.conns[e.Conn]
-			if c == nil {
-				continue // no manager on it: it will time out and retry
-			}
-			if err := c.Send(e.Msg); err != nil {
-				d.log.Warn("send to manager failed", "conn", uint64(e.Conn), "err", err.Error())
-			}
-		case effect.CloseConn:
-			if c := d.conns[e.Conn]; c != nil {
-				delete(d.conns, e.Conn)
-				c.Close()
-				d.log.Info("closed a manager connection", "conn", uint64(e.Conn), "why", e.Why)
-			}
-		case effect.SetTimer:
-			if !d.closed {
-				d.timers.set(e, d.fire)
-			}
-		case effect.CancelTimer:
-			d.timers.cancel(e.ID)
-		case effect.StartProcess:
-			d.startProcess(e)
-		case agent.KillOrphan:
-			d.killOrphan(e)
-		case history.Note:
-			d.writeHistory(e.Record)
-		case effect.KillProcess:
-			if err := d.runner.Kill(e.ID); err != nil {
-				d.log.Error("kill process group", "err", err.Error())
-			}
-		case effect.Persist:
-			if err := persist(d.store, e); err != nil {
-				// Acting without the record would break the epoch rule
-				// after a crash; stop instead.
-				d.log.Error("cannot persist; agent stops acting", "record", e.Name, "err", err.Error())
-				d.closed = true
-				return
-			}
-		case effect.Log:
-			d.log.LogAttrs(context.Background(), e.Level, e.Msg, e.Attrs...)
-		default:
-			d.log.Error("agent daemon: unknown effect", "effect", e.Describe())
+	for i, e := range effs {
+		if _, ok := e.(effect.Persist); ok && len(d.held) > 0 {
+			d.held = append(d.held, effs[i:]...)
+			return
+		}
+		if !d.do(e) {
+			d.hold(effs[i:])
+			return
 		}
 	}
+}
+
+// do carries out one effect; false for a Persist that failed.
+func (d *AgentDaemon) do(e effect.Effect) bool {
+	switch e := e.(type) {
+	case effect.Send:
+		c := d.conns[e.Conn]
+		if c == nil {
+			return true // no manager on it: it will time out and retry
+		}
+		if err := c.Send(e.Msg); err != nil {
+			d.log.Warn("send to manager failed", "conn", uint64(e.Conn), "err", err.Error())
+		}
+	case effect.CloseConn:
+		if c := d.conns[e.Conn]; c != nil {
+			delete(d.conns, e.Conn)
+			c.Close()
+			d.log.Info("closed a manager connection", "conn", uint64(e.Conn), "why", e.Why)
+		}
+	case effect.SetTimer:
+		if !d.closed {
+			d.timers.set(e, d.fire)
+		}
+	case effect.CancelTimer:
+		d.timers.cancel(e.ID)
+	case effect.StartProcess:
+		d.startProcess(e)
+	case agent.KillOrphan:
+		d.killOrphan(e)
+	case history.Note:
+		d.writeHistory(e.Record)
+	case effect.KillProcess:
+		if err := d.runner.Kill(e.ID); err != nil {
+			d.log.Error("kill process group", "err", err.Error())
+		}
+	case effect.Persist:
+		if err := persist(d.store, e); err != nil {
+			d.persistErr = err
+			return false
+		}
+	case effect.Log:
+		d.log.LogAttrs(context.Background(), e.Level, e.Msg, e.Attrs...)
+	default:
+		d.log.Error("agent daemon: unknown effect", "effect", e.Describe())
+	}
+	return true
+}
+
+// hold keeps effs (a failed Persist first) for later: acting without the
+// record would break the epoch rule (or lose an operation) after a crash.
+// The agent is told, so that its heartbeats say so, and the store is
+// retried until it takes writes again. Called with d.mu held.
+func (d *AgentDaemon) hold(effs []effect.Effect) {
+	d.held = append(effs, d.held...)
+	if d.retrying || d.closed {
+		return
+	}
+	d.retrying = true
+	d.log.Error("cannot persist; holding the agent's effects until the state directory takes writes again", "err", d.persistErr.Error())
+	p := effs[0].(effect.Persist)
+	d.apply(d.a.PersistFailed(d.clk.Now(), p.Name, d.persistErr.Error()))
+	d.wg.Add(1)
+	go d.retryHeld()
+}
+
+// retryHeld carries out the held effects, with a bounded backoff, until
+// they are done or the daemon stops.
+func (d *AgentDaemon) retryHeld() {
+	defer d.wg.Done()
+	backoff := persistRetryMin
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-d.clk.After(backoff):
+		}
+		d.mu.Lock()
+		if d.closed {
+			d.mu.Unlock()
+			return
+		}
+		held := d.held
+		d.held = nil
+		d.apply(held)
+		done := len(d.held) == 0
+		if done {
+			d.persistErr, d.retrying = nil, false
+			d.log.Info("persists again; carried out the held effects", "effects", len(held))
+			d.apply(d.a.PersistRecovered(d.clk.Now()))
+		}
+		d.mu.Unlock()
+		if done {
+			return
+		}
+		backoff = min(2*backoff, persistRetryMax)
+	}
+}
+
+// PersistError is why the agent cannot persist, nil while it can.
+func (d *AgentDaemon) PersistError() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.persistErr
 }
 
 // startProcess runs a process and tells the agent its process group at

@@ -23,6 +23,7 @@ import (
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/core/storage"
 	"github.com/basalt-ha/basalt/live/certs"
 	"github.com/basalt-ha/basalt/live/process"
 	"github.com/basalt-ha/basalt/live/store"
@@ -59,6 +60,9 @@ type liveCluster struct {
 	mgr      *ManagerDaemon
 	mstore   *store.Dir
 	fenceDir string
+	// agentStore, when it holds a host, is the store its agent runs on
+	// instead of stores[h] (a wrapper that fails on demand).
+	agentStore map[string]storage.Store
 }
 
 func newLiveCluster(t testing.TB, hosts []string) *liveCluster {
@@ -163,10 +167,18 @@ func (lc *liveCluster) startAgentAt(h, addr string) {
 			FenceEnv: []string{DefaultPath},
 			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot,
 				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
-		Listen: addr, TLS: cfg, Store: lc.stores[h], Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
+		Listen: addr, TLS: cfg, Store: lc.agentStoreOf(h), Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
 	})
 	require.NoError(lc.t, err)
 	lc.agents[h] = a
+}
+
+// agentStoreOf is the store host h's agent runs on.
+func (lc *liveCluster) agentStoreOf(h string) storage.Store {
+	if st, ok := lc.agentStore[h]; ok {
+		return st
+	}
+	return lc.stores[h]
 }
 
 func (lc *liveCluster) startManager() {

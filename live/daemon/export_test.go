@@ -1,6 +1,16 @@
 package daemon
 
-import "testing"
+import (
+	"crypto/tls"
+	"testing"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/storage"
+	"github.com/basalt-ha/basalt/live/certs"
+	"github.com/basalt-ha/basalt/live/store"
+)
 
 // NewLiveCluster lends the in-process cluster of cluster_test.go to the
 // external tests of this directory (metrics_test.go).
@@ -17,3 +27,32 @@ func (lc *liveCluster) Running(h string) bool { return lc.running(h) }
 
 // Await polls cond until it holds or the test's patience runs out.
 func (lc *liveCluster) Await(what string, cond func() bool) { lc.await(what, cond) }
+
+// ManagerStore is the manager's state directory.
+func (lc *liveCluster) ManagerStore() *store.Dir { return lc.mstore }
+
+// RestartManagerOn stops the manager and starts a new one on st (a wrapper
+// of ManagerStore that fails on demand, say).
+func (lc *liveCluster) RestartManagerOn(st storage.Store) {
+	lc.mgr.Stop()
+	d, err := StartManagerDaemon(ManagerDaemonConfig{Model: lc.model, Store: st,
+		TLS: func(h string) (*tls.Config, error) { return certs.ManagerTLS(lc.certs, h) }, Clock: clock.New(), Log: quietLog()})
+	require.NoError(lc.t, err)
+	lc.mgr = d
+}
+
+// AgentStore is host h's state directory.
+func (lc *liveCluster) AgentStore(h string) *store.Dir { return lc.stores[h] }
+
+// RestartAgentOn stops host h's agent and starts a new one on st.
+func (lc *liveCluster) RestartAgentOn(h string, st storage.Store) {
+	lc.agents[h].Stop()
+	if lc.agentStore == nil {
+		lc.agentStore = map[string]storage.Store{}
+	}
+	lc.agentStore[h] = st
+	lc.startAgent(h)
+}
+
+// Agent is host h's agent daemon.
+func (lc *liveCluster) Agent(h string) *AgentDaemon { return lc.agents[h] }

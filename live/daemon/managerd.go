@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -95,7 +96,33 @@ type ManagerDaemon struct {
 	changed chan struct{}
 	// observe, when set (metrics), sees every message from the agents.
 	observe func(msg any)
+	// persistErr is why the manager cannot persist (nil while it can):
+	// from the first failed Persist until a restart of the machine from
+	// the store succeeds, the daemon does not act (no timers, no messages,
+	// no admin requests). persistSince is when it began.
+	persistErr   error
+	persistSince time.Time
+	// retrying is set while retryPersist runs, so that a failed retry
+	// (whose Start fails to persist again) starts no second one.
+	retrying bool
+	// gen numbers the machine incarnations of this daemon: a timer armed
+	// by a dropped machine must not fire into its successor, whose timer
+	// IDs start afresh.
+	gen uint64
 }
+
+// ErrCannotPersist is returned (wrapped) for an admin request while the
+// manager cannot persist its state: nothing would be durable, so nothing
+// is accepted. The admin API answers it with 503.
+var ErrCannotPersist = errors.New("the manager cannot persist its state and is not acting")
+
+// persistRetryMin and persistRetryMax bound the backoff of the restarts
+// from the store after a persist failure: space usually comes back when an
+// operator frees it, and a retry is cheap.
+const (
+	persistRetryMin = 100 * time.Millisecond
+	persistRetryMax = 5 * time.Second
+)
 
 // StartManagerDaemon recovers the durable state (epoch, event log, a torn
 // tail truncated with a warning, corruption refused), starts a new manager
@@ -223,7 +250,13 @@ func (d *ManagerDaemon) serve(l *hostLink, c *transport.Conn) {
 	d.lastConn++
 	id := d.lastConn
 	d.conns[id] = c
-	d.apply(d.m.HostConnected(d.clk.Now(), l.name, id))
+	if d.persistErr == nil {
+		d.apply(d.m.HostConnected(d.clk.Now(), l.name, id))
+	} else {
+		// A machine restarted from the store learns of connections from
+		// its start on: this one is closed then and redialled.
+		d.log.Info("connected to agent while the manager cannot persist; not acting on it", "host", l.name)
+	}
 	d.mu.Unlock()
 	d.log.Info("connected to agent", "host", l.name, "addr", l.addr, "conn", uint64(id))
 	stop, done := make(chan struct{}), make(chan struct{})
@@ -240,7 +273,7 @@ func (d *ManagerDaemon) serve(l *hostLink, c *transport.Conn) {
 			break
 		}
 		d.mu.Lock()
-		if !d.closed {
+		if !d.closed && d.persistErr == nil {
 			if d.observe != nil {
 				d.observe(msg)
 			}
@@ -259,7 +292,7 @@ func (d *ManagerDaemon) serve(l *hostLink, c *transport.Conn) {
 	d.mu.Lock()
 	if _, open := d.conns[id]; open {
 		delete(d.conns, id)
-		if !d.closed {
+		if !d.closed && d.persistErr == nil {
 			d.apply(d.m.HostDisconnected(d.clk.Now(), l.name, id))
 		}
 	}
@@ -297,9 +330,24 @@ func (d *ManagerDaemon) write(l *hostLink, id effect.ConnID, c *transport.Conn, 
 func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.persistErr != nil {
+		return "", fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
+	}
 	id, effs, err := d.m.Admin(d.clk.Now(), req)
 	d.apply(effs)
+	if d.persistErr != nil {
+		// The request's record is not durable: it is not accepted.
+		return "", fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
+	}
 	return id, err
+}
+
+// PersistError returns since when and why the manager cannot persist its
+// state, or a nil error while it can.
+func (d *ManagerDaemon) PersistError() (since time.Time, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.persistSince, d.persistErr
 }
 
 // Observe makes fn see every message from the agents (metrics use it for
@@ -340,6 +388,9 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 	if d.canary != nil {
 		effs = d.canary(d.m, d.clk.Now(), effs)
 	}
+	if d.persistErr != nil {
+		return // a dropped machine's effects: it is not acting
+	}
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
@@ -363,17 +414,14 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 			}
 		case effect.SetTimer:
 			if !d.closed {
-				d.timers.set(e, d.fire)
+				gen := d.gen
+				d.timers.set(e, func(id effect.TimerID) { d.fire(gen, id) })
 			}
 		case effect.CancelTimer:
 			d.timers.cancel(e.ID)
 		case effect.Persist:
 			if err := persist(d.store, e); err != nil {
-				// The epoch and the log must be durable before the manager
-				// acts on them; without storage it must not act at all.
-				d.log.Error("cannot persist; manager stops acting", "record", e.Name, "err", err.Error())
-				d.closed = true
-				d.timers.stopAll()
+				d.cannotPersist(e.Name, err)
 				return
 			}
 		case effect.Log:
@@ -402,12 +450,96 @@ func (d *ManagerDaemon) checkDeposed() {
 		"epoch", uint64(d.m.Epoch()), "why", d.m.DeposedReason())
 }
 
-func (d *ManagerDaemon) fire(id effect.TimerID) {
+func (d *ManagerDaemon) fire(gen uint64, id effect.TimerID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed || d.persistErr != nil || gen != d.gen {
 		return
 	}
 	d.timers.fired(id)
 	d.apply(d.m.TimerFired(d.clk.Now(), id))
+}
+
+// cannotPersist is the manager's answer to a failed Persist of record name:
+// the epoch and the log must be durable before it acts on them, so it stops
+// acting at once. Its machine is dropped (its memory may be ahead of what
+// is durable) and restarted from the store, as after any manager restart,
+// once a retry succeeds: a full disk is waited out, not fatal. Called with
+// d.mu held.
+func (d *ManagerDaemon) cannotPersist(name string, err error) {
+	d.log.Error("cannot persist; manager stops acting until its state directory takes writes again",
+		"record", name, "err", err.Error())
+	if !d.retrying {
+		d.persistSince = d.clk.Now()
+	}
+	d.persistErr = err
+	d.timers.stopAll()
+	d.gen++
+	if d.closed || d.deposed || d.retrying {
+		return
+	}
+	d.retrying = true
+	d.wg.Add(1)
+	go d.retryPersist()
+}
+
+// retryPersist restarts the machine from the store with a bounded backoff
+// until it succeeds or the daemon stops.
+func (d *ManagerDaemon) retryPersist() {
+	defer d.wg.Done()
+	backoff := persistRetryMin
+	for {
+		select {
+		case <-d.linkCtx.Done():
+			return
+		case <-d.clk.After(backoff):
+		}
+		d.mu.Lock()
+		err := d.restartMachine()
+		if err == nil {
+			d.retrying = false
+		}
+		d.mu.Unlock()
+		if err == nil {
+			return
+		}
+		d.log.Warn("manager still cannot persist; retrying", "err", err.Error(), "next_in", backoff.String())
+		backoff = min(2*backoff, persistRetryMax)
+	}
+}
+
+// restartMachine runs the boot path again: recovery from the store, a new
+// machine, its Start (which persists a new epoch: the agents accept it and
+// the machine adopts what runs). The connections of the dropped machine are
+// closed, so that every agent is redialled and greets the new one. Called
+// with d.mu held.
+func (d *ManagerDaemon) restartMachine() error {
+	if d.closed {
+		return nil
+	}
+	rec, err := manager.Recover(d.store)
+	if err != nil {
+		return err
+	}
+	if rec.Torn != "" {
+		d.log.Warn("event log had a torn tail; truncated it", "what", rec.Torn, "valid_bytes", rec.Valid)
+	}
+	m := manager.New(manager.Config{Model: d.model})
+	effs, err := m.Start(d.clk.Now(), rec.Epoch, rec.Records)
+	if err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+	for id, c := range d.conns {
+		delete(d.conns, id)
+		c.Close()
+	}
+	prev := d.persistErr
+	d.m, d.persistErr = m, nil
+	d.apply(effs)
+	if d.persistErr != nil {
+		return d.persistErr
+	}
+	d.log.Info("manager persists again; restarted from its state directory", "epoch", uint64(d.m.Epoch()),
+		"replayed_events", len(rec.Records), "was", prev.Error(), "down_for", d.clk.Since(d.persistSince).String())
+	return nil
 }

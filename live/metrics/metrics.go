@@ -34,6 +34,8 @@ var (
 	descHealthy  = prometheus.NewDesc("basalt_cluster_healthy", "1 when every group runs as intended.", nil, nil)
 	descFences   = prometheus.NewDesc("basalt_fence_operations", "Finished fence requests by target and result.", []string{"target", "result"}, nil)
 	descOpenReps = prometheus.NewDesc("basalt_open_reports", "Administrative requests whose report is still OPEN.", nil, nil)
+	descPersist  = prometheus.NewDesc("basalt_manager_persist_ok",
+		"1 while the manager can persist its state; 0 while it cannot (a full state directory) and so is not acting.", nil, nil)
 )
 
 // Metrics exposes a manager daemon in the Prometheus text format.
@@ -62,7 +64,7 @@ func NewMetrics(d *daemon.ManagerDaemon) *Metrics {
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descResources, descFailCount, descNodes, descEpoch, descHealthy, descFences, descOpenReps} {
+	for _, d := range []*prometheus.Desc{descResources, descFailCount, descNodes, descEpoch, descHealthy, descFences, descOpenReps, descPersist} {
 		ch <- d
 	}
 }
@@ -88,6 +90,11 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, healthy)
 	ch <- prometheus.MustNewConstMetric(descOpenReps, prometheus.GaugeValue, float64(len(v.OpenReports)))
+	persistOK := 1.0
+	if v.PersistError != "" {
+		persistOK = 0
+	}
+	ch <- prometheus.MustNewConstMetric(descPersist, prometheus.GaugeValue, persistOK)
 	for _, h := range v.Hosts {
 		for _, st := range []string{string(planner.Online), string(planner.Offline), string(planner.Unclean), "standby"} {
 			val := 0.0

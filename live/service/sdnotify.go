@@ -45,20 +45,38 @@ func WatchdogInterval() time.Duration {
 	return time.Duration(us) * time.Microsecond / 2
 }
 
+// statusEvery is how often RunServiceStatus asks whether the daemon is
+// degraded.
+const statusEvery = 2 * time.Second
+
 // RunService tells systemd the service is ready, feeds its watchdog, and
 // blocks until SIGTERM or SIGINT (or stop, for tests). Daemons stop on it
 // without touching any resource.
-func RunService(log *slog.Logger, stop <-chan struct{}) {
-	SDNotify("READY=1")
+func RunService(log *slog.Logger, stop <-chan struct{}) { RunServiceStatus(log, stop, nil) }
+
+// RunServiceStatus is RunService that also reports the daemon's condition:
+// every few seconds degraded says what keeps the daemon from working ("" when
+// nothing does), and each change is sent as STATUS= (shown by systemctl
+// status). The watchdog is fed all the same: it catches a hung daemon, and a
+// restart would not cure what degraded reports (a full disk), while the
+// running daemon retries and resumes by itself.
+func RunServiceStatus(log *slog.Logger, stop <-chan struct{}, degraded func() string) {
+	SDNotify("READY=1\nSTATUS=ready")
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
-	var watchdog <-chan time.Time
+	var watchdog, check <-chan time.Time
 	if iv := WatchdogInterval(); iv > 0 {
 		t := time.NewTicker(iv)
 		defer t.Stop()
 		watchdog = t.C
 	}
+	if degraded != nil {
+		t := time.NewTicker(statusEvery)
+		defer t.Stop()
+		check = t.C
+	}
+	last := ""
 	for {
 		select {
 		case s := <-sig:
@@ -69,6 +87,20 @@ func RunService(log *slog.Logger, stop <-chan struct{}) {
 			return
 		case <-watchdog:
 			SDNotify("WATCHDOG=1")
+		case <-check:
+			if now := degraded(); now != last {
+				last = now
+				SDNotify(StatusLine(now))
+			}
 		}
 	}
+}
+
+// StatusLine is the STATUS= notification for a daemon degraded by what
+// ("" for none).
+func StatusLine(what string) string {
+	if what == "" {
+		return "STATUS=ready"
+	}
+	return "STATUS=NOT READY: " + strings.ReplaceAll(what, "\n", " ")
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/basalt-ha/basalt/core/storage"
@@ -33,6 +34,17 @@ const (
 type Dir struct {
 	dir  string
 	lock *os.File
+	// mu guards suspect: the logs whose failed Append could not be undone
+	// (the disk full, and the truncation back failing too). Their tails may
+	// hold part of a record, and a record appended after it would be read
+	// as corruption at the next start, so they take no Append until a
+	// Truncate (torn-tail recovery) or Write has made them whole again.
+	mu      sync.Mutex
+	suspect map[string]error
+	// write and truncate are the file operations of Append and its undo;
+	// tests replace them to fail on demand.
+	write    func(f *os.File, b []byte) (int, error)
+	truncate func(f *os.File, size int64) error
 }
 
 // OpenDir opens the state directory dir, creating it (mode 0700) if
@@ -78,7 +90,8 @@ func OpenDir(dir string) (*Dir, error) {
 		}
 		return nil, fmt.Errorf("state directory %s: lock: %w", dir, err)
 	}
-	s := &Dir{dir: dir, lock: lock}
+	s := &Dir{dir: dir, lock: lock, suspect: map[string]error{},
+		write: (*os.File).Write, truncate: (*os.File).Truncate}
 	if err := s.removeTemporaries(); err != nil {
 		lock.Close()
 		return nil, err
@@ -147,14 +160,25 @@ func (s *Dir) Write(name string, data []byte) error {
 	if err := os.Rename(tmp.Name(), p); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
-	return s.syncDir("write " + p)
+	if err := s.syncDir("write " + p); err != nil {
+		return err
+	}
+	s.repaired(name)
+	return nil
 }
 
-// Append implements storage.Store.
+// Append implements storage.Store. A failed Append (a full disk, an I/O
+// error) leaves the file as it was: what was written of data is cut off
+// again and the cut fsynced, so that no record is ever appended after a
+// partial one. When even the cut fails, the file is remembered as suspect
+// and refuses appends until Truncate or Write repairs it.
 func (s *Dir) Append(name string, data []byte) error {
 	p, err := s.path("append", name)
 	if err != nil {
 		return err
+	}
+	if err := s.suspectErr(name); err != nil {
+		return fmt.Errorf("append %s: an earlier append failed and could not be undone (%v); refusing to append after a possibly torn record until recovery truncates it", p, err)
 	}
 	// Opening without O_CREATE first tells whether the entry is new, and
 	// so whether the directory must be fsynced too.
@@ -167,13 +191,16 @@ func (s *Dir) Append(name string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("append %s: %w", p, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		f.Close()
 		return fmt.Errorf("append %s: %w", p, err)
 	}
+	if _, err := s.write(f, data); err != nil {
+		return s.undoAppend(f, name, p, st.Size(), fmt.Errorf("append %s: %w", p, err))
+	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("append %s: fsync: %w", p, err)
+		return s.undoAppend(f, name, p, st.Size(), fmt.Errorf("append %s: fsync: %w", p, err))
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("append %s: %w", p, err)
@@ -182,6 +209,38 @@ func (s *Dir) Append(name string, data []byte) error {
 		return s.syncDir("append " + p)
 	}
 	return nil
+}
+
+// undoAppend cuts f back to size after a failed append (cause) and closes
+// it; if the cut or its fsync fails, name becomes suspect. It returns cause,
+// with what the undo could not do.
+func (s *Dir) undoAppend(f *os.File, name, p string, size int64, cause error) error {
+	defer f.Close()
+	err := s.truncate(f, size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.suspect[name] = cause
+		s.mu.Unlock()
+		return fmt.Errorf("%w; and cutting %s back to %d bytes failed: %v (appends refused until it is truncated)", cause, p, size, err)
+	}
+	return cause
+}
+
+// suspectErr returns why name takes no appends, or nil.
+func (s *Dir) suspectErr(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.suspect[name]
+}
+
+// repaired forgets that name was suspect: it was truncated or rewritten.
+func (s *Dir) repaired(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.suspect, name)
 }
 
 // Truncate implements storage.Store.
@@ -211,6 +270,7 @@ func (s *Dir) Truncate(name string, size int64) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("truncate %s: fsync: %w", p, err)
 	}
+	s.repaired(name)
 	return nil
 }
 
@@ -222,10 +282,12 @@ func (s *Dir) Remove(name string) error {
 	}
 	if err := os.Remove(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
+			s.repaired(name)
 			return nil
 		}
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
+	s.repaired(name)
 	return s.syncDir("remove " + p)
 }
 

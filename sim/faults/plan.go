@@ -54,6 +54,12 @@ const (
 	CrashMidway   Kind = "crash-midway"   // the next Action on Host takes Delay; its agent dies midway, restarts after For
 	RestartAgent  Kind = "restart-agent"  // Host's agent stops cleanly (SIGTERM, goodbye); restarted after For
 
+	// Kinds the swarm never draws unless Options.Kinds asks for them (the
+	// chaos run on real processes does): they draw from a stream of their
+	// own, so that every plan drawn without them stays as it was.
+	ImpostorAgent Kind = "impostor-agent" // a holder of Host's certificate speaks for Peer, for For
+	DiskFull      Kind = "disk-full"      // Host's state directory ("manager": the manager's) full for For
+
 	// Kinds for scripted plans (scenarios) only; the swarm never draws
 	// them.
 	AdminStart       Kind = "admin-start"       // start Group
@@ -145,7 +151,7 @@ func Decode(data []byte) (Plan, error) {
 		return Plan{}, fmt.Errorf("fault plan: %w", err)
 	}
 	for i, f := range p.Faults {
-		if !slices.Contains(allKinds, f.Kind) && !slices.Contains(scriptedKinds, f.Kind) {
+		if !slices.Contains(allKinds, f.Kind) && !slices.Contains(scriptedKinds, f.Kind) && !slices.Contains(optInKinds, f.Kind) {
 			return Plan{}, fmt.Errorf("fault plan: faults[%d]: unknown kind %q", i, f.Kind)
 		}
 		if f.At < 0 || f.At > p.Chaos {
@@ -157,6 +163,9 @@ func Decode(data []byte) (Plan, error) {
 	}
 	return p, nil
 }
+
+// optInKinds are drawn only when Options.Kinds names them.
+var optInKinds = []Kind{ImpostorAgent, DiskFull}
 
 var allKinds = []Kind{CrashAgent, CrashHost, PauseHost, Partition, CutOneWay, Isolate, Clog, KillResource, FailStart,
 	FailStop, HangAction, FailDevice, HangDevice, LieDevice, CrashManager, PauseManager, AdminMove, AdminStandby,
@@ -255,6 +264,7 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 	}
 	d := newDrawer(m, o)
 	scale := float64(o.Chaos) / float64(5*time.Minute) * o.Intensity
+	rates, orng := optIn(seed, o, &p, rates)
 	for _, k := range p.Enabled {
 		d.rng = rng
 		if isWorkload(k) {
@@ -262,6 +272,9 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 		}
 		if r, ok := streams[k]; ok {
 			d.rng = r
+		}
+		if slices.Contains(optInKinds, k) {
+			d.rng = orng
 		}
 		for range poisson(d.rng, rates[k]*scale) {
 			if f, ok := d.draw(k); ok {
@@ -276,6 +289,21 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 		p.Faults = p.Faults[:o.MaxFaults]
 	}
 	return p
+}
+
+// optIn switches on, from a stream of their own, the opt-in kinds that
+// o.Kinds names, each with probability 1/2 and a rate like the others',
+// and returns the rates with theirs and the stream to draw them from.
+func optIn(seed uint64, o Options, p *Plan, rates map[Kind]float64) (map[Kind]float64, *rand.Rand) {
+	orng := rand.New(rand.NewPCG(seed, 0x6f7074696e)) // "optin"
+	for _, k := range optInKinds {
+		on, rate := orng.IntN(2) == 0, 0.2+orng.Float64()*1.8
+		if on && slices.Contains(o.Kinds, k) {
+			p.Enabled = append(p.Enabled, k)
+			rates[k] = rate
+		}
+	}
+	return rates, orng
 }
 
 // drawer draws single faults of a cluster, from the stream of their kind.
@@ -379,6 +407,15 @@ func (d *drawer) draw(k Kind) (Fault, bool) {
 		// fault waits for the action.
 		f.Host, f.Action = d.pick(d.hosts), []string{"start", "start", "stop"}[d.rng.IntN(3)]
 		f.Delay, f.For = d.dur(2*time.Second, 12*time.Second), d.lasting(100*time.Millisecond, 3*time.Second)
+	case ImpostorAgent:
+		if len(d.hosts) < 2 {
+			return f, false
+		}
+		f.Host, f.Peer = d.pick(d.hosts), d.pick(d.hosts)
+		f.For = d.lasting(time.Second, time.Minute)
+		return f, f.Host != f.Peer
+	case DiskFull:
+		f.Host, f.For = d.pick(append(slices.Clip(d.hosts), "manager")), d.lasting(time.Second, time.Minute)
 	default:
 		d.workload(&f)
 	}

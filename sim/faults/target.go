@@ -79,6 +79,17 @@ type Target interface {
 	// the agents' heartbeats waiting in its sockets.
 	FreezeManager() error
 	ThawManager() error
+	// Impostor puts, where the manager reaches host, a holder of host's
+	// certificate that speaks for victim as well (forged heartbeats and a
+	// newer manager's epoch in victim's name, and in host's own); the
+	// manager must refuse what it forges. EndImpostor removes it.
+	Impostor(host, victim string) error
+	EndImpostor(host string) error
+	// FillDisk fills node's state directory (a host's agent's, or
+	// "manager"), so that every write fails with ENOSPC; EmptyDisk frees
+	// the space again.
+	FillDisk(node string) error
+	EmptyDisk(node string) error
 	// Admin sends an administrative request to the current manager.
 	Admin(req manager.Request) error
 	// HealAll lifts every network, host, resource, device and manager
@@ -131,7 +142,7 @@ func (s Step) String() string {
 // have a For, but it is how long the host stays down, which the world
 // times itself (a fence may come first).
 var lastingKinds = []Kind{PauseHost, Partition, CutOneWay, Isolate, Clog, FailDevice, HangDevice, LieDevice,
-	CrashManager, PauseManager, FreezeManager, SlowHost, AdminStandby, AdminStop, AdminUnmanage}
+	CrashManager, PauseManager, FreezeManager, SlowHost, AdminStandby, AdminStop, AdminUnmanage, ImpostorAgent, DiskFull}
 
 // Ends reports whether the fault is undone by a step of its own, For after
 // it begins. A For of zero lasts until a heal.
@@ -199,6 +210,10 @@ func Apply(t Target, s Step) error {
 		return t.PauseManager()
 	case FreezeManager:
 		return t.FreezeManager()
+	case ImpostorAgent:
+		return t.Impostor(f.Host, f.Peer)
+	case DiskFull:
+		return t.FillDisk(f.Host)
 	case HealAll:
 		return t.HealAll()
 	}
@@ -226,6 +241,10 @@ func end(t Target, f Fault) error {
 		return t.ThawManager()
 	case SlowHost:
 		return t.SlowHost(f.Host, 0)
+	case ImpostorAgent:
+		return t.EndImpostor(f.Host)
+	case DiskFull:
+		return t.EmptyDisk(f.Host)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package faults
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -52,7 +53,11 @@ func (r *recorder) CrashMidway(h, a string, d, after time.Duration) error {
 func (r *recorder) RestartAgent(h string, d time.Duration) error {
 	return r.note("restart-agent %s %s", h, d)
 }
-func (r *recorder) HealAll() error { return r.note("heal") }
+func (r *recorder) HealAll() error             { return r.note("heal") }
+func (r *recorder) Impostor(h, v string) error { return r.note("impostor %s as %s", h, v) }
+func (r *recorder) EndImpostor(h string) error { return r.note("end-impostor %s", h) }
+func (r *recorder) FillDisk(n string) error    { return r.note("fill %s", n) }
+func (r *recorder) EmptyDisk(n string) error   { return r.note("empty %s", n) }
 func (r *recorder) Admin(req manager.Request) error {
 	return r.note("admin %s %s %s %t", req.Command, req.Target, req.Host, req.Flag)
 }
@@ -129,4 +134,41 @@ func TestOptionsForRealTime(t *testing.T) {
 		}
 	}
 	require.Greater(t, total, 300, "intensity raises the faults per minute")
+}
+
+// TestOptInKinds: the impostor and the full disk are drawn only when the
+// options name them, from a stream of their own, so that the swarm's plans
+// stay what they were; Apply carries both, beginning and end.
+func TestOptInKinds(t *testing.T) {
+	m := pairModel(t)
+	base := Options{Chaos: time.Minute, Kinds: []Kind{CrashAgent, Partition, AdminMove}, Intensity: 20, MaxFaults: 1000}
+	with := base
+	with.Kinds = append(slices.Clone(base.Kinds), ImpostorAgent, DiskFull)
+	drawn := map[Kind]int{}
+	for seed := uint64(1); seed <= 50; seed++ {
+		swarm := Generate(m, seed, Options{})
+		for _, f := range swarm.Faults {
+			require.NotContains(t, optInKinds, f.Kind, "the swarm never draws an opt-in kind")
+		}
+		var rest []Fault
+		for _, f := range Generate(m, seed, with).Faults {
+			drawn[f.Kind]++
+			if !slices.Contains(optInKinds, f.Kind) {
+				rest = append(rest, f)
+			}
+			if f.Kind == ImpostorAgent {
+				require.NotEqual(t, f.Host, f.Peer)
+			}
+		}
+		require.Equal(t, Generate(m, seed, base).Faults, rest, "the other faults of seed %d do not move", seed)
+	}
+	require.NotZero(t, drawn[ImpostorAgent])
+	require.NotZero(t, drawn[DiskFull])
+
+	r := &recorder{}
+	for _, s := range Steps([]Fault{{Kind: ImpostorAgent, Host: "a", Peer: "b", For: time.Second},
+		{At: 2 * time.Second, Kind: DiskFull, Host: "manager", For: time.Second}}) {
+		require.NoError(t, Apply(r, s))
+	}
+	require.Equal(t, []string{"impostor a as b", "end-impostor a", "fill manager", "empty manager"}, r.calls)
 }

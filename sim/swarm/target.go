@@ -9,7 +9,10 @@ import (
 )
 
 // simTarget is the simulated cluster as a faults.Target. The simulator can
-// inject every fault, so no method reports one unsupported. It keeps the
+// inject every fault the swarm draws; the opt-in kinds of the chaos run on
+// real processes (an impostor holding a host's certificate, a full disk)
+// are unsupported here: the simulated network has no certificates to
+// steal, and the simulated stores never fill. It keeps the
 // admin requests the manager accepted, whose reports must close.
 type simTarget struct {
 	c       *cluster.Cluster
@@ -76,6 +79,26 @@ func (t *simTarget) PauseManager() error              { t.c.PauseManager(); retu
 func (t *simTarget) ResumeStaleManagers() error       { t.c.ResumeStaleManagers(); return nil }
 func (t *simTarget) FreezeManager() error             { t.c.FreezeManager(); return nil }
 func (t *simTarget) ThawManager() error               { t.c.ThawManager(); return nil }
+
+// Impostor is unsupported: simulated messages carry no certificate.
+func (t *simTarget) Impostor(host, victim string) error {
+	return faults.Unsupported("an impostor of %s: the simulated network has no certificates", host)
+}
+
+// EndImpostor is unsupported, as Impostor is.
+func (t *simTarget) EndImpostor(host string) error {
+	return faults.Unsupported("an impostor of %s: the simulated network has no certificates", host)
+}
+
+// FillDisk is unsupported: the simulated stores (storage.Mem) never fill.
+func (t *simTarget) FillDisk(node string) error {
+	return faults.Unsupported("a full disk on %s: the simulated stores never fill", node)
+}
+
+// EmptyDisk is unsupported, as FillDisk is.
+func (t *simTarget) EmptyDisk(node string) error {
+	return faults.Unsupported("a full disk on %s: the simulated stores never fill", node)
+}
 
 // Admin sends the request; a refusal (no manager, a request that makes no
 // sense now) is part of the run, as it is for an operator.
