@@ -78,6 +78,7 @@ sim: build
 # swarm is the large simulator run for CI chaos jobs and before releases.
 swarm: build
 	$(BIN)/basalt-sim run --seeds 1-100000
+	$(BIN)/basalt-sim run --shapes --seeds 1-20000
 
 # chaos runs real processes for CHAOS_FOR under a fault plan that the
 # simulator's generator draws from CHAOS_SEED (printed with the plan's
