@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -43,7 +44,9 @@ func serve(t *testing.T) (sock string, d *daemon.ManagerDaemon) {
 
 // post sends body to POST /v1/requests and returns the status and answer.
 func post(t *testing.T, sock, body string) (int, string) {
-	c := http.Client{Transport: &http.Transport{Dial: func(string, string) (net.Conn, error) { return net.Dial("unix", sock) }}}
+	c := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
 	resp, err := c.Post("http://basalt/v1/requests", "application/json", strings.NewReader(body))
 	require.NoError(t, err)
 	defer resp.Body.Close()
