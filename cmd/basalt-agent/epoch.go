@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/spf13/pflag"
@@ -53,12 +52,9 @@ func epochCmd(args []string, stdout, stderr io.Writer) int {
 			return fail(2, "--reset %d is above the ceiling %d that agents accept", n, proto.MaxEpoch)
 		}
 	}
-	if fi, err := os.Stat(*stateDir); err != nil || !fi.IsDir() {
-		return fail(1, "--state-dir %s: not a state directory (%v)", *stateDir, err)
-	}
-	st, err := store.OpenDir(*stateDir)
+	st, err := store.OpenStopped(*stateDir, "agent")
 	if err != nil {
-		return fail(1, "%v (stop the agent first: its epoch is changed only while it does not run)", err)
+		return fail(1, "%v", err)
 	}
 	defer st.Close()
 	old, err := storedEpoch(st)

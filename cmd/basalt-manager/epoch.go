@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -46,12 +45,9 @@ func epochCmd(args []string, stdout, stderr io.Writer) int {
 	if n := btoi(*show) + btoi(*set != "") + btoi(*newLog); n != 1 {
 		return fail(2, "give exactly one of --show, --set N, --new-log")
 	}
-	if fi, err := os.Stat(*stateDir); err != nil || !fi.IsDir() {
-		return fail(1, "--state-dir %s: not a state directory (%v)", *stateDir, err)
-	}
-	st, err := store.OpenDir(*stateDir)
+	st, err := store.OpenStopped(*stateDir, "manager")
 	if err != nil {
-		return fail(1, "%v (stop the manager first: its epoch is changed only while it does not run)", err)
+		return fail(1, "%v", err)
 	}
 	defer st.Close()
 	switch {

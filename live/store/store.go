@@ -346,3 +346,18 @@ func syncDir(dir, what string) error {
 }
 
 var _ storage.Store = (*Dir)(nil)
+
+// OpenStopped opens the state directory of a daemon (named for the
+// message) that must not be running, for a repair command: a directory
+// that does not exist is an error rather than a fresh start, and the
+// directory's lock refuses it while the daemon runs.
+func OpenStopped(dir, daemon string) (*Dir, error) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("--state-dir %s: not a state directory (%v)", dir, err)
+	}
+	st, err := OpenDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (stop the %s first: its epoch is changed only while it does not run)", err, daemon)
+	}
+	return st, nil
+}
