@@ -263,7 +263,7 @@ func (a *Agent) dispatch(now time.Time, msg effect.Message) []effect.Effect {
 // refuseStale answers a command of an epoch lower than the agent's, on
 // the obeyed connection.
 func (a *Agent) refuseStale(msg effect.Message) effect.Send {
-	epoch, _ := commandEpoch(msg)
+	epoch, _, _ := proto.Command(msg)
 	var op proto.OpID
 	switch m := msg.(type) {
 	case proto.Exec:

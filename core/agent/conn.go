@@ -131,7 +131,7 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 	}
 	var effs []effect.Effect
 	if conn == a.conn.cand {
-		epoch, ok := commandEpoch(msg)
+		epoch, _, ok := proto.Command(msg)
 		if !ok {
 			return nil
 		}
@@ -171,17 +171,4 @@ func (a *Agent) promote() []effect.Effect {
 	a.conn.cur, a.conn.cand = a.conn.cand, 0
 	return append(effs, effect.CancelTimer{ID: a.conn.candTimer},
 		a.log(slog.LevelInfo, "manager connected", slog.Uint64("conn", uint64(a.conn.cur))))
-}
-
-// commandEpoch is the epoch of a command from a manager.
-func commandEpoch(msg effect.Message) (proto.Epoch, bool) {
-	switch m := msg.(type) {
-	case proto.Exec:
-		return m.Epoch, true
-	case proto.Cancel:
-		return m.Epoch, true
-	case proto.FenceExec:
-		return m.Epoch, true
-	}
-	return 0, false
 }

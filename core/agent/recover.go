@@ -237,7 +237,7 @@ func (a *Agent) release(now time.Time, rsc string) []effect.Effect {
 		case a.superseded(msg):
 			// A newer manager spoke while the command waited: the
 			// epoch guard holds at the time of acting, not of arrival.
-			epoch, op := commandOf(msg)
+			epoch, op, _ := proto.Command(msg)
 			effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Stale: true,
 				Reason: fmt.Sprintf("epoch %d is lower than %d, seen while the command waited", epoch, a.epoch)}))
 		default:
@@ -250,19 +250,8 @@ func (a *Agent) release(now time.Time, rsc string) []effect.Effect {
 // superseded reports whether a held command's epoch is now lower than the
 // agent's.
 func (a *Agent) superseded(msg effect.Message) bool {
-	epoch, _ := commandOf(msg)
+	epoch, _, _ := proto.Command(msg)
 	return epoch < a.epoch
-}
-
-// commandOf is the epoch and operation of a held command.
-func commandOf(msg effect.Message) (proto.Epoch, proto.OpID) {
-	switch m := msg.(type) {
-	case proto.Exec:
-		return m.Epoch, m.Op
-	case proto.Cancel:
-		return m.Epoch, m.Op
-	}
-	return 0, 0
 }
 
 // hold keeps a command about a resource with an orphan until the orphan is

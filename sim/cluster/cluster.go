@@ -645,7 +645,7 @@ func (c *Cluster) toAgent(from, to string, cn *simConn, msg effect.Message) {
 			effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
 			for _, e := range effs {
 				if _, ok := e.(effect.StartProcess); ok {
-					c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: epochOf(msg), What: msg.Describe()})
+					c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg.Describe()})
 					break
 				}
 			}
@@ -1209,18 +1209,6 @@ func (c *Cluster) persist(s *storage.Mem, e effect.Persist) {
 	}
 }
 
-func epochOf(msg effect.Message) proto.Epoch {
-	switch m := msg.(type) {
-	case proto.Exec:
-		return m.Epoch
-	case proto.FenceExec:
-		return m.Epoch
-	case proto.Cancel:
-		return m.Epoch
-	}
-	return 0
-}
-
 // Clog delays every message from a to b by extra, for a while: a slow
 // link rather than a cut one.
 func (c *Cluster) Clog(a, b string, extra time.Duration) {
@@ -1274,4 +1262,10 @@ func (c *Cluster) down(h *host, cause string) bool {
 		c.setFile(h, r, false, cause)
 	}
 	return true
+}
+
+// commandEpoch is the epoch of a manager's command (0 for anything else).
+func commandEpoch(msg effect.Message) proto.Epoch {
+	e, _, _ := proto.Command(msg)
+	return e
 }
