@@ -77,6 +77,16 @@ type Mem struct {
 // NewMem returns an empty Mem.
 func NewMem() *Mem { return &Mem{files: map[string][]byte{}} }
 
+// Clone is a copy of everything m holds, as a backup of a state directory
+// would be: later writes to either do not reach the other.
+func (m *Mem) Clone() *Mem {
+	out := NewMem()
+	for name, data := range m.files { // purity:unordered a copy, file by file, into another map
+		out.files[name] = append([]byte(nil), data...)
+	}
+	return out
+}
+
 // Read implements Store.
 func (m *Mem) Read(name string) ([]byte, error) {
 	if err := ValidName(name); err != nil {

@@ -5,23 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/basalt-ha/basalt/core/storage"
 )
-
-// copyMem is a backup of a simulated state directory.
-func copyMem(t *testing.T, m *storage.Mem) *storage.Mem {
-	t.Helper()
-	out := storage.NewMem()
-	names, err := m.List()
-	require.NoError(t, err)
-	for _, n := range names {
-		data, err := m.Read(n)
-		require.NoError(t, err)
-		require.NoError(t, out.Write(n, data))
-	}
-	return out
-}
 
 // Hardening item 10: the manager's state directory is backed up, the
 // manager restarts once (the agents then hold the next epoch), its host
@@ -34,7 +18,7 @@ func TestManagerRestoredFromABackupRecoversAtOnce(t *testing.T) {
 	w := newWorld(t, "failover-pair.yaml", Options{Seed: 8})
 	w.Boot()
 	w.settle(time.Minute, func() bool { return w.runningOn("fs1", "oss1") && w.Manager().Idle() }, "start-up")
-	backup := copyMem(t, w.mstore)
+	backup := w.mstore.Clone()
 	w.CrashManager()
 	w.StartManager()
 	w.settle(time.Minute, func() bool { return w.runningOn("fs1", "oss1") && w.Manager().Idle() }, "restarted")
