@@ -268,7 +268,8 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 		{"stale-epoch refusals", cov.StaleRefusals}, {"connection takeovers", cov.ConnTakeovers},
 		{"stale conns refused", cov.StaleConnsRefused}, {"deposed conns closed", cov.DeposedConnsClosed},
 		{"manager freezes", cov.ManagerFreezes}, {"slow hosts", cov.SlowHosts}, {"quick agent restarts", cov.QuickRestarts},
-		{"orphans found", cov.Orphans}, {"clean agent restarts", cov.CleanRestarts}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
+		{"orphans found", cov.Orphans}, {"clean agent restarts", cov.CleanRestarts},
+		{"second cleanups", cov.SecondCleanups}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}

@@ -264,5 +264,5 @@ func (mg *Manager) allGroups() []string {
 // stopFailureBlocks: a failed stop of rsc is answered by a block, not a
 // fence (fencing is off, or the stop's policy is block).
 func (mg *Manager) stopFailureBlocks(rsc string) bool {
-	return planner.OnFail(mg.m, rsc, planner.Failure{Op: planner.FailedStop}) == model.OnFailBlock
+	return planner.OnFail(mg.m, rsc, planner.Failure{Op: planner.FailedStop}) != model.OnFailFence
 }

@@ -50,6 +50,7 @@ type Snapshot struct {
 	TargetRoles map[string]model.Role                 `json:"target_roles,omitempty"`
 	Unmanaged   map[string]bool                       `json:"unmanaged,omitempty"`
 	Blocked     map[string]bool                       `json:"blocked,omitempty"`
+	FoundActive map[string][]string                   `json:"found_active,omitempty"`
 	Maintenance bool                                  `json:"maintenance,omitempty"`
 	Standby     []string                              `json:"standby,omitempty"`
 	Fatal       map[string]string                     `json:"fatal,omitempty"`
@@ -127,7 +128,8 @@ func (mg *Manager) snapshot() Snapshot {
 	s := Snapshot{
 		Moves: maps.Clone(mg.cons.Moves), Bans: slices.Clone(mg.cons.Bans), TargetRoles: maps.Clone(mg.cons.TargetRoles),
 		Unmanaged: maps.Clone(mg.cons.Unmanaged), Blocked: maps.Clone(mg.cons.Blocked), Maintenance: mg.cons.Maintenance,
-		Fatal: maps.Clone(mg.fatal), Failures: map[string]map[string]planner.Failure{},
+		FoundActive: maps.Clone(mg.cons.FoundActive),
+		Fatal:       maps.Clone(mg.fatal), Failures: map[string]map[string]planner.Failure{},
 	}
 	for _, h := range mg.m.Hosts {
 		if mg.hosts[h.Name].standby {
@@ -157,7 +159,7 @@ func (mg *Manager) snapshot() Snapshot {
 func (mg *Manager) restore(s *Snapshot) {
 	mg.cons.Moves, mg.cons.Bans = orEmpty(s.Moves), s.Bans
 	mg.cons.TargetRoles, mg.cons.Unmanaged, mg.cons.Blocked = orEmpty(s.TargetRoles), orEmpty(s.Unmanaged), orEmpty(s.Blocked)
-	mg.cons.Maintenance = s.Maintenance
+	mg.cons.Maintenance, mg.cons.FoundActive = s.Maintenance, orEmpty(s.FoundActive)
 	mg.fatal, mg.failures = orEmpty(s.Fatal), orEmpty(s.Failures)
 	for _, h := range mg.m.Hosts {
 		mg.hosts[h.Name].standby = slices.Contains(s.Standby, h.Name)

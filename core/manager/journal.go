@@ -74,6 +74,10 @@ func (mg *Manager) replay(e Event) {
 		}
 	case "fatal":
 		mg.fatal[e.Resource] = e.Message
+	case "found-active":
+		if e.Flag { // a finding that holds the group until a cleanup
+			mg.cons.FoundActive[e.Group] = e.Hosts
+		}
 	case "failure":
 		if mg.failures[e.Resource] == nil {
 			mg.failures[e.Resource] = map[string]planner.Failure{}
@@ -110,6 +114,10 @@ func (mg *Manager) cleanup(rsc string) {
 	delete(mg.failures, rsc)
 	delete(mg.fatal, rsc)
 	delete(mg.cons.Blocked, rsc)
+	if g, ok := mg.m.GroupOf(rsc); ok {
+		delete(mg.cons.FoundActive, g)
+		delete(mg.foundSeen, g)
+	}
 }
 
 // logRsc is a log line about a resource: it carries the human name.

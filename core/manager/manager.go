@@ -68,6 +68,9 @@ type Manager struct {
 	failures map[string]map[string]planner.Failure
 	fatal    map[string]string
 	cons     planner.Constraints
+	// foundSeen is the last multiple-active finding told per group (its
+	// hosts), so that a finding that holds across plans is told once.
+	foundSeen map[string]string
 
 	nextOp proto.OpID
 	ops    map[proto.OpID]*pendingOp
@@ -121,8 +124,9 @@ func New(cfg Config) *Manager {
 		failures: map[string]map[string]planner.Failure{},
 		fatal:    map[string]string{},
 		cons: planner.Constraints{Moves: map[string]planner.Move{}, TargetRoles: map[string]model.Role{},
-			Unmanaged: map[string]bool{}, Blocked: map[string]bool{}},
-		ops: map[proto.OpID]*pendingOp{}, timers: map[effect.TimerID]timerUse{},
+			Unmanaged: map[string]bool{}, Blocked: map[string]bool{}, FoundActive: map[string][]string{}},
+		foundSeen: map[string]string{},
+		ops:       map[proto.OpID]*pendingOp{}, timers: map[effect.TimerID]timerUse{},
 		fenceAct: map[string]int{}, reports: map[string]*Report{},
 	}
 	mg.fencer = fencer.New(cfg.Model, fencer.Hooks{

@@ -112,7 +112,7 @@ func (mg *Manager) plan(now time.Time) ([]effect.Effect, planner.Transition) {
 	in := mg.planInput(now)
 	t := planner.Plan(in)
 	mg.lastPlan, mg.planned = t, true
-	effs := mg.closeReports(now, t)
+	effs := append(mg.recordFound(now, t), mg.closeReports(now, t)...)
 	if exp := planner.Expiry(in); !exp.IsZero() {
 		if mg.expiry != 0 {
 			effs = append(effs, mg.cancelTimer(mg.expiry))

@@ -36,6 +36,9 @@ type Event struct {
 	// facts its policies read.
 	Op      string `json:"op,omitempty"`
 	Monitor int    `json:"monitor,omitempty"`
+	// Hosts are the hosts of a finding that names several (a group found
+	// active on more hosts than it may run on).
+	Hosts []string `json:"hosts,omitempty"`
 	// Snapshot is the state a "snapshot" record stands for: the event
 	// log's compaction (compact.go).
 	Snapshot *Snapshot `json:"snapshot,omitempty"`

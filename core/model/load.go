@@ -722,6 +722,32 @@ func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
 var onFails = []OnFail{OnFailIgnore, OnFailBlock, OnFailStop, OnFailRestart, OnFailFence, OnFailStandby}
 
+// stopOnFails are the on-fail values a stop may have. A failed stop
+// leaves the resource in an unknown state on its host, so only a policy
+// that settles that without starting it elsewhere is safe: fence (the
+// fence proves it stopped), block (nothing moves until an administrator's
+// cleanup probes it), standby (block, and the host runs nothing else).
+// ignore would start it elsewhere while it may still run (active twice);
+// stop and restart would answer a failed stop with another stop.
+var stopOnFails = []OnFail{OnFailFence, OnFailBlock, OnFailStandby}
+
+// StopOnFails returns the on-fail values a stop may have.
+func StopOnFails() []OnFail { return slices.Clone(stopOnFails) }
+
+// checkStopOnFail refuses a stop policy that cannot be honoured.
+func (l *loader) checkStopOnFail(f field, path string, v OnFail, fencing bool) {
+	if f.value == nil || !slices.Contains(onFails, v) {
+		return // the default, or already reported as no policy at all
+	}
+	switch {
+	case !slices.Contains(stopOnFails, v):
+		l.errf(f.value, path, "%q cannot answer a failed stop, which leaves the resource in an unknown state "+
+			"(use fence, block or standby)", v)
+	case v == OnFailFence && !fencing:
+		l.errf(f.value, path, "%q needs fencing, which is off (use block or standby)", v)
+	}
+}
+
 func (l *loader) onFail(f field, path string, def OnFail) OnFail {
 	if f.value == nil {
 		return def
@@ -776,9 +802,7 @@ func (l *loader) resources(f field, m *Model) map[string]memberAt {
 		sp := l.fields(ops["stop"].value, p+".ops.stop", "timeout", "on-fail")
 		r.Stop = Op{Timeout: l.positive(sp["timeout"], p+".ops.stop.timeout", c.StopTimeout),
 			OnFail: l.onFail(sp["on-fail"], p+".ops.stop.on-fail", stopDefault)}
-		if r.Stop.OnFail == OnFailFence && !c.Fencing {
-			l.errf(sp["on-fail"].value, p+".ops.stop.on-fail", "%q needs fencing, which is off (use block or stop)", OnFailFence)
-		}
+		l.checkStopOnFail(sp["on-fail"], p+".ops.stop.on-fail", r.Stop.OnFail, c.Fencing)
 		intervals := map[time.Duration]bool{}
 		for j, mn := range l.list(ops["monitor"], p+".ops.monitor") {
 			mp := fmt.Sprintf("%s.ops.monitor[%d]", p, j)
@@ -821,7 +845,9 @@ func nodeOr(n, def *yaml.Node) *yaml.Node {
 
 var (
 	recoveries = []Recovery{RecoveryRestart, RecoveryRelocate, RecoveryDisable}
-	roles      = []Role{RoleStarted, RoleStopped}
+	// multipleActives are the multiple-active policies, the default first.
+	multipleActives = []MultipleActive{MultipleStopUnexpected, MultipleStopStart, MultipleStopOnly, MultipleBlock}
+	roles           = []Role{RoleStarted, RoleStopped}
 )
 
 func (l *loader) groups(f field, m *Model, hosts map[string]*yaml.Node, rscs map[string]memberAt) {
@@ -952,18 +978,23 @@ func (l *loader) tree(g *Group, p string, nodes map[string]memberAt, at *yaml.No
 
 func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.Node) Placement {
 	fs := l.fields(f.value, p, "domain", "stickiness", "migration-threshold", "failure-timeout", "recovery",
-		"max-instances", "target-role", "managed")
+		"multiple-active", "max-instances", "target-role", "managed")
 	pl := Placement{
 		Stickiness:         l.integer(fs["stickiness"], p+".stickiness", 0, 0, 1_000_000),
 		MigrationThreshold: l.integer(fs["migration-threshold"], p+".migration-threshold", 3, 0, 1_000_000),
 		FailureTimeout:     l.duration(fs["failure-timeout"], p+".failure-timeout", 0),
 		Recovery:           Recovery(l.str(fs["recovery"], p+".recovery", string(RecoveryRestart))),
+		MultipleActive:     MultipleActive(l.str(fs["multiple-active"], p+".multiple-active", string(MultipleStopUnexpected))),
 		MaxInstances:       l.integer(fs["max-instances"], p+".max-instances", 1, 1, max(1, len(m.Hosts))),
 		TargetRole:         Role(l.str(fs["target-role"], p+".target-role", string(RoleStarted))),
 		Managed:            l.boolean(fs["managed"], p+".managed", true),
 	}
 	if !slices.Contains(recoveries, pl.Recovery) {
 		l.errf(fs["recovery"].value, p+".recovery", "%q is not a recovery policy (restart, relocate, disable)", pl.Recovery)
+	}
+	if !slices.Contains(multipleActives, pl.MultipleActive) {
+		l.errf(fs["multiple-active"].value, p+".multiple-active",
+			"%q is not a multiple-active policy (stop-unexpected, stop-start, stop-only, block)", pl.MultipleActive)
 	}
 	if !slices.Contains(roles, pl.TargetRole) {
 		l.errf(fs["target-role"].value, p+".target-role", "%q is not a target role (started, stopped)", pl.TargetRole)

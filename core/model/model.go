@@ -123,6 +123,29 @@ const (
 	RecoveryDisable  Recovery = "disable"  // stop the group and leave it stopped
 )
 
+// MultipleActive is what to do with a group found active on more hosts
+// than it may run on (started outside the cluster, or left running by a
+// fence that did not do its work): Pacemaker's multiple-active.
+type MultipleActive string
+
+// The multiple-active policies. Basalt's default is stop-unexpected, not
+// Pacemaker's stop-start: the instance that runs where placement wants it
+// is the likeliest healthy one, and is not interrupted.
+const (
+	// MultipleStopUnexpected keeps the instances on the hosts placement
+	// chooses and stops the others.
+	MultipleStopUnexpected MultipleActive = "stop-unexpected"
+	// MultipleStopStart stops every instance, then starts as placement
+	// says.
+	MultipleStopStart MultipleActive = "stop-start"
+	// MultipleStopOnly stops every instance and leaves the group stopped
+	// until a cleanup.
+	MultipleStopOnly MultipleActive = "stop-only"
+	// MultipleBlock leaves every instance alone until a cleanup: the
+	// administrator stops the extra ones by hand.
+	MultipleBlock MultipleActive = "block"
+)
+
 // Role is a group's target role.
 type Role string
 
@@ -163,6 +186,9 @@ type Placement struct {
 	// FailureTimeout forgets failures this old (0: never).
 	FailureTimeout time.Duration
 	Recovery       Recovery
+	// MultipleActive is what to do when the group is found active on more
+	// hosts than MaxInstances.
+	MultipleActive MultipleActive
 	// MaxInstances is how many hosts may run the group at once.
 	MaxInstances int
 	TargetRole   Role

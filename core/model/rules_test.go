@@ -179,6 +179,12 @@ func TestRules(t *testing.T) {
 			"cluster": "cluster: {fencing: false}\n", "fence-devices": "",
 			"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: fence}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
 			`resources[0].ops.stop.on-fail: "fence" needs fencing, which is off`},
+		{"stop on-fail ignore", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: ignore}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
+			`resources[0].ops.stop.on-fail: "ignore" cannot answer a failed stop, which leaves the resource in an unknown state (use fence, block or standby)`},
+		{"stop on-fail stop", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: stop}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
+			`resources[0].ops.stop.on-fail: "stop" cannot answer a failed stop`},
+		{"stop on-fail restart", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: restart}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
+			`resources[0].ops.stop.on-fail: "restart" cannot answer a failed stop`},
 
 		// groups
 		{"resource in no group", map[string]string{"groups": "groups:\n  - {id: g, members: [{resource: r1}]}\n"},
@@ -215,6 +221,8 @@ func TestRules(t *testing.T) {
 			`groups[0].placement.domain.hosts: a domain needs at least one host`},
 		{"more instances than hosts", map[string]string{"groups": "groups:\n  - {id: g, members: [{resource: r1}, {resource: r2, parent: r1}], placement: {max-instances: 3}}\n"},
 			`groups[0].placement.max-instances: 3 is outside 1..2`},
+		{"bad multiple-active", map[string]string{"groups": "groups:\n  - {id: g, members: [{resource: r1}, {resource: r2, parent: r1}], placement: {multiple-active: stop-all}}\n"},
+			`groups[0].placement.multiple-active: "stop-all" is not a multiple-active policy (stop-unexpected, stop-start, stop-only, block)`},
 		{"zero instances", map[string]string{"groups": "groups:\n  - {id: g, members: [{resource: r1}, {resource: r2, parent: r1}], placement: {max-instances: 0}}\n"},
 			`groups[0].placement.max-instances: 0 is outside 1..2`},
 		{"negative stickiness", map[string]string{"groups": "groups:\n  - {id: g, members: [{resource: r1}, {resource: r2, parent: r1}], placement: {stickiness: -5}}\n"},

@@ -60,6 +60,8 @@ type goldenCase struct {
 		Unmanaged   map[string]bool   `yaml:"unmanaged"`
 		Blocked     []string          `yaml:"blocked"`
 		Maintenance bool              `yaml:"maintenance"`
+		// FoundActive: group -> hosts, a recorded multiple-active finding.
+		FoundActive map[string][]string `yaml:"found-active"`
 	} `yaml:"constraints"`
 }
 
@@ -151,6 +153,7 @@ func loadCase(t *testing.T, path string) Input {
 		k.Blocked[r] = true
 	}
 	k.Maintenance = c.Constraints.Maintenance
+	k.FoundActive = c.Constraints.FoundActive
 	return in
 }
 
@@ -237,6 +240,58 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 	}
 	checkPlacements(t, in, tr)
 	checkProbes(t, in, tr)
+	checkFences(t, in, tr)
+	checkMultipleActive(t, in, tr)
+}
+
+// checkMultipleActive: a group found active on more hosts than it may run
+// on is started nowhere unless its policy is stop-unexpected, and a
+// blocked one gets no action at all; a recorded finding keeps stop-only
+// and block groups so until a cleanup.
+func checkMultipleActive(t *testing.T, in Input, tr Transition) {
+	t.Helper()
+	for _, pl := range tr.Placements {
+		g, _ := in.Model.Group(pl.Group)
+		_, recorded := in.Constraints.FoundActive[g.ID]
+		policy := g.Placement.MultipleActive
+		held := recorded && (policy == model.MultipleStopOnly || policy == model.MultipleBlock)
+		if pl.FoundActive == nil && !held {
+			continue
+		}
+		for _, a := range tr.Actions {
+			if a.Resource == "" || !contains(g.Resources(), a.Resource) {
+				continue
+			}
+			require.False(t, policy == model.MultipleBlock && a.Kind != Monitor, "%s for a group blocked by multiple-active", a)
+			require.False(t, a.Kind == Start && policy != model.MultipleStopUnexpected,
+				"%s for a group found active on %v (multiple-active=%s)", a, pl.FoundActive, policy)
+		}
+	}
+}
+
+// checkFences: an online host is fenced only for a reason its policies
+// give: a failed stop whose on-fail is fence, or a failure there whose
+// on-fail is fence. A failed stop whose policy blocks (block, standby, or
+// fencing off) never fences on its own.
+func checkFences(t *testing.T, in Input, tr Transition) {
+	t.Helper()
+	for _, a := range tr.Actions {
+		if a.Kind != Fence {
+			continue
+		}
+		require.True(t, in.Model.Cluster.Fencing, "%s with fencing off", a)
+		if h, _ := in.host(a.Host); h.State != Online {
+			continue
+		}
+		reason := false
+		for _, r := range in.Model.Resources {
+			f, failed := in.Failures[r.ID][a.Host]
+			stopFenced := in.state(r.ID, a.Host).State == StopFailed &&
+				OnFail(in.Model, r.ID, Failure{Op: FailedStop}) == model.OnFailFence
+			reason = reason || stopFenced || failed && OnFail(in.Model, r.ID, f) == model.OnFailFence
+		}
+		require.True(t, reason, "%s, but no policy asks for it", a)
+	}
 }
 
 // checkPlacements: what must hold of where groups are placed.

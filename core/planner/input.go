@@ -129,6 +129,10 @@ type Constraints struct {
 	Blocked map[string]bool
 	// Maintenance stops all resource actions cluster-wide.
 	Maintenance bool
+	// FoundActive maps a group whose multiple-active policy is stop-only
+	// or block to the hosts it was found active on, until a cleanup of the
+	// group forgets it.
+	FoundActive map[string][]string
 }
 
 // Input is everything Plan looks at.

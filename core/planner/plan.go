@@ -73,6 +73,9 @@ type Placement struct {
 	// Note says why the group gets no actions, when it gets none on
 	// purpose (blocked, unmanaged, waiting for probes or fencing).
 	Note string
+	// FoundActive lists the hosts where the group was found active when
+	// they are more than it may run on (see the multiple-active policies).
+	FoundActive []string
 }
 
 // Transition is Plan's result.
@@ -101,6 +104,9 @@ func (t Transition) String() string {
 			fmt.Fprintf(&b, " (%s)", p.Note)
 		}
 		b.WriteString("\n")
+		if len(p.FoundActive) > 0 {
+			fmt.Fprintf(&b, "  found active on %s, more hosts than it may run on\n", strings.Join(p.FoundActive, ", "))
+		}
 		for _, s := range p.Scores {
 			b.WriteString("  " + s + "\n")
 		}
@@ -249,6 +255,9 @@ func (p *plan) group(g *model.Group) Placement {
 	}
 	if probing {
 		pl.Hosts, pl.Note = p.current(g), "waiting for probes"
+		return pl
+	}
+	if p.multipleActive(g, &pl) {
 		return pl
 	}
 

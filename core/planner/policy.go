@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/basalt-ha/basalt/core/model"
 )
@@ -22,7 +23,8 @@ import (
 //	recovery=disable any failure of a member stops the group until a cleanup
 //
 // A failed stop leaves the resource in an unknown state on its host: it is
-// fenced, unless the stop's policy is block or fencing is off, which block.
+// fenced, unless the stop's policy is block or fencing is off, which block,
+// or standby, which blocks the group and empties the host of the rest.
 
 // OnFail returns the policy that applies to a failure: the on-fail of the
 // operation that failed, restart when the failure does not say which.
@@ -35,10 +37,13 @@ func OnFail(m *model.Model, rsc string, f Failure) model.OnFail {
 	case FailedStart:
 		return r.Start.OnFail
 	case FailedStop:
-		if !m.Cluster.Fencing {
-			return model.OnFailBlock
+		// The loader refuses fence without fencing and the values that
+		// cannot answer a failed stop; block stands for any it let by.
+		switch {
+		case r.Stop.OnFail == model.OnFailFence && m.Cluster.Fencing, r.Stop.OnFail == model.OnFailStandby:
+			return r.Stop.OnFail
 		}
-		return r.Stop.OnFail
+		return model.OnFailBlock
 	case FailedMonitor:
 		if f.Monitor >= 0 && f.Monitor < len(r.Monitors) {
 			return r.Monitors[f.Monitor].OnFail
@@ -99,7 +104,7 @@ func (pol *policies) apply(in *Input, r, h string, f Failure) {
 		return
 	case model.OnFailBlock:
 		if f.Op == FailedStop {
-			pol.stopBlock(in, r, h)
+			pol.stopBlock(in, r, h, onFail)
 			return
 		}
 		first(pol.blocked, r, fmt.Sprintf("%s failed with on-fail=block; clean it up", r))
@@ -114,6 +119,11 @@ func (pol *policies) apply(in *Input, r, h string, f Failure) {
 			first(pol.fence, h, fmt.Sprintf("on-fail=fence: %s %s failed", r, f.Op))
 		}
 	case model.OnFailStandby:
+		if f.Op == FailedStop {
+			// What the failed stop left is settled as by block (no fence,
+			// nothing started elsewhere); everything else leaves the host.
+			pol.stopBlock(in, r, h, onFail)
+		}
 		first(pol.standby, h, fmt.Sprintf("on-fail=standby: %s %s failed here; clean it up", r, f.Op))
 	}
 	if gid, ok := in.Model.GroupOf(r); ok && f.Op != FailedStop {
@@ -128,11 +138,11 @@ func (pol *policies) apply(in *Input, r, h string, f Failure) {
 // stopBlock records a failed stop that blocks, while it still stands: once
 // the host is fenced (the manager forgets what ran there) or a probe has
 // said what it left behind, the failure record no longer blocks anything.
-func (pol *policies) stopBlock(in *Input, r, h string) {
+func (pol *policies) stopBlock(in *Input, r, h string, onFail model.OnFail) {
 	if in.rawState(r, h) != StopFailed {
 		return
 	}
-	why := fmt.Sprintf("stop of %s failed on %s with on-fail=block; clean it up", r, h)
+	why := fmt.Sprintf("stop of %s failed on %s with on-fail=%s; clean it up", r, h, onFail)
 	if !in.Model.Cluster.Fencing {
 		why = fmt.Sprintf("stop of %s failed on %s and fencing is off; clean it up", r, h)
 	}
@@ -168,7 +178,16 @@ func Blocked(in Input, rsc string) string {
 		fenced[f.host] = i
 	}
 	pol.settleStopBlocks(fenced)
-	return pol.blocked[rsc]
+	if why := pol.blocked[rsc]; why != "" {
+		return why
+	}
+	if gid, ok := in.Model.GroupOf(rsc); ok {
+		g, _ := in.Model.Group(gid)
+		if hosts, found := in.Constraints.FoundActive[gid]; found && g.Placement.MultipleActive == model.MultipleBlock {
+			return fmt.Sprintf("found active on %s (multiple-active=block)", strings.Join(hosts, ", "))
+		}
+	}
+	return ""
 }
 
 // effective returns the input as the policies make the planner see it: an

@@ -46,12 +46,15 @@ type Features struct {
 	OnFail map[string]bool
 	// Recovery holds the groups' recovery policies.
 	Recovery map[model.Recovery]bool
+	// MultipleActive holds the groups' multiple-active policies.
+	MultipleActive map[model.MultipleActive]bool
 }
 
 // FeaturesOf reads the features of a loaded configuration.
 func FeaturesOf(m *model.Model) Features {
 	f := Features{Hosts: len(m.Hosts), Groups: len(m.Groups), Resources: len(m.Resources), Devices: len(m.FenceDevices),
-		FencingOff: !m.Cluster.Fencing, OnFail: map[string]bool{}, Recovery: map[model.Recovery]bool{}}
+		FencingOff: !m.Cluster.Fencing, OnFail: map[string]bool{}, Recovery: map[model.Recovery]bool{},
+		MultipleActive: map[model.MultipleActive]bool{}}
 	for _, d := range m.FenceDevices {
 		f.SharedDevice = f.SharedDevice || len(d.Plugs) > 1
 	}
@@ -107,6 +110,7 @@ func (f *Features) addGroup(g *model.Group, hosts int) {
 	f.TargetStopped = f.TargetStopped || pl.TargetRole == model.RoleStopped
 	f.Unmanaged = f.Unmanaged || !pl.Managed
 	f.Recovery[pl.Recovery] = true
+	f.MultipleActive[pl.MultipleActive] = true
 	if pl.MaxInstances > 1 {
 		f.Clones++
 	}
@@ -122,12 +126,19 @@ func Catalogue() []string {
 		"failback", "stickiness", "threshold", "no-threshold", "failure-timeout", "clone",
 		"target-stopped", "unmanaged", "child-listed-first", "deep-monitor", "two-monitors"}
 	for _, k := range []string{"start", "stop", "monitor"} {
-		for _, v := range onFails {
+		vals := onFails
+		if k == "stop" {
+			vals = model.StopOnFails()
+		}
+		for _, v := range vals {
 			out = append(out, "on-fail:"+k+"="+string(v))
 		}
 	}
 	for _, r := range []model.Recovery{model.RecoveryRestart, model.RecoveryRelocate, model.RecoveryDisable} {
 		out = append(out, "recovery="+string(r))
+	}
+	for _, p := range multipleActives {
+		out = append(out, "multiple-active="+string(p))
 	}
 	return out
 }
@@ -151,6 +162,9 @@ func (f Features) Tags() []string {
 	}
 	for r, v := range f.Recovery { // purity:unordered the set is read back in catalogue order
 		set["recovery="+string(r)] = v
+	}
+	for p, v := range f.MultipleActive { // purity:unordered the set is read back in catalogue order
+		set["multiple-active="+string(p)] = v
 	}
 	var out []string
 	for _, t := range Catalogue() {

@@ -50,6 +50,21 @@ func drawGroups(rng *rand.Rand, sp *spec, budget time.Duration) {
 	}
 }
 
+// multipleActives are the multiple-active policies shapes draw. block is
+// left out: it waits for an administrator to stop the extra instances by
+// hand, which nobody does in the swarm, so its heal could never end.
+var multipleActives = []model.MultipleActive{model.MultipleStopUnexpected, model.MultipleStopStart, model.MultipleStopOnly}
+
+// drawMultipleActive gives one group in three a multiple-active policy
+// written out (the default, stop-unexpected, among them).
+func drawMultipleActive(rng *rand.Rand, sp *spec) {
+	for i := range sp.groups {
+		if chance(rng, 3) {
+			sp.groups[i].placement.multipleActive = string(multipleActives[rng.IntN(len(multipleActives))])
+		}
+	}
+}
+
 // drawParent picks the parent of a new member among those above the
 // deepest level; half the time the last one, so that deep chains are
 // common rather than rare.
@@ -86,15 +101,15 @@ func drawResource(rng *rand.Rand, sp *spec, id string, budget time.Duration) res
 		}
 		return pick(rng, time.Second, share, time.Second)
 	}
-	r.start = op{timeout: timeout(sp.opDefaults.start), onFail: drawOnFail(rng, sp.palette, true)}
-	r.stop = op{timeout: timeout(sp.opDefaults.stop), onFail: drawOnFail(rng, sp.palette, sp.fencing)}
+	r.start = op{timeout: timeout(sp.opDefaults.start), onFail: drawOnFail(rng, sp.palette, onFails, true)}
+	r.stop = op{timeout: timeout(sp.opDefaults.stop), onFail: drawOnFail(rng, sp.palette, model.StopOnFails(), sp.fencing)}
 	first := []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second, 20 * time.Second, 30 * time.Second}
 	second := []time.Duration{time.Minute, 2 * time.Minute}
 	r.monitors = append(r.monitors, monitor{interval: first[rng.IntN(len(first))],
-		op: op{timeout: timeout(sp.opDefaults.monitor), onFail: drawOnFail(rng, sp.palette, true)}, writeDepth: chance(rng, 4)})
+		op: op{timeout: timeout(sp.opDefaults.monitor), onFail: drawOnFail(rng, sp.palette, onFails, true)}, writeDepth: chance(rng, 4)})
 	if nmon == 2 {
 		m := monitor{interval: second[rng.IntN(len(second))],
-			op: op{timeout: timeout(sp.opDefaults.monitor), onFail: drawOnFail(rng, sp.palette, true)}}
+			op: op{timeout: timeout(sp.opDefaults.monitor), onFail: drawOnFail(rng, sp.palette, onFails, true)}}
 		if chance(rng, 2) {
 			m.depth, m.writeDepth = 10, true
 		}

@@ -28,6 +28,11 @@ import (
 // from the same seed (faults, workload, network, hosts): "shape".
 const streamShape = 0x7368617065
 
+// streamMultiple draws the groups' multiple-active policies on a stream of
+// their own, added after shapes were saved: the shape stream, and so every
+// saved shape, stays as it was.
+const streamMultiple = 0x6d756c7469
+
 // MaxRecoveryBound bounds the recovery bound of every shape (the one the
 // swarm computes from a configuration: dead timeout, fencing levels, each
 // group's operation timeouts, plus slack). It stays under the swarm's
@@ -97,6 +102,7 @@ func draw(rng *rand.Rand, seed uint64) *spec {
 		monitor: pick(rng, time.Second, 3*time.Second, time.Second),
 	}
 	drawGroups(rng, sp, groupBudget)
+	drawMultipleActive(rand.New(rand.NewPCG(seed, streamMultiple)), sp)
 	return sp
 }
 

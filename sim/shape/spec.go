@@ -98,16 +98,18 @@ type domainHost struct {
 }
 
 type placement struct {
-	domain       []domainHost // nil: no domain key (every host, unrestricted)
-	restricted   string       // "true", "false" or "" (default: true)
-	failback     string
-	stickiness   int // -1: not written
-	threshold    int // -1: not written (default 3)
-	failTimeout  time.Duration
-	recovery     string
-	maxInstances int // 0: not written
-	targetRole   string
-	managed      string
+	domain      []domainHost // nil: no domain key (every host, unrestricted)
+	restricted  string       // "true", "false" or "" (default: true)
+	failback    string
+	stickiness  int // -1: not written
+	threshold   int // -1: not written (default 3)
+	failTimeout time.Duration
+	recovery    string
+	// multipleActive is the group's multiple-active policy; "": not written.
+	multipleActive string
+	maxInstances   int // 0: not written
+	targetRole     string
+	managed        string
 }
 
 type group struct {
@@ -226,8 +228,10 @@ var onFails = []model.OnFail{model.OnFailIgnore, model.OnFailBlock, model.OnFail
 	model.OnFailFence, model.OnFailStandby}
 
 // drawOnFail leaves the default two times in three, else draws a value of
-// the palette (fence only where allowed).
-func drawOnFail(rng *rand.Rand, p palette, fence bool) string {
+// the palette (fence only where allowed). A value the operation does not
+// allow is drawn too, and turned into the default: the generator's random
+// stream, and so every saved shape, stays as it was.
+func drawOnFail(rng *rand.Rand, p palette, allowed []model.OnFail, fence bool) string {
 	vals := p.onFail
 	if !fence {
 		vals = slices.DeleteFunc(slices.Clone(vals), func(v string) bool { return v == string(model.OnFailFence) })
@@ -235,5 +239,8 @@ func drawOnFail(rng *rand.Rand, p palette, fence bool) string {
 	if len(vals) == 0 || !chance(rng, 3) {
 		return ""
 	}
-	return vals[rng.IntN(len(vals))]
+	if v := vals[rng.IntN(len(vals))]; slices.Contains(allowed, model.OnFail(v)) {
+		return v
+	}
+	return ""
 }

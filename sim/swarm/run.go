@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -105,6 +106,9 @@ type Coverage struct {
 	// CleanRestarts counts agents stopped cleanly (a goodbye) and
 	// restarted.
 	CleanRestarts int `json:"clean_restarts"`
+	// SecondCleanups counts the groups the operator cleaned up a second
+	// time after the heal (see secondLook).
+	SecondCleanups int `json:"second_cleanups"`
 }
 
 // Add sums coverage.
@@ -129,6 +133,7 @@ func (c *Coverage) Add(o Coverage) {
 	c.QuickRestarts += o.QuickRestarts
 	c.Orphans += o.Orphans
 	c.CleanRestarts += o.CleanRestarts
+	c.SecondCleanups += o.SecondCleanups
 }
 
 // Result is the verdict of one run.
@@ -311,6 +316,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 			_ = faults.Apply(t, faults.Step{Fault: f})
 		}
 	})
+	c.Q.At(healAt.Add(lossGrace(m)/2), func() { secondLook(t, m, &res.Coverage) })
 	_ = c.Run(plan.Chaos)
 
 	// Heal phase: recover within the bound.
@@ -462,6 +468,32 @@ func count(cov *Coverage, f faults.Fault) {
 	case faults.CrashMidway:
 		cov.Crashes++
 		cov.QuickRestarts++
+	}
+}
+
+// secondLook is the operator looking at the status again once every
+// operation of the chaos phase has ended (the longest timeout after the
+// heal), and cleaning up, once more, each group that waits for a cleanup.
+// An operation that ran across the heal's cleanup (a stop that hung on a
+// slow host, then timed out) can fail after it; under block, stop-only,
+// disable and the like that failure waits for an administrator, as it
+// should, and a real one would answer it. Only groups that say so are
+// cleaned up, and the count is in the coverage.
+func secondLook(t *simTarget, m *model.Model, cov *Coverage) {
+	mg := t.c.Manager()
+	if mg == nil {
+		return
+	}
+	st := mg.Status()
+	for _, g := range m.Groups {
+		waits := false
+		for _, pl := range st.Placements {
+			waits = waits || pl.Group == g.ID && strings.Contains(pl.Note, "clean it up")
+		}
+		if waits {
+			cov.SecondCleanups++
+			_ = faults.Apply(t, faults.Step{Fault: faults.Fault{Kind: faults.AdminCleanup, Group: g.ID}})
+		}
 	}
 }
 
