@@ -284,7 +284,7 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 func printShapeCoverage(w io.Writer, s swarm.Summary) {
 	fmt.Fprintln(w, "coverage by shape feature (seeds, failing):")
 	for _, tag := range shape.Catalogue() {
-		fmt.Fprintf(w, "  %-26s %6d %6d\n", tag, s.FeatureSeeds[tag], s.FeatureFailed[tag])
+		fmt.Fprintf(w, "  %-32s %6d %6d\n", tag, s.FeatureSeeds[tag], s.FeatureFailed[tag])
 	}
 }
 
