@@ -35,6 +35,12 @@ func (mg *Manager) recordFailure(now time.Time, r *model.Resource, host string, 
 		mg.failures[r.ID] = map[string]planner.Failure{}
 	}
 	f := mg.failures[r.ID][host]
+	if mg.expired(r.ID, f, now) {
+		// The planner ignores an expired record; counting on from it
+		// would make one new failure weigh as many (Pacemaker's
+		// failure-timeout clears the fail count).
+		f = planner.Failure{}
+	}
 	if op != planner.FailedStop {
 		f.Count++
 		f.Hard = f.Hard || hard || res.Outcome == ocf.HardFailure
@@ -43,4 +49,14 @@ func (mg *Manager) recordFailure(now time.Time, r *model.Resource, host string, 
 	mg.failures[r.ID][host] = f
 	return append(effs, mg.event(now, Event{Kind: "failure", Host: host, Resource: r.ID, Name: r.Name,
 		Count: f.Count, Flag: f.Hard, Op: string(op), Monitor: monitor, Message: res.Key().String() + ": " + describe(res)})...)
+}
+
+// expired: the failure record has outlived its group's failure-timeout.
+func (mg *Manager) expired(rsc string, f planner.Failure, now time.Time) bool {
+	gid, ok := mg.m.GroupOf(rsc)
+	if !ok || f.Last.IsZero() {
+		return false
+	}
+	g, _ := mg.m.Group(gid)
+	return g.Placement.FailureTimeout > 0 && now.Sub(f.Last) >= g.Placement.FailureTimeout
 }

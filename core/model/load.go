@@ -748,6 +748,14 @@ func (l *loader) checkStopOnFail(f field, path string, v OnFail, fencing bool) {
 	}
 }
 
+// checkFenceOnFail refuses on-fail=fence with fencing off: it could only
+// be ignored.
+func (l *loader) checkFenceOnFail(f field, path string, v OnFail, fencing bool) {
+	if f.value != nil && v == OnFailFence && !fencing {
+		l.errf(f.value, path, "%q needs fencing, which is off (use restart, stop, block or standby)", v)
+	}
+}
+
 func (l *loader) onFail(f field, path string, def OnFail) OnFail {
 	if f.value == nil {
 		return def
@@ -799,6 +807,7 @@ func (l *loader) resources(f field, m *Model) map[string]memberAt {
 		st := l.fields(ops["start"].value, p+".ops.start", "timeout", "on-fail")
 		r.Start = Op{Timeout: l.positive(st["timeout"], p+".ops.start.timeout", c.StartTimeout),
 			OnFail: l.onFail(st["on-fail"], p+".ops.start.on-fail", OnFailRestart)}
+		l.checkFenceOnFail(st["on-fail"], p+".ops.start.on-fail", r.Start.OnFail, c.Fencing)
 		sp := l.fields(ops["stop"].value, p+".ops.stop", "timeout", "on-fail")
 		r.Stop = Op{Timeout: l.positive(sp["timeout"], p+".ops.stop.timeout", c.StopTimeout),
 			OnFail: l.onFail(sp["on-fail"], p+".ops.stop.on-fail", stopDefault)}
@@ -818,6 +827,7 @@ func (l *loader) resources(f field, m *Model) map[string]memberAt {
 			mon.Timeout = l.positive(mf["timeout"], mp+".timeout", c.MonitorTimeout)
 			mon.Depth = l.integer(mf["depth"], mp+".depth", 0, 0, 1000)
 			mon.OnFail = l.onFail(mf["on-fail"], mp+".on-fail", OnFailRestart)
+			l.checkFenceOnFail(mf["on-fail"], mp+".on-fail", mon.OnFail, c.Fencing)
 			switch {
 			case mf["interval"].value == nil:
 				l.errf(mn, mp+".interval", "is required (how often the monitor runs, e.g. 10s)")

@@ -179,6 +179,14 @@ func TestRules(t *testing.T) {
 			"cluster": "cluster: {fencing: false}\n", "fence-devices": "",
 			"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: fence}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
 			`resources[0].ops.stop.on-fail: "fence" needs fencing, which is off`},
+		{"start on-fail fence without fencing", map[string]string{
+			"cluster": "cluster: {fencing: false}\n", "fence-devices": "",
+			"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {start: {on-fail: fence}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
+			`resources[0].ops.start.on-fail: "fence" needs fencing, which is off (use restart, stop, block or standby)`},
+		{"monitor on-fail fence without fencing", map[string]string{
+			"cluster": "cluster: {fencing: false}\n", "fence-devices": "",
+			"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {monitor: [{interval: 5s, on-fail: fence}]}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
+			`resources[0].ops.monitor[0].on-fail: "fence" needs fencing, which is off`},
 		{"stop on-fail ignore", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: ignore}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
 			`resources[0].ops.stop.on-fail: "ignore" cannot answer a failed stop, which leaves the resource in an unknown state (use fence, block or standby)`},
 		{"stop on-fail stop", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: stop}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},

@@ -3,6 +3,7 @@ package shape
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/model"
@@ -101,15 +102,21 @@ func drawResource(rng *rand.Rand, sp *spec, id string, budget time.Duration) res
 		}
 		return pick(rng, time.Second, share, time.Second)
 	}
-	r.start = op{timeout: timeout(sp.opDefaults.start), onFail: drawOnFail(rng, sp.palette, onFails, true)}
+	// fence without fencing is refused; it is drawn as ever and written as
+	// the default, which keeps the generator's stream (and saved shapes).
+	withFence := onFails
+	if !sp.fencing {
+		withFence = slices.DeleteFunc(slices.Clone(onFails), func(v model.OnFail) bool { return v == model.OnFailFence })
+	}
+	r.start = op{timeout: timeout(sp.opDefaults.start), onFail: drawOnFail(rng, sp.palette, withFence, true)}
 	r.stop = op{timeout: timeout(sp.opDefaults.stop), onFail: drawOnFail(rng, sp.palette, model.StopOnFails(), sp.fencing)}
 	first := []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second, 20 * time.Second, 30 * time.Second}
 	second := []time.Duration{time.Minute, 2 * time.Minute}
 	r.monitors = append(r.monitors, monitor{interval: first[rng.IntN(len(first))],
-		op: op{timeout: timeout(sp.opDefaults.monitor), onFail: drawOnFail(rng, sp.palette, onFails, true)}, writeDepth: chance(rng, 4)})
+		op: op{timeout: timeout(sp.opDefaults.monitor), onFail: drawOnFail(rng, sp.palette, withFence, true)}, writeDepth: chance(rng, 4)})
 	if nmon == 2 {
 		m := monitor{interval: second[rng.IntN(len(second))],
-			op: op{timeout: timeout(sp.opDefaults.monitor), onFail: drawOnFail(rng, sp.palette, onFails, true)}}
+			op: op{timeout: timeout(sp.opDefaults.monitor), onFail: drawOnFail(rng, sp.palette, withFence, true)}}
 		if chance(rng, 2) {
 			m.depth, m.writeDepth = 10, true
 		}
