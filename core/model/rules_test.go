@@ -491,7 +491,7 @@ hosts:
   oss2 at 127.0.0.1:7102, fenced by pid-oss2
 groups:
   fs1 (OST pool 1): domain oss1(1) > oss2(2), restricted, no failback
-    policy: recovery restart, ban after 3 failures, forget failures after 10m0s, stickiness 0, max 1 instance, target started, managed
+    policy: recovery restart, ban after 3 failures, forget failures after 10m0s, stickiness 0, max 1 instance, multiple-active stop-unexpected, target started, managed
     pool1 (ZFS pool ost-pool1) ocf:basalt:statefile
       ost0 (Lustre OST0000 mount) ocf:basalt:statefile
       ost1 (Lustre OST0001 mount) ocf:basalt:statefile

@@ -65,8 +65,8 @@ func (m *Model) summariseGroup(b *strings.Builder, g *Group) {
 	if !pol.Managed {
 		managed = "UNMANAGED"
 	}
-	fmt.Fprintf(b, "    policy: recovery %s, %s, %s, stickiness %d, max %s, target %s, %s\n",
-		pol.Recovery, ban, forget, pol.Stickiness, plural(pol.MaxInstances, "instance"), pol.TargetRole, managed)
+	fmt.Fprintf(b, "    policy: recovery %s, %s, %s, stickiness %d, max %s, multiple-active %s, target %s, %s\n",
+		pol.Recovery, ban, forget, pol.Stickiness, plural(pol.MaxInstances, "instance"), pol.MultipleActive, pol.TargetRole, managed)
 	var walk func(id string, depth int)
 	walk = func(id string, depth int) {
 		// The depth bound cannot trip in a validated group; it keeps a
