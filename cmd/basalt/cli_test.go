@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -63,24 +62,21 @@ func TestUnknownFlagsSayWhich(t *testing.T) {
 			require.Equal(t, cmd+": "+want+"\n"+hint(cmd), errOut)
 		}
 	}
-	for _, args := range [][]string{{"--frobnicate"}, {"resource", "--frobnicate"}, {"host", "-x", "standby"}} {
-		rc, out, errOut := runCLI(args...)
-		require.Equal(t, 2, rc, "%v", args)
+	// A flag where a subcommand or an action belongs.
+	for _, tc := range []struct {
+		args      []string
+		cmd, flag string
+		noun      string
+	}{
+		{[]string{"--frobnicate"}, "basalt", "--frobnicate", "subcommand"},
+		{[]string{"resource", "--frobnicate"}, "basalt resource", "--frobnicate", "action"},
+		{[]string{"host", "-x", "standby"}, "basalt host", "-x", "action"},
+	} {
+		rc, out, errOut := runCLI(tc.args...)
+		require.Equal(t, 2, rc, "%v", tc.args)
 		require.Empty(t, out)
-		cmd := strings.Join(append([]string{"basalt"}, args[:len(args)-1]...), " ")
-		if args[0] == "host" {
-			cmd = "basalt host"
-		}
-		require.Regexp(t, "^"+regexp.QuoteMeta(cmd+": unknown flag: "+args[len(args)-1-btoi(args[0] == "host")]), errOut)
-		require.True(t, strings.HasSuffix(errOut, hint(cmd)), errOut)
+		require.Equal(t, tc.cmd+": unknown flag: "+tc.flag+" (flags come after the "+tc.noun+")\n"+hint(tc.cmd), errOut)
 	}
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // TestMistakesSayWhatIsWrong: missing and extra arguments, unknown
@@ -229,19 +225,21 @@ func TestExitCodesDocumented(t *testing.T) {
 // every command that talks to the manager exits 3.
 func TestUnreachableManager(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "manager.sock")
-	for _, args := range [][]string{
-		{"status"}, {"status", "-o", "json"}, {"resource", "move", "g", "--host", "h1"}, {"resource", "why", "g"},
-		{"resource", "cleanup", "r", "--wait"}, {"host", "standby", "h1"}, {"maintenance", "on"}, {"events"}, {"report", "r1-1"},
-		{"report", "r1-1", "--wait"},
+	for _, tc := range []struct {
+		cmd  string
+		args []string
+	}{
+		{"basalt status", nil}, {"basalt status", []string{"-o", "json"}},
+		{"basalt resource move", []string{"g", "--host", "h1"}}, {"basalt resource why", []string{"g"}},
+		{"basalt resource cleanup", []string{"r", "--wait"}}, {"basalt host standby", []string{"h1"}},
+		{"basalt maintenance", []string{"on"}}, {"basalt events", nil},
+		{"basalt report", []string{"r1-1"}}, {"basalt report", []string{"r1-1", "--wait"}},
 	} {
-		cmd := "basalt " + strings.Join(args[:min(2, len(args))], " ")
-		if args[0] == "status" || args[0] == "events" || args[0] == "maintenance" || args[0] == "report" {
-			cmd = "basalt " + args[0]
-		}
+		args := append(strings.Fields(strings.TrimPrefix(tc.cmd, "basalt ")), tc.args...)
 		rc, out, errOut := runCLI(append(args, "--socket", sock)...)
 		require.Equal(t, 3, rc, "%v: %s", args, errOut)
 		require.Empty(t, out)
-		require.Equal(t, cmd+": manager not reachable at "+sock+": no socket there: the manager is not running, or listens on another socket (no such file or directory)\n"+
+		require.Equal(t, tc.cmd+": manager not reachable at "+sock+": no socket there: the manager is not running, or listens on another socket (no such file or directory)\n"+
 			sock+" came from --socket; name another with --socket PATH or BASALT_SOCKET=PATH.\n", errOut)
 	}
 	t.Setenv("BASALT_SOCKET", sock)
