@@ -302,7 +302,7 @@ func TestProcessClusterAdminCommands(t *testing.T) {
 
 	rc, out = pc.cli("resource", "move", "nosuch", "--host", "h2")
 	require.Equal(t, 1, rc)
-	require.Equal(t, "basalt resource move: move nosuch h2: no group \"nosuch\"\n", out, "one clear line")
+	require.Equal(t, "basalt resource move: move nosuch h2: no group \"nosuch\" (groups: g)\n", out, "one clear line")
 	rc, out = pc.cli("events", "-n", "5")
 	require.Equal(t, 0, rc)
 	require.Equal(t, 5, strings.Count(out, "\n"))

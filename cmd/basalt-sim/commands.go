@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,8 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spf13/pflag"
-
+	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/harness/check"
 	"github.com/basalt-ha/basalt/sim/cluster"
@@ -35,7 +33,7 @@ type common struct {
 	shapes bool
 }
 
-func (c *common) register(fs *pflag.FlagSet) {
+func (c *common) register(fs *subcmd.Flags) {
 	fs.StringVar(&c.config, "config", "", "cluster configuration (default: the built-in 4-host, 12-resource cluster)")
 	fs.StringVar(&c.canary, "canary", "", "run with a known defect: "+strings.Join(swarm.Canaries, ", "))
 	fs.DurationVar(&c.chaos, "chaos", 5*time.Minute, "virtual length of the chaos phase")
@@ -161,28 +159,29 @@ func isTerminal(w io.Writer) bool {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := subcmd.NewFlags("basalt-sim run", "[--seeds N|FROM-TO] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME]",
+		"Simulate many seeds under generated faults and summarise them; exit 1 on any violation.")
 	var c common
 	c.register(fs)
 	seedsFlag := fs.String("seeds", "1-1000", "seeds to run: N or FROM-TO")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per core)")
 	keepGoing := fs.Bool("keep-going", false, "run every seed even after a violation")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+		return rc
+	}
+	if !fs.Exact(stderr) {
+		return subcmd.ExitUsage
 	}
 	cfg, err := c.build()
 	if err != nil {
-		fmt.Fprintf(stderr, "basalt-sim run: %v\n", err)
-		return 2
+		return fs.Mistake(stderr, "%v", err)
 	}
 	from, to, err := parseSeeds(*seedsFlag)
 	if err != nil {
-		fmt.Fprintf(stderr, "basalt-sim run: %v\n", err)
-		return 2
+		return fs.Mistake(stderr, "%v", err)
+	}
+	if *workers < 0 {
+		return fs.Mistake(stderr, "--workers %d: want 0 (one per core) or more", *workers)
 	}
 	total := int(to - from + 1)
 	tty := isTerminal(stdout)
@@ -316,9 +315,23 @@ func loadPlan(path string) (faults.Plan, error) {
 	return faults.Decode(data)
 }
 
+// seedOrPlan checks that replay and shrink were given exactly one of --seed
+// and --plan.
+func seedOrPlan(fs *subcmd.Flags, stderr io.Writer) bool {
+	switch {
+	case fs.Changed("seed") && fs.Changed("plan"):
+		fs.Mistake(stderr, "--seed and --plan exclude each other: a plan names its seed")
+		return false
+	case !fs.Changed("seed") && !fs.Changed("plan"):
+		fs.Mistake(stderr, "--seed N or --plan FILE is required")
+		return false
+	}
+	return true
+}
+
 func replayCmd(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("replay", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := subcmd.NewFlags("basalt-sim replay", "--seed N | --plan FILE [--trace FILE] [--html FILE] [--print-hash] [--config FILE | --shapes] [--canary NAME]",
+		"Run one seed, or one fault plan, again: its violations, trace hash, JSON trace and HTML timeline.\nExit 1 when it fails.")
 	var c common
 	c.register(fs)
 	seed := fs.Uint64("seed", 0, "seed to replay")
@@ -326,20 +339,18 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	tracePath := fs.String("trace", "", "write the trace, one JSON object per line")
 	htmlPath := fs.String("html", "", "write an HTML timeline of each resource's ownership per host")
 	printHash := fs.Bool("print-hash", false, "print the trace hash")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+		return rc
+	}
+	if !fs.Exact(stderr) {
+		return subcmd.ExitUsage
 	}
 	cfg, err := c.build()
 	if err != nil {
-		fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
-		return 2
+		return fs.Mistake(stderr, "%v", err)
 	}
-	if *seed == 0 && *planPath == "" {
-		fmt.Fprintln(stderr, "basalt-sim replay: --seed N or --plan FILE is required")
-		return 2
+	if !seedOrPlan(fs, stderr) {
+		return subcmd.ExitUsage
 	}
 	plan, err := c.seedPlan(&cfg, *seed, *planPath)
 	if err != nil {
@@ -428,33 +439,34 @@ func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result) 
 }
 
 func shrinkCmd(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("shrink", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := subcmd.NewFlags("basalt-sim shrink", "--seed N | --plan FILE [--out FILE] [--budget N] [--config FILE | --shapes] [--canary NAME]",
+		"Find the smallest fault plan that still fails and write it as JSON; exit 1 when one is found\n(the seed fails), 0 when the seed does not fail.")
 	var c common
 	c.register(fs)
 	seed := fs.Uint64("seed", 0, "failing seed to shrink")
 	planPath := fs.String("plan", "", "failing plan to shrink instead of a seed's")
 	out := fs.String("out", "", "write the smallest plan here (default plan-<seed>.json)")
 	budget := fs.Int("budget", 500, "maximum runs")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+		return rc
+	}
+	if !fs.Exact(stderr) {
+		return subcmd.ExitUsage
 	}
 	cfg, err := c.build()
 	if err != nil {
-		fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
-		return 2
+		return fs.Mistake(stderr, "%v", err)
 	}
-	if *seed == 0 && *planPath == "" {
-		fmt.Fprintln(stderr, "basalt-sim shrink: --seed N or --plan FILE is required")
-		return 2
+	if !seedOrPlan(fs, stderr) {
+		return subcmd.ExitUsage
 	}
 	plan, err := c.seedPlan(&cfg, *seed, *planPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-sim shrink: %v\n", err)
 		return 2
+	}
+	if *budget < 1 {
+		return fs.Mistake(stderr, "--budget %d: want at least 1 run", *budget)
 	}
 	small, r, runs := swarm.Shrink(cfg, plan, *budget)
 	if !r.Failed() {

@@ -10,11 +10,17 @@ import (
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
 )
 
-var commands = subcmd.Set{Tool: "basalt-sim", Default: "run", Commands: map[string]subcmd.Command{
-	"run":    {Summary: "simulate many seeds and summarise (default: seeds 1-1000 of the default cluster)", Run: runCmd},
-	"replay": {Summary: "run one seed (or plan) again, with its trace, hash and HTML timeline", Run: replayCmd},
-	"shrink": {Summary: "find the smallest fault plan that still fails", Run: shrinkCmd},
+var commands = subcmd.Set{Tool: "basalt-sim", Default: "run", Footer: exitCodes, Commands: map[string]subcmd.Command{
+	"run":    {Args: "[--seeds N|FROM-TO]", Summary: "simulate many seeds and summarise (the default; seeds 1-1000 of the default cluster)", Run: runCmd},
+	"replay": {Args: "--seed N | --plan FILE", Summary: "run one seed (or plan) again, with its trace, hash and HTML timeline", Run: replayCmd},
+	"shrink": {Args: "--seed N | --plan FILE", Summary: "find the smallest fault plan that still fails", Run: shrinkCmd},
 }}
+
+const exitCodes = `Exit codes:
+  0  no violation (shrink: the seed does not fail)
+  1  a violation (shrink: the seed fails, and its smallest plan is written)
+  2  a command-line mistake, or a file that cannot be read or written
+`
 
 func main() { os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr)) }
 

@@ -117,3 +117,56 @@ func TestShapesRunReplayAndShape(t *testing.T) {
 	require.Equal(t, 2, rc)
 	require.Contains(t, errOut, "exclude each other")
 }
+
+// TestMistakesSayWhatIsWrong: before, an unknown flag (or --help's
+// exit) printed nothing but pflag's list, and a stray argument was
+// ignored. Every mistake is a message naming it and a hint to --help,
+// exit 2.
+func TestMistakesSayWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		cmd  string
+		want string
+	}{
+		{[]string{"run", "--frobnicate"}, "basalt-sim run", "unknown flag: --frobnicate"},
+		{[]string{"--frobnicate"}, "basalt-sim run", "unknown flag: --frobnicate"},
+		{[]string{"replay", "--frobnicate"}, "basalt-sim replay", "unknown flag: --frobnicate"},
+		{[]string{"shrink", "-x"}, "basalt-sim shrink", "unknown shorthand flag: 'x' in -x"},
+		{[]string{"run", "1-20"}, "basalt-sim run", `unexpected argument "1-20": this command takes none (only flags)`},
+		{[]string{"replay", "42"}, "basalt-sim replay", `unexpected argument "42"`},
+		{[]string{"replay", "--seed", "1", "--plan", "p.json"}, "basalt-sim replay", "--seed and --plan exclude each other"},
+		{[]string{"shrink", "--seed", "1", "--budget", "0"}, "basalt-sim shrink", "--budget 0: want at least 1 run"},
+		{[]string{"run", "--workers", "-1"}, "basalt-sim run", "--workers -1: want 0 (one per core) or more"},
+		{[]string{"run", "--seeds", "x"}, "basalt-sim run", `--seeds "x": want N or FROM-TO`},
+		{[]string{"run", "--chaos", "soon"}, "basalt-sim run", `invalid argument "soon" for "--chaos" flag`},
+		{[]string{"fly"}, "basalt-sim", `unknown subcommand "fly": one of replay, run, shrink`},
+	} {
+		rc, out, errOut := cli(tc.args...)
+		require.Equal(t, 2, rc, "%v", tc.args)
+		require.Empty(t, out, "%v", tc.args)
+		require.True(t, strings.HasPrefix(errOut, tc.cmd+": "+tc.want), "%v: %s", tc.args, errOut)
+		require.True(t, strings.HasSuffix(errOut, "\nRun '"+tc.cmd+" --help' for usage.\n"), "%v: %s", tc.args, errOut)
+	}
+}
+
+// TestHelp: --help on the binary and on each subcommand prints the usage
+// to stdout, with each usage line naming what the command needs, and
+// exits 0.
+func TestHelp(t *testing.T) {
+	for args, want := range map[string]string{
+		"--help":        "usage: basalt-sim <subcommand> [arguments] [flags]",
+		"help":          "usage: basalt-sim <subcommand> [arguments] [flags]",
+		"run --help":    "usage: basalt-sim run [--seeds N|FROM-TO] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME]",
+		"replay -h":     "usage: basalt-sim replay --seed N | --plan FILE [--trace FILE] [--html FILE] [--print-hash] [--config FILE | --shapes] [--canary NAME]",
+		"help shrink":   "usage: basalt-sim shrink --seed N | --plan FILE [--out FILE] [--budget N] [--config FILE | --shapes] [--canary NAME]",
+		"shrink --help": "usage: basalt-sim shrink --seed N | --plan FILE",
+	} {
+		rc, out, errOut := cli(strings.Fields(args)...)
+		require.Equal(t, 0, rc, args)
+		require.Empty(t, errOut, args)
+		require.True(t, strings.HasPrefix(out, want), "%s: %s", args, out)
+	}
+	_, out, _ := cli("--help")
+	require.Contains(t, out, "\n  replay --seed N | --plan FILE  run one seed")
+	require.Contains(t, out, "\nExit codes:\n  0  no violation")
+}

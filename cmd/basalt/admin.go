@@ -11,58 +11,123 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
 	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/live/certs"
 )
 
 const defaultSocket = "/run/basalt/manager.sock"
 
-func socketFlag(fs *pflag.FlagSet) *string {
-	def := defaultSocket
-	if s := os.Getenv("BASALT_SOCKET"); s != "" {
-		def = s
-	}
-	return fs.String("socket", def, "manager admin socket (or $BASALT_SOCKET)")
+// socket is the --socket flag, remembering where its value came from so
+// that an unreachable manager's message can say.
+type socket struct {
+	fs   *subcmd.Flags
+	path *string
+	env  bool
 }
 
-func parse(fs *pflag.FlagSet, args []string) (bool, int) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return false, 0
-		}
-		return false, 2
+func socketFlag(fs *subcmd.Flags) *socket {
+	def := defaultSocket
+	s := os.Getenv("BASALT_SOCKET")
+	if s != "" {
+		def = s
 	}
-	return true, 0
+	return &socket{fs: fs, env: s != "", path: fs.String("socket", def, "manager admin socket (or $BASALT_SOCKET)")}
 }
+
+func (s *socket) client() *api.Client { return api.NewClient(*s.path) }
+
+// failed reports an error of a request to the manager and returns the exit
+// code: exitUnreachable, with how to name another socket, when the request
+// got no answer; exitFailed when the manager refused it.
+func (s *socket) failed(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "%s: %v\n", s.fs.Cmd, err)
+	var ue *api.UnreachableError
+	if !errors.As(err, &ue) {
+		return exitFailed
+	}
+	from := "is the default socket"
+	switch {
+	case s.fs.Changed("socket"):
+		from = "came from --socket"
+	case s.env:
+		from = "came from $BASALT_SOCKET"
+	}
+	fmt.Fprintf(stderr, "%s %s; name another with --socket PATH or BASALT_SOCKET=PATH.\n", *s.path, from)
+	return exitUnreachable
+}
+
+// outputs are the formats of -o, each implemented below.
+var outputs = []string{"text", "json", "yaml"}
 
 // status prints the cluster at a glance, like crm_mon -1; exit 0 only when
 // everything is as intended.
 func status(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("status", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := subcmd.NewFlags("basalt status", "[-o text|json|yaml] [--socket PATH]",
+		"The cluster at a glance: hosts, groups, open reports, what needs attention, recent events.\nExit 0 only when all is as intended, 1 when something needs attention.")
 	sock := socketFlag(fs)
-	output := fs.StringP("output", "o", "text", "text or json")
-	if ok, rc := parse(fs, args); !ok {
+	output := fs.StringP("output", "o", "text", "output format: "+strings.Join(outputs, ", "))
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
 		return rc
 	}
-	var v api.StatusView
-	if err := api.NewClient(*sock).Do("GET", "/v1/status", nil, &v); err != nil {
-		fmt.Fprintf(stderr, "basalt status: %v\n", err)
-		return 3
+	if !fs.Exact(stderr) || !fs.OneOf(stderr, "-o/--output", *output, outputs...) {
+		return exitUsage
 	}
-	if *output == "json" {
+	var v api.StatusView
+	if err := sock.client().Do("GET", "/v1/status", nil, &v); err != nil {
+		return sock.failed(stderr, err)
+	}
+	switch *output {
+	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
-	} else {
+		if err := enc.Encode(v); err != nil {
+			fmt.Fprintf(stderr, "basalt status: %v\n", err)
+			return exitFailed
+		}
+	case "yaml":
+		if err := writeYAML(stdout, v); err != nil {
+			fmt.Fprintf(stderr, "basalt status: %v\n", err)
+			return exitFailed
+		}
+	default:
 		printStatus(stdout, v)
 	}
 	if !v.Healthy {
-		return 1
+		return exitFailed
 	}
-	return 0
+	return exitOK
+}
+
+// writeYAML writes v as YAML with the keys, and the key order, of its JSON:
+// the JSON is read as a YAML document (JSON is YAML) and written again in
+// block style, so that the two formats never disagree on a name.
+func writeYAML(w io.Writer, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("yaml output: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("yaml output: %w", err)
+	}
+	var block func(n *yaml.Node)
+	block = func(n *yaml.Node) {
+		// The encoder quotes a string that would read as something else.
+		n.Style = 0
+		for _, c := range n.Content {
+			block(c)
+		}
+	}
+	block(&doc)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return fmt.Errorf("yaml output: %w", err)
+	}
+	return enc.Close()
 }
 
 func printStatus(w io.Writer, v api.StatusView) {
@@ -170,58 +235,112 @@ func printStatus(w io.Writer, v api.StatusView) {
 	}
 }
 
-// request sends an admin request, prints the report ID, and with --wait
-// follows the report to CLOSED.
-func request(name string, build func(fs *pflag.FlagSet) func(args []string) (api.Request, error)) func([]string, io.Writer, io.Writer) int {
-	return func(args []string, stdout, stderr io.Writer) int {
-		fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-		fs.SetOutput(stderr)
-		sock := socketFlag(fs)
-		wait := fs.Bool("wait", false, "follow the report until it is CLOSED; exit non-zero if anything failed")
-		timeout := fs.Duration("timeout", 10*time.Minute, "with --wait, give up after this long")
-		mk := build(fs)
-		if ok, rc := parse(fs, args); !ok {
-			return rc
-		}
-		req, err := mk(fs.Args())
-		if err != nil {
-			fmt.Fprintf(stderr, "basalt %s: %v\n", name, err)
-			return 2
-		}
-		var out map[string]string
-		c := api.NewClient(*sock)
-		if err := c.Do("POST", "/v1/requests", req, &out); err != nil {
-			fmt.Fprintf(stderr, "basalt %s: %v\n", name, err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "report %s\n", out["report"])
-		if !*wait {
-			return 0
-		}
-		return follow(c, out["report"], *timeout, stdout, stderr)
+// waitFlags are the flags of every command that sends a request.
+type waitFlags struct {
+	wait    *bool
+	timeout *time.Duration
+}
+
+func registerWait(fs *subcmd.Flags) waitFlags {
+	return waitFlags{
+		wait:    fs.Bool("wait", false, "follow the report until it is CLOSED; exit 1 if anything failed"),
+		timeout: fs.Duration("timeout", 10*time.Minute, "with --wait, give up after this long (exit 1)"),
 	}
 }
 
-func follow(c *api.Client, id string, timeout time.Duration, stdout, stderr io.Writer) int {
+func (w waitFlags) check(fs *subcmd.Flags, stderr io.Writer) bool {
+	if *w.timeout <= 0 {
+		fs.Mistake(stderr, "--timeout %s: want a positive duration", *w.timeout)
+		return false
+	}
+	return true
+}
+
+// requestCmd is a command that sends one admin request: its positional
+// arguments are named by args, flags adds its own flags and returns the
+// function that makes the request of the arguments (false: a mistake,
+// reported).
+func requestCmd(cmd, synopsis, summary string, args []string, flags func(fs *subcmd.Flags) func(rest []string, stderr io.Writer) (api.Request, bool)) subcmd.Command {
+	return subcmd.Command{Args: synopsis, Summary: summary, Run: func(argv []string, stdout, stderr io.Writer) int {
+		// The summary is a phrase in the group's listing, a sentence here.
+		fs := subcmd.NewFlags(cmd, synopsis+" [--wait [--timeout D]] [--socket PATH]", strings.ToUpper(summary[:1])+summary[1:]+".")
+		mk := flags(fs)
+		w := registerWait(fs)
+		sock := socketFlag(fs)
+		if ok, rc := fs.Parse(argv, stdout, stderr); !ok {
+			return rc
+		}
+		if !fs.Exact(stderr, args...) || !w.check(fs, stderr) {
+			return exitUsage
+		}
+		req, ok := mk(fs.Args(), stderr)
+		if !ok {
+			return exitUsage
+		}
+		var out map[string]string
+		c := sock.client()
+		if err := c.Do("POST", "/v1/requests", req, &out); err != nil {
+			return sock.failed(stderr, err)
+		}
+		fmt.Fprintf(stdout, "report %s\n", out["report"])
+		if !*w.wait {
+			return exitOK
+		}
+		return follow(sock, c, out["report"], *w.timeout, stdout, stderr)
+	}}
+}
+
+// target is a request of a command on the one positional argument.
+func target(cmd api.Command) func(*subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
+	return func(*subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
+		return func(rest []string, _ io.Writer) (api.Request, bool) {
+			return api.Request{Command: string(cmd), Target: rest[0]}, true
+		}
+	}
+}
+
+// toHost is a move's or a ban's request: a group, --host, a lifetime.
+func toHost(cmd api.Command) func(*subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
+	return func(fs *subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
+		host := fs.String("host", "", "the host (required)")
+		lifetime := fs.Duration("lifetime", 0, "how long it lasts (default: until basalt resource clear)")
+		return func(rest []string, stderr io.Writer) (api.Request, bool) {
+			if *host == "" {
+				fs.Mistake(stderr, "missing --host HOST")
+				return api.Request{}, false
+			}
+			if *lifetime < 0 {
+				fs.Mistake(stderr, "--lifetime %s: want a positive duration (or none: until cleared)", *lifetime)
+				return api.Request{}, false
+			}
+			req := api.Request{Command: string(cmd), Target: rest[0], Host: *host}
+			if *lifetime > 0 {
+				req.Lifetime = lifetime.String()
+			}
+			return req, true
+		}
+	}
+}
+
+func follow(sock *socket, c *api.Client, id string, timeout time.Duration, stdout, stderr io.Writer) int {
 	deadline := time.Now().Add(timeout)
 	for {
 		var rep api.ReportView
 		step := min(5*time.Second, time.Until(deadline))
 		if err := c.Do("GET", "/v1/reports/"+url.PathEscape(id)+"?wait="+step.String(), nil, &rep); err != nil {
-			fmt.Fprintf(stderr, "basalt report: %v\n", err)
-			return 1
+			return sock.failed(stderr, err)
 		}
 		if rep.State == api.ReportClosed {
 			printReport(stdout, rep)
 			if rep.Failed {
-				return 1
+				return exitFailed
 			}
-			return 0
+			return exitOK
 		}
 		fmt.Fprintf(stdout, "  %s: %s, still OPEN after %s\n", rep.ID, rep.Request, time.Since(rep.Created).Truncate(time.Second))
 		if !time.Now().Before(deadline) {
-			fmt.Fprintf(stderr, "basalt report: %s still OPEN after %s\n", id, timeout)
-			return 1
+			fmt.Fprintf(stderr, "%s: %s still OPEN after %s\n", sock.fs.Cmd, id, timeout)
+			return exitFailed
 		}
 	}
 }
@@ -242,157 +361,143 @@ func printReport(w io.Writer, rep api.ReportView) {
 	}
 }
 
-func resourceCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "basalt resource: want start|stop|move|ban|clear|cleanup|manage|unmanage|why ID")
-		return 2
-	}
-	verb := args[0]
-	if verb == "why" {
-		return why(args[1:], stdout, stderr)
-	}
-	commands := map[string]api.Command{"start": api.CmdStart, "stop": api.CmdStop, "move": api.CmdMove,
-		"ban": api.CmdBan, "clear": api.CmdClear, "cleanup": api.CmdCleanup, "manage": api.CmdManage,
-		"unmanage": api.CmdUnmanage}
-	cmd, ok := commands[verb]
-	if !ok {
-		fmt.Fprintf(stderr, "basalt resource: unknown action %q (start, stop, move, ban, clear, cleanup, manage, unmanage, why)\n", verb)
-		return 2
-	}
-	return request("resource "+verb, func(fs *pflag.FlagSet) func([]string) (api.Request, error) {
-		host := fs.String("host", "", "target host (move, ban)")
-		lifetime := fs.Duration("lifetime", 0, "how long a move or ban lasts (default: until cleared)")
-		return func(rest []string) (api.Request, error) {
-			if len(rest) != 1 {
-				return api.Request{}, fmt.Errorf("want exactly one group (or, for cleanup, resource) ID")
-			}
-			if (cmd == api.CmdMove || cmd == api.CmdBan) && *host == "" {
-				return api.Request{}, fmt.Errorf("%s needs --host", verb)
-			}
-			req := api.Request{Command: string(cmd), Target: rest[0], Host: *host}
-			if *lifetime > 0 {
-				req.Lifetime = lifetime.String()
-			}
-			return req, nil
-		}
-	})(args[1:], stdout, stderr)
-}
+var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",
+	Footer: "Every action but why takes --wait (follow the report to CLOSED; exit 1 if anything failed)\nand --timeout D; every action takes --socket PATH.\n",
+	Commands: map[string]subcmd.Command{
+		"start": requestCmd("basalt resource start", "GROUP", "start the group (its target role: started)",
+			[]string{"GROUP"}, target(api.CmdStart)),
+		"stop": requestCmd("basalt resource stop", "GROUP", "stop the group and keep it stopped (its target role: stopped)",
+			[]string{"GROUP"}, target(api.CmdStop)),
+		"move": requestCmd("basalt resource move", "GROUP --host HOST [--lifetime D]", "move the group to HOST, and prefer it there until cleared",
+			[]string{"GROUP"}, toHost(api.CmdMove)),
+		"ban": requestCmd("basalt resource ban", "GROUP --host HOST [--lifetime D]", "keep the group off HOST until cleared",
+			[]string{"GROUP"}, toHost(api.CmdBan)),
+		"clear": requestCmd("basalt resource clear", "GROUP", "drop the group's moves and bans",
+			[]string{"GROUP"}, target(api.CmdClear)),
+		"cleanup": requestCmd("basalt resource cleanup", "GROUP|RESOURCE", "forget the failures of a resource (or of every resource of a group) and probe it again",
+			[]string{"GROUP|RESOURCE"}, target(api.CmdCleanup)),
+		"manage": requestCmd("basalt resource manage", "GROUP", "act on the group again",
+			[]string{"GROUP"}, target(api.CmdManage)),
+		"unmanage": requestCmd("basalt resource unmanage", "GROUP", "monitor the group only, acting on nothing",
+			[]string{"GROUP"}, target(api.CmdUnmanage)),
+		"why": {Args: "GROUP", Summary: "why the group is placed where it is", Run: why},
+	}}
 
-func hostCmd(args []string, stdout, stderr io.Writer) int {
-	commands := map[string]api.Command{"standby": api.CmdStandby, "unstandby": api.CmdUnstandby, "fence": api.CmdFence}
-	if len(args) == 0 || commands[args[0]] == "" {
-		fmt.Fprintln(stderr, "basalt host: want standby|unstandby|fence HOST")
-		return 2
-	}
-	cmd := commands[args[0]]
-	return request("host "+args[0], func(fs *pflag.FlagSet) func([]string) (api.Request, error) {
-		return func(rest []string) (api.Request, error) {
-			if len(rest) != 1 {
-				return api.Request{}, fmt.Errorf("want exactly one host")
-			}
-			return api.Request{Command: string(cmd), Target: rest[0]}, nil
-		}
-	})(args[1:], stdout, stderr)
-}
+var hosts = subcmd.Set{Tool: "basalt host", Noun: "action",
+	Footer: "Every action takes --wait (follow the report to CLOSED; exit 1 if anything failed),\n--timeout D and --socket PATH.\n",
+	Commands: map[string]subcmd.Command{
+		"standby": requestCmd("basalt host standby", "HOST", "move everything off the host and run nothing there",
+			[]string{"HOST"}, target(api.CmdStandby)),
+		"unstandby": requestCmd("basalt host unstandby", "HOST", "let the host run resources again",
+			[]string{"HOST"}, target(api.CmdUnstandby)),
+		"fence": requestCmd("basalt host fence", "HOST", "fence (power off) the host now",
+			[]string{"HOST"}, target(api.CmdFence)),
+	}}
 
 func maintenanceCmd(args []string, stdout, stderr io.Writer) int {
-	return request("maintenance", func(fs *pflag.FlagSet) func([]string) (api.Request, error) {
-		return func(rest []string) (api.Request, error) {
-			if len(rest) != 1 || (rest[0] != "on" && rest[0] != "off") {
-				return api.Request{}, fmt.Errorf("want on or off")
+	return requestCmd("basalt maintenance", "on|off", "stop (on) or resume (off) acting on resources cluster-wide; monitors go on reporting",
+		[]string{"on|off"}, func(fs *subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
+			return func(rest []string, stderr io.Writer) (api.Request, bool) {
+				if rest[0] != "on" && rest[0] != "off" {
+					fs.Mistake(stderr, "%q: want on or off", rest[0])
+					return api.Request{}, false
+				}
+				return api.Request{Command: string(api.CmdMaintenance), Flag: rest[0] == "on"}, true
 			}
-			return api.Request{Command: string(api.CmdMaintenance), Flag: rest[0] == "on"}, nil
-		}
-	})(args, stdout, stderr)
+		}).Run(args, stdout, stderr)
 }
 
 func why(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("why", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := subcmd.NewFlags("basalt resource why", "GROUP [--socket PATH]", "Why the group is placed where it is: the planner's reasons, host by host.")
 	sock := socketFlag(fs)
-	if ok, rc := parse(fs, args); !ok {
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
 		return rc
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "basalt resource why: want exactly one group ID")
-		return 2
+	if !fs.Exact(stderr, "GROUP") {
+		return exitUsage
 	}
 	var out map[string]string
-	if err := api.NewClient(*sock).Do("GET", "/v1/why/"+url.PathEscape(fs.Arg(0)), nil, &out); err != nil {
-		fmt.Fprintf(stderr, "basalt resource why: %v\n", err)
-		return 1
+	if err := sock.client().Do("GET", "/v1/why/"+url.PathEscape(fs.Arg(0)), nil, &out); err != nil {
+		return sock.failed(stderr, err)
 	}
 	fmt.Fprint(stdout, out["why"])
-	return 0
+	return exitOK
 }
 
 func eventsCmd(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("events", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := subcmd.NewFlags("basalt events", "[-n N] [--socket PATH]", "The manager's recent events, oldest first.")
 	sock := socketFlag(fs)
 	n := fs.IntP("number", "n", 50, "how many recent events")
-	if ok, rc := parse(fs, args); !ok {
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
 		return rc
 	}
+	if !fs.Exact(stderr) {
+		return exitUsage
+	}
+	if *n < 1 {
+		return fs.Mistake(stderr, "-n/--number %d: want at least 1", *n)
+	}
 	var evs []api.Event
-	if err := api.NewClient(*sock).Do("GET", fmt.Sprintf("/v1/events?n=%d", *n), nil, &evs); err != nil {
-		fmt.Fprintf(stderr, "basalt events: %v\n", err)
-		return 1
+	if err := sock.client().Do("GET", fmt.Sprintf("/v1/events?n=%d", *n), nil, &evs); err != nil {
+		return sock.failed(stderr, err)
 	}
 	for _, e := range evs {
 		fmt.Fprintln(stdout, e)
 	}
-	return 0
+	return exitOK
 }
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("report", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := subcmd.NewFlags("basalt report", "ID [--wait [--timeout D]] [--socket PATH]", "A request's report; with --wait, followed until it is CLOSED.")
 	sock := socketFlag(fs)
-	wait := fs.Bool("wait", false, "follow the report until it is CLOSED")
-	timeout := fs.Duration("timeout", 10*time.Minute, "with --wait, give up after this long")
-	if ok, rc := parse(fs, args); !ok {
+	w := registerWait(fs)
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
 		return rc
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "basalt report: want exactly one report ID")
-		return 2
+	if !fs.Exact(stderr, "ID") || !w.check(fs, stderr) {
+		return exitUsage
 	}
-	c := api.NewClient(*sock)
-	if *wait {
-		return follow(c, fs.Arg(0), *timeout, stdout, stderr)
+	c := sock.client()
+	if *w.wait {
+		return follow(sock, c, fs.Arg(0), *w.timeout, stdout, stderr)
 	}
 	var rep api.ReportView
 	if err := c.Do("GET", "/v1/reports/"+url.PathEscape(fs.Arg(0)), nil, &rep); err != nil {
-		fmt.Fprintf(stderr, "basalt report: %v\n", err)
-		return 1
+		return sock.failed(stderr, err)
 	}
 	printReport(stdout, rep)
-	return 0
+	return exitOK
 }
 
-func certsCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "init" {
-		fmt.Fprintln(stderr, "basalt certs: want init --dir D --hosts a,b,c")
-		return 2
-	}
-	fs := pflag.NewFlagSet("certs init", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+var certsCmds = subcmd.Set{Tool: "basalt certs", Noun: "action", Commands: map[string]subcmd.Command{
+	"init": {Args: "--dir DIR --hosts H1,H2,...", Summary: "a cluster CA, a manager certificate and one per host", Run: certsInit},
+}}
+
+func certsInit(args []string, stdout, stderr io.Writer) int {
+	fs := subcmd.NewFlags("basalt certs init", "--dir DIR --hosts H1,H2,... [--validity D] [--force]",
+		"A cluster CA, a manager certificate and one per host, in DIR. Nothing already there is\noverwritten unless --force is given.")
 	dir := fs.String("dir", "", "directory to create the CA and certificates in (required)")
 	hosts := fs.StringSlice("hosts", nil, "host names, comma-separated (required)")
 	validity := fs.Duration("validity", 365*24*time.Hour, "certificate lifetime")
 	force := fs.Bool("force", false, "replace certificates and keys already in --dir (locks out every peer using the old CA)")
-	if ok, rc := parse(fs, args[1:]); !ok {
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
 		return rc
 	}
-	if *dir == "" || len(*hosts) == 0 {
-		fmt.Fprintln(stderr, "basalt certs init: --dir and --hosts are required")
-		return 2
+	if !fs.Exact(stderr) {
+		return exitUsage
+	}
+	switch {
+	case *dir == "":
+		return fs.Mistake(stderr, "missing --dir DIR")
+	case len(*hosts) == 0:
+		return fs.Mistake(stderr, "missing --hosts H1,H2,...")
+	case *validity <= 0:
+		return fs.Mistake(stderr, "--validity %s: want a positive duration", *validity)
 	}
 	if err := certs.InitCerts(*dir, *hosts, *validity, *force); err != nil {
 		fmt.Fprintf(stderr, "basalt certs init: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	fmt.Fprintf(stdout, "CA and certificates for the manager and %s written to %s\n", strings.Join(*hosts, ", "), *dir)
-	return 0
+	return exitOK
 }

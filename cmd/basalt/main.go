@@ -10,16 +10,36 @@ import (
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
 )
 
-var commands = subcmd.Set{Tool: "basalt", Commands: map[string]subcmd.Command{
-	"validate":    {Summary: "check configuration files and summarise them", Run: validate},
-	"status":      {Summary: "the cluster at a glance; exit 0 only when all is as intended", Run: status},
-	"resource":    {Summary: "start|stop|move|ban|clear|cleanup|manage|unmanage|why GROUP", Run: resourceCmd},
-	"host":        {Summary: "standby|unstandby|fence HOST", Run: hostCmd},
-	"maintenance": {Summary: "on|off: stop or resume acting on resources cluster-wide", Run: maintenanceCmd},
-	"events":      {Summary: "the manager's recent events", Run: eventsCmd},
-	"report":      {Summary: "show a request's report (--wait to follow it to CLOSED)", Run: reportCmd},
-	"certs":       {Summary: "init --dir D --hosts a,b,c: a CA and certificates for a cluster", Run: certsCmd},
-}}
+// The exit codes, the same for every subcommand; usage lists them and
+// README's table repeats them.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // see exitCodes
+	exitUsage       = subcmd.ExitUsage
+	exitUnreachable = 3
+)
+
+const exitCodes = `Exit codes:
+  0  done; for status: everything is as intended
+  1  status: something needs attention; a request refused by the manager, or
+     its report FAILED, or still OPEN after --timeout; validate: a file is
+     invalid; certs init: nothing written
+  2  a command-line mistake (unknown subcommand or flag, missing or extra
+     argument, bad value); the message says which
+  3  the manager was not reachable on its socket
+`
+
+var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks to the manager takes --socket PATH (default $BASALT_SOCKET,\nelse " + defaultSocket + ").\n\n" + exitCodes,
+	Commands: map[string]subcmd.Command{
+		"validate":    {Args: "--config FILE [--config FILE ...]", Summary: "check configuration files and summarise them", Run: validate},
+		"status":      {Args: "[-o text|json|yaml]", Summary: "the cluster at a glance; exit 0 only when all is as intended", Run: status},
+		"resource":    {Args: "ACTION GROUP", Summary: "start, stop, move, ban, clear, cleanup, manage, unmanage a group, or why it is where it is", Run: resources.Dispatch},
+		"host":        {Args: "ACTION HOST", Summary: "standby, unstandby or fence a host", Run: hosts.Dispatch},
+		"maintenance": {Args: "on|off", Summary: "stop or resume acting on resources cluster-wide", Run: maintenanceCmd},
+		"events":      {Args: "[-n N]", Summary: "the manager's recent events", Run: eventsCmd},
+		"report":      {Args: "ID [--wait]", Summary: "show a request's report (--wait to follow it to CLOSED)", Run: reportCmd},
+		"certs":       {Args: "init --dir DIR --hosts H1,H2,...", Summary: "a CA and certificates for a cluster", Run: certsCmds.Dispatch},
+	}}
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 

@@ -6,8 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/spf13/pflag"
-
+	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
 	"github.com/basalt-ha/basalt/core/model"
 )
 
@@ -15,25 +14,15 @@ import (
 // every error with its line. Exit 1 when any file is invalid, 2 on a usage
 // error.
 func validate(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("validate", pflag.ContinueOnError)
-	// pflag would print the error and then the whole flag list; a usage
-	// error here is one line, and --help prints the list to stdout.
-	fs.SetOutput(io.Discard)
-	configs := fs.StringArrayP("config", "c", nil, "configuration file (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: basalt validate --config FILE [--config FILE ...]")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintf(stderr, "basalt validate: %v\n", err)
-		return 2
+	fs := subcmd.NewFlags("basalt validate", "--config FILE [--config FILE ...]",
+		"Check configuration files: each valid one's summary and warnings, or every error with its line.\nExit 1 when any file is invalid.")
+	configs := fs.StringArrayP("config", "c", nil, "configuration file (repeatable; files may also follow as arguments)")
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+		return rc
 	}
 	files := append(*configs, fs.Args()...)
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "basalt validate: --config FILE is required")
-		return 2
+		return fs.Mistake(stderr, "--config FILE is required")
 	}
 	rc := 0
 	for _, f := range files {

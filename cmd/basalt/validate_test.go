@@ -87,11 +87,13 @@ func TestValidateUsage(t *testing.T) {
 	require.Contains(t, out, "absent.yaml: cannot read: no such file or directory")
 }
 
+// TestValidateUsageErrorsAreOneLine: a mistake is one line and the hint
+// to --help, not pflag's whole flag list.
 func TestValidateUsageErrorsAreOneLine(t *testing.T) {
 	rc, out, errOut := runCLI("validate", "--frobnicate")
 	require.Equal(t, 2, rc)
 	require.Empty(t, out)
-	require.Equal(t, "basalt validate: unknown flag: --frobnicate\n", errOut)
+	require.Equal(t, "basalt validate: unknown flag: --frobnicate\nRun 'basalt validate --help' for usage.\n", errOut)
 
 	rc, out, errOut = runCLI("validate", "--help")
 	require.Equal(t, 0, rc)

@@ -197,13 +197,13 @@ func (mg *Manager) adminFence(now time.Time, req Request, rep *Report, ev func(E
 func (mg *Manager) checkRequest(req Request) ([]string, error) {
 	group := func() error {
 		if _, ok := mg.m.Group(req.Target); !ok {
-			return fmt.Errorf("%s: no group %q", req, req.Target)
+			return fmt.Errorf("%s: %w", req, mg.NoGroup(req.Target))
 		}
 		return nil
 	}
 	host := func(h string) error {
 		if _, ok := mg.m.Host(h); !ok {
-			return fmt.Errorf("%s: no host %q", req, h)
+			return fmt.Errorf("%s: no host %q (hosts: %s)", req, h, strings.Join(mg.m.HostNames(), ", "))
 		}
 		return nil
 	}
@@ -233,7 +233,7 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 		if gid, ok := mg.m.GroupOf(req.Target); ok {
 			return []string{gid}, nil
 		}
-		return nil, fmt.Errorf("%s: no resource or group %q", req, req.Target)
+		return nil, fmt.Errorf("%s: no resource or group %q (groups: %s)", req, req.Target, strings.Join(mg.allGroups(), ", "))
 	case CmdStandby, CmdUnstandby:
 		if err := host(req.Target); err != nil {
 			return nil, err
@@ -251,6 +251,18 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 		return mg.allGroups(), nil
 	}
 	return nil, fmt.Errorf("unknown command %q", req.Command)
+}
+
+// NoGroup is the error for a request naming a group that does not exist:
+// it lists the groups, in configuration order, and when the name is a
+// resource's it names that resource's group, since an operator who reads
+// resource IDs in the status output easily types one where a group is
+// wanted.
+func (mg *Manager) NoGroup(name string) error {
+	if gid, ok := mg.m.GroupOf(name); ok {
+		return fmt.Errorf("%q is a resource of group %s; name the group", name, gid)
+	}
+	return fmt.Errorf("no group %q (groups: %s)", name, strings.Join(mg.allGroups(), ", "))
 }
 
 func (mg *Manager) allGroups() []string {

@@ -167,9 +167,19 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 	mux.HandleFunc("GET /v1/why/{group}", func(w http.ResponseWriter, r *http.Request) {
 		var why string
 		var ok bool
-		d.View(func(m *manager.Manager) { why, ok = m.Why(r.PathValue("group")) })
+		var noGroup error
+		d.View(func(m *manager.Manager) {
+			if why, ok = m.Why(r.PathValue("group")); !ok {
+				noGroup = m.NoGroup(r.PathValue("group"))
+			}
+		})
+		if _, exists := d.Model().Group(r.PathValue("group")); !ok && exists {
+			// A group the manager has not placed yet, not a wrong name.
+			fail(w, http.StatusNotFound, fmt.Errorf("group %q: no placement planned yet; try again in a moment", r.PathValue("group")))
+			return
+		}
 		if !ok {
-			fail(w, http.StatusNotFound, fmt.Errorf("no group %q", r.PathValue("group")))
+			fail(w, http.StatusNotFound, noGroup)
 			return
 		}
 		reply(w, http.StatusOK, map[string]string{"group": r.PathValue("group"), "why": why})

@@ -11,8 +11,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -151,12 +154,43 @@ func (e Event) String() string {
 
 // Client talks to a manager's admin socket.
 type Client struct {
-	c *http.Client
+	c      *http.Client
+	socket string
 }
+
+// UnreachableError is a request that got no answer from the manager: no
+// socket at the path, nobody listening there, no permission, or the
+// connection broken before the answer.
+type UnreachableError struct {
+	// Socket is the path tried.
+	Socket string
+	// Err is the cause, as the system reported it.
+	Err error
+}
+
+// Error names the socket and the likely reasons, without the HTTP request
+// the client made of it (an operator typed no URL).
+func (e *UnreachableError) Error() string {
+	why := "no answer: the manager may have stopped, or this is not its socket"
+	switch {
+	case errors.Is(e.Err, syscall.ENOENT):
+		why = "no socket there: the manager is not running, or listens on another socket"
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		why = "nothing listens there: the manager is not running (the socket is a stale one), or listens on another socket"
+	case errors.Is(e.Err, syscall.EACCES), errors.Is(e.Err, syscall.EPERM):
+		why = "permission denied: the socket is its owner's only (mode 0600); run as the manager's user"
+	case errors.Is(e.Err, syscall.ENOTSOCK):
+		why = "that is not a socket"
+	}
+	return fmt.Sprintf("manager not reachable at %s: %s (%v)", e.Socket, why, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // NewClient returns a client for the socket at path.
 func NewClient(path string) *Client {
-	return &Client{c: &http.Client{Transport: &http.Transport{
+	return &Client{socket: path, c: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
@@ -181,7 +215,21 @@ func (a *Client) Do(method, path string, body any, out any) error {
 	}
 	resp, err := a.c.Do(req)
 	if err != nil {
-		return fmt.Errorf("manager not reachable: %w", err)
+		// The *url.Error would lead with `Get "http://basalt/v1/..."`, and
+		// the *net.OpError repeat the socket path: the cause is the rest.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			err = oe.Err
+			var se *os.SyscallError
+			if errors.As(err, &se) {
+				err = se.Err
+			}
+		}
+		return &UnreachableError{Socket: a.socket, Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
