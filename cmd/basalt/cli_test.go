@@ -2,23 +2,18 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/benbjohnson/clock"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
-	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/live/admin"
-	"github.com/basalt-ha/basalt/live/daemon"
-	"github.com/basalt-ha/basalt/live/store"
+	"github.com/basalt-ha/basalt/live/daemon/daemontest"
 )
 
 // groups are the subcommands that are groups of actions.
@@ -257,17 +252,8 @@ func TestUnreachableManager(t *testing.T) {
 // loopback ports nothing listens on, stay unreachable) and its admin
 // socket, as live/admin's tests do.
 func manager(t *testing.T) string {
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml"))
-	require.NoError(t, err)
-	m, err := model.Load("failover-pair.yaml", data)
-	require.NoError(t, err)
 	dir := t.TempDir()
-	st, err := store.OpenDir(filepath.Join(dir, "state"))
-	require.NoError(t, err)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := daemon.StartManagerDaemon(daemon.ManagerDaemonConfig{Model: m, Store: st, Insecure: true, Clock: clock.New(), Log: log})
-	require.NoError(t, err)
-	t.Cleanup(d.Stop)
+	d, log := daemontest.Manager(t, filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml"), dir)
 	sock := filepath.Join(dir, "manager.sock")
 	srv, err := admin.Serve(d, sock, 0o600, log)
 	require.NoError(t, err)

@@ -11,30 +11,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/benbjohnson/clock"
 	"github.com/stretchr/testify/require"
 
-	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/live/daemon"
-	"github.com/basalt-ha/basalt/live/store"
+	"github.com/basalt-ha/basalt/live/daemon/daemontest"
 )
 
 // serve starts a manager daemon on the failover pair (its agents, on
 // loopback ports nothing listens on, stay unreachable) and its admin
 // server on a socket in a temporary directory.
 func serve(t *testing.T) (sock string, d *daemon.ManagerDaemon) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml"))
-	require.NoError(t, err)
-	m, err := model.Load("failover-pair.yaml", data)
-	require.NoError(t, err)
 	dir := t.TempDir()
-	st, err := store.OpenDir(filepath.Join(dir, "state"))
-	require.NoError(t, err)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err = daemon.StartManagerDaemon(daemon.ManagerDaemonConfig{Model: m, Store: st, Insecure: true, Clock: clock.New(), Log: log})
-	require.NoError(t, err)
-	t.Cleanup(d.Stop)
+	d, log := daemontest.Manager(t, filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml"), dir)
 	sock = filepath.Join(dir, "manager.sock")
 	srv, err := Serve(d, sock, 0o600, log)
 	require.NoError(t, err)
