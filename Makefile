@@ -9,7 +9,7 @@ BIN         := bin
 # pacemaker/Dummy, ocf-tester and the xmllint it needs) and fence agents
 # (fence_dummy); ip and tc for the real partitions of the process tests
 # (iproute2).
-DEB_PACKAGES := resource-agents pacemaker-resource-agents fence-agents libxml2-utils iproute2
+DEB_PACKAGES := resource-agents pacemaker-resource-agents fence-agents libxml2-utils iproute2 etcd-server
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that start goroutines run again under the race detector.
 RACE_PKGS   := ./live/...

@@ -136,6 +136,10 @@ func (m *Machine) Epoch() proto.Epoch {
 // be handed other inputs before its overdue timers.
 func (m *Machine) MayAct(now time.Time) bool { return m.role == Leading && now.Before(m.deadline) }
 
+// Lease is the lease held, 0 without one: the driver guards the leader's
+// writes on its election key.
+func (m *Machine) Lease() LeaseID { return m.lease }
+
 // Deadline is when the current lease stops provably holding (zero without
 // a lease).
 func (m *Machine) Deadline() time.Time { return m.deadline }
