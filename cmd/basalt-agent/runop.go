@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,6 +64,11 @@ func runOp(args []string, stdout, stderr io.Writer) int {
 	if *agent == "" || *action == "" {
 		return fail("--agent and --action are required")
 	}
+	root, err := filepath.Abs(*ocfRoot) // agents run with OCF_ROOT, whatever their directory
+	if err != nil {
+		return fail("--ocf-root: %v", err)
+	}
+	*ocfRoot = root
 	if *output != "text" && *output != "json" {
 		return fail("--output %q: want text or json", *output)
 	}

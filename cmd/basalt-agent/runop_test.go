@@ -81,3 +81,19 @@ func TestRunOpBadInput(t *testing.T) {
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o644)
 }
+
+// TestRunOpRelativeOCFRoot: the README's `--ocf-root agents/ocf` was
+// refused as relative; it means the current directory's agents/ocf.
+func TestRunOpRelativeOCFRoot(t *testing.T) {
+	root, err := agents.OCFRoot()
+	require.NoError(t, err)
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	rel, err := filepath.Rel(wd, root)
+	require.NoError(t, err)
+	require.False(t, filepath.IsAbs(rel))
+	state := filepath.Join(t.TempDir(), "demo.state")
+	rc, out, errOut := runCLI("run-op", "--ocf-root", rel, "--agent", "ocf:basalt:statefile", "--param", "state="+state, "--action", "monitor")
+	require.Equal(t, 7, rc, errOut)
+	require.Contains(t, out, "OCF_NOT_RUNNING (rc 7)")
+}

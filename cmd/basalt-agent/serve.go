@@ -99,6 +99,19 @@ func serve(args []string, _, stderr io.Writer) int {
 		return 1
 	}
 	defer store.Close()
+	// Agents and fence agents run with these paths, from their own
+	// directories: a relative one given here means the current directory.
+	for _, p := range []struct {
+		flag string
+		v    *string
+	}{{"--ocf-root", ocfRoot}, {"--fence-agents", fenceDir}} {
+		abs, err := filepath.Abs(*p.v)
+		if err != nil {
+			fmt.Fprintf(stderr, "basalt-agent serve: %s: %v\n", p.flag, err)
+			return 2
+		}
+		*p.v = abs
+	}
 	env := []string{daemon.DefaultPath}
 	if *rscTmp != "" {
 		abs, err := filepath.Abs(*rscTmp)
