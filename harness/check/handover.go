@@ -7,8 +7,9 @@ import (
 
 // Handover is an agent giving its manager connection to another manager:
 // which epoch the new owner runs at, the highest epoch the agent had
-// accepted, and whether a connection of the manager of that epoch was
-// open (and obeyed) at that moment.
+// accepted, and whether the connection it obeyed until then was that
+// epoch's manager's, still open. (An agent's first connection of a life
+// takes it from nobody.)
 type Handover struct {
 	At   time.Time
 	Host string
@@ -16,7 +17,8 @@ type Handover struct {
 	To uint64
 	// Accepted is the highest epoch the agent had accepted.
 	Accepted uint64
-	// AcceptedOpen: the manager of the accepted epoch was connected.
+	// AcceptedOpen: the connection obeyed until then was the accepted
+	// epoch's manager's, and still open.
 	AcceptedOpen bool
 }
 

@@ -173,11 +173,14 @@ func (c *Cluster) agentInput(h *host, judged bool, input func() []effect.Effect)
 		c.connCov.Takeovers++
 	}
 	if owner := c.conns[cur]; judged && cur != before && owner != nil {
+		// The rule is about leaving the connection the agent obeyed: the
+		// first connection of an agent's life takes it from nobody (its
+		// epoch is from an earlier life, and it cannot know the epoch of
+		// a manager that has said nothing yet), so only a connection
+		// obeyed until now, still open, counts as the accepted manager's.
 		accepted := h.agent.Epoch()
-		open := false
-		for _, cn := range c.open {
-			open = open || cn.h == h && cn.gen == h.gen && cn != owner && cn.mi.m.Epoch() == accepted
-		}
+		prev := c.conns[before]
+		open := prev != nil && prev.open && prev.h == h && prev.gen == h.gen && prev.mi.m.Epoch() == accepted
 		c.Handovers = append(c.Handovers, Handover{At: c.Q.Now(), Host: h.name, To: owner.mi.m.Epoch(), Accepted: accepted,
 			AcceptedOpen: open})
 	}

@@ -33,3 +33,22 @@ func TestFreshSeeds(t *testing.T) {
 	}
 	require.Equal(t, *freshSeeds, sum.Seeds)
 }
+
+// TestFoundByFreshSeeds replays the seeds that fresh ranges found failing,
+// once fixed: each stays a regression test.
+//
+//	809867: h3's agent restarted while its host was paused; on resume two
+//	        managers' connections (epochs 1 and 2) arrived at once and the
+//	        agent obeyed the first, of epoch 1, until the epoch-2 manager
+//	        spoke. The connection judge took that for leaving the epoch-2
+//	        manager, although the new agent had obeyed nobody yet: the rule
+//	        is about the connection an agent obeys, not one it has not
+//	        heard from.
+func TestFoundByFreshSeeds(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	for _, seed := range []uint64{809867} {
+		r := RunSeed(Config{Model: m}, seed)
+		require.False(t, r.Failed(), "seed %d: %s", seed, r.Summary())
+	}
+}
