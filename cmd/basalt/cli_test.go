@@ -189,7 +189,7 @@ func TestUsageLinesNameArguments(t *testing.T) {
 		"events":           "basalt events [-n N] [--socket PATH]",
 		"status":           "basalt status [-o text|json|yaml] [--socket PATH]",
 		"certs init":       "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",
-		"validate":         "basalt validate --config FILE [--config FILE ...]",
+		"validate":         "basalt validate --config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--no-agents]",
 	} {
 		rc, out, _ := runCLI(append(strings.Fields(args), "--help")...)
 		require.Equal(t, 0, rc, args)

@@ -31,7 +31,7 @@ const exitCodes = `Exit codes:
 
 var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks to the manager takes --socket PATH (default $BASALT_SOCKET,\nelse " + defaultSocket + ").\n\n" + exitCodes,
 	Commands: map[string]subcmd.Command{
-		"validate":    {Args: "--config FILE [--config FILE ...]", Summary: "check configuration files and summarise them", Run: validate},
+		"validate":    {Args: "--config FILE [--config FILE ...] [--no-agents]", Summary: "check configuration files (and the agents they name) and summarise them", Run: validate},
 		"status":      {Args: "[-o text|json|yaml]", Summary: "the cluster at a glance; exit 0 only when all is as intended", Run: status},
 		"resource":    {Args: "ACTION GROUP", Summary: "start, stop, move, ban, clear, cleanup, manage, unmanage a group, or why it is where it is", Run: resources.Dispatch},
 		"host":        {Args: "ACTION HOST", Summary: "standby, unstandby or fence a host", Run: hosts.Dispatch},

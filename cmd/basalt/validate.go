@@ -10,19 +10,46 @@ import (
 	"github.com/basalt-ha/basalt/core/model"
 )
 
-// validate loads each configuration and prints its summary and warnings, or
-// every error with its line. Exit 1 when any file is invalid, 2 on a usage
-// error.
+// validate loads each configuration, checks it against the agents
+// installed on this machine, and prints its summary and warnings, or every
+// error with its line. Exit 1 when any file is invalid, 2 on a usage error.
 func validate(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt validate", "--config FILE [--config FILE ...]",
-		"Check configuration files: each valid one's summary and warnings, or every error with its line.\nExit 1 when any file is invalid.")
+	fs := subcmd.NewFlags("basalt validate", "--config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--no-agents]",
+		"Check configuration files: each valid one's summary and warnings, or every error with its line.\n"+
+			"Each resource's OCF agent and each fence device's agent must be installed here, and their\n"+
+			"parameters must be ones the agent's meta-data declares (and include those it requires).\n"+
+			"Exit 1 when any file is invalid.")
 	configs := fs.StringArrayP("config", "c", nil, "configuration file (repeatable; files may also follow as arguments)")
+	// Empty stands for basalt-agent's default, which depends on $OCF_ROOT;
+	// the help says so rather than show this environment's value.
+	ocfRoot := fs.String("ocf-root", "", "the OCF root `DIR` (resource.d/PROVIDER/TYPE), as basalt-agent's (default $OCF_ROOT, else "+fallbackOCFRoot+")")
+	fenceDir := fs.String("fence-agents", defaultFenceDir, "the `DIR`ectory of fence agents, as basalt-agent's")
+	noAgents := fs.Bool("no-agents", false, "do not check agents (for a machine that is not a cluster host)")
 	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
 		return rc
 	}
 	files := append(*configs, fs.Args()...)
 	if len(files) == 0 {
 		return fs.Mistake(stderr, "--config FILE is required")
+	}
+	if *noAgents && (fs.Changed("ocf-root") || fs.Changed("fence-agents")) {
+		return fs.Mistake(stderr, "--no-agents checks no agents: --ocf-root and --fence-agents would be ignored")
+	}
+	for _, name := range []string{"ocf-root", "fence-agents"} {
+		if fs.Changed(name) && fs.Lookup(name).Value.String() == "" {
+			return fs.Mistake(stderr, "--%s needs a directory", name)
+		}
+	}
+	var agents *agentChecker
+	if !*noAgents {
+		root := *ocfRoot
+		if root == "" {
+			root = defaultOCFRoot()
+		}
+		var err error
+		if agents, err = newAgentChecker(root, *fenceDir); err != nil {
+			return fs.Mistake(stderr, "%v", err)
+		}
 	}
 	rc := 0
 	for _, f := range files {
@@ -45,7 +72,19 @@ func validate(args []string, stdout, stderr io.Writer) int {
 			rc = 1
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: valid\n%s", f, m.Summary())
+		agentLine := "agents: not checked (--no-agents)\n"
+		if agents != nil {
+			problems, n := agents.check(f, data, m)
+			if len(problems) > 0 {
+				for _, p := range problems {
+					fmt.Fprintln(stdout, p)
+				}
+				rc = 1
+				continue
+			}
+			agentLine = fmt.Sprintf("agents: %d checked (OCF root %s, fence agents in %s)\n", n, agents.ocfRoot, agents.fenceDir)
+		}
+		fmt.Fprintf(stdout, "%s: valid\n%s%s", f, m.Summary(), agentLine)
 		// After the summary, so that they are the last thing read; they
 		// do not change the exit status, which says only "valid".
 		for _, w := range m.Warnings {
