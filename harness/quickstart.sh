@@ -57,7 +57,7 @@ groups:
     members: [{resource: pool}, {resource: fs, parent: pool}, {resource: web, parent: fs}]
     placement: {domain: {hosts: [{host: h1}, {host: h2}, {host: h3}]}}
 YAML
-	"$bin/basalt" validate --config "$dir/cluster.yaml" >/dev/null
+	"$bin/basalt" validate --config "$dir/cluster.yaml" --ocf-root "$repo/agents/ocf" --fence-agents "$repo/agents/fence" >/dev/null
 }
 
 # start_agent H: host H's agent, logging to DIR/H.log (appended: a restart
