@@ -52,6 +52,8 @@ func runOp(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
+		// ContinueOnError leaves reporting to us.
+		fmt.Fprintf(stderr, "basalt-agent run-op: %v\nRun 'basalt-agent run-op --help' for usage.\n", err)
 		return 2
 	}
 	fail := func(format string, a ...any) int {

@@ -97,3 +97,12 @@ func TestRunOpRelativeOCFRoot(t *testing.T) {
 	require.Equal(t, 7, rc, errOut)
 	require.Contains(t, out, "OCF_NOT_RUNNING (rc 7)")
 }
+
+// TestRunOpUnknownFlagSaysSo: before, run-op --bogus exited 2 silently.
+func TestRunOpUnknownFlagSaysSo(t *testing.T) {
+	rc, out, errOut := runCLI("run-op", "--bogus")
+	require.Equal(t, 2, rc)
+	require.Empty(t, out)
+	require.Contains(t, errOut, "basalt-agent run-op: unknown flag: --bogus")
+	require.Contains(t, errOut, "--help")
+}
