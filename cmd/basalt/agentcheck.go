@@ -196,8 +196,8 @@ func (c *agentChecker) ocfMetaData(a ocf.Agent, instance string) (*ocf.MetaData,
 		if err := executableUnder(c.ocfRoot, path); err != nil {
 			hint := " (--ocf-root sets the OCF root)"
 			if errors.Is(err, fs.ErrNotExist) {
-				if s := suggest(a.Type, listDir(filepath.Dir(path), "")); s != "" {
-					hint = fmt.Sprintf(" (did you mean %s?)", ocf.Agent{Provider: a.Provider, Type: s})
+				if s := suggestOCF(c.ocfRoot, a); s != "" {
+					hint = fmt.Sprintf(" (did you mean %s?)", s)
 				}
 			}
 			return nil, fmt.Errorf("%s is not installed: %w%s", a, err, hint)
@@ -223,7 +223,7 @@ func (c *agentChecker) fenceMetaData(name string) (*ocf.MetaData, error) {
 		if err := executable(path); err != nil {
 			hint := " (--fence-agents sets the directory)"
 			if errors.Is(err, fs.ErrNotExist) {
-				if s := suggest(name, listDir(c.fenceDir, "fence_")); s != "" {
+				if s := suggest(name, installedFenceAgents(c.fenceDir)); s != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", s)
 				}
 			}
@@ -357,6 +357,53 @@ func listDir(dir, prefix string) []string {
 			out = append(out, e.Name())
 		}
 	}
+	return out
+}
+
+// suggestOCF returns the installed agent nearest to a: first among its
+// provider's agents (a typo in the type), then among every provider's (a
+// typo in the provider, or both), "" when none is near.
+func suggestOCF(root string, a ocf.Agent) string {
+	if s := suggest(a.Type, listDir(filepath.Join(root, "resource.d", a.Provider), "")); s != "" {
+		return ocf.Agent{Provider: a.Provider, Type: s}.String()
+	}
+	return suggest(a.String(), installedOCFAgents(root))
+}
+
+// installedOCFAgents names, as ocf:PROVIDER:TYPE and sorted, every agent
+// under root that the agent daemon would run: root/resource.d/PROVIDER/TYPE,
+// a valid name, an executable regular file whose links stay under root.
+// Unreadable directories list nothing: this is for listings and
+// suggestions, and a missing agent is reported where it is named.
+func installedOCFAgents(root string) []string {
+	var out []string
+	base := filepath.Join(root, "resource.d")
+	for _, p := range listDir(base, "") {
+		for _, t := range listDir(filepath.Join(base, p), "") {
+			a := ocf.Agent{Provider: p, Type: t}
+			path, err := a.Path(root)
+			if err != nil || executableUnder(root, path) != nil {
+				// Not a name the loader accepts (a README, a dotfile), or
+				// not something the daemon would run.
+				continue
+			}
+			out = append(out, a.String())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// installedFenceAgents names, sorted, the fence_* executables in dir, as
+// the agent daemon finds them (dir/NAME).
+func installedFenceAgents(dir string) []string {
+	var out []string
+	for _, n := range listDir(dir, "fence_") {
+		if executable(filepath.Join(dir, n)) == nil {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 
