@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -274,7 +275,33 @@ func (c *agentChecker) runMetaData(what, path string, args, env []string, stdin 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	if md.ShortDesc == "" {
+		// Fence agents say what they are in an attribute of the root
+		// element (<resource-agent shortdesc="...">), which the OCF
+		// parser, reading the element OCF defines, does not look at.
+		md.ShortDesc = rootShortDesc(stdout.Bytes())
+	}
 	return md, nil
+}
+
+// rootShortDesc returns the shortdesc attribute of the document's root
+// element, "" if it has none or the document does not parse.
+func rootShortDesc(data []byte) string {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			for _, a := range se.Attr {
+				if a.Name.Local == "shortdesc" {
+					return strings.TrimSpace(a.Value)
+				}
+			}
+			return ""
+		}
+	}
 }
 
 // capped keeps the first limit bytes written and drops the rest, so that

@@ -53,8 +53,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // isTerminal reports whether w is a terminal (a character device), where
 // status --watch clears the screen between renders rather than separate
-// them with a line.
-func isTerminal(w io.Writer) bool {
+// them with a line. A variable, so that a test can take a buffer for one.
+var isTerminal = func(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

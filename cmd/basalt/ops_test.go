@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -183,6 +184,7 @@ func TestAgentsDescribe(t *testing.T) {
 	require.Equal(t, []string{"state", "fail_dir", "delay"}, paramNames(ds[0]))
 	require.Contains(t, ds[0].Actions, actionDesc{Name: "monitor", Timeout: "20s", Interval: "1m0s", Depth: 10})
 	require.Equal(t, "fence_basalt_pid", ds[1].Agent)
+	require.Equal(t, "Fence agent for Basalt test hosts", ds[1].ShortDesc, "a fence agent's shortdesc attribute")
 	require.Contains(t, paramNames(ds[1]), "hosts_dir")
 	rc, out, _ = runCLI("agents", "describe", "fence_basalt_pid", "--fence-agents", repoFence)
 	require.Equal(t, 0, rc)
@@ -378,6 +380,17 @@ func TestStatusWatch(t *testing.T) {
 	for _, r := range renders[:2] {
 		require.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(every 50ms\) ===\nCluster oss-pair — `, r)
 	}
+
+	// On a terminal, the screen is cleared before each render.
+	prev := isTerminal
+	isTerminal = func(io.Writer) bool { return true }
+	lt := startLive(t, "status", "--watch", "--interval", "50ms", "--socket", sock)
+	lt.awaitOutput(t, "two renders on a terminal", func(s string) bool { return strings.Count(s, "Cluster oss-pair — ") >= 2 })
+	lt.cancel()
+	require.Equal(t, 0, lt.wait(t))
+	isTerminal = prev
+	require.True(t, strings.HasPrefix(lt.out.String(), clearScreen+"=== "), "cleared first")
+	require.Equal(t, strings.Count(lt.out.String(), "Cluster oss-pair — "), strings.Count(lt.out.String(), clearScreen), "cleared before each")
 
 	// -o json: a stream of JSON values, one status each.
 	lj := startLive(t, "status", "--watch", "--interval", "50ms", "-o", "json", "--socket", sock)
