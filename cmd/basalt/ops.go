@@ -382,7 +382,7 @@ func resourceList(args []string, stdout, stderr io.Writer) int {
 func printGroupLine(w io.Writer, g api.GroupView) {
 	on := "nowhere"
 	if len(g.Placed) > 0 {
-		on = strings.Join(g.Placed, ",")
+		on = "on " + strings.Join(g.Placed, ",")
 	}
 	var marks []string
 	if !g.Managed {
@@ -398,7 +398,7 @@ func printGroupLine(w io.Writer, g api.GroupView) {
 	if len(marks) > 0 {
 		m = " [" + strings.Join(marks, ", ") + "]"
 	}
-	fmt.Fprintf(w, "Group %s (%s): placed on %s%s\n", g.ID, g.Name, on, m)
+	fmt.Fprintf(w, "Group %s (%s): placed %s%s\n", g.ID, g.Name, on, m)
 }
 
 // resourceState says where a resource runs, then what needs attention:

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,7 +272,7 @@ func TestFenceHistory(t *testing.T) {
 
 	rc, out, _ = runCLI("fence", "history", "--socket", sock)
 	require.Equal(t, 0, rc)
-	require.Regexp(t, `^oss1 `+e.Action+` FAILED: `+strings.Join(e.Origins, ", ")+` \(requested \S+, completed \S+, took \S+\)\n  reason: .*no peer can run device pid-oss1`, out)
+	require.Regexp(t, `^oss1 `+regexp.QuoteMeta(e.Action)+` FAILED: `+regexp.QuoteMeta(strings.Join(e.Origins, ", "))+` \(requested \S+, completed \S+, took \S+\)\n  reason: .*no peer can run device pid-oss1`, out)
 }
 
 // TestEventsSinceAndFormats: --since a duration or a time filters by the
@@ -302,8 +303,7 @@ func TestEventsSinceAndFormats(t *testing.T) {
 	require.Equal(t, 0, rc)
 	require.Equal(t, "[]\n", out)
 
-	// From the second event's time on: not the first, unless they share
-	// its second.
+	// From the last event's time on: that one, and none older.
 	cut := all[len(all)-1].Time
 	rc, out, _ = runCLI("events", "--since", cut.Format(time.RFC3339Nano), "-o", "json", "--socket", sock)
 	require.Equal(t, 0, rc)
@@ -313,6 +313,8 @@ func TestEventsSinceAndFormats(t *testing.T) {
 	for _, e := range tail {
 		require.False(t, e.Time.Before(cut))
 	}
+
+	require.NotContains(t, out, `"until"`, "a zero time is left out, not 0001-01-01")
 
 	rc, out, _ = runCLI("events", "-n", "1", "--socket", sock)
 	require.Equal(t, 0, rc)
@@ -448,7 +450,8 @@ func TestResourceListAndShow(t *testing.T) {
 	sock := manager(t)
 	rc, out, errOut := runCLI("resource", "list", "--socket", sock)
 	require.Equal(t, 0, rc, errOut)
-	require.Regexp(t, `^Group fs1 \(OST pool 1\): placed on `, out)
+	// Its hosts are unreachable: nowhere to place it.
+	require.True(t, strings.HasPrefix(out, "Group fs1 (OST pool 1): placed nowhere\n"), out)
 	require.Contains(t, out, "\n  * pool1 (ZFS pool ost-pool1) ocf:basalt:statefile: Stopped")
 	require.Contains(t, out, "\n    * ost0 (Lustre OST0000 mount) ocf:basalt:statefile: Stopped")
 	require.Contains(t, out, "\n    * ost1 (Lustre OST0001 mount) ocf:basalt:statefile: Stopped")
@@ -475,7 +478,7 @@ func TestResourceListAndShow(t *testing.T) {
 
 	rc, out, _ = runCLI("resource", "show", "fs1", "--socket", sock)
 	require.Equal(t, 0, rc)
-	require.True(t, strings.HasPrefix(out, "Group fs1 (OST pool 1): placed on "), out)
+	require.True(t, strings.HasPrefix(out, "Group fs1 (OST pool 1): placed nowhere\n"), out)
 	require.Contains(t, out, "  preferred:   oss1\n")
 	for _, r := range []string{"pool1", "ost0", "ost1"} {
 		require.Contains(t, out, "\n  Resource "+r+" (")

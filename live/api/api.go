@@ -134,7 +134,7 @@ type ReportView struct {
 	Request string            `json:"request"`
 	State   string            `json:"state"`
 	Created time.Time         `json:"created"`
-	Closed  time.Time         `json:"closed,omitempty"`
+	Closed  time.Time         `json:"closed,omitzero"`
 	Failed  bool              `json:"failed"`
 	Results map[string]string `json:"results,omitempty"`
 }
@@ -152,7 +152,7 @@ type Event struct {
 	Name    string    `json:"name,omitempty"`
 	Report  string    `json:"report,omitempty"`
 	Message string    `json:"message,omitempty"`
-	Until   time.Time `json:"until,omitempty"`
+	Until   time.Time `json:"until,omitzero"`
 	Count   int       `json:"count,omitempty"`
 	Flag    bool      `json:"flag,omitempty"`
 	Role    string    `json:"role,omitempty"`
