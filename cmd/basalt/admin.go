@@ -65,40 +65,71 @@ var outputs = []string{"text", "json", "yaml"}
 // status prints the cluster at a glance, like crm_mon -1; exit 0 only when
 // everything is as intended.
 func status(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt status", "[-o text|json|yaml] [--socket PATH]",
-		"The cluster at a glance: hosts, groups, open reports, what needs attention, recent events.\nExit 0 only when all is as intended, 1 when something needs attention.")
+	fs := subcmd.NewFlags("basalt status", "[-o text|json|yaml] [--watch [--interval D]] [--socket PATH]",
+		"The cluster at a glance: hosts, groups, open reports, what needs attention, recent events.\n"+
+			"Exit 0 only when all is as intended, 1 when something needs attention. --watch renders it\n"+
+			"again every interval until interrupted (exit 0): on a terminal the screen is cleared\n"+
+			"between two; otherwise each text render follows a line with its time (-o yaml: a document\n"+
+			"each, -o json: a JSON value each).")
 	sock := socketFlag(fs)
-	output := fs.StringP("output", "o", "text", "output format: "+strings.Join(outputs, ", "))
+	output := outputFlag(fs)
+	watch := fs.BoolP("watch", "w", false, "render the status again every --interval until interrupted (crm_mon's live mode)")
+	interval := fs.Duration("interval", 2*time.Second, "with --watch, how often to render")
 	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
 		return rc
 	}
-	if !fs.Exact(stderr) || !fs.OneOf(stderr, "-o/--output", *output, outputs...) {
+	if !fs.Exact(stderr) || !checkOutput(fs, stderr, *output) {
 		return exitUsage
+	}
+	if fs.Changed("interval") && !*watch {
+		return fs.Mistake(stderr, "--interval is --watch's: without it, it would be ignored")
+	}
+	if !checkInterval(fs, stderr, *interval) {
+		return exitUsage
+	}
+	if *watch {
+		return watchStatus(sock, *output, *interval, stdout, stderr)
 	}
 	var v api.StatusView
 	if err := sock.client().Do("GET", "/v1/status", nil, &v); err != nil {
 		return sock.failed(stderr, err)
 	}
-	switch *output {
-	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			fmt.Fprintf(stderr, "basalt status: %v\n", err)
-			return exitFailed
-		}
-	case "yaml":
-		if err := writeYAML(stdout, v); err != nil {
-			fmt.Fprintf(stderr, "basalt status: %v\n", err)
-			return exitFailed
-		}
-	default:
-		printStatus(stdout, v)
+	if err := render(stdout, *output, v, func(w io.Writer) { printStatus(w, v) }); err != nil {
+		fmt.Fprintf(stderr, "basalt status: %v\n", err)
+		return exitFailed
 	}
 	if !v.Healthy {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// outputFlag registers -o/--output, the format of every read command.
+func outputFlag(fs *subcmd.Flags) *string {
+	return fs.StringP("output", "o", "text", "output format: "+strings.Join(outputs, ", "))
+}
+
+// checkOutput reports, after Parse, an -o value that is not a format.
+func checkOutput(fs *subcmd.Flags, stderr io.Writer, format string) bool {
+	return fs.OneOf(stderr, "-o/--output", format, outputs...)
+}
+
+// render writes v in the format -o names: indented JSON, its YAML (see
+// writeYAML), or the command's own text.
+func render(w io.Writer, format string, v any, text func(io.Writer)) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("json output: %w", err)
+		}
+	case "yaml":
+		return writeYAML(w, v)
+	default:
+		text(w)
+	}
+	return nil
 }
 
 // writeYAML writes v as YAML with the keys, and the key order, of its JSON:
@@ -323,6 +354,13 @@ func toHost(cmd api.Command) func(*subcmd.Flags) func([]string, io.Writer) (api.
 }
 
 func follow(sock *socket, c *api.Client, id string, timeout time.Duration, stdout, stderr io.Writer) int {
+	return followAs(sock, c, id, timeout, "text", stdout, stderr)
+}
+
+// followAs follows a report to CLOSED and prints it in format; the lines
+// saying it is still OPEN are text's only, so that -o json or yaml prints
+// one document.
+func followAs(sock *socket, c *api.Client, id string, timeout time.Duration, format string, stdout, stderr io.Writer) int {
 	deadline := time.Now().Add(timeout)
 	for {
 		var rep api.ReportView
@@ -331,13 +369,18 @@ func follow(sock *socket, c *api.Client, id string, timeout time.Duration, stdou
 			return sock.failed(stderr, err)
 		}
 		if rep.State == api.ReportClosed {
-			printReport(stdout, rep)
+			if err := render(stdout, format, rep, func(w io.Writer) { printReport(w, rep) }); err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", sock.fs.Cmd, err)
+				return exitFailed
+			}
 			if rep.Failed {
 				return exitFailed
 			}
 			return exitOK
 		}
-		fmt.Fprintf(stdout, "  %s: %s, still OPEN after %s\n", rep.ID, rep.Request, time.Since(rep.Created).Truncate(time.Second))
+		if format == "text" {
+			fmt.Fprintf(stdout, "  %s: %s, still OPEN after %s\n", rep.ID, rep.Request, time.Since(rep.Created).Truncate(time.Second))
+		}
 		if !time.Now().Before(deadline) {
 			fmt.Fprintf(stderr, "%s: %s still OPEN after %s\n", sock.fs.Cmd, id, timeout)
 			return exitFailed
@@ -362,7 +405,7 @@ func printReport(w io.Writer, rep api.ReportView) {
 }
 
 var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",
-	Footer: "Every action but why takes --wait (follow the report to CLOSED; exit 1 if anything failed)\nand --timeout D; every action takes --socket PATH.\n",
+	Footer: "Every action but why, list and show takes --wait (follow the report to CLOSED; exit 1 if\nanything failed) and --timeout D; every action takes --socket PATH.\n",
 	Commands: map[string]subcmd.Command{
 		"start": requestCmd("basalt resource start", "GROUP", "start the group (its target role: started)",
 			[]string{"GROUP"}, target(api.CmdStart)),
@@ -380,7 +423,9 @@ var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",
 			[]string{"GROUP"}, target(api.CmdManage)),
 		"unmanage": requestCmd("basalt resource unmanage", "GROUP", "monitor the group only, acting on nothing",
 			[]string{"GROUP"}, target(api.CmdUnmanage)),
-		"why": {Args: "GROUP", Summary: "why the group is placed where it is", Run: why},
+		"why":  {Args: "GROUP", Summary: "why the group is placed where it is", Run: why},
+		"list": {Args: "[-o text|json|yaml]", Summary: "every group and its resources: where each runs, its state", Run: resourceList},
+		"show": {Args: "GROUP|RESOURCE [-o text|json|yaml]", Summary: "one group or resource: agent, parameters, state per host, fail counts", Run: resourceShow},
 	}}
 
 var hosts = subcmd.Set{Tool: "basalt host", Noun: "action",
@@ -421,51 +466,6 @@ func why(args []string, stdout, stderr io.Writer) int {
 		return sock.failed(stderr, err)
 	}
 	fmt.Fprint(stdout, out["why"])
-	return exitOK
-}
-
-func eventsCmd(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt events", "[-n N] [--socket PATH]", "The manager's recent events, oldest first.")
-	sock := socketFlag(fs)
-	n := fs.IntP("number", "n", 50, "how many recent events")
-	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
-		return rc
-	}
-	if !fs.Exact(stderr) {
-		return exitUsage
-	}
-	if *n < 1 {
-		return fs.Mistake(stderr, "-n/--number %d: want at least 1", *n)
-	}
-	var evs []api.Event
-	if err := sock.client().Do("GET", fmt.Sprintf("/v1/events?n=%d", *n), nil, &evs); err != nil {
-		return sock.failed(stderr, err)
-	}
-	for _, e := range evs {
-		fmt.Fprintln(stdout, e)
-	}
-	return exitOK
-}
-
-func reportCmd(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt report", "ID [--wait [--timeout D]] [--socket PATH]", "A request's report; with --wait, followed until it is CLOSED.")
-	sock := socketFlag(fs)
-	w := registerWait(fs)
-	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
-		return rc
-	}
-	if !fs.Exact(stderr, "ID") || !w.check(fs, stderr) {
-		return exitUsage
-	}
-	c := sock.client()
-	if *w.wait {
-		return follow(sock, c, fs.Arg(0), *w.timeout, stdout, stderr)
-	}
-	var rep api.ReportView
-	if err := c.Do("GET", "/v1/reports/"+url.PathEscape(fs.Arg(0)), nil, &rep); err != nil {
-		return sock.failed(stderr, err)
-	}
-	printReport(stdout, rep)
 	return exitOK
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -196,8 +197,8 @@ func (c *agentChecker) ocfMetaData(a ocf.Agent, instance string) (*ocf.MetaData,
 		if err := executableUnder(c.ocfRoot, path); err != nil {
 			hint := " (--ocf-root sets the OCF root)"
 			if errors.Is(err, fs.ErrNotExist) {
-				if s := suggest(a.Type, listDir(filepath.Dir(path), "")); s != "" {
-					hint = fmt.Sprintf(" (did you mean %s?)", ocf.Agent{Provider: a.Provider, Type: s})
+				if s := suggestOCF(c.ocfRoot, a); s != "" {
+					hint = fmt.Sprintf(" (did you mean %s?)", s)
 				}
 			}
 			return nil, fmt.Errorf("%s is not installed: %w%s", a, err, hint)
@@ -223,7 +224,7 @@ func (c *agentChecker) fenceMetaData(name string) (*ocf.MetaData, error) {
 		if err := executable(path); err != nil {
 			hint := " (--fence-agents sets the directory)"
 			if errors.Is(err, fs.ErrNotExist) {
-				if s := suggest(name, listDir(c.fenceDir, "fence_")); s != "" {
+				if s := suggest(name, installedFenceAgents(c.fenceDir)); s != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", s)
 				}
 			}
@@ -274,7 +275,33 @@ func (c *agentChecker) runMetaData(what, path string, args, env []string, stdin 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	if md.ShortDesc == "" {
+		// Fence agents say what they are in an attribute of the root
+		// element (<resource-agent shortdesc="...">), which the OCF
+		// parser, reading the element OCF defines, does not look at.
+		md.ShortDesc = rootShortDesc(stdout.Bytes())
+	}
 	return md, nil
+}
+
+// rootShortDesc returns the shortdesc attribute of the document's root
+// element, "" if it has none or the document does not parse.
+func rootShortDesc(data []byte) string {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			for _, a := range se.Attr {
+				if a.Name.Local == "shortdesc" {
+					return strings.TrimSpace(a.Value)
+				}
+			}
+			return ""
+		}
+	}
 }
 
 // capped keeps the first limit bytes written and drops the rest, so that
@@ -357,6 +384,53 @@ func listDir(dir, prefix string) []string {
 			out = append(out, e.Name())
 		}
 	}
+	return out
+}
+
+// suggestOCF returns the installed agent nearest to a: first among its
+// provider's agents (a typo in the type), then among every provider's (a
+// typo in the provider, or both), "" when none is near.
+func suggestOCF(root string, a ocf.Agent) string {
+	if s := suggest(a.Type, listDir(filepath.Join(root, "resource.d", a.Provider), "")); s != "" {
+		return ocf.Agent{Provider: a.Provider, Type: s}.String()
+	}
+	return suggest(a.String(), installedOCFAgents(root))
+}
+
+// installedOCFAgents names, as ocf:PROVIDER:TYPE and sorted, every agent
+// under root that the agent daemon would run: root/resource.d/PROVIDER/TYPE,
+// a valid name, an executable regular file whose links stay under root.
+// Unreadable directories list nothing: this is for listings and
+// suggestions, and a missing agent is reported where it is named.
+func installedOCFAgents(root string) []string {
+	var out []string
+	base := filepath.Join(root, "resource.d")
+	for _, p := range listDir(base, "") {
+		for _, t := range listDir(filepath.Join(base, p), "") {
+			a := ocf.Agent{Provider: p, Type: t}
+			path, err := a.Path(root)
+			if err != nil || executableUnder(root, path) != nil {
+				// Not a name the loader accepts (a README, a dotfile), or
+				// not something the daemon would run.
+				continue
+			}
+			out = append(out, a.String())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// installedFenceAgents names, sorted, the fence_* executables in dir, as
+// the agent daemon finds them (dir/NAME).
+func installedFenceAgents(dir string) []string {
+	var out []string
+	for _, n := range listDir(dir, "fence_") {
+		if executable(filepath.Join(dir, n)) == nil {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 

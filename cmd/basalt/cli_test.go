@@ -17,7 +17,7 @@ import (
 )
 
 // groups are the subcommands that are groups of actions.
-var groups = map[string]subcmd.Set{"resource": resources, "host": hosts, "certs": certsCmds}
+var groups = map[string]subcmd.Set{"resource": resources, "host": hosts, "certs": certsCmds, "fence": fenceCmds, "agents": agentsCmds}
 
 // leaves lists every command that runs (not a group) as its arguments up
 // to its flags: ["status"], ["resource", "move"], ...
@@ -43,7 +43,7 @@ func hint(cmd string) string { return "Run '" + cmd + " --help' for usage.\n" }
 // TestUnknownFlagsSayWhich: before, an unknown flag on any subcommand
 // exited 2 with nothing on stderr.
 func TestUnknownFlagsSayWhich(t *testing.T) {
-	require.Len(t, leaves(), 18, "every command is covered")
+	require.Len(t, leaves(), 23, "every command is covered")
 	for _, l := range leaves() {
 		cmd := "basalt " + strings.Join(l, " ")
 		for _, flag := range []string{"--frobnicate", "-Z"} {
@@ -83,9 +83,25 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		cmd  string
 		want string
 	}{
-		{nil, "basalt", "missing subcommand: one of certs, events, host, maintenance, report, resource, status, validate"},
-		{[]string{"frobnicate"}, "basalt", `unknown subcommand "frobnicate": one of certs, events`},
-		{[]string{"resource"}, "basalt resource", "missing action: one of ban, cleanup, clear, manage, move, start, stop, unmanage, why"},
+		{nil, "basalt", "missing subcommand: one of agents, certs, events, fence, host, maintenance, report, resource, status, validate"},
+		{[]string{"frobnicate"}, "basalt", `unknown subcommand "frobnicate": one of agents, certs, events`},
+		{[]string{"resource"}, "basalt resource", "missing action: one of ban, cleanup, clear, list, manage, move, show, start, stop, unmanage, why"},
+		{[]string{"fence"}, "basalt fence", "missing action: one of history"},
+		{[]string{"agents"}, "basalt agents", "missing action: one of describe, list"},
+		{[]string{"fence", "history", "h1"}, "basalt fence history", `unexpected argument "h1"`},
+		{[]string{"agents", "list", "x"}, "basalt agents list", `unexpected argument "x"`},
+		{[]string{"agents", "list", "--ocf-root="}, "basalt agents list", "--ocf-root needs a directory"},
+		{[]string{"agents", "describe", "-o", "xml", "fence_x"}, "basalt agents describe", `-o/--output "xml": want one of`},
+		{[]string{"resource", "list", "g"}, "basalt resource list", `unexpected argument "g"`},
+		{[]string{"resource", "show"}, "basalt resource show", "missing GROUP|RESOURCE"},
+		{[]string{"resource", "show", "a", "b"}, "basalt resource show", `unexpected argument "b" after GROUP|RESOURCE`},
+		{[]string{"events", "--since", "yesterday"}, "basalt events", `--since "yesterday": want a duration (10m) or an RFC 3339 time`},
+		{[]string{"events", "--since", "-5m"}, "basalt events", `--since -5m: want a positive duration`},
+		{[]string{"events", "--interval", "1s"}, "basalt events", "--interval is --follow's"},
+		{[]string{"events", "--follow", "--interval", "2h"}, "basalt events", "--interval 2h0m0s: want a duration above 0 and at most 1m0s"},
+		{[]string{"events", "-o", "yml"}, "basalt events", `-o/--output "yml": want one of`},
+		{[]string{"status", "--watch", "--interval", "-1s"}, "basalt status", "--interval -1s: want a duration above 0"},
+		{[]string{"report", "r1-1", "-o", "txt"}, "basalt report", `-o/--output "txt": want one of`},
 		{[]string{"resource", "reboot", "g"}, "basalt resource", `unknown action "reboot": one of ban, cleanup`},
 		{[]string{"host"}, "basalt host", "missing action: one of fence, standby, unstandby"},
 		{[]string{"certs"}, "basalt certs", "missing action: one of init"},
@@ -185,9 +201,14 @@ func TestUsageLinesNameArguments(t *testing.T) {
 		"resource why":     "basalt resource why GROUP [--socket PATH]",
 		"host fence":       "basalt host fence HOST [--wait [--timeout D]] [--socket PATH]",
 		"maintenance":      "basalt maintenance on|off [--wait [--timeout D]] [--socket PATH]",
-		"report":           "basalt report ID [--wait [--timeout D]] [--socket PATH]",
-		"events":           "basalt events [-n N] [--socket PATH]",
-		"status":           "basalt status [-o text|json|yaml] [--socket PATH]",
+		"report":           "basalt report ID [--wait [--timeout D]] [-o text|json|yaml] [--socket PATH]",
+		"events":           "basalt events [-n N] [--since D|TIME] [--follow [--interval D]] [-o text|json|yaml] [--socket PATH]",
+		"status":           "basalt status [-o text|json|yaml] [--watch [--interval D]] [--socket PATH]",
+		"resource list":    "basalt resource list [-o text|json|yaml] [--socket PATH]",
+		"resource show":    "basalt resource show GROUP|RESOURCE [-o text|json|yaml] [--socket PATH]",
+		"fence history":    "basalt fence history [-o text|json|yaml] [--socket PATH]",
+		"agents list":      "basalt agents list [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
+		"agents describe":  "basalt agents describe AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"certs init":       "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",
 		"validate":         "basalt validate --config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--no-agents]",
 	} {
@@ -229,6 +250,9 @@ func TestUnreachableManager(t *testing.T) {
 		{"basalt resource cleanup", []string{"r", "--wait"}}, {"basalt host standby", []string{"h1"}},
 		{"basalt maintenance", []string{"on"}}, {"basalt events", nil},
 		{"basalt report", []string{"r1-1"}}, {"basalt report", []string{"r1-1", "--wait"}},
+		{"basalt report", []string{"r1-1", "-o", "json"}}, {"basalt events", []string{"--since", "10m"}},
+		{"basalt events", []string{"--follow"}}, {"basalt status", []string{"--watch"}},
+		{"basalt fence history", nil}, {"basalt resource list", nil}, {"basalt resource show", []string{"fs1"}},
 	} {
 		args := append(strings.Fields(strings.TrimPrefix(tc.cmd, "basalt ")), tc.args...)
 		rc, out, errOut := runCLI(append(args, "--socket", sock)...)

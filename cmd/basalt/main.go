@@ -1,6 +1,7 @@
 // Command basalt is the administrator's command-line tool: it validates
 // configurations, creates certificates, and talks to the manager over its
-// admin socket (status, resource and host commands, events, reports).
+// admin socket (status, resource and host commands, events, reports, the
+// fencing history); it also lists and describes the agents installed here.
 package main
 
 import (
@@ -32,12 +33,14 @@ const exitCodes = `Exit codes:
 var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks to the manager takes --socket PATH (default $BASALT_SOCKET,\nelse " + defaultSocket + ").\n\n" + exitCodes,
 	Commands: map[string]subcmd.Command{
 		"validate":    {Args: "--config FILE [--config FILE ...] [--no-agents]", Summary: "check configuration files (and the agents they name) and summarise them", Run: validate},
-		"status":      {Args: "[-o text|json|yaml]", Summary: "the cluster at a glance; exit 0 only when all is as intended", Run: status},
-		"resource":    {Args: "ACTION GROUP", Summary: "start, stop, move, ban, clear, cleanup, manage, unmanage a group, or why it is where it is", Run: resources.Dispatch},
+		"status":      {Args: "[-o text|json|yaml] [--watch]", Summary: "the cluster at a glance (--watch: live); exit 0 only when all is as intended", Run: status},
+		"resource":    {Args: "ACTION GROUP", Summary: "start, stop, move, ban, clear, cleanup, manage, unmanage a group, why it is where it is; list, show", Run: resources.Dispatch},
 		"host":        {Args: "ACTION HOST", Summary: "standby, unstandby or fence a host", Run: hosts.Dispatch},
 		"maintenance": {Args: "on|off", Summary: "stop or resume acting on resources cluster-wide", Run: maintenanceCmd},
-		"events":      {Args: "[-n N]", Summary: "the manager's recent events", Run: eventsCmd},
+		"events":      {Args: "[-n N] [--since D|TIME] [--follow]", Summary: "the manager's recent events (--follow: as they come)", Run: eventsCmd},
 		"report":      {Args: "ID [--wait]", Summary: "show a request's report (--wait to follow it to CLOSED)", Run: reportCmd},
+		"fence":       {Args: "history", Summary: "the fencing history", Run: fenceCmds.Dispatch},
+		"agents":      {Args: "list|describe AGENT", Summary: "the resource and fence agents installed here, and their meta-data", Run: agentsCmds.Dispatch},
 		"certs":       {Args: "init --dir DIR --hosts H1,H2,...", Summary: "a CA and certificates for a cluster", Run: certsCmds.Dispatch},
 	}}
 

@@ -10,14 +10,17 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/basalt-ha/basalt/core/fencer"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/planner"
 	"github.com/basalt-ha/basalt/live/api"
@@ -69,7 +72,7 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 				r := rs[id]
 				res, _ := model.Resource(id)
 				rv := api.ResourceView{ID: id, Name: res.Name, Depth: len(g.Ancestors(id)), States: map[string]string{},
-					FailCount: map[string]int{}, Fatal: r.Fatal, Blocked: r.Blocked}
+					FailCount: map[string]int{}, Fatal: r.Fatal, Blocked: r.Blocked, Agent: res.Agent.String(), Params: maps.Clone(res.Params)}
 				for h, o := range r.States {
 					rv.States[h] = string(o.State)
 					if o.State == planner.Running {
@@ -157,12 +160,31 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 	}
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { reply(w, http.StatusOK, Status(d)) })
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		// after=SEQ is what a follower asks: everything it has not seen,
+		// however many came since its last poll (n alone could skip some).
+		var after uint64
+		if a := q.Get("after"); a != "" {
+			var err error
+			if after, err = strconv.ParseUint(a, 10, 64); err != nil {
+				fail(w, http.StatusBadRequest, fmt.Errorf("after=%q: want an event sequence number", a))
+				return
+			}
+		}
 		var evs []api.Event
 		d.View(func(m *manager.Manager) { evs = events(m.Events()) })
-		if n, err := strconv.Atoi(r.URL.Query().Get("n")); err == nil && n > 0 && n < len(evs) {
+		// Sequence numbers grow along the log: the first one above after
+		// starts what is asked.
+		evs = evs[sort.Search(len(evs), func(i int) bool { return evs[i].Seq > after }):]
+		if n, err := strconv.Atoi(q.Get("n")); err == nil && n > 0 && n < len(evs) {
 			evs = evs[len(evs)-n:]
 		}
 		reply(w, http.StatusOK, evs)
+	})
+	mux.HandleFunc("GET /v1/fence-history", func(w http.ResponseWriter, r *http.Request) {
+		var out []api.FenceHistoryEntry
+		d.View(func(m *manager.Manager) { out = fenceHistory(m.FenceHistory()) })
+		reply(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("GET /v1/why/{group}", func(w http.ResponseWriter, r *http.Request) {
 		var why string
@@ -304,6 +326,18 @@ func fileKind(fi fs.FileInfo) string {
 // reportView is a report as the API shows it.
 func reportView(r manager.Report) api.ReportView {
 	return api.ReportView{ID: r.ID, Request: r.Request, State: string(r.State), Created: r.Created, Closed: r.Closed, Failed: r.Failed, Results: r.Results}
+}
+
+// fenceHistory converts the fencer's history to the API's; its slices are
+// copied, for the answer is encoded after the View that read them.
+func fenceHistory(h []fencer.HistoryEntry) []api.FenceHistoryEntry {
+	out := make([]api.FenceHistoryEntry, len(h))
+	for i, e := range h {
+		out[i] = api.FenceHistoryEntry{Target: e.Target, Action: string(e.Action), Origins: slices.Clone(e.Origins),
+			Requested: e.Requested, Completed: e.Completed, OK: e.OK, Reason: e.Reason,
+			Devices: slices.Clone(e.Devices), Executors: slices.Clone(e.Executors)}
+	}
+	return out
 }
 
 // events converts the manager's event log entries to the API's.

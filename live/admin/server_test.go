@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/live/daemon"
 	"github.com/basalt-ha/basalt/live/daemon/daemontest"
@@ -78,4 +79,67 @@ func TestAdminSocketNeverReplacesAFile(t *testing.T) {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, "precious", string(data))
+}
+
+// GET /v1/events?after=SEQ answers every event after SEQ, however many,
+// so that a follower misses none between two polls; n still takes the
+// latest. Before, after was ignored: the answer was always the latest n.
+func TestAdminEventsAfter(t *testing.T) {
+	sock, _ := serve(t)
+	c := api.NewClient(sock)
+	for _, flag := range []bool{true, false, true} {
+		require.NoError(t, c.Do("POST", "/v1/requests", api.Request{Command: "maintenance", Flag: flag}, nil))
+	}
+	all, err := c.Events(0, 0)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(all), 4)
+	for i := range all {
+		got, err := c.Events(all[i].Seq, 0)
+		require.NoError(t, err)
+		require.Equal(t, all[i+1:], got[:len(all)-i-1], "after #%d", all[i].Seq)
+		for _, e := range got {
+			require.Greater(t, e.Seq, all[i].Seq)
+		}
+	}
+	got, err := c.Events(all[0].Seq, 2)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, all[len(all)-1].Seq, got[1].Seq, "the latest two after #1")
+
+	err = c.Do("GET", "/v1/events?after=soon", nil, nil)
+	require.ErrorContains(t, err, `after="soon": want an event sequence number`)
+}
+
+// GET /v1/fence-history is the fencer's history: a fencing that no peer
+// could run is there, FAILED with the reason, with who asked.
+func TestAdminFenceHistory(t *testing.T) {
+	sock, d := serve(t)
+	c := api.NewClient(sock)
+	h, err := c.FenceHistory()
+	require.NoError(t, err)
+	require.Empty(t, h)
+	require.NoError(t, c.Do("POST", "/v1/requests", api.Request{Command: "fence", Target: "oss2"}, nil))
+	var want int
+	d.View(func(m *manager.Manager) { want = len(m.FenceHistory()) })
+	require.Positive(t, want, "a fencing with no peer online fails at once")
+	h, err = c.FenceHistory()
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(h), want)
+	require.Equal(t, "oss2", h[0].Target)
+	require.False(t, h[0].OK)
+	require.Contains(t, h[0].Reason, "no peer can run device pid-oss2")
+	require.NotEmpty(t, h[0].Origins)
+	require.False(t, h[0].Requested.IsZero())
+}
+
+// The status names each resource's agent and parameters, for basalt
+// resource show.
+func TestAdminStatusResourceAgents(t *testing.T) {
+	sock, _ := serve(t)
+	st, err := api.NewClient(sock).Status()
+	require.NoError(t, err)
+	r := st.Groups[0].Resources[0]
+	require.Equal(t, "pool1", r.ID)
+	require.Equal(t, "ocf:basalt:statefile", r.Agent)
+	require.Equal(t, map[string]string{"state": "/run/basalt/oss/pool1.state"}, r.Params)
 }

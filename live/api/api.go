@@ -102,6 +102,30 @@ type ResourceView struct {
 	FailCount map[string]int    `json:"fail_counts,omitempty"`
 	Fatal     string            `json:"fatal,omitempty"`
 	Blocked   bool              `json:"blocked,omitempty"`
+	// Agent is the resource's OCF agent, ocf:PROVIDER:TYPE.
+	Agent string `json:"agent,omitempty"`
+	// Params are the parameters the configuration gives the agent.
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// FenceHistoryEntry is one finished fence request, as GET
+// /v1/fence-history shows it (oldest first): Pacemaker's stonith_admin
+// --history.
+type FenceHistoryEntry struct {
+	Target string `json:"target"`
+	Action string `json:"action"`
+	// Origins are who asked: the manager's reasons or an admin request,
+	// several when requests merged into one fencing.
+	Origins   []string  `json:"origins"`
+	Requested time.Time `json:"requested"`
+	Completed time.Time `json:"completed"`
+	OK        bool      `json:"ok"`
+	// Reason is why it failed, or what confirmed it.
+	Reason string `json:"reason,omitempty"`
+	// Devices are the fence devices that fenced the target.
+	Devices []string `json:"devices,omitempty"`
+	// Executors are the hosts that ran the devices.
+	Executors []string `json:"executors,omitempty"`
 }
 
 // ReportView is a report as the API shows it.
@@ -110,7 +134,7 @@ type ReportView struct {
 	Request string            `json:"request"`
 	State   string            `json:"state"`
 	Created time.Time         `json:"created"`
-	Closed  time.Time         `json:"closed,omitempty"`
+	Closed  time.Time         `json:"closed,omitzero"`
 	Failed  bool              `json:"failed"`
 	Results map[string]string `json:"results,omitempty"`
 }
@@ -128,7 +152,7 @@ type Event struct {
 	Name    string    `json:"name,omitempty"`
 	Report  string    `json:"report,omitempty"`
 	Message string    `json:"message,omitempty"`
-	Until   time.Time `json:"until,omitempty"`
+	Until   time.Time `json:"until,omitzero"`
 	Count   int       `json:"count,omitempty"`
 	Flag    bool      `json:"flag,omitempty"`
 	Role    string    `json:"role,omitempty"`
@@ -196,6 +220,40 @@ func NewClient(path string) *Client {
 			return d.DialContext(ctx, "unix", path)
 		},
 	}}}
+}
+
+// Status returns the cluster's status (GET /v1/status).
+func (a *Client) Status() (StatusView, error) {
+	var v StatusView
+	err := a.Do("GET", "/v1/status", nil, &v)
+	return v, err
+}
+
+// Events returns the events with a sequence number above after (0: from
+// the oldest kept), the n latest of them when n > 0, oldest first.
+func (a *Client) Events(after uint64, n int) ([]Event, error) {
+	q := url.Values{}
+	if after > 0 {
+		q.Set("after", strconv.FormatUint(after, 10))
+	}
+	if n > 0 {
+		q.Set("n", strconv.Itoa(n))
+	}
+	path := "/v1/events"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var evs []Event
+	err := a.Do("GET", path, nil, &evs)
+	return evs, err
+}
+
+// FenceHistory returns the finished fence requests the manager remembers,
+// oldest first (GET /v1/fence-history).
+func (a *Client) FenceHistory() ([]FenceHistoryEntry, error) {
+	var h []FenceHistoryEntry
+	err := a.Do("GET", "/v1/fence-history", nil, &h)
+	return h, err
 }
 
 // Do performs a request and decodes the JSON answer into out; an error
