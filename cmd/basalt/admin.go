@@ -75,11 +75,8 @@ func status(args []string, stdout, stderr io.Writer) int {
 	output := outputFlag(fs)
 	watch := fs.BoolP("watch", "w", false, "render the status again every --interval until interrupted (crm_mon's live mode)")
 	interval := fs.Duration("interval", 2*time.Second, "with --watch, how often to render")
-	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
 		return rc
-	}
-	if !fs.Exact(stderr) || !checkOutput(fs, stderr, *output) {
-		return exitUsage
 	}
 	if fs.Changed("interval") && !*watch {
 		return fs.Mistake(stderr, "--interval is --watch's: without it, it would be ignored")
@@ -112,6 +109,18 @@ func outputFlag(fs *subcmd.Flags) *string {
 // checkOutput reports, after Parse, an -o value that is not a format.
 func checkOutput(fs *subcmd.Flags, stderr io.Writer, format string) bool {
 	return fs.OneOf(stderr, "-o/--output", format, outputs...)
+}
+
+// parseRead parses the flags of a read command that takes no argument:
+// false with the exit code when they are wrong (the message is printed).
+func parseRead(fs *subcmd.Flags, args []string, stdout, stderr io.Writer, output *string) (int, bool) {
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+		return rc, false
+	}
+	if !fs.Exact(stderr) || !checkOutput(fs, stderr, *output) {
+		return exitUsage, false
+	}
+	return 0, true
 }
 
 // render writes v in the format -o names: indented JSON, its YAML (see

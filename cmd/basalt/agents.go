@@ -66,11 +66,8 @@ func agentsList(args []string, stdout, stderr io.Writer) int {
 		"The OCF resource agents (as ocf:PROVIDER:TYPE) and fence agents (fence_*) installed here,\nsorted: the executables basalt-agent would run.")
 	dirs := registerAgentDirs(fs)
 	output := outputFlag(fs)
-	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
 		return rc
-	}
-	if !fs.Exact(stderr) || !checkOutput(fs, stderr, *output) {
-		return exitUsage
 	}
 	c, ok := dirs.checker(fs, stderr)
 	if !ok {

@@ -12,8 +12,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
-	"github.com/basalt-ha/basalt/live/admin"
-	"github.com/basalt-ha/basalt/live/daemon/daemontest"
 )
 
 // groups are the subcommands that are groups of actions.
@@ -276,12 +274,7 @@ func TestUnreachableManager(t *testing.T) {
 // loopback ports nothing listens on, stay unreachable) and its admin
 // socket, as live/admin's tests do.
 func manager(t *testing.T) string {
-	dir := t.TempDir()
-	d, log := daemontest.Manager(t, filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml"), dir)
-	sock := filepath.Join(dir, "manager.sock")
-	srv, err := admin.Serve(d, sock, 0o600, log)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	sock, _ := managerServer(t)
 	return sock
 }
 

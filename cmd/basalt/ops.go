@@ -117,11 +117,8 @@ func fenceHistoryCmd(args []string, stdout, stderr io.Writer) int {
 			"that fenced and the hosts that ran them.")
 	sock := socketFlag(fs)
 	output := outputFlag(fs)
-	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
 		return rc
-	}
-	if !fs.Exact(stderr) || !checkOutput(fs, stderr, *output) {
-		return exitUsage
 	}
 	h, err := sock.client().FenceHistory()
 	if err != nil {
@@ -194,11 +191,8 @@ func eventsCmd(args []string, stdout, stderr io.Writer) int {
 	followFlag := fs.BoolP("follow", "f", false, "keep printing new events until interrupted")
 	interval := fs.Duration("interval", time.Second, "with --follow, how often to ask the manager")
 	output := outputFlag(fs)
-	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
 		return rc
-	}
-	if !fs.Exact(stderr) || !checkOutput(fs, stderr, *output) {
-		return exitUsage
 	}
 	if *n < 1 {
 		return fs.Mistake(stderr, "-n/--number %d: want at least 1", *n)
@@ -349,11 +343,8 @@ func resourceList(args []string, stdout, stderr io.Writer) int {
 		"Every group and its resources as a tree: where each runs and its state on each host.")
 	sock := socketFlag(fs)
 	output := outputFlag(fs)
-	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
 		return rc
-	}
-	if !fs.Exact(stderr) || !checkOutput(fs, stderr, *output) {
-		return exitUsage
 	}
 	v, err := sock.client().Status()
 	if err != nil {

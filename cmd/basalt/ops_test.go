@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -24,29 +23,11 @@ import (
 	"github.com/basalt-ha/basalt/live/daemon/daemontest"
 )
 
-// syncBuffer is an output a live command writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // live runs a live command (status --watch, events --follow) in the
 // background under a context the test cancels, as SIGINT would; wait
 // returns its exit code.
 type live struct {
-	out, errOut syncBuffer
+	out, errOut daemontest.Buffer
 	cancel      context.CancelFunc
 	done        chan int
 }

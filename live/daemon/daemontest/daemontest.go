@@ -4,10 +4,12 @@
 package daemontest
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/benbjohnson/clock"
@@ -35,4 +37,25 @@ func Manager(t testing.TB, path, dir string) (*daemon.ManagerDaemon, *slog.Logge
 	require.NoError(t, err)
 	t.Cleanup(d.Stop)
 	return d, log
+}
+
+// Buffer is an output that a daemon's goroutines (or a command running
+// beside the test) write while the test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String is what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
