@@ -134,6 +134,32 @@ type actionDesc struct {
 	Role     string `json:"role,omitempty"`
 }
 
+// namedAgent is an agent named on the command line: OCF (ocf set) or fence.
+type namedAgent struct {
+	name string
+	ocf  *ocf.Agent
+}
+
+// agentNames parses the AGENT arguments of agents describe.
+func agentNames(args []string) ([]namedAgent, error) {
+	var out []namedAgent
+	for _, n := range args {
+		switch {
+		case strings.HasPrefix(n, "ocf:"):
+			a, err := ocf.ParseAgent(n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, namedAgent{n, &a})
+		case strings.HasPrefix(n, "fence_") && !strings.ContainsAny(n, "/\x00") && n != "fence_":
+			out = append(out, namedAgent{name: n})
+		default:
+			return nil, fmt.Errorf("agent %q: want ocf:PROVIDER:TYPE or fence_NAME", n)
+		}
+	}
+	return out, nil
+}
+
 func agentsDescribe(args []string, stdout, stderr io.Writer) int {
 	fs := subcmd.NewFlags("basalt agents describe", "AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"An agent's meta-data: what it does, its parameters (name, required, unique, default, what it\n"+
@@ -152,24 +178,9 @@ func agentsDescribe(args []string, stdout, stderr io.Writer) int {
 	}
 	// Every name is checked before any agent runs: a typo in the third
 	// must not come after two agents' output.
-	type named struct {
-		name string
-		ocf  *ocf.Agent
-	}
-	var todo []named
-	for _, n := range fs.Args() {
-		switch {
-		case strings.HasPrefix(n, "ocf:"):
-			a, err := ocf.ParseAgent(n)
-			if err != nil {
-				return fs.Mistake(stderr, "%v", err)
-			}
-			todo = append(todo, named{n, &a})
-		case strings.HasPrefix(n, "fence_") && !strings.ContainsAny(n, "/\x00") && n != "fence_":
-			todo = append(todo, named{name: n})
-		default:
-			return fs.Mistake(stderr, "agent %q: want ocf:PROVIDER:TYPE or fence_NAME", n)
-		}
+	todo, err := agentNames(fs.Args())
+	if err != nil {
+		return fs.Mistake(stderr, "%v", err)
 	}
 	c, ok := dirs.checker(fs, stderr)
 	if !ok {
@@ -179,7 +190,6 @@ func agentsDescribe(args []string, stdout, stderr io.Writer) int {
 	rc := exitOK
 	for _, t := range todo {
 		var md *ocf.MetaData
-		var err error
 		var path string
 		if t.ocf != nil {
 			// The instance an agent's meta-data sees: there is none, so
@@ -206,7 +216,7 @@ func agentsDescribe(args []string, stdout, stderr io.Writer) int {
 		}
 		v = out[0]
 	}
-	err := render(stdout, *output, v, func(w io.Writer) {
+	err = render(stdout, *output, v, func(w io.Writer) {
 		for i, d := range out {
 			if i > 0 {
 				fmt.Fprintln(w)

@@ -217,28 +217,9 @@ func eventsCmd(args []string, stdout, stderr io.Writer) int {
 		limit = 0
 	}
 	c := sock.client()
-	ask := limit
-	if *since != "" {
-		ask = 0
-	}
-	evs, err := c.Events(0, ask)
+	kept, last, err := recentEvents(c, *since != "", from, limit)
 	if err != nil {
 		return sock.failed(stderr, err)
-	}
-	// The follower goes on after the last event the manager has, printed
-	// or filtered out alike: an event older than --since never comes back.
-	var last uint64
-	if len(evs) > 0 {
-		last = evs[len(evs)-1].Seq
-	}
-	var kept []api.Event
-	for _, e := range evs {
-		if !e.Time.Before(from) {
-			kept = append(kept, e)
-		}
-	}
-	if limit > 0 && len(kept) > limit {
-		kept = kept[len(kept)-limit:]
 	}
 	if !*followFlag {
 		if kept == nil {
@@ -255,20 +236,55 @@ func eventsCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+	return followEvents(c, sock, stdout, stderr, *output, *interval, kept, last)
+}
+
+// recentEvents asks for the events the command starts with: the last
+// limit (0: all), from from on when since is set. last is the sequence
+// number of the newest event the manager has, printed or filtered out
+// alike, so that a follower goes on after it: an event older than --since
+// never comes back.
+func recentEvents(c *api.Client, since bool, from time.Time, limit int) (kept []api.Event, last uint64, err error) {
+	ask := limit
+	if since {
+		ask = 0
+	}
+	evs, err := c.Events(0, ask)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(evs) > 0 {
+		last = evs[len(evs)-1].Seq
+	}
+	for _, e := range evs {
+		if !e.Time.Before(from) {
+			kept = append(kept, e)
+		}
+	}
+	if limit > 0 && len(kept) > limit {
+		kept = kept[len(kept)-limit:]
+	}
+	return kept, last, nil
+}
+
+// followEvents prints kept, then every event after last as it comes,
+// until interrupted (exit 0) or the manager cannot be reached (exit 3).
+func followEvents(c *api.Client, sock *socket, stdout, stderr io.Writer, output string, interval time.Duration, kept []api.Event, last uint64) int {
 	ctx, stop := interrupted()
 	defer stop()
 	for {
 		for _, e := range kept {
-			if err := printStreamed(stdout, *output, e); err != nil {
+			if err := printStreamed(stdout, output, e); err != nil {
 				fmt.Fprintf(stderr, "basalt events: %v\n", err)
 				return exitFailed
 			}
 		}
-		if !sleep(ctx, *interval) {
+		if !sleep(ctx, interval) {
 			return exitOK
 		}
 		// after=last: every event since, however many came between two
 		// polls, so that none is missed.
+		var err error
 		kept, err = c.Events(last, 0)
 		if err == nil && len(kept) == 0 && last > 0 {
 			// Nothing new, or a manager started afresh between two polls
