@@ -54,8 +54,12 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 		for _, r := range mg.m.Resources {
 			delete(mg.observed[r.ID], m.Host)
 		}
-		// Commands sent to the old agent will never be answered.
-		effs = append(effs, mg.failHostOps(now, m.Host, "agent restarted")...)
+		// Commands sent to the old agent will never be answered. Those
+		// sent on the connection this hello came on reached the new one
+		// (the manager may address a new connection before its hello):
+		// they will be, and forgetting them would take a start that runs
+		// for one that never happened (seed 866023: active on two hosts).
+		effs = append(effs, mg.failHostOpsBut(now, m.Host, "agent restarted", mg.conns[m.Host])...)
 		effs = append(effs, mg.event(now, Event{Kind: "agent-restarted", Host: m.Host})...)
 	}
 	effs = append(effs, mg.seen(now, m.Host)...)

@@ -19,6 +19,8 @@ package manager
 //	restart                       the manager process dies and a new one
 //	                              starts from what was persisted
 //	hello host=h1 [epoch=N]       an agent (re)connects
+//	connect host=h1 conn=N        the driver opens connection N to h1's
+//	                              agent: commands go out on it from now on
 //	heartbeat [host=h1] [epoch=N] [persist-error=E]
 //	                              a heartbeat from one host, or every up one;
 //	                              persist-error (none: clear) is what the
@@ -153,6 +155,10 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		h.cluster(t, d)
 	case "start", "restart":
 		h.start(t, d)
+	case "connect":
+		var n int
+		d.ScanArgs(t, "conn", &n)
+		h.apply(h.mg.HostConnected(h.now, arg(t, d, "host", ""), effect.ConnID(n)))
 	case "hello":
 		host := arg(t, d, "host", "")
 		h.joined[host] = !h.down[host]

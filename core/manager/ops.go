@@ -32,6 +32,8 @@ type pendingOp struct {
 	// cleanedUp: an administrator's cleanup of its resource came while
 	// this one-shot command was in flight (see acrossCleanup).
 	cleanedUp bool
+	// conn is the connection the command went out on (0: none known).
+	conn effect.ConnID
 }
 
 // oneShot: a command that ends with its first result (probe, start, stop).
@@ -49,9 +51,10 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	mg.assertOneInFlight(r.ID, a.Host)
 	op := mg.op()
 	t := mg.newTimer(timerUse{kind: opTimer, op: op})
-	mg.ops[op] = &pendingOp{action: a, host: a.Host, resource: r.ID, timer: t, monitor: a.Monitor, recurring: recurring}
+	conn := mg.connTo(a.Host)
+	mg.ops[op] = &pendingOp{action: a, host: a.Host, resource: r.ID, timer: t, monitor: a.Monitor, recurring: recurring, conn: conn}
 	return []effect.Effect{
-		effect.Send{To: a.Host, Conn: mg.connTo(a.Host), Msg: proto.Exec{Epoch: mg.epoch, Op: op,
+		effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
 			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params}, Request: req}},
 		effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)},
 		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),
@@ -85,9 +88,10 @@ func (mg *Manager) monitorDevices(now time.Time, host string) []effect.Effect {
 	for _, d := range mg.m.FenceDevices {
 		op := mg.op()
 		t := mg.newTimer(timerUse{kind: opTimer, op: op})
-		mg.ops[op] = &pendingOp{host: host, timer: t}
+		conn := mg.connTo(host)
+		mg.ops[op] = &pendingOp{host: host, timer: t, conn: conn}
 		effs = append(effs,
-			effect.Send{To: host, Conn: mg.connTo(host), Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
+			effect.Send{To: host, Conn: conn, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
 				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}},
 			effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)})
 	}
@@ -106,9 +110,15 @@ func (mg *Manager) refused(now time.Time, m proto.Refused) []effect.Effect {
 
 // failHostOps ends every command in flight on host: none will be answered.
 func (mg *Manager) failHostOps(now time.Time, host, why string) []effect.Effect {
+	return mg.failHostOpsBut(now, host, why, 0)
+}
+
+// failHostOpsBut is failHostOps, but for the commands sent on connection
+// keep (0: none kept).
+func (mg *Manager) failHostOpsBut(now time.Time, host, why string, keep effect.ConnID) []effect.Effect {
 	var effs []effect.Effect
 	for _, id := range sortedOps(mg.ops) {
-		if p := mg.ops[id]; p.host == host {
+		if p := mg.ops[id]; p.host == host && (keep == 0 || p.conn != keep) {
 			effs = append(effs, mg.failPending(now, id, p, why)...)
 		}
 	}

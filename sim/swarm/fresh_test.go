@@ -44,10 +44,16 @@ func TestFreshSeeds(t *testing.T) {
 //	        manager, although the new agent had obeyed nobody yet: the rule
 //	        is about the connection an agent obeys, not one it has not
 //	        heard from.
+//	866023: h3's agent restarted at the heal; the manager sent vip's start
+//	        on its new connection before the new agent's hello, and on the
+//	        hello counted that start lost with the old agent's commands. The
+//	        start ran; the manager, believing vip stopped there, started it
+//	        on h4 too: active on two hosts (safety). Commands sent on the
+//	        connection a restarted agent's hello comes on reached it.
 func TestFoundByFreshSeeds(t *testing.T) {
 	m, err := DefaultModel()
 	require.NoError(t, err)
-	for _, seed := range []uint64{809867} {
+	for _, seed := range []uint64{809867, 866023} {
 		r := RunSeed(Config{Model: m}, seed)
 		require.False(t, r.Failed(), "seed %d: %s", seed, r.Summary())
 	}
