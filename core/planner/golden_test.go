@@ -242,6 +242,11 @@ func checkInvariants(t *testing.T, in Input, tr Transition) {
 	checkProbes(t, in, tr)
 	checkFences(t, in, tr)
 	checkMultipleActive(t, in, tr)
+	// A group held until a cleanup says so in its flag (what the swarm's
+	// operator and status read) as in its note (what a person reads).
+	for _, pl := range tr.Placements {
+		require.Equal(t, strings.Contains(pl.Note, "clean it up"), pl.AwaitsCleanup, "%s: %q", pl.Group, pl.Note)
+	}
 }
 
 // checkMultipleActive: a group found active on more hosts than it may run

@@ -51,11 +51,12 @@ func (p *plan) multipleActive(g *model.Group, pl *Placement) bool {
 	policy := g.Placement.MultipleActive
 	switch {
 	case policy == model.MultipleBlock && (found != nil || stands):
-		pl.Hosts = p.current(g)
+		pl.Hosts, pl.AwaitsCleanup = p.current(g), true
 		pl.Note = fmt.Sprintf("blocked: found active on %s (multiple-active=block): stop the extra instances by hand, then clean it up",
 			foundOn(found, recorded))
 		return true
 	case policy == model.MultipleStopOnly && (found != nil || stands):
+		pl.AwaitsCleanup = true
 		pl.Note = fmt.Sprintf("found active on %s: multiple-active=stop-only stops every instance; clean it up to start it again",
 			foundOn(found, recorded))
 	case policy == model.MultipleStopStart && found != nil:

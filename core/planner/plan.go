@@ -76,6 +76,9 @@ type Placement struct {
 	// FoundActive lists the hosts where the group was found active when
 	// they are more than it may run on (see the multiple-active policies).
 	FoundActive []string
+	// AwaitsCleanup: a policy holds the group (blocked, or stopped) until
+	// an administrator's cleanup; Note says which.
+	AwaitsCleanup bool
 }
 
 // Transition is Plan's result.
@@ -237,7 +240,7 @@ func (p *plan) group(g *model.Group) Placement {
 	}
 	for _, r := range members {
 		if why := p.pol.blocked[r]; why != "" {
-			pl.Hosts, pl.Note = p.current(g), "blocked: "+why
+			pl.Hosts, pl.Note, pl.AwaitsCleanup = p.current(g), "blocked: "+why, true
 			return pl
 		}
 	}
@@ -263,6 +266,7 @@ func (p *plan) group(g *model.Group) Placement {
 
 	chosen, scores, why := p.place(g)
 	pl.Hosts, pl.Scores, pl.Note = chosen, scores, why
+	pl.AwaitsCleanup = p.pol.stopped[g.ID] != "" // on-fail=stop, recovery=disable
 
 	clearIDs, blockedBy := p.clearElsewhere(g, chosen)
 	if blockedBy != "" {

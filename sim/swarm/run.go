@@ -9,7 +9,6 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -488,7 +487,7 @@ func secondLook(t *simTarget, m *model.Model, cov *Coverage) {
 	for _, g := range m.Groups {
 		waits := false
 		for _, pl := range st.Placements {
-			waits = waits || pl.Group == g.ID && strings.Contains(pl.Note, "clean it up")
+			waits = waits || pl.Group == g.ID && pl.AwaitsCleanup
 		}
 		if waits {
 			cov.SecondCleanups++
