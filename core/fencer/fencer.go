@@ -30,6 +30,13 @@ const historyLen = 256
 // moment to report.
 const resultSlack = 5 * time.Second
 
+// LevelBudget is the longest one fencing level may take with devices that
+// answer within fenceTimeout: the off or reboot, its status check, and one
+// more status check asked when an answer never came (TimerFired).
+func LevelBudget(fenceTimeout time.Duration) time.Duration {
+	return 3 * (fenceTimeout + resultSlack)
+}
+
 // Done is the effect that ends a fence request.
 type Done struct {
 	Target string
@@ -85,6 +92,9 @@ type deviceRun struct {
 	timer    effect.TimerID
 	step     step
 	done     bool
+	// askedAgain: an answer of this run never came and its status was
+	// asked instead; a second silence fails the level.
+	askedAgain bool
 }
 
 type request struct {
@@ -162,7 +172,7 @@ func (f *Fencer) Request(now time.Time, target string, action proto.FenceAction,
 	// each with its status check.
 	r.deadline = f.hooks.NextTimer()
 	f.byTimer[r.deadline] = r
-	total := time.Duration(len(r.levels)) * 2 * (f.model.Cluster.FenceTimeout + resultSlack)
+	total := time.Duration(len(r.levels)) * LevelBudget(f.model.Cluster.FenceTimeout)
 	effs := []effect.Effect{
 		effect.SetTimer{ID: r.deadline, At: now.Add(total)},
 		f.log(slog.LevelWarn, r, "fencing requested", slog.String("origin", origin), slog.String("action", string(action))),
@@ -263,6 +273,9 @@ func (f *Fencer) Result(now time.Time, res proto.FenceResult) []effect.Effect {
 		why := fmt.Sprintf("device %s %s via %s: rc %d", run.device, map[step]string{stepFence: string(r.action), stepStatus: "status"}[run.step], run.executor, res.RC)
 		if run.step == stepStatus && res.RC == 0 {
 			why = fmt.Sprintf("device %s reported off but status says %s is still on", run.device, r.target)
+			if run.askedAgain {
+				why = fmt.Sprintf("device %s did not answer in time and status says %s is still on", run.device, r.target)
+			}
 		}
 		if res.Timeout {
 			why += " (timed out)"
@@ -321,10 +334,31 @@ func (f *Fencer) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	for _, run := range r.runs {
 		if run.timer == id {
 			delete(f.byOp, run.op)
-			return f.levelFailed(now, r, fmt.Sprintf("device %s via %s: no result in time", run.device, run.executor))
+			return f.noAnswer(now, r, run)
 		}
 	}
 	return nil
+}
+
+// noAnswer handles a device run whose result never came. For a power-off
+// the status check asks what happened, once: whether the off's answer or
+// the status's was lost, the status says whether the target is off, and
+// failing the whole level for one lost answer cost a retry backoff of
+// minutes (shaped seed 3320). A reboot has no such check (a rebooted host
+// is on again), and a second silence is the device's, not the network's.
+func (f *Fencer) noAnswer(now time.Time, r *request, run *deviceRun) []effect.Effect {
+	why := fmt.Sprintf("device %s via %s: no result in time", run.device, run.executor)
+	if r.action != proto.FenceOff || run.askedAgain {
+		return f.levelFailed(now, r, why)
+	}
+	run.askedAgain = true
+	run.step = stepStatus
+	if next := f.executor(run.device, r.target); next != "" {
+		run.executor = next
+	}
+	effs := []effect.Effect{f.log(slog.LevelWarn, r, "fence device did not answer in time; asking its status",
+		slog.String("device", run.device), slog.String("executor", run.executor))}
+	return append(effs, f.send(now, r, run, proto.FenceStatus)...)
 }
 
 // ExecutorLost moves the device runs executing on a host that was just

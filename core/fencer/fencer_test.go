@@ -125,8 +125,13 @@ func TestTimeoutsAndExhaustion(t *testing.T) {
 		}
 	}
 	require.Len(t, timers, 2, "the request's deadline and the device's")
-	// The device never answers: its timer moves on to level 2.
-	l2 := sends(f.TimerFired(t0.Add(time.Hour), timers[1].ID))
+	// The device never answers: its status is asked once, and when that
+	// is not answered either, level 2 runs.
+	asked := f.TimerFired(t0.Add(time.Hour), timers[1].ID)
+	status := sends(asked)
+	require.Len(t, status, 1)
+	require.Equal(t, proto.FenceStatus, status[0].Action)
+	l2 := sends(f.TimerFired(t0.Add(time.Hour), timerOf(t, asked)))
 	require.Len(t, l2, 2)
 	// A late answer from level 1 is ignored.
 	require.Nil(t, f.Result(t0, proto.FenceResult{Op: 1, RC: 0}))
@@ -136,6 +141,52 @@ func TestTimeoutsAndExhaustion(t *testing.T) {
 	require.False(t, d.OK)
 	require.Contains(t, d.Reason, "level 1")
 	require.Contains(t, d.Reason, "level 2")
+}
+
+// A lost answer does not fail a power-off's level: the status check asks
+// whether the target is off, whichever answer (the off's or the status's)
+// never came (shaped seed 3320: a status answer lost, the level failed and
+// the retry came minutes later).
+func TestLostAnswerAsksStatus(t *testing.T) {
+	for _, lost := range []string{"off", "status"} {
+		t.Run(lost, func(t *testing.T) {
+			f := newFencer(t)
+			effs := f.Request(t0, "a", proto.FenceOff, "manager")
+			off := sends(effs)
+			require.Len(t, off, 1)
+			timer := timerOf(t, effs)
+			if lost == "status" {
+				effs = f.Result(t0, proto.FenceResult{Op: off[0].Op, RC: 0})
+				timer = timerOf(t, effs)
+			}
+			effs = f.TimerFired(t0.Add(time.Minute), timer)
+			status := sends(effs)
+			require.Len(t, status, 1, "one status check, asked again")
+			require.Equal(t, proto.FenceStatus, status[0].Action)
+			d := done(f.Result(t0, proto.FenceResult{Op: status[0].Op, RC: 2}))
+			require.NotNil(t, d)
+			require.True(t, d.OK, d.Reason)
+		})
+	}
+	// A reboot has no such check: its silence fails the level.
+	f := newFencer(t)
+	effs := f.Request(t0, "a", proto.FenceReboot, "manager")
+	next := sends(f.TimerFired(t0.Add(time.Minute), timerOf(t, effs)))
+	require.Len(t, next, 2, "level 2's devices")
+	require.Equal(t, proto.FenceReboot, next[0].Action)
+}
+
+// timerOf is the device timer among effs: the last SetTimer.
+func timerOf(t *testing.T, effs []effect.Effect) effect.TimerID {
+	t.Helper()
+	var id effect.TimerID
+	for _, e := range effs {
+		if st, ok := e.(effect.SetTimer); ok {
+			id = st.ID
+		}
+	}
+	require.NotZero(t, id, "a device timer")
+	return id
 }
 
 func TestNoDeviceOrNoPeer(t *testing.T) {

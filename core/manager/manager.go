@@ -71,6 +71,9 @@ type Manager struct {
 	// foundSeen is the last multiple-active finding told per group (its
 	// hosts), so that a finding that holds across plans is told once.
 	foundSeen map[string]string
+	// lostStops are the stops (resource, host) whose result was lost and
+	// that a probe settles rather than a fence (see probeLostStop).
+	lostStops map[rscHost]bool
 
 	nextOp proto.OpID
 	ops    map[proto.OpID]*pendingOp
@@ -126,6 +129,7 @@ func New(cfg Config) *Manager {
 		cons: planner.Constraints{Moves: map[string]planner.Move{}, TargetRoles: map[string]model.Role{},
 			Unmanaged: map[string]bool{}, Blocked: map[string]bool{}, FoundActive: map[string][]string{}},
 		foundSeen: map[string]string{},
+		lostStops: map[rscHost]bool{},
 		ops:       map[proto.OpID]*pendingOp{}, timers: map[effect.TimerID]timerUse{},
 		fenceAct: map[string]int{}, reports: map[string]*Report{},
 	}

@@ -135,13 +135,13 @@ func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why s
 		effs = append(effs, mg.cancelTimer(p.timer))
 	}
 	if p.resource != "" && !(p.recurring && p.answered) {
-		if p.action.Kind == planner.Stop && !mg.stopFailureBlocks(p.resource) {
-			// A stop we cannot confirm must be treated as failed: only a
-			// fence makes the resource certainly stopped. (Where no fence
-			// would answer it, fencing off or on-fail=block, a probe
-			// settles it instead: the LRM runs it after the stop, so it
-			// tells what the stop left. Blocking on a lost message would
-			// leave the group down until a cleanup, shaped seed 1078.)
+		if p.action.Kind == planner.Stop && !mg.stopFailureBlocks(p.resource) && !mg.probeLostStop(p) {
+			// A stop we cannot confirm is treated as failed: only a fence
+			// makes the resource certainly stopped. (Where no fence would
+			// answer it, fencing off or on-fail=block, a probe settles it
+			// instead: the LRM runs it after the stop, so it tells what
+			// the stop left. Blocking on a lost message would leave the
+			// group down until a cleanup, shaped seed 1078.)
 			mg.observed[p.resource][p.host] = planner.Observed{State: planner.StopFailed}
 		} else {
 			delete(mg.observed[p.resource], p.host)
@@ -159,6 +159,33 @@ func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why s
 		mg.actionDone(p, false)
 	}
 	return effs
+}
+
+// rscHost names one resource on one host.
+type rscHost struct{ resource, host string }
+
+// probeLostStop says whether a stop whose result never came is settled by a
+// probe rather than by a fence, and records that it was. A host that is
+// still online answers a probe, which its LRM runs after the stop: it tells
+// what the stop left as surely as the lost result would have, and fencing a
+// healthy host for one lost message powered it off with nothing wrong
+// (seed 876597: a stop result lost after the heal). A stop that did fail
+// reported so, or is stopped again after the probe finds the resource
+// running; a second stop lost with no stop or start of that resource
+// answered on that host since is treated as failed, so that a host whose
+// stops never answer is still fenced.
+func (mg *Manager) probeLostStop(p *pendingOp) bool {
+	hi, ok := mg.hosts[p.host]
+	if !ok || hi.state != planner.Online {
+		return false // lost, or being fenced: the fence settles it
+	}
+	k := rscHost{p.resource, p.host}
+	if mg.lostStops[k] {
+		delete(mg.lostStops, k)
+		return false
+	}
+	mg.lostStops[k] = true
+	return true
 }
 
 func sortedOps(m map[proto.OpID]*pendingOp) []proto.OpID {

@@ -111,6 +111,7 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 
 // startResult records a start's result.
 func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
+	delete(mg.lostStops, rscHost{r.ID, host}) // the host's LRM answers
 	if !res.Failed() {
 		mg.observed[r.ID][host] = planner.Observed{State: planner.Running}
 		return mg.event(now, Event{Kind: "started", Host: host, Resource: r.ID, Name: r.Name})
@@ -124,6 +125,7 @@ func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, re
 // unknown state that only a fence ends (or an administrator, when its
 // policy blocks: the planner decides which).
 func (mg *Manager) stopResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
+	delete(mg.lostStops, rscHost{r.ID, host}) // the host's stops answer
 	if !res.Failed() {
 		mg.observed[r.ID][host] = planner.Observed{State: planner.Stopped}
 		mg.dropMonitors(r.ID, host) // the LRM ended them with the stop

@@ -296,7 +296,11 @@ func (d *AgentDaemon) do(e effect.Effect) bool {
 			return true // no manager on it: it will time out and retry
 		}
 		if err := c.Send(e.Msg); err != nil {
-			d.log.Warn("send to manager failed", "conn", uint64(e.Conn), "err", err.Error())
+			// A connection that lost one message must not carry the next:
+			// the manager would wait out a result that never comes. Closed,
+			// it ends (read tells the machine) and the manager redials.
+			d.log.Warn("send to manager failed; closing the connection", "conn", uint64(e.Conn), "err", err.Error())
+			c.Close()
 		}
 	case effect.CloseConn:
 		if c := d.conns[e.Conn]; c != nil {

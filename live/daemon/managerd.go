@@ -405,7 +405,13 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 			select {
 			case l.out <- e:
 			default:
-				d.log.Warn("send queue full; message dropped", "host", e.To, "msg", e.Msg.Describe())
+				// Never a hole in a connection: one that cannot take a
+				// message is closed (its reader tells the machine), and
+				// the agent's hello on the next one settles what was lost.
+				d.log.Warn("send queue full; closing the connection", "host", e.To, "msg", e.Msg.Describe())
+				if c := d.conns[e.Conn]; c != nil {
+					c.Close()
+				}
 			}
 		case effect.CloseConn:
 			if c := d.conns[e.Conn]; c != nil {

@@ -30,6 +30,9 @@ type simConn struct {
 	h    *host
 	gen  int // the agent life that accepted it
 	open bool
+	// lastToAgent and lastToManager are when the latest message each way
+	// arrives: a connection delivers in order (transmit).
+	lastToAgent, lastToManager time.Time
 }
 
 // ConnCoverage counts what the connection rule did in a run.

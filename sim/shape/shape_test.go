@@ -167,7 +167,7 @@ func TestDumpShape(t *testing.T) {
 // changes every saved seed's shape too, so it must be deliberate:
 // go test ./sim/shape -run TestGoldenShapes -update-golden.
 var (
-	goldenSeeds  = []uint64{1, 24, 37, 188, 449, 727, 854, 918, 1078, 1893}
+	goldenSeeds  = []uint64{1, 24, 37, 188, 449, 727, 854, 918, 1078, 1893, 3320}
 	updateGolden = flag.Bool("update-golden", false, "rewrite testdata/shape-N.yaml")
 )
 

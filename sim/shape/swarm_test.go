@@ -61,6 +61,21 @@ func excused(s Shape, r swarm.Result) string {
 	return ""
 }
 
+// notedSeeds are the shaped seeds beyond TestShapedSwarm's range that
+// testdata/NOTES.md tells of: each failed once, was fixed, and stays a
+// regression test.
+var notedSeeds = []uint64{1078, 1893, 3320}
+
+func TestNotedShapedSeeds(t *testing.T) {
+	for _, seed := range notedSeeds {
+		s, err := Generate(seed)
+		require.NoError(t, err)
+		run := runShaped(s)
+		require.Empty(t, run.panic, "shaped seed %d panics", seed)
+		require.False(t, run.result.Failed(), "shaped seed %d: %s\nreplay: %s", seed, run.result.Summary(), replayCommand(seed))
+	}
+}
+
 // TestShapedSwarm runs shaped seeds through the swarm: each seed's shape
 // (this package's stream) and fault plan (the faults' streams) come from
 // the same seed, so "basalt-sim replay --shapes --seed N" replays it. It

@@ -179,6 +179,9 @@ func RecoveryBound(m *model.Model) time.Duration {
 	for _, h := range m.Hosts {
 		levels = max(levels, len(m.FencingLevels(h.Name)))
 	}
+	// Each level: the fence and its status check. (The fencer allows a
+	// level one more status check, fencer.LevelBudget, for an answer that
+	// never came; a healed network loses none.)
 	b := m.Cluster.DeadTimeout + time.Duration(levels)*2*(m.Cluster.FenceTimeout+5*time.Second)
 	var worst time.Duration
 	for _, g := range m.Groups {
