@@ -2,13 +2,8 @@ package coordinator
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,58 +14,8 @@ import (
 	"github.com/basalt-ha/basalt/core/coordinator"
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/live/internal/etcdtest"
 )
-
-// freePort asks the kernel for a loopback port nobody listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startEtcd runs Debian's etcd-server, one member on loopback, for the
-// test, and returns a client of it.
-func startEtcd(t *testing.T) *clientv3.Client {
-	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Skip("etcd not installed (make deps installs Debian's etcd-server)")
-	}
-	client, peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--name", "t", "--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "t="+peer)
-	logf, err := os.Create(filepath.Join(dir, "etcd.log"))
-	require.NoError(t, err)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logf.Close()
-	})
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, DialTimeout: 5 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cli.Close() })
-	// A bounded wait for the member to serve.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := cli.Get(ctx, "health")
-		cancel()
-		if err == nil {
-			return cli
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(filepath.Join(dir, "etcd.log"))
-			t.Fatalf("etcd did not serve in time: %v\n%s", err, data)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 type manager struct {
 	r      *Runner
@@ -107,7 +52,7 @@ func await(t *testing.T, within time.Duration, mgs ...*manager) (int, effect.Eff
 }
 
 func TestOneLeaderOnEtcdAndATakeoverWhenItGoesSilent(t *testing.T) {
-	cli := startEtcd(t)
+	cli := etcdtest.Start(t)
 	a, b := newManager(t, cli, "m1"), newManager(t, cli, "m2")
 	a.r.Start()
 	b.r.Start()
