@@ -68,6 +68,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		canary = registerCanary(fs)
 	}
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9664); off when empty")
+	ha := haFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
@@ -100,13 +101,11 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	for _, w := range m.Warnings {
 		log.Warn("configuration warning", "detail", w.Warning())
 	}
-	store, err := store.OpenDir(*stateDir)
-	if err != nil {
+	if err := ha.check(fs); err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
-		return 1
+		return 2
 	}
-	defer store.Close()
-	cfg := daemon.ManagerDaemonConfig{Model: m, Store: store, Clock: clock.New(), Log: log, Insecure: *insecure}
+	cfg := daemon.ManagerDaemonConfig{Model: m, Clock: clock.New(), Log: log, Insecure: *insecure}
 	if applyCanary != nil {
 		applyCanary(canary, &cfg)
 	}
@@ -122,6 +121,16 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	} else {
 		log.Warn("INSECURE: agents are contacted without TLS. For development on loopback only.")
 	}
+	if ha.on() {
+		return runReplica(ha, cfg, *socket, os.FileMode(mode), log, stderr, stop)
+	}
+	st, err := store.OpenDir(*stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	cfg.Store = st
 	d, err := daemon.StartManagerDaemon(cfg)
 	if err != nil {
 		// The core names the recovery command with a placeholder for the

@@ -34,10 +34,23 @@ func socketFlag(fs *subcmd.Flags) *socket {
 	if s != "" {
 		def = s
 	}
-	return &socket{fs: fs, env: s != "", path: fs.String("socket", def, "manager admin socket (or $BASALT_SOCKET)")}
+	return &socket{fs: fs, env: s != "", path: fs.String("socket", def, "manager admin socket (or $BASALT_SOCKET); with several managers, their sockets comma-separated: the leader's is used")}
 }
 
-func (s *socket) client() *api.Client { return api.NewClient(*s.path) }
+// client talks to the manager at --socket; with several sockets, comma
+// separated (one per manager replica), to the one that leads.
+func (s *socket) client() *api.Client {
+	var paths []string
+	for _, p := range strings.Split(*s.path, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		paths = []string{*s.path}
+	}
+	return api.LeaderClient(paths)
+}
 
 // failed reports an error of a request to the manager and returns the exit
 // code: exitUnreachable, with how to name another socket, when the request
@@ -99,6 +112,41 @@ func status(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// printStandby is the status of a standby manager: it knows only who leads.
+func printStandby(w io.Writer, v api.StatusView) {
+	fmt.Fprintln(w, "This manager stands by — ATTENTION: it does not act, and knows the cluster only through the leader.")
+	printManagers(w, v.Managers)
+	fmt.Fprintln(w, "\nNeeds attention:")
+	for _, p := range v.Problems {
+		fmt.Fprintf(w, "  ! %s\n", p)
+	}
+}
+
+// printManagers lists the manager replicas (manager high availability).
+func printManagers(w io.Writer, ms []api.ManagerView) {
+	if len(ms) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nManagers:")
+	for _, m := range ms {
+		role := "standby"
+		if m.Leader {
+			role = fmt.Sprintf("LEADER, epoch %d", m.Epoch)
+		} else if m.Epoch == 0 {
+			role = "not campaigning (waiting for etcd)"
+		}
+		lease := ""
+		if m.LeaseLeft != "" {
+			lease = ", lease " + m.LeaseLeft + " left"
+		}
+		self := ""
+		if m.Self {
+			self = "  (this one)"
+		}
+		fmt.Fprintf(w, "  %-12s %s%s%s\n", m.Name, role, lease, self)
+	}
 }
 
 // outputFlag registers -o/--output, the format of every read command.
@@ -171,6 +219,10 @@ func writeYAML(w io.Writer, v any) error {
 }
 
 func printStatus(w io.Writer, v api.StatusView) {
+	if v.Role == api.RoleStandby {
+		printStandby(w, v)
+		return
+	}
 	health := "OK"
 	if !v.Healthy {
 		health = "ATTENTION"
@@ -180,6 +232,7 @@ func printStatus(w io.Writer, v api.StatusView) {
 		fmt.Fprint(w, " [MAINTENANCE MODE: no resource is acted on]")
 	}
 	fmt.Fprintln(w)
+	printManagers(w, v.Managers)
 	fmt.Fprintln(w, "\nHosts:")
 	for _, h := range v.Hosts {
 		marks := []string{}

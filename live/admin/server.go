@@ -130,6 +130,31 @@ type Server struct {
 // so is anything at path that is not a socket (a mistyped --socket must not
 // delete the operator's file).
 func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Logger) (*Server, error) {
+	return ServeSource(Single(d), path, mode, log)
+}
+
+// Source is what the admin API serves: the manager daemon that acts, and
+// with manager high availability the replicas of the cluster's manager.
+type Source interface {
+	// Daemon is the daemon that acts; nil while this manager stands by.
+	Daemon() *daemon.ManagerDaemon
+	// Managers lists the manager replicas (nil without high
+	// availability).
+	Managers() []api.ManagerView
+}
+
+// Single is the Source of a manager without high availability.
+func Single(d *daemon.ManagerDaemon) Source { return single{d} }
+
+type single struct{ d *daemon.ManagerDaemon }
+
+func (s single) Daemon() *daemon.ManagerDaemon { return s.d }
+func (s single) Managers() []api.ManagerView   { return nil }
+
+// ServeSource is Serve for a Source: while it has no daemon (a standby),
+// status says who leads and every other request is refused, naming the
+// leader, with 503 (the leader answers it).
+func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*Server, error) {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != fs.ModeSocket {
 		return nil, fmt.Errorf("admin socket %s: a %s is there, not a socket; refusing to replace it", path, fileKind(fi))
 	}
@@ -158,8 +183,32 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 	fail := func(w http.ResponseWriter, code int, err error) {
 		reply(w, code, map[string]string{"error": err.Error()})
 	}
-	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { reply(w, http.StatusOK, Status(d)) })
-	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
+	// handle routes a request to the acting daemon, or refuses it on a
+	// standby.
+	handle := func(pattern string, h func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			d := src.Daemon()
+			if d == nil {
+				w.Header().Set("Retry-After", "1")
+				fail(w, http.StatusServiceUnavailable, errors.New(StandbyRefusal(src.Managers())))
+				return
+			}
+			h(w, r, d)
+		})
+	}
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		ms := src.Managers()
+		if d := src.Daemon(); d != nil {
+			v := Status(d)
+			if ms != nil {
+				v.Role, v.Managers = api.RoleLeader, ms
+			}
+			reply(w, http.StatusOK, v)
+			return
+		}
+		reply(w, http.StatusOK, StandbyStatus(ms))
+	})
+	handle("GET /v1/events", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		q := r.URL.Query()
 		// after=SEQ is what a follower asks: everything it has not seen,
 		// however many came since its last poll (n alone could skip some).
@@ -181,12 +230,12 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 		}
 		reply(w, http.StatusOK, evs)
 	})
-	mux.HandleFunc("GET /v1/fence-history", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /v1/fence-history", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		var out []api.FenceHistoryEntry
 		d.View(func(m *manager.Manager) { out = fenceHistory(m.FenceHistory()) })
 		reply(w, http.StatusOK, out)
 	})
-	mux.HandleFunc("GET /v1/why/{group}", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /v1/why/{group}", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		var why string
 		var ok bool
 		var noGroup error
@@ -206,7 +255,7 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 		}
 		reply(w, http.StatusOK, map[string]string{"group": r.PathValue("group"), "why": why})
 	})
-	mux.HandleFunc("GET /v1/reports/{id}", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /v1/reports/{id}", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
 		deadline := time.Now().Add(min(wait, 10*time.Minute))
 		for {
@@ -230,7 +279,7 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 			}
 		}
 	})
-	mux.HandleFunc("POST /v1/requests", func(w http.ResponseWriter, r *http.Request) {
+	handle("POST /v1/requests", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		req, code, err := decodeRequest(w, r)
 		if err != nil {
 			fail(w, code, err)
@@ -246,7 +295,7 @@ func Serve(d *daemon.ManagerDaemon, path string, mode os.FileMode, log *slog.Log
 			mreq.Lifetime = lt
 		}
 		id, err := d.Admin(mreq)
-		if errors.Is(err, daemon.ErrCannotPersist) {
+		if errors.Is(err, daemon.ErrCannotPersist) || errors.Is(err, daemon.ErrNotLeading) {
 			// Not the request's fault, and not for ever: the client may
 			// retry once the manager persists again.
 			w.Header().Set("Retry-After", "5")
@@ -348,4 +397,22 @@ func events(evs []manager.Event) []api.Event {
 			Name: e.Name, Report: e.Report, Message: e.Message, Until: e.Until, Count: e.Count, Flag: e.Flag, Role: e.Role}
 	}
 	return out
+}
+
+// StandbyStatus is the status a standby manager answers: who leads, and
+// the one problem that this manager does not act.
+func StandbyStatus(ms []api.ManagerView) api.StatusView {
+	v := api.StatusView{Role: api.RoleStandby, Managers: ms}
+	v.Problems = []string{StandbyRefusal(ms)}
+	return v
+}
+
+// StandbyRefusal says that this manager stands by, and who leads.
+func StandbyRefusal(ms []api.ManagerView) string {
+	for _, m := range ms {
+		if m.Leader {
+			return fmt.Sprintf("this manager stands by: %s leads (epoch %d); ask it, or list every manager's socket in --socket", m.Name, m.Epoch)
+		}
+	}
+	return "this manager stands by and no manager leads now (an election is under way, or etcd cannot be reached): nothing acts until one does"
 }

@@ -65,6 +65,32 @@ type StatusView struct {
 	Groups       []GroupView  `json:"groups"`
 	OpenReports  []ReportView `json:"open_reports,omitempty"`
 	Events       []Event      `json:"recent_events,omitempty"`
+	// Role is this manager's with high availability (RoleLeader or
+	// RoleStandby); empty for a single manager. A standby's status holds
+	// only Role, Managers and Problems: it knows nothing of the cluster.
+	Role string `json:"role,omitempty"`
+	// Managers are the manager replicas, with high availability.
+	Managers []ManagerView `json:"managers,omitempty"`
+}
+
+// The roles of a manager with high availability (StatusView.Role).
+const (
+	RoleLeader  = "leader"
+	RoleStandby = "standby"
+)
+
+// ManagerView is one manager replica, as etcd's election shows it.
+type ManagerView struct {
+	Name string `json:"name"`
+	// Leader: this one leads (the oldest campaign of the election).
+	Leader bool `json:"leader"`
+	// Epoch is the revision of its campaign: the epoch it leads at, or
+	// would if elected.
+	Epoch uint64 `json:"epoch"`
+	// LeaseLeft is how long its lease lives unless renewed, as etcd says.
+	LeaseLeft string `json:"lease_left,omitempty"`
+	// Self marks the manager that answered.
+	Self bool `json:"self,omitempty"`
 }
 
 // HostView is one host in the status.
@@ -180,6 +206,9 @@ func (e Event) String() string {
 type Client struct {
 	c      *http.Client
 	socket string
+	// err, when set, is every request's answer (LeaderClient found no
+	// manager).
+	err error
 }
 
 // UnreachableError is a request that got no answer from the manager: no
@@ -222,6 +251,40 @@ func NewClient(path string) *Client {
 	}}}
 }
 
+// LeaderClient returns a client of the manager that leads among the admin
+// sockets in paths (manager high availability: each replica serves one),
+// so that an operator never needs to know which one leads. Without a
+// leader among them it returns the first that answers (a standby: its
+// status and refusals say why nothing leads); when none answers, a client
+// whose every request fails with an UnreachableError naming every socket.
+// One path is used as it is.
+func LeaderClient(paths []string) *Client {
+	if len(paths) == 1 {
+		return NewClient(paths[0])
+	}
+	var first *Client
+	var errs []string
+	for _, p := range paths {
+		c := NewClient(p)
+		v, err := c.Status()
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if v.Role != RoleStandby {
+			return c
+		}
+		if first == nil {
+			first = c
+		}
+	}
+	if first != nil {
+		return first
+	}
+	all := strings.Join(paths, ",")
+	return &Client{socket: all, err: &UnreachableError{Socket: all, Err: errors.New(strings.Join(errs, "; "))}}
+}
+
 // Status returns the cluster's status (GET /v1/status).
 func (a *Client) Status() (StatusView, error) {
 	var v StatusView
@@ -259,6 +322,9 @@ func (a *Client) FenceHistory() ([]FenceHistoryEntry, error) {
 // Do performs a request and decodes the JSON answer into out; an error
 // answer becomes an error carrying the manager's message.
 func (a *Client) Do(method, path string, body any, out any) error {
+	if a.err != nil {
+		return a.err
+	}
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)

@@ -3,12 +3,14 @@ package coordinator
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
 
 	"github.com/basalt-ha/basalt/core/coordinator"
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/proto"
 )
 
 // Runner runs one coordinator machine on a real clock against etcd: one
@@ -24,6 +26,12 @@ type Runner struct {
 	timers       map[effect.TimerID]*clock.Timer
 	next         effect.TimerID
 	onLeadership func(effect.Effect)
+	// leading and deadline mirror the machine's MayAct, so that MayAct
+	// takes no lock: the manager daemon asks before every batch of its
+	// effects, under its own lock, and a demotion that waits for the
+	// daemon to stop must never wait for the runner's lock too.
+	leading  atomic.Bool
+	deadline atomic.Int64 // UnixNano
 }
 
 // NewRunner returns a runner of a machine of cfg; newStore builds the
@@ -45,11 +53,30 @@ func (r *Runner) Resign() {
 	r.deliver(func(m *coordinator.Machine, now time.Time) []effect.Effect { return m.Resign(now) })
 }
 
-// MayAct reports whether this manager may act now.
+// MayAct reports whether this manager may act now: it leads, and its
+// lease provably holds at this instant (the machine's MayAct). It takes no
+// lock and is safe from any goroutine.
 func (r *Runner) MayAct() bool {
+	return r.leading.Load() && r.clk.Now().UnixNano() < r.deadline.Load()
+}
+
+// Lease is the lease the machine holds (0: none), for guarding writes.
+func (r *Runner) Lease() coordinator.LeaseID {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.m.MayAct(r.clk.Now())
+	return r.m.Lease()
+}
+
+// mirror copies what MayAct needs from the machine. Called with r.mu held.
+func (r *Runner) mirror() {
+	r.deadline.Store(r.m.Deadline().UnixNano())
+	r.leading.Store(r.m.Role() == coordinator.Leading)
+}
+
+// WriteRefused tells the machine that a write guarded on epoch was
+// refused by etcd: another manager leads, or will, and this one demotes.
+func (r *Runner) WriteRefused(epoch proto.Epoch, why string) {
+	r.deliver(func(m *coordinator.Machine, now time.Time) []effect.Effect { return m.WriteRefused(now, epoch, why) })
 }
 
 // Machine runs f with the machine, under the runner's lock.
@@ -65,7 +92,11 @@ func (r *Runner) Store() *Etcd { return r.store }
 func (r *Runner) deliver(in Input) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.apply(in(r.m, r.clk.Now()))
+	effs := in(r.m, r.clk.Now())
+	// Before the effects: a Demote must end MayAct before the manager
+	// hears of it, and a Lead is only told once MayAct holds.
+	r.mirror()
+	r.apply(effs)
 }
 
 // apply carries out effects, under the lock.

@@ -190,14 +190,18 @@ func (lc *liveCluster) startManager() {
 
 // running: the group runs on host, in truth (state files) and in the
 // manager's view, and the manager is idle.
-func (lc *liveCluster) running(h string) bool {
+func (lc *liveCluster) running(h string) bool { return lc.runningUnder(lc.mgr, h) }
+
+// runningUnder: the group runs on host, in truth and in d's view, and d
+// is idle.
+func (lc *liveCluster) runningUnder(d *ManagerDaemon, h string) bool {
 	for _, r := range []string{"pool", "mnt"} {
 		if _, err := os.Stat(filepath.Join(lc.hostsDir, h, "resources", "statefile-"+r+".state")); err != nil {
 			return false
 		}
 	}
 	ok := false
-	lc.mgr.View(func(m *manager.Manager) {
+	d.View(func(m *manager.Manager) {
 		ok = m.Idle() && m.Observed("pool", h).State == planner.Running && m.Observed("mnt", h).State == planner.Running
 	})
 	return ok

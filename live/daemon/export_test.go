@@ -56,3 +56,20 @@ func (lc *liveCluster) RestartAgentOn(h string, st storage.Store) {
 
 // Agent is host h's agent daemon.
 func (lc *liveCluster) Agent(h string) *AgentDaemon { return lc.agents[h] }
+
+// ManagerConfig is the cluster manager's configuration but its store:
+// manager replicas (live/ha) run with it.
+func (lc *liveCluster) ManagerConfig() ManagerDaemonConfig {
+	return ManagerDaemonConfig{Model: lc.model, TLS: func(h string) (*tls.Config, error) { return certs.ManagerTLS(lc.certs, h) },
+		Clock: clock.New(), Log: quietLog()}
+}
+
+// RunningUnder reports whether the test group runs on host h, in truth and
+// in d's view, with d idle.
+func (lc *liveCluster) RunningUnder(d *ManagerDaemon, h string) bool { return lc.runningUnder(d, h) }
+
+// ActiveHosts are the hosts where resource r's state file exists.
+func (lc *liveCluster) ActiveHosts(r string) []string { return lc.activeHosts(r) }
+
+// HostsDir is where the hosts' resource state files live.
+func (lc *liveCluster) HostsDir() string { return lc.hostsDir }

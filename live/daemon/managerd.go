@@ -53,6 +53,11 @@ type ManagerDaemonConfig struct {
 	// the manager's effects before they are carried out: a known defect
 	// (sim/canary) that the checkers must catch.
 	Canary func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
+	// MayAct, when set (manager high availability), is asked before every
+	// batch of the machine's effects and every admin request: once it
+	// says no (the lease no longer provably holds), the daemon carries
+	// out nothing more, for good; the one that runs it stops it.
+	MayAct func() bool
 }
 
 type hostLink struct {
@@ -109,7 +114,15 @@ type ManagerDaemon struct {
 	// by a dropped machine must not fire into its successor, whose timer
 	// IDs start afresh.
 	gen uint64
+	// mayAct is ManagerDaemonConfig.MayAct; notLeading is set the first
+	// time it says no.
+	mayAct     func() bool
+	notLeading bool
 }
+
+// ErrNotLeading is returned (wrapped) for an admin request to a manager
+// whose leadership ended: the leader takes it. The admin API answers 503.
+var ErrNotLeading = errors.New("this manager no longer leads")
 
 // ErrCannotPersist is returned (wrapped) for an admin request while the
 // manager cannot persist its state: nothing would be durable, so nothing
@@ -143,7 +156,7 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 		m: manager.New(manager.Config{Model: cfg.Model}), canary: cfg.Canary,
 		model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
 		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, conns: map[effect.ConnID]*transport.Conn{}, linkCtx: linkCtx, stopLinks: stopLinks,
-		changed: make(chan struct{}),
+		changed: make(chan struct{}), mayAct: cfg.MayAct,
 	}
 	d.mu.Lock()
 	effs, err := d.m.Start(d.clk.Now(), rec.Epoch, rec.Records)
@@ -313,6 +326,12 @@ func (d *ManagerDaemon) write(l *hostLink, id effect.ConnID, c *transport.Conn, 
 				}
 				continue
 			}
+			if d.linkCtx.Err() != nil {
+				// Stopped or no longer leading: a queued command must
+				// not go out after (select picks a ready case at random).
+				c.Close()
+				return
+			}
 			if err := c.Send(s.Msg); err != nil {
 				c.Close()
 				return
@@ -333,6 +352,9 @@ func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
 	if d.persistErr != nil {
 		return "", fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
 	}
+	if !d.leads() {
+		return "", ErrNotLeading
+	}
 	id, effs, err := d.m.Admin(d.clk.Now(), req)
 	d.apply(effs)
 	if d.persistErr != nil {
@@ -340,6 +362,31 @@ func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
 	}
 	return id, err
+}
+
+// leads says whether the daemon may still act (always, without manager
+// high availability). The first no is logged and final: the machine's
+// memory runs ahead of what it may carry out, so it is never resumed.
+// Called with d.mu held.
+func (d *ManagerDaemon) leads() bool {
+	if d.mayAct == nil {
+		return true
+	}
+	if !d.notLeading && !d.mayAct() {
+		d.notLeading = true
+		d.timers.stopAll()
+		d.stopLinks() // what is queued for the agents is not sent either
+		d.log.Error("leadership no longer provably held: this manager stops acting", "epoch", uint64(d.m.Epoch()))
+	}
+	return !d.notLeading
+}
+
+// Leads reports whether the daemon may still act (see
+// ManagerDaemonConfig.MayAct).
+func (d *ManagerDaemon) Leads() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.leads()
 }
 
 // PersistError returns since when and why the manager cannot persist its
@@ -390,6 +437,9 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 	}
 	if d.persistErr != nil {
 		return // a dropped machine's effects: it is not acting
+	}
+	if !d.leads() {
+		return
 	}
 	for _, e := range effs {
 		switch e := e.(type) {
@@ -481,7 +531,7 @@ func (d *ManagerDaemon) cannotPersist(name string, err error) {
 	d.persistErr = err
 	d.timers.stopAll()
 	d.gen++
-	if d.closed || d.deposed || d.retrying {
+	if d.closed || d.deposed || d.retrying || d.notLeading {
 		return
 	}
 	d.retrying = true
@@ -522,6 +572,9 @@ func (d *ManagerDaemon) retryPersist() {
 func (d *ManagerDaemon) restartMachine() error {
 	if d.closed {
 		return nil
+	}
+	if !d.leads() {
+		return ErrNotLeading
 	}
 	rec, err := manager.Recover(d.store)
 	if err != nil {

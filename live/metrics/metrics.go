@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,50 +31,91 @@ var (
 		"Fail count of a resource on a host.", []string{"node", "resource"}, nil)
 	descNodes = prometheus.NewDesc("ha_cluster_pacemaker_nodes",
 		"Hosts by state (1 = the host is in this state).", []string{"node", "status"}, nil)
-	descEpoch    = prometheus.NewDesc("basalt_manager_epoch", "The manager's epoch (fencing token).", nil, nil)
-	descHealthy  = prometheus.NewDesc("basalt_cluster_healthy", "1 when every group runs as intended.", nil, nil)
-	descFences   = prometheus.NewDesc("basalt_fence_operations", "Finished fence requests by target and result.", []string{"target", "result"}, nil)
-	descOpenReps = prometheus.NewDesc("basalt_open_reports", "Administrative requests whose report is still OPEN.", nil, nil)
-	descPersist  = prometheus.NewDesc("basalt_manager_persist_ok",
+	descEpoch     = prometheus.NewDesc("basalt_manager_epoch", "The manager's epoch (fencing token).", nil, nil)
+	descLeader    = prometheus.NewDesc("basalt_manager_leader", "1 while this manager replica leads (manager high availability).", nil, nil)
+	descTakeovers = prometheus.NewDesc("basalt_manager_takeovers_total", "Times this manager replica was elected leader.", nil, nil)
+	descHealthy   = prometheus.NewDesc("basalt_cluster_healthy", "1 when every group runs as intended.", nil, nil)
+	descFences    = prometheus.NewDesc("basalt_fence_operations", "Finished fence requests by target and result.", []string{"target", "result"}, nil)
+	descOpenReps  = prometheus.NewDesc("basalt_open_reports", "Administrative requests whose report is still OPEN.", nil, nil)
+	descPersist   = prometheus.NewDesc("basalt_manager_persist_ok",
 		"1 while the manager can persist its state; 0 while it cannot (a full state directory) and so is not acting.", nil, nil)
 )
 
 // Metrics exposes a manager daemon in the Prometheus text format.
 type Metrics struct {
-	d       *daemon.ManagerDaemon
+	src     admin.Source
 	latency *prometheus.HistogramVec
 	reg     *prometheus.Registry
+
+	mu       sync.Mutex
+	observed *daemon.ManagerDaemon // the daemon whose latencies are observed
+}
+
+// Leaderships is what a Source with manager high availability also tells:
+// how many times this replica was elected.
+type Leaderships interface {
+	Leaderships() uint64
 }
 
 // NewMetrics builds the collectors of d. Gauges are computed from the
 // manager's status at each scrape, so they are never stale.
-func NewMetrics(d *daemon.ManagerDaemon) *Metrics {
-	m := &Metrics{d: d, reg: prometheus.NewRegistry(),
+func NewMetrics(d *daemon.ManagerDaemon) *Metrics { return NewSourceMetrics(admin.Single(d)) }
+
+// NewSourceMetrics builds the collectors of a Source: with manager high
+// availability, of whichever daemon acts at each scrape, and the replica's
+// leadership.
+func NewSourceMetrics(src admin.Source) *Metrics {
+	m := &Metrics{src: src, reg: prometheus.NewRegistry(),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "basalt_operation_duration_seconds", Help: "Run time of resource agent operations, by action.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
 		}, []string{"action"})}
 	m.reg.MustRegister(m, m.latency)
-	d.Observe(func(msg any) {
-		if r, ok := msg.(proto.OpResult); ok && !r.Result.StartedAt.IsZero() {
-			m.latency.WithLabelValues(string(r.Result.Action)).Observe(r.Result.RunTime().Seconds())
-		}
-	})
+	m.daemon()
 	return m
+}
+
+// daemon is the daemon that acts (nil on a standby), its latencies
+// observed from the first scrape that sees it.
+func (m *Metrics) daemon() *daemon.ManagerDaemon {
+	d := m.src.Daemon()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d != nil && d != m.observed {
+		m.observed = d
+		d.Observe(func(msg any) {
+			if r, ok := msg.(proto.OpResult); ok && !r.Result.StartedAt.IsZero() {
+				m.latency.WithLabelValues(string(r.Result.Action)).Observe(r.Result.RunTime().Seconds())
+			}
+		})
+	}
+	return d
 }
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descResources, descFailCount, descNodes, descEpoch, descHealthy, descFences, descOpenReps, descPersist} {
+	for _, d := range []*prometheus.Desc{descResources, descFailCount, descNodes, descEpoch, descHealthy, descFences, descOpenReps, descPersist, descLeader, descTakeovers} {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	v := admin.Status(m.d)
+	d := m.daemon()
+	if l, ok := m.src.(Leaderships); ok {
+		leads := 0.0
+		if d != nil {
+			leads = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, leads)
+		ch <- prometheus.MustNewConstMetric(descTakeovers, prometheus.CounterValue, float64(l.Leaderships()))
+	}
+	if d == nil {
+		return // a standby knows nothing of the cluster
+	}
+	v := admin.Status(d)
 	var fences map[[2]string]int
-	m.d.View(func(mg *manager.Manager) {
+	d.View(func(mg *manager.Manager) {
 		fences = map[[2]string]int{}
 		for _, h := range mg.FenceHistory() {
 			res := "success"

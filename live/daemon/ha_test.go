@@ -1,0 +1,93 @@
+package daemon_test
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/live/daemon"
+	"github.com/basalt-ha/basalt/live/ha"
+	"github.com/basalt-ha/basalt/live/internal/etcdtest"
+)
+
+// replicas are three manager replicas on one etcd, as three basalt-manager
+// --etcd processes would run.
+type replicas struct {
+	t  *testing.T
+	lc *daemon.LiveCluster
+	rs map[string]*ha.Replica
+}
+
+func startReplicas(t *testing.T, lc *daemon.LiveCluster, names ...string) *replicas {
+	cli := etcdtest.Start(t)
+	rp := &replicas{t: t, lc: lc, rs: map[string]*ha.Replica{}}
+	for _, n := range names {
+		r, err := ha.Start(ha.Config{Name: n, Client: cli, TTL: 2 * time.Second, Margin: 500 * time.Millisecond,
+			Retry: 200 * time.Millisecond, Daemon: lc.ManagerConfig(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		require.NoError(t, err)
+		rp.rs[n] = r
+		t.Cleanup(r.Stop)
+	}
+	return rp
+}
+
+// leader waits (bounded) for exactly one replica to lead, other than
+// those in not, and returns its name and daemon.
+func (rp *replicas) leader(not ...string) (string, *daemon.ManagerDaemon) {
+	rp.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var names []string
+		var d *daemon.ManagerDaemon
+		for n, r := range rp.rs {
+			if rd := r.Daemon(); rd != nil {
+				names, d = append(names, n), rd
+			}
+		}
+		require.LessOrEqual(rp.t, len(names), 1, "two replicas act at once: %v", names)
+		if len(names) == 1 && !slices.Contains(not, names[0]) {
+			return names[0], d
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rp.t.Fatalf("no replica leads within 30s (excluding %v)", not)
+	return "", nil
+}
+
+// A replica takes over from a leader that stops without resigning (as a
+// kill -9 would leave it: its lease lapses), adopts what runs, and
+// recovers a resource that failed meanwhile; the group is never active on
+// two hosts, and the deposed leader's daemon acts on nothing more.
+func TestManagerReplicasTakeOver(t *testing.T) {
+	lc := daemon.NewLiveCluster(t, []string{"h1", "h2"})
+	lc.Await("the group runs on h1 under the single manager", func() bool { return lc.Running("h1") })
+	lc.Manager().Stop() // the cluster moves to replicas; what runs goes on
+	rp := startReplicas(t, lc, "m1", "m2", "m3")
+	first, d := rp.leader()
+	lc.Await("the first leader adopts the group on h1", func() bool { return lc.RunningUnder(d, "h1") })
+
+	// The leader dies as kill -9 would leave it: its daemon stops, its
+	// lease is not revoked, and the other replicas wait out its TTL.
+	killed := rp.rs[first]
+	delete(rp.rs, first)
+	d.Stop()
+	killed.StopWithoutResigning()
+	// Meanwhile the mount dies on h1.
+	require.NoError(t, os.Remove(filepath.Join(lc.HostsDir(), "h1", "resources", "statefile-mnt.state")))
+
+	next, d2 := rp.leader(first)
+	require.NotEqual(t, first, next)
+	lc.Await("the new leader recovers the mount", func() bool {
+		for _, r := range []string{"pool", "mnt"} {
+			require.LessOrEqual(t, len(lc.ActiveHosts(r)), 1, "%s active on %v", r, lc.ActiveHosts(r))
+		}
+		return lc.RunningUnder(d2, "h1") || lc.RunningUnder(d2, "h2")
+	})
+	require.False(t, d.Leads(), "the old leader's daemon acts on nothing more")
+}

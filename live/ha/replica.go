@@ -1,0 +1,332 @@
+// Package ha runs a manager as one replica of several against etcd
+// (manager high availability): the coordinator machine (core/coordinator,
+// driven by live/coordinator) campaigns in etcd's election; while it leads,
+// a manager daemon runs on the cluster's state in etcd, every write of it
+// guarded on the leadership; when it stops leading, the daemon stops at
+// once and the replica stands by, campaigning again.
+//
+// Nothing here decides: when this replica leads and when it must stop is
+// the coordinator machine's, what the manager does is the manager machine's.
+// A new leader starts its manager as a restarted manager starts: it reads
+// the journal, takes an epoch above every earlier one, and adopts what runs,
+// fencing the hosts that do not answer within the dead timeout. The agents
+// obey the newest epoch (core/agent), so that the old leader's connections
+// are dropped for the new one's.
+package ha
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	coremachine "github.com/basalt-ha/basalt/core/coordinator"
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
+	"github.com/basalt-ha/basalt/live/api"
+	"github.com/basalt-ha/basalt/live/coordinator"
+	"github.com/basalt-ha/basalt/live/daemon"
+	"github.com/basalt-ha/basalt/live/etcdstore"
+)
+
+// Defaults of Config.
+const (
+	// DefaultTTL is the lease's time to live. A leader that dies is
+	// replaced within it (plus an election); a leader cut from etcd stops
+	// acting DefaultMargin before it ends. Five seconds is shorter than
+	// any sensible dead timeout's fence-and-failover, long enough that a
+	// loaded etcd (keep-alives every third of it) does not depose leaders.
+	DefaultTTL = 5 * time.Second
+	// DefaultMargin is taken off every lease deadline (see
+	// coordinator.Config.Margin).
+	DefaultMargin = time.Second
+	// DefaultRetry is how long a replica waits before asking etcd again
+	// after a lease was lost or refused.
+	DefaultRetry = time.Second
+)
+
+// Config configures one replica.
+type Config struct {
+	// Name is this replica's name in the election (unique per cluster).
+	Name string
+	// Client is the etcd client; the replica does not close it.
+	Client *clientv3.Client
+	// Prefix is where the cluster's keys live (default /basalt/<cluster>).
+	Prefix string
+	// TTL, Margin and Retry: see the defaults.
+	TTL, Margin, Retry time.Duration
+	// Daemon configures the manager daemon run while leading; its Store
+	// and MayAct are the replica's.
+	Daemon daemon.ManagerDaemonConfig
+	Log    *slog.Logger
+	Clock  clock.Clock
+}
+
+// Replica is one manager replica.
+type Replica struct {
+	cfg    Config
+	runner *coordinator.Runner
+
+	mu sync.Mutex
+	// d is the daemon while this replica leads (nil otherwise); gen
+	// numbers leaderships, so that a daemon started for one that ended
+	// meanwhile is stopped at once.
+	d      *daemon.ManagerDaemon
+	gen    uint64
+	closed bool
+	done   chan struct{} // closed by Stop
+	wg     sync.WaitGroup
+	// leaderships counts the elections this replica won.
+	leaderships uint64
+}
+
+// Leaderships is how many times this replica was elected.
+func (r *Replica) Leaderships() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.leaderships
+}
+
+// Start starts a replica: it campaigns at once and serves nothing until
+// elected.
+func Start(cfg Config) (*Replica, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("manager high availability: an etcd client is needed")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/basalt/" + cfg.Daemon.Model.Cluster.Name
+	}
+	cfg.TTL = orDefault(cfg.TTL, DefaultTTL)
+	cfg.Margin = orDefault(cfg.Margin, min(DefaultMargin, cfg.TTL/3))
+	cfg.Retry = orDefault(cfg.Retry, DefaultRetry)
+	if cfg.Clock == nil {
+		cfg.Clock = clock.New()
+	}
+	ccfg := coremachine.Config{Name: cfg.Name, TTL: cfg.TTL, Margin: cfg.Margin, Retry: cfg.Retry}
+	if err := ccfg.Validate(); err != nil {
+		return nil, fmt.Errorf("manager high availability: %w", err)
+	}
+	r := &Replica{cfg: cfg, done: make(chan struct{})}
+	r.runner = coordinator.NewRunner(ccfg, cfg.Clock, func(deliver func(coordinator.Input)) *coordinator.Etcd {
+		return coordinator.New(cfg.Client, cfg.Prefix, deliver, cfg.Log)
+	}, r.leadership)
+	r.runner.Start()
+	return r, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Daemon is the manager daemon while this replica leads, else nil.
+func (r *Replica) Daemon() *daemon.ManagerDaemon {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.d != nil && !r.d.Leads() {
+		return nil // its lease lapsed; the demotion is on its way
+	}
+	return r.d
+}
+
+// leadership handles the machine's Lead and Demote, under the runner's
+// lock: nothing here may wait for the runner, so the daemon is started
+// and stopped in the background.
+func (r *Replica) leadership(e effect.Effect) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	if r.d != nil {
+		d := r.d
+		r.d = nil
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); d.Stop() }()
+	}
+	switch e := e.(type) {
+	case coremachine.Lead:
+		r.leaderships++
+		r.cfg.Log.Info("elected: this manager leads", "name", r.cfg.Name, "epoch", uint64(e.Epoch))
+		if !r.closed {
+			r.wg.Add(1)
+			go r.lead(r.gen, e.Epoch)
+		}
+	case coremachine.Demote:
+		r.cfg.Log.Error("deposed: this manager no longer leads and has stopped acting", "name", r.cfg.Name,
+			"epoch", uint64(e.Epoch), "why", e.Why)
+	}
+}
+
+// lead starts the manager daemon of leadership gen, at epoch, on the
+// state in etcd; a start that fails for another reason than a lost
+// leadership is tried again after Retry, while gen lasts.
+func (r *Replica) lead(gen uint64, epoch proto.Epoch) {
+	defer r.wg.Done()
+	for r.current(gen) {
+		d, err := r.startDaemon(epoch)
+		if err == nil {
+			r.mu.Lock()
+			if r.gen == gen && !r.closed {
+				r.d = d
+				d = nil
+			}
+			r.mu.Unlock()
+			if d != nil {
+				d.Stop() // the leadership ended while it started
+			}
+			return
+		}
+		if errors.Is(err, coordinator.ErrDeposed) {
+			r.runner.WriteRefused(epoch, err.Error())
+			return
+		}
+		r.cfg.Log.Error("leading, but the manager did not start; trying again", "err", err.Error(), "in", r.cfg.Retry.String())
+		select {
+		case <-r.cfg.Clock.After(r.cfg.Retry):
+		case <-r.done:
+			return
+		}
+	}
+}
+
+func (r *Replica) current(gen uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gen == gen && !r.closed
+}
+
+// startDaemon starts the manager daemon on the cluster's state in etcd,
+// every write guarded on this leadership.
+func (r *Replica) startDaemon(epoch proto.Epoch) (*daemon.ManagerDaemon, error) {
+	lease := r.runner.Lease()
+	if lease == 0 {
+		return nil, fmt.Errorf("no lease: %w", coordinator.ErrDeposed)
+	}
+	guard := etcdstore.Guard{Key: r.runner.Store().ElectionKey(lease), Rev: int64(epoch)}
+	st := &leaderStore{Store: etcdstore.New(r.cfg.Client, r.cfg.Prefix, guard, 0), floor: epoch - 1,
+		refused: func(err error) { go r.runner.WriteRefused(epoch, err.Error()) }}
+	cfg := r.cfg.Daemon
+	cfg.Store, cfg.MayAct = st, r.runner.MayAct
+	return daemon.StartManagerDaemon(cfg)
+}
+
+// Stop resigns (a standby is elected at once rather than after the TTL)
+// and stops the daemon, leaving every resource running.
+func (r *Replica) Stop() { r.stop(true) }
+
+// StopWithoutResigning stops the replica as a crash would leave it: its
+// lease is not revoked, and the other replicas wait for it to lapse.
+func (r *Replica) StopWithoutResigning() { r.stop(false) }
+
+func (r *Replica) stop(resign bool) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
+	close(r.done)
+	d := r.d
+	r.d = nil
+	r.mu.Unlock()
+	if resign {
+		r.runner.Resign()
+	}
+	if d != nil {
+		d.Stop()
+	}
+	r.runner.Stop()
+	r.wg.Wait()
+}
+
+// Managers lists the replicas campaigning in etcd's election, the leader
+// (the oldest campaign) first; it is nil when etcd does not answer within
+// a second (the status then says only that this manager stands by).
+func (r *Replica) Managers() []api.ManagerView {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	resp, err := r.cfg.Client.Get(ctx, r.cfg.Prefix+"/election/", clientv3.WithPrefix())
+	if err != nil {
+		r.cfg.Log.Warn("etcd: cannot list the managers", "err", err.Error())
+		return []api.ManagerView{{Name: r.cfg.Name, Self: true}}
+	}
+	kvs := resp.Kvs
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].CreateRevision < kvs[j].CreateRevision })
+	var out []api.ManagerView
+	self := false
+	for i, kv := range kvs {
+		m := api.ManagerView{Name: string(kv.Value), Leader: i == 0, Epoch: uint64(kv.CreateRevision),
+			Self: string(kv.Value) == r.cfg.Name}
+		self = self || m.Self
+		if ttl, err := r.cfg.Client.TimeToLive(ctx, clientv3.LeaseID(kv.Lease)); err == nil && ttl.TTL >= 0 {
+			m.LeaseLeft = (time.Duration(ttl.TTL) * time.Second).String()
+		}
+		out = append(out, m)
+	}
+	if !self {
+		// Not campaigning now: waiting for a lease, or etcd refused one.
+		out = append(out, api.ManagerView{Name: r.cfg.Name, Self: true})
+	}
+	return out
+}
+
+// leaderStore is the leader's store: the cluster's state in etcd, whose
+// epoch record reads at least floor (so that the manager takes an epoch
+// of at least the leadership's revision, above every earlier leader's),
+// and whose refused writes tell the coordinator at once.
+type leaderStore struct {
+	storage.Store
+	floor   proto.Epoch
+	refused func(error)
+}
+
+// Read implements storage.Store.
+func (s *leaderStore) Read(name string) ([]byte, error) {
+	data, err := s.Store.Read(name)
+	if name != manager.EpochRecord {
+		return data, err
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return proto.EncodeEpoch(s.floor), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, err := proto.DecodeEpoch(data)
+	if err != nil {
+		return nil, fmt.Errorf("epoch record in etcd: %w", err)
+	}
+	return proto.EncodeEpoch(max(e, s.floor)), nil
+}
+
+// Write implements storage.Store.
+func (s *leaderStore) Write(name string, data []byte) error { return s.check(s.Store.Write(name, data)) }
+
+// Append implements storage.Store.
+func (s *leaderStore) Append(name string, data []byte) error {
+	return s.check(s.Store.Append(name, data))
+}
+
+// Truncate implements storage.Store.
+func (s *leaderStore) Truncate(name string, size int64) error {
+	return s.check(s.Store.Truncate(name, size))
+}
+
+// Remove implements storage.Store.
+func (s *leaderStore) Remove(name string) error { return s.check(s.Store.Remove(name)) }
+
+func (s *leaderStore) check(err error) error {
+	if errors.Is(err, coordinator.ErrDeposed) {
+		s.refused(err)
+	}
+	return err
+}
