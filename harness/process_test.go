@@ -82,6 +82,9 @@ type procOpts struct {
 	// stateTmpfs mounts a tmpfs of this size on each state directory
 	// (harness.ProcessOptions.StateTmpfs), for disk-full faults.
 	stateTmpfs string
+	// replicas runs that many manager replicas on an etcd instead of one
+	// manager.
+	replicas int
 }
 
 // testConfig is the test cluster: heartbeats every 300ms, dead after 3s,
@@ -121,7 +124,7 @@ func newProcClusterOpts(t *testing.T, hosts []string, o procOpts) *procCluster {
 	}
 	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: "proc", Config: config, Dir: t.TempDir(),
 		Bin: buildBinaries(t, o.tags), Repo: repo(), Network: o.network, ManagerArgs: o.mgrArgs, AgentArgs: o.agtArgs,
-		FenceDir: o.fenceDir, RebootAfter: o.rebootAfter, Logf: t.Logf, StateTmpfs: o.stateTmpfs})
+		FenceDir: o.fenceDir, RebootAfter: o.rebootAfter, Logf: t.Logf, StateTmpfs: o.stateTmpfs, Replicas: o.replicas})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		pc.Stop()

@@ -69,6 +69,11 @@ type ProcessOptions struct {
 	Prepare func(pc *ProcessCluster) error
 	// Logf receives the harness's own narration (t.Logf); nil for none.
 	Logf func(format string, args ...any)
+	// Replicas, when set, runs that many manager replicas on an etcd of
+	// the harness's own instead of one manager (replicas.go); LeaseTTL is
+	// their lease (default 2s).
+	Replicas int
+	LeaseTTL time.Duration
 	// StateTmpfs, when set (a size such as "32m"), mounts a tmpfs of that
 	// size on every state directory, the agents' and the managers', so
 	// that disk-full faults can fill one (FillDisk). It needs root; where
@@ -151,6 +156,11 @@ type ProcessCluster struct {
 	tmpfs    []string
 	tmpfsErr error
 	filled   map[string]string
+	// replicas are the manager replicas by name, etcd their etcd and
+	// etcdURL its client address (ProcessOptions.Replicas).
+	replicas map[string]*process
+	etcd     *process
+	etcdURL  string
 }
 
 // StartProcessCluster realizes the configuration, starts every agent and
@@ -222,7 +232,11 @@ func StartProcessCluster(o ProcessOptions) (*ProcessCluster, error) {
 			return nil, err
 		}
 	}
-	err = pc.startManager()
+	if o.Replicas > 0 {
+		err = pc.startReplicas()
+	} else {
+		err = pc.startManager()
+	}
 	pc.mu.Unlock()
 	if err != nil {
 		pc.Stop()
@@ -937,6 +951,8 @@ func (pc *ProcessCluster) Stop() {
 		all = append(all, pc.mgr)
 	}
 	all = append(all, pc.stale...)
+	replicas, _ := pc.replicaProcs()
+	all = append(all, replicas...)
 	for _, h := range pc.Hosts {
 		if a := pc.hosts[h].agent; a != nil {
 			all = append(all, a)
@@ -954,6 +970,7 @@ func (pc *ProcessCluster) Stop() {
 			<-p.done
 		}
 	}
+	pc.stopEtcd()
 	pc.mu.Unlock()
 	pc.endImpostors()
 	pc.mu.Lock()

@@ -251,6 +251,9 @@ func NewClient(path string) *Client {
 	}}}
 }
 
+// probeTimeout bounds LeaderClient's question to each socket.
+const probeTimeout = 2 * time.Second
+
 // LeaderClient returns a client of the manager that leads among the admin
 // sockets in paths (manager high availability: each replica serves one),
 // so that an operator never needs to know which one leads. Without a
@@ -266,7 +269,9 @@ func LeaderClient(paths []string) *Client {
 	var errs []string
 	for _, p := range paths {
 		c := NewClient(p)
-		v, err := c.Status()
+		// A frozen manager accepts on its socket and never answers: the
+		// probe must not wait for it.
+		v, err := NewClientTimeout(p, probeTimeout).Status()
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -283,6 +288,14 @@ func LeaderClient(paths []string) *Client {
 	}
 	all := strings.Join(paths, ",")
 	return &Client{socket: all, err: &UnreachableError{Socket: all, Err: errors.New(strings.Join(errs, "; "))}}
+}
+
+// NewClientTimeout is NewClient with every request bounded by timeout: a
+// manager frozen (SIGSTOP) still accepts on its socket, and never answers.
+func NewClientTimeout(path string, timeout time.Duration) *Client {
+	c := NewClient(path)
+	c.c.Timeout = timeout
+	return c
 }
 
 // Status returns the cluster's status (GET /v1/status).

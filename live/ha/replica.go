@@ -309,7 +309,9 @@ func (s *leaderStore) Read(name string) ([]byte, error) {
 }
 
 // Write implements storage.Store.
-func (s *leaderStore) Write(name string, data []byte) error { return s.check(s.Store.Write(name, data)) }
+func (s *leaderStore) Write(name string, data []byte) error {
+	return s.check(s.Store.Write(name, data))
+}
 
 // Append implements storage.Store.
 func (s *leaderStore) Append(name string, data []byte) error {

@@ -1,0 +1,203 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/basalt-ha/basalt/live/api"
+)
+
+// Manager replicas (manager high availability): with
+// ProcessOptions.Replicas, the cluster runs a one-member etcd on loopback
+// and that many basalt-manager --etcd processes, named m1, m2, ..., each
+// with its admin socket at Dir/<name>.sock and its log at
+// Dir/manager-<name>.log. Socket lists every replica's socket, so that the
+// CLI talks to whichever leads.
+
+// replicaName is the name of replica i (from 0).
+func replicaName(i int) string { return fmt.Sprintf("m%d", i+1) }
+
+// startReplicas starts etcd and every replica. Called with pc.mu held.
+func (pc *ProcessCluster) startReplicas() error {
+	if err := pc.startEtcd(); err != nil {
+		return err
+	}
+	pc.replicas = map[string]*process{}
+	var socks []string
+	for i := range pc.opts.Replicas {
+		n := replicaName(i)
+		socks = append(socks, pc.replicaSocket(n))
+		if err := pc.startReplica(n); err != nil {
+			return err
+		}
+	}
+	pc.sock = strings.Join(socks, ",")
+	return nil
+}
+
+func (pc *ProcessCluster) replicaSocket(name string) string {
+	return filepath.Join(pc.Dir, name+".sock")
+}
+
+// startReplica starts replica name. Called with pc.mu held.
+func (pc *ProcessCluster) startReplica(name string) error {
+	ttl := pc.opts.LeaseTTL
+	if ttl == 0 {
+		ttl = 2 * time.Second
+	}
+	args := append([]string{"--config", pc.ConfigPath(), "--etcd", pc.etcdURL, "--name", name,
+		"--lease-ttl", ttl.String(), "--certs", filepath.Join(pc.Dir, "certs"), "--socket", pc.replicaSocket(name)},
+		pc.opts.ManagerArgs...)
+	p, err := pc.spawn("manager-"+name, exec.Command(filepath.Join(pc.Bin, "basalt-manager"), args...))
+	if err != nil {
+		return err
+	}
+	pc.replicas[name] = p
+	return nil
+}
+
+// startEtcd runs Debian's etcd-server, one member on loopback, and waits
+// (bounded) until it serves. Called with pc.mu held.
+func (pc *ProcessCluster) startEtcd() error {
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		return fmt.Errorf("manager replicas need etcd (make deps installs Debian's etcd-server): %w", err)
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return err
+	}
+	client, peer := fmt.Sprintf("http://127.0.0.1:%d", ports[0]), fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	p, err := pc.spawn("etcd", exec.Command(bin, "--name", "e1", "--data-dir", filepath.Join(pc.Dir, "etcd"),
+		"--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "e1="+peer))
+	if err != nil {
+		return err
+	}
+	pc.etcd, pc.etcdURL = p, client
+	deadline := time.Now().Add(20 * time.Second)
+	hc := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := hc.Get(client + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if p.exited() || time.Now().After(deadline) {
+			return fmt.Errorf("etcd did not serve within 20s (see %s)", filepath.Join(pc.Dir, "etcd.log"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// freePorts asks the kernel for n loopback ports nobody listens on, all
+// held until every one is known so that no two are the same.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// Replicas are the replicas' names, in order.
+func (pc *ProcessCluster) Replicas() []string {
+	var out []string
+	for i := range pc.opts.Replicas {
+		out = append(out, replicaName(i))
+	}
+	return out
+}
+
+// Leader is the replica whose admin socket says it leads, "" when none
+// does (an election under way).
+func (pc *ProcessCluster) Leader() string {
+	for _, n := range pc.Replicas() {
+		v, err := api.NewClientTimeout(pc.replicaSocket(n), 2*time.Second).Status()
+		if err == nil && v.Role == api.RoleLeader {
+			return n
+		}
+	}
+	return ""
+}
+
+// ErrNoReplica is the error of a replica method given a name that is not a
+// running replica's.
+var ErrNoReplica = errors.New("no such replica running")
+
+// signalReplica sends sig to replica name.
+func (pc *ProcessCluster) signalReplica(name string, sig syscall.Signal) error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	p := pc.replicas[name]
+	if p == nil || p.exited() {
+		return fmt.Errorf("replica %s: %w", name, ErrNoReplica)
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("replica %s: %w", name, err)
+	}
+	if sig == syscall.SIGKILL {
+		<-p.done
+	}
+	return nil
+}
+
+// KillReplica kills replica name (kill -9): its lease lapses after its TTL.
+func (pc *ProcessCluster) KillReplica(name string) error { return pc.signalReplica(name, syscall.SIGKILL) }
+
+// PauseReplica freezes replica name (SIGSTOP), with its lease and its
+// agent connections as they are.
+func (pc *ProcessCluster) PauseReplica(name string) error {
+	return pc.signalReplica(name, syscall.SIGSTOP)
+}
+
+// ResumeReplica wakes a paused replica (SIGCONT).
+func (pc *ProcessCluster) ResumeReplica(name string) error {
+	return pc.signalReplica(name, syscall.SIGCONT)
+}
+
+// ReplicaLog is replica name's log.
+func (pc *ProcessCluster) ReplicaLog(name string) string {
+	return filepath.Join(pc.Dir, "manager-"+name+".log")
+}
+
+// replicaProcs are the replica processes and etcd, for Stop: replicas
+// first (a clean stop resigns, which needs etcd). Called with pc.mu held.
+func (pc *ProcessCluster) replicaProcs() (replicas []*process, etcd *process) {
+	for _, n := range pc.Replicas() {
+		if p := pc.replicas[n]; p != nil {
+			replicas = append(replicas, p)
+		}
+	}
+	return replicas, pc.etcd
+}
+
+// stopEtcd ends etcd once the replicas are gone. Called with pc.mu held.
+func (pc *ProcessCluster) stopEtcd() {
+	if pc.etcd == nil {
+		return
+	}
+	_ = pc.etcd.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-pc.etcd.done:
+	case <-time.After(10 * time.Second):
+		_ = pc.etcd.cmd.Process.Kill()
+		<-pc.etcd.done
+	}
+	_ = os.RemoveAll(filepath.Join(pc.Dir, "etcd"))
+}

@@ -1,0 +1,88 @@
+package harness_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// awaitLeader waits (bounded) for a replica other than those in not to
+// lead, and returns it.
+func (pc *procCluster) awaitLeader(not ...string) string {
+	pc.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if l := pc.Leader(); l != "" && !contains(not, l) {
+			return l
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pc.t.Fatalf("no replica but %v leads within 30s", not)
+	return ""
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// requireNeverTwice fails when a resource of the group is active on more
+// than one host now.
+func (pc *procCluster) requireNeverTwice() {
+	pc.t.Helper()
+	for _, r := range []string{"statefile-pool.state", "statefile-mnt.state"} {
+		var on []string
+		for _, h := range pc.Hosts {
+			if contains(pc.StateFiles(h), r) {
+				on = append(on, h)
+			}
+		}
+		require.LessOrEqual(pc.t, len(on), 1, "%s active on %v", r, on)
+	}
+}
+
+// Three manager replicas on one etcd. kill -9 of the leader while a
+// resource is failing: a standby takes over within the lease and recovers
+// it. Then the new leader is frozen past its lease (SIGSTOP): another takes
+// over; the frozen one, resumed, acts on nothing and logs that it stopped.
+// The group is never active on two hosts.
+func TestProcessManagerReplicas(t *testing.T) {
+	pc := newProcClusterOpts(t, []string{"h1", "h2", "h3"}, procOpts{replicas: 3})
+	v := pc.awaitHealthyOn("h1")
+	first := pc.awaitLeader()
+
+	require.NoError(t, pc.KillResource("h1", "mnt"))
+	require.NoError(t, pc.KillReplica(first))
+	pc.Mark("mnt killed on h1; leader %s killed", first)
+	second := pc.awaitLeader(first)
+	pc.awaitHealthyOnAny(t, pc.Hosts)
+	pc.requireNeverTwice()
+	st, _ := pc.status()
+	require.Greater(t, st.Epoch, v.Epoch, "the new leader's epoch is above the old one's")
+
+	require.NoError(t, pc.PauseReplica(second))
+	pc.Mark("leader %s frozen", second)
+	third := pc.awaitLeader(first, second)
+	where := pc.awaitHealthyOnAny(t, pc.Hosts)
+	require.NoError(t, pc.ResumeReplica(second))
+	pc.Mark("%s resumed", second)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, _ := os.ReadFile(pc.ReplicaLog(second))
+		if strings.Contains(string(data), "stops acting") || strings.Contains(string(data), "deposed") {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the resumed replica did not say it stopped acting:\n%s", data)
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Equal(t, third, pc.awaitLeader(first, second), "the replica elected while the other was frozen still leads")
+	pc.awaitHealthyOn(where)
+	pc.requireNeverTwice()
+}
