@@ -1,5 +1,6 @@
 #!/bin/sh
-# quickstart.sh DIR [start|status|stop|kill-host H|restart-host H]
+# quickstart.sh DIR [start|status|stop|kill-host H|restart-host H|kill-manager M|restart-manager M]
+# quickstart.sh DIR --managers N
 #
 # A real 3-host Basalt cluster on this machine, in DIR. Agents listen on
 # 127.0.0.1 ports (PORT_BASE, default 17101, and the next two), run the
@@ -13,10 +14,26 @@
 #   stop             stop the manager and the agents (SIGTERM, by PID file)
 #   kill-host H      kill -9 host H's agent: to the cluster, H has crashed
 #   restart-host H   start host H's agent again: H is back, as after a reboot
+#   --managers N     start (creating the cluster) with N manager replicas,
+#                    m1..mN, on an etcd of its own on loopback (PORT_BASE+10
+#                    and +11), instead of one manager; each has its pid file,
+#                    admin socket and log in DIR/managers/ (<name>.pid,
+#                    <name>.sock, <name>.log), and BASALT_SOCKET lists every
+#                    socket so that basalt talks to whichever leads. Given
+#                    once, at creation: later commands find the replicas.
+#   kill-manager M   kill -9 replica M (the leader, say): a standby takes over
+#   restart-manager M  start replica M again: it stands by
 set -eu
-usage="usage: harness/quickstart.sh DIR [start|status|stop|kill-host H|restart-host H]"
+usage="usage: harness/quickstart.sh DIR [start|status|stop|kill-host H|restart-host H|kill-manager M|restart-manager M] | DIR --managers N"
 dir=${1:?$usage}
 cmd=${2:-start}
+replicas=0
+if [ "$cmd" = --managers ]; then
+	replicas=${3:?--managers needs a number}
+	case $replicas in '' | *[!0-9]*) echo "quickstart.sh: --managers $replicas: want a number of managers" >&2; exit 2 ;; esac
+	[ "$replicas" -ge 1 ] || { echo "quickstart.sh: --managers needs at least 1" >&2; exit 2; }
+	cmd=start
+fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$repo/bin}
 base=${PORT_BASE:-17101}
@@ -71,19 +88,71 @@ start_agent() {
 		--heartbeat-interval 500ms >>"$dir/$1.log" 2>&1 </dev/null &
 }
 
-start() {
-	[ -f "$dir/cluster.yaml" ] || create
-	for h in $hosts; do
-		running "$dir/hosts/$h/agent.pid" || start_agent "$h"
-	done
-	if ! running "$dir/manager.pid"; then
+# managers: the replicas' names (none for a single manager).
+managers() {
+	[ -f "$dir/managers/count" ] || return 0
+	i=1
+	while [ "$i" -le "$(cat "$dir/managers/count")" ]; do echo "m$i"; i=$((i + 1)); done
+}
+
+# sockets: what BASALT_SOCKET is for this cluster.
+sockets() {
+	if [ -f "$dir/managers/count" ]; then
+		managers | sed "s|.*|$dir/managers/&.sock|" | paste -sd, -
+	else
+		echo "$dir/manager.sock"
+	fi
+}
+
+etcd_url() { echo "http://127.0.0.1:$((base + 10))"; }
+
+# start_etcd: one etcd member on loopback for the replicas, if not running.
+start_etcd() {
+	running "$dir/managers/etcd.pid" && return 0
+	command -v etcd >/dev/null || die "--managers needs etcd (make deps installs Debian's etcd-server)"
+	peer="http://127.0.0.1:$((base + 11))"
+	etcd --name e1 --data-dir "$dir/managers/etcd" --listen-client-urls "$(etcd_url)" --advertise-client-urls "$(etcd_url)" \
+		--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" --initial-cluster "e1=$peer" \
+		>>"$dir/managers/etcd.log" 2>&1 </dev/null &
+	echo $! >"$dir/managers/etcd.pid"
+}
+
+# start_replica M: manager replica M, standing by until elected.
+start_replica() {
+	"$bin/basalt-manager" --config "$dir/cluster.yaml" --certs "$dir/certs" --etcd "$(etcd_url)" --name "$1" \
+		--socket "$dir/managers/$1.sock" >>"$dir/managers/$1.log" 2>&1 </dev/null &
+	echo $! >"$dir/managers/$1.pid"
+}
+
+check_manager() {
+	case " $(managers | tr '\n' ' ') " in *" $1 "*) ;; *) die "no manager replica \"$1\" (replicas: $(managers | tr '\n' ' '); see --managers)" ;; esac
+}
+
+start_managers() {
+	if [ -f "$dir/managers/count" ]; then
+		start_etcd
+		for m in $(managers); do running "$dir/managers/$m.pid" || start_replica "$m"; done
+	elif ! running "$dir/manager.pid"; then
 		"$bin/basalt-manager" --config "$dir/cluster.yaml" --state-dir "$dir/state/manager" --certs "$dir/certs" \
 			--socket "$dir/manager.sock" >>"$dir/manager.log" 2>&1 </dev/null &
 		echo $! >"$dir/manager.pid"
 	fi
+}
+
+start() {
+	if [ ! -f "$dir/cluster.yaml" ]; then
+		create
+		if [ "$replicas" -gt 0 ]; then mkdir -p "$dir/managers" && echo "$replicas" >"$dir/managers/count"; fi
+	elif [ "$replicas" -gt 0 ] && [ ! -f "$dir/managers/count" ]; then
+		die "$dir was created with one manager: --managers is given when a cluster is created (use a new DIR)"
+	fi
+	for h in $hosts; do
+		running "$dir/hosts/$h/agent.pid" || start_agent "$h"
+	done
+	start_managers
 	cat <<TXT
 Cluster starting in $dir. Then:
-  export BASALT_SOCKET=$dir/manager.sock
+  export BASALT_SOCKET=$(sockets)
   $bin/basalt status
   $0 $dir kill-host h1        # h1 crashes: fenced, then the group fails over
   $bin/basalt status; $bin/basalt events
@@ -91,21 +160,53 @@ Cluster starting in $dir. Then:
   $bin/basalt resource move demo --host h1 --wait
   $0 $dir stop
 TXT
+	if [ -f "$dir/managers/count" ]; then
+		cat <<TXT
+With manager replicas:
+  $bin/basalt status          # Managers: which one leads, at which epoch
+  $0 $dir kill-manager m1     # kill -9 a replica (the leader?): a standby takes over
+  $0 $dir restart-manager m1  # it comes back as a standby
+TXT
+	fi
+}
+
+# pidfiles: every daemon's pid file, managers first (etcd last: a replica
+# that stops resigns through it).
+pidfiles() {
+	if [ -f "$dir/managers/count" ]; then
+		for m in $(managers); do echo "$dir/managers/$m.pid"; done
+	else
+		echo "$dir/manager.pid"
+	fi
+	for h in $hosts; do echo "$dir/hosts/$h/agent.pid"; done
+	[ ! -f "$dir/managers/count" ] || echo "$dir/managers/etcd.pid"
 }
 
 status() {
-	for f in "$dir/manager.pid" "$dir"/hosts/*/agent.pid; do
-		name=$(basename "$(dirname "$f")")
-		[ "$f" = "$dir/manager.pid" ] && name=manager
+	for f in $(pidfiles); do
+		name=$(basename "$f" .pid)
+		[ "$name" = agent ] && name=$(basename "$(dirname "$f")")
 		if running "$f"; then echo "$name: running (pid $(cat "$f"))"; else echo "$name: not running"; fi
 	done
-	BASALT_SOCKET=$dir/manager.sock "$bin/basalt" status
+	BASALT_SOCKET=$(sockets) "$bin/basalt" status
+}
+
+# wait_gone PIDFILE: until its process has exited (at most 10 s).
+wait_gone() {
+	i=0
+	while running "$1" && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 }
 
 stop() {
-	for f in "$dir/manager.pid" "$dir"/hosts/*/agent.pid; do
+	for f in $(pidfiles); do
+		[ "$(basename "$f")" = etcd.pid ] && continue
 		if running "$f"; then kill "$(cat "$f")"; fi
 	done
+	if [ -f "$dir/managers/count" ]; then
+		# The replicas resign through etcd: it stops once they are gone.
+		for m in $(managers); do wait_gone "$dir/managers/$m.pid"; done
+		if running "$dir/managers/etcd.pid"; then kill "$(cat "$dir/managers/etcd.pid")"; fi
+	fi
 	echo "stopped; the cluster's files stay in $dir ($0 $dir starts it again)"
 }
 
@@ -131,6 +232,20 @@ restart-host)
 	[ ! -f "$dir/hosts/$h/power" ] || echo on >"$dir/hosts/$h/power"
 	start_agent "$h"
 	echo "$h's agent started again: the manager probes it and it may run resources again"
+	;;
+kill-manager)
+	m=${3:?kill-manager needs a replica name}
+	check_manager "$m"
+	running "$dir/managers/$m.pid" || die "replica $m is not running"
+	kill -9 "$(cat "$dir/managers/$m.pid")"
+	echo "replica $m killed (kill -9): if it led, a standby takes over once its lease lapses"
+	;;
+restart-manager)
+	m=${3:?restart-manager needs a replica name}
+	check_manager "$m"
+	running "$dir/managers/$m.pid" && die "replica $m is running already"
+	start_replica "$m"
+	echo "replica $m started again: it stands by, and campaigns"
 	;;
 *) die "unknown command \"$cmd\"; $usage" ;;
 esac

@@ -14,58 +14,83 @@ import (
 	"github.com/basalt-ha/basalt/live/api"
 )
 
+// demo is a cluster of harness/quickstart.sh in a test's directory.
+type demo struct {
+	t                     *testing.T
+	bin, dir, script, env string
+}
+
+func newDemo(t *testing.T, portBase string) *demo {
+	d := &demo{t: t, bin: buildBinaries(t, ""), dir: t.TempDir(), script: filepath.Join(repo(), "harness", "quickstart.sh"),
+		env: "PORT_BASE=" + portBase}
+	t.Cleanup(func() {
+		cmd := exec.Command(d.script, d.dir, "stop")
+		cmd.Env = append(os.Environ(), "BIN="+d.bin, d.env)
+		_ = cmd.Run()
+	})
+	return d
+}
+
+// qs runs the script on the demo's directory.
+func (d *demo) qs(args ...string) string {
+	cmd := exec.Command(d.script, append([]string{d.dir}, args...)...)
+	cmd.Env = append(os.Environ(), "BIN="+d.bin, d.env)
+	out, err := cmd.CombinedOutput()
+	require.NoError(d.t, err, "quickstart.sh %v: %s", args, out)
+	return string(out)
+}
+
+// status is basalt status -o json on socket (a comma-separated list with
+// replicas): its exit code and output.
+func (d *demo) status(socket string) (int, string) {
+	cmd := exec.Command(filepath.Join(d.bin, "basalt"), "status", "-o", "json", "--socket", socket)
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), string(out)
+	}
+	require.NoError(d.t, err)
+	return 0, string(out)
+}
+
+// await polls basalt status on socket (bounded) until ok says yes.
+func (d *demo) await(socket, what string, ok func(rc int, out string) bool) string {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		rc, out := d.status(socket)
+		if ok(rc, out) {
+			return out
+		}
+		require.True(d.t, time.Now().Before(deadline), "%s: last status rc %d:\n%s", what, rc, out)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// runsOn is where the demo's web server runs, by a status's JSON.
+func runsOn(out string) string {
+	var v api.StatusView
+	if json.Unmarshal([]byte(out), &v) != nil {
+		return ""
+	}
+	for _, g := range v.Groups {
+		for _, r := range g.Resources {
+			if r.ID == "web" && len(r.RunningOn) == 1 {
+				return r.RunningOn[0]
+			}
+		}
+	}
+	return ""
+}
+
 // TestQuickstartWalkthrough follows the README's quick start as a person
 // would, through harness/quickstart.sh: start, kill h1's agent (fenced,
 // failover), bring h1 back, and basalt status exits 0 again; stop ends
 // every daemon. Before, nothing brought h1 back: the demo stayed in need
 // of attention for good.
 func TestQuickstartWalkthrough(t *testing.T) {
-	bin := buildBinaries(t, "")
-	dir := t.TempDir()
-	script := filepath.Join(repo(), "harness", "quickstart.sh")
-	qs := func(args ...string) string {
-		cmd := exec.Command(script, append([]string{dir}, args...)...)
-		cmd.Env = append(os.Environ(), "BIN="+bin, "PORT_BASE=17301")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "quickstart.sh %v: %s", args, out)
-		return string(out)
-	}
-	t.Cleanup(func() { _ = exec.Command(script, dir, "stop").Run() })
-	status := func() (int, string) {
-		cmd := exec.Command(filepath.Join(bin, "basalt"), "status", "-o", "json", "--socket", filepath.Join(dir, "manager.sock"))
-		out, err := cmd.Output()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode(), string(out)
-		}
-		require.NoError(t, err)
-		return 0, string(out)
-	}
-	// awaitStatus polls basalt status (bounded) until ok says yes.
-	awaitStatus := func(what string, ok func(rc int, out string) bool) string {
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			rc, out := status()
-			if ok(rc, out) {
-				return out
-			}
-			require.True(t, time.Now().Before(deadline), "%s: last status rc %d:\n%s", what, rc, out)
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	runsOn := func(out string) string {
-		var v api.StatusView
-		if json.Unmarshal([]byte(out), &v) != nil {
-			return ""
-		}
-		for _, g := range v.Groups {
-			for _, r := range g.Resources {
-				if r.ID == "web" && len(r.RunningOn) == 1 {
-					return r.RunningOn[0]
-				}
-			}
-		}
-		return ""
-	}
+	d := newDemo(t, "17301")
+	dir, qs := d.dir, d.qs
+	sock := filepath.Join(dir, "manager.sock")
+	awaitStatus := func(what string, ok func(rc int, out string) bool) string { return d.await(sock, what, ok) }
 
 	require.Contains(t, qs(), "Cluster starting in "+dir)
 	out := awaitStatus("the demo comes up", func(rc int, out string) bool { return rc == 0 && runsOn(out) != "" })
@@ -81,11 +106,59 @@ func TestQuickstartWalkthrough(t *testing.T) {
 
 	out = qs("stop")
 	require.Contains(t, out, "stopped")
-	for _, f := range []string{"manager.pid", "hosts/h1/agent.pid", "hosts/h2/agent.pid", "hosts/h3/agent.pid"} {
-		pid, err := os.ReadFile(filepath.Join(dir, f))
-		require.NoError(t, err)
-		require.Eventually(t, func() bool {
+	d.requireStopped("manager.pid", "hosts/h1/agent.pid", "hosts/h2/agent.pid", "hosts/h3/agent.pid")
+}
+
+// requireStopped waits (bounded) until the processes of the pid files
+// (paths in the demo's directory) have exited.
+func (d *demo) requireStopped(pidFiles ...string) {
+	d.t.Helper()
+	for _, f := range pidFiles {
+		pid, err := os.ReadFile(filepath.Join(d.dir, f))
+		require.NoError(d.t, err)
+		require.Eventually(d.t, func() bool {
 			return exec.Command("kill", "-0", strings.TrimSpace(string(pid))).Run() != nil
 		}, 30*time.Second, 100*time.Millisecond, "%s still runs after stop", f)
 	}
+}
+
+// With --managers 3 the demo runs three manager replicas on an etcd of its
+// own: basalt, given every replica's socket, talks to the leader; kill -9
+// of the leader, and a standby takes over with the cluster healthy; the
+// killed one comes back as a standby; stop ends every daemon, etcd too.
+func TestQuickstartManagers(t *testing.T) {
+	if _, err := exec.LookPath("etcd"); err != nil {
+		t.Skip("etcd not installed (make deps installs Debian's etcd-server)")
+	}
+	d := newDemo(t, "17401")
+	out := d.qs("--managers", "3")
+	var socks []string
+	for _, m := range []string{"m1", "m2", "m3"} {
+		socks = append(socks, filepath.Join(d.dir, "managers", m+".sock"))
+	}
+	all := strings.Join(socks, ",")
+	require.Contains(t, out, "export BASALT_SOCKET="+all)
+	leader := func(out string) string {
+		var v api.StatusView
+		if json.Unmarshal([]byte(out), &v) != nil || v.Role != api.RoleLeader {
+			return ""
+		}
+		for _, m := range v.Managers {
+			if m.Leader {
+				return m.Name
+			}
+		}
+		return ""
+	}
+	out = d.await(all, "the demo comes up under a leader", func(rc int, out string) bool { return rc == 0 && leader(out) != "" })
+	first := leader(out)
+	require.Contains(t, d.qs("kill-manager", first), "killed")
+	d.await(all, "a standby takes over from "+first, func(rc int, out string) bool {
+		l := leader(out)
+		return rc == 0 && l != "" && l != first
+	})
+	require.Contains(t, d.qs("restart-manager", first), "stands by")
+	require.Contains(t, d.qs("status"), first+": running")
+	require.Contains(t, d.qs("stop"), "stopped")
+	d.requireStopped("managers/m1.pid", "managers/m2.pid", "managers/m3.pid", "managers/etcd.pid")
 }

@@ -158,7 +158,9 @@ func (pc *ProcessCluster) signalReplica(name string, sig syscall.Signal) error {
 }
 
 // KillReplica kills replica name (kill -9): its lease lapses after its TTL.
-func (pc *ProcessCluster) KillReplica(name string) error { return pc.signalReplica(name, syscall.SIGKILL) }
+func (pc *ProcessCluster) KillReplica(name string) error {
+	return pc.signalReplica(name, syscall.SIGKILL)
+}
 
 // PauseReplica freezes replica name (SIGSTOP), with its lease and its
 // agent connections as they are.

@@ -65,3 +65,25 @@ func TestLogsConfigurationWarnings(t *testing.T) {
 	require.Equal(t, 3, strings.Count(errOut.String(), "configuration warning"), errOut.String())
 	require.Contains(t, errOut.String(), "lab-pair.yaml:8: warning: cluster.fencing: fencing is off")
 }
+
+// The flags of manager high availability are refused where they would be
+// ignored or contradict each other, each with a message.
+func TestHighAvailabilityFlags(t *testing.T) {
+	cfg := filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")
+	etcd := "--etcd=http://127.0.0.1:1"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--name", "m1"}, "--name is for manager high availability: give --etcd too"},
+		{[]string{"--lease-ttl", "3s"}, "--lease-ttl is for manager high availability"},
+		{[]string{etcd, "--state-dir", t.TempDir()}, "--state-dir and --etcd"},
+		{[]string{etcd, "--name", " "}, "--name: with --etcd every manager needs a name"},
+		{[]string{etcd, "--name", "m1", "--etcd-cert", "c.pem"}, "--etcd-cert and --etcd-key go together"},
+	} {
+		var errOut bytes.Buffer
+		rc := run(append([]string{"--config", cfg}, c.args...), &errOut, nil)
+		require.Equal(t, 2, rc, "%v", c.args)
+		require.Contains(t, errOut.String(), c.want, "%v", c.args)
+	}
+}

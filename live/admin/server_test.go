@@ -143,3 +143,36 @@ func TestAdminStatusResourceAgents(t *testing.T) {
 	require.Equal(t, "ocf:basalt:statefile", r.Agent)
 	require.Equal(t, map[string]string{"state": "/run/basalt/oss/pool1.state"}, r.Params)
 }
+
+// standbySource is a replica that stands by while m1 leads.
+type standbySource struct{}
+
+func (standbySource) Daemon() *daemon.ManagerDaemon { return nil }
+func (standbySource) Managers() []api.ManagerView {
+	return []api.ManagerView{{Name: "m1", Leader: true, Epoch: 42, LeaseLeft: "4s"}, {Name: "m2", Epoch: 57, Self: true}}
+}
+
+// A standby answers status with who leads, and refuses every other request
+// with 503, naming the leader.
+func TestAdminStandby(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "m2.sock")
+	srv, err := ServeSource(standbySource{}, sock, 0o600, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	v, err := api.NewClient(sock).Status()
+	require.NoError(t, err)
+	require.Equal(t, api.RoleStandby, v.Role)
+	require.False(t, v.Healthy)
+	require.Len(t, v.Managers, 2)
+	require.Contains(t, v.Problems[0], "m1 leads (epoch 42)")
+	code, out := post(t, sock, `{"command":"standby","target":"a"}`)
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, out, "this manager stands by: m1 leads (epoch 42)")
+	_, err = api.NewClient(sock).Events(0, 0)
+	require.ErrorContains(t, err, "m1 leads")
+	// The CLI's search for the leader takes the standby when no leader
+	// answers, so that its refusals say who leads.
+	v, err = api.LeaderClient([]string{filepath.Join(t.TempDir(), "gone.sock"), sock}).Status()
+	require.NoError(t, err)
+	require.Equal(t, api.RoleStandby, v.Role)
+}

@@ -46,3 +46,27 @@ func TestUnreachableNamesTheSocket(t *testing.T) {
 	require.True(t, errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOTSOCK), "%v", err)
 	require.NotContains(t, err.Error(), "http://")
 }
+
+// The search for the leader skips a socket that accepts and never answers
+// (a frozen manager), and names every socket when none answers.
+func TestLeaderClientSkipsAFrozenManager(t *testing.T) {
+	dir := t.TempDir()
+	frozen := filepath.Join(dir, "frozen.sock")
+	l, err := net.Listen("unix", frozen)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // held open, never answered
+		}
+	}()
+	gone := filepath.Join(dir, "gone.sock")
+	_, err = LeaderClient([]string{frozen, gone}).Status()
+	var ue *UnreachableError
+	require.ErrorAs(t, err, &ue)
+	require.Contains(t, err.Error(), frozen+","+gone)
+}
