@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/basalt-ha/basalt/live/admin"
 	"github.com/basalt-ha/basalt/live/daemon"
@@ -84,7 +85,11 @@ func (o *haOptions) client() (*clientv3.Client, error) {
 			eps = append(eps, e)
 		}
 	}
-	cfg := clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second}
+	// The client's own retries would log every failed attempt while etcd
+	// is down; the replica logs what matters (lease lost, demoted) itself.
+	quiet := zap.NewProductionConfig()
+	quiet.Level = zap.NewAtomicLevelAt(zap.ErrorLevel)
+	cfg := clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, LogConfig: &quiet}
 	if *o.ca != "" || *o.cert != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if *o.ca != "" {

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden .err files")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ (.err of validate, status-*.txt)")
 
 func runCLI(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
