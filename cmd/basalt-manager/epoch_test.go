@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/internal/etcdtest"
 	"github.com/basalt-ha/basalt/live/store"
 )
 
@@ -103,4 +107,37 @@ func TestRefusesAnEventLogWithoutEpochRecord(t *testing.T) {
 	require.Equal(t, 1, rc)
 	require.Contains(t, out.String(), `epoch record "manager-epoch" is missing`)
 	require.Contains(t, out.String(), "basalt-manager epoch --state-dir "+dir+" --set N")
+}
+
+// With --etcd the epoch commands act on the replicas' state in etcd, and
+// refuse to write while a replica campaigns.
+func TestEpochOnEtcd(t *testing.T) {
+	cli := etcdtest.Start(t)
+	at := []string{"--etcd", strings.Join(cli.Endpoints(), ","), "--etcd-prefix", "/basalt/mig"}
+	epoch := func(args ...string) (int, string, string) { return runEpoch(append(slices.Clone(at), args...)...) }
+	rc, out, _ := epoch("--show")
+	require.Equal(t, 0, rc)
+	require.Contains(t, out, "no epoch record")
+	rc, out, errOut := epoch("--set", "9")
+	require.Equal(t, 0, rc, errOut)
+	require.Contains(t, out, "epoch 9 recorded")
+	rc, out, _ = epoch("--show")
+	require.Equal(t, 0, rc)
+	require.Contains(t, out, "epoch 9")
+
+	// A replica campaigns: no write.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := cli.Put(ctx, "/basalt/mig/election/1234", "m1")
+	require.NoError(t, err)
+	rc, _, errOut = epoch("--set", "12")
+	require.Equal(t, 1, rc)
+	require.Contains(t, errOut, "stop every replica first")
+	rc, out, _ = epoch("--show")
+	require.Equal(t, 0, rc)
+	require.Contains(t, out, "epoch 9")
+
+	rc, _, errOut = epoch("--show", "--state-dir", t.TempDir())
+	require.Equal(t, 2, rc)
+	require.Contains(t, errOut, "--state-dir and --etcd")
 }

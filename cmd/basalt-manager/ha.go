@@ -22,11 +22,36 @@ import (
 	"github.com/basalt-ha/basalt/live/service"
 )
 
+// etcdOptions are the flags that reach the etcd of manager high
+// availability.
+type etcdOptions struct {
+	etcd, prefix, ca, cert, key *string
+}
+
+func etcdFlags(fs *pflag.FlagSet) *etcdOptions {
+	return &etcdOptions{
+		etcd:   fs.String("etcd", "", "manager high availability: etcd endpoints, comma-separated (e.g. https://10.0.0.1:2379,...); the state lives there, not in --state-dir"),
+		prefix: fs.String("etcd-prefix", "", "with --etcd: the cluster's key prefix (default /basalt/<cluster name>)"),
+		ca:     fs.String("etcd-ca", "", "with --etcd: CA certificate of etcd's server certificates (PEM)"),
+		cert:   fs.String("etcd-cert", "", "with --etcd: client certificate for etcd (PEM)"),
+		key:    fs.String("etcd-key", "", "with --etcd: client key for etcd (PEM)"),
+	}
+}
+
+// prefixFor is the cluster's key prefix: --etcd-prefix, or the default
+// for the cluster's name.
+func (o *etcdOptions) prefixFor(cluster string) string {
+	if *o.prefix != "" {
+		return *o.prefix
+	}
+	return "/basalt/" + cluster
+}
+
 // haOptions are the flags of manager high availability: with --etcd, this
 // manager is one replica of several, its state in etcd.
 type haOptions struct {
-	etcd, name, prefix       *string
-	ca, cert, key            *string
+	*etcdOptions
+	name                     *string
 	ttl                      *time.Duration
 	stateDirGiven, metricsAt func() string
 }
@@ -34,13 +59,9 @@ type haOptions struct {
 func haFlags(fs *pflag.FlagSet) *haOptions {
 	host, _ := os.Hostname()
 	o := &haOptions{
-		etcd:   fs.String("etcd", "", "manager high availability: etcd endpoints, comma-separated (e.g. https://10.0.0.1:2379,...); the state lives there, not in --state-dir"),
-		name:   fs.String("name", host, "with --etcd: this manager's name in the election, unique in the cluster"),
-		prefix: fs.String("etcd-prefix", "", "with --etcd: the cluster's key prefix (default /basalt/<cluster name>)"),
-		ca:     fs.String("etcd-ca", "", "with --etcd: CA certificate of etcd's server certificates (PEM)"),
-		cert:   fs.String("etcd-cert", "", "with --etcd: client certificate for etcd (PEM)"),
-		key:    fs.String("etcd-key", "", "with --etcd: client key for etcd (PEM)"),
-		ttl:    fs.Duration("lease-ttl", ha.DefaultTTL, "with --etcd: the leader's lease; a dead leader is replaced within it"),
+		etcdOptions: etcdFlags(fs),
+		name:        fs.String("name", host, "with --etcd: this manager's name in the election, unique in the cluster"),
+		ttl:         fs.Duration("lease-ttl", ha.DefaultTTL, "with --etcd: the leader's lease; a dead leader is replaced within it"),
 	}
 	o.stateDirGiven = func() string {
 		if fs.Changed("state-dir") {
@@ -52,7 +73,7 @@ func haFlags(fs *pflag.FlagSet) *haOptions {
 	return o
 }
 
-func (o *haOptions) on() bool { return *o.etcd != "" }
+func (o *etcdOptions) on() bool { return *o.etcd != "" }
 
 // check refuses flags that contradict each other.
 func (o *haOptions) check(fs *pflag.FlagSet) error {
@@ -70,6 +91,10 @@ func (o *haOptions) check(fs *pflag.FlagSet) error {
 	if strings.TrimSpace(*o.name) == "" {
 		return errors.New("--name: with --etcd every manager needs a name unique in the cluster")
 	}
+	return o.etcdOptions.check()
+}
+
+func (o *etcdOptions) check() error {
 	if (*o.cert == "") != (*o.key == "") {
 		return errors.New("--etcd-cert and --etcd-key go together")
 	}
@@ -78,7 +103,7 @@ func (o *haOptions) check(fs *pflag.FlagSet) error {
 
 // client connects to etcd (the client dials lazily: an etcd that is down
 // leaves the replica standing by, retrying).
-func (o *haOptions) client() (*clientv3.Client, error) {
+func (o *etcdOptions) client() (*clientv3.Client, error) {
 	var eps []string
 	for _, e := range strings.Split(*o.etcd, ",") {
 		if e = strings.TrimSpace(e); e != "" {
@@ -128,7 +153,7 @@ func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, socket string, mod
 		return 1
 	}
 	defer cli.Close()
-	r, err := ha.Start(ha.Config{Name: *o.name, Client: cli, Prefix: *o.prefix, TTL: *o.ttl, Daemon: cfg, Log: log})
+	r, err := ha.Start(ha.Config{Name: *o.name, Client: cli, Prefix: o.prefixFor(cfg.Model.Cluster.Name), TTL: *o.ttl, Daemon: cfg, Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 2

@@ -14,7 +14,7 @@ import (
 	"github.com/basalt-ha/basalt/core/coordinator"
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/proto"
-	"github.com/basalt-ha/basalt/live/internal/etcdtest"
+	"github.com/basalt-ha/basalt/internal/etcdtest"
 )
 
 type manager struct {

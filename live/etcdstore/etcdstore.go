@@ -13,6 +13,7 @@ package etcdstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -35,7 +36,15 @@ const defaultTimeout = 5 * time.Second
 type Guard struct {
 	Key string
 	Rev int64
+	// NoneUnder, set instead of Key and Rev, guards an administrator's
+	// write (basalt-manager epoch --set) on no manager running: it holds
+	// while no key exists under this prefix, the election's.
+	NoneUnder string
 }
+
+// ErrManagersRunning is the refusal of a write guarded on NoneUnder while
+// a manager campaigns.
+var ErrManagersRunning = errors.New("a manager replica is running")
 
 // Store implements storage.Store on etcd for one leadership. Its methods
 // may be called from any goroutine.
@@ -273,22 +282,28 @@ func (s *Store) List() ([]string, error) {
 // commit runs ops (op, on name) in one transaction guarded on s.guard.
 func (s *Store) commit(op, name string, ops ...clientv3.Op) error {
 	g := s.guard
-	// The create revision of a missing key is 0: a guard on revision 0
-	// would hold exactly when there is no leader.
-	if g.Key == "" || g.Rev <= 0 {
+	cmp := clientv3.Compare(clientv3.CreateRevision(g.Key), "=", g.Rev)
+	switch {
+	case g.NoneUnder != "":
+		// Over a range, every key must compare: a create revision of 0
+		// holds for the empty range alone.
+		cmp = clientv3.Compare(clientv3.CreateRevision(g.NoneUnder), "=", 0).WithPrefix()
+	case g.Key == "" || g.Rev <= 0:
+		// The create revision of a missing key is 0: a guard on revision
+		// 0 would hold exactly when there is no leader.
 		return fmt.Errorf("%s %s: guard %q at revision %d is no leadership's", op, name, g.Key, g.Rev)
 	}
 	ctx, cancel := s.call()
 	defer cancel()
-	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(g.Key), "=", g.Rev)).
-		Then(ops...).
-		Commit()
+	resp, err := s.cli.Txn(ctx).If(cmp).Then(ops...).Commit()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", op, name, err)
 	}
-	if !resp.Succeeded {
-		return fmt.Errorf("%s %s: write guarded on %s at revision %d: %w", op, name, g.Key, g.Rev, coordinator.ErrDeposed)
+	switch {
+	case resp.Succeeded:
+		return nil
+	case g.NoneUnder != "":
+		return fmt.Errorf("%s %s: a key exists under %s: %w; stop every replica first", op, name, g.NoneUnder, ErrManagersRunning)
 	}
-	return nil
+	return fmt.Errorf("%s %s: write guarded on %s at revision %d: %w", op, name, g.Key, g.Rev, coordinator.ErrDeposed)
 }

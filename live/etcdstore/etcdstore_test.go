@@ -14,7 +14,7 @@ import (
 	"github.com/basalt-ha/basalt/core/storage"
 	"github.com/basalt-ha/basalt/core/storage/storagetest"
 	"github.com/basalt-ha/basalt/live/coordinator"
-	"github.com/basalt-ha/basalt/live/internal/etcdtest"
+	"github.com/basalt-ha/basalt/internal/etcdtest"
 )
 
 // prefixes numbers the clusters of one etcd, so that each test's store
@@ -74,6 +74,7 @@ func TestOnEtcd(t *testing.T) {
 		{"AGuardWithoutARevisionIsRefused", testAGuardWithoutARevisionIsRefused},
 		{"ConcurrentAppendsLoseNothing", testConcurrentAppendsLoseNothing},
 		{"AForeignKeyIsAnError", testAForeignKeyIsAnError},
+		{"AWriteWhileNoManagerRuns", testAWriteWhileNoManagerRuns},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, cli) })
 	}
@@ -229,4 +230,18 @@ func testAForeignKeyIsAnError(t *testing.T, cli *clientv3.Client) {
 	require.NoError(t, err)
 	_, err = s.List()
 	require.ErrorContains(t, err, prefix+"/state/stray")
+}
+
+// An administrator's write guarded on NoneUnder the election is applied
+// while no manager campaigns, and refused, changing nothing, once one does.
+func testAWriteWhileNoManagerRuns(t *testing.T, cli *clientv3.Client) {
+	prefix := newPrefix()
+	admin := New(cli, prefix, Guard{NoneUnder: prefix + "/election/"}, 0)
+	require.NoError(t, admin.Write("epoch", []byte("9")))
+	expect(t, admin, "epoch", "9")
+	lead(t, cli, prefix, "m1")
+	err := admin.Write("epoch", []byte("12"))
+	require.ErrorIs(t, err, ErrManagersRunning)
+	require.Contains(t, err.Error(), "stop every replica first")
+	expect(t, admin, "epoch", "9")
 }
