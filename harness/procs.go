@@ -161,6 +161,7 @@ type ProcessCluster struct {
 	replicas map[string]*process
 	etcd     *process
 	etcdURL  string
+	etcdArgs []string // its command line, to start it again
 }
 
 // StartProcessCluster realizes the configuration, starts every agent and

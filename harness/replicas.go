@@ -71,18 +71,23 @@ func (pc *ProcessCluster) startEtcd() error {
 	if err != nil {
 		return fmt.Errorf("manager replicas need etcd (make deps installs Debian's etcd-server): %w", err)
 	}
-	ports, err := freePorts(2)
+	if pc.etcdArgs == nil {
+		ports, err := freePorts(2)
+		if err != nil {
+			return err
+		}
+		client, peer := fmt.Sprintf("http://127.0.0.1:%d", ports[0]), fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+		pc.etcdURL = client
+		pc.etcdArgs = []string{bin, "--name", "e1", "--data-dir", filepath.Join(pc.Dir, "etcd"),
+			"--listen-client-urls", client, "--advertise-client-urls", client,
+			"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "e1=" + peer}
+	}
+	p, err := pc.spawn("etcd", exec.Command(pc.etcdArgs[0], pc.etcdArgs[1:]...))
 	if err != nil {
 		return err
 	}
-	client, peer := fmt.Sprintf("http://127.0.0.1:%d", ports[0]), fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	p, err := pc.spawn("etcd", exec.Command(bin, "--name", "e1", "--data-dir", filepath.Join(pc.Dir, "etcd"),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "e1="+peer))
-	if err != nil {
-		return err
-	}
-	pc.etcd, pc.etcdURL = p, client
+	pc.etcd = p
+	client := pc.etcdURL
 	deadline := time.Now().Add(20 * time.Second)
 	hc := &http.Client{Timeout: time.Second}
 	for {
@@ -171,6 +176,30 @@ func (pc *ProcessCluster) PauseReplica(name string) error {
 // ResumeReplica wakes a paused replica (SIGCONT).
 func (pc *ProcessCluster) ResumeReplica(name string) error {
 	return pc.signalReplica(name, syscall.SIGCONT)
+}
+
+// KillEtcd kills etcd (kill -9): the leader cannot renew its lease and
+// stops acting; nobody leads until StartEtcd.
+func (pc *ProcessCluster) KillEtcd() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.etcd == nil || pc.etcd.exited() {
+		return errors.New("etcd is not running")
+	}
+	_ = pc.etcd.cmd.Process.Kill()
+	<-pc.etcd.done
+	return nil
+}
+
+// StartEtcd starts etcd again, on its data and address, and waits until it
+// serves.
+func (pc *ProcessCluster) StartEtcd() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.etcd != nil && !pc.etcd.exited() {
+		return nil
+	}
+	return pc.startEtcd()
 }
 
 // ReplicaLog is replica name's log.

@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +86,37 @@ func TestProcessManagerReplicas(t *testing.T) {
 	require.Equal(t, third, pc.awaitLeader(first, second), "the replica elected while the other was frozen still leads")
 	pc.awaitHealthyOn(where)
 	pc.requireNeverTwice()
+}
+
+// etcd killed for a while: the leader cannot renew its lease and stops
+// acting (no replica leads), while what runs goes on running; once etcd is
+// back a leader is elected, on the journal as it was: the group stays on
+// h2, where a move put it, and was never restarted.
+func TestProcessReplicasSurviveAnEtcdOutage(t *testing.T) {
+	pc := newProcClusterOpts(t, []string{"h1", "h2"}, procOpts{replicas: 2})
+	pc.awaitHealthyOn("h1")
+	pc.awaitLeader()
+	rc, out := pc.cli("resource", "move", "g", "--host", "h2", "--wait")
+	require.Equal(t, 0, rc, out)
+	pc.awaitHealthyOn("h2")
+	before, err := os.Stat(filepath.Join(pc.ResourceDir("h2"), "statefile-pool.state"))
+	require.NoError(t, err)
+
+	require.NoError(t, pc.KillEtcd())
+	pc.Mark("etcd killed")
+	deadline := time.Now().Add(20 * time.Second)
+	for pc.Leader() != "" {
+		require.True(t, time.Now().Before(deadline), "a replica still leads 20s after etcd died")
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Len(t, pc.StateFiles("h2"), 2, "what runs goes on running while nobody leads")
+
+	require.NoError(t, pc.StartEtcd())
+	pc.Mark("etcd back")
+	pc.awaitLeader()
+	pc.awaitHealthyOn("h2")
+	after, err := os.Stat(filepath.Join(pc.ResourceDir("h2"), "statefile-pool.state"))
+	require.NoError(t, err)
+	require.Equal(t, before.ModTime(), after.ModTime(), "the pool was never restarted")
+	require.Empty(t, pc.StateFiles("h1"))
 }

@@ -173,16 +173,6 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	mux := http.NewServeMux()
-	reply := func(w http.ResponseWriter, code int, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
-	}
-	fail := func(w http.ResponseWriter, code int, err error) {
-		reply(w, code, map[string]string{"error": err.Error()})
-	}
 	// handle routes a request to the acting daemon, or refuses it on a
 	// standby.
 	handle := func(pattern string, h func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon)) {
@@ -208,78 +198,115 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 		}
 		reply(w, http.StatusOK, StandbyStatus(ms))
 	})
-	handle("GET /v1/events", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
-		q := r.URL.Query()
-		// after=SEQ is what a follower asks: everything it has not seen,
-		// however many came since its last poll (n alone could skip some).
-		var after uint64
-		if a := q.Get("after"); a != "" {
-			var err error
-			if after, err = strconv.ParseUint(a, 10, 64); err != nil {
-				fail(w, http.StatusBadRequest, fmt.Errorf("after=%q: want an event sequence number", a))
-				return
-			}
+	handle("GET /v1/events", serveEvents)
+	handle("GET /v1/fence-history", serveFenceHistory)
+	handle("GET /v1/why/{group}", serveWhy)
+	handle("GET /v1/reports/{id}", serveReport)
+	handle("POST /v1/requests", serveRequest(log))
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, l: l, path: path}
+	go func() { _ = s.srv.Serve(l) }()
+	return s, nil
+}
+
+// reply answers v as indented JSON with code.
+func reply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// fail answers err's message with code.
+func fail(w http.ResponseWriter, code int, err error) {
+	reply(w, code, map[string]string{"error": err.Error()})
+}
+
+// serveEvents is GET /v1/events[?after=SEQ][&n=N]: the event log, oldest first.
+func serveEvents(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	q := r.URL.Query()
+	// after=SEQ is what a follower asks: everything it has not seen,
+	// however many came since its last poll (n alone could skip some).
+	var after uint64
+	if a := q.Get("after"); a != "" {
+		var err error
+		if after, err = strconv.ParseUint(a, 10, 64); err != nil {
+			fail(w, http.StatusBadRequest, fmt.Errorf("after=%q: want an event sequence number", a))
+			return
 		}
-		var evs []api.Event
-		d.View(func(m *manager.Manager) { evs = events(m.Events()) })
-		// Sequence numbers grow along the log: the first one above after
-		// starts what is asked.
-		evs = evs[sort.Search(len(evs), func(i int) bool { return evs[i].Seq > after }):]
-		if n, err := strconv.Atoi(q.Get("n")); err == nil && n > 0 && n < len(evs) {
-			evs = evs[len(evs)-n:]
+	}
+	var evs []api.Event
+	d.View(func(m *manager.Manager) { evs = events(m.Events()) })
+	// Sequence numbers grow along the log: the first one above after
+	// starts what is asked.
+	evs = evs[sort.Search(len(evs), func(i int) bool { return evs[i].Seq > after }):]
+	if n, err := strconv.Atoi(q.Get("n")); err == nil && n > 0 && n < len(evs) {
+		evs = evs[len(evs)-n:]
+	}
+	reply(w, http.StatusOK, evs)
+}
+
+// serveFenceHistory is GET /v1/fence-history: the finished fence requests.
+func serveFenceHistory(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	var out []api.FenceHistoryEntry
+	d.View(func(m *manager.Manager) { out = fenceHistory(m.FenceHistory()) })
+	reply(w, http.StatusOK, out)
+}
+
+// serveWhy is GET /v1/why/{group}: why the group is placed where it is.
+func serveWhy(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	var why string
+	var ok bool
+	var noGroup error
+	d.View(func(m *manager.Manager) {
+		if why, ok = m.Why(r.PathValue("group")); !ok {
+			noGroup = m.NoGroup(r.PathValue("group"))
 		}
-		reply(w, http.StatusOK, evs)
 	})
-	handle("GET /v1/fence-history", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
-		var out []api.FenceHistoryEntry
-		d.View(func(m *manager.Manager) { out = fenceHistory(m.FenceHistory()) })
-		reply(w, http.StatusOK, out)
-	})
-	handle("GET /v1/why/{group}", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
-		var why string
+	if _, exists := d.Model().Group(r.PathValue("group")); !ok && exists {
+		// A group the manager has not placed yet, not a wrong name.
+		fail(w, http.StatusNotFound, fmt.Errorf("group %q: no placement planned yet; try again in a moment", r.PathValue("group")))
+		return
+	}
+	if !ok {
+		fail(w, http.StatusNotFound, noGroup)
+		return
+	}
+	reply(w, http.StatusOK, map[string]string{"group": r.PathValue("group"), "why": why})
+}
+
+// serveReport is GET /v1/reports/{id}[?wait=D]: a report, waited for until
+// CLOSED at most wait (10 minutes).
+func serveReport(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
+	deadline := time.Now().Add(min(wait, 10*time.Minute))
+	for {
+		ch := d.Changed()
+		var rep manager.Report
 		var ok bool
-		var noGroup error
-		d.View(func(m *manager.Manager) {
-			if why, ok = m.Why(r.PathValue("group")); !ok {
-				noGroup = m.NoGroup(r.PathValue("group"))
-			}
-		})
-		if _, exists := d.Model().Group(r.PathValue("group")); !ok && exists {
-			// A group the manager has not placed yet, not a wrong name.
-			fail(w, http.StatusNotFound, fmt.Errorf("group %q: no placement planned yet; try again in a moment", r.PathValue("group")))
-			return
-		}
+		d.View(func(m *manager.Manager) { rep, ok = m.Report(r.PathValue("id")) })
 		if !ok {
-			fail(w, http.StatusNotFound, noGroup)
+			fail(w, http.StatusNotFound, fmt.Errorf("no report %q", r.PathValue("id")))
 			return
 		}
-		reply(w, http.StatusOK, map[string]string{"group": r.PathValue("group"), "why": why})
-	})
-	handle("GET /v1/reports/{id}", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
-		wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
-		deadline := time.Now().Add(min(wait, 10*time.Minute))
-		for {
-			ch := d.Changed()
-			var rep manager.Report
-			var ok bool
-			d.View(func(m *manager.Manager) { rep, ok = m.Report(r.PathValue("id")) })
-			if !ok {
-				fail(w, http.StatusNotFound, fmt.Errorf("no report %q", r.PathValue("id")))
-				return
-			}
-			if rep.State == manager.ReportClosed || !time.Now().Before(deadline) {
-				reply(w, http.StatusOK, reportView(rep))
-				return
-			}
-			select {
-			case <-ch:
-			case <-time.After(time.Until(deadline)):
-			case <-r.Context().Done():
-				return
-			}
+		if rep.State == manager.ReportClosed || !time.Now().Before(deadline) {
+			reply(w, http.StatusOK, reportView(rep))
+			return
 		}
-	})
-	handle("POST /v1/requests", func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+		select {
+		case <-ch:
+		case <-time.After(time.Until(deadline)):
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// serveRequest is POST /v1/requests: an admin request, answered with its
+// report's ID (202), refused with 400, or with 503 while the manager
+// cannot act on it (it cannot persist, or no longer leads).
+func serveRequest(log *slog.Logger) func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	return func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		req, code, err := decodeRequest(w, r)
 		if err != nil {
 			fail(w, code, err)
@@ -308,10 +335,7 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 		}
 		log.Info("admin request", "request", mreq.String(), "report", id)
 		reply(w, http.StatusAccepted, map[string]string{"report": id})
-	})
-	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, l: l, path: path}
-	go func() { _ = s.srv.Serve(l) }()
-	return s, nil
+	}
 }
 
 // Close stops serving and removes the socket.
