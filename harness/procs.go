@@ -162,6 +162,8 @@ type ProcessCluster struct {
 	etcd     *process
 	etcdURL  string
 	etcdArgs []string // its command line, to start it again
+	// etcdProxies are each replica's path to etcd.
+	etcdProxies map[string]*Proxy
 }
 
 // StartProcessCluster realizes the configuration, starts every agent and

@@ -30,7 +30,7 @@ func (pc *ProcessCluster) startReplicas() error {
 	if err := pc.startEtcd(); err != nil {
 		return err
 	}
-	pc.replicas = map[string]*process{}
+	pc.replicas, pc.etcdProxies = map[string]*process{}, map[string]*Proxy{}
 	var socks []string
 	for i := range pc.opts.Replicas {
 		n := replicaName(i)
@@ -53,7 +53,17 @@ func (pc *ProcessCluster) startReplica(name string) error {
 	if ttl == 0 {
 		ttl = 2 * time.Second
 	}
-	args := append([]string{"--config", pc.ConfigPath(), "--etcd", pc.etcdURL, "--name", name,
+	// Each replica reaches etcd through a proxy of its own, so that one
+	// can be cut from etcd while it still reaches the agents.
+	px := pc.etcdProxies[name]
+	if px == nil {
+		var err error
+		if px, err = NewProxy(strings.TrimPrefix(pc.etcdURL, "http://")); err != nil {
+			return fmt.Errorf("replica %s: %w", name, err)
+		}
+		pc.etcdProxies[name] = px
+	}
+	args := append([]string{"--config", pc.ConfigPath(), "--etcd", "http://" + px.Addr(), "--name", name,
 		"--lease-ttl", ttl.String(), "--certs", filepath.Join(pc.Dir, "certs"), "--socket", pc.replicaSocket(name)},
 		pc.opts.ManagerArgs...)
 	p, err := pc.spawn("manager-"+name, exec.Command(filepath.Join(pc.Bin, "basalt-manager"), args...))
@@ -202,6 +212,21 @@ func (pc *ProcessCluster) StartEtcd() error {
 	return pc.startEtcd()
 }
 
+// CutReplicaFromEtcd cuts replica name's path to etcd both ways (or, with
+// cut false, restores it); its paths to the agents stay as they are.
+func (pc *ProcessCluster) CutReplicaFromEtcd(name string, cut bool) error {
+	pc.mu.Lock()
+	px := pc.etcdProxies[name]
+	pc.mu.Unlock()
+	if px == nil {
+		return fmt.Errorf("replica %s: %w", name, ErrNoReplica)
+	}
+	if cut {
+		return px.Partition()
+	}
+	return px.Heal()
+}
+
 // ReplicaLog is replica name's log.
 func (pc *ProcessCluster) ReplicaLog(name string) string {
 	return filepath.Join(pc.Dir, "manager-"+name+".log")
@@ -231,4 +256,7 @@ func (pc *ProcessCluster) stopEtcd() {
 		<-pc.etcd.done
 	}
 	_ = os.RemoveAll(filepath.Join(pc.Dir, "etcd"))
+	for _, px := range pc.etcdProxies {
+		_ = px.Close()
+	}
 }

@@ -34,6 +34,22 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
+// awaitStopped waits (bounded) until replica name's log says it stopped
+// acting: the daemon found its lease past (stops acting), or the
+// coordinator demoted it (deposed), whichever came first.
+func (pc *procCluster) awaitStopped(name string) {
+	pc.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, _ := os.ReadFile(pc.ReplicaLog(name))
+		if strings.Contains(string(data), "stops acting") || strings.Contains(string(data), "deposed:") {
+			return
+		}
+		require.True(pc.t, time.Now().Before(deadline), "replica %s did not say it stopped acting:\n%s", name, data)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // requireNeverTwice fails when a resource of the group is active on more
 // than one host now.
 func (pc *procCluster) requireNeverTwice() {
@@ -74,15 +90,7 @@ func TestProcessManagerReplicas(t *testing.T) {
 	where := pc.awaitHealthyOnAny(t, pc.Hosts)
 	require.NoError(t, pc.ResumeReplica(second))
 	pc.Mark("%s resumed", second)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		data, _ := os.ReadFile(pc.ReplicaLog(second))
-		if strings.Contains(string(data), "stops acting") || strings.Contains(string(data), "deposed") {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the resumed replica did not say it stopped acting:\n%s", data)
-		time.Sleep(100 * time.Millisecond)
-	}
+	pc.awaitStopped(second)
 	require.Equal(t, third, pc.awaitLeader(first, second), "the replica elected while the other was frozen still leads")
 	pc.awaitHealthyOn(where)
 	pc.requireNeverTwice()
@@ -119,4 +127,24 @@ func TestProcessReplicasSurviveAnEtcdOutage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before.ModTime(), after.ModTime(), "the pool was never restarted")
 	require.Empty(t, pc.StateFiles("h1"))
+}
+
+// The leader cut from etcd, not from the agents: it stops acting before
+// its lease can end, a standby takes over within the lease, and once the
+// cut heals the old leader stands by; the group is never active twice.
+func TestProcessLeaderCutFromEtcd(t *testing.T) {
+	pc := newProcClusterOpts(t, []string{"h1", "h2"}, procOpts{replicas: 3})
+	pc.awaitHealthyOn("h1")
+	first := pc.awaitLeader()
+	require.NoError(t, pc.CutReplicaFromEtcd(first, true))
+	pc.Mark("leader %s cut from etcd", first)
+	second := pc.awaitLeader(first)
+	pc.awaitHealthyOn("h1")
+	pc.requireNeverTwice()
+	pc.awaitStopped(first)
+	require.NoError(t, pc.CutReplicaFromEtcd(first, false))
+	pc.Mark("%s reaches etcd again", first)
+	pc.awaitHealthyOn("h1")
+	require.Equal(t, second, pc.awaitLeader(first), "the new leader keeps leading")
+	pc.requireNeverTwice()
 }
