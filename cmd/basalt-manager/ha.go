@@ -15,11 +15,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/basalt-ha/basalt/live/admin"
 	"github.com/basalt-ha/basalt/live/daemon"
 	"github.com/basalt-ha/basalt/live/ha"
-	"github.com/basalt-ha/basalt/live/metrics"
-	"github.com/basalt-ha/basalt/live/service"
 )
 
 // etcdOptions are the flags that reach the etcd of manager high
@@ -51,9 +48,9 @@ func (o *etcdOptions) prefixFor(cluster string) string {
 // manager is one replica of several, its state in etcd.
 type haOptions struct {
 	*etcdOptions
-	name                     *string
-	ttl                      *time.Duration
-	stateDirGiven, metricsAt func() string
+	name          *string
+	ttl           *time.Duration
+	stateDirGiven func() string
 }
 
 func haFlags(fs *pflag.FlagSet) *haOptions {
@@ -69,7 +66,6 @@ func haFlags(fs *pflag.FlagSet) *haOptions {
 		}
 		return ""
 	}
-	o.metricsAt = func() string { v, _ := fs.GetString("metrics-listen"); return v }
 	return o
 }
 
@@ -146,7 +142,7 @@ func (o *etcdOptions) client() (*clientv3.Client, error) {
 // runReplica runs this manager as a replica until SIGTERM/SIGINT (or
 // stop): standing by, or leading with a manager daemon on the state in
 // etcd. Stopping it resigns, so that a standby takes over at once.
-func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, socket string, mode os.FileMode, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
+func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, socket string, mode os.FileMode, metricsAddr string, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
 	cli, err := o.client()
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
@@ -160,28 +156,5 @@ func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, socket string, mod
 	}
 	defer r.Stop()
 	log.Info("manager replica started; campaigning", "name", *o.name, "etcd", *o.etcd, "lease_ttl", o.ttl.String())
-	api, err := admin.ServeSource(r, socket, mode, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
-		return 1
-	}
-	defer api.Close()
-	if addr := o.metricsAt(); addr != "" {
-		srv, at, err := metrics.ServeMetrics(metrics.NewSourceMetrics(r), addr)
-		if err != nil {
-			fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
-			return 1
-		}
-		defer srv.Close()
-		log.Info("serving metrics", "addr", at)
-	}
-	service.RunServiceStatus(log, stop, func() string {
-		if d := r.Daemon(); d != nil {
-			if _, err := d.PersistError(); err != nil {
-				return "cannot persist state: " + err.Error()
-			}
-		}
-		return ""
-	})
-	return 0
+	return serveManager(r, socket, mode, metricsAddr, log, stderr, stop)
 }

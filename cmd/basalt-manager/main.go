@@ -122,7 +122,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		log.Warn("INSECURE: agents are contacted without TLS. For development on loopback only.")
 	}
 	if ha.on() {
-		return runReplica(ha, cfg, *socket, os.FileMode(mode), log, stderr, stop)
+		return runReplica(ha, cfg, *socket, os.FileMode(mode), *metricsAddr, log, stderr, stop)
 	}
 	st, err := store.OpenDir(*stateDir)
 	if err != nil {
@@ -139,14 +139,20 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	defer d.Stop()
-	api, err := admin.Serve(d, *socket, os.FileMode(mode), log)
+	return serveManager(admin.Single(d), *socket, os.FileMode(mode), *metricsAddr, log, stderr, stop)
+}
+
+// serveManager serves the admin API and the metrics of src until
+// SIGTERM/SIGINT (or stop), telling systemd it is ready.
+func serveManager(src admin.Source, socket string, mode os.FileMode, metricsAddr string, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
+	api, err := admin.ServeSource(src, socket, mode, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 1
 	}
 	defer api.Close()
-	if *metricsAddr != "" {
-		srv, addr, err := metrics.ServeMetrics(metrics.NewMetrics(d), *metricsAddr)
+	if metricsAddr != "" {
+		srv, addr, err := metrics.ServeMetrics(metrics.NewSourceMetrics(src), metricsAddr)
 		if err != nil {
 			fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 			return 1
@@ -157,8 +163,10 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	// A manager that cannot persist reports it to systemd rather than
 	// starving the watchdog: a restart would not make space.
 	service.RunServiceStatus(log, stop, func() string {
-		if _, err := d.PersistError(); err != nil {
-			return "cannot persist state: " + err.Error()
+		if d := src.Daemon(); d != nil {
+			if _, err := d.PersistError(); err != nil {
+				return "cannot persist state: " + err.Error()
+			}
 		}
 		return ""
 	})
