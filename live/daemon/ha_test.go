@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/internal/etcdtest"
 	"github.com/basalt-ha/basalt/live/daemon"
 	"github.com/basalt-ha/basalt/live/ha"
-	"github.com/basalt-ha/basalt/internal/etcdtest"
 )
 
 // replicas are three manager replicas on one etcd, as three basalt-manager

@@ -13,8 +13,8 @@ import (
 
 	"github.com/basalt-ha/basalt/core/storage"
 	"github.com/basalt-ha/basalt/core/storage/storagetest"
-	"github.com/basalt-ha/basalt/live/coordinator"
 	"github.com/basalt-ha/basalt/internal/etcdtest"
+	"github.com/basalt-ha/basalt/live/coordinator"
 )
 
 // prefixes numbers the clusters of one etcd, so that each test's store
