@@ -233,81 +233,12 @@ func printStatus(w io.Writer, v api.StatusView) {
 	}
 	fmt.Fprintln(w)
 	printManagers(w, v.Managers)
-	fmt.Fprintln(w, "\nHosts:")
-	for _, h := range v.Hosts {
-		marks := []string{}
-		if h.Standby {
-			marks = append(marks, "standby")
-		}
-		if h.Pending {
-			marks = append(marks, "not heard from yet")
-		}
-		if h.Fencing != "" {
-			marks = append(marks, "fencing "+h.Fencing)
-		}
-		m := ""
-		if len(marks) > 0 {
-			m = " [" + strings.Join(marks, ", ") + "]"
-		}
-		fmt.Fprintf(w, "  %-12s %s%s\n", h.Name, h.State, m)
-	}
+	printHosts(w, v.Hosts)
 	fmt.Fprintln(w, "\nGroups:")
 	for _, g := range v.Groups {
-		marks := []string{}
-		if !g.Managed {
-			marks = append(marks, "unmanaged")
-		}
-		if g.FailedOver {
-			marks = append(marks, "failed over from "+g.Preferred)
-		}
-		if g.Target == "stopped" {
-			marks = append(marks, "target: stopped")
-		}
-		m := ""
-		if len(marks) > 0 {
-			m = " [" + strings.Join(marks, ", ") + "]"
-		}
-		on := "nowhere"
-		if len(g.Placed) > 0 {
-			on = strings.Join(g.Placed, ",")
-		}
-		fmt.Fprintf(w, "  %s (%s) on %s%s\n", g.ID, g.Name, on, m)
-		if g.Note != "" {
-			fmt.Fprintf(w, "    note: %s\n", g.Note)
-		}
-		for _, r := range g.Resources {
-			state := "stopped"
-			if len(r.RunningOn) > 0 {
-				state = "running on " + strings.Join(r.RunningOn, ",")
-			}
-			var extra []string
-			hosts := make([]string, 0, len(r.FailCount))
-			for h := range r.FailCount {
-				hosts = append(hosts, h)
-			}
-			sort.Strings(hosts)
-			for _, h := range hosts {
-				extra = append(extra, fmt.Sprintf("fail-count %s=%d", h, r.FailCount[h]))
-			}
-			for h, s := range r.States {
-				if s == "failed" || s == "stop-failed" || s == "unknown" {
-					extra = append(extra, fmt.Sprintf("%s on %s", s, h))
-				}
-			}
-			if r.Blocked {
-				extra = append(extra, "BLOCKED (basalt resource cleanup)")
-			}
-			if r.Fatal != "" {
-				extra = append(extra, "FATAL: "+r.Fatal)
-			}
-			sort.Strings(extra)
-			e := ""
-			if len(extra) > 0 {
-				e = " (" + strings.Join(extra, "; ") + ")"
-			}
-			fmt.Fprintf(w, "    %s%s %q: %s%s\n", strings.Repeat("  ", r.Depth), r.ID, r.Name, state, e)
-		}
+		printGroup(w, g)
 	}
+	printFailedActions(w, v.Groups)
 	if len(v.OpenReports) > 0 {
 		fmt.Fprintln(w, "\nOpen reports:")
 		for _, r := range v.OpenReports {
@@ -324,6 +255,115 @@ func printStatus(w io.Writer, v api.StatusView) {
 		fmt.Fprintln(w, "\nRecent events:")
 		for _, e := range v.Events {
 			fmt.Fprintf(w, "  %s\n", e)
+		}
+	}
+}
+
+// marked is " [a, b]" for marks, "" for none.
+func marked(marks []string) string {
+	if len(marks) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(marks, ", ") + "]"
+}
+
+func printHosts(w io.Writer, hosts []api.HostView) {
+	fmt.Fprintln(w, "\nHosts:")
+	for _, h := range hosts {
+		marks := []string{}
+		if h.Standby {
+			marks = append(marks, "standby")
+		}
+		if h.Pending {
+			marks = append(marks, "not heard from yet")
+		}
+		if h.Fencing != "" {
+			marks = append(marks, "fencing "+h.Fencing)
+		}
+		fmt.Fprintf(w, "  %-12s %s%s\n", h.Name, h.State, marked(marks))
+	}
+}
+
+func printGroup(w io.Writer, g api.GroupView) {
+	marks := []string{}
+	if !g.Managed {
+		marks = append(marks, "unmanaged")
+	}
+	if g.FailedOver {
+		marks = append(marks, "failed over from "+g.Preferred)
+	}
+	if g.Target == "stopped" {
+		marks = append(marks, "target: stopped")
+	}
+	on := "nowhere"
+	if len(g.Placed) > 0 {
+		on = strings.Join(g.Placed, ",")
+	}
+	fmt.Fprintf(w, "  %s (%s) on %s%s\n", g.ID, g.Name, on, marked(marks))
+	if g.Note != "" {
+		fmt.Fprintf(w, "    note: %s\n", g.Note)
+	}
+	for _, r := range g.Resources {
+		printResource(w, r)
+	}
+}
+
+func printResource(w io.Writer, r api.ResourceView) {
+	state := "stopped"
+	if len(r.RunningOn) > 0 {
+		state = "running on " + strings.Join(r.RunningOn, ",")
+	}
+	var extra []string
+	hosts := make([]string, 0, len(r.FailCount))
+	for h := range r.FailCount {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		extra = append(extra, fmt.Sprintf("fail-count %s=%d", h, r.FailCount[h]))
+	}
+	for h, s := range r.States {
+		if s == "failed" || s == "stop-failed" || s == "unknown" {
+			extra = append(extra, fmt.Sprintf("%s on %s", s, h))
+		}
+	}
+	if r.Blocked {
+		extra = append(extra, "BLOCKED (basalt resource cleanup)")
+	}
+	if r.Fatal != "" {
+		extra = append(extra, "FATAL: "+r.Fatal)
+	}
+	sort.Strings(extra)
+	e := ""
+	if len(extra) > 0 {
+		e = " (" + strings.Join(extra, "; ") + ")"
+	}
+	fmt.Fprintf(w, "    %s%s %q: %s%s\n", strings.Repeat("  ", r.Depth), r.ID, r.Name, state, e)
+}
+
+// printFailedActions is crm_mon's "Failed Resource Actions": per resource
+// and host, what failed last (the agent's rc and exit reason), how often,
+// and when; a cleanup clears them.
+func printFailedActions(w io.Writer, groups []api.GroupView) {
+	first := true
+	for _, g := range groups {
+		for _, r := range g.Resources {
+			for _, f := range r.Failures {
+				if first {
+					fmt.Fprintln(w, "\nFailed resource actions (basalt resource cleanup clears them):")
+					first = false
+				}
+				what := f.What
+				if what == "" {
+					what = f.Op + " failed (its event is no longer among the recent ones)"
+				}
+				hard := ""
+				if f.Hard {
+					hard = ", banned from the host until a cleanup"
+				}
+				fmt.Fprintf(w, "  %s on %s: %s — %d failure(s), last %s%s\n", r.ID, f.Host, what, f.Count,
+					f.Last.Format(time.RFC3339), hard)
+			}
 		}
 	}
 }

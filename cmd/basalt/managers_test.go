@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -37,4 +38,19 @@ func TestStatusOfReplicas(t *testing.T) {
 	printStatus(&b, api.StatusView{Role: api.RoleStandby, Managers: ms,
 		Problems: []string{"this manager stands by: m2 leads (epoch 57); ask it, or list every manager's socket in --socket"}})
 	golden(t, "status-replicas.txt", b.String())
+}
+
+// Failed resource actions, as crm_mon shows them: the agent's words, the
+// count and when; hard failures say the host is banned.
+func TestStatusFailedActions(t *testing.T) {
+	last := time.Date(2026, 12, 2, 7, 30, 0, 0, time.UTC)
+	v := api.StatusView{Cluster: "prod", Epoch: 3, Groups: []api.GroupView{{ID: "g", Name: "web", Managed: true, Placed: []string{"h2"},
+		Resources: []api.ResourceView{{ID: "ip", Name: "address", RunningOn: []string{"h2"}, FailCount: map[string]int{"h1": 1},
+			Failures: []api.FailedAction{{Host: "h1", Count: 1, Hard: true, Op: "start", Last: last,
+				What: "start_0: done OCF_ERR_INSTALLED (rc 5): fork/exec /usr/lib/ocf/resource.d/heartbeat/IPaddr3: no such file or directory"}}},
+			{ID: "web", Name: "server", Depth: 1, RunningOn: []string{"h2"}, FailCount: map[string]int{"h2": 2},
+				Failures: []api.FailedAction{{Host: "h2", Count: 2, Op: "monitor", Last: last}}}}}}}
+	var b bytes.Buffer
+	printStatus(&b, v)
+	golden(t, "status-failed-actions.txt", b.String())
 }

@@ -34,6 +34,7 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 	model := d.Model()
 	d.View(func(m *manager.Manager) {
 		st := m.Status()
+		evs := m.Events()
 		v = api.StatusView{Cluster: model.Cluster.Name, Epoch: st.Epoch, Deposed: st.Deposed, Maintenance: st.Maintenance}
 		for _, h := range st.Hosts {
 			hv := api.HostView{Name: h.Name, State: string(h.State), Standby: h.Standby, Pending: h.Pending, Fencing: h.Fencing,
@@ -83,6 +84,7 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 				for h, f := range r.Fails {
 					rv.FailCount[h] = f.Count
 				}
+				rv.Failures = failedActions(r, evs)
 				if len(rv.RunningOn) > 0 && rv.RunningOn[0] != gv.Preferred {
 					gv.FailedOver = true
 				}
@@ -99,7 +101,6 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 		for _, r := range st.OpenReports {
 			v.OpenReports = append(v.OpenReports, reportView(r))
 		}
-		evs := m.Events()
 		v.Events = events(evs[max(0, len(evs)-10):])
 		if st.Deposed {
 			v.Problems = append(v.Problems, "this manager was superseded by a newer one")
@@ -115,6 +116,29 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 	}
 	v.Healthy = len(v.Problems) == 0
 	return v
+}
+
+// failedActions are a resource's failures by host: its fail count and
+// policy facts from the manager's records, and what failed from the latest
+// failure event of that host in evs (its operation, status, rc and the
+// agent's exit reason).
+func failedActions(r manager.ResourceStatus, evs []manager.Event) []api.FailedAction {
+	var out []api.FailedAction
+	for h, f := range r.Fails {
+		if f.Last.IsZero() {
+			continue
+		}
+		fa := api.FailedAction{Host: h, Count: f.Count, Hard: f.Hard, Op: string(f.Op), Last: f.Last.UTC()}
+		for i := len(evs) - 1; i >= 0; i-- {
+			if e := evs[i]; e.Kind == "failure" && e.Resource == r.ID && e.Host == h {
+				fa.What = e.Message
+				break
+			}
+		}
+		out = append(out, fa)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out
 }
 
 // Server serves the administrative API, JSON over HTTP on a unix

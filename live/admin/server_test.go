@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/planner"
 	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/live/daemon"
 	"github.com/basalt-ha/basalt/live/daemon/daemontest"
@@ -175,4 +177,25 @@ func TestAdminStandby(t *testing.T) {
 	v, err = api.LeaderClient([]string{filepath.Join(t.TempDir(), "gone.sock"), sock}).Status()
 	require.NoError(t, err)
 	require.Equal(t, api.RoleStandby, v.Role)
+}
+
+// A failed action carries the manager's record (count, hard, when) and the
+// words of the latest failure event of that resource on that host.
+func TestFailedActions(t *testing.T) {
+	last := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
+	r := manager.ResourceStatus{ID: "ip", Fails: map[string]planner.Failure{
+		"h2": {Count: 2, Last: last, Op: planner.FailedMonitor},
+		"h1": {Count: 1, Last: last, Hard: true, Op: planner.FailedStart},
+		"h3": {}, // cleaned up: nothing to show
+	}}
+	evs := []manager.Event{
+		{Kind: "failure", Resource: "ip", Host: "h1", Message: "start_0: done OCF_ERR_INSTALLED (rc 5): no agent"},
+		{Kind: "failure", Resource: "ip", Host: "h2", Message: "monitor_10000: older"},
+		{Kind: "failure", Resource: "other", Host: "h2", Message: "not ip's"},
+		{Kind: "failure", Resource: "ip", Host: "h2", Message: "monitor_10000: done OCF_NOT_RUNNING (rc 7)"},
+	}
+	require.Equal(t, []api.FailedAction{
+		{Host: "h1", Count: 1, Hard: true, Op: "start", Last: last, What: "start_0: done OCF_ERR_INSTALLED (rc 5): no agent"},
+		{Host: "h2", Count: 2, Op: "monitor", Last: last, What: "monitor_10000: done OCF_NOT_RUNNING (rc 7)"},
+	}, failedActions(r, evs))
 }

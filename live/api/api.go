@@ -132,6 +132,26 @@ type ResourceView struct {
 	Agent string `json:"agent,omitempty"`
 	// Params are the parameters the configuration gives the agent.
 	Params map[string]string `json:"params,omitempty"`
+	// Failures are its failed actions by host (crm_mon's "Failed
+	// Resource Actions"), by host name.
+	Failures []FailedAction `json:"failures,omitempty"`
+}
+
+// FailedAction is what failed last of a resource on one host, with its
+// fail count.
+type FailedAction struct {
+	Host  string `json:"host"`
+	Count int    `json:"count"`
+	// Hard: the host is banned for the resource whatever the count (a
+	// start failure, or an agent saying it cannot run there).
+	Hard bool `json:"hard,omitempty"`
+	// Op is the failed operation's kind: probe, start, stop or monitor.
+	Op   string    `json:"op,omitempty"`
+	Last time.Time `json:"last,omitzero"`
+	// What is the failure as the agent reported it: the operation, its
+	// status, rc and exit reason (empty once the event that told it has
+	// left the manager's recent events).
+	What string `json:"what,omitempty"`
 }
 
 // FenceHistoryEntry is one finished fence request, as GET

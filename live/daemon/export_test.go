@@ -16,6 +16,12 @@ import (
 // external tests of this directory (metrics_test.go).
 func NewLiveCluster(t testing.TB, hosts []string) *LiveCluster { return newLiveCluster(t, hosts) }
 
+// NewLiveClusterOf is NewLiveCluster with the given resources section (of
+// pool and mnt, the members of group g).
+func NewLiveClusterOf(t testing.TB, hosts []string, resources string) *LiveCluster {
+	return newLiveClusterOf(t, hosts, false, resources, nil)
+}
+
 // LiveCluster is liveCluster as the external tests see it.
 type LiveCluster = liveCluster
 
