@@ -513,6 +513,7 @@ var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",
 			[]string{"GROUP"}, target(api.CmdStart)),
 		"stop": requestCmd("basalt resource stop", "GROUP", "stop the group and keep it stopped (its target role: stopped)",
 			[]string{"GROUP"}, target(api.CmdStop)),
+		"restart": {Args: "GROUP", Summary: "stop the group, and once it has stopped start it again", Run: restart},
 		"move": requestCmd("basalt resource move", "GROUP --host HOST [--lifetime D]", "move the group to HOST, and prefer it there until cleared",
 			[]string{"GROUP"}, toHost(api.CmdMove)),
 		"ban": requestCmd("basalt resource ban", "GROUP --host HOST [--lifetime D]", "keep the group off HOST until cleared",
@@ -552,6 +553,53 @@ func maintenanceCmd(args []string, stdout, stderr io.Writer) int {
 				return api.Request{Command: string(api.CmdMaintenance), Flag: rest[0] == "on"}, true
 			}
 		}).Run(args, stdout, stderr)
+}
+
+// restart is pcs resource restart: a stop request followed to CLOSED, then
+// a start. The manager decides both; the CLI only waits between them. A
+// group stopped on purpose is not started by a restart.
+func restart(args []string, stdout, stderr io.Writer) int {
+	fs := subcmd.NewFlags("basalt resource restart", "GROUP [--wait [--timeout D]] [--socket PATH]",
+		"Stop the group, wait until it has stopped, and start it again: a restart in place (the\n"+
+			"planner places it as it would any start). --wait follows the start to CLOSED too;\n"+
+			"--timeout bounds each wait.")
+	w := registerWait(fs)
+	sock := socketFlag(fs)
+	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
+		return rc
+	}
+	if !fs.Exact(stderr, "GROUP") || !w.check(fs, stderr) {
+		return exitUsage
+	}
+	group := fs.Arg(0)
+	c := sock.client()
+	var v api.StatusView
+	if err := c.Do("GET", "/v1/status", nil, &v); err != nil {
+		return sock.failed(stderr, err)
+	}
+	for _, g := range v.Groups {
+		if g.ID == group && g.Target == "stopped" {
+			fmt.Fprintf(stderr, "basalt resource restart: group %s is stopped on purpose (target role stopped): basalt resource start %s starts it\n", group, group)
+			return exitFailed
+		}
+	}
+	for i, cmd := range []api.Command{api.CmdStop, api.CmdStart} {
+		var out map[string]string
+		if err := c.Do("POST", "/v1/requests", api.Request{Command: string(cmd), Target: group}, &out); err != nil {
+			return sock.failed(stderr, err)
+		}
+		fmt.Fprintf(stdout, "report %s\n", out["report"])
+		if i == 1 && !*w.wait {
+			return exitOK
+		}
+		if rc := follow(sock, c, out["report"], *w.timeout, stdout, stderr); rc != exitOK {
+			if i == 0 {
+				fmt.Fprintf(stderr, "basalt resource restart: the stop of %s did not end well; not starting it (basalt resource start %s when it is safe)\n", group, group)
+			}
+			return rc
+		}
+	}
+	return exitOK
 }
 
 func why(args []string, stdout, stderr io.Writer) int {

@@ -41,7 +41,7 @@ func hint(cmd string) string { return "Run '" + cmd + " --help' for usage.\n" }
 // TestUnknownFlagsSayWhich: before, an unknown flag on any subcommand
 // exited 2 with nothing on stderr.
 func TestUnknownFlagsSayWhich(t *testing.T) {
-	require.Len(t, leaves(), 23, "every command is covered")
+	require.Len(t, leaves(), 24, "every command is covered")
 	for _, l := range leaves() {
 		cmd := "basalt " + strings.Join(l, " ")
 		for _, flag := range []string{"--frobnicate", "-Z"} {
@@ -83,7 +83,7 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 	}{
 		{nil, "basalt", "missing subcommand: one of agents, certs, events, fence, host, maintenance, report, resource, status, validate"},
 		{[]string{"frobnicate"}, "basalt", `unknown subcommand "frobnicate": one of agents, certs, events`},
-		{[]string{"resource"}, "basalt resource", "missing action: one of ban, cleanup, clear, list, manage, move, show, start, stop, unmanage, why"},
+		{[]string{"resource"}, "basalt resource", "missing action: one of ban, cleanup, clear, list, manage, move, restart, show, start, stop, unmanage, why"},
 		{[]string{"fence"}, "basalt fence", "missing action: one of history"},
 		{[]string{"agents"}, "basalt agents", "missing action: one of describe, list"},
 		{[]string{"fence", "history", "h1"}, "basalt fence history", `unexpected argument "h1"`},
