@@ -139,7 +139,10 @@ func (mg *Manager) newerManager(now time.Time, host string, seen proto.Epoch, he
 // able to record it (a full disk) and restarted. Counting such reports
 // made at different times would add up to a majority that never was.
 func (mg *Manager) followsUs(host string) {
-	delete(mg.newer, host)
+	if _, ok := mg.newer[host]; ok {
+		delete(mg.newer, host)
+		mg.wake() // the starts held for the report may go (ready)
+	}
 }
 
 // NewerManagerReports is how many hosts have reported a newer manager.

@@ -147,6 +147,15 @@ func (mg *Manager) ready(a planner.Action) bool {
 			return false // a pending host gets its dead timeout; a failed fence its backoff
 		}
 	}
+	if a.Kind == planner.Start && len(mg.newer) > 0 {
+		// A host says a newer manager exists: until a majority says so
+		// (deposed) or the report is withdrawn, this manager starts
+		// nothing. The newer one may run the resource elsewhere, and a
+		// host that has not heard of it (one that rebooted meanwhile)
+		// would obey this one's start: active on two hosts (seed
+		// 934805). Stops and probes go on: they never add activity.
+		return false
+	}
 	return true
 }
 

@@ -55,10 +55,16 @@ func TestFreshSeeds(t *testing.T) {
 //	        healthy h1 was fenced. TCP never drops one message of an open
 //	        connection: loss now delays (retransmits) in order, and a lost
 //	        stop on a host that still answers is settled by a probe.
+//	934805: a paused manager (epoch 1), replaced by epoch 2, resumed; h4
+//	        and h2 greeted it with epoch 2, not a majority, and h3, rebooted
+//	        while epoch 2 took over, had not heard of it and obeyed epoch 1:
+//	        the old manager started pool-b there while epoch 2 ran it on h4
+//	        (safety). A manager that a host tells of a newer one starts
+//	        nothing until the report is withdrawn or it is deposed.
 func TestFoundByFreshSeeds(t *testing.T) {
 	m, err := DefaultModel()
 	require.NoError(t, err)
-	for _, seed := range []uint64{809867, 866023, 876597} {
+	for _, seed := range []uint64{809867, 866023, 876597, 934805} {
 		r := RunSeed(Config{Model: m}, seed)
 		require.False(t, r.Failed(), "seed %d: %s", seed, r.Summary())
 	}
