@@ -3,6 +3,7 @@ package harness_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,22 +17,13 @@ func (pc *procCluster) awaitLeader(not ...string) string {
 	pc.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if l := pc.Leader(); l != "" && !contains(not, l) {
+		if l := pc.Leader(); l != "" && !slices.Contains(not, l) {
 			return l
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	pc.t.Fatalf("no replica but %v leads within 30s", not)
 	return ""
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // awaitStopped waits (bounded) until replica name's log says it stopped
@@ -57,7 +49,7 @@ func (pc *procCluster) requireNeverTwice() {
 	for _, r := range []string{"statefile-pool.state", "statefile-mnt.state"} {
 		var on []string
 		for _, h := range pc.Hosts {
-			if contains(pc.StateFiles(h), r) {
+			if slices.Contains(pc.StateFiles(h), r) {
 				on = append(on, h)
 			}
 		}

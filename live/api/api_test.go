@@ -56,12 +56,18 @@ func TestLeaderClientSkipsAFrozenManager(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
 	go func() {
+		var held []net.Conn // open, never answered, until the listener closes
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			t.Cleanup(func() { c.Close() }) // held open, never answered
+			held = append(held, c)
 		}
 	}()
 	gone := filepath.Join(dir, "gone.sock")

@@ -64,8 +64,7 @@ func TestOneLeaderOnEtcdAndATakeoverWhenItGoesSilent(t *testing.T) {
 	require.True(t, first.r.MayAct())
 	require.False(t, second.r.MayAct(), "two managers may act")
 
-	var lease coordinator.LeaseID
-	first.r.Machine(func(m *coordinator.Machine) { lease = m.Lease() })
+	lease := first.r.Lease()
 	ctx := context.Background()
 	require.NoError(t, first.r.Store().Put(ctx, lease, lead.Epoch, map[string][]byte{"/basalt/test/journal/1": []byte("x")}))
 	require.ErrorIs(t, first.r.Store().Put(ctx, lease+1, lead.Epoch, map[string][]byte{"/basalt/test/journal/2": []byte("y")}), ErrDeposed)

@@ -79,13 +79,6 @@ func (r *Runner) WriteRefused(epoch proto.Epoch, why string) {
 	r.deliver(func(m *coordinator.Machine, now time.Time) []effect.Effect { return m.WriteRefused(now, epoch, why) })
 }
 
-// Machine runs f with the machine, under the runner's lock.
-func (r *Runner) Machine(f func(m *coordinator.Machine)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	f(r.m)
-}
-
 // Store is the runner's store driver (for guarded writes).
 func (r *Runner) Store() *Etcd { return r.store }
 
