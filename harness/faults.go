@@ -140,6 +140,45 @@ func (t processTarget) EndImpostor(host string) error      { t.pc.EndImpostor(ho
 func (t processTarget) FillDisk(node string) error         { return t.pc.FillDisk(node) }
 func (t processTarget) EmptyDisk(node string) error        { return t.pc.EmptyDisk(node) }
 
+// CutLeaderFromStore cuts the leading replica's path to etcd; it needs
+// manager replicas.
+func (t processTarget) CutLeaderFromStore() error {
+	if t.pc.opts.Replicas == 0 {
+		return faults.Unsupported("cutting the leader from etcd: this cluster runs one manager, without etcd")
+	}
+	leader := t.pc.Leader()
+	if leader == "" {
+		return nil // nobody leads: there is no leader to cut
+	}
+	return t.pc.CutReplicaFromEtcd(leader, true)
+}
+
+// RestoreStoreLinks gives every replica its path to etcd back.
+func (t processTarget) RestoreStoreLinks() error {
+	for _, n := range t.pc.Replicas() {
+		if err := t.pc.CutReplicaFromEtcd(n, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StopStore kills etcd; it needs manager replicas.
+func (t processTarget) StopStore() error {
+	if t.pc.opts.Replicas == 0 {
+		return faults.Unsupported("stopping etcd: this cluster runs one manager, without etcd")
+	}
+	return t.pc.KillEtcd()
+}
+
+// StartStore starts etcd again.
+func (t processTarget) StartStore() error {
+	if t.pc.opts.Replicas == 0 {
+		return nil
+	}
+	return t.pc.StartEtcd()
+}
+
 func (t processTarget) Admin(req manager.Request) error {
 	var lifetime string
 	if req.Lifetime > 0 {

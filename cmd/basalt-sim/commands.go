@@ -31,7 +31,13 @@ type common struct {
 	heal   time.Duration
 	// shapes: every seed draws its own cluster shape (sim/shape).
 	shapes bool
+	// replicas: manager replicas on a simulated etcd (0: one manager).
+	replicas int
 }
+
+// maxReplicas bounds --replicas: more managers than this buys nothing a
+// production cluster would run.
+const maxReplicas = 9
 
 func (c *common) register(fs *subcmd.Flags) {
 	fs.StringVar(&c.config, "config", "", "cluster configuration (default: the built-in 4-host, 12-resource cluster)")
@@ -39,6 +45,7 @@ func (c *common) register(fs *subcmd.Flags) {
 	fs.DurationVar(&c.chaos, "chaos", 5*time.Minute, "virtual length of the chaos phase")
 	fs.DurationVar(&c.heal, "heal", 5*time.Minute, "virtual length of the heal phase (recovery must happen within it)")
 	fs.BoolVar(&c.shapes, "shapes", false, "each seed draws its own cluster shape (hosts, groups, policies, fencing) instead of one cluster")
+	fs.IntVar(&c.replicas, "replicas", 0, "run this many manager replicas on a simulated etcd, with leader and etcd faults (0: one manager, no etcd)")
 }
 
 // drawShape is the swarm's Config.Shapes: a seed's generated cluster and
@@ -107,7 +114,10 @@ func (c *common) build() (swarm.Config, error) {
 	if c.chaos <= 0 || c.heal <= 0 {
 		return swarm.Config{}, fmt.Errorf("--chaos and --heal must be positive")
 	}
-	cfg := swarm.Config{Model: m, Canary: c.canary, Chaos: c.chaos, Heal: c.heal}
+	if c.replicas < 0 || c.replicas > maxReplicas {
+		return swarm.Config{}, fmt.Errorf("--replicas %d: want 0 (one manager, no etcd) to %d", c.replicas, maxReplicas)
+	}
+	cfg := swarm.Config{Model: m, Canary: c.canary, Chaos: c.chaos, Heal: c.heal, Replicas: c.replicas}
 	if c.shapes {
 		cfg.Shapes = drawShape
 	}
@@ -124,6 +134,9 @@ func (c *common) flags() string {
 	}
 	if c.canary != "" {
 		parts = append(parts, "--canary "+c.canary)
+	}
+	if c.replicas > 0 {
+		parts = append(parts, fmt.Sprintf("--replicas %d", c.replicas))
 	}
 	if c.chaos != 5*time.Minute {
 		parts = append(parts, "--chaos "+c.chaos.String())
@@ -159,7 +172,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt-sim run", "[--seeds N|FROM-TO] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME]",
+	fs := subcmd.NewFlags("basalt-sim run", "[--seeds N|FROM-TO] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
 		"Simulate many seeds under generated faults and summarise them; exit 1 on any violation.")
 	var c common
 	c.register(fs)
@@ -257,6 +270,11 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 	fmt.Fprintf(w, "%-24s p50 %s  p90 %s  p99 %s  max %s\n", "recovery after heal",
 		s.Percentile(50).Truncate(time.Millisecond), s.Percentile(90).Truncate(time.Millisecond),
 		s.Percentile(99).Truncate(time.Millisecond), s.Percentile(100).Truncate(time.Millisecond))
+	if len(s.Takeovers) > 0 {
+		fmt.Fprintf(w, "%-24s p50 %s  p99 %s  max %s over %d (kill -9 of the leader to the new leader's first act)\n", "takeover after crash",
+			s.TakeoverPercentile(50).Truncate(time.Millisecond), s.TakeoverPercentile(99).Truncate(time.Millisecond),
+			s.TakeoverPercentile(100).Truncate(time.Millisecond), len(s.Takeovers))
+	}
 	fmt.Fprintln(w, "coverage:")
 	rows := []struct {
 		name string
@@ -268,7 +286,8 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 		{"stale conns refused", cov.StaleConnsRefused}, {"deposed conns closed", cov.DeposedConnsClosed},
 		{"manager freezes", cov.ManagerFreezes}, {"slow hosts", cov.SlowHosts}, {"quick agent restarts", cov.QuickRestarts},
 		{"orphans found", cov.Orphans}, {"clean agent restarts", cov.CleanRestarts},
-		{"second cleanups", cov.SecondCleanups}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
+		{"second cleanups", cov.SecondCleanups}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries},
+		{"leader takeovers", cov.LeaderTakeovers}, {"leader cut from etcd", cov.EtcdCuts}, {"etcd outages", cov.EtcdOutages}}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}
@@ -302,7 +321,7 @@ func (c *common) seedPlan(cfg *swarm.Config, seed uint64, planPath string) (faul
 		return plan, err
 	}
 	if planPath == "" {
-		plan = faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
+		plan = swarm.PlanFor(*cfg, seed)
 	}
 	return plan, nil
 }
@@ -330,7 +349,7 @@ func seedOrPlan(fs *subcmd.Flags, stderr io.Writer) bool {
 }
 
 func replayCmd(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt-sim replay", "--seed N | --plan FILE [--trace FILE] [--html FILE] [--print-hash] [--config FILE | --shapes] [--canary NAME]",
+	fs := subcmd.NewFlags("basalt-sim replay", "--seed N | --plan FILE [--trace FILE] [--html FILE] [--print-hash] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
 		"Run one seed, or one fault plan, again: its violations, trace hash, JSON trace and HTML timeline.\nExit 1 when it fails.")
 	var c common
 	c.register(fs)
@@ -439,7 +458,7 @@ func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result) 
 }
 
 func shrinkCmd(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt-sim shrink", "--seed N | --plan FILE [--out FILE] [--budget N] [--config FILE | --shapes] [--canary NAME]",
+	fs := subcmd.NewFlags("basalt-sim shrink", "--seed N | --plan FILE [--out FILE] [--budget N] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
 		"Find the smallest fault plan that still fails and write it as JSON; exit 1 when one is found\n(the seed fails), 0 when the seed does not fail.")
 	var c common
 	c.register(fs)

@@ -156,9 +156,9 @@ func TestHelp(t *testing.T) {
 	for args, want := range map[string]string{
 		"--help":        "usage: basalt-sim <subcommand> [arguments] [flags]",
 		"help":          "usage: basalt-sim <subcommand> [arguments] [flags]",
-		"run --help":    "usage: basalt-sim run [--seeds N|FROM-TO] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME]",
-		"replay -h":     "usage: basalt-sim replay --seed N | --plan FILE [--trace FILE] [--html FILE] [--print-hash] [--config FILE | --shapes] [--canary NAME]",
-		"help shrink":   "usage: basalt-sim shrink --seed N | --plan FILE [--out FILE] [--budget N] [--config FILE | --shapes] [--canary NAME]",
+		"run --help":    "usage: basalt-sim run [--seeds N|FROM-TO] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
+		"replay -h":     "usage: basalt-sim replay --seed N | --plan FILE [--trace FILE] [--html FILE] [--print-hash] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
+		"help shrink":   "usage: basalt-sim shrink --seed N | --plan FILE [--out FILE] [--budget N] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
 		"shrink --help": "usage: basalt-sim shrink --seed N | --plan FILE",
 	} {
 		rc, out, errOut := cli(strings.Fields(args)...)

@@ -133,7 +133,8 @@ func (m *Machine) Epoch() proto.Epoch {
 // MayAct reports whether this manager may act now: it leads, and its
 // lease provably holds. The embedding manager asks before every action,
 // not only when the expiry timer fires: a process resumed from a pause may
-// be handed other inputs before its overdue timers.
+// be handed other inputs before its overdue timers. Once it has said no
+// to a leader, it never says yes again in the same leadership.
 func (m *Machine) MayAct(now time.Time) bool { return m.role == Leading && now.Before(m.deadline) }
 
 // Lease is the lease held, 0 without one: the driver guards the leader's
@@ -228,7 +229,8 @@ func (m *Machine) Elected(now time.Time, lease LeaseID, rev int64) []effect.Effe
 
 // KeepAliveAnswered: the store renewed lease for ttl, answering req. The
 // lease provably holds until ttl after the request was sent, less the
-// margin.
+// margin; a leadership whose deadline passed before the answer came ends
+// here (a lapse is final, see MayAct).
 func (m *Machine) KeepAliveAnswered(now time.Time, req RequestID, lease LeaseID, ttl time.Duration) []effect.Effect {
 	p, ok := m.sent[req]
 	if !ok || p.kind != "keep-alive" || lease != m.lease || m.role == Waiting || m.role == Idle {
@@ -237,6 +239,12 @@ func (m *Machine) KeepAliveAnswered(now time.Time, req RequestID, lease LeaseID,
 	delete(m.sent, req)
 	if ttl <= 0 {
 		return m.restart(now, "the store says the lease has expired")
+	}
+	if m.role == Leading && !now.Before(m.deadline) {
+		// The manager may have been told no by MayAct already, and
+		// stops acting for good when it is: a leadership that went on
+		// would hold the election with nobody acting.
+		return m.restart(now, "the lease's renewal was heard after its deadline")
 	}
 	return m.extend(p.sentAt, ttl)
 }
@@ -361,4 +369,16 @@ func (m *Machine) retryLater(now time.Time) []effect.Effect {
 	m.role = Waiting
 	m.retryTimer = m.hooks.NextTimer()
 	return []effect.Effect{effect.SetTimer{ID: m.retryTimer, At: now.Add(m.cfg.Retry)}}
+}
+
+// StartEpoch is the persisted epoch a leader's manager starts from (the
+// manager takes the next one): the epoch its state records, raised to just
+// below the leadership's. The manager's epoch is then at least the
+// leadership's, which is above every earlier leader's, and above every
+// epoch an earlier manager of this state took.
+func StartEpoch(persisted, leadership proto.Epoch) proto.Epoch {
+	if leadership == 0 {
+		return persisted
+	}
+	return max(persisted, leadership-1)
 }

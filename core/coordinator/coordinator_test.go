@@ -193,3 +193,27 @@ func TestConfigRefusesAMarginThatLeavesNoLease(t *testing.T) {
 		require.Error(t, c.Validate(), "%+v", c)
 	}
 }
+
+// A leader that has seen its deadline pass must not lead again on a late
+// renewal: its manager stopped acting for good when MayAct said no (the
+// live daemon's rule), so a leadership that went on would hold the election
+// with nobody acting. A renewal heard after the deadline ends the
+// leadership instead, and the machine campaigns afresh.
+func TestRenewalHeardAfterTheDeadlineEndsTheLeadership(t *testing.T) {
+	r := newRig(t)
+	r.lead(t)
+	// The renewal goes out at t0+2s; the process then pauses past the
+	// deadline (t0+5s) and hears the answer first thing at t0+6s, before
+	// its overdue expiry timer.
+	effs := r.note(r.m.renew(t0.Add(2 * time.Second)))
+	ka, ok := find[KeepAlive](effs)
+	require.True(t, ok)
+	late := t0.Add(6 * time.Second)
+	require.False(t, r.m.MayAct(late))
+	effs = r.note(r.m.KeepAliveAnswered(late, ka.Req, 0x51, 6*time.Second))
+	d, ok := find[Demote](effs)
+	require.True(t, ok, "a renewal heard after the deadline must end the leadership: %v", effs)
+	require.Equal(t, proto.Epoch(7), d.Epoch)
+	require.NotEqual(t, Leading, r.m.Role())
+	require.False(t, r.m.MayAct(late))
+}

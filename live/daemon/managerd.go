@@ -361,6 +361,11 @@ func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
 		// The request's record is not durable: it is not accepted.
 		return "", fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
 	}
+	if d.notLeading {
+		// The lease lapsed between the check and the effects, which
+		// were dropped with the request's record.
+		return "", ErrNotLeading
+	}
 	return id, err
 }
 

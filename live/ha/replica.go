@@ -212,7 +212,7 @@ func (r *Replica) startDaemon(epoch proto.Epoch) (*daemon.ManagerDaemon, error) 
 		return nil, fmt.Errorf("no lease: %w", coordinator.ErrDeposed)
 	}
 	guard := etcdstore.Guard{Key: r.runner.Store().ElectionKey(lease), Rev: int64(epoch)}
-	st := &leaderStore{Store: etcdstore.New(r.cfg.Client, r.cfg.Prefix, guard, 0), floor: epoch - 1,
+	st := &leaderStore{Store: etcdstore.New(r.cfg.Client, r.cfg.Prefix, guard, 0), leadership: epoch,
 		refused: func(err error) { go r.runner.WriteRefused(epoch, err.Error()) }}
 	cfg := r.cfg.Daemon
 	cfg.Store, cfg.MayAct = st, r.runner.MayAct
@@ -280,13 +280,12 @@ func (r *Replica) Managers() []api.ManagerView {
 }
 
 // leaderStore is the leader's store: the cluster's state in etcd, whose
-// epoch record reads at least floor (so that the manager takes an epoch
-// of at least the leadership's revision, above every earlier leader's),
-// and whose refused writes tell the coordinator at once.
+// epoch record reads as coordinator.StartEpoch raises it for the
+// leadership, and whose refused writes tell the coordinator at once.
 type leaderStore struct {
 	storage.Store
-	floor   proto.Epoch
-	refused func(error)
+	leadership proto.Epoch
+	refused    func(error)
 }
 
 // Read implements storage.Store.
@@ -296,7 +295,7 @@ func (s *leaderStore) Read(name string) ([]byte, error) {
 		return data, err
 	}
 	if errors.Is(err, storage.ErrNotFound) {
-		return proto.EncodeEpoch(s.floor), nil
+		return proto.EncodeEpoch(coremachine.StartEpoch(0, s.leadership)), nil
 	}
 	if err != nil {
 		return nil, err
@@ -305,7 +304,7 @@ func (s *leaderStore) Read(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoch record in etcd: %w", err)
 	}
-	return proto.EncodeEpoch(max(e, s.floor)), nil
+	return proto.EncodeEpoch(coremachine.StartEpoch(e, s.leadership)), nil
 }
 
 // Write implements storage.Store.

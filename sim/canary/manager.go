@@ -38,7 +38,7 @@ func ForManager(name string) (Intercept, error) {
 		return SkipFence, nil
 	case NoProbeName:
 		return NoProbe, nil
-	case "", IgnoreEpochName, ObeyEveryConnectionName, NoOrphanKillName, NoClockJumpGraceName:
+	case "", IgnoreEpochName, ObeyEveryConnectionName, NoOrphanKillName, NoClockJumpGraceName, IgnoreLeaseName:
 		return nil, nil
 	}
 	return nil, fmt.Errorf("unknown canary %q", name)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/agent"
+	"github.com/basalt-ha/basalt/core/coordinator"
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
@@ -31,6 +32,7 @@ import (
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
+	"github.com/basalt-ha/basalt/sim/coordstore"
 	"github.com/basalt-ha/basalt/sim/eventq"
 )
 
@@ -72,6 +74,14 @@ type Options struct {
 	Trace func(string)
 	// Observer, when set, sees every resource state change on a host.
 	Observer func(Change)
+	// Replicas, when set, runs that many manager replicas against a
+	// coordination store instead of one manager (replicas.go).
+	Replicas int
+	// LeaseTTL is the replicas' lease TTL (0: live/ha's default, 5 s).
+	LeaseTTL time.Duration
+	// IgnoreLease is the ignore-lease canary: a replica's manager goes on
+	// acting, and writing unguarded, after its lease is lost.
+	IgnoreLease bool
 }
 
 // Change is one change of ground truth: a resource became active or
@@ -210,6 +220,17 @@ type Cluster struct {
 	losses   []Loss
 	lastConn effect.ConnID
 	connCov  ConnCoverage
+	// Manager replicas (replicas.go): the store, the replicas, and what
+	// the leadership judge needs.
+	store         *coordstore.Store
+	reps          []*replica
+	storeDown     bool
+	expiryEv      eventq.ID
+	campaigns     map[coordinator.LeaseID]*campaigner
+	leaderKey     string
+	tenures       []Tenure
+	leaderActs    []LeaderAct
+	leaderCrashes []LeaderCrash
 }
 
 // New builds a cluster for the model; nothing runs until Boot.
@@ -231,6 +252,9 @@ func New(m *model.Model, opts Options) *Cluster {
 		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{}, clog: map[string]time.Duration{},
 		conns: map[effect.ConnID]*simConn{},
 	}
+	if opts.Replicas > 0 {
+		c.store, c.campaigns = coordstore.New(), map[coordinator.LeaseID]*campaigner{}
+	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
 		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[string]bool{}, starting: map[string]int{},
@@ -244,6 +268,10 @@ func New(m *model.Model, opts Options) *Cluster {
 func (c *Cluster) Boot() {
 	for _, n := range c.names {
 		c.PowerOn(n)
+	}
+	if c.ha() {
+		c.startReplicas()
+		return
 	}
 	c.StartManager()
 }
@@ -330,10 +358,17 @@ type mgrInst struct {
 	// heard is when a sign of life (hello, heartbeat) from each host last
 	// reached this instance's end of a connection, read or not yet.
 	heard map[string]time.Time
+	// rep is the replica whose leadership this instance is (nil without
+	// replicas).
+	rep *replica
 }
 
 // StartManager starts (or restarts) the manager from its durable state.
 func (c *Cluster) StartManager() {
+	if c.ha() {
+		c.RestartReplicas()
+		return
+	}
 	if c.cur != nil && c.cur.up {
 		c.CrashManager() // a frozen one too: a restart kills the stopped process
 	}
@@ -357,16 +392,26 @@ func (c *Cluster) StartManager() {
 
 // CrashManager stops the manager; its durable state is kept.
 func (c *Cluster) CrashManager() {
+	if c.ha() {
+		c.CrashLeader()
+		return
+	}
 	mi := c.cur
 	if mi == nil || !mi.up {
 		return
 	}
+	c.endInst(mi, "manager crashed")
+}
+
+// endInst ends a manager instance: its timers go, the line is traced, its
+// connections close.
+func (c *Cluster) endInst(mi *mgrInst, line string) {
 	mi.up = false
 	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
 	for _, id := range mi.timers {
 		c.Q.Cancel(id)
 	}
-	c.trace("manager crashed")
+	c.trace("%s", line)
 	c.closeManagerConns(mi)
 }
 
@@ -375,6 +420,10 @@ func (c *Cluster) CrashManager() {
 // its beliefs and acts on them when ResumeStaleManagers wakes it: only the
 // agents' epoch guard stands between it and the cluster.
 func (c *Cluster) PauseManager() {
+	if c.ha() {
+		c.PauseLeader() // the standbys take over once its lease expires
+		return
+	}
 	mi := c.cur
 	if mi == nil || !mi.up || mi.paused {
 		return
@@ -388,6 +437,10 @@ func (c *Cluster) PauseManager() {
 
 // ResumeStaleManagers wakes every paused manager.
 func (c *Cluster) ResumeStaleManagers() {
+	if c.ha() {
+		c.ResumeReplicas()
+		return
+	}
 	for _, mi := range c.stale {
 		if !mi.paused {
 			continue
@@ -402,6 +455,10 @@ func (c *Cluster) ResumeStaleManagers() {
 // ThawManager. The agents go on heartbeating into its sockets, where the
 // messages wait for it.
 func (c *Cluster) FreezeManager() {
+	if c.ha() {
+		c.PauseLeader()
+		return
+	}
 	mi := c.cur
 	if mi == nil || !mi.up || mi.paused {
 		return
@@ -413,6 +470,10 @@ func (c *Cluster) FreezeManager() {
 // ThawManager resumes a frozen manager (SIGCONT): its timers that came due
 // fire first, then it reads what waits in its sockets.
 func (c *Cluster) ThawManager() {
+	if c.ha() {
+		c.ResumeReplicas()
+		return
+	}
 	mi := c.cur
 	if mi == nil || !mi.up || !mi.paused {
 		return
@@ -482,15 +543,26 @@ func (c *Cluster) onManagerTimer(mi *mgrInst, fn func()) {
 // Admin sends an administrative request to the manager.
 func (c *Cluster) Admin(req manager.Request) (string, error) {
 	mi := c.cur
-	if mi == nil || !mi.up {
+	switch {
+	case c.ha():
+		var err error
+		if mi, err = c.replicaAdmin(); err != nil {
+			return "", err
+		}
+	case mi == nil || !mi.up:
 		return "", fmt.Errorf("manager is down")
-	}
-	if mi.paused {
+	case mi.paused:
 		return "", fmt.Errorf("manager is frozen: its admin socket does not answer")
 	}
 	id, effs, err := mi.m.Admin(c.Q.Now(), req)
 	c.trace("admin %s -> %s %v", req, id, err)
 	c.applyManager(mi, effs)
+	if err == nil && !mi.up {
+		// A replica's manager stopped on the way (its lease lapsed, or
+		// the store refused or missed the write): the request is not
+		// durable, and the operator is told so, as the live daemon does.
+		return "", fmt.Errorf("the request was not recorded before the manager stopped: %w", ErrNoLeader)
+	}
 	return id, err
 }
 
@@ -498,9 +570,13 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 	if c.opts.ManagerIntercept != nil {
 		effs = c.opts.ManagerIntercept(mi.m, c.Q.Now(), effs)
 	}
+	if len(effs) > 0 && !c.leaderMayAct(mi) {
+		return
+	}
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
+			c.noteLeaderAct(mi, e.Msg.Describe())
 			c.fromManager(e)
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
@@ -517,6 +593,12 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			c.Q.Cancel(mi.timers[e.ID])
 			delete(mi.timers, e.ID)
 		case effect.Persist:
+			if mi.rep != nil {
+				if !c.leaderPersist(mi, e) {
+					return
+				}
+				continue
+			}
 			if mi == c.cur {
 				c.persist(c.mstore, e)
 			}
@@ -572,11 +654,16 @@ func (c *Cluster) ClearDeviceFault(device string) {
 	c.trace("device %s fault cleared", device)
 }
 
-// Heal restores every link.
+// Heal restores every link, and with manager replicas the store and the
+// replicas' links to it.
 func (c *Cluster) Heal() {
 	c.cut = map[string]map[string]bool{}
 	c.clog = map[string]time.Duration{}
 	c.trace("network healed")
+	if c.ha() {
+		c.RestoreStoreLinks()
+		c.StartStore()
+	}
 }
 
 // Isolate cuts host h from everyone, the manager included.

@@ -82,6 +82,16 @@ func (s *Store) Revoke(now time.Time, id coordinator.LeaseID) {
 	s.drop(id)
 }
 
+// Refresh restarts every lease's TTL from now. etcd does so when its raft
+// leader changes, and so when it comes back from an outage: no keep-alive
+// could reach it meanwhile, and expiring every lease at once would depose
+// a leader that did nothing wrong.
+func (s *Store) Refresh(now time.Time) {
+	for _, l := range s.leases { // purity:unordered each lease is set alike, whatever the order
+		l.expires = now.Add(l.ttl)
+	}
+}
+
 // Expire ends every lease whose time has come, oldest expiry first, and
 // returns them.
 func (s *Store) Expire(now time.Time) []coordinator.LeaseID {

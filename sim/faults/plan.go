@@ -59,6 +59,9 @@ const (
 	// own, so that every plan drawn without them stays as it was.
 	ImpostorAgent Kind = "impostor-agent" // a holder of Host's certificate speaks for Peer, for For
 	DiskFull      Kind = "disk-full"      // Host's state directory ("manager": the manager's) full for For
+	// Drawn only for a cluster of manager replicas (Options.Replicas).
+	CutLeaderStore Kind = "cut-leader-etcd" // the leading manager cut from etcd, not from the agents, for For
+	StoreDown      Kind = "etcd-down"       // etcd unavailable for For
 
 	// Kinds for scripted plans (scenarios) only; the swarm never draws
 	// them.
@@ -151,7 +154,8 @@ func Decode(data []byte) (Plan, error) {
 		return Plan{}, fmt.Errorf("fault plan: %w", err)
 	}
 	for i, f := range p.Faults {
-		if !slices.Contains(allKinds, f.Kind) && !slices.Contains(scriptedKinds, f.Kind) && !slices.Contains(optInKinds, f.Kind) {
+		if !slices.Contains(allKinds, f.Kind) && !slices.Contains(scriptedKinds, f.Kind) && !slices.Contains(optInKinds, f.Kind) &&
+			!slices.Contains(replicaKinds, f.Kind) {
 			return Plan{}, fmt.Errorf("fault plan: faults[%d]: unknown kind %q", i, f.Kind)
 		}
 		if f.At < 0 || f.At > p.Chaos {
@@ -166,6 +170,10 @@ func Decode(data []byte) (Plan, error) {
 
 // optInKinds are drawn only when Options.Kinds names them.
 var optInKinds = []Kind{ImpostorAgent, DiskFull}
+
+// replicaKinds are drawn only for manager replicas, each from a stream of
+// its own, so that the other kinds' draws are as without replicas.
+var replicaKinds = []Kind{CutLeaderStore, StoreDown}
 
 var allKinds = []Kind{CrashAgent, CrashHost, PauseHost, Partition, CutOneWay, Isolate, Clog, KillResource, FailStart,
 	FailStop, HangAction, FailDevice, HangDevice, LieDevice, CrashManager, PauseManager, AdminMove, AdminStandby,
@@ -216,6 +224,10 @@ type Options struct {
 	// host: agents never talk to one another, so a cut between two hosts
 	// changes nothing, and real processes have no such link to cut.
 	ManagerLinks bool
+	// Replicas: the cluster runs manager replicas on etcd, so that the
+	// replica kinds may switch on too (with Kinds set, only those it
+	// names). The manager kinds then strike the leader.
+	Replicas bool
 }
 
 // Generate draws a plan for a cluster from a seed. Its randomness is its
@@ -265,6 +277,7 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 	d := newDrawer(m, o)
 	scale := float64(o.Chaos) / float64(5*time.Minute) * o.Intensity
 	rates, orng := optIn(seed, o, &p, rates)
+	replicaKindsOn(seed, o, &p, rates, streams)
 	for _, k := range p.Enabled {
 		d.rng = rng
 		if isWorkload(k) {
@@ -304,6 +317,22 @@ func optIn(seed uint64, o Options, p *Plan, rates map[Kind]float64) (map[Kind]fl
 		}
 	}
 	return rates, orng
+}
+
+// replicaKindsOn switches on, each from its own stream, the replica kinds
+// a cluster of manager replicas may see.
+func replicaKindsOn(seed uint64, o Options, p *Plan, rates map[Kind]float64, streams map[Kind]*rand.Rand) {
+	if !o.Replicas {
+		return
+	}
+	for _, k := range replicaKinds {
+		r := kindStream(seed, k)
+		streams[k] = r
+		if r.IntN(2) == 0 && (o.Kinds == nil || slices.Contains(o.Kinds, k)) {
+			p.Enabled = append(p.Enabled, k)
+			rates[k] = 0.2 + r.Float64()*1.8
+		}
+	}
 }
 
 // drawer draws single faults of a cluster, from the stream of their kind.
@@ -416,6 +445,9 @@ func (d *drawer) draw(k Kind) (Fault, bool) {
 		return f, f.Host != f.Peer
 	case DiskFull:
 		f.Host, f.For = d.pick(append(slices.Clip(d.hosts), "manager")), d.lasting(time.Second, time.Minute)
+	case CutLeaderStore, StoreDown:
+		// From well inside a lease's TTL to many of them.
+		f.For = d.lasting(500*time.Millisecond, 90*time.Second)
 	default:
 		d.workload(&f)
 	}

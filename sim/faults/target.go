@@ -66,7 +66,9 @@ type Target interface {
 	BreakDevice(device string, how DeviceFault) error
 	RepairDevice(device string) error
 	// CrashManager kills the manager; StartManager starts it again on its
-	// durable state.
+	// durable state. With manager replicas, the manager faults strike the
+	// leader, and the pause and the freeze both stop it (SIGSTOP) until
+	// their end: the standbys, not a replacement, take over.
 	CrashManager() error
 	StartManager() error
 	// PauseManager freezes the manager and lets a replacement take over;
@@ -90,6 +92,14 @@ type Target interface {
 	// the space again.
 	FillDisk(node string) error
 	EmptyDisk(node string) error
+	// CutLeaderFromStore cuts the leading manager replica from etcd (it
+	// still reaches the agents); RestoreStoreLinks gives every replica
+	// its link to etcd back.
+	CutLeaderFromStore() error
+	RestoreStoreLinks() error
+	// StopStore makes etcd unavailable; StartStore brings it back.
+	StopStore() error
+	StartStore() error
 	// Admin sends an administrative request to the current manager.
 	Admin(req manager.Request) error
 	// HealAll lifts every network, host, resource, device and manager
@@ -142,7 +152,8 @@ func (s Step) String() string {
 // have a For, but it is how long the host stays down, which the world
 // times itself (a fence may come first).
 var lastingKinds = []Kind{PauseHost, Partition, CutOneWay, Isolate, Clog, FailDevice, HangDevice, LieDevice,
-	CrashManager, PauseManager, FreezeManager, SlowHost, AdminStandby, AdminStop, AdminUnmanage, ImpostorAgent, DiskFull}
+	CrashManager, PauseManager, FreezeManager, SlowHost, AdminStandby, AdminStop, AdminUnmanage, ImpostorAgent, DiskFull,
+	CutLeaderStore, StoreDown}
 
 // Ends reports whether the fault is undone by a step of its own, For after
 // it begins. A For of zero lasts until a heal.
@@ -214,6 +225,10 @@ func Apply(t Target, s Step) error {
 		return t.Impostor(f.Host, f.Peer)
 	case DiskFull:
 		return t.FillDisk(f.Host)
+	case CutLeaderStore:
+		return t.CutLeaderFromStore()
+	case StoreDown:
+		return t.StopStore()
 	case HealAll:
 		return t.HealAll()
 	}
@@ -245,6 +260,10 @@ func end(t Target, f Fault) error {
 		return t.EndImpostor(f.Host)
 	case DiskFull:
 		return t.EmptyDisk(f.Host)
+	case CutLeaderStore:
+		return t.RestoreStoreLinks()
+	case StoreDown:
+		return t.StartStore()
 	}
 	return nil
 }

@@ -46,6 +46,10 @@ func (r *recorder) PauseManager() error                         { return r.note(
 func (r *recorder) ResumeStaleManagers() error                  { return r.note("resume-managers") }
 func (r *recorder) FreezeManager() error                        { return r.note("freeze-manager") }
 func (r *recorder) ThawManager() error                          { return r.note("thaw-manager") }
+func (r *recorder) CutLeaderFromStore() error                   { return r.note("cut-leader-etcd") }
+func (r *recorder) RestoreStoreLinks() error                    { return r.note("restore-etcd-links") }
+func (r *recorder) StopStore() error                            { return r.note("etcd-down") }
+func (r *recorder) StartStore() error                           { return r.note("etcd-up") }
 func (r *recorder) SlowHost(h string, d time.Duration) error    { return r.note("slow %s %s", h, d) }
 func (r *recorder) CrashMidway(h, a string, d, after time.Duration) error {
 	return r.note("crash-midway %s %s %s %s", h, a, d, after)

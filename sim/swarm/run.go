@@ -7,6 +7,7 @@ package swarm
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -38,7 +39,7 @@ func DefaultModel() (*model.Model, error) { return model.Load("default-cluster.y
 // Canaries are known manager and agent defects that the checkers must
 // catch.
 var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch", "obey-every-connection", "no-orphan-kill",
-	"no-clock-jump-grace"}
+	"no-clock-jump-grace", "ignore-lease"}
 
 // Config describes runs.
 type Config struct {
@@ -62,6 +63,18 @@ type Config struct {
 	// so a seed still replays exactly. An error is a generator bug and is
 	// reported as the seed's violation.
 	Shapes func(seed uint64) (*model.Model, []string, error)
+	// Replicas, when set, runs that many manager replicas on a simulated
+	// etcd instead of one manager (sim/cluster, replicas.go): the manager
+	// faults strike the leader, the etcd faults are drawn too, and the
+	// leadership judge runs. A canary that needs replicas gets them.
+	Replicas int
+}
+
+// withCanaryReplicas gives a canary that needs manager replicas its
+// replicas.
+func withCanaryReplicas(cfg Config) Config {
+	cfg.Replicas = max(cfg.Replicas, canary.Replicas(cfg.Canary))
+	return cfg
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -108,6 +121,13 @@ type Coverage struct {
 	// SecondCleanups counts the groups the operator cleaned up a second
 	// time after the heal (see secondLook).
 	SecondCleanups int `json:"second_cleanups"`
+	// LeaderTakeovers counts the crashes of an acting leader that a new
+	// leader took over from.
+	LeaderTakeovers int `json:"leader_takeovers"`
+	// EtcdCuts and EtcdOutages count the leader cut from etcd, and etcd
+	// down.
+	EtcdCuts    int `json:"etcd_cuts"`
+	EtcdOutages int `json:"etcd_outages"`
 }
 
 // Add sums coverage.
@@ -133,6 +153,9 @@ func (c *Coverage) Add(o Coverage) {
 	c.Orphans += o.Orphans
 	c.CleanRestarts += o.CleanRestarts
 	c.SecondCleanups += o.SecondCleanups
+	c.LeaderTakeovers += o.LeaderTakeovers
+	c.EtcdCuts += o.EtcdCuts
+	c.EtcdOutages += o.EtcdOutages
 }
 
 // Result is the verdict of one run.
@@ -155,6 +178,10 @@ type Result struct {
 	Ops     []cluster.Op
 	// Features are the seed's shape's features (Config.Shapes), if any.
 	Features []string
+	// Takeovers are, with manager replicas, how long each crash of the
+	// acting leader left the cluster without one: from the kill -9 to the
+	// first act of a new leadership.
+	Takeovers []time.Duration
 }
 
 // Failed reports whether any checker found a violation.
@@ -233,6 +260,13 @@ func managerIntercept(cfg Config) func(*manager.Manager, time.Time, []effect.Eff
 	}
 }
 
+// PlanFor is the fault plan of a seed on cfg's cluster: what RunSeed runs,
+// and what a replay or a shrink of the seed starts from.
+func PlanFor(cfg Config, seed uint64) faults.Plan {
+	cfg = withCanaryReplicas(cfg)
+	return faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal, Replicas: cfg.Replicas > 0})
+}
+
 // RunSeed generates the plan of a seed and runs it.
 func RunSeed(cfg Config, seed uint64) Result {
 	var features []string
@@ -243,7 +277,7 @@ func RunSeed(cfg Config, seed uint64) Result {
 		}
 		cfg.Model, features = m, tags
 	}
-	plan := faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal})
+	plan := PlanFor(cfg, seed)
 	r := RunPlan(cfg, plan)
 	r.Features = features
 	return r
@@ -269,6 +303,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 			res.Violations = append(res.Violations, check.Violation{At: at, Checker: "assertion", Message: e.Error()})
 		}
 	}()
+	cfg = withCanaryReplicas(cfg)
 	m := cfg.Model
 	limits := check.Limits(m)
 	safety := check.NewSafety(limits)
@@ -277,6 +312,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
 		RebootAfter: RebootAfter, Trace: cfg.Trace,
 		ManagerIntercept: managerIntercept(cfg),
+		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
 		Observer: func(ch cluster.Change) {
 			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
 			if cfg.KeepHistory {
@@ -313,11 +349,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		return finish(cfg, c, res, safety, limits, t.reports)
 	}
 	healAt := cluster.Start.Add(plan.Chaos)
-	c.Q.At(healAt, func() {
-		for _, f := range faults.Recovery(m) {
-			_ = faults.Apply(t, faults.Step{Fault: f})
-		}
-	})
+	c.Q.At(healAt, func() { applyRecovery(t, faults.Recovery(m), recoveryTries) })
 	c.Q.At(healAt.Add(lossGrace(m)/2), func() { secondLook(t, m, &res.Coverage) })
 	_ = c.Run(plan.Chaos)
 
@@ -358,6 +390,9 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		hs[i] = check.Handover{At: h.At, Host: h.Host, To: uint64(h.To), Accepted: uint64(h.Accepted), AcceptedOpen: h.AcceptedOpen}
 	}
 	res.Violations = append(res.Violations, check.CheckHandovers(hs)...)
+	res.Violations = append(res.Violations, check.CheckLeadership(leaderActs(c), tenures(c))...)
+	res.Takeovers = takeovers(c.LeaderCrashes(), c.LeaderActs())
+	res.Coverage.LeaderTakeovers = len(res.Takeovers)
 	var losses []check.Loss
 	for _, l := range c.Losses() {
 		losses = append(losses, check.Loss{At: l.At, Host: l.Host, Epoch: uint64(l.Epoch), LastHeard: l.LastHeard})
@@ -463,6 +498,10 @@ func count(cov *Coverage, f faults.Fault) {
 	case faults.FreezeManager:
 		cov.ManagerFreezes++
 		cov.Pauses++
+	case faults.CutLeaderStore:
+		cov.EtcdCuts++
+	case faults.StoreDown:
+		cov.EtcdOutages++
 	case faults.SlowHost:
 		cov.SlowHosts++
 	case faults.RestartAgent:
@@ -470,6 +509,26 @@ func count(cov *Coverage, f faults.Fault) {
 	case faults.CrashMidway:
 		cov.Crashes++
 		cov.QuickRestarts++
+	}
+}
+
+// recoveryTries bounds how often the heal asks again, a second apart, for
+// requests refused while no manager replica leads: an election takes a
+// TTL, an etcd coming back two.
+const recoveryTries = 60
+
+// applyRecovery applies the heal's steps in order. With manager replicas, a
+// request refused because nobody leads yet is asked again a second later,
+// with the steps after it, as an operator would; any other refusal is
+// part of the run.
+func applyRecovery(t *simTarget, steps []faults.Fault, tries int) {
+	for i, f := range steps {
+		err := faults.Apply(t, faults.Step{Fault: f})
+		if errors.Is(err, cluster.ErrNoLeader) && tries > 0 {
+			rest := steps[i:]
+			t.c.Q.After(time.Second, func() { applyRecovery(t, rest, tries-1) })
+			return
+		}
 	}
 }
 
@@ -538,4 +597,37 @@ func whyNot(c *cluster.Cluster, m *model.Model) string {
 		return "manager still busy"
 	}
 	return ""
+}
+
+// leaderActs are the replicas' acts, for the leadership judge.
+func leaderActs(c *cluster.Cluster) []check.LeaderAct {
+	var out []check.LeaderAct
+	for _, a := range c.LeaderActs() {
+		out = append(out, check.LeaderAct{At: a.At, Name: a.Name, Rev: int64(a.Rev), Epoch: uint64(a.Epoch), What: a.What})
+	}
+	return out
+}
+
+// tenures are the store's leaderships, for the leadership judge.
+func tenures(c *cluster.Cluster) []check.Tenure {
+	var out []check.Tenure
+	for _, t := range c.Tenures() {
+		out = append(out, check.Tenure{Rev: t.Rev, Name: t.Name, From: t.From, To: t.To})
+	}
+	return out
+}
+
+// takeovers measures each crash of an acting leader: the time from the
+// kill -9 to the first act of a later leadership.
+func takeovers(crashes []cluster.LeaderCrash, acts []cluster.LeaderAct) []time.Duration {
+	var out []time.Duration
+	for _, cr := range crashes {
+		for _, a := range acts {
+			if a.Rev > cr.Rev && a.At.After(cr.At) {
+				out = append(out, a.At.Sub(cr.At))
+				break
+			}
+		}
+	}
+	return out
 }

@@ -1,7 +1,9 @@
 package swarm
 
 import (
+	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -21,6 +23,9 @@ type Summary struct {
 	Wall time.Duration
 	// Recoveries holds every measured recovery time, sorted.
 	Recoveries []time.Duration
+	// Takeovers holds every measured leader takeover (Result.Takeovers),
+	// sorted.
+	Takeovers []time.Duration
 	// FeatureSeeds counts, per shape feature, the seeds whose shape had it,
 	// and FeatureFailed those of them that failed (Config.Shapes only).
 	FeatureSeeds, FeatureFailed map[string]int
@@ -33,6 +38,16 @@ func (s Summary) Percentile(p float64) time.Duration {
 	}
 	i := int(float64(len(s.Recoveries)-1) * p / 100)
 	return s.Recoveries[i]
+}
+
+// TakeoverPercentile returns the p-th percentile (0..100) of the leader
+// takeovers, nearest rank; 0 without any.
+func (s Summary) TakeoverPercentile(p float64) time.Duration {
+	if len(s.Takeovers) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(float64(len(s.Takeovers))*p/100)) - 1
+	return s.Takeovers[min(max(i, 0), len(s.Takeovers)-1)]
 }
 
 // addFeatures counts a seed's shape features.
@@ -93,6 +108,7 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 		if r.Recovery >= 0 {
 			sum.Recoveries = append(sum.Recoveries, r.Recovery)
 		}
+		sum.Takeovers = append(sum.Takeovers, r.Takeovers...)
 		sum.addFeatures(r)
 		if r.Failed() {
 			sum.Failed = append(sum.Failed, r)
@@ -105,6 +121,7 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 		}
 	}
 	sort.Slice(sum.Recoveries, func(i, j int) bool { return sum.Recoveries[i] < sum.Recoveries[j] })
+	slices.Sort(sum.Takeovers)
 	sort.Slice(sum.Failed, func(i, j int) bool { return sum.Failed[i].Seed < sum.Failed[j].Seed })
 	return sum
 }

@@ -190,3 +190,21 @@ func TestBrokenInvariantIsAViolationOfItsSeed(t *testing.T) {
 	}}, 1, 3, 1, true, nil)
 	require.Empty(t, sum.Failed, "an intercept that changes nothing breaks nothing")
 }
+
+// TestReplicaSwarm runs the swarm with three manager replicas on the
+// simulated etcd: the manager faults strike the leader, the etcd faults
+// are drawn, and the leadership judge runs. It must pass, with leaders
+// crashed and taken over from, the leader cut from etcd and etcd down.
+func TestReplicaSwarm(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	sum := Swarm(Config{Model: m, Replicas: 3}, 1, 60, 2, false, nil)
+	for _, r := range sum.Failed {
+		t.Errorf("seed %d: %s", r.Seed, r.Summary())
+	}
+	require.Positive(t, sum.Coverage.LeaderTakeovers)
+	require.Positive(t, sum.Coverage.EtcdCuts)
+	require.Positive(t, sum.Coverage.EtcdOutages)
+	require.Len(t, sum.Takeovers, sum.Coverage.LeaderTakeovers)
+	t.Logf("takeover after a leader crash: p50 %s p99 %s over %d", sum.TakeoverPercentile(50), sum.TakeoverPercentile(99), len(sum.Takeovers))
+}

@@ -100,6 +100,33 @@ func (t *simTarget) EmptyDisk(node string) error {
 	return faults.Unsupported("a full disk on %s: the simulated stores never fill", node)
 }
 
+// CutLeaderFromStore cuts the leading replica from the store; without
+// replicas there is no store.
+func (t *simTarget) CutLeaderFromStore() error {
+	if !t.replicas() {
+		return faults.Unsupported("cutting the leader from etcd: this cluster runs one manager, without etcd")
+	}
+	t.c.CutLeaderFromStore()
+	return nil
+}
+
+// RestoreStoreLinks restores every replica's link to the store.
+func (t *simTarget) RestoreStoreLinks() error { t.c.RestoreStoreLinks(); return nil }
+
+// StopStore makes the store unavailable.
+func (t *simTarget) StopStore() error {
+	if !t.replicas() {
+		return faults.Unsupported("stopping etcd: this cluster runs one manager, without etcd")
+	}
+	t.c.StopStore()
+	return nil
+}
+
+// StartStore brings the store back.
+func (t *simTarget) StartStore() error { t.c.StartStore(); return nil }
+
+func (t *simTarget) replicas() bool { return len(t.c.Replicas()) > 0 }
+
 // Admin sends the request; a refusal (no manager, a request that makes no
 // sense now) is part of the run, as it is for an operator.
 func (t *simTarget) Admin(req manager.Request) error {
