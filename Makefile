@@ -79,6 +79,7 @@ sim: build
 swarm: build
 	$(BIN)/basalt-sim run --seeds 1-100000
 	$(BIN)/basalt-sim run --shapes --seeds 1-20000
+	$(BIN)/basalt-sim run --replicas 3 --seeds 1-100000
 
 # chaos runs real processes for CHAOS_FOR under a fault plan that the
 # simulator's generator draws from CHAOS_SEED (printed with the plan's
@@ -88,9 +89,15 @@ CHAOS_FOR  ?= 5m
 CHAOS_SEED ?= 0
 # CHAOS_NETWORK=netns makes partitions in the kernel (needs root and iproute2).
 CHAOS_NETWORK ?= proxy
+# CHAOS_REPLICAS=3 runs three manager replicas on a real etcd: the manager
+# faults strike the leader, and the leader cut from etcd and etcd down are
+# drawn too. The run after the default one does so.
+CHAOS_REPLICAS ?= 0
 chaos: deps build
-	$(GO) test -count=1 -timeout 60m -run TestChaos -v ./harness -chaos $(CHAOS_FOR) -chaos-seed $(CHAOS_SEED) -chaos-network $(CHAOS_NETWORK) -chaos-keep $(CURDIR)/chaos-out
+	$(GO) test -count=1 -timeout 60m -run TestChaos -v ./harness -chaos $(CHAOS_FOR) -chaos-seed $(CHAOS_SEED) -chaos-network $(CHAOS_NETWORK) -chaos-replicas $(CHAOS_REPLICAS) -chaos-keep $(CURDIR)/chaos-out
+	$(GO) test -count=1 -timeout 60m -run TestChaos -v ./harness -chaos $(CHAOS_FOR) -chaos-seed $(CHAOS_SEED) -chaos-network $(CHAOS_NETWORK) -chaos-replicas 3 -chaos-keep $(CURDIR)/chaos-out
 	$(BIN)/basalt-sim run --seeds 1-20000
+	$(BIN)/basalt-sim run --replicas 3 --seeds 1-20000
 
 # run-op is the LRM's human way in: one OCF action through the LRM.
 run-op: deps build

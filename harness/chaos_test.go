@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ var (
 	chaosSeed = flag.Uint64("chaos-seed", 0, "seed of the chaos run (default: from the clock, printed)")
 	chaosKeep = flag.String("chaos-keep", "", "directory to copy logs, history and timeline into when the run fails")
 	chaosNet  = flag.String("chaos-network", harness.NetProxy, "how partitions are made: proxy (a TCP proxy per agent) or netns (a network namespace per agent; needs root)")
+	chaosReps = flag.Int("chaos-replicas", 0, "run this many manager replicas on a real etcd instead of one manager; the manager faults strike the leader, and the etcd faults are drawn too")
 )
 
 // chaosKinds are the faults the chaos run draws: every kind real processes
@@ -56,9 +58,14 @@ const chaosHeal = 90 * time.Second
 // as the generator this replaced), each lasting at most six seconds (two
 // dead timeouts of the test cluster), at least chaosSpacing apart, with
 // network faults on the manager↔agent links only.
-func chaosPlan(m *model.Model, seed uint64, d time.Duration) faults.Plan {
-	return faults.Generate(m, seed, faults.Options{Chaos: d, Heal: chaosHeal, Kinds: chaosKinds, Intensity: 20,
-		MaxFor: 6 * time.Second, Spacing: chaosSpacing, ManagerLinks: true, MaxFaults: int(d/chaosSpacing) + 1})
+func chaosPlan(m *model.Model, seed uint64, d time.Duration, replicas bool) faults.Plan {
+	kinds := chaosKinds
+	if replicas {
+		kinds = append(slices.Clip(kinds), faults.CutLeaderStore, faults.StoreDown)
+	}
+	return faults.Generate(m, seed, faults.Options{Chaos: d, Heal: chaosHeal, Kinds: kinds, Intensity: 20,
+		MaxFor: 6 * time.Second, Spacing: chaosSpacing, ManagerLinks: true, MaxFaults: int(d/chaosSpacing) + 1,
+		Replicas: replicas})
 }
 
 // planSummary is a plan on one line: its seed, its faults, the kinds it
@@ -126,10 +133,11 @@ func TestChaos(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano() % 1_000_000)
 	}
-	t.Logf("chaos seed %d on network %s (replay: make chaos CHAOS_SEED=%d CHAOS_NETWORK=%s)", seed, *chaosNet, seed, *chaosNet)
+	t.Logf("chaos seed %d on network %s with %d manager replicas (replay: make chaos CHAOS_SEED=%d CHAOS_NETWORK=%s CHAOS_REPLICAS=%d)",
+		seed, *chaosNet, *chaosReps, seed, *chaosNet, *chaosReps)
 	pc := newProcClusterOpts(t, []string{"h1", "h2", "h3"}, procOpts{network: *chaosNet, rebootAfter: 3 * time.Second,
-		stateTmpfs: chaosTmpfs})
-	plan := chaosPlan(pc.Model, seed, *chaosFor)
+		stateTmpfs: chaosTmpfs, replicas: *chaosReps})
+	plan := chaosPlan(pc.Model, seed, *chaosFor, *chaosReps > 0)
 	t.Log(planSummary(plan))
 	pc.awaitHealthyOn("h1")
 	truth := harness.WatchTruth(pc.ProcessCluster, check.Limits(pc.Model))
@@ -210,8 +218,8 @@ func TestChaosPlan(t *testing.T) {
 	require.NoError(t, err)
 	total := 0
 	for seed := uint64(1); seed <= 200; seed++ {
-		p := chaosPlan(m, seed, time.Minute)
-		require.Equal(t, p, chaosPlan(m, seed, time.Minute), "the seed selects the plan")
+		p := chaosPlan(m, seed, time.Minute, false)
+		require.Equal(t, p, chaosPlan(m, seed, time.Minute, false), "the seed selects the plan")
 		for _, f := range p.Faults {
 			require.Contains(t, chaosKinds, f.Kind)
 			require.LessOrEqual(t, f.For, 6*time.Second)
@@ -219,7 +227,7 @@ func TestChaosPlan(t *testing.T) {
 		total += len(p.Faults)
 	}
 	require.Greater(t, total/200, 10, "faults per minute")
-	p := chaosPlan(m, 7, time.Minute)
+	p := chaosPlan(m, 7, time.Minute, false)
 	t.Log(planSummary(p))
 	for _, f := range p.Faults {
 		t.Logf("  %s: %s", f.At, f)

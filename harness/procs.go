@@ -673,6 +673,10 @@ func (pc *ProcessCluster) Up(h string) bool {
 // CrashManager kills the manager (kill -9); StartManager brings it back on
 // the same state directory.
 func (pc *ProcessCluster) CrashManager() {
+	if pc.opts.Replicas > 0 {
+		pc.crashLeader()
+		return
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.mgr != nil {
@@ -696,6 +700,9 @@ func (pc *ProcessCluster) RestartManager() error {
 
 // StartManager starts the manager if none is running.
 func (pc *ProcessCluster) StartManager() error {
+	if pc.opts.Replicas > 0 {
+		return pc.restartReplicas()
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.mgr != nil && !pc.mgr.exited() {
@@ -715,6 +722,9 @@ var ErrNoManager = errors.New("no manager is running")
 // which then acts on stale beliefs until an agent's epoch guard refuses
 // it.
 func (pc *ProcessCluster) PauseManager() error {
+	if pc.opts.Replicas > 0 {
+		return pc.pauseLeader()
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.mgr == nil {
@@ -736,6 +746,9 @@ func (pc *ProcessCluster) PauseManager() error {
 // FreezeManager stops the manager (SIGSTOP) with nothing to replace it:
 // the agents' heartbeats wait in its sockets until ThawManager.
 func (pc *ProcessCluster) FreezeManager() error {
+	if pc.opts.Replicas > 0 {
+		return pc.pauseLeader()
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.mgr == nil {
@@ -747,6 +760,10 @@ func (pc *ProcessCluster) FreezeManager() error {
 
 // ThawManager resumes a frozen manager (SIGCONT); a running one ignores it.
 func (pc *ProcessCluster) ThawManager() {
+	if pc.opts.Replicas > 0 {
+		pc.resumeReplicas()
+		return
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.mgr != nil {
@@ -756,6 +773,10 @@ func (pc *ProcessCluster) ThawManager() {
 
 // ResumeStaleManagers wakes every frozen manager (SIGCONT).
 func (pc *ProcessCluster) ResumeStaleManagers() {
+	if pc.opts.Replicas > 0 {
+		pc.resumeReplicas()
+		return
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	for _, p := range pc.stale {
@@ -850,6 +871,7 @@ func (pc *ProcessCluster) Heal() {
 	}
 	pc.ClearResourceFaults()
 	pc.ClearDeviceFaults()
+	pc.healEtcd()
 	pc.ThawManager()
 	pc.endImpostors()
 	pc.emptyDisks()

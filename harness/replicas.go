@@ -260,3 +260,64 @@ func (pc *ProcessCluster) stopEtcd() {
 		_ = px.Close()
 	}
 }
+
+// With replicas, the manager faults strike the leader, as in the
+// simulator: a crash is a kill -9 of the leading replica, a pause or a
+// freeze a SIGSTOP of it until the fault ends; the standbys take over.
+
+// crashLeader kills the leading replica, if one leads.
+func (pc *ProcessCluster) crashLeader() {
+	if l := pc.Leader(); l != "" {
+		if err := pc.KillReplica(l); err != nil {
+			pc.logf("crash leader: %v", err)
+		}
+	}
+}
+
+// restartReplicas starts every replica whose process has ended.
+func (pc *ProcessCluster) restartReplicas() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for _, n := range pc.Replicas() {
+		if p := pc.replicas[n]; p == nil || p.exited() {
+			if err := pc.startReplica(n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pauseLeader freezes the leading replica (SIGSTOP).
+func (pc *ProcessCluster) pauseLeader() error {
+	l := pc.Leader()
+	if l == "" {
+		return fmt.Errorf("pause leader: none leads: %w", ErrNoManager)
+	}
+	return pc.PauseReplica(l)
+}
+
+// resumeReplicas wakes every replica (SIGCONT; a running one ignores it).
+func (pc *ProcessCluster) resumeReplicas() {
+	for _, n := range pc.Replicas() {
+		if err := pc.ResumeReplica(n); err != nil && !errors.Is(err, ErrNoReplica) {
+			pc.logf("resume replica: %v", err)
+		}
+	}
+}
+
+// healEtcd restarts etcd if it is down and gives every replica its path
+// to it back (nothing without replicas).
+func (pc *ProcessCluster) healEtcd() {
+	if pc.opts.Replicas == 0 {
+		return
+	}
+	if err := pc.StartEtcd(); err != nil {
+		pc.logf("heal: %v", err)
+	}
+	for _, n := range pc.Replicas() {
+		if err := pc.CutReplicaFromEtcd(n, false); err != nil {
+			pc.logf("heal: %v", err)
+		}
+	}
+}
