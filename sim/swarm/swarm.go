@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"math"
 	"runtime"
 	"sort"
 	"sync"
@@ -19,20 +20,47 @@ type Summary struct {
 	// Wall is the real time the swarm took, measured and set by the
 	// caller (cmd/basalt-sim): the swarm itself never reads the clock.
 	Wall time.Duration
+	// Workers is how many seeds ran at once (Swarm's workers, 0 resolved
+	// to one per core), printed beside Wall so that a rate can be read.
+	Workers int
 	// Recoveries holds every measured recovery time, sorted.
 	Recoveries []time.Duration
+	// BoundMin and BoundMax are the smallest and largest recovery bounds
+	// (Result.Bound) the seeds were judged against: equal on one cluster,
+	// a range when each seed draws its own shape. The percentiles mean
+	// little without the bound they must stay under.
+	BoundMin, BoundMax time.Duration
 	// FeatureSeeds counts, per shape feature, the seeds whose shape had it,
 	// and FeatureFailed those of them that failed (Config.Shapes only).
 	FeatureSeeds, FeatureFailed map[string]int
 }
 
-// Percentile returns the p-th percentile (0..100) of recovery times.
+// Percentile returns the p-th percentile (0..100) of recovery times, by
+// nearest rank: the smallest time at least p percent of the recoveries
+// are at or under (index ceil(p/100*n)-1). The index used to be the floor
+// of p/100*(n-1), which on three seeds gave a p99 below the maximum.
 func (s Summary) Percentile(p float64) time.Duration {
-	if len(s.Recoveries) == 0 {
+	n := len(s.Recoveries)
+	if n == 0 {
 		return 0
 	}
-	i := int(float64(len(s.Recoveries)-1) * p / 100)
-	return s.Recoveries[i]
+	i := int(math.Ceil(p/100*float64(n))) - 1
+	return s.Recoveries[min(max(i, 0), n-1)]
+}
+
+// Passed reports whether no seed failed.
+func (s Summary) Passed() bool { return len(s.Failed) == 0 }
+
+// addBound widens the range of recovery bounds by a seed's (none for a
+// seed that never ran its cluster, such as a shape generator's error).
+func (s *Summary) addBound(b time.Duration) {
+	if b <= 0 {
+		return
+	}
+	if s.BoundMin == 0 || b < s.BoundMin {
+		s.BoundMin = b
+	}
+	s.BoundMax = max(s.BoundMax, b)
 }
 
 // addFeatures counts a seed's shape features.
@@ -84,7 +112,7 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 		}
 	}()
 	go func() { wg.Wait(); close(results) }()
-	var sum Summary
+	sum := Summary{Workers: workers}
 	for r := range results {
 		sum.Seeds++
 		sum.Coverage.Add(r.Coverage)
@@ -94,6 +122,7 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 			sum.Recoveries = append(sum.Recoveries, r.Recovery)
 		}
 		sum.addFeatures(r)
+		sum.addBound(r.Bound)
 		if r.Failed() {
 			sum.Failed = append(sum.Failed, r)
 			if stopAtFirst {
