@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -496,14 +497,29 @@ func printReport(w io.Writer, rep api.ReportView) {
 		verdict = "FAILED"
 	}
 	fmt.Fprintf(w, "report %s: %s — %s %s\n", rep.ID, rep.Request, rep.State, verdict)
-	keys := make([]string, 0, len(rep.Results))
-	for k := range rep.Results {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range reportOrder(rep) {
 		fmt.Fprintf(w, "  %-16s %s\n", k, rep.Results[k])
 	}
+}
+
+// reportOrder is the order of a report's results: the manager's (start
+// order), then, sorted, any key it did not list (an older manager lists
+// none).
+func reportOrder(rep api.ReportView) []string {
+	var keys []string
+	for _, k := range rep.Order {
+		if _, ok := rep.Results[k]; ok && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	var rest []string
+	for k := range rep.Results {
+		if !slices.Contains(keys, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return append(keys, rest...)
 }
 
 var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",

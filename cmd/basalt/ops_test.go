@@ -411,6 +411,7 @@ func TestReportOutputFormats(t *testing.T) {
 	require.Equal(t, api.ReportClosed, rep.State)
 	require.True(t, rep.Failed)
 	require.Contains(t, rep.Results["oss1"], "fencing failed")
+	require.Equal(t, []string{"oss1"}, rep.Order, "the results' order travels with them")
 
 	rc, out, _ = runCLI("report", id, "-o", "yaml", "--socket", sock)
 	require.Equal(t, 0, rc)
@@ -518,4 +519,22 @@ func TestEventsFollowNewLog(t *testing.T) {
 	require.Equal(t, 0, l.wait(t))
 	require.Equal(t, 5, strings.Count(l.out.String(), " old-log"), "the old log once")
 	require.Equal(t, 1, strings.Count(l.out.String(), " manager-started"))
+}
+
+// TestReportReadsInStartOrder: a report's results print in the order the
+// manager gives (hosts, then resources in start order, then the verdict),
+// not alphabetically; a key the manager did not order (an older manager
+// orders none) comes after, sorted.
+func TestReportReadsInStartOrder(t *testing.T) {
+	rep := api.ReportView{ID: "r1-1", Request: "move store h2", State: api.ReportClosed,
+		Results: map[string]string{"pool": "running on h2", "fs": "running on h2", "vip": "running on h2", "(verdict)": "x", "zz": "y"},
+		Order:   []string{"pool", "fs", "vip", "(verdict)"}}
+	var w strings.Builder
+	printReport(&w, rep)
+	require.Equal(t, "report r1-1: move store h2 — CLOSED done\n"+
+		"  pool             running on h2\n"+
+		"  fs               running on h2\n"+
+		"  vip              running on h2\n"+
+		"  (verdict)        x\n"+
+		"  zz               y\n", w.String())
 }

@@ -135,9 +135,15 @@ func (mg *Manager) applyRequest(now time.Time, req Request, ev func(Event)) {
 	case CmdManage, CmdUnmanage:
 		mg.cons.Unmanaged[req.Target] = req.Command == CmdUnmanage
 		ev(Event{Kind: "managed", Group: req.Target, Flag: req.Command == CmdManage})
-	case CmdStandby, CmdUnstandby:
-		mg.hosts[req.Target].standby = req.Command == CmdStandby
-		ev(Event{Kind: "standby", Host: req.Target, Flag: req.Command == CmdStandby})
+	case CmdStandby:
+		mg.hosts[req.Target].standby = true
+		ev(Event{Kind: "standby", Host: req.Target, Flag: true})
+	case CmdUnstandby:
+		// Its own kind: "standby" with no flag read as a standby in the
+		// log. (Replay still takes an older log's standby without flag as
+		// an unstandby.)
+		mg.hosts[req.Target].standby = false
+		ev(Event{Kind: "unstandby", Host: req.Target})
 	case CmdMaintenance:
 		mg.cons.Maintenance = req.Flag
 		ev(Event{Kind: "maintenance", Flag: req.Flag})

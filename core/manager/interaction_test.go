@@ -729,12 +729,7 @@ func (h *driver) report(id string) {
 		return
 	}
 	h.printf("report %s %s: %s (failed=%t)", r.ID, r.State, r.Request, r.Failed)
-	keys := make([]string, 0, len(r.Results))
-	for k := range r.Results {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range r.Order {
 		h.printf("  %s: %s", k, r.Results[k])
 	}
 }

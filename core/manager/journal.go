@@ -3,6 +3,7 @@ package manager
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -62,9 +63,9 @@ func (mg *Manager) replay(e Event) {
 		mg.cons.TargetRoles[e.Group] = model.Role(e.Role)
 	case "managed":
 		mg.cons.Unmanaged[e.Group] = !e.Flag
-	case "standby":
+	case "standby", "unstandby":
 		if hi := mg.hosts[e.Host]; hi != nil {
-			hi.standby = e.Flag
+			hi.standby = e.Kind == "standby" && e.Flag
 		}
 	case "maintenance":
 		mg.cons.Maintenance = e.Flag
@@ -96,6 +97,11 @@ func (mg *Manager) replayReport(e Event) {
 	if e.Kind == "report-closed" {
 		if rep := mg.reports[e.Report]; rep != nil {
 			rep.State, rep.Closed = ReportClosed, e.Time
+			// Logs written before the results were logged have none:
+			// the report closes with the results it had.
+			if e.Results != nil {
+				rep.Results, rep.Failed = maps.Clone(e.Results), e.Flag
+			}
 		}
 		return
 	}

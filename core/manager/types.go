@@ -24,13 +24,15 @@ type Event struct {
 	Group    string    `json:"group,omitempty"`
 	Resource string    `json:"resource,omitempty"`
 	// Name is the resource's human name, so that the log reads on its own.
-	Name    string    `json:"name,omitempty"`
-	Report  string    `json:"report,omitempty"`
-	Message string    `json:"message,omitempty"`
-	Until   time.Time `json:"until,omitempty"`
-	Count   int       `json:"count,omitempty"`
-	Flag    bool      `json:"flag,omitempty"`
-	Role    string    `json:"role,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Report  string `json:"report,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Until is a constraint's end; zero (no end) is left out of the log,
+	// where omitempty would have written 0001-01-01T00:00:00Z.
+	Until time.Time `json:"until,omitzero"`
+	Count int       `json:"count,omitempty"`
+	Flag  bool      `json:"flag,omitempty"`
+	Role  string    `json:"role,omitempty"`
 	// Op and Monitor name the operation of a failure (planner.FailedOp,
 	// and the monitor's index), so that replay gives the planner the
 	// facts its policies read.
@@ -39,6 +41,10 @@ type Event struct {
 	// Hosts are the hosts of a finding that names several (a group found
 	// active on more hosts than it may run on).
 	Hosts []string `json:"hosts,omitempty"`
+	// Results are a closing report's results (report-closed, with Flag
+	// its Failed), so that they survive a restart that replays the log
+	// rather than a snapshot.
+	Results map[string]string `json:"results,omitempty"`
 	// Snapshot is the state a "snapshot" record stands for: the event
 	// log's compaction (compact.go).
 	Snapshot *Snapshot `json:"snapshot,omitempty"`
@@ -68,6 +74,12 @@ type Report struct {
 	Results map[string]string
 	// Failed is true when any resource did not end as requested.
 	Failed bool
+	// Order lists the keys of Results in the order a report reads: the
+	// hosts it names as configured, then each group's resources in start
+	// (dependency) order, then anything else (the verdict). Report fills
+	// it from the model, so it is never persisted and follows the
+	// configuration.
+	Order []string `json:",omitempty"`
 }
 
 // HostStatus is a host as status shows it.

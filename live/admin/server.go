@@ -422,7 +422,7 @@ func fileKind(fi fs.FileInfo) string {
 
 // reportView is a report as the API shows it.
 func reportView(r manager.Report) api.ReportView {
-	return api.ReportView{ID: r.ID, Request: r.Request, State: string(r.State), Created: r.Created, Closed: r.Closed, Failed: r.Failed, Results: r.Results}
+	return api.ReportView{ID: r.ID, Request: r.Request, State: string(r.State), Created: r.Created, Closed: r.Closed, Failed: r.Failed, Results: r.Results, Order: r.Order}
 }
 
 // fenceHistory converts the fencer's history to the API's; its slices are

@@ -183,6 +183,10 @@ type ReportView struct {
 	Closed  time.Time         `json:"closed,omitzero"`
 	Failed  bool              `json:"failed"`
 	Results map[string]string `json:"results,omitempty"`
+	// Order lists the keys of Results as the report reads (a JSON
+	// object's keys have no order): hosts, then each group's resources
+	// in start order, then the verdict.
+	Order []string `json:"order,omitempty"`
 }
 
 // Event is one entry of the manager's event log, as GET /v1/events and the
