@@ -240,6 +240,7 @@ func printStatus(w io.Writer, v api.StatusView) {
 		printGroup(w, g)
 	}
 	printFailedActions(w, v.Groups)
+	printConstraints(w, v.Constraints)
 	if len(v.OpenReports) > 0 {
 		fmt.Fprintln(w, "\nOpen reports:")
 		for _, r := range v.OpenReports {
@@ -257,6 +258,34 @@ func printStatus(w io.Writer, v api.StatusView) {
 		for _, e := range v.Events {
 			fmt.Fprintf(w, "  %s\n", e)
 		}
+	}
+}
+
+// printConstraints lists the moves and bans in force: what each does, for
+// how long, and which request set it (standby and maintenance show beside
+// their host and in the title).
+func printConstraints(w io.Writer, cs []api.ConstraintView) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nConstraints (basalt resource clear GROUP drops a group's):")
+	for _, c := range cs {
+		what := "prefers " + c.Host + " (move)"
+		if c.Kind == "ban" {
+			what = "banned from " + c.Host + " (ban)"
+		}
+		until := "until cleared"
+		if !c.Until.IsZero() {
+			until = "until " + c.Until.UTC().Format(time.RFC3339)
+		}
+		by := ""
+		switch {
+		case c.Request != "":
+			by = fmt.Sprintf(", set by %s (%s)", c.By, c.Request)
+		case c.By != "":
+			by = ", set by " + c.By
+		}
+		fmt.Fprintf(w, "  %-12s %s, %s%s\n", c.Group, what, until, by)
 	}
 }
 

@@ -538,3 +538,35 @@ func TestReportReadsInStartOrder(t *testing.T) {
 		"  (verdict)        x\n"+
 		"  zz               y\n", w.String())
 }
+
+// TestStatusShowsConstraints: a ban and a move with a lifetime show in
+// the status, each naming the request that set it; clear drops them.
+func TestStatusShowsConstraints(t *testing.T) {
+	sock := manager(t)
+	rc, out, errOut := runCLI("resource", "ban", "fs1", "--host", "oss2", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	banID := strings.TrimSpace(strings.TrimPrefix(out, "report "))
+	rc, out, errOut = runCLI("resource", "move", "fs1", "--host", "oss1", "--lifetime", "1h", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	moveID := strings.TrimSpace(strings.TrimPrefix(out, "report "))
+
+	var v api.StatusView
+	_, out, _ = runCLI("status", "-o", "json", "--socket", sock)
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.Len(t, v.Constraints, 2, out)
+	mv, ban := v.Constraints[0], v.Constraints[1]
+	require.Equal(t, api.ConstraintView{Kind: "move", Group: "fs1", Host: "oss1", Until: mv.Until, By: moveID, Request: "move fs1 oss1 for 1h0m0s"}, mv)
+	require.WithinDuration(t, time.Now().Add(time.Hour), mv.Until, time.Minute)
+	require.Equal(t, api.ConstraintView{Kind: "ban", Group: "fs1", Host: "oss2", By: banID, Request: "ban fs1 oss2"}, ban)
+	require.NotContains(t, out, "0001-01-01")
+
+	_, out, _ = runCLI("status", "--socket", sock)
+	require.Contains(t, out, "  fs1          banned from oss2 (ban), until cleared, set by "+banID+" (ban fs1 oss2)\n")
+
+	rc, _, errOut = runCLI("resource", "clear", "fs1", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	_, out, _ = runCLI("status", "-o", "json", "--socket", sock)
+	v = api.StatusView{}
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.Empty(t, v.Constraints)
+}

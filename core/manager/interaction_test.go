@@ -55,6 +55,7 @@ package manager
 //	status                        the manager's view: hosts, resources,
 //	                              failures, constraints, open reports
 //	report id=r2-1                one report
+//	constraints                   the moves and bans in force now
 //	events                        the in-memory event log
 
 import (
@@ -209,6 +210,14 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		h.status()
 	case "report":
 		h.report(arg(t, d, "id", ""))
+	case "constraints":
+		for _, c := range h.mg.Constraints(h.now) {
+			line := fmt.Sprintf("%s %s %s by=%s", c.Kind, c.Group, c.Host, c.By)
+			if !c.Until.IsZero() {
+				line += " until=" + h.rel(c.Until)
+			}
+			h.printf("%s", line)
+		}
 	case "events":
 		for _, e := range h.mg.Events() {
 			h.printf("%s", h.event(e))

@@ -53,9 +53,9 @@ func (mg *Manager) replay(e Event) {
 	mg.remember(e)
 	switch e.Kind {
 	case "move":
-		mg.cons.Moves[e.Group] = planner.Move{Host: e.Host, Until: e.Until}
+		mg.cons.Moves[e.Group] = planner.Move{Host: e.Host, Until: e.Until, By: e.Report}
 	case "ban":
-		mg.cons.Bans = append(mg.cons.Bans, planner.Ban{Group: e.Group, Host: e.Host, Until: e.Until})
+		mg.cons.Bans = append(mg.cons.Bans, planner.Ban{Group: e.Group, Host: e.Host, Until: e.Until, By: e.Report})
 	case "clear":
 		delete(mg.cons.Moves, e.Group)
 		mg.cons.Bans = slices.DeleteFunc(mg.cons.Bans, func(b planner.Ban) bool { return b.Group == e.Group })

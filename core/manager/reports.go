@@ -279,6 +279,25 @@ func (mg *Manager) HostState(host string) planner.HostState {
 // FenceHistory returns the fencer's history.
 func (mg *Manager) FenceHistory() []fencer.HistoryEntry { return mg.fencer.History() }
 
+// Constraints returns the moves and bans in force at now (an expired one
+// stays recorded until cleared, but no longer counts), group by group in
+// configuration order, each group's move before its bans.
+func (mg *Manager) Constraints(now time.Time) []Constraint {
+	live := func(until time.Time) bool { return until.IsZero() || now.Before(until) }
+	var out []Constraint
+	for _, g := range mg.m.Groups {
+		if mv, ok := mg.cons.Moves[g.ID]; ok && live(mv.Until) {
+			out = append(out, Constraint{Kind: "move", Group: g.ID, Host: mv.Host, Until: mv.Until, By: mv.By})
+		}
+		for _, b := range mg.cons.Bans {
+			if b.Group == g.ID && live(b.Until) {
+				out = append(out, Constraint{Kind: "ban", Group: g.ID, Host: b.Host, Until: b.Until, By: b.By})
+			}
+		}
+	}
+	return out
+}
+
 // Status returns a snapshot for status displays.
 func (mg *Manager) Status() Status {
 	s := Status{Epoch: uint64(mg.epoch), Deposed: mg.deposed, Maintenance: mg.cons.Maintenance, Busy: mg.trans != nil,

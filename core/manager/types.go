@@ -82,6 +82,19 @@ type Report struct {
 	Order []string `json:",omitempty"`
 }
 
+// Constraint is an administrator's move or ban, as status shows it.
+type Constraint struct {
+	// Kind is "move" (prefer Host) or "ban" (keep off Host).
+	Kind  string
+	Group string
+	Host  string
+	// Until is when it ends; zero: until cleared.
+	Until time.Time
+	// By is the report of the request that set it (empty for a snapshot
+	// or log written before constraints named theirs).
+	By string
+}
+
 // HostStatus is a host as status shows it.
 type HostStatus struct {
 	Name    string

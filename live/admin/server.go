@@ -101,6 +101,13 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 		for _, r := range st.OpenReports {
 			v.OpenReports = append(v.OpenReports, reportView(r))
 		}
+		for _, c := range m.Constraints(d.Now()) {
+			cv := api.ConstraintView{Kind: c.Kind, Group: c.Group, Host: c.Host, Until: c.Until, By: c.By}
+			if rep, ok := m.Report(c.By); ok {
+				cv.Request = rep.Request
+			}
+			v.Constraints = append(v.Constraints, cv)
+		}
 		v.Events = events(evs[max(0, len(evs)-10):])
 		if st.Deposed {
 			v.Problems = append(v.Problems, "this manager was superseded by a newer one")

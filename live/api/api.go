@@ -64,7 +64,9 @@ type StatusView struct {
 	Hosts        []HostView   `json:"hosts"`
 	Groups       []GroupView  `json:"groups"`
 	OpenReports  []ReportView `json:"open_reports,omitempty"`
-	Events       []Event      `json:"recent_events,omitempty"`
+	// Constraints are the administrators' moves and bans in force.
+	Constraints []ConstraintView `json:"constraints,omitempty"`
+	Events      []Event          `json:"recent_events,omitempty"`
 	// Role is this manager's with high availability (RoleLeader or
 	// RoleStandby); empty for a single manager. A standby's status holds
 	// only Role, Managers and Problems: it knows nothing of the cluster.
@@ -103,6 +105,21 @@ type HostView struct {
 	LastSeen string `json:"last_seen,omitempty"`
 	// PersistError is what the host's agent cannot persist, if anything.
 	PersistError string `json:"persist_error,omitempty"`
+}
+
+// ConstraintView is a move or ban in force, as the status shows it
+// (crm_mon's location constraints from crm_resource --move and --ban).
+type ConstraintView struct {
+	// Kind is "move" (the group prefers Host) or "ban" (it stays off it).
+	Kind  string `json:"kind"`
+	Group string `json:"group"`
+	Host  string `json:"host"`
+	// Until is when it ends; left out when it lasts until cleared.
+	Until time.Time `json:"until,omitzero"`
+	// By is the report of the request that set it, and Request that
+	// request as typed, while the manager still holds its report.
+	By      string `json:"by,omitempty"`
+	Request string `json:"request,omitempty"`
 }
 
 // GroupView is one group in the status, its resources as a tree.
