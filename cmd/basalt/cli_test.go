@@ -186,7 +186,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	require.Equal(t, 0, rc)
 	require.Empty(t, errOut)
 	require.Contains(t, out, "\n  resource ACTION GROUP  ")
-	require.Contains(t, out, "\n  report ID [--wait]  ")
+	require.Contains(t, out, "\n  report ID [--wait]|list  ")
 }
 
 // TestUsageLinesNameArguments: before, usage lines named flags only.
@@ -205,6 +205,7 @@ func TestUsageLinesNameArguments(t *testing.T) {
 		"resource list":    "basalt resource list [-o text|json|yaml] [--socket PATH]",
 		"resource show":    "basalt resource show GROUP|RESOURCE [-o text|json|yaml] [--socket PATH]",
 		"fence history":    "basalt fence history [-o text|json|yaml] [--socket PATH]",
+		"report list":      "basalt report list [--open] [-o text|json|yaml] [--socket PATH]",
 		"agents list":      "basalt agents list [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"agents describe":  "basalt agents describe AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"certs init":       "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",

@@ -328,8 +328,13 @@ func printStreamed(w io.Writer, format string, e api.Event) error {
 }
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "list" {
+		// No report is called list: its IDs are rEPOCH-N.
+		return reportList(args[1:], stdout, stderr)
+	}
 	fs := subcmd.NewFlags("basalt report", "ID [--wait [--timeout D]] [-o text|json|yaml] [--socket PATH]",
-		"A request's report; with --wait, followed until it is CLOSED (with -o json or yaml, only the\nclosed report is printed).")
+		"A request's report; with --wait, followed until it is CLOSED (with -o json or yaml, only the\nclosed report is printed).\n"+
+			"'basalt report list' lists every report the manager remembers.")
 	sock := socketFlag(fs)
 	w := registerWait(fs)
 	output := outputFlag(fs)
@@ -352,6 +357,58 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// reportList is basalt report list: every report the manager remembers,
+// oldest first, one line each (crm_resource has no such list; gCube's
+// resource manager lists its reports).
+func reportList(args []string, stdout, stderr io.Writer) int {
+	fs := subcmd.NewFlags("basalt report list", "[--open] [-o text|json|yaml] [--socket PATH]",
+		"Every report the manager remembers (its last 1,024), oldest first: ID, kind of request, state\n"+
+			"(OPEN, CLOSED done or CLOSED FAILED), when it was opened, and the request. 'basalt report ID'\n"+
+			"shows one.")
+	sock := socketFlag(fs)
+	open := fs.Bool("open", false, "only the reports still OPEN")
+	output := outputFlag(fs)
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
+		return rc
+	}
+	reps, err := sock.client().Reports()
+	if err != nil {
+		return sock.failed(stderr, err)
+	}
+	list := []api.ReportView{}
+	for _, r := range reps {
+		if !*open || r.State != api.ReportClosed {
+			list = append(list, r)
+		}
+	}
+	if err := render(stdout, *output, list, func(w io.Writer) { printReportList(w, list) }); err != nil {
+		fmt.Fprintf(stderr, "basalt report list: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// printReportList is one line a report: ID, state with its verdict, when
+// it was opened (and closed), the request.
+func printReportList(w io.Writer, reps []api.ReportView) {
+	if len(reps) == 0 {
+		fmt.Fprintln(w, "No reports.")
+		return
+	}
+	const row = "%-8s %-12s %-13s %-20s  %s\n"
+	fmt.Fprintf(w, row, "ID", "KIND", "STATE", "OPENED", "REQUEST")
+	for _, r := range reps {
+		state := "OPEN"
+		if r.State == api.ReportClosed {
+			state = "CLOSED done"
+			if r.Failed {
+				state = "CLOSED FAILED"
+			}
+		}
+		fmt.Fprintf(w, row, r.ID, r.Kind, state, r.Created.UTC().Format(time.RFC3339), r.Request)
+	}
 }
 
 func resourceList(args []string, stdout, stderr io.Writer) int {

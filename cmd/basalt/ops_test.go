@@ -570,3 +570,60 @@ func TestStatusShowsConstraints(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 	require.Empty(t, v.Constraints)
 }
+
+// TestReportList: every report the manager remembers, oldest first, with
+// its kind, state and opening time; --open keeps those still OPEN; -o json
+// is the list; a stray argument is a mistake.
+func TestReportList(t *testing.T) {
+	sock := manager(t)
+	rc, out, errOut := runCLI("report", "list", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	require.Equal(t, "No reports.\n", out)
+	rc, out, _ = runCLI("report", "list", "-o", "json", "--socket", sock)
+	require.Equal(t, 0, rc)
+	require.Equal(t, "[]\n", out)
+
+	rc, out, errOut = runCLI("host", "fence", "oss1", "--wait", "--timeout", "10s", "--socket", sock)
+	require.Equal(t, 1, rc, "the fencing fails: %s%s", out, errOut)
+	rc, out, errOut = runCLI("resource", "ban", "fs1", "--host", "oss2", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	banID := strings.TrimSpace(strings.TrimPrefix(out, "report "))
+
+	var reps []api.ReportView
+	rc, out, errOut = runCLI("report", "list", "-o", "json", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &reps))
+	require.Len(t, reps, 2, out)
+	require.Equal(t, "fence", reps[0].Kind)
+	require.Equal(t, api.ReportClosed, reps[0].State)
+	require.True(t, reps[0].Failed)
+	require.Equal(t, banID, reps[1].ID)
+	require.Equal(t, "ban", reps[1].Kind)
+	require.Equal(t, "ban fs1 oss2", reps[1].Request)
+	require.False(t, reps[1].Created.Before(reps[0].Created), "oldest first")
+
+	rc, out, _ = runCLI("report", "list", "--socket", sock)
+	require.Equal(t, 0, rc)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 3, out)
+	require.Regexp(t, `^ID\s+KIND\s+STATE\s+OPENED\s+REQUEST$`, lines[0])
+	require.Regexp(t, `^`+reps[0].ID+`\s+fence\s+CLOSED FAILED\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  fence oss1$`, lines[1])
+	require.Regexp(t, `^`+banID+`\s+ban\s+(OPEN|CLOSED done|CLOSED FAILED)\s+\S+  ban fs1 oss2$`, lines[2])
+
+	rc, out, _ = runCLI("report", "list", "--open", "-o", "json", "--socket", sock)
+	require.Equal(t, 0, rc)
+	reps = nil
+	require.NoError(t, json.Unmarshal([]byte(out), &reps))
+	for _, r := range reps {
+		require.NotEqual(t, api.ReportClosed, r.State, "--open lists only open reports")
+	}
+
+	rc, out, errOut = runCLI("report", "list", "r1-1", "--socket", sock)
+	require.Equal(t, 2, rc)
+	require.Empty(t, out)
+	require.Contains(t, errOut, "basalt report list: ")
+	require.Contains(t, errOut, hint("basalt report list"))
+	rc, out, _ = runCLI("report", "list", "--help")
+	require.Equal(t, 0, rc)
+	require.True(t, strings.HasPrefix(out, "usage: basalt report list [--open]"), out)
+}

@@ -245,6 +245,18 @@ func (mg *Manager) Report(id string) (Report, bool) {
 	return c, true
 }
 
+// Reports returns a copy of every report the manager remembers (the last
+// maxReports), oldest first.
+func (mg *Manager) Reports() []Report {
+	out := make([]Report, 0, len(mg.repOrder))
+	for _, id := range mg.repOrder {
+		if r, ok := mg.Report(id); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Events returns the most recent events, oldest first.
 func (mg *Manager) Events() []Event { return slices.Clone(mg.events) }
 

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -232,6 +233,7 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 	handle("GET /v1/events", serveEvents)
 	handle("GET /v1/fence-history", serveFenceHistory)
 	handle("GET /v1/why/{group}", serveWhy)
+	handle("GET /v1/reports", serveReports)
 	handle("GET /v1/reports/{id}", serveReport)
 	handle("POST /v1/requests", serveRequest(log))
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, l: l, path: path}
@@ -304,6 +306,18 @@ func serveWhy(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		return
 	}
 	reply(w, http.StatusOK, map[string]string{"group": r.PathValue("group"), "why": why})
+}
+
+// serveReports is GET /v1/reports: every report the manager remembers,
+// oldest first.
+func serveReports(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	out := []api.ReportView{}
+	d.View(func(m *manager.Manager) {
+		for _, rep := range m.Reports() {
+			out = append(out, reportView(rep))
+		}
+	})
+	reply(w, http.StatusOK, out)
 }
 
 // serveReport is GET /v1/reports/{id}[?wait=D]: a report, waited for until
@@ -429,7 +443,8 @@ func fileKind(fi fs.FileInfo) string {
 
 // reportView is a report as the API shows it.
 func reportView(r manager.Report) api.ReportView {
-	return api.ReportView{ID: r.ID, Request: r.Request, State: string(r.State), Created: r.Created, Closed: r.Closed, Failed: r.Failed, Results: r.Results, Order: r.Order}
+	kind, _, _ := strings.Cut(r.Request, " ")
+	return api.ReportView{ID: r.ID, Kind: kind, Request: r.Request, State: string(r.State), Created: r.Created, Closed: r.Closed, Failed: r.Failed, Results: r.Results, Order: r.Order}
 }
 
 // fenceHistory converts the fencer's history to the API's; its slices are

@@ -193,7 +193,9 @@ type FenceHistoryEntry struct {
 
 // ReportView is a report as the API shows it.
 type ReportView struct {
-	ID      string            `json:"id"`
+	ID string `json:"id"`
+	// Kind is the request's command (move, ban, standby, fence...).
+	Kind    string            `json:"kind,omitempty"`
 	Request string            `json:"request"`
 	State   string            `json:"state"`
 	Created time.Time         `json:"created"`
@@ -363,6 +365,14 @@ func (a *Client) Events(after uint64, n int) ([]Event, error) {
 	var evs []Event
 	err := a.Do("GET", path, nil, &evs)
 	return evs, err
+}
+
+// Reports returns every report the manager remembers, oldest first (GET
+// /v1/reports).
+func (a *Client) Reports() ([]ReportView, error) {
+	var reps []ReportView
+	err := a.Do("GET", "/v1/reports", nil, &reps)
+	return reps, err
 }
 
 // FenceHistory returns the finished fence requests the manager remembers,
