@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"os/signal"
@@ -108,6 +109,7 @@ func watchStatus(sock *socket, format string, interval time.Duration, stdout, st
 
 var fenceCmds = subcmd.Set{Tool: "basalt fence", Noun: "action", Commands: map[string]subcmd.Command{
 	"history": {Args: "[-o text|json|yaml]", Summary: "the finished fence requests: target, who asked, when, the outcome", Run: fenceHistoryCmd},
+	"devices": {Args: "[-o text|json|yaml]", Summary: "the fence devices: agent, the hosts each fences, its last monitor from each host", Run: fenceDevicesCmd},
 }}
 
 func fenceHistoryCmd(args []string, stdout, stderr io.Writer) int {
@@ -132,6 +134,66 @@ func fenceHistoryCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+func fenceDevicesCmd(args []string, stdout, stderr io.Writer) int {
+	fs := subcmd.NewFlags("basalt fence devices", "[-o text|json|yaml] [--socket PATH]",
+		"The configured fence devices: each one's agent, the hosts it can fence (with their plugs), and\n"+
+			"its last monitor from each host that ran one (every host checks every device when it joins):\n"+
+			"whether the device answered, its rc, or why no answer came.")
+	sock := socketFlag(fs)
+	output := outputFlag(fs)
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
+		return rc
+	}
+	ds, err := sock.client().FenceDevices()
+	if err != nil {
+		return sock.failed(stderr, err)
+	}
+	if ds == nil {
+		ds = []api.FenceDeviceView{}
+	}
+	if err := render(stdout, *output, ds, func(w io.Writer) { printFenceDevices(w, ds) }); err != nil {
+		fmt.Fprintf(stderr, "basalt fence devices: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// printFenceDevices is each device with what it fences, then one line per
+// host's last monitor.
+func printFenceDevices(w io.Writer, ds []api.FenceDeviceView) {
+	if len(ds) == 0 {
+		fmt.Fprintln(w, "No fence devices configured (fencing is off).")
+		return
+	}
+	for _, d := range ds {
+		plugs := make([]string, 0, len(d.Plugs))
+		for _, h := range slices.Sorted(maps.Keys(d.Plugs)) {
+			plugs = append(plugs, h+" (plug "+d.Plugs[h]+")")
+		}
+		fmt.Fprintf(w, "%s (%s): fences %s\n", d.ID, d.Agent, strings.Join(plugs, ", "))
+		if len(d.Checks) == 0 {
+			fmt.Fprintln(w, "  not checked yet: no host has joined")
+		}
+		for _, c := range d.Checks {
+			var res string
+			switch {
+			case c.Lost != "":
+				res = "NO ANSWER: " + c.Lost
+			case c.Timeout:
+				res = "FAILED: timed out" // killed: its rc means nothing
+			case c.OK:
+				res = "OK"
+			default:
+				res = fmt.Sprintf("FAILED: rc %d", c.RC)
+			}
+			if c.Output != "" && !c.OK {
+				res += ": " + c.Output
+			}
+			fmt.Fprintf(w, "  monitor from %-10s %s at %s\n", c.Host, res, c.At.UTC().Format(time.RFC3339))
+		}
+	}
 }
 
 func printFenceHistory(w io.Writer, h []api.FenceHistoryEntry) {

@@ -627,3 +627,52 @@ func TestReportList(t *testing.T) {
 	require.Equal(t, 0, rc)
 	require.True(t, strings.HasPrefix(out, "usage: basalt report list [--open]"), out)
 }
+
+// TestFenceDevices: every configured device with its agent and plugs;
+// before any host joins, none is checked. -o json is the list.
+func TestFenceDevices(t *testing.T) {
+	sock := manager(t)
+	rc, out, errOut := runCLI("fence", "devices", "-o", "json", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	var ds []api.FenceDeviceView
+	require.NoError(t, json.Unmarshal([]byte(out), &ds))
+	require.Len(t, ds, 2, out)
+	require.Equal(t, "pid-oss1", ds[0].ID)
+	require.Equal(t, "fence_basalt_pid", ds[0].Agent)
+	require.Contains(t, ds[0].Plugs, "oss1")
+	require.Empty(t, ds[0].Checks, "no agent runs: no host has checked it")
+
+	rc, out, _ = runCLI("fence", "devices", "--socket", sock)
+	require.Equal(t, 0, rc)
+	require.Regexp(t, `^pid-oss1 \(fence_basalt_pid\): fences oss1 \(plug \S+\)\n  not checked yet: no host has joined\n`, out)
+
+	rc, _, errOut = runCLI("fence", "devices", "pid-oss1", "--socket", sock)
+	require.Equal(t, 2, rc)
+	require.Contains(t, errOut, `basalt fence devices: unexpected argument "pid-oss1"`)
+}
+
+// TestFenceDevicesText: each device's last monitor from each host says
+// whether the device answered, its rc and the agent's first line, or why
+// no answer came.
+func TestFenceDevicesText(t *testing.T) {
+	at := time.Date(2026, 12, 2, 7, 30, 0, 0, time.UTC)
+	var w strings.Builder
+	printFenceDevices(&w, []api.FenceDeviceView{
+		{ID: "ipmi-h1", Agent: "fence_ipmilan", Plugs: map[string]string{"h1": "1"}, Checks: []api.DeviceCheckView{
+			{Host: "h1", At: at, OK: true},
+			{Host: "h2", At: at, RC: 1, Output: "Unable to connect/login to fencing device"},
+			{Host: "h3", At: at, Timeout: true},
+			{Host: "h4", At: at, Lost: "no result in time"}}},
+		{ID: "pdu", Agent: "fence_apc", Plugs: map[string]string{"h2": "4", "h1": "3"}, Checks: []api.DeviceCheckView{}}})
+	require.Equal(t, `ipmi-h1 (fence_ipmilan): fences h1 (plug 1)
+  monitor from h1         OK at 2026-12-02T07:30:00Z
+  monitor from h2         FAILED: rc 1: Unable to connect/login to fencing device at 2026-12-02T07:30:00Z
+  monitor from h3         FAILED: timed out at 2026-12-02T07:30:00Z
+  monitor from h4         NO ANSWER: no result in time at 2026-12-02T07:30:00Z
+pdu (fence_apc): fences h1 (plug 3), h2 (plug 4)
+  not checked yet: no host has joined
+`, w.String())
+	w.Reset()
+	printFenceDevices(&w, []api.FenceDeviceView{})
+	require.Equal(t, "No fence devices configured (fencing is off).\n", w.String())
+}

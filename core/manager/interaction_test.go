@@ -56,6 +56,7 @@ package manager
 //	                              failures, constraints, open reports
 //	report id=r2-1                one report
 //	constraints                   the moves and bans in force now
+//	devices                       each fence device's last monitor per host
 //	events                        the in-memory event log
 
 import (
@@ -210,6 +211,17 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		h.status()
 	case "report":
 		h.report(arg(t, d, "id", ""))
+	case "devices":
+		for _, c := range h.mg.DeviceChecks() {
+			line := fmt.Sprintf("device %s from %s at %s: ok=%t rc=%d", c.Device, c.Host, h.rel(c.At), c.OK, c.RC)
+			if c.Timeout {
+				line += " timeout"
+			}
+			if c.Lost != "" {
+				line += " lost: " + c.Lost
+			}
+			h.printf("%s", line)
+		}
 	case "constraints":
 		for _, c := range h.mg.Constraints(h.now) {
 			line := fmt.Sprintf("%s %s %s by=%s", c.Kind, c.Group, c.Host, c.By)

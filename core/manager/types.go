@@ -95,6 +95,23 @@ type Constraint struct {
 	By string
 }
 
+// DeviceCheck is a fence device's monitor run from one host: whether the
+// device answered (it fences nothing).
+type DeviceCheck struct {
+	Device string
+	Host   string
+	At     time.Time
+	// OK: the agent exited 0 within its timeout.
+	OK      bool
+	RC      int
+	Timeout bool
+	// Output is the first line of the agent's output, bounded.
+	Output string
+	// Lost, when set, is why no result came (the host was lost, or the
+	// command's time ran out); RC means nothing then.
+	Lost string
+}
+
 // HostStatus is a host as status shows it.
 type HostStatus struct {
 	Name    string

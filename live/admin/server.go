@@ -232,6 +232,7 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 	})
 	handle("GET /v1/events", serveEvents)
 	handle("GET /v1/fence-history", serveFenceHistory)
+	handle("GET /v1/fence-devices", serveFenceDevices)
 	handle("GET /v1/why/{group}", serveWhy)
 	handle("GET /v1/reports", serveReports)
 	handle("GET /v1/reports/{id}", serveReport)
@@ -283,6 +284,25 @@ func serveEvents(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon
 func serveFenceHistory(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 	var out []api.FenceHistoryEntry
 	d.View(func(m *manager.Manager) { out = fenceHistory(m.FenceHistory()) })
+	reply(w, http.StatusOK, out)
+}
+
+// serveFenceDevices is GET /v1/fence-devices: every configured device,
+// in configuration order, with its last monitor from each host.
+func serveFenceDevices(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	var checks []manager.DeviceCheck
+	d.View(func(m *manager.Manager) { checks = m.DeviceChecks() })
+	out := []api.FenceDeviceView{}
+	for _, dev := range d.Model().FenceDevices {
+		v := api.FenceDeviceView{ID: dev.ID, Agent: dev.Agent, Plugs: maps.Clone(dev.Plugs), Checks: []api.DeviceCheckView{}}
+		for _, c := range checks {
+			if c.Device == dev.ID {
+				v.Checks = append(v.Checks, api.DeviceCheckView{Host: c.Host, At: c.At, OK: c.OK, RC: c.RC, Timeout: c.Timeout,
+					Output: c.Output, Lost: c.Lost})
+			}
+		}
+		out = append(out, v)
+	}
 	reply(w, http.StatusOK, out)
 }
 

@@ -191,6 +191,32 @@ type FenceHistoryEntry struct {
 	Executors []string `json:"executors,omitempty"`
 }
 
+// FenceDeviceView is one configured fence device, as GET
+// /v1/fence-devices shows it (stonith_admin --list-registered, with each
+// device's last monitor).
+type FenceDeviceView struct {
+	ID    string `json:"id"`
+	Agent string `json:"agent"`
+	// Plugs maps each host the device can fence to its plug.
+	Plugs map[string]string `json:"plugs"`
+	// Checks are the device's last monitor from each host that ran one,
+	// in host order; none before any host has joined.
+	Checks []DeviceCheckView `json:"checks"`
+}
+
+// DeviceCheckView is a fence device's last monitor from one host.
+type DeviceCheckView struct {
+	Host string    `json:"host"`
+	At   time.Time `json:"at"`
+	// OK: the agent answered (exit 0 within its timeout).
+	OK      bool   `json:"ok"`
+	RC      int    `json:"rc"`
+	Timeout bool   `json:"timeout,omitempty"`
+	Output  string `json:"output,omitempty"`
+	// Lost is why no answer came, if none did (RC means nothing then).
+	Lost string `json:"lost,omitempty"`
+}
+
 // ReportView is a report as the API shows it.
 type ReportView struct {
 	ID string `json:"id"`
@@ -373,6 +399,14 @@ func (a *Client) Reports() ([]ReportView, error) {
 	var reps []ReportView
 	err := a.Do("GET", "/v1/reports", nil, &reps)
 	return reps, err
+}
+
+// FenceDevices returns the configured fence devices with their last
+// monitors (GET /v1/fence-devices).
+func (a *Client) FenceDevices() ([]FenceDeviceView, error) {
+	var ds []FenceDeviceView
+	err := a.Do("GET", "/v1/fence-devices", nil, &ds)
+	return ds, err
 }
 
 // FenceHistory returns the finished fence requests the manager remembers,
