@@ -275,7 +275,11 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 	fmt.Fprintf(w, "%-24s %d\n", "violations", len(s.Failed))
 	fmt.Fprintf(w, "%-24s %s per seed (%s chaos, then a heal phase of %s in which recovery must complete)\n", "virtual time",
 		(s.Virtual / time.Duration(max(1, s.Seeds))).Truncate(time.Second), cfg.Chaos, cfg.Heal)
-	fmt.Fprintf(w, "%-24s %s on %d workers\n", "wall time", s.Wall.Round(100*time.Millisecond), s.Workers)
+	workers := fmt.Sprintf("%d workers", s.Workers)
+	if s.Workers == 1 {
+		workers = "1 worker"
+	}
+	fmt.Fprintf(w, "%-24s %s on %s\n", "wall time", s.Wall.Round(100*time.Millisecond), workers)
 	fmt.Fprintf(w, "%-24s %.0f (%.0f seeds/min, %.0fx virtual/wall)\n", "events/s", float64(s.Events)/wall, float64(s.Seeds)/wall*60, s.Virtual.Seconds()/wall)
 	fmt.Fprintf(w, "%-24s p50 %s  p90 %s  p99 %s  max %s\n", "recovery after heal",
 		s.Percentile(50).Truncate(time.Millisecond), s.Percentile(90).Truncate(time.Millisecond),

@@ -205,7 +205,7 @@ func TestRunSummaryGolden(t *testing.T) {
 	want, err := os.ReadFile(golden)
 	require.NoError(t, err)
 	require.Equal(t, string(want), got)
-	require.Regexp(t, `wall time\s+\S+ on 1 workers`, out)
+	require.Regexp(t, `wall time\s+\S+ on 1 worker\n`, out)
 	require.True(t, strings.HasSuffix(out, "\nFAIL: 3 of 4 seeds violated\n"), out)
 }
 
@@ -230,6 +230,7 @@ func TestSummaryLinesSayWhatTheyMean(t *testing.T) {
 	out := w.String()
 	require.Contains(t, out, "recovery bound           9m0s, cut to the heal phase's 5m0s: a seed not recovered by then fails\n")
 	require.Contains(t, out, "p99 3s  max 3s")
+	require.Contains(t, out, "wall time                1s on 2 workers\n")
 	require.Contains(t, out, "(10m0s chaos, then a heal phase of 5m0s in which recovery must complete)")
 	require.True(t, strings.HasSuffix(out, "PASS: 3 seeds, no violation\n"), out)
 }
