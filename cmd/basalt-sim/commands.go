@@ -220,6 +220,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	printSummary(stdout, cfg, sum)
 	if len(sum.Failed) > 0 {
 		printFailure(stdout, stderr, c, from, sum)
+	}
+	printVerdict(stdout, sum)
+	if !sum.Passed() {
 		return 1
 	}
 	return 0
@@ -242,11 +245,7 @@ func printFailure(stdout, stderr io.Writer, c common, from uint64, sum swarm.Sum
 		flags = " " + flags
 	}
 	if len(sum.Failed) > 1 {
-		var others []string
-		for _, o := range sum.Failed[1:min(len(sum.Failed), 21)] {
-			others = append(others, fmt.Sprintf("%d (%s)", o.Seed, checkerName(o)))
-		}
-		fmt.Fprintf(stdout, "other failing seeds: %s\n", strings.Join(others, ", "))
+		fmt.Fprintln(stdout, otherFailures(sum.Failed[1:]))
 	}
 	if c.shapes {
 		path, err := saveShape(".", f.Seed)
@@ -260,16 +259,45 @@ func printFailure(stdout, stderr io.Writer, c common, from uint64, sum swarm.Sum
 	fmt.Fprintf(stdout, "shrink: basalt-sim shrink --seed %d%s\n", f.Seed, flags)
 }
 
+// printSummary prints a swarm's summary. Everything in it but the line
+// of rates and the wall time is a function of the seeds and the flags, so
+// that a test can compare it whole.
+// listedFailures is how many other failing seeds a run lists by name.
+const listedFailures = 20
+
+// otherFailures names the failing seeds after the first, each with the
+// checker that caught it ("seed 7 [safety]"), and how many more there are
+// beyond the first twenty: "other failing seeds: 2 (safety)" read as a
+// count when it was seed 2.
+func otherFailures(others []swarm.Result) string {
+	var names []string
+	for _, o := range others[:min(len(others), listedFailures)] {
+		names = append(names, fmt.Sprintf("seed %d [%s]", o.Seed, checkerName(o)))
+	}
+	line := fmt.Sprintf("other failing seeds (%d): %s", len(others), strings.Join(names, ", "))
+	if len(others) > listedFailures {
+		line += fmt.Sprintf(", and %d more", len(others)-listedFailures)
+	}
+	return line
+}
+
 func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 	cov := s.Coverage
 	wall := s.Wall.Seconds()
 	fmt.Fprintf(w, "\n%-24s %d\n", "seeds", s.Seeds)
 	fmt.Fprintf(w, "%-24s %d\n", "violations", len(s.Failed))
-	fmt.Fprintf(w, "%-24s %s per seed (%s chaos + up to %s heal)\n", "virtual time", (s.Virtual / time.Duration(max(1, s.Seeds))).Truncate(time.Second), cfg.Chaos, cfg.Heal)
+	fmt.Fprintf(w, "%-24s %s per seed (%s chaos, then a heal phase of %s in which recovery must complete)\n", "virtual time",
+		(s.Virtual / time.Duration(max(1, s.Seeds))).Truncate(time.Second), cfg.Chaos, cfg.Heal)
+	workers := fmt.Sprintf("%d workers", s.Workers)
+	if s.Workers == 1 {
+		workers = "1 worker"
+	}
+	fmt.Fprintf(w, "%-24s %s on %s\n", "wall time", s.Wall.Round(100*time.Millisecond), workers)
 	fmt.Fprintf(w, "%-24s %.0f (%.0f seeds/min, %.0fx virtual/wall)\n", "events/s", float64(s.Events)/wall, float64(s.Seeds)/wall*60, s.Virtual.Seconds()/wall)
 	fmt.Fprintf(w, "%-24s p50 %s  p90 %s  p99 %s  max %s\n", "recovery after heal",
 		s.Percentile(50).Truncate(time.Millisecond), s.Percentile(90).Truncate(time.Millisecond),
 		s.Percentile(99).Truncate(time.Millisecond), s.Percentile(100).Truncate(time.Millisecond))
+	fmt.Fprintf(w, "%-24s %s\n", "recovery bound", recoveryBound(cfg, s))
 	if len(s.Takeovers) > 0 {
 		fmt.Fprintf(w, "%-24s p50 %s  p99 %s  max %s over %d (kill -9 of the leader to the new leader's first act)\n", "takeover after crash",
 			s.TakeoverPercentile(50).Truncate(time.Millisecond), s.TakeoverPercentile(99).Truncate(time.Millisecond),
@@ -286,14 +314,47 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 		{"stale conns refused", cov.StaleConnsRefused}, {"deposed conns closed", cov.DeposedConnsClosed},
 		{"manager freezes", cov.ManagerFreezes}, {"slow hosts", cov.SlowHosts}, {"quick agent restarts", cov.QuickRestarts},
 		{"orphans found", cov.Orphans}, {"clean agent restarts", cov.CleanRestarts},
-		{"second cleanups", cov.SecondCleanups}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries},
-		{"leader takeovers", cov.LeaderTakeovers}, {"leader cut from etcd", cov.EtcdCuts}, {"etcd outages", cov.EtcdOutages}}
+		{"second cleanups", cov.SecondCleanups}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
+	if cfg.Replicas > 0 {
+		rows = append(rows, []struct {
+			name string
+			n    int
+		}{{"leader takeovers", cov.LeaderTakeovers}, {"leader cut from etcd", cov.EtcdCuts}, {"etcd outages", cov.EtcdOutages}}...)
+	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}
 	if cfg.Shapes != nil {
 		printShapeCoverage(w, s)
 	}
+}
+
+// recoveryBound says what the recovery percentiles are judged against:
+// each seed must recover within its cluster's bound (swarm.RecoveryBound)
+// or the heal phase, whichever is shorter; with --shapes every seed has
+// its own bound, so the line gives their range.
+func recoveryBound(cfg swarm.Config, s swarm.Summary) string {
+	if s.BoundMax == 0 {
+		return "none (no seed ran its heal phase)"
+	}
+	bound := s.BoundMax.String()
+	if s.BoundMin != s.BoundMax {
+		bound = s.BoundMin.String() + " to " + s.BoundMax.String() + " (per shape)"
+	}
+	if cfg.Heal < s.BoundMin {
+		return fmt.Sprintf("%s, cut to the heal phase's %s: a seed not recovered by then fails", bound, cfg.Heal)
+	}
+	return fmt.Sprintf("%s after the heal: a seed not recovered by then fails", bound)
+}
+
+// printVerdict is the closing line of a run: PASS, or FAIL with how many
+// seeds failed, so that the end of a long log says it all.
+func printVerdict(w io.Writer, s swarm.Summary) {
+	if s.Passed() {
+		fmt.Fprintf(w, "PASS: %d seeds, no violation\n", s.Seeds)
+		return
+	}
+	fmt.Fprintf(w, "FAIL: %d of %d seeds violated\n", len(s.Failed), s.Seeds)
 }
 
 // printShapeCoverage shows, per shape feature, how many seeds had it and how

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/basalt-ha/basalt/harness/check"
+	"github.com/basalt-ha/basalt/sim/swarm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -169,4 +173,64 @@ func TestHelp(t *testing.T) {
 	_, out, _ := cli("--help")
 	require.Contains(t, out, "\n  replay --seed N | --plan FILE  run one seed")
 	require.Contains(t, out, "\nExit codes:\n  0  no violation")
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/run-summary.txt")
+
+// TestRunSummaryGolden: a failing run's whole output, compared to its
+// golden file with the progress lines, the wall time and the rates (the
+// only things the real clock decides) masked. It shows the recovery bound
+// the percentiles are judged against, what the heal phase is for, the wall
+// time and workers, every other failing seed by number and checker, and a
+// closing verdict.
+func TestRunSummaryGolden(t *testing.T) {
+	rc, out, errOut := cli("run", "--seeds", "1-4", "--workers", "1", "--keep-going", "--canary", "skip-fence")
+	require.Equal(t, 1, rc, errOut)
+	var kept []string
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(line, "seeds/s"):
+			continue
+		case strings.HasPrefix(line, "wall time"), strings.HasPrefix(line, "events/s"):
+			line = line[:25] + "(masked)"
+		}
+		kept = append(kept, line)
+	}
+	got := strings.Join(kept, "\n")
+	golden := filepath.Join("testdata", "run-summary.txt")
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), got)
+	require.Regexp(t, `wall time\s+\S+ on 1 worker\n`, out)
+	require.True(t, strings.HasSuffix(out, "\nFAIL: 3 of 4 seeds violated\n"), out)
+}
+
+// TestSummaryLinesSayWhatTheyMean: the other failing seeds are named
+// (past twenty, counted), a heal phase shorter than the bound is said to
+// cut it, a passing run ends with PASS and the nearest-rank p99 of three
+// seeds is their maximum.
+func TestSummaryLinesSayWhatTheyMean(t *testing.T) {
+	var others []swarm.Result
+	for seed := uint64(2); seed <= 23; seed++ {
+		others = append(others, swarm.Result{Seed: seed, Violations: []check.Violation{{Checker: "safety"}}})
+	}
+	line := otherFailures(others)
+	require.True(t, strings.HasPrefix(line, "other failing seeds (22): seed 2 [safety], seed 3 [safety], "), line)
+	require.True(t, strings.HasSuffix(line, "seed 21 [safety], and 2 more"), line)
+
+	s := swarm.Summary{Seeds: 3, Workers: 2, Wall: time.Second, BoundMin: 9 * time.Minute, BoundMax: 9 * time.Minute,
+		Recoveries: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}}
+	var w bytes.Buffer
+	printSummary(&w, swarm.Config{Chaos: 10 * time.Minute, Heal: 5 * time.Minute}, s)
+	printVerdict(&w, s)
+	out := w.String()
+	require.Contains(t, out, "recovery bound           9m0s, cut to the heal phase's 5m0s: a seed not recovered by then fails\n")
+	require.Contains(t, out, "p99 3s  max 3s")
+	require.Contains(t, out, "wall time                1s on 2 workers\n")
+	require.Contains(t, out, "(10m0s chaos, then a heal phase of 5m0s in which recovery must complete)")
+	require.True(t, strings.HasSuffix(out, "PASS: 3 seeds, no violation\n"), out)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -239,6 +240,7 @@ func printStatus(w io.Writer, v api.StatusView) {
 		printGroup(w, g)
 	}
 	printFailedActions(w, v.Groups)
+	printConstraints(w, v.Constraints)
 	if len(v.OpenReports) > 0 {
 		fmt.Fprintln(w, "\nOpen reports:")
 		for _, r := range v.OpenReports {
@@ -256,6 +258,34 @@ func printStatus(w io.Writer, v api.StatusView) {
 		for _, e := range v.Events {
 			fmt.Fprintf(w, "  %s\n", e)
 		}
+	}
+}
+
+// printConstraints lists the moves and bans in force: what each does, for
+// how long, and which request set it (standby and maintenance show beside
+// their host and in the title).
+func printConstraints(w io.Writer, cs []api.ConstraintView) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nConstraints (basalt resource clear GROUP drops a group's):")
+	for _, c := range cs {
+		what := "prefers " + c.Host + " (move)"
+		if c.Kind == "ban" {
+			what = "banned from " + c.Host + " (ban)"
+		}
+		until := "until cleared"
+		if !c.Until.IsZero() {
+			until = "until " + c.Until.UTC().Format(time.RFC3339)
+		}
+		by := ""
+		switch {
+		case c.Request != "":
+			by = fmt.Sprintf(", set by %s (%s)", c.By, c.Request)
+		case c.By != "":
+			by = ", set by " + c.By
+		}
+		fmt.Fprintf(w, "  %-12s %s, %s%s\n", c.Group, what, until, by)
 	}
 }
 
@@ -496,14 +526,29 @@ func printReport(w io.Writer, rep api.ReportView) {
 		verdict = "FAILED"
 	}
 	fmt.Fprintf(w, "report %s: %s — %s %s\n", rep.ID, rep.Request, rep.State, verdict)
-	keys := make([]string, 0, len(rep.Results))
-	for k := range rep.Results {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range reportOrder(rep) {
 		fmt.Fprintf(w, "  %-16s %s\n", k, rep.Results[k])
 	}
+}
+
+// reportOrder is the order of a report's results: the manager's (start
+// order), then, sorted, any key it did not list (an older manager lists
+// none).
+func reportOrder(rep api.ReportView) []string {
+	var keys []string
+	for _, k := range rep.Order {
+		if _, ok := rep.Results[k]; ok && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	var rest []string
+	for k := range rep.Results {
+		if !slices.Contains(keys, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return append(keys, rest...)
 }
 
 var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",

@@ -41,7 +41,7 @@ func hint(cmd string) string { return "Run '" + cmd + " --help' for usage.\n" }
 // TestUnknownFlagsSayWhich: before, an unknown flag on any subcommand
 // exited 2 with nothing on stderr.
 func TestUnknownFlagsSayWhich(t *testing.T) {
-	require.Len(t, leaves(), 24, "every command is covered")
+	require.Len(t, leaves(), 25, "every command is covered")
 	for _, l := range leaves() {
 		cmd := "basalt " + strings.Join(l, " ")
 		for _, flag := range []string{"--frobnicate", "-Z"} {
@@ -84,7 +84,7 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{nil, "basalt", "missing subcommand: one of agents, certs, events, fence, host, maintenance, report, resource, status, validate"},
 		{[]string{"frobnicate"}, "basalt", `unknown subcommand "frobnicate": one of agents, certs, events`},
 		{[]string{"resource"}, "basalt resource", "missing action: one of ban, cleanup, clear, list, manage, move, restart, show, start, stop, unmanage, why"},
-		{[]string{"fence"}, "basalt fence", "missing action: one of history"},
+		{[]string{"fence"}, "basalt fence", "missing action: one of devices, history"},
 		{[]string{"agents"}, "basalt agents", "missing action: one of describe, list"},
 		{[]string{"fence", "history", "h1"}, "basalt fence history", `unexpected argument "h1"`},
 		{[]string{"agents", "list", "x"}, "basalt agents list", `unexpected argument "x"`},
@@ -186,7 +186,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	require.Equal(t, 0, rc)
 	require.Empty(t, errOut)
 	require.Contains(t, out, "\n  resource ACTION GROUP  ")
-	require.Contains(t, out, "\n  report ID [--wait]  ")
+	require.Contains(t, out, "\n  report ID [--wait]|list  ")
 }
 
 // TestUsageLinesNameArguments: before, usage lines named flags only.
@@ -205,6 +205,8 @@ func TestUsageLinesNameArguments(t *testing.T) {
 		"resource list":    "basalt resource list [-o text|json|yaml] [--socket PATH]",
 		"resource show":    "basalt resource show GROUP|RESOURCE [-o text|json|yaml] [--socket PATH]",
 		"fence history":    "basalt fence history [-o text|json|yaml] [--socket PATH]",
+		"report list":      "basalt report list [--open] [-o text|json|yaml] [--socket PATH]",
+		"fence devices":    "basalt fence devices [-o text|json|yaml] [--socket PATH]",
 		"agents list":      "basalt agents list [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"agents describe":  "basalt agents describe AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"certs init":       "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",

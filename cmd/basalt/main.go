@@ -38,8 +38,8 @@ var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks t
 		"host":        {Args: "ACTION HOST", Summary: "standby, unstandby or fence a host", Run: hosts.Dispatch},
 		"maintenance": {Args: "on|off", Summary: "stop or resume acting on resources cluster-wide", Run: maintenanceCmd},
 		"events":      {Args: "[-n N] [--since D|TIME] [--follow]", Summary: "the manager's recent events (--follow: as they come)", Run: eventsCmd},
-		"report":      {Args: "ID [--wait]", Summary: "show a request's report (--wait to follow it to CLOSED)", Run: reportCmd},
-		"fence":       {Args: "history", Summary: "the fencing history", Run: fenceCmds.Dispatch},
+		"report":      {Args: "ID [--wait]|list", Summary: "show a request's report (--wait to follow it to CLOSED); list: every report", Run: reportCmd},
+		"fence":       {Args: "history|devices", Summary: "the fencing history; the fence devices and their last monitors", Run: fenceCmds.Dispatch},
 		"agents":      {Args: "list|describe AGENT", Summary: "the resource and fence agents installed here, and their meta-data", Run: agentsCmds.Dispatch},
 		"certs":       {Args: "init --dir DIR --hosts H1,H2,...", Summary: "a CA and certificates for a cluster", Run: certsCmds.Dispatch},
 	}}

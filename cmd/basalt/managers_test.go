@@ -54,3 +54,22 @@ func TestStatusFailedActions(t *testing.T) {
 	printStatus(&b, v)
 	golden(t, "status-failed-actions.txt", b.String())
 }
+
+// Constraints, as crm_mon lists location constraints: each move and ban
+// with its lifetime and the request that set it (its report, and the
+// request as typed while the manager still holds the report); standby
+// and maintenance show beside their host and in the title.
+func TestStatusConstraints(t *testing.T) {
+	until := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	v := api.StatusView{Cluster: "prod", Epoch: 4, Maintenance: true,
+		Hosts: []api.HostView{{Name: "h1", State: "online", Standby: true}, {Name: "h2", State: "online"}},
+		Groups: []api.GroupView{{ID: "g", Name: "web", Managed: true, Placed: []string{"h2"},
+			Resources: []api.ResourceView{{ID: "ip", Name: "address", RunningOn: []string{"h2"}}}}},
+		Constraints: []api.ConstraintView{
+			{Kind: "move", Group: "g", Host: "h2", Until: until, By: "r4-2", Request: "move g h2 for 1h0m0s"},
+			{Kind: "ban", Group: "g", Host: "h1", By: "r3-7"},
+			{Kind: "ban", Group: "g", Host: "h3"}}}
+	var b bytes.Buffer
+	printStatus(&b, v)
+	golden(t, "status-constraints.txt", b.String())
+}

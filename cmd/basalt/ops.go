@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"os/signal"
@@ -108,6 +109,7 @@ func watchStatus(sock *socket, format string, interval time.Duration, stdout, st
 
 var fenceCmds = subcmd.Set{Tool: "basalt fence", Noun: "action", Commands: map[string]subcmd.Command{
 	"history": {Args: "[-o text|json|yaml]", Summary: "the finished fence requests: target, who asked, when, the outcome", Run: fenceHistoryCmd},
+	"devices": {Args: "[-o text|json|yaml]", Summary: "the fence devices: agent, the hosts each fences, its last monitor from each host", Run: fenceDevicesCmd},
 }}
 
 func fenceHistoryCmd(args []string, stdout, stderr io.Writer) int {
@@ -132,6 +134,66 @@ func fenceHistoryCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+func fenceDevicesCmd(args []string, stdout, stderr io.Writer) int {
+	fs := subcmd.NewFlags("basalt fence devices", "[-o text|json|yaml] [--socket PATH]",
+		"The configured fence devices: each one's agent, the hosts it can fence (with their plugs), and\n"+
+			"its last monitor from each host that ran one (every host checks every device when it joins):\n"+
+			"whether the device answered, its rc, or why no answer came.")
+	sock := socketFlag(fs)
+	output := outputFlag(fs)
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
+		return rc
+	}
+	ds, err := sock.client().FenceDevices()
+	if err != nil {
+		return sock.failed(stderr, err)
+	}
+	if ds == nil {
+		ds = []api.FenceDeviceView{}
+	}
+	if err := render(stdout, *output, ds, func(w io.Writer) { printFenceDevices(w, ds) }); err != nil {
+		fmt.Fprintf(stderr, "basalt fence devices: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// printFenceDevices is each device with what it fences, then one line per
+// host's last monitor.
+func printFenceDevices(w io.Writer, ds []api.FenceDeviceView) {
+	if len(ds) == 0 {
+		fmt.Fprintln(w, "No fence devices configured (fencing is off).")
+		return
+	}
+	for _, d := range ds {
+		plugs := make([]string, 0, len(d.Plugs))
+		for _, h := range slices.Sorted(maps.Keys(d.Plugs)) {
+			plugs = append(plugs, h+" (plug "+d.Plugs[h]+")")
+		}
+		fmt.Fprintf(w, "%s (%s): fences %s\n", d.ID, d.Agent, strings.Join(plugs, ", "))
+		if len(d.Checks) == 0 {
+			fmt.Fprintln(w, "  not checked yet: no host has joined")
+		}
+		for _, c := range d.Checks {
+			var res string
+			switch {
+			case c.Lost != "":
+				res = "NO ANSWER: " + c.Lost
+			case c.Timeout:
+				res = "FAILED: timed out" // killed: its rc means nothing
+			case c.OK:
+				res = "OK"
+			default:
+				res = fmt.Sprintf("FAILED: rc %d", c.RC)
+			}
+			if c.Output != "" && !c.OK {
+				res += ": " + c.Output
+			}
+			fmt.Fprintf(w, "  monitor from %-10s %s at %s\n", c.Host, res, c.At.UTC().Format(time.RFC3339))
+		}
+	}
 }
 
 func printFenceHistory(w io.Writer, h []api.FenceHistoryEntry) {
@@ -328,8 +390,13 @@ func printStreamed(w io.Writer, format string, e api.Event) error {
 }
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "list" {
+		// No report is called list: its IDs are rEPOCH-N.
+		return reportList(args[1:], stdout, stderr)
+	}
 	fs := subcmd.NewFlags("basalt report", "ID [--wait [--timeout D]] [-o text|json|yaml] [--socket PATH]",
-		"A request's report; with --wait, followed until it is CLOSED (with -o json or yaml, only the\nclosed report is printed).")
+		"A request's report; with --wait, followed until it is CLOSED (with -o json or yaml, only the\nclosed report is printed).\n"+
+			"'basalt report list' lists every report the manager remembers.")
 	sock := socketFlag(fs)
 	w := registerWait(fs)
 	output := outputFlag(fs)
@@ -352,6 +419,58 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// reportList is basalt report list: every report the manager remembers,
+// oldest first, one line each (crm_resource has no such list; gCube's
+// resource manager lists its reports).
+func reportList(args []string, stdout, stderr io.Writer) int {
+	fs := subcmd.NewFlags("basalt report list", "[--open] [-o text|json|yaml] [--socket PATH]",
+		"Every report the manager remembers (its last 1,024), oldest first: ID, kind of request, state\n"+
+			"(OPEN, CLOSED done or CLOSED FAILED), when it was opened, and the request. 'basalt report ID'\n"+
+			"shows one.")
+	sock := socketFlag(fs)
+	open := fs.Bool("open", false, "only the reports still OPEN")
+	output := outputFlag(fs)
+	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
+		return rc
+	}
+	reps, err := sock.client().Reports()
+	if err != nil {
+		return sock.failed(stderr, err)
+	}
+	list := []api.ReportView{}
+	for _, r := range reps {
+		if !*open || r.State != api.ReportClosed {
+			list = append(list, r)
+		}
+	}
+	if err := render(stdout, *output, list, func(w io.Writer) { printReportList(w, list) }); err != nil {
+		fmt.Fprintf(stderr, "basalt report list: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// printReportList is one line a report: ID, state with its verdict, when
+// it was opened (and closed), the request.
+func printReportList(w io.Writer, reps []api.ReportView) {
+	if len(reps) == 0 {
+		fmt.Fprintln(w, "No reports.")
+		return
+	}
+	const row = "%-8s %-12s %-13s %-20s  %s\n"
+	fmt.Fprintf(w, row, "ID", "KIND", "STATE", "OPENED", "REQUEST")
+	for _, r := range reps {
+		state := "OPEN"
+		if r.State == api.ReportClosed {
+			state = "CLOSED done"
+			if r.Failed {
+				state = "CLOSED FAILED"
+			}
+		}
+		fmt.Fprintf(w, row, r.ID, r.Kind, state, r.Created.UTC().Format(time.RFC3339), r.Request)
+	}
 }
 
 func resourceList(args []string, stdout, stderr io.Writer) int {

@@ -411,6 +411,7 @@ func TestReportOutputFormats(t *testing.T) {
 	require.Equal(t, api.ReportClosed, rep.State)
 	require.True(t, rep.Failed)
 	require.Contains(t, rep.Results["oss1"], "fencing failed")
+	require.Equal(t, []string{"oss1"}, rep.Order, "the results' order travels with them")
 
 	rc, out, _ = runCLI("report", id, "-o", "yaml", "--socket", sock)
 	require.Equal(t, 0, rc)
@@ -518,4 +519,160 @@ func TestEventsFollowNewLog(t *testing.T) {
 	require.Equal(t, 0, l.wait(t))
 	require.Equal(t, 5, strings.Count(l.out.String(), " old-log"), "the old log once")
 	require.Equal(t, 1, strings.Count(l.out.String(), " manager-started"))
+}
+
+// TestReportReadsInStartOrder: a report's results print in the order the
+// manager gives (hosts, then resources in start order, then the verdict),
+// not alphabetically; a key the manager did not order (an older manager
+// orders none) comes after, sorted.
+func TestReportReadsInStartOrder(t *testing.T) {
+	rep := api.ReportView{ID: "r1-1", Request: "move store h2", State: api.ReportClosed,
+		Results: map[string]string{"pool": "running on h2", "fs": "running on h2", "vip": "running on h2", "(verdict)": "x", "zz": "y"},
+		Order:   []string{"pool", "fs", "vip", "(verdict)"}}
+	var w strings.Builder
+	printReport(&w, rep)
+	require.Equal(t, "report r1-1: move store h2 — CLOSED done\n"+
+		"  pool             running on h2\n"+
+		"  fs               running on h2\n"+
+		"  vip              running on h2\n"+
+		"  (verdict)        x\n"+
+		"  zz               y\n", w.String())
+}
+
+// TestStatusShowsConstraints: a ban and a move with a lifetime show in
+// the status, each naming the request that set it; clear drops them.
+func TestStatusShowsConstraints(t *testing.T) {
+	sock := manager(t)
+	rc, out, errOut := runCLI("resource", "ban", "fs1", "--host", "oss2", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	banID := strings.TrimSpace(strings.TrimPrefix(out, "report "))
+	rc, out, errOut = runCLI("resource", "move", "fs1", "--host", "oss1", "--lifetime", "1h", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	moveID := strings.TrimSpace(strings.TrimPrefix(out, "report "))
+
+	var v api.StatusView
+	_, out, _ = runCLI("status", "-o", "json", "--socket", sock)
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.Len(t, v.Constraints, 2, out)
+	mv, ban := v.Constraints[0], v.Constraints[1]
+	require.Equal(t, api.ConstraintView{Kind: "move", Group: "fs1", Host: "oss1", Until: mv.Until, By: moveID, Request: "move fs1 oss1 for 1h0m0s"}, mv)
+	require.WithinDuration(t, time.Now().Add(time.Hour), mv.Until, time.Minute)
+	require.Equal(t, api.ConstraintView{Kind: "ban", Group: "fs1", Host: "oss2", By: banID, Request: "ban fs1 oss2"}, ban)
+	require.NotContains(t, out, "0001-01-01")
+
+	_, out, _ = runCLI("status", "--socket", sock)
+	require.Contains(t, out, "  fs1          banned from oss2 (ban), until cleared, set by "+banID+" (ban fs1 oss2)\n")
+
+	rc, _, errOut = runCLI("resource", "clear", "fs1", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	_, out, _ = runCLI("status", "-o", "json", "--socket", sock)
+	v = api.StatusView{}
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.Empty(t, v.Constraints)
+}
+
+// TestReportList: every report the manager remembers, oldest first, with
+// its kind, state and opening time; --open keeps those still OPEN; -o json
+// is the list; a stray argument is a mistake.
+func TestReportList(t *testing.T) {
+	sock := manager(t)
+	rc, out, errOut := runCLI("report", "list", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	require.Equal(t, "No reports.\n", out)
+	rc, out, _ = runCLI("report", "list", "-o", "json", "--socket", sock)
+	require.Equal(t, 0, rc)
+	require.Equal(t, "[]\n", out)
+
+	rc, out, errOut = runCLI("host", "fence", "oss1", "--wait", "--timeout", "10s", "--socket", sock)
+	require.Equal(t, 1, rc, "the fencing fails: %s%s", out, errOut)
+	rc, out, errOut = runCLI("resource", "ban", "fs1", "--host", "oss2", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	banID := strings.TrimSpace(strings.TrimPrefix(out, "report "))
+
+	var reps []api.ReportView
+	rc, out, errOut = runCLI("report", "list", "-o", "json", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &reps))
+	require.Len(t, reps, 2, out)
+	require.Equal(t, "fence", reps[0].Kind)
+	require.Equal(t, api.ReportClosed, reps[0].State)
+	require.True(t, reps[0].Failed)
+	require.Equal(t, banID, reps[1].ID)
+	require.Equal(t, "ban", reps[1].Kind)
+	require.Equal(t, "ban fs1 oss2", reps[1].Request)
+	require.False(t, reps[1].Created.Before(reps[0].Created), "oldest first")
+
+	rc, out, _ = runCLI("report", "list", "--socket", sock)
+	require.Equal(t, 0, rc)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 3, out)
+	require.Regexp(t, `^ID\s+KIND\s+STATE\s+OPENED\s+REQUEST$`, lines[0])
+	require.Regexp(t, `^`+reps[0].ID+`\s+fence\s+CLOSED FAILED\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  fence oss1$`, lines[1])
+	require.Regexp(t, `^`+banID+`\s+ban\s+(OPEN|CLOSED done|CLOSED FAILED)\s+\S+  ban fs1 oss2$`, lines[2])
+
+	rc, out, _ = runCLI("report", "list", "--open", "-o", "json", "--socket", sock)
+	require.Equal(t, 0, rc)
+	reps = nil
+	require.NoError(t, json.Unmarshal([]byte(out), &reps))
+	for _, r := range reps {
+		require.NotEqual(t, api.ReportClosed, r.State, "--open lists only open reports")
+	}
+
+	rc, out, errOut = runCLI("report", "list", "r1-1", "--socket", sock)
+	require.Equal(t, 2, rc)
+	require.Empty(t, out)
+	require.Contains(t, errOut, "basalt report list: ")
+	require.Contains(t, errOut, hint("basalt report list"))
+	rc, out, _ = runCLI("report", "list", "--help")
+	require.Equal(t, 0, rc)
+	require.True(t, strings.HasPrefix(out, "usage: basalt report list [--open]"), out)
+}
+
+// TestFenceDevices: every configured device with its agent and plugs;
+// before any host joins, none is checked. -o json is the list.
+func TestFenceDevices(t *testing.T) {
+	sock := manager(t)
+	rc, out, errOut := runCLI("fence", "devices", "-o", "json", "--socket", sock)
+	require.Equal(t, 0, rc, errOut)
+	var ds []api.FenceDeviceView
+	require.NoError(t, json.Unmarshal([]byte(out), &ds))
+	require.Len(t, ds, 2, out)
+	require.Equal(t, "pid-oss1", ds[0].ID)
+	require.Equal(t, "fence_basalt_pid", ds[0].Agent)
+	require.Contains(t, ds[0].Plugs, "oss1")
+	require.Empty(t, ds[0].Checks, "no agent runs: no host has checked it")
+
+	rc, out, _ = runCLI("fence", "devices", "--socket", sock)
+	require.Equal(t, 0, rc)
+	require.Regexp(t, `^pid-oss1 \(fence_basalt_pid\): fences oss1 \(plug \S+\)\n  not checked yet: no host has joined\n`, out)
+
+	rc, _, errOut = runCLI("fence", "devices", "pid-oss1", "--socket", sock)
+	require.Equal(t, 2, rc)
+	require.Contains(t, errOut, `basalt fence devices: unexpected argument "pid-oss1"`)
+}
+
+// TestFenceDevicesText: each device's last monitor from each host says
+// whether the device answered, its rc and the agent's first line, or why
+// no answer came.
+func TestFenceDevicesText(t *testing.T) {
+	at := time.Date(2026, 12, 2, 7, 30, 0, 0, time.UTC)
+	var w strings.Builder
+	printFenceDevices(&w, []api.FenceDeviceView{
+		{ID: "ipmi-h1", Agent: "fence_ipmilan", Plugs: map[string]string{"h1": "1"}, Checks: []api.DeviceCheckView{
+			{Host: "h1", At: at, OK: true},
+			{Host: "h2", At: at, RC: 1, Output: "Unable to connect/login to fencing device"},
+			{Host: "h3", At: at, Timeout: true},
+			{Host: "h4", At: at, Lost: "no result in time"}}},
+		{ID: "pdu", Agent: "fence_apc", Plugs: map[string]string{"h2": "4", "h1": "3"}, Checks: []api.DeviceCheckView{}}})
+	require.Equal(t, `ipmi-h1 (fence_ipmilan): fences h1 (plug 1)
+  monitor from h1         OK at 2026-12-02T07:30:00Z
+  monitor from h2         FAILED: rc 1: Unable to connect/login to fencing device at 2026-12-02T07:30:00Z
+  monitor from h3         FAILED: timed out at 2026-12-02T07:30:00Z
+  monitor from h4         NO ANSWER: no result in time at 2026-12-02T07:30:00Z
+pdu (fence_apc): fences h1 (plug 3), h2 (plug 4)
+  not checked yet: no host has joined
+`, w.String())
+	w.Reset()
+	printFenceDevices(&w, []api.FenceDeviceView{})
+	require.Equal(t, "No fence devices configured (fencing is off).\n", w.String())
 }

@@ -86,7 +86,7 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 	case CmdCleanup:
 		effs = append(effs, mg.adminCleanup(req, ev)...)
 	default:
-		mg.applyRequest(now, req, ev)
+		mg.applyRequest(now, req, rep.ID, ev)
 	}
 	mg.markStale()
 	return rep.ID, mg.settle(now, effs), nil
@@ -109,7 +109,8 @@ func (mg *Manager) openReport(now time.Time, req Request, groups []string) *Repo
 
 // applyRequest records a (valid) request's decision, logging each change
 // with ev so that replay rebuilds it.
-func (mg *Manager) applyRequest(now time.Time, req Request, ev func(Event)) {
+// The constraints it sets name their report (by), for the status.
+func (mg *Manager) applyRequest(now time.Time, req Request, by string, ev func(Event)) {
 	var until time.Time
 	if req.Lifetime > 0 {
 		until = now.Add(req.Lifetime)
@@ -123,10 +124,10 @@ func (mg *Manager) applyRequest(now time.Time, req Request, ev func(Event)) {
 		mg.cons.TargetRoles[req.Target] = role
 		ev(Event{Kind: "target-role", Group: req.Target, Role: string(role)})
 	case CmdMove:
-		mg.cons.Moves[req.Target] = planner.Move{Host: req.Host, Until: until}
+		mg.cons.Moves[req.Target] = planner.Move{Host: req.Host, Until: until, By: by}
 		ev(Event{Kind: "move", Group: req.Target, Host: req.Host, Until: until})
 	case CmdBan:
-		mg.cons.Bans = append(mg.cons.Bans, planner.Ban{Group: req.Target, Host: req.Host, Until: until})
+		mg.cons.Bans = append(mg.cons.Bans, planner.Ban{Group: req.Target, Host: req.Host, Until: until, By: by})
 		ev(Event{Kind: "ban", Group: req.Target, Host: req.Host, Until: until})
 	case CmdClear:
 		delete(mg.cons.Moves, req.Target)
@@ -135,9 +136,15 @@ func (mg *Manager) applyRequest(now time.Time, req Request, ev func(Event)) {
 	case CmdManage, CmdUnmanage:
 		mg.cons.Unmanaged[req.Target] = req.Command == CmdUnmanage
 		ev(Event{Kind: "managed", Group: req.Target, Flag: req.Command == CmdManage})
-	case CmdStandby, CmdUnstandby:
-		mg.hosts[req.Target].standby = req.Command == CmdStandby
-		ev(Event{Kind: "standby", Host: req.Target, Flag: req.Command == CmdStandby})
+	case CmdStandby:
+		mg.hosts[req.Target].standby = true
+		ev(Event{Kind: "standby", Host: req.Target, Flag: true})
+	case CmdUnstandby:
+		// Its own kind: "standby" with no flag read as a standby in the
+		// log. (Replay still takes an older log's standby without flag as
+		// an unstandby.)
+		mg.hosts[req.Target].standby = false
+		ev(Event{Kind: "unstandby", Host: req.Target})
 	case CmdMaintenance:
 		mg.cons.Maintenance = req.Flag
 		ev(Event{Kind: "maintenance", Flag: req.Flag})

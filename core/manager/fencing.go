@@ -3,6 +3,7 @@ package manager
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -48,7 +49,45 @@ func (mg *Manager) fenceResult(now time.Time, m proto.FenceResult) []effect.Effe
 	}
 	delete(mg.ops, m.Op)
 	mg.fencer.DeviceMonitored(m.Device, m.Host, m.RC == 0)
+	mg.deviceChecked(DeviceCheck{Device: m.Device, Host: m.Host, At: now, RC: m.RC, Timeout: m.Timeout,
+		OK: m.RC == 0 && !m.Timeout, Output: firstLine(m.Output)})
 	return []effect.Effect{mg.cancelTimer(p.timer)}
+}
+
+// deviceChecked records a device monitor's outcome (DeviceChecks).
+func (mg *Manager) deviceChecked(c DeviceCheck) {
+	if mg.devChecks[c.Device] == nil {
+		mg.devChecks[c.Device] = map[string]DeviceCheck{}
+	}
+	mg.devChecks[c.Device][c.Host] = c
+}
+
+// maxCheckOutput bounds the agent output a device check keeps.
+const maxCheckOutput = 200
+
+// firstLine is the first line of a fence agent's output, bounded: enough
+// to say why a monitor failed.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) > maxCheckOutput {
+		s = strings.ToValidUTF8(s[:maxCheckOutput], "") + "..." // not cut inside a character
+	}
+	return s
+}
+
+// DeviceChecks returns each fence device's last monitor from each host,
+// in configuration order of devices and hosts; a device no host has
+// checked yet has none.
+func (mg *Manager) DeviceChecks() []DeviceCheck {
+	var out []DeviceCheck
+	for _, d := range mg.m.FenceDevices {
+		for _, h := range mg.m.Hosts {
+			if c, ok := mg.devChecks[d.ID][h.Name]; ok {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // fenceEffects passes the fencer's effects on and turns its Done effects

@@ -55,6 +55,8 @@ package manager
 //	status                        the manager's view: hosts, resources,
 //	                              failures, constraints, open reports
 //	report id=r2-1                one report
+//	constraints                   the moves and bans in force now
+//	devices                       each fence device's last monitor per host
 //	events                        the in-memory event log
 
 import (
@@ -209,6 +211,25 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		h.status()
 	case "report":
 		h.report(arg(t, d, "id", ""))
+	case "devices":
+		for _, c := range h.mg.DeviceChecks() {
+			line := fmt.Sprintf("device %s from %s at %s: ok=%t rc=%d", c.Device, c.Host, h.rel(c.At), c.OK, c.RC)
+			if c.Timeout {
+				line += " timeout"
+			}
+			if c.Lost != "" {
+				line += " lost: " + c.Lost
+			}
+			h.printf("%s", line)
+		}
+	case "constraints":
+		for _, c := range h.mg.Constraints(h.now) {
+			line := fmt.Sprintf("%s %s %s by=%s", c.Kind, c.Group, c.Host, c.By)
+			if !c.Until.IsZero() {
+				line += " until=" + h.rel(c.Until)
+			}
+			h.printf("%s", line)
+		}
 	case "events":
 		for _, e := range h.mg.Events() {
 			h.printf("%s", h.event(e))
@@ -729,12 +750,7 @@ func (h *driver) report(id string) {
 		return
 	}
 	h.printf("report %s %s: %s (failed=%t)", r.ID, r.State, r.Request, r.Failed)
-	keys := make([]string, 0, len(r.Results))
-	for k := range r.Results {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range r.Order {
 		h.printf("  %s: %s", k, r.Results[k])
 	}
 }

@@ -3,6 +3,7 @@ package manager
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -52,9 +53,9 @@ func (mg *Manager) replay(e Event) {
 	mg.remember(e)
 	switch e.Kind {
 	case "move":
-		mg.cons.Moves[e.Group] = planner.Move{Host: e.Host, Until: e.Until}
+		mg.cons.Moves[e.Group] = planner.Move{Host: e.Host, Until: e.Until, By: e.Report}
 	case "ban":
-		mg.cons.Bans = append(mg.cons.Bans, planner.Ban{Group: e.Group, Host: e.Host, Until: e.Until})
+		mg.cons.Bans = append(mg.cons.Bans, planner.Ban{Group: e.Group, Host: e.Host, Until: e.Until, By: e.Report})
 	case "clear":
 		delete(mg.cons.Moves, e.Group)
 		mg.cons.Bans = slices.DeleteFunc(mg.cons.Bans, func(b planner.Ban) bool { return b.Group == e.Group })
@@ -62,9 +63,9 @@ func (mg *Manager) replay(e Event) {
 		mg.cons.TargetRoles[e.Group] = model.Role(e.Role)
 	case "managed":
 		mg.cons.Unmanaged[e.Group] = !e.Flag
-	case "standby":
+	case "standby", "unstandby":
 		if hi := mg.hosts[e.Host]; hi != nil {
-			hi.standby = e.Flag
+			hi.standby = e.Kind == "standby" && e.Flag
 		}
 	case "maintenance":
 		mg.cons.Maintenance = e.Flag
@@ -96,6 +97,11 @@ func (mg *Manager) replayReport(e Event) {
 	if e.Kind == "report-closed" {
 		if rep := mg.reports[e.Report]; rep != nil {
 			rep.State, rep.Closed = ReportClosed, e.Time
+			// Logs written before the results were logged have none:
+			// the report closes with the results it had.
+			if e.Results != nil {
+				rep.Results, rep.Failed = maps.Clone(e.Results), e.Flag
+			}
 		}
 		return
 	}

@@ -82,8 +82,12 @@ type Manager struct {
 	timers    map[effect.TimerID]timerUse
 	expiry    effect.TimerID
 
-	fencer   *fencer.Fencer
-	fenceAct map[string]int // host -> action index of the current transition's fence
+	fencer *fencer.Fencer
+	// devChecks holds each fence device's last monitor from each host
+	// (DeviceChecks), for the operator: in memory, since every host
+	// checks every device again when it joins.
+	devChecks map[string]map[string]DeviceCheck
+	fenceAct  map[string]int // host -> action index of the current transition's fence
 
 	// conns, forgedMsgs and newer: connections, senders and the hosts
 	// that reported a newer manager (conn.go).
@@ -132,6 +136,7 @@ func New(cfg Config) *Manager {
 		lostStops: map[rscHost]bool{},
 		ops:       map[proto.OpID]*pendingOp{}, timers: map[effect.TimerID]timerUse{},
 		fenceAct: map[string]int{}, reports: map[string]*Report{},
+		devChecks: map[string]map[string]DeviceCheck{},
 	}
 	mg.fencer = fencer.New(cfg.Model, fencer.Hooks{
 		NextOp:    mg.op,

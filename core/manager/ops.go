@@ -34,6 +34,8 @@ type pendingOp struct {
 	cleanedUp bool
 	// conn is the connection the command went out on (0: none known).
 	conn effect.ConnID
+	// device is the fence device a device monitor checks.
+	device string
 }
 
 // oneShot: a command that ends with its first result (probe, start, stop).
@@ -89,7 +91,7 @@ func (mg *Manager) monitorDevices(now time.Time, host string) []effect.Effect {
 		op := mg.op()
 		t := mg.newTimer(timerUse{kind: opTimer, op: op})
 		conn := mg.connTo(host)
-		mg.ops[op] = &pendingOp{host: host, timer: t, conn: conn}
+		mg.ops[op] = &pendingOp{host: host, timer: t, conn: conn, device: d.ID}
 		effs = append(effs,
 			effect.Send{To: host, Conn: conn, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
 				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}},
@@ -130,6 +132,9 @@ func (mg *Manager) failHostOpsBut(now time.Time, host, why string, keep effect.C
 // fence decides.
 func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why string) []effect.Effect {
 	delete(mg.ops, id)
+	if p.device != "" {
+		mg.deviceChecked(DeviceCheck{Device: p.device, Host: p.host, At: now, Lost: why})
+	}
 	var effs []effect.Effect
 	if p.timer != 0 {
 		effs = append(effs, mg.cancelTimer(p.timer))

@@ -2,8 +2,8 @@ package manager
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -24,7 +24,7 @@ func (mg *Manager) closeReports(now time.Time, t planner.Transition) []effect.Ef
 			continue
 		}
 		mg.closeReport(now, rep)
-		effs = append(effs, mg.event(now, Event{Kind: "report-closed", Report: id, Message: rep.Request + ": " + summarize(rep)})...)
+		effs = append(effs, mg.event(now, mg.closedEvent(rep))...)
 	}
 	return effs
 }
@@ -181,19 +181,49 @@ func (mg *Manager) supersede(now time.Time, req Request, newID string) []effect.
 		mg.closeReport(now, rep)
 		rep.Failed = true
 		rep.Results[VerdictKey] = "SUPERSEDED by " + newID + " (" + req.String() + ")"
-		effs = append(effs, mg.event(now, Event{Kind: "report-closed", Report: id, Message: rep.Request + ": " + summarize(rep)})...)
+		effs = append(effs, mg.event(now, mg.closedEvent(rep))...)
 	}
 	return effs
 }
 
-func summarize(rep *Report) string {
-	keys := make([]string, 0, len(rep.Results))
-	for k := range rep.Results {
-		keys = append(keys, k)
+// closedEvent is the log's record of a report's closing, with its
+// results, so that replay gives them back.
+func (mg *Manager) closedEvent(rep *Report) Event {
+	return Event{Kind: "report-closed", Report: rep.ID, Message: rep.Request + ": " + summarize(rep, mg.resultOrder(rep)),
+		Results: maps.Clone(rep.Results), Flag: rep.Failed}
+}
+
+// resultOrder lists a report's result keys as Report.Order says: hosts as
+// configured, each group's resources in start order, the rest sorted.
+func (mg *Manager) resultOrder(rep *Report) []string {
+	order := make([]string, 0, len(rep.Results))
+	seen := map[string]bool{}
+	add := func(k string) {
+		if _, ok := rep.Results[k]; ok && !seen[k] {
+			order = append(order, k)
+			seen[k] = true
+		}
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
+	for _, h := range mg.m.Hosts {
+		add(h.Name)
+	}
+	for _, gid := range rep.Groups {
+		if g, ok := mg.m.Group(gid); ok {
+			for _, r := range g.StartOrder() {
+				add(r)
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(rep.Results)) {
+		add(k)
+	}
+	return order
+}
+
+// summarize puts a report's results on one line, in order.
+func summarize(rep *Report, order []string) string {
+	parts := make([]string, len(order))
+	for i, k := range order {
 		parts[i] = k + " " + rep.Results[k]
 	}
 	return strings.Join(parts, "; ")
@@ -211,7 +241,20 @@ func (mg *Manager) Report(id string) (Report, bool) {
 		c.Results[k] = v
 	}
 	c.Groups = slices.Clone(r.Groups)
+	c.Order = mg.resultOrder(r)
 	return c, true
+}
+
+// Reports returns a copy of every report the manager remembers (the last
+// maxReports), oldest first.
+func (mg *Manager) Reports() []Report {
+	out := make([]Report, 0, len(mg.repOrder))
+	for _, id := range mg.repOrder {
+		if r, ok := mg.Report(id); ok {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Events returns the most recent events, oldest first.
@@ -247,6 +290,25 @@ func (mg *Manager) HostState(host string) planner.HostState {
 
 // FenceHistory returns the fencer's history.
 func (mg *Manager) FenceHistory() []fencer.HistoryEntry { return mg.fencer.History() }
+
+// Constraints returns the moves and bans in force at now (an expired one
+// stays recorded until cleared, but no longer counts), group by group in
+// configuration order, each group's move before its bans.
+func (mg *Manager) Constraints(now time.Time) []Constraint {
+	live := func(until time.Time) bool { return until.IsZero() || now.Before(until) }
+	var out []Constraint
+	for _, g := range mg.m.Groups {
+		if mv, ok := mg.cons.Moves[g.ID]; ok && live(mv.Until) {
+			out = append(out, Constraint{Kind: "move", Group: g.ID, Host: mv.Host, Until: mv.Until, By: mv.By})
+		}
+		for _, b := range mg.cons.Bans {
+			if b.Group == g.ID && live(b.Until) {
+				out = append(out, Constraint{Kind: "ban", Group: g.ID, Host: b.Host, Until: b.Until, By: b.By})
+			}
+		}
+	}
+	return out
+}
 
 // Status returns a snapshot for status displays.
 func (mg *Manager) Status() Status {

@@ -24,13 +24,15 @@ type Event struct {
 	Group    string    `json:"group,omitempty"`
 	Resource string    `json:"resource,omitempty"`
 	// Name is the resource's human name, so that the log reads on its own.
-	Name    string    `json:"name,omitempty"`
-	Report  string    `json:"report,omitempty"`
-	Message string    `json:"message,omitempty"`
-	Until   time.Time `json:"until,omitempty"`
-	Count   int       `json:"count,omitempty"`
-	Flag    bool      `json:"flag,omitempty"`
-	Role    string    `json:"role,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Report  string `json:"report,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Until is a constraint's end; zero (no end) is left out of the log,
+	// where omitempty would have written 0001-01-01T00:00:00Z.
+	Until time.Time `json:"until,omitzero"`
+	Count int       `json:"count,omitempty"`
+	Flag  bool      `json:"flag,omitempty"`
+	Role  string    `json:"role,omitempty"`
 	// Op and Monitor name the operation of a failure (planner.FailedOp,
 	// and the monitor's index), so that replay gives the planner the
 	// facts its policies read.
@@ -39,6 +41,10 @@ type Event struct {
 	// Hosts are the hosts of a finding that names several (a group found
 	// active on more hosts than it may run on).
 	Hosts []string `json:"hosts,omitempty"`
+	// Results are a closing report's results (report-closed, with Flag
+	// its Failed), so that they survive a restart that replays the log
+	// rather than a snapshot.
+	Results map[string]string `json:"results,omitempty"`
 	// Snapshot is the state a "snapshot" record stands for: the event
 	// log's compaction (compact.go).
 	Snapshot *Snapshot `json:"snapshot,omitempty"`
@@ -68,6 +74,42 @@ type Report struct {
 	Results map[string]string
 	// Failed is true when any resource did not end as requested.
 	Failed bool
+	// Order lists the keys of Results in the order a report reads: the
+	// hosts it names as configured, then each group's resources in start
+	// (dependency) order, then anything else (the verdict). Report fills
+	// it from the model, so it is never persisted and follows the
+	// configuration.
+	Order []string `json:",omitempty"`
+}
+
+// Constraint is an administrator's move or ban, as status shows it.
+type Constraint struct {
+	// Kind is "move" (prefer Host) or "ban" (keep off Host).
+	Kind  string
+	Group string
+	Host  string
+	// Until is when it ends; zero: until cleared.
+	Until time.Time
+	// By is the report of the request that set it (empty for a snapshot
+	// or log written before constraints named theirs).
+	By string
+}
+
+// DeviceCheck is a fence device's monitor run from one host: whether the
+// device answered (it fences nothing).
+type DeviceCheck struct {
+	Device string
+	Host   string
+	At     time.Time
+	// OK: the agent exited 0 within its timeout.
+	OK      bool
+	RC      int
+	Timeout bool
+	// Output is the first line of the agent's output, bounded.
+	Output string
+	// Lost, when set, is why no result came (the host was lost, or the
+	// command's time ran out); RC means nothing then.
+	Lost string
 }
 
 // HostStatus is a host as status shows it.

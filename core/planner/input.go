@@ -104,6 +104,9 @@ type Move struct {
 	Host string
 	// Until ends the constraint; zero means never.
 	Until time.Time
+	// By is the report of the request that set it, for the status to say
+	// who did; the planner does not read it.
+	By string `json:",omitempty"`
 }
 
 // Ban keeps a group off a host.
@@ -111,6 +114,8 @@ type Ban struct {
 	Group string
 	Host  string
 	Until time.Time
+	// By is the report of the request that set it (see Move.By).
+	By string `json:",omitempty"`
 }
 
 // Constraints are the administrator's and the manager's decisions that

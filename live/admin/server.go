@@ -17,6 +17,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -100,6 +101,13 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 		}
 		for _, r := range st.OpenReports {
 			v.OpenReports = append(v.OpenReports, reportView(r))
+		}
+		for _, c := range m.Constraints(d.Now()) {
+			cv := api.ConstraintView{Kind: c.Kind, Group: c.Group, Host: c.Host, Until: c.Until, By: c.By}
+			if rep, ok := m.Report(c.By); ok {
+				cv.Request = rep.Request
+			}
+			v.Constraints = append(v.Constraints, cv)
 		}
 		v.Events = events(evs[max(0, len(evs)-10):])
 		if st.Deposed {
@@ -224,7 +232,9 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 	})
 	handle("GET /v1/events", serveEvents)
 	handle("GET /v1/fence-history", serveFenceHistory)
+	handle("GET /v1/fence-devices", serveFenceDevices)
 	handle("GET /v1/why/{group}", serveWhy)
+	handle("GET /v1/reports", serveReports)
 	handle("GET /v1/reports/{id}", serveReport)
 	handle("POST /v1/requests", serveRequest(log))
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, l: l, path: path}
@@ -277,6 +287,25 @@ func serveFenceHistory(w http.ResponseWriter, r *http.Request, d *daemon.Manager
 	reply(w, http.StatusOK, out)
 }
 
+// serveFenceDevices is GET /v1/fence-devices: every configured device,
+// in configuration order, with its last monitor from each host.
+func serveFenceDevices(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	var checks []manager.DeviceCheck
+	d.View(func(m *manager.Manager) { checks = m.DeviceChecks() })
+	out := []api.FenceDeviceView{}
+	for _, dev := range d.Model().FenceDevices {
+		v := api.FenceDeviceView{ID: dev.ID, Agent: dev.Agent, Plugs: maps.Clone(dev.Plugs), Checks: []api.DeviceCheckView{}}
+		for _, c := range checks {
+			if c.Device == dev.ID {
+				v.Checks = append(v.Checks, api.DeviceCheckView{Host: c.Host, At: c.At, OK: c.OK, RC: c.RC, Timeout: c.Timeout,
+					Output: c.Output, Lost: c.Lost})
+			}
+		}
+		out = append(out, v)
+	}
+	reply(w, http.StatusOK, out)
+}
+
 // serveWhy is GET /v1/why/{group}: why the group is placed where it is.
 func serveWhy(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 	var why string
@@ -297,6 +326,18 @@ func serveWhy(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		return
 	}
 	reply(w, http.StatusOK, map[string]string{"group": r.PathValue("group"), "why": why})
+}
+
+// serveReports is GET /v1/reports: every report the manager remembers,
+// oldest first.
+func serveReports(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	out := []api.ReportView{}
+	d.View(func(m *manager.Manager) {
+		for _, rep := range m.Reports() {
+			out = append(out, reportView(rep))
+		}
+	})
+	reply(w, http.StatusOK, out)
 }
 
 // serveReport is GET /v1/reports/{id}[?wait=D]: a report, waited for until
@@ -422,7 +463,8 @@ func fileKind(fi fs.FileInfo) string {
 
 // reportView is a report as the API shows it.
 func reportView(r manager.Report) api.ReportView {
-	return api.ReportView{ID: r.ID, Request: r.Request, State: string(r.State), Created: r.Created, Closed: r.Closed, Failed: r.Failed, Results: r.Results}
+	kind, _, _ := strings.Cut(r.Request, " ")
+	return api.ReportView{ID: r.ID, Kind: kind, Request: r.Request, State: string(r.State), Created: r.Created, Closed: r.Closed, Failed: r.Failed, Results: r.Results, Order: r.Order}
 }
 
 // fenceHistory converts the fencer's history to the API's; its slices are

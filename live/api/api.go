@@ -64,7 +64,9 @@ type StatusView struct {
 	Hosts        []HostView   `json:"hosts"`
 	Groups       []GroupView  `json:"groups"`
 	OpenReports  []ReportView `json:"open_reports,omitempty"`
-	Events       []Event      `json:"recent_events,omitempty"`
+	// Constraints are the administrators' moves and bans in force.
+	Constraints []ConstraintView `json:"constraints,omitempty"`
+	Events      []Event          `json:"recent_events,omitempty"`
 	// Role is this manager's with high availability (RoleLeader or
 	// RoleStandby); empty for a single manager. A standby's status holds
 	// only Role, Managers and Problems: it knows nothing of the cluster.
@@ -103,6 +105,21 @@ type HostView struct {
 	LastSeen string `json:"last_seen,omitempty"`
 	// PersistError is what the host's agent cannot persist, if anything.
 	PersistError string `json:"persist_error,omitempty"`
+}
+
+// ConstraintView is a move or ban in force, as the status shows it
+// (crm_mon's location constraints from crm_resource --move and --ban).
+type ConstraintView struct {
+	// Kind is "move" (the group prefers Host) or "ban" (it stays off it).
+	Kind  string `json:"kind"`
+	Group string `json:"group"`
+	Host  string `json:"host"`
+	// Until is when it ends; left out when it lasts until cleared.
+	Until time.Time `json:"until,omitzero"`
+	// By is the report of the request that set it, and Request that
+	// request as typed, while the manager still holds its report.
+	By      string `json:"by,omitempty"`
+	Request string `json:"request,omitempty"`
 }
 
 // GroupView is one group in the status, its resources as a tree.
@@ -174,15 +191,47 @@ type FenceHistoryEntry struct {
 	Executors []string `json:"executors,omitempty"`
 }
 
+// FenceDeviceView is one configured fence device, as GET
+// /v1/fence-devices shows it (stonith_admin --list-registered, with each
+// device's last monitor).
+type FenceDeviceView struct {
+	ID    string `json:"id"`
+	Agent string `json:"agent"`
+	// Plugs maps each host the device can fence to its plug.
+	Plugs map[string]string `json:"plugs"`
+	// Checks are the device's last monitor from each host that ran one,
+	// in host order; none before any host has joined.
+	Checks []DeviceCheckView `json:"checks"`
+}
+
+// DeviceCheckView is a fence device's last monitor from one host.
+type DeviceCheckView struct {
+	Host string    `json:"host"`
+	At   time.Time `json:"at"`
+	// OK: the agent answered (exit 0 within its timeout).
+	OK      bool   `json:"ok"`
+	RC      int    `json:"rc"`
+	Timeout bool   `json:"timeout,omitempty"`
+	Output  string `json:"output,omitempty"`
+	// Lost is why no answer came, if none did (RC means nothing then).
+	Lost string `json:"lost,omitempty"`
+}
+
 // ReportView is a report as the API shows it.
 type ReportView struct {
-	ID      string            `json:"id"`
+	ID string `json:"id"`
+	// Kind is the request's command (move, ban, standby, fence...).
+	Kind    string            `json:"kind,omitempty"`
 	Request string            `json:"request"`
 	State   string            `json:"state"`
 	Created time.Time         `json:"created"`
 	Closed  time.Time         `json:"closed,omitzero"`
 	Failed  bool              `json:"failed"`
 	Results map[string]string `json:"results,omitempty"`
+	// Order lists the keys of Results as the report reads (a JSON
+	// object's keys have no order): hosts, then each group's resources
+	// in start order, then the verdict.
+	Order []string `json:"order,omitempty"`
 }
 
 // Event is one entry of the manager's event log, as GET /v1/events and the
@@ -342,6 +391,22 @@ func (a *Client) Events(after uint64, n int) ([]Event, error) {
 	var evs []Event
 	err := a.Do("GET", path, nil, &evs)
 	return evs, err
+}
+
+// Reports returns every report the manager remembers, oldest first (GET
+// /v1/reports).
+func (a *Client) Reports() ([]ReportView, error) {
+	var reps []ReportView
+	err := a.Do("GET", "/v1/reports", nil, &reps)
+	return reps, err
+}
+
+// FenceDevices returns the configured fence devices with their last
+// monitors (GET /v1/fence-devices).
+func (a *Client) FenceDevices() ([]FenceDeviceView, error) {
+	var ds []FenceDeviceView
+	err := a.Do("GET", "/v1/fence-devices", nil, &ds)
+	return ds, err
 }
 
 // FenceHistory returns the finished fence requests the manager remembers,

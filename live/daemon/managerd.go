@@ -394,6 +394,10 @@ func (d *ManagerDaemon) Leads() bool {
 	return d.leads()
 }
 
+// Now is the daemon's clock's time: what the manager's decisions are
+// judged against (a constraint's lifetime, for one).
+func (d *ManagerDaemon) Now() time.Time { return d.clk.Now() }
+
 // PersistError returns since when and why the manager cannot persist its
 // state, or a nil error while it can.
 func (d *ManagerDaemon) PersistError() (since time.Time, err error) {

@@ -30,4 +30,5 @@ func TestLiveClusterMetrics(t *testing.T) {
 	require.Contains(t, text, `ha_cluster_pacemaker_nodes{node="h2",status="online"} 1`)
 	require.Contains(t, text, "basalt_cluster_healthy 1")
 	require.Contains(t, text, `basalt_operation_duration_seconds_count{action="start"}`)
+	require.Contains(t, text, `basalt_resource_last_rc{action="start",node="h1",resource="pool",status="done"} 0`)
 }

@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"sort"
@@ -17,6 +18,7 @@ import (
 	"github.com/basalt-ha/basalt/core/planner"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/live/admin"
+	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/live/daemon"
 )
 
@@ -39,6 +41,12 @@ var (
 	descOpenReps  = prometheus.NewDesc("basalt_open_reports", "Administrative requests whose report is still OPEN.", nil, nil)
 	descPersist   = prometheus.NewDesc("basalt_manager_persist_ok",
 		"1 while the manager can persist its state; 0 while it cannot (a full state directory) and so is not acting.", nil, nil)
+	descLastRC = prometheus.NewDesc("basalt_resource_last_rc",
+		"The OCF return code of a resource's last operation of each action on a host, with the operation's status (done, timeout, error...; the rc means something only when done).",
+		[]string{"node", "resource", "action", "status"}, nil)
+	descConstraints = prometheus.NewDesc("basalt_constraints",
+		"Administrators' moves (kind move: the group prefers the node) and bans (kind ban: it stays off the node) in force, by how many requests set each.",
+		[]string{"kind", "group", "node"}, nil)
 )
 
 // Metrics exposes a manager daemon in the Prometheus text format.
@@ -49,6 +57,21 @@ type Metrics struct {
 
 	mu       sync.Mutex
 	observed *daemon.ManagerDaemon // the daemon whose latencies are observed
+
+	// rcMu guards lastRC apart from mu: the observer that writes it runs
+	// under the daemon's lock, and daemon() holds mu while it takes that
+	// lock to register the observer.
+	rcMu   sync.Mutex
+	lastRC map[rcKey]lastRC
+}
+
+// rcKey is one resource's action on one host.
+type rcKey struct{ node, resource, action string }
+
+// lastRC is the last result of an rcKey.
+type lastRC struct {
+	rc     int
+	status string
 }
 
 // Leaderships is what a Source with manager high availability also tells:
@@ -65,7 +88,7 @@ func NewMetrics(d *daemon.ManagerDaemon) *Metrics { return NewSourceMetrics(admi
 // availability, of whichever daemon acts at each scrape, and the replica's
 // leadership.
 func NewSourceMetrics(src admin.Source) *Metrics {
-	m := &Metrics{src: src, reg: prometheus.NewRegistry(),
+	m := &Metrics{src: src, reg: prometheus.NewRegistry(), lastRC: map[rcKey]lastRC{},
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "basalt_operation_duration_seconds", Help: "Run time of resource agent operations, by action.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
@@ -84,8 +107,17 @@ func (m *Metrics) daemon() *daemon.ManagerDaemon {
 	if d != nil && d != m.observed {
 		m.observed = d
 		d.Observe(func(msg any) {
-			if r, ok := msg.(proto.OpResult); ok && !r.Result.StartedAt.IsZero() {
+			r, ok := msg.(proto.OpResult)
+			if !ok {
+				return
+			}
+			if !r.Result.StartedAt.IsZero() {
 				m.latency.WithLabelValues(string(r.Result.Action)).Observe(r.Result.RunTime().Seconds())
+			}
+			if r.Result.Resource != "" && r.Result.Action != "" {
+				m.rcMu.Lock()
+				m.lastRC[rcKey{r.Host, r.Result.Resource, string(r.Result.Action)}] = lastRC{int(r.Result.RC), r.Result.Status.String()}
+				m.rcMu.Unlock()
 			}
 		})
 	}
@@ -94,7 +126,8 @@ func (m *Metrics) daemon() *daemon.ManagerDaemon {
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descResources, descFailCount, descNodes, descEpoch, descHealthy, descFences, descOpenReps, descPersist, descLeader, descTakeovers} {
+	for _, d := range []*prometheus.Desc{descResources, descFailCount, descNodes, descEpoch, descHealthy, descFences, descOpenReps, descPersist,
+		descLeader, descTakeovers, descLastRC, descConstraints} {
 		ch <- d
 	}
 }
@@ -125,6 +158,16 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			fences[[2]string{h.Target, res}]++
 		}
 	})
+	m.rcMu.Lock()
+	rcs := maps.Clone(m.lastRC)
+	m.rcMu.Unlock()
+	emitCluster(ch, v, fences, rcs)
+}
+
+// emitCluster writes the cluster's metrics from a status, the fence
+// history's counts by target and result, and the last rc of each
+// resource's actions.
+func emitCluster(ch chan<- prometheus.Metric, v api.StatusView, fences map[[2]string]int, rcs map[rcKey]lastRC) {
 	ch <- prometheus.MustNewConstMetric(descEpoch, prometheus.GaugeValue, float64(v.Epoch))
 	healthy := 0.0
 	if v.Healthy {
@@ -163,6 +206,18 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, n := range fences {
 		ch <- prometheus.MustNewConstMetric(descFences, prometheus.CounterValue, float64(n), k[0], k[1])
+	}
+	for k, r := range rcs {
+		ch <- prometheus.MustNewConstMetric(descLastRC, prometheus.GaugeValue, float64(r.rc), k.node, k.resource, k.action, r.status)
+	}
+	// Counted, for a group may be banned twice from one node (two ban
+	// requests), and a series may be collected only once.
+	cons := map[[3]string]int{}
+	for _, c := range v.Constraints {
+		cons[[3]string{c.Kind, c.Group, c.Host}]++
+	}
+	for k, n := range cons {
+		ch <- prometheus.MustNewConstMetric(descConstraints, prometheus.GaugeValue, float64(n), k[0], k[1], k[2])
 	}
 }
 

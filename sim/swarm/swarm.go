@@ -21,34 +21,59 @@ type Summary struct {
 	// Wall is the real time the swarm took, measured and set by the
 	// caller (cmd/basalt-sim): the swarm itself never reads the clock.
 	Wall time.Duration
+	// Workers is how many seeds ran at once (Swarm's workers, 0 resolved
+	// to one per core), printed beside Wall so that a rate can be read.
+	Workers int
 	// Recoveries holds every measured recovery time, sorted.
 	Recoveries []time.Duration
 	// Takeovers holds every measured leader takeover (Result.Takeovers),
 	// sorted.
 	Takeovers []time.Duration
+	// BoundMin and BoundMax are the smallest and largest recovery bounds
+	// (Result.Bound) the seeds were judged against: equal on one cluster,
+	// a range when each seed draws its own shape. The percentiles mean
+	// little without the bound they must stay under.
+	BoundMin, BoundMax time.Duration
 	// FeatureSeeds counts, per shape feature, the seeds whose shape had it,
 	// and FeatureFailed those of them that failed (Config.Shapes only).
 	FeatureSeeds, FeatureFailed map[string]int
 }
 
-// Percentile returns the p-th percentile (0..100) of recovery times.
-func (s Summary) Percentile(p float64) time.Duration {
-	if len(s.Recoveries) == 0 {
+// Percentile returns the p-th percentile (0..100) of recovery times, by
+// nearest rank: the smallest time at least p percent of the recoveries
+// are at or under (index ceil(p/100*n)-1). The index used to be the floor
+// of p/100*(n-1), which on three seeds gave a p99 below the maximum.
+func (s Summary) Percentile(p float64) time.Duration { return nearestRank(s.Recoveries, p) }
+
+// nearestRank is the p-th percentile (0..100) of sorted, by nearest rank;
+// 0 for none.
+func nearestRank(sorted []time.Duration, p float64) time.Duration {
+	n := len(sorted)
+	if n == 0 {
 		return 0
 	}
-	i := int(float64(len(s.Recoveries)-1) * p / 100)
-	return s.Recoveries[i]
+	i := int(math.Ceil(p/100*float64(n))) - 1
+	return sorted[min(max(i, 0), n-1)]
+}
+
+// Passed reports whether no seed failed.
+func (s Summary) Passed() bool { return len(s.Failed) == 0 }
+
+// addBound widens the range of recovery bounds by a seed's (none for a
+// seed that never ran its cluster, such as a shape generator's error).
+func (s *Summary) addBound(b time.Duration) {
+	if b <= 0 {
+		return
+	}
+	if s.BoundMin == 0 || b < s.BoundMin {
+		s.BoundMin = b
+	}
+	s.BoundMax = max(s.BoundMax, b)
 }
 
 // TakeoverPercentile returns the p-th percentile (0..100) of the leader
 // takeovers, nearest rank; 0 without any.
-func (s Summary) TakeoverPercentile(p float64) time.Duration {
-	if len(s.Takeovers) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(float64(len(s.Takeovers))*p/100)) - 1
-	return s.Takeovers[min(max(i, 0), len(s.Takeovers)-1)]
-}
+func (s Summary) TakeoverPercentile(p float64) time.Duration { return nearestRank(s.Takeovers, p) }
 
 // addFeatures counts a seed's shape features.
 func (s *Summary) addFeatures(r Result) {
@@ -99,7 +124,7 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 		}
 	}()
 	go func() { wg.Wait(); close(results) }()
-	var sum Summary
+	sum := Summary{Workers: workers}
 	for r := range results {
 		sum.Seeds++
 		sum.Coverage.Add(r.Coverage)
@@ -110,6 +135,7 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 		}
 		sum.Takeovers = append(sum.Takeovers, r.Takeovers...)
 		sum.addFeatures(r)
+		sum.addBound(r.Bound)
 		if r.Failed() {
 			sum.Failed = append(sum.Failed, r)
 			if stopAtFirst {

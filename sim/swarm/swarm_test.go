@@ -117,6 +117,39 @@ func TestSwarmSummary(t *testing.T) {
 	require.Less(t, caught.Seeds, 200, "stops at the first failure")
 }
 
+// TestSummaryPercentileNearestRank: on three seeds the p99 is the
+// maximum (nearest rank, ceil(p*n)-1); the floor-based index gave the
+// middle one.
+func TestSummaryPercentileNearestRank(t *testing.T) {
+	s := Summary{Recoveries: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}}
+	require.Equal(t, 3*time.Second, s.Percentile(99))
+	require.Equal(t, 3*time.Second, s.Percentile(90))
+	require.Equal(t, 2*time.Second, s.Percentile(50))
+	require.Equal(t, time.Second, s.Percentile(0))
+	require.Equal(t, 3*time.Second, s.Percentile(100))
+	ten := Summary{}
+	for i := 1; i <= 10; i++ {
+		ten.Recoveries = append(ten.Recoveries, time.Duration(i)*time.Second)
+	}
+	require.Equal(t, 9*time.Second, ten.Percentile(90))
+	require.Equal(t, 5*time.Second, ten.Percentile(50))
+	require.Equal(t, time.Duration(0), Summary{}.Percentile(99))
+}
+
+// TestSummaryBoundsAndWorkers: a summary carries the recovery bound its
+// seeds were judged against and how many workers ran them, so that its
+// reader can judge the percentiles and the rates.
+func TestSummaryBoundsAndWorkers(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	sum := Swarm(Config{Model: m}, 1, 2, 1, false, nil)
+	require.Equal(t, 1, sum.Workers)
+	require.Equal(t, RecoveryBound(m), sum.BoundMin)
+	require.Equal(t, RecoveryBound(m), sum.BoundMax)
+	require.True(t, sum.Passed())
+	require.Positive(t, Swarm(Config{Model: m}, 1, 1, 0, false, nil).Workers, "0 workers is one per core, and says how many")
+}
+
 // BenchmarkSeed measures the simulator on the default cluster with every
 // checker on: simulated events per second per core, virtual time per wall
 // time, and seeds per minute per core.
