@@ -304,10 +304,11 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 			s.TakeoverPercentile(100).Truncate(time.Millisecond), len(s.Takeovers))
 	}
 	fmt.Fprintln(w, "coverage:")
-	rows := []struct {
+	type row struct {
 		name string
 		n    int
-	}{{"fences confirmed", cov.Fences}, {"fence attempts failed", cov.FenceFailures}, {"failovers", cov.Failovers},
+	}
+	rows := []row{{"fences confirmed", cov.Fences}, {"fence attempts failed", cov.FenceFailures}, {"failovers", cov.Failovers},
 		{"stop failures", cov.StopFailures}, {"resource failures", cov.MonitorFailures}, {"partitions", cov.Partitions},
 		{"pauses", cov.Pauses}, {"crashes", cov.Crashes}, {"manager restarts", cov.ManagerRestarts},
 		{"stale-epoch refusals", cov.StaleRefusals}, {"connection takeovers", cov.ConnTakeovers},
@@ -316,10 +317,7 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 		{"orphans found", cov.Orphans}, {"clean agent restarts", cov.CleanRestarts},
 		{"second cleanups", cov.SecondCleanups}, {"admin requests", cov.AdminRequests}, {"recoveries", cov.Recoveries}}
 	if cfg.Replicas > 0 {
-		rows = append(rows, []struct {
-			name string
-			n    int
-		}{{"leader takeovers", cov.LeaderTakeovers}, {"leader cut from etcd", cov.EtcdCuts}, {"etcd outages", cov.EtcdOutages}}...)
+		rows = append(rows, []row{{"leader takeovers", cov.LeaderTakeovers}, {"leader cut from etcd", cov.EtcdCuts}, {"etcd outages", cov.EtcdOutages}}...)
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
