@@ -63,6 +63,9 @@ func (pc *ProcessCluster) stateDirOf(node string) string {
 // the daemon fails with ENOSPC, as on a full disk. EmptyDisk removes the
 // file.
 func (pc *ProcessCluster) FillDisk(node string) error {
+	if node == "manager" && pc.opts.Replicas > 0 {
+		return faults.Unsupported("a full disk on the manager: the replicas keep the cluster's state in etcd")
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	dir := pc.stateDirOf(node)

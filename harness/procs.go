@@ -885,10 +885,16 @@ func (pc *ProcessCluster) Heal() {
 	}
 }
 
+// adminClient is a client of the manager, or with replicas of the one
+// that leads (Socket lists every replica's socket).
+func (pc *ProcessCluster) adminClient() *api.Client {
+	return api.LeaderClient(strings.Split(pc.Socket(), ","))
+}
+
 // Admin sends an administrative request to the current manager.
 func (pc *ProcessCluster) Admin(req api.Request) error {
 	var out any
-	if err := api.NewClient(pc.Socket()).Do("POST", "/v1/requests", req, &out); err != nil {
+	if err := pc.adminClient().Do("POST", "/v1/requests", req, &out); err != nil {
 		return fmt.Errorf("%s %s: %w", req.Command, req.Target, err)
 	}
 	return nil
@@ -897,7 +903,7 @@ func (pc *ProcessCluster) Admin(req api.Request) error {
 // Status is the current manager's status view.
 func (pc *ProcessCluster) Status() (api.StatusView, error) {
 	var v api.StatusView
-	err := api.NewClient(pc.Socket()).Do("GET", "/v1/status", nil, &v)
+	err := pc.adminClient().Do("GET", "/v1/status", nil, &v)
 	return v, err
 }
 
