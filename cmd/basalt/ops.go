@@ -113,48 +113,40 @@ var fenceCmds = subcmd.Set{Tool: "basalt fence", Noun: "action", Commands: map[s
 }}
 
 func fenceHistoryCmd(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt fence history", "[-o text|json|yaml] [--socket PATH]",
+	return readListCmd(args, stdout, stderr, "basalt fence history",
 		"The fencing history, oldest first: each finished fence request's target, action, who asked,\n"+
 			"when it was requested and completed, whether it succeeded (or why it failed), the devices\n"+
-			"that fenced and the hosts that ran them.")
-	sock := socketFlag(fs)
-	output := outputFlag(fs)
-	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
-		return rc
-	}
-	h, err := sock.client().FenceHistory()
-	if err != nil {
-		return sock.failed(stderr, err)
-	}
-	if h == nil {
-		h = []api.FenceHistoryEntry{}
-	}
-	if err := render(stdout, *output, h, func(w io.Writer) { printFenceHistory(w, h) }); err != nil {
-		fmt.Fprintf(stderr, "basalt fence history: %v\n", err)
-		return exitFailed
-	}
-	return exitOK
+			"that fenced and the hosts that ran them.",
+		(*api.Client).FenceHistory, printFenceHistory)
 }
 
 func fenceDevicesCmd(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt fence devices", "[-o text|json|yaml] [--socket PATH]",
+	return readListCmd(args, stdout, stderr, "basalt fence devices",
 		"The configured fence devices: each one's agent, the hosts it can fence (with their plugs), and\n"+
 			"its last monitor from each host that ran one (every host checks every device when it joins):\n"+
-			"whether the device answered, its rc, or why no answer came.")
+			"whether the device answered, its rc, or why no answer came.",
+		(*api.Client).FenceDevices, printFenceDevices)
+}
+
+// readListCmd is a read command that fetches one list from the manager and
+// renders it as text, JSON or YAML (an empty list is [] in JSON, not null).
+func readListCmd[T any](args []string, stdout, stderr io.Writer, name, help string,
+	fetch func(*api.Client) ([]T, error), print func(io.Writer, []T)) int {
+	fs := subcmd.NewFlags(name, "[-o text|json|yaml] [--socket PATH]", help)
 	sock := socketFlag(fs)
 	output := outputFlag(fs)
 	if rc, ok := parseRead(fs, args, stdout, stderr, output); !ok {
 		return rc
 	}
-	ds, err := sock.client().FenceDevices()
+	list, err := fetch(sock.client())
 	if err != nil {
 		return sock.failed(stderr, err)
 	}
-	if ds == nil {
-		ds = []api.FenceDeviceView{}
+	if list == nil {
+		list = []T{}
 	}
-	if err := render(stdout, *output, ds, func(w io.Writer) { printFenceDevices(w, ds) }); err != nil {
-		fmt.Fprintf(stderr, "basalt fence devices: %v\n", err)
+	if err := render(stdout, *output, list, func(w io.Writer) { print(w, list) }); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return exitFailed
 	}
 	return exitOK
