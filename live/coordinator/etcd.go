@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -40,7 +41,20 @@ type Etcd struct {
 	mu        sync.Mutex
 	campaigns map[coordinator.LeaseID]context.CancelFunc
 	closed    bool
+
+	// renewNanos is the last answered keep-alive's round trip, and
+	// renewFailures counts the keep-alives etcd did not answer: how close
+	// the leader runs to its margin (the operator's lease renew latency).
+	renewNanos    atomic.Int64
+	renewFailures atomic.Uint64
 }
+
+// RenewLatency is the round trip of the last keep-alive etcd answered (0
+// before any).
+func (s *Etcd) RenewLatency() time.Duration { return time.Duration(s.renewNanos.Load()) }
+
+// RenewFailures counts the keep-alives etcd did not answer.
+func (s *Etcd) RenewFailures() uint64 { return s.renewFailures.Load() }
 
 // New returns a driver for the cluster whose keys live under prefix (e.g.
 // "/basalt/<cluster name>"). deliver receives the answers.
@@ -95,7 +109,13 @@ func (s *Etcd) grant(e coordinator.RequestLease) {
 func (s *Etcd) keepAlive(e coordinator.KeepAlive) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	sent := time.Now()
 	resp, err := s.cli.KeepAliveOnce(ctx, clientv3.LeaseID(e.Lease))
+	if err == nil {
+		s.renewNanos.Store(int64(time.Since(sent)))
+	} else {
+		s.renewFailures.Add(1)
+	}
 	switch {
 	case errors.Is(err, rpctypes.ErrLeaseNotFound):
 		s.deliver(func(m *coordinator.Machine, now time.Time) []effect.Effect {

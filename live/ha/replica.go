@@ -88,6 +88,13 @@ type Replica struct {
 	leaderships uint64
 }
 
+// LeaseRenewal is the round trip of the last keep-alive etcd answered,
+// and how many it did not answer.
+func (r *Replica) LeaseRenewal() (time.Duration, uint64) {
+	st := r.runner.Store()
+	return st.RenewLatency(), st.RenewFailures()
+}
+
 // Leaderships is how many times this replica was elected.
 func (r *Replica) Leaderships() uint64 {
 	r.mu.Lock()

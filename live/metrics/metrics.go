@@ -36,10 +36,14 @@ var (
 	descEpoch     = prometheus.NewDesc("basalt_manager_epoch", "The manager's epoch (fencing token).", nil, nil)
 	descLeader    = prometheus.NewDesc("basalt_manager_leader", "1 while this manager replica leads (manager high availability).", nil, nil)
 	descTakeovers = prometheus.NewDesc("basalt_manager_takeovers_total", "Times this manager replica was elected leader.", nil, nil)
-	descHealthy   = prometheus.NewDesc("basalt_cluster_healthy", "1 when every group runs as intended.", nil, nil)
-	descFences    = prometheus.NewDesc("basalt_fence_operations", "Finished fence requests by target and result.", []string{"target", "result"}, nil)
-	descOpenReps  = prometheus.NewDesc("basalt_open_reports", "Administrative requests whose report is still OPEN.", nil, nil)
-	descPersist   = prometheus.NewDesc("basalt_manager_persist_ok",
+	descRenew     = prometheus.NewDesc("basalt_manager_lease_renew_seconds",
+		"Round trip of this replica's last lease keep-alive that etcd answered: how close it runs to its lease margin.", nil, nil)
+	descRenewFail = prometheus.NewDesc("basalt_manager_lease_renew_failures_total",
+		"Lease keep-alives of this replica that etcd did not answer.", nil, nil)
+	descHealthy  = prometheus.NewDesc("basalt_cluster_healthy", "1 when every group runs as intended.", nil, nil)
+	descFences   = prometheus.NewDesc("basalt_fence_operations", "Finished fence requests by target and result.", []string{"target", "result"}, nil)
+	descOpenReps = prometheus.NewDesc("basalt_open_reports", "Administrative requests whose report is still OPEN.", nil, nil)
+	descPersist  = prometheus.NewDesc("basalt_manager_persist_ok",
 		"1 while the manager can persist its state; 0 while it cannot (a full state directory) and so is not acting.", nil, nil)
 	descLastRC = prometheus.NewDesc("basalt_resource_last_rc",
 		"The OCF return code of a resource's last operation of each action on a host, with the operation's status (done, timeout, error...; the rc means something only when done).",
@@ -72,6 +76,13 @@ type rcKey struct{ node, resource, action string }
 type lastRC struct {
 	rc     int
 	status string
+}
+
+// LeaseRenewals is what a Source with manager high availability also
+// tells of its lease: the last keep-alive's round trip, and the
+// keep-alives etcd did not answer.
+type LeaseRenewals interface {
+	LeaseRenewal() (time.Duration, uint64)
 }
 
 // Leaderships is what a Source with manager high availability also tells:
@@ -127,7 +138,7 @@ func (m *Metrics) daemon() *daemon.ManagerDaemon {
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descResources, descFailCount, descNodes, descEpoch, descHealthy, descFences, descOpenReps, descPersist,
-		descLeader, descTakeovers, descLastRC, descConstraints} {
+		descLeader, descTakeovers, descRenew, descRenewFail, descLastRC, descConstraints} {
 		ch <- d
 	}
 }
@@ -142,6 +153,11 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, leads)
 		ch <- prometheus.MustNewConstMetric(descTakeovers, prometheus.CounterValue, float64(l.Leaderships()))
+	}
+	if l, ok := m.src.(LeaseRenewals); ok {
+		latency, failures := l.LeaseRenewal()
+		ch <- prometheus.MustNewConstMetric(descRenew, prometheus.GaugeValue, latency.Seconds())
+		ch <- prometheus.MustNewConstMetric(descRenewFail, prometheus.CounterValue, float64(failures))
 	}
 	if d == nil {
 		return // a standby knows nothing of the cluster

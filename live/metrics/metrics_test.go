@@ -4,12 +4,14 @@ import (
 	"io"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/live/api"
+	"github.com/basalt-ha/basalt/live/daemon"
 )
 
 // fixed is a collector of one status, fence history and last rcs.
@@ -61,4 +63,23 @@ func TestClusterMetrics(t *testing.T) {
 	} {
 		require.Contains(t, text, want+"\n")
 	}
+}
+
+// standby is a replica standing by: no daemon, two elections won so far,
+// and its lease's last renewal.
+type standby struct{}
+
+func (standby) Daemon() *daemon.ManagerDaemon         { return nil }
+func (standby) Managers() []api.ManagerView           { return nil }
+func (standby) Leaderships() uint64                   { return 2 }
+func (standby) LeaseRenewal() (time.Duration, uint64) { return 40 * time.Millisecond, 3 }
+
+// TestReplicaMetrics: a replica exports whether it leads, its takeovers,
+// and its lease's renew latency and failed renewals, standing by too.
+func TestReplicaMetrics(t *testing.T) {
+	out := scrape(t, NewSourceMetrics(standby{}))
+	require.Contains(t, out, "basalt_manager_leader 0\n")
+	require.Contains(t, out, "basalt_manager_takeovers_total 2\n")
+	require.Contains(t, out, "basalt_manager_lease_renew_seconds 0.04\n")
+	require.Contains(t, out, "basalt_manager_lease_renew_failures_total 3\n")
 }
