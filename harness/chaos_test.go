@@ -157,6 +157,11 @@ func TestChaos(t *testing.T) {
 	recovered := awaitRecovery(pc, &tally)
 	rec, violations, err := harness.Finish(pc.ProcessCluster, truth, fmt.Sprintf("Basalt process chaos, seed %d", seed), start)
 	require.NoError(t, err)
+	if *chaosReps > 0 {
+		acts, tenures, err := pc.ReplicaLeaderships()
+		require.NoError(t, err)
+		violations = append(violations, check.CheckLeadership(acts, tenures)...)
+	}
 	if (len(violations) > 0 || !recovered) && *chaosKeep != "" {
 		keepChaos(t, pc, rec, plan)
 	}

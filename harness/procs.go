@@ -162,8 +162,10 @@ type ProcessCluster struct {
 	etcd     *process
 	etcdURL  string
 	etcdArgs []string // its command line, to start it again
-	// etcdProxies are each replica's path to etcd.
+	// etcdProxies are each replica's path to etcd; election follows the
+	// replicas' election, for the leadership judge.
 	etcdProxies map[string]*Proxy
+	election    *electionWatch
 }
 
 // StartProcessCluster realizes the configuration, starts every agent and

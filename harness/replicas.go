@@ -8,10 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/basalt-ha/basalt/harness/check"
 	"github.com/basalt-ha/basalt/live/api"
 )
 
@@ -30,6 +34,11 @@ func (pc *ProcessCluster) startReplicas() error {
 	if err := pc.startEtcd(); err != nil {
 		return err
 	}
+	w, err := watchElection(pc.etcdURL, "/basalt/"+pc.Model.Cluster.Name+"/election/")
+	if err != nil {
+		return fmt.Errorf("watching the election: %w", err)
+	}
+	pc.election = w
 	pc.replicas, pc.etcdProxies = map[string]*process{}, map[string]*Proxy{}
 	var socks []string
 	for i := range pc.opts.Replicas {
@@ -245,6 +254,9 @@ func (pc *ProcessCluster) replicaProcs() (replicas []*process, etcd *process) {
 
 // stopEtcd ends etcd once the replicas are gone. Called with pc.mu held.
 func (pc *ProcessCluster) stopEtcd() {
+	if pc.election != nil {
+		pc.election.stop() // its tenures stay readable
+	}
 	if pc.etcd == nil {
 		return
 	}
@@ -320,4 +332,61 @@ func (pc *ProcessCluster) healEtcd() {
 			pc.logf("heal: %v", err)
 		}
 	}
+}
+
+var (
+	logTime  = regexp.MustCompile(`^time=(\S+)`)
+	logMsg   = regexp.MustCompile(` msg=("(?:[^"\\]|\\.)*"|\S+)`)
+	logEpoch = regexp.MustCompile(` epoch=(\d+)`)
+)
+
+// ReplicaLeaderships is the process world's view of what the simulator
+// records for the leadership judge (check.CheckLeadership): the tenures as
+// etcd's election had them (a watch from the first revision), and each
+// replica manager's acts, the operations it dispatched as its log says,
+// under the leadership it last logged.
+func (pc *ProcessCluster) ReplicaLeaderships() ([]check.LeaderAct, []check.Tenure, error) {
+	pc.mu.Lock()
+	w := pc.election
+	pc.mu.Unlock()
+	if w == nil {
+		return nil, nil, errors.New("no election to judge: the cluster runs without replicas")
+	}
+	var acts []check.LeaderAct
+	for _, n := range pc.Replicas() {
+		data, err := os.ReadFile(pc.ReplicaLog(n))
+		if err != nil {
+			return nil, nil, fmt.Errorf("replica %s's log: %w", n, err)
+		}
+		acts = append(acts, replicaActs(n, string(data))...)
+	}
+	sort.SliceStable(acts, func(i, j int) bool { return acts[i].At.Before(acts[j].At) })
+	return acts, w.Tenures(), nil
+}
+
+// replicaActs reads one replica's log: the operations its manager
+// dispatched, each under the leadership (the epoch of the "elected" line)
+// it last logged.
+func replicaActs(name, log string) []check.LeaderAct {
+	var acts []check.LeaderAct
+	var rev int64
+	for _, line := range strings.Split(log, "\n") {
+		tm, msg := logTime.FindStringSubmatch(line), logMsg.FindStringSubmatch(line)
+		if tm == nil || msg == nil {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, tm[1])
+		if err != nil {
+			continue
+		}
+		switch m := strings.Trim(msg[1], `"`); {
+		case strings.HasPrefix(m, "elected:"):
+			if e := logEpoch.FindStringSubmatch(line); e != nil {
+				rev, _ = strconv.ParseInt(e[1], 10, 64)
+			}
+		case m == "dispatching":
+			acts = append(acts, check.LeaderAct{At: at, Name: name, Rev: rev, Epoch: uint64(rev), What: line})
+		}
+	}
+	return acts
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/harness/check"
 )
 
 // awaitLeader waits (bounded) for a replica other than those in not to
@@ -86,6 +88,38 @@ func TestProcessManagerReplicas(t *testing.T) {
 	require.Equal(t, third, pc.awaitLeader(first, second), "the replica elected while the other was frozen still leads")
 	pc.awaitHealthyOn(where)
 	pc.requireNeverTwice()
+	acts, tenures, err := pc.ReplicaLeaderships()
+	require.NoError(t, err)
+	require.NotEmpty(t, acts)
+	require.Empty(t, check.CheckLeadership(acts, tenures), "no replica acted outside its leadership")
+}
+
+// The ignore-lease canary on processes (a canary build): the leader frozen
+// past its lease goes on acting when it resumes. The leadership judge, on
+// the replicas' own logs, catches it.
+func TestProcessIgnoreLeaseCanaryIsCaught(t *testing.T) {
+	pc := newProcClusterOpts(t, []string{"h1", "h2"}, procOpts{replicas: 3, tags: "canary", mgrArgs: []string{"--canary-ignore-lease"}})
+	pc.awaitHealthyOn("h1")
+	first := pc.awaitLeader()
+	require.NoError(t, pc.PauseReplica(first))
+	require.NoError(t, pc.KillResource("h1", "mnt"))
+	pc.Mark("leader %s frozen, mnt killed on h1", first)
+	pc.awaitLeader(first)
+	pc.awaitHealthyOnAny(t, pc.Hosts)
+	require.NoError(t, pc.ResumeReplica(first))
+	pc.Mark("%s resumed", first)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		acts, tenures, err := pc.ReplicaLeaderships()
+		require.NoError(t, err)
+		if v := check.CheckLeadership(acts, tenures); len(v) > 0 {
+			require.Contains(t, v[0].Message, first+" acted outside its leadership")
+			t.Logf("caught: %s", v[0].Message)
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the canary was not caught within 30s")
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // etcd killed for a while: the leader cannot renew its lease and stops

@@ -21,6 +21,7 @@ func init() {
 		c := &canaryFlags{}
 		fs.BoolVar(&c.skipFence, "canary-skip-fence", false, "DEFECT: recover a lost host's groups without waiting for the fence")
 		fs.BoolVar(&c.noProbe, "canary-no-probe", false, "DEFECT: treat resources not yet probed as stopped (and start them again)")
+		fs.BoolVar(&c.ignoreLease, "canary-ignore-lease", false, "DEFECT (with --etcd): go on acting after the lease is lost, taking refused writes for written")
 		return c
 	}
 	applyCanary = func(c *canaryFlags, cfg *daemon.ManagerDaemonConfig) {

@@ -142,14 +142,15 @@ func (o *etcdOptions) client() (*clientv3.Client, error) {
 // runReplica runs this manager as a replica until SIGTERM/SIGINT (or
 // stop): standing by, or leading with a manager daemon on the state in
 // etcd. Stopping it resigns, so that a standby takes over at once.
-func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, socket string, mode os.FileMode, metricsAddr string, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
+func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, ignoreLease bool, socket string, mode os.FileMode, metricsAddr string, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
 	cli, err := o.client()
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 1
 	}
 	defer cli.Close()
-	r, err := ha.Start(ha.Config{Name: *o.name, Client: cli, Prefix: o.prefixFor(cfg.Model.Cluster.Name), TTL: *o.ttl, Daemon: cfg, Log: log})
+	r, err := ha.Start(ha.Config{Name: *o.name, Client: cli, Prefix: o.prefixFor(cfg.Model.Cluster.Name), TTL: *o.ttl, Daemon: cfg, Log: log,
+		IgnoreLease: ignoreLease})
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 2

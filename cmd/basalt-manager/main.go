@@ -35,6 +35,9 @@ func main() { os.Exit(run(os.Args[1:], os.Stderr, nil)) }
 type canaryFlags struct {
 	skipFence bool
 	noProbe   bool
+	// ignoreLease: a replica that goes on acting after its lease is
+	// lost (ha.Config.IgnoreLease).
+	ignoreLease bool
 }
 
 // registerCanary is set only in builds with the canary tag (canary.go): it
@@ -116,13 +119,16 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 	if canary.noProbe {
 		log.Error("CANARY BUILD: this manager treats unprobed resources as stopped")
 	}
+	if canary.ignoreLease {
+		log.Error("CANARY BUILD: this manager replica goes on acting after its lease is lost")
+	}
 	if !*insecure {
 		cfg.TLS = func(h string) (*tls.Config, error) { return certs.ManagerTLS(*certDir, h) }
 	} else {
 		log.Warn("INSECURE: agents are contacted without TLS. For development on loopback only.")
 	}
 	if ha.on() {
-		return runReplica(ha, cfg, *socket, os.FileMode(mode), *metricsAddr, log, stderr, stop)
+		return runReplica(ha, cfg, canary.ignoreLease, *socket, os.FileMode(mode), *metricsAddr, log, stderr, stop)
 	}
 	st, err := store.OpenDir(*stateDir)
 	if err != nil {

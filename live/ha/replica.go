@@ -68,6 +68,13 @@ type Config struct {
 	Daemon daemon.ManagerDaemonConfig
 	Log    *slog.Logger
 	Clock  clock.Clock
+	// IgnoreLease is a known DEFECT, set only by canary builds
+	// (cmd/basalt-manager, -tags canary) for the process harness to show
+	// that its leadership judge catches it: the daemon is not stopped on
+	// a demotion, acts whether or not the lease holds, and takes a write
+	// etcd refused for written. The simulator has the same defect
+	// (sim/canary, ignore-lease).
+	IgnoreLease bool
 }
 
 // Replica is one manager replica.
@@ -152,6 +159,14 @@ func (r *Replica) Daemon() *daemon.ManagerDaemon {
 func (r *Replica) leadership(e effect.Effect) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if d, ok := e.(coremachine.Demote); ok {
+		r.cfg.Log.Error("deposed: this manager no longer leads and has stopped acting", "name", r.cfg.Name,
+			"epoch", uint64(d.Epoch), "why", d.Why)
+		if r.cfg.IgnoreLease {
+			r.cfg.Log.Error("CANARY: ignoring the demotion; the manager goes on acting", "name", r.cfg.Name)
+			return
+		}
+	}
 	r.gen++
 	if r.d != nil {
 		d := r.d
@@ -159,17 +174,13 @@ func (r *Replica) leadership(e effect.Effect) {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); d.Stop() }()
 	}
-	switch e := e.(type) {
-	case coremachine.Lead:
+	if l, ok := e.(coremachine.Lead); ok {
 		r.leaderships++
-		r.cfg.Log.Info("elected: this manager leads", "name", r.cfg.Name, "epoch", uint64(e.Epoch))
+		r.cfg.Log.Info("elected: this manager leads", "name", r.cfg.Name, "epoch", uint64(l.Epoch))
 		if !r.closed {
 			r.wg.Add(1)
-			go r.lead(r.gen, e.Epoch)
+			go r.lead(r.gen, l.Epoch)
 		}
-	case coremachine.Demote:
-		r.cfg.Log.Error("deposed: this manager no longer leads and has stopped acting", "name", r.cfg.Name,
-			"epoch", uint64(e.Epoch), "why", e.Why)
 	}
 }
 
@@ -223,6 +234,9 @@ func (r *Replica) startDaemon(epoch proto.Epoch) (*daemon.ManagerDaemon, error) 
 		refused: func(err error) { go r.runner.WriteRefused(epoch, err.Error()) }}
 	cfg := r.cfg.Daemon
 	cfg.Store, cfg.MayAct = st, r.runner.MayAct
+	if r.cfg.IgnoreLease {
+		cfg.Store, cfg.MayAct = ignoreRefusals{st}, func() bool { return true }
+	}
 	return daemon.StartManagerDaemon(cfg)
 }
 
@@ -338,3 +352,32 @@ func (s *leaderStore) check(err error) error {
 	}
 	return err
 }
+
+// ignoreRefusals is the IgnoreLease defect's store: a write etcd refused
+// because the leadership is gone is taken for written.
+type ignoreRefusals struct{ storage.Store }
+
+func (s ignoreRefusals) ignore(err error) error {
+	if errors.Is(err, coordinator.ErrDeposed) {
+		return nil
+	}
+	return err
+}
+
+// Write implements storage.Store.
+func (s ignoreRefusals) Write(name string, data []byte) error {
+	return s.ignore(s.Store.Write(name, data))
+}
+
+// Append implements storage.Store.
+func (s ignoreRefusals) Append(name string, data []byte) error {
+	return s.ignore(s.Store.Append(name, data))
+}
+
+// Truncate implements storage.Store.
+func (s ignoreRefusals) Truncate(name string, size int64) error {
+	return s.ignore(s.Store.Truncate(name, size))
+}
+
+// Remove implements storage.Store.
+func (s ignoreRefusals) Remove(name string) error { return s.ignore(s.Store.Remove(name)) }
