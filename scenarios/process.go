@@ -98,7 +98,7 @@ func (sc *Scenario) RunProcess(o ProcessRun) (ProcessResult, error) {
 	}
 	pc, err := harness.StartProcessCluster(harness.ProcessOptions{Name: sc.Name, Config: sc.Config, Scale: o.Scale, Dir: o.Dir,
 		Bin: o.Bin, Repo: o.Repo, Network: o.Network, RebootAfter: scale(swarm.RebootAfter), ManagerArgs: o.ManagerArgs,
-		AgentArgs: o.AgentArgs, Logf: o.Logf, Prepare: prepare})
+		AgentArgs: o.AgentArgs, Logf: o.Logf, Prepare: prepare, Replicas: sc.Replicas})
 	if err != nil {
 		return res, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}

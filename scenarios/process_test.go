@@ -35,6 +35,7 @@ var fastProcess = map[string]bool{
 	"paused-manager-epoch":    true,
 	"stop-failure-fence":      true,
 	"double-failure-pair":     true,
+	"leader-crash":            true,
 }
 
 // builds holds this test binary's builds of the daemons.

@@ -32,6 +32,10 @@ type Scenario struct {
 	Duration time.Duration
 	Steps    []faults.Fault
 	Expect   []swarm.Expectation
+	// Replicas, when set, runs that many manager replicas on etcd (the
+	// simulator's, or a real one) instead of one manager: the manager
+	// steps strike the leader.
+	Replicas int
 }
 
 type file struct {
@@ -40,6 +44,7 @@ type file struct {
 	// simulator's default cluster.
 	Config   string `yaml:"config"`
 	Seeds    int    `yaml:"seeds"`
+	Replicas int    `yaml:"replicas"`
 	Duration string `yaml:"duration"`
 	Steps    []struct {
 		At       string `yaml:"at"`
@@ -78,7 +83,10 @@ func Load(path, configs string) (*Scenario, error) {
 		return nil, fmt.Errorf("scenario %s: %w", path, err)
 	}
 	name := filepath.Base(path[:len(path)-len(filepath.Ext(path))])
-	sc := &Scenario{Name: name, Description: f.Description, Seeds: f.Seeds}
+	sc := &Scenario{Name: name, Description: f.Description, Seeds: f.Seeds, Replicas: f.Replicas}
+	if f.Replicas < 0 {
+		return nil, fmt.Errorf("scenario %s: replicas %d: want 0 (one manager) or more", name, f.Replicas)
+	}
 	if sc.Seeds == 0 {
 		sc.Seeds = 20
 	}
@@ -148,11 +156,11 @@ func (sc *Scenario) Plan(seed uint64) faults.Plan {
 
 // Run runs the scenario in the simulator with one seed.
 func (sc *Scenario) Run(seed uint64) swarm.Result {
-	return swarm.RunPlan(swarm.Config{Model: sc.Model, Expect: sc.Expect}, sc.Plan(seed))
+	return swarm.RunPlan(swarm.Config{Model: sc.Model, Expect: sc.Expect, Replicas: sc.Replicas}, sc.Plan(seed))
 }
 
 // RunCanary runs the scenario in the simulator with one seed and a known
 // defect (see swarm.Canaries) switched on.
 func (sc *Scenario) RunCanary(seed uint64, canary string) swarm.Result {
-	return swarm.RunPlan(swarm.Config{Model: sc.Model, Expect: sc.Expect, Canary: canary}, sc.Plan(seed))
+	return swarm.RunPlan(swarm.Config{Model: sc.Model, Expect: sc.Expect, Canary: canary, Replicas: sc.Replicas}, sc.Plan(seed))
 }
