@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
@@ -162,6 +161,11 @@ func parseSeeds(s string) (uint64, uint64, error) {
 	return from, to, nil
 }
 
+// terminal decides whether the progress line is rewritten in place: true
+// when w is a character device (a terminal). A variable, so that a test can
+// take either path.
+var terminal = isTerminal
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
@@ -197,26 +201,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return fs.Mistake(stderr, "--workers %d: want 0 (one per core) or more", *workers)
 	}
 	total := int(to - from + 1)
-	tty := isTerminal(stdout)
 	start := time.Now()
-	var mu sync.Mutex
-	step := max(1, total/10)
-	progress := func(done int, r swarm.Result) {
-		mu.Lock()
-		defer mu.Unlock()
-		rate := float64(done) / time.Since(start).Seconds()
-		if tty {
-			bar := strings.Repeat("#", 30*done/total) + strings.Repeat(".", 30-30*done/total)
-			fmt.Fprintf(stdout, "\r[%s] %d/%d seeds  %.0f seeds/s", bar, done, total, rate)
-		} else if done%step == 0 || done == total {
-			fmt.Fprintf(stdout, "%d/%d seeds, %.0f seeds/s\n", done, total, rate)
-		}
-	}
-	sum := swarm.Swarm(cfg, from, to, *workers, !*keepGoing, progress)
+	prog := newProgress(stderr, terminal(stderr), total, time.Now)
+	sum := swarm.Swarm(cfg, from, to, *workers, !*keepGoing, func(done int, _ swarm.Result) { prog.seedDone(done) })
 	sum.Wall = time.Since(start) // the CLI owns the real clock; the swarm never reads it
-	if tty {
-		fmt.Fprintln(stdout)
-	}
+	prog.finish()
 	printSummary(stdout, cfg, sum)
 	if len(sum.Failed) > 0 {
 		printFailure(stdout, stderr, c, from, sum)
