@@ -436,7 +436,11 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	if trace != nil {
 		enc = json.NewEncoder(trace)
 	}
+	// The timeline's host and manager lanes come from the trace (see
+	// lanes); reading it as it goes keeps no copy of it.
+	ln := newLanes()
 	cfg.Trace = func(line string) {
+		ln.line(line)
 		at, text, _ := strings.Cut(line, " ")
 		_ = enc.Encode(struct {
 			At    string `json:"at"`
@@ -454,7 +458,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "trace hash %s\n", r.Hash)
 	}
 	if *htmlPath != "" {
-		if err := writeHTML(*htmlPath, cfg, plan, r); err != nil {
+		if err := writeHTML(*htmlPath, cfg, plan, r, ln); err != nil {
 			fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
 			return 2
 		}
@@ -466,27 +470,31 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result) error {
+// writeHTML writes the replay's timeline: each host's state and the
+// manager's epoch (or leader) over time, the resources' ownership, the
+// faults, fences and admin requests as marks, and the violations; and
+// porcupine's page of each resource whose history is not linearizable.
+func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result, ln *lanes) error {
 	var changes []check.Change
 	for _, ch := range r.Changes {
 		changes = append(changes, check.Change{At: ch.At, Host: ch.Host, Resource: ch.Resource, Active: ch.Active, Cause: ch.Cause})
 	}
-	var marks []check.Mark
-	for _, f := range plan.Faults {
-		marks = append(marks, check.Mark{At: cluster.Start.Add(f.At), Label: f.String()})
-	}
-	marks = append(marks, check.Mark{At: cluster.Start.Add(plan.Chaos), Label: "heal"})
+	marks := append(ln.planMarks(plan), ln.marks...)
+	marks = append(marks, check.Mark{At: cluster.Start.Add(plan.Chaos), Kind: check.MarkHeal, Label: "heal"})
 	for _, v := range r.Violations {
-		marks = append(marks, check.Mark{At: v.At, Label: "VIOLATION " + v.String()})
+		marks = append(marks, check.Mark{At: v.At, Kind: check.MarkViolation, Label: "VIOLATION " + v.String()})
 	}
 	var rscs []string
 	for _, res := range cfg.Model.Resources {
 		rscs = append(rscs, res.ID)
 	}
+	hosts := cfg.Model.HostNames()
 	var buf bytes.Buffer
-	title := fmt.Sprintf("Basalt simulation, seed %d: %s", plan.Seed, r.Summary())
-	if err := check.WriteTimeline(&buf, title, cfg.Model.HostNames(), rscs, check.Intervals(changes), marks,
-		cluster.Start, cluster.Start.Add(r.Virtual)); err != nil {
+	tl := check.Timeline{Title: fmt.Sprintf("Basalt simulation, seed %d: %s", plan.Seed, r.Summary()),
+		Hosts: hosts, Resources: rscs, Intervals: check.Intervals(changes),
+		HostSpans: check.HostSpans(hosts, cluster.Start, ln.hosts), Managers: check.ManagerSpans(cluster.Start, ln.managers),
+		Marks: marks, Start: cluster.Start, End: cluster.Start.Add(r.Virtual)}
+	if err := tl.Write(&buf); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
