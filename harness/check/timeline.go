@@ -514,7 +514,7 @@ func (tl Timeline) Write(w io.Writer) error {
 			if managerY >= 0 {
 				cy = managerY + sLane/2
 			}
-			p("<circle cx=\"%.1f\" cy=\"%d\" r=\"4\" fill=\"%s\" stroke=\"#fff\"/>", mx, cy, color)
+			p("<circle cx=\"%.1f\" cy=\"%d\" r=\"4\" fill=\"%s\" stroke=\"#111\"/>", mx, cy, color)
 		default:
 			p("<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"%s\"/>", mx, header-6, mx, height-30, color, stroke)
 		}
