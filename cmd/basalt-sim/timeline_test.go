@@ -176,3 +176,18 @@ func TestReplayTimelineLanes(t *testing.T) {
 	}
 	require.Equal(t, 4, strings.Count(html, `class="lane host-lane"`))
 }
+
+// replay --replicas --html: the manager lane says which replica leads at
+// which epoch, and when none does.
+func TestReplayTimelineReplicas(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "r4.html")
+	rc, out, errOut := cli("replay", "--seed", "4", "--replicas", "3", "--html", page)
+	require.Equal(t, 0, rc, errOut+out)
+	data, err := os.ReadFile(page)
+	require.NoError(t, err)
+	html := string(data)
+	require.Contains(t, html, `<g class="lane manager-lane">`)
+	require.Regexp(t, `<title>manager m1 leads, epoch 2 from [^<]* to 55.447s: elected: leadership 2</title>`, html)
+	require.Regexp(t, `<title>manager m1 \(epoch 2\) frozen from 55.447s to [^<]*: the leader is stopped \(SIGSTOP\)</title>`, html)
+	require.Regexp(t, `<title>manager no leader from [^<]*: m3 \(epoch 3\) stopped: deposed</title>`, html)
+}
