@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
@@ -162,6 +161,11 @@ func parseSeeds(s string) (uint64, uint64, error) {
 	return from, to, nil
 }
 
+// terminal decides whether the progress line is rewritten in place: true
+// when w is a character device (a terminal). A variable, so that a test can
+// take either path.
+var terminal = isTerminal
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
@@ -197,26 +201,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return fs.Mistake(stderr, "--workers %d: want 0 (one per core) or more", *workers)
 	}
 	total := int(to - from + 1)
-	tty := isTerminal(stdout)
 	start := time.Now()
-	var mu sync.Mutex
-	step := max(1, total/10)
-	progress := func(done int, r swarm.Result) {
-		mu.Lock()
-		defer mu.Unlock()
-		rate := float64(done) / time.Since(start).Seconds()
-		if tty {
-			bar := strings.Repeat("#", 30*done/total) + strings.Repeat(".", 30-30*done/total)
-			fmt.Fprintf(stdout, "\r[%s] %d/%d seeds  %.0f seeds/s", bar, done, total, rate)
-		} else if done%step == 0 || done == total {
-			fmt.Fprintf(stdout, "%d/%d seeds, %.0f seeds/s\n", done, total, rate)
-		}
-	}
-	sum := swarm.Swarm(cfg, from, to, *workers, !*keepGoing, progress)
+	prog := newProgress(stderr, terminal(stderr), total, time.Now)
+	sum := swarm.Swarm(cfg, from, to, *workers, !*keepGoing, func(done int, _ swarm.Result) { prog.seedDone(done) })
 	sum.Wall = time.Since(start) // the CLI owns the real clock; the swarm never reads it
-	if tty {
-		fmt.Fprintln(stdout)
-	}
+	prog.finish()
 	printSummary(stdout, cfg, sum)
 	if len(sum.Failed) > 0 {
 		printFailure(stdout, stderr, c, from, sum)
@@ -447,7 +436,11 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	if trace != nil {
 		enc = json.NewEncoder(trace)
 	}
+	// The timeline's host and manager lanes come from the trace (see
+	// lanes); reading it as it goes keeps no copy of it.
+	ln := newLanes()
 	cfg.Trace = func(line string) {
+		ln.line(line)
 		at, text, _ := strings.Cut(line, " ")
 		_ = enc.Encode(struct {
 			At    string `json:"at"`
@@ -465,7 +458,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "trace hash %s\n", r.Hash)
 	}
 	if *htmlPath != "" {
-		if err := writeHTML(*htmlPath, cfg, plan, r); err != nil {
+		if err := writeHTML(*htmlPath, cfg, plan, r, ln); err != nil {
 			fmt.Fprintf(stderr, "basalt-sim replay: %v\n", err)
 			return 2
 		}
@@ -477,27 +470,31 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result) error {
+// writeHTML writes the replay's timeline: each host's state and the
+// manager's epoch (or leader) over time, the resources' ownership, the
+// faults, fences and admin requests as marks, and the violations; and
+// porcupine's page of each resource whose history is not linearizable.
+func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result, ln *lanes) error {
 	var changes []check.Change
 	for _, ch := range r.Changes {
 		changes = append(changes, check.Change{At: ch.At, Host: ch.Host, Resource: ch.Resource, Active: ch.Active, Cause: ch.Cause})
 	}
-	var marks []check.Mark
-	for _, f := range plan.Faults {
-		marks = append(marks, check.Mark{At: cluster.Start.Add(f.At), Label: f.String()})
-	}
-	marks = append(marks, check.Mark{At: cluster.Start.Add(plan.Chaos), Label: "heal"})
+	marks := append(ln.planMarks(plan), ln.marks...)
+	marks = append(marks, check.Mark{At: cluster.Start.Add(plan.Chaos), Kind: check.MarkHeal, Label: "heal"})
 	for _, v := range r.Violations {
-		marks = append(marks, check.Mark{At: v.At, Label: "VIOLATION " + v.String()})
+		marks = append(marks, check.Mark{At: v.At, Kind: check.MarkViolation, Label: "VIOLATION " + v.String()})
 	}
 	var rscs []string
 	for _, res := range cfg.Model.Resources {
 		rscs = append(rscs, res.ID)
 	}
+	hosts := cfg.Model.HostNames()
 	var buf bytes.Buffer
-	title := fmt.Sprintf("Basalt simulation, seed %d: %s", plan.Seed, r.Summary())
-	if err := check.WriteTimeline(&buf, title, cfg.Model.HostNames(), rscs, check.Intervals(changes), marks,
-		cluster.Start, cluster.Start.Add(r.Virtual)); err != nil {
+	tl := check.Timeline{Title: fmt.Sprintf("Basalt simulation, seed %d: %s", plan.Seed, r.Summary()),
+		Hosts: hosts, Resources: rscs, Intervals: check.Intervals(changes),
+		HostSpans: check.HostSpans(hosts, cluster.Start, ln.hosts), Managers: check.ManagerSpans(cluster.Start, ln.managers),
+		Marks: marks, Start: cluster.Start, End: cluster.Start.Add(r.Virtual)}
+	if err := tl.Write(&buf); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {

@@ -648,20 +648,66 @@ func restart(args []string, stdout, stderr io.Writer) int {
 }
 
 func why(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt resource why", "GROUP [--socket PATH]", "Why the group is placed where it is: the planner's reasons, host by host.")
+	fs := subcmd.NewFlags("basalt resource why", "GROUP [-o text|json|yaml] [--socket PATH]",
+		"Why the group is placed where it is: each host's score broken into its parts, in words, with\n"+
+			"each part's value and the total (crm_simulate -s's allocation scores), or what keeps the\n"+
+			"host out of the running. The highest allowed total wins; a tie never moves a running group.")
 	sock := socketFlag(fs)
+	output := outputFlag(fs)
 	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
 		return rc
 	}
-	if !fs.Exact(stderr, "GROUP") {
+	if !fs.Exact(stderr, "GROUP") || !checkOutput(fs, stderr, *output) {
 		return exitUsage
 	}
-	var out map[string]string
-	if err := sock.client().Do("GET", "/v1/why/"+url.PathEscape(fs.Arg(0)), nil, &out); err != nil {
+	var v api.WhyView
+	if err := sock.client().Do("GET", "/v1/why/"+url.PathEscape(fs.Arg(0)), nil, &v); err != nil {
 		return sock.failed(stderr, err)
 	}
-	fmt.Fprint(stdout, out["why"])
+	if err := render(stdout, *output, v, func(w io.Writer) { printWhy(w, v) }); err != nil {
+		fmt.Fprintf(stderr, "basalt resource why: %v\n", err)
+		return exitFailed
+	}
 	return exitOK
+}
+
+// printWhy is `basalt resource why GROUP`: the decision, then each host's
+// score as a sum of parts in words (a signed value per part, -INFINITY for
+// what forbids the host), and the total, as crm_simulate -s lists
+// allocation scores, but with each term named.
+func printWhy(w io.Writer, v api.WhyView) {
+	placed := "nowhere"
+	if len(v.Placed) > 0 {
+		placed = "on " + strings.Join(v.Placed, ", ")
+	}
+	fmt.Fprintf(w, "%s runs %s", v.Group, placed)
+	if v.Note != "" {
+		fmt.Fprintf(w, ": %s", v.Note)
+	}
+	fmt.Fprintln(w)
+	if len(v.Scores) == 0 {
+		fmt.Fprintln(w, "no scores: the planner did not place it this time (see above)")
+		return
+	}
+	fmt.Fprintln(w, "\nScores (the highest allowed total wins; a tie never moves a running group):")
+	for _, hs := range v.Scores {
+		total := "-INFINITY (not allowed)"
+		if hs.Allowed {
+			total = fmt.Sprintf("total %d", hs.Total)
+		}
+		chosen := ""
+		if hs.Chosen {
+			chosen = "  <- placed here"
+		}
+		fmt.Fprintf(w, "  %s: %s%s\n", hs.Host, total, chosen)
+		for _, p := range hs.Parts {
+			value := fmt.Sprintf("%+d", p.Value)
+			if p.NotAllowed {
+				value = "-INFINITY"
+			}
+			fmt.Fprintf(w, "    %12s  %s\n", value, p.What)
+		}
+	}
 }
 
 var certsCmds = subcmd.Set{Tool: "basalt certs", Noun: "action", Commands: map[string]subcmd.Command{

@@ -196,7 +196,7 @@ func TestUsageLinesNameArguments(t *testing.T) {
 		"resource ban":     "basalt resource ban GROUP --host HOST [--lifetime D] [--wait [--timeout D]] [--socket PATH]",
 		"resource start":   "basalt resource start GROUP [--wait [--timeout D]] [--socket PATH]",
 		"resource cleanup": "basalt resource cleanup GROUP|RESOURCE [--wait [--timeout D]] [--socket PATH]",
-		"resource why":     "basalt resource why GROUP [--socket PATH]",
+		"resource why":     "basalt resource why GROUP [-o text|json|yaml] [--socket PATH]",
 		"host fence":       "basalt host fence HOST [--wait [--timeout D]] [--socket PATH]",
 		"maintenance":      "basalt maintenance on|off [--wait [--timeout D]] [--socket PATH]",
 		"report":           "basalt report ID [--wait [--timeout D]] [-o text|json|yaml] [--socket PATH]",

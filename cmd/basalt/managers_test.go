@@ -73,3 +73,26 @@ func TestStatusConstraints(t *testing.T) {
 	printStatus(&b, v)
 	golden(t, "status-constraints.txt", b.String())
 }
+
+// resource why, as crm_simulate -s shows allocation scores but with each
+// term in words: before, it printed the planner's raw totals
+// ("score 110997000 (domain priority 3, ...)") with no value per part.
+func TestResourceWhyScores(t *testing.T) {
+	v := api.WhyView{Group: "web", Placed: []string{"h2"}, Scores: []api.HostScore{
+		{Host: "h1", Allowed: true, Total: 10_999_150, Parts: []api.ScorePart{
+			{What: "preference of the failover domain: priority 1 (1000000, less 1000 per priority step)", Value: 999_000},
+			{What: "runs here and failback is off: it stays where it runs", Value: 10_000_000},
+			{What: "stickiness: it runs here, healthy", Value: 150},
+			{What: "fail count of ip here: 1 of the migration threshold 3: no penalty until it is reached, then the host is banned"}}},
+		{Host: "h2", Allowed: true, Chosen: true, Total: 100_998_000, Parts: []api.ScorePart{
+			{What: "preference of the failover domain: priority 2 (1000000, less 1000 per priority step)", Value: 998_000},
+			{What: "move requested by an administrator: it prefers this host (basalt resource clear lifts it)", Value: 100_000_000}}},
+		{Host: "h3", Parts: []api.ScorePart{{What: "ban: banned by an administrator (basalt resource clear web lifts it)", NotAllowed: true}}},
+		{Host: "h4", Parts: []api.ScorePart{{What: "standby: host in standby", NotAllowed: true}}},
+	}}
+	var b bytes.Buffer
+	printWhy(&b, v)
+	b.WriteString("----\n")
+	printWhy(&b, api.WhyView{Group: "db", Note: "waiting for probes"})
+	golden(t, "resource-why.txt", b.String())
+}

@@ -306,26 +306,40 @@ func serveFenceDevices(w http.ResponseWriter, r *http.Request, d *daemon.Manager
 	reply(w, http.StatusOK, out)
 }
 
-// serveWhy is GET /v1/why/{group}: why the group is placed where it is.
+// serveWhy is GET /v1/why/{group}: why the group is placed where it is,
+// each host's score broken into its parts (api.WhyView).
 func serveWhy(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
-	var why string
+	group := r.PathValue("group")
+	var v api.WhyView
 	var ok bool
 	var noGroup error
 	d.View(func(m *manager.Manager) {
-		if why, ok = m.Why(r.PathValue("group")); !ok {
-			noGroup = m.NoGroup(r.PathValue("group"))
+		var why string
+		if why, ok = m.Why(group); !ok {
+			noGroup = m.NoGroup(group)
+			return
+		}
+		st := m.Status()
+		fails := map[string]map[string]planner.Failure{}
+		for _, rs := range st.Resources {
+			fails[rs.ID] = rs.Fails
+		}
+		for _, pl := range st.Placements {
+			if pl.Group == group {
+				v = whyView(d.Model(), pl, why, fails, d.Now())
+			}
 		}
 	})
-	if _, exists := d.Model().Group(r.PathValue("group")); !ok && exists {
+	if _, exists := d.Model().Group(group); !ok && exists {
 		// A group the manager has not placed yet, not a wrong name.
-		fail(w, http.StatusNotFound, fmt.Errorf("group %q: no placement planned yet; try again in a moment", r.PathValue("group")))
+		fail(w, http.StatusNotFound, fmt.Errorf("group %q: no placement planned yet; try again in a moment", group))
 		return
 	}
 	if !ok {
 		fail(w, http.StatusNotFound, noGroup)
 		return
 	}
-	reply(w, http.StatusOK, map[string]string{"group": r.PathValue("group"), "why": why})
+	reply(w, http.StatusOK, v)
 }
 
 // serveReports is GET /v1/reports: every report the manager remembers,

@@ -154,6 +154,45 @@ type ResourceView struct {
 	Failures []FailedAction `json:"failures,omitempty"`
 }
 
+// WhyView is GET /v1/why/{group}: where the group is placed and each
+// host's score broken into its parts, as Pacemaker's crm_simulate -s shows
+// allocation scores.
+type WhyView struct {
+	Group string `json:"group"`
+	// Why is the planner's own text: its decision and one line per host.
+	Why string `json:"why"`
+	// Placed are the hosts chosen, best first; none when it runs nowhere.
+	Placed []string `json:"placed_on"`
+	// Note says why the group gets no actions, when it gets none on
+	// purpose (blocked, unmanaged, waiting for probes or fencing).
+	Note string `json:"note,omitempty"`
+	// Scores are every host the planner considered, in host order; none
+	// when it did not score them (Note says why).
+	Scores []HostScore `json:"scores"`
+}
+
+// HostScore is one host's score for a group, with its parts.
+type HostScore struct {
+	Host string `json:"host"`
+	// Allowed: the group may run there; the highest Total among the
+	// allowed hosts wins. A host not allowed has no total (Pacemaker's
+	// -INFINITY); its parts say why.
+	Allowed bool `json:"allowed"`
+	Total   int  `json:"total"`
+	// Chosen: the planner placed the group there.
+	Chosen bool        `json:"chosen,omitempty"`
+	Parts  []ScorePart `json:"parts"`
+}
+
+// ScorePart is one term of a host's score, in words.
+type ScorePart struct {
+	What  string `json:"what"`
+	Value int    `json:"value"`
+	// NotAllowed: this part forbids the host whatever the rest
+	// (-INFINITY); Value means nothing then.
+	NotAllowed bool `json:"not_allowed,omitempty"`
+}
+
 // FailedAction is what failed last of a resource on one host, with its
 // fail count.
 type FailedAction struct {
