@@ -29,6 +29,9 @@ type electionWatch struct {
 	live    map[string]electionKey // by key
 	leader  string                 // the key that leads, "" for none
 	tenures []check.Tenure
+	// lane is each change of leader when the watch heard it, for the
+	// timeline (the tenures are stretched for the judge, this is not).
+	lane []check.ManagerEvent
 }
 
 type electionKey struct {
@@ -86,10 +89,13 @@ func (w *electionWatch) apply(now time.Time, ev *clientv3.Event) {
 		w.tenures[len(w.tenures)-1].To = now
 	}
 	w.leader = oldest
-	if oldest != "" {
-		k := w.live[oldest]
-		w.tenures = append(w.tenures, check.Tenure{Rev: k.rev, Name: k.name, From: k.created.Add(-watchLag)})
+	if oldest == "" {
+		w.lane = append(w.lane, check.ManagerEvent{At: now, State: check.ManagerNone})
+		return
 	}
+	k := w.live[oldest]
+	w.tenures = append(w.tenures, check.Tenure{Rev: k.rev, Name: k.name, From: k.created.Add(-watchLag)})
+	w.lane = append(w.lane, check.ManagerEvent{At: now, Replica: k.name, Epoch: uint64(k.rev), State: check.ManagerActing})
 }
 
 // Tenures are the leaderships seen so far, oldest first.
@@ -104,4 +110,18 @@ func (w *electionWatch) Tenures() []check.Tenure {
 func (w *electionWatch) stop() {
 	w.cancel()
 	<-w.done
+}
+
+// LeaderLane is the timeline's manager lane with replicas: who led, at
+// which epoch, as etcd's election had it (none without replicas).
+func (pc *ProcessCluster) LeaderLane() []check.ManagerEvent {
+	pc.mu.Lock()
+	w := pc.election
+	pc.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]check.ManagerEvent(nil), w.lane...)
 }

@@ -22,6 +22,9 @@ type Record struct {
 	Start, End time.Time
 	Ops        []check.Op
 	Lin        []check.LinResult
+	// Managers are, with replicas, the leaderships as etcd's election had
+	// them, for the timeline's manager lane.
+	Managers []check.ManagerEvent
 }
 
 // Keep writes into dir every process's log and the realized configuration
@@ -48,7 +51,7 @@ func (r Record) Keep(runDir, dir string) error {
 		return fmt.Errorf("keep history: %w", err)
 	}
 	if err := writeFile(filepath.Join(dir, "timeline.html"), func(f *os.File) error {
-		return check.WriteTimeline(f, r.Title, r.Hosts, r.Resources, check.Intervals(r.Changes), r.Marks, r.Start, r.End)
+		return check.WriteTimeline(f, r.Title, r.Hosts, r.Resources, check.Intervals(r.Changes), r.Marks, r.Managers, r.Start, r.End)
 	}); err != nil {
 		return err
 	}
@@ -93,6 +96,7 @@ func Finish(pc *ProcessCluster, truth *Truth, title string, start time.Time) (Re
 		return rec, violations, err
 	}
 	rec.Ops = ops
+	rec.Managers = pc.LeaderLane()
 	rec.Lin = check.CheckOwnership(ops, check.Limits(pc.Model))
 	for _, l := range rec.Lin {
 		if !l.OK {

@@ -92,6 +92,13 @@ func TestProcessManagerReplicas(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, acts)
 	require.Empty(t, check.CheckLeadership(acts, tenures), "no replica acted outside its leadership")
+	var led []string
+	for _, e := range pc.LeaderLane() {
+		if e.State == check.ManagerActing {
+			led = append(led, e.Replica)
+		}
+	}
+	require.Equal(t, []string{first, second, third}, led, "the timeline's manager lane names each leader in turn")
 }
 
 // The ignore-lease canary on processes (a canary build): the leader frozen

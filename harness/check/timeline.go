@@ -222,7 +222,10 @@ type Timeline struct {
 // the marks: what the process harness writes. Its marks name fences
 // ("fenced H") and boots ("boot H"); each host's lane is drawn from them
 // (up, fenced, up again), the rest of a host's life being unknown to it.
-func WriteTimeline(w io.Writer, title string, hosts, resources []string, ivs []Interval, marks []Mark, start, end time.Time) error {
+// managers, when any, draw the manager lane (with replicas, who leads at
+// which epoch, as etcd's election had it).
+func WriteTimeline(w io.Writer, title string, hosts, resources []string, ivs []Interval, marks []Mark, managers []ManagerEvent,
+	start, end time.Time) error {
 	var evs []HostEvent
 	for _, m := range marks {
 		switch {
@@ -232,8 +235,12 @@ func WriteTimeline(w io.Writer, title string, hosts, resources []string, ivs []I
 			evs = append(evs, HostEvent{At: m.At, Host: strings.TrimPrefix(m.Label, "boot "), State: HostRebooted, Detail: "booted"})
 		}
 	}
+	var lane []ManagerSpan
+	if len(managers) > 0 {
+		lane = ManagerSpans(start, managers)
+	}
 	return Timeline{Title: title, Hosts: hosts, Resources: resources, Intervals: ivs, HostSpans: HostSpans(hosts, start, evs),
-		Marks: marks, Start: start, End: end}.Write(w)
+		Managers: lane, Marks: marks, Start: start, End: end}.Write(w)
 }
 
 // markKind is a mark's kind, read from its label when it has none: the

@@ -106,7 +106,7 @@ func TestWriteTimelineHostLanesFromMarks(t *testing.T) {
 	var b bytes.Buffer
 	marks := []Mark{{At: at(5), Label: "crash-agent h1"}, {At: at(10), Label: "fenced h1"}, {At: at(40), Label: "boot h1"},
 		{At: at(45), Label: "admin-move g h2"}}
-	require.NoError(t, WriteTimeline(&b, "chaos", []string{"h1", "h2"}, []string{"r"}, nil, marks, at(0), at(60)))
+	require.NoError(t, WriteTimeline(&b, "chaos", []string{"h1", "h2"}, []string{"r"}, nil, marks, nil, at(0), at(60)))
 	page := b.String()
 	for _, want := range []string{
 		`<g class="lane host-lane" data-host="h1">`, `<g class="lane host-lane" data-host="h2">`,
@@ -118,6 +118,20 @@ func TestWriteTimelineHostLanesFromMarks(t *testing.T) {
 		require.Contains(t, page, want)
 	}
 	require.NotContains(t, page, "manager-lane", "the harness knows no manager lane")
+}
+
+// With replicas, the harness passes the leaderships etcd's election had:
+// the page gets its manager lane, naming who led at which epoch.
+func TestWriteTimelineReplicaLane(t *testing.T) {
+	var b bytes.Buffer
+	managers := []ManagerEvent{{At: at(1), Replica: "m1", Epoch: 2, State: ManagerActing},
+		{At: at(20), State: ManagerNone}, {At: at(25), Replica: "m2", Epoch: 9, State: ManagerActing}}
+	require.NoError(t, WriteTimeline(&b, "chaos", []string{"h1"}, []string{"r"}, nil, nil, managers, at(0), at(60)))
+	page := b.String()
+	require.Contains(t, page, "manager-lane")
+	require.Contains(t, page, "m1")
+	require.Contains(t, page, "m2")
+	require.Contains(t, page, ManagerNone)
 }
 
 type failingWriter struct{}
