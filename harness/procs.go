@@ -909,6 +909,9 @@ func (pc *ProcessCluster) Status() (api.StatusView, error) {
 	return v, err
 }
 
+// Events are the current manager's events (basalt events), oldest first.
+func (pc *ProcessCluster) Events() ([]api.Event, error) { return pc.adminClient().Events(0, 0) }
+
 // StateFiles lists h's runtime directory.
 func (pc *ProcessCluster) StateFiles(h string) []string {
 	entries, _ := os.ReadDir(pc.ResourceDir(h))

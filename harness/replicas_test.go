@@ -99,6 +99,20 @@ func TestProcessManagerReplicas(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{first, second, third}, led, "the timeline's manager lane names each leader in turn")
+
+	evs, err := pc.Events()
+	require.NoError(t, err)
+	var takeovers []string
+	for _, e := range evs {
+		if e.Kind == "takeover" {
+			takeovers = append(takeovers, e.Manager+": "+e.Message)
+		}
+	}
+	require.Len(t, takeovers, 3, "one takeover event per leadership: %v", takeovers)
+	for i, from := range []string{first, second} {
+		require.Contains(t, takeovers[i+1], "from "+from+" (epoch ", "takeover %d", i+1)
+		require.Contains(t, takeovers[i+1], "whose lease ran out without a resignation", "takeover %d", i+1)
+	}
 }
 
 // The ignore-lease canary on processes (a canary build): the leader frozen

@@ -57,6 +57,8 @@ type Snapshot struct {
 	Failures    map[string]map[string]planner.Failure `json:"failures,omitempty"`
 	Reports     []Report                              `json:"reports,omitempty"`
 	Events      []Event                               `json:"events,omitempty"`
+	// Leader is the last leadership the log recorded (manager replicas).
+	Leader *LeaderRecord `json:"leader,omitempty"`
 }
 
 // logSize counts what the event log holds after its snapshot (the tail):
@@ -130,6 +132,7 @@ func (mg *Manager) snapshot() Snapshot {
 		Unmanaged: maps.Clone(mg.cons.Unmanaged), Blocked: maps.Clone(mg.cons.Blocked), Maintenance: mg.cons.Maintenance,
 		FoundActive: maps.Clone(mg.cons.FoundActive),
 		Fatal:       maps.Clone(mg.fatal), Failures: map[string]map[string]planner.Failure{},
+		Leader: mg.snapshotLeadership(),
 	}
 	for _, h := range mg.m.Hosts {
 		if mg.hosts[h.Name].standby {
@@ -177,6 +180,7 @@ func (mg *Manager) restore(s *Snapshot) {
 	for _, e := range s.Events {
 		mg.remember(e)
 	}
+	mg.restoreLeadership(s.Leader)
 }
 
 // orEmpty keeps maps non-nil, as New makes them.

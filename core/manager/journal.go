@@ -51,6 +51,7 @@ func (mg *Manager) replay(e Event) {
 		return
 	}
 	mg.remember(e)
+	mg.replayLeadership(e)
 	switch e.Kind {
 	case "move":
 		mg.cons.Moves[e.Group] = planner.Move{Host: e.Host, Until: e.Until, By: e.Report}

@@ -52,6 +52,11 @@ type Config struct {
 	// it is compacted into a snapshot (compact.go; 0: the defaults).
 	CompactRecords int
 	CompactBytes   int64
+	// Replica names this manager among the replicas of a highly available
+	// manager ("" for a lone manager): its leadership records in the event
+	// log carry it, so that the next leader says whom it took over from,
+	// and why (leaders.go).
+	Replica string
 }
 
 // Manager is the manager state machine. It is not safe for concurrent use:
@@ -119,6 +124,10 @@ type Manager struct {
 	// measures it: compaction's snapshot is the shadow's (compact.go).
 	shadow  *Manager
 	logSize logSize
+	// replayed counts the event log records replayed before Start;
+	// lastLead is the last leadership the log records (leaders.go).
+	replayed int
+	lastLead LeaderRecord
 }
 
 // New returns a manager for the configured cluster. Start must be called
@@ -170,13 +179,25 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 	if err := checkStartEpoch(persisted); err != nil {
 		return nil, err
 	}
+	if err := mg.replayRecords(records); err != nil {
+		return nil, err
+	}
+	return mg.begin(now, persisted, len(records)), nil
+}
+
+// replayRecords replays event log records (payloads) on the manager and
+// its shadow, counting the log's size past its snapshot. Every record is
+// decoded before any is replayed, so that a damaged one changes nothing.
+func (mg *Manager) replayRecords(records [][]byte) error {
 	events := make([]Event, len(records))
 	for i, rec := range records {
 		if err := json.Unmarshal(rec, &events[i]); err != nil {
-			return nil, fmt.Errorf("event log record %d: %w", i, err)
+			return fmt.Errorf("event log record %d: %w", mg.replayed+i, err)
 		}
 	}
-	mg.shadow = mg.newShadow()
+	if mg.shadow == nil {
+		mg.shadow = mg.newShadow()
+	}
 	for i, e := range events {
 		mg.replay(e)
 		mg.shadow.replay(e)
@@ -185,16 +206,31 @@ func (mg *Manager) Start(now time.Time, persisted proto.Epoch, records [][]byte)
 			mg.logSize.bytes += int64(len(records[i]) + eventlog.HeaderLen)
 		}
 	}
+	mg.replayed += len(records)
+	return nil
+}
+
+// begin starts the incarnation once the log is replayed: the epoch after
+// the persisted one, made durable first, and the dead timeout for every
+// host to say hello. replayedNow is how many of the log's records were
+// replayed by this start (a warm standby replayed the others earlier).
+func (mg *Manager) begin(now time.Time, persisted proto.Epoch, replayedNow int) []effect.Effect {
 	mg.started = true
 	mg.setEpoch(persisted + 1)
 	effs := []effect.Effect{effect.Persist{Name: EpochRecord, Data: proto.EncodeEpoch(mg.epoch)}}
-	effs = append(effs, mg.event(now, Event{Kind: "manager-started", Message: fmt.Sprintf("epoch %d", mg.epoch)})...)
+	started := Event{Kind: "manager-started", Message: fmt.Sprintf("epoch %d", mg.epoch)}
+	if mg.cfg.Replica != "" {
+		started.Manager, started.Epoch = mg.cfg.Replica, uint64(mg.epoch)
+		effs = append(effs, mg.event(now, Event{Kind: "takeover", Manager: mg.cfg.Replica, Epoch: uint64(mg.epoch),
+			Message: mg.takeoverMessage(now, replayedNow)})...)
+	}
+	effs = append(effs, mg.event(now, started)...)
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]
 		hi.deadTimer = mg.newTimer(timerUse{kind: deadTimer, host: h.Name})
 		effs = append(effs, effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)})
 	}
-	return mg.checkEffects(mg.maybeCompact(effs)), nil
+	return mg.checkEffects(mg.maybeCompact(effs))
 }
 
 // Epoch is the manager's current epoch.

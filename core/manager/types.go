@@ -45,6 +45,11 @@ type Event struct {
 	// its Failed), so that they survive a restart that replays the log
 	// rather than a snapshot.
 	Results map[string]string `json:"results,omitempty"`
+	// Manager and Epoch name the replica and the epoch of a leadership
+	// record (manager-started, takeover and resigned, with manager
+	// replicas only).
+	Manager string `json:"manager,omitempty"`
+	Epoch   uint64 `json:"epoch,omitempty"`
 	// Snapshot is the state a "snapshot" record stands for: the event
 	// log's compaction (compact.go).
 	Snapshot *Snapshot `json:"snapshot,omitempty"`

@@ -498,7 +498,8 @@ func events(evs []manager.Event) []api.Event {
 	out := make([]api.Event, len(evs))
 	for i, e := range evs {
 		out[i] = api.Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Host: e.Host, Group: e.Group, Resource: e.Resource,
-			Name: e.Name, Report: e.Report, Message: e.Message, Until: e.Until, Count: e.Count, Flag: e.Flag, Role: e.Role}
+			Name: e.Name, Report: e.Report, Message: e.Message, Until: e.Until, Count: e.Count, Flag: e.Flag, Role: e.Role,
+			Manager: e.Manager}
 	}
 	return out
 }

@@ -290,12 +290,15 @@ type Event struct {
 	Count   int       `json:"count,omitempty"`
 	Flag    bool      `json:"flag,omitempty"`
 	Role    string    `json:"role,omitempty"`
+	// Manager is the replica of a leadership event (takeover, resigned,
+	// manager-started) with manager replicas.
+	Manager string `json:"manager,omitempty"`
 }
 
 // String renders an event on one line, as `basalt events` prints it.
 func (e Event) String() string {
 	s := fmt.Sprintf("%s #%d %s", e.Time.UTC().Format(time.RFC3339), e.Seq, e.Kind)
-	for _, kv := range [][2]string{{"host", e.Host}, {"group", e.Group}, {"resource", e.Resource}, {"name", e.Name}, {"report", e.Report}} {
+	for _, kv := range [][2]string{{"host", e.Host}, {"group", e.Group}, {"resource", e.Resource}, {"name", e.Name}, {"report", e.Report}, {"manager", e.Manager}} {
 		if kv[1] != "" {
 			v := kv[1]
 			if strings.ContainsAny(v, " \t\"") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/internal/etcdtest"
 	"github.com/basalt-ha/basalt/live/daemon"
 	"github.com/basalt-ha/basalt/live/ha"
@@ -72,6 +73,8 @@ func TestManagerReplicasTakeOver(t *testing.T) {
 	first, d := rp.leader()
 	lc.Await("the first leader adopts the group on h1", func() bool { return lc.RunningUnder(d, "h1") })
 
+	rp.awaitFollowing(first)
+
 	// The leader dies as kill -9 would leave it: its daemon stops, its
 	// lease is not revoked, and the other replicas wait out its TTL.
 	killed := rp.rs[first]
@@ -90,6 +93,62 @@ func TestManagerReplicasTakeOver(t *testing.T) {
 		return lc.RunningUnder(d2, "h1") || lc.RunningUnder(d2, "h2")
 	})
 	require.False(t, d.Leads(), "the old leader's daemon acts on nothing more")
+	msg := takeoverOf(t, d2)
+	require.Contains(t, msg, next+" took over at epoch ")
+	require.Contains(t, msg, "from "+first+" (epoch ")
+	require.Contains(t, msg, "whose lease ran out without a resignation")
+	require.Regexp(t, `[1-9][0-9]* while standing by`, msg, "the standby followed the journal before the takeover")
+}
+
+// A leader stopped by its operator resigns: its successor is elected at
+// once rather than after the lease, and its takeover event says so.
+func TestResignedLeaderIsNamedByItsSuccessor(t *testing.T) {
+	lc := daemon.NewLiveCluster(t, []string{"h1", "h2"})
+	lc.Await("the group runs on h1 under the single manager", func() bool { return lc.Running("h1") })
+	lc.Manager().Stop()
+	rp := startReplicas(t, lc, 5*time.Second, "m1", "m2")
+	first, d := rp.leader()
+	lc.Await("the first leader adopts the group on h1", func() bool { return lc.RunningUnder(d, "h1") })
+	rp.awaitFollowing(first)
+	stopped := rp.rs[first]
+	delete(rp.rs, first)
+	stopped.Stop()
+	next, d2 := rp.leader(first)
+	lc.Await("the new leader adopts the group on h1", func() bool { return lc.RunningUnder(d2, "h1") })
+	msg := takeoverOf(t, d2)
+	require.Contains(t, msg, next+" took over at epoch ")
+	require.Contains(t, msg, "from "+first+" (epoch ")
+	require.Contains(t, msg, "which resigned: stopped by its operator")
+}
+
+// awaitFollowing waits (bounded) until every replica but the leader has
+// followed the journal.
+func (rp *replicas) awaitFollowing(leader string) {
+	rp.t.Helper()
+	rp.lc.Await("the standbys follow the journal", func() bool {
+		for n, r := range rp.rs {
+			if n != leader && r.Followed() == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// takeoverOf is the message of the takeover event d's manager recorded
+// when it started.
+func takeoverOf(t *testing.T, d *daemon.ManagerDaemon) string {
+	t.Helper()
+	msg := ""
+	d.View(func(m *manager.Manager) {
+		for _, e := range m.Events() {
+			if e.Kind == "takeover" {
+				msg = e.Message
+			}
+		}
+	})
+	require.NotEmpty(t, msg, "no takeover event")
+	return msg
 }
 
 // BenchmarkTakeover: the leader stops as kill -9 would leave it (its lease

@@ -58,6 +58,13 @@ type ManagerDaemonConfig struct {
 	// says no (the lease no longer provably holds), the daemon carries
 	// out nothing more, for good; the one that runs it stops it.
 	MayAct func() bool
+	// Replica names this manager among the replicas (manager high
+	// availability; "" for a lone manager), for its leadership records.
+	Replica string
+	// Follower, when set, is the warm manager of a standby elected to
+	// lead (manager.Follower): the daemon starts it rather than replaying
+	// the whole log into a new one.
+	Follower *manager.Follower
 }
 
 type hostLink struct {
@@ -118,6 +125,8 @@ type ManagerDaemon struct {
 	// time it says no.
 	mayAct     func() bool
 	notLeading bool
+	// replica is ManagerDaemonConfig.Replica.
+	replica string
 }
 
 // ErrNotLeading is returned (wrapped) for an admin request to a manager
@@ -153,13 +162,14 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	}
 	linkCtx, stopLinks := context.WithCancel(context.Background())
 	d := &ManagerDaemon{
-		m: manager.New(manager.Config{Model: cfg.Model}), canary: cfg.Canary,
+		canary: cfg.Canary, replica: cfg.Replica,
 		model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
 		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, conns: map[effect.ConnID]*transport.Conn{}, linkCtx: linkCtx, stopLinks: stopLinks,
 		changed: make(chan struct{}), mayAct: cfg.MayAct,
 	}
 	d.mu.Lock()
-	effs, err := d.m.Start(d.clk.Now(), rec.Epoch, rec.Records)
+	m, effs, err := d.newMachine(cfg.Follower, rec)
+	d.m = m
 	if err != nil {
 		d.mu.Unlock()
 		stopLinks()
@@ -573,6 +583,30 @@ func (d *ManagerDaemon) retryPersist() {
 	}
 }
 
+// newMachine is a new manager machine started on rec: the follower's
+// warm one when there is one, else a new one replaying the whole log.
+func (d *ManagerDaemon) newMachine(f *manager.Follower, rec manager.Recovered) (*manager.Manager, []effect.Effect, error) {
+	if f != nil {
+		return f.Lead(d.clk.Now(), rec.Epoch, rec.Records)
+	}
+	m := manager.New(manager.Config{Model: d.model, Replica: d.replica})
+	effs, err := m.Start(d.clk.Now(), rec.Epoch, rec.Records)
+	return m, effs, err
+}
+
+// Resign records in the event log that this leader hands over on purpose
+// (why), for its successor's takeover event, before the replica resigns
+// in etcd and stops the daemon. It does nothing once the daemon cannot
+// act.
+func (d *ManagerDaemon) Resign(why string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.persistErr != nil || !d.leads() {
+		return
+	}
+	d.apply(d.m.Resign(d.clk.Now(), why))
+}
+
 // restartMachine runs the boot path again: recovery from the store, a new
 // machine, its Start (which persists a new epoch: the agents accept it and
 // the machine adopts what runs). The connections of the dropped machine are
@@ -592,8 +626,7 @@ func (d *ManagerDaemon) restartMachine() error {
 	if rec.Torn != "" {
 		d.log.Warn("event log had a torn tail; truncated it", "what", rec.Torn, "valid_bytes", rec.Valid)
 	}
-	m := manager.New(manager.Config{Model: d.model})
-	effs, err := m.Start(d.clk.Now(), rec.Epoch, rec.Records)
+	m, effs, err := d.newMachine(nil, rec)
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}

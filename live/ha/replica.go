@@ -28,6 +28,7 @@ import (
 
 	coremachine "github.com/basalt-ha/basalt/core/coordinator"
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
@@ -51,6 +52,10 @@ const (
 	// DefaultRetry is how long a replica waits before asking etcd again
 	// after a lease was lost or refused.
 	DefaultRetry = time.Second
+	// DefaultFollow is how often a standby reads the journal from etcd to
+	// follow it (warm standby): at a takeover, it replays at most what
+	// the leader wrote in that time, rather than the whole journal.
+	DefaultFollow = time.Second
 )
 
 // Config configures one replica.
@@ -61,8 +66,8 @@ type Config struct {
 	Client *clientv3.Client
 	// Prefix is where the cluster's keys live (default /basalt/<cluster>).
 	Prefix string
-	// TTL, Margin and Retry: see the defaults.
-	TTL, Margin, Retry time.Duration
+	// TTL, Margin, Retry and Follow: see the defaults.
+	TTL, Margin, Retry, Follow time.Duration
 	// Daemon configures the manager daemon run while leading; its Store
 	// and MayAct are the replica's.
 	Daemon daemon.ManagerDaemonConfig
@@ -91,8 +96,18 @@ type Replica struct {
 	closed bool
 	done   chan struct{} // closed by Stop
 	wg     sync.WaitGroup
-	// leaderships counts the elections this replica won.
+	// leaderships counts the elections this replica won; leading is set
+	// from an election until the demotion.
 	leaderships uint64
+	leading     bool
+
+	// fmu guards follower, the standby's warm manager (nil while a
+	// leadership took it), and followErr, the last error following met
+	// (logged when it changes). fmu is taken before mu, never after.
+	fmu       sync.Mutex
+	follower  *manager.Follower
+	followErr string
+	journal   *etcdstore.Store // read only: the journal as etcd holds it
 }
 
 // LeaseRenewal is the round trip of the last keep-alive etcd answered,
@@ -121,6 +136,7 @@ func Start(cfg Config) (*Replica, error) {
 	cfg.TTL = orDefault(cfg.TTL, DefaultTTL)
 	cfg.Margin = orDefault(cfg.Margin, min(DefaultMargin, cfg.TTL/3))
 	cfg.Retry = orDefault(cfg.Retry, DefaultRetry)
+	cfg.Follow = orDefault(cfg.Follow, DefaultFollow)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.New()
 	}
@@ -128,12 +144,106 @@ func Start(cfg Config) (*Replica, error) {
 	if err := ccfg.Validate(); err != nil {
 		return nil, fmt.Errorf("manager high availability: %w", err)
 	}
-	r := &Replica{cfg: cfg, done: make(chan struct{})}
+	r := &Replica{cfg: cfg, done: make(chan struct{}),
+		journal: etcdstore.New(cfg.Client, cfg.Prefix, etcdstore.Guard{}, cfg.Follow)}
 	r.runner = coordinator.NewRunner(ccfg, cfg.Clock, func(deliver func(coordinator.Input)) *coordinator.Etcd {
 		return coordinator.New(cfg.Client, cfg.Prefix, deliver, cfg.Log)
 	}, r.leadership)
 	r.runner.Start()
+	r.wg.Add(1)
+	go r.followLoop()
 	return r, nil
+}
+
+// Followed is how many journal records this standby's warm manager has
+// replayed (0 while leading, or before its first read of etcd).
+func (r *Replica) Followed() int {
+	r.fmu.Lock()
+	defer r.fmu.Unlock()
+	if r.follower == nil {
+		return 0
+	}
+	n, _ := r.follower.Replayed()
+	return n
+}
+
+// managerConfig is the configuration of this replica's manager machine.
+func (r *Replica) managerConfig() manager.Config {
+	return manager.Config{Model: r.cfg.Daemon.Model, Replica: r.cfg.Name}
+}
+
+// followLoop follows the journal every Follow while this replica stands
+// by, until Stop.
+func (r *Replica) followLoop() {
+	defer r.wg.Done()
+	tick := r.cfg.Clock.Ticker(r.cfg.Follow)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-tick.C:
+			r.followOnce()
+		}
+	}
+}
+
+// followOnce reads the journal from etcd and replays what is new on the
+// standby's warm manager; a leading replica does not follow. Errors (etcd
+// out of reach) are logged when they change: the takeover replays more.
+func (r *Replica) followOnce() {
+	r.mu.Lock()
+	leading := r.leading
+	r.mu.Unlock()
+	if leading {
+		return
+	}
+	var records [][]byte
+	data, err := r.journal.Read(manager.EventLog)
+	if errors.Is(err, storage.ErrNotFound) {
+		err = nil
+	} else if err == nil {
+		var d eventlog.Decoded
+		if d, err = eventlog.Decode(data); err == nil {
+			records = d.Records
+		}
+	}
+	r.fmu.Lock()
+	defer r.fmu.Unlock()
+	r.mu.Lock()
+	leading = r.leading
+	r.mu.Unlock()
+	if leading {
+		return // elected meanwhile: the leadership has the follower
+	}
+	if r.follower == nil {
+		r.follower = manager.NewFollower(r.managerConfig())
+	}
+	n := 0
+	if err == nil {
+		n, err = r.follower.Follow(records)
+	}
+	r.noteFollow(n, err)
+}
+
+// noteFollow logs a follow's error when it differs from the last one, and
+// the standby's first catch-up.
+func (r *Replica) noteFollow(n int, err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg != r.followErr {
+		if err != nil {
+			r.cfg.Log.Warn("standby: cannot follow the journal; a takeover will replay what it missed", "err", msg)
+		} else {
+			r.cfg.Log.Info("standby: following the journal again")
+		}
+		r.followErr = msg
+	}
+	if total, _ := r.follower.Replayed(); n > 0 && n == total {
+		r.cfg.Log.Info("standby: replayed the journal; following it", "records", n)
+	}
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -168,6 +278,7 @@ func (r *Replica) leadership(e effect.Effect) {
 		}
 	}
 	r.gen++
+	r.leading = false
 	if r.d != nil {
 		d := r.d
 		r.d = nil
@@ -176,6 +287,7 @@ func (r *Replica) leadership(e effect.Effect) {
 	}
 	if l, ok := e.(coremachine.Lead); ok {
 		r.leaderships++
+		r.leading = true
 		r.cfg.Log.Info("elected: this manager leads", "name", r.cfg.Name, "epoch", uint64(l.Epoch))
 		if !r.closed {
 			r.wg.Add(1)
@@ -233,7 +345,10 @@ func (r *Replica) startDaemon(epoch proto.Epoch) (*daemon.ManagerDaemon, error) 
 	st := &leaderStore{Store: etcdstore.New(r.cfg.Client, r.cfg.Prefix, guard, 0), leadership: epoch,
 		refused: func(err error) { go r.runner.WriteRefused(epoch, err.Error()) }}
 	cfg := r.cfg.Daemon
-	cfg.Store, cfg.MayAct = st, r.runner.MayAct
+	cfg.Store, cfg.MayAct, cfg.Replica = st, r.runner.MayAct, r.cfg.Name
+	r.fmu.Lock()
+	cfg.Follower, r.follower = r.follower, nil
+	r.fmu.Unlock()
 	if r.cfg.IgnoreLease {
 		cfg.Store, cfg.MayAct = ignoreRefusals{st}, func() bool { return true }
 	}
@@ -260,6 +375,9 @@ func (r *Replica) stop(resign bool) {
 	r.d = nil
 	r.mu.Unlock()
 	if resign {
+		if d != nil {
+			d.Resign("stopped by its operator (basalt-manager received SIGTERM or SIGINT)")
+		}
 		r.runner.Resign()
 	}
 	if d != nil {

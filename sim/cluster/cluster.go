@@ -222,8 +222,11 @@ type Cluster struct {
 	connCov  ConnCoverage
 	// Manager replicas (replicas.go): the store, the replicas, and what
 	// the leadership judge needs.
-	store         *coordstore.Store
-	reps          []*replica
+	store *coordstore.Store
+	reps  []*replica
+	// journal is the event log's records as the store holds them, kept
+	// from the leaders' writes for the standbys to follow.
+	journal       [][]byte
 	storeDown     bool
 	expiryEv      eventq.ID
 	campaigns     map[coordinator.LeaseID]*campaigner

@@ -7,6 +7,7 @@ import (
 
 	"github.com/basalt-ha/basalt/core/coordinator"
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/sim/coordstore"
@@ -72,6 +73,10 @@ type replica struct {
 	mi      *mgrInst
 	leadRev proto.Epoch
 	lease   coordinator.LeaseID
+	// follower is the standby's warm manager (manager.Follower), nil
+	// while it leads: it follows the journal as the leader writes it,
+	// while the process runs and reaches the store.
+	follower *manager.Follower
 }
 
 // campaigner is the replica (in one life) a lease's election key is for.
@@ -137,6 +142,7 @@ func (c *Cluster) startReplica(r *replica) {
 	r.gen++
 	r.up, r.paused, r.held, r.heldTimers = true, false, nil, nil
 	r.timers, r.mi, r.leadRev, r.lease = map[effect.TimerID]eventq.ID{}, nil, 0, 0
+	r.follower = manager.NewFollower(c.replicaConfig(r))
 	ttl := c.opts.LeaseTTL
 	if ttl == 0 {
 		ttl = defaultLeaseTTL
@@ -448,16 +454,15 @@ func (c *Cluster) storeRequest(r *replica, e effect.Effect) {
 // takes an epoch above every earlier one and adopts what runs.
 func (c *Cluster) startLeaderInst(r *replica) {
 	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}, heard: map[string]time.Time{}, rep: r}
-	mi.m = manager.New(manager.Config{Model: c.Model})
 	rec, err := manager.Recover(c.mstore)
 	if err != nil {
 		panic(fmt.Sprintf("simulated manager state: %v", err)) // the simulator never corrupts it
 	}
-	effs, err := mi.m.Start(c.Q.Now(), coordinator.StartEpoch(rec.Epoch, r.leadRev), rec.Records)
+	m, effs, err := r.follower.Lead(c.Q.Now(), coordinator.StartEpoch(rec.Epoch, r.leadRev), rec.Records)
 	if err != nil {
 		panic(fmt.Sprintf("manager start: %v", err))
 	}
-	r.mi = mi
+	mi.m, r.mi, r.follower = m, mi, nil
 	if c.cur != nil && c.cur != mi && c.cur.up {
 		c.stale = append(c.stale, c.cur)
 	}
@@ -477,6 +482,9 @@ func (c *Cluster) stopLeaderInst(r *replica, why string) {
 		return
 	}
 	r.mi = nil
+	// The process lives on as a standby (unless it died: a restart makes
+	// a new follower): its manager is gone, and it follows afresh.
+	r.follower = manager.NewFollower(c.replicaConfig(r))
 	if why == "" {
 		why = "its process died"
 	}
@@ -527,7 +535,39 @@ func (c *Cluster) leaderPersist(mi *mgrInst, e effect.Persist) bool {
 	}
 	c.persist(c.mstore, e)
 	c.noteLeaderAct(mi, "persist "+e.Name)
+	if e.Name == manager.EventLog {
+		c.followJournal(e)
+	}
 	return true
+}
+
+// replicaConfig is the manager configuration of replica r.
+func (c *Cluster) replicaConfig(r *replica) manager.Config {
+	return manager.Config{Model: c.Model, Replica: r.name}
+}
+
+// followJournal keeps c.journal, the journal's records, as the store holds
+// them after the leader's write e, and has every standby that runs and
+// reaches the store follow it, as live/ha's standbys poll etcd. A standby
+// frozen or cut from the store falls behind, and catches up when it next
+// follows or when it is elected.
+func (c *Cluster) followJournal(e effect.Persist) {
+	d, err := eventlog.Decode(e.Data)
+	if err != nil || d.Torn != "" {
+		panic(fmt.Sprintf("simulated journal write: %v %s", err, d.Torn)) // the core frames whole records
+	}
+	if !e.Append {
+		c.journal = nil
+	}
+	c.journal = append(c.journal, d.Records...)
+	for _, r := range c.reps {
+		if !r.up || r.paused || r.follower == nil || !c.reaches(r) {
+			continue
+		}
+		if _, err := r.follower.Follow(c.journal); err != nil {
+			panic(fmt.Sprintf("replica %s follows the journal: %v", r.name, err))
+		}
+	}
 }
 
 // noteLeaderAct records an act of a replica's manager for the leadership

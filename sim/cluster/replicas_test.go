@@ -46,6 +46,19 @@ func replicaWorld(t *testing.T, opts Options) *world {
 	return w
 }
 
+// lastEvent is the manager's latest event of kind.
+func lastEvent(t *testing.T, m *manager.Manager, kind string) manager.Event {
+	t.Helper()
+	events := m.Events()
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Kind == kind {
+			return events[i]
+		}
+	}
+	t.Fatalf("no %s event", kind)
+	return manager.Event{}
+}
+
 func (w *world) replica(name string) *replica {
 	for _, r := range w.reps {
 		if r.name == name {
@@ -72,8 +85,14 @@ func TestStandbyTakesOverFromACrashedLeaderAndRecovers(t *testing.T) {
 	require.Empty(t, w.leadership())
 	require.Len(t, w.Tenures(), 2)
 	require.Less(t, w.Tenures()[1].From.Sub(w.Tenures()[0].To), time.Second, "the election follows the expiry")
-	t.Logf("new leader %s acted %s after the crash's lease expired; recovered by %s", w.leader(),
-		took.Sub(w.Tenures()[1].From), w.Q.Now().Sub(Start))
+	takeover := lastEvent(t, w.Manager(), "takeover")
+	require.Equal(t, w.leader(), takeover.Manager)
+	require.Contains(t, takeover.Message, "from "+first+" (epoch ")
+	require.Contains(t, takeover.Message, "whose lease ran out without a resignation")
+	require.Regexp(t, `replayed [0-9] event log records on taking over, [1-9][0-9]* while standing by`, takeover.Message,
+		"the standby followed the journal: only the records of the last moments are replayed at the takeover")
+	t.Logf("new leader %s acted %s after the crash's lease expired; recovered by %s; its takeover event: %s", w.leader(),
+		took.Sub(w.Tenures()[1].From), w.Q.Now().Sub(Start), takeover.Message)
 }
 
 // TestLeaderPausedPastItsLeaseActsOnNothing: the leader frozen (SIGSTOP)
