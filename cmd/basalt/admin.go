@@ -142,6 +142,9 @@ func printManagers(w io.Writer, ms []api.ManagerView) {
 		if m.LeaseLeft != "" {
 			lease = ", lease " + m.LeaseLeft + " left"
 		}
+		if !m.Leader && m.Following > 0 {
+			role += fmt.Sprintf(" (warm: %d journal records replayed)", m.Following)
+		}
 		self := ""
 		if m.Self {
 			self = "  (this one)"

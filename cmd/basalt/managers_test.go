@@ -29,7 +29,7 @@ func golden(t *testing.T, name, got string) {
 func TestStatusOfReplicas(t *testing.T) {
 	ms := []api.ManagerView{
 		{Name: "m2", Leader: true, Epoch: 57, LeaseLeft: "4s"},
-		{Name: "m1", Epoch: 61, LeaseLeft: "5s", Self: true},
+		{Name: "m1", Epoch: 61, LeaseLeft: "5s", Self: true, Following: 418},
 		{Name: "m3"},
 	}
 	var b bytes.Buffer

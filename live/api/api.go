@@ -93,6 +93,10 @@ type ManagerView struct {
 	LeaseLeft string `json:"lease_left,omitempty"`
 	// Self marks the manager that answered.
 	Self bool `json:"self,omitempty"`
+	// Following, on the standby that answered, is how many journal
+	// records its warm manager has replayed (0: it has not read the
+	// journal yet, and a takeover would replay all of it).
+	Following int `json:"journal_records_followed,omitempty"`
 }
 
 // HostView is one host in the status.

@@ -405,6 +405,9 @@ func (r *Replica) Managers() []api.ManagerView {
 	for i, kv := range kvs {
 		m := api.ManagerView{Name: string(kv.Value), Leader: i == 0, Epoch: uint64(kv.CreateRevision),
 			Self: string(kv.Value) == r.cfg.Name}
+		if m.Self && !m.Leader {
+			m.Following = r.Followed()
+		}
 		self = self || m.Self
 		if ttl, err := r.cfg.Client.TimeToLive(ctx, clientv3.LeaseID(kv.Lease)); err == nil && ttl.TTL >= 0 {
 			m.LeaseLeft = (time.Duration(ttl.TTL) * time.Second).String()
