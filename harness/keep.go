@@ -14,11 +14,14 @@ import (
 // ground-truth changes and marks (the timeline), the operation history,
 // and the linearizability verdicts.
 type Record struct {
-	Title      string
-	Hosts      []string
-	Resources  []string
-	Changes    []check.Change
-	Marks      []check.Mark
+	Title     string
+	Hosts     []string
+	Resources []string
+	Changes   []check.Change
+	Marks     []check.Mark
+	// HostEvents are the managers' view of the hosts (lost, fencing), from
+	// their logs, for the timeline's host lanes.
+	HostEvents []check.HostEvent
 	Start, End time.Time
 	Ops        []check.Op
 	Lin        []check.LinResult
@@ -51,7 +54,7 @@ func (r Record) Keep(runDir, dir string) error {
 		return fmt.Errorf("keep history: %w", err)
 	}
 	if err := writeFile(filepath.Join(dir, "timeline.html"), func(f *os.File) error {
-		return check.WriteTimeline(f, r.Title, r.Hosts, r.Resources, check.Intervals(r.Changes), r.Marks, r.Managers, r.Start, r.End)
+		return check.WriteTimeline(f, r.Title, r.Hosts, r.Resources, check.Intervals(r.Changes), r.Marks, r.HostEvents, r.Managers, r.Start, r.End)
 	}); err != nil {
 		return err
 	}
@@ -90,6 +93,11 @@ func Finish(pc *ProcessCluster, truth *Truth, title string, start time.Time) (Re
 	for _, g := range pc.Model.Groups {
 		rec.Resources = append(rec.Resources, g.Resources()...)
 	}
+	// Read before anything can fail, so that even a record returned with
+	// an error draws the managers' view of the hosts.
+	var fenceMarks []check.Mark
+	rec.HostEvents, fenceMarks = check.ManagerLogLane(pc.ManagerLogs())
+	rec.Marks = append(rec.Marks, fenceMarks...)
 	violations := truth.Violations()
 	ops, err := pc.Ops()
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -18,7 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/basalt-ha/basalt/core/fenceargs"
+	"github.com/basalt-ha/basalt/core/agentcheck"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/ocf"
 )
@@ -81,105 +80,125 @@ func newAgentChecker(ocfRoot, fenceDir string) (*agentChecker, error) {
 		ocfMeta: map[string]metaResult{}, fenceMD: map[string]metaResult{}}, nil
 }
 
-// check returns every problem of m's agents, sorted by line then path, and
-// how many distinct agents were looked at.
-func (c *agentChecker) check(file string, data []byte, m *model.Model) ([]*model.Error, int) {
-	loc := locate(data)
-	// Counted per file: the meta-data cache is shared by every file of
-	// one validate run.
-	seen := map[string]bool{}
-	var out []*model.Error
-	add := func(line int, path, format string, args ...any) {
-		out = append(out, &model.Error{File: file, Line: max(line, 1), Path: path, Msg: fmt.Sprintf(format, args...)})
-	}
-	for _, r := range m.Resources {
-		at := loc.resources[r.ID]
-		if at == nil {
-			// The loader accepted it, so it is in the file; only a
-			// locator that disagrees with the loader lands here.
-			at = &entryLoc{path: "resources[?]", line: r.Line}
-		}
-		seen[r.Agent.String()] = true
-		md, err := c.ocfMetaData(r.Agent, r.ID)
-		if err != nil {
-			add(at.agentLine(), at.path+".agent", "%v", err)
-			continue
-		}
-		c.checkParams(add, at, fmt.Sprintf("resource %q", r.ID), r.Agent.String(), md, r.Params, false)
-	}
-	for _, d := range m.FenceDevices {
-		at := loc.devices[d.ID]
-		if at == nil {
-			at = &entryLoc{path: "fence-devices[?]", line: 1}
-		}
-		seen["fence:"+d.Agent] = true
-		md, err := c.fenceMetaData(d.Agent)
-		if err != nil {
-			add(at.agentLine(), at.path+".agent", "%v", err)
-			continue
-		}
-		// Only unknown names: fence agents' meta-data marks both a name
-		// and its deprecated alias required (ip and ipaddr), and action
-		// and plug, which basalt sets itself, so "required" cannot be
-		// read as "must be in params".
-		c.checkParams(add, at, fmt.Sprintf("fence device %q", d.ID), d.Agent, md, d.Params, true)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Line != out[j].Line {
-			return out[i].Line < out[j].Line
-		}
-		return out[i].Path < out[j].Path
-	})
-	return out, len(seen)
+// agentReport is what check found in one file: errors (the file is
+// invalid), warnings, and how many distinct agents it read the meta-data
+// of and how many are not installed here.
+type agentReport struct {
+	errors, warnings []*model.Error
+	checked, missing int
 }
 
-// checkParams reports each parameter the agent does not declare, with the
-// closest declared name when one is near, and (for a resource agent, not a
-// fence agent) each parameter the agent requires that params lacks. ocf's CheckParams knows
-// the same rules but returns one joined error with no place in the file
-// and no suggestion; here each finding is on its own line.
-func (c *agentChecker) checkParams(add func(int, string, string, ...any), at *entryLoc, who, agent string,
-	md *ocf.MetaData, params map[string]string, fence bool) {
-	known := make([]string, 0, len(md.Parameters))
-	for _, p := range md.Parameters {
-		if fence && fenceargs.Reserved(p.Name) {
-			// action, plug and their aliases are basalt's to set; naming
-			// them as candidates would suggest what the loader refuses.
-			continue
-		}
-		known = append(known, p.Name)
+// check judges m against the agents installed on this machine (core's
+// agentcheck decides; this finds the agents, runs them and places each
+// finding on its line), sorted by line then path.
+func (c *agentChecker) check(file string, data []byte, m *model.Model, strict bool) agentReport {
+	agents := agentcheck.Agents{OCF: map[string]agentcheck.Meta{}, Fence: map[string]agentcheck.Meta{}}
+	for _, r := range m.Resources {
+		md, err := c.ocfMetaData(r.Agent, r.ID)
+		agents.OCF[r.Agent.String()] = agentcheck.Meta{MetaData: md, Missing: errors.Is(err, fs.ErrNotExist), Err: err}
 	}
-	names := make([]string, 0, len(params))
-	for n := range params {
-		names = append(names, n)
+	for _, d := range m.FenceDevices {
+		md, err := c.fenceMetaData(d.Agent)
+		agents.Fence[d.Agent] = agentcheck.Meta{MetaData: md, Missing: errors.Is(err, fs.ErrNotExist), Err: err}
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		if _, ok := md.Parameter(n); ok {
-			continue
-		}
-		hint := ""
-		if s := suggest(n, known); s != "" {
-			hint = fmt.Sprintf(" (did you mean %q?)", s)
-		}
-		list := "it declares none"
-		if len(known) > 0 {
-			list = "known: " + strings.Join(known, ", ")
-		}
-		add(at.paramLine(n), at.path+".params."+n, "%s: %s has no parameter %q%s; %s", who, agent, n, hint, list)
-	}
-	if fence {
-		return
-	}
-	for _, p := range md.Parameters {
-		if _, ok := params[p.Name]; p.Required && !ok {
-			what := ""
-			if p.ShortDesc != "" {
-				what = " (" + p.ShortDesc + ")"
+	// Counted per file: the meta-data cache is shared by every file of
+	// one validate run.
+	var rep agentReport
+	for _, set := range []map[string]agentcheck.Meta{agents.OCF, agents.Fence} {
+		for _, meta := range set {
+			switch {
+			case meta.MetaData != nil:
+				rep.checked++
+			case meta.Missing:
+				rep.missing++
 			}
-			add(at.paramsLine(), at.path+".params", "%s: parameter %q%s is required by %s", who, p.Name, what, agent)
 		}
 	}
+	loc := locate(data)
+	for _, p := range agentcheck.Check(m, agents, agentcheck.Options{Strict: strict}) {
+		e := loc.place(file, m, p)
+		if p.Warning {
+			rep.warnings = append(rep.warnings, e)
+		} else {
+			rep.errors = append(rep.errors, e)
+		}
+	}
+	for _, list := range [][]*model.Error{rep.errors, rep.warnings} {
+		sort.SliceStable(list, func(i, j int) bool {
+			if list[i].Line != list[j].Line {
+				return list[i].Line < list[j].Line
+			}
+			return list[i].Path < list[j].Path
+		})
+	}
+	return rep
+}
+
+// lines renders errors and warnings together, sorted by line then path.
+func (r agentReport) lines() []string {
+	type entry struct {
+		e       *model.Error
+		warning bool
+	}
+	var all []entry
+	for _, e := range r.errors {
+		all = append(all, entry{e, false})
+	}
+	for _, e := range r.warnings {
+		all = append(all, entry{e, true})
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].e.Line != all[j].e.Line {
+			return all[i].e.Line < all[j].e.Line
+		}
+		return all[i].e.Path < all[j].e.Path
+	})
+	out := make([]string, len(all))
+	for i, x := range all {
+		out[i] = x.e.Error()
+		if x.warning {
+			out[i] = x.e.Warning()
+		}
+	}
+	return out
+}
+
+// place turns a finding into an error at its line: the agent's for an
+// agent, the parameter's for one parameter, the params key's for a
+// required one missing.
+func (l fileLocs) place(file string, m *model.Model, p agentcheck.Problem) *model.Error {
+	at := l.devices[p.ID]
+	if !p.Fence {
+		at = l.resources[p.ID]
+	}
+	if at == nil {
+		// The loader accepted it, so it is in the file; only a locator
+		// that disagrees with the loader lands here.
+		at = &entryLoc{path: "fence-devices[?]", line: 1}
+		if !p.Fence {
+			at = &entryLoc{path: "resources[?]", line: resourceLine(m, p.ID)}
+		}
+	}
+	e := &model.Error{File: file, Msg: p.Msg}
+	switch {
+	case p.Kind == agentcheck.AgentMissing || p.Kind == agentcheck.AgentBroken:
+		e.Line, e.Path = at.agentLine(), at.path+".agent"
+	case p.Param != "":
+		e.Line, e.Path = at.paramLine(p.Param), at.path+".params."+p.Param
+	default:
+		e.Line, e.Path = at.paramsLine(), at.path+".params"
+	}
+	return e
+}
+
+// resourceLine is the loader's line of resource id, 1 if it has none.
+func resourceLine(m *model.Model, id string) int {
+	for _, r := range m.Resources {
+		if r.ID == id {
+			return max(r.Line, 1)
+		}
+	}
+	return 1
 }
 
 // ocfMetaData finds an OCF agent under the root the way the agent daemon
@@ -224,7 +243,7 @@ func (c *agentChecker) fenceMetaData(name string) (*ocf.MetaData, error) {
 		if err := executable(path); err != nil {
 			hint := " (--fence-agents sets the directory)"
 			if errors.Is(err, fs.ErrNotExist) {
-				if s := suggest(name, installedFenceAgents(c.fenceDir)); s != "" {
+				if s := agentcheck.Suggest(name, installedFenceAgents(c.fenceDir)); s != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", s)
 				}
 			}
@@ -391,10 +410,10 @@ func listDir(dir, prefix string) []string {
 // provider's agents (a typo in the type), then among every provider's (a
 // typo in the provider, or both), "" when none is near.
 func suggestOCF(root string, a ocf.Agent) string {
-	if s := suggest(a.Type, listDir(filepath.Join(root, "resource.d", a.Provider), "")); s != "" {
+	if s := agentcheck.Suggest(a.Type, listDir(filepath.Join(root, "resource.d", a.Provider), "")); s != "" {
 		return ocf.Agent{Provider: a.Provider, Type: s}.String()
 	}
-	return suggest(a.String(), installedOCFAgents(root))
+	return agentcheck.Suggest(a.String(), installedOCFAgents(root))
 }
 
 // installedOCFAgents names, as ocf:PROVIDER:TYPE and sorted, every agent
@@ -432,58 +451,6 @@ func installedFenceAgents(dir string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// suggest returns the candidate closest to name by edit distance, when it
-// is close enough to be a typo: one edit for names of up to four letters,
-// two beyond. Case is ignored. Ties go to the first candidate in sorted
-// order, so that the answer is stable.
-func suggest(name string, candidates []string) string {
-	limit := 1
-	if len([]rune(name)) > 4 {
-		limit = 2
-	}
-	sorted := slices.Sorted(slices.Values(candidates))
-	best, bestD := "", limit+1
-	for _, c := range sorted {
-		if c == name {
-			continue
-		}
-		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the number of single-rune insertions, deletions,
-// substitutions and swaps of neighbours that turn a into b (the optimal
-// string alignment distance): a swap counts as one edit because "fkae" for
-// "fake" is one slip of the fingers, not two.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	// d[i][j] is the distance between ra[:i] and rb[:j].
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }
 
 // entryLoc is where one resource or fence device is in the file: its path

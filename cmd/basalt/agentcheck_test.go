@@ -152,28 +152,58 @@ func TestValidateAgentsRelativeDirs(t *testing.T) {
 	require.Contains(t, out, fmt.Sprintf("agents: 2 checked (OCF root %s, fence agents in %s)\n", root, fence))
 }
 
-// TestValidateAgentsMissing: an agent that is not installed is an error on
-// each resource's agent line, with the closest installed name; a missing
-// fence agent likewise; and the file is not "valid".
+// TestValidateAgentsMissing: an agent that is not installed is a warning
+// on each resource's agent line, with the closest installed name, and the
+// file is valid; with --strict each is an error and the file is not valid.
 func TestValidateAgentsMissing(t *testing.T) {
 	root, fence := agentDirs(t)
 	f := agentConfig(t, "fence_fkae", "ipaddr: 10.0.0.1", "ocf:test:fkae", "path: /srv/db")
-	rc, out, _ := runCLI("validate", "--ocf-root", root, "--fence-agents", fence, f)
-	require.Equal(t, 1, rc)
-	require.NotContains(t, out, "valid")
 	ocfPath := filepath.Join(root, "resource.d", "test", "fkae")
-	require.Equal(t, []string{
+	problems := []string{
 		f + ":8: fence-devices[0].agent: fence agent fence_fkae is not installed: " + filepath.Join(fence, "fence_fkae") + " does not exist (did you mean fence_fake?)",
 		f + ":14: resources[0].agent: ocf:test:fkae is not installed: " + ocfPath + " does not exist (did you mean ocf:test:fake?)",
 		f + ":17: resources[1].agent: ocf:test:fkae is not installed: " + ocfPath + " does not exist (did you mean ocf:test:fake?)",
-	}, strings.Split(strings.TrimSpace(out), "\n"))
+	}
+
+	rc, out, errOut := runCLI("validate", "--ocf-root", root, "--fence-agents", fence, f)
+	require.Equal(t, 0, rc, out+errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Equal(t, f+": valid", lines[0])
+	require.Contains(t, out, "agents: 0 checked, 2 not installed here (OCF root "+root)
+	var warnings []string
+	for _, p := range problems {
+		file, rest, _ := strings.Cut(p, ":")
+		line, rest, _ := strings.Cut(rest, ": ")
+		warnings = append(warnings, file+":"+line+": warning: "+rest+"; its parameters are not checked")
+	}
+	require.Equal(t, warnings, lines[len(lines)-3:])
+
+	rc, out, _ = runCLI("validate", "--strict", "--ocf-root", root, "--fence-agents", fence, f)
+	require.Equal(t, 1, rc)
+	require.NotContains(t, out, "valid")
+	require.Equal(t, problems, strings.Split(strings.TrimSpace(out), "\n"))
 
 	// Nothing close: the hint names the flag instead.
 	f = agentConfig(t, "fence_zzzzzzzz", "ipaddr: 10.0.0.1", "ocf:other:zzzzzz", "path: /srv/db")
-	rc, out, _ = runCLI("validate", "--ocf-root", root, "--fence-agents", fence, f)
+	rc, out, _ = runCLI("validate", "--strict", "--ocf-root", root, "--fence-agents", fence, f)
 	require.Equal(t, 1, rc)
 	require.Contains(t, out, f+":8: fence-devices[0].agent: fence agent fence_zzzzzzzz is not installed: "+filepath.Join(fence, "fence_zzzzzzzz")+" does not exist (--fence-agents sets the directory)\n")
 	require.Contains(t, out, f+":14: resources[0].agent: ocf:other:zzzzzz is not installed: "+filepath.Join(root, "resource.d", "other", "zzzzzz")+" does not exist (--ocf-root sets the OCF root)\n")
+}
+
+// TestValidateAgentsMissingAmongErrors: when a file is invalid, a missing
+// agent's warning is printed among the errors, in line order: it is as
+// likely a typo as they are.
+func TestValidateAgentsMissingAmongErrors(t *testing.T) {
+	root, fence := agentDirs(t)
+	f := agentConfig(t, "fence_fkae", "ipaddr: 10.0.0.1", "ocf:test:fake", "{path: /srv/db, stat: x}")
+	rc, out, _ := runCLI("validate", "--ocf-root", root, "--fence-agents", fence, f)
+	require.Equal(t, 1, rc)
+	require.Equal(t, []string{
+		f + ":8: warning: fence-devices[0].agent: fence agent fence_fkae is not installed: " + filepath.Join(fence, "fence_fkae") +
+			" does not exist (did you mean fence_fake?); its parameters are not checked",
+		f + `:16: resources[0].params.stat: resource "db": ocf:test:fake has no parameter "stat" (did you mean "state"?); known: path, state`,
+	}, strings.Split(strings.TrimSpace(out), "\n"))
 }
 
 // TestValidateAgentsParams: a misspelt parameter names the resource, the
@@ -210,7 +240,11 @@ func TestValidateAgentsNoAgents(t *testing.T) {
 
 	rc, _, errOut = runCLI("validate", "--no-agents", "--ocf-root", "/x", f)
 	require.Equal(t, 2, rc)
-	require.Contains(t, errOut, "--ocf-root and --fence-agents would be ignored")
+	require.Contains(t, errOut, "--ocf-root, --fence-agents and --strict would be ignored")
+
+	rc, _, errOut = runCLI("validate", "--no-agents", "--strict", f)
+	require.Equal(t, 2, rc)
+	require.Contains(t, errOut, "--ocf-root, --fence-agents and --strict would be ignored")
 
 	rc, _, errOut = runCLI("validate", "--fence-agents=", f)
 	require.Equal(t, 2, rc)
@@ -258,11 +292,12 @@ func TestAgentCheckerTimeout(t *testing.T) {
 	require.NoError(t, err)
 	c.timeout = 200 * time.Millisecond
 	start := time.Now()
-	problems, n := c.check(f, data, m)
+	rep := c.check(f, data, m, false)
 	require.Less(t, time.Since(start), 5*time.Second)
-	require.Equal(t, 2, n)
-	require.Len(t, problems, 2, "both resources of the agent")
-	require.Equal(t, f+":14: resources[0].agent: ocf:test:hangs: meta-data did not answer within 200ms", problems[0].Error())
+	require.Equal(t, 1, rep.checked, "the fence agent")
+	require.Zero(t, rep.missing, "a hung agent is there, and broken")
+	require.Len(t, rep.errors, 2, "both resources of the agent")
+	require.Equal(t, f+":14: resources[0].agent: ocf:test:hangs: meta-data did not answer within 200ms", rep.errors[0].Error())
 }
 
 // TestValidateRealTestAgents checks the repository's own agents through
@@ -284,30 +319,6 @@ func TestValidateRealTestAgents(t *testing.T) {
 		f + `:16: resources[0].params.stat: resource "db": ocf:basalt:statefile has no parameter "stat" (did you mean "state"?); known: state, fail_dir, delay`,
 		f + `:17: resources[1].params.path: resource "web": ocf:basalt:statefile has no parameter "path"; known: state, fail_dir, delay`,
 	}, strings.Split(strings.TrimSpace(out), "\n"))
-}
-
-func TestSuggest(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		in   []string
-		want string
-	}{
-		{"stat", []string{"state", "delay"}, "state"},
-		{"State", []string{"state"}, "state"},
-		{"ipadr", []string{"ip", "ipaddr"}, "ipaddr"},
-		{"dirctory", []string{"device", "directory"}, "directory"},
-		{"ab", []string{"xy"}, ""},
-		{"colour", []string{"path", "state"}, ""},
-		{"x", nil, ""},
-		{"abc", []string{"abd", "abe"}, "abd"}, // a tie: the first in order
-	} {
-		require.Equal(t, c.want, suggest(c.name, c.in), c.name)
-	}
-	require.Equal(t, 3, editDistance("kitten", "sitting"))
-	require.Equal(t, 0, editDistance("", ""))
-	require.Equal(t, 4, editDistance("", "état"))
-	require.Equal(t, 1, editDistance("fkae", "fake"), "a swap is one edit")
-	require.Equal(t, 3, editDistance("ca", "abc"), "optimal string alignment: a swapped pair is not edited again")
 }
 
 // TestValidateAgentsAliasedParams: params shared through an alias are
@@ -341,4 +352,81 @@ groups:
 		f + `:10: resources[0].params.stat: resource "db": ocf:test:fake has no parameter "stat" (did you mean "state"?); known: path, state`,
 		f + `:10: resources[1].params.stat: resource "web": ocf:test:fake has no parameter "stat" (did you mean "state"?); known: path, state`,
 	}, strings.Split(strings.TrimSpace(out), "\n"))
+}
+
+// TestValidateAgentsGolden runs validate, then validate --strict, on each
+// configuration of testdata/agentcheck against the fixture agents of
+// testdata/agents, and compares both outputs and exit codes with the
+// golden .out file next to it (-update rewrites them).
+func TestValidateAgentsGolden(t *testing.T) {
+	agents, err := filepath.Abs(filepath.Join("testdata", "agents"))
+	require.NoError(t, err)
+	files, err := filepath.Glob(filepath.Join("testdata", "agentcheck", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var got strings.Builder
+			for _, extra := range [][]string{nil, {"--strict"}} {
+				args := append([]string{"validate"}, extra...)
+				args = append(args, "--ocf-root", filepath.Join(agents, "ocf"), "--fence-agents", filepath.Join(agents, "sbin"), f)
+				rc, out, errOut := runCLI(args...)
+				require.Empty(t, errOut)
+				fmt.Fprintf(&got, "$ basalt %s\n%sexit %d\n", strings.Join(append(args[:len(args)-5:len(args)-5], filepath.Base(f)), " "), out, rc)
+			}
+			// The golden text names the fixture directory as the test
+			// sees it, wherever the repository is.
+			text := strings.ReplaceAll(got.String(), agents, "testdata/agents")
+			golden := strings.TrimSuffix(f, ".yaml") + ".out"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(text), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "missing golden file (run go test ./cmd/basalt -run TestValidateAgentsGolden -update)")
+			require.Equal(t, string(want), text)
+		})
+	}
+}
+
+// Where Debian's resource-agents and fence-agents install their agents
+// (and basalt-agent's defaults).
+const (
+	debianOCFRoot  = "/usr/lib/ocf"
+	debianFenceDir = "/usr/sbin"
+)
+
+// TestValidateDebianAgents: the issue's typos against Debian's agents,
+// read from their own meta-data: each mistake is named on its line. It is
+// skipped where the packages are not installed (make deps installs them).
+func TestValidateDebianAgents(t *testing.T) {
+	for _, p := range []string{filepath.Join(debianOCFRoot, "resource.d", "heartbeat", "Dummy"), filepath.Join(debianFenceDir, "fence_dummy")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("Debian's agents are not installed (%v): make deps installs resource-agents and fence-agents", err)
+		}
+	}
+	f := filepath.Join("testdata", "debian", "typos.yaml")
+	rc, out, errOut := runCLI("validate", "--ocf-root", debianOCFRoot, "--fence-agents", debianFenceDir, f)
+	require.Equal(t, 1, rc, out+errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []string{
+		f + `:11: warning: fence-devices[0].agent: fence agent fence_dumy is not installed: /usr/sbin/fence_dumy does not exist (did you mean fence_dummy?); its parameters are not checked`,
+		// The list of known options is the installed version's.
+		f + `:15: fence-devices[1].params.tpye: fence device "lab2": fence_dummy has no parameter "tpye" (did you mean "type"?); known: `,
+		f + `:19: warning: resources[0].agent: ocf:heartbeat:Dumy is not installed: /usr/lib/ocf/resource.d/heartbeat/Dumy does not exist (did you mean ocf:heartbeat:Dummy?); its parameters are not checked`,
+		f + `:23: resources[1].params.stat: resource "web": ocf:heartbeat:Dummy has no parameter "stat" (did you mean "state"?); known: `,
+		f + `:29: resources[3].params.state: resource "queue": ocf:heartbeat:Dummy declares parameter "state" unique, and resource "cache" has it "/run/shared.state" too`,
+	}
+	require.Len(t, lines, len(want), out)
+	for i, w := range want {
+		require.True(t, strings.HasPrefix(lines[i], w), "line %d:\n got %s\nwant %s...", i+1, lines[i], w)
+	}
+	require.Contains(t, lines[1], "type")
+	require.Contains(t, lines[3], "state")
+
+	// On a cluster host, --strict: the misspelt agents are errors too.
+	rc, out, _ = runCLI("validate", "--strict", "--ocf-root", debianOCFRoot, "--fence-agents", debianFenceDir, f)
+	require.Equal(t, 1, rc)
+	require.NotContains(t, out, "warning")
+	require.Contains(t, out, f+`:11: fence-devices[0].agent: fence agent fence_dumy is not installed`)
+	require.Contains(t, out, f+`:19: resources[0].agent: ocf:heartbeat:Dumy is not installed`)
 }

@@ -210,7 +210,7 @@ func TestUsageLinesNameArguments(t *testing.T) {
 		"agents list":      "basalt agents list [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"agents describe":  "basalt agents describe AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"certs init":       "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",
-		"validate":         "basalt validate --config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--no-agents]",
+		"validate":         "basalt validate --config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--strict|--no-agents]",
 	} {
 		rc, out, _ := runCLI(append(strings.Fields(args), "--help")...)
 		require.Equal(t, 0, rc, args)

@@ -32,7 +32,7 @@ const exitCodes = `Exit codes:
 
 var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks to the manager takes --socket PATH (default $BASALT_SOCKET,\nelse " + defaultSocket + ").\n\n" + exitCodes,
 	Commands: map[string]subcmd.Command{
-		"validate":    {Args: "--config FILE [--config FILE ...] [--no-agents]", Summary: "check configuration files (and the agents they name) and summarise them", Run: validate},
+		"validate":    {Args: "--config FILE [--config FILE ...] [--strict|--no-agents]", Summary: "check configuration files (and the agents they name) and summarise them", Run: validate},
 		"status":      {Args: "[-o text|json|yaml] [--watch]", Summary: "the cluster at a glance (--watch: live); exit 0 only when all is as intended", Run: status},
 		"resource":    {Args: "ACTION GROUP", Summary: "start, stop, move, ban, clear, cleanup, manage, unmanage a group, why it is where it is; list, show", Run: resources.Dispatch},
 		"host":        {Args: "ACTION HOST", Summary: "standby, unstandby or fence a host", Run: hosts.Dispatch},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
+	"github.com/basalt-ha/basalt/core/agentcheck"
 	"github.com/basalt-ha/basalt/live/api"
 )
 
@@ -604,7 +605,7 @@ func resourceShow(args []string, stdout, stderr io.Writer) int {
 				all = append(all, r.ID)
 			}
 		}
-		if s := suggest(id, all); s != "" {
+		if s := agentcheck.Suggest(id, all); s != "" {
 			hint = fmt.Sprintf("; did you mean %s?", s)
 		}
 		fmt.Fprintf(stderr, "basalt resource show: no resource or group %q (groups: %s)%s\n", id, strings.Join(ids, ", "), hint)

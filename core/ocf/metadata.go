@@ -24,14 +24,19 @@ type MetaData struct {
 
 // Parameter describes one agent parameter.
 type Parameter struct {
-	Name       string
-	Required   bool
-	Unique     bool
-	Reloadable bool
-	Type       string
-	Default    string
-	ShortDesc  string
-	LongDesc   string
+	Name     string
+	Required bool
+	// Unique is set by unique="1" and by membership of a unique-group.
+	Unique bool
+	// UniqueGroup names the group whose values must be unique together
+	// across the agent's instances (Pacemaker's unique-group); "" when the
+	// parameter is unique alone, or not unique.
+	UniqueGroup string
+	Reloadable  bool
+	Type        string
+	Default     string
+	ShortDesc   string
+	LongDesc    string
 }
 
 // ActionSpec is an action's advertised defaults.
@@ -128,7 +133,7 @@ func ParseMetaData(data []byte) (*MetaData, error) {
 			}
 		}
 		m.Parameters = append(m.Parameters, Parameter{
-			Name: p.Name, Required: req, Unique: uniq || p.UniqueGroup != "", Reloadable: rel,
+			Name: p.Name, Required: req, Unique: uniq || p.UniqueGroup != "", UniqueGroup: strings.TrimSpace(p.UniqueGroup), Reloadable: rel,
 			Type: p.Content.Type, Default: p.Content.Default,
 			ShortDesc: strings.TrimSpace(p.ShortDesc.Text), LongDesc: strings.TrimSpace(p.LongDesc.Text),
 		})

@@ -165,6 +165,7 @@ func TestParseMetaData(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, st.Required)
 	require.True(t, st.Unique)
+	require.Equal(t, "state", st.UniqueGroup, "unique together with the rest of its group")
 	require.Equal(t, "/run/sample.state", st.Default)
 	dl, _ := m.Parameter("delay")
 	require.True(t, dl.Reloadable)

@@ -221,12 +221,14 @@ type Timeline struct {
 // WriteTimeline draws each resource's ownership per host over the run, with
 // the marks: what the process harness writes. Its marks name fences
 // ("fenced H") and boots ("boot H"); each host's lane is drawn from them
-// (up, fenced, up again), the rest of a host's life being unknown to it.
-// managers, when any, draw the manager lane (with replicas, who leads at
-// which epoch, as etcd's election had it).
-func WriteTimeline(w io.Writer, title string, hosts, resources []string, ivs []Interval, marks []Mark, managers []ManagerEvent,
-	start, end time.Time) error {
-	var evs []HostEvent
+// (up, fenced, up again) and from hostEvents, the managers' view of the
+// hosts (lost, fencing: ManagerLogLane reads them from the managers'
+// logs), whichever changed last, the rest of a host's life being unknown
+// to it. managers, when any, draw the manager lane (with replicas, who
+// leads at which epoch, as etcd's election had it).
+func WriteTimeline(w io.Writer, title string, hosts, resources []string, ivs []Interval, marks []Mark, hostEvents []HostEvent,
+	managers []ManagerEvent, start, end time.Time) error {
+	evs := append([]HostEvent(nil), hostEvents...)
 	for _, m := range marks {
 		switch {
 		case strings.HasPrefix(m.Label, "fenced "):
@@ -241,6 +243,59 @@ func WriteTimeline(w io.Writer, title string, hosts, resources []string, ivs []I
 	}
 	return Timeline{Title: title, Hosts: hosts, Resources: resources, Intervals: ivs, HostSpans: HostSpans(hosts, start, evs),
 		Managers: lane, Marks: marks, Start: start, End: end}.Write(w)
+}
+
+// ManagerLog is one record of a manager's log, as the process harness
+// reads them: the time it was written, its message and its attributes.
+type ManagerLog struct {
+	At time.Time
+	// Source names the manager whose log it is ("manager", "manager-2",
+	// a replica): a deposed manager's view is not the acting one's.
+	Source string
+	Msg    string
+	Attrs  map[string]string
+}
+
+// The manager's log messages ManagerLogLane reads: core/manager's and
+// core/fencer's, whose attributes name the host (host=, target=).
+const (
+	logHostLost         = "host lost"
+	logFencingRequested = "fencing requested"
+	logFencingFailed    = "fencing failed"
+)
+
+// ManagerLogLane reads the managers' view of the hosts from their logs:
+// a host declared lost (unclean), a fence of it requested (fencing, and a
+// fence mark on its lane), a fence that failed (a mark; the host stays
+// fencing, as the manager retries). A confirmed fence is not read: the
+// process harness sees the fence itself, in the fence agent's log, and
+// the lane shows what happened rather than what the manager was told.
+// Records of other messages are ignored.
+func ManagerLogLane(logs []ManagerLog) ([]HostEvent, []Mark) {
+	var evs []HostEvent
+	var marks []Mark
+	for _, l := range logs {
+		from := ""
+		if l.Source != "" {
+			from = " (" + l.Source + ")"
+		}
+		switch l.Msg {
+		case logHostLost:
+			evs = append(evs, HostEvent{At: l.At, Host: l.Attrs["host"], State: HostLost,
+				Detail: "declared lost" + from + ": " + l.Attrs["why"]})
+		case logFencingRequested:
+			h := l.Attrs["target"]
+			evs = append(evs, HostEvent{At: l.At, Host: h, State: HostFencing,
+				Detail: fmt.Sprintf("fence requested by %s, action %s%s", l.Attrs["origin"], l.Attrs["action"], from)})
+			marks = append(marks, Mark{At: l.At, Kind: MarkFence, Host: h,
+				Label: fmt.Sprintf("fencing of %s requested by %s (action %s)%s", h, l.Attrs["origin"], l.Attrs["action"], from)})
+		case logFencingFailed:
+			h := l.Attrs["target"]
+			marks = append(marks, Mark{At: l.At, Kind: MarkFence, Host: h,
+				Label: fmt.Sprintf("fencing of %s FAILED%s: %s", h, from, l.Attrs["reason"])})
+		}
+	}
+	return evs, marks
 }
 
 // markKind is a mark's kind, read from its label when it has none: the

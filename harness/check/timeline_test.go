@@ -106,7 +106,7 @@ func TestWriteTimelineHostLanesFromMarks(t *testing.T) {
 	var b bytes.Buffer
 	marks := []Mark{{At: at(5), Label: "crash-agent h1"}, {At: at(10), Label: "fenced h1"}, {At: at(40), Label: "boot h1"},
 		{At: at(45), Label: "admin-move g h2"}}
-	require.NoError(t, WriteTimeline(&b, "chaos", []string{"h1", "h2"}, []string{"r"}, nil, marks, nil, at(0), at(60)))
+	require.NoError(t, WriteTimeline(&b, "chaos", []string{"h1", "h2"}, []string{"r"}, nil, marks, nil, nil, at(0), at(60)))
 	page := b.String()
 	for _, want := range []string{
 		`<g class="lane host-lane" data-host="h1">`, `<g class="lane host-lane" data-host="h2">`,
@@ -120,13 +120,53 @@ func TestWriteTimelineHostLanesFromMarks(t *testing.T) {
 	require.NotContains(t, page, "manager-lane", "the harness knows no manager lane")
 }
 
+// The managers' logs give the process harness's lanes the states its own
+// marks cannot: lost and fencing, with a fence mark where a fence was
+// requested or failed; the fence itself and the boot still come from the
+// marks, and each state lasts until the next change, whoever saw it.
+func TestWriteTimelineHostLanesFromManagerLogs(t *testing.T) {
+	logs := []ManagerLog{
+		{At: at(12), Source: "manager", Msg: "host lost", Attrs: map[string]string{"host": "h1", "why": "no heartbeat for 3s"}},
+		{At: at(13), Source: "manager", Msg: "fencing requested", Attrs: map[string]string{"target": "h1", "origin": "manager", "action": "off"}},
+		{At: at(14), Source: "manager", Msg: "fencing failed", Attrs: map[string]string{"target": "h1", "reason": "pid-h1: timed out"}},
+		{At: at(15), Source: "manager", Msg: "fencing confirmed", Attrs: map[string]string{"target": "h1"}},
+		{At: at(16), Source: "manager", Msg: "group started", Attrs: map[string]string{"group": "g"}},
+	}
+	evs, fenceMarks := ManagerLogLane(logs)
+	require.Equal(t, []HostEvent{
+		{At: at(12), Host: "h1", State: HostLost, Detail: "declared lost (manager): no heartbeat for 3s"},
+		{At: at(13), Host: "h1", State: HostFencing, Detail: "fence requested by manager, action off (manager)"},
+	}, evs)
+	require.Equal(t, []Mark{
+		{At: at(13), Kind: MarkFence, Host: "h1", Label: "fencing of h1 requested by manager (action off) (manager)"},
+		{At: at(14), Kind: MarkFence, Host: "h1", Label: "fencing of h1 FAILED (manager): pid-h1: timed out"},
+	}, fenceMarks)
+
+	marks := append([]Mark{{At: at(5), Label: "pause h1"}, {At: at(15), Label: "fenced h1"}, {At: at(40), Label: "boot h1"}}, fenceMarks...)
+	var b bytes.Buffer
+	require.NoError(t, WriteTimeline(&b, "chaos", []string{"h1", "h2"}, []string{"r"}, nil, marks, evs, nil, at(0), at(60)))
+	page := b.String()
+	for _, want := range []string{
+		`<title>h1 up from 0s to 12s</title>`,
+		`<title>h1 lost from 12s to 13s: declared lost (manager): no heartbeat for 3s</title>`,
+		`<title>h1 fencing from 13s to 15s: fence requested by manager, action off (manager)</title>`,
+		`<title>h1 fenced from 15s to 40s: fenced h1</title>`,
+		`<title>h1 up again from 40s to end: booted</title>`,
+		`<title>h2 up from 0s to end</title>`,
+		`<title>14s fencing of h1 FAILED (manager): pid-h1: timed out</title>`,
+	} {
+		require.Contains(t, page, want)
+	}
+	require.Equal(t, 3, strings.Count(page, `<g class="marker marker-fence" data-host="h1">`), "fenced (the harness saw it), requested and failed (the manager logged them)")
+}
+
 // With replicas, the harness passes the leaderships etcd's election had:
 // the page gets its manager lane, naming who led at which epoch.
 func TestWriteTimelineReplicaLane(t *testing.T) {
 	var b bytes.Buffer
 	managers := []ManagerEvent{{At: at(1), Replica: "m1", Epoch: 2, State: ManagerActing},
 		{At: at(20), State: ManagerNone}, {At: at(25), Replica: "m2", Epoch: 9, State: ManagerActing}}
-	require.NoError(t, WriteTimeline(&b, "chaos", []string{"h1"}, []string{"r"}, nil, nil, managers, at(0), at(60)))
+	require.NoError(t, WriteTimeline(&b, "chaos", []string{"h1"}, []string{"r"}, nil, nil, nil, managers, at(0), at(60)))
 	page := b.String()
 	require.Contains(t, page, "manager-lane")
 	require.Contains(t, page, "m1")
