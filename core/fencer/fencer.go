@@ -192,7 +192,7 @@ func (f *Fencer) Request(now time.Time, target string, action proto.FenceAction,
 	total := time.Duration(len(r.levels)) * LevelBudget(f.model.Cluster.FenceTimeout)
 	effs = append(effs,
 		effect.SetTimer{ID: r.deadline, At: now.Add(total)},
-		f.log(slog.LevelWarn, r, "fencing requested", slog.String("origin", origin), slog.String("action", string(action))),
+		f.log(slog.LevelWarn, r, r.what()+" requested", slog.String("origin", origin), slog.String("action", string(action))),
 	)
 	return append(effs, f.startLevel(now, r)...)
 }
@@ -364,6 +364,14 @@ func statusDisagrees(run *deviceRun, r *request) string {
 	return fmt.Sprintf("device %s %s but status says %s is %s", run.device, did, r.target, is)
 }
 
+// what names the request in logs: a fence, or a power-on.
+func (r *request) what() string {
+	if r.action == proto.FenceOn {
+		return "power-on"
+	}
+	return "fencing"
+}
+
 func (r *request) run(op proto.OpID) *deviceRun {
 	for _, run := range r.runs {
 		if run.op == op {
@@ -500,9 +508,9 @@ func (f *Fencer) finishWith(now time.Time, r *request, ok bool, reason string, d
 		f.history = slices.Delete(f.history, 0, len(f.history)-historyLen)
 	}
 	level := slog.LevelError
-	msg := "fencing failed"
+	msg := r.what() + " failed"
 	if ok {
-		level, msg = slog.LevelWarn, "fencing confirmed"
+		level, msg = slog.LevelWarn, r.what()+" confirmed"
 	}
 	effs = append(effs, f.log(level, r, msg, slog.Any("devices", devices), slog.String("reason", reason)),
 		Done{Target: r.target, Action: r.action, OK: ok, Reason: reason, Devices: devices})
