@@ -237,6 +237,7 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 	handle("GET /v1/reports", serveReports)
 	handle("GET /v1/reports/{id}", serveReport)
 	handle("POST /v1/requests", serveRequest(log))
+	handle("GET /v1/power/{host}", servePowerStatus)
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, l: l, path: path}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
@@ -379,6 +380,57 @@ func serveReport(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon
 			return
 		}
 	}
+}
+
+// powerWaitSlack is added to the fence timeout to bound how long a power
+// status answer waits: the manager itself gives up on a device a little
+// before.
+const powerWaitSlack = 15 * time.Second
+
+// servePowerStatus is GET /v1/power/{host}: each of the host's fence
+// devices asked for its power state now; answered when every device has
+// (or will not), at most the fence timeout and a slack later.
+func servePowerStatus(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	id, err := d.PowerStatus(r.PathValue("host"))
+	if errors.Is(err, daemon.ErrCannotPersist) || errors.Is(err, daemon.ErrNotLeading) {
+		w.Header().Set("Retry-After", "5")
+		fail(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	deadline := time.Now().Add(d.Model().Cluster.FenceTimeout + powerWaitSlack)
+	for {
+		ch := d.Changed()
+		var q manager.PowerQuery
+		d.View(func(m *manager.Manager) { q, _ = m.Query(id) })
+		if q.Done || !time.Now().Before(deadline) {
+			reply(w, http.StatusOK, powerView(q))
+			return
+		}
+		select {
+		case <-ch:
+		case <-time.After(time.Until(deadline)):
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// powerView is a power status query as the API shows it.
+func powerView(q manager.PowerQuery) api.PowerStatusView {
+	v := api.PowerStatusView{Host: q.Host, Asked: q.Asked, Done: q.Done, Devices: []api.PowerReadingView{}}
+	for _, rd := range q.Readings {
+		pr := api.PowerReadingView{Device: rd.Device, Executor: rd.Executor, State: rd.State, RC: rd.RC, Timeout: rd.Timeout,
+			Output: rd.Output, Lost: rd.Lost}
+		if !rd.Done {
+			pr.Lost = "no answer yet when the manager stopped waiting"
+		}
+		v.Devices = append(v.Devices, pr)
+	}
+	return v
 }
 
 // serveRequest is POST /v1/requests: an admin request, answered with its
