@@ -39,7 +39,7 @@ func TestConfirmDownWithYes(t *testing.T) {
 
 	rc, out, _ = runCLI("events", "--socket", sock)
 	require.Equal(t, 0, rc)
-	require.Regexp(t, `#\d+ confirm-down host=oss1 report=r\d+-1: the operator confirmed that the power of oss1 is off; it is taken as fenced. WARNING: if the host is in fact running`, out)
+	require.Regexp(t, `#\d+ confirm-down host=oss1 report=r\d+-1: the operator \(uid \d+( \([^)]*\))?\) confirmed that the power of oss1 is off; it is taken as fenced. WARNING: if the host is in fact running`, out)
 	require.Regexp(t, `#\d+ fenced host=oss1: confirmed down by the operator: no device was run`, out)
 	rc, out, _ = runCLI("fence", "history", "--socket", sock)
 	require.Equal(t, 0, rc)

@@ -47,6 +47,18 @@ type Request struct {
 	Host     string
 	Lifetime time.Duration
 	Flag     bool
+	// By is who asked, as the driver proved it (the admin socket's peer:
+	// "uid 1000 (alice)"); empty when unknown. The operator's power and
+	// confirm-down events name it.
+	By string
+}
+
+// operator names who asked for req in its events.
+func (r Request) operator() string {
+	if r.By == "" {
+		return "the operator"
+	}
+	return "the operator (" + r.By + ")"
 }
 
 // String renders the request as an operator would type it.
@@ -207,7 +219,7 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) []effect.Effect {
 func (mg *Manager) adminFence(now time.Time, req Request, rep *Report, ev func(Event)) []effect.Effect {
 	why, origin := "requested by an administrator", "admin"
 	if req.Command == CmdPowerOff {
-		why, origin = "power off requested by the operator", "operator (power off)"
+		why, origin = "power off requested by "+req.operator(), "operator (power off)"
 	}
 	ev(Event{Kind: "fence-requested", Host: req.Target, Message: why})
 	rep.Groups = nil

@@ -51,7 +51,7 @@ package manager
 //	jump d=30s                    time passes without any timer firing (the
 //	                              manager process was paused)
 //	fire timer=N                  one timer fires now, due or not
-//	admin cmd=move target=g [host=h2] [for=1m] [flag=true]
+//	admin cmd=move target=g [host=h2] [for=1m] [flag=true] [by=who]
 //	status                        the manager's view: hosts, resources,
 //	                              failures, constraints, open reports
 //	report id=r2-1                one report
@@ -582,6 +582,7 @@ func (h *driver) admin(t *testing.T, d *datadriven.TestData) {
 		req.Lifetime = argDur(t, d, "for")
 	}
 	req.Flag = arg(t, d, "flag", "") == "true"
+	req.By = arg(t, d, "by", "")
 	id, effs, err := h.mg.Admin(h.now, req)
 	if err != nil {
 		h.printf("error: %v", err)

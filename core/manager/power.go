@@ -72,7 +72,7 @@ type powerOn struct {
 // adminPowerOn asks the fencer to power a host on. Nothing else changes:
 // the host is a member again only when its agent says hello.
 func (mg *Manager) adminPowerOn(now time.Time, req Request, rep *Report, ev func(Event)) []effect.Effect {
-	ev(Event{Kind: "power-on-requested", Host: req.Target, Message: "power on requested by the operator"})
+	ev(Event{Kind: "power-on-requested", Host: req.Target, Message: "power on requested by " + req.operator()})
 	rep.Groups = nil
 	rep.Results[req.Target] = "powering on"
 	mg.powerOns[rep.ID] = &powerOn{host: req.Target}
@@ -104,7 +104,7 @@ func (mg *Manager) powerOnDone(now time.Time, d fencer.Done) []effect.Effect {
 // host is fenced as if a device had done it (its resources known stopped,
 // recovered elsewhere). The event says who stated it and what it risks.
 func (mg *Manager) adminConfirmDown(now time.Time, req Request, rep *Report, ev func(Event)) []effect.Effect {
-	ev(Event{Kind: "confirm-down", Host: req.Target, Message: "the operator confirmed that the power of " + req.Target +
+	ev(Event{Kind: "confirm-down", Host: req.Target, Message: req.operator() + " confirmed that the power of " + req.Target +
 		" is off; it is taken as fenced. WARNING: " + ConfirmDownWarning})
 	rep.Groups = nil
 	rep.Results[req.Target] = "confirmed down"

@@ -238,7 +238,7 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 	handle("GET /v1/reports/{id}", serveReport)
 	handle("POST /v1/requests", serveRequest(log))
 	handle("GET /v1/power/{host}", servePowerStatus)
-	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, l: l, path: path}
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ConnContext: withConn}, l: l, path: path}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
 }
@@ -443,7 +443,7 @@ func serveRequest(log *slog.Logger) func(w http.ResponseWriter, r *http.Request,
 			fail(w, code, err)
 			return
 		}
-		mreq := manager.Request{Command: manager.Command(req.Command), Target: req.Target, Host: req.Host, Flag: req.Flag}
+		mreq := manager.Request{Command: manager.Command(req.Command), Target: req.Target, Host: req.Host, Flag: req.Flag, By: peer(r)}
 		if req.Lifetime != "" {
 			lt, err := time.ParseDuration(req.Lifetime)
 			if err != nil {
@@ -464,7 +464,7 @@ func serveRequest(log *slog.Logger) func(w http.ResponseWriter, r *http.Request,
 			fail(w, http.StatusBadRequest, err)
 			return
 		}
-		log.Info("admin request", "request", mreq.String(), "report", id)
+		log.Info("admin request", "request", mreq.String(), "report", id, "by", mreq.By)
 		reply(w, http.StatusAccepted, map[string]string{"report": id})
 	}
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -226,6 +227,12 @@ func TestPowerStatusAndConfirmDown(t *testing.T) {
 		}
 	}
 	require.Contains(t, kinds, "confirm-down")
+	who := fmt.Sprintf("uid %d", os.Getuid())
+	for _, e := range evs {
+		if e.Kind == "confirm-down" {
+			require.Contains(t, e.Message, "the operator ("+who, "the socket's peer, as the kernel says")
+		}
+	}
 	h, err := c.FenceHistory()
 	require.NoError(t, err)
 	require.NotEmpty(t, h)
