@@ -588,6 +588,8 @@ var hosts = subcmd.Set{Tool: "basalt host", Noun: "action",
 			[]string{"HOST"}, target(api.CmdUnstandby)),
 		"fence": requestCmd("basalt host fence", "HOST", "fence (power off) the host now",
 			[]string{"HOST"}, target(api.CmdFence)),
+		"confirm-down": requestCmd("basalt host confirm-down", "HOST --yes", "state that the host's power is off, checked by hand: it is taken as fenced",
+			[]string{"HOST"}, confirmDown),
 	}}
 
 func maintenanceCmd(args []string, stdout, stderr io.Writer) int {

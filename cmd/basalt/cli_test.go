@@ -15,7 +15,7 @@ import (
 )
 
 // groups are the subcommands that are groups of actions.
-var groups = map[string]subcmd.Set{"resource": resources, "host": hosts, "certs": certsCmds, "fence": fenceCmds, "agents": agentsCmds}
+var groups = map[string]subcmd.Set{"resource": resources, "host": hosts, "certs": certsCmds, "fence": fenceCmds, "agents": agentsCmds, "power": powerCmds}
 
 // leaves lists every command that runs (not a group) as its arguments up
 // to its flags: ["status"], ["resource", "move"], ...
@@ -41,7 +41,7 @@ func hint(cmd string) string { return "Run '" + cmd + " --help' for usage.\n" }
 // TestUnknownFlagsSayWhich: before, an unknown flag on any subcommand
 // exited 2 with nothing on stderr.
 func TestUnknownFlagsSayWhich(t *testing.T) {
-	require.Len(t, leaves(), 25, "every command is covered")
+	require.Len(t, leaves(), 29, "every command is covered")
 	for _, l := range leaves() {
 		cmd := "basalt " + strings.Join(l, " ")
 		for _, flag := range []string{"--frobnicate", "-Z"} {
@@ -81,7 +81,7 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		cmd  string
 		want string
 	}{
-		{nil, "basalt", "missing subcommand: one of agents, certs, events, fence, host, maintenance, report, resource, status, validate"},
+		{nil, "basalt", "missing subcommand: one of agents, certs, events, fence, host, maintenance, power, report, resource, status, validate"},
 		{[]string{"frobnicate"}, "basalt", `unknown subcommand "frobnicate": one of agents, certs, events`},
 		{[]string{"resource"}, "basalt resource", "missing action: one of ban, cleanup, clear, list, manage, move, restart, show, start, stop, unmanage, why"},
 		{[]string{"fence"}, "basalt fence", "missing action: one of devices, history"},
@@ -101,7 +101,15 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"status", "--watch", "--interval", "-1s"}, "basalt status", "--interval -1s: want a duration above 0"},
 		{[]string{"report", "r1-1", "-o", "txt"}, "basalt report", `-o/--output "txt": want one of`},
 		{[]string{"resource", "reboot", "g"}, "basalt resource", `unknown action "reboot": one of ban, cleanup`},
-		{[]string{"host"}, "basalt host", "missing action: one of fence, standby, unstandby"},
+		{[]string{"host"}, "basalt host", "missing action: one of confirm-down, fence, standby, unstandby"},
+		{[]string{"power"}, "basalt power", "missing action: one of off, on, status"},
+		{[]string{"power", "status"}, "basalt power status", "missing HOST"},
+		{[]string{"power", "status", "oss1", "oss2"}, "basalt power status", `unexpected argument "oss2" after HOST`},
+		{[]string{"power", "status", "oss1", "-o", "xml"}, "basalt power status", `-o/--output "xml": want one of`},
+		{[]string{"power", "on"}, "basalt power on", "missing HOST"},
+		{[]string{"power", "off", "oss1", "--wait", "--timeout", "0s"}, "basalt power off", "--timeout 0s: want a positive duration"},
+		{[]string{"power", "reboot", "oss1"}, "basalt power", `unknown action "reboot": one of off, on, status`},
+		{[]string{"host", "confirm-down"}, "basalt host confirm-down", "missing HOST"},
 		{[]string{"certs"}, "basalt certs", "missing action: one of init"},
 		{[]string{"resource", "move", "g"}, "basalt resource move", "missing --host HOST"},
 		{[]string{"resource", "move", "--host", "h1"}, "basalt resource move", "missing GROUP"},
@@ -192,25 +200,29 @@ func TestHelpOnEveryCommand(t *testing.T) {
 // TestUsageLinesNameArguments: before, usage lines named flags only.
 func TestUsageLinesNameArguments(t *testing.T) {
 	for args, want := range map[string]string{
-		"resource move":    "basalt resource move GROUP --host HOST [--lifetime D] [--wait [--timeout D]] [--socket PATH]",
-		"resource ban":     "basalt resource ban GROUP --host HOST [--lifetime D] [--wait [--timeout D]] [--socket PATH]",
-		"resource start":   "basalt resource start GROUP [--wait [--timeout D]] [--socket PATH]",
-		"resource cleanup": "basalt resource cleanup GROUP|RESOURCE [--wait [--timeout D]] [--socket PATH]",
-		"resource why":     "basalt resource why GROUP [-o text|json|yaml] [--socket PATH]",
-		"host fence":       "basalt host fence HOST [--wait [--timeout D]] [--socket PATH]",
-		"maintenance":      "basalt maintenance on|off [--wait [--timeout D]] [--socket PATH]",
-		"report":           "basalt report ID [--wait [--timeout D]] [-o text|json|yaml] [--socket PATH]",
-		"events":           "basalt events [-n N] [--since D|TIME] [--follow [--interval D]] [-o text|json|yaml] [--socket PATH]",
-		"status":           "basalt status [-o text|json|yaml] [--watch [--interval D]] [--socket PATH]",
-		"resource list":    "basalt resource list [-o text|json|yaml] [--socket PATH]",
-		"resource show":    "basalt resource show GROUP|RESOURCE [-o text|json|yaml] [--socket PATH]",
-		"fence history":    "basalt fence history [-o text|json|yaml] [--socket PATH]",
-		"report list":      "basalt report list [--open] [-o text|json|yaml] [--socket PATH]",
-		"fence devices":    "basalt fence devices [-o text|json|yaml] [--socket PATH]",
-		"agents list":      "basalt agents list [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
-		"agents describe":  "basalt agents describe AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
-		"certs init":       "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",
-		"validate":         "basalt validate --config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--strict|--no-agents]",
+		"resource move":     "basalt resource move GROUP --host HOST [--lifetime D] [--wait [--timeout D]] [--socket PATH]",
+		"resource ban":      "basalt resource ban GROUP --host HOST [--lifetime D] [--wait [--timeout D]] [--socket PATH]",
+		"resource start":    "basalt resource start GROUP [--wait [--timeout D]] [--socket PATH]",
+		"resource cleanup":  "basalt resource cleanup GROUP|RESOURCE [--wait [--timeout D]] [--socket PATH]",
+		"resource why":      "basalt resource why GROUP [-o text|json|yaml] [--socket PATH]",
+		"host fence":        "basalt host fence HOST [--wait [--timeout D]] [--socket PATH]",
+		"host confirm-down": "basalt host confirm-down HOST --yes [--wait [--timeout D]] [--socket PATH]",
+		"power status":      "basalt power status HOST [-o text|json|yaml] [--socket PATH]",
+		"power on":          "basalt power on HOST [--wait [--timeout D]] [--socket PATH]",
+		"power off":         "basalt power off HOST [--wait [--timeout D]] [--socket PATH]",
+		"maintenance":       "basalt maintenance on|off [--wait [--timeout D]] [--socket PATH]",
+		"report":            "basalt report ID [--wait [--timeout D]] [-o text|json|yaml] [--socket PATH]",
+		"events":            "basalt events [-n N] [--since D|TIME] [--follow [--interval D]] [-o text|json|yaml] [--socket PATH]",
+		"status":            "basalt status [-o text|json|yaml] [--watch [--interval D]] [--socket PATH]",
+		"resource list":     "basalt resource list [-o text|json|yaml] [--socket PATH]",
+		"resource show":     "basalt resource show GROUP|RESOURCE [-o text|json|yaml] [--socket PATH]",
+		"fence history":     "basalt fence history [-o text|json|yaml] [--socket PATH]",
+		"report list":       "basalt report list [--open] [-o text|json|yaml] [--socket PATH]",
+		"fence devices":     "basalt fence devices [-o text|json|yaml] [--socket PATH]",
+		"agents list":       "basalt agents list [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
+		"agents describe":   "basalt agents describe AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
+		"certs init":        "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",
+		"validate":          "basalt validate --config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--strict|--no-agents]",
 	} {
 		rc, out, _ := runCLI(append(strings.Fields(args), "--help")...)
 		require.Equal(t, 0, rc, args)
@@ -253,6 +265,7 @@ func TestUnreachableManager(t *testing.T) {
 		{"basalt report", []string{"r1-1", "-o", "json"}}, {"basalt events", []string{"--since", "10m"}},
 		{"basalt events", []string{"--follow"}}, {"basalt status", []string{"--watch"}},
 		{"basalt fence history", nil}, {"basalt resource list", nil}, {"basalt resource show", []string{"fs1"}},
+		{"basalt power status", []string{"oss1"}}, {"basalt power off", []string{"oss1"}}, {"basalt power on", []string{"oss1", "--wait"}},
 	} {
 		args := append(strings.Fields(strings.TrimPrefix(tc.cmd, "basalt ")), tc.args...)
 		rc, out, errOut := runCLI(append(args, "--socket", sock)...)

@@ -22,11 +22,13 @@ const (
 
 const exitCodes = `Exit codes:
   0  done; for status: everything is as intended
-  1  status: something needs attention; a request refused by the manager, or
+  1  status: something needs attention; power status: a device's answer is
+     UNKNOWN; a request refused by the manager, or
      its report FAILED, or still OPEN after --timeout; validate: a file is
      invalid; certs init: nothing written
   2  a command-line mistake (unknown subcommand or flag, missing or extra
-     argument, bad value); the message says which
+     argument, bad value); the message says which; host confirm-down
+     without --yes (nothing is sent)
   3  the manager was not reachable on its socket
 `
 
@@ -35,7 +37,8 @@ var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks t
 		"validate":    {Args: "--config FILE [--config FILE ...] [--strict|--no-agents]", Summary: "check configuration files (and the agents they name) and summarise them", Run: validate},
 		"status":      {Args: "[-o text|json|yaml] [--watch]", Summary: "the cluster at a glance (--watch: live); exit 0 only when all is as intended", Run: status},
 		"resource":    {Args: "ACTION GROUP", Summary: "start, stop, move, ban, clear, cleanup, manage, unmanage a group, why it is where it is; list, show", Run: resources.Dispatch},
-		"host":        {Args: "ACTION HOST", Summary: "standby, unstandby or fence a host", Run: hosts.Dispatch},
+		"host":        {Args: "ACTION HOST", Summary: "standby, unstandby or fence a host, or confirm it down", Run: hosts.Dispatch},
+		"power":       {Args: "status|on|off HOST", Summary: "a host's power through its fence devices: its state, on, off (a fence)", Run: powerCmds.Dispatch},
 		"maintenance": {Args: "on|off", Summary: "stop or resume acting on resources cluster-wide", Run: maintenanceCmd},
 		"events":      {Args: "[-n N] [--since D|TIME] [--follow]", Summary: "the manager's recent events (--follow: as they come)", Run: eventsCmd},
 		"report":      {Args: "ID [--wait]|list", Summary: "show a request's report (--wait to follow it to CLOSED); list: every report", Run: reportCmd},

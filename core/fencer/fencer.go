@@ -6,6 +6,12 @@
 // outcome is recorded in the history and reported to the requester.
 // Duplicate requests for the same target merge into one.
 //
+// An operator's power-on (basalt power on) is served the same way, level by
+// level, its "on" trusted once a status check says the power is on; it never
+// merges with a fence, and a fence requested meanwhile supersedes it. An
+// operator's word that a host is down (Confirm) ends its fencing without any
+// device.
+//
 // The fencer runs inside the manager and is sans-I/O: it asks for fence
 // agents to be run by sending proto.FenceExec to hosts, and learns the
 // outcome from proto.FenceResult.
@@ -150,22 +156,33 @@ func (f *Fencer) Pending(target string) bool { _, ok := f.active[target]; return
 // History returns the finished requests, oldest first.
 func (f *Fencer) History() []HistoryEntry { return slices.Clone(f.history) }
 
-// Request asks for target to be fenced. A request for a target already
-// being fenced merges into it: one fencing serves every requester.
+// Request asks for target to be fenced (off or reboot), or powered on (on).
+// A request for a target already being fenced merges into it: one fencing
+// serves every requester. A power-on never merges with a fence: one asked
+// during a fence fails at once, and a fence asked during a power-on
+// supersedes it (a host that must be fenced is never left to boot).
 func (f *Fencer) Request(now time.Time, target string, action proto.FenceAction, origin string) []effect.Effect {
+	var effs []effect.Effect
 	if r, ok := f.active[target]; ok {
-		if !slices.Contains(r.origins, origin) {
-			r.origins = append(r.origins, origin)
+		switch {
+		case (r.action == proto.FenceOn) == (action == proto.FenceOn):
+			if !slices.Contains(r.origins, origin) {
+				r.origins = append(r.origins, origin)
+			}
+			return []effect.Effect{f.log(slog.LevelInfo, r, "fence request merged with the one in progress", slog.String("origin", origin))}
+		case action == proto.FenceOn:
+			return []effect.Effect{Done{Target: target, Action: action, Reason: fmt.Sprintf("a fence of %s is in progress", target)}}
+		default:
+			effs = f.finish(now, r, false, fmt.Sprintf("superseded by a fence request (%s)", origin))
 		}
-		return []effect.Effect{f.log(slog.LevelInfo, r, "fence request merged with the one in progress", slog.String("origin", origin))}
 	}
-	if action != proto.FenceOff && action != proto.FenceReboot {
-		return []effect.Effect{Done{Target: target, Action: action, Reason: fmt.Sprintf("action %q cannot fence a host", action)}}
+	if action != proto.FenceOff && action != proto.FenceReboot && action != proto.FenceOn {
+		return append(effs, Done{Target: target, Action: action, Reason: fmt.Sprintf("action %q cannot fence a host", action)})
 	}
 	r := &request{target: target, action: action, origins: []string{origin}, requested: now,
 		levels: f.model.FencingLevels(target)}
 	if len(r.levels) == 0 {
-		return f.finish(now, r, false, fmt.Sprintf("no fence device can fence %s", target))
+		return append(effs, f.finish(now, r, false, fmt.Sprintf("no fence device can fence %s", target))...)
 	}
 	f.active[target] = r
 	// The whole request is bounded too: every level's devices in turn,
@@ -173,12 +190,39 @@ func (f *Fencer) Request(now time.Time, target string, action proto.FenceAction,
 	r.deadline = f.hooks.NextTimer()
 	f.byTimer[r.deadline] = r
 	total := time.Duration(len(r.levels)) * LevelBudget(f.model.Cluster.FenceTimeout)
-	effs := []effect.Effect{
+	effs = append(effs,
 		effect.SetTimer{ID: r.deadline, At: now.Add(total)},
-		f.log(slog.LevelWarn, r, "fencing requested", slog.String("origin", origin), slog.String("action", string(action))),
-	}
+		f.log(slog.LevelWarn, r, r.what()+" requested", slog.String("origin", origin), slog.String("action", string(action))),
+	)
 	return append(effs, f.startLevel(now, r)...)
 }
+
+// Confirm ends target's fencing on an operator's word that its power is
+// off (basalt host confirm-down, Pacemaker's stonith_admin --confirm): a
+// request in progress succeeds without its devices (their late answers are
+// ignored), a power-on in progress fails, and without a request one is
+// recorded as done. Either way the history holds it with why, and a Done
+// that succeeded, with no device, tells the requester.
+func (f *Fencer) Confirm(now time.Time, target, origin, why string) []effect.Effect {
+	var effs []effect.Effect
+	r, ok := f.active[target]
+	if ok && r.action == proto.FenceOn {
+		effs = f.finish(now, r, false, "superseded by the operator's confirmation that the host is down")
+		ok = false
+	}
+	if !ok {
+		r = &request{target: target, action: proto.FenceOff, requested: now}
+	}
+	if !slices.Contains(r.origins, origin) {
+		r.origins = append(r.origins, origin)
+	}
+	return append(effs, f.finishWith(now, r, true, why, nil)...)
+}
+
+// Executor is the peer that would run device against target now: never
+// the target itself, preferably one that verified the device ("" when no
+// peer is online). A power status query runs its device there.
+func (f *Fencer) Executor(device, target string) string { return f.executor(device, target) }
 
 // startLevel runs every device of the current level, falling through levels
 // that cannot even start (no peer can run a device).
@@ -261,21 +305,19 @@ func (f *Fencer) Result(now time.Time, res proto.FenceResult) []effect.Effect {
 	delete(f.byTimer, run.timer)
 	effs := []effect.Effect{effect.CancelTimer{ID: run.timer}}
 	switch {
-	case run.step == stepFence && res.RC == 0 && r.action == proto.FenceOff:
-		// The agent says off; trust it only when a status check agrees.
+	case run.step == stepFence && res.RC == 0 && r.action != proto.FenceReboot:
+		// The agent says off (or on); trust it only when a status check
+		// agrees.
 		run.step = stepStatus
 		return append(effs, f.send(now, r, run, proto.FenceStatus)...)
 	case run.step == stepFence && res.RC == 0:
 		run.done = true // reboot: the agent's own semantics confirm it
-	case run.step == stepStatus && res.RC == 2:
-		run.done = true // status: off
+	case run.step == stepStatus && res.RC == confirmedRC(r.action):
+		run.done = true // status: off (or on, for a power-on)
 	default:
 		why := fmt.Sprintf("device %s %s via %s: rc %d", run.device, map[step]string{stepFence: string(r.action), stepStatus: "status"}[run.step], run.executor, res.RC)
-		if run.step == stepStatus && res.RC == 0 {
-			why = fmt.Sprintf("device %s reported off but status says %s is still on", run.device, r.target)
-			if run.askedAgain {
-				why = fmt.Sprintf("device %s did not answer in time and status says %s is still on", run.device, r.target)
-			}
+		if run.step == stepStatus && (res.RC == 0 || res.RC == 2) {
+			why = statusDisagrees(run, r)
 		}
 		if res.Timeout {
 			why += " (timed out)"
@@ -292,6 +334,42 @@ func (f *Fencer) Result(now time.Time, res proto.FenceResult) []effect.Effect {
 		devices = append(devices, run.device)
 	}
 	return append(effs, f.finishWith(now, r, true, "", devices)...)
+}
+
+// Fence agents' status exit codes (the fence agent API).
+const (
+	statusOn  = 0
+	statusOff = 2
+)
+
+// confirmedRC is the status exit code that confirms a request's action:
+// on for a power-on, off for everything else.
+func confirmedRC(a proto.FenceAction) int {
+	if a == proto.FenceOn {
+		return statusOn
+	}
+	return statusOff
+}
+
+// statusDisagrees says why a status check failed a run: the power is not
+// what the action asked for.
+func statusDisagrees(run *deviceRun, r *request) string {
+	did, is := "reported off", "still on"
+	if r.action == proto.FenceOn {
+		did, is = "reported on", "still off"
+	}
+	if run.askedAgain {
+		return fmt.Sprintf("device %s did not answer in time and status says %s is %s", run.device, r.target, is)
+	}
+	return fmt.Sprintf("device %s %s but status says %s is %s", run.device, did, r.target, is)
+}
+
+// what names the request in logs: a fence, or a power-on.
+func (r *request) what() string {
+	if r.action == proto.FenceOn {
+		return "power-on"
+	}
+	return "fencing"
 }
 
 func (r *request) run(op proto.OpID) *deviceRun {
@@ -341,14 +419,14 @@ func (f *Fencer) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 }
 
 // noAnswer handles a device run whose result never came. For a power-off
-// the status check asks what happened, once: whether the off's answer or
+// (or a power-on) the status check asks what happened, once: whether the off's answer or
 // the status's was lost, the status says whether the target is off, and
 // failing the whole level for one lost answer cost a retry backoff of
 // minutes (shaped seed 3320). A reboot has no such check (a rebooted host
 // is on again), and a second silence is the device's, not the network's.
 func (f *Fencer) noAnswer(now time.Time, r *request, run *deviceRun) []effect.Effect {
 	why := fmt.Sprintf("device %s via %s: no result in time", run.device, run.executor)
-	if r.action != proto.FenceOff || run.askedAgain {
+	if r.action == proto.FenceReboot || run.askedAgain {
 		return f.levelFailed(now, r, why)
 	}
 	run.askedAgain = true
@@ -430,9 +508,9 @@ func (f *Fencer) finishWith(now time.Time, r *request, ok bool, reason string, d
 		f.history = slices.Delete(f.history, 0, len(f.history)-historyLen)
 	}
 	level := slog.LevelError
-	msg := "fencing failed"
+	msg := r.what() + " failed"
 	if ok {
-		level, msg = slog.LevelWarn, "fencing confirmed"
+		level, msg = slog.LevelWarn, r.what()+" confirmed"
 	}
 	effs = append(effs, f.log(level, r, msg, slog.Any("devices", devices), slog.String("reason", reason)),
 		Done{Target: r.target, Action: r.action, OK: ok, Reason: reason, Devices: devices})

@@ -222,3 +222,91 @@ func TestLostExecutorIsReplacedAtOnce(t *testing.T) {
 	require.Equal(t, "ipmi-c", again.Msg.(proto.FenceExec).Device, "same level, same device")
 	require.Nil(t, f.Result(t0, proto.FenceResult{Op: first.Msg.(proto.FenceExec).Op, RC: 0}), "the lost executor's late answer is ignored")
 }
+
+// A power-on runs the device's "on" and is trusted once its status says on
+// (rc 0); status saying off fails the level, and the next one runs.
+func TestPowerOnIsConfirmedByStatus(t *testing.T) {
+	f := newFencer(t)
+	on := sends(f.Request(t0, "c", proto.FenceOn, "operator"))
+	require.Len(t, on, 1)
+	require.Equal(t, proto.FenceOn, on[0].Action)
+	st := sends(f.Result(t0, proto.FenceResult{Op: on[0].Op, RC: 0}))
+	require.Len(t, st, 1)
+	require.Equal(t, proto.FenceStatus, st[0].Action)
+	d := done(f.Result(t0, proto.FenceResult{Op: st[0].Op, RC: 0}))
+	require.NotNil(t, d)
+	require.True(t, d.OK)
+	require.Equal(t, proto.FenceOn, d.Action)
+	require.Equal(t, proto.FenceOn, f.History()[0].Action)
+
+	on = sends(f.Request(t0, "b", proto.FenceOn, "operator"))
+	st = sends(f.Result(t0, proto.FenceResult{Op: on[0].Op, RC: 0}))
+	l2 := sends(f.Result(t0, proto.FenceResult{Op: st[0].Op, RC: 2}))
+	require.Len(t, l2, 2, "status says off: level 2's devices")
+	require.Equal(t, proto.FenceOn, l2[0].Action)
+	require.Contains(t, f.active["b"].reasons[0], "device ipmi-b reported on but status says b is still off")
+}
+
+// A power-on never merges with a fence: one asked during a fence fails at
+// once, and a fence asked during a power-on supersedes it.
+func TestPowerOnAndFenceNeverMerge(t *testing.T) {
+	f := newFencer(t)
+	off := sends(f.Request(t0, "c", proto.FenceOff, "manager"))
+	d := done(f.Request(t0, "c", proto.FenceOn, "operator"))
+	require.NotNil(t, d)
+	require.False(t, d.OK)
+	require.Equal(t, proto.FenceOn, d.Action)
+	require.Contains(t, d.Reason, "a fence of c is in progress")
+	require.True(t, f.Pending("c"), "the fence goes on")
+	require.Equal(t, []string{"manager"}, f.active["c"].origins)
+	require.NotNil(t, f.active["c"].run(off[0].Op))
+
+	f = newFencer(t)
+	on := sends(f.Request(t0, "c", proto.FenceOn, "operator"))
+	effs := f.Request(t0, "c", proto.FenceOff, "manager")
+	d = done(effs)
+	require.NotNil(t, d, "the power-on ends")
+	require.Equal(t, proto.FenceOn, d.Action)
+	require.False(t, d.OK)
+	require.Contains(t, d.Reason, "superseded by a fence request (manager)")
+	s := sends(effs)
+	require.Len(t, s, 1)
+	require.Equal(t, proto.FenceOff, s[0].Action, "the fence runs")
+	require.Nil(t, f.Result(t0, proto.FenceResult{Op: on[0].Op, RC: 0}), "the power-on's late answer is ignored")
+}
+
+// The operator's confirmation ends a fence in progress as a success without
+// its devices, and without one it is recorded as a fence done; the devices'
+// late answers change nothing.
+func TestConfirmEndsFencingWithoutDevices(t *testing.T) {
+	f := newFencer(t)
+	off := sends(f.Request(t0, "c", proto.FenceOff, "manager"))
+	d := done(f.Confirm(t0.Add(time.Minute), "c", "operator", "confirmed down by the operator"))
+	require.NotNil(t, d)
+	require.True(t, d.OK)
+	require.Empty(t, d.Devices)
+	require.Equal(t, proto.FenceOff, d.Action)
+	require.False(t, f.Pending("c"))
+	require.Nil(t, f.Result(t0, proto.FenceResult{Op: off[0].Op, RC: 0}))
+	h := f.History()
+	require.Len(t, h, 1)
+	require.Equal(t, []string{"manager", "operator"}, h[0].Origins)
+	require.Equal(t, t0, h[0].Requested)
+	require.Equal(t, "confirmed down by the operator", h[0].Reason)
+
+	d = done(f.Confirm(t0, "a", "operator", "confirmed down by the operator"))
+	require.True(t, d.OK)
+	require.Len(t, f.History(), 2)
+	require.Equal(t, []string{"operator"}, f.History()[1].Origins)
+}
+
+// A lost answer of a power-on asks its status too.
+func TestPowerOnLostAnswerAsksStatus(t *testing.T) {
+	f := newFencer(t)
+	effs := f.Request(t0, "a", proto.FenceOn, "operator")
+	status := sends(f.TimerFired(t0.Add(time.Minute), timerOf(t, effs)))
+	require.Len(t, status, 1)
+	require.Equal(t, proto.FenceStatus, status[0].Action)
+	d := done(f.Result(t0, proto.FenceResult{Op: status[0].Op, RC: 0}))
+	require.True(t, d.OK, d.Reason)
+}

@@ -29,6 +29,14 @@ const (
 	CmdUnstandby   Command = "unstandby"   // host: may run resources again
 	CmdMaintenance Command = "maintenance" // cluster: Flag on or off
 	CmdFence       Command = "fence"       // host: fence it now
+	// CmdPowerOff is basalt power off: the operator's fence, as CmdFence.
+	CmdPowerOff Command = "power-off"
+	// CmdPowerOn is basalt power on: the host's fence devices run "on";
+	// the host joins when its agent says hello.
+	CmdPowerOn Command = "power-on"
+	// CmdConfirmDown is basalt host confirm-down: the operator's word that
+	// the host's power is off, taken as a fence (stonith_admin --confirm).
+	CmdConfirmDown Command = "confirm-down"
 )
 
 // Request is one administrative request.
@@ -39,6 +47,18 @@ type Request struct {
 	Host     string
 	Lifetime time.Duration
 	Flag     bool
+	// By is who asked, as the driver proved it (the admin socket's peer:
+	// "uid 1000 (alice)"); empty when unknown. The operator's power and
+	// confirm-down events name it.
+	By string
+}
+
+// operator names who asked for req in its events.
+func (r Request) operator() string {
+	if r.By == "" {
+		return "the operator"
+	}
+	return "the operator (" + r.By + ")"
 }
 
 // String renders the request as an operator would type it.
@@ -50,8 +70,12 @@ func (r Request) String() string {
 	if r.Lifetime > 0 {
 		s += " for " + r.Lifetime.String()
 	}
-	if r.Command == CmdMaintenance {
+	switch r.Command {
+	case CmdMaintenance:
 		s = fmt.Sprintf("maintenance %t", r.Flag)
+	case CmdPowerOff, CmdPowerOn, cmdPowerStatus:
+		// As typed: basalt power off HOST.
+		s = strings.Replace(s, "-", " ", 1)
 	}
 	return s
 }
@@ -81,8 +105,12 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 	ev(Event{Kind: "report-opened", Group: strings.Join(groups, ","), Message: req.String()})
 	effs = append(effs, mg.supersede(now, req, rep.ID)...)
 	switch req.Command {
-	case CmdFence:
+	case CmdFence, CmdPowerOff:
 		effs = append(effs, mg.adminFence(now, req, rep, ev)...)
+	case CmdPowerOn:
+		effs = append(effs, mg.adminPowerOn(now, req, rep, ev)...)
+	case CmdConfirmDown:
+		effs = append(effs, mg.adminConfirmDown(now, req, rep, ev)...)
 	case CmdCleanup:
 		effs = append(effs, mg.adminCleanup(req, ev)...)
 	default:
@@ -184,20 +212,29 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) []effect.Effect {
 	return effs
 }
 
-// adminFence fences a host at an administrator's request: it is unclean
-// from now on, until the fence confirms it is off.
+// adminFence fences a host at an administrator's request (basalt host
+// fence, or basalt power off): it is unclean from now on, until the fence
+// confirms it is off, and then a fenced host like any other. A request
+// during a fence in progress joins it, so that the history names it.
 func (mg *Manager) adminFence(now time.Time, req Request, rep *Report, ev func(Event)) []effect.Effect {
-	ev(Event{Kind: "fence-requested", Host: req.Target, Message: "requested by an administrator"})
+	why, origin := "requested by an administrator", "admin"
+	if req.Command == CmdPowerOff {
+		why, origin = "power off requested by "+req.operator(), "operator (power off)"
+	}
+	ev(Event{Kind: "fence-requested", Host: req.Target, Message: why})
 	rep.Groups = nil
 	rep.Results[req.Target] = "fencing"
 	hi := mg.hosts[req.Target]
 	if hi.fence.active {
+		if req.Command == CmdPowerOff {
+			return mg.fenceEffects(now, mg.fencer.Request(now, req.Target, proto.FenceOff, origin))
+		}
 		return nil
 	}
 	hi.fence.active = true
 	hi.state = planner.Unclean // until confirmed, it may run anything
 	mg.setOnline()
-	return mg.fenceEffects(now, mg.fencer.Request(now, req.Target, proto.FenceOff, "admin"))
+	return mg.fenceEffects(now, mg.fencer.Request(now, req.Target, proto.FenceOff, origin))
 }
 
 // checkRequest validates a request and returns the groups it concerns.
@@ -246,14 +283,27 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 			return nil, err
 		}
 		return mg.allGroups(), nil
-	case CmdFence:
+	case CmdFence, CmdPowerOff:
 		if err := host(req.Target); err != nil {
 			return nil, err
 		}
 		if !mg.m.Cluster.Fencing {
 			return nil, fmt.Errorf("%s: fencing is off in this cluster", req)
 		}
-		return nil, nil
+		return nil, mg.hasDevices(req)
+	case CmdPowerOn:
+		if err := host(req.Target); err != nil {
+			return nil, err
+		}
+		if err := mg.hasDevices(req); err != nil {
+			return nil, err
+		}
+		return nil, mg.mayPowerOn(req)
+	case CmdConfirmDown:
+		if err := host(req.Target); err != nil {
+			return nil, err
+		}
+		return nil, mg.mayConfirmDown(req)
 	case CmdMaintenance:
 		return mg.allGroups(), nil
 	}

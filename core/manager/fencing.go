@@ -44,7 +44,12 @@ func (mg *Manager) fenceResult(now time.Time, m proto.FenceResult) []effect.Effe
 		return mg.fenceEffects(now, mg.fencer.Result(now, m))
 	}
 	p, ok := mg.ops[m.Op]
-	if !ok || m.Action != proto.FenceMonitor || p.resource != "" || p.host != m.Host {
+	if ok && p.query != "" && m.Action == proto.FenceStatus && p.host == m.Host {
+		delete(mg.ops, m.Op)
+		mg.powerRead(p, m)
+		return []effect.Effect{mg.cancelTimer(p.timer)}
+	}
+	if !ok || m.Action != proto.FenceMonitor || p.resource != "" || p.query != "" || p.host != m.Host {
 		return nil // late, repeated or foreign
 	}
 	delete(mg.ops, m.Op)
@@ -105,6 +110,11 @@ func (mg *Manager) fenceEffects(now time.Time, effs []effect.Effect) []effect.Ef
 		if hi == nil {
 			continue
 		}
+		if d.Action == proto.FenceOn {
+			out = append(out, mg.powerOnDone(now, d)...) // a power-on, not a fence
+			mg.markStale()
+			continue
+		}
 		out = append(out, mg.fenceDone(now, hi, d)...)
 		mg.markStale()
 	}
@@ -119,7 +129,11 @@ func (mg *Manager) fenceDone(now time.Time, hi *hostInfo, d fencer.Done) []effec
 	if d.OK {
 		hi.fence.fails, hi.fence.failure = 0, ""
 		mg.hostFenced(hi)
-		out = append(out, mg.event(now, Event{Kind: "fenced", Host: d.Target, Message: fmt.Sprintf("by %v", d.Devices)})...)
+		how := fmt.Sprintf("by %v", d.Devices)
+		if len(d.Devices) == 0 {
+			how = d.Reason // the operator's confirmation
+		}
+		out = append(out, mg.event(now, Event{Kind: "fenced", Host: d.Target, Message: how})...)
 	} else {
 		hi.fence.fails++
 		backoff := min(fenceRetryMin<<min(hi.fence.fails-1, 5), fenceRetryMax)
@@ -157,6 +171,9 @@ func (mg *Manager) hostFenced(hi *hostInfo) {
 			delete(mg.ops, id)
 			if p.timer != 0 {
 				delete(mg.timers, p.timer)
+			}
+			if p.query != "" {
+				mg.powerLost(p, "its executor "+hi.name+" was fenced")
 			}
 			if !(p.recurring && p.answered) {
 				mg.actionDone(p, false)

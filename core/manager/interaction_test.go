@@ -51,13 +51,19 @@ package manager
 //	jump d=30s                    time passes without any timer firing (the
 //	                              manager process was paused)
 //	fire timer=N                  one timer fires now, due or not
-//	admin cmd=move target=g [host=h2] [for=1m] [flag=true]
+//	admin cmd=move target=g [host=h2] [for=1m] [flag=true] [by=who]
 //	status                        the manager's view: hosts, resources,
 //	                              failures, constraints, open reports
 //	report id=r2-1                one report
 //	constraints                   the moves and bans in force now
 //	devices                       each fence device's last monitor per host
 //	events                        the in-memory event log
+//	power host=h1                 a power status query of h1's devices
+//	query id=p1-1                 a power status query's readings
+//	fence-history                 the fencer's finished requests
+//
+// answer's fence status says off, or on once the driver has answered an
+// "on" for that target more recently than an "off".
 
 import (
 	"encoding/json"
@@ -130,6 +136,27 @@ type driver struct {
 
 	// persistErr is what each host's heartbeats say it cannot persist.
 	persistErr map[string]string
+	// poweredOn: the last power action answered for the target was "on".
+	poweredOn map[string]bool
+}
+
+func (h *driver) query(id string) {
+	q, ok := h.mg.Query(id)
+	if !ok {
+		h.printf("no query %s", id)
+		return
+	}
+	h.printf("query %s of %s asked at %s done=%t", q.ID, q.Host, h.rel(q.Asked), q.Done)
+	for _, r := range q.Readings {
+		line := fmt.Sprintf("  %s via %q: %s rc=%d done=%t", r.Device, r.Executor, r.State, r.RC, r.Done)
+		if r.Timeout {
+			line += " timeout"
+		}
+		if r.Lost != "" {
+			line += " lost: " + r.Lost
+		}
+		h.printf("%s", line)
+	}
 }
 
 func (h *driver) printf(format string, args ...any) { fmt.Fprintf(&h.out, format+"\n", args...) }
@@ -233,6 +260,21 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 	case "events":
 		for _, e := range h.mg.Events() {
 			h.printf("%s", h.event(e))
+		}
+	case "power":
+		id, effs, err := h.mg.PowerStatus(h.now, arg(t, d, "host", ""))
+		if err != nil {
+			h.printf("error: %v", err)
+		} else {
+			h.printf("query %s", id)
+		}
+		h.apply(effs)
+	case "query":
+		h.query(arg(t, d, "id", ""))
+	case "fence-history":
+		for _, e := range h.mg.FenceHistory() {
+			h.printf("%s %s ok=%t origins=%v requested=%s completed=%s devices=%v: %s", e.Target, e.Action, e.OK, e.Origins,
+				h.rel(e.Requested), h.rel(e.Completed), e.Devices, e.Reason)
 		}
 	default:
 		d.Fatalf(t, "unknown command %q", d.Cmd)
@@ -423,8 +465,16 @@ func (h *driver) answer(t *testing.T, d *datadriven.TestData) {
 		if s.fence != nil {
 			f := s.fence
 			rc := 0
-			if f.Action == proto.FenceStatus {
-				rc = 2
+			switch f.Action {
+			case proto.FenceStatus:
+				if !h.poweredOn[f.Target] {
+					rc = 2
+				}
+			case proto.FenceOn, proto.FenceOff:
+				if h.poweredOn == nil {
+					h.poweredOn = map[string]bool{}
+				}
+				h.poweredOn[f.Target] = f.Action == proto.FenceOn
 			}
 			h.printf("> %s answers op %d (fence %s %s): rc %d", s.host, op, f.Action, f.Device, rc)
 			h.apply(h.mg.Receive(h.now, s.host, proto.FenceResult{Host: s.host, Epoch: f.Epoch, Op: op, Device: f.Device,
@@ -532,6 +582,7 @@ func (h *driver) admin(t *testing.T, d *datadriven.TestData) {
 		req.Lifetime = argDur(t, d, "for")
 	}
 	req.Flag = arg(t, d, "flag", "") == "true"
+	req.By = arg(t, d, "by", "")
 	id, effs, err := h.mg.Admin(h.now, req)
 	if err != nil {
 		h.printf("error: %v", err)

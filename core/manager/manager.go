@@ -116,9 +116,15 @@ type Manager struct {
 
 	reports  map[string]*Report
 	repOrder []string
-	nextRep  int
-	events   []Event
-	seq      uint64
+	// powerOns follows each power-on's report to its end, and queries
+	// the power status queries (power.go), the last maxPowerQueries.
+	powerOns   map[string]*powerOn
+	queries    map[string]*PowerQuery
+	queryOrder []string
+	nextQuery  int
+	nextRep    int
+	events     []Event
+	seq        uint64
 
 	// shadow has replayed exactly what the event log holds, and logSize
 	// measures it: compaction's snapshot is the shadow's (compact.go).
@@ -146,6 +152,7 @@ func New(cfg Config) *Manager {
 		ops:       map[proto.OpID]*pendingOp{}, timers: map[effect.TimerID]timerUse{},
 		fenceAct: map[string]int{}, reports: map[string]*Report{},
 		devChecks: map[string]map[string]DeviceCheck{},
+		powerOns:  map[string]*powerOn{}, queries: map[string]*PowerQuery{},
 	}
 	mg.fencer = fencer.New(cfg.Model, fencer.Hooks{
 		NextOp:    mg.op,

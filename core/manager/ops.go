@@ -34,8 +34,10 @@ type pendingOp struct {
 	cleanedUp bool
 	// conn is the connection the command went out on (0: none known).
 	conn effect.ConnID
-	// device is the fence device a device monitor checks.
+	// device is the fence device a device monitor checks, or a power
+	// status query asks (query, its ID).
 	device string
+	query  string
 }
 
 // oneShot: a command that ends with its first result (probe, start, stop).
@@ -132,7 +134,10 @@ func (mg *Manager) failHostOpsBut(now time.Time, host, why string, keep effect.C
 // fence decides.
 func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why string) []effect.Effect {
 	delete(mg.ops, id)
-	if p.device != "" {
+	switch {
+	case p.query != "":
+		mg.powerLost(p, why)
+	case p.device != "":
 		mg.deviceChecked(DeviceCheck{Device: p.device, Host: p.host, At: now, Lost: why})
 	}
 	var effs []effect.Effect

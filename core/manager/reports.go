@@ -55,6 +55,9 @@ func (mg *Manager) reportDone(rep *Report, busy map[string]bool) bool {
 			return false
 		}
 	}
+	if po := mg.powerOns[rep.ID]; po != nil {
+		return po.done // its host's fencing is another request's
+	}
 	for h := range rep.Results {
 		if hi := mg.hosts[h]; hi != nil && hi.fence.active {
 			return false
@@ -67,7 +70,20 @@ func (mg *Manager) reportDone(rep *Report, busy map[string]bool) bool {
 // whether that is what was asked.
 func (mg *Manager) closeReport(now time.Time, rep *Report) {
 	rep.State, rep.Closed = ReportClosed, now
+	po := mg.powerOns[rep.ID]
+	delete(mg.powerOns, rep.ID)
+	if po != nil {
+		// A power-on's outcome is the devices', not the host's state: the
+		// host joins later, when its agent says hello.
+		rep.Results[po.host], rep.Failed = po.result, !po.ok
+		if !po.done {
+			rep.Results[po.host], rep.Failed = "power on not confirmed", true
+		}
+	}
 	for h := range rep.Results {
+		if po != nil && po.host == h {
+			continue
+		}
 		if hi := mg.hosts[h]; hi != nil {
 			rep.Results[h] = "host " + string(hi.state)
 			if hi.fence.failure != "" {

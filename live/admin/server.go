@@ -237,7 +237,8 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 	handle("GET /v1/reports", serveReports)
 	handle("GET /v1/reports/{id}", serveReport)
 	handle("POST /v1/requests", serveRequest(log))
-	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, l: l, path: path}
+	handle("GET /v1/power/{host}", servePowerStatus)
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ConnContext: withConn}, l: l, path: path}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
 }
@@ -381,6 +382,57 @@ func serveReport(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon
 	}
 }
 
+// powerWaitSlack is added to the fence timeout to bound how long a power
+// status answer waits: the manager itself gives up on a device a little
+// before.
+const powerWaitSlack = 15 * time.Second
+
+// servePowerStatus is GET /v1/power/{host}: each of the host's fence
+// devices asked for its power state now; answered when every device has
+// (or will not), at most the fence timeout and a slack later.
+func servePowerStatus(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	id, err := d.PowerStatus(r.PathValue("host"))
+	if errors.Is(err, daemon.ErrCannotPersist) || errors.Is(err, daemon.ErrNotLeading) {
+		w.Header().Set("Retry-After", "5")
+		fail(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	deadline := time.Now().Add(d.Model().Cluster.FenceTimeout + powerWaitSlack)
+	for {
+		ch := d.Changed()
+		var q manager.PowerQuery
+		d.View(func(m *manager.Manager) { q, _ = m.Query(id) })
+		if q.Done || !time.Now().Before(deadline) {
+			reply(w, http.StatusOK, powerView(q))
+			return
+		}
+		select {
+		case <-ch:
+		case <-time.After(time.Until(deadline)):
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// powerView is a power status query as the API shows it.
+func powerView(q manager.PowerQuery) api.PowerStatusView {
+	v := api.PowerStatusView{Host: q.Host, Asked: q.Asked, Done: q.Done, Devices: []api.PowerReadingView{}}
+	for _, rd := range q.Readings {
+		pr := api.PowerReadingView{Device: rd.Device, Executor: rd.Executor, State: rd.State, RC: rd.RC, Timeout: rd.Timeout,
+			Output: rd.Output, Lost: rd.Lost}
+		if !rd.Done {
+			pr.Lost = "no answer yet when the manager stopped waiting"
+		}
+		v.Devices = append(v.Devices, pr)
+	}
+	return v
+}
+
 // serveRequest is POST /v1/requests: an admin request, answered with its
 // report's ID (202), refused with 400, or with 503 while the manager
 // cannot act on it (it cannot persist, or no longer leads).
@@ -391,7 +443,7 @@ func serveRequest(log *slog.Logger) func(w http.ResponseWriter, r *http.Request,
 			fail(w, code, err)
 			return
 		}
-		mreq := manager.Request{Command: manager.Command(req.Command), Target: req.Target, Host: req.Host, Flag: req.Flag}
+		mreq := manager.Request{Command: manager.Command(req.Command), Target: req.Target, Host: req.Host, Flag: req.Flag, By: peer(r)}
 		if req.Lifetime != "" {
 			lt, err := time.ParseDuration(req.Lifetime)
 			if err != nil {
@@ -412,7 +464,7 @@ func serveRequest(log *slog.Logger) func(w http.ResponseWriter, r *http.Request,
 			fail(w, http.StatusBadRequest, err)
 			return
 		}
-		log.Info("admin request", "request", mreq.String(), "report", id)
+		log.Info("admin request", "request", mreq.String(), "report", id, "by", mreq.By)
 		reply(w, http.StatusAccepted, map[string]string{"report": id})
 	}
 }

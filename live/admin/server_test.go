@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -198,4 +199,46 @@ func TestFailedActions(t *testing.T) {
 		{Host: "h1", Count: 1, Hard: true, Op: "start", Last: last, What: "start_0: done OCF_ERR_INSTALLED (rc 5): no agent"},
 		{Host: "h2", Count: 2, Op: "monitor", Last: last, What: "monitor_10000: done OCF_NOT_RUNNING (rc 7)"},
 	}, failedActions(r, evs))
+}
+
+// GET /v1/power/{host} asks the host's devices through a peer: with no
+// peer online each reads UNKNOWN and says why; a host that is not
+// configured is a 400 listing the hosts. A confirm-down of a host never
+// heard from is taken, and the event log and the fencing history show it.
+func TestPowerStatusAndConfirmDown(t *testing.T) {
+	sock, _ := serve(t)
+	c := api.NewClient(sock)
+	v, err := c.PowerStatus("oss1")
+	require.NoError(t, err)
+	require.Equal(t, "oss1", v.Host)
+	require.True(t, v.Done)
+	require.Equal(t, []api.PowerReadingView{{Device: "pid-oss1", State: "UNKNOWN", Lost: "no host but oss1 is online to run it"}}, v.Devices)
+	_, err = c.PowerStatus("oss9")
+	require.EqualError(t, err, `power status oss9: no host "oss9" (hosts: oss1, oss2)`)
+
+	code, out := post(t, sock, `{"command":"confirm-down","target":"oss1"}`)
+	require.Equal(t, http.StatusAccepted, code, out)
+	evs, err := c.Events(0, 0)
+	require.NoError(t, err)
+	var kinds []string
+	for _, e := range evs {
+		if e.Host == "oss1" {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	require.Contains(t, kinds, "confirm-down")
+	who := fmt.Sprintf("uid %d", os.Getuid())
+	for _, e := range evs {
+		if e.Kind == "confirm-down" {
+			require.Contains(t, e.Message, "the operator ("+who, "the socket's peer, as the kernel says")
+		}
+	}
+	h, err := c.FenceHistory()
+	require.NoError(t, err)
+	require.NotEmpty(t, h)
+	require.Equal(t, []string{"operator (confirm-down)"}, h[0].Origins)
+	require.True(t, h[0].OK)
+
+	code, out = post(t, sock, `{"command":"power-on","target":"oss2"}`)
+	require.Equal(t, http.StatusAccepted, code, out)
 }

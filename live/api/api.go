@@ -36,7 +36,41 @@ const (
 	CmdUnstandby   Command = "unstandby"   // host: may run resources again
 	CmdMaintenance Command = "maintenance" // cluster: Flag on or off
 	CmdFence       Command = "fence"       // host: fence it now
+	// CmdPowerOff is basalt power off: the operator's fence of a host.
+	CmdPowerOff Command = "power-off"
+	// CmdPowerOn is basalt power on: the host's fence devices run "on".
+	CmdPowerOn Command = "power-on"
+	// CmdConfirmDown is basalt host confirm-down: the operator states
+	// that the host's power is off, and it is taken as fenced.
+	CmdConfirmDown Command = "confirm-down"
 )
+
+// PowerStatusView is GET /v1/power/{host}: each of the host's fence
+// devices asked for its power state (basalt power status), read-only.
+type PowerStatusView struct {
+	Host  string    `json:"host"`
+	Asked time.Time `json:"asked"`
+	// Done: every device answered, or will not (Lost says why); false
+	// when the manager gave up waiting first.
+	Done    bool               `json:"done"`
+	Devices []PowerReadingView `json:"devices"`
+}
+
+// PowerReadingView is one device's answer to a power status query.
+type PowerReadingView struct {
+	Device string `json:"device"`
+	// Executor is the host that ran the device's agent ("" when none
+	// could).
+	Executor string `json:"executor,omitempty"`
+	// State is ON (rc 0), OFF (rc 2) or UNKNOWN (anything else, a
+	// timeout, or no answer).
+	State   string `json:"state"`
+	RC      int    `json:"rc"`
+	Timeout bool   `json:"timeout,omitempty"`
+	Output  string `json:"output,omitempty"`
+	// Lost is why no answer came, if none did (RC means nothing then).
+	Lost string `json:"lost,omitempty"`
+}
 
 // ReportClosed is the state of a report whose actions are all done.
 const ReportClosed = "CLOSED"
@@ -461,6 +495,15 @@ func (a *Client) FenceHistory() ([]FenceHistoryEntry, error) {
 	var h []FenceHistoryEntry
 	err := a.Do("GET", "/v1/fence-history", nil, &h)
 	return h, err
+}
+
+// PowerStatus asks the manager for host's power state from each of its
+// fence devices (GET /v1/power/{host}): the devices run now, so the answer
+// takes up to the fence timeout.
+func (a *Client) PowerStatus(host string) (PowerStatusView, error) {
+	var v PowerStatusView
+	err := a.Do("GET", "/v1/power/"+url.PathEscape(host), nil, &v)
+	return v, err
 }
 
 // Do performs a request and decodes the JSON answer into out; an error

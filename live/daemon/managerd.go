@@ -379,6 +379,24 @@ func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
 	return id, err
 }
 
+// PowerStatus starts a power status query of host's fence devices (the
+// manager's PowerStatus) and returns its ID; Query follows it. It is
+// refused as an admin request is while the manager cannot act: the query
+// runs fence agents on the hosts.
+func (d *ManagerDaemon) PowerStatus(host string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.persistErr != nil {
+		return "", fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
+	}
+	if !d.leads() {
+		return "", ErrNotLeading
+	}
+	id, effs, err := d.m.PowerStatus(d.clk.Now(), host)
+	d.apply(effs)
+	return id, err
+}
+
 // leads says whether the daemon may still act (always, without manager
 // high availability). The first no is logged and final: the machine's
 // memory runs ahead of what it may carry out, so it is never resumed.

@@ -543,22 +543,35 @@ func (c *Cluster) onManagerTimer(mi *mgrInst, fn func()) {
 	fn()
 }
 
-// Admin sends an administrative request to the manager.
-func (c *Cluster) Admin(req manager.Request) (string, error) {
+// adminInstance is the manager instance whose admin socket answers.
+func (c *Cluster) adminInstance() (*mgrInst, error) {
 	mi := c.cur
 	switch {
 	case c.ha():
-		var err error
-		if mi, err = c.replicaAdmin(); err != nil {
-			return "", err
-		}
+		return c.replicaAdmin()
 	case mi == nil || !mi.up:
-		return "", fmt.Errorf("manager is down")
+		return nil, fmt.Errorf("manager is down")
 	case mi.paused:
-		return "", fmt.Errorf("manager is frozen: its admin socket does not answer")
+		return nil, fmt.Errorf("manager is frozen: its admin socket does not answer")
+	}
+	return mi, nil
+}
+
+// Admin sends an administrative request to the manager.
+func (c *Cluster) Admin(req manager.Request) (string, error) {
+	mi, err := c.adminInstance()
+	if err != nil {
+		return "", err
 	}
 	id, effs, err := mi.m.Admin(c.Q.Now(), req)
 	c.trace("admin %s -> %s %v", req, id, err)
+	if h := c.hosts[req.Target]; err == nil && req.Command == manager.CmdConfirmDown && h != nil && !h.powered {
+		// The operator who confirmed it checked the power by hand: that
+		// check is the fence as the history sees it. A confirmation of a
+		// host that runs is a lie, and no fence is recorded for it.
+		c.fences = append(c.fences, Op{Host: req.Target, Kind: "fence", Call: c.Q.Now(), Return: c.Q.Now()})
+		c.trace("operator confirms %s is down: its power is off", req.Target)
+	}
 	c.applyManager(mi, effs)
 	if err == nil && !mi.up {
 		// A replica's manager stopped on the way (its lease lapsed, or
@@ -566,6 +579,20 @@ func (c *Cluster) Admin(req manager.Request) (string, error) {
 		// durable, and the operator is told so, as the live daemon does.
 		return "", fmt.Errorf("the request was not recorded before the manager stopped: %w", ErrNoLeader)
 	}
+	return id, err
+}
+
+// PowerStatus asks the manager for a host's power state from its fence
+// devices (basalt power status): the query's ID, which the manager's
+// Query follows.
+func (c *Cluster) PowerStatus(host string) (string, error) {
+	mi, err := c.adminInstance()
+	if err != nil {
+		return "", err
+	}
+	id, effs, err := mi.m.PowerStatus(c.Q.Now(), host)
+	c.trace("power status %s -> %s %v", host, id, err)
+	c.applyManager(mi, effs)
 	return id, err
 }
 

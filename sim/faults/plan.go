@@ -71,14 +71,22 @@ const (
 	AdminMaintenance Kind = "admin-maintenance" // Action "on" or "off"
 	AdminUnstandby   Kind = "admin-unstandby"   // Host out of standby
 	AdminManage      Kind = "admin-manage"      // manage Group again
-	HealAll          Kind = "heal"              // lift every network, host, resource and device fault
+	AdminPowerOff    Kind = "admin-power-off"   // basalt power off Host: the operator's fence
+	AdminPowerOn     Kind = "admin-power-on"    // basalt power on Host
+	// AdminConfirmDown is basalt host confirm-down Host: the operator's
+	// word that Host's power is off. A plan names only a host that is
+	// really down (crashed, not paused or cut off): confirming a running
+	// host is the lie the command warns of.
+	AdminConfirmDown Kind = "admin-confirm-down"
+	HealAll          Kind = "heal" // lift every network, host, resource and device fault
 )
 
 // A For of zero on a fault that is normally undone after For (pause,
 // partition, cut, isolate, clog, device faults, standby, stop, unmanage,
 // crash restarts) means it lasts until a heal step: scripted plans use it.
 
-var scriptedKinds = []Kind{AdminStart, AdminBan, AdminClear, AdminMaintenance, AdminUnstandby, AdminManage, HealAll}
+var scriptedKinds = []Kind{AdminStart, AdminBan, AdminClear, AdminMaintenance, AdminUnstandby, AdminManage, AdminPowerOff,
+	AdminPowerOn, AdminConfirmDown, HealAll}
 
 // Fault is one entry of a plan.
 type Fault struct {

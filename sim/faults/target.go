@@ -282,6 +282,9 @@ var adminCommands = map[Kind][2]manager.Command{
 	AdminBan:         {manager.CmdBan},
 	AdminClear:       {manager.CmdClear},
 	AdminMaintenance: {manager.CmdMaintenance},
+	AdminPowerOff:    {manager.CmdPowerOff},
+	AdminPowerOn:     {manager.CmdPowerOn},
+	AdminConfirmDown: {manager.CmdConfirmDown},
 }
 
 // adminRequest is the request an admin step sends, if the step is one.
@@ -296,7 +299,7 @@ func adminRequest(f Fault, end bool) (manager.Request, bool) {
 	}
 	req := manager.Request{Command: cmd, Target: f.Group}
 	switch f.Kind {
-	case AdminStandby, AdminUnstandby:
+	case AdminStandby, AdminUnstandby, AdminPowerOff, AdminPowerOn, AdminConfirmDown:
 		req.Target = f.Host
 	case AdminMove, AdminBan:
 		req.Host = f.Host
