@@ -8,6 +8,7 @@ package agentcheck
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -143,7 +144,7 @@ func unknownParams(fence bool, id, who, agent string, md *ocf.MetaData, params m
 		known = append(known, p.Name)
 	}
 	var out []Problem
-	for _, n := range sortedKeys(params) {
+	for _, n := range slices.Sorted(maps.Keys(params)) {
 		if _, ok := md.Parameter(n); ok {
 			continue
 		}
@@ -252,15 +253,6 @@ func uniqueSets(md *ocf.MetaData) [][]string {
 	for _, s := range out {
 		sort.Strings(s)
 	}
-	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -392,13 +392,7 @@ const powerWaitSlack = 15 * time.Second
 // (or will not), at most the fence timeout and a slack later.
 func servePowerStatus(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 	id, err := d.PowerStatus(r.PathValue("host"))
-	if errors.Is(err, daemon.ErrCannotPersist) || errors.Is(err, daemon.ErrNotLeading) {
-		w.Header().Set("Retry-After", "5")
-		fail(w, http.StatusServiceUnavailable, err)
-		return
-	}
-	if err != nil {
-		fail(w, http.StatusBadRequest, err)
+	if refused(w, err) {
 		return
 	}
 	deadline := time.Now().Add(d.Model().Cluster.FenceTimeout + powerWaitSlack)
@@ -433,6 +427,23 @@ func powerView(q manager.PowerQuery) api.PowerStatusView {
 	return v
 }
 
+// refused answers a request the daemon refused (err non-nil) and reports
+// whether it did: 503 while the manager cannot act on it (it cannot
+// persist, or no longer leads: not the request's fault, and not for ever,
+// so the client may retry), 400 otherwise.
+func refused(w http.ResponseWriter, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, daemon.ErrCannotPersist) || errors.Is(err, daemon.ErrNotLeading):
+		w.Header().Set("Retry-After", "5")
+		fail(w, http.StatusServiceUnavailable, err)
+	default:
+		fail(w, http.StatusBadRequest, err)
+	}
+	return true
+}
+
 // serveRequest is POST /v1/requests: an admin request, answered with its
 // report's ID (202), refused with 400, or with 503 while the manager
 // cannot act on it (it cannot persist, or no longer leads).
@@ -453,15 +464,7 @@ func serveRequest(log *slog.Logger) func(w http.ResponseWriter, r *http.Request,
 			mreq.Lifetime = lt
 		}
 		id, err := d.Admin(mreq)
-		if errors.Is(err, daemon.ErrCannotPersist) || errors.Is(err, daemon.ErrNotLeading) {
-			// Not the request's fault, and not for ever: the client may
-			// retry once the manager persists again.
-			w.Header().Set("Retry-After", "5")
-			fail(w, http.StatusServiceUnavailable, err)
-			return
-		}
-		if err != nil {
-			fail(w, http.StatusBadRequest, err)
+		if refused(w, err) {
 			return
 		}
 		log.Info("admin request", "request", mreq.String(), "report", id, "by", mreq.By)

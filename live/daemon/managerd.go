@@ -359,11 +359,8 @@ func (d *ManagerDaemon) write(l *hostLink, id effect.ConnID, c *transport.Conn, 
 func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.persistErr != nil {
-		return "", fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
-	}
-	if !d.leads() {
-		return "", ErrNotLeading
+	if err := d.mayServe(); err != nil {
+		return "", err
 	}
 	id, effs, err := d.m.Admin(d.clk.Now(), req)
 	d.apply(effs)
@@ -386,15 +383,24 @@ func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
 func (d *ManagerDaemon) PowerStatus(host string) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.persistErr != nil {
-		return "", fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
-	}
-	if !d.leads() {
-		return "", ErrNotLeading
+	if err := d.mayServe(); err != nil {
+		return "", err
 	}
 	id, effs, err := d.m.PowerStatus(d.clk.Now(), host)
 	d.apply(effs)
 	return id, err
+}
+
+// mayServe refuses a request while the daemon cannot act on it: it cannot
+// persist, or it no longer leads. Called with d.mu held.
+func (d *ManagerDaemon) mayServe() error {
+	if d.persistErr != nil {
+		return fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
+	}
+	if !d.leads() {
+		return ErrNotLeading
+	}
+	return nil
 }
 
 // leads says whether the daemon may still act (always, without manager
