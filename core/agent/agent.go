@@ -444,7 +444,11 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 	if !exit.Started() || rc < 0 {
 		rc = 1
 	}
-	out := string(exit.Stdout) + string(exit.Stderr)
+	out := string(exit.Stdout)
+	if out != "" && len(exit.Stderr) > 0 && !strings.HasSuffix(out, "\n") {
+		out += "\n" // the first line of stderr is not glued to the last of stdout
+	}
+	out += string(exit.Stderr)
 	if exit.StartError != "" {
 		out = exit.StartError
 	}
