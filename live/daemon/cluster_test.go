@@ -413,3 +413,31 @@ func TestQuickAgentRestartIsNotFenced(t *testing.T) {
 		require.Equal(t, planner.Online, m.HostState("h1"))
 	})
 }
+
+// An agent started with --heartbeat-interval 4s against the cluster's
+// 250ms and a dead timeout of 3s: it heartbeats at the cluster's interval
+// as soon as the manager has greeted it, and its host is not fenced. Before,
+// the agent kept its flag's 4s and the host was fenced 3s after it joined.
+func TestAgentHeartbeatFlagDoesNotGetItsHostFenced(t *testing.T) {
+	lc := newLiveClusterOpts(t, []string{"h1", "h2"}, liveOptions{agentHeartbeat: 4 * time.Second})
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	for _, h := range []string{"h1", "h2"} {
+		require.Equal(t, lc.model.Cluster.HeartbeatInterval, lc.agents[h].HeartbeatInterval(), "%s took the cluster's interval", h)
+	}
+	// The defect shows within a dead timeout of the hello: watch two.
+	until := time.Now().Add(2 * lc.model.Cluster.DeadTimeout)
+	var fenced []string
+	lc.await("two dead timeouts without a fence", func() bool {
+		lc.mgr.View(func(m *manager.Manager) {
+			for _, f := range m.FenceHistory() {
+				fenced = append(fenced, f.Target)
+			}
+		})
+		return len(fenced) > 0 || time.Now().After(until)
+	})
+	require.Empty(t, fenced, "a host was fenced for its agent's heartbeat flag")
+	lc.mgr.View(func(m *manager.Manager) {
+		require.Equal(t, planner.Online, m.HostState("h1"))
+		require.Equal(t, planner.Online, m.HostState("h2"))
+	})
+}
