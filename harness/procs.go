@@ -363,7 +363,9 @@ func (pc *ProcessCluster) startAgent(h string) error {
 		"--certs", filepath.Join(pc.Dir, "certs"), "--state-dir", filepath.Join(pc.Dir, "state", h),
 		"--ocf-root", filepath.Join(pc.Repo, "agents", "ocf"), "--fence-agents", pc.FenceDir,
 		"--rsc-tmp", pc.ResourceDir(h), "--pid-file", filepath.Join(hd, "agent.pid"),
-		"--heartbeat-interval", pc.Model.Cluster.HeartbeatInterval.String(), "--op-history", pc.OpHistoryPath(h)}, pc.opts.AgentArgs...)
+		// No --heartbeat-interval, as the shipped unit: the manager tells
+		// the agent the cluster's when it connects.
+		"--op-history", pc.OpHistoryPath(h)}, pc.opts.AgentArgs...)
 	cmd := exec.Command(filepath.Join(pc.Bin, "basalt-agent"), args...)
 	if l, ok := pc.Links[h].(*NetnsLink); ok {
 		// The host's own network: the agent, and the resource and fence

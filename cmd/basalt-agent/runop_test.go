@@ -106,3 +106,16 @@ func TestRunOpUnknownFlagSaysSo(t *testing.T) {
 	require.Contains(t, errOut, "basalt-agent run-op: unknown flag: --bogus")
 	require.Contains(t, errOut, "--help")
 }
+
+// An agent that fails saying why only on stderr: run-op shows that line as
+// the exit reason, marked as stderr.
+func TestRunOpShowsStderrOfAFailureWithoutExitReason(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "resource.d", "test")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "grumble"),
+		[]byte("#!/bin/sh\necho \"grumble: mkfs.xfs: command not found\" >&2\nexit 1\n"), 0o755))
+	rc, out, errOut := runCLI("run-op", "--ocf-root", root, "--agent", "ocf:test:grumble", "--action", "start")
+	require.Equal(t, 1, rc, errOut)
+	require.Contains(t, out, "exit reason: stderr: grumble: mkfs.xfs: command not found")
+}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/spf13/pflag"
@@ -52,7 +51,8 @@ func serve(args []string, _, stderr io.Writer) int {
 	fenceDir := fs.String("fence-agents", "/usr/sbin", "directory of fence agents")
 	rscTmp := fs.String("rsc-tmp", "", "resource agents' runtime directory (HA_RSCTMP); default: the agents' own")
 	pidFile := fs.String("pid-file", "", "write this process's pid here (the PID fence agent reads it)")
-	heartbeat := fs.Duration("heartbeat-interval", time.Second, "heartbeat interval (the cluster's heartbeat-interval)")
+	heartbeat := fs.Duration("heartbeat-interval", agent.DefaultHeartbeatInterval,
+		"heartbeat interval until the manager tells the cluster's heartbeat-interval (at every connection); no need to set it")
 	maxProcs := fs.Int("max-concurrent", lrm.DefaultMaxConcurrent, "agent processes run at once")
 	insecure := fs.Bool("insecure-dev", false, "no TLS; binds only to loopback (development only)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")

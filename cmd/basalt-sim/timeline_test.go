@@ -164,10 +164,10 @@ func TestReplayTimelineLanes(t *testing.T) {
 	for _, want := range []string{
 		`<g class="lane manager-lane">`,
 		`<title>manager epoch 1 from 0s to end</title>`,
-		`<title>h3 down from 3m22.492s to 3m27.013754985s: host crashed</title>`,
-		`<title>h3 fenced from 3m29.031089398s to 3m47.519s: powered off by fence device pid-h3</title>`,
+		`<title>h3 down from 3m22.492s to 3m27.04535315s: host crashed</title>`,
+		`<title>h3 fenced from 3m29.050056117s to 3m47.519s: powered off by fence device pid-h3</title>`,
 		`<title>h3 up again from 3m47.519s to end: booted, agent started (epoch=1)</title>`,
-		`<g class="marker marker-fence" data-host="h4"><title>4m24.022835529s fence device pid-h4 powers off h4</title>`,
+		`<g class="marker marker-fence" data-host="h4"><title>4m24.047187864s fence device pid-h4 powers off h4</title>`,
 		`<g class="marker marker-admin"><title>3m33.916s admin move mgs h2: report r1-1</title>`,
 		`<g class="marker marker-fault" data-host="h3"><title>3m22.492s crash-host h3 for 25.027s</title>`,
 		`<g class="marker marker-heal"><title>5m0s heal</title>`,

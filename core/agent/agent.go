@@ -46,8 +46,10 @@ const recentOps = 4096
 
 // Config describes one host agent.
 type Config struct {
-	Host              string
-	LRM               lrm.Config
+	Host string
+	LRM  lrm.Config
+	// HeartbeatInterval paces the heartbeats until a manager tells the
+	// cluster's (proto.Welcome; see heartbeat.go).
 	HeartbeatInterval time.Duration
 	// FenceAgentDir holds the fence agents (/usr/sbin on Debian).
 	FenceAgentDir string
@@ -99,6 +101,8 @@ type Agent struct {
 	fences    map[proc.ID]*fenceRun
 	timers    map[effect.TimerID]proc.ID // fence timeouts
 	hbTimer   effect.TimerID
+	hbDue     time.Time     // when hbTimer fires
+	hbEvery   time.Duration // the interval now: the manager's once it spoke
 	hbSeq     uint64
 	nextID    uint64
 	conn      connState // see conn.go
@@ -131,7 +135,7 @@ func New(cfg Config, epoch proto.Epoch) (*Agent, error) {
 		cfg: cfg, lrm: l, epoch: epoch,
 		calls: map[lrm.CallID]opRef{}, seen: map[seenKey]bool{},
 		fences: map[proc.ID]*fenceRun{}, timers: map[effect.TimerID]proc.ID{},
-		nextID: idBase, recovery: newRecovery(),
+		nextID: idBase, recovery: newRecovery(), hbEvery: cfg.HeartbeatInterval,
 	}, nil
 }
 
@@ -146,14 +150,19 @@ func (a *Agent) LRM() *lrm.LRM { return a.lrm }
 func DecodeEpoch(data []byte) (proto.Epoch, error) { return proto.DecodeEpoch(data) }
 
 // Hello is the agent's greeting: its host and the highest epoch it has
-// accepted, from which a manager learns whether it has been superseded.
-func (a *Agent) Hello() proto.Hello { return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch} }
+// accepted, from which a manager learns whether it has been superseded, and
+// the interval it heartbeats at, which tells the manager to answer with the
+// cluster's (proto.Welcome).
+func (a *Agent) Hello() proto.Hello {
+	return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch, Heartbeat: a.hbEvery}
+}
 
 // Start starts the heartbeat. The agent greets each manager connection as
 // it arrives (Connected).
 func (a *Agent) Start(now time.Time) []effect.Effect {
 	a.hbTimer = a.id()
-	return []effect.Effect{effect.SetTimer{ID: a.hbTimer, At: now.Add(a.cfg.HeartbeatInterval)}}
+	a.hbDue = now.Add(a.hbEvery)
+	return []effect.Effect{effect.SetTimer{ID: a.hbTimer, At: a.hbDue}}
 }
 
 // EncodeResources renders the resource list record.
@@ -444,7 +453,11 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 	if !exit.Started() || rc < 0 {
 		rc = 1
 	}
-	out := string(exit.Stdout) + string(exit.Stderr)
+	out := string(exit.Stdout)
+	if out != "" && len(exit.Stderr) > 0 && !strings.HasSuffix(out, "\n") {
+		out += "\n" // the first line of stderr is not glued to the last of stdout
+	}
+	out += string(exit.Stderr)
 	if exit.StartError != "" {
 		out = exit.StartError
 	}
@@ -470,14 +483,10 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 // TimerFired delivers a timer.
 func (a *Agent) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	if id == a.conn.candTimer && a.conn.cand != 0 {
-		return a.candidateSilent()
+		return a.candidateSilent(now)
 	}
 	if id == a.hbTimer {
-		a.hbTimer = a.id()
-		return []effect.Effect{
-			a.heartbeat(),
-			effect.SetTimer{ID: a.hbTimer, At: now.Add(a.cfg.HeartbeatInterval)},
-		}
+		return a.beat(now)
 	}
 	if pid, ok := a.timers[id]; ok {
 		delete(a.timers, id)

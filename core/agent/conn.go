@@ -38,6 +38,8 @@ type connState struct {
 	cand effect.ConnID
 	// candTimer promotes cand when it stays silent.
 	candTimer effect.TimerID
+	// candWelcome is cand's Welcome, adopted when cand takes over.
+	candWelcome *proto.Welcome
 }
 
 // Machine is the agent as its drivers see it. *Agent implements it; the
@@ -58,6 +60,7 @@ type Machine interface {
 	PersistFailed(now time.Time, record, why string) []effect.Effect
 	PersistRecovered(now time.Time) []effect.Effect
 	Epoch() proto.Epoch
+	HeartbeatInterval() time.Duration
 	Conns() (cur, cand effect.ConnID)
 	LRM() *lrm.LRM
 }
@@ -92,12 +95,12 @@ func (a *Agent) Connected(now time.Time, conn effect.ConnID) []effect.Effect {
 	if a.conn.cand != 0 {
 		effs = append(effs, effect.CloseConn{Conn: a.conn.cand, Why: effect.CloseReplaced}, effect.CancelTimer{ID: a.conn.candTimer})
 	}
-	a.conn.cand, a.conn.candTimer = conn, a.id()
+	a.conn.cand, a.conn.candTimer, a.conn.candWelcome = conn, a.id(), nil
 	return append(effs,
 		a.log(slog.LevelInfo, "another manager connected; it takes over when it shows its epoch",
 			slog.Uint64("conn", uint64(conn)), slog.Uint64("epoch", uint64(a.epoch))),
 		hello,
-		effect.SetTimer{ID: a.conn.candTimer, At: now.Add(2 * a.cfg.HeartbeatInterval)})
+		effect.SetTimer{ID: a.conn.candTimer, At: now.Add(2 * a.hbEvery)})
 }
 
 // Disconnected tells the agent that connection conn has closed.
@@ -109,11 +112,11 @@ func (a *Agent) Disconnected(now time.Time, conn effect.ConnID) []effect.Effect 
 		a.conn.cur = 0
 		effs := []effect.Effect{a.log(slog.LevelWarn, "manager connection lost", slog.Uint64("conn", uint64(conn)))}
 		if a.conn.cand != 0 {
-			effs = append(effs, a.promote()...) // the only manager left
+			effs = append(effs, a.promote(now)...) // the only manager left
 		}
 		return effs
 	case conn == a.conn.cand:
-		a.conn.cand = 0
+		a.conn.cand, a.conn.candWelcome = 0, nil
 		return []effect.Effect{effect.CancelTimer{ID: a.conn.candTimer}}
 	}
 	return nil
@@ -129,6 +132,9 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 	if effs, bad := a.refuseOutOfBounds(conn, msg); bad {
 		return effs // neither stored nor obeyed: a candidate does not take over with it
 	}
+	if w, ok := msg.(proto.Welcome); ok {
+		return a.welcome(now, conn, w)
+	}
 	var effs []effect.Effect
 	if conn == a.conn.cand {
 		epoch, _, ok := proto.Command(msg)
@@ -136,7 +142,7 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 			return nil
 		}
 		if epoch < a.epoch {
-			a.conn.cand = 0
+			a.conn.cand, a.conn.candWelcome = 0, nil
 			refusal := a.refuseStale(msg)
 			refusal.Conn = conn
 			return []effect.Effect{
@@ -147,28 +153,34 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 				effect.CloseConn{Conn: conn, Why: effect.CloseStale},
 			}
 		}
-		effs = a.promote()
+		effs = a.promote(now)
 	}
 	return append(effs, a.command(now, msg)...)
 }
 
 // candidateSilent promotes a candidate that showed no epoch for two
 // heartbeat intervals.
-func (a *Agent) candidateSilent() []effect.Effect {
+func (a *Agent) candidateSilent(now time.Time) []effect.Effect {
 	if a.conn.cand == 0 {
 		return nil
 	}
 	return append([]effect.Effect{a.log(slog.LevelWarn, "the other manager showed no epoch; it takes over",
-		slog.Uint64("conn", uint64(a.conn.cand)))}, a.promote()...)
+		slog.Uint64("conn", uint64(a.conn.cand)))}, a.promote(now)...)
 }
 
-// promote hands the connection to the candidate and closes the old one.
-func (a *Agent) promote() []effect.Effect {
+// promote hands the connection to the candidate and closes the old one;
+// the candidate's Welcome, if it sent one, sets the heartbeat from now on.
+func (a *Agent) promote(now time.Time) []effect.Effect {
 	var effs []effect.Effect
 	if a.conn.cur != 0 {
 		effs = append(effs, effect.CloseConn{Conn: a.conn.cur, Why: effect.CloseSuperseded})
 	}
-	a.conn.cur, a.conn.cand = a.conn.cand, 0
-	return append(effs, effect.CancelTimer{ID: a.conn.candTimer},
+	w := a.conn.candWelcome
+	a.conn.cur, a.conn.cand, a.conn.candWelcome = a.conn.cand, 0, nil
+	effs = append(effs, effect.CancelTimer{ID: a.conn.candTimer},
 		a.log(slog.LevelInfo, "manager connected", slog.Uint64("conn", uint64(a.conn.cur))))
+	if w != nil && w.Epoch >= a.epoch {
+		effs = append(effs, a.adoptHeartbeat(now, *w)...)
+	}
+	return effs
 }

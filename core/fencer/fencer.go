@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -322,6 +323,11 @@ func (f *Fencer) Result(now time.Time, res proto.FenceResult) []effect.Effect {
 		if res.Timeout {
 			why += " (timed out)"
 		}
+		if said := agentSaid(res.Output); said != "" && res.RC != 0 {
+			// The agent's (or the system's) own words: a missing program's
+			// start error, a login failure. An rc alone names nothing.
+			why += ": " + said
+		}
 		return append(effs, f.levelFailed(now, r, why)...)
 	}
 	for _, other := range r.runs {
@@ -515,6 +521,33 @@ func (f *Fencer) finishWith(now time.Time, r *request, ok bool, reason string, d
 	effs = append(effs, f.log(level, r, msg, slog.Any("devices", devices), slog.String("reason", reason)),
 		Done{Target: r.target, Action: r.action, OK: ok, Reason: reason, Devices: devices})
 	return effs
+}
+
+// maxSaid bounds what of a fence agent's output a failure reason quotes.
+const maxSaid = 200
+
+// agentSaid is the first non-empty line of a fence agent's output,
+// control characters dropped and bounded: a reason goes into logs, events
+// and the fence history, and an agent must neither flood nor forge lines
+// there.
+func agentSaid(out string) string {
+	for line := range strings.Lines(out) {
+		line = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, line))
+		if line == "" {
+			continue
+		}
+		line = strings.ToValidUTF8(line, "") // the agent's bounded output may end inside a character
+		if len(line) > maxSaid {
+			line = strings.ToValidUTF8(line[:maxSaid], "") + "..."
+		}
+		return line
+	}
+	return ""
 }
 
 func joinReasons(rs []string) string {

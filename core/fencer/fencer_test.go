@@ -143,6 +143,24 @@ func TestTimeoutsAndExhaustion(t *testing.T) {
 	require.Contains(t, d.Reason, "level 2")
 }
 
+// A fence agent that fails says why in its output: the failure reason (the
+// fence history's, the fence-failed event's) quotes its first line, the
+// start error of a missing program included, not only its rc.
+func TestFailureReasonQuotesTheAgent(t *testing.T) {
+	f := newFencer(t)
+	s := sends(f.Request(t0, "b", proto.FenceOff, "manager"))
+	l2 := sends(f.Result(t0, proto.FenceResult{Op: s[0].Op, RC: 1,
+		Output: "fork/exec /usr/sbin/fence_ipmilam: no such file or directory"}))
+	require.Len(t, l2, 2)
+	d := done(f.Result(t0, proto.FenceResult{Op: l2[0].Op, RC: 1, Output: "\n\x1b[31mERROR: Failed: Unable to connect\x1b[0m\nTraceback\n"}))
+	require.NotNil(t, d)
+	require.False(t, d.OK)
+	require.Contains(t, d.Reason, "rc 1: fork/exec /usr/sbin/fence_ipmilam: no such file or directory")
+	require.Contains(t, d.Reason, "rc 1: [31mERROR: Failed: Unable to connect[0m", "the first non-empty line, control characters dropped")
+	require.NotContains(t, d.Reason, "Traceback")
+	require.Equal(t, d.Reason, f.History()[0].Reason)
+}
+
 // A lost answer does not fail a power-off's level: the status check asks
 // whether the target is off, whichever answer (the off's or the status's)
 // never came (shaped seed 3320: a status answer lost, the level failed and

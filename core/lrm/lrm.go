@@ -462,6 +462,15 @@ func resultFromExit(o *op, exit proc.Exit) Result {
 		}
 	default:
 		res.Status, res.RC = Done, ocf.RC(exit.Code)
+		// An agent that fails without an exit reason often said why on
+		// stderr (a shell's "command not found", a program's own error):
+		// its first line, marked as such, is better than an rc alone. A
+		// run that did not fail keeps its stderr to itself: a probe's
+		// "not running" chatter is no reason for anything.
+		probe := o.req.Action == ocf.Monitor && o.req.Interval == 0
+		if res.ExitReason == "" && ocf.Classify(o.req.Action, res.RC, probe).Failed() {
+			res.ExitReason = ocf.StderrReason(exit.Stderr)
+		}
 	}
 	return res
 }

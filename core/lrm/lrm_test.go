@@ -106,6 +106,33 @@ func TestUnknownResourceAndBadRequests(t *testing.T) {
 	require.Error(t, err)
 }
 
+// An agent that fails without an ocf-exit-reason line but said why on
+// stderr: the result carries the first line, marked as stderr; its own exit
+// reason, when it gives one, is preferred; a run that did not fail keeps its
+// stderr out of the result.
+func TestFailureWithoutExitReasonCarriesStderr(t *testing.T) {
+	w := newWorld(t, lrm.Config{})
+	w.register("r")
+	w.runner.Once("r", "start", simproc.Script{RC: 1, Stderr: "\n/usr/lib/ocf/resource.d/x/y: line 3: mkfs: command not found\nmore\n"})
+	w.runner.Once("r", "start", simproc.Script{RC: 1, Stderr: "first\nocf-exit-reason:disk on fire\n"})
+	w.runner.Set("r", "monitor", simproc.Script{RC: 7, Stderr: "no pid file\n"})
+	w.submit(lrm.OpRequest{Resource: "r", Action: ocf.Start})
+	w.submit(lrm.OpRequest{Resource: "r", Action: ocf.Start})
+	w.submit(lrm.OpRequest{Resource: "r", Action: ocf.Monitor}) // a probe: 7 is an answer, not a failure
+	w.run(time.Minute)
+	res := w.results("r")
+	require.Len(t, res, 3)
+	require.True(t, res[0].Failed())
+	require.Equal(t, ocf.StderrPrefix+"/usr/lib/ocf/resource.d/x/y: line 3: mkfs: command not found", res[0].ExitReason)
+	require.Equal(t, "disk on fire", res[1].ExitReason, "the agent's own exit reason first")
+	require.False(t, res[2].Failed())
+	require.Empty(t, res[2].ExitReason, "a run that did not fail has no reason")
+	h, ok := w.lrm.History("r")
+	require.True(t, ok)
+	require.Equal(t, res[1].ExitReason, h.LastFailure.ExitReason)
+	require.Equal(t, res[0].ExitReason, h.Recent[0].ExitReason, "history keeps it")
+}
+
 func TestTimeoutKillsAndReportsOnlyAfterReap(t *testing.T) {
 	w := newWorld(t, lrm.Config{})
 	w.register("r")

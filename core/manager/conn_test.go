@@ -112,3 +112,17 @@ func TestAReportOfANewerManagerIsWithdrawnWhenTheHostFollowsUsAgain(t *testing.T
 	require.False(t, mg.Deposed(), "one host at a time is never a majority")
 	require.Equal(t, 1, mg.NewerManagerReports())
 }
+
+// The answer to a hello is the cluster's timing, first, on the connection
+// the hello came on.
+func TestHelloIsAnsweredWithTheClustersHeartbeat(t *testing.T) {
+	mg := started(t)
+	mg.HostConnected(t0, "h1", 7)
+	out := sends(mg.Receive(t0, "h1", proto.Hello{Host: "h1", Epoch: 5, Heartbeat: 4 * time.Second}))
+	require.NotEmpty(t, out)
+	require.Equal(t, effect.Send{To: "h1", Conn: 7, Msg: proto.Welcome{Epoch: 5, HeartbeatInterval: time.Second, DeadTimeout: 5 * time.Second}}, out[0])
+	for _, s := range sends(mg.Receive(t0, "h1", proto.Hello{Host: "h1", Epoch: 5})) {
+		_, welcome := s.Msg.(proto.Welcome)
+		require.False(t, welcome, "an agent older than Welcome is sent none")
+	}
+}

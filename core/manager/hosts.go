@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -49,6 +50,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 		mg.followsUs(m.Host)
 	}
 	effs = append(effs, mg.epochReused(now, m)...)
+	effs = append(effs, mg.welcome(now, m)...)
 	hi.goodbyeUntil = time.Time{} // back: from now on, the usual dead timeout
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {
@@ -65,6 +67,35 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	effs = append(effs, mg.seen(now, m.Host)...)
 	effs = append(effs, mg.monitorDevices(now, m.Host)...)
 	mg.wake()
+	return effs
+}
+
+// welcome answers an agent's hello with the cluster's heartbeat interval
+// and dead timeout, which the agent adopts (core/agent's heartbeat.go): its
+// own --heartbeat-interval only paced it until now. An agent whose hello
+// does not say its interval is older than Welcome and would refuse it; it
+// keeps its flag, which the manager cannot check, and says so. One whose
+// flag could not have kept the host alive is told, and the operator too:
+// an older manager would have fenced it.
+func (mg *Manager) welcome(now time.Time, m proto.Hello) []effect.Effect {
+	c := mg.m.Cluster
+	if m.Heartbeat == 0 {
+		return []effect.Effect{effect.Log{Level: slog.LevelWarn,
+			Msg:   "the agent does not learn the cluster's heartbeat interval (it is older than this manager): its --heartbeat-interval must be the cluster's",
+			Attrs: []slog.Attr{slog.String("host", m.Host), slog.Duration("heartbeat_interval", c.HeartbeatInterval), slog.Duration("dead_timeout", c.DeadTimeout)}}}
+	}
+	effs := []effect.Effect{effect.Send{To: m.Host, Conn: mg.connTo(m.Host),
+		Msg: proto.Welcome{Epoch: mg.epoch, HeartbeatInterval: c.HeartbeatInterval, DeadTimeout: c.DeadTimeout}}}
+	switch {
+	case m.Heartbeat >= c.DeadTimeout:
+		msg := fmt.Sprintf("the agent heartbeated every %s, which the dead timeout of %s does not survive (its --heartbeat-interval?); told the cluster's %s",
+			m.Heartbeat, c.DeadTimeout, c.HeartbeatInterval)
+		effs = append(effs, effect.Log{Level: slog.LevelWarn, Msg: msg, Attrs: []slog.Attr{slog.String("host", m.Host)}})
+		effs = append(effs, mg.event(now, Event{Kind: "agent-heartbeat", Host: m.Host, Message: msg})...)
+	case m.Heartbeat != c.HeartbeatInterval:
+		effs = append(effs, effect.Log{Level: slog.LevelInfo, Msg: "the agent heartbeated at another interval than the cluster's; told the cluster's",
+			Attrs: []slog.Attr{slog.String("host", m.Host), slog.Duration("was", m.Heartbeat), slog.Duration("heartbeat_interval", c.HeartbeatInterval)}})
+	}
 	return effs
 }
 

@@ -18,7 +18,10 @@ package manager
 //	                              it past N records)
 //	restart                       the manager process dies and a new one
 //	                              starts from what was persisted
-//	hello host=h1 [epoch=N]       an agent (re)connects
+//	hello host=h1 [epoch=N] [heartbeat=D]
+//	                              an agent (re)connects, heartbeating at D
+//	                              (default: the cluster's interval; 0: an
+//	                              agent older than Welcome, that says none)
 //	connect host=h1 conn=N        the driver opens connection N to h1's
 //	                              agent: commands go out on it from now on
 //	heartbeat [host=h1] [epoch=N] [persist-error=E]
@@ -191,7 +194,11 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 	case "hello":
 		host := arg(t, d, "host", "")
 		h.joined[host] = !h.down[host]
-		h.deliver(proto.Hello{Host: host, Epoch: argEpoch(t, d, "epoch", 0)})
+		hb := h.m.Cluster.HeartbeatInterval
+		if d.HasArg("heartbeat") {
+			hb = argDur(t, d, "heartbeat")
+		}
+		h.deliver(proto.Hello{Host: host, Epoch: argEpoch(t, d, "epoch", 0), Heartbeat: hb})
 	case "heartbeat":
 		h.heartbeat(t, d)
 	case "result":
@@ -329,7 +336,7 @@ func (h *driver) up(t *testing.T, d *datadriven.TestData) {
 	for _, ho := range h.m.Hosts {
 		if !h.down[ho.Name] {
 			h.joined[ho.Name] = true
-			h.apply(h.mg.Receive(h.now, ho.Name, proto.Hello{Host: ho.Name}))
+			h.apply(h.mg.Receive(h.now, ho.Name, proto.Hello{Host: ho.Name, Heartbeat: h.m.Cluster.HeartbeatInterval}))
 		}
 	}
 	h.answer(t, d)

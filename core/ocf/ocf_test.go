@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -151,6 +152,18 @@ func TestExitReason(t *testing.T) {
 	long := ExitReason([]byte("ocf-exit-reason:" + strings.Repeat("é", 300)))
 	require.LessOrEqual(t, len(long), maxExitReason)
 	require.True(t, strings.HasPrefix(long, "éé"))
+}
+
+func TestStderrReason(t *testing.T) {
+	require.Equal(t, "", StderrReason(nil))
+	require.Equal(t, "", StderrReason([]byte("\n  \n\t\n")), "blanks say nothing")
+	require.Equal(t, "stderr: mount: /srv: special device /dev/sdz does not exist",
+		StderrReason([]byte("\n\n  mount: /srv: special device /dev/sdz does not exist\r\nsecond line\n")), "the first non-empty line, trimmed")
+	require.Equal(t, "stderr: bell", StderrReason([]byte("be\x07ll")), "control characters dropped")
+	long := StderrReason([]byte(strings.Repeat("é", 300)))
+	require.LessOrEqual(t, len(long), maxExitReason, "capped like an exit reason, prefix included")
+	require.True(t, strings.HasPrefix(long, StderrPrefix+"éé"))
+	require.True(t, utf8.ValidString(long), "not cut inside a character")
 }
 
 func TestParseMetaData(t *testing.T) {

@@ -1,8 +1,6 @@
 package ocf
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"strings"
 )
@@ -153,25 +151,50 @@ const maxExitReason = 256
 func ExitReason(stderr []byte) string {
 	var reason string
 	found := false
-	sc := bufio.NewScanner(bytes.NewReader(stderr))
-	sc.Buffer(make([]byte, 0, 4096), len(stderr)+1)
-	for sc.Scan() {
-		if r, ok := strings.CutPrefix(sc.Text(), "ocf-exit-reason:"); ok {
+	for line := range strings.Lines(string(stderr)) {
+		if r, ok := strings.CutPrefix(line, "ocf-exit-reason:"); ok {
 			reason, found = r, true
 		}
 	}
 	if !found {
 		return ""
 	}
-	reason = strings.Map(func(r rune) rune {
+	return clean(reason, maxExitReason)
+}
+
+// StderrPrefix marks an exit reason that is not the agent's own
+// ocf-exit-reason but the first line it wrote on stderr (StderrReason), so
+// that an operator reading status or events can tell the two apart.
+const StderrPrefix = "stderr: "
+
+// StderrReason is the exit reason of a failed run whose agent gave none:
+// StderrPrefix and the first non-empty line of its stderr, cleaned and
+// capped as ExitReason does, the whole no longer than an exit reason. A
+// shell agent that dies of "command not found", or a program that prints
+// its error and exits 1, says why only there. It is "" when stderr holds
+// nothing but blanks.
+func StderrReason(stderr []byte) string {
+	for line := range strings.Lines(string(stderr)) {
+		if l := clean(line, maxExitReason-len(StderrPrefix)); l != "" {
+			return StderrPrefix + l
+		}
+	}
+	return ""
+}
+
+// clean drops control characters, trims and caps s at limit bytes without
+// cutting a character: an agent's words go into logs, history and status
+// output, and must neither flood them nor forge lines there.
+func clean(s string, limit int) string {
+	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
-	}, reason)
-	reason = strings.TrimSpace(reason)
-	if len(reason) > maxExitReason {
-		reason = strings.ToValidUTF8(reason[:maxExitReason], "")
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > limit {
+		s = strings.ToValidUTF8(s[:limit], "")
 	}
-	return reason
+	return s
 }

@@ -93,10 +93,41 @@ type Hello struct {
 	Host string
 	// Epoch is the highest manager epoch the agent has seen.
 	Epoch Epoch
+	// Heartbeat is the interval the agent heartbeats at. An agent that
+	// sets it adopts the cluster's from the manager's Welcome; one that
+	// does not (a basalt-agent older than Welcome) is sent none, since it
+	// would refuse a message it does not know.
+	Heartbeat time.Duration `json:",omitempty"`
 }
 
 // Describe implements Message.
-func (m Hello) Describe() string { return fmt.Sprintf("hello host=%s epoch=%d", m.Host, m.Epoch) }
+func (m Hello) Describe() string {
+	if m.Heartbeat != 0 {
+		return fmt.Sprintf("hello host=%s epoch=%d heartbeat=%s", m.Host, m.Epoch, m.Heartbeat)
+	}
+	return fmt.Sprintf("hello host=%s epoch=%d", m.Host, m.Epoch)
+}
+
+// Welcome is the manager's answer to an agent's Hello: the cluster's
+// heartbeat interval and dead timeout. The agent heartbeats at that
+// interval from then on, whatever it started with: two settings of one
+// thing, the cluster's and the agent's flag, drifted apart and got a
+// healthy host fenced (an agent at 4 s against a dead timeout of 3 s).
+type Welcome struct {
+	// Epoch is the sender's; an agent that has seen a higher one does not
+	// take a superseded manager's timing.
+	Epoch             Epoch
+	HeartbeatInterval time.Duration
+	// DeadTimeout is how long the manager waits for a heartbeat before it
+	// declares the host lost: the agent checks that the interval keeps it
+	// alive.
+	DeadTimeout time.Duration
+}
+
+// Describe implements Message.
+func (m Welcome) Describe() string {
+	return fmt.Sprintf("welcome epoch=%d heartbeat=%s dead-timeout=%s", m.Epoch, m.HeartbeatInterval, m.DeadTimeout)
+}
 
 // Heartbeat tells the manager an agent is alive.
 type Heartbeat struct {

@@ -28,6 +28,7 @@ var types = map[string]effect.Message{
 	"op-result":    proto.OpResult{},
 	"fence-result": proto.FenceResult{},
 	"refused":      proto.Refused{},
+	"welcome":      proto.Welcome{},
 }
 
 var names = func() map[reflect.Type]string {

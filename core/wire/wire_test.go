@@ -19,6 +19,8 @@ func TestRoundTrip(t *testing.T) {
 		proto.Cancel{Epoch: 1, Op: 2, Resource: "r", Key: lrm.OpKey{Action: ocf.Monitor, Interval: time.Second}},
 		proto.FenceExec{Epoch: 1, Op: 3, Device: "d", Agent: "fence_dummy", Params: map[string]string{"a": "b"}, Action: proto.FenceOff, Target: "h", Plug: "h", Timeout: time.Minute},
 		proto.Hello{Host: "h", Epoch: 4},
+		proto.Hello{Host: "h", Epoch: 4, Heartbeat: time.Second},
+		proto.Welcome{Epoch: 4, HeartbeatInterval: 250 * time.Millisecond, DeadTimeout: 3 * time.Second},
 		proto.Goodbye{Host: "h", Epoch: 4},
 		proto.Heartbeat{Host: "h", Epoch: 4, Seq: 99},
 		proto.OpResult{Host: "h", Epoch: 4, Op: 7, Result: lrm.Result{CallID: 2, Resource: "r", RC: ocf.NotRunning, Status: lrm.Done, Outcome: ocf.Stopped,
@@ -48,6 +50,18 @@ func TestBadInput(t *testing.T) {
 	}
 	_, err := Encode(effect.Send{})
 	require.Error(t, err)
+}
+
+// An agent older than Welcome sends a Hello without Heartbeat, which the
+// manager reads; a new agent's Hello without a heartbeat set (never sent)
+// encodes as an old one's, so an old manager reads that too.
+func TestHelloStaysReadableAcrossVersions(t *testing.T) {
+	old, err := Decode([]byte(`{"type":"hello","msg":{"Host":"h","Epoch":3}}` + "\n"))
+	require.NoError(t, err)
+	require.Equal(t, proto.Hello{Host: "h", Epoch: 3}, old)
+	line, err := Encode(proto.Hello{Host: "h", Epoch: 3})
+	require.NoError(t, err)
+	require.Equal(t, `{"type":"hello","msg":{"Host":"h","Epoch":3}}`+"\n", string(line))
 }
 
 func FuzzDecode(f *testing.F) {

@@ -165,6 +165,14 @@ func (d *AgentDaemon) Epoch() uint64 {
 	return uint64(d.a.Epoch())
 }
 
+// HeartbeatInterval is the interval the agent heartbeats at: the cluster's
+// once a manager has told it.
+func (d *AgentDaemon) HeartbeatInterval() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.a.HeartbeatInterval()
+}
+
 // Stop closes the listener and the manager's connection and stops the
 // heartbeat. Resources and agent processes already running are left alone.
 func (d *AgentDaemon) Stop() {

@@ -63,6 +63,9 @@ type liveCluster struct {
 	// agentStore, when it holds a host, is the store its agent runs on
 	// instead of stores[h] (a wrapper that fails on demand).
 	agentStore map[string]storage.Store
+	// agentHeartbeat, when set, is the agents' own heartbeat interval
+	// rather than the cluster's.
+	agentHeartbeat time.Duration
 }
 
 func newLiveCluster(t testing.TB, hosts []string) *liveCluster {
@@ -92,13 +95,43 @@ const defaultResources = `resources:
 // pool and mnt, the members of group g), without agents on the hosts in
 // absent.
 func newLiveClusterOf(t testing.TB, hosts []string, debianDummy bool, resources string, absent []string) *liveCluster {
+	return newLiveClusterOpts(t, hosts, liveOptions{debianDummy: debianDummy, resources: resources, absent: absent})
+}
+
+// liveOptions vary the live cluster; the zero value is newLiveCluster's.
+type liveOptions struct {
+	debianDummy bool
+	// resources is the resources section (defaultResources when empty).
+	resources string
+	// absent hosts get no agent.
+	absent []string
+	// ocfRoot and fenceDir replace the repository's agents when set.
+	ocfRoot, fenceDir string
+	// agentHeartbeat is the heartbeat interval the agents start with, as
+	// basalt-agent serve --heartbeat-interval sets it (0: the cluster's).
+	agentHeartbeat time.Duration
+}
+
+// newLiveClusterOpts builds the cluster as o says.
+func newLiveClusterOpts(t testing.TB, hosts []string, o liveOptions) *liveCluster {
 	ocfRoot, fenceDir := repoAgents(t)
-	if debianDummy {
+	if o.debianDummy {
 		fenceDir = "/usr/sbin"
+	}
+	if o.ocfRoot != "" {
+		ocfRoot = o.ocfRoot
+	}
+	if o.fenceDir != "" {
+		fenceDir = o.fenceDir
+	}
+	debianDummy, resources, absent := o.debianDummy, o.resources, o.absent
+	if resources == "" {
+		resources = defaultResources
 	}
 	dir := t.TempDir()
 	lc := &liveCluster{t: t, dir: dir, certs: filepath.Join(dir, "certs"), hostsDir: filepath.Join(dir, "hosts"),
-		agents: map[string]*AgentDaemon{}, stores: map[string]*store.Dir{}, power: map[string]*exec.Cmd{}, fenceDir: fenceDir}
+		agents: map[string]*AgentDaemon{}, stores: map[string]*store.Dir{}, power: map[string]*exec.Cmd{}, fenceDir: fenceDir,
+		agentHeartbeat: o.agentHeartbeat}
 	require.NoError(t, certs.InitCerts(lc.certs, hosts, time.Hour, false))
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster: {name: live, heartbeat-interval: 250ms, dead-timeout: 3s, fence-timeout: 10s, ocf-root: %q,\n", ocfRoot)
@@ -162,8 +195,12 @@ func (lc *liveCluster) startAgent(h string) {
 func (lc *liveCluster) startAgentAt(h, addr string) {
 	cfg, err := certs.AgentTLS(lc.certs, h)
 	require.NoError(lc.t, err)
+	hb := lc.model.Cluster.HeartbeatInterval
+	if lc.agentHeartbeat != 0 {
+		hb = lc.agentHeartbeat
+	}
 	a, err := StartAgentDaemon(AgentDaemonConfig{
-		Agent: agent.Config{Host: h, HeartbeatInterval: lc.model.Cluster.HeartbeatInterval, FenceAgentDir: lc.fenceDir,
+		Agent: agent.Config{Host: h, HeartbeatInterval: hb, FenceAgentDir: lc.fenceDir,
 			FenceEnv: []string{DefaultPath},
 			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot,
 				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
@@ -374,5 +411,33 @@ func TestQuickAgentRestartIsNotFenced(t *testing.T) {
 	lc.mgr.View(func(m *manager.Manager) {
 		require.Empty(t, m.FenceHistory(), "h1 was fenced for a restart shorter than its dead timeout")
 		require.Equal(t, planner.Online, m.HostState("h1"))
+	})
+}
+
+// An agent started with --heartbeat-interval 4s against the cluster's
+// 250ms and a dead timeout of 3s: it heartbeats at the cluster's interval
+// as soon as the manager has greeted it, and its host is not fenced. Before,
+// the agent kept its flag's 4s and the host was fenced 3s after it joined.
+func TestAgentHeartbeatFlagDoesNotGetItsHostFenced(t *testing.T) {
+	lc := newLiveClusterOpts(t, []string{"h1", "h2"}, liveOptions{agentHeartbeat: 4 * time.Second})
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	for _, h := range []string{"h1", "h2"} {
+		require.Equal(t, lc.model.Cluster.HeartbeatInterval, lc.agents[h].HeartbeatInterval(), "%s took the cluster's interval", h)
+	}
+	// The defect shows within a dead timeout of the hello: watch two.
+	until := time.Now().Add(2 * lc.model.Cluster.DeadTimeout)
+	var fenced []string
+	lc.await("two dead timeouts without a fence", func() bool {
+		lc.mgr.View(func(m *manager.Manager) {
+			for _, f := range m.FenceHistory() {
+				fenced = append(fenced, f.Target)
+			}
+		})
+		return len(fenced) > 0 || time.Now().After(until)
+	})
+	require.Empty(t, fenced, "a host was fenced for its agent's heartbeat flag")
+	lc.mgr.View(func(m *manager.Manager) {
+		require.Equal(t, planner.Online, m.HostState("h1"))
+		require.Equal(t, planner.Online, m.HostState("h2"))
 	})
 }

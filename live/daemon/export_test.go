@@ -22,6 +22,12 @@ func NewLiveClusterOf(t testing.TB, hosts []string, resources string) *LiveClust
 	return newLiveClusterOf(t, hosts, false, resources, nil)
 }
 
+// NewLiveClusterWithAgents is NewLiveClusterOf with the OCF agents of
+// ocfRoot and the fence agents of fenceDir (each "" for the repository's).
+func NewLiveClusterWithAgents(t testing.TB, hosts []string, resources, ocfRoot, fenceDir string) *LiveCluster {
+	return newLiveClusterOpts(t, hosts, liveOptions{resources: resources, ocfRoot: ocfRoot, fenceDir: fenceDir})
+}
+
 // LiveCluster is liveCluster as the external tests see it.
 type LiveCluster = liveCluster
 

@@ -876,10 +876,16 @@ func (c *Cluster) PowerOn(name string) {
 	c.startAgent(h)
 }
 
+// staleHeartbeatFactor: every simulated agent starts at this many times
+// the cluster's heartbeat interval, as a real one whose
+// --heartbeat-interval disagrees with the cluster, so that every seed
+// exercises the manager's Welcome and the agent's adopting it.
+const staleHeartbeatFactor = 2
+
 func (c *Cluster) startAgent(h *host) {
 	inner, err := agent.Recover(agent.Config{
 		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot},
-		HeartbeatInterval: c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
+		HeartbeatInterval: staleHeartbeatFactor * c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
 		Boot: fmt.Sprint(h.boots),
 	}, h.store)
 	if err != nil {
