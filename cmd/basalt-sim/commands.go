@@ -202,7 +202,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return fs.Mistake(stderr, "%v", err)
 	}
 	sh := whole
-	if *shardFlag != "" {
+	if fs.Changed("shard") {
 		if sh, err = parseShard(*shardFlag); err != nil {
 			return fs.Mistake(stderr, "%v", err)
 		}
@@ -308,9 +308,6 @@ func printFailure(stdout, stderr io.Writer, c common, from uint64, sum swarm.Sum
 	fmt.Fprintf(stdout, "shrink: %s\n", shrinkLine(c, f.Seed))
 }
 
-// printSummary prints a swarm's summary. Everything in it but the line
-// of rates and the wall time is a function of the seeds and the flags, so
-// that a test can compare it whole.
 // listedFailures is how many other failing seeds a run lists by name.
 const listedFailures = 20
 
@@ -340,6 +337,10 @@ type header struct {
 	merged int
 }
 
+// printSummary prints a swarm's summary. Everything in it but the line
+// of rates and the wall time is a function of the seeds and the flags, so
+// that a test can compare it whole, and a merge of shards print it as one
+// run over the range does.
 func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary, h header) {
 	cov := s.Coverage
 	fmt.Fprintf(w, "\n%-24s %d\n", "seeds", s.Seeds)

@@ -264,7 +264,8 @@ func readSummaryFile(path string) (summaryFile, error) {
 	if f.Format != summaryFormat {
 		return f, fmt.Errorf("format %q: want %q (written by basalt-sim run --summary-json)", f.Format, summaryFormat)
 	}
-	return f, f.check()
+	err = f.check()
+	return f, err
 }
 
 // check refuses a summary that cannot be one swarm's: slices out of
