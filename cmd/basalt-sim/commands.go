@@ -394,7 +394,11 @@ func printClock(w io.Writer, s swarm.Summary, h header) {
 	}
 	rates := fmt.Sprintf("%.0f (%.0f seeds/min, %.0fx virtual/wall)", float64(s.Events)/wall, float64(s.Seeds)/wall*60, s.Virtual.Seconds()/wall)
 	if h.merged > 0 {
-		fmt.Fprintf(w, "%-24s %s summed over %d shard runs, %s in all\n", "wall time", s.Wall.Round(100*time.Millisecond), h.merged, workers)
+		runs := fmt.Sprintf("%d shard runs", h.merged)
+		if h.merged == 1 {
+			runs = "1 shard run"
+		}
+		fmt.Fprintf(w, "%-24s %s summed over %s, %s in all\n", "wall time", s.Wall.Round(100*time.Millisecond), runs, workers)
 		fmt.Fprintf(w, "%-24s %s per shard run\n", "events/s", rates)
 		return
 	}

@@ -72,6 +72,7 @@ func TestShardMistakes(t *testing.T) {
 	for in, want := range map[string]string{
 		"3/2": "there is no shard 3 of 2",
 		"x":   `--shard "x": want K/N`,
+		"":    `--shard "": want K/N`,
 	} {
 		rc, out, errOut := cli("run", "--seeds", "1-4", "--shard", in)
 		require.Equal(t, 2, rc, in)
@@ -209,6 +210,15 @@ func TestMergeRefusesWhatIsNotOneSwarm(t *testing.T) {
 	rc, out, errOut = cli(append([]string{"merge"}, files...)...)
 	require.Equal(t, 0, rc, errOut)
 	require.True(t, strings.HasSuffix(out, "\nPASS: 3 seeds, no violation\n"), out)
+
+	// A run of the whole range is its only shard, and merges alone.
+	single := filepath.Join(dir, "single.json")
+	rc, _, errOut = cli("run", "--seeds", "1-2", "--workers", "1", "--summary-json", single)
+	require.Equal(t, 0, rc, errOut)
+	rc, out, errOut = cli("merge", single)
+	require.Equal(t, 0, rc, errOut)
+	require.Regexp(t, `\nwall time\s+\S+ summed over 1 shard run, 1 worker in all\n`, out)
+	require.True(t, strings.HasSuffix(out, "\nPASS: 2 seeds, no violation\n"), out)
 }
 
 func mustRead(t *testing.T, path string) []byte {
