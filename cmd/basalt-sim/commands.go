@@ -176,11 +176,15 @@ func isTerminal(w io.Writer) bool {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt-sim run", "[--seeds N|FROM-TO] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
-		"Simulate many seeds under generated faults and summarise them; exit 1 on any violation.")
+	fs := subcmd.NewFlags("basalt-sim run", "[--seeds N|FROM-TO] [--shard K/N] [--summary-json FILE] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
+		"Simulate many seeds under generated faults and summarise them; exit 1 on any violation.\n"+
+			"--shard K/N runs only the K-th of N interleaved slices of the seeds; basalt-sim merge\n"+
+			"combines the shards' --summary-json files into the whole swarm's summary.")
 	var c common
 	c.register(fs)
 	seedsFlag := fs.String("seeds", "1-1000", "seeds to run: N or FROM-TO")
+	shardFlag := fs.String("shard", "", "run only slice K of N (1 to N) of the seeds: seed FROM+i is slice i mod N + 1")
+	jsonPath := fs.String("summary-json", "", "write the summary as JSON here, for basalt-sim merge")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per core)")
 	keepGoing := fs.Bool("keep-going", false, "run every seed even after a violation")
 	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
@@ -197,24 +201,84 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fs.Mistake(stderr, "%v", err)
 	}
+	sh := whole
+	if fs.Changed("shard") {
+		if sh, err = parseShard(*shardFlag); err != nil {
+			return fs.Mistake(stderr, "%v", err)
+		}
+	}
 	if *workers < 0 {
 		return fs.Mistake(stderr, "--workers %d: want 0 (one per core) or more", *workers)
 	}
-	total := int(to - from + 1)
+	id, err := c.identify(from, to, sh.n, *keepGoing)
+	if err != nil {
+		return fs.Mistake(stderr, "%v", err)
+	}
+	var out *os.File
+	if *jsonPath != "" {
+		// Opened before the run, so that a wrong path costs no swarm.
+		if out, err = os.Create(*jsonPath); err != nil {
+			fmt.Fprintf(stderr, "basalt-sim run: --summary-json: %v\n", err)
+			return 2
+		}
+	}
+	return runSwarm(stdout, stderr, c, cfg, id, sh, *workers, out)
+}
+
+// runSwarm runs the seeds of shard sh of id's range, prints the summary
+// and writes its JSON to out (unless nil).
+func runSwarm(stdout, stderr io.Writer, c common, cfg swarm.Config, id swarmID, sh shard, workers int, out *os.File) int {
+	total := sh.count(id.From, id.To)
 	start := time.Now()
-	prog := newProgress(stderr, terminal(stderr), total, time.Now)
-	sum := swarm.Swarm(cfg, from, to, *workers, !*keepGoing, func(done int, _ swarm.Result) { prog.seedDone(done) })
+	prog := newProgress(stderr, terminal(stderr), int(total), time.Now)
+	sum := swarm.SwarmSeeds(cfg, sh.seeds(id.From, id.To), workers, !id.KeepGoing, func(done int, _ swarm.Result) { prog.seedDone(done) })
 	sum.Wall = time.Since(start) // the CLI owns the real clock; the swarm never reads it
 	prog.finish()
-	printSummary(stdout, cfg, sum)
-	if len(sum.Failed) > 0 {
-		printFailure(stdout, stderr, c, from, sum)
+	h := header{}
+	if sh != whole {
+		h.shard = sh.describe(id.From, id.To)
 	}
-	printVerdict(stdout, sum)
+	report(stdout, stderr, c, cfg, id.From, sum, h)
+	if out != nil {
+		f := newSummaryFile(id, []uint64{sh.k}, uint64(sum.Seeds) == total, sum, failuresOf(c, sum))
+		if err := writeSummaryFile(out, f); err != nil {
+			fmt.Fprintf(stderr, "basalt-sim run: %v\n", err)
+			return 2
+		}
+	}
 	if !sum.Passed() {
 		return 1
 	}
 	return 0
+}
+
+// report prints a swarm's whole human summary: the numbers, the first
+// failure and the verdict.
+func report(stdout, stderr io.Writer, c common, cfg swarm.Config, from uint64, sum swarm.Summary, h header) {
+	printSummary(stdout, cfg, sum, h)
+	if len(sum.Failed) > 0 {
+		printFailure(stdout, stderr, c, from, sum)
+	}
+	printVerdict(stdout, sum)
+}
+
+// replayLine is the command that replays a failing seed with its trace and
+// timeline.
+func replayLine(c common, seed uint64) string {
+	return fmt.Sprintf("basalt-sim replay --seed %d%s --trace seed-%d.jsonl --html seed-%d.html", seed, c.spacedFlags(), seed, seed)
+}
+
+// shrinkLine is the command that shrinks a failing seed's plan.
+func shrinkLine(c common, seed uint64) string {
+	return fmt.Sprintf("basalt-sim shrink --seed %d%s", seed, c.spacedFlags())
+}
+
+// spacedFlags is flags with a space before it, or nothing.
+func (c *common) spacedFlags() string {
+	if f := c.flags(); f != "" {
+		return " " + f
+	}
+	return ""
 }
 
 // printFailure tells of a swarm's failing seeds: the first one's violations
@@ -229,10 +293,6 @@ func printFailure(stdout, stderr io.Writer, c common, from uint64, sum swarm.Sum
 	if c.canary != "" {
 		fmt.Fprintf(stdout, "canary %s caught after %d seeds\n", c.canary, f.Seed-from+1)
 	}
-	flags := c.flags()
-	if flags != "" {
-		flags = " " + flags
-	}
 	if len(sum.Failed) > 1 {
 		fmt.Fprintln(stdout, otherFailures(sum.Failed[1:]))
 	}
@@ -244,13 +304,10 @@ func printFailure(stdout, stderr io.Writer, c common, from uint64, sum swarm.Sum
 			fmt.Fprintf(stdout, "shape of seed %d written to %s\n", f.Seed, path)
 		}
 	}
-	fmt.Fprintf(stdout, "replay: basalt-sim replay --seed %d%s --trace seed-%d.jsonl --html seed-%d.html\n", f.Seed, flags, f.Seed, f.Seed)
-	fmt.Fprintf(stdout, "shrink: basalt-sim shrink --seed %d%s\n", f.Seed, flags)
+	fmt.Fprintf(stdout, "replay: %s\n", replayLine(c, f.Seed))
+	fmt.Fprintf(stdout, "shrink: %s\n", shrinkLine(c, f.Seed))
 }
 
-// printSummary prints a swarm's summary. Everything in it but the line
-// of rates and the wall time is a function of the seeds and the flags, so
-// that a test can compare it whole.
 // listedFailures is how many other failing seeds a run lists by name.
 const listedFailures = 20
 
@@ -270,19 +327,30 @@ func otherFailures(others []swarm.Result) string {
 	return line
 }
 
-func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
+// header is what a summary says beyond the swarm's numbers: the shard a
+// run ran, or how many shards a merge combined.
+type header struct {
+	// shard describes a shard run's seeds (shard.describe).
+	shard string
+	// merged is how many shard runs a merge combined: the wall time is
+	// then theirs summed, and the rates those of one of them on average.
+	merged int
+}
+
+// printSummary prints a swarm's summary. Everything in it but the line
+// of rates and the wall time is a function of the seeds and the flags, so
+// that a test can compare it whole, and a merge of shards print it as one
+// run over the range does.
+func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary, h header) {
 	cov := s.Coverage
-	wall := s.Wall.Seconds()
 	fmt.Fprintf(w, "\n%-24s %d\n", "seeds", s.Seeds)
+	if h.shard != "" {
+		fmt.Fprintf(w, "%-24s %s\n", "shard", h.shard)
+	}
 	fmt.Fprintf(w, "%-24s %d\n", "violations", len(s.Failed))
 	fmt.Fprintf(w, "%-24s %s per seed (%s chaos, then a heal phase of %s in which recovery must complete)\n", "virtual time",
 		(s.Virtual / time.Duration(max(1, s.Seeds))).Truncate(time.Second), cfg.Chaos, cfg.Heal)
-	workers := fmt.Sprintf("%d workers", s.Workers)
-	if s.Workers == 1 {
-		workers = "1 worker"
-	}
-	fmt.Fprintf(w, "%-24s %s on %s\n", "wall time", s.Wall.Round(100*time.Millisecond), workers)
-	fmt.Fprintf(w, "%-24s %.0f (%.0f seeds/min, %.0fx virtual/wall)\n", "events/s", float64(s.Events)/wall, float64(s.Seeds)/wall*60, s.Virtual.Seconds()/wall)
+	printClock(w, s, h)
 	fmt.Fprintf(w, "%-24s p50 %s  p90 %s  p99 %s  max %s\n", "recovery after heal",
 		s.Percentile(50).Truncate(time.Millisecond), s.Percentile(90).Truncate(time.Millisecond),
 		s.Percentile(99).Truncate(time.Millisecond), s.Percentile(100).Truncate(time.Millisecond))
@@ -314,6 +382,28 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary) {
 	if cfg.Shapes != nil {
 		printShapeCoverage(w, s)
 	}
+}
+
+// printClock prints the lines the real clock decides: the wall time, the
+// workers, and the rates.
+func printClock(w io.Writer, s swarm.Summary, h header) {
+	wall := s.Wall.Seconds()
+	workers := fmt.Sprintf("%d workers", s.Workers)
+	if s.Workers == 1 {
+		workers = "1 worker"
+	}
+	rates := fmt.Sprintf("%.0f (%.0f seeds/min, %.0fx virtual/wall)", float64(s.Events)/wall, float64(s.Seeds)/wall*60, s.Virtual.Seconds()/wall)
+	if h.merged > 0 {
+		runs := fmt.Sprintf("%d shard runs", h.merged)
+		if h.merged == 1 {
+			runs = "1 shard run"
+		}
+		fmt.Fprintf(w, "%-24s %s summed over %s, %s in all\n", "wall time", s.Wall.Round(100*time.Millisecond), runs, workers)
+		fmt.Fprintf(w, "%-24s %s per shard run\n", "events/s", rates)
+		return
+	}
+	fmt.Fprintf(w, "%-24s %s on %s\n", "wall time", s.Wall.Round(100*time.Millisecond), workers)
+	fmt.Fprintf(w, "%-24s %s\n", "events/s", rates)
 }
 
 // recoveryBound says what the recovery percentiles are judged against:

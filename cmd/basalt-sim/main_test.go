@@ -143,7 +143,7 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"run", "--workers", "-1"}, "basalt-sim run", "--workers -1: want 0 (one per core) or more"},
 		{[]string{"run", "--seeds", "x"}, "basalt-sim run", `--seeds "x": want N or FROM-TO`},
 		{[]string{"run", "--chaos", "soon"}, "basalt-sim run", `invalid argument "soon" for "--chaos" flag`},
-		{[]string{"fly"}, "basalt-sim", `unknown subcommand "fly": one of replay, run, shrink`},
+		{[]string{"fly"}, "basalt-sim", `unknown subcommand "fly": one of merge, replay, run, shrink`},
 	} {
 		rc, out, errOut := cli(tc.args...)
 		require.Equal(t, 2, rc, "%v", tc.args)
@@ -160,7 +160,7 @@ func TestHelp(t *testing.T) {
 	for args, want := range map[string]string{
 		"--help":        "usage: basalt-sim <subcommand> [arguments] [flags]",
 		"help":          "usage: basalt-sim <subcommand> [arguments] [flags]",
-		"run --help":    "usage: basalt-sim run [--seeds N|FROM-TO] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
+		"run --help":    "usage: basalt-sim run [--seeds N|FROM-TO] [--shard K/N] [--summary-json FILE] [--workers N] [--keep-going] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
 		"replay -h":     "usage: basalt-sim replay --seed N | --plan FILE [--trace FILE] [--html FILE] [--print-hash] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
 		"help shrink":   "usage: basalt-sim shrink --seed N | --plan FILE [--out FILE] [--budget N] [--config FILE | --shapes] [--canary NAME] [--replicas N]",
 		"shrink --help": "usage: basalt-sim shrink --seed N | --plan FILE",
@@ -171,7 +171,8 @@ func TestHelp(t *testing.T) {
 		require.True(t, strings.HasPrefix(out, want), "%s: %s", args, out)
 	}
 	_, out, _ := cli("--help")
-	require.Contains(t, out, "\n  replay --seed N | --plan FILE  run one seed")
+	require.Regexp(t, `\n  replay --seed N \| --plan FILE +run one seed`, out)
+	require.Regexp(t, `\n  merge FILE\.\.\. +combine the --summary-json files`, out)
 	require.Contains(t, out, "\nExit codes:\n  0  no violation")
 }
 
@@ -222,7 +223,7 @@ func TestSummaryLinesSayWhatTheyMean(t *testing.T) {
 	s := swarm.Summary{Seeds: 3, Workers: 2, Wall: time.Second, BoundMin: 9 * time.Minute, BoundMax: 9 * time.Minute,
 		Recoveries: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}}
 	var w bytes.Buffer
-	printSummary(&w, swarm.Config{Chaos: 10 * time.Minute, Heal: 5 * time.Minute}, s)
+	printSummary(&w, swarm.Config{Chaos: 10 * time.Minute, Heal: 5 * time.Minute}, s, header{})
 	printVerdict(&w, s)
 	out := w.String()
 	require.Contains(t, out, "recovery bound           9m0s, cut to the heal phase's 5m0s: a seed not recovered by then fails\n")

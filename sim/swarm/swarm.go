@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"iter"
 	"math"
 	"runtime"
 	"slices"
@@ -96,10 +97,28 @@ func (s *Summary) addFeatures(r Result) {
 // guaranteed; progress must be safe for concurrent use). stopAtFirst ends
 // the swarm at the first failing seed (the lowest one among those run).
 func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress func(done int, r Result)) Summary {
+	return SwarmSeeds(cfg, Range(from, to), workers, stopAtFirst, progress)
+}
+
+// Range yields the seeds from..to in order (none when to < from), without
+// wrapping around at the largest seed.
+func Range(from, to uint64) iter.Seq[uint64] {
+	return func(yield func(uint64) bool) {
+		for s := from; s <= to; s++ {
+			if !yield(s) || s == to {
+				return
+			}
+		}
+	}
+}
+
+// SwarmSeeds is Swarm over any sequence of seeds (a shard of a range), fed
+// to the workers in its order.
+func SwarmSeeds(cfg Config, seeds iter.Seq[uint64], workers int, stopAtFirst bool, progress func(done int, r Result)) Summary {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	seeds := make(chan uint64)
+	todo := make(chan uint64)
 	results := make(chan Result)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -108,16 +127,16 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for s := range seeds {
+			for s := range todo {
 				results <- RunSeed(cfg, s)
 			}
 		}()
 	}
 	go func() {
-		defer close(seeds)
-		for s := from; s <= to; s++ {
+		defer close(todo)
+		for s := range seeds {
 			select {
-			case seeds <- s:
+			case todo <- s:
 			case <-stop:
 				return
 			}
@@ -126,30 +145,86 @@ func Swarm(cfg Config, from, to uint64, workers int, stopAtFirst bool, progress 
 	go func() { wg.Wait(); close(results) }()
 	sum := Summary{Workers: workers}
 	for r := range results {
-		sum.Seeds++
-		sum.Coverage.Add(r.Coverage)
-		sum.Events += r.Events
-		sum.Virtual += r.Virtual
-		if r.Recovery >= 0 {
-			sum.Recoveries = append(sum.Recoveries, r.Recovery)
-		}
-		sum.Takeovers = append(sum.Takeovers, r.Takeovers...)
-		sum.addFeatures(r)
-		sum.addBound(r.Bound)
-		if r.Failed() {
-			sum.Failed = append(sum.Failed, r)
-			if stopAtFirst {
-				once.Do(func() { close(stop) })
-			}
+		sum.add(r)
+		if r.Failed() && stopAtFirst {
+			once.Do(func() { close(stop) })
 		}
 		if progress != nil {
 			progress(sum.Seeds, r)
 		}
 	}
-	sort.Slice(sum.Recoveries, func(i, j int) bool { return sum.Recoveries[i] < sum.Recoveries[j] })
-	slices.Sort(sum.Takeovers)
-	sort.Slice(sum.Failed, func(i, j int) bool { return sum.Failed[i].Seed < sum.Failed[j].Seed })
+	sum.sort()
 	return sum
+}
+
+// add counts one seed's result into the summary (unsorted: see sort).
+func (s *Summary) add(r Result) {
+	s.Seeds++
+	s.Coverage.Add(r.Coverage)
+	s.Events += r.Events
+	s.Virtual += r.Virtual
+	if r.Recovery >= 0 {
+		s.Recoveries = append(s.Recoveries, r.Recovery)
+	}
+	s.Takeovers = append(s.Takeovers, r.Takeovers...)
+	s.addFeatures(r)
+	s.addBound(r.Bound)
+	if r.Failed() {
+		s.Failed = append(s.Failed, r)
+	}
+}
+
+// sort orders what the percentiles and the failure report read.
+func (s *Summary) sort() {
+	slices.Sort(s.Recoveries)
+	slices.Sort(s.Takeovers)
+	sort.SliceStable(s.Failed, func(i, j int) bool { return s.Failed[i].Seed < s.Failed[j].Seed })
+}
+
+// Merge adds o, the summary of other seeds, to s: the result is what one
+// swarm over both sets of seeds summarises, percentiles included (they are
+// read from every recovery, never averaged). Both must be sorted, as
+// Swarm returns them. Wall and Workers add up: the real time and the
+// workers both swarms spent.
+func (s *Summary) Merge(o Summary) {
+	s.Seeds += o.Seeds
+	s.Failed = append(s.Failed, o.Failed...)
+	s.Coverage.Add(o.Coverage)
+	s.Events += o.Events
+	s.Virtual += o.Virtual
+	s.Wall += o.Wall
+	s.Workers += o.Workers
+	s.Recoveries = mergeSorted(s.Recoveries, o.Recoveries)
+	s.Takeovers = mergeSorted(s.Takeovers, o.Takeovers)
+	s.addBound(o.BoundMin)
+	s.addBound(o.BoundMax)
+	for tag, n := range o.FeatureSeeds {
+		if s.FeatureSeeds == nil {
+			s.FeatureSeeds, s.FeatureFailed = map[string]int{}, map[string]int{}
+		}
+		s.FeatureSeeds[tag] += n
+		if f := o.FeatureFailed[tag]; f > 0 {
+			s.FeatureFailed[tag] += f
+		}
+	}
+	sort.SliceStable(s.Failed, func(i, j int) bool { return s.Failed[i].Seed < s.Failed[j].Seed })
+}
+
+// mergeSorted merges two sorted lists into a new sorted one, in linear
+// time: a merge of many shards' recoveries stays cheap.
+func mergeSorted(a, b []time.Duration) []time.Duration {
+	if len(a)+len(b) == 0 {
+		return nil
+	}
+	out := make([]time.Duration, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0] < a[0] {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // Shrink looks for a smaller plan that still fails the same checker:

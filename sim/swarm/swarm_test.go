@@ -2,6 +2,9 @@ package swarm
 
 import (
 	"flag"
+	"fmt"
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/invariant"
 	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/sim/faults"
 )
 
@@ -240,4 +244,32 @@ func TestReplicaSwarm(t *testing.T) {
 	require.Positive(t, sum.Coverage.EtcdOutages)
 	require.Len(t, sum.Takeovers, sum.Coverage.LeaderTakeovers)
 	t.Logf("takeover after a leader crash: p50 %s p99 %s over %d", sum.TakeoverPercentile(50), sum.TakeoverPercentile(99), len(sum.Takeovers))
+}
+
+// TestMergeIsTheSwarmOfBoth: the summaries of two sets of seeds merged
+// are the summary of one swarm over both (shards of a swarm run apart),
+// percentiles included, with the wall time and workers of both.
+func TestMergeIsTheSwarmOfBoth(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	cfg := Config{Model: m, Canary: "skip-fence", Replicas: 3, Shapes: func(seed uint64) (*model.Model, []string, error) {
+		return m, []string{fmt.Sprintf("odd=%v", seed%2 == 1)}, nil
+	}}
+	whole := Swarm(cfg, 1, 6, 1, false, nil)
+	odd := SwarmSeeds(cfg, func(yield func(uint64) bool) { _ = yield(1) && yield(3) && yield(5) }, 1, false, nil)
+	even := SwarmSeeds(cfg, func(yield func(uint64) bool) { _ = yield(2) && yield(4) && yield(6) }, 1, false, nil)
+	even.Wall, odd.Wall = time.Second, 2*time.Second
+	even.Merge(odd)
+	require.Equal(t, 3*time.Second, even.Wall)
+	require.Equal(t, 2, even.Workers)
+	even.Wall, even.Workers = whole.Wall, whole.Workers
+	require.NotEmpty(t, whole.Failed)
+	require.NotEmpty(t, whole.Takeovers)
+	require.Equal(t, whole, even)
+}
+
+func TestRangeEndsAtTheLargestSeed(t *testing.T) {
+	require.Equal(t, []uint64{math.MaxUint64 - 1, math.MaxUint64}, slices.Collect(Range(math.MaxUint64-1, math.MaxUint64)))
+	require.Empty(t, slices.Collect(Range(5, 4)))
+	require.Equal(t, []uint64{7}, slices.Collect(Range(7, 7)))
 }
