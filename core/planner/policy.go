@@ -171,10 +171,11 @@ func (pol *policies) settleStopBlocks(fenced map[string]int) {
 // Blocked returns why a resource (and its group) is left alone, "" when it
 // is not: for status displays and reports.
 func Blocked(in Input, rsc string) string {
+	in.hostIdx = indexHosts(in.Hosts)
 	pol := derivePolicies(&in)
 	in = pol.effective(in)
 	fenced := map[string]int{}
-	for i, f := range fencesOf(&in, &pol) {
+	for i, f := range fencesOf(&in, &pol, newIndex(&in)) {
 		fenced[f.host] = i
 	}
 	pol.settleStopBlocks(fenced)
