@@ -86,7 +86,7 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 		for _, r := range g.StartOrder() {
 			var on []string
 			for _, h := range mg.m.Hosts {
-				if mg.observed[r][h.Name].State == planner.Running {
+				if mg.observed.of(r)[h.Name].State == planner.Running {
 					on = append(on, h.Name)
 				}
 			}
@@ -124,7 +124,7 @@ func (mg *Manager) judgeMove(rep *Report) {
 	}
 	gid, host := f[1], f[2]
 	g, ok := mg.m.Group(gid)
-	if !ok || mg.observed[g.Root()][host].State == planner.Running {
+	if !ok || mg.observed.of(g.Root())[host].State == planner.Running {
 		return
 	}
 	rep.Failed = true
@@ -278,7 +278,7 @@ func (mg *Manager) Idle() bool {
 }
 
 // Observed returns a resource's state on a host.
-func (mg *Manager) Observed(rsc, host string) planner.Observed { return mg.observed[rsc][host] }
+func (mg *Manager) Observed(rsc, host string) planner.Observed { return mg.observed.of(rsc)[host] }
 
 // HostState returns what the manager believes of a host.
 func (mg *Manager) HostState(host string) planner.HostState {
@@ -341,7 +341,7 @@ func (mg *Manager) Status() Status {
 		g, _ := mg.m.Group(gid)
 		rs := ResourceStatus{ID: r.ID, Name: r.Name, Group: gid, Parent: g.Parent(r.ID), States: map[string]planner.Observed{},
 			Fails: map[string]planner.Failure{}, Fatal: mg.fatal[r.ID], Blocked: planner.Blocked(in, r.ID) != ""}
-		for h, o := range mg.observed[r.ID] {
+		for h, o := range mg.observed.byRsc[r.ID] {
 			rs.States[h] = o
 		}
 		for h, f := range mg.failures[r.ID] {

@@ -24,8 +24,8 @@ type index struct {
 
 // hostState is a resource's state on the host of index host.
 type hostState struct {
-	host  int
-	state RscState
+	host int
+	obs  Observed
 }
 
 // newIndex reads in's observed state (in.hostIdx set). Map order does not
@@ -41,6 +41,10 @@ func newIndex(in *Input) *index {
 	}
 	for ri := range in.Model.Resources {
 		r := in.Model.Resources[ri].ID
+		if in.Notable != nil {
+			ix.notable(in, r)
+			continue
+		}
 		var act []hostState
 		known, explicitUnknown := 0, false
 		for name, o := range in.Observed[r] { // purity:unordered collected, then sorted by host below
@@ -52,7 +56,7 @@ func newIndex(in *Input) *index {
 			case o.State == Unknown:
 				explicitUnknown = true
 			case active(o.State):
-				act = append(act, hostState{i, o.State})
+				act = append(act, hostState{i, o})
 			}
 			if hs := in.Hosts[i].State; o.State != Unknown && (hs == Online || hs == Unclean) {
 				known++
@@ -69,6 +73,33 @@ func newIndex(in *Input) *index {
 	return ix
 }
 
+// notable reads r's entries on the hosts in.Notable names: the others are
+// stopped, neither active nor unknown.
+func (ix *index) notable(in *Input, r string) {
+	var act []hostState
+	var unknown []int
+	for name := range in.Notable[r] { // purity:unordered collected, then sorted by host below
+		i, ok := in.hostIdx[name]
+		if !ok {
+			continue
+		}
+		switch o := in.state(r, name); {
+		case o.State == Unknown:
+			unknown = append(unknown, i)
+		case active(o.State):
+			act = append(act, hostState{i, o})
+		}
+	}
+	if len(act) > 0 {
+		slices.SortFunc(act, func(a, b hostState) int { return a.host - b.host })
+		ix.active[r] = act
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		ix.unknown[r] = unknown
+	}
+}
+
 // unknownHosts scans every host for r: only for a resource some host has
 // not answered for, which that many probes answer.
 func (ix *index) unknownHosts(in *Input, r string) []int {
@@ -79,6 +110,25 @@ func (ix *index) unknownHosts(in *Input, r string) []int {
 		}
 	}
 	return out
+}
+
+// state is in.state as the index knows it: active where it lists the
+// resource active, unknown where unknown, stopped anywhere else (the
+// planner treats any other state as stopped).
+func (p *plan) state(rsc, host string) Observed {
+	i, ok := p.in.hostIdx[host]
+	if !ok {
+		return p.in.state(rsc, host)
+	}
+	for _, a := range p.ix.active[rsc] {
+		if a.host == i {
+			return a.obs
+		}
+	}
+	if slices.Contains(p.ix.unknown[rsc], i) {
+		return Observed{State: Unknown}
+	}
+	return Observed{State: Stopped}
 }
 
 // activeOn lists the hosts where any of rscs is active, in host order.

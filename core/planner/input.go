@@ -148,6 +148,13 @@ type Input struct {
 	// Observed maps resource → host → state. A missing entry is Unknown
 	// on an online host and Stopped on an offline one.
 	Observed map[string]map[string]Observed
+	// Notable, when set, maps each resource to the hosts whose entry in
+	// Observed is anything but a plain stopped (missing, or any other
+	// state); hosts it leaves out must have a stopped entry. The manager
+	// keeps it as it records what it observes, so that a plan reads those
+	// entries instead of every resource's on every host. Nil: Plan reads
+	// all of Observed.
+	Notable map[string]map[string]bool
 	// Failures maps resource → host → failure history.
 	Failures map[string]map[string]Failure
 	// Fatal maps a resource to the reason it can run nowhere (rc 6: the

@@ -178,6 +178,24 @@ type plan struct {
 	actions []Action
 	fences  map[string]int   // host -> fence action ID
 	bans    map[string][]Ban // group -> its bans, in input order
+	// orders caches each group's start order (parents first) and stop
+	// order, which the model computes anew on each call.
+	orders map[string][2][]string
+}
+
+// startOrder is g.StartOrder, once per plan; callers must not change it.
+func (p *plan) startOrder(g *model.Group) []string { return p.order(g)[0] }
+
+// stopOrder is g.StopOrder, once per plan; callers must not change it.
+func (p *plan) stopOrder(g *model.Group) []string { return p.order(g)[1] }
+
+func (p *plan) order(g *model.Group) [2][]string {
+	o, ok := p.orders[g.ID]
+	if !ok {
+		o = [2][]string{g.StartOrder(), g.StopOrder()}
+		p.orders[g.ID] = o
+	}
+	return o
 }
 
 func (p *plan) add(a Action) int {
@@ -194,7 +212,8 @@ func Plan(in Input) Transition {
 	in.hostIdx = indexHosts(in.Hosts)
 	pol := derivePolicies(&in)
 	in = pol.effective(in)
-	p := &plan{in: &in, pol: pol, ix: newIndex(&in), fences: map[string]int{}, bans: map[string][]Ban{}}
+	p := &plan{in: &in, pol: pol, ix: newIndex(&in), fences: map[string]int{}, bans: map[string][]Ban{},
+		orders: map[string][2][]string{}}
 	m := in.Model
 	var t Transition
 
@@ -229,7 +248,7 @@ func fencesOf(in *Input, pol *policies, ix *index) []fenceReason {
 	stopFailed := map[int]string{} // host -> first resource whose stop failed there
 	for _, r := range in.Model.Resources {
 		for _, a := range ix.active[r.ID] {
-			if _, seen := stopFailed[a.host]; !seen && a.state == StopFailed &&
+			if _, seen := stopFailed[a.host]; !seen && a.obs.State == StopFailed &&
 				pol.stopBlocks[r.ID][in.Hosts[a.host].Name] == "" && pol.blocked[r.ID] == "" {
 				stopFailed[a.host] = r.ID
 			}
@@ -257,7 +276,7 @@ func fencesOf(in *Input, pol *policies, ix *index) []fenceReason {
 func (p *plan) group(g *model.Group) Placement {
 	in := p.in
 	pl := Placement{Group: g.ID, Scores: noLines}
-	members := g.StartOrder()
+	members := p.startOrder(g)
 
 	if in.Constraints.Maintenance {
 		pl.Hosts, pl.Note = p.current(g), "maintenance mode: no actions"
@@ -329,7 +348,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 	in := p.in
 	var clearIDs []int
 	blockedBy := ""
-	stopOrder := g.StopOrder()
+	stopOrder := p.stopOrder(g)
 	// Only where a member is active, or unknown on a lost host, may it run.
 	mayHosts := p.ix.activeOn(stopOrder)
 	for _, r := range stopOrder {
@@ -349,7 +368,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 		var hostActive []string
 		mayRun := false
 		for _, r := range stopOrder {
-			st := in.state(r, h.Name).State
+			st := p.state(r, h.Name).State
 			if active(st) {
 				hostActive = append(hostActive, r)
 			}
@@ -376,11 +395,11 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 	if blockedBy != "" {
 		return clearIDs, blockedBy
 	}
-	startOrder := g.StartOrder()
+	startOrder := p.startOrder(g)
 	for _, hi := range p.ix.activeOn(startOrder) { // stop-failed is active
 		h := in.Hosts[hi]
 		for _, r := range startOrder {
-			if in.state(r, h.Name).State == StopFailed {
+			if p.state(r, h.Name).State == StopFailed {
 				if _, ok := p.fences[h.Name]; !ok {
 					blockedBy = fmt.Sprintf("stop of %s failed on %s and fencing is off", r, h.Name)
 				}
@@ -404,11 +423,11 @@ func (p *plan) current(g *model.Group) []string {
 func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, reason func(rsc string) string) []int {
 	var ids []int
 	byRsc := map[string]int{}
-	for _, r := range g.StopOrder() {
+	for _, r := range p.stopOrder(g) {
 		if !slices.Contains(activeMembers, r) {
 			continue
 		}
-		if p.in.state(r, host).State == StopFailed {
+		if p.state(r, host).State == StopFailed {
 			continue // only the fence ends it
 		}
 		var after []int
@@ -436,13 +455,13 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, re
 // ancestors, and monitors are set up.
 func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 	in := p.in
-	restart := map[string]string{}     // member -> why it is restarted
-	for _, r := range g.StartOrder() { // parents first: a parent's mark reaches its children
+	restart := map[string]string{}      // member -> why it is restarted
+	for _, r := range p.startOrder(g) { // parents first: a parent's mark reaches its children
 		why := ""
-		if parent := g.Parent(r); parent != "" && restart[parent] == "" && in.state(parent, host).State != Running {
+		if parent := g.Parent(r); parent != "" && restart[parent] == "" && p.state(parent, host).State != Running {
 			why = "restart in order: " + parent + " is not running"
 		}
-		if in.state(r, host).State == Failed {
+		if p.state(r, host).State == Failed {
 			why = "restart after failure"
 		}
 		if why != "" && restart[r] == "" {
@@ -455,15 +474,15 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 		}
 	}
 	var restartActive []string
-	for _, r := range g.StopOrder() {
-		if restart[r] != "" && active(in.state(r, host).State) {
+	for _, r := range p.stopOrder(g) {
+		if restart[r] != "" && active(p.state(r, host).State) {
 			restartActive = append(restartActive, r)
 		}
 	}
 	stopIDs := p.stopChain(g, restartActive, host, func(r string) string { return restart[r] })
 	startIDs := map[string]int{}
-	for _, r := range g.StartOrder() {
-		st := in.state(r, host)
+	for _, r := range p.startOrder(g) {
+		st := p.state(r, host)
 		needStart := restart[r] != "" || st.State != Running
 		if needStart {
 			after := append(slices.Clone(clearIDs), stopIDs...)
@@ -500,7 +519,7 @@ func (p *plan) place(g *model.Group) ([]string, ScoreLines, string) {
 	if why := p.pol.stopped[g.ID]; why != "" {
 		return nil, nil, why
 	}
-	for _, r := range g.StartOrder() {
+	for _, r := range p.startOrder(g) {
 		if why, ok := in.Fatal[r]; ok {
 			return nil, nil, fmt.Sprintf("%s cannot run anywhere: %s", r, why)
 		}
@@ -606,7 +625,7 @@ func (p *plan) specialHosts(g *model.Group, hasMove bool, moveHost string) []int
 	for _, b := range p.bans[g.ID] {
 		add(b.Host)
 	}
-	members := g.StartOrder()
+	members := p.startOrder(g)
 	out = append(out, p.ix.activeOn(members)...)
 	for _, r := range members {
 		for name := range p.in.Failures[r] { // purity:unordered collected, then sorted below
@@ -647,7 +666,7 @@ func (p *plan) score(g *model.Group, host string, prio int, inDomain, runsHere, 
 // healthyHere: the group runs on host without a failure that would make it
 // move (a failed member restarts in place unless banned).
 func (p *plan) healthyHere(g *model.Group, host string) bool {
-	return active(p.in.state(g.Root(), host).State)
+	return active(p.state(g.Root(), host).State)
 }
 
 // excluded returns why a host cannot run the group, or "".
@@ -701,8 +720,8 @@ func (p *plan) hostStateExcluded(h Host) string {
 func (p *plan) failureExcluded(g *model.Group, host string) string {
 	in := p.in
 	pol := g.Placement
-	for _, r := range g.StartOrder() {
-		if in.state(r, host).State == StopFailed {
+	for _, r := range p.startOrder(g) {
+		if p.state(r, host).State == StopFailed {
 			return fmt.Sprintf("stop of %s failed here", r)
 		}
 		f, ok := in.Failures[r][host]
