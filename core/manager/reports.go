@@ -76,7 +76,7 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 			}
 		}
 	}
-	in := mg.planInput(now)
+	var blocked func(rsc string) string // derived only if a result needs it
 	for _, gid := range rep.Groups {
 		g, _ := mg.m.Group(gid)
 		want := g.Placement.TargetRole
@@ -100,7 +100,10 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 			}
 			if (want == model.RoleStarted) != (len(on) > 0) {
 				rep.Failed = true
-				if planner.Blocked(in, r) != "" {
+				if blocked == nil {
+					blocked = planner.Blocks(mg.planInput(now))
+				}
+				if blocked(r) != "" {
 					rep.Results[r] += " (blocked)"
 				}
 			}
@@ -335,12 +338,12 @@ func (mg *Manager) Status() Status {
 		}
 		s.Hosts = append(s.Hosts, hs)
 	}
-	in := mg.planInput(time.Time{})
+	blocked := planner.Blocks(mg.planInput(time.Time{}))
 	for _, r := range mg.m.Resources {
 		gid, _ := mg.m.GroupOf(r.ID)
 		g, _ := mg.m.Group(gid)
 		rs := ResourceStatus{ID: r.ID, Name: r.Name, Group: gid, Parent: g.Parent(r.ID), States: map[string]planner.Observed{},
-			Fails: map[string]planner.Failure{}, Fatal: mg.fatal[r.ID], Blocked: planner.Blocked(in, r.ID) != ""}
+			Fails: map[string]planner.Failure{}, Fatal: mg.fatal[r.ID], Blocked: blocked(r.ID) != ""}
 		for h, o := range mg.observed.byRsc[r.ID] {
 			rs.States[h] = o
 		}
