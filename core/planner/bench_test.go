@@ -97,9 +97,10 @@ func troubledInput(s clusterSize) Input {
 	return in
 }
 
-// BenchmarkPlan plans a steady cluster of each size once per iteration.
-// The largest runs only with -bench-huge, or make bench would take
-// minutes.
+// BenchmarkPlan plans a steady cluster of each size once per iteration,
+// with the digest of the observations the manager passes. The largest
+// runs only with -bench-huge: its input alone is ten million observations,
+// too much memory for every run of the package's benchmarks.
 func BenchmarkPlan(b *testing.B) {
 	for _, s := range benchSizes {
 		b.Run(s.String(), func(b *testing.B) { benchPlan(b, s, steadyInput) })
