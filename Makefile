@@ -73,6 +73,7 @@ race:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+	$(GO) test -run '^$$' -bench 'Plan.*/1000x' -benchtime 10x ./core/planner -args -bench-huge
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -203,8 +203,8 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) []effect.Effect {
 			}
 		}
 		for _, h := range mg.m.Hosts {
-			if o, ok := mg.observed[r][h.Name]; ok && (o.State != planner.StopFailed || unfenced) {
-				delete(mg.observed[r], h.Name) // re-probe
+			if o, ok := mg.observed.get(r, h.Name); ok && (o.State != planner.StopFailed || unfenced) {
+				mg.observed.forget(r, h.Name) // re-probe
 			}
 		}
 		ev(Event{Kind: "cleanup", Resource: r})

@@ -164,7 +164,7 @@ func (mg *Manager) fenceDone(now time.Time, hi *hostInfo, d fencer.Done) []effec
 func (mg *Manager) hostFenced(hi *hostInfo) {
 	hi.state, hi.pending, hi.talking = planner.Offline, false, false
 	for _, r := range mg.m.Resources {
-		delete(mg.observed[r.ID], hi.name)
+		mg.observed.forget(r.ID, hi.name)
 	}
 	for _, id := range sortedOps(mg.ops) {
 		if p := mg.ops[id]; p.host == hi.name {

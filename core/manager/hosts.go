@@ -54,7 +54,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	hi.goodbyeUntil = time.Time{} // back: from now on, the usual dead timeout
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {
-			delete(mg.observed[r.ID], m.Host)
+			mg.observed.forget(r.ID, m.Host)
 		}
 		// Commands sent to the old agent will never be answered. Those
 		// sent on the connection this hello came on reached the new one
@@ -150,7 +150,7 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 		// host itself can. It is online again and everything it may run
 		// is probed afresh, as after an agent restart.
 		for _, r := range mg.m.Resources {
-			delete(mg.observed[r.ID], host)
+			mg.observed.forget(r.ID, host)
 		}
 		was = "was lost; fencing is off, so it is probed again"
 	}

@@ -81,6 +81,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/datadriven"
+	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/eventlog"
@@ -88,6 +89,7 @@ import (
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/planner"
 	"github.com/basalt-ha/basalt/core/proto"
 )
 
@@ -286,7 +288,26 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 	default:
 		d.Fatalf(t, "unknown command %q", d.Cmd)
 	}
+	if h.mg != nil {
+		requireDigest(t, h.mg)
+	}
 	return h.out.String()
+}
+
+// requireDigest: the planner's digest of the observations names exactly
+// the hosts whose entry is missing or not plainly stopped, for every
+// resource, after whatever the manager did.
+func requireDigest(t *testing.T, mg *Manager) {
+	t.Helper()
+	for _, r := range mg.m.Resources {
+		want := map[string]bool{}
+		for _, h := range mg.m.Hosts {
+			if o, ok := mg.observed.get(r.ID, h.Name); !ok || o.State != planner.Stopped {
+				want[h.Name] = true
+			}
+		}
+		require.Equal(t, want, mg.observed.notable[r.ID], "the planner's digest of %s", r.ID)
+	}
 }
 
 func (h *driver) cluster(t *testing.T, d *datadriven.TestData) {

@@ -69,7 +69,7 @@ type Manager struct {
 	deposed bool
 
 	hosts    map[string]*hostInfo
-	observed map[string]map[string]planner.Observed
+	observed observations
 	failures map[string]map[string]planner.Failure
 	fatal    map[string]string
 	cons     planner.Constraints
@@ -142,7 +142,6 @@ func New(cfg Config) *Manager {
 	mg := &Manager{
 		cfg: cfg, m: cfg.Model,
 		hosts:    map[string]*hostInfo{},
-		observed: map[string]map[string]planner.Observed{},
 		failures: map[string]map[string]planner.Failure{},
 		fatal:    map[string]string{},
 		cons: planner.Constraints{Moves: map[string]planner.Move{}, TargetRoles: map[string]model.Role{},
@@ -163,9 +162,14 @@ func New(cfg Config) *Manager {
 	for _, h := range cfg.Model.Hosts {
 		mg.hosts[h.Name] = &hostInfo{name: h.Name, state: planner.Unclean, pending: true}
 	}
-	for _, r := range cfg.Model.Resources {
-		mg.observed[r.ID] = map[string]planner.Observed{}
+	var names hostsAndResources
+	for _, h := range cfg.Model.Hosts {
+		names.hosts = append(names.hosts, h.Name)
 	}
+	for _, r := range cfg.Model.Resources {
+		names.resources = append(names.resources, r.ID)
+	}
+	mg.observed = newObservations(names)
 	return mg
 }
 

@@ -152,18 +152,18 @@ func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why s
 			// instead: the LRM runs it after the stop, so it tells what
 			// the stop left. Blocking on a lost message would leave the
 			// group down until a cleanup, shaped seed 1078.)
-			mg.observed[p.resource][p.host] = planner.Observed{State: planner.StopFailed}
+			mg.observed.set(p.resource, p.host, planner.Observed{State: planner.StopFailed})
 		} else {
-			delete(mg.observed[p.resource], p.host)
+			mg.observed.forget(p.resource, p.host)
 		}
 		effs = append(effs, mg.logRsc(slog.LevelWarn, p.resource, "operation lost", slog.String("host", p.host), slog.String("why", why)))
 	}
 	if p.recurring && p.answered {
 		// The monitor is gone with its agent; what is known of the
 		// resource stays as it is (or unknown, if the caller forgot it).
-		if o, ok := mg.observed[p.resource][p.host]; ok {
+		if o, ok := mg.observed.get(p.resource, p.host); ok {
 			o.Monitored = false
-			mg.observed[p.resource][p.host] = o
+			mg.observed.set(p.resource, p.host, o)
 		}
 	} else {
 		mg.actionDone(p, false)

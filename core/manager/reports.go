@@ -92,7 +92,7 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 			}
 		}
 	}
-	in := mg.planInput(now)
+	var blocked func(rsc string) string // derived only if a result needs it
 	for _, gid := range rep.Groups {
 		g, _ := mg.m.Group(gid)
 		want := g.Placement.TargetRole
@@ -102,7 +102,7 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 		for _, r := range g.StartOrder() {
 			var on []string
 			for _, h := range mg.m.Hosts {
-				if mg.observed[r][h.Name].State == planner.Running {
+				if mg.observed.of(r)[h.Name].State == planner.Running {
 					on = append(on, h.Name)
 				}
 			}
@@ -116,7 +116,10 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 			}
 			if (want == model.RoleStarted) != (len(on) > 0) {
 				rep.Failed = true
-				if planner.Blocked(in, r) != "" {
+				if blocked == nil {
+					blocked = planner.Blocks(mg.planInput(now))
+				}
+				if blocked(r) != "" {
 					rep.Results[r] += " (blocked)"
 				}
 			}
@@ -140,7 +143,7 @@ func (mg *Manager) judgeMove(rep *Report) {
 	}
 	gid, host := f[1], f[2]
 	g, ok := mg.m.Group(gid)
-	if !ok || mg.observed[g.Root()][host].State == planner.Running {
+	if !ok || mg.observed.of(g.Root())[host].State == planner.Running {
 		return
 	}
 	rep.Failed = true
@@ -294,7 +297,7 @@ func (mg *Manager) Idle() bool {
 }
 
 // Observed returns a resource's state on a host.
-func (mg *Manager) Observed(rsc, host string) planner.Observed { return mg.observed[rsc][host] }
+func (mg *Manager) Observed(rsc, host string) planner.Observed { return mg.observed.of(rsc)[host] }
 
 // HostState returns what the manager believes of a host.
 func (mg *Manager) HostState(host string) planner.HostState {
@@ -351,13 +354,13 @@ func (mg *Manager) Status() Status {
 		}
 		s.Hosts = append(s.Hosts, hs)
 	}
-	in := mg.planInput(time.Time{})
+	blocked := planner.Blocks(mg.planInput(time.Time{}))
 	for _, r := range mg.m.Resources {
 		gid, _ := mg.m.GroupOf(r.ID)
 		g, _ := mg.m.Group(gid)
 		rs := ResourceStatus{ID: r.ID, Name: r.Name, Group: gid, Parent: g.Parent(r.ID), States: map[string]planner.Observed{},
-			Fails: map[string]planner.Failure{}, Fatal: mg.fatal[r.ID], Blocked: planner.Blocked(in, r.ID) != ""}
-		for h, o := range mg.observed[r.ID] {
+			Fails: map[string]planner.Failure{}, Fatal: mg.fatal[r.ID], Blocked: blocked(r.ID) != ""}
+		for h, o := range mg.observed.byRsc[r.ID] {
 			rs.States[h] = o
 		}
 		for h, f := range mg.failures[r.ID] {

@@ -64,7 +64,7 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 // host is probed again instead. A stop is not excused: a failed stop leaves
 // a resource that only a fence makes certainly stopped.
 func (mg *Manager) acrossCleanup(r *model.Resource, p *pendingOp, res lrm.Result) []effect.Effect {
-	delete(mg.observed[r.ID], p.host)
+	mg.observed.forget(r.ID, p.host)
 	mg.markStale()
 	return []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "operation failed across a cleanup: not counted, probed again",
 		slog.String("host", p.host), slog.String("op", res.Key().String()), slog.String("result", describe(res)))}
@@ -90,10 +90,9 @@ func (mg *Manager) retire(op proto.OpID, p *pendingOp, res lrm.Result) []effect.
 
 // probed records what a probe (a one-shot monitor) found.
 func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
-	obs := mg.observed[r.ID]
 	switch res.Outcome {
 	case ocf.Stopped:
-		obs[host] = planner.Observed{State: planner.Stopped}
+		mg.observed.set(r.ID, host, planner.Observed{State: planner.Stopped})
 		effs := mg.cancelMonitors(r.ID, host) // nothing left there to watch
 		if res.RC == ocf.ErrInstalled || res.Status == lrm.NotInstalled {
 			// Not running here because it cannot run here.
@@ -101,9 +100,9 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 		}
 		return effs
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
-		obs[host] = planner.Observed{State: planner.Running}
+		mg.observed.set(r.ID, host, planner.Observed{State: planner.Running})
 	default:
-		obs[host] = planner.Observed{State: planner.Failed}
+		mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
 		return mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, false)
 	}
 	return nil
@@ -113,10 +112,10 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
 	delete(mg.lostStops, rscHost{r.ID, host}) // the host's LRM answers
 	if !res.Failed() {
-		mg.observed[r.ID][host] = planner.Observed{State: planner.Running}
+		mg.observed.set(r.ID, host, planner.Observed{State: planner.Running})
 		return mg.event(now, Event{Kind: "started", Host: host, Resource: r.ID, Name: r.Name})
 	}
-	mg.observed[r.ID][host] = planner.Observed{State: planner.Failed}
+	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
 	// Start failure is fatal on that host (Pacemaker's default).
 	return mg.recordFailure(now, r, host, res, planner.FailedStart, 0, true)
 }
@@ -127,21 +126,21 @@ func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, re
 func (mg *Manager) stopResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
 	delete(mg.lostStops, rscHost{r.ID, host}) // the host's stops answer
 	if !res.Failed() {
-		mg.observed[r.ID][host] = planner.Observed{State: planner.Stopped}
+		mg.observed.set(r.ID, host, planner.Observed{State: planner.Stopped})
 		mg.dropMonitors(r.ID, host) // the LRM ended them with the stop
 		return mg.event(now, Event{Kind: "stopped", Host: host, Resource: r.ID, Name: r.Name})
 	}
-	mg.observed[r.ID][host] = planner.Observed{State: planner.StopFailed}
+	mg.observed.set(r.ID, host, planner.Observed{State: planner.StopFailed})
 	effs := mg.event(now, Event{Kind: "stop-failed", Host: host, Resource: r.ID, Name: r.Name, Message: describe(res)})
 	return append(effs, mg.recordFailure(now, r, host, res, planner.FailedStop, 0, false)...)
 }
 
 // monitored records a recurring monitor's report.
 func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res lrm.Result, first bool) []effect.Effect {
-	obs := mg.observed[r.ID]
+	obs := mg.observed.of(r.ID)
 	if !res.Failed() {
 		if o := obs[p.host]; o.State == planner.Running || o.State == "" || first {
-			obs[p.host] = planner.Observed{State: planner.Running, Monitored: true}
+			mg.observed.set(r.ID, p.host, planner.Observed{State: planner.Running, Monitored: true})
 		}
 		return nil
 	}
@@ -152,7 +151,7 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 		return append(mg.cancelMonitors(r.ID, p.host), mg.logRsc(slog.LevelInfo, r.ID, "report of an unwanted monitor dropped",
 			slog.String("host", p.host), slog.String("result", describe(res))))
 	}
-	obs[p.host] = planner.Observed{State: planner.Failed}
+	mg.observed.set(r.ID, p.host, planner.Observed{State: planner.Failed})
 	mg.markStale()
 	if mg.cons.Maintenance {
 		// Nothing counts while maintenance is on (the administrator is
@@ -229,9 +228,9 @@ func (mg *Manager) dropMonitors(rsc, host string) []*pendingOp {
 			}
 			mg.actionDone(p, false)
 		}
-		if o, ok := mg.observed[rsc][p.host]; ok {
+		if o, ok := mg.observed.get(rsc, p.host); ok {
 			o.Monitored = false
-			mg.observed[rsc][p.host] = o
+			mg.observed.set(rsc, p.host, o)
 		}
 		out = append(out, p)
 	}
@@ -259,14 +258,14 @@ func (mg *Manager) unsolicited(now time.Time, m proto.OpResult) []effect.Effect 
 			return nil
 		}
 	}
-	if _, known := mg.observed[res.Resource][m.Host]; known {
+	if _, known := mg.observed.get(res.Resource, m.Host); known {
 		return nil // ours is as fresh: the manager probed after the hello
 	}
 	switch res.Outcome {
 	case ocf.Stopped:
-		mg.observed[res.Resource][m.Host] = planner.Observed{State: planner.Stopped}
+		mg.observed.set(res.Resource, m.Host, planner.Observed{State: planner.Stopped})
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
-		mg.observed[res.Resource][m.Host] = planner.Observed{State: planner.Running}
+		mg.observed.set(res.Resource, m.Host, planner.Observed{State: planner.Running})
 	default:
 		return nil // let the manager's own probe judge a failure
 	}

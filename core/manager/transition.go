@@ -60,7 +60,7 @@ func (mg *Manager) markStale() {
 
 // planInput builds the planner's view.
 func (mg *Manager) planInput(now time.Time) planner.Input {
-	in := planner.Input{Model: mg.m, Now: now, Observed: mg.observed, Failures: mg.failures, Fatal: mg.fatal, Constraints: mg.cons}
+	in := planner.Input{Model: mg.m, Now: now, Observed: mg.observed.byRsc, Notable: mg.observed.notable, Failures: mg.failures, Fatal: mg.fatal, Constraints: mg.cons}
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]
 		in.Hosts = append(in.Hosts, planner.Host{Name: h.Name, State: hi.state, Standby: hi.standby,

@@ -148,15 +148,43 @@ type Input struct {
 	// Observed maps resource → host → state. A missing entry is Unknown
 	// on an online host and Stopped on an offline one.
 	Observed map[string]map[string]Observed
+	// Notable, when set, maps each resource to the hosts whose entry in
+	// Observed is anything but a plain stopped (missing, or any other
+	// state); hosts it leaves out must have a stopped entry. The manager
+	// keeps it as it records what it observes, so that a plan reads those
+	// entries instead of every resource's on every host. Nil: Plan reads
+	// all of Observed.
+	Notable map[string]map[string]bool
 	// Failures maps resource → host → failure history.
 	Failures map[string]map[string]Failure
 	// Fatal maps a resource to the reason it can run nowhere (rc 6: the
 	// configuration is wrong everywhere).
 	Fatal       map[string]string
 	Constraints Constraints
+	// hostIdx maps a host's name to its index in Hosts, for one plan; nil
+	// in an Input built elsewhere, which host then scans.
+	hostIdx map[string]int
+}
+
+// indexHosts maps each host's name to its first index in hosts.
+func indexHosts(hosts []Host) map[string]int {
+	idx := make(map[string]int, len(hosts))
+	for i, h := range hosts {
+		if _, dup := idx[h.Name]; !dup {
+			idx[h.Name] = i
+		}
+	}
+	return idx
 }
 
 func (in *Input) host(name string) (Host, bool) {
+	if in.hostIdx != nil {
+		i, ok := in.hostIdx[name]
+		if !ok {
+			return Host{}, false
+		}
+		return in.Hosts[i], true
+	}
 	for _, h := range in.Hosts {
 		if h.Name == name {
 			return h, true
@@ -170,10 +198,7 @@ func (in *Input) state(rsc, host string) Observed {
 	if o, ok := in.Observed[rsc][host]; ok && o.State != "" {
 		return o
 	}
-	if h, ok := in.host(host); ok && h.State == Online {
-		return Observed{State: Unknown}
-	}
-	if h, ok := in.host(host); ok && h.State == Unclean {
+	if h, ok := in.host(host); ok && (h.State == Online || h.State == Unclean) {
 		return Observed{State: Unknown}
 	}
 	return Observed{State: Stopped}

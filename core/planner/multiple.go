@@ -27,13 +27,8 @@ import (
 // they are more than the group may run on; nil otherwise.
 func (p *plan) foundActive(g *model.Group) []string {
 	var hosts []string
-	for _, h := range p.in.Hosts {
-		for _, r := range g.StartOrder() {
-			if active(p.in.state(r, h.Name).State) {
-				hosts = append(hosts, h.Name)
-				break
-			}
-		}
+	for _, hi := range p.ix.activeOn(p.startOrder(g)) {
+		hosts = append(hosts, p.ix.names[hi])
 	}
 	if len(hosts) <= max(1, g.Placement.MaxInstances) {
 		return nil

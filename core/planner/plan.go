@@ -68,8 +68,9 @@ type Placement struct {
 	// be stopped or cannot run anywhere.
 	Hosts []string
 	// Scores lists every host considered with its score or the reason it
-	// was excluded, in host order: the "why" of the decision.
-	Scores []string
+	// was excluded, in host order: the "why" of the decision. Plan always
+	// sets it (to no lines where the group was not placed).
+	Scores ScoreLines
 	// Note says why the group gets no actions, when it gets none on
 	// purpose (blocked, unmanaged, waiting for probes or fencing).
 	Note string
@@ -80,6 +81,26 @@ type Placement struct {
 	// an administrator's cleanup; Note says which.
 	AwaitsCleanup bool
 }
+
+// ScoreLines yields a placement's explanation, one line per host in host
+// order with its index: "host: score N (terms)" or "host: excluded: why".
+// Plan builds the lines as they are read, from what it decided: a cluster
+// of a thousand hosts would otherwise get a thousand lines for every group
+// on every plan, and nobody reads them but "basalt resource why".
+type ScoreLines func(yield func(int, string) bool)
+
+// Lines returns ScoreLines yielding lines, for placements built by hand.
+func Lines(lines ...string) ScoreLines {
+	return func(yield func(int, string) bool) {
+		for i, l := range lines {
+			if !yield(i, l) {
+				return
+			}
+		}
+	}
+}
+
+var noLines = Lines()
 
 // Transition is Plan's result.
 type Transition struct {
@@ -153,8 +174,28 @@ const (
 type plan struct {
 	in      *Input
 	pol     policies
+	ix      *index
 	actions []Action
-	fences  map[string]int // host -> fence action ID
+	fences  map[string]int   // host -> fence action ID
+	bans    map[string][]Ban // group -> its bans, in input order
+	// orders caches each group's start order (parents first) and stop
+	// order, which the model computes anew on each call.
+	orders map[string][2][]string
+}
+
+// startOrder is g.StartOrder, once per plan; callers must not change it.
+func (p *plan) startOrder(g *model.Group) []string { return p.order(g)[0] }
+
+// stopOrder is g.StopOrder, once per plan; callers must not change it.
+func (p *plan) stopOrder(g *model.Group) []string { return p.order(g)[1] }
+
+func (p *plan) order(g *model.Group) [2][]string {
+	o, ok := p.orders[g.ID]
+	if !ok {
+		o = [2][]string{g.StartOrder(), g.StopOrder()}
+		p.orders[g.ID] = o
+	}
+	return o
 }
 
 func (p *plan) add(a Action) int {
@@ -168,19 +209,25 @@ func (p *plan) add(a Action) int {
 // Plan computes the next transition. It is deterministic: the same input
 // gives the same transition, byte for byte.
 func Plan(in Input) Transition {
+	in.hostIdx = indexHosts(in.Hosts)
 	pol := derivePolicies(&in)
 	in = pol.effective(in)
-	p := &plan{in: &in, pol: pol, fences: map[string]int{}}
+	p := &plan{in: &in, pol: pol, ix: newIndex(&in), fences: map[string]int{}, bans: map[string][]Ban{},
+		orders: map[string][2][]string{}}
 	m := in.Model
 	var t Transition
 
 	// Fence first: an unclean host, or one where a stop failed, may still
 	// run resources, and nothing it may run can start elsewhere until it
 	// is confirmed off.
-	for _, f := range fencesOf(&in, &pol) {
+	for _, f := range fencesOf(&in, &pol, p.ix) {
 		p.fences[f.host] = p.add(Action{Kind: Fence, Host: f.host, Reason: f.why})
 	}
 	pol.settleStopBlocks(p.fences)
+	p.setExclusions()
+	for _, b := range in.Constraints.Bans {
+		p.bans[b.Group] = append(p.bans[b.Group], b)
+	}
 	for gi := range m.Groups {
 		t.Placements = append(t.Placements, p.group(&m.Groups[gi]))
 	}
@@ -192,25 +239,30 @@ type fenceReason struct{ host, why string }
 
 // fencesOf lists the hosts to fence, in host order, with the reason: an
 // unclean host, a host that a failure's on-fail=fence names, and a host
-// where a stop failed that no block answers.
-func fencesOf(in *Input, pol *policies) []fenceReason {
+// where a stop failed that no block answers (the first such resource in
+// model order names it).
+func fencesOf(in *Input, pol *policies, ix *index) []fenceReason {
 	if !in.Model.Cluster.Fencing {
 		return nil
 	}
+	stopFailed := map[int]string{} // host -> first resource whose stop failed there
+	for _, r := range in.Model.Resources {
+		for _, a := range ix.active[r.ID] {
+			if _, seen := stopFailed[a.host]; !seen && a.obs.State == StopFailed &&
+				pol.stopBlocks[r.ID][in.Hosts[a.host].Name] == "" && pol.blocked[r.ID] == "" {
+				stopFailed[a.host] = r.ID
+			}
+		}
+	}
 	var out []fenceReason
-	for _, h := range in.Hosts {
+	for i, h := range in.Hosts {
 		reason := ""
 		if h.State == Unclean {
 			reason = "host lost"
 		} else if h.State == Online {
 			reason = pol.fence[h.Name]
-			for _, r := range in.Model.Resources {
-				if reason != "" {
-					break
-				}
-				if in.state(r.ID, h.Name).State == StopFailed && pol.stopBlocks[r.ID][h.Name] == "" && pol.blocked[r.ID] == "" {
-					reason = "stop of " + r.ID + " failed"
-				}
+			if r, ok := stopFailed[i]; ok && reason == "" {
+				reason = "stop of " + r + " failed"
 			}
 		}
 		if reason != "" {
@@ -223,8 +275,8 @@ func fencesOf(in *Input, pol *policies) []fenceReason {
 // group plans one group and returns its placement.
 func (p *plan) group(g *model.Group) Placement {
 	in := p.in
-	pl := Placement{Group: g.ID}
-	members := g.StartOrder()
+	pl := Placement{Group: g.ID, Scores: noLines}
+	members := p.startOrder(g)
 
 	if in.Constraints.Maintenance {
 		pl.Hosts, pl.Note = p.current(g), "maintenance mode: no actions"
@@ -249,8 +301,8 @@ func (p *plan) group(g *model.Group) Placement {
 	// host might be running there.
 	probing := false
 	for _, r := range members {
-		for _, h := range in.Hosts {
-			if h.State == Online && in.state(r, h.Name).State == Unknown {
+		for _, hi := range p.ix.unknown[r] {
+			if h := in.Hosts[hi]; h.State == Online {
 				p.add(Action{Kind: Probe, Resource: r, Host: h.Name})
 				probing = true
 			}
@@ -265,7 +317,10 @@ func (p *plan) group(g *model.Group) Placement {
 	}
 
 	chosen, scores, why := p.place(g)
-	pl.Hosts, pl.Scores, pl.Note = chosen, scores, why
+	pl.Hosts, pl.Note = chosen, why
+	if scores != nil {
+		pl.Scores = scores
+	}
 	pl.AwaitsCleanup = p.pol.stopped[g.ID] != "" // on-fail=stop, recovery=disable
 
 	clearIDs, blockedBy := p.clearElsewhere(g, chosen)
@@ -293,14 +348,27 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 	in := p.in
 	var clearIDs []int
 	blockedBy := ""
-	for _, h := range in.Hosts {
+	stopOrder := p.stopOrder(g)
+	// Only where a member is active, or unknown on a lost host, may it run.
+	mayHosts := p.ix.activeOn(stopOrder)
+	for _, r := range stopOrder {
+		for _, hi := range p.ix.unknown[r] {
+			if in.Hosts[hi].State == Unclean {
+				mayHosts = append(mayHosts, hi)
+			}
+		}
+	}
+	slices.Sort(mayHosts)
+	mayHosts = slices.Compact(mayHosts)
+	for _, hi := range mayHosts {
+		h := in.Hosts[hi]
 		if slices.Contains(chosen, h.Name) {
 			continue
 		}
 		var hostActive []string
 		mayRun := false
-		for _, r := range g.StopOrder() {
-			st := in.state(r, h.Name).State
+		for _, r := range stopOrder {
+			st := p.state(r, h.Name).State
 			if active(st) {
 				hostActive = append(hostActive, r)
 			}
@@ -327,9 +395,11 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 	if blockedBy != "" {
 		return clearIDs, blockedBy
 	}
-	for _, h := range in.Hosts {
-		for _, r := range g.StartOrder() {
-			if in.state(r, h.Name).State == StopFailed {
+	startOrder := p.startOrder(g)
+	for _, hi := range p.ix.activeOn(startOrder) { // stop-failed is active
+		h := in.Hosts[hi]
+		for _, r := range startOrder {
+			if p.state(r, h.Name).State == StopFailed {
 				if _, ok := p.fences[h.Name]; !ok {
 					blockedBy = fmt.Sprintf("stop of %s failed on %s and fencing is off", r, h.Name)
 				}
@@ -342,10 +412,8 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 // current lists the hosts where the group's root may be active.
 func (p *plan) current(g *model.Group) []string {
 	var out []string
-	for _, h := range p.in.Hosts {
-		if active(p.in.state(g.Root(), h.Name).State) {
-			out = append(out, h.Name)
-		}
+	for _, a := range p.ix.active[g.Root()] {
+		out = append(out, p.ix.names[a.host])
 	}
 	return out
 }
@@ -355,11 +423,11 @@ func (p *plan) current(g *model.Group) []string {
 func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, reason func(rsc string) string) []int {
 	var ids []int
 	byRsc := map[string]int{}
-	for _, r := range g.StopOrder() {
+	for _, r := range p.stopOrder(g) {
 		if !slices.Contains(activeMembers, r) {
 			continue
 		}
-		if p.in.state(r, host).State == StopFailed {
+		if p.state(r, host).State == StopFailed {
 			continue // only the fence ends it
 		}
 		var after []int
@@ -387,13 +455,13 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, re
 // ancestors, and monitors are set up.
 func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 	in := p.in
-	restart := map[string]string{}     // member -> why it is restarted
-	for _, r := range g.StartOrder() { // parents first: a parent's mark reaches its children
+	restart := map[string]string{}      // member -> why it is restarted
+	for _, r := range p.startOrder(g) { // parents first: a parent's mark reaches its children
 		why := ""
-		if parent := g.Parent(r); parent != "" && restart[parent] == "" && in.state(parent, host).State != Running {
+		if parent := g.Parent(r); parent != "" && restart[parent] == "" && p.state(parent, host).State != Running {
 			why = "restart in order: " + parent + " is not running"
 		}
-		if in.state(r, host).State == Failed {
+		if p.state(r, host).State == Failed {
 			why = "restart after failure"
 		}
 		if why != "" && restart[r] == "" {
@@ -406,15 +474,15 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 		}
 	}
 	var restartActive []string
-	for _, r := range g.StopOrder() {
-		if restart[r] != "" && active(in.state(r, host).State) {
+	for _, r := range p.stopOrder(g) {
+		if restart[r] != "" && active(p.state(r, host).State) {
 			restartActive = append(restartActive, r)
 		}
 	}
 	stopIDs := p.stopChain(g, restartActive, host, func(r string) string { return restart[r] })
 	startIDs := map[string]int{}
-	for _, r := range g.StartOrder() {
-		st := in.state(r, host)
+	for _, r := range p.startOrder(g) {
+		st := p.state(r, host)
 		needStart := restart[r] != "" || st.State != Running
 		if needStart {
 			after := append(slices.Clone(clearIDs), stopIDs...)
@@ -439,10 +507,9 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 }
 
 // place chooses the hosts of a group and explains the choice.
-func (p *plan) place(g *model.Group) ([]string, []string, string) {
+func (p *plan) place(g *model.Group) ([]string, ScoreLines, string) {
 	in := p.in
-	pol := g.Placement
-	role := pol.TargetRole
+	role := g.Placement.TargetRole
 	if r, ok := in.Constraints.TargetRoles[g.ID]; ok {
 		role = r
 	}
@@ -452,41 +519,13 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 	if why := p.pol.stopped[g.ID]; why != "" {
 		return nil, nil, why
 	}
-	for _, r := range g.StartOrder() {
+	for _, r := range p.startOrder(g) {
 		if why, ok := in.Fatal[r]; ok {
 			return nil, nil, fmt.Sprintf("%s cannot run anywhere: %s", r, why)
 		}
 	}
-	move, hasMove := in.Constraints.Moves[g.ID]
-	if hasMove && !move.Until.IsZero() && !in.Now.Before(move.Until) {
-		hasMove = false
-	}
-	current := p.current(g)
-
-	type cand struct {
-		host  string
-		score int
-		order int
-		runs  bool // runs here healthy
-	}
-	var cands []cand
-	var lines []string
-	for order, h := range in.Hosts {
-		excluded := p.excluded(g, h)
-		prio, inDomain := g.DomainPriority(h.Name)
-		if excluded == "" && !inDomain && pol.Domain.Restricted {
-			excluded = "outside the restricted domain"
-		}
-		if excluded != "" {
-			lines = append(lines, fmt.Sprintf("%s: excluded: %s", h.Name, excluded))
-			continue
-		}
-		wanted := hasMove && move.Host == h.Name
-		runs := slices.Contains(current, h.Name)
-		score, parts := p.score(g, h.Name, prio, inDomain, runs, wanted)
-		cands = append(cands, cand{h.Name, score, order, runs && p.healthyHere(g, h.Name)})
-		lines = append(lines, fmt.Sprintf("%s: score %d (%s)", h.Name, score, strings.Join(parts, ", ")))
-	}
+	cands, special := p.candidates(g)
+	lines := p.ix.scoreLines(special, g.Placement.Domain.Restricted)
 	sort.SliceStable(cands, func(i, j int) bool {
 		if cands[i].score != cands[j].score {
 			return cands[i].score > cands[j].score
@@ -496,7 +535,7 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 		}
 		return cands[i].order < cands[j].order
 	})
-	n := min(pol.MaxInstances, len(cands))
+	n := min(g.Placement.MaxInstances, len(cands))
 	if n == 0 {
 		return nil, lines, "no allowed host"
 	}
@@ -505,6 +544,96 @@ func (p *plan) place(g *model.Group) ([]string, []string, string) {
 		out[i] = cands[i].host
 	}
 	return out, lines, ""
+}
+
+// cand is a host allowed to run a group, with its score.
+type cand struct {
+	host  string
+	score int
+	order int
+	runs  bool // runs here healthy
+}
+
+// candidates scores the hosts that matter to the group (its domain, where
+// it runs, fails or is banned, where it is moved to) and explains each. Any
+// other host is alike for it: excluded by its own state, or outside the
+// domain with a score of nothing. Of those, only as many as the group may
+// run on can be chosen, the first in host order, so only they are
+// candidates; the explanation tells of all.
+func (p *plan) candidates(g *model.Group) ([]cand, []hostLine) {
+	in := p.in
+	move, hasMove := in.Constraints.Moves[g.ID]
+	if hasMove && !move.Until.IsZero() && !in.Now.Before(move.Until) {
+		hasMove = false
+	}
+	current := p.current(g)
+	var cands []cand
+	var special []hostLine
+	for _, order := range p.specialHosts(g, hasMove, move.Host) {
+		h := in.Hosts[order]
+		excluded := p.excluded(g, h)
+		prio, inDomain := g.DomainPriority(h.Name)
+		if excluded == "" && !inDomain && g.Placement.Domain.Restricted {
+			excluded = "outside the restricted domain"
+		}
+		if excluded != "" {
+			special = append(special, hostLine{order, fmt.Sprintf("%s: excluded: %s", h.Name, excluded)})
+			continue
+		}
+		wanted := hasMove && move.Host == h.Name
+		runs := slices.Contains(current, h.Name)
+		score, parts := p.score(g, h.Name, prio, inDomain, runs, wanted)
+		cands = append(cands, cand{h.Name, score, order, runs && p.healthyHere(g, h.Name)})
+		special = append(special, hostLine{order, fmt.Sprintf("%s: score %d (%s)", h.Name, score, strings.Join(parts, ", "))})
+	}
+	if g.Placement.Domain.Restricted {
+		return cands, special
+	}
+	k, added := 0, 0
+	for _, order := range p.ix.open {
+		if added >= g.Placement.MaxInstances {
+			break
+		}
+		for k < len(special) && special[k].host < order {
+			k++
+		}
+		if k < len(special) && special[k].host == order {
+			continue
+		}
+		cands = append(cands, cand{host: in.Hosts[order].Name, order: order})
+		added++
+	}
+	return cands, special
+}
+
+// specialHosts lists, by index in host order, the hosts where planning g
+// may differ from planning it anywhere else: its domain, its move target,
+// its bans, and where a member is active or has a failure record.
+func (p *plan) specialHosts(g *model.Group, hasMove bool, moveHost string) []int {
+	var out []int
+	add := func(name string) {
+		if i, ok := p.in.hostIdx[name]; ok {
+			out = append(out, i)
+		}
+	}
+	for _, d := range g.Placement.Domain.Hosts {
+		add(d.Host)
+	}
+	if hasMove {
+		add(moveHost)
+	}
+	for _, b := range p.bans[g.ID] {
+		add(b.Host)
+	}
+	members := p.startOrder(g)
+	out = append(out, p.ix.activeOn(members)...)
+	for _, r := range members {
+		for name := range p.in.Failures[r] { // purity:unordered collected, then sorted below
+			add(name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // score rates a host allowed to run the group, and says why.
@@ -537,7 +666,7 @@ func (p *plan) score(g *model.Group, host string, prio int, inDomain, runsHere, 
 // healthyHere: the group runs on host without a failure that would make it
 // move (a failed member restarts in place unless banned).
 func (p *plan) healthyHere(g *model.Group, host string) bool {
-	return active(p.in.state(g.Root(), host).State)
+	return active(p.state(g.Root(), host).State)
 }
 
 // excluded returns why a host cannot run the group, or "".
@@ -549,15 +678,30 @@ func (p *plan) excluded(g *model.Group, h Host) string {
 		return why
 	}
 	if fid, ok := p.fences[h.Name]; ok {
-		// A host to be fenced is no place to start anything: the start
-		// would race the fence.
-		return "to be fenced (" + p.actions[fid].Reason + ")"
+		return fenceExcluded(p.actions[fid])
 	}
 	return ""
 }
 
+// fenceExcluded: a host to be fenced is no place to start anything, the
+// start would race the fence.
+func fenceExcluded(fence Action) string { return "to be fenced (" + fence.Reason + ")" }
+
 // hostExcluded: the host's own state, or an administrator's ban.
 func (p *plan) hostExcluded(g *model.Group, h Host) string {
+	if why := p.hostStateExcluded(h); why != "" {
+		return why
+	}
+	for _, b := range p.bans[g.ID] {
+		if b.Host == h.Name && (b.Until.IsZero() || p.in.Now.Before(b.Until)) {
+			return "banned by an administrator"
+		}
+	}
+	return ""
+}
+
+// hostStateExcluded: the host's own state keeps every group off it.
+func (p *plan) hostStateExcluded(h Host) string {
 	switch {
 	case h.State != Online:
 		return "host " + string(h.State)
@@ -568,11 +712,6 @@ func (p *plan) hostExcluded(g *model.Group, h Host) string {
 	case h.Standby:
 		return "host in standby"
 	}
-	for _, b := range p.in.Constraints.Bans {
-		if b.Group == g.ID && b.Host == h.Name && (b.Until.IsZero() || p.in.Now.Before(b.Until)) {
-			return "banned by an administrator"
-		}
-	}
 	return ""
 }
 
@@ -581,8 +720,8 @@ func (p *plan) hostExcluded(g *model.Group, h Host) string {
 func (p *plan) failureExcluded(g *model.Group, host string) string {
 	in := p.in
 	pol := g.Placement
-	for _, r := range g.StartOrder() {
-		if in.state(r, host).State == StopFailed {
+	for _, r := range p.startOrder(g) {
+		if p.state(r, host).State == StopFailed {
 			return fmt.Sprintf("stop of %s failed here", r)
 		}
 		f, ok := in.Failures[r][host]

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -170,24 +171,32 @@ func (pol *policies) settleStopBlocks(fenced map[string]int) {
 
 // Blocked returns why a resource (and its group) is left alone, "" when it
 // is not: for status displays and reports.
-func Blocked(in Input, rsc string) string {
+func Blocked(in Input, rsc string) string { return Blocks(in)(rsc) }
+
+// Blocks is Blocked for many resources of one input: it derives the
+// policies once, where calling Blocked for each resource would derive them
+// again each time.
+func Blocks(in Input) func(rsc string) string {
+	in.hostIdx = indexHosts(in.Hosts)
 	pol := derivePolicies(&in)
 	in = pol.effective(in)
 	fenced := map[string]int{}
-	for i, f := range fencesOf(&in, &pol) {
+	for i, f := range fencesOf(&in, &pol, newIndex(&in)) {
 		fenced[f.host] = i
 	}
 	pol.settleStopBlocks(fenced)
-	if why := pol.blocked[rsc]; why != "" {
-		return why
-	}
-	if gid, ok := in.Model.GroupOf(rsc); ok {
-		g, _ := in.Model.Group(gid)
-		if hosts, found := in.Constraints.FoundActive[gid]; found && g.Placement.MultipleActive == model.MultipleBlock {
-			return fmt.Sprintf("found active on %s (multiple-active=block)", strings.Join(hosts, ", "))
+	return func(rsc string) string {
+		if why := pol.blocked[rsc]; why != "" {
+			return why
 		}
+		if gid, ok := in.Model.GroupOf(rsc); ok {
+			g, _ := in.Model.Group(gid)
+			if hosts, found := in.Constraints.FoundActive[gid]; found && g.Placement.MultipleActive == model.MultipleBlock {
+				return fmt.Sprintf("found active on %s (multiple-active=block)", strings.Join(hosts, ", "))
+			}
+		}
+		return ""
 	}
-	return ""
 }
 
 // effective returns the input as the policies make the planner see it: an
@@ -198,15 +207,26 @@ func (pol *policies) effective(in Input) Input {
 	if len(pol.ignored) == 0 && len(pol.fence) == 0 && len(pol.standby) == 0 {
 		return in
 	}
-	obs := make(map[string]map[string]Observed, len(in.Observed))
-	for r, byHost := range in.Observed { // purity:unordered a copy, entry by entry, of one map into another
-		obs[r] = make(map[string]Observed, len(byHost))
-		for h, o := range byHost { // purity:unordered each entry is rewritten on its own
+	// Only an entry with a failure record can change: copy those
+	// resources' entries, not the whole cluster's.
+	obs := in.Observed
+	copied := map[string]bool{}
+	for r, byHost := range in.Failures { // purity:unordered each entry is rewritten on its own
+		for h := range byHost { // purity:unordered as above
+			o := in.Observed[r][h]
 			switch {
 			case o.State == Failed && pol.ignored[r][h]:
 				o = Observed{State: Running, Monitored: true}
 			case o.State == Failed && pol.fence[h] != "" && pol.fenceFor(in, r, h):
 				o = Observed{State: StopFailed}
+			default:
+				continue
+			}
+			if !copied[r] {
+				if len(copied) == 0 {
+					obs = maps.Clone(in.Observed)
+				}
+				obs[r], copied[r] = maps.Clone(in.Observed[r]), true
 			}
 			obs[r][h] = o
 		}

@@ -123,7 +123,7 @@ func TestWhyExclusionsAndFailCounts(t *testing.T) {
 		{What: "ban: banned by an administrator (basalt resource clear fs1 lifts it)", NotAllowed: true},
 	}}, v.Scores[1])
 
-	odd := whyView(m, planner.Placement{Group: "fs1", Scores: []string{"oss1: score 1000042 (domain priority 0, frobnication)"}}, "", nil, now)
+	odd := whyView(m, planner.Placement{Group: "fs1", Scores: planner.Lines("oss1: score 1000042 (domain priority 0, frobnication)")}, "", nil, now)
 	require.Equal(t, []api.ScorePart{
 		{What: "preference of the failover domain: priority 0 (1000000, less 1000 per priority step)", Value: scoreDomainBase},
 		{What: "frobnication"},

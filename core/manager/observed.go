@@ -1,0 +1,63 @@
+package manager
+
+import "github.com/basalt-ha/basalt/core/planner"
+
+// observations is what the manager observed of each resource on each host,
+// with the digest the planner reads instead of all of it: for each
+// resource, the hosts whose entry is anything but a plain stopped (missing:
+// not probed; running, failed, stop-failed). A steady cluster is mostly
+// stopped entries, so a plan reads a few per resource, not one per host.
+// Every change goes through set and forget, which keep the two together.
+type observations struct {
+	byRsc   map[string]map[string]planner.Observed
+	notable map[string]map[string]bool
+}
+
+// newObservations knows nothing yet: every host is notable for every
+// resource until probed.
+func newObservations(m hostsAndResources) observations {
+	o := observations{byRsc: map[string]map[string]planner.Observed{}, notable: map[string]map[string]bool{}}
+	for _, r := range m.resources {
+		o.byRsc[r] = map[string]planner.Observed{}
+		o.notable[r] = make(map[string]bool, len(m.hosts))
+		for _, h := range m.hosts {
+			o.notable[r][h] = true
+		}
+	}
+	return o
+}
+
+// hostsAndResources names a model's hosts and resources.
+type hostsAndResources struct{ hosts, resources []string }
+
+// get returns rsc's recorded state on host, and whether there is one.
+func (o *observations) get(rsc, host string) (planner.Observed, bool) {
+	ob, ok := o.byRsc[rsc][host]
+	return ob, ok
+}
+
+// of returns rsc's recorded states by host, to read only.
+func (o *observations) of(rsc string) map[string]planner.Observed { return o.byRsc[rsc] }
+
+// set records rsc's state on host.
+func (o *observations) set(rsc, host string, ob planner.Observed) {
+	if o.byRsc[rsc] == nil {
+		o.byRsc[rsc] = map[string]planner.Observed{}
+		o.notable[rsc] = map[string]bool{}
+	}
+	o.byRsc[rsc][host] = ob
+	if ob.State == planner.Stopped {
+		delete(o.notable[rsc], host)
+	} else {
+		o.notable[rsc][host] = true
+	}
+}
+
+// forget drops rsc's state on host: it is to be probed again.
+func (o *observations) forget(rsc, host string) {
+	if o.byRsc[rsc] == nil {
+		return
+	}
+	delete(o.byRsc[rsc], host)
+	o.notable[rsc][host] = true
+}

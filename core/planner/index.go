@@ -1,0 +1,201 @@
+package planner
+
+import "slices"
+
+// index is what one plan reads of the observed state, gathered in a single
+// pass over it: for each resource, the hosts where it may be active and
+// those where its state is unknown, in host order. Planning a group then
+// costs its members and the hosts that matter to it (where it runs, its
+// domain, its failures, its bans), not every host of the cluster: a steady
+// cluster is mostly "stopped" entries that change nothing.
+type index struct {
+	names []string
+	// active maps a resource to the hosts where it is running, failed or
+	// stop-failed, by host index, ascending.
+	active map[string][]hostState
+	// unknown maps a resource to the hosts where its state is unknown, by
+	// host index, ascending; absent when there is none.
+	unknown map[string][]int
+	// excl is why a host can run no group at all (its state, a fence of
+	// it), "" when it can; open lists the hosts where it is "", in order.
+	excl []string
+	open []int
+}
+
+// hostState is a resource's state on the host of index host.
+type hostState struct {
+	host int
+	obs  Observed
+}
+
+// newIndex reads in's observed state (in.hostIdx set). Map order does not
+// leak: each resource's hosts are sorted by index.
+func newIndex(in *Input) *index {
+	ix := &index{names: make([]string, len(in.Hosts)), active: map[string][]hostState{}, unknown: map[string][]int{}}
+	answering := 0 // hosts where a missing entry means unknown
+	for i, h := range in.Hosts {
+		ix.names[i] = h.Name
+		if h.State == Online || h.State == Unclean {
+			answering++
+		}
+	}
+	for ri := range in.Model.Resources {
+		r := in.Model.Resources[ri].ID
+		if in.Notable != nil {
+			ix.notable(in, r)
+			continue
+		}
+		var act []hostState
+		known, explicitUnknown := 0, false
+		for name, o := range in.Observed[r] { // purity:unordered collected, then sorted by host below
+			i, ok := in.hostIdx[name]
+			if !ok || o.State == "" {
+				continue
+			}
+			switch {
+			case o.State == Unknown:
+				explicitUnknown = true
+			case active(o.State):
+				act = append(act, hostState{i, o})
+			}
+			if hs := in.Hosts[i].State; o.State != Unknown && (hs == Online || hs == Unclean) {
+				known++
+			}
+		}
+		if len(act) > 0 {
+			slices.SortFunc(act, func(a, b hostState) int { return a.host - b.host })
+			ix.active[r] = act
+		}
+		if known < answering || explicitUnknown {
+			ix.unknown[r] = ix.unknownHosts(in, r)
+		}
+	}
+	return ix
+}
+
+// notable reads r's entries on the hosts in.Notable names: the others are
+// stopped, neither active nor unknown.
+func (ix *index) notable(in *Input, r string) {
+	var act []hostState
+	var unknown []int
+	for name := range in.Notable[r] { // purity:unordered collected, then sorted by host below
+		i, ok := in.hostIdx[name]
+		if !ok {
+			continue
+		}
+		switch o := in.state(r, name); {
+		case o.State == Unknown:
+			unknown = append(unknown, i)
+		case active(o.State):
+			act = append(act, hostState{i, o})
+		}
+	}
+	if len(act) > 0 {
+		slices.SortFunc(act, func(a, b hostState) int { return a.host - b.host })
+		ix.active[r] = act
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		ix.unknown[r] = unknown
+	}
+}
+
+// unknownHosts scans every host for r: only for a resource some host has
+// not answered for, which that many probes answer.
+func (ix *index) unknownHosts(in *Input, r string) []int {
+	var out []int
+	for i, h := range in.Hosts {
+		if in.state(r, h.Name).State == Unknown {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// state is in.state as the index knows it: active where it lists the
+// resource active, unknown where unknown, stopped anywhere else (the
+// planner treats any other state as stopped).
+func (p *plan) state(rsc, host string) Observed {
+	i, ok := p.in.hostIdx[host]
+	if !ok {
+		return p.in.state(rsc, host)
+	}
+	for _, a := range p.ix.active[rsc] {
+		if a.host == i {
+			return a.obs
+		}
+	}
+	if slices.Contains(p.ix.unknown[rsc], i) {
+		return Observed{State: Unknown}
+	}
+	return Observed{State: Stopped}
+}
+
+// activeOn lists the hosts where any of rscs is active, in host order.
+func (ix *index) activeOn(rscs []string) []int {
+	var out []int
+	for _, r := range rscs {
+		for _, a := range ix.active[r] {
+			out = append(out, a.host)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// setExclusions records why each host can run nothing, from its state and
+// the fences of this plan.
+func (p *plan) setExclusions() {
+	ix := p.ix
+	ix.excl = make([]string, len(p.in.Hosts))
+	ix.open = ix.open[:0]
+	for i, h := range p.in.Hosts {
+		why := p.hostStateExcluded(h)
+		if fid, ok := p.fences[h.Name]; ok && why == "" {
+			why = fenceExcluded(p.actions[fid])
+		}
+		ix.excl[i] = why
+		if why == "" {
+			ix.open = append(ix.open, i)
+		}
+	}
+}
+
+// hostLine is the explanation line of the host of index host.
+type hostLine struct {
+	host int
+	line string
+}
+
+// scoreLines explains a placement: the lines computed for the hosts that
+// matter to the group (special, by host index), and for every other host
+// what the index says of it, built only as they are read.
+func (ix *index) scoreLines(special []hostLine, restricted bool) ScoreLines {
+	return func(yield func(int, string) bool) {
+		k := 0
+		for i, name := range ix.names {
+			var line string
+			if k < len(special) && special[k].host == i {
+				line, k = special[k].line, k+1
+			} else {
+				line = genericLine(name, ix.excl[i], restricted)
+			}
+			if !yield(i, line) {
+				return
+			}
+		}
+	}
+}
+
+// genericLine explains a host outside the group's domain where the group
+// neither runs, nor failed, nor is banned or moved to: excluded by its own
+// state or the restricted domain, or else a score of nothing.
+func genericLine(name, excl string, restricted bool) string {
+	if excl == "" && restricted {
+		excl = "outside the restricted domain"
+	}
+	if excl != "" {
+		return name + ": excluded: " + excl
+	}
+	return name + ": score 0 (outside the domain)"
+}
