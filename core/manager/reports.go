@@ -165,7 +165,7 @@ func (mg *Manager) placementOn(gid, host string) string {
 			continue
 		}
 		var parts []string
-		for _, line := range pl.Scores {
+		for _, line := range pl.Scores.All() {
 			if rest, ok := strings.CutPrefix(line, host+": "); ok {
 				parts = append(parts, rest)
 			}

@@ -89,6 +89,15 @@ type Placement struct {
 // on every plan, and nobody reads them but "basalt resource why".
 type ScoreLines func(yield func(int, string) bool)
 
+// All is s, or no lines when s is nil (a Placement built without Lines),
+// so that ranging over it never calls a nil function.
+func (s ScoreLines) All() ScoreLines {
+	if s == nil {
+		return noLines
+	}
+	return s
+}
+
 // Lines returns ScoreLines yielding lines, for placements built by hand.
 func Lines(lines ...string) ScoreLines {
 	return func(yield func(int, string) bool) {
@@ -131,7 +140,7 @@ func (t Transition) String() string {
 		if len(p.FoundActive) > 0 {
 			fmt.Fprintf(&b, "  found active on %s, more hosts than it may run on\n", strings.Join(p.FoundActive, ", "))
 		}
-		for _, s := range p.Scores {
+		for _, s := range p.Scores.All() {
 			b.WriteString("  " + s + "\n")
 		}
 	}
@@ -152,7 +161,7 @@ func (t Transition) Why(group string) (string, bool) {
 				fmt.Fprintf(&b, ": %s", p.Note)
 			}
 			b.WriteString("\n")
-			for _, s := range p.Scores {
+			for _, s := range p.Scores.All() {
 				b.WriteString("  " + s + "\n")
 			}
 			return b.String(), true

@@ -32,7 +32,7 @@ const (
 func whyView(m *model.Model, pl planner.Placement, text string, fails map[string]map[string]planner.Failure, now time.Time) api.WhyView {
 	v := api.WhyView{Group: pl.Group, Why: text, Placed: pl.Hosts, Note: pl.Note, Scores: []api.HostScore{}}
 	g, _ := m.Group(pl.Group)
-	for _, line := range pl.Scores {
+	for _, line := range pl.Scores.All() {
 		host, rest, ok := strings.Cut(line, ": ")
 		if !ok {
 			continue
