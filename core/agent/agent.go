@@ -111,6 +111,8 @@ type Agent struct {
 	// persistErr is why the driver cannot persist the agent's records
 	// (PersistFailed), "" while it can; heartbeats carry it.
 	persistErr string
+	// record mirrors the LRM's resources as ResourcesRecord holds them.
+	record resourceRecord
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a
@@ -192,6 +194,9 @@ func (a *Agent) restore(now time.Time, rs []lrm.Resource) []effect.Effect {
 		if err != nil {
 			effs = append(effs, a.log(slog.LevelError, "cannot restore resource", slog.String("resource", r.ID), slog.String("err", err.Error())))
 			continue
+		}
+		if def, ok := a.lrm.Resource(r.ID); ok {
+			_ = a.record.set(def) // plain strings: encoding cannot fail
 		}
 		if a.orphaned(r.ID) {
 			a.deferred[r.ID] = r
@@ -301,8 +306,8 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 	if after, _ := a.lrm.Resource(m.Resource.ID); err == nil && (!known || !sameResource(before, after)) {
 		// Durable before acting, like the epoch: a restarted agent must
 		// know every resource it may have started.
-		if data, encErr := EncodeResources(a.lrm.Resources()); encErr == nil {
-			effs = append([]effect.Effect{effect.Persist{Name: ResourcesRecord, Data: data}}, effs...)
+		if encErr := a.record.set(after); encErr == nil {
+			effs = append([]effect.Effect{effect.Persist{Name: ResourcesRecord, Data: a.record.bytes()}}, effs...)
 		}
 	}
 	if err == nil {
