@@ -197,8 +197,8 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) []effect.Effect {
 		mg.cleanup(r)
 		effs = append(effs, mg.cancelAllMonitors(r)...)
 		unfenced := mg.stopFailureBlocks(r)
-		for _, id := range sortedOps(mg.ops) {
-			if p := mg.ops[id]; p.resource == r && p.oneShot() {
+		for _, id := range mg.ops.ofResource(r) {
+			if p, ok := mg.ops.get(id); ok && p.oneShot() {
 				p.cleanedUp = true // its failure, if it fails, is one the cleanup wiped
 			}
 		}

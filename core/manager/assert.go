@@ -25,9 +25,9 @@ func (mg *Manager) setEpoch(e proto.Epoch) {
 // the LRM would run them in order, but the manager would no longer know
 // which result describes the resource.
 func (mg *Manager) assertOneInFlight(rsc, host string) {
-	for _, id := range sortedOps(mg.ops) {
-		p := mg.ops[id]
-		if p.resource != rsc || p.host != host {
+	for _, id := range mg.ops.of(rsc, host) {
+		p, ok := mg.ops.get(id)
+		if !ok {
 			continue
 		}
 		mg.assert(!p.oneShot(),

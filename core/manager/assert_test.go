@@ -5,7 +5,6 @@ import (
 
 	"github.com/basalt-ha/basalt/core/invariant"
 	"github.com/basalt-ha/basalt/core/planner"
-	"github.com/basalt-ha/basalt/core/proto"
 )
 
 // TestBrokenInvariantPanicsWithItsType: the manager's own invariants stop
@@ -25,7 +24,8 @@ func TestBrokenInvariantPanicsWithItsType(t *testing.T) {
 	if e, ok := caught(func() { mg.setEpoch(3) }); !ok || e.Message != "epoch moves from 4 to 3" {
 		t.Fatalf("epoch going back: got %#v, %t", e, ok)
 	}
-	mg.ops = map[proto.OpID]*pendingOp{7: {resource: "r", host: "h"}}
+	mg.ops = newOpTable()
+	mg.ops.put(7, &pendingOp{resource: "r", host: "h"})
 	if _, ok := caught(func() { mg.assertOneInFlight("r", "h") }); !ok {
 		t.Fatal("a second one-shot command for r on h was not caught")
 	}

@@ -43,16 +43,16 @@ func (mg *Manager) fenceResult(now time.Time, m proto.FenceResult) []effect.Effe
 	if mg.fencer.OwnsOp(m.Op) {
 		return mg.fenceEffects(now, mg.fencer.Result(now, m))
 	}
-	p, ok := mg.ops[m.Op]
+	p, ok := mg.ops.get(m.Op)
 	if ok && p.query != "" && m.Action == proto.FenceStatus && p.host == m.Host {
-		delete(mg.ops, m.Op)
+		mg.ops.remove(m.Op)
 		mg.powerRead(p, m)
 		return []effect.Effect{mg.cancelTimer(p.timer)}
 	}
 	if !ok || m.Action != proto.FenceMonitor || p.resource != "" || p.query != "" || p.host != m.Host {
 		return nil // late, repeated or foreign
 	}
-	delete(mg.ops, m.Op)
+	mg.ops.remove(m.Op)
 	mg.fencer.DeviceMonitored(m.Device, m.Host, m.RC == 0)
 	mg.deviceChecked(DeviceCheck{Device: m.Device, Host: m.Host, At: now, RC: m.RC, Timeout: m.Timeout,
 		OK: m.RC == 0 && !m.Timeout, Output: firstLine(m.Output)})
@@ -166,9 +166,9 @@ func (mg *Manager) hostFenced(hi *hostInfo) {
 	for _, r := range mg.m.Resources {
 		mg.observed.forget(r.ID, hi.name)
 	}
-	for _, id := range sortedOps(mg.ops) {
-		if p := mg.ops[id]; p.host == hi.name {
-			delete(mg.ops, id)
+	for _, id := range mg.ops.onHost(hi.name) {
+		if p, ok := mg.ops.get(id); ok {
+			mg.ops.remove(id)
 			if p.timer != 0 {
 				delete(mg.timers, p.timer)
 			}

@@ -81,7 +81,7 @@ type Manager struct {
 	lostStops map[rscHost]bool
 
 	nextOp proto.OpID
-	ops    map[proto.OpID]*pendingOp
+	ops    opTable
 
 	nextTimer effect.TimerID
 	timers    map[effect.TimerID]timerUse
@@ -148,7 +148,7 @@ func New(cfg Config) *Manager {
 			Unmanaged: map[string]bool{}, Blocked: map[string]bool{}, FoundActive: map[string][]string{}},
 		foundSeen: map[string]string{},
 		lostStops: map[rscHost]bool{},
-		ops:       map[proto.OpID]*pendingOp{}, timers: map[effect.TimerID]timerUse{},
+		ops:       newOpTable(), timers: map[effect.TimerID]timerUse{},
 		fenceAct: map[string]int{}, reports: map[string]*Report{},
 		devChecks: map[string]map[string]DeviceCheck{},
 		powerOns:  map[string]*powerOn{}, queries: map[string]*PowerQuery{},

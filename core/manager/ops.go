@@ -2,7 +2,6 @@ package manager
 
 import (
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -56,7 +55,7 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	op := mg.op()
 	t := mg.newTimer(timerUse{kind: opTimer, op: op})
 	conn := mg.connTo(a.Host)
-	mg.ops[op] = &pendingOp{action: a, host: a.Host, resource: r.ID, timer: t, monitor: a.Monitor, recurring: recurring, conn: conn}
+	mg.ops.put(op, &pendingOp{action: a, host: a.Host, resource: r.ID, timer: t, monitor: a.Monitor, recurring: recurring, conn: conn})
 	return []effect.Effect{
 		effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
 			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params}, Request: req}},
@@ -93,7 +92,7 @@ func (mg *Manager) monitorDevices(now time.Time, host string) []effect.Effect {
 		op := mg.op()
 		t := mg.newTimer(timerUse{kind: opTimer, op: op})
 		conn := mg.connTo(host)
-		mg.ops[op] = &pendingOp{host: host, timer: t, conn: conn, device: d.ID}
+		mg.ops.put(op, &pendingOp{host: host, timer: t, conn: conn, device: d.ID})
 		effs = append(effs,
 			effect.Send{To: host, Conn: conn, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
 				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}},
@@ -106,7 +105,7 @@ func (mg *Manager) monitorDevices(now time.Time, host string) []effect.Effect {
 // epoch: that deposes the manager before this is reached).
 func (mg *Manager) refused(now time.Time, m proto.Refused) []effect.Effect {
 	mg.wake()
-	if p, ok := mg.ops[m.Op]; ok && p.host == m.Host {
+	if p, ok := mg.ops.get(m.Op); ok && p.host == m.Host {
 		return mg.failPending(now, m.Op, p, "refused by "+m.Host+": "+m.Reason)
 	}
 	return nil
@@ -121,8 +120,8 @@ func (mg *Manager) failHostOps(now time.Time, host, why string) []effect.Effect 
 // keep (0: none kept).
 func (mg *Manager) failHostOpsBut(now time.Time, host, why string, keep effect.ConnID) []effect.Effect {
 	var effs []effect.Effect
-	for _, id := range sortedOps(mg.ops) {
-		if p := mg.ops[id]; p.host == host && (keep == 0 || p.conn != keep) {
+	for _, id := range mg.ops.onHost(host) {
+		if p, ok := mg.ops.get(id); ok && (keep == 0 || p.conn != keep) {
 			effs = append(effs, mg.failPending(now, id, p, why)...)
 		}
 	}
@@ -133,7 +132,7 @@ func (mg *Manager) failHostOpsBut(now time.Time, host, why string, keep effect.C
 // state becomes unknown (to be probed) unless the host is lost, where the
 // fence decides.
 func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why string) []effect.Effect {
-	delete(mg.ops, id)
+	mg.ops.remove(id)
 	switch {
 	case p.query != "":
 		mg.powerLost(p, why)
@@ -196,13 +195,4 @@ func (mg *Manager) probeLostStop(p *pendingOp) bool {
 	}
 	mg.lostStops[k] = true
 	return true
-}
-
-func sortedOps(m map[proto.OpID]*pendingOp) []proto.OpID {
-	ids := make([]proto.OpID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
 }

@@ -212,7 +212,7 @@ func (mg *Manager) askPower(now time.Time, q *PowerQuery, dev string) []effect.E
 	op := mg.op()
 	t := mg.newTimer(timerUse{kind: opTimer, op: op})
 	conn := mg.connTo(exec)
-	mg.ops[op] = &pendingOp{host: exec, timer: t, conn: conn, device: dev, query: q.ID}
+	mg.ops.put(op, &pendingOp{host: exec, timer: t, conn: conn, device: dev, query: q.ID})
 	return []effect.Effect{
 		effect.Send{To: exec, Conn: conn, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
 			Action: proto.FenceStatus, Target: q.Host, Plug: d.Plugs[q.Host], Timeout: mg.m.Cluster.FenceTimeout}},

@@ -15,7 +15,7 @@ import (
 
 // opResult handles a resource operation's result.
 func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
-	p, ok := mg.ops[m.Op]
+	p, ok := mg.ops.get(m.Op)
 	if !ok {
 		return mg.unsolicited(now, m)
 	}
@@ -76,7 +76,7 @@ func (mg *Manager) acrossCleanup(r *model.Resource, p *pendingOp, res lrm.Result
 func (mg *Manager) retire(op proto.OpID, p *pendingOp, res lrm.Result) []effect.Effect {
 	var effs []effect.Effect
 	if !p.recurring || res.Status == lrm.Cancelled {
-		delete(mg.ops, op)
+		mg.ops.remove(op)
 		if p.timer != 0 {
 			effs = append(effs, mg.cancelTimer(p.timer))
 			p.timer = 0
@@ -216,12 +216,16 @@ func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
 // its action: the transition is planned again.
 func (mg *Manager) dropMonitors(rsc, host string) []*pendingOp {
 	var out []*pendingOp
-	for _, id := range sortedOps(mg.ops) {
-		p := mg.ops[id]
-		if !p.recurring || p.resource != rsc || (host != "" && p.host != host) {
+	ids := mg.ops.ofResource(rsc)
+	if host != "" {
+		ids = mg.ops.of(rsc, host)
+	}
+	for _, id := range ids {
+		p, ok := mg.ops.get(id)
+		if !ok || !p.recurring {
 			continue
 		}
-		delete(mg.ops, id)
+		mg.ops.remove(id)
 		if !p.answered {
 			if p.timer != 0 {
 				delete(mg.timers, p.timer)
@@ -253,10 +257,8 @@ func (mg *Manager) unsolicited(now time.Time, m proto.OpResult) []effect.Effect 
 	if _, ok := mg.hosts[m.Host]; !ok {
 		return nil
 	}
-	for _, p := range mg.ops {
-		if p.resource == res.Resource && p.host == m.Host {
-			return nil
-		}
+	if mg.ops.has(res.Resource, m.Host) {
+		return nil
 	}
 	if _, known := mg.observed.get(res.Resource, m.Host); known {
 		return nil // ours is as fresh: the manager probed after the hello

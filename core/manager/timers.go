@@ -79,7 +79,7 @@ func (mg *Manager) timerFired(now time.Time, id effect.TimerID) []effect.Effect 
 	case deadTimer:
 		return mg.deadline(now, mg.hosts[use.host])
 	case opTimer:
-		p := mg.ops[use.op]
+		p, _ := mg.ops.get(use.op)
 		mg.assert(p != nil && p.timer == id, "op timer %d fired for op %d, which is not in flight with it", id, use.op)
 		if !mg.persisting(p.host) {
 			return mg.awaitPersisting(now, use.op, p)
