@@ -68,6 +68,9 @@ type Config struct {
 	// faults strike the leader, the etcd faults are drawn too, and the
 	// leadership judge runs. A canary that needs replicas gets them.
 	Replicas int
+	// healthCheck, when set (tests), sees every verdict of the heal
+	// phase's health check beside the full scan's.
+	healthCheck func(incremental, full bool)
 }
 
 // withCanaryReplicas gives a canary that needs manager replicas its
@@ -307,6 +310,14 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	m := cfg.Model
 	limits := check.Limits(m)
 	safety := check.NewSafety(limits)
+	truth := newTruthWatch(m)
+	healthy := func() bool {
+		ok := truth.healthy(c, m)
+		if cfg.healthCheck != nil {
+			cfg.healthCheck(ok, whyNot(c, m) == "")
+		}
+		return ok
+	}
 	res = Result{Seed: plan.Seed, Plan: plan, Bound: RecoveryBound(m)}
 	opts := cluster.Options{
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
@@ -315,6 +326,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
 		Observer: func(ch cluster.Change) {
 			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
+			truth.observe(ch)
 			if cfg.KeepHistory {
 				res.Changes = append(res.Changes, ch)
 			}
@@ -355,7 +367,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 
 	// Heal phase: recover within the bound.
 	deadline := min(plan.Heal, res.Bound)
-	recovered := c.RunUntil(deadline, func() bool { return healthy(c, m) })
+	recovered := c.RunUntil(deadline, healthy)
 	res.Recovery = -1
 	if recovered {
 		res.Recovery = c.Q.Now().Sub(healAt)
@@ -369,7 +381,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	// and noticed only at its timeout: the cluster gets that long to come
 	// back before a dip counts as a violation.
 	_ = c.Q.RunUntil(healAt.Add(plan.Heal), 50_000_000)
-	if recovered && !healthy(c, m) && !c.RunUntil(lossGrace(m), func() bool { return healthy(c, m) }) {
+	if recovered && !healthy() && !c.RunUntil(lossGrace(m), healthy) {
 		res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "liveness",
 			Message: "recovered, then fell apart with no fault: " + whyNot(c, m)})
 	}
@@ -558,10 +570,11 @@ func secondLook(t *simTarget, m *model.Model, cov *Coverage) {
 	}
 }
 
-// healthy: the manager is idle with every host online, and every group
-// runs, in truth, on exactly its number of instances of allowed hosts.
-func healthy(c *cluster.Cluster, m *model.Model) bool { return whyNot(c, m) == "" }
-
+// whyNot says why the cluster is not healthy, "" when it is: the manager
+// is idle with every host online, and every group runs, in truth, on
+// exactly its number of instances of allowed hosts. It scans everything;
+// the heal phase asks a truthWatch after each event and this only for the
+// message.
 func whyNot(c *cluster.Cluster, m *model.Model) string {
 	mg := c.Manager()
 	if mg == nil {

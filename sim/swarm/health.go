@@ -1,0 +1,87 @@
+package swarm
+
+import (
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/sim/cluster"
+)
+
+// truthWatch keeps, as the ground truth changes, the grouped resources
+// that do not run, in truth, on exactly their group's number of instances
+// of allowed hosts: the part of healthy that scanned every resource on
+// every host. The heal phase asks healthy after every event, and that scan
+// made each event cost O(resources × hosts); the watch makes it O(1) for
+// the truth and O(hosts) for the manager's view.
+type truthWatch struct {
+	groups map[string]*model.Group    // by member resource
+	on     map[string]map[string]bool // resource -> hosts it runs on
+	bad    map[string]bool            // resources whyNot would name
+	hosts  map[string]bool            // the model's hosts
+}
+
+func newTruthWatch(m *model.Model) *truthWatch {
+	w := &truthWatch{groups: map[string]*model.Group{}, on: map[string]map[string]bool{}, bad: map[string]bool{},
+		hosts: map[string]bool{}}
+	for _, h := range m.HostNames() {
+		w.hosts[h] = true
+	}
+	for i := range m.Groups {
+		g := &m.Groups[i]
+		for _, r := range g.Resources() {
+			w.groups[r] = g
+			w.judge(r)
+		}
+	}
+	return w
+}
+
+// observe takes in a change of the truth.
+func (w *truthWatch) observe(ch cluster.Change) {
+	if _, ok := w.groups[ch.Resource]; !ok || !w.hosts[ch.Host] {
+		return
+	}
+	on := w.on[ch.Resource]
+	if on == nil {
+		on = map[string]bool{}
+		w.on[ch.Resource] = on
+	}
+	if ch.Active {
+		on[ch.Host] = true
+	} else {
+		delete(on, ch.Host)
+	}
+	w.judge(ch.Resource)
+}
+
+// judge re-checks one resource as whyNot does.
+func (w *truthWatch) judge(r string) {
+	g, on := w.groups[r], w.on[r]
+	ok := len(on) == g.Placement.MaxInstances
+	for h := range on { // purity:unordered a conjunction over the hosts is the same in any order
+		if _, allowed := g.DomainPriority(h); !allowed && g.Placement.Domain.Restricted {
+			ok = false
+		}
+	}
+	if ok {
+		delete(w.bad, r)
+	} else {
+		w.bad[r] = true
+	}
+}
+
+// healthy is whyNot(c, m) == "", without scanning the truth.
+func (w *truthWatch) healthy(c *cluster.Cluster, m *model.Model) bool {
+	if len(w.bad) > 0 {
+		return false
+	}
+	mg := c.Manager()
+	if mg == nil || mg.Deposed() {
+		return false
+	}
+	for _, h := range m.Hosts {
+		if mg.HostState(h.Name) != planner.Online {
+			return false
+		}
+	}
+	return mg.Idle()
+}
