@@ -85,6 +85,7 @@ type Manager struct {
 
 	nextTimer effect.TimerID
 	timers    map[effect.TimerID]timerUse
+	dues      dues // when the timers are due, earliest first (dues.go)
 	expiry    effect.TimerID
 
 	fencer *fencer.Fencer

@@ -103,15 +103,7 @@ func (mg *Manager) timerFired(now time.Time, id effect.TimerID) []effect.Effect 
 
 // earliestDue is when the earliest pending timer was due; zero when none
 // is set.
-func (mg *Manager) earliestDue() time.Time {
-	var due time.Time
-	for _, use := range mg.timers { // purity:unordered the earliest of a set of instants is the same in any order
-		if !use.at.IsZero() && (due.IsZero() || use.at.Before(due)) {
-			due = use.at
-		}
-	}
-	return due
-}
+func (mg *Manager) earliestDue() time.Time { return mg.dues.earliest(mg.timers) }
 
 // checkEffects is the last step of every input: every timer the manager
 // sets must be one it owns (registered in the table, or cancelled in the
@@ -132,6 +124,9 @@ func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
 			if owned {
 				use.at = e.At
 				mg.timers[e.ID] = use
+				if !e.At.IsZero() {
+					mg.dues.push(e.ID, e.At)
+				}
 			}
 		case effect.CancelTimer:
 			if use, ok := mg.timers[e.ID]; ok && use.kind != deadTimer {

@@ -1,0 +1,81 @@
+package manager
+
+import (
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+)
+
+// dues is a min-heap of the instants timers were set to be due at, so that
+// the earliest due timer (noticeClockJump asks at every input) is found
+// without walking the whole timer table. An entry is stale once its timer
+// is gone, fired or set again: earliest drops stale entries as they reach
+// the top, and the heap is rebuilt from the table when stale ones
+// outnumber the live.
+type dues []due
+
+type due struct {
+	at time.Time
+	id effect.TimerID
+}
+
+func (d due) before(o due) bool { return d.at.Before(o.at) || d.at.Equal(o.at) && d.id < o.id }
+
+// push notes that timer id is due at at.
+func (h *dues) push(id effect.TimerID, at time.Time) {
+	*h = append(*h, due{at: at, id: id})
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !s[i].before(s[parent]) {
+			break
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+// pop removes the top entry.
+func (h *dues) pop() {
+	s := *h
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l, r, least := 2*i+1, 2*i+2, i
+		if l < len(s) && s[l].before(s[least]) {
+			least = l
+		}
+		if r < len(s) && s[r].before(s[least]) {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		s[i], s[least] = s[least], s[i]
+		i = least
+	}
+	*h = s
+}
+
+// earliest is the earliest instant a timer of table is due at, zero when
+// none is: the same as a walk over the table, since every instant set in
+// the table was pushed.
+func (h *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
+	if len(*h) > 64 && len(*h) > 2*len(table) {
+		*h = (*h)[:0]
+		for id, use := range table { // purity:unordered the heap's order does not depend on insertion order
+			if !use.at.IsZero() {
+				h.push(id, use.at)
+			}
+		}
+	}
+	for len(*h) > 0 {
+		top := (*h)[0]
+		if use, ok := table[top.id]; ok && use.at.Equal(top.at) {
+			return top.at
+		}
+		h.pop()
+	}
+	return time.Time{}
+}
