@@ -450,6 +450,7 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 		// record persisted before that one no longer lists this one.
 		in := a.running[id]
 		delete(a.running, id)
+		a.runEnc.remove(id)
 		return a.resourceExited(now, in, exit, a.route(now, a.lrm.ProcessExited(now, id, exit)))
 	}
 	delete(a.fences, id)

@@ -3,7 +3,6 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -64,14 +63,59 @@ func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error
 	return s.Life, s.Running, s.Orphans, nil
 }
 
-// persistOps is the effect that makes the ops record current.
+// persistOps is the effect that makes the ops record current: the
+// encoding of opsState{Life: a.life, Running: a.running in process order,
+// Orphans: a.orphans}, with each running process encoded once, when it
+// starts or learns its group (runningRecord), not again at every start and
+// end of every other: a host probing all its resources at once ran O(R)
+// encodings per process.
 func (a *Agent) persistOps() effect.Effect {
-	s := opsState{Life: a.life, Orphans: a.orphans}
-	for _, id := range slices.Sorted(maps.Keys(a.running)) { // map order must not reach the record
-		s.Running = append(s.Running, *a.running[id])
+	life, _ := json.Marshal(a.life) // plain values: cannot fail
+	data := append([]byte(`{"life":`), life...)
+	if len(a.runEnc.ids) > 0 {
+		data = append(data, `,"running":[`...)
+		for i, id := range a.runEnc.ids {
+			if i > 0 {
+				data = append(data, ',')
+			}
+			data = append(data, a.runEnc.enc[id]...)
+		}
+		data = append(data, ']')
 	}
-	data, _ := json.Marshal(s) // plain values: cannot fail
-	return effect.Persist{Name: OpsRecord, Data: data}
+	if len(a.orphans) > 0 {
+		orphans, _ := json.Marshal(a.orphans)
+		data = append(append(data, `,"orphans":`...), orphans...)
+	}
+	return effect.Persist{Name: OpsRecord, Data: append(data, '}')}
+}
+
+// runningRecord keeps the encoding of each running process of the ops
+// record, in process order.
+type runningRecord struct {
+	ids []proc.ID
+	enc map[proc.ID][]byte
+}
+
+// set (re-)encodes a running process.
+func (r *runningRecord) set(id proc.ID, in *Inflight) {
+	if r.enc == nil {
+		r.enc = map[proc.ID][]byte{}
+	}
+	if _, ok := r.enc[id]; !ok {
+		i, _ := slices.BinarySearch(r.ids, id)
+		r.ids = slices.Insert(r.ids, i, id)
+	}
+	r.enc[id], _ = json.Marshal(in) // plain values: cannot fail
+}
+
+// remove forgets an ended process.
+func (r *runningRecord) remove(id proc.ID) {
+	if _, ok := r.enc[id]; !ok {
+		return
+	}
+	delete(r.enc, id)
+	i, _ := slices.BinarySearch(r.ids, id)
+	r.ids = slices.Delete(r.ids, i, i+1)
 }
 
 // noteStarts puts, before each resource agent process the LRM starts, the
@@ -94,6 +138,7 @@ func (a *Agent) noteStarts(now time.Time, effs []effect.Effect) []effect.Effect 
 			Life: a.life, Run: uint64(sp.ID), Boot: a.cfg.Boot, Call: now, Epoch: uint64(a.calls[run.Call].epoch),
 			TimeoutMS: run.Req.Timeout.Milliseconds()}
 		a.running[sp.ID] = in
+		a.runEnc.set(sp.ID, in)
 		out = append(out, a.persistOps(), history.Note{Record: a.startRecord(in)}, e)
 	}
 	return out
@@ -113,6 +158,7 @@ func (a *Agent) ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Eff
 		return nil
 	}
 	in.PGID = pgid
+	a.runEnc.set(id, in)
 	return []effect.Effect{a.persistOps()}
 }
 

@@ -28,6 +28,7 @@ type recovery struct {
 	life uint64
 	// running are this life's resource agent processes, by process ID.
 	running map[proc.ID]*Inflight
+	runEnc  runningRecord // the encoding of running, for the ops record
 	// orphans are processes of earlier lives not known to be gone.
 	orphans []Inflight
 	// orphanTimers presume orphans of unknown group over.
