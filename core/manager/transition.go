@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"slices"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -8,12 +9,48 @@ import (
 )
 
 // transition is the planner's transition as the manager carries it out.
+// Beside each action's state it keeps what reconcile asks after every
+// result (how many run, how many have not ended, which wait with every
+// dependency met), so that a result costs O(its dependents), not a walk
+// over a transition that probes every resource on every host.
 type transition struct {
 	actions []planner.Action
 	state   []actionState
 	// stale: the world changed under it; nothing more is dispatched, and
 	// the manager plans again once what is in flight has ended.
 	stale bool
+
+	running, open int     // actions running; actions waiting or running
+	unmet         []int   // per action, its dependencies not succeeded
+	dependents    [][]int // per action, the actions that depend on it
+	// candidates are the waiting actions whose dependencies all
+	// succeeded, ascending: those reconcile may dispatch.
+	candidates []int
+}
+
+// newTransition is a planned transition, nothing dispatched yet.
+func newTransition(actions []planner.Action) *transition {
+	t := &transition{actions: actions, state: make([]actionState, len(actions)), open: len(actions),
+		unmet: make([]int, len(actions)), dependents: make([][]int, len(actions))}
+	for i, a := range actions {
+		for _, d := range a.After {
+			t.unmet[i]++
+			t.dependents[d] = append(t.dependents[d], i)
+		}
+		if t.unmet[i] == 0 {
+			t.candidates = append(t.candidates, i)
+		}
+	}
+	return t
+}
+
+// nextCandidate is the first candidate after index after, -1 when none.
+func (t *transition) nextCandidate(after int) int {
+	k, _ := slices.BinarySearch(t.candidates, after+1)
+	if k == len(t.candidates) {
+		return -1
+	}
+	return t.candidates[k]
 }
 
 // actionState is where one action of a transition is. It only moves
@@ -37,16 +74,31 @@ func (t *transition) set(i int, to actionState) {
 	from := t.state[i]
 	assertf(from < succeeded && to > from, "action %d (%s) moves from %s to %s", i, t.actions[i], from, to)
 	t.state[i] = to
-}
-
-func (t *transition) finished() bool {
-	for _, s := range t.state {
-		if s == waiting || s == running {
-			return false
+	if from == waiting {
+		if k, ok := slices.BinarySearch(t.candidates, i); ok {
+			t.candidates = slices.Delete(t.candidates, k, k+1)
 		}
 	}
-	return true
+	if from == running {
+		t.running--
+	}
+	switch to {
+	case running:
+		t.running++
+	case succeeded:
+		t.open--
+		for _, j := range t.dependents[i] {
+			if t.unmet[j]--; t.unmet[j] == 0 && t.state[j] == waiting {
+				k, _ := slices.BinarySearch(t.candidates, j)
+				t.candidates = slices.Insert(t.candidates, k, j)
+			}
+		}
+	case failed:
+		t.open--
+	}
 }
+
+func (t *transition) finished() bool { return t.open == 0 }
 
 // markStale says the world changed under the current transition: no new
 // action of it is dispatched, and the manager plans again once those in
@@ -88,17 +140,19 @@ func (mg *Manager) reconcile(now time.Time) []effect.Effect {
 		if t.Empty() {
 			return effs
 		}
-		mg.trans = &transition{actions: t.Actions, state: make([]actionState, len(t.Actions))}
+		mg.trans = newTransition(t.Actions)
 		mg.fenceAct = map[string]int{}
 	}
-	for i, a := range mg.trans.actions {
+	// The candidates in ascending order, as a walk over every action
+	// would meet them; one that an action ending at once makes a
+	// candidate is met if it comes later, as in that walk.
+	for i := mg.trans.nextCandidate(-1); i >= 0; i = mg.trans.nextCandidate(i) {
 		if mg.trans.stale {
 			break // an action ended at once and changed the world
 		}
-		if mg.trans.state[i] != waiting || !mg.ready(a) {
-			continue
+		if a := mg.trans.actions[i]; mg.ready(a) {
+			effs = append(effs, mg.dispatch(now, a)...)
 		}
-		effs = append(effs, mg.dispatch(now, a)...)
 	}
 	// Everything left waits for something that failed or cannot run yet
 	// (a pending host's fence, a fence in backoff): plan again when the
@@ -124,15 +178,10 @@ func (mg *Manager) plan(now time.Time) ([]effect.Effect, planner.Transition) {
 }
 
 func (mg *Manager) inFlight() int {
-	n := 0
-	if mg.trans != nil {
-		for _, s := range mg.trans.state {
-			if s == running {
-				n++
-			}
-		}
+	if mg.trans == nil {
+		return 0
 	}
-	return n
+	return mg.trans.running
 }
 
 func (mg *Manager) ready(a planner.Action) bool {
