@@ -71,7 +71,12 @@ func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error
 // encodings per process.
 func (a *Agent) persistOps() effect.Effect {
 	life, _ := json.Marshal(a.life) // plain values: cannot fail
-	data := append([]byte(`{"life":`), life...)
+	size := len(`{"life":,"running":[],"orphans":}`) + len(life) + len(a.runEnc.ids)
+	for _, enc := range a.runEnc.enc { // purity:unordered a sum is the same in any order
+		size += len(enc)
+	}
+	data := make([]byte, 0, size+len(a.orphans)*256)
+	data = append(append(data, `{"life":`...), life...)
 	if len(a.runEnc.ids) > 0 {
 		data = append(data, `,"running":[`...)
 		for i, id := range a.runEnc.ids {
