@@ -24,21 +24,26 @@ type transition struct {
 	unmet         []int   // per action, its dependencies not succeeded
 	dependents    [][]int // per action, the actions that depend on it
 	// candidates are the waiting actions whose dependencies all
-	// succeeded, ascending: those reconcile may dispatch.
-	candidates []int
+	// succeeded, ascending: those reconcile may dispatch. An action leaves
+	// them lazily (isCandidate false, compacted once they are half
+	// dropped): a boot transition dispatches a whole host's probes from
+	// the front, and deleting each there moved the rest.
+	candidates  []int
+	isCandidate []bool
+	dropped     int
 }
 
 // newTransition is a planned transition, nothing dispatched yet.
 func newTransition(actions []planner.Action) *transition {
 	t := &transition{actions: actions, state: make([]actionState, len(actions)), open: len(actions),
-		unmet: make([]int, len(actions)), dependents: make([][]int, len(actions))}
+		unmet: make([]int, len(actions)), dependents: make([][]int, len(actions)), isCandidate: make([]bool, len(actions))}
 	for i, a := range actions {
 		for _, d := range a.After {
 			t.unmet[i]++
 			t.dependents[d] = append(t.dependents[d], i)
 		}
 		if t.unmet[i] == 0 {
-			t.candidates = append(t.candidates, i)
+			t.candidates, t.isCandidate[i] = append(t.candidates, i), true
 		}
 	}
 	return t
@@ -47,10 +52,25 @@ func newTransition(actions []planner.Action) *transition {
 // nextCandidate is the first candidate after index after, -1 when none.
 func (t *transition) nextCandidate(after int) int {
 	k, _ := slices.BinarySearch(t.candidates, after+1)
+	for k < len(t.candidates) && !t.isCandidate[t.candidates[k]] {
+		k++
+	}
 	if k == len(t.candidates) {
 		return -1
 	}
 	return t.candidates[k]
+}
+
+// drop takes a waiting action out of the candidates.
+func (t *transition) drop(i int) {
+	if !t.isCandidate[i] {
+		return
+	}
+	t.isCandidate[i] = false
+	if t.dropped++; t.dropped > 64 && 2*t.dropped > len(t.candidates) {
+		t.candidates = slices.DeleteFunc(t.candidates, func(j int) bool { return !t.isCandidate[j] })
+		t.dropped = 0
+	}
 }
 
 // actionState is where one action of a transition is. It only moves
@@ -75,9 +95,7 @@ func (t *transition) set(i int, to actionState) {
 	assertf(from < succeeded && to > from, "action %d (%s) moves from %s to %s", i, t.actions[i], from, to)
 	t.state[i] = to
 	if from == waiting {
-		if k, ok := slices.BinarySearch(t.candidates, i); ok {
-			t.candidates = slices.Delete(t.candidates, k, k+1)
-		}
+		t.drop(i)
 	}
 	if from == running {
 		t.running--
@@ -90,7 +108,7 @@ func (t *transition) set(i int, to actionState) {
 		for _, j := range t.dependents[i] {
 			if t.unmet[j]--; t.unmet[j] == 0 && t.state[j] == waiting {
 				k, _ := slices.BinarySearch(t.candidates, j)
-				t.candidates = slices.Insert(t.candidates, k, j)
+				t.candidates, t.isCandidate[j] = slices.Insert(t.candidates, k, j), true
 			}
 		}
 	case failed:

@@ -17,7 +17,7 @@ import (
 func TestTransitionBookkeepingAgreesWithAWalk(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for round := range 200 {
-		n := 1 + rng.IntN(30)
+		n := 1 + rng.IntN(300)
 		actions := make([]planner.Action, n)
 		for i := range actions {
 			actions[i] = planner.Action{ID: i, Kind: planner.Probe}
@@ -49,7 +49,12 @@ func TestTransitionBookkeepingAgreesWithAWalk(t *testing.T) {
 			run, fin, cands := walk()
 			require.Equal(t, run, tr.running, "round %d step %d", round, step)
 			require.Equal(t, fin, tr.finished(), "round %d step %d", round, step)
-			require.Equal(t, cands, append([]int(nil), tr.candidates...), "round %d step %d", round, step)
+			require.Equal(t, cands, tr.liveCandidates(), "round %d step %d", round, step)
+			first := -1
+			if len(cands) > 0 {
+				first = cands[0]
+			}
+			require.Equal(t, first, tr.nextCandidate(-1), "round %d step %d", round, step)
 			var movable []int
 			for i, s := range tr.state {
 				if s == running || s == waiting && rng.IntN(4) == 0 {
@@ -67,4 +72,15 @@ func TestTransitionBookkeepingAgreesWithAWalk(t *testing.T) {
 			}
 		}
 	}
+}
+
+// liveCandidates is a transition's the candidates without those dropped.
+func (t *transition) liveCandidates() []int {
+	var out []int
+	for _, i := range t.candidates {
+		if t.isCandidate[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
