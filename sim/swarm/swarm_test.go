@@ -155,26 +155,15 @@ func TestSummaryBoundsAndWorkers(t *testing.T) {
 }
 
 // BenchmarkSeed measures the simulator on the default cluster with every
-// checker on: simulated events per second per core, virtual time per wall
-// time, and seeds per minute per core.
+// checker on (seeds 1, 2, ...): simulated events per second per core,
+// allocations per event, virtual time per wall time, and seeds per minute
+// per core.
 func BenchmarkSeed(b *testing.B) {
 	m, err := DefaultModel()
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := Config{Model: m}
-	var events uint64
-	var virtual time.Duration
-	b.ResetTimer()
-	for i := range b.N {
-		r := RunSeed(cfg, uint64(i+1))
-		events += r.Events
-		virtual += r.Virtual
-	}
-	wall := b.Elapsed().Seconds()
-	b.ReportMetric(float64(events)/wall, "events/s")
-	b.ReportMetric(virtual.Seconds()/wall, "virtual/wall")
-	b.ReportMetric(float64(b.N)/wall*60, "seeds/min")
+	benchSeeds(b, Config{Model: m}, func(i int) uint64 { return uint64(i + 1) })
 }
 
 // TestCanariesEndWithVerdict runs every canary over a few dozen seeds
