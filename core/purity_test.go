@@ -107,6 +107,7 @@ var (
 		"crypto/sha256":                     pure("sim/cluster's trace hash: a digest, not randomness"),
 		"encoding/hex":                      pure("prints the trace hash"),
 		"hash":                              pure("the hash.Hash interface of the trace hasher"),
+		"iter":                              pure("iterator types: sim/swarm runs any sequence of seeds"),
 		"math":                              pure("sim/faults draws intensities from a seeded stream"),
 		"github.com/anishathalye/porcupine": porcupineRule,
 	})

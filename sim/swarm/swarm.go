@@ -198,10 +198,10 @@ func (s *Summary) Merge(o Summary) {
 	s.Takeovers = mergeSorted(s.Takeovers, o.Takeovers)
 	s.addBound(o.BoundMin)
 	s.addBound(o.BoundMax)
+	if s.FeatureSeeds == nil && len(o.FeatureSeeds) > 0 {
+		s.FeatureSeeds, s.FeatureFailed = map[string]int{}, map[string]int{}
+	}
 	for tag, n := range o.FeatureSeeds {
-		if s.FeatureSeeds == nil {
-			s.FeatureSeeds, s.FeatureFailed = map[string]int{}, map[string]int{}
-		}
 		s.FeatureSeeds[tag] += n
 		if f := o.FeatureFailed[tag]; f > 0 {
 			s.FeatureFailed[tag] += f
