@@ -216,9 +216,11 @@ func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
 // its action: the transition is planned again.
 func (mg *Manager) dropMonitors(rsc, host string) []*pendingOp {
 	var out []*pendingOp
-	ids := mg.ops.ofResource(rsc)
+	var ids []proto.OpID
 	if host != "" {
 		ids = mg.ops.of(rsc, host)
+	} else {
+		ids = mg.ops.ofResource(rsc)
 	}
 	for _, id := range ids {
 		p, ok := mg.ops.get(id)
