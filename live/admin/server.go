@@ -359,18 +359,28 @@ func serveReports(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemo
 // CLOSED at most wait (10 minutes).
 func serveReport(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 	wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
-	deadline := time.Now().Add(min(wait, 10*time.Minute))
+	var rep manager.Report
+	found := true
+	awaitChange(r, d, time.Now().Add(min(wait, 10*time.Minute)), func() bool {
+		d.View(func(m *manager.Manager) { rep, found = m.Report(r.PathValue("id")) })
+		return !found || rep.State == manager.ReportClosed
+	})
+	switch {
+	case r.Context().Err() != nil:
+	case !found:
+		fail(w, http.StatusNotFound, fmt.Errorf("no report %q", r.PathValue("id")))
+	default:
+		reply(w, http.StatusOK, reportView(rep))
+	}
+}
+
+// awaitChange waits until done says so, the deadline passes or the
+// request ends, asking done again whenever the daemon's state changes
+// (never polling).
+func awaitChange(r *http.Request, d *daemon.ManagerDaemon, deadline time.Time, done func() bool) {
 	for {
 		ch := d.Changed()
-		var rep manager.Report
-		var ok bool
-		d.View(func(m *manager.Manager) { rep, ok = m.Report(r.PathValue("id")) })
-		if !ok {
-			fail(w, http.StatusNotFound, fmt.Errorf("no report %q", r.PathValue("id")))
-			return
-		}
-		if rep.State == manager.ReportClosed || !time.Now().Before(deadline) {
-			reply(w, http.StatusOK, reportView(rep))
+		if done() || !time.Now().Before(deadline) {
 			return
 		}
 		select {
@@ -395,21 +405,13 @@ func servePowerStatus(w http.ResponseWriter, r *http.Request, d *daemon.ManagerD
 	if refused(w, err) {
 		return
 	}
-	deadline := time.Now().Add(d.Model().Cluster.FenceTimeout + powerWaitSlack)
-	for {
-		ch := d.Changed()
-		var q manager.PowerQuery
+	var q manager.PowerQuery
+	awaitChange(r, d, time.Now().Add(d.Model().Cluster.FenceTimeout+powerWaitSlack), func() bool {
 		d.View(func(m *manager.Manager) { q, _ = m.Query(id) })
-		if q.Done || !time.Now().Before(deadline) {
-			reply(w, http.StatusOK, powerView(q))
-			return
-		}
-		select {
-		case <-ch:
-		case <-time.After(time.Until(deadline)):
-		case <-r.Context().Done():
-			return
-		}
+		return q.Done
+	})
+	if r.Context().Err() == nil {
+		reply(w, http.StatusOK, powerView(q))
 	}
 }
 

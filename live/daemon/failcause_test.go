@@ -21,18 +21,7 @@ func TestStatusShowsWhyAnAgentFailed(t *testing.T) {
   - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
   - {id: mnt, name: test mount, agent: "ocf:basalt:statefil", ops: {monitor: [{interval: 1s}]}}
 `)
-	var fa api.FailedAction
-	lc.Await("the mount's start fails with its cause", func() bool {
-		for _, g := range admin.Status(lc.Manager()).Groups {
-			for _, r := range g.Resources {
-				if r.ID == "mnt" && len(r.Failures) > 0 && r.Failures[0].What != "" {
-					fa = r.Failures[0]
-					return true
-				}
-			}
-		}
-		return false
-	})
+	fa := awaitFailure(lc, "mnt", "the mount's start fails with its cause")
 	// The probe finds the agent missing (rc 5, not installed): the host is
 	// banned for the resource, and the cause is the system's.
 	require.Equal(t, "probe", fa.Op)
@@ -75,18 +64,7 @@ func TestStatusShowsWhatAFailingAgentSaidOnStderr(t *testing.T) {
   - {id: pool, name: test pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 1s}]}}
   - {id: mnt, name: test mount, agent: "ocf:test:grumble", ops: {monitor: [{interval: 1s}]}}
 `, root, "")
-	var fa api.FailedAction
-	lc.Await("the mount's start fails", func() bool {
-		for _, g := range admin.Status(lc.Manager()).Groups {
-			for _, r := range g.Resources {
-				if r.ID == "mnt" && len(r.Failures) > 0 && r.Failures[0].What != "" {
-					fa = r.Failures[0]
-					return true
-				}
-			}
-		}
-		return false
-	})
+	fa := awaitFailure(lc, "mnt", "the mount's start fails")
 	const said = "stderr: grumble: cannot open /dev/grumble0: No such device"
 	require.Equal(t, "start", fa.Op)
 	require.Contains(t, fa.What, "OCF_ERR_GENERIC (rc 1): "+said)
@@ -127,4 +105,22 @@ func TestFenceFailureNamesAMissingFenceAgent(t *testing.T) {
 		}
 	})
 	require.True(t, found, "the fence-failed event names the missing program")
+}
+
+// awaitFailure waits (bounded) until status shows a failed action of
+// resource rsc, and returns the first.
+func awaitFailure(lc *daemon.LiveCluster, rsc, what string) api.FailedAction {
+	var fa api.FailedAction
+	lc.Await(what, func() bool {
+		for _, g := range admin.Status(lc.Manager()).Groups {
+			for _, r := range g.Resources {
+				if r.ID == rsc && len(r.Failures) > 0 && r.Failures[0].What != "" {
+					fa = r.Failures[0]
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return fa
 }
