@@ -2,6 +2,7 @@ package eventq
 
 import (
 	"math/rand/v2"
+	"sort"
 	"testing"
 	"time"
 
@@ -54,4 +55,63 @@ func TestSeededTieBreakIsReproducible(t *testing.T) {
 	}
 	require.Equal(t, order(1), order(1))
 	require.NotEqual(t, order(1), order(2), "a seed picks an interleaving")
+}
+
+func TestStaleIDNeverNamesALaterEvent(t *testing.T) {
+	q := New(t0, nil)
+	ran := false
+	old := q.After(time.Second, func() {})
+	q.Cancel(old)
+	fresh := q.After(time.Second, func() { ran = true }) // reuses old's slot
+	q.Cancel(old)
+	q.Cancel(0)
+	require.False(t, q.Pending(old))
+	require.True(t, q.Pending(fresh))
+	require.NoError(t, q.RunFor(time.Minute, 10))
+	require.True(t, ran)
+	require.False(t, q.Pending(fresh))
+}
+
+// TestOrderMatchesSortedSchedule checks the heap against the order it
+// promises (time, then tie-break, then insertion) under heavy cancelling.
+func TestOrderMatchesSortedSchedule(t *testing.T) {
+	type want struct {
+		at  time.Duration
+		tie uint64
+		seq int
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	tie := rand.New(rand.NewPCG(3, 0))
+	ties := rand.New(rand.NewPCG(3, 0)) // replays tie's draws
+	q := New(t0, tie)
+	var live []want
+	ids := map[int]ID{}
+	var got []int
+	for seq := range 5000 {
+		at := time.Duration(r.IntN(50)) * time.Millisecond
+		ids[seq] = q.After(at, func() { got = append(got, seq) })
+		live = append(live, want{at, ties.Uint64(), seq})
+		if r.IntN(3) > 0 {
+			k := r.IntN(len(live))
+			q.Cancel(ids[live[k].seq])
+			live = append(live[:k], live[k+1:]...)
+		}
+	}
+	require.Equal(t, len(live), q.Len())
+	sort.Slice(live, func(i, j int) bool {
+		a, b := live[i], live[j]
+		if a.at != b.at {
+			return a.at < b.at
+		}
+		if a.tie != b.tie {
+			return a.tie < b.tie
+		}
+		return a.seq < b.seq
+	})
+	require.NoError(t, q.RunFor(time.Second, len(live)))
+	exp := make([]int, len(live))
+	for i, w := range live {
+		exp[i] = w.seq
+	}
+	require.Equal(t, exp, got)
 }
