@@ -108,11 +108,8 @@ func Finish(pc *ProcessCluster, truth *Truth, title string, start time.Time) (Re
 	rec.Lin = check.CheckOwnership(ops, check.Limits(pc.Model))
 	for _, l := range rec.Lin {
 		if !l.OK {
-			msg := fmt.Sprintf("the operations on %s are not linearizable against the ownership model (%d operations)", l.Resource, l.Ops)
-			if l.Undecided {
-				msg = l.Message()
-			}
-			violations = append(violations, check.Violation{At: rec.End, Checker: l.Checker(), Message: msg})
+			violations = append(violations, check.Violation{At: rec.End, Checker: "linearizability",
+				Message: fmt.Sprintf("the operations on %s are not linearizable against the ownership model (%d operations)", l.Resource, l.Ops)})
 		}
 	}
 	return rec, violations, nil

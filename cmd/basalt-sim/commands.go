@@ -674,8 +674,5 @@ func checkerName(r swarm.Result) string {
 	if len(r.Violations) > 0 {
 		return r.Violations[0].Checker
 	}
-	if len(r.Lin) > 0 {
-		return r.Lin[0].Checker()
-	}
 	return "linearizability"
 }

@@ -101,13 +101,10 @@ type violation struct {
 	Message string        `json:"message"`
 }
 
-// linearization names a resource whose history is not linearizable, or
-// could not be decided within timeout_ns.
+// linearization names a resource whose history is not linearizable.
 type linearization struct {
-	Resource  string        `json:"resource"`
-	Ops       int           `json:"ops"`
-	Undecided bool          `json:"undecided,omitempty"`
-	Timeout   time.Duration `json:"timeout_ns,omitempty"`
+	Resource string `json:"resource"`
+	Ops      int    `json:"ops"`
 }
 
 // buildVersion is the running binary's version: its module version and,
@@ -187,7 +184,7 @@ func failuresOf(c common, sum swarm.Summary) []failure {
 			f.Violations = append(f.Violations, violation{At: v.At.Sub(cluster.Start), Checker: v.Checker, Message: v.Message})
 		}
 		for _, l := range r.Lin {
-			f.Linearizability = append(f.Linearizability, linearization{Resource: l.Resource, Ops: l.Ops, Undecided: l.Undecided, Timeout: l.Timeout})
+			f.Linearizability = append(f.Linearizability, linearization{Resource: l.Resource, Ops: l.Ops})
 		}
 		out = append(out, f)
 	}
@@ -225,7 +222,7 @@ func (f summaryFile) summary() swarm.Summary {
 			r.Violations = append(r.Violations, check.Violation{At: cluster.Start.Add(v.At), Checker: v.Checker, Message: v.Message})
 		}
 		for _, l := range fl.Linearizability {
-			r.Lin = append(r.Lin, check.LinResult{Resource: l.Resource, Ops: l.Ops, Undecided: l.Undecided, Timeout: l.Timeout})
+			r.Lin = append(r.Lin, check.LinResult{Resource: l.Resource, Ops: l.Ops})
 		}
 		s.Failed = append(s.Failed, r)
 	}

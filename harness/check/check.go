@@ -174,44 +174,12 @@ func without(set []string, h string) []string {
 	return out
 }
 
-// OwnershipTimeout bounds porcupine's search of one resource's history.
-// Checking is linear in practice (100,000 operations over 50 resources take
-// about a second), but the search is exponential in the worst case, and a
-// run must end with a verdict rather than hang; a history that needs longer
-// is reported as undecided, never passed.
-const OwnershipTimeout = 2 * time.Minute
-
 // LinResult is the linearizability verdict for one resource.
 type LinResult struct {
 	Resource string
-	// OK is set only when porcupine found a linearization: an undecided
-	// history is not OK either, so that whoever looks at OK alone reports
-	// it rather than passes it.
-	OK bool
-	// Undecided is set when the search ran out of time (Timeout) before
-	// finding a linearization or proving there is none.
-	Undecided bool
-	Timeout   time.Duration
-	Ops       int
-	info      porcupine.LinearizationInfo
-}
-
-// Checker names the verdict's kind: "linearizability" for a history that is
-// not linearizable, "linearizability-undecided" for one that could not be
-// decided in time.
-func (r LinResult) Checker() string {
-	if r.Undecided {
-		return "linearizability-undecided"
-	}
-	return "linearizability"
-}
-
-// Message describes a failed verdict on one line.
-func (r LinResult) Message() string {
-	if r.Undecided {
-		return fmt.Sprintf("linearizability of %s's history could not be decided within %s (%d operations)", r.Resource, r.Timeout, r.Ops)
-	}
-	return fmt.Sprintf("history of %s is not linearizable (%d operations)", r.Resource, r.Ops)
+	OK       bool
+	Ops      int
+	info     porcupine.LinearizationInfo
 }
 
 // WriteHTML writes porcupine's visualisation of the resource's history.
@@ -220,15 +188,8 @@ func (r LinResult) WriteHTML(w io.Writer) error { return porcupine.Visualize(own
 // CheckOwnership checks, per single-instance resource, that the operations
 // the agents executed are linearizable against the ownership model. Fences
 // join every resource's history. Resources with more than one instance are
-// not checked here (the safety checker bounds them). Each resource's search
-// is bounded by OwnershipTimeout.
+// not checked here (the safety checker bounds them).
 func CheckOwnership(ops []Op, limits map[string]int) []LinResult {
-	return CheckOwnershipWithin(ops, limits, OwnershipTimeout)
-}
-
-// CheckOwnershipWithin is CheckOwnership with each resource's search bounded
-// by timeout; a history not decided by then is reported Undecided.
-func CheckOwnershipWithin(ops []Op, limits map[string]int, timeout time.Duration) []LinResult {
 	byRsc := map[string][]porcupine.Operation{}
 	var fences []Op
 	start := time.Time{}
@@ -277,9 +238,8 @@ func CheckOwnershipWithin(ops []Op, limits map[string]int, timeout time.Duration
 		for _, f := range fences {
 			hist = append(hist, conv(f, client(f.Host)))
 		}
-		res, info := porcupine.CheckOperationsVerbose(ownership, hist, timeout)
-		out = append(out, LinResult{Resource: r, OK: res == porcupine.Ok, Undecided: res == porcupine.Unknown,
-			Timeout: timeout, Ops: len(hist), info: info})
+		res, info := porcupine.CheckOperationsVerbose(ownership, hist, 0)
+		out = append(out, LinResult{Resource: r, OK: res == porcupine.Ok, Ops: len(hist), info: info})
 	}
 	return out
 }

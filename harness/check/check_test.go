@@ -2,7 +2,6 @@ package check
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
 	"time"
 
@@ -118,34 +117,4 @@ func TestLossesOfHealthyHostsAreCaught(t *testing.T) {
 	require.Len(t, v, 1)
 	require.Equal(t, "unjust-loss", v[0].Checker)
 	require.Contains(t, v[0].Message, "declared a lost")
-}
-
-// hardHistory is n hosts each starting, finding running and stopping r, all
-// at once, and a monitor finding r running on a host that never started it:
-// not linearizable, but proving so walks every order of the hosts (at ten
-// hosts, more than a minute).
-func hardHistory(n int) []Op {
-	var ops []Op
-	for i := range n {
-		h := fmt.Sprintf("h%02d", i)
-		ops = append(ops, op("r", h, "start", 0, 10, 0), op("r", h, "monitor", 0, 10, 0), op("r", h, "stop", 0, 10, 0))
-	}
-	return append(ops, op("r", "z", "monitor", 0, 10, 0))
-}
-
-func TestOwnershipUndecidedWithinTimeout(t *testing.T) {
-	began := time.Now()
-	res := CheckOwnershipWithin(hardHistory(10), map[string]int{"r": 1}, 20*time.Millisecond)
-	require.Less(t, time.Since(began), 10*time.Second, "the search stops at its timeout")
-	require.Len(t, res, 1)
-	require.False(t, res[0].OK, "undecided is not a pass")
-	require.True(t, res[0].Undecided)
-	require.Equal(t, "linearizability-undecided", res[0].Checker())
-	require.Equal(t, "linearizability of r's history could not be decided within 20ms (31 operations)", res[0].Message())
-
-	// A small history is decided well within the bound.
-	small := CheckOwnershipWithin(hardHistory(3), map[string]int{"r": 1}, OwnershipTimeout)
-	require.False(t, small[0].OK)
-	require.False(t, small[0].Undecided)
-	require.Equal(t, "history of r is not linearizable (10 operations)", small[0].Message())
 }

@@ -169,8 +169,7 @@ type Result struct {
 	Events     uint64
 	Virtual    time.Duration
 	Violations []check.Violation
-	// Lin holds the resources whose history is not linearizable or could
-	// not be decided within check.OwnershipTimeout.
+	// Lin holds the resources whose history is not linearizable.
 	Lin      []check.LinResult
 	Coverage Coverage
 	// Recovery is the time from the heal to full recovery; negative when
@@ -197,7 +196,7 @@ func (r Result) Summary() string {
 		return r.Violations[0].String()
 	}
 	if len(r.Lin) > 0 {
-		return fmt.Sprintf("[%s] %s", r.Lin[0].Checker(), r.Lin[0].Message())
+		return fmt.Sprintf("[linearizability] history of %s is not linearizable (%d operations)", r.Lin[0].Resource, r.Lin[0].Ops)
 	}
 	return "ok"
 }

@@ -282,7 +282,7 @@ func checkerOf(r Result) string {
 		return r.Violations[0].Checker
 	}
 	if len(r.Lin) > 0 {
-		return r.Lin[0].Checker()
+		return "linearizability"
 	}
 	return ""
 }
