@@ -177,20 +177,24 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	}
 	d.apply(effs)
 	d.mu.Unlock()
-	for _, h := range cfg.Model.Hosts {
-		l := &hostLink{name: h.Name, addr: h.Address, out: make(chan effect.Send, sendQueue)}
-		d.links[h.Name] = l
-		var tcfg *tls.Config
+	// Every link exists before the first connection runs: a connection's
+	// effects (the Welcome answering a hello) read d.links under d.mu,
+	// which this loop does not hold.
+	tcfgs := make([]*tls.Config, len(cfg.Model.Hosts))
+	for i, h := range cfg.Model.Hosts {
+		d.links[h.Name] = &hostLink{name: h.Name, addr: h.Address, out: make(chan effect.Send, sendQueue)}
 		if !cfg.Insecure {
-			if tcfg, err = cfg.TLS(h.Name); err != nil {
-				// Stop, not just cancel: the links already started and
-				// the timers Start armed must end with the failed daemon.
+			if tcfgs[i], err = cfg.TLS(h.Name); err != nil {
+				// Stop, not just cancel: the timers Start armed must
+				// end with the failed daemon.
 				d.Stop()
 				return nil, fmt.Errorf("manager: %w", err)
 			}
 		}
+	}
+	for i, h := range cfg.Model.Hosts {
 		d.wg.Add(1)
-		go d.link(l, tcfg)
+		go d.link(d.links[h.Name], tcfgs[i])
 	}
 	cfg.Log.Info("manager started", "epoch", uint64(d.m.Epoch()), "hosts", len(cfg.Model.Hosts), "replayed_events", len(rec.Records))
 	return d, nil
