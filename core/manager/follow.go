@@ -25,9 +25,8 @@ import (
 type Follower struct {
 	cfg Config
 	mg  *Manager // replayed, not started; nil once Lead handed it over
-	// n records were replayed; first and last are copies of the first
-	// and the last of them.
-	n           int
+	// first and last are copies of the first and the last record mg
+	// replayed (mg.replayed counts them).
 	first, last []byte
 	resets      int
 }
@@ -48,36 +47,43 @@ func (f *Follower) Follow(records [][]byte) (int, error) {
 		return 0, ErrFollowerSpent
 	}
 	if !f.extends(records) {
-		f.mg, f.n, f.first, f.last = New(f.cfg), 0, nil, nil
+		f.mg, f.first, f.last = New(f.cfg), nil, nil
 		f.resets++
 	}
-	tail := records[f.n:]
+	n := f.mg.replayed
+	tail := records[n:]
 	if len(tail) == 0 {
 		return 0, nil
 	}
 	if err := f.mg.replayRecords(tail); err != nil {
 		return 0, fmt.Errorf("manager follower: %w", err)
 	}
-	if f.n == 0 {
+	if n == 0 {
 		f.first = bytes.Clone(records[0])
 	}
-	f.n = len(records)
-	f.last = bytes.Clone(records[f.n-1])
+	f.last = bytes.Clone(records[len(records)-1])
 	return len(tail), nil
 }
 
 // extends reports whether records are the log already replayed, with
 // perhaps more appended.
 func (f *Follower) extends(records [][]byte) bool {
-	if f.n == 0 {
+	n := f.mg.replayed
+	if n == 0 {
 		return true
 	}
-	return len(records) >= f.n && bytes.Equal(records[0], f.first) && bytes.Equal(records[f.n-1], f.last)
+	return len(records) >= n && bytes.Equal(records[0], f.first) && bytes.Equal(records[n-1], f.last)
 }
 
-// Replayed is how many records the follower's manager has replayed, and
-// how many times it started over on a rewritten log.
-func (f *Follower) Replayed() (records, resets int) { return f.n, f.resets }
+// Replayed is how many records the follower's manager has replayed (0
+// once Lead handed it over), and how many times it started over on a
+// rewritten log.
+func (f *Follower) Replayed() (records, resets int) {
+	if f.mg == nil {
+		return 0, f.resets
+	}
+	return f.mg.replayed, f.resets
+}
 
 // Lead starts the followed manager as the leader, as Start starts a
 // manager on the same log: it catches up with records first (the log as
