@@ -21,11 +21,11 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proto"
 )
 
@@ -323,7 +323,7 @@ func (f *Fencer) Result(now time.Time, res proto.FenceResult) []effect.Effect {
 		if res.Timeout {
 			why += " (timed out)"
 		}
-		if said := agentSaid(res.Output); said != "" && res.RC != 0 {
+		if said := ocf.FirstLine(res.Output, maxSaid); said != "" && res.RC != 0 {
 			// The agent's (or the system's) own words: a missing program's
 			// start error, a login failure. An rc alone names nothing.
 			why += ": " + said
@@ -525,30 +525,6 @@ func (f *Fencer) finishWith(now time.Time, r *request, ok bool, reason string, d
 
 // maxSaid bounds what of a fence agent's output a failure reason quotes.
 const maxSaid = 200
-
-// agentSaid is the first non-empty line of a fence agent's output,
-// control characters dropped and bounded: a reason goes into logs, events
-// and the fence history, and an agent must neither flood nor forge lines
-// there.
-func agentSaid(out string) string {
-	for line := range strings.Lines(out) {
-		line = strings.TrimSpace(strings.Map(func(r rune) rune {
-			if r < 0x20 || r == 0x7f {
-				return -1
-			}
-			return r
-		}, line))
-		if line == "" {
-			continue
-		}
-		line = strings.ToValidUTF8(line, "") // the agent's bounded output may end inside a character
-		if len(line) > maxSaid {
-			line = strings.ToValidUTF8(line[:maxSaid], "") + "..."
-		}
-		return line
-	}
-	return ""
-}
 
 func joinReasons(rs []string) string {
 	out := ""

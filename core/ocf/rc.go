@@ -174,9 +174,20 @@ const StderrPrefix = "stderr: "
 // its error and exits 1, says why only there. It is "" when stderr holds
 // nothing but blanks.
 func StderrReason(stderr []byte) string {
-	for line := range strings.Lines(string(stderr)) {
-		if l := clean(line, maxExitReason-len(StderrPrefix)); l != "" {
-			return StderrPrefix + l
+	if l := FirstLine(string(stderr), maxExitReason-len(StderrPrefix)); l != "" {
+		return StderrPrefix + l
+	}
+	return ""
+}
+
+// FirstLine is the first line of an agent's output that is not blank,
+// cleaned and capped at limit bytes as an exit reason is: what a failure
+// quotes of an agent that gave no reason of its own (a resource agent's
+// stderr, a fence agent's output). It is "" when there is none.
+func FirstLine(out string, limit int) string {
+	for line := range strings.Lines(out) {
+		if l := clean(line, limit); l != "" {
+			return l
 		}
 	}
 	return ""
