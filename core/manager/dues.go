@@ -11,7 +11,9 @@ import (
 // without walking the whole timer table. An entry is stale once its timer
 // is gone, fired or set again: earliest drops stale entries as they reach
 // the top, and the heap is rebuilt from the table when stale ones
-// outnumber the live.
+// outnumber the live. It is not container/heap because every timer set
+// pushes, and that interface boxes each entry: an allocation per timer on
+// the manager's hottest path.
 type dues []due
 
 type due struct {
