@@ -75,6 +75,9 @@ var (
 	coreStd = map[string]rule{
 		"bufio":           pure("core/ocf scans agent output and meta-data held in memory"),
 		"bytes":           pure("byte-slice manipulation"),
+		"crypto/sha256":   pure("core/ocf digests resource definitions (as Pacemaker's op digests) and sim/cluster its trace: a fixed function, no key, no randomness"),
+		"encoding/hex":    pure("prints digests"),
+		"hash":            pure("the hash.Hash interface of a digest"),
 		"encoding/binary": pure("core/eventlog frames records"),
 		"encoding/json":   pure("core/wire, agent and manager encode messages and records; maps marshal in sorted key order"),
 		"encoding/xml":    pure("core/ocf parses OCF meta-data"),
@@ -104,9 +107,6 @@ var (
 	// measures wall time. os stays refused here.
 	simStd = with(coreStd, map[string]rule{
 		"container/heap":                    pure("sim/eventq's event heap (ties broken by sequence number)"),
-		"crypto/sha256":                     pure("sim/cluster's trace hash: a digest, not randomness"),
-		"encoding/hex":                      pure("prints the trace hash"),
-		"hash":                              pure("the hash.Hash interface of the trace hasher"),
 		"iter":                              pure("iterator types: sim/swarm runs any sequence of seeds"),
 		"math":                              pure("sim/faults draws intensities from a seeded stream"),
 		"github.com/anishathalye/porcupine": porcupineRule,

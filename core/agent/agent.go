@@ -156,7 +156,7 @@ func DecodeEpoch(data []byte) (proto.Epoch, error) { return proto.DecodeEpoch(da
 // the interval it heartbeats at, which tells the manager to answer with the
 // cluster's (proto.Welcome).
 func (a *Agent) Hello() proto.Hello {
-	return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch, Heartbeat: a.hbEvery}
+	return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch, Heartbeat: a.hbEvery, Lists: true, Resources: a.lrm.IDs()}
 }
 
 // Start starts the heartbeat. The agent greets each manager connection as
@@ -228,6 +228,8 @@ func (a *Agent) command(now time.Time, msg effect.Message) []effect.Effect {
 		epoch, op = m.Epoch, m.Op
 	case proto.FenceExec:
 		epoch, op = m.Epoch, m.Op
+	case proto.Forget:
+		epoch, op = m.Epoch, m.Op
 	default:
 		return []effect.Effect{a.log(slog.LevelWarn, "unexpected message", slog.String("msg", msg.Describe()))}
 	}
@@ -270,8 +272,25 @@ func (a *Agent) dispatch(now time.Time, msg effect.Message) []effect.Effect {
 		return a.route(now, effs)
 	case proto.FenceExec:
 		return a.fence(now, m)
+	case proto.Forget:
+		return a.forget(now, m)
 	}
 	return nil
+}
+
+// forget drops a resource the cluster configures no more, durably. One
+// with operations in hand stays: the LRM refuses, and the next hello lists
+// it again for the manager to settle.
+func (a *Agent) forget(now time.Time, m proto.Forget) []effect.Effect {
+	if _, known := a.lrm.Resource(m.Resource); !known || a.orphaned(m.Resource) {
+		return nil
+	}
+	effs, err := a.lrm.Unregister(now, m.Resource)
+	if err != nil {
+		return append(effs, a.log(slog.LevelInfo, "resource not forgotten: "+err.Error(), slog.String("resource", m.Resource)))
+	}
+	a.record.remove(m.Resource)
+	return append([]effect.Effect{effect.Persist{Name: ResourcesRecord, Data: a.record.bytes()}}, a.route(now, effs)...)
 }
 
 // refuseStale answers a command of an epoch lower than the agent's, on
@@ -302,7 +321,10 @@ func (a *Agent) remember(key seenKey) {
 
 func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 	before, known := a.lrm.Resource(m.Resource.ID)
-	effs, err := a.lrm.Register(now, m.Resource)
+	if !known && m.Resource.Agent == (ocf.Agent{}) {
+		return a.unknownOrphan(now, m)
+	}
+	effs, err := a.lrm.Register(now, definition(before, known, m))
 	if after, _ := a.lrm.Resource(m.Resource.ID); err == nil && (!known || !sameResource(before, after)) {
 		// Durable before acting, like the epoch: a restarted agent must
 		// know every resource it may have started.
@@ -329,6 +351,43 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 	}
 	effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
 	return a.route(now, effs)
+}
+
+// definition is the definition an Exec runs with. Only a start takes the
+// manager's: every other action runs with the one the resource was last
+// started with (its name aside), as Pacemaker stops with the parameters of
+// the last start. A stop or monitor sent with a changed definition (the
+// configuration changed while it ran) must act on the instance that runs,
+// not on one that never started: a stop of an IP address agent with the new
+// address would leave the old one up, and a monitor would call the running
+// instance dead and have it started twice.
+func definition(registered lrm.Resource, known bool, m proto.Exec) lrm.Resource {
+	if !known || m.Request.Action == ocf.Start {
+		return m.Resource
+	}
+	kept := registered
+	kept.Name = m.Resource.Name
+	return kept
+}
+
+// unknownOrphan answers a command about a resource the manager found on
+// another host and knows only by name (an orphan: configured nowhere), when
+// this agent does not know it: the agent records every resource before it
+// acts on one, so it never ran it. A probe finds it not running, a stop
+// has nothing to do; anything else is refused.
+func (a *Agent) unknownOrphan(now time.Time, m proto.Exec) []effect.Effect {
+	res := lrm.Result{Resource: m.Resource.ID, Name: m.Resource.Name, Action: m.Request.Action, Status: lrm.Done,
+		QueuedAt: now, EndedAt: now}
+	switch {
+	case m.Request.Action == ocf.Monitor && m.Request.Interval == 0:
+		res.RC, res.Outcome = ocf.NotRunning, ocf.Stopped
+	case m.Request.Action == ocf.Stop:
+		res.RC, res.Outcome = ocf.OK, ocf.Success
+	default:
+		return a.route(now, []effect.Effect{a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op,
+			Reason: fmt.Sprintf("resource %s is not known here and names no agent", m.Resource.ID)})})
+	}
+	return a.route(now, []effect.Effect{a.send(proto.OpResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Result: res})})
 }
 
 // existing reports whether an identical recurring request is already set up.

@@ -37,6 +37,14 @@ func (rr *resourceRecord) set(r lrm.Resource) error {
 	return nil
 }
 
+// remove forgets id.
+func (rr *resourceRecord) remove(id string) {
+	if i, ok := slices.BinarySearch(rr.ids, id); ok {
+		rr.ids = slices.Delete(rr.ids, i, i+1)
+	}
+	delete(rr.enc, id)
+}
+
 // bytes is the record: the JSON array of every resource set, in ID order.
 func (rr *resourceRecord) bytes() []byte {
 	n := 2 + max(len(rr.ids)-1, 0)

@@ -32,7 +32,7 @@ func TestResourceRecordIsTheWholeListEncoded(t *testing.T) {
 	for _, id := range []string{"r5", "r1", "r9", "r1", "a", "r5", "z<&>", "r10"} {
 		for _, state := range []string{"/s", "/s", "/t"} {
 			op++
-			m := exec(1, op, ocf.Monitor)
+			m := exec(1, op, ocf.Start) // only a start changes a known definition
 			m.Resource.ID, m.Request.Resource = id, id
 			m.Resource.Params = map[string]string{"state": state + id, "n": fmt.Sprint(len(id))}
 			var got []byte

@@ -137,6 +137,11 @@ func New(m *model.Model, hooks Hooks) *Fencer {
 	}
 }
 
+// SetModel replaces the configuration the fencer reads its devices and
+// topology from (a configuration applied while no fence is in progress;
+// what it verified of the devices that stay is kept).
+func (f *Fencer) SetModel(m *model.Model) { f.model = m }
+
 // SetOnline tells the fencer which hosts can run fence agents now.
 func (f *Fencer) SetOnline(hosts []string) {
 	f.online = slices.Sorted(slices.Values(hosts))

@@ -93,6 +93,8 @@ type op struct {
 	queuedAt time.Time
 	started  time.Time
 	pid      proc.ID
+	// digest is the definition's digest its last run started with.
+	digest string
 	// timer is the op's one timer: its timeout while running, its next run
 	// while idle. An op never needs both at once.
 	timer     effect.TimerID
@@ -385,6 +387,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 	l.running++
 	l.nextProc++
 	o.pid = l.nextProc
+	o.digest = r.def.Digest()
 	o.state = opRunning
 	o.started = now
 	o.timedOut = false
@@ -518,6 +521,10 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	res.CallID = o.call
 	res.Resource = r.def.ID
 	res.Name = r.def.Name
+	res.Digest = o.digest
+	if res.Digest == "" { // it never ran: the definition it would have
+		res.Digest = r.def.Digest()
+	}
 	res.Action = o.req.Action
 	res.Interval = o.req.Interval
 	res.Depth = o.req.Depth
@@ -618,7 +625,10 @@ func (l *LRM) Resource(id string) (Resource, bool) {
 	return r.def.clone(), true
 }
 
-// Resources returns the registered resources sorted by ID.
+// IDs returns the registered resources' IDs, sorted.
+func (l *LRM) IDs() []string { return sortedKeys(l.rscs) }
+
+// Resources returns the registered resources' definitions, by ID.
 func (l *LRM) Resources() []Resource {
 	out := make([]Resource, 0, len(l.rscs))
 	for _, id := range sortedKeys(l.rscs) {

@@ -22,6 +22,9 @@ type Resource struct {
 	Params map[string]string
 }
 
+// Digest identifies the definition as its agent sees it (ocf.Digest).
+func (r Resource) Digest() string { return ocf.Digest(r.Agent, r.Params) }
+
 func (r Resource) equal(o Resource) bool {
 	if r.ID != o.ID || r.Name != o.Name || r.Agent != o.Agent || len(r.Params) != len(o.Params) {
 		return false
@@ -123,7 +126,11 @@ type Result struct {
 	Outcome    ocf.Outcome
 	ExitReason string
 	// Output is the agent's stdout (bounded): the XML of meta-data, for one.
-	Output    string
+	Output string
+	// Digest is the digest of the definition the run used (ocf.Digest):
+	// what the manager compares with the configured one to tell a resource
+	// that runs with an old definition.
+	Digest    string `json:",omitempty"`
 	QueuedAt  time.Time
 	StartedAt time.Time
 	EndedAt   time.Time

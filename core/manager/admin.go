@@ -37,6 +37,9 @@ const (
 	// CmdConfirmDown is basalt host confirm-down: the operator's word that
 	// the host's power is off, taken as a fence (stonith_admin --confirm).
 	CmdConfirmDown Command = "confirm-down"
+	// CmdConfigApply is basalt config apply: Config becomes the running
+	// configuration (config.go).
+	CmdConfigApply Command = "config-apply"
 )
 
 // Request is one administrative request.
@@ -51,6 +54,8 @@ type Request struct {
 	// "uid 1000 (alice)"); empty when unknown. The operator's power and
 	// confirm-down events name it.
 	By string
+	// Config is the configuration file's text (CmdConfigApply).
+	Config string `json:"-"`
 }
 
 // operator names who asked for req in its events.
@@ -76,6 +81,8 @@ func (r Request) String() string {
 	case CmdPowerOff, CmdPowerOn, cmdPowerStatus:
 		// As typed: basalt power off HOST.
 		s = strings.Replace(s, "-", " ", 1)
+	case CmdConfigApply:
+		s = "config apply"
 	}
 	return s
 }
@@ -113,6 +120,8 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 		effs = append(effs, mg.adminConfirmDown(now, req, rep, ev)...)
 	case CmdCleanup:
 		effs = append(effs, mg.adminCleanup(req, ev)...)
+	case CmdConfigApply:
+		effs = append(effs, mg.adminConfigApply(now, req, rep, ev)...)
 	default:
 		mg.applyRequest(now, req, rep.ID, ev)
 	}
@@ -306,6 +315,10 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 		return nil, mg.mayConfirmDown(req)
 	case CmdMaintenance:
 		return mg.allGroups(), nil
+	case CmdConfigApply:
+		// The groups it touches are known once it is applied.
+		_, err := mg.checkConfig(req.Config)
+		return nil, err
 	}
 	return nil, fmt.Errorf("unknown command %q", req.Command)
 }

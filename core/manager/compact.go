@@ -59,6 +59,10 @@ type Snapshot struct {
 	Events      []Event                               `json:"events,omitempty"`
 	// Leader is the last leadership the log recorded (manager replicas).
 	Leader *LeaderRecord `json:"leader,omitempty"`
+	// Config and ConfigVersion are the running configuration, when one
+	// was applied (config.go).
+	Config        string `json:"config,omitempty"`
+	ConfigVersion int    `json:"config_version,omitempty"`
 }
 
 // logSize counts what the event log holds after its snapshot (the tail):
@@ -132,7 +136,7 @@ func (mg *Manager) snapshot() Snapshot {
 		Unmanaged: maps.Clone(mg.cons.Unmanaged), Blocked: maps.Clone(mg.cons.Blocked), Maintenance: mg.cons.Maintenance,
 		FoundActive: maps.Clone(mg.cons.FoundActive),
 		Fatal:       maps.Clone(mg.fatal), Failures: map[string]map[string]planner.Failure{},
-		Leader: mg.snapshotLeadership(),
+		Leader: mg.snapshotLeadership(), Config: mg.configText, ConfigVersion: mg.configVersion,
 	}
 	for _, h := range mg.m.Hosts {
 		if mg.hosts[h.Name].standby {
@@ -160,6 +164,10 @@ func (mg *Manager) snapshot() Snapshot {
 
 // restore replaces what replay has rebuilt with a snapshot's.
 func (mg *Manager) restore(s *Snapshot) {
+	if s.Config != "" {
+		// First: the hosts below are the configuration's.
+		mg.replayConfig(Event{Config: s.Config, Count: s.ConfigVersion})
+	}
 	mg.cons.Moves, mg.cons.Bans = orEmpty(s.Moves), s.Bans
 	mg.cons.TargetRoles, mg.cons.Unmanaged, mg.cons.Blocked = orEmpty(s.TargetRoles), orEmpty(s.Unmanaged), orEmpty(s.Blocked)
 	mg.cons.Maintenance, mg.cons.FoundActive = s.Maintenance, orEmpty(s.FoundActive)

@@ -33,6 +33,11 @@ type hostInfo struct {
 	// persistErr is what the host's last heartbeat said it cannot persist
 	// ("" when it can): see persist.go.
 	persistErr string
+	// lists: the agent's hello listed the resources it knows, known
+	// (with those the manager has sent it commands about since), and it
+	// takes Forget (config.go).
+	lists bool
+	known map[string]bool
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have
@@ -64,6 +69,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 		effs = append(effs, mg.failHostOpsBut(now, m.Host, "agent restarted", mg.conns[m.Host])...)
 		effs = append(effs, mg.event(now, Event{Kind: "agent-restarted", Host: m.Host})...)
 	}
+	effs = append(effs, mg.foundOrphans(now, m)...)
 	effs = append(effs, mg.seen(now, m.Host)...)
 	effs = append(effs, mg.monitorDevices(now, m.Host)...)
 	mg.wake()

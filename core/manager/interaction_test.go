@@ -143,6 +143,10 @@ type driver struct {
 	persistErr map[string]string
 	// poweredOn: the last power action answered for the target was "on".
 	poweredOn map[string]bool
+	// defs are the digests of the definitions each host's agent keeps
+	// (resource@host): the one of its last start, which every other
+	// action runs with, as core/agent's definition.
+	defs map[string]string
 }
 
 func (h *driver) query(id string) {
@@ -200,7 +204,11 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		if d.HasArg("heartbeat") {
 			hb = argDur(t, d, "heartbeat")
 		}
-		h.deliver(proto.Hello{Host: host, Epoch: argEpoch(t, d, "epoch", 0), Heartbeat: hb})
+		hello := proto.Hello{Host: host, Epoch: argEpoch(t, d, "epoch", 0), Heartbeat: hb}
+		if d.HasArg("knows") {
+			hello.Lists, hello.Resources = true, splitList(arg(t, d, "knows", ""))
+		}
+		h.deliver(hello)
 	case "heartbeat":
 		h.heartbeat(t, d)
 	case "result":
@@ -243,6 +251,8 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		h.apply(h.mg.TimerFired(h.now, id))
 	case "admin":
 		h.admin(t, d)
+	case "config":
+		h.config(t, d)
 	case "status":
 		h.status()
 	case "report":
@@ -520,9 +530,57 @@ func (h *driver) answer(t *testing.T, d *datadriven.TestData) {
 			rc = ocf.RC(v)
 		}
 		h.printf("> %s answers op %d (%s %s): rc %d", s.host, op, actionName(x.Request), x.Resource.ID, int(rc))
-		h.apply(h.mg.Receive(h.now, s.host, proto.OpResult{Host: s.host, Epoch: x.Epoch, Op: op,
-			Result: lrmResult(x.Resource.ID, x.Request.Action, x.Request.Interval, rc, lrm.Done, probe)}))
+		res := lrmResult(x.Resource.ID, x.Request.Action, x.Request.Interval, rc, lrm.Done, probe)
+		res.Digest = h.digest(key, x, rc)
+		h.apply(h.mg.Receive(h.now, s.host, proto.OpResult{Host: s.host, Epoch: x.Epoch, Op: op, Result: res}))
 	}
+}
+
+// digest is the digest of the definition an agent runs x with on a host
+// (key resource@host): a start's own, which it keeps if it succeeds, and
+// the kept one for anything else.
+func (h *driver) digest(key string, x *proto.Exec, rc ocf.RC) string {
+	if h.defs == nil {
+		h.defs = map[string]string{}
+	}
+	kept, ok := h.defs[key]
+	if x.Request.Action == ocf.Start || !ok {
+		kept = x.Resource.Digest()
+	}
+	if x.Request.Action == ocf.Start && rc == ocf.OK {
+		h.defs[key] = kept
+	}
+	return kept
+}
+
+// config applies a file of testdata/clusters (name=), or previews it
+// (dry-run), as basalt config apply does.
+func (h *driver) config(t *testing.T, d *datadriven.TestData) {
+	data, err := os.ReadFile(filepath.Join("testdata", "clusters", arg(t, d, "name", "")+".yaml"))
+	if err != nil {
+		d.Fatalf(t, "%v", err)
+	}
+	if d.HasArg("dry-run") {
+		p, err := h.mg.PreviewConfig(h.now, string(data))
+		if err != nil {
+			h.printf("error: %v", err)
+			return
+		}
+		h.printf("version %d", p.Version)
+		h.out.WriteString(p.Change.String())
+		for _, a := range p.Transition.Actions {
+			h.printf("would %s", a)
+		}
+		return
+	}
+	id, effs, err := h.mg.Admin(h.now, Request{Command: CmdConfigApply, Config: string(data)})
+	if err != nil {
+		h.printf("error: %v", err)
+		return
+	}
+	h.printf("report %s", id)
+	h.m = h.mg.Model()
+	h.apply(effs)
 }
 
 func (h *driver) next() (proto.OpID, *sent) {
@@ -757,6 +815,7 @@ func (h *driver) event(e Event) string {
 func (h *driver) rel(at time.Time) string { return "+" + at.Sub(t0).String() }
 
 func (h *driver) status() {
+	h.m = h.mg.Model() // with its orphans, as they come and go
 	s := h.mg.Status()
 	h.printf("epoch %d deposed=%t maintenance=%t busy=%t", s.Epoch, s.Deposed, s.Maintenance, s.Busy)
 	for _, ho := range s.Hosts {

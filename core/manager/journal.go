@@ -90,6 +90,8 @@ func (mg *Manager) replay(e Event) {
 		mg.cleanup(e.Resource)
 	case "report-opened", "report-closed":
 		mg.replayReport(e)
+	case "config-applied":
+		mg.replayConfig(e)
 	}
 }
 

@@ -62,8 +62,16 @@ type Config struct {
 // Manager is the manager state machine. It is not safe for concurrent use:
 // a driver feeds it one input at a time.
 type Manager struct {
-	cfg     Config
-	m       *model.Model
+	cfg Config
+	// m is what the manager acts on: base, the running configuration,
+	// with its orphans (config.go). configText and configVersion are
+	// base's source and version as applied (""/0: the start-up file);
+	// configErr says why a recorded one did not load at replay.
+	m             *model.Model
+	base          *model.Model
+	configText    string
+	configVersion int
+	configErr     string
 	started bool
 	epoch   proto.Epoch
 	deposed bool
@@ -141,7 +149,7 @@ type Manager struct {
 // before any other input.
 func New(cfg Config) *Manager {
 	mg := &Manager{
-		cfg: cfg, m: cfg.Model,
+		cfg: cfg, m: cfg.Model, base: cfg.Model,
 		hosts:    map[string]*hostInfo{},
 		failures: map[string]map[string]planner.Failure{},
 		fatal:    map[string]string{},
@@ -237,6 +245,9 @@ func (mg *Manager) begin(now time.Time, persisted proto.Epoch, replayedNow int) 
 			Message: mg.takeoverMessage(now, replayedNow)})...)
 	}
 	effs = append(effs, mg.event(now, started)...)
+	if mg.configErr != "" {
+		effs = append(effs, mg.event(now, Event{Kind: "config-not-loaded", Message: mg.configErr})...)
+	}
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]
 		hi.deadTimer = mg.newTimer(timerUse{kind: deadTimer, host: h.Name})

@@ -53,6 +53,44 @@ func (o *observations) set(rsc, host string, ob planner.Observed) {
 	}
 }
 
+// addResource knows rsc, unprobed on hosts, unless it is known already.
+func (o *observations) addResource(rsc string, hosts []string) {
+	if _, ok := o.byRsc[rsc]; ok {
+		return
+	}
+	o.byRsc[rsc] = map[string]planner.Observed{}
+	o.notable[rsc] = make(map[string]bool, len(hosts))
+	for _, h := range hosts {
+		o.notable[rsc][h] = true
+	}
+}
+
+// addHosts makes hosts with no state for a resource notable for it: a host
+// that joins the configuration is unprobed everywhere.
+func (o *observations) addHosts(hosts []string) {
+	for rsc, byHost := range o.byRsc {
+		for _, h := range hosts {
+			if _, ok := byHost[h]; !ok {
+				o.notable[rsc][h] = true
+			}
+		}
+	}
+}
+
+// dropResource forgets rsc everywhere.
+func (o *observations) dropResource(rsc string) {
+	delete(o.byRsc, rsc)
+	delete(o.notable, rsc)
+}
+
+// dropHost forgets every resource's state on host.
+func (o *observations) dropHost(host string) {
+	for rsc := range o.byRsc {
+		delete(o.byRsc[rsc], host)
+		delete(o.notable[rsc], host)
+	}
+}
+
 // forget drops rsc's state on host: it is to be probed again.
 func (o *observations) forget(rsc, host string) {
 	if o.byRsc[rsc] == nil {

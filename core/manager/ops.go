@@ -56,6 +56,9 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	t := mg.newTimer(timerUse{kind: opTimer, op: op})
 	conn := mg.connTo(a.Host)
 	mg.ops.put(op, &pendingOp{action: a, host: a.Host, resource: r.ID, timer: t, monitor: a.Monitor, recurring: recurring, conn: conn})
+	if hi := mg.hosts[a.Host]; hi.known != nil {
+		hi.known[r.ID] = true // it registers what it is told about
+	}
 	return []effect.Effect{
 		effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
 			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params}, Request: req}},

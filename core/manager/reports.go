@@ -94,7 +94,11 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 	}
 	var blocked func(rsc string) string // derived only if a result needs it
 	for _, gid := range rep.Groups {
-		g, _ := mg.m.Group(gid)
+		g, ok := mg.m.Group(gid)
+		if !ok { // an orphan, stopped everywhere and forgotten
+			rep.Results[gid] = "removed: stopped everywhere"
+			continue
+		}
 		want := g.Placement.TargetRole
 		if r, ok := mg.cons.TargetRoles[gid]; ok {
 			want = r

@@ -100,7 +100,7 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 		}
 		return effs
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
-		mg.observed.set(r.ID, host, planner.Observed{State: planner.Running})
+		mg.observed.set(r.ID, host, planner.Observed{State: planner.Running, Digest: res.Digest})
 	default:
 		mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
 		return mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, false)
@@ -112,7 +112,7 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
 	delete(mg.lostStops, rscHost{r.ID, host}) // the host's LRM answers
 	if !res.Failed() {
-		mg.observed.set(r.ID, host, planner.Observed{State: planner.Running})
+		mg.observed.set(r.ID, host, planner.Observed{State: planner.Running, Digest: res.Digest})
 		return mg.event(now, Event{Kind: "started", Host: host, Resource: r.ID, Name: r.Name})
 	}
 	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
@@ -140,7 +140,7 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 	obs := mg.observed.of(r.ID)
 	if !res.Failed() {
 		if o := obs[p.host]; o.State == planner.Running || o.State == "" || first {
-			mg.observed.set(r.ID, p.host, planner.Observed{State: planner.Running, Monitored: true})
+			mg.observed.set(r.ID, p.host, planner.Observed{State: planner.Running, Monitored: true, Digest: res.Digest})
 		}
 		return nil
 	}
@@ -269,7 +269,7 @@ func (mg *Manager) unsolicited(now time.Time, m proto.OpResult) []effect.Effect 
 	case ocf.Stopped:
 		mg.observed.set(res.Resource, m.Host, planner.Observed{State: planner.Stopped})
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
-		mg.observed.set(res.Resource, m.Host, planner.Observed{State: planner.Running})
+		mg.observed.set(res.Resource, m.Host, planner.Observed{State: planner.Running, Digest: res.Digest})
 	default:
 		return nil // let the manager's own probe judge a failure
 	}

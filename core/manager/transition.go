@@ -181,10 +181,12 @@ func (mg *Manager) reconcile(now time.Time) []effect.Effect {
 // plan asks the planner for the next transition, closes the reports it
 // shows done, and sets the timer of the next time-bound change.
 func (mg *Manager) plan(now time.Time) ([]effect.Effect, planner.Transition) {
+	pruned := mg.pruneOrphans(now)
 	in := mg.planInput(now)
 	t := planner.Plan(in)
 	mg.lastPlan, mg.planned = t, true
-	effs := append(mg.recordFound(now, t), mg.closeReports(now, t)...)
+	effs := append(pruned, mg.recordFound(now, t)...)
+	effs = append(effs, mg.closeReports(now, t)...)
 	if exp := planner.Expiry(in); !exp.IsZero() {
 		if mg.expiry != 0 {
 			effs = append(effs, mg.cancelTimer(mg.expiry))

@@ -50,6 +50,9 @@ type Event struct {
 	// replicas only).
 	Manager string `json:"manager,omitempty"`
 	Epoch   uint64 `json:"epoch,omitempty"`
+	// Config is an applied configuration's text (config-applied, with
+	// Count its version).
+	Config string `json:"config,omitempty"`
 	// Snapshot is the state a "snapshot" record stands for: the event
 	// log's compaction (compact.go).
 	Snapshot *Snapshot `json:"snapshot,omitempty"`

@@ -111,6 +111,18 @@ type Resource struct {
 	Stop     Op
 	Monitors []Monitor
 	Line     int
+	// digest caches Digest, set by Index.
+	digest string
+}
+
+// Digest identifies the definition the agent runs the resource with
+// (ocf.Digest): a running instance whose digest differs was started from
+// another definition, and is restarted.
+func (r *Resource) Digest() string {
+	if r.digest == "" {
+		return ocf.Digest(r.Agent, r.Params)
+	}
+	return r.digest
 }
 
 // Recovery is what a group does after a failure it cannot fix in place.
@@ -212,6 +224,10 @@ type Group struct {
 	Members   []Member
 	Placement Placement
 	Line      int
+	// Orphan: the group is configured no more, but some of its resources
+	// may still run; it stays, to be stopped, until they are known
+	// stopped everywhere (see WithOrphans).
+	Orphan bool
 }
 
 // Host returns a host by name.
@@ -306,6 +322,7 @@ func (m *Model) Index() {
 	}
 	for i, r := range m.Resources {
 		m.rscIdx[r.ID] = i
+		m.Resources[i].digest = ocf.Digest(r.Agent, r.Params)
 	}
 	for i, d := range m.FenceDevices {
 		m.devIdx[d.ID] = i

@@ -5,8 +5,11 @@
 package ocf
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 )
 
@@ -106,4 +109,26 @@ func ParseAction(s string) (Action, error) {
 		}
 	}
 	return "", fmt.Errorf("action %q is not an OCF action (want one of start, stop, monitor, meta-data, validate-all, promote, demote, notify, reload, reload-agent, migrate_to, migrate_from)", s)
+}
+
+// Digest identifies a resource definition by what its agent is run with:
+// the agent and every parameter, in sorted order. Two definitions with the
+// same digest are one instance to the agent; a different one may be another
+// instance altogether (an IP address agent's new address), so the manager
+// restarts a resource whose running digest is not its configured one, as
+// Pacemaker compares its operation digests. The name is left out: it is
+// only what logs call the resource.
+func Digest(a Agent, params map[string]string) string {
+	h := sha256.New()
+	h.Write([]byte(a.String()))
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		// Lengths first: no parameter can end where another begins.
+		fmt.Fprintf(h, "\x00%d:%s=%d:%s", len(k), k, len(params[k]), params[k])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }

@@ -64,6 +64,11 @@ type Observed struct {
 	State RscState
 	// Monitored is true when its recurring monitors are set up there.
 	Monitored bool
+	// Digest is the digest of the definition it runs with there, as its
+	// agent last said (empty: not said). A running instance whose digest
+	// is not the configured one's is restarted: stopped as it was
+	// started, started as now configured.
+	Digest string `json:",omitempty"`
 }
 
 // FailedOp names the operation whose failure a Failure records.

@@ -399,7 +399,11 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 			}
 			continue
 		}
-		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, func(string) string { return "not placed here" })...)
+		why := "not placed here"
+		if g.Orphan {
+			why = "orphan: configured no more"
+		}
+		clearIDs = append(clearIDs, p.stopChain(g, hostActive, h.Name, func(string) string { return why })...)
 	}
 	if blockedBy != "" {
 		return clearIDs, blockedBy
@@ -470,8 +474,11 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 		if parent := g.Parent(r); parent != "" && restart[parent] == "" && p.state(parent, host).State != Running {
 			why = "restart in order: " + parent + " is not running"
 		}
-		if p.state(r, host).State == Failed {
+		switch st := p.state(r, host); {
+		case st.State == Failed:
 			why = "restart after failure"
+		case st.State == Running && p.definitionChanged(r, st):
+			why = "restart: definition changed"
 		}
 		if why != "" && restart[r] == "" {
 			restart[r] = why
@@ -513,6 +520,16 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 			}
 		}
 	}
+}
+
+// definitionChanged: the instance runs with a definition other than the
+// configured one (its agent or parameters changed since it started).
+func (p *plan) definitionChanged(rsc string, st Observed) bool {
+	if st.Digest == "" {
+		return false
+	}
+	r, ok := p.in.Model.Resource(rsc)
+	return ok && r.Digest() != st.Digest
 }
 
 // place chooses the hosts of a group and explains the choice.

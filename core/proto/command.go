@@ -1,7 +1,7 @@
 package proto
 
 // Command is the epoch and operation a manager's command carries (Exec,
-// Cancel, FenceExec); ok is false for anything else. It is the one place
+// Cancel, FenceExec, Forget); ok is false for anything else. It is the one place
 // that knows which messages are commands, for the agent's epoch guard,
 // de-duplication and held commands, and for the simulator's epoch judge.
 func Command(msg any) (epoch Epoch, op OpID, ok bool) {
@@ -11,6 +11,8 @@ func Command(msg any) (epoch Epoch, op OpID, ok bool) {
 	case Cancel:
 		return m.Epoch, m.Op, true
 	case FenceExec:
+		return m.Epoch, m.Op, true
+	case Forget:
 		return m.Epoch, m.Op, true
 	}
 	return 0, 0, false

@@ -98,6 +98,15 @@ type Hello struct {
 	// does not (a basalt-agent older than Welcome) is sent none, since it
 	// would refuse a message it does not know.
 	Heartbeat time.Duration `json:",omitempty"`
+	// Lists is true when the agent lists the resources it knows in
+	// Resources (and takes Forget); an older agent lists none, and is
+	// never sent a Forget it would refuse.
+	Lists bool `json:",omitempty"`
+	// Resources are the IDs of the resources the agent knows: a manager
+	// whose configuration no longer has one stops it as an orphan. IDs
+	// only, to keep a large host's hello within a line: a stop runs with
+	// the definition the agent keeps (core/agent's definition).
+	Resources []string `json:",omitempty"`
 }
 
 // Describe implements Message.
@@ -199,6 +208,21 @@ type Refused struct {
 // Describe implements Message.
 func (m Refused) Describe() string {
 	return fmt.Sprintf("refused host=%s epoch=%d op=%d stale=%t reason=%q", m.Host, m.Epoch, m.Op, m.Stale, m.Reason)
+}
+
+// Forget tells an agent to drop a resource it knows but the cluster no
+// longer configures, once the manager knows it stopped there: the agent
+// then stops listing it in its hello. An agent with operations of the
+// resource still in hand keeps it (its next hello lists it again).
+type Forget struct {
+	Epoch    Epoch
+	Op       OpID
+	Resource string
+}
+
+// Describe implements Message.
+func (m Forget) Describe() string {
+	return fmt.Sprintf("forget epoch=%d op=%d %s", m.Epoch, m.Op, m.Resource)
 }
 
 // Goodbye is an agent's last message when it stops cleanly (SIGTERM, a

@@ -24,6 +24,7 @@ var types = map[string]effect.Message{
 	"fence-exec":   proto.FenceExec{},
 	"hello":        proto.Hello{},
 	"goodbye":      proto.Goodbye{},
+	"forget":       proto.Forget{},
 	"heartbeat":    proto.Heartbeat{},
 	"op-result":    proto.OpResult{},
 	"fence-result": proto.FenceResult{},
