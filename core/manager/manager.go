@@ -72,9 +72,9 @@ type Manager struct {
 	configText    string
 	configVersion int
 	configErr     string
-	started bool
-	epoch   proto.Epoch
-	deposed bool
+	started       bool
+	epoch         proto.Epoch
+	deposed       bool
 
 	hosts    map[string]*hostInfo
 	observed observations
