@@ -266,6 +266,16 @@ func (mg *Manager) foundOrphans(now time.Time, m proto.Hello) []effect.Effect {
 			found = append(found, id)
 		}
 	}
+	if m.Lists {
+		// The orphans already known are not running here unless listed.
+		for _, g := range mg.m.Groups {
+			for _, r := range g.Resources() {
+				if _, seen := mg.observed.get(r, m.Host); g.Orphan && !hi.known[r] && !seen && !mg.ops.has(r, m.Host) {
+					mg.observed.set(r, m.Host, planner.Observed{State: planner.Stopped})
+				}
+			}
+		}
+	}
 	if len(found) == 0 {
 		return nil
 	}
