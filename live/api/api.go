@@ -107,6 +107,10 @@ type StatusView struct {
 	Role string `json:"role,omitempty"`
 	// Managers are the manager replicas, with high availability.
 	Managers []ManagerView `json:"managers,omitempty"`
+	// Config is the running configuration, so that a saved status is a
+	// whole state (basalt simulate --state reads it); a standby leaves it
+	// out.
+	Config *ConfigView `json:"config,omitempty"`
 }
 
 // The roles of a manager with high availability (StatusView.Role).
@@ -170,7 +174,11 @@ type GroupView struct {
 	Preferred  string         `json:"preferred_host"`
 	FailedOver bool           `json:"failed_over"`
 	Note       string         `json:"note,omitempty"`
-	Resources  []ResourceView `json:"resources"`
+	// Orphan: the group is configured no more (removed from the file, or
+	// found running at start-up and never configured); it is stopping,
+	// and leaves the status once stopped everywhere.
+	Orphan    bool           `json:"orphan,omitempty"`
+	Resources []ResourceView `json:"resources"`
 }
 
 // ResourceView is one resource in the status.
