@@ -166,14 +166,14 @@ type ConstraintView struct {
 
 // GroupView is one group in the status, its resources as a tree.
 type GroupView struct {
-	ID         string         `json:"id"`
-	Name       string         `json:"name"`
-	Target     string         `json:"target_role"`
-	Managed    bool           `json:"managed"`
-	Placed     []string       `json:"placed_on"`
-	Preferred  string         `json:"preferred_host"`
-	FailedOver bool           `json:"failed_over"`
-	Note       string         `json:"note,omitempty"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Target     string   `json:"target_role"`
+	Managed    bool     `json:"managed"`
+	Placed     []string `json:"placed_on"`
+	Preferred  string   `json:"preferred_host"`
+	FailedOver bool     `json:"failed_over"`
+	Note       string   `json:"note,omitempty"`
 	// Orphan: the group is configured no more (removed from the file, or
 	// found running at start-up and never configured); it is stopping,
 	// and leaves the status once stopped everywhere.
