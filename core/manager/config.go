@@ -39,6 +39,26 @@ type ConfigPreview struct {
 	Warnings []string
 	// Version is the version it would be (the running one's plus one).
 	Version int
+	// Held are the transition's fences the manager would not run yet, by
+	// action ID, with why: a host not heard from since the manager started
+	// (or added by the file) gets the dead timeout to join before it is
+	// fenced, so right after a start-up the plan lists fences that will
+	// most likely never run.
+	Held map[int]string
+}
+
+// Lines renders the transition one action per line, each held fence
+// saying so.
+func (p ConfigPreview) Lines() []string {
+	var out []string
+	for _, a := range p.Transition.Actions {
+		line := a.String()
+		if why, ok := p.Held[a.ID]; ok {
+			line += " [held: " + why + "]"
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // Config is the running configuration: its text ("" when it is the file
@@ -75,10 +95,36 @@ func (mg *Manager) PreviewConfig(now time.Time, text string) (ConfigPreview, err
 		}
 	}
 	p := ConfigPreview{Change: model.Diff(mg.base, next), Transition: planner.Plan(in), Version: mg.configVersion + 1}
+	p.Held = mg.heldFences(p.Transition)
 	for _, w := range next.Warnings {
 		p.Warnings = append(p.Warnings, w.Error())
 	}
 	return p, nil
+}
+
+// heldFences are the fences of t that ready would hold back: those of
+// hosts not heard from yet (pending, or new in the file) and of hosts whose
+// last fence failed and waits for its retry.
+func (mg *Manager) heldFences(t planner.Transition) map[int]string {
+	held := map[int]string{}
+	for _, a := range t.Actions {
+		if a.Kind != planner.Fence {
+			continue
+		}
+		hi, known := mg.hosts[a.Host]
+		switch {
+		case !known:
+			held[a.ID] = "new host: fenced only if its agent does not join within the dead timeout (" + mg.m.Cluster.DeadTimeout.String() + ")"
+		case hi.pending:
+			held[a.ID] = "not heard from since the manager started: fenced only if still silent after the dead timeout (" + mg.m.Cluster.DeadTimeout.String() + ")"
+		case hi.fence.retryTimer != 0:
+			held[a.ID] = "its last fence failed: retried after the backoff"
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	return held
 }
 
 // checkConfig loads a configuration and checks that it can replace the

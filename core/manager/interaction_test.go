@@ -568,8 +568,8 @@ func (h *driver) config(t *testing.T, d *datadriven.TestData) {
 		}
 		h.printf("version %d", p.Version)
 		h.out.WriteString(p.Change.String())
-		for _, a := range p.Transition.Actions {
-			h.printf("would %s", a)
+		for _, line := range p.Lines() {
+			h.printf("would %s", line)
 		}
 		return
 	}
