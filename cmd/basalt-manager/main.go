@@ -108,7 +108,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 2
 	}
-	cfg := daemon.ManagerDaemonConfig{Model: m, Clock: clock.New(), Log: log, Insecure: *insecure}
+	cfg := daemon.ManagerDaemonConfig{Model: m, StartupConfig: string(data), Clock: clock.New(), Log: log, Insecure: *insecure}
 	if applyCanary != nil {
 		applyCanary(canary, &cfg)
 	}
