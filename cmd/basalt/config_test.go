@@ -35,7 +35,9 @@ var reportIDs = regexp.MustCompile(`r\d+-\d+`)
 // changes nothing; a refused file is one line naming what is wrong.
 func TestConfigApplyAndShow(t *testing.T) {
 	sock := manager(t)
-	path := writeConfig(t, func(s string) string { return strings.Replace(s, "name: Lustre OST0001 mount", "name: Lustre OST0001", 1) })
+	path := writeConfig(t, func(s string) string {
+		return strings.Replace(s, "name: Lustre OST0001 mount", "name: Lustre OST0001", 1)
+	})
 	rc, out, errOut := runCLI("config", "apply", path, "--dry-run", "--socket", sock)
 	require.Equal(t, 0, rc, errOut)
 	require.Empty(t, errOut)
@@ -60,7 +62,9 @@ func TestConfigApplyAndShow(t *testing.T) {
 	require.Equal(t, 0, rc)
 	require.Equal(t, path+" changes nothing: the running configuration stays version 1.\n", out)
 
-	bad := writeConfig(t, func(s string) string { return strings.Replace(s, "  name: oss-pair\n", "  name: oss-pair\n  colour: blue\n", 1) })
+	bad := writeConfig(t, func(s string) string {
+		return strings.Replace(s, "  name: oss-pair\n", "  name: oss-pair\n  colour: blue\n", 1)
+	})
 	rc, out, errOut = runCLI("config", "apply", bad, "--dry-run", "--socket", sock)
 	require.Equal(t, 1, rc)
 	require.Empty(t, out)
@@ -80,7 +84,7 @@ func TestConfigText(t *testing.T) {
 	var b bytes.Buffer
 	printConfigChange(&b, "next.yaml", api.ConfigPreviewView{Version: 3, Change: []string{"+ group web", "- group old", "~ resource fs"},
 		Transition: []string{"1: stop fs on h1", "2: stop old-ip on h2", "3: start fs on h1 after 1", "4: start web-ip on h2"},
-		Warnings: []string{"resources[2]: web-ip: parameter ip is unique"}}, true)
+		Warnings:   []string{"resources[2]: web-ip: parameter ip is unique"}}, true)
 	printConfigChange(&b, "next.yaml", api.ConfigPreviewView{Version: 3, Empty: true}, false)
 	b.WriteString("----\n")
 	printStatus(&b, api.StatusView{Cluster: "prod", Epoch: 4, Healthy: false, Groups: []api.GroupView{

@@ -492,17 +492,7 @@ func (d *ManagerDaemon) PreviewConfig(text string) (manager.ConfigPreview, error
 func (d *ManagerDaemon) RunningConfig() (text string, version int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.runningConfig(d.m)
-}
-
-// runningConfig is RunningConfig for a manager the caller holds (inside
-// View).
-func (d *ManagerDaemon) runningConfig(m *manager.Manager) (string, int) {
-	text, version, _ := m.Config()
-	if version == 0 {
-		text = d.startText
-	}
-	return text, version
+	return d.ViewConfig(d.m)
 }
 
 // PowerStatus starts a power status query of host's fence devices (the
@@ -591,7 +581,11 @@ func (d *ManagerDaemon) Model() *model.Model {
 // ViewConfig is RunningConfig for the manager a View hands fn, so that a
 // status reads the configuration and the state it produced together.
 func (d *ManagerDaemon) ViewConfig(m *manager.Manager) (text string, version int) {
-	return d.runningConfig(m)
+	text, version, _ = m.Config()
+	if version == 0 {
+		text = d.startText
+	}
+	return text, version
 }
 
 // View runs fn with the manager under the lock, for read-only queries
