@@ -64,6 +64,11 @@ type ProcessOptions struct {
 	// FenceDir holds the fence agents the agents run (default the
 	// repository's agents/fence).
 	FenceDir string
+	// OCFRoot holds the resource agents the agents run (default the
+	// repository's agents/ocf); with KeepAgents the resources keep the
+	// agents and parameters they are written with (Realization).
+	OCFRoot    string
+	KeepAgents bool
 	// Prepare runs once the directories exist and before any process
 	// starts: faults that must be in place from the first instant.
 	Prepare func(pc *ProcessCluster) error
@@ -166,6 +171,8 @@ type ProcessCluster struct {
 	// replicas' election, for the leadership judge.
 	etcdProxies map[string]*Proxy
 	election    *electionWatch
+	// realization is how the configuration was realized (RealizeConfig).
+	realization Realization
 }
 
 // StartProcessCluster realizes the configuration, starts every agent and
@@ -176,6 +183,9 @@ func StartProcessCluster(o ProcessOptions) (*ProcessCluster, error) {
 	}
 	if o.FenceDir == "" {
 		o.FenceDir = filepath.Join(o.Repo, "agents", "fence")
+	}
+	if o.OCFRoot == "" {
+		o.OCFRoot = filepath.Join(o.Repo, "agents", "ocf")
 	}
 	pc := &ProcessCluster{Dir: o.Dir, Bin: o.Bin, Repo: o.Repo, Addrs: map[string]string{}, Links: map[string]Link{},
 		FenceDir: o.FenceDir, opts: o, hosts: map[string]*hostProc{}, stopSup: make(chan struct{}), supDone: make(chan struct{})}
@@ -206,8 +216,9 @@ func StartProcessCluster(o ProcessOptions) (*ProcessCluster, error) {
 			return nil, err
 		}
 	}
-	cfg, rm, err := Realize(o.Name, o.Config, Realization{Scale: o.Scale, Addrs: dialed, OCFRoot: filepath.Join(o.Repo, "agents", "ocf"),
-		HostsDir: filepath.Join(o.Dir, "hosts"), FaultsDir: pc.faultsDir()})
+	pc.realization = Realization{Scale: o.Scale, Addrs: dialed, OCFRoot: o.OCFRoot, KeepAgents: o.KeepAgents,
+		HostsDir: filepath.Join(o.Dir, "hosts"), FaultsDir: pc.faultsDir()}
+	cfg, rm, err := Realize(o.Name, o.Config, pc.realization)
 	if err != nil {
 		pc.closeLinks()
 		return nil, err
@@ -288,6 +299,14 @@ func (pc *ProcessCluster) addHost(h string, i int, dialed map[string]string) err
 	return nil
 }
 
+// RealizeConfig realizes another configuration for this cluster, as its
+// first one was (same addresses, fence devices, agents and scale): a file
+// to apply to the running manager (basalt config apply).
+func (pc *ProcessCluster) RealizeConfig(src []byte) ([]byte, error) {
+	out, _, err := Realize(pc.opts.Name, src, pc.realization)
+	return out, err
+}
+
 // ConfigPath is the realized configuration file.
 func (pc *ProcessCluster) ConfigPath() string { return filepath.Join(pc.Dir, "cluster.yaml") }
 
@@ -361,7 +380,7 @@ func (pc *ProcessCluster) startAgent(h string) error {
 	hd := pc.HostDir(h)
 	args := append([]string{"serve", "--host", h, "--listen", pc.Addrs[h],
 		"--certs", filepath.Join(pc.Dir, "certs"), "--state-dir", filepath.Join(pc.Dir, "state", h),
-		"--ocf-root", filepath.Join(pc.Repo, "agents", "ocf"), "--fence-agents", pc.FenceDir,
+		"--ocf-root", pc.opts.OCFRoot, "--fence-agents", pc.FenceDir,
 		"--rsc-tmp", pc.ResourceDir(h), "--pid-file", filepath.Join(hd, "agent.pid"),
 		// No --heartbeat-interval, as the shipped unit: the manager tells
 		// the agent the cluster's when it connects.

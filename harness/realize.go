@@ -24,6 +24,10 @@ type Realization struct {
 	Addrs map[string]string
 	// OCFRoot holds the test resource agents (the repository's agents/ocf).
 	OCFRoot string
+	// KeepAgents keeps every resource's agent and parameters as written
+	// (real OCF agents under OCFRoot, such as Debian's
+	// ocf:heartbeat:Dummy) rather than making it a statefile resource.
+	KeepAgents bool
 	// HostsDir holds one directory per host for the PID fence agent.
 	HostsDir string
 	// FaultsDir holds one fault file per fence device (see
@@ -54,6 +58,7 @@ var floors = map[string]time.Duration{
 // configuration's structure (groups, domains, topology, thresholds) is
 // kept exactly, so the real cluster makes the decisions the simulated one
 // does. It returns the new file and its model, loaded and validated.
+// With KeepAgents, the resources are kept as they are.
 func Realize(name string, src []byte, r Realization) ([]byte, *model.Model, error) {
 	if r.Scale <= 0 || r.Scale > 1 {
 		return nil, nil, fmt.Errorf("realize %s: scale %v: want 0 < scale <= 1", name, r.Scale)
@@ -94,6 +99,9 @@ func Realize(name string, src []byte, r Realization) ([]byte, *model.Model, erro
 		dm["hosts"] = plugs
 	}
 	rscs, _ := doc["resources"].([]any)
+	if r.KeepAgents {
+		rscs = nil
+	}
 	for _, x := range rscs {
 		rm, _ := x.(map[string]any)
 		rm["agent"] = "ocf:basalt:statefile"

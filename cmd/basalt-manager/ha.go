@@ -142,7 +142,7 @@ func (o *etcdOptions) client() (*clientv3.Client, error) {
 // runReplica runs this manager as a replica until SIGTERM/SIGINT (or
 // stop): standing by, or leading with a manager daemon on the state in
 // etcd. Stopping it resigns, so that a standby takes over at once.
-func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, ignoreLease bool, socket string, mode os.FileMode, metricsAddr string, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
+func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, ignoreLease bool, config, socket string, mode os.FileMode, metricsAddr string, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
 	cli, err := o.client()
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
@@ -157,5 +157,5 @@ func runReplica(o *haOptions, cfg daemon.ManagerDaemonConfig, ignoreLease bool, 
 	}
 	defer r.Stop()
 	log.Info("manager replica started; campaigning", "name", *o.name, "etcd", *o.etcd, "lease_ttl", o.ttl.String())
-	return serveManager(r, socket, mode, metricsAddr, log, stderr, stop)
+	return serveManager(r, config, socket, mode, metricsAddr, log, stderr, stop)
 }

@@ -2,7 +2,8 @@
 // configuration, recovers its epoch and event log from its state directory,
 // connects to every host's basalt-agent over mutual TLS, and serves the
 // administrative API on a unix socket. SIGTERM stops it without touching any
-// resource; a restarted manager adopts what runs.
+// resource; a restarted manager adopts what runs. SIGHUP reads the
+// configuration file again and applies it (reload.go).
 package main
 
 import (
@@ -108,7 +109,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)
 		return 2
 	}
-	cfg := daemon.ManagerDaemonConfig{Model: m, Clock: clock.New(), Log: log, Insecure: *insecure}
+	cfg := daemon.ManagerDaemonConfig{Model: m, StartupConfig: string(data), Clock: clock.New(), Log: log, Insecure: *insecure}
 	if applyCanary != nil {
 		applyCanary(canary, &cfg)
 	}
@@ -128,7 +129,7 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		log.Warn("INSECURE: agents are contacted without TLS. For development on loopback only.")
 	}
 	if ha.on() {
-		return runReplica(ha, cfg, canary.ignoreLease, *socket, os.FileMode(mode), *metricsAddr, log, stderr, stop)
+		return runReplica(ha, cfg, canary.ignoreLease, *config, *socket, os.FileMode(mode), *metricsAddr, log, stderr, stop)
 	}
 	st, err := store.OpenDir(*stateDir)
 	if err != nil {
@@ -145,12 +146,16 @@ func run(args []string, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	defer d.Stop()
-	return serveManager(admin.Single(d), *socket, os.FileMode(mode), *metricsAddr, log, stderr, stop)
+	return serveManager(admin.Single(d), *config, *socket, os.FileMode(mode), *metricsAddr, log, stderr, stop)
 }
 
 // serveManager serves the admin API and the metrics of src until
-// SIGTERM/SIGINT (or stop), telling systemd it is ready.
-func serveManager(src admin.Source, socket string, mode os.FileMode, metricsAddr string, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
+// SIGTERM/SIGINT (or stop), telling systemd it is ready, and applies the
+// file at config again on SIGHUP.
+func serveManager(src admin.Source, config, socket string, mode os.FileMode, metricsAddr string, log *slog.Logger, stderr io.Writer, stop <-chan struct{}) int {
+	// Before the socket exists: once a client can see the manager, a
+	// SIGHUP must not kill it.
+	defer reloadOnHangup(config, src, log)()
 	api, err := admin.ServeSource(src, socket, mode, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "basalt-manager: %v\n", err)

@@ -325,7 +325,14 @@ func printGroup(w io.Writer, g api.GroupView) {
 	if g.FailedOver {
 		marks = append(marks, "failed over from "+g.Preferred)
 	}
-	if g.Target == "stopped" {
+	running := slices.ContainsFunc(g.Resources, func(r api.ResourceView) bool { return len(r.RunningOn) > 0 })
+	switch {
+	case g.Orphan && running:
+		// crm_mon's ORPHANED: configured no more, stopped wherever it runs.
+		marks = append(marks, "orphan: stopping")
+	case g.Orphan:
+		marks = append(marks, "orphan: stopped, to be forgotten")
+	case g.Target == "stopped":
 		marks = append(marks, "target: stopped")
 	}
 	on := "nowhere"

@@ -15,7 +15,7 @@ import (
 )
 
 // groups are the subcommands that are groups of actions.
-var groups = map[string]subcmd.Set{"resource": resources, "host": hosts, "certs": certsCmds, "fence": fenceCmds, "agents": agentsCmds, "power": powerCmds}
+var groups = map[string]subcmd.Set{"resource": resources, "host": hosts, "certs": certsCmds, "fence": fenceCmds, "agents": agentsCmds, "power": powerCmds, "config": configCmds}
 
 // leaves lists every command that runs (not a group) as its arguments up
 // to its flags: ["status"], ["resource", "move"], ...
@@ -41,7 +41,7 @@ func hint(cmd string) string { return "Run '" + cmd + " --help' for usage.\n" }
 // TestUnknownFlagsSayWhich: before, an unknown flag on any subcommand
 // exited 2 with nothing on stderr.
 func TestUnknownFlagsSayWhich(t *testing.T) {
-	require.Len(t, leaves(), 29, "every command is covered")
+	require.Len(t, leaves(), 31, "every command is covered")
 	for _, l := range leaves() {
 		cmd := "basalt " + strings.Join(l, " ")
 		for _, flag := range []string{"--frobnicate", "-Z"} {
@@ -81,8 +81,8 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		cmd  string
 		want string
 	}{
-		{nil, "basalt", "missing subcommand: one of agents, certs, events, fence, host, maintenance, power, report, resource, status, validate"},
-		{[]string{"frobnicate"}, "basalt", `unknown subcommand "frobnicate": one of agents, certs, events`},
+		{nil, "basalt", "missing subcommand: one of agents, certs, config, events, fence, host, maintenance, power, report, resource, status, validate"},
+		{[]string{"frobnicate"}, "basalt", `unknown subcommand "frobnicate": one of agents, certs, config, events`},
 		{[]string{"resource"}, "basalt resource", "missing action: one of ban, cleanup, clear, list, manage, move, restart, show, start, stop, unmanage, why"},
 		{[]string{"fence"}, "basalt fence", "missing action: one of devices, history"},
 		{[]string{"agents"}, "basalt agents", "missing action: one of describe, list"},
@@ -134,6 +134,14 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"certs", "init", "--dir", "d"}, "basalt certs init", "missing --hosts H1,H2,..."},
 		{[]string{"certs", "init", "extra", "--dir", "d", "--hosts", "a"}, "basalt certs init", `unexpected argument "extra"`},
 		{[]string{"validate"}, "basalt validate", "--config FILE is required"},
+		{[]string{"config"}, "basalt config", "missing action: one of apply, show"},
+		{[]string{"config", "push", "f.yaml"}, "basalt config", `unknown action "push": one of apply, show`},
+		{[]string{"config", "apply"}, "basalt config apply", "missing FILE"},
+		{[]string{"config", "apply", "a.yaml", "b.yaml"}, "basalt config apply", `unexpected argument "b.yaml" after FILE`},
+		{[]string{"config", "apply", "a.yaml", "--dry-run", "--wait"}, "basalt config apply", "--dry-run applies nothing: there is no report to --wait for"},
+		{[]string{"config", "apply", "a.yaml", "--timeout", "1m"}, "basalt config apply", "--timeout is --wait's"},
+		{[]string{"config", "apply", "a.yaml", "--wait", "--timeout", "0s"}, "basalt config apply", "--timeout 0s: want a positive duration"},
+		{[]string{"config", "show", "v3"}, "basalt config show", `unexpected argument "v3": this command takes none (only flags)`},
 	} {
 		rc, out, errOut := runCLI(tc.args...)
 		require.Equal(t, 2, rc, "%v: %s", tc.args, errOut)
@@ -222,6 +230,8 @@ func TestUsageLinesNameArguments(t *testing.T) {
 		"agents list":       "basalt agents list [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"agents describe":   "basalt agents describe AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"certs init":        "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",
+		"config apply":      "basalt config apply FILE [--dry-run] [--wait [--timeout D]] [--socket PATH]",
+		"config show":       "basalt config show [--socket PATH]",
 		"validate":          "basalt validate --config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--strict|--no-agents]",
 	} {
 		rc, out, _ := runCLI(append(strings.Fields(args), "--help")...)
@@ -266,6 +276,8 @@ func TestUnreachableManager(t *testing.T) {
 		{"basalt events", []string{"--follow"}}, {"basalt status", []string{"--watch"}},
 		{"basalt fence history", nil}, {"basalt resource list", nil}, {"basalt resource show", []string{"fs1"}},
 		{"basalt power status", []string{"oss1"}}, {"basalt power off", []string{"oss1"}}, {"basalt power on", []string{"oss1", "--wait"}},
+		{"basalt config show", nil}, {"basalt config apply", []string{filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")}},
+		{"basalt config apply", []string{filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml"), "--dry-run"}},
 	} {
 		args := append(strings.Fields(strings.TrimPrefix(tc.cmd, "basalt ")), tc.args...)
 		rc, out, errOut := runCLI(append(args, "--socket", sock)...)

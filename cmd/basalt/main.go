@@ -45,6 +45,7 @@ var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks t
 		"fence":       {Args: "history|devices", Summary: "the fencing history; the fence devices and their last monitors", Run: fenceCmds.Dispatch},
 		"agents":      {Args: "list|describe AGENT", Summary: "the resource and fence agents installed here, and their meta-data", Run: agentsCmds.Dispatch},
 		"certs":       {Args: "init --dir DIR --hosts H1,H2,...", Summary: "a CA and certificates for a cluster", Run: certsCmds.Dispatch},
+		"config":      {Args: "apply FILE [--dry-run]|show", Summary: "change the running configuration (with a preview first), or print it", Run: configCmds.Dispatch},
 	}}
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/basalt-ha/basalt/core/fencer"
 	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
 	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/live/daemon"
@@ -32,11 +33,15 @@ import (
 // snapshot, with the problems an operator must see spelled out.
 func Status(d *daemon.ManagerDaemon) api.StatusView {
 	var v api.StatusView
-	model := d.Model()
 	d.View(func(m *manager.Manager) {
+		// The model is read with the state, in one View: an applied
+		// configuration never shows half old, half new.
+		cm := m.Model()
 		st := m.Status()
 		evs := m.Events()
-		v = api.StatusView{Cluster: model.Cluster.Name, Epoch: st.Epoch, Deposed: st.Deposed, Maintenance: st.Maintenance}
+		v = api.StatusView{Cluster: cm.Cluster.Name, Epoch: st.Epoch, Deposed: st.Deposed, Maintenance: st.Maintenance}
+		text, version := d.ViewConfig(m)
+		v.Config = &api.ConfigView{Version: version, Text: text}
 		for _, h := range st.Hosts {
 			hv := api.HostView{Name: h.Name, State: string(h.State), Standby: h.Standby, Pending: h.Pending, Fencing: h.Fencing,
 				PersistError: h.PersistError}
@@ -62,17 +67,17 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 		for _, p := range st.Placements {
 			placed[p.Group] = p
 		}
-		for gi := range model.Groups {
-			g := &model.Groups[gi]
+		for gi := range cm.Groups {
+			g := &cm.Groups[gi]
 			gv := api.GroupView{ID: g.ID, Name: g.Name, Target: string(st.TargetRoles[g.ID]), Managed: st.Managed[g.ID],
-				Placed: placed[g.ID].Hosts, Note: placed[g.ID].Note}
+				Placed: placed[g.ID].Hosts, Note: placed[g.ID].Note, Orphan: g.Orphan}
 			if len(g.Placement.Domain.Hosts) > 0 {
 				gv.Preferred = g.Placement.Domain.Hosts[0].Host
 			}
 			want := st.TargetRoles[g.ID]
 			for _, id := range g.StartOrder() {
 				r := rs[id]
-				res, _ := model.Resource(id)
+				res, _ := cm.Resource(id)
 				rv := api.ResourceView{ID: id, Name: res.Name, Depth: len(g.Ancestors(id)), States: map[string]string{},
 					FailCount: map[string]int{}, Fatal: r.Fatal, Blocked: r.Blocked, Agent: res.Agent.String(), Params: maps.Clone(res.Params)}
 				for h, o := range r.States {
@@ -238,6 +243,9 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 	handle("GET /v1/reports/{id}", serveReport)
 	handle("POST /v1/requests", serveRequest(log))
 	handle("GET /v1/power/{host}", servePowerStatus)
+	handle("GET /v1/config", serveConfig)
+	handle("POST /v1/config/preview", serveConfigPreview)
+	handle("POST /v1/config/apply", serveConfigApply(log))
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ConnContext: withConn}, l: l, path: path}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
@@ -292,9 +300,10 @@ func serveFenceHistory(w http.ResponseWriter, r *http.Request, d *daemon.Manager
 // in configuration order, with its last monitor from each host.
 func serveFenceDevices(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 	var checks []manager.DeviceCheck
-	d.View(func(m *manager.Manager) { checks = m.DeviceChecks() })
+	var devs []model.FenceDevice
+	d.View(func(m *manager.Manager) { checks, devs = m.DeviceChecks(), m.Model().FenceDevices })
 	out := []api.FenceDeviceView{}
-	for _, dev := range d.Model().FenceDevices {
+	for _, dev := range devs {
 		v := api.FenceDeviceView{ID: dev.ID, Agent: dev.Agent, Plugs: maps.Clone(dev.Plugs), Checks: []api.DeviceCheckView{}}
 		for _, c := range checks {
 			if c.Device == dev.ID {
@@ -314,7 +323,9 @@ func serveWhy(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 	var v api.WhyView
 	var ok bool
 	var noGroup error
+	exists := false
 	d.View(func(m *manager.Manager) {
+		_, exists = m.Model().Group(group)
 		var why string
 		if why, ok = m.Why(group); !ok {
 			noGroup = m.NoGroup(group)
@@ -327,11 +338,11 @@ func serveWhy(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
 		}
 		for _, pl := range st.Placements {
 			if pl.Group == group {
-				v = whyView(d.Model(), pl, why, fails, d.Now())
+				v = whyView(m.Model(), pl, why, fails, d.Now())
 			}
 		}
 	})
-	if _, exists := d.Model().Group(group); !ok && exists {
+	if !ok && exists {
 		// A group the manager has not placed yet, not a wrong name.
 		fail(w, http.StatusNotFound, fmt.Errorf("group %q: no placement planned yet; try again in a moment", group))
 		return
@@ -494,9 +505,16 @@ const maxRequestBody = 64 << 10
 // anything else malformed (unknown fields, trailing data) is 400.
 func decodeRequest(w http.ResponseWriter, r *http.Request) (api.Request, int, error) {
 	var req api.Request
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	code, err := decodeBody(w, r, maxRequestBody, &req)
+	return req, code, err
+}
+
+// decodeBody decodes the body into v as decodeRequest does, the body
+// bounded by limit bytes.
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) (int, error) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
+	err := dec.Decode(v)
 	if err == nil {
 		// A second value, or anything but white space after the object, is
 		// a client bug that must not be half-obeyed.
@@ -510,11 +528,11 @@ func decodeRequest(w http.ResponseWriter, r *http.Request) (api.Request, int, er
 	var tooLarge *http.MaxBytesError
 	switch {
 	case err == nil:
-		return req, 0, nil
+		return 0, nil
 	case errors.As(err, &tooLarge):
-		return req, http.StatusRequestEntityTooLarge, fmt.Errorf("request too large: the limit is %d bytes", tooLarge.Limit)
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("request too large: the limit is %d bytes", tooLarge.Limit)
 	default:
-		return req, http.StatusBadRequest, fmt.Errorf("request body: %w", err)
+		return http.StatusBadRequest, fmt.Errorf("request body: %w", err)
 	}
 }
 

@@ -57,6 +57,8 @@ type liveCluster struct {
 	certs    string
 	hostsDir string
 	model    *model.Model
+	// text is the configuration's file, model's source.
+	text     string
 	agents   map[string]*AgentDaemon
 	stores   map[string]*store.Dir
 	power    map[string]*exec.Cmd
@@ -161,7 +163,7 @@ func newLiveClusterOpts(t testing.TB, hosts []string, o liveOptions) *liveCluste
 `)
 	m, err := model.Load("live.yaml", []byte(b.String()))
 	require.NoError(t, err)
-	lc.model = m
+	lc.model, lc.text = m, b.String()
 	for _, h := range hosts {
 		require.NoError(t, os.MkdirAll(filepath.Join(lc.hostsDir, h, "resources"), 0o755))
 		power := exec.Command("sleep", "3600")

@@ -41,8 +41,15 @@ func reconnectCeiling(heartbeat time.Duration) time.Duration {
 
 // ManagerDaemonConfig configures a ManagerDaemon.
 type ManagerDaemonConfig struct {
+	// Model is the start-up file's configuration: the manager's version 0,
+	// which the configurations applied since (recorded in the event log)
+	// replace.
 	Model *model.Model
-	Store storage.Store
+	// StartupConfig is the start-up file's text, so that the admin API
+	// can show version 0 whole; the manager itself holds only the texts
+	// applied after it.
+	StartupConfig string
+	Store         storage.Store
 	// TLS returns the configuration for dialing a host (ManagerTLS); nil
 	// only with Insecure.
 	TLS      func(host string) (*tls.Config, error)
@@ -70,6 +77,10 @@ type ManagerDaemonConfig struct {
 type hostLink struct {
 	name string
 	addr string
+	// ctx ends this link alone (the host left the configuration, or its
+	// address changed); it is a child of the daemon's linkCtx.
+	ctx  context.Context
+	stop context.CancelFunc
 	// out holds the sends for this host; each names the connection it is
 	// meant for, and the writer of a connection drops any other.
 	out chan effect.Send
@@ -84,7 +95,15 @@ type ManagerDaemon struct {
 	mu     sync.Mutex
 	m      *manager.Manager
 	canary func(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect
-	model  *model.Model
+	// startModel and startText are the start-up file (version 0): every
+	// new machine starts on it and replays the configurations applied
+	// since. What the daemon acts on is the machine's Model.
+	startModel *model.Model
+	startText  string
+	// tlsFor dials a host (nil with insecure); linked is the model the
+	// links were last made for (syncLinks).
+	tlsFor func(host string) (*tls.Config, error)
+	linked *model.Model
 	clk    clock.Clock
 	store  storage.Store
 	log    *slog.Logger
@@ -163,9 +182,12 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 	linkCtx, stopLinks := context.WithCancel(context.Background())
 	d := &ManagerDaemon{
 		canary: cfg.Canary, replica: cfg.Replica,
-		model: cfg.Model, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
+		startModel: cfg.Model, startText: cfg.StartupConfig, clk: cfg.Clock, store: cfg.Store, log: cfg.Log,
 		timers: newTimerSet(cfg.Clock), links: map[string]*hostLink{}, conns: map[effect.ConnID]*transport.Conn{}, linkCtx: linkCtx, stopLinks: stopLinks,
 		changed: make(chan struct{}), mayAct: cfg.MayAct,
+	}
+	if !cfg.Insecure {
+		d.tlsFor = cfg.TLS
 	}
 	d.mu.Lock()
 	m, effs, err := d.newMachine(cfg.Follower, rec)
@@ -176,28 +198,68 @@ func StartManagerDaemon(cfg ManagerDaemonConfig) (*ManagerDaemon, error) {
 		return nil, fmt.Errorf("manager: %w", err)
 	}
 	d.apply(effs)
+	// The links follow the running configuration, which replay may have
+	// changed from the start-up file's.
+	if err := d.syncLinks(); err != nil {
+		d.mu.Unlock()
+		// Stop, not just cancel: the timers Start armed must end with
+		// the failed daemon.
+		d.Stop()
+		return nil, fmt.Errorf("manager: %w", err)
+	}
+	hosts := len(d.linked.Hosts)
 	d.mu.Unlock()
-	// Every link exists before the first connection runs: a connection's
-	// effects (the Welcome answering a hello) read d.links under d.mu,
-	// which this loop does not hold.
-	tcfgs := make([]*tls.Config, len(cfg.Model.Hosts))
-	for i, h := range cfg.Model.Hosts {
-		d.links[h.Name] = &hostLink{name: h.Name, addr: h.Address, out: make(chan effect.Send, sendQueue)}
-		if !cfg.Insecure {
-			if tcfgs[i], err = cfg.TLS(h.Name); err != nil {
-				// Stop, not just cancel: the timers Start armed must
-				// end with the failed daemon.
-				d.Stop()
-				return nil, fmt.Errorf("manager: %w", err)
-			}
+	cfg.Log.Info("manager started", "epoch", uint64(d.m.Epoch()), "hosts", hosts, "replayed_events", len(rec.Records))
+	return d, nil
+}
+
+// syncLinks makes the links those of the running model's hosts: a link
+// for each new host (or one whose address changed), and the link of each
+// host gone closed, its connection with it. Called with d.mu held, after
+// every batch of effects: only an applied configuration (or a restarted
+// machine's replay) changes the hosts. A host whose TLS configuration
+// cannot be made gets no link; the error says which.
+func (d *ManagerDaemon) syncLinks() error {
+	m := d.m.Model()
+	if m == d.linked || d.closed {
+		return nil
+	}
+	d.linked = m
+	var errs []error
+	for name, l := range d.links {
+		if h, ok := m.Host(name); !ok || h.Address != l.addr {
+			// Its reader ends once the writer closes the connection.
+			l.stop()
+			delete(d.links, name)
+			d.log.Info("agent link closed: the host left the configuration or moved", "host", name, "addr", l.addr)
 		}
 	}
-	for i, h := range cfg.Model.Hosts {
+	for _, h := range m.Hosts {
+		if _, ok := d.links[h.Name]; ok {
+			continue
+		}
+		var tcfg *tls.Config
+		if d.tlsFor != nil {
+			var err error
+			if tcfg, err = d.tlsFor(h.Name); err != nil {
+				errs = append(errs, fmt.Errorf("host %s: %w", h.Name, err))
+				continue
+			}
+		}
+		ctx, stop := context.WithCancel(d.linkCtx)
+		l := &hostLink{name: h.Name, addr: h.Address, ctx: ctx, stop: stop, out: make(chan effect.Send, sendQueue)}
+		d.links[h.Name] = l
 		d.wg.Add(1)
-		go d.link(d.links[h.Name], tcfgs[i])
+		go d.link(l, tcfg)
 	}
-	cfg.Log.Info("manager started", "epoch", uint64(d.m.Epoch()), "hosts", len(cfg.Model.Hosts), "replayed_events", len(rec.Records))
-	return d, nil
+	return errors.Join(errs...)
+}
+
+// heartbeat is the running configuration's heartbeat interval.
+func (d *ManagerDaemon) heartbeat() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m.Model().Cluster.HeartbeatInterval
 }
 
 // Stop disconnects from the agents and stops the timers. Nothing is stopped
@@ -220,25 +282,25 @@ func (d *ManagerDaemon) Stop() {
 // ends, closing the connection, when the daemon stops or is deposed.
 func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 	defer d.wg.Done()
-	ceiling := reconnectCeiling(d.model.Cluster.HeartbeatInterval)
+	ceiling := reconnectCeiling(d.heartbeat())
 	backoff := min(reconnectMin, ceiling)
-	for d.linkCtx.Err() == nil {
+	for l.ctx.Err() == nil {
 		var c *transport.Conn
 		var err error
 		if cfg == nil {
 			var nc net.Conn
-			nc, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(d.linkCtx, "tcp", l.addr)
+			nc, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(l.ctx, "tcp", l.addr)
 			if err == nil {
 				c = transport.NewConn(nc)
 			}
 		} else {
-			ctx, cancel := context.WithTimeout(d.linkCtx, 5*time.Second)
+			ctx, cancel := context.WithTimeout(l.ctx, 5*time.Second)
 			c, err = transport.Dial(ctx, l.addr, cfg)
 			cancel()
 		}
 		if err != nil {
 			select {
-			case <-d.linkCtx.Done():
+			case <-l.ctx.Done():
 				return
 			case <-time.After(backoff):
 			}
@@ -252,11 +314,12 @@ func (d *ManagerDaemon) link(l *hostLink, cfg *tls.Config) {
 		// backoff grows until connections last, up to the same ceiling,
 		// since the agent may as well have restarted.
 		if time.Since(began) > reconnectMax {
+			ceiling = reconnectCeiling(d.heartbeat())
 			backoff = min(reconnectMin, ceiling)
 			continue
 		}
 		select {
-		case <-d.linkCtx.Done():
+		case <-l.ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
@@ -294,12 +357,18 @@ func (d *ManagerDaemon) serve(l *hostLink, c *transport.Conn) {
 	for {
 		msg, err := c.Recv()
 		if err != nil {
-			if d.linkCtx.Err() == nil {
+			if l.ctx.Err() == nil {
 				d.log.Warn("agent connection lost", "host", l.name, "err", err.Error())
 			}
 			break
 		}
 		d.mu.Lock()
+		if d.links[l.name] != l {
+			// The host left the configuration: what its agent says
+			// now is no longer the manager's business.
+			d.mu.Unlock()
+			break
+		}
 		if !d.closed && d.persistErr == nil {
 			if d.observe != nil {
 				d.observe(msg)
@@ -340,7 +409,7 @@ func (d *ManagerDaemon) write(l *hostLink, id effect.ConnID, c *transport.Conn, 
 				}
 				continue
 			}
-			if d.linkCtx.Err() != nil {
+			if l.ctx.Err() != nil {
 				// Stopped or no longer leading: a queued command must
 				// not go out after (select picks a ready case at random).
 				c.Close()
@@ -352,7 +421,7 @@ func (d *ManagerDaemon) write(l *hostLink, id effect.ConnID, c *transport.Conn, 
 			}
 		case <-stop:
 			return
-		case <-d.linkCtx.Done():
+		case <-l.ctx.Done():
 			c.Close()
 			return
 		}
@@ -378,6 +447,52 @@ func (d *ManagerDaemon) Admin(req manager.Request) (string, error) {
 		return "", ErrNotLeading
 	}
 	return id, err
+}
+
+// ApplyConfig applies a new configuration (text, whole) as one request:
+// what it changes and the transition planned for it are worked out under
+// the same lock that applies it, so that the answer describes what was
+// applied. A file that changes nothing is not applied (empty: no record,
+// no report). by names who asked (manager.Request.By).
+func (d *ManagerDaemon) ApplyConfig(text, by string) (p manager.ConfigPreview, report string, empty bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.mayServe(); err != nil {
+		return p, "", false, err
+	}
+	now := d.clk.Now()
+	if p, err = d.m.PreviewConfig(now, text); err != nil {
+		return p, "", false, err
+	}
+	if p.Change.Empty() {
+		return p, "", true, nil
+	}
+	id, effs, err := d.m.Admin(now, manager.Request{Command: manager.CmdConfigApply, Config: text, By: by})
+	d.apply(effs)
+	switch {
+	case d.persistErr != nil:
+		// The configuration's record is not durable: not applied.
+		return p, "", false, fmt.Errorf("%w: %v", ErrCannotPersist, d.persistErr)
+	case d.notLeading:
+		return p, "", false, ErrNotLeading
+	}
+	return p, id, false, err
+}
+
+// PreviewConfig says what applying text would change and do, changing
+// nothing (manager.Manager.PreviewConfig).
+func (d *ManagerDaemon) PreviewConfig(text string) (manager.ConfigPreview, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m.PreviewConfig(d.clk.Now(), text)
+}
+
+// RunningConfig is the running configuration's text and version: the
+// start-up file's text while no configuration was applied (version 0).
+func (d *ManagerDaemon) RunningConfig() (text string, version int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ViewConfig(d.m)
 }
 
 // PowerStatus starts a power status query of host's fence devices (the
@@ -452,9 +567,26 @@ func (d *ManagerDaemon) Observe(fn func(msg any)) {
 	d.observe = fn
 }
 
-// Model is the cluster configuration the manager runs; it does not change
-// while the daemon runs, so it is read without the lock.
-func (d *ManagerDaemon) Model() *model.Model { return d.model }
+// Model is what the manager acts on now: the running configuration (the
+// start-up file, or the one applied last) with its orphans. It changes
+// when a configuration is applied: a caller that reads the manager too
+// reads both in one View (m.Model()), so that they agree. Callers must not
+// change it.
+func (d *ManagerDaemon) Model() *model.Model {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m.Model()
+}
+
+// ViewConfig is RunningConfig for the manager a View hands fn, so that a
+// status reads the configuration and the state it produced together.
+func (d *ManagerDaemon) ViewConfig(m *manager.Manager) (text string, version int) {
+	text, version, _ = m.Config()
+	if version == 0 {
+		text = d.startText
+	}
+	return text, version
+}
 
 // View runs fn with the manager under the lock, for read-only queries
 // (status, events, reports, why).
@@ -476,6 +608,11 @@ func (d *ManagerDaemon) Changed() <-chan struct{} {
 func (d *ManagerDaemon) apply(effs []effect.Effect) {
 	defer func() {
 		d.checkDeposed()
+		if d.linked != nil { // once the start has made the first links
+			if err := d.syncLinks(); err != nil {
+				d.log.Error("cannot reach a host of the applied configuration", "err", err.Error())
+			}
+		}
 		close(d.changed)
 		d.changed = make(chan struct{})
 	}()
@@ -617,7 +754,7 @@ func (d *ManagerDaemon) newMachine(f *manager.Follower, rec manager.Recovered) (
 	if f != nil {
 		return f.Lead(d.clk.Now(), rec.Epoch, rec.Records)
 	}
-	m := manager.New(manager.Config{Model: d.model, Replica: d.replica})
+	m := manager.New(manager.Config{Model: d.startModel, Replica: d.replica})
 	effs, err := m.Start(d.clk.Now(), rec.Epoch, rec.Records)
 	return m, effs, err
 }

@@ -33,7 +33,7 @@ func Manager(t testing.TB, path, dir string) (*daemon.ManagerDaemon, *slog.Logge
 	st, err := store.OpenDir(filepath.Join(dir, "state"))
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := daemon.StartManagerDaemon(daemon.ManagerDaemonConfig{Model: m, Store: st, Insecure: true, Clock: clock.New(), Log: log})
+	d, err := daemon.StartManagerDaemon(daemon.ManagerDaemonConfig{Model: m, StartupConfig: string(data), Store: st, Insecure: true, Clock: clock.New(), Log: log})
 	require.NoError(t, err)
 	t.Cleanup(d.Stop)
 	return d, log
