@@ -90,8 +90,6 @@ func previewView(p manager.ConfigPreview, report string) api.ConfigPreviewView {
 	} else {
 		v.Change = strings.Split(strings.TrimSuffix(p.Change.String(), "\n"), "\n")
 	}
-	for _, a := range p.Transition.Actions {
-		v.Transition = append(v.Transition, a.String())
-	}
+	v.Transition = append(v.Transition, p.Lines()...)
 	return v
 }
