@@ -68,9 +68,7 @@ func (w *world) apply(f File, res *Result) error {
 		return fmt.Errorf("--apply %s: %w", f.Name, err)
 	}
 	res.Injected = append(res.Injected, fmt.Sprintf("configuration %s applied (version %d)", f.Name, p.Version))
-	for _, line := range strings.Split(strings.TrimSpace(p.Change.String()), "\n") {
-		res.Preview = append(res.Preview, line)
-	}
+	res.Preview = append(res.Preview, strings.Split(strings.TrimSpace(p.Change.String()), "\n")...)
 	res.Preview = append(res.Preview, p.Warnings...)
 	w.mark(check.MarkAdmin, "", "config apply "+f.Name)
 	if _, err := w.c.Admin(manager.Request{Command: manager.CmdConfigApply, Target: f.Name, Config: f.Text}); err != nil {
@@ -148,9 +146,21 @@ func (w *world) watch(mg *manager.Manager, now time.Time) {
 	}
 }
 
+// MaxTransitions bounds the transitions a what-if records; the ones after
+// are counted (Result.MoreTransitions). A cluster that cannot settle (every
+// fence failing) plans again and again.
+const MaxTransitions = 50
+
+// MaxEvents bounds the manager's events a what-if lists, likewise.
+const MaxEvents = 200
+
 // record adds a transition seen for the first time.
 func (w *world) record(now time.Time, acts []manager.ActionProgress) map[int]*Step {
 	steps := map[int]*Step{}
+	if len(w.trans) >= MaxTransitions {
+		w.more++
+		return steps
+	}
 	t := &Transition{At: now.Sub(w.t0)}
 	for _, a := range acts {
 		if a.Action.Kind == planner.Probe || a.Action.Kind == planner.Monitor {
@@ -188,7 +198,7 @@ func (w *world) nameOrEmpty(rsc string) string {
 
 // outcome reads where everything ended up, and the judges' verdicts.
 func (w *world) outcome(res *Result) {
-	res.Transitions = w.trans
+	res.Transitions, res.MoreTransitions = w.trans, w.more
 	res.Elapsed = w.c.Q.Now().Sub(w.t0)
 	mg := w.c.Manager()
 	if mg == nil {
@@ -199,6 +209,10 @@ func (w *world) outcome(res *Result) {
 	w.fenceDevices(mg, res)
 	for _, e := range mg.Events() {
 		if e.Time.Before(w.t0) || !slices.Contains(notableEvents, e.Kind) {
+			continue
+		}
+		if len(res.Events) == MaxEvents {
+			res.MoreEvents++
 			continue
 		}
 		res.Events = append(res.Events, EventLine{At: e.Time.Sub(w.t0), Kind: e.Kind, Host: e.Host, Resource: e.Resource, Message: e.Message})

@@ -32,7 +32,12 @@ type Result struct {
 	// Faults is the seeded fault plan, one fault a line.
 	Faults      []string      `json:"faults,omitempty"`
 	Transitions []*Transition `json:"transitions"`
-	Events      []EventLine   `json:"events"`
+	// MoreTransitions counts those planned after the first
+	// MaxTransitions, not recorded.
+	MoreTransitions int         `json:"more_transitions,omitempty"`
+	Events          []EventLine `json:"events"`
+	// MoreEvents counts those after the first MaxEvents, not listed.
+	MoreEvents int `json:"more_events,omitempty"`
 	// Elapsed is how long the what-if ran.
 	Elapsed time.Duration `json:"elapsed_ns"`
 	Outcome Outcome       `json:"outcome"`
@@ -227,12 +232,18 @@ func (r *Result) WriteText(w io.Writer) error {
 	for i, t := range r.Transitions {
 		writeTransition(&b, i+1, t)
 	}
+	if r.MoreTransitions > 0 {
+		fmt.Fprintf(&b, "  ... and %d more transitions, not shown (at most %d are)\n", r.MoreTransitions, MaxTransitions)
+	}
 	fmt.Fprintf(&b, "\nEvents:\n")
 	if len(r.Events) == 0 {
 		fmt.Fprintf(&b, "  none\n")
 	}
 	for _, e := range r.Events {
 		fmt.Fprintf(&b, "  %-9s %s%s%s\n", off(e.At), e.Kind, words(" host=", e.Host)+words(" resource=", e.Resource), words(": ", e.Message))
+	}
+	if r.MoreEvents > 0 {
+		fmt.Fprintf(&b, "  ... and %d more events, not shown (at most %d are)\n", r.MoreEvents, MaxEvents)
 	}
 	writeOutcome(&b, r)
 	_, err := io.WriteString(w, b.String())
@@ -241,8 +252,11 @@ func (r *Result) WriteText(w io.Writer) error {
 
 func writeTransition(b *strings.Builder, n int, t *Transition) {
 	fmt.Fprintf(b, "  #%d planned at %s", n, off(t.At))
-	if t.Checks > 0 {
-		fmt.Fprintf(b, " (and %d probes and monitors)", t.Checks)
+	switch {
+	case t.Checks == 1:
+		fmt.Fprintf(b, " (and a probe or monitor, not listed)")
+	case t.Checks > 1:
+		fmt.Fprintf(b, " (and %d probes and monitors, not listed)", t.Checks)
 	}
 	fmt.Fprintln(b)
 	if len(t.Steps) == 0 {

@@ -79,7 +79,11 @@ func Run(st State, config File, ev Events) (res *Result, err error) {
 		}
 	}()
 	text, name := config.Text, config.Name
+	var warns []string
 	if st.Config != nil && st.Config.Text != "" {
+		if text != "" && text != st.Config.Text {
+			warns = append(warns, fmt.Sprintf("%s is not the state's configuration (version %d): the state's is used", name, st.Config.Version))
+		}
 		text, name = st.Config.Text, "the state's configuration"
 	}
 	if text == "" {
@@ -93,7 +97,7 @@ func Run(st State, config File, ev Events) (res *Result, err error) {
 		return nil, err
 	}
 	if ev.For < 0 || ev.For > MaxFor {
-		return nil, fmt.Errorf("--for %s: want a duration above 0 and at most %s", ev.For, MaxFor)
+		return nil, eventErr("--for %s: want a duration above 0 and at most %s", ev.For, MaxFor)
 	}
 	if ev.Faults && ev.For == 0 {
 		ev.For = DefaultFaultsFor
@@ -106,7 +110,7 @@ func Run(st State, config File, ev Events) (res *Result, err error) {
 	if st.Config != nil {
 		res.ConfigVersion = st.Config.Version
 	}
-	res.Warnings = w.build(st)
+	res.Warnings = append(warns, w.build(st)...)
 	if !w.settle() {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("the simulated cluster did not settle in the saved state within %s: the what-if starts from where it got", SettleBound))
 	}
@@ -119,19 +123,30 @@ func Run(st State, config File, ev Events) (res *Result, err error) {
 	return res, nil
 }
 
+// EventError is an event that cannot be injected as given (an unknown
+// host or resource, a duration out of bounds): a mistake on the command
+// line, as the CLI reports it.
+type EventError struct{ msg string }
+
+func (e *EventError) Error() string { return e.msg }
+
+func eventErr(format string, args ...any) error {
+	return &EventError{msg: fmt.Sprintf(format, args...)}
+}
+
 // checkEvents refuses events naming what the configuration does not have.
 func checkEvents(m *model.Model, ev Events) error {
 	for _, h := range ev.HostDown {
 		if _, ok := m.Host(h); !ok {
-			return fmt.Errorf("--host-down %s: unknown host (the hosts are %s)", h, strings.Join(m.HostNames(), ", "))
+			return eventErr("--host-down %s: unknown host (the hosts are %s)", h, strings.Join(m.HostNames(), ", "))
 		}
 	}
 	for _, rf := range ev.ResourceFails {
 		if _, ok := m.Resource(rf.Resource); !ok {
-			return fmt.Errorf("--resource-fails %s@%s: unknown resource %s", rf.Resource, rf.Host, rf.Resource)
+			return eventErr("--resource-fails %s@%s: unknown resource %s", rf.Resource, rf.Host, rf.Resource)
 		}
 		if _, ok := m.Host(rf.Host); !ok {
-			return fmt.Errorf("--resource-fails %s@%s: unknown host %s (the hosts are %s)", rf.Resource, rf.Host, rf.Host, strings.Join(m.HostNames(), ", "))
+			return eventErr("--resource-fails %s@%s: unknown host %s (the hosts are %s)", rf.Resource, rf.Host, rf.Host, strings.Join(m.HostNames(), ", "))
 		}
 	}
 	return nil
@@ -154,6 +169,7 @@ type world struct {
 	// the what-if's, and steps their steps by number and action ID.
 	base    int
 	trans   []*Transition
+	more    int
 	steps   map[int]map[int]*Step
 	noticed []func() bool
 }
