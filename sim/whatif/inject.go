@@ -17,7 +17,11 @@ import (
 // inject starts the what-if: the watch goes on, and each event happens.
 func (w *world) inject(ev Events, res *Result) error {
 	w.t0, w.watching = w.c.Q.Now(), true
-	w.base, w.steps = w.c.Manager().TransitionNumber(), map[int]map[int]*Step{} // the settling's are not the what-if's
+	w.mgr = w.c.Manager()
+	if w.mgr == nil {
+		return fmt.Errorf("the simulated manager is not running after the settling: nothing to ask")
+	}
+	w.base, w.steps = w.mgr.TransitionNumber(), map[int]map[int]*Step{} // the settling's are not the what-if's
 	for _, h := range ev.HostDown {
 		res.Injected = append(res.Injected, fmt.Sprintf("host %s goes down: power lost, its agent and resources gone", h))
 		w.mark(check.MarkFault, h, "host down "+h)
@@ -128,6 +132,11 @@ func (w *world) run(ev Events) {
 func (w *world) watch(mg *manager.Manager, now time.Time) {
 	if !w.watching {
 		return
+	}
+	if mg != w.mgr {
+		// A manager started during the what-if (a fault restarted it):
+		// its transitions are numbered from 1 again, all the what-if's.
+		w.mgr, w.base, w.steps = mg, 0, map[int]map[int]*Step{}
 	}
 	latest := mg.TransitionNumber()
 	for n := max(w.base+1, latest-1); n <= latest; n++ {

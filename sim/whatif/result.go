@@ -229,8 +229,16 @@ func (r *Result) WriteText(w io.Writer) error {
 	if len(r.Transitions) == 0 {
 		fmt.Fprintf(&b, "  none: the manager had nothing to do\n")
 	}
+	checksOnly := 0
 	for i, t := range r.Transitions {
+		if len(t.Steps) == 0 {
+			checksOnly++ // a host joined, or monitors were set up again
+			continue
+		}
 		writeTransition(&b, i+1, t)
+	}
+	if checksOnly > 0 {
+		fmt.Fprintf(&b, "  (and %d transition(s) of probes and monitors only, not listed)\n", checksOnly)
 	}
 	if r.MoreTransitions > 0 {
 		fmt.Fprintf(&b, "  ... and %d more transitions, not shown (at most %d are)\n", r.MoreTransitions, MaxTransitions)
@@ -259,9 +267,6 @@ func writeTransition(b *strings.Builder, n int, t *Transition) {
 		fmt.Fprintf(b, " (and %d probes and monitors, not listed)", t.Checks)
 	}
 	fmt.Fprintln(b)
-	if len(t.Steps) == 0 {
-		fmt.Fprintf(b, "    probes and monitors only\n")
-	}
 	for _, s := range t.Steps {
 		what := s.Kind + " " + s.Host
 		if s.Kind == string(planner.Fence) && len(s.Devices) > 0 {

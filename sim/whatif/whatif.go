@@ -165,8 +165,10 @@ type world struct {
 	// is on from then.
 	t0       time.Time
 	watching bool
-	// base is the number of the settling's last transition; trans are
+	// mgr is the manager watched; base is the number of its last
+	// transition before the what-if (the settling's); trans are
 	// the what-if's, and steps their steps by number and action ID.
+	mgr     *manager.Manager
 	base    int
 	trans   []*Transition
 	more    int

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -115,12 +116,17 @@ func TestApplyRemovingAGroupStopsIt(t *testing.T) {
 }
 
 // --faults draws a plan from the seed and prints it; the same seed gives
-// the same run.
+// the same run. Seed 7's plan restarts the manager (pause-manager at
+// +7s, crash-manager at +1m6s) before oss2 is lost at +1m40s: the
+// restarted manager's transitions, numbered from 1 again, are followed
+// too, the fence of oss2 among them.
 func TestSeededFaultsReplay(t *testing.T) {
 	run := func() string {
-		r, err := Run(pairState(t, "oss1"), File{}, Events{Faults: true, Seed: 7})
+		r, err := Run(pairState(t, "oss1"), File{}, Events{Faults: true, Seed: 7, For: 3 * time.Minute})
 		require.NoError(t, err)
-		require.NotEmpty(t, r.Faults)
+		require.Contains(t, r.Faults, "+1m6.314s crash-manager for 18.842s")
+		require.Contains(t, steps(r), "fence oss2 ok")
+		require.Less(t, r.Transitions[0].At, 10*time.Second, "the replacement manager's first transition, at +7.126s")
 		var b strings.Builder
 		require.NoError(t, r.WriteText(&b))
 		return b.String()
