@@ -111,7 +111,12 @@ func Run(st State, config File, ev Events) (res *Result, err error) {
 		res.ConfigVersion = st.Config.Version
 	}
 	res.Warnings = append(warns, w.build(st)...)
-	if !w.settle() {
+	settled := w.settle()
+	if later := unmanaged(st, w.m); settled && len(later) > 0 {
+		res.Warnings = append(res.Warnings, w.request(later)...)
+		settled = w.settle()
+	}
+	if !settled {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("the simulated cluster did not settle in the saved state within %s: the what-if starts from where it got", SettleBound))
 	}
 	res.Warnings = append(res.Warnings, w.differences(st)...)
@@ -234,7 +239,7 @@ func (w *world) preload(st State, online map[string]bool) []string {
 			}
 			for _, h := range r.RunningOn {
 				if !online[h] {
-					warns = append(warns, fmt.Sprintf("resource %s runs on %s in the state, which is not online there: left out", r.ID, h))
+					warns = append(warns, fmt.Sprintf("resource %s runs on %s in the state, a host not online in the state: left out", r.ID, h))
 					continue
 				}
 				w.c.Preload(h, r.ID)
@@ -250,13 +255,10 @@ func (w *world) preload(st State, online map[string]bool) []string {
 }
 
 // settings requests the administrators' settings of the state again:
-// maintenance, standby hosts, stopped and unmanaged groups, moves and
-// bans.
+// standby hosts, stopped groups, moves and bans. Unmanaged groups and
+// maintenance wait for the settling (see unmanaged).
 func (w *world) settings(st State) []string {
 	var reqs []manager.Request
-	if st.Maintenance {
-		reqs = append(reqs, manager.Request{Command: manager.CmdMaintenance, Flag: true})
-	}
 	for _, h := range st.Hosts {
 		if h.Standby {
 			reqs = append(reqs, manager.Request{Command: manager.CmdStandby, Target: h.Name})
@@ -268,9 +270,6 @@ func (w *world) settings(st State) []string {
 		}
 		if g.Target == string(model.RoleStopped) {
 			reqs = append(reqs, manager.Request{Command: manager.CmdStop, Target: g.ID})
-		}
-		if !g.Managed {
-			reqs = append(reqs, manager.Request{Command: manager.CmdUnmanage, Target: g.ID})
 		}
 	}
 	var warns []string
@@ -284,6 +283,29 @@ func (w *world) settings(st State) []string {
 			warns = append(warns, fmt.Sprintf("the %s of %s to %s ends at %s in the real cluster: simulated as lasting", c.Kind, c.Group, c.Host, c.Until.UTC().Format(time.RFC3339)))
 		}
 	}
+	return append(warns, w.request(reqs)...)
+}
+
+// unmanaged are the requests of maintenance mode and unmanaged groups,
+// made once the settling's probes have found what runs where: the
+// manager probes nothing it does not manage, and would know nothing of
+// those resources.
+func unmanaged(st State, m *model.Model) []manager.Request {
+	var reqs []manager.Request
+	for _, g := range st.Groups {
+		if _, ok := m.Group(g.ID); ok && !g.Managed {
+			reqs = append(reqs, manager.Request{Command: manager.CmdUnmanage, Target: g.ID})
+		}
+	}
+	if st.Maintenance {
+		reqs = append(reqs, manager.Request{Command: manager.CmdMaintenance, Flag: true})
+	}
+	return reqs
+}
+
+// request makes administrative requests, and says which were refused.
+func (w *world) request(reqs []manager.Request) []string {
+	var warns []string
 	for _, r := range reqs {
 		if _, err := w.c.Admin(r); err != nil {
 			warns = append(warns, fmt.Sprintf("%s: refused by the simulated manager: %v", r, err))

@@ -63,7 +63,7 @@ func TestUnreproducibleStateWarns(t *testing.T) {
 	r, err := Run(st, File{}, Events{})
 	require.NoError(t, err)
 	all := strings.Join(r.Warnings, "\n")
-	require.Contains(t, all, "resource ost0 runs on oss2 in the state, which is not online there: left out")
+	require.Contains(t, all, "resource ost0 runs on oss2 in the state, a host not online in the state: left out")
 	require.Contains(t, all, "resource ost0 has 2 failure(s) on oss1 in the state: the simulation starts with none")
 	require.Contains(t, all, "the simulation could not reproduce the state exactly")
 	require.Contains(t, all, "resource ost0: running on oss2 in the state, on oss1 in the simulation")
@@ -151,4 +151,31 @@ func TestMistakesSayWhich(t *testing.T) {
 	require.ErrorContains(t, err, "state.json: not a saved status (basalt status -o json)")
 	_, err = ParseState("s.json", []byte(`{"role":"standby"}`))
 	require.ErrorContains(t, err, "s.json: the status of a standby manager")
+}
+
+// The administrators' settings of the state are requested again: with
+// oss2 in standby, or fs1 banned from it, or maintenance on, the group
+// whose host dies has nowhere to go (or is left alone); the state
+// reproduces without a warning.
+func TestSettingsOfTheStateHold(t *testing.T) {
+	for name, tc := range map[string]struct {
+		set    func(*State)
+		fenced []string
+	}{
+		"standby":     {func(st *State) { st.Hosts[1].Standby = true }, []string{"oss1"}},
+		"ban":         {func(st *State) { st.Constraints = []ConstraintState{{Kind: "ban", Group: "fs1", Host: "oss2"}} }, []string{"oss1"}},
+		"maintenance": {func(st *State) { st.Maintenance = true }, []string{"oss1"}},
+		"unmanaged":   {func(st *State) { st.Groups[0].Managed = false }, []string{"oss1"}},
+	} {
+		st := pairState(t, "oss1")
+		tc.set(&st)
+		r, err := Run(st, File{}, Events{HostDown: []string{"oss1"}})
+		require.NoError(t, err, name)
+		require.Empty(t, r.Warnings, name)
+		require.Equal(t, tc.fenced, r.Outcome.Fenced, name)
+		require.Empty(t, r.GroupHosts()["fs1"], "%s: fs1 has nowhere to go", name)
+		for _, s := range steps(r) {
+			require.NotContains(t, s, "start", name)
+		}
+	}
 }
