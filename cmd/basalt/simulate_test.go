@@ -135,3 +135,12 @@ func TestSimulateLive(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before, after)
 }
+
+// README's worked example is the golden output, as it is.
+func TestSimulateREADMEExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	want, err := os.ReadFile(filepath.Join("testdata", "simulate", "host-down.txt"))
+	require.NoError(t, err)
+	require.Contains(t, string(readme), "```\n"+string(want)+"```\n", "README's example of basalt simulate --host-down oss1")
+}
