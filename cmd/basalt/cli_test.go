@@ -41,7 +41,7 @@ func hint(cmd string) string { return "Run '" + cmd + " --help' for usage.\n" }
 // TestUnknownFlagsSayWhich: before, an unknown flag on any subcommand
 // exited 2 with nothing on stderr.
 func TestUnknownFlagsSayWhich(t *testing.T) {
-	require.Len(t, leaves(), 31, "every command is covered")
+	require.Len(t, leaves(), 32, "every command is covered")
 	for _, l := range leaves() {
 		cmd := "basalt " + strings.Join(l, " ")
 		for _, flag := range []string{"--frobnicate", "-Z"} {
@@ -81,7 +81,7 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		cmd  string
 		want string
 	}{
-		{nil, "basalt", "missing subcommand: one of agents, certs, config, events, fence, host, maintenance, power, report, resource, status, validate"},
+		{nil, "basalt", "missing subcommand: one of agents, certs, config, events, fence, host, maintenance, power, report, resource, simulate, status, validate"},
 		{[]string{"frobnicate"}, "basalt", `unknown subcommand "frobnicate": one of agents, certs, config, events`},
 		{[]string{"resource"}, "basalt resource", "missing action: one of ban, cleanup, clear, list, manage, move, restart, show, start, stop, unmanage, why"},
 		{[]string{"fence"}, "basalt fence", "missing action: one of devices, history"},
@@ -278,6 +278,7 @@ func TestUnreachableManager(t *testing.T) {
 		{"basalt power status", []string{"oss1"}}, {"basalt power off", []string{"oss1"}}, {"basalt power on", []string{"oss1", "--wait"}},
 		{"basalt config show", nil}, {"basalt config apply", []string{filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")}},
 		{"basalt config apply", []string{filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml"), "--dry-run"}},
+		{"basalt simulate", []string{"--live"}},
 	} {
 		args := append(strings.Fields(strings.TrimPrefix(tc.cmd, "basalt ")), tc.args...)
 		rc, out, errOut := runCLI(append(args, "--socket", sock)...)

@@ -117,7 +117,12 @@ type Manager struct {
 	reuseNoted bool
 	deposedWhy string
 
-	trans       *transition
+	trans *transition
+	// transSeq numbers the transitions planned, and recent holds the
+	// latest two (number transSeq first), finished or not, for
+	// Transition.
+	transSeq    int
+	recent      [2]*transition
 	lastPlan    planner.Transition
 	planned     bool
 	dirty       bool // some step of the current input asked for a reconciliation

@@ -118,6 +118,42 @@ func (t *transition) set(i int, to actionState) {
 
 func (t *transition) finished() bool { return t.open == 0 }
 
+// ActionProgress is one action of the transition the manager carries
+// out, and how far it got.
+type ActionProgress struct {
+	Action planner.Action
+	// State is "waiting", "running", "succeeded" or "failed".
+	State string
+}
+
+// TransitionNumber is the number of the latest transition planned: each
+// gets the next one, from 1 (0: none yet).
+func (mg *Manager) TransitionNumber() int { return mg.transSeq }
+
+// Transition is how far transition number n got, while the manager still
+// holds it: the latest one and the one before, finished or not. A driver
+// that shows the manager's decisions step by step (basalt simulate) reads
+// it after every input, so that it sees each action dispatched and ended,
+// even the last one of a transition that a new one replaced in the same
+// input.
+func (mg *Manager) Transition(n int) ([]ActionProgress, bool) {
+	var t *transition
+	switch n {
+	case mg.transSeq:
+		t = mg.recent[0]
+	case mg.transSeq - 1:
+		t = mg.recent[1]
+	}
+	if n <= 0 || t == nil {
+		return nil, false
+	}
+	out := make([]ActionProgress, len(t.actions))
+	for i, a := range t.actions {
+		out[i] = ActionProgress{Action: a, State: t.state[i].String()}
+	}
+	return out, true
+}
+
 // markStale says the world changed under the current transition: no new
 // action of it is dispatched, and the manager plans again once those in
 // flight end. It also asks for a reconciliation at the end of the input.
@@ -159,6 +195,8 @@ func (mg *Manager) reconcile(now time.Time) []effect.Effect {
 			return effs
 		}
 		mg.trans = newTransition(t.Actions)
+		mg.transSeq++
+		mg.recent = [2]*transition{mg.trans, mg.recent[0]}
 		mg.fenceAct = map[string]int{}
 	}
 	// The candidates in ascending order, as a walk over every action

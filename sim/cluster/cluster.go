@@ -1035,6 +1035,20 @@ func (c *Cluster) setFile(h *host, rsc string, present bool, cause string) {
 	}
 }
 
+// Preload makes a resource active on a powered-off host from its next
+// boot on, as a service a real host starts again by itself would be: the
+// state file is there before the agent, and the manager's probes find the
+// resource running. basalt simulate builds a cluster in a saved state this
+// way. A powered host is left alone: its resources are the LRM's to start.
+func (c *Cluster) Preload(hostName, rsc string) bool {
+	h := c.hosts[hostName]
+	if h == nil || h.powered {
+		return false
+	}
+	c.setFile(h, rsc, true, "preloaded")
+	return true
+}
+
 // KillResource makes a resource die on a host (its state file vanishes):
 // the next monitor finds it stopped.
 func (c *Cluster) KillResource(hostName, rsc string) {

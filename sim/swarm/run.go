@@ -467,6 +467,16 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	return res
 }
 
+// Schedule puts each fault of a plan on a cluster's event queue, applied
+// at its time (measured from cluster.Start) as a swarm run applies it, and
+// returns the IDs of the admin requests' reports as they are accepted:
+// what basalt simulate --faults injects into a what-if.
+func Schedule(c *cluster.Cluster, plan []faults.Fault) *[]string {
+	t := &simTarget{c: c}
+	schedule(t, plan, &Coverage{})
+	return &t.reports
+}
+
 // schedule puts each fault on the event queue, applied to t at its time.
 // A fault's end is scheduled when it begins, For later: the order the
 // queue gives events at the same instant, hence every seed's trace, stays
