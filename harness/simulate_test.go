@@ -2,14 +2,12 @@ package harness_test
 
 import (
 	"encoding/json"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/sim/whatif"
 )
 
@@ -26,13 +24,8 @@ func TestSimulateHostDownMatchesTheLiveCluster(t *testing.T) {
 	// it, read back as basalt simulate --state reads its file.
 	v, err := pc.Status()
 	require.NoError(t, err)
-	if v.Config == nil {
-		// TODO(StatusView.Config): once the live manager fills the running
-		// configuration into GET /v1/status, the status alone is the state.
-		text, err := os.ReadFile(pc.ConfigPath())
-		require.NoError(t, err)
-		v.Config = &api.ConfigView{Text: string(text)}
-	}
+	// The status alone is the state: it carries the running configuration.
+	require.NotNil(t, v.Config, "the leader's status carries the running configuration")
 	data, err := json.Marshal(v)
 	require.NoError(t, err)
 	st, err := whatif.ParseState("the live status", data)
