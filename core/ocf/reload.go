@@ -55,13 +55,13 @@ func ReloadabilityOf(md *MetaData, a Agent, params map[string]string) Reloadabil
 			force[p.Name] = true
 		}
 	}
-	for k := range params {
+	for k := range params { // purity:unordered a set, sorted below
 		if _, declared := md.Parameter(k); !declared {
 			force[k] = true
 		}
 	}
 	names := make([]string, 0, len(force))
-	for n := range force {
+	for n := range force { // purity:unordered sorted below
 		names = append(names, n)
 	}
 	slices.Sort(names)
