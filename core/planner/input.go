@@ -89,6 +89,9 @@ const (
 	FailedStart   FailedOp = "start"
 	FailedStop    FailedOp = "stop"
 	FailedMonitor FailedOp = "monitor"
+	// FailedReload: a reload failed; it is recovered by a restart, as
+	// Pacemaker's reload's on-fail defaults to restart.
+	FailedReload FailedOp = "reload"
 )
 
 // Failure is a resource's failure history on one host: the facts the
