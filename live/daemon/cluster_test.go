@@ -71,6 +71,9 @@ type liveCluster struct {
 	// agentHeartbeat, when set, is the agents' own heartbeat interval
 	// rather than the cluster's.
 	agentHeartbeat time.Duration
+	// config is the configuration file the cluster started with, for a
+	// test to apply a changed version of.
+	config string
 }
 
 func newLiveCluster(t testing.TB, hosts []string) *liveCluster {
@@ -161,7 +164,7 @@ func newLiveClusterOpts(t testing.TB, hosts []string, o liveOptions) *liveCluste
 `)
 	m, err := model.Load("live.yaml", []byte(b.String()))
 	require.NoError(t, err)
-	lc.model = m
+	lc.model, lc.config = m, b.String()
 	for _, h := range hosts {
 		require.NoError(t, os.MkdirAll(filepath.Join(lc.hostsDir, h, "resources"), 0o755))
 		power := exec.Command("sleep", "3600")
@@ -209,7 +212,7 @@ func (lc *liveCluster) startAgentAt(h, addr string) {
 	a, err := StartAgentDaemon(AgentDaemonConfig{
 		Agent: agent.Config{Host: h, HeartbeatInterval: hb, FenceAgentDir: lc.fenceDir,
 			FenceEnv: []string{DefaultPath},
-			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot,
+			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot, LearnMetaData: true, // as basalt-agent serve runs it
 				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
 		Listen: addr, TLS: cfg, Store: lc.agentStoreOf(h), Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
 	})
