@@ -113,9 +113,11 @@ func (r *Runner) scripted(resource, action string) bool {
 const MetaDataAction = "meta-data"
 
 // MetaData is the meta-data every simulated agent gives: the statefile
-// agent's parameters (state, unique; fail_dir and delay) with delay and
-// fail_dir reloadable through OCF 1.1's reload-agent, so that a changed
-// delay reloads a simulated resource and a changed state restarts it.
+// agent's parameters (state, unique; fail_dir and delay), but with delay
+// and fail_dir marked reloadable and OCF 1.1's reload-agent advertised (the
+// shipped statefile agent keeps to the OCF 1.0 DTD that ocf-tester checks,
+// so it does not), so that a changed delay reloads a simulated resource
+// and a changed state restarts it.
 func MetaData(agentType string) string {
 	return `<?xml version="1.0"?>
 <resource-agent name="` + agentType + `" version="1.0">
