@@ -506,11 +506,12 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 		}
 	}
 	stopIDs := p.stopChain(g, restartActive, host, func(r string) string { return restart[r] })
+	reloadIDs := map[string]int{}
 	for _, r := range reload {
 		if restart[r] == "" {
 			// In place: its children run on untouched, as Pacemaker
 			// reloads without restarting dependants.
-			p.add(Action{Kind: Reload, Resource: r, Host: host, After: slices.Clone(clearIDs),
+			reloadIDs[r] = p.add(Action{Kind: Reload, Resource: r, Host: host, After: slices.Clone(clearIDs),
 				Reason: "reload: only reloadable parameters changed", ReloadAction: p.state(r, host).ReloadAction})
 		}
 	}
@@ -533,6 +534,8 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 				var after []int
 				if id, ok := startIDs[r]; ok {
 					after = []int{id}
+				} else if id, ok := reloadIDs[r]; ok {
+					after = []int{id} // one command on a resource at a time
 				}
 				p.add(Action{Kind: Monitor, Resource: r, Host: host, Monitor: i, After: after})
 			}
