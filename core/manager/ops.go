@@ -85,6 +85,9 @@ func request(a planner.Action, r *model.Resource) lrm.OpRequest {
 		if req.Action == "" {
 			req.Action = ocf.Reload
 		}
+		if req.Timeout <= 0 { // a model built without the loader's defaults
+			req.Timeout = r.Start.Timeout
+		}
 	case planner.Monitor:
 		mon := r.Monitors[a.Monitor]
 		req.Action, req.Interval, req.Timeout, req.Depth = ocf.Monitor, mon.Interval, mon.Timeout, mon.Depth
