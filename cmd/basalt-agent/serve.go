@@ -130,7 +130,7 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	cfg := daemon.AgentDaemonConfig{
 		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{daemon.DefaultPath},
-			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env}, Boot: process.BootID(),
+			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env, LearnMetaData: true}, Boot: process.BootID(),
 			MaxEpochJump: proto.Epoch(*maxJump)},
 		Wrap:   canary.wrap,
 		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: process.NewRunner(), Log: log,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -106,19 +107,26 @@ func printNames(w io.Writer, names []string) {
 // agentDescription is one agent's meta-data as `basalt agents describe`
 // shows it.
 type agentDescription struct {
-	Agent      string       `json:"agent"`
-	Path       string       `json:"path"`
-	Version    string       `json:"version,omitempty"`
-	ShortDesc  string       `json:"shortdesc,omitempty"`
-	LongDesc   string       `json:"longdesc,omitempty"`
+	Agent     string `json:"agent"`
+	Path      string `json:"path"`
+	Version   string `json:"version,omitempty"`
+	ShortDesc string `json:"shortdesc,omitempty"`
+	LongDesc  string `json:"longdesc,omitempty"`
+	// Reload is the action a changed resource of this agent is reloaded
+	// with instead of restarted, when only parameters that reload
+	// changed ("" when it never is).
+	Reload     string       `json:"reload,omitempty"`
 	Parameters []paramDesc  `json:"parameters"`
 	Actions    []actionDesc `json:"actions"`
 }
 
 type paramDesc struct {
-	Name      string `json:"name"`
-	Required  bool   `json:"required"`
-	Unique    bool   `json:"unique"`
+	Name     string `json:"name"`
+	Required bool   `json:"required"`
+	Unique   bool   `json:"unique"`
+	// Reloads: a change of it alone reloads the resource (Pacemaker's
+	// rules, ocf.ReloadabilityOf).
+	Reloads   bool   `json:"reloads"`
 	Type      string `json:"type,omitempty"`
 	Default   string `json:"default,omitempty"`
 	ShortDesc string `json:"shortdesc,omitempty"`
@@ -162,7 +170,8 @@ func agentNames(args []string) ([]namedAgent, error) {
 
 func agentsDescribe(args []string, stdout, stderr io.Writer) int {
 	fs := subcmd.NewFlags("basalt agents describe", "AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
-		"An agent's meta-data: what it does, its parameters (name, required, unique, default, what it\n"+
+		"An agent's meta-data: what it does, its parameters (name, required, unique, whether a change\n"+
+			"of it alone reloads the resource instead of restarting it, default, what it\n"+
 			"is) and actions (timeout, interval, depth). AGENT is ocf:PROVIDER:TYPE or fence_NAME. Exit 1\n"+
 			"when an agent is not installed or its meta-data cannot be read.")
 	dirs := registerAgentDirs(fs)
@@ -234,9 +243,14 @@ func agentsDescribe(args []string, stdout, stderr io.Writer) int {
 func describe(name, path string, md *ocf.MetaData) agentDescription {
 	d := agentDescription{Agent: name, Path: path, Version: md.Version, ShortDesc: strings.TrimSpace(md.ShortDesc),
 		LongDesc: strings.TrimSpace(md.LongDesc), Parameters: []paramDesc{}, Actions: []actionDesc{}}
+	var rl ocf.Reloadability
+	if strings.HasPrefix(name, "ocf:") { // fence agents are never reloaded
+		rl = ocf.ReloadabilityOf(md, ocf.Agent{}, nil)
+	}
+	d.Reload = string(rl.Action)
 	for _, p := range md.Parameters {
 		d.Parameters = append(d.Parameters, paramDesc{Name: p.Name, Required: p.Required, Unique: p.Unique, Type: p.Type,
-			Default: p.Default, ShortDesc: oneLine(p.ShortDesc)})
+			Reloads: rl.CanReload() && !slices.Contains(rl.ForceRestart, p.Name), Default: p.Default, ShortDesc: oneLine(p.ShortDesc)})
 	}
 	for _, a := range md.Actions {
 		ad := actionDesc{Name: a.Name, Depth: a.Depth, Role: a.Role}
@@ -264,14 +278,30 @@ func printDescription(w io.Writer, d agentDescription) {
 		fmt.Fprintf(w, " (version %s)", d.Version)
 	}
 	fmt.Fprintln(w)
+	switch {
+	case !strings.HasPrefix(d.Agent, "ocf:"):
+	case d.Reload != "":
+		fmt.Fprintf(w, "  a change of RELOADS parameters only reloads it (%s) instead of restarting it\n", d.Reload)
+	default:
+		fmt.Fprintln(w, "  never reloaded: a changed definition restarts it")
+	}
 	fmt.Fprintln(w, "\nParameters:")
 	if len(d.Parameters) == 0 {
 		fmt.Fprintln(w, "  (none)")
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  NAME\tREQUIRED\tUNIQUE\tDEFAULT\tDESCRIPTION")
+		ocfAgent := strings.HasPrefix(d.Agent, "ocf:") // fence agents never reload
+		if ocfAgent {
+			fmt.Fprintln(tw, "  NAME\tREQUIRED\tUNIQUE\tRELOADS\tDEFAULT\tDESCRIPTION")
+		} else {
+			fmt.Fprintln(tw, "  NAME\tREQUIRED\tUNIQUE\tDEFAULT\tDESCRIPTION")
+		}
 		for _, p := range d.Parameters {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", p.Name, yesNo(p.Required), yesNo(p.Unique), dash(p.Default), p.ShortDesc)
+			reloads := ""
+			if ocfAgent {
+				reloads = yesNo(p.Reloads) + "\t"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\t%s\n", p.Name, yesNo(p.Required), yesNo(p.Unique), reloads, dash(p.Default), p.ShortDesc)
 		}
 		_ = tw.Flush()
 	}

@@ -131,11 +131,12 @@ func TestAgentsDescribe(t *testing.T) {
 	root, fence := agentDirs(t)
 	rc, out, errOut := runCLI("agents", "describe", "ocf:test:fake", "--ocf-root", root, "--fence-agents", fence)
 	require.Equal(t, 0, rc, errOut)
-	require.Equal(t, "ocf:test:fake — Fake agent\n  "+filepath.Join(root, "resource.d", "test", "fake")+" (version 1.1)\n\n"+
+	require.Equal(t, "ocf:test:fake — Fake agent\n  "+filepath.Join(root, "resource.d", "test", "fake")+" (version 1.1)\n"+
+		"  never reloaded: a changed definition restarts it\n\n"+
 		"Parameters:\n"+
-		"  NAME   REQUIRED  UNIQUE  DEFAULT  DESCRIPTION\n"+
-		"  path   yes       no      -        data directory\n"+
-		"  state  no        no      -        state file\n\n"+
+		"  NAME   REQUIRED  UNIQUE  RELOADS  DEFAULT  DESCRIPTION\n"+
+		"  path   yes       no      no       -        data directory\n"+
+		"  state  no        no      no       -        state file\n\n"+
 		"Actions:\n"+
 		"  NAME       TIMEOUT  INTERVAL  DEPTH\n"+
 		"  start      20s      -         0\n"+

@@ -324,6 +324,9 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 	if !known && m.Resource.Agent == (ocf.Agent{}) {
 		return a.unknownOrphan(now, m)
 	}
+	if known && (m.Request.Action == ocf.Reload || m.Request.Action == ocf.ReloadAgent) {
+		return a.reload(now, m)
+	}
 	effs, err := a.lrm.Register(now, definition(before, known, m))
 	if after, _ := a.lrm.Resource(m.Resource.ID); err == nil && (!known || !sameResource(before, after)) {
 		// Durable before acting, like the epoch: a restarted agent must
@@ -350,6 +353,19 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 		}
 	}
 	effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
+	return a.route(now, effs)
+}
+
+// reload runs a reload with the manager's new definition. The record keeps
+// the definition that runs until the reload succeeds (route persists the
+// new one then): a restarted agent that lost the reload's result must
+// report the old digest, for the manager to reload again.
+func (a *Agent) reload(now time.Time, m proto.Exec) []effect.Effect {
+	call, effs, err := a.lrm.SubmitReload(now, m.Request, m.Resource)
+	if err != nil {
+		return a.route(now, append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()})))
+	}
+	a.calls[call] = opRef{op: m.Op, epoch: m.Epoch}
 	return a.route(now, effs)
 }
 
@@ -406,18 +422,59 @@ func (a *Agent) existing(req lrm.OpRequest) (lrm.OpRequest, bool) {
 // route turns the LRM's notifications into results for the manager, and
 // records each process it starts (noteStarts).
 func (a *Agent) route(now time.Time, effs []effect.Effect) []effect.Effect {
+	var persisted []effect.Effect // with a record to write first: a copy
 	for i, e := range effs {
 		n, ok := e.(lrm.Notify)
 		if !ok {
+			if persisted != nil {
+				persisted = append(persisted, e)
+			}
 			continue
 		}
 		ref := a.calls[n.Result.CallID]
-		effs[i] = a.send(proto.OpResult{Host: a.cfg.Host, Epoch: ref.epoch, Op: ref.op, Result: n.Result})
+		send := a.send(proto.OpResult{Host: a.cfg.Host, Epoch: ref.epoch, Op: ref.op, Result: n.Result})
 		if n.Result.Interval == 0 || n.Result.Status == lrm.Cancelled {
 			delete(a.calls, n.Result.CallID)
 		}
+		if p, changed := a.recordSettled(n.Result); changed {
+			if persisted == nil {
+				persisted = append(make([]effect.Effect, 0, len(effs)+1), effs[:i]...)
+			}
+			persisted = append(persisted, p)
+		}
+		if persisted != nil {
+			persisted = append(persisted, send)
+		} else {
+			effs[i] = send
+		}
+	}
+	if persisted != nil {
+		effs = persisted
 	}
 	return a.noteStarts(now, effs)
+}
+
+// recordSettled returns the record to persist when a start or reload
+// changed what the LRM holds of its resource (a reload's new definition,
+// how a started one reloads), before the manager hears of it: a restarted
+// agent reports what runs and how it reloads.
+func (a *Agent) recordSettled(res lrm.Result) (effect.Effect, bool) {
+	switch res.Action {
+	case ocf.Start, ocf.Reload, ocf.ReloadAgent:
+	default:
+		return nil, false
+	}
+	if res.Failed() {
+		return nil, false
+	}
+	def, ok := a.lrm.Resource(res.Resource)
+	if !ok || !a.record.differs(def) {
+		return nil, false
+	}
+	if err := a.record.set(def); err != nil {
+		return nil, false
+	}
+	return effect.Persist{Name: ResourcesRecord, Data: a.record.bytes()}, true
 }
 
 func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {

@@ -37,6 +37,12 @@ func (rr *resourceRecord) set(r lrm.Resource) error {
 	return nil
 }
 
+// differs reports whether r's encoding is not the one recorded.
+func (rr *resourceRecord) differs(r lrm.Resource) bool {
+	data, err := json.Marshal(r)
+	return err != nil || string(data) != string(rr.enc[r.ID])
+}
+
 // remove forgets id.
 func (rr *resourceRecord) remove(id string) {
 	if i, ok := slices.BinarySearch(rr.ids, id); ok {

@@ -67,6 +67,13 @@ type Config struct {
 	ExtraEnv []string
 	// OutputLimit bounds the captured stdout and stderr of each run.
 	OutputLimit int
+	// LearnMetaData makes the LRM run an agent's meta-data action before
+	// the first start (or reload) of that agent type, so that every
+	// started definition records how it reloads (Resource.Reload) and the
+	// manager can reload a changed resource instead of restarting it.
+	// Off, nothing is ever reloadable: what unit tests and simulations
+	// that script every process want.
+	LearnMetaData bool
 }
 
 // Notify is the effect that tells a subscriber of a result.
@@ -104,6 +111,13 @@ type op struct {
 	// that subscribers are told only of changes.
 	last    *Result
 	waiting bool // in the slot-wait list
+	// def, when set, is the definition the op runs with instead of the
+	// registered one: a reload's new definition, which becomes the
+	// registered one only once the reload succeeds.
+	def *Resource
+	// learn is set on the LRM's own meta-data runs (see metadata.go):
+	// their result is the LRM's, and reaches nobody else.
+	learn bool
 }
 
 func (o *op) recurring() bool { return o.req.Interval > 0 }
@@ -133,6 +147,9 @@ type LRM struct {
 	nextCall  CallID
 	nextProc  proc.ID
 	nextTimer effect.TimerID
+	// meta caches each agent's meta-data, learnt by the LRM's own
+	// meta-data runs (metadata.go).
+	meta map[ocf.Agent]metaEntry
 }
 
 // New returns an LRM with no resources.
@@ -158,6 +175,7 @@ func New(cfg Config) (*LRM, error) {
 		rscs:   map[string]*resource{},
 		procs:  map[proc.ID]*op{},
 		timers: map[effect.TimerID]*op{},
+		meta:   map[ocf.Agent]metaEntry{},
 	}, nil
 }
 
@@ -172,20 +190,15 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 	if r.Name == "" {
 		r.Name = r.ID
 	}
-	if _, err := r.Agent.Path(l.cfg.OCFRoot); err != nil {
-		return nil, fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
-	}
-	for _, k := range sortedKeys(r.Params) {
-		if err := ocf.ValidParamName(k); err != nil {
-			return nil, fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
-		}
-		if strings.ContainsRune(r.Params[k], 0) {
-			return nil, fmt.Errorf("register %s (%s): parameter %s contains a NUL byte", r.ID, r.Name, k)
-		}
+	if err := l.checkDefinition(r); err != nil {
+		return nil, err
 	}
 	if old, ok := l.rscs[r.ID]; ok {
 		if old.def.equal(r) {
 			return nil, nil
+		}
+		if r.Reload == nil && old.def.Digest() == r.Digest() {
+			r.Reload = old.def.Reload // a new name: what was learnt still holds
 		}
 		if old.def.Agent != r.Agent && (len(old.queue) > 0 || len(old.recurring) > 0) {
 			return nil, fmt.Errorf("register %s (%s): agent change from %s to %s while operations are pending: %w",
@@ -201,6 +214,22 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 		lastResult: map[OpKey]Result{},
 	}
 	return []effect.Effect{l.logf(slog.LevelInfo, l.rscs[r.ID], "resource registered", slog.String("agent", r.Agent.String()))}, nil
+}
+
+// checkDefinition refuses a definition the agent could not be run with.
+func (l *LRM) checkDefinition(r Resource) error {
+	if _, err := r.Agent.Path(l.cfg.OCFRoot); err != nil {
+		return fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
+	}
+	for _, k := range sortedKeys(r.Params) {
+		if err := ocf.ValidParamName(k); err != nil {
+			return fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
+		}
+		if strings.ContainsRune(r.Params[k], 0) {
+			return fmt.Errorf("register %s (%s): parameter %s contains a NUL byte", r.ID, r.Name, k)
+		}
+	}
+	return nil
 }
 
 // Unregister forgets a resource, cancelling its recurring operations. It is
@@ -246,6 +275,7 @@ func (l *LRM) Submit(now time.Time, req OpRequest) (CallID, []effect.Effect, err
 	if req.Interval > 0 && old != nil {
 		effs = l.cancelRecurring(now, r, old, effs) // replaced by the new request
 	}
+	effs = l.learnFirst(now, r, req, effs)
 	if req.Action == ocf.Stop {
 		// A stop ends monitoring: a monitor racing a stop would report the
 		// resource dead and trigger recovery of a resource being stopped.
@@ -363,7 +393,11 @@ func (l *LRM) tryStart(now time.Time, r *resource, effs []effect.Effect) []effec
 }
 
 func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []effect.Effect {
-	path, err := r.def.Agent.Path(l.cfg.OCFRoot)
+	def := r.def
+	if o.def != nil {
+		def = *o.def
+	}
+	path, err := def.Agent.Path(l.cfg.OCFRoot)
 	var env []string
 	if err == nil {
 		depth := 0
@@ -371,7 +405,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 			depth = o.req.Depth
 		}
 		env, err = ocf.Env(ocf.EnvSpec{
-			Root: l.cfg.OCFRoot, Agent: r.def.Agent, Instance: r.def.ID, Params: r.def.Params,
+			Root: l.cfg.OCFRoot, Agent: def.Agent, Instance: def.ID, Params: def.Params,
 			Timeout: o.req.Timeout, Interval: o.req.Interval, Depth: depth, Extra: l.cfg.ExtraEnv,
 		})
 	}
@@ -387,7 +421,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 	l.running++
 	l.nextProc++
 	o.pid = l.nextProc
-	o.digest = r.def.Digest()
+	o.digest = def.Digest()
 	o.state = opRunning
 	o.started = now
 	o.timedOut = false
@@ -518,6 +552,9 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 // report records a run's result in the resource's history and notifies
 // subscribers.
 func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effect.Effect) []effect.Effect {
+	if o.learn {
+		return l.learnt(r, o, res, effs)
+	}
 	res.CallID = o.call
 	res.Resource = r.def.ID
 	res.Name = r.def.Name
@@ -533,6 +570,10 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	res.EndedAt = now
 	res.Outcome = outcome(res)
 	o.started = time.Time{}
+	effs = l.settle(r, o, res, effs)
+	if rl := r.def.Reload; rl != nil && res.Digest == r.def.Digest() {
+		res.ReloadAction, res.ForceRestart, res.RestartDigest = rl.Action, slices.Clone(rl.ForceRestart), rl.RestartDigest
+	}
 
 	rec := OpRecord{
 		CallID: res.CallID, Key: res.Key(), Depth: res.Depth, RC: res.RC, Status: res.Status,

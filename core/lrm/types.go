@@ -2,6 +2,7 @@ package lrm
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/ocf"
@@ -20,6 +21,13 @@ type Resource struct {
 	Name   string
 	Agent  ocf.Agent
 	Params map[string]string
+	// Reload says how this definition reloads, as the LRM learnt from the
+	// agent's meta-data when it last started (or reloaded) it; nil: not
+	// learnt, or the agent reloads nothing. The LRM keeps it, not the
+	// caller: a definition sent without it keeps the one learnt, and a
+	// changed definition drops it until its own start. It is persisted
+	// with the definition, so that a restarted agent still reports it.
+	Reload *ocf.Reloadability `json:",omitempty"`
 }
 
 // Digest identifies the definition as its agent sees it (ocf.Digest).
@@ -42,6 +50,11 @@ func (r Resource) clone() Resource {
 	c.Params = make(map[string]string, len(r.Params))
 	for k, v := range r.Params {
 		c.Params[k] = v
+	}
+	if r.Reload != nil {
+		rl := *r.Reload
+		rl.ForceRestart = slices.Clone(rl.ForceRestart)
+		c.Reload = &rl
 	}
 	return c
 }
@@ -130,10 +143,24 @@ type Result struct {
 	// Digest is the digest of the definition the run used (ocf.Digest):
 	// what the manager compares with the configured one to tell a resource
 	// that runs with an old definition.
-	Digest    string `json:",omitempty"`
-	QueuedAt  time.Time
-	StartedAt time.Time
-	EndedAt   time.Time
+	Digest string `json:",omitempty"`
+	// ReloadAction, ForceRestart and RestartDigest tell how the definition
+	// of Digest reloads (ocf.Reloadability), when the LRM knows: the
+	// planner reloads instead of restarting a resource whose configured
+	// definition differs from it in reloadable parameters only. Empty (a
+	// result from an agent that predates reloads, too): it cannot reload.
+	ReloadAction  ocf.Action `json:",omitempty"`
+	ForceRestart  []string   `json:",omitempty"`
+	RestartDigest string     `json:",omitempty"`
+	QueuedAt      time.Time
+	StartedAt     time.Time
+	EndedAt       time.Time
+}
+
+// Reloadability is how the result's definition reloads (none when the
+// result does not say).
+func (r Result) Reloadability() ocf.Reloadability {
+	return ocf.Reloadability{Action: r.ReloadAction, ForceRestart: r.ForceRestart, RestartDigest: r.RestartDigest}
 }
 
 // QueueTime is how long the run waited before its process started.

@@ -64,6 +64,11 @@ package manager
 //	power host=h1                 a power status query of h1's devices
 //	query id=p1-1                 a power status query's readings
 //	fence-history                 the fencer's finished requests
+//	reloadable params=delay,...   the emulated agents reload those
+//	                              parameters with reload-agent from now
+//	                              on (every other parameter, and state,
+//	                              forces a restart), and say so in their
+//	                              results
 //
 // answer's fence status says off, or on once the driver has answered an
 // "on" for that target more recently than an "off".
@@ -72,8 +77,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,6 +154,12 @@ type driver struct {
 	// (resource@host): the one of its last start, which every other
 	// action runs with, as core/agent's definition.
 	defs map[string]string
+	// kept are those definitions themselves, for reloads.
+	kept map[string]lrm.Resource
+	// reloadable, once set (command reloadable params=...), names the
+	// parameters the emulated agents reload with reload-agent; every other
+	// parameter, and state, forces a restart.
+	reloadable map[string]bool
 }
 
 func (h *driver) query(id string) {
@@ -251,6 +264,11 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		h.apply(h.mg.TimerFired(h.now, id))
 	case "admin":
 		h.admin(t, d)
+	case "reloadable":
+		h.reloadable = map[string]bool{}
+		for _, p := range splitList(arg(t, d, "params", "")) {
+			h.reloadable[p] = true
+		}
 	case "config":
 		h.config(t, d)
 	case "status":
@@ -532,6 +550,7 @@ func (h *driver) answer(t *testing.T, d *datadriven.TestData) {
 		h.printf("> %s answers op %d (%s %s): rc %d", s.host, op, actionName(x.Request), x.Resource.ID, int(rc))
 		res := lrmResult(x.Resource.ID, x.Request.Action, x.Request.Interval, rc, lrm.Done, probe)
 		res.Digest = h.digest(key, x, rc)
+		h.reloadInfo(&res, key)
 		h.apply(h.mg.Receive(h.now, s.host, proto.OpResult{Host: s.host, Epoch: x.Epoch, Op: op, Result: res}))
 	}
 }
@@ -543,14 +562,37 @@ func (h *driver) digest(key string, x *proto.Exec, rc ocf.RC) string {
 	if h.defs == nil {
 		h.defs = map[string]string{}
 	}
+	if h.kept == nil {
+		h.kept = map[string]lrm.Resource{}
+	}
 	kept, ok := h.defs[key]
-	if x.Request.Action == ocf.Start || !ok {
+	takes := x.Request.Action == ocf.Start || x.Request.Action == ocf.Reload || x.Request.Action == ocf.ReloadAgent
+	if takes || !ok {
 		kept = x.Resource.Digest()
 	}
-	if x.Request.Action == ocf.Start && rc == ocf.OK {
+	if takes && rc == ocf.OK {
 		h.defs[key] = kept
+		h.kept[key] = x.Resource
 	}
 	return kept
+}
+
+// reloadInfo says, as the emulated agent would, how the definition a
+// result ran with reloads (command reloadable).
+func (h *driver) reloadInfo(res *lrm.Result, key string) {
+	def, ok := h.kept[key]
+	if h.reloadable == nil || !ok || def.Digest() != res.Digest {
+		return
+	}
+	force := []string{"state"}
+	for _, k := range slices.Sorted(maps.Keys(def.Params)) {
+		if !h.reloadable[k] && k != "state" {
+			force = append(force, k)
+		}
+	}
+	slices.Sort(force)
+	res.ReloadAction, res.ForceRestart = ocf.ReloadAgent, force
+	res.RestartDigest = ocf.RestartDigest(def.Agent, def.Params, force)
 }
 
 // config applies a file of testdata/clusters (name=), or previews it

@@ -80,6 +80,14 @@ func request(a planner.Action, r *model.Resource) lrm.OpRequest {
 		req.Action, req.Timeout = ocf.Start, r.Start.Timeout
 	case planner.Stop:
 		req.Action, req.Timeout = ocf.Stop, r.Stop.Timeout
+	case planner.Reload:
+		req.Action, req.Timeout = a.ReloadAction, r.Reload.Timeout
+		if req.Action == "" {
+			req.Action = ocf.Reload
+		}
+		if req.Timeout <= 0 { // a model built without the loader's defaults
+			req.Timeout = r.Start.Timeout
+		}
 	case planner.Monitor:
 		mon := r.Monitors[a.Monitor]
 		req.Action, req.Interval, req.Timeout, req.Depth = ocf.Monitor, mon.Interval, mon.Timeout, mon.Depth

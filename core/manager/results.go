@@ -41,6 +41,8 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 		effs = append(effs, mg.startResult(now, r, p.host, res)...)
 	case res.Action == ocf.Stop:
 		effs = append(effs, mg.stopResult(now, r, p.host, res)...)
+	case res.Action == ocf.Reload || res.Action == ocf.ReloadAgent:
+		effs = append(effs, mg.reloadResult(now, r, p.host, res)...)
 	case res.Action == ocf.Monitor && p.recurring:
 		effs = append(effs, mg.monitored(now, r, p, res, first)...)
 		okOutcome = okOutcome || !first
@@ -100,7 +102,7 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 		}
 		return effs
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
-		mg.observed.set(r.ID, host, planner.Observed{State: planner.Running, Digest: res.Digest})
+		mg.observed.set(r.ID, host, runningAs(res, false))
 	default:
 		mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
 		return mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, false)
@@ -112,12 +114,36 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
 	delete(mg.lostStops, rscHost{r.ID, host}) // the host's LRM answers
 	if !res.Failed() {
-		mg.observed.set(r.ID, host, planner.Observed{State: planner.Running, Digest: res.Digest})
+		mg.observed.set(r.ID, host, runningAs(res, false))
 		return mg.event(now, Event{Kind: "started", Host: host, Resource: r.ID, Name: r.Name})
 	}
 	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
 	// Start failure is fatal on that host (Pacemaker's default).
 	return mg.recordFailure(now, r, host, res, planner.FailedStart, 0, true)
+}
+
+// runningAs is what a result that found its resource running says of it:
+// the definition it runs with and how that one reloads.
+func runningAs(res lrm.Result, monitored bool) planner.Observed {
+	return planner.Observed{State: planner.Running, Monitored: monitored, Digest: res.Digest,
+		ReloadAction: res.ReloadAction, ForceRestart: res.ForceRestart, RestartDigest: res.RestartDigest}
+}
+
+// reloadResult records a reload's result. A reload that succeeded leaves
+// the resource running with the new definition, monitored as before (the
+// agent's recurring monitors run with the definition it holds, the new
+// one from now on). One that failed leaves it failed, as a failed
+// monitor would: the resource is recovered by a stop and a start, and the
+// failure counts, as Pacemaker treats a failed reload.
+func (mg *Manager) reloadResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
+	if !res.Failed() {
+		was, _ := mg.observed.get(r.ID, host)
+		mg.observed.set(r.ID, host, runningAs(res, was.Monitored))
+		return mg.event(now, Event{Kind: "reloaded", Host: host, Resource: r.ID, Name: r.Name})
+	}
+	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
+	effs := mg.event(now, Event{Kind: "reload-failed", Host: host, Resource: r.ID, Name: r.Name, Message: describe(res)})
+	return append(effs, mg.recordFailure(now, r, host, res, planner.FailedReload, 0, false)...)
 }
 
 // stopResult records a stop's result. A failed stop leaves the resource in an
@@ -140,7 +166,7 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 	obs := mg.observed.of(r.ID)
 	if !res.Failed() {
 		if o := obs[p.host]; o.State == planner.Running || o.State == "" || first {
-			mg.observed.set(r.ID, p.host, planner.Observed{State: planner.Running, Monitored: true, Digest: res.Digest})
+			mg.observed.set(r.ID, p.host, runningAs(res, true))
 		}
 		return nil
 	}
@@ -269,7 +295,7 @@ func (mg *Manager) unsolicited(now time.Time, m proto.OpResult) []effect.Effect 
 	case ocf.Stopped:
 		mg.observed.set(res.Resource, m.Host, planner.Observed{State: planner.Stopped})
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
-		mg.observed.set(res.Resource, m.Host, planner.Observed{State: planner.Running, Digest: res.Digest})
+		mg.observed.set(res.Resource, m.Host, runningAs(res, false))
 	default:
 		return nil // let the manager's own probe judge a failure
 	}

@@ -248,6 +248,7 @@ func (m *Model) addFoundOrphan(r Resource) {
 	}
 	r.Start = Op{Timeout: m.Cluster.StartTimeout, OnFail: OnFailRestart}
 	r.Stop = Op{Timeout: m.Cluster.StopTimeout, OnFail: OnFailFence}
+	r.Reload = Op{Timeout: m.Cluster.StartTimeout, OnFail: OnFailRestart}
 	if !m.Cluster.Fencing {
 		r.Stop.OnFail = OnFailBlock
 	}

@@ -104,11 +104,16 @@ type Resource struct {
 	// ID is unique and is the agent's OCF_RESOURCE_INSTANCE.
 	ID string
 	// Name is the human name every log line and status row shows.
-	Name     string
-	Agent    ocf.Agent
-	Params   map[string]string
-	Start    Op
-	Stop     Op
+	Name   string
+	Agent  ocf.Agent
+	Params map[string]string
+	Start  Op
+	Stop   Op
+	// Reload is the reload (or reload-agent) that replaces a restart when
+	// only reloadable parameters change; its timeout defaults to the
+	// start's, and a failed reload is recovered as a failed start would
+	// be tried again: a restart.
+	Reload   Op
 	Monitors []Monitor
 	Line     int
 	// digest caches Digest, set by Index.

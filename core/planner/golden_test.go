@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/ocf"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden .out files")
@@ -45,7 +46,18 @@ type goldenCase struct {
 		Op      string `yaml:"op"`
 		Monitor int    `yaml:"monitor"`
 	} `yaml:"failures"`
-	Fatal       map[string]string `yaml:"fatal"`
+	Fatal map[string]string `yaml:"fatal"`
+	// Definitions gives, by resource and host, the definition an observed
+	// instance runs with when it is not the configured one (agent and
+	// params; the configured resource's when left out), and how its agent
+	// said it reloads (reload: the action; force-restart: the parameters
+	// that force a restart). Digests are computed from them.
+	Definitions map[string]map[string]struct {
+		Agent        string            `yaml:"agent"`
+		Params       map[string]string `yaml:"params"`
+		Reload       string            `yaml:"reload"`
+		ForceRestart []string          `yaml:"force-restart"`
+	} `yaml:"definitions"`
 	Constraints struct {
 		Moves map[string]struct {
 			Host  string `yaml:"host"`
@@ -125,6 +137,28 @@ func loadCase(t *testing.T, path string) Input {
 			} else if c.Default != "" && h.State == Online {
 				in.Observed[r.ID][h.Name] = parse(c.Default)
 			}
+		}
+	}
+	for id, hosts := range c.Definitions {
+		rsc, ok := m.Resource(id)
+		require.True(t, ok, "%s: definitions of unknown resource %s", path, id)
+		for h, d := range hosts {
+			ob, ok := in.Observed[id][h]
+			require.True(t, ok, "%s: a definition of %s on %s, where it is not observed", path, id, h)
+			agent, params := rsc.Agent, rsc.Params
+			if d.Agent != "" {
+				agent, err = ocf.ParseAgent(d.Agent)
+				require.NoError(t, err)
+			}
+			if d.Params != nil {
+				params = d.Params
+			}
+			ob.Digest = ocf.Digest(agent, params)
+			if d.Reload != "" {
+				ob.ReloadAction, ob.ForceRestart = ocf.Action(d.Reload), d.ForceRestart
+				ob.RestartDigest = ocf.RestartDigest(agent, params, d.ForceRestart)
+			}
+			in.Observed[id][h] = ob
 		}
 	}
 	for r, hosts := range c.Failures {

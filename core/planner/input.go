@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/ocf"
 )
 
 // HostState is what the manager believes of a host.
@@ -69,6 +70,14 @@ type Observed struct {
 	// is not the configured one's is restarted: stopped as it was
 	// started, started as now configured.
 	Digest string `json:",omitempty"`
+	// ReloadAction, ForceRestart and RestartDigest are how that
+	// definition reloads, as its agent said (lrm.Result's fields of the
+	// same names; empty: it cannot reload). A changed definition whose
+	// ForceRestart parameters keep their values (its restart digest is
+	// RestartDigest) is reloaded there instead of restarted.
+	ReloadAction  ocf.Action `json:",omitempty"`
+	ForceRestart  []string   `json:",omitempty"`
+	RestartDigest string     `json:",omitempty"`
 }
 
 // FailedOp names the operation whose failure a Failure records.
@@ -80,6 +89,9 @@ const (
 	FailedStart   FailedOp = "start"
 	FailedStop    FailedOp = "stop"
 	FailedMonitor FailedOp = "monitor"
+	// FailedReload: a reload failed; it is recovered by a restart, as
+	// Pacemaker's reload's on-fail defaults to restart.
+	FailedReload FailedOp = "reload"
 )
 
 // Failure is a resource's failure history on one host: the facts the

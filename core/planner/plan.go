@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/ocf"
 )
 
 // Kind is an action's kind.
@@ -20,6 +21,9 @@ const (
 	Stop    Kind = "stop"
 	Start   Kind = "start"
 	Monitor Kind = "monitor"
+	// Reload runs the agent's reload action with the configured
+	// definition, in place of a stop and start (see reloadable).
+	Reload Kind = "reload"
 )
 
 // Action is one step of a transition.
@@ -35,6 +39,9 @@ type Action struct {
 	// After lists the IDs of actions that must succeed first.
 	After  []int
 	Reason string
+	// ReloadAction is the agent action a Reload runs (reload-agent or
+	// reload), as the running instance's agent said it reloads.
+	ReloadAction ocf.Action `json:",omitempty"`
 }
 
 // String renders an action on one line, as the golden files show it.
@@ -469,6 +476,7 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, re
 func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 	in := p.in
 	restart := map[string]string{}      // member -> why it is restarted
+	var reload []string                 // members reloaded in place, parents first
 	for _, r := range p.startOrder(g) { // parents first: a parent's mark reaches its children
 		why := ""
 		if parent := g.Parent(r); parent != "" && restart[parent] == "" && p.state(parent, host).State != Running {
@@ -477,6 +485,8 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 		switch st := p.state(r, host); {
 		case st.State == Failed:
 			why = "restart after failure"
+		case st.State == Running && p.definitionChanged(r, st) && p.reloadable(r, st):
+			reload = append(reload, r) // unless a parent's restart takes it down anyway
 		case st.State == Running && p.definitionChanged(r, st):
 			why = "restart: definition changed"
 		}
@@ -496,6 +506,15 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 		}
 	}
 	stopIDs := p.stopChain(g, restartActive, host, func(r string) string { return restart[r] })
+	reloadIDs := map[string]int{}
+	for _, r := range reload {
+		if restart[r] == "" {
+			// In place: its children run on untouched, as Pacemaker
+			// reloads without restarting dependants.
+			reloadIDs[r] = p.add(Action{Kind: Reload, Resource: r, Host: host, After: slices.Clone(clearIDs),
+				Reason: "reload: only reloadable parameters changed", ReloadAction: p.state(r, host).ReloadAction})
+		}
+	}
 	startIDs := map[string]int{}
 	for _, r := range p.startOrder(g) {
 		st := p.state(r, host)
@@ -515,6 +534,8 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 				var after []int
 				if id, ok := startIDs[r]; ok {
 					after = []int{id}
+				} else if id, ok := reloadIDs[r]; ok {
+					after = []int{id} // one command on a resource at a time
 				}
 				p.add(Action{Kind: Monitor, Resource: r, Host: host, Monitor: i, After: after})
 			}
@@ -530,6 +551,18 @@ func (p *plan) definitionChanged(rsc string, st Observed) bool {
 	}
 	r, ok := p.in.Model.Resource(rsc)
 	return ok && r.Digest() != st.Digest
+}
+
+// reloadable: the instance's agent reloads, and the configured definition
+// differs from the running one in parameters it reloads only: the same
+// agent (the restart digest covers it) and the same values of every
+// parameter that forces a restart.
+func (p *plan) reloadable(rsc string, st Observed) bool {
+	if st.ReloadAction == "" || st.RestartDigest == "" {
+		return false
+	}
+	r, ok := p.in.Model.Resource(rsc)
+	return ok && ocf.RestartDigest(r.Agent, r.Params, st.ForceRestart) == st.RestartDigest
 }
 
 // place chooses the hosts of a group and explains the choice.

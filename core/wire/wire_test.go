@@ -81,3 +81,31 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestResultsSayHowTheyReloadAndOldOnesCannot: a result carries how its
+// definition reloads, and a result from an agent that predates reloads
+// (no such fields) decodes as one that cannot reload.
+func TestResultsSayHowTheyReloadAndOldOnesCannot(t *testing.T) {
+	m := proto.OpResult{Host: "h", Epoch: 4, Op: 7, Result: lrm.Result{CallID: 2, Resource: "r", Action: ocf.Start, Status: lrm.Done,
+		Digest: "d1", ReloadAction: ocf.ReloadAgent, ForceRestart: []string{"state"}, RestartDigest: "d2",
+		QueuedAt: time.Unix(10, 0).UTC(), EndedAt: time.Unix(11, 0).UTC()}}
+	line, err := Encode(m)
+	require.NoError(t, err)
+	got, err := Decode(line)
+	require.NoError(t, err)
+	require.Equal(t, m, got)
+
+	old := `{"type":"op-result","msg":{"Host":"h","Epoch":4,"Op":7,"Result":{"CallID":2,"Resource":"r","Name":"","Action":"start",` +
+		`"Interval":0,"Depth":0,"RC":0,"Status":1,"Outcome":0,"ExitReason":"","Output":"","Digest":"d1",` +
+		`"QueuedAt":"1970-01-01T00:00:10Z","StartedAt":"0001-01-01T00:00:00Z","EndedAt":"1970-01-01T00:00:11Z"}}}` + "\n"
+	got, err = Decode([]byte(old))
+	require.NoError(t, err)
+	res := got.(proto.OpResult).Result
+	require.Equal(t, "d1", res.Digest)
+	require.False(t, res.Reloadability().CanReload())
+
+	// An exec names no reloadability: what the agent learnt is its own.
+	line, err = Encode(proto.Exec{Epoch: 1, Op: 1, Resource: lrm.Resource{ID: "r"}, Request: lrm.OpRequest{Resource: "r", Action: ocf.Start}})
+	require.NoError(t, err)
+	require.NotContains(t, string(line), "Reload")
+}

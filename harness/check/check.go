@@ -99,8 +99,9 @@ type ownOutput struct {
 // where no other host may have it, and leaves it (possibly) active there
 // whatever its result — a failed or timed-out start may have half-started
 // it; a successful stop, a monitor finding it stopped and a fence remove
-// the host; a monitor finding it running requires it to be possibly active
-// there.
+// the host; a monitor finding it running, or a reload succeeding there,
+// requires it to be possibly active there; meta-data and validate-all
+// runs say nothing of it.
 var ownership = porcupine.Model{
 	Init: func() interface{} { return "" },
 	Step: func(state, input, output interface{}) (bool, interface{}) {
@@ -132,6 +133,15 @@ var ownership = porcupine.Model{
 			return true, state
 		case "fence":
 			return true, joinSet(without(set, in.host))
+		case "reload", "reload-agent":
+			// Sent only to a running instance: a reload that succeeded
+			// there says it may be active there, as a monitor would.
+			if out.known && out.rc == 0 {
+				return slices.Contains(set, in.host), state
+			}
+			return true, state
+		case "meta-data", "validate-all":
+			return true, state // about the agent, not the instance
 		}
 		return false, state
 	},

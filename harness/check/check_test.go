@@ -76,6 +76,23 @@ func TestOwnershipViolations(t *testing.T) {
 	require.False(t, CheckOwnership(bad, map[string]int{"r": 1})[0].OK)
 }
 
+// TestOwnershipOfReloadsAndMetaData: the LRM's meta-data runs say nothing
+// of the instance, wherever they run; a reload that succeeded says it may
+// be active there, so one where it cannot be is a violation.
+func TestOwnershipOfReloadsAndMetaData(t *testing.T) {
+	ok := []Op{
+		op("r", "a", "meta-data", 0, 0.5, 0),
+		op("r", "b", "meta-data", 0, 0.5, 0),
+		op("r", "a", "start", 1, 2, 0),
+		op("r", "a", "reload-agent", 3, 4, 0),
+		op("r", "a", "reload", 5, 6, 0),
+		op("r", "b", "reload-agent", 5, 6, 1), // failed: says nothing
+	}
+	require.True(t, CheckOwnership(ok, map[string]int{"r": 1})[0].OK)
+	bad := []Op{op("r", "a", "start", 1, 2, 0), op("r", "b", "reload-agent", 3, 4, 0)}
+	require.False(t, CheckOwnership(bad, map[string]int{"r": 1})[0].OK)
+}
+
 func TestEpochsAndFlapping(t *testing.T) {
 	v := CheckEpochs([]Act{{At: at(1), Host: "a", Epoch: 2}, {At: at(2), Host: "b", Epoch: 1}, {At: at(3), Host: "a", Epoch: 1, What: "exec"}})
 	require.Len(t, v, 1)

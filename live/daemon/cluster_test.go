@@ -211,7 +211,7 @@ func (lc *liveCluster) startAgentAt(h, addr string) {
 	a, err := StartAgentDaemon(AgentDaemonConfig{
 		Agent: agent.Config{Host: h, HeartbeatInterval: hb, FenceAgentDir: lc.fenceDir,
 			FenceEnv: []string{DefaultPath},
-			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot,
+			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot, LearnMetaData: true, // as basalt-agent serve runs it
 				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
 		Listen: addr, TLS: cfg, Store: lc.agentStoreOf(h), Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
 	})

@@ -6,6 +6,7 @@ package simproc
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -99,6 +100,45 @@ func (r *Runner) script(resource, action string) Script {
 	return r.def
 }
 
+// scripted reports whether a script of the test's decides the next run
+// of action on resource.
+func (r *Runner) scripted(resource, action string) bool {
+	_, own := r.steady[key{resource, action}]
+	_, anyRsc := r.steady[key{"", action}]
+	return own || anyRsc || len(r.once[key{resource, action}]) > 0
+}
+
+// MetaDataAction is the OCF action the runner answers with MetaData unless
+// a script says otherwise.
+const MetaDataAction = "meta-data"
+
+// MetaData is the meta-data every simulated agent gives: the statefile
+// agent's parameters (state, unique; fail_dir and delay), but with delay
+// and fail_dir marked reloadable and OCF 1.1's reload-agent advertised (the
+// shipped statefile agent keeps to the OCF 1.0 DTD that ocf-tester checks,
+// so it does not), so that a changed delay reloads a simulated resource
+// and a changed state restarts it.
+func MetaData(agentType string) string {
+	return `<?xml version="1.0"?>
+<resource-agent name="` + agentType + `" version="1.0">
+<version>1.1</version>
+<shortdesc lang="en">simulated ` + agentType + `</shortdesc>
+<parameters>
+<parameter name="state" unique="1"><content type="string"/></parameter>
+<parameter name="fail_dir" reloadable="1"><content type="string"/></parameter>
+<parameter name="delay" reloadable="1"><content type="integer" default="0"/></parameter>
+</parameters>
+<actions>
+<action name="start" timeout="20s"/>
+<action name="stop" timeout="20s"/>
+<action name="monitor" timeout="20s" interval="10s"/>
+<action name="reload-agent" timeout="20s"/>
+<action name="meta-data" timeout="5s"/>
+</actions>
+</resource-agent>
+`
+}
+
 // Running is the number of processes not yet ended.
 func (r *Runner) Running() int { return len(r.running) }
 
@@ -118,7 +158,11 @@ func (r *Runner) Start(id proc.ID, spec proc.Spec, onExit func(proc.ID, proc.Exi
 			resource = v
 		}
 	}
+	answer := action == MetaDataAction && !r.scripted(resource, action)
 	s := r.script(resource, action)
+	if answer {
+		s.Stdout = MetaData(path.Base(spec.Path))
+	}
 	pgid := len(r.Runs) + 1
 	r.Runs = append(r.Runs, Run{ID: id, Resource: resource, Action: action, Start: r.q.Now(), PGID: pgid})
 	p := &running{run: len(r.Runs) - 1, onExit: onExit}
