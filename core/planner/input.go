@@ -178,6 +178,11 @@ type Input struct {
 	// configuration is wrong everywhere).
 	Fatal       map[string]string
 	Constraints Constraints
+	// Attributes are the node attributes the manager holds, host → name →
+	// value (crm_attribute's, attrd_updater's): promotion scores among
+	// them, named as Pacemaker names them (master-<resource>). A host
+	// missing has none.
+	Attributes map[string]map[string]string
 	// hostIdx maps a host's name to its index in Hosts, for one plan; nil
 	// in an Input built elsewhere, which host then scans.
 	hostIdx map[string]int
