@@ -325,7 +325,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		ManagerIntercept: managerIntercept(cfg),
 		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
 		Observer: func(ch cluster.Change) {
-			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
+			safety.ObserveInstance(ch.At, ch.Host, ch.Resource, ch.Digest, ch.Active)
 			truth.observe(ch)
 			if cfg.KeepHistory {
 				res.Changes = append(res.Changes, ch)
