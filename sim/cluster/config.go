@@ -63,3 +63,7 @@ func (c *Cluster) ApplyConfig(text string) (string, error) {
 	}
 	return id, err
 }
+
+// Note adds a line to the trace (and so to its hash): what a driver of
+// the cluster did that the cluster's own lines do not say.
+func (c *Cluster) Note(line string) { c.trace("%s", line) }
