@@ -45,7 +45,10 @@ type goldenCase struct {
 		Op      string `yaml:"op"`
 		Monitor int    `yaml:"monitor"`
 	} `yaml:"failures"`
-	Fatal       map[string]string `yaml:"fatal"`
+	Fatal map[string]string `yaml:"fatal"`
+	// Orphans are groups of Config that a configuration change removed
+	// while they may run (model.WithOrphans): they are to be stopped.
+	Orphans     []string `yaml:"orphans"`
 	Constraints struct {
 		Moves map[string]struct {
 			Host  string `yaml:"host"`
@@ -93,6 +96,13 @@ func loadCase(t *testing.T, path string) Input {
 	require.NoError(t, err)
 	m, err := model.Load(c.Config, cfg)
 	require.NoError(t, err)
+	if len(c.Orphans) > 0 {
+		gone := map[string]bool{}
+		for _, g := range c.Orphans {
+			gone[g] = true
+		}
+		m = model.WithOrphans(m, m.WithoutGroups(gone), func(string) bool { return true })
+	}
 
 	in := Input{Model: m, Now: offset(t, c.Now), Observed: map[string]map[string]Observed{},
 		Failures: map[string]map[string]Failure{}, Fatal: c.Fatal}
