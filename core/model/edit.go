@@ -61,7 +61,14 @@ func (e EditOp) String() string {
 	case EditSetParam:
 		return fmt.Sprintf("set %s of %s to %q", e.Param, e.Resource, e.Value)
 	case EditSetMonitor:
-		return fmt.Sprintf("set monitor %d of %s: interval %s, timeout %s", e.Monitor, e.Resource, e.Interval, e.Timeout)
+		s := fmt.Sprintf("set monitor %d of %s:", e.Monitor, e.Resource)
+		if e.Interval != 0 {
+			s += " interval " + e.Interval.String()
+		}
+		if e.Timeout != 0 {
+			s += " timeout " + e.Timeout.String()
+		}
+		return s
 	}
 	return string(e.Kind)
 }
