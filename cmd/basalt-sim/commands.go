@@ -586,18 +586,29 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 // faults, fences and admin requests as marks, and the violations; and
 // porcupine's page of each resource whose history is not linearizable.
 func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result, ln *lanes) error {
+	var rscs []string
+	known := map[string]bool{}
+	for _, res := range cfg.Model.Resources {
+		rscs, known[res.ID] = append(rscs, res.ID), true
+	}
 	var changes []check.Change
 	for _, ch := range r.Changes {
-		changes = append(changes, check.Change{At: ch.At, Host: ch.Host, Resource: ch.Resource, Active: ch.Active, Cause: ch.Cause})
+		// An instance of another definition than the start-up one (a
+		// config-apply's) has a lane of its own, named as the trace
+		// names it, after the configured resources.
+		name := ch.Resource
+		if ch.Digest != "" {
+			name += "#" + ch.Digest[:min(8, len(ch.Digest))]
+		}
+		if !known[name] {
+			rscs, known[name] = append(rscs, name), true
+		}
+		changes = append(changes, check.Change{At: ch.At, Host: ch.Host, Resource: name, Active: ch.Active, Cause: ch.Cause})
 	}
 	marks := append(ln.planMarks(plan), ln.marks...)
 	marks = append(marks, check.Mark{At: cluster.Start.Add(plan.Chaos), Kind: check.MarkHeal, Label: "heal"})
 	for _, v := range r.Violations {
 		marks = append(marks, check.Mark{At: v.At, Kind: check.MarkViolation, Label: "VIOLATION " + v.String()})
-	}
-	var rscs []string
-	for _, res := range cfg.Model.Resources {
-		rscs = append(rscs, res.ID)
 	}
 	hosts := cfg.Model.HostNames()
 	var buf bytes.Buffer
