@@ -43,6 +43,7 @@ func (t *simTarget) ApplyConfigChange(f faults.Fault) error {
 	id, err := t.c.ApplyConfig(string(next))
 	if err != nil {
 		t.configRefusals++
+		t.c.Note(fmt.Sprintf("config change refused: %v", err))
 		return err
 	}
 	t.configApplies++
