@@ -1,12 +1,15 @@
 package swarm
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/sim/cluster"
 	"github.com/basalt-ha/basalt/sim/faults"
 )
 
@@ -74,3 +77,26 @@ func TestDrawnChangesLoadAndKeepHosts(t *testing.T) {
 }
 
 func randFor(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
+
+// A changed parameter reaches the judges as a new instance: the ground
+// truth's changes carry the new definition's digest, the old instance
+// stops before the new one starts, and the run is judged clean, its world
+// running exactly the new configuration at the end.
+func TestChangedDefinitionIsANewInstance(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	plan := faults.Plan{Seed: 5, Scripted: true, Chaos: 2 * time.Minute, Heal: time.Second,
+		Network: faults.Network{LatencyMin: time.Millisecond, LatencyMax: 5 * time.Millisecond},
+		Faults: []faults.Fault{{At: time.Minute, Kind: faults.ConfigApply,
+			Edits: []model.EditOp{{Kind: model.EditSetParam, Resource: "db", Param: "state", Value: "/run/w/db-v2"}}}}}
+	r := RunPlan(Config{Model: m, Text: DefaultConfig(), KeepHistory: true}, plan)
+	require.False(t, r.Failed(), r.Summary())
+	require.Equal(t, 1, r.Coverage.ConfigApplies)
+	var db []string
+	for _, ch := range r.Changes {
+		if ch.Resource == "db" && ch.At.After(cluster.Start.Add(time.Minute)) {
+			db = append(db, fmt.Sprintf("%s %t digest=%t", ch.Host, ch.Active, ch.Digest != ""))
+		}
+	}
+	require.Equal(t, []string{"h4 false digest=false", "h4 true digest=true"}, db)
+}
