@@ -150,6 +150,8 @@ type host struct {
 	// files is the simulated file system of resource state files, one
 	// per instance (a resource run with one definition): present or not.
 	files map[inst]bool
+	// instances counts the files per resource, for Running.
+	instances map[string]int
 	// starting counts the start actions running per resource. The LRM
 	// runs one operation per resource at a time, so a monitor only ever
 	// overlaps a start that a dead agent left running (an orphan): it sees
@@ -194,6 +196,12 @@ func (i inst) String() string {
 		return i.rsc
 	}
 	return i.rsc + "#" + i.digest[:min(8, len(i.digest))]
+}
+
+// startDef is a resource's definition when the cluster was built.
+type startDef struct {
+	agent  ocf.Agent
+	params map[string]string
 }
 
 func instLess(a, b inst) int {
@@ -268,6 +276,9 @@ type Cluster struct {
 	// startup is each resource's definition digest when the cluster was
 	// built (see inst).
 	startup map[string]string
+	// startDefs are the start-up definitions themselves, which an agent
+	// run's environment is compared with before any digest is computed.
+	startDefs map[string]startDef
 	// running and runningText are the configuration last applied (nil:
 	// none), for RunningConfig while no manager answers.
 	running     *model.Model
@@ -291,17 +302,18 @@ func New(m *model.Model, opts Options) *Cluster {
 		cut: map[string]map[string]bool{}, netRng: rand.New(rand.NewPCG(opts.Seed, 2)),
 		rfaults: map[string]*ResourceFault{},
 		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{}, clog: map[string]time.Duration{},
-		conns: map[effect.ConnID]*simConn{}, startup: map[string]string{},
+		conns: map[effect.ConnID]*simConn{}, startup: map[string]string{}, startDefs: map[string]startDef{},
 	}
 	for i := range m.Resources {
-		c.startup[m.Resources[i].ID] = m.Resources[i].Digest()
+		r := &m.Resources[i]
+		c.startup[r.ID], c.startDefs[r.ID] = r.Digest(), startDef{agent: r.Agent, params: r.Params}
 	}
 	if opts.Replicas > 0 {
 		c.store, c.campaigns = coordstore.New(), map[coordinator.LeaseID]*campaigner{}
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
-		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, starting: map[inst]int{},
+		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, starting: map[inst]int{},
 			pgids: map[int]procKey{},
 			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
 	}
@@ -338,14 +350,7 @@ func (c *Cluster) Agent(h string) *agent.Agent {
 
 // Running reports whether a state file of the resource (of any of its
 // definitions) exists on a host: the ground truth.
-func (c *Cluster) Running(h, rsc string) bool {
-	for i := range c.hosts[h].files { // purity:unordered a disjunction over the instances is the same in any order
-		if i.rsc == rsc {
-			return true
-		}
-	}
-	return false
-}
+func (c *Cluster) Running(h, rsc string) bool { return c.hosts[h].instances[rsc] > 0 }
 
 // Instance is a resource running on a host with the definition whose
 // digest (ocf.Digest) is Digest.
@@ -391,6 +396,9 @@ func (c *Cluster) instanceOf(spec proc.Spec) inst {
 		case strings.HasPrefix(k, "OCF_RESKEY_"):
 			params[strings.TrimPrefix(k, "OCF_RESKEY_")] = v
 		}
+	}
+	if def, ok := c.startDefs[rsc]; ok && def.agent == a && maps.Equal(def.params, params) {
+		return inst{rsc: rsc} // the start-up definition: no digest to compute
 	}
 	d := ocf.Digest(a, params)
 	if d == c.startup[rsc] {
@@ -1126,8 +1134,12 @@ func (c *Cluster) setFile(h *host, in inst, present bool, cause string) {
 	}
 	if present {
 		h.files[in] = true
+		h.instances[in.rsc]++
 	} else {
 		delete(h.files, in)
+		if h.instances[in.rsc]--; h.instances[in.rsc] <= 0 {
+			delete(h.instances, in.rsc)
+		}
 	}
 	c.trace("truth %s %s active=%t (%s)", h.name, in, present, cause)
 	if c.opts.Observer != nil {
