@@ -2,6 +2,7 @@ package faults
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -102,7 +103,7 @@ func drawEdit(m *model.Model, rng *rand.Rand) (model.EditOp, bool) {
 		g := groups[rng.IntN(len(groups))]
 		return model.EditOp{Kind: model.EditAddGroup, Group: g, As: fmt.Sprintf("%s-c%d", g, rng.IntN(1000))}, true
 	case 2:
-		params := slices.Sorted(mapsKeys(r.Params))
+		params := slices.Sorted(maps.Keys(r.Params))
 		p := "sim_revision"
 		if len(params) > 0 && rng.IntN(4) != 0 {
 			p = params[rng.IntN(len(params))]
@@ -120,14 +121,4 @@ func drawEdit(m *model.Model, rng *rand.Rand) (model.EditOp, bool) {
 		op.Timeout = time.Duration(5+rng.IntN(26)) * time.Second
 	}
 	return op, true
-}
-
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m { // purity:unordered the caller sorts
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
