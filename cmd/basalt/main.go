@@ -25,7 +25,7 @@ const exitCodes = `Exit codes:
   1  status: something needs attention; power status: a device's answer is
      UNKNOWN; a request refused by the manager, or
      its report FAILED, or still OPEN after --timeout; validate: a file is
-     invalid; certs init: nothing written
+     invalid; certs init, certs add: nothing written
   2  a command-line mistake (unknown subcommand or flag, missing or extra
      argument, bad value); the message says which; host confirm-down
      without --yes (nothing is sent)
@@ -44,7 +44,7 @@ var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks t
 		"report":      {Args: "ID [--wait]|list", Summary: "show a request's report (--wait to follow it to CLOSED); list: every report", Run: reportCmd},
 		"fence":       {Args: "history|devices", Summary: "the fencing history; the fence devices and their last monitors", Run: fenceCmds.Dispatch},
 		"agents":      {Args: "list|describe AGENT", Summary: "the resource and fence agents installed here, and their meta-data", Run: agentsCmds.Dispatch},
-		"certs":       {Args: "init --dir DIR --hosts H1,H2,...", Summary: "a CA and certificates for a cluster", Run: certsCmds.Dispatch},
+		"certs":       {Args: "init|add --dir DIR --hosts H1,H2,...", Summary: "a CA and certificates for a cluster; add: certificates for new hosts", Run: certsCmds.Dispatch},
 		"config":      {Args: "apply FILE [--dry-run]|show", Summary: "change the running configuration (with a preview first), or print it", Run: configCmds.Dispatch},
 	}}
 
