@@ -35,6 +35,7 @@ import (
 	"github.com/basalt-ha/basalt/core/storage"
 	"github.com/basalt-ha/basalt/sim/coordstore"
 	"github.com/basalt-ha/basalt/sim/eventq"
+	"github.com/basalt-ha/basalt/sim/simproc"
 )
 
 // Start is the virtual time every simulation begins at.
@@ -77,6 +78,13 @@ type Options struct {
 	WrapAgent func(*agent.Agent) agent.Machine
 	// Trace, when set, receives every trace line as it happens.
 	Trace func(string)
+	// LearnMetaData: the agents learn each agent type's meta-data before
+	// its first start, as basalt-agent does, so that a changed definition
+	// whose changed parameters all reload is reloaded in place
+	// (simproc.MetaData says which). Off, every change restarts; default
+	// runs never change a definition, and leave it off so that their
+	// traces stay those of the runs before reloads.
+	LearnMetaData bool
 	// Observer, when set, sees every resource state change on a host.
 	Observer func(Change)
 	// Replicas, when set, runs that many manager replicas against a
@@ -992,7 +1000,7 @@ const staleHeartbeatFactor = 2
 
 func (c *Cluster) startAgent(h *host) {
 	inner, err := agent.Recover(agent.Config{
-		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot},
+		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot, LearnMetaData: c.opts.LearnMetaData},
 		HeartbeatInterval: staleHeartbeatFactor * c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
 		Boot: fmt.Sprint(h.boots),
 	}, h.store)
@@ -1366,12 +1374,46 @@ func (c *Cluster) actionEnds(h *host, in inst, action string, fault *ResourceFau
 		c.setFile(h, in, true, "start")
 	case action == "stop":
 		c.setFile(h, in, false, "stop")
+	case action == "meta-data":
+		exit.Stdout = []byte(simproc.MetaData(c.agentType(in.rsc)))
+	case action == "reload-agent" || action == "reload":
+		exit.Code = c.reloadEnds(h, in)
 	case action == "monitor":
 		if !h.files[in] || h.starting[in] > 0 {
 			exit.Code = 7
 		}
 	}
 	return exit
+}
+
+// reloadEnds plays a successful reload: the running instance becomes one of
+// the definition the reload ran with, in place (the old one ends the
+// instant the new one begins, never both), and the agent exits 0; with no
+// instance running it exits 7, as an agent reloading nothing says.
+func (c *Cluster) reloadEnds(h *host, in inst) int {
+	var old []inst
+	for _, o := range slices.SortedFunc(maps.Keys(h.files), instLess) {
+		if o.rsc == in.rsc {
+			old = append(old, o)
+		}
+	}
+	if len(old) == 0 {
+		return 7
+	}
+	for _, o := range old {
+		c.setFile(h, o, false, "reload")
+	}
+	c.setFile(h, in, true, "reload")
+	return 0
+}
+
+// agentType is the OCF type of rsc's configured agent ("" when the
+// running configuration has it no more).
+func (c *Cluster) agentType(rsc string) string {
+	if r, ok := c.RunningModel().Resource(rsc); ok {
+		return r.Agent.Type
+	}
+	return ""
 }
 
 // killOrphan plays the kill of a process group an earlier agent life left

@@ -3,6 +3,7 @@ package cluster
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +102,48 @@ func TestApplyConfigRestartsRemovesAndAdds(t *testing.T) {
 	// A change of hosts is refused: the simulated hosts are fixed.
 	_, err = c.ApplyConfig("cluster: {name: x, fencing: false}\nhosts: [{name: a, address: 127.0.0.1:1}]\n")
 	require.ErrorContains(t, err, "hosts are fixed")
+}
+
+// TestApplyConfigReloadsInPlace: with the agents learning meta-data, a
+// change of a parameter the simulated agent reloads (simproc.MetaData's
+// sim_revision) reloads the running instance in place, with no stop, and
+// the world's instance becomes the new definition's the instant the old
+// one ends; a change of state, which the agent does not reload, restarts.
+// Without learning, the same reloadable change restarts.
+func TestApplyConfigReloadsInPlace(t *testing.T) {
+	for _, learn := range []bool{true, false} {
+		path := filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")
+		text, err := os.ReadFile(path)
+		require.NoError(t, err)
+		m, err := model.Load(path, text)
+		require.NoError(t, err)
+		s := &instances{active: map[string]map[inst]bool{}}
+		c := New(m, Options{Seed: 5, Config: text, Observer: s.observe, LearnMetaData: learn})
+		c.Boot()
+		require.True(t, c.RunUntil(time.Minute, func() bool { return c.Running("oss1", "ost1") && c.Manager().Idle() }))
+
+		next, err := model.Edit("c.yaml", text, []model.EditOp{{Kind: model.EditSetParam, Resource: "ost1", Param: "sim_revision", Value: "2"}})
+		require.NoError(t, err)
+		applied := len(s.changes)
+		_, err = c.ApplyConfig(string(next))
+		require.NoError(t, err)
+		want, _ := c.RunningModel().Resource("ost1")
+		current := func() bool {
+			mg := c.Manager()
+			return mg.Idle() && slices.Contains(c.Instances("oss1"), Instance{"ost1", want.Digest()})
+		}
+		require.True(t, c.RunUntil(2*time.Minute, current), "learn=%v: %v", learn, c.Instances("oss1"))
+		var causes []string
+		for _, ch := range s.changes[applied:] {
+			if ch.Resource == "ost1" || ch.Resource == "pool1" {
+				causes = append(causes, ch.Resource+" "+ch.Cause)
+			}
+		}
+		if learn {
+			require.Equal(t, []string{"ost1 reload", "ost1 reload"}, causes, "reloaded in place: old instance out, new in, nothing stopped")
+		} else {
+			require.Contains(t, causes, "ost1 stop", "without meta-data every change restarts")
+		}
+		require.Empty(t, s.bad, "a resource active twice")
+	}
 }

@@ -345,6 +345,9 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	opts := cluster.Options{
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
 		RebootAfter: RebootAfter, Trace: cfg.Trace, Config: cfg.Text,
+		// Only a configuration change makes a reload: runs without one
+		// keep the traces of the runs before reloads.
+		LearnMetaData: cfg.ConfigApply,
 		ManagerIntercept: managerIntercept(cfg),
 		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
 		Observer: func(ch cluster.Change) {
