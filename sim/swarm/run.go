@@ -347,7 +347,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		RebootAfter: RebootAfter, Trace: cfg.Trace, Config: cfg.Text,
 		// Only a configuration change makes a reload: runs without one
 		// keep the traces of the runs before reloads.
-		LearnMetaData: cfg.ConfigApply,
+		LearnMetaData:    cfg.ConfigApply,
 		ManagerIntercept: managerIntercept(cfg),
 		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
 		Observer: func(ch cluster.Change) {
