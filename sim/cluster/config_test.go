@@ -43,16 +43,8 @@ func (s *instances) observe(ch Change) {
 // the same host), a group added starts, and a group removed stops and
 // is forgotten, with nothing ever active twice.
 func TestApplyConfigRestartsRemovesAndAdds(t *testing.T) {
-	path := filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")
-	text, err := os.ReadFile(path)
-	require.NoError(t, err)
-	m, err := model.Load(path, text)
-	require.NoError(t, err)
-	s := &instances{active: map[string]map[inst]bool{}}
 	var lines []string
-	c := New(m, Options{Seed: 3, Config: text, Observer: s.observe, Trace: func(l string) { lines = append(lines, l) }})
-	c.Boot()
-	require.True(t, c.RunUntil(time.Minute, func() bool { return c.Running("oss1", "ost1") && c.Manager().Idle() }))
+	c, s, text := bootPair(t, Options{Seed: 3, Trace: func(l string) { lines = append(lines, l) }})
 	got, _ := c.RunningConfig()
 	require.Equal(t, string(text), got, "the start-up file until a change")
 
@@ -112,15 +104,7 @@ func TestApplyConfigRestartsRemovesAndAdds(t *testing.T) {
 // Without learning, the same reloadable change restarts.
 func TestApplyConfigReloadsInPlace(t *testing.T) {
 	for _, learn := range []bool{true, false} {
-		path := filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")
-		text, err := os.ReadFile(path)
-		require.NoError(t, err)
-		m, err := model.Load(path, text)
-		require.NoError(t, err)
-		s := &instances{active: map[string]map[inst]bool{}}
-		c := New(m, Options{Seed: 5, Config: text, Observer: s.observe, LearnMetaData: learn})
-		c.Boot()
-		require.True(t, c.RunUntil(time.Minute, func() bool { return c.Running("oss1", "ost1") && c.Manager().Idle() }))
+		c, s, text := bootPair(t, Options{Seed: 5, LearnMetaData: learn})
 
 		next, err := model.Edit("c.yaml", text, []model.EditOp{{Kind: model.EditSetParam, Resource: "ost1", Param: "sim_revision", Value: "2"}})
 		require.NoError(t, err)
@@ -146,4 +130,22 @@ func TestApplyConfigReloadsInPlace(t *testing.T) {
 		}
 		require.Empty(t, s.bad, "a resource active twice")
 	}
+}
+
+// bootPair boots the failover pair of testdata/configs with opts (its
+// Config and Observer set here) until ost1 runs on oss1 and the manager
+// is idle: the world, the instances it observed and the file's text.
+func bootPair(t *testing.T, opts Options) (*Cluster, *instances, []byte) {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "configs", "failover-pair.yaml")
+	text, err := os.ReadFile(path)
+	require.NoError(t, err)
+	m, err := model.Load(path, text)
+	require.NoError(t, err)
+	s := &instances{active: map[string]map[inst]bool{}}
+	opts.Config, opts.Observer = text, s.observe
+	c := New(m, opts)
+	c.Boot()
+	require.True(t, c.RunUntil(time.Minute, func() bool { return c.Running("oss1", "ost1") && c.Manager().Idle() }))
+	return c, s, text
 }
