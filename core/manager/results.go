@@ -28,6 +28,7 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 	first := !p.answered
 	effs := mg.retire(m.Op, p, res)
 	if res.Status == lrm.Cancelled {
+		mg.setupCancelled(p)
 		return effs
 	}
 	okOutcome := !res.Failed()
@@ -55,6 +56,27 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 	}
 	mg.wake()
 	return effs
+}
+
+// setupCancelled: the agent cancelled a monitor whose setup this manager
+// still awaits. It cancels by key, and the manager forgets the monitors it
+// cancels before it sends the cancel, so this cancel was meant for an
+// earlier setup of the same monitor and ended this one instead: a network
+// that delivers a copy of the new setup ahead of the cancel (seeds 3249 and
+// 3353: a configuration change cancels a changed monitor and sets it up
+// again at once). The setup fails its action, or the transition would wait
+// for a first result that never comes, and the planner sets the monitor up
+// once more.
+func (mg *Manager) setupCancelled(p *pendingOp) {
+	if !p.recurring || p.answered {
+		return
+	}
+	if o, ok := mg.observed.get(p.resource, p.host); ok {
+		o.Monitored = false
+		mg.observed.set(p.resource, p.host, o)
+	}
+	mg.actionDone(p, false)
+	mg.wake()
 }
 
 // acrossCleanup: a probe or start failed, but a cleanup of its resource
