@@ -21,11 +21,19 @@ import (
 //	    "started" and never stopped, running on h2 though no configuration
 //	    had it (staleTruth). An orphan now stops whatever its group was
 //	    told before.
+//	3249, 3353: a change of a monitor's timeout cancelled the monitor and
+//	    set it up again at once; a duplicate of the new setup overtook the
+//	    cancel, so the agent set the new monitor up and then cancelled it
+//	    (it cancels by key). The setup was answered "cancelled", which left
+//	    its action running: the transition never ended, and the manager
+//	    planned nothing more (every report open, pool-b down for good). A
+//	    cancelled setup now fails its action, and the monitor is set up
+//	    again.
 func TestConfigApplySeeds(t *testing.T) {
 	m, err := DefaultModel()
 	require.NoError(t, err)
 	cfg := Config{Model: m, Text: DefaultConfig(), ConfigApply: true}
-	for _, seed := range []uint64{12} {
+	for _, seed := range []uint64{12, 3249, 3353} {
 		r := RunSeed(cfg, seed)
 		require.False(t, r.Failed(), "seed %d: %s", seed, r.Summary())
 		require.Positive(t, r.Coverage.ConfigApplies, "seed %d applied a change", seed)
