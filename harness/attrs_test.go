@@ -36,7 +36,9 @@ groups:
 // --promotion: its start's score (5, "unpromoted") reaches the manager's
 // store as master-st, transient, on the host it runs on, visible through
 // basalt host attr and answered by crm_attribute's query from the agent's
-// copy; its state file is in that host's HA_VARRUN. Moved to h2, its stop
+// copy; its state file is in that host's HA_VARRUN. crm_master,
+// attrd_updater and crm_node, run as agents run them, set, query and
+// delete through the same path. Moved to h2, its stop
 // on h1 deletes h1's score and its start sets h2's. A restarted manager
 // still holds the score (the event log keeps transient values too).
 func TestProcessStatefulPromotionScore(t *testing.T) {
@@ -68,15 +70,45 @@ func TestProcessStatefulPromotionScore(t *testing.T) {
 
 	// crm_attribute as an agent on h2 runs it: the query is answered from
 	// h2's agent's copy of every host's attributes.
-	tool := exec.Command(filepath.Join(pc.Dir, "state", "h2", "tools", "crm_attribute"), "-N", "h1", "-l", "reboot", "-n", "master-st", "-G")
-	tool.Env = []string{attrtools.SocketEnv + "=" + filepath.Join(pc.Dir, "state", "h2", "attrd.sock")}
 	p.poll("h2's agent's copy holds h1's score", 10*time.Second, func() bool {
-		out, err = tool.CombinedOutput()
-		tool = exec.Command(tool.Path, tool.Args[1:]...)
-		tool.Env = []string{attrtools.SocketEnv + "=" + filepath.Join(pc.Dir, "state", "h2", "attrd.sock")}
+		out, err = runTool(pc, "h2", nil, "crm_attribute", "-N", "h1", "-l", "reboot", "-n", "master-st", "-G")
 		return err == nil
 	})
 	require.Equal(t, "scope=status  name=master-st value=5\n", string(out))
+	// The other tools, as agents run them: crm_master for a clone
+	// instance, attrd_updater, crm_node.
+	inst := []string{"OCF_RESOURCE_INSTANCE=db:1"}
+	out, err = runTool(pc, "h2", inst, "crm_master", "-l", "reboot", "-v", "100")
+	require.NoError(t, err, "%s", out)
+	require.True(t, has("h2", api.AttrView{Name: "master-db", Value: "100", Lifetime: "reboot"}), "set once crm_master returns")
+	out, err = runTool(pc, "h2", inst, "crm_master", "-l", "reboot", "-G", "-q")
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "100\n", string(out))
+	out, err = runTool(pc, "h2", nil, "attrd_updater", "-n", "pingd", "-U", "1000", "-d", "5s")
+	require.NoError(t, err, "%s", out)
+	out, err = runTool(pc, "h2", nil, "attrd_updater", "-n", "pingd", "-Q")
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "name=\"pingd\" host=\"h2\" value=\"1000\"\n", string(out))
+	out, err = runTool(pc, "h2", nil, "crm_master", "-l", "reboot", "-D")
+	require.Error(t, err, "crm_master without OCF_RESOURCE_INSTANCE or -r")
+	out, err = runTool(pc, "h2", inst, "crm_master", "-l", "reboot", "-D")
+	require.NoError(t, err, "%s", out)
+	out, err = runTool(pc, "h2", nil, "attrd_updater", "-n", "pingd", "-D")
+	require.NoError(t, err, "%s", out)
+	out, err = runTool(pc, "h2", nil, "crm_node", "-n")
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "h2\n", string(out))
+	out, err = runTool(pc, "h2", nil, "crm_node", "-l")
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "1 h1 member\n2 h2 member\n", string(out))
+	out, err = runTool(pc, "h2", nil, "crm_attribute", "-n", "cluster-delay", "-G")
+	require.Equal(t, "crm_attribute: a cluster option (no --node, --lifetime or --promotion) is not supported by basalt\n", string(out))
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, 3, ee.ExitCode())
+	as, err := c.Attributes("h2")
+	require.NoError(t, err)
+	require.Empty(t, as, "h2 holds nothing the tools did not delete")
 
 	require.NoError(t, c.Do("POST", "/v1/requests", api.Request{Command: string(manager.CmdMove), Target: "g", Host: "h2"}, nil))
 	p.poll("the score follows Stateful to h2", 30*time.Second, func() bool {
@@ -90,4 +122,12 @@ func TestProcessStatefulPromotionScore(t *testing.T) {
 	v, err := c.Status()
 	require.NoError(t, err)
 	require.Equal(t, []api.AttrView{score}, v.Hosts[1].Attributes, "the status shows it")
+}
+
+// runTool runs one of host h's attribute tools as a resource agent there
+// would: from its tools directory, with its socket in the environment.
+func runTool(pc *harness.ProcessCluster, h string, env []string, tool string, args ...string) ([]byte, error) {
+	cmd := exec.Command(filepath.Join(pc.Dir, "state", h, "tools", tool), args...)
+	cmd.Env = append([]string{attrtools.SocketEnv + "=" + filepath.Join(pc.Dir, "state", h, "attrd.sock")}, env...)
+	return cmd.CombinedOutput()
 }
