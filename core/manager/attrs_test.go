@@ -110,3 +110,20 @@ func TestPromotionAttr(t *testing.T) {
 		require.Equal(t, want, proto.PromotionAttr(in), in)
 	}
 }
+
+// A host the configuration no longer has takes its attributes with it,
+// as crm_node -R does: they count against no bound and reach no agent.
+func TestRemovedHostsAttributesGo(t *testing.T) {
+	mg := startedManager(t, "change-base")
+	for _, h := range []string{"h1", "h2"} {
+		_, err := mg.AdminAttr(t0, AttrChange{Host: h, Name: "site", Value: h, Lifetime: proto.AttrForever, By: "op"})
+		require.NoError(t, err)
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "clusters", "change-no-h2.yaml"))
+	require.NoError(t, err)
+	next, err := model.Load("change-no-h2.yaml", data)
+	require.NoError(t, err)
+	mg.swapModel(t0, next)
+	require.Equal(t, 1, mg.attrs.total())
+	require.Equal(t, []AttrRecord{{Host: "h1", Name: "site", Value: "h1", Lifetime: proto.AttrForever, By: "op"}}, mg.snapshotAttrs())
+}
