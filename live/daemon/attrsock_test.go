@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/lrm"
+	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
 	"github.com/basalt-ha/basalt/live/attrtools"
 	"github.com/basalt-ha/basalt/live/process"
@@ -78,4 +81,47 @@ func TestAttrSocketWithoutAManager(t *testing.T) {
 	data, err := os.ReadFile(other)
 	require.NoError(t, err)
 	require.Equal(t, "keep me", string(data))
+}
+
+// The attribute socket with real daemons: a change is answered once the
+// manager has recorded it, the other agent's copy answers a query for it,
+// crm_node's members come from the manager, a refusal comes back with its
+// reason; with the manager gone a change is queued, and reaches the next
+// manager once it connects.
+func TestAttrSocketThroughTheManager(t *testing.T) {
+	lc := newLiveClusterOpts(t, []string{"h1", "h2"}, liveOptions{attrSockets: true})
+	lc.await("g running on h1", func() bool { return lc.running("h1") })
+	ask := func(h string, r attrtools.Request) attrtools.Answer {
+		t.Helper()
+		a, err := attrtools.Ask(lc.attrSocket(h), r, 30*time.Second)
+		require.NoError(t, err)
+		return a
+	}
+	stored := func(h string, a proto.Attribute) bool {
+		ok := false
+		lc.mgr.View(func(m *manager.Manager) { ok = slices.Contains(m.Attributes()[h], a) })
+		return ok
+	}
+	score := proto.Attribute{Name: "master-pool", Value: "10", Lifetime: proto.AttrReboot}
+	require.Equal(t, attrtools.Answer{Host: "h1"},
+		ask("h1", attrtools.Request{Op: attrtools.OpSet, Name: "master-pool", Value: "10", Lifetime: "reboot", By: "crm_attribute (pool)"}))
+	require.True(t, stored("h1", score), "recorded before the tool is answered")
+
+	lc.await("h2's copy holds h1's score", func() bool {
+		return ask("h2", attrtools.Request{Op: attrtools.OpQuery, Host: "h1", Name: "master-pool", Lifetime: "reboot"}).Found
+	})
+	require.Equal(t, []attrtools.Member{{Name: "h1", Online: true}, {Name: "h2", Online: true}},
+		ask("h2", attrtools.Request{Op: attrtools.OpMembers}).Members)
+	require.Contains(t, ask("h2", attrtools.Request{Op: attrtools.OpSet, Host: "h9", Name: "x", Value: "1", Lifetime: "reboot"}).Error,
+		`no host "h9" is configured`)
+
+	lc.mgr.Stop()
+	lc.await("h1's agent has no manager", func() bool {
+		a := ask("h1", attrtools.Request{Op: attrtools.OpSet, Name: "site", Value: "rack1", Lifetime: "forever"})
+		return a.Queued
+	})
+	lc.startManager()
+	lc.await("the queued change reaches the new manager", func() bool {
+		return stored("h1", proto.Attribute{Name: "site", Value: "rack1", Lifetime: proto.AttrForever}) && stored("h1", score)
+	})
 }
