@@ -151,16 +151,16 @@ func (a *Agent) AttrRequest(now time.Time, r AttrRequest) []effect.Effect {
 		return answer(AttrAnswer{Err: fmt.Sprintf("%d attribute changes already wait for the manager, the most this agent holds: "+
 			"is the manager reachable?", MaxPendingAttrs)})
 	}
+	connected := a.attr.takes && a.conn.cur != 0
+	if up.Members && !connected {
+		return answer(AttrAnswer{Err: "no manager is connected: the cluster's membership is unknown here"})
+	}
 	a.attr.nextReq++
 	up.Req = a.attr.nextReq
 	p := pendingAttr{req: up.Req, id: r.ID, update: up}
-	if a.attr.takes && a.conn.cur != 0 {
+	if connected {
 		a.attr.sent = append(a.attr.sent, p)
 		return []effect.Effect{a.send(up)}
-	}
-	if up.Members {
-		a.attr.nextReq--
-		return answer(AttrAnswer{Err: "no manager is connected: the cluster's membership is unknown here"})
 	}
 	p.id = 0 // answered now: its ack reaches no tool
 	a.attr.queue = append(a.attr.queue, p)
