@@ -267,8 +267,10 @@ func StartProcessCluster(o ProcessOptions) (*ProcessCluster, error) {
 func (pc *ProcessCluster) addHost(h string, i int, dialed map[string]string) error {
 	pc.Hosts = append(pc.Hosts, h)
 	pc.hosts[h] = &hostProc{up: true}
-	if err := os.MkdirAll(pc.ResourceDir(h), 0o755); err != nil {
-		return fmt.Errorf("process cluster: %w", err)
+	for _, d := range []string{pc.ResourceDir(h), pc.VarRunDir(h)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("process cluster: %w", err)
+		}
 	}
 	if pc.opts.Network == NetNetns {
 		l, err := NewNetnsLink()
@@ -318,6 +320,12 @@ func (pc *ProcessCluster) HostDir(h string) string { return filepath.Join(pc.Dir
 // state files, the ground truth of what runs there.
 func (pc *ProcessCluster) ResourceDir(h string) string {
 	return filepath.Join(pc.HostDir(h), "resources")
+}
+
+// VarRunDir is a host's HA_VARRUN (the host's /var/run): where agents such
+// as Stateful keep their state files. Lost in a crash, as RAM is.
+func (pc *ProcessCluster) VarRunDir(h string) string {
+	return filepath.Join(pc.HostDir(h), "varrun")
 }
 
 // OpHistoryPath is where a host's agent records the operations it ran.
@@ -381,7 +389,7 @@ func (pc *ProcessCluster) startAgent(h string) error {
 	args := append([]string{"serve", "--host", h, "--listen", pc.Addrs[h],
 		"--certs", filepath.Join(pc.Dir, "certs"), "--state-dir", filepath.Join(pc.Dir, "state", h),
 		"--ocf-root", pc.opts.OCFRoot, "--fence-agents", pc.FenceDir,
-		"--rsc-tmp", pc.ResourceDir(h), "--pid-file", filepath.Join(hd, "agent.pid"),
+		"--rsc-tmp", pc.ResourceDir(h), "--var-run", pc.VarRunDir(h), "--pid-file", filepath.Join(hd, "agent.pid"),
 		// No --heartbeat-interval, as the shipped unit: the manager tells
 		// the agent the cluster's when it connects.
 		"--op-history", pc.OpHistoryPath(h)}, pc.opts.AgentArgs...)
@@ -570,8 +578,10 @@ func (pc *ProcessCluster) CrashHost(h string, bootAfter time.Duration) {
 		return
 	}
 	pc.kill9(h)
-	if err := wipe(pc.ResourceDir(h)); err != nil {
-		pc.logf("crash %s: %v", h, err)
+	for _, d := range []string{pc.ResourceDir(h), pc.VarRunDir(h)} {
+		if err := wipe(d); err != nil {
+			pc.logf("crash %s: %v", h, err)
+		}
 	}
 	hp.up, hp.agentDead, hp.bootAt = false, false, time.Time{}
 	if bootAfter > 0 {

@@ -1,15 +1,20 @@
 // Command basalt-agent is the per-host daemon (serve): the LRM and the host's
 // part of the fencer, commanded by the manager over mutual TLS. Its run-op
 // subcommand runs one OCF action through the LRM, the way an administrator
-// checks an agent by hand (crm_resource --force-start).
+// checks an agent by hand (crm_resource --force-start). Run under the name
+// crm_attribute, crm_master, attrd_updater or crm_node, it is the node
+// attribute tool of that name (live/attrtools), for the resource agents.
 package main
 
 import (
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
+	"github.com/basalt-ha/basalt/live/attrtools"
 )
 
 var commands = subcmd.Set{Tool: "basalt-agent", Commands: map[string]subcmd.Command{
@@ -18,7 +23,14 @@ var commands = subcmd.Set{Tool: "basalt-agent", Commands: map[string]subcmd.Comm
 	"serve":  {Summary: "run the agent daemon (LRM and fence execution for the manager)", Run: serve},
 }}
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	// Run as crm_attribute, crm_master, attrd_updater or crm_node (the
+	// links serve makes in its tools directory), it is that tool.
+	if tool := filepath.Base(os.Args[0]); slices.Contains(attrtools.Tools, tool) {
+		os.Exit(attrtools.Main(tool, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 func run(args []string, stdout, stderr io.Writer) int { return commands.Dispatch(args, stdout, stderr) }
 

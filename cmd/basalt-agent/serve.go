@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/benbjohnson/clock"
 	"github.com/spf13/pflag"
@@ -16,6 +17,7 @@ import (
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/live/attrtools"
 	"github.com/basalt-ha/basalt/live/certs"
 	"github.com/basalt-ha/basalt/live/daemon"
 	"github.com/basalt-ha/basalt/live/process"
@@ -50,6 +52,9 @@ func serve(args []string, _, stderr io.Writer) int {
 	ocfRoot := fs.String("ocf-root", defaultOCFRoot(), "OCF root")
 	fenceDir := fs.String("fence-agents", "/usr/sbin", "directory of fence agents")
 	rscTmp := fs.String("rsc-tmp", "", "resource agents' runtime directory (HA_RSCTMP); default: the agents' own")
+	varRun := fs.String("var-run", "", "resource agents' state directory (HA_VARRUN, where Stateful keeps its state file); default: the agents' own")
+	attrSocket := fs.String("attr-socket", "", "unix socket of the node attribute tools (crm_attribute, crm_master, attrd_updater, crm_node); default: STATE-DIR/attrd.sock")
+	toolsDir := fs.String("tools-dir", "", "directory of the node attribute tools, first on the agents' PATH and their HA_SBIN_DIR; default: STATE-DIR/tools")
 	pidFile := fs.String("pid-file", "", "write this process's pid here (the PID fence agent reads it)")
 	heartbeat := fs.Duration("heartbeat-interval", agent.DefaultHeartbeatInterval,
 		"heartbeat interval until the manager tells the cluster's heartbeat-interval (at every connection); no need to set it")
@@ -112,14 +117,10 @@ func serve(args []string, _, stderr io.Writer) int {
 		}
 		*p.v = abs
 	}
-	env := []string{daemon.DefaultPath}
-	if *rscTmp != "" {
-		abs, err := filepath.Abs(*rscTmp)
-		if err != nil {
-			fmt.Fprintf(stderr, "basalt-agent serve: --rsc-tmp: %v\n", err)
-			return 2
-		}
-		env = append(env, "HA_RSCTMP="+abs)
+	env, socket, err := agentEnv(*stateDir, *rscTmp, *varRun, *attrSocket, *toolsDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "basalt-agent serve: %v\n", err)
+		return 2
 	}
 	var tcfg *tls.Config
 	if !*insecure {
@@ -132,8 +133,9 @@ func serve(args []string, _, stderr io.Writer) int {
 		Agent: agent.Config{Host: *host, HeartbeatInterval: *heartbeat, FenceAgentDir: *fenceDir, FenceEnv: []string{daemon.DefaultPath},
 			LRM: lrm.Config{OCFRoot: *ocfRoot, MaxConcurrent: *maxProcs, ExtraEnv: env, LearnMetaData: true}, Boot: process.BootID(),
 			MaxEpochJump: proto.Epoch(*maxJump)},
-		Wrap:   canary.wrap,
-		Listen: *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: process.NewRunner(), Log: log,
+		Wrap:       canary.wrap,
+		AttrSocket: socket,
+		Listen:     *listen, TLS: tcfg, Insecure: *insecure, Store: store, Clock: clock.New(), Runner: process.NewRunner(), Log: log,
 	}
 	if *opHistory != "" {
 		// Appended to, never truncated: a restarted agent continues the
@@ -166,4 +168,81 @@ func serve(args []string, _, stderr io.Writer) int {
 	// that the manager waits for the agent's return instead of fencing.
 	d.StopCleanly()
 	return 0
+}
+
+// agentEnv is the environment every resource agent runs with, beyond its
+// parameters: PATH with the node attribute tools first (and HA_SBIN_DIR
+// naming their directory, which Stateful calls crm_attribute from), the
+// attribute socket they ask the daemon on, and HA_RSCTMP and HA_VARRUN
+// when given. It links the tools (to this executable, which answers to
+// their names) and returns the socket's path.
+func agentEnv(stateDir, rscTmp, varRun, socket, tools string) ([]string, string, error) {
+	abs := func(flag, p string) (string, error) {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", flag, err)
+		}
+		return a, nil
+	}
+	var err error
+	if socket == "" {
+		socket = filepath.Join(stateDir, "attrd.sock")
+	}
+	if tools == "" {
+		tools = filepath.Join(stateDir, "tools")
+	}
+	if socket, err = abs("--attr-socket", socket); err != nil {
+		return nil, "", err
+	}
+	if tools, err = abs("--tools-dir", tools); err != nil {
+		return nil, "", err
+	}
+	if err := linkTools(tools); err != nil {
+		return nil, "", err
+	}
+	env := []string{"PATH=" + tools + ":" + strings.TrimPrefix(daemon.DefaultPath, "PATH="), "HA_SBIN_DIR=" + tools,
+		attrtools.SocketEnv + "=" + socket}
+	for _, d := range []struct{ flag, v, name string }{{"--rsc-tmp", rscTmp, "HA_RSCTMP"}, {"--var-run", varRun, "HA_VARRUN"}} {
+		if d.v == "" {
+			continue
+		}
+		p, err := abs(d.flag, d.v)
+		if err != nil {
+			return nil, "", err
+		}
+		if d.name == "HA_VARRUN" {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return nil, "", fmt.Errorf("%s: %w", d.flag, err)
+			}
+			p += "/" // ocf-directories' HA_VARRUN ends with one
+		}
+		env = append(env, d.name+"="+p)
+	}
+	return env, socket, nil
+}
+
+// linkTools makes dir hold the node attribute tools, each a symbolic link
+// to this executable (main dispatches on the name it was run as). Links
+// that point elsewhere (an older binary's path) are replaced.
+func linkTools(dir string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("node attribute tools: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("node attribute tools: %w", err)
+	}
+	for _, t := range attrtools.Tools {
+		p := filepath.Join(dir, t)
+		if cur, err := os.Readlink(p); err == nil && cur == self {
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("node attribute tools: %w", err)
+		}
+		if err := os.Symlink(self, p); err != nil {
+			return fmt.Errorf("node attribute tools: %w", err)
+		}
+	}
+	return nil
 }

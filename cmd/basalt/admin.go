@@ -237,6 +237,7 @@ func printStatus(w io.Writer, v api.StatusView) {
 	fmt.Fprintln(w)
 	printManagers(w, v.Managers)
 	printHosts(w, v.Hosts)
+	printNodeAttributes(w, v.Hosts)
 	fmt.Fprintln(w, "\nGroups:")
 	for _, g := range v.Groups {
 		printGroup(w, g)
@@ -596,6 +597,8 @@ var hosts = subcmd.Set{Tool: "basalt host", Noun: "action",
 			[]string{"HOST"}, target(api.CmdFence)),
 		"confirm-down": requestCmd("basalt host confirm-down", "HOST --yes", "state that the host's power is off, checked by hand: it is taken as fenced",
 			[]string{"HOST"}, confirmDown),
+		"attr": {Args: "HOST [NAME [VALUE]] [--delete] [--lifetime reboot|forever]",
+			Summary: "list, show, set or delete the host's node attributes (crm_attribute --node)", Run: hostAttr},
 	}}
 
 func maintenanceCmd(args []string, stdout, stderr io.Writer) int {

@@ -41,7 +41,7 @@ func hint(cmd string) string { return "Run '" + cmd + " --help' for usage.\n" }
 // TestUnknownFlagsSayWhich: before, an unknown flag on any subcommand
 // exited 2 with nothing on stderr.
 func TestUnknownFlagsSayWhich(t *testing.T) {
-	require.Len(t, leaves(), 33, "every command is covered")
+	require.Len(t, leaves(), 34, "every command is covered")
 	for _, l := range leaves() {
 		cmd := "basalt " + strings.Join(l, " ")
 		for _, flag := range []string{"--frobnicate", "-Z"} {
@@ -101,7 +101,9 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"status", "--watch", "--interval", "-1s"}, "basalt status", "--interval -1s: want a duration above 0"},
 		{[]string{"report", "r1-1", "-o", "txt"}, "basalt report", `-o/--output "txt": want one of`},
 		{[]string{"resource", "reboot", "g"}, "basalt resource", `unknown action "reboot": one of ban, cleanup`},
-		{[]string{"host"}, "basalt host", "missing action: one of confirm-down, fence, standby, unstandby"},
+		{[]string{"host"}, "basalt host", "missing action: one of attr, confirm-down, fence, standby, unstandby"},
+		{[]string{"host", "attr"}, "basalt host attr", "missing HOST"},
+		{[]string{"host", "attr", "h1", "a", "b", "c"}, "basalt host attr", `unexpected argument "c" after HOST NAME VALUE`},
 		{[]string{"power"}, "basalt power", "missing action: one of off, on, status"},
 		{[]string{"power", "status"}, "basalt power status", "missing HOST"},
 		{[]string{"power", "status", "oss1", "oss2"}, "basalt power status", `unexpected argument "oss2" after HOST`},

@@ -21,7 +21,8 @@ var garbageSeeds = flag.Int("garbage-seeds", 50, "seeds of TestArbitraryInputNev
 // TestArbitraryInputNeverBreaksAnInvariant throws seeded garbage at a
 // manager: messages from known and unknown hosts naming ops it did and did
 // not send, with any epoch and rc; timers it did and did not set; admin
-// requests valid and not. Nothing may panic: bad input is dropped or
+// requests valid and not; attribute updates of any host, name, value and
+// lifetime. Nothing may panic: bad input is dropped or
 // answered with an error, and the manager's own invariants hold.
 func TestArbitraryInputNeverBreaksAnInvariant(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "clusters", "pair.yaml"))
@@ -89,9 +90,10 @@ func runGarbage(t *testing.T, m *model.Model, seed uint64) {
 		if from = h; rng.IntN(10) == 0 {
 			from = pick(hosts)
 		}
-		switch rng.IntN(8) {
+		switch rng.IntN(9) {
 		case 0:
-			note(mg.Receive(now, from, proto.Hello{Host: h}))
+			note(mg.Receive(now, from, proto.Hello{Host: h, Attrs: rng.IntN(2) == 0, HasAttrs: rng.IntN(2) == 0,
+				Boot: pick([]string{"", "b1", "b2"})}))
 		case 1, 2:
 			note(mg.Receive(now, from, proto.Heartbeat{Host: h, Epoch: mg.Epoch()}))
 		case 3:
@@ -119,6 +121,11 @@ func runGarbage(t *testing.T, m *model.Model, seed uint64) {
 				Host: pick(hosts), Lifetime: time.Duration(rng.IntN(3)-1) * time.Minute, Flag: rng.IntN(2) == 0}
 			_, effs, _ := mg.Admin(now, req)
 			note(effs)
+		case 8:
+			up := proto.AttrUpdate{Host: h, Req: uint64(rng.IntN(5)), Target: pick(hosts), Name: pick([]string{"master-fs", "x", "", "bad name"}),
+				Value: pick([]string{"1", "", "a\nb"}), Delete: rng.IntN(3) == 0, Members: rng.IntN(8) == 0,
+				Lifetime: proto.AttrLifetime(pick([]string{"reboot", "forever", "never"}))}
+			note(mg.Receive(now, from, up))
 		}
 	}
 }

@@ -268,6 +268,7 @@ func (mg *Manager) swapModel(now time.Time, eff *model.Model) []effect.Effect {
 			}
 			delete(mg.hosts, h.Name)
 			mg.observed.dropHost(h.Name)
+			delete(mg.attrs, h.Name) // as crm_node -R removes a node's attributes
 		}
 	}
 	for _, h := range eff.Hosts {

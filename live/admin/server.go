@@ -25,6 +25,7 @@ import (
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
+	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/live/api"
 	"github.com/basalt-ha/basalt/live/daemon"
 )
@@ -42,9 +43,10 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 		v = api.StatusView{Cluster: cm.Cluster.Name, Epoch: st.Epoch, Deposed: st.Deposed, Maintenance: st.Maintenance}
 		text, version := d.ViewConfig(m)
 		v.Config = &api.ConfigView{Version: version, Text: text}
+		attrs := m.Attributes()
 		for _, h := range st.Hosts {
 			hv := api.HostView{Name: h.Name, State: string(h.State), Standby: h.Standby, Pending: h.Pending, Fencing: h.Fencing,
-				PersistError: h.PersistError}
+				PersistError: h.PersistError, Attributes: attrViews(attrs[h.Name])}
 			if !h.LastSeen.IsZero() {
 				hv.LastSeen = h.LastSeen.UTC().Format(time.RFC3339)
 			}
@@ -243,6 +245,8 @@ func ServeSource(src Source, path string, mode os.FileMode, log *slog.Logger) (*
 	handle("GET /v1/reports/{id}", serveReport)
 	handle("POST /v1/requests", serveRequest(log))
 	handle("GET /v1/power/{host}", servePowerStatus)
+	handle("GET /v1/attrs/{host}", serveAttrs)
+	handle("POST /v1/attrs", serveSetAttr(log))
 	handle("GET /v1/config", serveConfig)
 	handle("POST /v1/config/preview", serveConfigPreview)
 	handle("POST /v1/config/apply", serveConfigApply(log))
@@ -595,4 +599,64 @@ func StandbyRefusal(ms []api.ManagerView) string {
 		}
 	}
 	return "this manager stands by and no manager leads now (an election is under way, or etcd cannot be reached): nothing acts until one does"
+}
+
+// attrViews are one host's attributes as the API shows them.
+func attrViews(as []proto.Attribute) []api.AttrView {
+	var out []api.AttrView
+	for _, a := range as {
+		out = append(out, api.AttrView{Name: a.Name, Value: a.Value, Lifetime: string(a.Lifetime)})
+	}
+	return out
+}
+
+// serveAttrs is GET /v1/attrs/{host}: the host's node attributes.
+func serveAttrs(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	host := r.PathValue("host")
+	var out []api.AttrView
+	known := false
+	d.View(func(m *manager.Manager) {
+		_, known = m.Model().Host(host)
+		out = attrViews(m.Attributes()[host])
+	})
+	if !known {
+		fail(w, http.StatusNotFound, fmt.Errorf("no host %q is configured", host))
+		return
+	}
+	if out == nil {
+		out = []api.AttrView{}
+	}
+	reply(w, http.StatusOK, out)
+}
+
+// serveSetAttr is POST /v1/attrs: an operator's attribute change, answered
+// with the host's attributes after it (200), refused with 400 (or 503
+// while the manager cannot act).
+func serveSetAttr(log *slog.Logger) func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+	return func(w http.ResponseWriter, r *http.Request, d *daemon.ManagerDaemon) {
+		var req api.AttrRequest
+		if code, err := decodeBody(w, r, maxRequestBody, &req); err != nil {
+			fail(w, code, err)
+			return
+		}
+		if req.Lifetime == "" {
+			req.Lifetime = string(proto.AttrForever)
+		}
+		c := manager.AttrChange{Host: req.Host, Name: req.Name, Value: req.Value, Delete: req.Delete,
+			Lifetime: proto.AttrLifetime(req.Lifetime), By: peer(r)}
+		if c.By == "" {
+			c.By = "the operator"
+		}
+		if refused(w, d.SetAttribute(c)) {
+			return
+		}
+		log.Info("attribute change", "host", req.Host, "name", req.Name, "value", req.Value, "delete", req.Delete,
+			"lifetime", req.Lifetime, "by", c.By)
+		var out []api.AttrView
+		d.View(func(m *manager.Manager) { out = attrViews(m.Attributes()[req.Host]) })
+		if out == nil {
+			out = []api.AttrView{}
+		}
+		reply(w, http.StatusOK, out)
+	}
 }

@@ -147,6 +147,29 @@ type HostView struct {
 	LastSeen string `json:"last_seen,omitempty"`
 	// PersistError is what the host's agent cannot persist, if anything.
 	PersistError string `json:"persist_error,omitempty"`
+	// Attributes are the host's node attributes (crm_mon -A's "Node
+	// Attributes"), sorted by name.
+	Attributes []AttrView `json:"attributes,omitempty"`
+}
+
+// AttrView is one node attribute's value.
+type AttrView struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	// Lifetime is "reboot" (until the host reboots, is fenced or lost)
+	// or "forever".
+	Lifetime string `json:"lifetime"`
+}
+
+// AttrRequest is basalt host attr's change (POST /v1/attrs): set Name on
+// Host to Value, or delete it, for Lifetime ("forever" when empty, as
+// crm_attribute --node sets).
+type AttrRequest struct {
+	Host     string `json:"host"`
+	Name     string `json:"name"`
+	Value    string `json:"value,omitempty"`
+	Delete   bool   `json:"delete,omitempty"`
+	Lifetime string `json:"lifetime,omitempty"`
 }
 
 // ConstraintView is a move or ban in force, as the status shows it
@@ -511,6 +534,21 @@ func (a *Client) FenceHistory() ([]FenceHistoryEntry, error) {
 func (a *Client) PowerStatus(host string) (PowerStatusView, error) {
 	var v PowerStatusView
 	err := a.Do("GET", "/v1/power/"+url.PathEscape(host), nil, &v)
+	return v, err
+}
+
+// Attributes returns host's node attributes (GET /v1/attrs/{host}).
+func (a *Client) Attributes(host string) ([]AttrView, error) {
+	var v []AttrView
+	err := a.Do("GET", "/v1/attrs/"+url.PathEscape(host), nil, &v)
+	return v, err
+}
+
+// SetAttribute makes an attribute change (POST /v1/attrs) and returns the
+// host's attributes after it.
+func (a *Client) SetAttribute(r AttrRequest) ([]AttrView, error) {
+	var v []AttrView
+	err := a.Do("POST", "/v1/attrs", r, &v)
 	return v, err
 }
 

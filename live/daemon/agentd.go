@@ -68,6 +68,15 @@ type AgentDaemon struct {
 	// retrying is set while retryHeld runs; stop ends it with the daemon.
 	retrying bool
 	stop     chan struct{}
+
+	// The attribute socket (attrsock.go): its path and listener ("", nil:
+	// none), the host name crm_node -n answers, and the tools waiting for
+	// the machine's answer, by request number.
+	attrPath string
+	attrL    net.Listener
+	host     string
+	attrWait map[uint64]chan agent.AttrAnswer
+	lastAttr uint64
 }
 
 // orphanWait bounds the wait for an orphaned process group to be gone
@@ -96,6 +105,9 @@ type AgentDaemonConfig struct {
 	// Writes happen under the daemon's lock: give it a file (or anything
 	// that does not block).
 	History io.Writer
+	// AttrSocket, when set, is the path of the unix socket the node
+	// attribute tools (live/attrtools) ask the daemon on (attrsock.go).
+	AttrSocket string
 	// Wrap, when set, wraps the agent machine at its input/effect
 	// boundary. Only canary builds set it (a known defect, so that the
 	// harness can show its checkers catch it).
@@ -117,7 +129,8 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 		a = cfg.Wrap(inner)
 	}
 	d := &AgentDaemon{a: a, clk: cfg.Clock, runner: cfg.Runner, store: cfg.Store, log: cfg.Log, timers: newTimerSet(cfg.Clock),
-		conns: map[effect.ConnID]*transport.Conn{}, history: cfg.History, stop: make(chan struct{})}
+		conns: map[effect.ConnID]*transport.Conn{}, history: cfg.History, stop: make(chan struct{}),
+		host: cfg.Agent.Host, attrWait: map[uint64]chan agent.AttrAnswer{}}
 	if r, ok := cfg.Runner.(interface{ OnStart(func(proc.ID, int)) }); ok {
 		// Called on the goroutine that called Start, which holds d.mu.
 		r.OnStart(func(_ proc.ID, pgid int) { d.pgid = pgid })
@@ -140,12 +153,23 @@ func StartAgentDaemon(cfg AgentDaemonConfig) (*AgentDaemon, error) {
 		}
 		d.listener = l
 	}
+	if cfg.AttrSocket != "" {
+		if d.attrL, err = listenAttrs(cfg.AttrSocket); err != nil {
+			d.closeListeners()
+			return nil, fmt.Errorf("agent %s: %w", cfg.Agent.Host, err)
+		}
+		d.attrPath = cfg.AttrSocket
+	}
 	d.mu.Lock()
 	d.apply(d.a.Start(d.clk.Now()))
 	d.apply(d.a.Resume(d.clk.Now()))
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go d.accept()
+	if d.attrL != nil {
+		d.wg.Add(1)
+		go d.acceptAttrs(d.attrL)
+	}
 	cfg.Log.Info("agent started", "host", cfg.Agent.Host, "listen", d.Addr(), "epoch", uint64(a.Epoch()))
 	return d, nil
 }
@@ -211,6 +235,9 @@ func (d *AgentDaemon) closeListeners() {
 		d.plain.Close()
 	} else {
 		d.listener.Close()
+	}
+	if d.attrL != nil {
+		d.attrL.Close()
 	}
 }
 
@@ -328,6 +355,8 @@ func (d *AgentDaemon) do(e effect.Effect) bool {
 		d.killOrphan(e)
 	case history.Note:
 		d.writeHistory(e.Record)
+	case agent.AttrAnswer:
+		d.attrAnswered(e)
 	case effect.KillProcess:
 		if err := d.runner.Kill(e.ID); err != nil {
 			d.log.Error("kill process group", "err", err.Error())

@@ -67,6 +67,8 @@ type liveCluster struct {
 	fenceDir string
 	// managerLog, when set, receives the manager daemon's log.
 	managerLog slog.Handler
+	// attrSockets: each agent serves an attribute socket (attrSocket).
+	attrSockets bool
 	// agentStore, when it holds a host, is the store its agent runs on
 	// instead of stores[h] (a wrapper that fails on demand).
 	agentStore map[string]storage.Store
@@ -119,6 +121,8 @@ type liveOptions struct {
 	agentHeartbeat time.Duration
 	// managerLog, when set, receives the manager daemon's log.
 	managerLog slog.Handler
+	// attrSockets gives each agent an attribute socket (attrSocket).
+	attrSockets bool
 }
 
 // newLiveClusterOpts builds the cluster as o says.
@@ -140,7 +144,7 @@ func newLiveClusterOpts(t testing.TB, hosts []string, o liveOptions) *liveCluste
 	dir := t.TempDir()
 	lc := &liveCluster{t: t, dir: dir, certs: filepath.Join(dir, "certs"), hostsDir: filepath.Join(dir, "hosts"),
 		agents: map[string]*AgentDaemon{}, stores: map[string]*store.Dir{}, power: map[string]*exec.Cmd{}, fenceDir: fenceDir,
-		agentHeartbeat: o.agentHeartbeat, managerLog: o.managerLog}
+		agentHeartbeat: o.agentHeartbeat, managerLog: o.managerLog, attrSockets: o.attrSockets}
 	require.NoError(t, certs.InitCerts(lc.certs, hosts, time.Hour, false))
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster: {name: live, heartbeat-interval: 250ms, dead-timeout: 3s, fence-timeout: 10s, ocf-root: %q,\n", ocfRoot)
@@ -208,16 +212,23 @@ func (lc *liveCluster) startAgentAt(h, addr string) {
 	if lc.agentHeartbeat != 0 {
 		hb = lc.agentHeartbeat
 	}
-	a, err := StartAgentDaemon(AgentDaemonConfig{
+	acfg := AgentDaemonConfig{
 		Agent: agent.Config{Host: h, HeartbeatInterval: hb, FenceAgentDir: lc.fenceDir,
 			FenceEnv: []string{DefaultPath},
 			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot, LearnMetaData: true, // as basalt-agent serve runs it
 				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
 		Listen: addr, TLS: cfg, Store: lc.agentStoreOf(h), Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
-	})
+	}
+	if lc.attrSockets {
+		acfg.AttrSocket = lc.attrSocket(h)
+	}
+	a, err := StartAgentDaemon(acfg)
 	require.NoError(lc.t, err)
 	lc.agents[h] = a
 }
+
+// attrSocket is host h's attribute socket (liveOptions.attrSockets).
+func (lc *liveCluster) attrSocket(h string) string { return filepath.Join(lc.dir, h+".sock") }
 
 // agentStoreOf is the store host h's agent runs on.
 func (lc *liveCluster) agentStoreOf(h string) storage.Store {

@@ -510,6 +510,19 @@ func (d *ManagerDaemon) PowerStatus(host string) (string, error) {
 	return id, err
 }
 
+// SetAttribute makes an operator's node attribute change (basalt host
+// attr).
+func (d *ManagerDaemon) SetAttribute(c manager.AttrChange) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.mayServe(); err != nil {
+		return err
+	}
+	effs, err := d.m.AdminAttr(d.clk.Now(), c)
+	d.apply(effs)
+	return err
+}
+
 // mayServe refuses a request while the daemon cannot act on it: it cannot
 // persist, or it no longer leads. Called with d.mu held.
 func (d *ManagerDaemon) mayServe() error {

@@ -1289,6 +1289,7 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 	action = spec.Args[0]
 	in := c.instanceOf(spec)
 	rsc = in.rsc
+	score := promotionScore(spec.Env, action)
 	fault := c.rfaults[h.name+"/"+rsc+"/"+action]
 	if fault != nil && fault.Times > 0 {
 		fault.Times--
@@ -1323,7 +1324,13 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		if h.gen != gen || h.agent == nil {
 			return // the agent that started it is gone; nobody hears it
 		}
-		c.onHost(h, func() { c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit)) })
+		c.onHost(h, func() {
+			if score != nil && exit.Code == 0 && !killed {
+				// Before its exit, as Stateful calls crm_attribute.
+				c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), score.request(rsc)))
+			}
+			c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
+		})
 	}
 	h.procs[key] = p
 	if fault == nil || !fault.Hang {
@@ -1607,4 +1614,47 @@ func (c *Cluster) down(h *host, cause string) bool {
 func commandEpoch(msg effect.Message) proto.Epoch {
 	e, _, _ := proto.Command(msg)
 	return e
+}
+
+// simScore is what a simulated agent run does with its resource's
+// promotion score (the promotion_score parameter): a start, and a probe
+// that finds it running, set it as Stateful does (crm_attribute
+// --promotion -v), a stop deletes it (-D). Resources without the parameter
+// set nothing, so default runs are unchanged.
+type simScore struct {
+	value  string
+	delete bool
+}
+
+// promotionScore is the run's score action, nil when it has none.
+func promotionScore(env []string, action string) *simScore {
+	var value, interval string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "OCF_RESKEY_promotion_score="); ok {
+			value = v
+		}
+		if v, ok := strings.CutPrefix(kv, "OCF_RESKEY_CRM_meta_interval="); ok {
+			interval = v
+		}
+	}
+	switch {
+	case value == "":
+		return nil
+	case action == "start" || action == "monitor" && (interval == "" || interval == "0"):
+		return &simScore{value: value}
+	case action == "stop":
+		return &simScore{delete: true}
+	}
+	return nil
+}
+
+// request is the tool's request the run makes, through the agent's input
+// as basalt-agent's socket makes it.
+func (s simScore) request(rsc string) agent.AttrRequest {
+	r := agent.AttrRequest{Op: agent.AttrSet, Name: proto.PromotionAttr(rsc), Value: s.value, Lifetime: proto.AttrReboot,
+		By: "crm_attribute (" + rsc + ")"}
+	if s.delete {
+		r.Op, r.Value = agent.AttrDelete, ""
+	}
+	return r
 }
