@@ -159,7 +159,7 @@ func DecodeEpoch(data []byte) (proto.Epoch, error) { return proto.DecodeEpoch(da
 // cluster's (proto.Welcome).
 func (a *Agent) Hello() proto.Hello {
 	return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch, Heartbeat: a.hbEvery, Lists: true, Resources: a.lrm.IDs(),
-		Attrs: true, HasAttrs: a.attr.have, Boot: a.cfg.Boot}
+		Attrs: true, HasAttrs: a.attr.have, Boot: a.cfg.Boot, CancelsBySetup: true}
 }
 
 // Start starts the heartbeat. The agent greets each manager connection as
@@ -268,17 +268,36 @@ func (a *Agent) dispatch(now time.Time, msg effect.Message) []effect.Effect {
 	case proto.Exec:
 		return a.exec(now, m)
 	case proto.Cancel:
-		effs, err := a.lrm.Cancel(now, m.Resource, m.Key.Action, m.Key.Interval)
-		if err != nil {
-			effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
-		}
-		return a.route(now, effs)
+		return a.cancel(now, m)
 	case proto.FenceExec:
 		return a.fence(now, m)
 	case proto.Forget:
 		return a.forget(now, m)
 	}
 	return nil
+}
+
+// cancel stops a recurring operation. One that names its setup ends it
+// only if that setup is the one running at its key: a key names a monitor,
+// not a setup of it, and a cancel that reaches the agent after a newer
+// setup of the same monitor (a copy of the setup delivered ahead of it)
+// would end what the manager wants now, answered or not. Such a cancel is
+// refused as one of an operation that no longer runs, which it is: its
+// setup was replaced (or ended) already. A cancel naming none (an older
+// manager's, or one meant for whoever set the monitor up) goes by key.
+func (a *Agent) cancel(now time.Time, m proto.Cancel) []effect.Effect {
+	if m.Setup != 0 {
+		call, ok := a.lrm.RecurringCall(m.Resource, m.Key)
+		if !ok || a.calls[call] != (opRef{op: m.Setup, epoch: m.Epoch}) {
+			return []effect.Effect{a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op,
+				Reason: fmt.Sprintf("cancel %s on %s set up by op %d: no such recurring operation", m.Key, m.Resource, m.Setup)})}
+		}
+	}
+	effs, err := a.lrm.Cancel(now, m.Resource, m.Key.Action, m.Key.Interval)
+	if err != nil {
+		effs = append(effs, a.send(proto.Refused{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Reason: err.Error()}))
+	}
+	return a.route(now, effs)
 }
 
 // forget drops a resource the cluster configures no more, durably. One

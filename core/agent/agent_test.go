@@ -199,3 +199,51 @@ func kindsOf(effs []effect.Effect, want string) []string {
 	}
 	return out
 }
+
+// A cancel names the setup it means, and ends only that one: a cancel
+// meant for an earlier setup of a monitor that reaches the agent after a
+// newer setup of it (a copy of the new setup delivered first; config-apply
+// seeds 3249 and 3353) is refused, and the newer monitor goes on. A cancel
+// naming no setup (an older manager's) still goes by key.
+func TestCancelEndsOnlyTheSetupItNames(t *testing.T) {
+	a := newAgent(t, 0)
+	require.True(t, a.Hello().CancelsBySetup)
+	key := lrm.OpKey{Action: ocf.Monitor, Interval: 10 * time.Second}
+	monitor := func(op proto.OpID, timeout time.Duration) proto.Exec {
+		m := exec(1, op, ocf.Monitor)
+		m.Request.Interval, m.Request.Timeout, m.Request.StartDelay = key.Interval, timeout, time.Second
+		return m
+	}
+	sent := func(effs []effect.Effect) []effect.Message {
+		var out []effect.Message
+		for _, s := range only[effect.Send](effs) {
+			out = append(out, s.Msg)
+		}
+		return out
+	}
+	a.Receive(t0, 1, monitor(2, time.Second))
+	replaced := sent(a.Receive(t0, 1, monitor(4, 2*time.Second)))
+	require.Len(t, replaced, 1)
+	require.Equal(t, proto.OpID(2), replaced[0].(proto.OpResult).Op, "the new setup replaced the old one")
+	require.Equal(t, lrm.Cancelled, replaced[0].(proto.OpResult).Result.Status)
+
+	late := sent(a.Receive(t0, 1, proto.Cancel{Epoch: 1, Op: 3, Resource: "r", Key: key, Setup: 2}))
+	require.Len(t, late, 1)
+	ref := late[0].(proto.Refused)
+	require.Equal(t, proto.OpID(3), ref.Op)
+	require.False(t, ref.Stale)
+	require.Contains(t, ref.Reason, "no such recurring operation")
+	require.Equal(t, 2*time.Second, a.LRM().Recurring("r")[0].Timeout, "the newer monitor goes on")
+
+	meant := sent(a.Receive(t0, 1, proto.Cancel{Epoch: 1, Op: 5, Resource: "r", Key: key, Setup: 4}))
+	require.Len(t, meant, 1)
+	require.Equal(t, proto.OpID(4), meant[0].(proto.OpResult).Op)
+	require.Equal(t, lrm.Cancelled, meant[0].(proto.OpResult).Result.Status)
+	require.Empty(t, a.LRM().Recurring("r"))
+
+	a.Receive(t0, 1, monitor(6, time.Second))
+	byKey := sent(a.Receive(t0, 1, proto.Cancel{Epoch: 1, Op: 7, Resource: "r", Key: key}))
+	require.Len(t, byKey, 1)
+	require.Equal(t, proto.OpID(6), byKey[0].(proto.OpResult).Op, "a cancel naming no setup ends whichever runs")
+	require.Empty(t, a.LRM().Recurring("r"))
+}

@@ -711,6 +711,22 @@ func (l *LRM) LastResult(id string, key OpKey) (Result, bool) {
 	return res, ok
 }
 
+// RecurringCall returns the call ID of the recurring operation of a
+// resource at key. A key names a monitor, not one setup of it: a caller
+// that must not end a newer setup (the agent, for a cancel that names the
+// setup it means) tells them apart by their calls.
+func (l *LRM) RecurringCall(id string, key OpKey) (CallID, bool) {
+	r, ok := l.rscs[id]
+	if !ok {
+		return 0, false
+	}
+	o, ok := r.recurring[key]
+	if !ok {
+		return 0, false
+	}
+	return o.call, true
+}
+
 // Recurring returns the recurring operations of a resource, sorted by key.
 func (l *LRM) Recurring(id string) []OpRequest {
 	r, ok := l.rscs[id]

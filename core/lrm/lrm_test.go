@@ -219,10 +219,21 @@ func TestIdenticalRecurringRequestMergesAndChangedOneReplaces(t *testing.T) {
 	require.Equal(t, c1, c2)
 	require.Len(t, w.lrm.Recurring("r"), 1)
 
+	got, ok := w.lrm.RecurringCall("r", req.Key())
+	require.True(t, ok)
+	require.Equal(t, c1, got)
+
 	req.Depth = 10
 	c3 := w.submit(req)
 	require.NotEqual(t, c1, c3)
 	require.Equal(t, []lrm.OpRequest{req}, w.lrm.Recurring("r"))
+	got, ok = w.lrm.RecurringCall("r", req.Key())
+	require.True(t, ok)
+	require.Equal(t, c3, got, "the key now names the replacing setup's call")
+	_, ok = w.lrm.RecurringCall("r", lrm.OpKey{Action: ocf.Monitor, Interval: time.Second})
+	require.False(t, ok)
+	_, ok = w.lrm.RecurringCall("nope", req.Key())
+	require.False(t, ok)
 	w.run(time.Minute)
 	for _, r := range w.runner.Runs[1:] {
 		require.Equal(t, "monitor", r.Action)

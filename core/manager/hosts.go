@@ -42,6 +42,9 @@ type hostInfo struct {
 	// its last hello named ("" when unknown). See attrs.go.
 	attrs bool
 	boot  string
+	// cancelsBySetup: the agent's hello says it cancels only the setup a
+	// cancel names (proto.Cancel.Setup); an older agent is named none.
+	cancelsBySetup bool
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have
@@ -60,6 +63,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	}
 	effs = append(effs, mg.epochReused(now, m)...)
 	effs = append(effs, mg.welcome(now, m)...)
+	hi.cancelsBySetup = m.CancelsBySetup
 	hi.goodbyeUntil = time.Time{} // back: from now on, the usual dead timeout
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {

@@ -80,6 +80,9 @@ package manager
 //	power host=h1                 a power status query of h1's devices
 //	query id=p1-1                 a power status query's readings
 //	fence-history                 the fencer's finished requests
+//	old-agents hosts=h1,...       those hosts' agents predate cancels that
+//	                              name their setup: from their next hello
+//	                              on they are named none (they cancel by key)
 //	reloadable params=delay,...   the emulated agents reload those
 //	                              parameters with reload-agent from now
 //	                              on (every other parameter, and state,
@@ -179,6 +182,15 @@ type driver struct {
 	// boots counts each host's boots (boot), which an agent that takes
 	// attributes names in its hello (bootID).
 	boots map[string]int
+	// byKey names the hosts whose agents predate setup-named cancels
+	// (command old-agents): their hellos do not say CancelsBySetup.
+	byKey map[string]bool
+}
+
+// hello is what host's emulated agent greets with: a current agent's,
+// unless old-agents named the host.
+func (h *driver) hello(host string, epoch proto.Epoch, hb time.Duration) proto.Hello {
+	return proto.Hello{Host: host, Epoch: epoch, Heartbeat: hb, CancelsBySetup: !h.byKey[host]}
 }
 
 // bootID is the boot a host's agent names in its hello: boot0 until the
@@ -240,7 +252,7 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		if d.HasArg("heartbeat") {
 			hb = argDur(t, d, "heartbeat")
 		}
-		hello := proto.Hello{Host: host, Epoch: argEpoch(t, d, "epoch", 0), Heartbeat: hb}
+		hello := h.hello(host, argEpoch(t, d, "epoch", 0), hb)
 		if d.HasArg("knows") {
 			hello.Lists, hello.Resources = true, splitList(arg(t, d, "knows", ""))
 		}
@@ -303,6 +315,13 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		h.apply(h.mg.TimerFired(h.now, id))
 	case "admin":
 		h.admin(t, d)
+	case "old-agents":
+		if h.byKey == nil {
+			h.byKey = map[string]bool{}
+		}
+		for _, host := range splitList(arg(t, d, "hosts", "")) {
+			h.byKey[host] = true
+		}
 	case "reloadable":
 		h.reloadable = map[string]bool{}
 		for _, p := range splitList(arg(t, d, "params", "")) {
@@ -424,7 +443,7 @@ func (h *driver) up(t *testing.T, d *datadriven.TestData) {
 	for _, ho := range h.m.Hosts {
 		if !h.down[ho.Name] {
 			h.joined[ho.Name] = true
-			hello := proto.Hello{Host: ho.Name, Heartbeat: h.m.Cluster.HeartbeatInterval}
+			hello := h.hello(ho.Name, 0, h.m.Cluster.HeartbeatInterval)
 			if d.HasArg("attrs") {
 				hello.Attrs, hello.Boot = true, h.bootID(ho.Name)
 			}

@@ -59,14 +59,17 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 }
 
 // setupCancelled: the agent cancelled a monitor whose setup this manager
-// still awaits. It cancels by key, and the manager forgets the monitors it
-// cancels before it sends the cancel, so this cancel was meant for an
-// earlier setup of the same monitor and ended this one instead: a network
-// that delivers a copy of the new setup ahead of the cancel (seeds 3249 and
-// 3353: a configuration change cancels a changed monitor and sets it up
-// again at once). The setup fails its action, or the transition would wait
-// for a first result that never comes, and the planner sets the monitor up
-// once more.
+// still awaits. The manager forgets the monitors it cancels before it
+// sends the cancel, so this cancel was meant for an earlier setup of the
+// same monitor and ended this one instead: a network that delivers a copy
+// of the new setup ahead of the cancel (seeds 3249 and 3353: a
+// configuration change cancels a changed monitor and sets it up again at
+// once). A current agent refuses such a cancel, since it names its setup
+// (cancelMonitors); this is the defence where it cannot: an agent older
+// than setup-named cancels, and the cancels that go by key on purpose (a
+// cleanup's, cancelAllMonitors, which end whoever set a monitor up). The
+// setup fails its action, or the transition would wait for a first result
+// that never comes, and the planner sets the monitor up once more.
 func (mg *Manager) setupCancelled(p *pendingOp) {
 	if !p.recurring || p.answered {
 		return
@@ -216,15 +219,24 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 // (the resource is known stopped there). The commands are forgotten at once,
 // so that a report already on its way, and the agent's "cancelled", are
 // dropped as foreign rather than applied to the group where it runs now.
+// Each cancel names its setup to an agent that reads it: a monitor changed
+// by a configuration is cancelled and set up again at once, and a cancel
+// that reached the agent after the new setup ended that one (the agent
+// refuses it now, and the refusal of a command no longer pending is
+// nothing to act on: the monitor it meant is gone already).
 func (mg *Manager) cancelMonitors(rsc, host string) []effect.Effect {
 	rc, _ := mg.m.Resource(rsc)
 	var effs []effect.Effect
-	for _, p := range mg.dropMonitors(rsc, host) {
+	for _, d := range mg.dropMonitors(rsc, host) {
+		p := d.p
 		if p.timer != 0 {
 			effs = append(effs, mg.cancelTimer(p.timer))
 		}
-		effs = append(effs, effect.Send{To: p.host, Conn: mg.connTo(p.host),
-			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: request(p.action, rc).Key()}})
+		c := proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: request(p.action, rc).Key()}
+		if hi := mg.hosts[p.host]; hi != nil && hi.cancelsBySetup {
+			c.Setup = d.op
+		}
+		effs = append(effs, effect.Send{To: p.host, Conn: mg.connTo(p.host), Msg: c})
 	}
 	return effs
 }
@@ -240,9 +252,9 @@ func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
 		return nil
 	}
 	var effs []effect.Effect
-	for _, p := range mg.dropMonitors(rsc, "") {
-		if p.timer != 0 {
-			effs = append(effs, mg.cancelTimer(p.timer))
+	for _, d := range mg.dropMonitors(rsc, "") {
+		if d.p.timer != 0 {
+			effs = append(effs, mg.cancelTimer(d.p.timer))
 		}
 	}
 	for _, h := range mg.m.Hosts {
@@ -258,12 +270,18 @@ func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
 	return effs
 }
 
+// droppedMonitor is a monitor setup dropMonitors forgot, and its op.
+type droppedMonitor struct {
+	op proto.OpID
+	p  *pendingOp
+}
+
 // dropMonitors forgets the recurring monitors of rsc on host (every host
 // when ""), and returns them: what cancelMonitors cancels, and what a
 // successful stop ended in the LRM already. A setup not yet answered fails
 // its action: the transition is planned again.
-func (mg *Manager) dropMonitors(rsc, host string) []*pendingOp {
-	var out []*pendingOp
+func (mg *Manager) dropMonitors(rsc, host string) []droppedMonitor {
+	var out []droppedMonitor
 	var ids []proto.OpID
 	if host != "" {
 		ids = mg.ops.of(rsc, host)
@@ -286,7 +304,7 @@ func (mg *Manager) dropMonitors(rsc, host string) []*pendingOp {
 			o.Monitored = false
 			mg.observed.set(rsc, p.host, o)
 		}
-		out = append(out, p)
+		out = append(out, droppedMonitor{op: id, p: p})
 	}
 	return out
 }

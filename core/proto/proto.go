@@ -46,10 +46,20 @@ type Cancel struct {
 	Op       OpID
 	Resource string
 	Key      lrm.OpKey
+	// Setup is the op of this epoch's Exec that set up the operation the
+	// cancel means; 0: whichever runs at Key. An agent ends the operation
+	// only if that setup is the one running: cancels went by key alone, and
+	// one that reached the agent after a newer setup of the same key ended
+	// the newer monitor, which the manager wanted. Only agents whose Hello
+	// says CancelsBySetup are sent one: an older agent refuses the field.
+	Setup OpID `json:",omitempty"`
 }
 
 // Describe implements Message.
 func (m Cancel) Describe() string {
+	if m.Setup != 0 {
+		return fmt.Sprintf("cancel epoch=%d op=%d %s %s setup=%d", m.Epoch, m.Op, m.Resource, m.Key, m.Setup)
+	}
 	return fmt.Sprintf("cancel epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource, m.Key)
 }
 
@@ -118,6 +128,11 @@ type Hello struct {
 	// a hello from a new boot ends the host's transient attributes
 	// (lifetime reboot), as a reboot ends them in Pacemaker.
 	Boot string `json:",omitempty"`
+	// CancelsBySetup is true when the agent reads Cancel.Setup and cancels
+	// only the setup it names. An older agent's Hello leaves it false, and
+	// the manager names no setup to it: its decoder refuses unknown
+	// fields, so a cancel naming one would not reach its LRM at all.
+	CancelsBySetup bool `json:",omitempty"`
 }
 
 // Describe implements Message.

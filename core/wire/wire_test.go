@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -19,9 +21,11 @@ func TestRoundTrip(t *testing.T) {
 		proto.Exec{Epoch: 3, Op: 9, Resource: lrm.Resource{ID: "r", Name: "R", Agent: ocf.Agent{Provider: "heartbeat", Type: "Dummy"},
 			Params: map[string]string{"state": "/run/$(x)"}}, Request: lrm.OpRequest{Resource: "r", Action: ocf.Monitor, Interval: 10 * time.Second, Timeout: time.Minute, Depth: 10}},
 		proto.Cancel{Epoch: 1, Op: 2, Resource: "r", Key: lrm.OpKey{Action: ocf.Monitor, Interval: time.Second}},
+		proto.Cancel{Epoch: 1, Op: 5, Resource: "r", Key: lrm.OpKey{Action: ocf.Monitor, Interval: time.Second}, Setup: 4},
 		proto.FenceExec{Epoch: 1, Op: 3, Device: "d", Agent: "fence_dummy", Params: map[string]string{"a": "b"}, Action: proto.FenceOff, Target: "h", Plug: "h", Timeout: time.Minute},
 		proto.Hello{Host: "h", Epoch: 4},
 		proto.Hello{Host: "h", Epoch: 4, Heartbeat: time.Second},
+		proto.Hello{Host: "h", Epoch: 4, Heartbeat: time.Second, Lists: true, Resources: []string{"r"}, CancelsBySetup: true},
 		proto.Welcome{Epoch: 4, HeartbeatInterval: 250 * time.Millisecond, DeadTimeout: 3 * time.Second},
 		proto.Goodbye{Host: "h", Epoch: 4},
 		proto.Heartbeat{Host: "h", Epoch: 4, Seq: 99},
@@ -86,6 +90,46 @@ func TestHelloStaysReadableAcrossVersions(t *testing.T) {
 	line, err := Encode(proto.Hello{Host: "h", Epoch: 3})
 	require.NoError(t, err)
 	require.Equal(t, `{"type":"hello","msg":{"Host":"h","Epoch":3}}`+"\n", string(line))
+}
+
+// A cancel that names no setup reads the same in both directions: an
+// older manager's cancel decodes as one naming none (the agent goes by key,
+// as before), and a current manager's cancel naming none (what it sends an
+// agent whose hello does not say CancelsBySetup) encodes byte for byte as
+// an older manager's, which an older agent reads. One naming a setup is
+// refused by a decoder of the older shape, which is why the manager names
+// none to an older agent; and an older agent's hello says no
+// CancelsBySetup.
+func TestCancelStaysReadableAcrossVersions(t *testing.T) {
+	oldCancel := `{"type":"cancel","msg":{"Epoch":1,"Op":9,"Resource":"r","Key":{"Action":"monitor","Interval":10000000000}}}` + "\n"
+	key := lrm.OpKey{Action: ocf.Monitor, Interval: 10 * time.Second}
+	got, err := Decode([]byte(oldCancel))
+	require.NoError(t, err)
+	require.Equal(t, proto.Cancel{Epoch: 1, Op: 9, Resource: "r", Key: key}, got)
+	line, err := Encode(proto.Cancel{Epoch: 1, Op: 9, Resource: "r", Key: key})
+	require.NoError(t, err)
+	require.Equal(t, oldCancel, string(line))
+
+	line, err = Encode(proto.Cancel{Epoch: 1, Op: 9, Resource: "r", Key: key, Setup: 7})
+	require.NoError(t, err)
+	var env envelope
+	require.NoError(t, json.Unmarshal(line, &env))
+	var before struct { // proto.Cancel before Setup
+		Epoch    proto.Epoch
+		Op       proto.OpID
+		Resource string
+		Key      lrm.OpKey
+	}
+	dec := json.NewDecoder(bytes.NewReader(env.Msg))
+	dec.DisallowUnknownFields()
+	require.ErrorContains(t, dec.Decode(&before), `unknown field "Setup"`)
+
+	hello, err := Decode([]byte(`{"type":"hello","msg":{"Host":"h","Epoch":3,"Heartbeat":1000000000,"Lists":true}}` + "\n"))
+	require.NoError(t, err)
+	require.False(t, hello.(proto.Hello).CancelsBySetup)
+	line, err = Encode(proto.Hello{Host: "h", Epoch: 3, Heartbeat: time.Second, Lists: true})
+	require.NoError(t, err)
+	require.NotContains(t, string(line), "CancelsBySetup", "a hello without it reads as an older agent's")
 }
 
 func FuzzDecode(f *testing.F) {

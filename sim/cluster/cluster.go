@@ -871,7 +871,12 @@ func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message, del
 	}
 	c.Q.At(at, arrive)
 	if c.dup > 0 && c.netRng.Float64() < c.dup {
-		c.Q.After(delay+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond))), arrive)
+		// The copy comes after the original, never ahead of it: one
+		// connection never delivers a later copy first, and a copy that
+		// overtook made the agent take a new monitor setup before a
+		// cancel sent ahead of it (seeds 3249 and 3353, before cancels
+		// named their setup).
+		c.Q.At(at.Add(time.Nanosecond+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond)))), arrive)
 	}
 }
 

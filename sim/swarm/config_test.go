@@ -26,9 +26,13 @@ import (
 //	    cancel, so the agent set the new monitor up and then cancelled it
 //	    (it cancels by key). The setup was answered "cancelled", which left
 //	    its action running: the transition never ended, and the manager
-//	    planned nothing more (every report open, pool-b down for good). A
-//	    cancelled setup now fails its action, and the monitor is set up
-//	    again.
+//	    planned nothing more (every report open, pool-b down for good).
+//	    A cancel now names the setup it means and the agent refuses one
+//	    that crossed a newer setup (a cancelled setup, from an older agent,
+//	    fails its action). The simulator no longer lets a copy overtake
+//	    its original, so these seeds no longer cross: core/agent's
+//	    TestCancelEndsOnlyTheSetupItNames and the interactions
+//	    config-apply-monitor-cancel-* keep the crossing itself.
 func TestConfigApplySeeds(t *testing.T) {
 	m, err := DefaultModel()
 	require.NoError(t, err)
