@@ -80,6 +80,12 @@ func request(a planner.Action, r *model.Resource) lrm.OpRequest {
 		req.Action, req.Timeout = ocf.Start, r.Start.Timeout
 	case planner.Stop:
 		req.Action, req.Timeout = ocf.Stop, r.Stop.Timeout
+	case planner.Promote:
+		// A promote brings a role up as a start brings the resource up,
+		// a demote takes it down as a stop does: their timeouts.
+		req.Action, req.Timeout = ocf.Promote, r.Start.Timeout
+	case planner.Demote:
+		req.Action, req.Timeout = ocf.Demote, r.Stop.Timeout
 	case planner.Reload:
 		req.Action, req.Timeout = a.ReloadAction, r.Reload.Timeout
 		if req.Action == "" {
@@ -162,7 +168,8 @@ func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why s
 			// instead: the LRM runs it after the stop, so it tells what
 			// the stop left. Blocking on a lost message would leave the
 			// group down until a cleanup, shaped seed 1078.)
-			mg.observed.set(p.resource, p.host, planner.Observed{State: planner.StopFailed})
+			was, _ := mg.observed.get(p.resource, p.host)
+			mg.observed.set(p.resource, p.host, planner.Observed{State: planner.StopFailed, Promoted: was.Promoted})
 		} else {
 			mg.observed.forget(p.resource, p.host)
 		}
