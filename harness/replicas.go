@@ -52,6 +52,10 @@ func (pc *ProcessCluster) startReplicas() error {
 	return nil
 }
 
+// ReplicaSocket is replica name's own admin socket, for a request meant
+// for that replica alone (a standby's refusal) rather than the leader.
+func (pc *ProcessCluster) ReplicaSocket(name string) string { return pc.replicaSocket(name) }
+
 func (pc *ProcessCluster) replicaSocket(name string) string {
 	return filepath.Join(pc.Dir, name+".sock")
 }

@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/harness/check"
+	"github.com/basalt-ha/basalt/live/api"
 )
 
 // awaitLeader waits (bounded) for a replica other than those in not to
@@ -193,5 +195,69 @@ func TestProcessLeaderCutFromEtcd(t *testing.T) {
 	pc.Mark("%s reaches etcd again", first)
 	pc.awaitHealthyOn("h1")
 	require.Equal(t, second, pc.awaitLeader(first), "the new leader keeps leading")
+	pc.requireNeverTwice()
+}
+
+// A configuration applied through the leader outlives it: the leader adds
+// a group, is killed (kill -9), and the next leader runs the applied
+// version (its text, through the new leader's own socket) with the added
+// group still running where it was, never reverting to the start-up file
+// every replica was started with. A standby refuses a configuration,
+// naming the leader, so that an operator knows where to send it.
+func TestProcessReplicasKeepAnAppliedConfig(t *testing.T) {
+	if _, err := exec.LookPath("etcd"); err != nil {
+		t.Skip("etcd not installed (make deps installs Debian's etcd-server)")
+	}
+	hosts := []string{"h1", "h2"}
+	pc := newProcClusterOpts(t, hosts, procOpts{replicas: 2})
+	pc.awaitHealthyOn("h1")
+	first := pc.awaitLeader()
+	standby := pc.Replicas()[0]
+	if standby == first {
+		standby = pc.Replicas()[1]
+	}
+
+	src := strings.Replace(string(testConfig(hosts)), "groups:\n",
+		"  - {id: web, agent: \"ocf:basalt:statefile\", ops: {monitor: [{interval: 1s}]}}\ngroups:\n", 1) +
+		"  - id: g2\n    members: [{resource: web}]\n"
+	next, err := pc.RealizeConfig([]byte(src))
+	require.NoError(t, err)
+	req := api.ConfigRequest{Text: string(next), Source: "next.yaml"}
+	_, err = api.NewClient(pc.ReplicaSocket(standby)).ApplyConfig(req)
+	require.ErrorContains(t, err, "this manager stands by: "+first+" leads", "the standby names the leader")
+
+	a, err := api.NewClient(pc.ReplicaSocket(first)).ApplyConfig(req)
+	require.NoError(t, err)
+	require.Equal(t, 1, a.Version)
+	require.Equal(t, []string{"+ group g2", "+ resource web"}, a.Change)
+	webOn := func() []string {
+		var on []string
+		for _, h := range hosts {
+			if pc.Running(h, "web") {
+				on = append(on, h)
+			}
+		}
+		return on
+	}
+	pc.poll("web running once applied", 15*time.Second, func() bool { return len(webOn()) == 1 })
+	where := webOn()[0]
+	started, err := os.Stat(filepath.Join(pc.ResourceDir(where), "statefile-web.state"))
+	require.NoError(t, err)
+
+	require.NoError(t, pc.KillReplica(first))
+	pc.Mark("leader %s killed after applying version 1", first)
+	second := pc.awaitLeader(first)
+	c := api.NewClient(pc.ReplicaSocket(second))
+	v, err := c.Config()
+	require.NoError(t, err)
+	require.Equal(t, api.ConfigView{Version: 1, Text: string(next)}, v, "the new leader runs the applied version")
+	pc.poll("the new leader healthy with both groups", 15*time.Second, func() bool {
+		st, err := c.Status()
+		return err == nil && st.Healthy && len(st.Groups) == 2 && st.Groups[1].ID == "g2"
+	})
+	require.Equal(t, []string{where}, webOn(), "web stays where it ran")
+	after, err := os.Stat(filepath.Join(pc.ResourceDir(where), "statefile-web.state"))
+	require.NoError(t, err)
+	require.Equal(t, started.ModTime(), after.ModTime(), "web was never restarted")
 	pc.requireNeverTwice()
 }

@@ -77,6 +77,9 @@ func TestProcessScenarios(t *testing.T) {
 		sc, err := Load(f, filepath.Join("..", "testdata", "configs"))
 		require.NoError(t, err, f)
 		t.Run(sc.Name, func(t *testing.T) {
+			if sc.SimOnly {
+				t.Skip("simulator only (sim-only): it has a step real processes cannot take")
+			}
 			if !all && !fastProcess[sc.Name] {
 				t.Skip("not in the fast subset; go test ./scenarios -run Process runs it")
 			}
@@ -104,7 +107,7 @@ func TestProcessNetnsScenarios(t *testing.T) {
 	for _, f := range files {
 		sc, err := Load(f, filepath.Join("..", "testdata", "configs"))
 		require.NoError(t, err, f)
-		if !sc.cutsNetwork() {
+		if !sc.cutsNetwork() || sc.SimOnly {
 			continue
 		}
 		ran++

@@ -36,6 +36,11 @@ type Scenario struct {
 	// simulator's, or a real one) instead of one manager: the manager
 	// steps strike the leader.
 	Replicas int
+	// SimOnly marks a scenario that runs in the simulator only: it has a
+	// step the cluster of real processes cannot take (a config-apply, for
+	// which the process harness has no configuration change yet). The
+	// process suites skip it, saying why.
+	SimOnly bool
 }
 
 type file struct {
@@ -45,6 +50,7 @@ type file struct {
 	Config   string `yaml:"config"`
 	Seeds    int    `yaml:"seeds"`
 	Replicas int    `yaml:"replicas"`
+	SimOnly  bool   `yaml:"sim-only"`
 	Duration string `yaml:"duration"`
 	Steps    []struct {
 		At       string `yaml:"at"`
@@ -58,6 +64,8 @@ type file struct {
 		For      string `yaml:"for"`
 		RC       int    `yaml:"rc"`
 		Times    int    `yaml:"times"`
+		// Edits are a config-apply's edits (model.EditOp).
+		Edits []model.EditOp `yaml:"edits"`
 	} `yaml:"steps"`
 	Expect []struct {
 		By        string            `yaml:"by"`
@@ -66,6 +74,8 @@ type file struct {
 		Down      []string          `yaml:"down"`
 		Fenced    []string          `yaml:"fenced"`
 		NotFenced []string          `yaml:"not-fenced"`
+		Gone      []string          `yaml:"gone"`
+		Current   []string          `yaml:"current"`
 	} `yaml:"expect"`
 }
 
@@ -83,7 +93,7 @@ func Load(path, configs string) (*Scenario, error) {
 		return nil, fmt.Errorf("scenario %s: %w", path, err)
 	}
 	name := filepath.Base(path[:len(path)-len(filepath.Ext(path))])
-	sc := &Scenario{Name: name, Description: f.Description, Seeds: f.Seeds, Replicas: f.Replicas}
+	sc := &Scenario{Name: name, Description: f.Description, Seeds: f.Seeds, Replicas: f.Replicas, SimOnly: f.SimOnly}
 	if f.Replicas < 0 {
 		return nil, fmt.Errorf("scenario %s: replicas %d: want 0 (one manager) or more", name, f.Replicas)
 	}
@@ -124,8 +134,11 @@ func Load(path, configs string) (*Scenario, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := sc.checkConfigStep(i, faults.Kind(s.Kind), s.Edits); err != nil {
+			return nil, err
+		}
 		sc.Steps = append(sc.Steps, faults.Fault{At: at, Kind: faults.Kind(s.Kind), Host: s.Host, Peer: s.Peer, Group: s.Group,
-			Resource: s.Resource, Device: s.Device, Action: s.Action, For: forD, RC: s.RC, Times: s.Times})
+			Resource: s.Resource, Device: s.Device, Action: s.Action, For: forD, RC: s.RC, Times: s.Times, Edits: s.Edits})
 	}
 	for i, e := range f.Expect {
 		by, err := dur(e.By, fmt.Sprintf("expect[%d].by", i))
@@ -133,7 +146,7 @@ func Load(path, configs string) (*Scenario, error) {
 			return nil, err
 		}
 		sc.Expect = append(sc.Expect, swarm.Expectation{By: by, Running: e.Running, Stopped: e.Stopped, Down: e.Down,
-			Fenced: e.Fenced, NotFenced: e.NotFenced})
+			Fenced: e.Fenced, NotFenced: e.NotFenced, Gone: e.Gone, Current: e.Current})
 		sc.Duration = max(sc.Duration, by)
 	}
 	plan := sc.Plan(1)
@@ -147,6 +160,22 @@ func Load(path, configs string) (*Scenario, error) {
 	return sc, nil
 }
 
+// checkConfigStep checks a config-apply step: it names its edits (a
+// scenario is a script, not a draw), and runs in the simulator only.
+func (sc *Scenario) checkConfigStep(i int, k faults.Kind, edits []model.EditOp) error {
+	switch {
+	case k != faults.ConfigApply && len(edits) > 0:
+		return fmt.Errorf("scenario %s: steps[%d]: edits belong to a config-apply step, not %s", sc.Name, i, k)
+	case k != faults.ConfigApply:
+		return nil
+	case len(edits) == 0:
+		return fmt.Errorf("scenario %s: steps[%d]: a config-apply step names its edits", sc.Name, i)
+	case !sc.SimOnly:
+		return fmt.Errorf("scenario %s: steps[%d]: config-apply runs in the simulator only: mark the scenario sim-only", sc.Name, i)
+	}
+	return nil
+}
+
 // Plan is the scenario's scripted fault plan for one seed: the seed moves
 // timings (latencies, agent run times, tie-breaks), never the script.
 func (sc *Scenario) Plan(seed uint64) faults.Plan {
@@ -156,11 +185,11 @@ func (sc *Scenario) Plan(seed uint64) faults.Plan {
 
 // Run runs the scenario in the simulator with one seed.
 func (sc *Scenario) Run(seed uint64) swarm.Result {
-	return swarm.RunPlan(swarm.Config{Model: sc.Model, Expect: sc.Expect, Replicas: sc.Replicas}, sc.Plan(seed))
+	return swarm.RunPlan(swarm.Config{Model: sc.Model, Text: sc.Config, Expect: sc.Expect, Replicas: sc.Replicas}, sc.Plan(seed))
 }
 
 // RunCanary runs the scenario in the simulator with one seed and a known
 // defect (see swarm.Canaries) switched on.
 func (sc *Scenario) RunCanary(seed uint64, canary string) swarm.Result {
-	return swarm.RunPlan(swarm.Config{Model: sc.Model, Expect: sc.Expect, Canary: canary, Replicas: sc.Replicas}, sc.Plan(seed))
+	return swarm.RunPlan(swarm.Config{Model: sc.Model, Text: sc.Config, Expect: sc.Expect, Canary: canary, Replicas: sc.Replicas}, sc.Plan(seed))
 }

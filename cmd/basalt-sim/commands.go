@@ -32,6 +32,8 @@ type common struct {
 	shapes bool
 	// replicas: manager replicas on a simulated etcd (0: one manager).
 	replicas int
+	// configApply: the config-apply fault may switch on.
+	configApply bool
 }
 
 // maxReplicas bounds --replicas: more managers than this buys nothing a
@@ -44,6 +46,7 @@ func (c *common) register(fs *subcmd.Flags) {
 	fs.DurationVar(&c.chaos, "chaos", 5*time.Minute, "virtual length of the chaos phase")
 	fs.DurationVar(&c.heal, "heal", 5*time.Minute, "virtual length of the heal phase (recovery must happen within it)")
 	fs.BoolVar(&c.shapes, "shapes", false, "each seed draws its own cluster shape (hosts, groups, policies, fencing) instead of one cluster")
+	fs.BoolVar(&c.configApply, "config-apply", false, "draw config-apply faults too: random valid changes of the running configuration (remove a group, add one, change a parameter or a monitor)")
 	fs.IntVar(&c.replicas, "replicas", 0, "run this many manager replicas on a simulated etcd, with leader and etcd faults (0: one manager, no etcd)")
 }
 
@@ -57,6 +60,15 @@ func drawShape(seed uint64) (*model.Model, []string, error) {
 	return s.Model, s.Features.Tags(), nil
 }
 
+// shapeText is the swarm's Config.ShapeText: a seed's shape's file.
+func shapeText(seed uint64) []byte {
+	s, err := shape.Generate(seed)
+	if err != nil {
+		return nil // drawShape reports it
+	}
+	return s.YAML
+}
+
 // forSeed fixes the configuration to seed's shape (replay, shrink): the
 // fault plan is drawn from, and run on, that one cluster.
 func (c *common) forSeed(cfg *swarm.Config, seed uint64) (shape.Shape, error) {
@@ -67,7 +79,7 @@ func (c *common) forSeed(cfg *swarm.Config, seed uint64) (shape.Shape, error) {
 	if err != nil {
 		return s, fmt.Errorf("--shapes: %w", err)
 	}
-	cfg.Model, cfg.Shapes = s.Model, nil
+	cfg.Model, cfg.Shapes, cfg.Text = s.Model, nil, s.YAML
 	return s, nil
 }
 
@@ -85,6 +97,7 @@ func saveShape(dir string, seed uint64) (string, error) {
 func (c *common) build() (swarm.Config, error) {
 	var m *model.Model
 	var err error
+	text := swarm.DefaultConfig()
 	if c.shapes && c.config != "" {
 		return swarm.Config{}, fmt.Errorf("--shapes and --config exclude each other: a shape is a configuration")
 	}
@@ -97,6 +110,7 @@ func (c *common) build() (swarm.Config, error) {
 			return swarm.Config{}, fmt.Errorf("--config: %w", err)
 		}
 		m, err = model.Load(c.config, data)
+		text = data
 	}
 	if err != nil {
 		return swarm.Config{}, err
@@ -116,9 +130,10 @@ func (c *common) build() (swarm.Config, error) {
 	if c.replicas < 0 || c.replicas > maxReplicas {
 		return swarm.Config{}, fmt.Errorf("--replicas %d: want 0 (one manager, no etcd) to %d", c.replicas, maxReplicas)
 	}
-	cfg := swarm.Config{Model: m, Canary: c.canary, Chaos: c.chaos, Heal: c.heal, Replicas: c.replicas}
+	cfg := swarm.Config{Model: m, Text: text, Canary: c.canary, Chaos: c.chaos, Heal: c.heal, Replicas: c.replicas,
+		ConfigApply: c.configApply}
 	if c.shapes {
-		cfg.Shapes = drawShape
+		cfg.Shapes, cfg.ShapeText = drawShape, shapeText
 	}
 	return cfg, nil
 }
@@ -136,6 +151,9 @@ func (c *common) flags() string {
 	}
 	if c.replicas > 0 {
 		parts = append(parts, fmt.Sprintf("--replicas %d", c.replicas))
+	}
+	if c.configApply {
+		parts = append(parts, "--config-apply")
 	}
 	if c.chaos != 5*time.Minute {
 		parts = append(parts, "--chaos "+c.chaos.String())
@@ -376,6 +394,9 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary, h header) {
 	if cfg.Replicas > 0 {
 		rows = append(rows, []row{{"leader takeovers", cov.LeaderTakeovers}, {"leader cut from etcd", cov.EtcdCuts}, {"etcd outages", cov.EtcdOutages}}...)
 	}
+	if cfg.ConfigApply {
+		rows = append(rows, []row{{"config applies", cov.ConfigApplies}, {"config refusals", cov.ConfigRefusals}}...)
+	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}
@@ -565,18 +586,29 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 // faults, fences and admin requests as marks, and the violations; and
 // porcupine's page of each resource whose history is not linearizable.
 func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result, ln *lanes) error {
+	var rscs []string
+	known := map[string]bool{}
+	for _, res := range cfg.Model.Resources {
+		rscs, known[res.ID] = append(rscs, res.ID), true
+	}
 	var changes []check.Change
 	for _, ch := range r.Changes {
-		changes = append(changes, check.Change{At: ch.At, Host: ch.Host, Resource: ch.Resource, Active: ch.Active, Cause: ch.Cause})
+		// An instance of another definition than the start-up one (a
+		// config-apply's) has a lane of its own, named as the trace
+		// names it, after the configured resources.
+		name := ch.Resource
+		if ch.Digest != "" {
+			name += "#" + ch.Digest[:min(8, len(ch.Digest))]
+		}
+		if !known[name] {
+			rscs, known[name] = append(rscs, name), true
+		}
+		changes = append(changes, check.Change{At: ch.At, Host: ch.Host, Resource: name, Active: ch.Active, Cause: ch.Cause})
 	}
 	marks := append(ln.planMarks(plan), ln.marks...)
 	marks = append(marks, check.Mark{At: cluster.Start.Add(plan.Chaos), Kind: check.MarkHeal, Label: "heal"})
 	for _, v := range r.Violations {
 		marks = append(marks, check.Mark{At: v.At, Kind: check.MarkViolation, Label: "VIOLATION " + v.String()})
-	}
-	var rscs []string
-	for _, res := range cfg.Model.Resources {
-		rscs = append(rscs, res.ID)
 	}
 	hosts := cfg.Model.HostNames()
 	var buf bytes.Buffer

@@ -16,7 +16,6 @@ import (
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
 	"github.com/basalt-ha/basalt/live/api"
-	"github.com/basalt-ha/basalt/live/certs"
 )
 
 const defaultSocket = "/run/basalt/manager.sock"
@@ -720,37 +719,4 @@ func printWhy(w io.Writer, v api.WhyView) {
 			fmt.Fprintf(w, "    %12s  %s\n", value, p.What)
 		}
 	}
-}
-
-var certsCmds = subcmd.Set{Tool: "basalt certs", Noun: "action", Commands: map[string]subcmd.Command{
-	"init": {Args: "--dir DIR --hosts H1,H2,...", Summary: "a cluster CA, a manager certificate and one per host", Run: certsInit},
-}}
-
-func certsInit(args []string, stdout, stderr io.Writer) int {
-	fs := subcmd.NewFlags("basalt certs init", "--dir DIR --hosts H1,H2,... [--validity D] [--force]",
-		"A cluster CA, a manager certificate and one per host, in DIR. Nothing already there is\noverwritten unless --force is given.")
-	dir := fs.String("dir", "", "directory to create the CA and certificates in (required)")
-	hosts := fs.StringSlice("hosts", nil, "host names, comma-separated (required)")
-	validity := fs.Duration("validity", 365*24*time.Hour, "certificate lifetime")
-	force := fs.Bool("force", false, "replace certificates and keys already in --dir (locks out every peer using the old CA)")
-	if ok, rc := fs.Parse(args, stdout, stderr); !ok {
-		return rc
-	}
-	if !fs.Exact(stderr) {
-		return exitUsage
-	}
-	switch {
-	case *dir == "":
-		return fs.Mistake(stderr, "missing --dir DIR")
-	case len(*hosts) == 0:
-		return fs.Mistake(stderr, "missing --hosts H1,H2,...")
-	case *validity <= 0:
-		return fs.Mistake(stderr, "--validity %s: want a positive duration", *validity)
-	}
-	if err := certs.InitCerts(*dir, *hosts, *validity, *force); err != nil {
-		fmt.Fprintf(stderr, "basalt certs init: %v\n", err)
-		return exitFailed
-	}
-	fmt.Fprintf(stdout, "CA and certificates for the manager and %s written to %s\n", strings.Join(*hosts, ", "), *dir)
-	return exitOK
 }

@@ -41,7 +41,7 @@ func hint(cmd string) string { return "Run '" + cmd + " --help' for usage.\n" }
 // TestUnknownFlagsSayWhich: before, an unknown flag on any subcommand
 // exited 2 with nothing on stderr.
 func TestUnknownFlagsSayWhich(t *testing.T) {
-	require.Len(t, leaves(), 32, "every command is covered")
+	require.Len(t, leaves(), 33, "every command is covered")
 	for _, l := range leaves() {
 		cmd := "basalt " + strings.Join(l, " ")
 		for _, flag := range []string{"--frobnicate", "-Z"} {
@@ -110,7 +110,7 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"power", "off", "oss1", "--wait", "--timeout", "0s"}, "basalt power off", "--timeout 0s: want a positive duration"},
 		{[]string{"power", "reboot", "oss1"}, "basalt power", `unknown action "reboot": one of off, on, status`},
 		{[]string{"host", "confirm-down"}, "basalt host confirm-down", "missing HOST"},
-		{[]string{"certs"}, "basalt certs", "missing action: one of init"},
+		{[]string{"certs"}, "basalt certs", "missing action: one of add, init"},
 		{[]string{"resource", "move", "g"}, "basalt resource move", "missing --host HOST"},
 		{[]string{"resource", "move", "--host", "h1"}, "basalt resource move", "missing GROUP"},
 		{[]string{"resource", "move", "g", "h1"}, "basalt resource move", `unexpected argument "h1" after GROUP`},
@@ -133,6 +133,10 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"certs", "init", "--hosts", "a,b"}, "basalt certs init", "missing --dir DIR"},
 		{[]string{"certs", "init", "--dir", "d"}, "basalt certs init", "missing --hosts H1,H2,..."},
 		{[]string{"certs", "init", "extra", "--dir", "d", "--hosts", "a"}, "basalt certs init", `unexpected argument "extra"`},
+		{[]string{"certs", "add", "--hosts", "h4"}, "basalt certs add", "missing --dir DIR"},
+		{[]string{"certs", "add", "--dir", "d"}, "basalt certs add", "missing --hosts H4,..."},
+		{[]string{"certs", "add", "h4", "--dir", "d"}, "basalt certs add", `unexpected argument "h4"`},
+		{[]string{"certs", "add", "--dir", "d", "--hosts", "h4", "--validity", "-1h"}, "basalt certs add", "--validity -1h0m0s: want a positive duration"},
 		{[]string{"validate"}, "basalt validate", "--config FILE is required"},
 		{[]string{"config"}, "basalt config", "missing action: one of apply, show"},
 		{[]string{"config", "push", "f.yaml"}, "basalt config", `unknown action "push": one of apply, show`},
@@ -230,6 +234,7 @@ func TestUsageLinesNameArguments(t *testing.T) {
 		"agents list":       "basalt agents list [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"agents describe":   "basalt agents describe AGENT [AGENT ...] [--ocf-root DIR] [--fence-agents DIR] [-o text|json|yaml]",
 		"certs init":        "basalt certs init --dir DIR --hosts H1,H2,... [--validity D] [--force]",
+		"certs add":         "basalt certs add --dir DIR --hosts H4,... [--validity D] [--force]",
 		"config apply":      "basalt config apply FILE [--dry-run] [--wait [--timeout D]] [--socket PATH]",
 		"config show":       "basalt config show [--socket PATH]",
 		"validate":          "basalt validate --config FILE [--config FILE ...] [--ocf-root DIR] [--fence-agents DIR] [--strict|--no-agents]",

@@ -25,7 +25,7 @@ const exitCodes = `Exit codes:
   1  status: something needs attention; power status: a device's answer is
      UNKNOWN; a request refused by the manager, or
      its report FAILED, or still OPEN after --timeout; validate: a file is
-     invalid; certs init: nothing written; simulate: the judges found a
+     invalid; certs init, certs add: nothing written; simulate: the judges found a
      safety violation, or a file cannot be read
   2  a command-line mistake (unknown subcommand or flag, missing or extra
      argument, bad value); the message says which; host confirm-down
@@ -46,7 +46,7 @@ var commands = subcmd.Set{Tool: "basalt", Footer: "Every subcommand that talks t
 		"fence":       {Args: "history|devices", Summary: "the fencing history; the fence devices and their last monitors", Run: fenceCmds.Dispatch},
 		"simulate":    {Args: "(--state FILE | --live) [--host-down H]... [--resource-fails R@H]...", Summary: "what if: the manager's decisions and the outcome, simulated from a saved or live state", Run: simulateCmd},
 		"agents":      {Args: "list|describe AGENT", Summary: "the resource and fence agents installed here, and their meta-data", Run: agentsCmds.Dispatch},
-		"certs":       {Args: "init --dir DIR --hosts H1,H2,...", Summary: "a CA and certificates for a cluster", Run: certsCmds.Dispatch},
+		"certs":       {Args: "init|add --dir DIR --hosts H1,H2,...", Summary: "a CA and certificates for a cluster; add: certificates for new hosts", Run: certsCmds.Dispatch},
 		"config":      {Args: "apply FILE [--dry-run]|show", Summary: "change the running configuration (with a preview first), or print it", Run: configCmds.Dispatch},
 	}}
 

@@ -158,6 +158,9 @@ func (mg *Manager) applyRequest(now time.Time, req Request, by string, ev func(E
 		if req.Command == CmdStop {
 			role = model.RoleStopped
 		}
+		if g, _ := mg.m.Group(req.Target); g.Orphan {
+			return // stopping already; a constraint would outlive it
+		}
 		mg.cons.TargetRoles[req.Target] = role
 		ev(Event{Kind: "target-role", Group: req.Target, Role: string(role)})
 	case CmdMove:
@@ -260,14 +263,31 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 		}
 		return nil
 	}
+	// An orphan (a group a configuration change removed) is stopping,
+	// whatever it was told before: only stop and cleanup make sense for
+	// it, and nothing may place, start or leave it alone.
+	configured := func() error {
+		if g, ok := mg.m.Group(req.Target); ok && g.Orphan {
+			return fmt.Errorf("%s: group %s is configured no more: it is stopping", req, req.Target)
+		}
+		return nil
+	}
 	if req.Lifetime < 0 {
 		return nil, fmt.Errorf("%s: lifetime must not be negative", req)
 	}
 	switch req.Command {
-	case CmdStart, CmdStop, CmdClear, CmdManage, CmdUnmanage:
+	case CmdStop:
 		return []string{req.Target}, group()
+	case CmdStart, CmdClear, CmdManage, CmdUnmanage:
+		if err := group(); err != nil {
+			return nil, err
+		}
+		return []string{req.Target}, configured()
 	case CmdMove, CmdBan:
 		if err := group(); err != nil {
+			return nil, err
+		}
+		if err := configured(); err != nil {
 			return nil, err
 		}
 		if err := host(req.Host); err != nil {

@@ -246,6 +246,11 @@ func (mg *Manager) setConfig(now time.Time, next *model.Model, text string) []ef
 		}
 	}
 	effs = append(effs, mg.swapModel(now, eff)...)
+	for _, g := range mg.m.Groups {
+		if g.Orphan {
+			mg.dropConstraints(g.ID)
+		}
+	}
 	mg.base, mg.configText = next, text
 	mg.configVersion++
 	mg.markStale()
@@ -360,6 +365,9 @@ func (mg *Manager) pruneOrphans(now time.Time) []effect.Effect {
 		return nil
 	}
 	effs := mg.swapModel(now, mg.m.WithoutGroups(gone))
+	for _, g := range slices.Sorted(maps.Keys(gone)) {
+		mg.dropConstraints(g)
+	}
 	for _, r := range rscs {
 		effs = append(effs, mg.event(now, Event{Kind: "orphan-removed", Resource: r, Message: "stopped everywhere: forgotten"})...)
 		for _, h := range mg.m.Hosts {
@@ -370,6 +378,18 @@ func (mg *Manager) pruneOrphans(now time.Time) []effect.Effect {
 		}
 	}
 	return append(effs, effect.Log{Level: slog.LevelInfo, Msg: fmt.Sprintf("%d orphaned resources stopped everywhere and forgotten", len(rscs))})
+}
+
+// dropConstraints forgets the admin constraints of a group that is an
+// orphan now: they went with its configuration. A start, move or unmanage
+// given before the change would keep the orphan running, or placed, or
+// left alone, where the change says it stops; and a group added again
+// later under the same ID starts from its own configuration.
+func (mg *Manager) dropConstraints(gid string) {
+	delete(mg.cons.TargetRoles, gid)
+	delete(mg.cons.Moves, gid)
+	delete(mg.cons.Unmanaged, gid)
+	mg.cons.Bans = slices.DeleteFunc(mg.cons.Bans, func(b planner.Ban) bool { return b.Group == gid })
 }
 
 // replayConfig makes a recorded configuration the running one. A record

@@ -218,7 +218,9 @@ func (m *Model) addOrphan(old *Model, g Group) {
 		return
 	}
 	g.Orphan = true
-	g.Placement.TargetRole = RoleStopped
+	// Stopped, and managed: a removal is the configuration's last word on
+	// the group, whatever it said of it before (managed: false included).
+	g.Placement.TargetRole, g.Placement.Managed = RoleStopped, true
 	for _, mem := range g.Members {
 		r, _ := old.Resource(mem.Resource)
 		m.Resources = append(m.Resources, *r)

@@ -61,6 +61,9 @@ type goldenCase struct {
 		Reload       string            `yaml:"reload"`
 		ForceRestart []string          `yaml:"force-restart"`
 	} `yaml:"definitions"`
+	// Orphans are groups of Config that a configuration change removed
+	// while they may run (model.WithOrphans): they are to be stopped.
+	Orphans     []string `yaml:"orphans"`
 	Constraints struct {
 		Moves map[string]struct {
 			Host  string `yaml:"host"`
@@ -108,6 +111,13 @@ func loadCase(t *testing.T, path string) Input {
 	require.NoError(t, err)
 	m, err := model.Load(c.Config, cfg)
 	require.NoError(t, err)
+	if len(c.Orphans) > 0 {
+		gone := map[string]bool{}
+		for _, g := range c.Orphans {
+			gone[g] = true
+		}
+		m = model.WithOrphans(m, m.WithoutGroups(gone), func(string) bool { return true })
+	}
 
 	in := Input{Model: m, Now: offset(t, c.Now), Observed: map[string]map[string]Observed{},
 		Failures: map[string]map[string]Failure{}, Fatal: c.Fatal, Attributes: c.Attributes}

@@ -315,7 +315,7 @@ func (p *plan) group(g *model.Group) Placement {
 		return pl
 	}
 	managed := g.Placement.Managed
-	if u, ok := in.Constraints.Unmanaged[g.ID]; ok {
+	if u, ok := in.Constraints.Unmanaged[g.ID]; ok && !g.Orphan {
 		managed = !u
 	}
 	if !managed {
@@ -606,6 +606,11 @@ func (p *plan) reloadable(rsc string, st Observed) bool {
 // place chooses the hosts of a group and explains the choice.
 func (p *plan) place(g *model.Group) ([]string, ScoreLines, string) {
 	in := p.in
+	if g.Orphan {
+		// Its stopped target role wins over any override an admin gave
+		// the group before it was removed.
+		return nil, nil, "orphan: configured no more"
+	}
 	role := g.Placement.TargetRole
 	if r, ok := in.Constraints.TargetRoles[g.ID]; ok {
 		role = r

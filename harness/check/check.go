@@ -33,50 +33,86 @@ func (v Violation) String() string { return fmt.Sprintf("[%s] %s", v.Checker, v.
 // Safety checks ground truth incrementally: a resource of a group with
 // max-instances n is never active on more than n hosts at once. A host's
 // activity ends when its state file goes, which fencing does at the fence.
+// An instance is a resource run with one definition (its digest,
+// ocf.Digest): a resource whose definition changed is another instance
+// (an IP address agent's new address), and the old and the new one count
+// as two, on one host as on two. A resource keeps its ID when it becomes an
+// orphan (a removed group's resource), so an orphan counts as the resource
+// it was.
 type Safety struct {
-	limit      map[string]int
-	active     map[string]map[string]time.Time
+	limit map[string]int
+	// active: resource -> instance (host and digest) -> since when.
+	active     map[string]map[instance]time.Time
 	Violations []Violation
 }
 
+type instance struct{ host, digest string }
+
 // NewSafety watches the resources in limits (resource → max instances).
+// The map is the Safety's own from then on: SetLimit changes it.
 func NewSafety(limits map[string]int) *Safety {
-	return &Safety{limit: limits, active: map[string]map[string]time.Time{}}
+	return &Safety{limit: limits, active: map[string]map[instance]time.Time{}}
 }
 
-// Observe records that rsc became active (or not) on host at at.
-func (s *Safety) Observe(at time.Time, host, rsc string, active bool) {
-	if s.active[rsc] == nil {
-		s.active[rsc] = map[string]time.Time{}
+// SetLimit sets the max instances of rsc, for a resource a new
+// configuration adds.
+func (s *Safety) SetLimit(rsc string, n int) {
+	if s.limit == nil {
+		s.limit = map[string]int{}
 	}
+	s.limit[rsc] = n
+}
+
+// Observe records that rsc became active (or not) on host at at, with the
+// definition it is watched under from the start.
+func (s *Safety) Observe(at time.Time, host, rsc string, active bool) {
+	s.ObserveInstance(at, host, rsc, "", active)
+}
+
+// ObserveInstance records that the instance of rsc with definition digest
+// became active (or not) on host at at.
+func (s *Safety) ObserveInstance(at time.Time, host, rsc, digest string, active bool) {
+	if s.active[rsc] == nil {
+		s.active[rsc] = map[instance]time.Time{}
+	}
+	in := instance{host, digest}
 	if !active {
-		delete(s.active[rsc], host)
+		delete(s.active[rsc], in)
 		return
 	}
-	s.active[rsc][host] = at
+	s.active[rsc][in] = at
 	limit, ok := s.limit[rsc]
 	if !ok {
 		limit = 1
 	}
 	if n := len(s.active[rsc]); n > limit {
-		hosts := make([]string, 0, n)
-		for h, since := range s.active[rsc] {
-			hosts = append(hosts, fmt.Sprintf("%s (since %s)", h, since.Format("15:04:05.000")))
+		where := make([]string, 0, n)
+		for i, since := range s.active[rsc] { // purity:unordered sorted below
+			name := i.host
+			if i.digest != "" {
+				name += " with definition " + i.digest
+			}
+			where = append(where, fmt.Sprintf("%s (since %s)", name, since.Format("15:04:05.000")))
 		}
-		sort.Strings(hosts)
+		sort.Strings(where)
+		times := fmt.Sprintf("%d times", n) // two instances on one host
+		if hosts := s.ActiveOn(rsc); len(hosts) == n {
+			times = fmt.Sprintf("on %d hosts", n)
+		}
 		s.Violations = append(s.Violations, Violation{At: at, Checker: "safety",
-			Message: fmt.Sprintf("%s active on %d hosts at once (limit %d): %s", rsc, n, limit, strings.Join(hosts, ", "))})
+			Message: fmt.Sprintf("%s active %s at once (limit %d): %s", rsc, times, limit, strings.Join(where, ", "))})
 	}
 }
 
-// ActiveOn returns the hosts where rsc is active now, sorted.
+// ActiveOn returns the hosts where rsc is active now (any instance),
+// sorted.
 func (s *Safety) ActiveOn(rsc string) []string {
 	out := make([]string, 0, len(s.active[rsc]))
-	for h := range s.active[rsc] {
-		out = append(out, h)
+	for i := range s.active[rsc] { // purity:unordered sorted below
+		out = append(out, i.host)
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 // Op is an operation an agent executed (history.Op, the one record both

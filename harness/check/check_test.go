@@ -26,6 +26,33 @@ func TestSafetyCatchesOverlapOnly(t *testing.T) {
 	require.Equal(t, []string{"a", "b"}, s.ActiveOn("r"))
 }
 
+// Two definitions of one resource are two instances: the old and the new
+// one active at once is a violation on one host as on two, and their
+// digests say which they were.
+func TestSafetyCountsInstancesByDefinition(t *testing.T) {
+	s := NewSafety(map[string]int{"ip": 1, "c": 2})
+	s.ObserveInstance(at(1), "a", "ip", "", true)
+	s.ObserveInstance(at(2), "a", "ip", "", false)
+	s.ObserveInstance(at(2), "a", "ip", "d2", true) // stop old, then start new: fine
+	require.Empty(t, s.Violations)
+	s.ObserveInstance(at(3), "a", "ip", "", true) // the old one again, beside the new
+	require.Len(t, s.Violations, 1)
+	require.Contains(t, s.Violations[0].Message, "ip active 2 times at once (limit 1): a (since 00:00:03.000), a with definition d2 (since 00:00:02.000)")
+	require.Equal(t, []string{"a"}, s.ActiveOn("ip"))
+
+	s.ObserveInstance(at(4), "a", "c", "", true)
+	s.ObserveInstance(at(4), "b", "c", "d2", true)
+	require.Len(t, s.Violations, 1, "two instances of a clone of two")
+	s.ObserveInstance(at(5), "b", "c", "", true)
+	require.Len(t, s.Violations, 2)
+	require.Contains(t, s.Violations[1].Message, "c active 3 times at once (limit 2)")
+
+	s.SetLimit("new", 2)
+	s.ObserveInstance(at(6), "a", "new", "x", true)
+	s.ObserveInstance(at(6), "b", "new", "x", true)
+	require.Len(t, s.Violations, 2, "a limit set for a resource a change adds")
+}
+
 func op(rsc, host, kind string, call, ret float64, rc int) Op {
 	o := Op{Resource: rsc, Host: host, Kind: kind, Call: at(call), RC: rc}
 	if ret >= 0 {

@@ -1,11 +1,9 @@
 package admin
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,15 +35,7 @@ func serve(t *testing.T) (sock string, d *daemon.ManagerDaemon) {
 
 // post sends body to POST /v1/requests and returns the status and answer.
 func post(t *testing.T, sock, body string) (int, string) {
-	c := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
-	resp, err := c.Post("http://basalt/v1/requests", "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(out)
+	return postTo(t, sock, "/v1/requests", body)
 }
 
 // Before the fix, trailing data after the object was ignored (the request

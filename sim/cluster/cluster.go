@@ -29,11 +29,13 @@ import (
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
 	"github.com/basalt-ha/basalt/core/storage"
 	"github.com/basalt-ha/basalt/sim/coordstore"
 	"github.com/basalt-ha/basalt/sim/eventq"
+	"github.com/basalt-ha/basalt/sim/simproc"
 )
 
 // Start is the virtual time every simulation begins at.
@@ -45,6 +47,10 @@ const fenceAgentDir = "/usr/sbin"
 // Options tune a simulated cluster.
 type Options struct {
 	Seed uint64
+	// Config is the text Model was loaded from: RunningConfig's text until
+	// a change is applied, and what the simulator's configuration changes
+	// edit.
+	Config []byte
 	// Latency bounds one message's delay: uniform in [Min, Max].
 	LatencyMin, LatencyMax time.Duration
 	// Loss is the probability a message's packets are lost in transit;
@@ -72,6 +78,13 @@ type Options struct {
 	WrapAgent func(*agent.Agent) agent.Machine
 	// Trace, when set, receives every trace line as it happens.
 	Trace func(string)
+	// LearnMetaData: the agents learn each agent type's meta-data before
+	// its first start, as basalt-agent does, so that a changed definition
+	// whose changed parameters all reload is reloaded in place
+	// (simproc.MetaData says which). Off, every change restarts; default
+	// runs never change a definition, and leave it off so that their
+	// traces stay those of the runs before reloads.
+	LearnMetaData bool
 	// Observer, when set, sees every resource state change on a host.
 	Observer func(Change)
 	// Replicas, when set, runs that many manager replicas against a
@@ -90,7 +103,10 @@ type Change struct {
 	At       time.Time
 	Host     string
 	Resource string
-	Active   bool
+	// Digest is the definition of the instance (ocf.Digest), "" for the
+	// one the resource had when the cluster was built.
+	Digest string
+	Active bool
 	// Cause: "start", "stop", "died", "fenced", "monitor".
 	Cause string
 }
@@ -139,15 +155,17 @@ type host struct {
 	agent agent.Machine
 	inner *agent.Agent
 	store *storage.Mem
-	// files is the simulated file system of resource state files:
-	// resource id -> present.
-	files map[string]bool
+	// files is the simulated file system of resource state files, one
+	// per instance (a resource run with one definition): present or not.
+	files map[inst]bool
+	// instances counts the files per resource, for Running.
+	instances map[string]int
 	// starting counts the start actions running per resource. The LRM
 	// runs one operation per resource at a time, so a monitor only ever
 	// overlaps a start that a dead agent left running (an orphan): it sees
 	// no state file yet, as the statefile agent's monitor does while its
 	// start has not written one.
-	starting map[string]int
+	starting map[inst]int
 	timers   map[effect.TimerID]eventq.ID
 	// procs are the agent processes running, by the agent life (gen) that
 	// started them: an agent restart does not kill resource agents, and a
@@ -170,6 +188,35 @@ type host struct {
 	// midway, when set, waits for the next action it names (CrashMidway).
 	midway *midway
 	rng    *rand.Rand
+}
+
+// inst is an instance of a resource: the resource run with one
+// definition. digest is "" for the definition the resource had when the
+// cluster was built, its ocf.Digest for any other (a changed parameter):
+// the trace names only those, so that a run without a configuration
+// change traces as it always has. The old and the new definition of a
+// resource are two instances that must never be active at once, as an IP
+// address agent's old and new address are two addresses.
+type inst struct{ rsc, digest string }
+
+func (i inst) String() string {
+	if i.digest == "" {
+		return i.rsc
+	}
+	return i.rsc + "#" + i.digest[:min(8, len(i.digest))]
+}
+
+// startDef is a resource's definition when the cluster was built.
+type startDef struct {
+	agent  ocf.Agent
+	params map[string]string
+}
+
+func instLess(a, b inst) int {
+	if c := strings.Compare(a.rsc, b.rsc); c != 0 {
+		return c
+	}
+	return strings.Compare(a.digest, b.digest)
 }
 
 type procKey struct {
@@ -234,6 +281,16 @@ type Cluster struct {
 	tenures       []Tenure
 	leaderActs    []LeaderAct
 	leaderCrashes []LeaderCrash
+	// startup is each resource's definition digest when the cluster was
+	// built (see inst).
+	startup map[string]string
+	// startDefs are the start-up definitions themselves, which an agent
+	// run's environment is compared with before any digest is computed.
+	startDefs map[string]startDef
+	// running and runningText are the configuration last applied (nil:
+	// none), for RunningConfig while no manager answers.
+	running     *model.Model
+	runningText string
 }
 
 // New builds a cluster for the model; nothing runs until Boot.
@@ -253,14 +310,18 @@ func New(m *model.Model, opts Options) *Cluster {
 		cut: map[string]map[string]bool{}, netRng: rand.New(rand.NewPCG(opts.Seed, 2)),
 		rfaults: map[string]*ResourceFault{},
 		dfaults: map[string]DeviceFault{}, rebooting: map[string]bool{}, clog: map[string]time.Duration{},
-		conns: map[effect.ConnID]*simConn{},
+		conns: map[effect.ConnID]*simConn{}, startup: map[string]string{}, startDefs: map[string]startDef{},
+	}
+	for i := range m.Resources {
+		r := &m.Resources[i]
+		c.startup[r.ID], c.startDefs[r.ID] = r.Digest(), startDef{agent: r.Agent, params: r.Params}
 	}
 	if opts.Replicas > 0 {
 		c.store, c.campaigns = coordstore.New(), map[coordinator.LeaseID]*campaigner{}
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
-		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[string]bool{}, starting: map[string]int{},
+		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, starting: map[inst]int{},
 			pgids: map[int]procKey{},
 			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
 	}
@@ -295,9 +356,64 @@ func (c *Cluster) Agent(h string) *agent.Agent {
 	return nil
 }
 
-// Running reports whether a resource's state file exists on a host: the
-// ground truth.
-func (c *Cluster) Running(h, rsc string) bool { return c.hosts[h].files[rsc] }
+// Running reports whether a state file of the resource (of any of its
+// definitions) exists on a host: the ground truth.
+func (c *Cluster) Running(h, rsc string) bool { return c.hosts[h].instances[rsc] > 0 }
+
+// Instance is a resource running on a host with the definition whose
+// digest (ocf.Digest) is Digest.
+type Instance struct {
+	Resource, Digest string
+}
+
+// Instances are the instances running on a host, in resource order.
+func (c *Cluster) Instances(h string) []Instance {
+	var out []Instance
+	for _, i := range slices.SortedFunc(maps.Keys(c.hosts[h].files), instLess) {
+		out = append(out, Instance{Resource: i.rsc, Digest: c.fullDigest(i)})
+	}
+	return out
+}
+
+// fullDigest is an instance's digest, the start-up definition's included.
+func (c *Cluster) fullDigest(i inst) string {
+	if i.digest != "" {
+		return i.digest
+	}
+	return c.startup[i.rsc]
+}
+
+// instanceOf is the instance an agent run works on: its resource and the
+// definition it was given, read from its environment as an OCF agent reads
+// it (OCF_RESOURCE_INSTANCE, the agent's provider and type, and every
+// OCF_RESKEY_ parameter but the CRM_meta_ ones).
+func (c *Cluster) instanceOf(spec proc.Spec) inst {
+	var rsc string
+	var a ocf.Agent
+	params := map[string]string{}
+	for _, kv := range spec.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "OCF_RESOURCE_INSTANCE":
+			rsc = v
+		case k == "OCF_RESOURCE_PROVIDER":
+			a.Provider = v
+		case k == "OCF_RESOURCE_TYPE":
+			a.Type = v
+		case strings.HasPrefix(k, "OCF_RESKEY_CRM_meta_"):
+		case strings.HasPrefix(k, "OCF_RESKEY_"):
+			params[strings.TrimPrefix(k, "OCF_RESKEY_")] = v
+		}
+	}
+	if def, ok := c.startDefs[rsc]; ok && def.agent == a && maps.Equal(def.params, params) {
+		return inst{rsc: rsc} // the start-up definition: no digest to compute
+	}
+	d := ocf.Digest(a, params)
+	if d == c.startup[rsc] {
+		d = ""
+	}
+	return inst{rsc, d}
+}
 
 // Powered reports whether a host is on.
 func (c *Cluster) Powered(h string) bool { return c.hosts[h].powered }
@@ -872,7 +988,7 @@ func (c *Cluster) PowerOn(name string) {
 	h.boots++
 	h.timers = map[effect.TimerID]eventq.ID{}
 	h.procs = map[procKey]*simProc{}
-	h.starting = map[string]int{}
+	h.starting = map[inst]int{}
 	c.startAgent(h)
 }
 
@@ -884,7 +1000,7 @@ const staleHeartbeatFactor = 2
 
 func (c *Cluster) startAgent(h *host) {
 	inner, err := agent.Recover(agent.Config{
-		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot},
+		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot, LearnMetaData: c.opts.LearnMetaData},
 		HeartbeatInterval: staleHeartbeatFactor * c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
 		Boot: fmt.Sprint(h.boots),
 	}, h.store)
@@ -1020,18 +1136,22 @@ func (c *Cluster) Resume(name string) {
 	}
 }
 
-func (c *Cluster) setFile(h *host, rsc string, present bool, cause string) {
-	if h.files[rsc] == present {
+func (c *Cluster) setFile(h *host, in inst, present bool, cause string) {
+	if h.files[in] == present {
 		return
 	}
 	if present {
-		h.files[rsc] = true
+		h.files[in] = true
+		h.instances[in.rsc]++
 	} else {
-		delete(h.files, rsc)
+		delete(h.files, in)
+		if h.instances[in.rsc]--; h.instances[in.rsc] <= 0 {
+			delete(h.instances, in.rsc)
+		}
 	}
-	c.trace("truth %s %s active=%t (%s)", h.name, rsc, present, cause)
+	c.trace("truth %s %s active=%t (%s)", h.name, in, present, cause)
 	if c.opts.Observer != nil {
-		c.opts.Observer(Change{At: c.Q.Now(), Host: h.name, Resource: rsc, Active: present, Cause: cause})
+		c.opts.Observer(Change{At: c.Q.Now(), Host: h.name, Resource: in.rsc, Digest: in.digest, Active: present, Cause: cause})
 	}
 }
 
@@ -1045,14 +1165,19 @@ func (c *Cluster) Preload(hostName, rsc string) bool {
 	if h == nil || h.powered {
 		return false
 	}
-	c.setFile(h, rsc, true, "preloaded")
+	c.setFile(h, inst{rsc: rsc}, true, "preloaded") // the state's configuration is the start-up one
 	return true
 }
 
-// KillResource makes a resource die on a host (its state file vanishes):
-// the next monitor finds it stopped.
+// KillResource makes a resource die on a host (its state files, of every
+// definition, vanish): the next monitor finds it stopped.
 func (c *Cluster) KillResource(hostName, rsc string) {
-	c.setFile(c.hosts[hostName], rsc, false, "died")
+	h := c.hosts[hostName]
+	for _, in := range slices.SortedFunc(maps.Keys(h.files), instLess) {
+		if in.rsc == rsc {
+			c.setFile(h, in, false, "died")
+		}
+	}
 }
 
 // FailResource injects a fault in an action ("start", "stop", "monitor")
@@ -1162,11 +1287,8 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		return 0
 	}
 	action = spec.Args[0]
-	for _, kv := range spec.Env {
-		if v, ok := strings.CutPrefix(kv, "OCF_RESOURCE_INSTANCE="); ok {
-			rsc = v
-		}
-	}
+	in := c.instanceOf(spec)
+	rsc = in.rsc
 	fault := c.rfaults[h.name+"/"+rsc+"/"+action]
 	if fault != nil && fault.Times > 0 {
 		fault.Times--
@@ -1180,8 +1302,8 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 	// write to shared storage), and a failed start leaves it so until a
 	// stop succeeds.
 	if action == "start" {
-		c.setFile(h, rsc, true, "start")
-		h.starting[rsc]++
+		c.setFile(h, in, true, "start")
+		h.starting[in]++
 	}
 	key := procKey{gen, id}
 	h.nextPgid++
@@ -1195,9 +1317,9 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		delete(h.procs, key)
 		delete(h.pgids, pgid)
 		if action == "start" {
-			h.starting[rsc]--
+			h.starting[in]--
 		}
-		exit := c.actionEnds(h, rsc, action, fault, killed)
+		exit := c.actionEnds(h, in, action, fault, killed)
 		if h.gen != gen || h.agent == nil {
 			return // the agent that started it is gone; nobody hears it
 		}
@@ -1237,7 +1359,7 @@ func (c *Cluster) runTime(h *host, rsc, action string, fault *ResourceFault) tim
 
 // actionEnds plays the end of an OCF action on the host's state files and
 // returns the agent's exit.
-func (c *Cluster) actionEnds(h *host, rsc, action string, fault *ResourceFault, killed bool) proc.Exit {
+func (c *Cluster) actionEnds(h *host, in inst, action string, fault *ResourceFault, killed bool) proc.Exit {
 	exit := proc.Exit{}
 	switch {
 	case killed:
@@ -1249,15 +1371,49 @@ func (c *Cluster) actionEnds(h *host, rsc, action string, fault *ResourceFault, 
 		// The state file is written at the end of a start, as the
 		// statefile agent does: a stop that ran meanwhile (only an orphan
 		// start can overlap one) does not undo it.
-		c.setFile(h, rsc, true, "start")
+		c.setFile(h, in, true, "start")
 	case action == "stop":
-		c.setFile(h, rsc, false, "stop")
+		c.setFile(h, in, false, "stop")
+	case action == "meta-data":
+		exit.Stdout = []byte(simproc.MetaData(c.agentType(in.rsc)))
+	case action == "reload-agent" || action == "reload":
+		exit.Code = c.reloadEnds(h, in)
 	case action == "monitor":
-		if !h.files[rsc] || h.starting[rsc] > 0 {
+		if !h.files[in] || h.starting[in] > 0 {
 			exit.Code = 7
 		}
 	}
 	return exit
+}
+
+// reloadEnds plays a successful reload: the running instance becomes one of
+// the definition the reload ran with, in place (the old one ends the
+// instant the new one begins, never both), and the agent exits 0; with no
+// instance running it exits 7, as an agent reloading nothing says.
+func (c *Cluster) reloadEnds(h *host, in inst) int {
+	var old []inst
+	for _, o := range slices.SortedFunc(maps.Keys(h.files), instLess) {
+		if o.rsc == in.rsc {
+			old = append(old, o)
+		}
+	}
+	if len(old) == 0 {
+		return 7
+	}
+	for _, o := range old {
+		c.setFile(h, o, false, "reload")
+	}
+	c.setFile(h, in, true, "reload")
+	return 0
+}
+
+// agentType is the OCF type of rsc's configured agent ("" when the
+// running configuration has it no more).
+func (c *Cluster) agentType(rsc string) string {
+	if r, ok := c.RunningModel().Resource(rsc); ok {
+		return r.Agent.Type
+	}
+	return ""
 }
 
 // killOrphan plays the kill of a process group an earlier agent life left
@@ -1438,11 +1594,11 @@ func (c *Cluster) down(h *host, cause string) bool {
 	}
 	h.procs = map[procKey]*simProc{}
 	h.pgids = map[int]procKey{}
-	h.starting = map[string]int{}
+	h.starting = map[inst]int{}
 	c.stopAgentProcess(h)
 	h.powered = false
-	for _, r := range slices.Sorted(maps.Keys(h.files)) {
-		c.setFile(h, r, false, cause)
+	for _, in := range slices.SortedFunc(maps.Keys(h.files), instLess) {
+		c.setFile(h, in, false, cause)
 	}
 	return true
 }

@@ -51,7 +51,7 @@ func TestOrphanedStartIsNotActiveTwice(t *testing.T) {
 }
 
 // starting reports whether a start of rsc runs on host.
-func (w *world) starting(host, rsc string) bool { return w.hosts[host].starting[rsc] > 0 }
+func (w *world) starting(host, rsc string) bool { return w.hosts[host].starting[inst{rsc: rsc}] > 0 }
 
 // TestCrashMidwayLeavesAnOrphan: the crash-midway fault as the swarm
 // draws it (no move, nothing timed by hand): ost1's restart in place is

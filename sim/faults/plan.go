@@ -102,6 +102,10 @@ type Fault struct {
 	Delay    time.Duration `json:"delay,omitempty"`
 	RC       int           `json:"rc,omitempty"`
 	Times    int           `json:"times,omitempty"`
+	// Draw seeds the edits of a config-apply drawn when it happens;
+	// Edits, when set, are its edits instead (scenarios).
+	Draw  uint64         `json:"draw,omitempty"`
+	Edits []model.EditOp `json:"edits,omitempty"`
 }
 
 // String renders a fault on one line, for people.
@@ -123,6 +127,9 @@ func (f Fault) String() string {
 	}
 	if f.For != 0 {
 		s += " for " + f.For.String()
+	}
+	for _, e := range f.Edits {
+		s += "; " + e.String()
 	}
 	return s
 }
@@ -163,7 +170,7 @@ func Decode(data []byte) (Plan, error) {
 	}
 	for i, f := range p.Faults {
 		if !slices.Contains(allKinds, f.Kind) && !slices.Contains(scriptedKinds, f.Kind) && !slices.Contains(optInKinds, f.Kind) &&
-			!slices.Contains(replicaKinds, f.Kind) {
+			!slices.Contains(replicaKinds, f.Kind) && f.Kind != ConfigApply {
 			return Plan{}, fmt.Errorf("fault plan: faults[%d]: unknown kind %q", i, f.Kind)
 		}
 		if f.At < 0 || f.At > p.Chaos {
@@ -236,6 +243,10 @@ type Options struct {
 	// replica kinds may switch on too (with Kinds set, only those it
 	// names). The manager kinds then strike the leader.
 	Replicas bool
+	// ConfigApply lets the config-apply kind switch on, for half of the
+	// seeds as any other kind, from a stream of its own: a plan drawn
+	// without it is as it always was. (Kinds, when set, must name it too.)
+	ConfigApply bool
 }
 
 // Generate draws a plan for a cluster from a seed. Its randomness is its
@@ -286,6 +297,7 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 	scale := float64(o.Chaos) / float64(5*time.Minute) * o.Intensity
 	rates, orng := optIn(seed, o, &p, rates)
 	replicaKindsOn(seed, o, &p, rates, streams)
+	configApplyOn(seed, o, &p, rates, streams)
 	for _, k := range p.Enabled {
 		d.rng = rng
 		if isWorkload(k) {
@@ -340,6 +352,20 @@ func replicaKindsOn(seed uint64, o Options, p *Plan, rates map[Kind]float64, str
 			p.Enabled = append(p.Enabled, k)
 			rates[k] = 0.2 + r.Float64()*1.8
 		}
+	}
+}
+
+// configApplyOn switches the config-apply kind on, from its own stream,
+// when the options let it.
+func configApplyOn(seed uint64, o Options, p *Plan, rates map[Kind]float64, streams map[Kind]*rand.Rand) {
+	if !o.ConfigApply {
+		return
+	}
+	r := kindStream(seed, ConfigApply)
+	streams[ConfigApply] = r
+	if r.IntN(2) == 0 && (o.Kinds == nil || slices.Contains(o.Kinds, ConfigApply)) {
+		p.Enabled = append(p.Enabled, ConfigApply)
+		rates[ConfigApply] = 0.5 + r.Float64()*2.5
 	}
 }
 
@@ -456,6 +482,8 @@ func (d *drawer) draw(k Kind) (Fault, bool) {
 	case CutLeaderStore, StoreDown:
 		// From well inside a lease's TTL to many of them.
 		f.For = d.lasting(500*time.Millisecond, 90*time.Second)
+	case ConfigApply:
+		d.drawConfigApply(&f)
 	default:
 		d.workload(&f)
 	}

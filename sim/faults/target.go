@@ -231,6 +231,8 @@ func Apply(t Target, s Step) error {
 		return t.StopStore()
 	case HealAll:
 		return t.HealAll()
+	case ConfigApply:
+		return applyConfig(t, f)
 	}
 	return Unsupported("fault kind %q", f.Kind)
 }

@@ -117,7 +117,8 @@ const MetaDataAction = "meta-data"
 // and fail_dir marked reloadable and OCF 1.1's reload-agent advertised (the
 // shipped statefile agent keeps to the OCF 1.0 DTD that ocf-tester checks,
 // so it does not), so that a changed delay reloads a simulated resource
-// and a changed state restarts it.
+// and a changed state restarts it. sim_revision, which the swarm's
+// configuration changes set, reloads too.
 func MetaData(agentType string) string {
 	return `<?xml version="1.0"?>
 <resource-agent name="` + agentType + `" version="1.0">
@@ -127,6 +128,7 @@ func MetaData(agentType string) string {
 <parameter name="state" unique="1"><content type="string"/></parameter>
 <parameter name="fail_dir" reloadable="1"><content type="string"/></parameter>
 <parameter name="delay" reloadable="1"><content type="integer" default="0"/></parameter>
+<parameter name="sim_revision" reloadable="1"><content type="string"/></parameter>
 </parameters>
 <actions>
 <action name="start" timeout="20s"/>

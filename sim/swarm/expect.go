@@ -24,13 +24,27 @@ type Expectation struct {
 	// Fenced hosts have been fenced successfully by then; NotFenced not.
 	Fenced    []string
 	NotFenced []string
+	// Gone groups are not in the configuration, nor held as orphans:
+	// removed, stopped everywhere and forgotten.
+	Gone []string
+	// Current resources run only with their configured definition (a
+	// changed parameter's restart is over); a world that cannot tell
+	// definitions apart (Definitions) cannot check it.
+	Current []string
+}
+
+// Definitions is a World that tells which definition of a resource runs:
+// the digests (ocf.Digest) of what runs on h, and of the configured one.
+type Definitions interface {
+	Definitions(h, r string) (running []string, configured string)
 }
 
 // World is what an expectation is checked against. A scenario runs in two
 // worlds, the simulator and real processes, and is judged by the same
 // Check in both: only where the facts come from differs.
 type World interface {
-	// Model is the cluster's configuration.
+	// Model is the cluster's configuration as the manager acts on it: the
+	// running one (changed by config-apply steps) with its orphans.
 	Model() *model.Model
 	// Running reports whether resource r is active on host h in truth
 	// (its state file), whatever anyone believes.
@@ -94,15 +108,64 @@ func (e Expectation) Check(w World) string {
 			bad = append(bad, fmt.Sprintf("%s should not have been fenced", h))
 		}
 	}
+	for _, gid := range e.Gone {
+		if _, ok := m.Group(gid); ok {
+			bad = append(bad, fmt.Sprintf("group %s should be gone, the manager still holds it", gid))
+		}
+	}
+	bad = append(bad, e.checkCurrent(w)...)
 	return strings.Join(bad, "; ")
+}
+
+// checkCurrent checks the Current resources.
+func (e Expectation) checkCurrent(w World) []string {
+	if len(e.Current) == 0 {
+		return nil
+	}
+	d, ok := w.(Definitions)
+	if !ok {
+		return []string{"this world cannot tell a resource's definitions apart"}
+	}
+	var bad []string
+	for _, r := range e.Current {
+		for _, h := range w.Model().HostNames() {
+			running, want := d.Definitions(h, r)
+			for _, got := range running {
+				if got != want {
+					bad = append(bad, fmt.Sprintf("%s runs on %s with definition %s, not the configured %s", r, h, got, want))
+				}
+			}
+		}
+	}
+	return bad
 }
 
 // SimWorld is a simulated cluster as a World: the simulated hosts' state
 // files, its manager's observations, and the fences in its history.
 type SimWorld struct{ C *cluster.Cluster }
 
-// Model implements World.
-func (w SimWorld) Model() *model.Model { return w.C.Model }
+// Model implements World: the manager's model, or while no manager
+// answers the configuration last applied.
+func (w SimWorld) Model() *model.Model {
+	if mg := w.C.Manager(); mg != nil {
+		return mg.Model()
+	}
+	return w.C.RunningModel()
+}
+
+// Definitions implements Definitions from the simulated hosts' state
+// files.
+func (w SimWorld) Definitions(h, r string) (running []string, configured string) {
+	for _, in := range w.C.Instances(h) {
+		if in.Resource == r {
+			running = append(running, in.Digest)
+		}
+	}
+	if res, ok := w.C.RunningModel().Resource(r); ok {
+		configured = res.Digest()
+	}
+	return running, configured
+}
 
 // Running implements World.
 func (w SimWorld) Running(h, r string) bool { return w.C.Running(h, r) }

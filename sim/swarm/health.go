@@ -13,14 +13,14 @@ import (
 // made each event cost O(resources × hosts); the watch makes it O(1) for
 // the truth and O(hosts) for the manager's view.
 type truthWatch struct {
-	groups map[string]*model.Group    // by member resource
-	on     map[string]map[string]bool // resource -> hosts it runs on
-	bad    map[string]bool            // resources whyNot would name
-	hosts  map[string]bool            // the model's hosts
+	groups map[string]*model.Group   // by member resource
+	on     map[string]map[string]int // resource -> hosts it runs on -> instances there
+	bad    map[string]bool           // resources whyNot would name
+	hosts  map[string]bool           // the model's hosts
 }
 
 func newTruthWatch(m *model.Model) *truthWatch {
-	w := &truthWatch{groups: map[string]*model.Group{}, on: map[string]map[string]bool{}, bad: map[string]bool{},
+	w := &truthWatch{groups: map[string]*model.Group{}, on: map[string]map[string]int{}, bad: map[string]bool{},
 		hosts: map[string]bool{}}
 	for _, h := range m.HostNames() {
 		w.hosts[h] = true
@@ -42,12 +42,15 @@ func (w *truthWatch) observe(ch cluster.Change) {
 	}
 	on := w.on[ch.Resource]
 	if on == nil {
-		on = map[string]bool{}
+		on = map[string]int{}
 		w.on[ch.Resource] = on
 	}
+	// Counted: the old and the new definition of a resource are two
+	// instances on one host (a change's restart), and the host runs it
+	// until the last one stops.
 	if ch.Active {
-		on[ch.Host] = true
-	} else {
+		on[ch.Host]++
+	} else if on[ch.Host]--; on[ch.Host] <= 0 {
 		delete(on, ch.Host)
 	}
 	w.judge(ch.Resource)

@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -63,11 +64,22 @@ type Config struct {
 	// so a seed still replays exactly. An error is a generator bug and is
 	// reported as the seed's violation.
 	Shapes func(seed uint64) (*model.Model, []string, error)
+	// ShapeText, with Shapes, is the seed's shape's file (Text).
+	ShapeText func(seed uint64) []byte
 	// Replicas, when set, runs that many manager replicas on a simulated
 	// etcd instead of one manager (sim/cluster, replicas.go): the manager
 	// faults strike the leader, the etcd faults are drawn too, and the
 	// leadership judge runs. A canary that needs replicas gets them.
 	Replicas int
+	// Text is the configuration file Model was loaded from (for Shapes,
+	// the seed's shape's, which Shapes returns): the running
+	// configuration a config-apply edits.
+	Text []byte
+	// ConfigApply lets the config-apply fault switch on (faults.Options):
+	// a random valid change of the running configuration at a random
+	// time, after which the judges go by the new configuration and the
+	// heal requires the world to run exactly it (staleTruth).
+	ConfigApply bool
 	// healthCheck, when set (tests), sees every verdict of the heal
 	// phase's health check beside the full scan's.
 	healthCheck func(incremental, full bool)
@@ -131,6 +143,10 @@ type Coverage struct {
 	// down.
 	EtcdCuts    int `json:"etcd_cuts"`
 	EtcdOutages int `json:"etcd_outages"`
+	// ConfigApplies and ConfigRefusals count the configuration changes
+	// the manager applied and refused (config-apply).
+	ConfigApplies  int `json:"config_applies,omitempty"`
+	ConfigRefusals int `json:"config_refusals,omitempty"`
 }
 
 // Add sums coverage.
@@ -159,6 +175,8 @@ func (c *Coverage) Add(o Coverage) {
 	c.LeaderTakeovers += o.LeaderTakeovers
 	c.EtcdCuts += o.EtcdCuts
 	c.EtcdOutages += o.EtcdOutages
+	c.ConfigApplies += o.ConfigApplies
+	c.ConfigRefusals += o.ConfigRefusals
 }
 
 // Result is the verdict of one run.
@@ -267,7 +285,8 @@ func managerIntercept(cfg Config) func(*manager.Manager, time.Time, []effect.Eff
 // and what a replay or a shrink of the seed starts from.
 func PlanFor(cfg Config, seed uint64) faults.Plan {
 	cfg = withCanaryReplicas(cfg)
-	return faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal, Replicas: cfg.Replicas > 0})
+	return faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal, Replicas: cfg.Replicas > 0,
+		ConfigApply: cfg.ConfigApply})
 }
 
 // RunSeed generates the plan of a seed and runs it.
@@ -279,6 +298,9 @@ func RunSeed(cfg Config, seed uint64) Result {
 			return Result{Seed: seed, Recovery: -1, Violations: []check.Violation{{At: cluster.Start, Checker: "shape", Message: err.Error()}}}
 		}
 		cfg.Model, features = m, tags
+		if cfg.ShapeText != nil {
+			cfg.Text = cfg.ShapeText(seed)
+		}
 	}
 	plan := PlanFor(cfg, seed)
 	r := RunPlan(cfg, plan)
@@ -311,21 +333,25 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	limits := check.Limits(m)
 	safety := check.NewSafety(limits)
 	truth := newTruthWatch(m)
+	t := &simTarget{}
 	healthy := func() bool {
-		ok := truth.healthy(c, m)
+		ok := truth.healthy(c, m) && (t.configApplies == 0 || staleTruth(c) == "")
 		if cfg.healthCheck != nil {
-			cfg.healthCheck(ok, whyNot(c, m) == "")
+			cfg.healthCheck(ok, whyNot(c, t.model(m)) == "")
 		}
 		return ok
 	}
 	res = Result{Seed: plan.Seed, Plan: plan, Bound: RecoveryBound(m)}
 	opts := cluster.Options{
 		Seed: plan.Seed, LatencyMin: plan.Network.LatencyMin, LatencyMax: plan.Network.LatencyMax, Loss: plan.Network.Loss,
-		RebootAfter: RebootAfter, Trace: cfg.Trace,
+		RebootAfter: RebootAfter, Trace: cfg.Trace, Config: cfg.Text,
+		// Only a configuration change makes a reload: runs without one
+		// keep the traces of the runs before reloads.
+		LearnMetaData:    cfg.ConfigApply,
 		ManagerIntercept: managerIntercept(cfg),
 		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
 		Observer: func(ch cluster.Change) {
-			safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
+			safety.ObserveInstance(ch.At, ch.Host, ch.Resource, ch.Digest, ch.Active)
 			truth.observe(ch)
 			if cfg.KeepHistory {
 				res.Changes = append(res.Changes, ch)
@@ -341,7 +367,8 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	c = cluster.New(m, opts)
 	c.SetDuplication(plan.Network.Duplication)
 	c.Boot()
-	t := &simTarget{c: c}
+	t.c = c
+	t.onConfig = func(next *model.Model) { truth = learnConfig(c, next, safety, limits) }
 	schedule(t, plan.Faults, &res.Coverage)
 	for _, e := range cfg.Expect {
 		c.Q.At(cluster.Start.Add(e.By), func() {
@@ -358,11 +385,11 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		}
 		_ = c.Run(end + time.Millisecond)
 		res.Recovery = -1
-		return finish(cfg, c, res, safety, limits, t.reports)
+		return finish(cfg, c, res, safety, limits, t)
 	}
 	healAt := cluster.Start.Add(plan.Chaos)
-	c.Q.At(healAt, func() { applyRecovery(t, faults.Recovery(m), recoveryTries) })
-	c.Q.At(healAt.Add(lossGrace(m)/2), func() { secondLook(t, m, &res.Coverage) })
+	c.Q.At(healAt, func() { applyRecovery(t, faults.Recovery(t.model(m)), recoveryTries) })
+	c.Q.At(healAt.Add(lossGrace(m)/2), func() { secondLook(t, t.model(m), &res.Coverage) })
 	_ = c.Run(plan.Chaos)
 
 	// Heal phase: recover within the bound.
@@ -374,7 +401,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		res.Coverage.Recoveries++
 	} else {
 		res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "liveness",
-			Message: fmt.Sprintf("not recovered %s after the heal (bound %s): %s", deadline, res.Bound, whyNot(c, m))})
+			Message: fmt.Sprintf("not recovered %s after the heal (bound %s): %s", deadline, res.Bound, whyNotNow(c, t, m))})
 	}
 	// Let the rest of the heal phase run: recovered must stay recovered.
 	// Message loss goes on after the heal, so a command may still be lost
@@ -383,14 +410,21 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	_ = c.Q.RunUntil(healAt.Add(plan.Heal), 50_000_000)
 	if recovered && !healthy() && !c.RunUntil(lossGrace(m), healthy) {
 		res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "liveness",
-			Message: "recovered, then fell apart with no fault: " + whyNot(c, m)})
+			Message: "recovered, then fell apart with no fault: " + whyNotNow(c, t, m)})
 	}
 
-	return finish(cfg, c, res, safety, limits, t.reports)
+	return finish(cfg, c, res, safety, limits, t)
 }
 
 // finish runs the checkers that judge a whole run.
-func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, limits map[string]int, reports []string) Result {
+func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, limits map[string]int, t *simTarget) Result {
+	reports := t.reports
+	res.Coverage.ConfigApplies, res.Coverage.ConfigRefusals = t.configApplies, t.configRefusals
+	if t.configApplies > 0 && res.Recovery >= 0 && !slices.ContainsFunc(res.Violations, func(v check.Violation) bool { return v.Checker == "liveness" }) {
+		if why := staleTruth(c); why != "" {
+			res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "stale-truth", Message: why})
+		}
+	}
 	res.Violations = append(safety.Violations, res.Violations...)
 	var acts []check.Act
 	for _, a := range c.Acts {
@@ -620,6 +654,16 @@ func whyNot(c *cluster.Cluster, m *model.Model) string {
 		return "manager still busy"
 	}
 	return ""
+}
+
+// whyNotNow is whyNot on the configuration running, with what runs that
+// it does not have once a change was applied.
+func whyNotNow(c *cluster.Cluster, t *simTarget, m *model.Model) string {
+	why := whyNot(c, t.model(m))
+	if t.configApplies > 0 && why == "" {
+		why = staleTruth(c)
+	}
+	return why
 }
 
 // leaderActs are the replicas' acts, for the leadership judge.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/manager"
+	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/sim/cluster"
 	"github.com/basalt-ha/basalt/sim/faults"
 )
@@ -17,6 +18,10 @@ import (
 type simTarget struct {
 	c       *cluster.Cluster
 	reports []string
+	// configApplies and configRefusals count the configuration changes
+	// applied and refused; onConfig learns each one applied.
+	configApplies, configRefusals int
+	onConfig                      func(*model.Model)
 }
 
 var _ faults.Target = (*simTarget)(nil)

@@ -1,0 +1,102 @@
+package swarm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/sim/cluster"
+	"github.com/basalt-ha/basalt/sim/faults"
+)
+
+// Config-apply seeds that failed, once fixed, each a regression test:
+//
+//	12: mgs was stopped and started again by an administrator (basalt
+//	    resource stop, then start: a target-role override), then a change
+//	    removed it. The override outlived the group: the orphan was
+//	    "started" and never stopped, running on h2 though no configuration
+//	    had it (staleTruth). An orphan now stops whatever its group was
+//	    told before.
+func TestConfigApplySeeds(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	cfg := Config{Model: m, Text: DefaultConfig(), ConfigApply: true}
+	for _, seed := range []uint64{12} {
+		r := RunSeed(cfg, seed)
+		require.False(t, r.Failed(), "seed %d: %s", seed, r.Summary())
+		require.Positive(t, r.Coverage.ConfigApplies, "seed %d applied a change", seed)
+	}
+}
+
+// Without ConfigApply no plan has a config-apply, and a plan's other faults
+// are the same with it: the kind draws from a stream of its own.
+func TestConfigApplyIsOptIn(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	seen := 0
+	for seed := uint64(1); seed <= 40; seed++ {
+		off := PlanFor(Config{Model: m}, seed)
+		on := PlanFor(Config{Model: m, ConfigApply: true}, seed)
+		var others []faults.Fault
+		for _, f := range on.Faults {
+			if f.Kind == faults.ConfigApply {
+				seen++
+				continue
+			}
+			others = append(others, f)
+		}
+		for _, f := range off.Faults {
+			require.NotEqual(t, faults.ConfigApply, f.Kind)
+		}
+		if len(off.Faults) < 40 { // the cut to MaxFaults may drop different ones
+			require.Equal(t, off.Faults, others, "seed %d", seed)
+		}
+	}
+	require.Positive(t, seen, "some seeds draw a config-apply")
+}
+
+// A drawn change is valid and keeps the hosts; the judge of the heal says
+// what runs that the configuration does not have.
+func TestDrawnChangesLoadAndKeepHosts(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	text := DefaultConfig()
+	for seed := uint64(1); seed <= 50; seed++ {
+		edits, next := faults.DrawEdits(text, m, randFor(seed), 3)
+		require.NotEmpty(t, edits, "seed %d", seed)
+		nm, err := model.Load("next", next)
+		require.NoError(t, err, "seed %d", seed)
+		require.Equal(t, m.HostNames(), nm.HostNames())
+		require.NotEmpty(t, nm.Groups)
+		text, m = next, nm
+	}
+}
+
+func randFor(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
+
+// A changed parameter reaches the judges as a new instance: the ground
+// truth's changes carry the new definition's digest, the old instance
+// stops before the new one starts, and the run is judged clean, its world
+// running exactly the new configuration at the end.
+func TestChangedDefinitionIsANewInstance(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	plan := faults.Plan{Seed: 5, Scripted: true, Chaos: 2 * time.Minute, Heal: time.Second,
+		Network: faults.Network{LatencyMin: time.Millisecond, LatencyMax: 5 * time.Millisecond},
+		Faults: []faults.Fault{{At: time.Minute, Kind: faults.ConfigApply,
+			Edits: []model.EditOp{{Kind: model.EditSetParam, Resource: "db", Param: "state", Value: "/run/w/db-v2"}}}}}
+	r := RunPlan(Config{Model: m, Text: DefaultConfig(), KeepHistory: true}, plan)
+	require.False(t, r.Failed(), r.Summary())
+	require.Equal(t, 1, r.Coverage.ConfigApplies)
+	var db []string
+	for _, ch := range r.Changes {
+		if ch.Resource == "db" && ch.At.After(cluster.Start.Add(time.Minute)) {
+			db = append(db, fmt.Sprintf("%s %t digest=%t", ch.Host, ch.Active, ch.Digest != ""))
+		}
+	}
+	require.Equal(t, []string{"h4 false digest=false", "h4 true digest=true"}, db)
+}
