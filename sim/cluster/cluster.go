@@ -109,6 +109,12 @@ type Change struct {
 	Active bool
 	// Cause: "start", "stop", "died", "fenced", "monitor".
 	Cause string
+	// Role marks a change of the instance's role, not of its activity:
+	// Promoted says which it took (a promote's end, a demote's; an
+	// instance that ends gives up its role with it, and says so only
+	// by Active false).
+	Role     bool
+	Promoted bool
 }
 
 // Op is one operation in the history the judges read: the agents' records
@@ -160,6 +166,10 @@ type host struct {
 	files map[inst]bool
 	// instances counts the files per resource, for Running.
 	instances map[string]int
+	// promoted are the instances in the promoted role (a promotable
+	// clone's): a promote sets it, a demote, a stop or the end of the
+	// instance clears it.
+	promoted map[inst]bool
 	// starting counts the start actions running per resource. The LRM
 	// runs one operation per resource at a time, so a monitor only ever
 	// overlaps a start that a dead agent left running (an orphan): it sees
@@ -321,7 +331,7 @@ func New(m *model.Model, opts Options) *Cluster {
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
-		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, starting: map[inst]int{},
+		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, promoted: map[inst]bool{}, starting: map[inst]int{},
 			pgids: map[int]procKey{},
 			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
 	}
@@ -1145,6 +1155,7 @@ func (c *Cluster) setFile(h *host, in inst, present bool, cause string) {
 		h.instances[in.rsc]++
 	} else {
 		delete(h.files, in)
+		delete(h.promoted, in) // the role ends with the instance
 		if h.instances[in.rsc]--; h.instances[in.rsc] <= 0 {
 			delete(h.instances, in.rsc)
 		}
@@ -1153,6 +1164,37 @@ func (c *Cluster) setFile(h *host, in inst, present bool, cause string) {
 	if c.opts.Observer != nil {
 		c.opts.Observer(Change{At: c.Q.Now(), Host: h.name, Resource: in.rsc, Digest: in.digest, Active: present, Cause: cause})
 	}
+}
+
+// setRole plays a role change of an active instance, for the judges.
+func (c *Cluster) setRole(h *host, in inst, promoted bool, cause string) {
+	if h.promoted[in] == promoted || !h.files[in] {
+		return
+	}
+	if promoted {
+		h.promoted[in] = true
+	} else {
+		delete(h.promoted, in)
+	}
+	c.trace("truth %s %s promoted=%t (%s)", h.name, in, promoted, cause)
+	if c.opts.Observer != nil {
+		c.opts.Observer(Change{At: c.Q.Now(), Host: h.name, Resource: in.rsc, Digest: in.digest, Active: true, Cause: cause,
+			Role: true, Promoted: promoted})
+	}
+}
+
+// PromotedOn lists the hosts where rsc runs promoted, in host order.
+func (c *Cluster) PromotedOn(rsc string) []string {
+	var out []string
+	for _, n := range c.names {
+		for in := range c.hosts[n].promoted { // purity:unordered any one is enough
+			if in.rsc == rsc {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Preload makes a resource active on a powered-off host from its next
@@ -1381,7 +1423,17 @@ func (c *Cluster) actionEnds(h *host, in inst, action string, fault *ResourceFau
 	case action == "monitor":
 		if !h.files[in] || h.starting[in] > 0 {
 			exit.Code = 7
+		} else if h.promoted[in] {
+			exit.Code = 8 // OCF_RUNNING_PROMOTED
 		}
+	case action == "promote" || action == "demote":
+		// As a promotable agent does: the role changes at the end of the
+		// action, and an instance not running answers 7.
+		if !h.files[in] {
+			exit.Code = 7
+			break
+		}
+		c.setRole(h, in, action == "promote", action)
 	}
 	return exit
 }

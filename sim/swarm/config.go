@@ -71,6 +71,9 @@ func learnConfig(c *cluster.Cluster, m *model.Model, safety *check.Safety, limit
 			if _, ok := limits[r]; !ok {
 				safety.SetLimit(r, g.Placement.MaxInstances)
 			}
+			if g.Placement.Clone.Promotable {
+				safety.SetPromotedLimit(r, g.Placement.Clone.PromotedMax)
+			}
 		}
 	}
 	w := newTruthWatch(m)

@@ -27,6 +27,18 @@ import (
 //go:embed default-cluster.yaml
 var defaultCluster []byte
 
+//go:embed promotable-cluster.yaml
+var promotableCluster []byte
+
+// PromotableConfig is the cluster of basalt-sim run --promotable: the
+// default one and a promotable clone.
+func PromotableConfig() []byte { return append([]byte(nil), promotableCluster...) }
+
+// PromotableModel is PromotableConfig loaded.
+func PromotableModel() (*model.Model, error) {
+	return model.Load("promotable-cluster.yaml", promotableCluster)
+}
+
 // RebootAfter is how long a fenced host stays off before it boots again
 // (its BMC's power-on policy, or an operator).
 const RebootAfter = 30 * time.Second
@@ -80,6 +92,9 @@ type Config struct {
 	// time, after which the judges go by the new configuration and the
 	// heal requires the world to run exactly it (staleTruth).
 	ConfigApply bool
+	// Promotable lets the promotion faults switch on (faults.Options):
+	// a failed promote, a hung demote, the promoted instance's death.
+	Promotable bool
 	// healthCheck, when set (tests), sees every verdict of the heal
 	// phase's health check beside the full scan's.
 	healthCheck func(incremental, full bool)
@@ -286,7 +301,7 @@ func managerIntercept(cfg Config) func(*manager.Manager, time.Time, []effect.Eff
 func PlanFor(cfg Config, seed uint64) faults.Plan {
 	cfg = withCanaryReplicas(cfg)
 	return faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal, Replicas: cfg.Replicas > 0,
-		ConfigApply: cfg.ConfigApply})
+		ConfigApply: cfg.ConfigApply, Promotable: cfg.Promotable})
 }
 
 // RunSeed generates the plan of a seed and runs it.
@@ -332,6 +347,9 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	m := cfg.Model
 	limits := check.Limits(m)
 	safety := check.NewSafety(limits)
+	for r, n := range check.PromotedLimits(m) { // purity:unordered each key set once
+		safety.SetPromotedLimit(r, n)
+	}
 	truth := newTruthWatch(m)
 	t := &simTarget{}
 	healthy := func() bool {
@@ -351,8 +369,12 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		ManagerIntercept: managerIntercept(cfg),
 		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
 		Observer: func(ch cluster.Change) {
-			safety.ObserveInstance(ch.At, ch.Host, ch.Resource, ch.Digest, ch.Active)
-			truth.observe(ch)
+			if ch.Role {
+				safety.ObserveRole(ch.At, ch.Host, ch.Resource, ch.Promoted)
+			} else {
+				safety.ObserveInstance(ch.At, ch.Host, ch.Resource, ch.Digest, ch.Active)
+				truth.observe(ch)
+			}
 			if cfg.KeepHistory {
 				res.Changes = append(res.Changes, ch)
 			}
