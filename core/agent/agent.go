@@ -113,6 +113,8 @@ type Agent struct {
 	persistErr string
 	// record mirrors the LRM's resources as ResourcesRecord holds them.
 	record resourceRecord
+	// attr is the node attribute state (attrs.go).
+	attr attrState
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a
@@ -156,7 +158,8 @@ func DecodeEpoch(data []byte) (proto.Epoch, error) { return proto.DecodeEpoch(da
 // the interval it heartbeats at, which tells the manager to answer with the
 // cluster's (proto.Welcome).
 func (a *Agent) Hello() proto.Hello {
-	return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch, Heartbeat: a.hbEvery, Lists: true, Resources: a.lrm.IDs()}
+	return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch, Heartbeat: a.hbEvery, Lists: true, Resources: a.lrm.IDs(),
+		Attrs: true, HasAttrs: a.attr.have, Boot: a.cfg.Boot}
 }
 
 // Start starts the heartbeat. The agent greets each manager connection as

@@ -59,6 +59,8 @@ type Machine interface {
 	TimerFired(now time.Time, id effect.TimerID) []effect.Effect
 	PersistFailed(now time.Time, record, why string) []effect.Effect
 	PersistRecovered(now time.Time) []effect.Effect
+	AttrRequest(now time.Time, r AttrRequest) []effect.Effect
+	Attributes() (map[string][]proto.Attribute, bool)
 	Epoch() proto.Epoch
 	HeartbeatInterval() time.Duration
 	Conns() (cur, cand effect.ConnID)
@@ -110,7 +112,8 @@ func (a *Agent) Disconnected(now time.Time, conn effect.ConnID) []effect.Effect 
 		return nil
 	case conn == a.conn.cur:
 		a.conn.cur = 0
-		effs := []effect.Effect{a.log(slog.LevelWarn, "manager connection lost", slog.Uint64("conn", uint64(conn)))}
+		effs := append([]effect.Effect{a.log(slog.LevelWarn, "manager connection lost", slog.Uint64("conn", uint64(conn)))},
+			a.attrsConnLost()...)
 		if a.conn.cand != 0 {
 			effs = append(effs, a.promote(now)...) // the only manager left
 		}
@@ -134,6 +137,12 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 	}
 	if w, ok := msg.(proto.Welcome); ok {
 		return a.welcome(now, conn, w)
+	}
+	if m, ok := msg.(proto.Attributes); ok {
+		if conn != a.conn.cur {
+			return nil // a candidate's: it takes over with a command, not with this
+		}
+		return a.attributes(m)
 	}
 	var effs []effect.Effect
 	if conn == a.conn.cand {
@@ -174,6 +183,7 @@ func (a *Agent) promote(now time.Time) []effect.Effect {
 	var effs []effect.Effect
 	if a.conn.cur != 0 {
 		effs = append(effs, effect.CloseConn{Conn: a.conn.cur, Why: effect.CloseSuperseded})
+		effs = append(effs, a.attrsConnLost()...)
 	}
 	w := a.conn.candWelcome
 	a.conn.cur, a.conn.cand, a.conn.candWelcome = a.conn.cand, 0, nil
@@ -181,6 +191,7 @@ func (a *Agent) promote(now time.Time) []effect.Effect {
 		a.log(slog.LevelInfo, "manager connected", slog.Uint64("conn", uint64(a.conn.cur))))
 	if w != nil && w.Epoch >= a.epoch {
 		effs = append(effs, a.adoptHeartbeat(now, *w)...)
+		effs = append(effs, a.attrsWelcome(*w)...)
 	}
 	return effs
 }

@@ -51,7 +51,7 @@ func (a *Agent) welcome(now time.Time, conn effect.ConnID, w proto.Welcome) []ef
 		a.conn.candWelcome = &w // taken if the candidate takes over
 		return nil
 	}
-	return a.adoptHeartbeat(now, w)
+	return append(a.adoptHeartbeat(now, w), a.attrsWelcome(w)...)
 }
 
 // adoptHeartbeat makes the interval w tells the agent's own, checked

@@ -63,6 +63,9 @@ type Snapshot struct {
 	// was applied (config.go).
 	Config        string `json:"config,omitempty"`
 	ConfigVersion int    `json:"config_version,omitempty"`
+	// Attributes are the hosts' node attributes, both lifetimes
+	// (attrs.go).
+	Attributes []AttrRecord `json:"attributes,omitempty"`
 }
 
 // logSize counts what the event log holds after its snapshot (the tail):
@@ -137,6 +140,7 @@ func (mg *Manager) snapshot() Snapshot {
 		FoundActive: maps.Clone(mg.cons.FoundActive),
 		Fatal:       maps.Clone(mg.fatal), Failures: map[string]map[string]planner.Failure{},
 		Leader: mg.snapshotLeadership(), Config: mg.configText, ConfigVersion: mg.configVersion,
+		Attributes: mg.snapshotAttrs(),
 	}
 	for _, h := range mg.m.Hosts {
 		if mg.hosts[h.Name].standby {
@@ -189,6 +193,7 @@ func (mg *Manager) restore(s *Snapshot) {
 		mg.remember(e)
 	}
 	mg.restoreLeadership(s.Leader)
+	mg.restoreAttrs(s.Attributes)
 }
 
 // orEmpty keeps maps non-nil, as New makes them.

@@ -86,6 +86,8 @@ func claimedHost(msg effect.Message) (string, bool) {
 		return m.Host, true
 	case proto.Refused:
 		return m.Host, true
+	case proto.AttrUpdate:
+		return m.Host, true
 	}
 	return "", false
 }

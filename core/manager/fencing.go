@@ -134,6 +134,7 @@ func (mg *Manager) fenceDone(now time.Time, hi *hostInfo, d fencer.Done) []effec
 			how = d.Reason // the operator's confirmation
 		}
 		out = append(out, mg.event(now, Event{Kind: "fenced", Host: d.Target, Message: how})...)
+		out = append(out, mg.endTransient(now, hi.name, "the host was fenced", nil)...)
 	} else {
 		hi.fence.fails++
 		backoff := min(fenceRetryMin<<min(hi.fence.fails-1, 5), fenceRetryMax)

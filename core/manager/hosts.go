@@ -38,6 +38,10 @@ type hostInfo struct {
 	// takes Forget (config.go).
 	lists bool
 	known map[string]bool
+	// attrs: the agent takes the manager's Attributes; boot is the boot
+	// its last hello named ("" when unknown). See attrs.go.
+	attrs bool
+	boot  string
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have
@@ -71,6 +75,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	}
 	effs = append(effs, mg.foundOrphans(now, m)...)
 	effs = append(effs, mg.seen(now, m.Host)...)
+	effs = append(effs, mg.attrsHello(now, hi, m)...)
 	effs = append(effs, mg.monitorDevices(now, m.Host)...)
 	mg.wake()
 	return effs
@@ -91,7 +96,7 @@ func (mg *Manager) welcome(now time.Time, m proto.Hello) []effect.Effect {
 			Attrs: []slog.Attr{slog.String("host", m.Host), slog.Duration("heartbeat_interval", c.HeartbeatInterval), slog.Duration("dead_timeout", c.DeadTimeout)}}}
 	}
 	effs := []effect.Effect{effect.Send{To: m.Host, Conn: mg.connTo(m.Host),
-		Msg: proto.Welcome{Epoch: mg.epoch, HeartbeatInterval: c.HeartbeatInterval, DeadTimeout: c.DeadTimeout}}}
+		Msg: proto.Welcome{Epoch: mg.epoch, HeartbeatInterval: c.HeartbeatInterval, DeadTimeout: c.DeadTimeout, Attrs: m.Attrs}}}
 	switch {
 	case m.Heartbeat >= c.DeadTimeout:
 		msg := fmt.Sprintf("the agent heartbeated every %s, which the dead timeout of %s does not survive (its --heartbeat-interval?); told the cluster's %s",
@@ -222,6 +227,7 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	effs := mg.failHostOps(now, hi.name, "host lost")
 	effs = append(effs, effect.Log{Level: slog.LevelError, Msg: "host lost", Attrs: []slog.Attr{slog.String("host", hi.name), slog.String("why", why)}})
 	effs = append(effs, mg.event(now, Event{Kind: "host-lost", Host: hi.name, Message: why})...)
+	effs = append(effs, mg.endTransient(now, hi.name, "the host was lost", nil)...)
 	effs = append(effs, mg.fenceEffects(now, mg.fencer.ExecutorLost(now, hi.name))...)
 	if mg.m.Cluster.Fencing && !hi.fence.active && hi.fence.retryTimer == 0 {
 		// Fence at once rather than when the planner next runs: the

@@ -18,10 +18,25 @@ package manager
 //	                              it past N records)
 //	restart                       the manager process dies and a new one
 //	                              starts from what was persisted
-//	hello host=h1 [epoch=N] [heartbeat=D]
+//	hello host=h1 [epoch=N] [heartbeat=D] [attrs] [has-attrs] [boot=B]
 //	                              an agent (re)connects, heartbeating at D
 //	                              (default: the cluster's interval; 0: an
-//	                              agent older than Welcome, that says none)
+//	                              agent older than Welcome, that says none);
+//	                              attrs: it takes the manager's attributes
+//	                              (has-attrs: it holds a copy already), from
+//	                              boot B of its host (default: boot0, then
+//	                              boot1 after a boot command, and so on)
+//	attr host=h1 name=N [value=V] [delete] [lifetime=reboot|forever]
+//	     [target=h2] [req=N] [by=who] [admin] [members]
+//	                              h1's agent forwards a tool's change of
+//	                              attribute N of target (default h1) as
+//	                              crm_attribute or crm_master would
+//	                              (lifetime default reboot, req default 1,
+//	                              by default the tool "crm_attribute");
+//	                              admin: the operator's basalt host attr on
+//	                              host h1 instead, printing its error;
+//	                              members: crm_node's question instead
+//	attrs                         every host's attributes in the store
 //	connect host=h1 conn=N        the driver opens connection N to h1's
 //	                              agent: commands go out on it from now on
 //	heartbeat [host=h1] [epoch=N] [persist-error=E]
@@ -43,7 +58,8 @@ package manager
 //	                              else success (a monitor of a promoted
 //	                              instance rc 8), fence status "off";
 //	                              repeats until none is left
-//	up [running=...]              every up host says hello, then answer;
+//	up [running=...] [attrs]      every up host says hello (attrs: taking
+//	                              attributes, naming its boot), then answer;
 //	                              prints only the resulting status
 //	goodbye host=h1               the host's agent stops cleanly: it says
 //	                              goodbye, then nothing (as crash) until boot
@@ -166,7 +182,14 @@ type driver struct {
 	// hold promoted: a successful promote sets it, a demote or stop
 	// clears it, and their monitors (and probes) answer rc 8 meanwhile.
 	promoted map[string]bool
+	// boots counts each host's boots (boot), which an agent that takes
+	// attributes names in its hello (bootID).
+	boots map[string]int
 }
+
+// bootID is the boot a host's agent names in its hello: boot0 until the
+// script boots it again.
+func (h *driver) bootID(host string) string { return fmt.Sprintf("boot%d", h.boots[host]) }
 
 func (h *driver) query(id string) {
 	q, ok := h.mg.Query(id)
@@ -227,7 +250,18 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		if d.HasArg("knows") {
 			hello.Lists, hello.Resources = true, splitList(arg(t, d, "knows", ""))
 		}
+		hello.Attrs, hello.HasAttrs = d.HasArg("attrs"), d.HasArg("has-attrs")
+		if hello.Attrs {
+			hello.Boot = arg(t, d, "boot", h.bootID(host))
+		}
 		h.deliver(hello)
+	case "attr":
+		h.attr(t, d)
+	case "attrs":
+		all := h.mg.Attributes()
+		for _, host := range slices.Sorted(maps.Keys(all)) {
+			h.printf("%s: %s", host, formatAttrs(all[host]))
+		}
 	case "heartbeat":
 		h.heartbeat(t, d)
 	case "result":
@@ -257,7 +291,12 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 	case "crash":
 		h.setDown(arg(t, d, "host", ""), true)
 	case "boot":
-		h.setDown(arg(t, d, "host", ""), false)
+		host := arg(t, d, "host", "")
+		h.setDown(host, false)
+		if h.boots == nil {
+			h.boots = map[string]int{}
+		}
+		h.boots[host]++
 	case "advance":
 		h.advance(t, d)
 	case "jump":
@@ -391,7 +430,11 @@ func (h *driver) up(t *testing.T, d *datadriven.TestData) {
 	for _, ho := range h.m.Hosts {
 		if !h.down[ho.Name] {
 			h.joined[ho.Name] = true
-			h.apply(h.mg.Receive(h.now, ho.Name, proto.Hello{Host: ho.Name, Heartbeat: h.m.Cluster.HeartbeatInterval}))
+			hello := proto.Hello{Host: ho.Name, Heartbeat: h.m.Cluster.HeartbeatInterval}
+			if d.HasArg("attrs") {
+				hello.Attrs, hello.Boot = true, h.bootID(ho.Name)
+			}
+			h.apply(h.mg.Receive(h.now, ho.Name, hello))
 		}
 	}
 	h.answer(t, d)
@@ -813,6 +856,27 @@ func (h *driver) send(e effect.Send) {
 		if drop == "" {
 			h.sent[m.Op] = &sent{host: e.To, fence: &m}
 		}
+	case proto.Attributes:
+		line := fmt.Sprintf("send %s attributes epoch=%d", e.To, m.Epoch)
+		if m.Ack != 0 {
+			line += fmt.Sprintf(" ack=%d", m.Ack)
+		}
+		if m.Refused != "" {
+			line += fmt.Sprintf(" refused=%q", m.Refused)
+		}
+		for _, host := range slices.Sorted(maps.Keys(m.Hosts)) {
+			line += fmt.Sprintf(" %s{%s}", host, formatAttrs(m.Hosts[host]))
+		}
+		for _, mb := range m.Members {
+			line += fmt.Sprintf(" member %s online=%t", mb.Name, mb.Online)
+		}
+		h.printf("%s%s", line, drop)
+	case proto.Welcome:
+		attrs := ""
+		if m.Attrs {
+			attrs = " (takes attributes)"
+		}
+		h.printf("send %s %s%s%s", e.To, m.Describe(), attrs, drop)
 	default:
 		h.printf("send %s %s%s", e.To, e.Msg.Describe(), drop)
 	}
@@ -1015,4 +1079,32 @@ func argDur(t *testing.T, d *datadriven.TestData, key string) time.Duration {
 		d.Fatalf(t, "%s: %v", key, err)
 	}
 	return v
+}
+
+// attr delivers an agent's attribute update, or makes an operator's.
+func (h *driver) attr(t *testing.T, d *datadriven.TestData) {
+	host := arg(t, d, "host", "")
+	c := AttrChange{Host: arg(t, d, "target", host), Name: arg(t, d, "name", ""), Value: arg(t, d, "value", ""),
+		Delete: d.HasArg("delete"), Lifetime: proto.AttrLifetime(arg(t, d, "lifetime", string(proto.AttrReboot))),
+		By: arg(t, d, "by", "crm_attribute")}
+	if d.HasArg("admin") {
+		c.Host = host
+		effs, err := h.mg.AdminAttr(h.now, c)
+		if err != nil {
+			h.printf("error: %v", err)
+		}
+		h.apply(effs)
+		return
+	}
+	h.deliver(proto.AttrUpdate{Host: host, Req: uint64(argInt(t, d, "req", 1)), Target: c.Host, Name: c.Name, Value: c.Value,
+		Delete: c.Delete, Lifetime: c.Lifetime, By: c.By, Members: d.HasArg("members")})
+}
+
+// formatAttrs renders one host's attributes on one line.
+func formatAttrs(as []proto.Attribute) string {
+	parts := make([]string, 0, len(as))
+	for _, a := range as {
+		parts = append(parts, fmt.Sprintf("%s=%s(%s)", a.Name, a.Value, a.Lifetime))
+	}
+	return strings.Join(parts, " ")
 }

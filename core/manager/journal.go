@@ -92,6 +92,8 @@ func (mg *Manager) replay(e Event) {
 		mg.replayReport(e)
 	case "config-applied":
 		mg.replayConfig(e)
+	case "attribute-set", "attribute-deleted":
+		mg.applyAttr(e)
 	}
 }
 

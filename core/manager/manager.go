@@ -80,7 +80,9 @@ type Manager struct {
 	observed observations
 	failures map[string]map[string]planner.Failure
 	fatal    map[string]string
-	cons     planner.Constraints
+	// attrs are the hosts' node attributes (attrs.go).
+	attrs attrStore
+	cons  planner.Constraints
 	// foundSeen is the last multiple-active finding told per group (its
 	// hosts), so that a finding that holds across plans is told once.
 	foundSeen map[string]string
@@ -158,6 +160,7 @@ func New(cfg Config) *Manager {
 		hosts:    map[string]*hostInfo{},
 		failures: map[string]map[string]planner.Failure{},
 		fatal:    map[string]string{},
+		attrs:    attrStore{},
 		cons: planner.Constraints{Moves: map[string]planner.Move{}, TargetRoles: map[string]model.Role{},
 			Unmanaged: map[string]bool{}, Blocked: map[string]bool{}, FoundActive: map[string][]string{}},
 		foundSeen: map[string]string{},
@@ -291,6 +294,8 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 		return mg.hello(now, m)
 	case proto.Goodbye:
 		return mg.goodbye(now, m)
+	case proto.AttrUpdate:
+		return append(mg.seen(now, m.Host), mg.attrUpdate(now, m)...)
 	case proto.Heartbeat:
 		if m.Epoch > mg.epoch && m.Epoch <= proto.MaxEpoch {
 			return mg.newerManager(now, m.Host, m.Epoch, false)

@@ -172,6 +172,7 @@ func (mg *Manager) planInput(now time.Time) planner.Input {
 		in.Hosts = append(in.Hosts, planner.Host{Name: h.Name, State: hi.state, Standby: hi.standby,
 			Fencing: hi.fence.active || hi.fence.retryTimer != 0})
 	}
+	in.Attributes = mg.effectiveAttrs()
 	return in
 }
 

@@ -53,6 +53,9 @@ type Event struct {
 	// Config is an applied configuration's text (config-applied, with
 	// Count its version).
 	Config string `json:"config,omitempty"`
+	// Attr is the value of an attribute-set or attribute-deleted event
+	// (attrs.go).
+	Attr *AttrRecord `json:"attr,omitempty"`
 	// Snapshot is the state a "snapshot" record stands for: the event
 	// log's compaction (compact.go).
 	Snapshot *Snapshot `json:"snapshot,omitempty"`

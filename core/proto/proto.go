@@ -107,6 +107,17 @@ type Hello struct {
 	// only, to keep a large host's hello within a line: a stop runs with
 	// the definition the agent keeps (core/agent's definition).
 	Resources []string `json:",omitempty"`
+	// Attrs is true when the agent takes the manager's Attributes (and
+	// its tools send AttrUpdate); an older agent would refuse them.
+	Attrs bool `json:",omitempty"`
+	// HasAttrs is true when the agent holds a copy of attributes from an
+	// earlier connection: the manager then sends its own even when it
+	// holds none, so that the agent's stale copy is replaced.
+	HasAttrs bool `json:",omitempty"`
+	// Boot identifies the host's boot (Linux's boot_id; "" when unknown):
+	// a hello from a new boot ends the host's transient attributes
+	// (lifetime reboot), as a reboot ends them in Pacemaker.
+	Boot string `json:",omitempty"`
 }
 
 // Describe implements Message.
@@ -131,6 +142,10 @@ type Welcome struct {
 	// declares the host lost: the agent checks that the interval keeps it
 	// alive.
 	DeadTimeout time.Duration
+	// Attrs is true when the manager takes node attributes (AttrUpdate):
+	// set only for an agent whose hello said it takes them, since an
+	// older agent would refuse the field.
+	Attrs bool `json:",omitempty"`
 }
 
 // Describe implements Message.

@@ -30,6 +30,8 @@ var types = map[string]effect.Message{
 	"fence-result": proto.FenceResult{},
 	"refused":      proto.Refused{},
 	"welcome":      proto.Welcome{},
+	"attr-update":  proto.AttrUpdate{},
+	"attributes":   proto.Attributes{},
 }
 
 var names = func() map[reflect.Type]string {

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +29,11 @@ func TestRoundTrip(t *testing.T) {
 			QueuedAt: time.Unix(10, 0).UTC(), EndedAt: time.Unix(11, 0).UTC()}},
 		proto.FenceResult{Host: "h", Epoch: 4, Op: 8, Device: "d", Action: proto.FenceStatus, RC: 2},
 		proto.Refused{Host: "h", Epoch: 1, Op: 1, Reason: "stale", Stale: true},
+		proto.Hello{Host: "h", Epoch: 4, Heartbeat: time.Second, Attrs: true, HasAttrs: true, Boot: "b1"},
+		proto.AttrUpdate{Host: "h", Req: 3, Target: "h2", Name: "master-db", Value: "10", Lifetime: proto.AttrReboot, By: "crm_master (db)"},
+		proto.AttrUpdate{Host: "h", Req: 4, Target: "h", Name: "site", Delete: true, Lifetime: proto.AttrForever},
+		proto.Attributes{Epoch: 4, Hosts: map[string][]proto.Attribute{"h": {{Name: "master-db", Value: "10", Lifetime: proto.AttrReboot}}}, Ack: 3},
+		proto.Attributes{Epoch: 4, Ack: 5, Refused: "too many"},
 	}
 	for _, m := range msgs {
 		line, err := Encode(m)
@@ -50,6 +57,23 @@ func TestBadInput(t *testing.T) {
 	}
 	_, err := Encode(effect.Send{})
 	require.Error(t, err)
+}
+
+// The store's bounds keep the largest Attributes message, every host's
+// attributes at their longest, within one line.
+func TestLargestAttributesFitsALine(t *testing.T) {
+	m := proto.Attributes{Epoch: proto.MaxEpoch, Ack: 1 << 63, Hosts: map[string][]proto.Attribute{}}
+	value := strings.Repeat("<", proto.MaxAttrValue) // escaped by JSON as \u003c: the worst case
+	for h := 0; h < proto.MaxAttrsInCluster/proto.MaxAttrsPerHost; h++ {
+		host := fmt.Sprintf("%s%03d", strings.Repeat("h", 60), h)
+		for i := 0; i < proto.MaxAttrsPerHost; i++ {
+			name := fmt.Sprintf("%s%03d", strings.Repeat("n", proto.MaxAttrName-3), i)
+			m.Hosts[host] = append(m.Hosts[host], proto.Attribute{Name: name, Value: value, Lifetime: proto.AttrForever})
+		}
+	}
+	line, err := Encode(m)
+	require.NoError(t, err)
+	require.Less(t, len(line), MaxLine)
 }
 
 // An agent older than Welcome sends a Hello without Heartbeat, which the
