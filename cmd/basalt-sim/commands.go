@@ -411,6 +411,9 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary, h header) {
 	if cfg.ConfigApply {
 		rows = append(rows, []row{{"config applies", cov.ConfigApplies}, {"config refusals", cov.ConfigRefusals}}...)
 	}
+	if cfg.Promotable || cov.Promotions > 0 {
+		rows = append(rows, []row{{"promotions", cov.Promotions}, {"demotions", cov.Demotions}, {"promotes failed", cov.PromoteFailures}}...)
+	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}

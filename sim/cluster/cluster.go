@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -1183,6 +1184,30 @@ func (c *Cluster) setRole(h *host, in inst, promoted bool, cause string) {
 	}
 }
 
+// promotable reports whether rsc belongs to a promotable clone in the
+// running configuration.
+func (c *Cluster) promotable(rsc string) bool {
+	m := c.RunningModel()
+	gid, ok := m.GroupOf(rsc)
+	if !ok {
+		return false
+	}
+	g, ok := m.Group(gid)
+	return ok && g.Placement.Clone.Promotable
+}
+
+// setPromotionScore plays what a promotable agent does once it runs: it
+// sets its instance's promotion score on its host (crm_master -l reboot
+// -v N), through the host's agent as the real tool does. The score is the
+// host's place in the cluster, turned by its boots, so that the preferred
+// primary changes as hosts are fenced and boot again.
+func (c *Cluster) setPromotionScore(h *host, rsc string) {
+	idx := slices.Index(c.names, h.name)
+	score := 10 * (1 + (idx+h.boots)%len(c.names))
+	c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), agent.AttrRequest{Op: agent.AttrSet, Name: model.PromotionAttribute(rsc),
+		Value: strconv.Itoa(score), Lifetime: proto.AttrReboot, By: "crm_master"}))
+}
+
 // PromotedOn lists the hosts where rsc runs promoted, in host order.
 func (c *Cluster) PromotedOn(rsc string) []string {
 	var out []string
@@ -1366,6 +1391,9 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 			return // the agent that started it is gone; nobody hears it
 		}
 		c.onHost(h, func() { c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit)) })
+		if action == "start" && exit.Code == 0 && c.promotable(in.rsc) {
+			c.onHost(h, func() { c.setPromotionScore(h, in.rsc) })
+		}
 	}
 	h.procs[key] = p
 	if fault == nil || !fault.Hang {

@@ -82,6 +82,11 @@ func learnConfig(c *cluster.Cluster, m *model.Model, safety *check.Safety, limit
 			w.observe(cluster.Change{Host: h, Resource: in.Resource, Active: true})
 		}
 	}
+	for _, r := range m.Resources {
+		for _, h := range c.PromotedOn(r.ID) {
+			w.observe(cluster.Change{Host: h, Resource: r.ID, Active: true, Role: true, Promoted: true})
+		}
+	}
 	return w
 }
 
