@@ -188,9 +188,15 @@ type ResourceView struct {
 	Depth     int               `json:"depth"`
 	RunningOn []string          `json:"running_on"`
 	States    map[string]string `json:"states"`
-	FailCount map[string]int    `json:"fail_counts,omitempty"`
-	Fatal     string            `json:"fatal,omitempty"`
-	Blocked   bool              `json:"blocked,omitempty"`
+	// Roles are, for a promotable clone's resource, each host's role
+	// where it is active: "Promoted" or "Unpromoted" (States keeps
+	// "running" for both, as before). PromotedOn lists the hosts where it
+	// runs promoted, sorted.
+	Roles      map[string]string `json:"roles,omitempty"`
+	PromotedOn []string          `json:"promoted_on,omitempty"`
+	FailCount  map[string]int    `json:"fail_counts,omitempty"`
+	Fatal      string            `json:"fatal,omitempty"`
+	Blocked    bool              `json:"blocked,omitempty"`
 	// Agent is the resource's OCF agent, ocf:PROVIDER:TYPE.
 	Agent string `json:"agent,omitempty"`
 	// Params are the parameters the configuration gives the agent.
