@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/proto"
 )
 
 // TestCloneDefaults: a clone runs on every host it may run on, one
@@ -80,4 +82,8 @@ func TestPromotionAttribute(t *testing.T) {
 	require.Equal(t, "master-pg", PromotionAttribute("pg"))
 	require.Equal(t, "master-pg", PromotionAttribute("pg:2"))
 	require.Equal(t, "master-a:b", PromotionAttribute("a:b:0"))
+	require.Equal(t, "master-a:b", PromotionAttribute("a:b"), "only a numeric suffix is an instance's")
+	for _, id := range []string{"db", "db:1", "x:y", "x:12"} {
+		require.Equal(t, proto.PromotionAttr(id), PromotionAttribute(id), "the manager and the agents' tools name it alike")
+	}
 }

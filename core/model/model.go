@@ -222,8 +222,12 @@ func (m Monitor) ForPromoted() bool { return m.Role == MonitorPromoted }
 // an instance's ":N" suffix removed (crm_master and crm_attribute
 // --promotion set it).
 func PromotionAttribute(resource string) string {
+	// As core/proto's PromotionAttr, which the agents' tools use: only a
+	// numeric suffix is an instance's.
 	if i := strings.LastIndexByte(resource, ':'); i > 0 {
-		resource = resource[:i]
+		if suffix := resource[i+1:]; suffix != "" && strings.Trim(suffix, "0123456789") == "" {
+			resource = resource[:i]
+		}
 	}
 	return "master-" + resource
 }
