@@ -273,6 +273,13 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 		return append(mg.cancelMonitors(r.ID, p.host), mg.logRsc(slog.LevelInfo, r.ID, "report of an unwanted monitor dropped",
 			slog.String("host", p.host), slog.String("result", describe(res))))
 	}
+	if !res.Failed() && res.ExitReason == "" {
+		// Failed by its role alone: say so, the rc reads as a success.
+		res.ExitReason = "expected the unpromoted role (rc 0)"
+		if r.Monitors[p.monitor].ForPromoted() {
+			res.ExitReason = "expected the promoted role (rc 8)"
+		}
+	}
 	// A failed instance that was (or says it is) promoted may still be:
 	// it counts as promoted until it is stopped or fenced.
 	mg.observed.set(r.ID, p.host, planner.Observed{State: planner.Failed, Promoted: obs[p.host].Promoted || mg.promotedRC(r, res)})
