@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -61,10 +62,33 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	}
 	return []effect.Effect{
 		effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
-			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params}, Request: req}},
+			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params, Instance: mg.instanceName(r.ID, a.Host)},
+			Request:  req}},
 		effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)},
 		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),
 	}
+}
+
+// instanceName is the OCF_RESOURCE_INSTANCE of rsc's instance on host: for
+// a clone's resource "rsc:N", N the host's place in the configuration's
+// hosts (one instance per host, so the number is the instance's, as
+// Pacemaker numbers a clone's instances from 0); "" (the resource's ID)
+// for any other.
+func (mg *Manager) instanceName(rsc, host string) string {
+	gid, ok := mg.m.GroupOf(rsc)
+	if !ok {
+		return ""
+	}
+	g, ok := mg.m.Group(gid)
+	if !ok || g.Orphan || (g.Placement.MaxInstances <= 1 && !g.Placement.Clone.Promotable) {
+		return ""
+	}
+	for i, h := range mg.m.Hosts {
+		if h.Name == host {
+			return fmt.Sprintf("%s:%d", rsc, i)
+		}
+	}
+	return ""
 }
 
 // request builds the LRM request of a resource action.

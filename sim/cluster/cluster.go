@@ -406,7 +406,7 @@ func (c *Cluster) instanceOf(spec proc.Spec) inst {
 		k, v, _ := strings.Cut(kv, "=")
 		switch {
 		case k == "OCF_RESOURCE_INSTANCE":
-			rsc = v
+			rsc = resourceOf(v)
 		case k == "OCF_RESOURCE_PROVIDER":
 			a.Provider = v
 		case k == "OCF_RESOURCE_TYPE":
@@ -424,6 +424,17 @@ func (c *Cluster) instanceOf(spec proc.Spec) inst {
 		d = ""
 	}
 	return inst{rsc, d}
+}
+
+// resourceOf is the resource an OCF_RESOURCE_INSTANCE names: a clone
+// instance's "id:N" names id.
+func resourceOf(instance string) string {
+	if i := strings.LastIndexByte(instance, ':'); i > 0 {
+		if n := instance[i+1:]; n != "" && strings.Trim(n, "0123456789") == "" {
+			return instance[:i]
+		}
+	}
+	return instance
 }
 
 // Powered reports whether a host is on.
