@@ -221,6 +221,11 @@ type WhyView struct {
 	// Scores are every host the planner considered, in host order; none
 	// when it did not score them (Note says why).
 	Scores []HostScore `json:"scores"`
+	// Promoted and Promotion are, for a promotable clone, the hosts whose
+	// instance is (or is to be) promoted, and the planner's lines on each
+	// instance's promotion score and why it is or is not promoted.
+	Promoted  []string `json:"promoted_on,omitempty"`
+	Promotion []string `json:"promotion,omitempty"`
 }
 
 // HostScore is one host's score for a group, with its parts.
