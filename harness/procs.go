@@ -846,7 +846,17 @@ func copyDir(from, to string) error {
 func (pc *ProcessCluster) KillResource(h, rsc string) error {
 	err := os.Remove(filepath.Join(pc.ResourceDir(h), stateFile(rsc)))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		err = nil
+	}
+	// A clone's instance keeps its file under its numbered name (id:N).
+	entries, _ := os.ReadDir(pc.ResourceDir(h))
+	for _, e := range entries {
+		if r, ok := strings.CutPrefix(e.Name(), "statefile-"); ok && strings.HasSuffix(r, ".state") &&
+			r != rsc+".state" && resourceOf(strings.TrimSuffix(r, ".state")) == rsc {
+			if rerr := os.Remove(filepath.Join(pc.ResourceDir(h), e.Name())); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				err = rerr
+			}
+		}
 	}
 	return err
 }

@@ -54,7 +54,7 @@ func (w *Truth) poll(pc *ProcessCluster) {
 	for _, h := range pc.Hosts {
 		for _, f := range pc.StateFiles(h) {
 			if r, ok := strings.CutPrefix(f, "statefile-"); ok && strings.HasSuffix(r, ".state") {
-				seen[h+"/"+strings.TrimSuffix(r, ".state")] = true
+				seen[h+"/"+resourceOf(strings.TrimSuffix(r, ".state"))] = true
 			}
 		}
 	}
@@ -109,4 +109,16 @@ func (w *Truth) Changes() []check.Change {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]check.Change(nil), w.changes...)
+}
+
+// resourceOf is the resource a state file's instance names: a clone
+// instance's "id:N" (the statefile agent's default file is named after
+// OCF_RESOURCE_INSTANCE) names id.
+func resourceOf(instance string) string {
+	if i := strings.LastIndexByte(instance, ':'); i > 0 {
+		if n := instance[i+1:]; n != "" && strings.Trim(n, "0123456789") == "" {
+			return instance[:i]
+		}
+	}
+	return instance
 }

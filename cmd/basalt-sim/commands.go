@@ -34,6 +34,9 @@ type common struct {
 	replicas int
 	// configApply: the config-apply fault may switch on.
 	configApply bool
+	// promotable: the built-in cluster with a promotable clone, and the
+	// promotion faults.
+	promotable bool
 }
 
 // maxReplicas bounds --replicas: more managers than this buys nothing a
@@ -47,6 +50,7 @@ func (c *common) register(fs *subcmd.Flags) {
 	fs.DurationVar(&c.heal, "heal", 5*time.Minute, "virtual length of the heal phase (recovery must happen within it)")
 	fs.BoolVar(&c.shapes, "shapes", false, "each seed draws its own cluster shape (hosts, groups, policies, fencing) instead of one cluster")
 	fs.BoolVar(&c.configApply, "config-apply", false, "draw config-apply faults too: random valid changes of the running configuration (remove a group, add one, change a parameter or a monitor)")
+	fs.BoolVar(&c.promotable, "promotable", false, "run the built-in cluster with a promotable clone (or --config's), and draw promotion faults too: failed promotes, hung demotes, the promoted instance's death")
 	fs.IntVar(&c.replicas, "replicas", 0, "run this many manager replicas on a simulated etcd, with leader and etcd faults (0: one manager, no etcd)")
 }
 
@@ -101,9 +105,13 @@ func (c *common) build() (swarm.Config, error) {
 	if c.shapes && c.config != "" {
 		return swarm.Config{}, fmt.Errorf("--shapes and --config exclude each other: a shape is a configuration")
 	}
-	if c.config == "" {
+	switch {
+	case c.config == "" && c.promotable:
+		text = swarm.PromotableConfig()
+		m, err = swarm.PromotableModel()
+	case c.config == "":
 		m, err = swarm.DefaultModel()
-	} else {
+	default:
 		var data []byte
 		data, err = os.ReadFile(c.config)
 		if err != nil {
@@ -130,8 +138,11 @@ func (c *common) build() (swarm.Config, error) {
 	if c.replicas < 0 || c.replicas > maxReplicas {
 		return swarm.Config{}, fmt.Errorf("--replicas %d: want 0 (one manager, no etcd) to %d", c.replicas, maxReplicas)
 	}
+	if c.promotable && c.shapes {
+		return swarm.Config{}, fmt.Errorf("--promotable and --shapes exclude each other: shapes draw no promotable group")
+	}
 	cfg := swarm.Config{Model: m, Text: text, Canary: c.canary, Chaos: c.chaos, Heal: c.heal, Replicas: c.replicas,
-		ConfigApply: c.configApply}
+		ConfigApply: c.configApply, Promotable: c.promotable}
 	if c.shapes {
 		cfg.Shapes, cfg.ShapeText = drawShape, shapeText
 	}
@@ -154,6 +165,9 @@ func (c *common) flags() string {
 	}
 	if c.configApply {
 		parts = append(parts, "--config-apply")
+	}
+	if c.promotable {
+		parts = append(parts, "--promotable")
 	}
 	if c.chaos != 5*time.Minute {
 		parts = append(parts, "--chaos "+c.chaos.String())
@@ -397,6 +411,9 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary, h header) {
 	if cfg.ConfigApply {
 		rows = append(rows, []row{{"config applies", cov.ConfigApplies}, {"config refusals", cov.ConfigRefusals}}...)
 	}
+	if cfg.Promotable || cov.Promotions > 0 {
+		rows = append(rows, []row{{"promotions", cov.Promotions}, {"demotions", cov.Demotions}, {"promotes failed", cov.PromoteFailures}}...)
+	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}
@@ -593,6 +610,9 @@ func writeHTML(path string, cfg swarm.Config, plan faults.Plan, r swarm.Result, 
 	}
 	var changes []check.Change
 	for _, ch := range r.Changes {
+		if ch.Role {
+			continue // the lanes show activity; roles are in the trace
+		}
 		// An instance of another definition than the start-up one (a
 		// config-apply's) has a lane of its own, named as the trace
 		// names it, after the configured resources.

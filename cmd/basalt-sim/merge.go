@@ -42,7 +42,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	// flagsOf cannot fail here: reading the files checked their flags.
 	c, _ := flagsOf(merged.Swarm)
-	cfg := swarm.Config{Chaos: c.chaos, Heal: c.heal, Replicas: c.replicas, ConfigApply: c.configApply}
+	cfg := swarm.Config{Chaos: c.chaos, Heal: c.heal, Replicas: c.replicas, ConfigApply: c.configApply, Promotable: c.promotable}
 	if c.shapes {
 		cfg.Shapes = drawShape
 	}

@@ -44,9 +44,11 @@ type swarmID struct {
 	Canary       string `json:"canary,omitempty"`
 	Replicas     int    `json:"replicas"`
 	// ConfigApply: the config-apply fault could switch on.
-	ConfigApply bool   `json:"config_apply,omitempty"`
-	Chaos       string `json:"chaos"`
-	Heal        string `json:"heal"`
+	ConfigApply bool `json:"config_apply,omitempty"`
+	// Promotable: the promotable cluster (without --config) and faults.
+	Promotable bool   `json:"promotable,omitempty"`
+	Chaos      string `json:"chaos"`
+	Heal       string `json:"heal"`
 	// KeepGoing: without it each shard stops at its first violation.
 	KeepGoing bool `json:"keep_going"`
 	// Version is the binary's (its module version and VCS revision): a
@@ -156,13 +158,14 @@ func (c *common) identify(from, to, shards uint64, keepGoing bool) (swarmID, err
 		return swarmID{}, err
 	}
 	return swarmID{From: from, To: to, Shards: shards, Config: c.config, ConfigSHA256: digest, Shapes: c.shapes,
-		Canary: c.canary, Replicas: c.replicas, ConfigApply: c.configApply, Chaos: c.chaos.String(), Heal: c.heal.String(),
+		Canary: c.canary, Replicas: c.replicas, ConfigApply: c.configApply, Promotable: c.promotable, Chaos: c.chaos.String(), Heal: c.heal.String(),
 		KeepGoing: keepGoing, Version: buildVersion()}, nil
 }
 
 // flagsOf is the common flags a summary's swarm ran with.
 func flagsOf(id swarmID) (common, error) {
-	c := common{config: id.Config, canary: id.Canary, shapes: id.Shapes, replicas: id.Replicas, configApply: id.ConfigApply}
+	c := common{config: id.Config, canary: id.Canary, shapes: id.Shapes, replicas: id.Replicas, configApply: id.ConfigApply,
+		promotable: id.Promotable}
 	var err error
 	if c.chaos, err = time.ParseDuration(id.Chaos); err != nil || c.chaos <= 0 {
 		return c, fmt.Errorf("swarm.chaos %q: want a positive duration", id.Chaos)
@@ -324,6 +327,7 @@ func (a swarmID) differences(b swarmID) []string {
 	diff("--canary", orNone(a.Canary), orNone(b.Canary))
 	diff("--replicas", a.Replicas, b.Replicas)
 	diff("--config-apply", a.ConfigApply, b.ConfigApply)
+	diff("--promotable", a.Promotable, b.Promotable)
 	diff("--chaos", a.Chaos, b.Chaos)
 	diff("--heal", a.Heal, b.Heal)
 	diff("--keep-going", a.KeepGoing, b.KeepGoing)

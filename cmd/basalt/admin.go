@@ -353,6 +353,9 @@ func printResource(w io.Writer, r api.ResourceView) {
 	if len(r.RunningOn) > 0 {
 		state = "running on " + strings.Join(r.RunningOn, ",")
 	}
+	if len(r.PromotedOn) > 0 {
+		state += ", promoted on " + strings.Join(r.PromotedOn, ",")
+	}
 	var extra []string
 	hosts := make([]string, 0, len(r.FailCount))
 	for h := range r.FailCount {

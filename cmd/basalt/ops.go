@@ -527,6 +527,18 @@ func resourceState(r api.ResourceView) string {
 	if len(r.RunningOn) > 0 {
 		s = "Started " + strings.Join(r.RunningOn, ",")
 	}
+	if len(r.Roles) > 0 {
+		// crm_mon's way: the roles of a promotable clone's instances.
+		var promoted, unpromoted []string
+		for _, h := range sortedKeys(r.Roles) {
+			if r.Roles[h] == "Promoted" {
+				promoted = append(promoted, h)
+			} else {
+				unpromoted = append(unpromoted, h)
+			}
+		}
+		s += fmt.Sprintf("; Promoted: [ %s ] Unpromoted: [ %s ]", strings.Join(promoted, " "), strings.Join(unpromoted, " "))
+	}
 	var extra []string
 	for _, h := range sortedKeys(r.States) {
 		switch st := r.States[h]; st {

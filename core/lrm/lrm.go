@@ -221,6 +221,11 @@ func (l *LRM) checkDefinition(r Resource) error {
 	if _, err := r.Agent.Path(l.cfg.OCFRoot); err != nil {
 		return fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
 	}
+	if n, ok := strings.CutPrefix(r.Instance, r.ID+":"); r.Instance != "" && (!ok || n == "" || strings.Trim(n, "0123456789") != "") {
+		// A clone instance's name is the resource's and a number, as
+		// Pacemaker's are: anything else would name another resource.
+		return fmt.Errorf("register %s (%s): instance name %q is not %s:N", r.ID, r.Name, r.Instance, r.ID)
+	}
 	for _, k := range sortedKeys(r.Params) {
 		if err := ocf.ValidParamName(k); err != nil {
 			return fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
@@ -405,7 +410,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 			depth = o.req.Depth
 		}
 		env, err = ocf.Env(ocf.EnvSpec{
-			Root: l.cfg.OCFRoot, Agent: def.Agent, Instance: def.ID, Params: def.Params,
+			Root: l.cfg.OCFRoot, Agent: def.Agent, Instance: def.InstanceName(), Params: def.Params,
 			Timeout: o.req.Timeout, Interval: o.req.Interval, Depth: depth, Extra: l.cfg.ExtraEnv,
 		})
 	}

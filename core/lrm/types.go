@@ -28,13 +28,25 @@ type Resource struct {
 	// changed definition drops it until its own start. It is persisted
 	// with the definition, so that a restarted agent still reports it.
 	Reload *ocf.Reloadability `json:",omitempty"`
+	// Instance is the agent's OCF_RESOURCE_INSTANCE when it is not ID:
+	// a clone's instance on one host, "ID:N", as Pacemaker numbers them
+	// (crm_master strips the ":N"). Empty: ID.
+	Instance string `json:",omitempty"`
+}
+
+// InstanceName is the agent's OCF_RESOURCE_INSTANCE: Instance, or ID.
+func (r Resource) InstanceName() string {
+	if r.Instance != "" {
+		return r.Instance
+	}
+	return r.ID
 }
 
 // Digest identifies the definition as its agent sees it (ocf.Digest).
 func (r Resource) Digest() string { return ocf.Digest(r.Agent, r.Params) }
 
 func (r Resource) equal(o Resource) bool {
-	if r.ID != o.ID || r.Name != o.Name || r.Agent != o.Agent || len(r.Params) != len(o.Params) {
+	if r.ID != o.ID || r.Name != o.Name || r.Agent != o.Agent || r.Instance != o.Instance || len(r.Params) != len(o.Params) {
 		return false
 	}
 	for k, v := range r.Params {

@@ -51,11 +51,13 @@ package manager
 //	unsolicited host=h resource=r rc=R   a probe the agent ran on its own
 //	fence-result op=N rc=R [timeout]     a fence agent's report
 //	refused op=N [stale] [reason=..]     an agent refuses a command
-//	answer [running=r@h,...] [fail=r@h:action:rc,...] [max=N]
+//	answer [running=r@h,...] [promoted=r@h,...] [fail=r@h:action:rc,...] [max=N]
 //	                              every up host answers every unanswered
 //	                              command: probes "not running" (or
-//	                              running), everything else success, fence
-//	                              status "off"; repeats until none is left
+//	                              running, or promoted: rc 8), everything
+//	                              else success (a monitor of a promoted
+//	                              instance rc 8), fence status "off";
+//	                              repeats until none is left
 //	up [running=...] [attrs]      every up host says hello (attrs: taking
 //	                              attributes, naming its boot), then answer;
 //	                              prints only the resulting status
@@ -179,6 +181,10 @@ type driver struct {
 	// parameters the emulated agents reload with reload-agent; every other
 	// parameter, and state, forces a restart.
 	reloadable map[string]bool
+	// promoted are the instances (resource@host) the emulated agents
+	// hold promoted: a successful promote sets it, a demote or stop
+	// clears it, and their monitors (and probes) answer rc 8 meanwhile.
+	promoted map[string]bool
 	// boots counts each host's boots (boot), which an agent that takes
 	// attributes names in its hello (bootID).
 	boots map[string]int
@@ -573,6 +579,12 @@ func (h *driver) answer(t *testing.T, d *datadriven.TestData) {
 		}
 		fails[x[:i]] = rc
 	}
+	if h.promoted == nil {
+		h.promoted = map[string]bool{}
+	}
+	for _, x := range splitList(arg(t, d, "promoted", "")) {
+		running[x], h.promoted[x] = true, true
+	}
 	limit := argInt(t, d, "max", 100)
 	for n := 0; n < limit; n++ {
 		op, s := h.next()
@@ -606,14 +618,29 @@ func (h *driver) answer(t *testing.T, d *datadriven.TestData) {
 		if probe && !running[key] {
 			rc = ocf.NotRunning
 		}
+		if x.Request.Action == ocf.Monitor && h.promoted[key] && (!probe || running[key]) {
+			rc = ocf.RunningPromoted
+		}
 		if v, ok := fails[key+":"+actionName(x.Request)]; ok {
 			rc = ocf.RC(v)
 		}
+		h.role(key, x.Request.Action, rc)
 		h.printf("> %s answers op %d (%s %s): rc %d", s.host, op, actionName(x.Request), x.Resource.ID, int(rc))
 		res := lrmResult(x.Resource.ID, x.Request.Action, x.Request.Interval, rc, lrm.Done, probe)
 		res.Digest = h.digest(key, x, rc)
 		h.reloadInfo(&res, key)
 		h.apply(h.mg.Receive(h.now, s.host, proto.OpResult{Host: s.host, Epoch: x.Epoch, Op: op, Result: res}))
+	}
+}
+
+// role keeps the emulated agent's role of an instance (key
+// resource@host) as an action's rc leaves it.
+func (h *driver) role(key string, action ocf.Action, rc ocf.RC) {
+	switch {
+	case action == ocf.Promote && rc == ocf.OK:
+		h.promoted[key] = true
+	case (action == ocf.Demote || action == ocf.Stop) && (rc == ocf.OK || rc == ocf.NotRunning):
+		delete(h.promoted, key)
 	}
 }
 
@@ -961,6 +988,9 @@ func (h *driver) status() {
 		for _, ho := range h.m.Hosts {
 			if o, ok := r.States[ho.Name]; ok {
 				p := ho.Name + "=" + string(o.State)
+				if o.Promoted {
+					p += "+promoted"
+				}
 				if o.Monitored {
 					p += "+monitored"
 				}

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -61,10 +62,33 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	}
 	return []effect.Effect{
 		effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
-			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params}, Request: req}},
+			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params, Instance: mg.instanceName(r.ID, a.Host)},
+			Request:  req}},
 		effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)},
 		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),
 	}
+}
+
+// instanceName is the OCF_RESOURCE_INSTANCE of rsc's instance on host: for
+// a clone's resource "rsc:N", N the host's place in the configuration's
+// hosts (one instance per host, so the number is the instance's, as
+// Pacemaker numbers a clone's instances from 0); "" (the resource's ID)
+// for any other.
+func (mg *Manager) instanceName(rsc, host string) string {
+	gid, ok := mg.m.GroupOf(rsc)
+	if !ok {
+		return ""
+	}
+	g, ok := mg.m.Group(gid)
+	if !ok || g.Orphan || (g.Placement.MaxInstances <= 1 && !g.Placement.Clone.Promotable) {
+		return ""
+	}
+	for i, h := range mg.m.Hosts {
+		if h.Name == host {
+			return fmt.Sprintf("%s:%d", rsc, i)
+		}
+	}
+	return ""
 }
 
 // request builds the LRM request of a resource action.
@@ -80,6 +104,12 @@ func request(a planner.Action, r *model.Resource) lrm.OpRequest {
 		req.Action, req.Timeout = ocf.Start, r.Start.Timeout
 	case planner.Stop:
 		req.Action, req.Timeout = ocf.Stop, r.Stop.Timeout
+	case planner.Promote:
+		// A promote brings a role up as a start brings the resource up,
+		// a demote takes it down as a stop does: their timeouts.
+		req.Action, req.Timeout = ocf.Promote, r.Start.Timeout
+	case planner.Demote:
+		req.Action, req.Timeout = ocf.Demote, r.Stop.Timeout
 	case planner.Reload:
 		req.Action, req.Timeout = a.ReloadAction, r.Reload.Timeout
 		if req.Action == "" {
@@ -162,7 +192,8 @@ func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why s
 			// instead: the LRM runs it after the stop, so it tells what
 			// the stop left. Blocking on a lost message would leave the
 			// group down until a cleanup, shaped seed 1078.)
-			mg.observed.set(p.resource, p.host, planner.Observed{State: planner.StopFailed})
+			was, _ := mg.observed.get(p.resource, p.host)
+			mg.observed.set(p.resource, p.host, planner.Observed{State: planner.StopFailed, Promoted: was.Promoted})
 		} else {
 			mg.observed.forget(p.resource, p.host)
 		}

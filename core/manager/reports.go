@@ -104,13 +104,18 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 			want = r
 		}
 		for _, r := range g.StartOrder() {
-			var on []string
+			var on, promoted []string
 			for _, h := range mg.m.Hosts {
-				if mg.observed.of(r)[h.Name].State == planner.Running {
+				if o := mg.observed.of(r)[h.Name]; o.State == planner.Running {
 					on = append(on, h.Name)
+					if o.Promoted && g.Placement.Clone.Promotable {
+						promoted = append(promoted, h.Name)
+					}
 				}
 			}
 			switch {
+			case len(on) > 0 && g.Placement.Clone.Promotable:
+				rep.Results[r] = "running on " + strings.Join(on, ",") + ", promoted on " + orNone(promoted)
 			case len(on) > 0:
 				rep.Results[r] = "running on " + strings.Join(on, ",")
 			case mg.fatal[r] != "":
@@ -379,4 +384,12 @@ func (mg *Manager) Status() Status {
 		}
 	}
 	return s
+}
+
+// orNone joins hosts, or says "none".
+func orNone(hosts []string) string {
+	if len(hosts) == 0 {
+		return "none"
+	}
+	return strings.Join(hosts, ",")
 }

@@ -31,7 +31,7 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 		mg.setupCancelled(p)
 		return effs
 	}
-	okOutcome := !res.Failed()
+	okOutcome := !mg.failed(r, p, res)
 	switch {
 	case p.cleanedUp && res.Failed() && res.Action != ocf.Stop:
 		effs = append(effs, mg.acrossCleanup(r, p, res)...)
@@ -44,6 +44,8 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 		effs = append(effs, mg.stopResult(now, r, p.host, res)...)
 	case res.Action == ocf.Reload || res.Action == ocf.ReloadAgent:
 		effs = append(effs, mg.reloadResult(now, r, p.host, res)...)
+	case res.Action == ocf.Promote || res.Action == ocf.Demote:
+		effs = append(effs, mg.roleResult(now, r, p.host, res)...)
 	case res.Action == ocf.Monitor && p.recurring:
 		effs = append(effs, mg.monitored(now, r, p, res, first)...)
 		okOutcome = okOutcome || !first
@@ -127,9 +129,9 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 		}
 		return effs
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
-		mg.observed.set(r.ID, host, runningAs(res, false))
+		mg.observed.set(r.ID, host, mg.runningAs(r, res, false))
 	default:
-		mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
+		mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed, Promoted: mg.promotedRC(r, res)})
 		return mg.recordFailure(now, r, host, res, planner.FailedProbe, 0, false)
 	}
 	return nil
@@ -139,19 +141,108 @@ func (mg *Manager) probed(now time.Time, r *model.Resource, host string, res lrm
 func (mg *Manager) startResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
 	delete(mg.lostStops, rscHost{r.ID, host}) // the host's LRM answers
 	if !res.Failed() {
-		mg.observed.set(r.ID, host, runningAs(res, false))
+		mg.observed.set(r.ID, host, mg.runningAs(r, res, false))
 		return mg.event(now, Event{Kind: "started", Host: host, Resource: r.ID, Name: r.Name})
 	}
-	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
+	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed, Promoted: mg.promotedRC(r, res)})
 	// Start failure is fatal on that host (Pacemaker's default).
 	return mg.recordFailure(now, r, host, res, planner.FailedStart, 0, true)
 }
 
 // runningAs is what a result that found its resource running says of it:
-// the definition it runs with and how that one reloads.
-func runningAs(res lrm.Result, monitored bool) planner.Observed {
+// the definition it runs with and how that one reloads, and for a
+// promotable clone's instance its role.
+func (mg *Manager) runningAs(r *model.Resource, res lrm.Result, monitored bool) planner.Observed {
 	return planner.Observed{State: planner.Running, Monitored: monitored, Digest: res.Digest,
-		ReloadAction: res.ReloadAction, ForceRestart: res.ForceRestart, RestartDigest: res.RestartDigest}
+		ReloadAction: res.ReloadAction, ForceRestart: res.ForceRestart, RestartDigest: res.RestartDigest,
+		Promoted: mg.promotedRC(r, res)}
+}
+
+// promotable reports whether rsc belongs to a promotable clone: only
+// there do roles mean anything (an agent answering 8 elsewhere is just
+// running, as before).
+func (mg *Manager) promotable(rsc string) bool {
+	gid, ok := mg.m.GroupOf(rsc)
+	if !ok {
+		return false
+	}
+	g, ok := mg.m.Group(gid)
+	return ok && g.Placement.Clone.Promotable
+}
+
+// promotedRC: res says r's instance is in the promoted role (8, 9, 191).
+func (mg *Manager) promotedRC(r *model.Resource, res lrm.Result) bool {
+	return mg.promotable(r.ID) && ocf.PromotedRC(res.RC)
+}
+
+// failed judges a result: as the LRM classified it, and for a promotable
+// clone's recurring monitor, promote or demote against the role expected
+// (ocf.RoleOutcome).
+func (mg *Manager) failed(r *model.Resource, p *pendingOp, res lrm.Result) bool {
+	if res.Failed() || !mg.promotable(r.ID) {
+		return res.Failed()
+	}
+	switch {
+	case res.Action == ocf.Promote || res.Action == ocf.Demote:
+		return ocf.RoleOutcome(res.Action, res.RC, res.Outcome, res.Action == ocf.Promote).Failed()
+	case res.Action == ocf.Monitor && p.recurring && p.monitor < len(r.Monitors):
+		return ocf.RoleOutcome(ocf.Monitor, res.RC, res.Outcome, r.Monitors[p.monitor].ForPromoted()).Failed()
+	}
+	return false
+}
+
+// roleResult records a promote's or a demote's result. Done, the instance
+// holds its new role, and the monitors of the other role are cancelled
+// (the planner set up the new role's after the action). Failed, it may be
+// in either role: it counts as promoted, and is recovered by a stop and a
+// start (never a demote: a stop ends any role).
+func (mg *Manager) roleResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
+	promote := res.Action == ocf.Promote
+	was, _ := mg.observed.get(r.ID, host)
+	if !ocf.RoleOutcome(res.Action, res.RC, res.Outcome, promote).Failed() {
+		ob := was
+		ob.State, ob.Promoted = planner.Running, promote
+		mg.observed.set(r.ID, host, ob)
+		effs := mg.cancelRoleMonitors(r, host, promote)
+		kind := "demoted"
+		if promote {
+			kind = "promoted"
+		}
+		return append(effs, mg.event(now, Event{Kind: kind, Host: host, Resource: r.ID, Name: r.Name})...)
+	}
+	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed, Promoted: true, Digest: was.Digest})
+	op, kind := planner.FailedDemote, "demote-failed"
+	if promote {
+		op, kind = planner.FailedPromote, "promote-failed"
+	}
+	effs := mg.event(now, Event{Kind: kind, Host: host, Resource: r.ID, Name: r.Name, Message: describe(res)})
+	return append(effs, mg.recordFailure(now, r, host, res, op, 0, false)...)
+}
+
+// cancelRoleMonitors cancels r's recurring monitors on host that watch
+// the role other than the one it now holds.
+func (mg *Manager) cancelRoleMonitors(r *model.Resource, host string, promoted bool) []effect.Effect {
+	var effs []effect.Effect
+	for _, id := range mg.ops.of(r.ID, host) {
+		p, ok := mg.ops.get(id)
+		if !ok || !p.recurring || p.monitor >= len(r.Monitors) || r.Monitors[p.monitor].ForPromoted() == promoted {
+			continue
+		}
+		mg.ops.remove(id)
+		if p.timer != 0 {
+			effs = append(effs, mg.cancelTimer(p.timer))
+		}
+		if !p.answered {
+			mg.actionDone(p, false)
+		}
+		effs = append(effs, effect.Send{To: p.host, Conn: mg.connTo(p.host),
+			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: r.ID, Key: request(p.action, r).Key()}})
+	}
+	if o, ok := mg.observed.get(r.ID, host); ok && len(effs) > 0 {
+		o.Monitored = false // until the new role's monitors answer
+		mg.observed.set(r.ID, host, o)
+	}
+	return effs
 }
 
 // reloadResult records a reload's result. A reload that succeeded leaves
@@ -161,12 +252,14 @@ func runningAs(res lrm.Result, monitored bool) planner.Observed {
 // monitor would: the resource is recovered by a stop and a start, and the
 // failure counts, as Pacemaker treats a failed reload.
 func (mg *Manager) reloadResult(now time.Time, r *model.Resource, host string, res lrm.Result) []effect.Effect {
+	was, _ := mg.observed.get(r.ID, host)
 	if !res.Failed() {
-		was, _ := mg.observed.get(r.ID, host)
-		mg.observed.set(r.ID, host, runningAs(res, was.Monitored))
+		ob := mg.runningAs(r, res, was.Monitored)
+		ob.Promoted = was.Promoted // a reload changes no role
+		mg.observed.set(r.ID, host, ob)
 		return mg.event(now, Event{Kind: "reloaded", Host: host, Resource: r.ID, Name: r.Name})
 	}
-	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed})
+	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed, Promoted: was.Promoted})
 	effs := mg.event(now, Event{Kind: "reload-failed", Host: host, Resource: r.ID, Name: r.Name, Message: describe(res)})
 	return append(effs, mg.recordFailure(now, r, host, res, planner.FailedReload, 0, false)...)
 }
@@ -181,7 +274,10 @@ func (mg *Manager) stopResult(now time.Time, r *model.Resource, host string, res
 		mg.dropMonitors(r.ID, host) // the LRM ended them with the stop
 		return mg.event(now, Event{Kind: "stopped", Host: host, Resource: r.ID, Name: r.Name})
 	}
-	mg.observed.set(r.ID, host, planner.Observed{State: planner.StopFailed})
+	// It may still run, in the role it had: a promoted one counts as
+	// promoted until the fence (or a cleanup) ends it.
+	was, _ := mg.observed.get(r.ID, host)
+	mg.observed.set(r.ID, host, planner.Observed{State: planner.StopFailed, Promoted: was.Promoted || mg.promotedRC(r, res)})
 	effs := mg.event(now, Event{Kind: "stop-failed", Host: host, Resource: r.ID, Name: r.Name, Message: describe(res)})
 	return append(effs, mg.recordFailure(now, r, host, res, planner.FailedStop, 0, false)...)
 }
@@ -189,9 +285,9 @@ func (mg *Manager) stopResult(now time.Time, r *model.Resource, host string, res
 // monitored records a recurring monitor's report.
 func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res lrm.Result, first bool) []effect.Effect {
 	obs := mg.observed.of(r.ID)
-	if !res.Failed() {
+	if !mg.failed(r, p, res) {
 		if o := obs[p.host]; o.State == planner.Running || o.State == "" || first {
-			mg.observed.set(r.ID, p.host, runningAs(res, true))
+			mg.observed.set(r.ID, p.host, mg.runningAs(r, res, true))
 		}
 		return nil
 	}
@@ -202,7 +298,16 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 		return append(mg.cancelMonitors(r.ID, p.host), mg.logRsc(slog.LevelInfo, r.ID, "report of an unwanted monitor dropped",
 			slog.String("host", p.host), slog.String("result", describe(res))))
 	}
-	mg.observed.set(r.ID, p.host, planner.Observed{State: planner.Failed})
+	if !res.Failed() && res.ExitReason == "" {
+		// Failed by its role alone: say so, the rc reads as a success.
+		res.ExitReason = "expected the unpromoted role (rc 0)"
+		if r.Monitors[p.monitor].ForPromoted() {
+			res.ExitReason = "expected the promoted role (rc 8)"
+		}
+	}
+	// A failed instance that was (or says it is) promoted may still be:
+	// it counts as promoted until it is stopped or fenced.
+	mg.observed.set(r.ID, p.host, planner.Observed{State: planner.Failed, Promoted: obs[p.host].Promoted || mg.promotedRC(r, res)})
 	mg.markStale()
 	if mg.cons.Maintenance {
 		// Nothing counts while maintenance is on (the administrator is
@@ -335,7 +440,8 @@ func (mg *Manager) unsolicited(now time.Time, m proto.OpResult) []effect.Effect 
 	case ocf.Stopped:
 		mg.observed.set(res.Resource, m.Host, planner.Observed{State: planner.Stopped})
 	case ocf.Success, ocf.Promoted, ocf.DegradedRunning:
-		mg.observed.set(res.Resource, m.Host, runningAs(res, false))
+		r, _ := mg.m.Resource(res.Resource)
+		mg.observed.set(res.Resource, m.Host, mg.runningAs(r, res, false))
 	default:
 		return nil // let the manager's own probe judge a failure
 	}

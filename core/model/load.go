@@ -66,6 +66,16 @@ type loader struct {
 	file  string
 	errs  []*Error
 	warns []*Error
+	// roles are the monitors given a role, checked once the groups are
+	// known: only a promotable group's resources have roles.
+	roles []roleAt
+}
+
+// roleAt is where a monitor's role was written.
+type roleAt struct {
+	resource string
+	node     *yaml.Node
+	path     string
 }
 
 // warnf records something valid that is probably not what the
@@ -529,7 +539,23 @@ func (l *loader) model(root *yaml.Node) *Model {
 	}
 	rscs := l.resources(top["resources"], m)
 	l.groups(top["groups"], m, hostLine, rscs)
+	l.checkRoles(m)
 	return m
+}
+
+// checkRoles: a monitor's role means something only in a promotable group.
+func (l *loader) checkRoles(m *Model) {
+	promotable := map[string]bool{}
+	for _, g := range m.Groups {
+		for _, mem := range g.Members {
+			promotable[mem.Resource] = g.Placement.Clone.Promotable
+		}
+	}
+	for _, ra := range l.roles {
+		if !promotable[ra.resource] {
+			l.errf(ra.node, ra.path, "resource %q is not in a promotable group: its monitors have no role", ra.resource)
+		}
+	}
 }
 
 // anyDeviceFences reports whether some fence device lists the host.
@@ -817,7 +843,7 @@ func (l *loader) resources(f field, m *Model) map[string]memberAt {
 		intervals := map[time.Duration]bool{}
 		for j, mn := range l.list(ops["monitor"], p+".ops.monitor") {
 			mp := fmt.Sprintf("%s.ops.monitor[%d]", p, j)
-			mf, ok := l.entry(mn, mp, "interval", "timeout", "depth", "on-fail")
+			mf, ok := l.entry(mn, mp, "interval", "timeout", "depth", "on-fail", "role")
 			if !ok {
 				continue
 			}
@@ -830,6 +856,13 @@ func (l *loader) resources(f field, m *Model) map[string]memberAt {
 			mon.Depth = l.integer(mf["depth"], mp+".depth", 0, 0, 1000)
 			mon.OnFail = l.onFail(mf["on-fail"], mp+".on-fail", OnFailRestart)
 			l.checkFenceOnFail(mf["on-fail"], mp+".on-fail", mon.OnFail, c.Fencing)
+			mon.Role = MonitorRole(l.str(mf["role"], mp+".role", ""))
+			if mf["role"].value != nil {
+				if mon.Role != MonitorPromoted && mon.Role != MonitorUnpromoted {
+					l.errf(mf["role"].value, mp+".role", "%q is not a role (promoted, unpromoted)", mon.Role)
+				}
+				l.roles = append(l.roles, roleAt{r.ID, mf["role"].value, mp + ".role"})
+			}
 			switch {
 			case mf["interval"].value == nil:
 				l.errf(mn, mp+".interval", "is required (how often the monitor runs, e.g. 10s)")
@@ -990,14 +1023,14 @@ func (l *loader) tree(g *Group, p string, nodes map[string]memberAt, at *yaml.No
 
 func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.Node) Placement {
 	fs := l.fields(f.value, p, "domain", "stickiness", "migration-threshold", "failure-timeout", "recovery",
-		"multiple-active", "max-instances", "target-role", "managed")
+		"multiple-active", "max-instances", "target-role", "managed", "clone", "clone-max", "clone-node-max",
+		"interleave", "ordered", "notify", "promotable", "promoted-max", "promoted-node-max")
 	pl := Placement{
 		Stickiness:         l.integer(fs["stickiness"], p+".stickiness", 0, 0, 1_000_000),
 		MigrationThreshold: l.integer(fs["migration-threshold"], p+".migration-threshold", 3, 0, 1_000_000),
 		FailureTimeout:     l.duration(fs["failure-timeout"], p+".failure-timeout", 0),
 		Recovery:           Recovery(l.str(fs["recovery"], p+".recovery", string(RecoveryRestart))),
 		MultipleActive:     MultipleActive(l.str(fs["multiple-active"], p+".multiple-active", string(MultipleStopUnexpected))),
-		MaxInstances:       l.integer(fs["max-instances"], p+".max-instances", 1, 1, max(1, len(m.Hosts))),
 		TargetRole:         Role(l.str(fs["target-role"], p+".target-role", string(RoleStarted))),
 		Managed:            l.boolean(fs["managed"], p+".managed", true),
 	}
@@ -1015,9 +1048,58 @@ func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.N
 		for i, h := range m.Hosts {
 			pl.Domain.Hosts = append(pl.Domain.Hosts, DomainHost{Host: h.Name, Priority: i + 1})
 		}
-		return pl
+	} else {
+		l.domain(fs["domain"], p+".domain", &pl, m, hosts)
 	}
-	dp := p + ".domain"
+	l.clone(fs, p, &pl, m)
+	return pl
+}
+
+// clone reads the clone keys of a placement: how many instances, and for a
+// promotable clone how many promoted. max-instances is clone-max's older
+// name, still accepted.
+func (l *loader) clone(fs map[string]field, p string, pl *Placement, m *Model) {
+	c := &pl.Clone
+	c.Promotable = l.boolean(fs["promotable"], p+".promotable", false)
+	clone := l.boolean(fs["clone"], p+".clone", false) || c.Promotable
+	// A clone runs, by default, one instance on every host it may run on
+	// (Pacemaker's clone-max default: the number of nodes).
+	allowed := len(m.Hosts)
+	if pl.Domain.Restricted && len(pl.Domain.Hosts) > 0 {
+		allowed = len(pl.Domain.Hosts)
+	}
+	def := 1
+	if clone {
+		def = max(1, allowed)
+	}
+	maxKey := "clone-max"
+	if fs["max-instances"].value != nil {
+		if fs["clone-max"].value != nil {
+			l.errf(fs["max-instances"].key, p+".max-instances", "max-instances is the older name of clone-max: give only clone-max")
+		} else {
+			maxKey = "max-instances"
+			l.warnf(fs["max-instances"].key, p+".max-instances", "max-instances is deprecated: call it clone-max")
+		}
+	}
+	pl.MaxInstances = l.integer(fs[maxKey], p+"."+maxKey, def, 1, max(1, len(m.Hosts)))
+	c.NodeMax = l.integer(fs["clone-node-max"], p+".clone-node-max", 1, 1, 1)
+	c.Interleave = l.boolean(fs["interleave"], p+".interleave", false)
+	c.Ordered = l.boolean(fs["ordered"], p+".ordered", false)
+	c.Notify = l.boolean(fs["notify"], p+".notify", false)
+	c.PromotedMax = l.integer(fs["promoted-max"], p+".promoted-max", 1, 1, max(1, pl.MaxInstances))
+	c.PromotedNodeMax = l.integer(fs["promoted-node-max"], p+".promoted-node-max", 1, 1, 1)
+	if !c.Promotable {
+		for _, k := range []string{"promoted-max", "promoted-node-max"} {
+			if fs[k].value != nil {
+				l.errf(fs[k].key, p+"."+k, "only a promotable group has promoted instances (set promotable: true)")
+			}
+		}
+	}
+}
+
+// domain reads a placement's failover domain.
+func (l *loader) domain(f field, dp string, pl *Placement, m *Model, hosts map[string]*yaml.Node) {
+	fs := map[string]field{"domain": f}
 	df := l.fields(fs["domain"].value, dp, "hosts", "restricted", "failback")
 	pl.Domain.Restricted = l.boolean(df["restricted"], dp+".restricted", true)
 	pl.Domain.Failback = l.boolean(df["failback"], dp+".failback", false)
@@ -1047,5 +1129,4 @@ func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.N
 		l.warnf(fs["domain"].key, dp, "the group may run only on host %q: it cannot fail over (add hosts to the domain, or set restricted: false)",
 			pl.Domain.Hosts[0].Host)
 	}
-	return pl
 }

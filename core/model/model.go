@@ -7,6 +7,7 @@
 package model
 
 import (
+	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/ocf"
@@ -97,6 +98,9 @@ type Monitor struct {
 	Timeout  time.Duration
 	Depth    int
 	OnFail   OnFail
+	// Role is the role the monitor watches (promotable groups only): a
+	// promoted monitor expects rc 8 (or 191), any other rc 0 (or 190).
+	Role MonitorRole
 }
 
 // Resource is one managed resource.
@@ -172,6 +176,62 @@ const (
 	RoleStopped Role = "stopped"
 )
 
+// Clone is what makes a group a clone (Pacemaker's clone meta-attributes):
+// its instances run on MaxInstances hosts at once, and for a promotable
+// clone up to PromotedMax of them are promoted.
+type Clone struct {
+	// NodeMax is how many instances one host may run (clone-node-max);
+	// only 1 is accepted today.
+	NodeMax int
+	// Interleave and Ordered are Pacemaker's interleave and ordered. Basalt
+	// has no ordering between groups, so interleave changes nothing; with
+	// Ordered the instances start one host after another.
+	Interleave bool
+	Ordered    bool
+	// Notify is parsed and shown, but notifications are not delivered
+	// yet (see docs/configuration.md).
+	Notify bool
+	// Promotable: instances start unpromoted, and the best of them by
+	// promotion score (the node attribute master-<resource>) are
+	// promoted.
+	Promotable bool
+	// PromotedMax is how many instances may be promoted across the
+	// cluster at once; PromotedNodeMax on one host (only 1 is accepted).
+	PromotedMax     int
+	PromotedNodeMax int
+}
+
+// MonitorRole is the role a recurring monitor watches in a promotable
+// group (Pacemaker's op role).
+type MonitorRole string
+
+// Monitor roles. A monitor without one, in a promotable group, watches
+// unpromoted instances.
+const (
+	MonitorAnyRole    MonitorRole = ""
+	MonitorPromoted   MonitorRole = "promoted"
+	MonitorUnpromoted MonitorRole = "unpromoted"
+)
+
+// ForPromoted reports whether the monitor runs on a promoted instance
+// (role promoted) or on an unpromoted one (any other).
+func (m Monitor) ForPromoted() bool { return m.Role == MonitorPromoted }
+
+// PromotionAttribute is the node attribute holding a resource's
+// promotion score on a host, as Pacemaker names it: master-<resource ID>,
+// an instance's ":N" suffix removed (crm_master and crm_attribute
+// --promotion set it).
+func PromotionAttribute(resource string) string {
+	// As core/proto's PromotionAttr, which the agents' tools use: only a
+	// numeric suffix is an instance's.
+	if i := strings.LastIndexByte(resource, ':'); i > 0 {
+		if suffix := resource[i+1:]; suffix != "" && strings.Trim(suffix, "0123456789") == "" {
+			resource = resource[:i]
+		}
+	}
+	return "master-" + resource
+}
+
 // DomainHost is one host of a failover domain.
 type DomainHost struct {
 	Host string
@@ -206,9 +266,14 @@ type Placement struct {
 	// MultipleActive is what to do when the group is found active on more
 	// hosts than MaxInstances.
 	MultipleActive MultipleActive
-	// MaxInstances is how many hosts may run the group at once.
+	// MaxInstances is how many hosts may run the group at once: the
+	// clone's clone-max (max-instances is its older, deprecated name).
+	// One for a group that is no clone.
 	MaxInstances int
-	TargetRole   Role
+	// Clone is a group of several instances, one per host at most
+	// (clone: true, promotable: true, or clone-max above 1).
+	Clone      Clone
+	TargetRole Role
 	// Managed false: monitors go on, but nothing is started, stopped or
 	// recovered.
 	Managed bool

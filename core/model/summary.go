@@ -67,6 +67,23 @@ func (m *Model) summariseGroup(b *strings.Builder, g *Group) {
 	}
 	fmt.Fprintf(b, "    policy: recovery %s, %s, %s, stickiness %d, max %s, multiple-active %s, target %s, %s\n",
 		pol.Recovery, ban, forget, pol.Stickiness, plural(pol.MaxInstances, "instance"), pol.MultipleActive, pol.TargetRole, managed)
+	if c := pol.Clone; c.Promotable || c.Ordered || c.Interleave || c.Notify {
+		// Only for what an ordinary group does not say: the summaries of
+		// groups without these keys read as before.
+		var traits []string
+		if c.Promotable {
+			traits = append(traits, fmt.Sprintf("promotable, %d promoted at most", c.PromotedMax))
+		}
+		for _, t := range []struct {
+			on   bool
+			name string
+		}{{c.Ordered, "ordered"}, {c.Interleave, "interleave"}, {c.Notify, "notify (not delivered yet)"}} {
+			if t.on {
+				traits = append(traits, t.name)
+			}
+		}
+		fmt.Fprintf(b, "    clone: %s\n", strings.Join(traits, ", "))
+	}
 	var walk func(id string, depth int)
 	walk = func(id string, depth int) {
 		// The depth bound cannot trip in a validated group; it keeps a

@@ -275,3 +275,38 @@ func FuzzParseAgent(f *testing.F) {
 		}
 	})
 }
+
+// TestRoleOutcome: a monitor seeing the other role fails, 191 is running
+// promoted (degraded, no failure), 9 always fails, a demote answered 8
+// failed.
+func TestRoleOutcome(t *testing.T) {
+	for _, c := range []struct {
+		action   Action
+		rc       RC
+		promoted bool
+		want     Outcome
+	}{
+		{Monitor, RunningPromoted, true, Promoted},
+		{Monitor, DegradedPromoted, true, DegradedRunning},
+		{Monitor, OK, true, SoftFailure},
+		{Monitor, Degraded, true, SoftFailure},
+		{Monitor, FailedPromoted, true, SoftFailure},
+		{Monitor, OK, false, Success},
+		{Monitor, Degraded, false, DegradedRunning},
+		{Monitor, RunningPromoted, false, SoftFailure},
+		{Monitor, DegradedPromoted, false, SoftFailure},
+		{Promote, OK, true, Success},
+		{Promote, RunningPromoted, true, Promoted},
+		{Promote, ErrGeneric, true, SoftFailure},
+		{Demote, OK, false, Success},
+		{Demote, RunningPromoted, false, SoftFailure},
+	} {
+		got := RoleOutcome(c.action, c.rc, Classify(c.action, c.rc, false), c.promoted)
+		if got != c.want {
+			t.Errorf("%s rc %d (promoted %v): %s, want %s", c.action, c.rc, c.promoted, got, c.want)
+		}
+	}
+	if !PromotedRC(FailedPromoted) || !PromotedRC(DegradedPromoted) || PromotedRC(Degraded) {
+		t.Error("PromotedRC: 8, 9 and 191 are the promoted role, 190 is not")
+	}
+}

@@ -47,6 +47,9 @@ type goldenCase struct {
 		Monitor int    `yaml:"monitor"`
 	} `yaml:"failures"`
 	Fatal map[string]string `yaml:"fatal"`
+	// Attributes are node attributes, host -> name -> value (promotion
+	// scores: master-<resource>).
+	Attributes map[string]map[string]string `yaml:"attributes"`
 	// Definitions gives, by resource and host, the definition an observed
 	// instance runs with when it is not the configured one (agent and
 	// params; the configured resource's when left out), and how its agent
@@ -117,7 +120,7 @@ func loadCase(t *testing.T, path string) Input {
 	}
 
 	in := Input{Model: m, Now: offset(t, c.Now), Observed: map[string]map[string]Observed{},
-		Failures: map[string]map[string]Failure{}, Fatal: c.Fatal}
+		Failures: map[string]map[string]Failure{}, Fatal: c.Fatal, Attributes: c.Attributes}
 	if in.Now.IsZero() {
 		in.Now = epoch
 	}
@@ -135,6 +138,12 @@ func loadCase(t *testing.T, path string) Input {
 			return Observed{State: Running}
 		case "stopped", "failed", "stop-failed", "unknown":
 			return Observed{State: RscState(s)}
+		case "promoted":
+			return Observed{State: Running, Monitored: true, Promoted: true}
+		case "promoted-unmonitored":
+			return Observed{State: Running, Promoted: true}
+		case "failed-promoted", "stop-failed-promoted":
+			return Observed{State: RscState(strings.TrimSuffix(s, "-promoted")), Promoted: true}
 		}
 		t.Fatalf("%s: unknown resource state %q", path, s)
 		return Observed{}

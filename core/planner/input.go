@@ -78,6 +78,9 @@ type Observed struct {
 	ReloadAction  ocf.Action `json:",omitempty"`
 	ForceRestart  []string   `json:",omitempty"`
 	RestartDigest string     `json:",omitempty"`
+	// Promoted: the instance is (or, failed or stop-failed, may still be)
+	// in the promoted role of a promotable clone.
+	Promoted bool `json:",omitempty"`
 }
 
 // FailedOp names the operation whose failure a Failure records.
@@ -92,6 +95,10 @@ const (
 	// FailedReload: a reload failed; it is recovered by a restart, as
 	// Pacemaker's reload's on-fail defaults to restart.
 	FailedReload FailedOp = "reload"
+	// FailedPromote and FailedDemote: a role change failed; the instance
+	// may be in either role, and is recovered by a stop and a start.
+	FailedPromote FailedOp = "promote"
+	FailedDemote  FailedOp = "demote"
 )
 
 // Failure is a resource's failure history on one host: the facts the

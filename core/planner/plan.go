@@ -24,6 +24,10 @@ const (
 	// Reload runs the agent's reload action with the configured
 	// definition, in place of a stop and start (see reloadable).
 	Reload Kind = "reload"
+	// Promote and Demote change the role of a promotable clone's
+	// instance (see promote.go).
+	Promote Kind = "promote"
+	Demote  Kind = "demote"
 )
 
 // Action is one step of a transition.
@@ -87,6 +91,12 @@ type Placement struct {
 	// AwaitsCleanup: a policy holds the group (blocked, or stopped) until
 	// an administrator's cleanup; Note says which.
 	AwaitsCleanup bool
+	// Promoted lists, for a promotable group, the hosts whose instance is
+	// promoted or to be promoted by this plan, in host order; Promotion
+	// explains the choice, one line per host considered (empty for any
+	// other group).
+	Promoted  []string `json:",omitempty"`
+	Promotion []string `json:",omitempty"`
 }
 
 // ScoreLines yields a placement's explanation, one line per host in host
@@ -150,6 +160,9 @@ func (t Transition) String() string {
 		for _, s := range p.Scores.All() {
 			b.WriteString("  " + s + "\n")
 		}
+		for _, s := range p.Promotion {
+			b.WriteString("  promotion: " + s + "\n")
+		}
 	}
 	return b.String()
 }
@@ -170,6 +183,9 @@ func (t Transition) Why(group string) (string, bool) {
 			b.WriteString("\n")
 			for _, s := range p.Scores.All() {
 				b.WriteString("  " + s + "\n")
+			}
+			for _, s := range p.Promotion {
+				b.WriteString("  promotion: " + s + "\n")
 			}
 			return b.String(), true
 		}
@@ -349,9 +365,19 @@ func (p *plan) group(g *model.Group) Placement {
 		return pl
 	}
 
+	from := len(p.actions)
+	prev := -1
 	for _, host := range chosen {
-		p.startOn(g, host, clearIDs)
+		after := clearIDs
+		if prev >= 0 && g.Placement.Clone.Ordered {
+			// ordered: an instance starts once the one before it did.
+			after = append(slices.Clone(clearIDs), prev)
+		}
+		if id := p.startOn(g, host, after); id >= 0 {
+			prev = id
+		}
 	}
+	p.promotion(g, chosen, from, &pl)
 	return pl
 }
 
@@ -461,6 +487,11 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, re
 				}
 			}
 		}
+		if st := p.state(r, host); st.State == Running && st.Promoted {
+			// A promoted instance is demoted before it stops (a failed
+			// one is stopped directly: a stop ends any role).
+			after = []int{p.add(Action{Kind: Demote, Resource: r, Host: host, After: after, Reason: "demote before stop"})}
+		}
 		id := p.add(Action{Kind: Stop, Resource: r, Host: host, After: after, Reason: reason(r)})
 		byRsc[r] = id
 		ids = append(ids, id)
@@ -473,7 +504,7 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, re
 // a member running above an ancestor that is not running is stopped and
 // started again in order, members not running are started after all their
 // ancestors, and monitors are set up.
-func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
+func (p *plan) startOn(g *model.Group, host string, clearIDs []int) int {
 	in := p.in
 	restart := map[string]string{}      // member -> why it is restarted
 	var reload []string                 // members reloaded in place, parents first
@@ -531,6 +562,9 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 		rsc, _ := in.Model.Resource(r)
 		if needStart || !st.Monitored {
 			for i := range rsc.Monitors {
+				if !monitorFits(g, rsc.Monitors[i], st.Promoted && !needStart) {
+					continue // the other role's: set up when the role changes
+				}
 				var after []int
 				if id, ok := startIDs[r]; ok {
 					after = []int{id}
@@ -541,6 +575,10 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) {
 			}
 		}
 	}
+	if id, ok := startIDs[g.Root()]; ok {
+		return id
+	}
+	return -1
 }
 
 // definitionChanged: the instance runs with a definition other than the

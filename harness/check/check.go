@@ -39,11 +39,22 @@ func (v Violation) String() string { return fmt.Sprintf("[%s] %s", v.Checker, v.
 // as two, on one host as on two. A resource keeps its ID when it becomes an
 // orphan (a removed group's resource), so an orphan counts as the resource
 // it was.
+//
+// Safety knows roles too: a resource of a promotable clone is never
+// promoted on more hosts at once than its promoted-max (SetPromotedLimit).
+// A host's promoted role ends when the role is given up (a demote) or when
+// the instance ends there (a stop, its death, the fence that powers the
+// host off): a promoted instance on a host fenced meanwhile is no longer
+// promoted, from the fence on.
 type Safety struct {
 	limit map[string]int
 	// active: resource -> instance (host and digest) -> since when.
-	active     map[string]map[instance]time.Time
-	Violations []Violation
+	active map[string]map[instance]time.Time
+	// promotedLimit: resource -> promoted-max, for promotable resources
+	// only; promoted: resource -> host -> promoted since when.
+	promotedLimit map[string]int
+	promoted      map[string]map[string]time.Time
+	Violations    []Violation
 }
 
 type instance struct{ host, digest string }
@@ -78,6 +89,9 @@ func (s *Safety) ObserveInstance(at time.Time, host, rsc, digest string, active 
 	in := instance{host, digest}
 	if !active {
 		delete(s.active[rsc], in)
+		if !slices.Contains(s.ActiveOn(rsc), host) {
+			delete(s.promoted[rsc], host) // no instance left there: no role either
+		}
 		return
 	}
 	s.active[rsc][in] = at
@@ -102,6 +116,58 @@ func (s *Safety) ObserveInstance(at time.Time, host, rsc, digest string, active 
 		s.Violations = append(s.Violations, Violation{At: at, Checker: "safety",
 			Message: fmt.Sprintf("%s active %s at once (limit %d): %s", rsc, times, limit, strings.Join(where, ", "))})
 	}
+}
+
+// SetPromotedLimit makes rsc a promotable clone's resource, promoted on at
+// most n hosts at once.
+func (s *Safety) SetPromotedLimit(rsc string, n int) {
+	if s.promotedLimit == nil {
+		s.promotedLimit = map[string]int{}
+	}
+	s.promotedLimit[rsc] = n
+}
+
+// ObserveRole records that rsc's instance on host took (or gave up) the
+// promoted role at at. The role also ends with the host's last active
+// instance of rsc (ObserveInstance).
+func (s *Safety) ObserveRole(at time.Time, host, rsc string, promoted bool) {
+	if s.promoted == nil {
+		s.promoted = map[string]map[string]time.Time{}
+	}
+	if s.promoted[rsc] == nil {
+		s.promoted[rsc] = map[string]time.Time{}
+	}
+	if !promoted {
+		delete(s.promoted[rsc], host)
+		return
+	}
+	if _, already := s.promoted[rsc][host]; already {
+		return
+	}
+	s.promoted[rsc][host] = at
+	limit, ok := s.promotedLimit[rsc]
+	if !ok {
+		limit = 1 // a role on a resource nobody declared promotable: one, as a primary
+	}
+	if n := len(s.promoted[rsc]); n > limit {
+		where := make([]string, 0, n)
+		for h, since := range s.promoted[rsc] { // purity:unordered sorted below
+			where = append(where, fmt.Sprintf("%s (since %s)", h, since.Format("15:04:05.000")))
+		}
+		sort.Strings(where)
+		s.Violations = append(s.Violations, Violation{At: at, Checker: "safety",
+			Message: fmt.Sprintf("%s promoted on %d hosts at once (promoted-max %d): %s", rsc, n, limit, strings.Join(where, ", "))})
+	}
+}
+
+// PromotedOn returns the hosts where rsc is promoted now, sorted.
+func (s *Safety) PromotedOn(rsc string) []string {
+	out := make([]string, 0, len(s.promoted[rsc]))
+	for h := range s.promoted[rsc] { // purity:unordered sorted below
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ActiveOn returns the hosts where rsc is active now (any instance),
@@ -332,6 +398,20 @@ func CheckFlapping(ops []Op, window time.Duration, maxStarts int) []Violation {
 		if len(ts) == maxStarts+1 {
 			out = append(out, Violation{At: op.Call, Checker: "flapping",
 				Message: fmt.Sprintf("%s started %d times within %s", op.Resource, len(ts), window)})
+		}
+	}
+	return out
+}
+
+// PromotedLimits are the promoted-max of each promotable clone's resource
+// in a configuration (for SetPromotedLimit).
+func PromotedLimits(m *model.Model) map[string]int {
+	out := map[string]int{}
+	for _, g := range m.Groups {
+		if g.Placement.Clone.Promotable {
+			for _, r := range g.Resources() {
+				out[r] = g.Placement.Clone.PromotedMax
+			}
 		}
 	}
 	return out

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/basalt-ha/basalt/core/model"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -161,4 +163,67 @@ func TestLossesOfHealthyHostsAreCaught(t *testing.T) {
 	require.Len(t, v, 1)
 	require.Equal(t, "unjust-loss", v[0].Checker)
 	require.Contains(t, v[0].Message, "declared a lost")
+}
+
+// Two hosts promoted at once, where promoted-max is one, is a violation
+// even though a clone may run on both.
+func TestSafetyTwoPromoted(t *testing.T) {
+	s := NewSafety(map[string]int{"db": 3})
+	s.SetPromotedLimit("db", 1)
+	for _, h := range []string{"a", "b", "c"} {
+		s.Observe(at(1), h, "db", true)
+	}
+	s.ObserveRole(at(2), "a", "db", true)
+	s.ObserveRole(at(3), "a", "db", false) // demoted
+	s.ObserveRole(at(3), "b", "db", true)  // then another promoted: fine
+	require.Empty(t, s.Violations)
+	s.ObserveRole(at(4), "c", "db", true)
+	require.Len(t, s.Violations, 1)
+	require.Contains(t, s.Violations[0].Message, "db promoted on 2 hosts at once (promoted-max 1): b (since 00:00:03.000), c (since 00:00:04.000)")
+	require.Equal(t, []string{"b", "c"}, s.PromotedOn("db"))
+
+	s2 := NewSafety(map[string]int{"db": 3})
+	s2.SetPromotedLimit("db", 2)
+	s2.Observe(at(1), "a", "db", true)
+	s2.Observe(at(1), "b", "db", true)
+	s2.ObserveRole(at(2), "a", "db", true)
+	s2.ObserveRole(at(2), "b", "db", true)
+	require.Empty(t, s2.Violations, "promoted-max 2")
+}
+
+// A promoted instance on a host fenced meanwhile is not promoted any more:
+// its role ends with the instance, at the fence, and promoting another
+// after that is no violation; promoting one before it is.
+func TestSafetyPromotedEndsAtFence(t *testing.T) {
+	s := NewSafety(map[string]int{"db": 2})
+	s.SetPromotedLimit("db", 1)
+	s.Observe(at(1), "a", "db", true)
+	s.Observe(at(1), "b", "db", true)
+	s.ObserveRole(at(2), "a", "db", true)
+	s.Observe(at(5), "a", "db", false) // the fence powers a off
+	s.ObserveRole(at(6), "b", "db", true)
+	require.Empty(t, s.Violations)
+	require.Equal(t, []string{"b"}, s.PromotedOn("db"))
+
+	early := NewSafety(map[string]int{"db": 2})
+	early.SetPromotedLimit("db", 1)
+	early.Observe(at(1), "a", "db", true)
+	early.Observe(at(1), "b", "db", true)
+	early.ObserveRole(at(2), "a", "db", true)
+	early.ObserveRole(at(4), "b", "db", true) // before the fence
+	early.Observe(at(5), "a", "db", false)
+	require.Len(t, early.Violations, 1, "promoted before the old primary's fence")
+}
+
+func TestPromotedLimits(t *testing.T) {
+	m, err := model.Load("t.yaml", []byte(`
+cluster: {name: t, fencing: false}
+hosts: [{name: a, address: "127.0.0.1:1"}, {name: b, address: "127.0.0.1:2"}]
+resources: [{id: db, agent: "ocf:heartbeat:Dummy"}, {id: web, agent: "ocf:heartbeat:Dummy"}]
+groups:
+  - {id: db, members: [{resource: db}], placement: {promotable: true, promoted-max: 2}}
+  - {id: web, members: [{resource: web}]}
+`))
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"db": 2}, PromotedLimits(m))
 }

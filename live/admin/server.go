@@ -89,6 +89,10 @@ func Status(d *daemon.ManagerDaemon) api.StatusView {
 					}
 				}
 				sort.Strings(rv.RunningOn)
+				rv.Roles, rv.PromotedOn = rolesOf(g, r.States)
+				if pm := min(g.Placement.Clone.PromotedMax, len(rv.RunningOn)); g.Placement.Clone.Promotable && want == "started" && len(rv.PromotedOn) != pm {
+					v.Problems = append(v.Problems, fmt.Sprintf("%s (%s) is promoted on %d hosts, wanted %d", id, res.Name, len(rv.PromotedOn), pm))
+				}
 				for h, f := range r.Fails {
 					rv.FailCount[h] = f.Count
 				}
@@ -659,4 +663,33 @@ func serveSetAttr(log *slog.Logger) func(w http.ResponseWriter, r *http.Request,
 		}
 		reply(w, http.StatusOK, out)
 	}
+}
+
+// rolesOf is, for a promotable clone's resource, each host's role where it
+// is active (failed ones too: a failed promoted instance may still be
+// promoted), and the hosts where it runs promoted, sorted; nothing for a
+// resource of any other group.
+func rolesOf(g *model.Group, states map[string]planner.Observed) (map[string]string, []string) {
+	if !g.Placement.Clone.Promotable {
+		return nil, nil
+	}
+	var roles map[string]string
+	var promoted []string
+	for h, o := range states {
+		if o.State == planner.Stopped || o.State == planner.Unknown || o.State == "" {
+			continue
+		}
+		if roles == nil {
+			roles = map[string]string{}
+		}
+		roles[h] = "Unpromoted"
+		if o.Promoted {
+			roles[h] = "Promoted"
+			if o.State == planner.Running {
+				promoted = append(promoted, h)
+			}
+		}
+	}
+	sort.Strings(promoted)
+	return roles, promoted
 }

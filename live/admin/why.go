@@ -30,7 +30,8 @@ const (
 // failure records by resource and host, for the fail counts that do not
 // (yet) exclude a host.
 func whyView(m *model.Model, pl planner.Placement, text string, fails map[string]map[string]planner.Failure, now time.Time) api.WhyView {
-	v := api.WhyView{Group: pl.Group, Why: text, Placed: pl.Hosts, Note: pl.Note, Scores: []api.HostScore{}}
+	v := api.WhyView{Group: pl.Group, Why: text, Placed: pl.Hosts, Note: pl.Note, Scores: []api.HostScore{},
+		Promoted: pl.Promoted, Promotion: pl.Promotion}
 	g, _ := m.Group(pl.Group)
 	for _, line := range pl.Scores.All() {
 		host, rest, ok := strings.Cut(line, ": ")

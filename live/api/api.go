@@ -211,9 +211,15 @@ type ResourceView struct {
 	Depth     int               `json:"depth"`
 	RunningOn []string          `json:"running_on"`
 	States    map[string]string `json:"states"`
-	FailCount map[string]int    `json:"fail_counts,omitempty"`
-	Fatal     string            `json:"fatal,omitempty"`
-	Blocked   bool              `json:"blocked,omitempty"`
+	// Roles are, for a promotable clone's resource, each host's role
+	// where it is active: "Promoted" or "Unpromoted" (States keeps
+	// "running" for both, as before). PromotedOn lists the hosts where it
+	// runs promoted, sorted.
+	Roles      map[string]string `json:"roles,omitempty"`
+	PromotedOn []string          `json:"promoted_on,omitempty"`
+	FailCount  map[string]int    `json:"fail_counts,omitempty"`
+	Fatal      string            `json:"fatal,omitempty"`
+	Blocked    bool              `json:"blocked,omitempty"`
 	// Agent is the resource's OCF agent, ocf:PROVIDER:TYPE.
 	Agent string `json:"agent,omitempty"`
 	// Params are the parameters the configuration gives the agent.
@@ -238,6 +244,11 @@ type WhyView struct {
 	// Scores are every host the planner considered, in host order; none
 	// when it did not score them (Note says why).
 	Scores []HostScore `json:"scores"`
+	// Promoted and Promotion are, for a promotable clone, the hosts whose
+	// instance is (or is to be) promoted, and the planner's lines on each
+	// instance's promotion score and why it is or is not promoted.
+	Promoted  []string `json:"promoted_on,omitempty"`
+	Promotion []string `json:"promotion,omitempty"`
 }
 
 // HostScore is one host's score for a group, with its parts.

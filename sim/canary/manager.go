@@ -38,6 +38,8 @@ func ForManager(name string) (Intercept, error) {
 		return SkipFence, nil
 	case NoProbeName:
 		return NoProbe, nil
+	case PromoteBeforeFenceName:
+		return PromoteBeforeFence, nil
 	case "", IgnoreEpochName, ObeyEveryConnectionName, NoOrphanKillName, NoClockJumpGraceName, IgnoreLeaseName:
 		return nil, nil
 	}

@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,6 +110,12 @@ type Change struct {
 	Active bool
 	// Cause: "start", "stop", "died", "fenced", "monitor".
 	Cause string
+	// Role marks a change of the instance's role, not of its activity:
+	// Promoted says which it took (a promote's end, a demote's; an
+	// instance that ends gives up its role with it, and says so only
+	// by Active false).
+	Role     bool
+	Promoted bool
 }
 
 // Op is one operation in the history the judges read: the agents' records
@@ -160,6 +167,10 @@ type host struct {
 	files map[inst]bool
 	// instances counts the files per resource, for Running.
 	instances map[string]int
+	// promoted are the instances in the promoted role (a promotable
+	// clone's): a promote sets it, a demote, a stop or the end of the
+	// instance clears it.
+	promoted map[inst]bool
 	// starting counts the start actions running per resource. The LRM
 	// runs one operation per resource at a time, so a monitor only ever
 	// overlaps a start that a dead agent left running (an orphan): it sees
@@ -321,7 +332,7 @@ func New(m *model.Model, opts Options) *Cluster {
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
-		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, starting: map[inst]int{},
+		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, promoted: map[inst]bool{}, starting: map[inst]int{},
 			pgids: map[int]procKey{},
 			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
 	}
@@ -395,7 +406,7 @@ func (c *Cluster) instanceOf(spec proc.Spec) inst {
 		k, v, _ := strings.Cut(kv, "=")
 		switch {
 		case k == "OCF_RESOURCE_INSTANCE":
-			rsc = v
+			rsc = resourceOf(v)
 		case k == "OCF_RESOURCE_PROVIDER":
 			a.Provider = v
 		case k == "OCF_RESOURCE_TYPE":
@@ -413,6 +424,17 @@ func (c *Cluster) instanceOf(spec proc.Spec) inst {
 		d = ""
 	}
 	return inst{rsc, d}
+}
+
+// resourceOf is the resource an OCF_RESOURCE_INSTANCE names: a clone
+// instance's "id:N" names id.
+func resourceOf(instance string) string {
+	if i := strings.LastIndexByte(instance, ':'); i > 0 {
+		if n := instance[i+1:]; n != "" && strings.Trim(n, "0123456789") == "" {
+			return instance[:i]
+		}
+	}
+	return instance
 }
 
 // Powered reports whether a host is on.
@@ -1150,6 +1172,7 @@ func (c *Cluster) setFile(h *host, in inst, present bool, cause string) {
 		h.instances[in.rsc]++
 	} else {
 		delete(h.files, in)
+		delete(h.promoted, in) // the role ends with the instance
 		if h.instances[in.rsc]--; h.instances[in.rsc] <= 0 {
 			delete(h.instances, in.rsc)
 		}
@@ -1158,6 +1181,61 @@ func (c *Cluster) setFile(h *host, in inst, present bool, cause string) {
 	if c.opts.Observer != nil {
 		c.opts.Observer(Change{At: c.Q.Now(), Host: h.name, Resource: in.rsc, Digest: in.digest, Active: present, Cause: cause})
 	}
+}
+
+// setRole plays a role change of an active instance, for the judges.
+func (c *Cluster) setRole(h *host, in inst, promoted bool, cause string) {
+	if h.promoted[in] == promoted || !h.files[in] {
+		return
+	}
+	if promoted {
+		h.promoted[in] = true
+	} else {
+		delete(h.promoted, in)
+	}
+	c.trace("truth %s %s promoted=%t (%s)", h.name, in, promoted, cause)
+	if c.opts.Observer != nil {
+		c.opts.Observer(Change{At: c.Q.Now(), Host: h.name, Resource: in.rsc, Digest: in.digest, Active: true, Cause: cause,
+			Role: true, Promoted: promoted})
+	}
+}
+
+// promotable reports whether rsc belongs to a promotable clone in the
+// running configuration.
+func (c *Cluster) promotable(rsc string) bool {
+	m := c.RunningModel()
+	gid, ok := m.GroupOf(rsc)
+	if !ok {
+		return false
+	}
+	g, ok := m.Group(gid)
+	return ok && g.Placement.Clone.Promotable
+}
+
+// setPromotionScore plays what a promotable agent does once it runs: it
+// sets its instance's promotion score on its host (crm_master -l reboot
+// -v N), through the host's agent as the real tool does. The score is the
+// host's place in the cluster, turned by its boots, so that the preferred
+// primary changes as hosts are fenced and boot again.
+func (c *Cluster) setPromotionScore(h *host, rsc string) {
+	idx := slices.Index(c.names, h.name)
+	score := 10 * (1 + (idx+h.boots)%len(c.names))
+	c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), agent.AttrRequest{Op: agent.AttrSet, Name: model.PromotionAttribute(rsc),
+		Value: strconv.Itoa(score), Lifetime: proto.AttrReboot, By: "crm_master"}))
+}
+
+// PromotedOn lists the hosts where rsc runs promoted, in host order.
+func (c *Cluster) PromotedOn(rsc string) []string {
+	var out []string
+	for _, n := range c.names {
+		for in := range c.hosts[n].promoted { // purity:unordered any one is enough
+			if in.rsc == rsc {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Preload makes a resource active on a powered-off host from its next
@@ -1336,6 +1414,9 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 			}
 			c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
 		})
+		if action == "start" && exit.Code == 0 && c.promotable(in.rsc) {
+			c.onHost(h, func() { c.setPromotionScore(h, in.rsc) })
+		}
 	}
 	h.procs[key] = p
 	if fault == nil || !fault.Hang {
@@ -1393,7 +1474,17 @@ func (c *Cluster) actionEnds(h *host, in inst, action string, fault *ResourceFau
 	case action == "monitor":
 		if !h.files[in] || h.starting[in] > 0 {
 			exit.Code = 7
+		} else if h.promoted[in] {
+			exit.Code = 8 // OCF_RUNNING_PROMOTED
 		}
+	case action == "promote" || action == "demote":
+		// As a promotable agent does: the role changes at the end of the
+		// action, and an instance not running answers 7.
+		if !h.files[in] {
+			exit.Code = 7
+			break
+		}
+		c.setRole(h, in, action == "promote", action)
 	}
 	return exit
 }

@@ -79,7 +79,16 @@ const (
 	// host is the lie the command warns of.
 	AdminConfirmDown Kind = "admin-confirm-down"
 	HealAll          Kind = "heal" // lift every network, host, resource and device fault
+
+	// Kinds of promotable clones, drawn only with Options.Promotable, each
+	// from a stream of its own, of the resources of promotable groups.
+	FailPromote  Kind = "fail-promote"  // next Times promotes of Resource on Host fail with RC
+	HangDemote   Kind = "hang-demote"   // the next demote of Resource on Host hangs (until its timeout)
+	KillPromoted Kind = "kill-promoted" // Resource's promoted instance dies, wherever it runs then
 )
+
+// promotionKinds are the kinds Options.Promotable switches on.
+var promotionKinds = []Kind{FailPromote, HangDemote, KillPromoted}
 
 // A For of zero on a fault that is normally undone after For (pause,
 // partition, cut, isolate, clog, device faults, standby, stop, unmanage,
@@ -170,7 +179,7 @@ func Decode(data []byte) (Plan, error) {
 	}
 	for i, f := range p.Faults {
 		if !slices.Contains(allKinds, f.Kind) && !slices.Contains(scriptedKinds, f.Kind) && !slices.Contains(optInKinds, f.Kind) &&
-			!slices.Contains(replicaKinds, f.Kind) && f.Kind != ConfigApply {
+			!slices.Contains(replicaKinds, f.Kind) && !slices.Contains(promotionKinds, f.Kind) && f.Kind != ConfigApply {
 			return Plan{}, fmt.Errorf("fault plan: faults[%d]: unknown kind %q", i, f.Kind)
 		}
 		if f.At < 0 || f.At > p.Chaos {
@@ -247,6 +256,11 @@ type Options struct {
 	// seeds as any other kind, from a stream of its own: a plan drawn
 	// without it is as it always was. (Kinds, when set, must name it too.)
 	ConfigApply bool
+	// Promotable lets the promotion kinds (fail-promote, hang-demote,
+	// kill-promoted) switch on, each from a stream of its own, for a
+	// cluster with a promotable group: a plan drawn without it is as it
+	// always was.
+	Promotable bool
 }
 
 // Generate draws a plan for a cluster from a seed. Its randomness is its
@@ -298,6 +312,7 @@ func Generate(m *model.Model, seed uint64, o Options) Plan {
 	rates, orng := optIn(seed, o, &p, rates)
 	replicaKindsOn(seed, o, &p, rates, streams)
 	configApplyOn(seed, o, &p, rates, streams)
+	promotionOn(seed, o, d, &p, rates, streams)
 	for _, k := range p.Enabled {
 		d.rng = rng
 		if isWorkload(k) {
@@ -369,12 +384,30 @@ func configApplyOn(seed uint64, o Options, p *Plan, rates map[Kind]float64, stre
 	}
 }
 
+// promotionOn switches the promotion kinds on, each from its own stream,
+// when the options let it and the cluster has a promotable group.
+func promotionOn(seed uint64, o Options, d *drawer, p *Plan, rates map[Kind]float64, streams map[Kind]*rand.Rand) {
+	if !o.Promotable || len(d.promotable) == 0 {
+		return
+	}
+	for _, k := range promotionKinds {
+		r := kindStream(seed, k)
+		streams[k] = r
+		if r.IntN(2) == 0 && (o.Kinds == nil || slices.Contains(o.Kinds, k)) {
+			p.Enabled = append(p.Enabled, k)
+			rates[k] = 0.5 + r.Float64()*2.5
+		}
+	}
+}
+
 // drawer draws single faults of a cluster, from the stream of their kind.
 type drawer struct {
 	m                            *model.Model
 	o                            Options
 	rng                          *rand.Rand
 	hosts, rscs, groups, devices []string
+	// promotable are the resources of promotable groups.
+	promotable []string
 }
 
 func newDrawer(m *model.Model, o Options) *drawer {
@@ -384,6 +417,9 @@ func newDrawer(m *model.Model, o Options) *drawer {
 	}
 	for _, g := range m.Groups {
 		d.groups = append(d.groups, g.ID)
+		if g.Placement.Clone.Promotable {
+			d.promotable = append(d.promotable, g.Resources()...)
+		}
 	}
 	for _, dev := range m.FenceDevices {
 		d.devices = append(d.devices, dev.ID)
@@ -484,6 +520,12 @@ func (d *drawer) draw(k Kind) (Fault, bool) {
 		f.For = d.lasting(500*time.Millisecond, 90*time.Second)
 	case ConfigApply:
 		d.drawConfigApply(&f)
+	case FailPromote:
+		f.Host, f.Resource, f.Times, f.RC = d.pick(d.hosts), d.pick(d.promotable), 1+d.rng.IntN(3), 1
+	case HangDemote:
+		f.Host, f.Resource, f.Times = d.pick(d.hosts), d.pick(d.promotable), 1
+	case KillPromoted:
+		f.Resource = d.pick(d.promotable)
 	default:
 		d.workload(&f)
 	}

@@ -108,6 +108,16 @@ type Target interface {
 	HealAll() error
 }
 
+// RoleTarget is a Target that knows the roles of promotable clones' instances:
+// the kill-promoted fault needs to find the promoted instance when it
+// strikes, which a plan cannot foresee. A world without it cannot inject
+// that fault.
+type RoleTarget interface {
+	// KillPromoted makes resource die wherever it runs promoted (nowhere:
+	// nothing happens).
+	KillPromoted(resource string) error
+}
+
 // DeviceFault is how a broken fence device misbehaves.
 type DeviceFault string
 
@@ -233,6 +243,15 @@ func Apply(t Target, s Step) error {
 		return t.HealAll()
 	case ConfigApply:
 		return applyConfig(t, f)
+	case FailPromote:
+		return t.FailResource(f.Host, f.Resource, "promote", f.RC, f.Times, false)
+	case HangDemote:
+		return t.FailResource(f.Host, f.Resource, "demote", 0, f.Times, true)
+	case KillPromoted:
+		if rt, ok := t.(RoleTarget); ok {
+			return rt.KillPromoted(f.Resource)
+		}
+		return Unsupported("kill-promoted: this world does not know roles")
 	}
 	return Unsupported("fault kind %q", f.Kind)
 }

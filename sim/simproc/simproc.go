@@ -33,6 +33,9 @@ type Script struct {
 type Run struct {
 	ID       proc.ID
 	Resource string
+	// Instance is the run's OCF_RESOURCE_INSTANCE when it is not Resource
+	// (a clone instance's "id:N").
+	Instance string
 	Action   string
 	Start    time.Time
 	End      time.Time
@@ -154,10 +157,14 @@ func (r *Runner) Start(id proc.ID, spec proc.Spec, onExit func(proc.ID, proc.Exi
 	if len(spec.Args) > 0 {
 		action = spec.Args[0]
 	}
-	resource := ""
+	resource, instance := "", ""
 	for _, kv := range spec.Env {
 		if v, ok := strings.CutPrefix(kv, "OCF_RESOURCE_INSTANCE="); ok {
-			resource = v
+			resource, instance = v, v
+			// A clone instance's "id:N" is the resource id's run.
+			if i := strings.LastIndexByte(v, ':'); i > 0 && v[i+1:] != "" && strings.Trim(v[i+1:], "0123456789") == "" {
+				resource = v[:i]
+			}
 		}
 	}
 	answer := action == MetaDataAction && !r.scripted(resource, action)
@@ -166,7 +173,10 @@ func (r *Runner) Start(id proc.ID, spec proc.Spec, onExit func(proc.ID, proc.Exi
 		s.Stdout = MetaData(path.Base(spec.Path))
 	}
 	pgid := len(r.Runs) + 1
-	r.Runs = append(r.Runs, Run{ID: id, Resource: resource, Action: action, Start: r.q.Now(), PGID: pgid})
+	if instance == resource {
+		instance = ""
+	}
+	r.Runs = append(r.Runs, Run{ID: id, Resource: resource, Instance: instance, Action: action, Start: r.q.Now(), PGID: pgid})
 	p := &running{run: len(r.Runs) - 1, onExit: onExit}
 	r.running[id] = p
 	if r.onStart != nil {

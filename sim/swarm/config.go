@@ -71,12 +71,20 @@ func learnConfig(c *cluster.Cluster, m *model.Model, safety *check.Safety, limit
 			if _, ok := limits[r]; !ok {
 				safety.SetLimit(r, g.Placement.MaxInstances)
 			}
+			if g.Placement.Clone.Promotable {
+				safety.SetPromotedLimit(r, g.Placement.Clone.PromotedMax)
+			}
 		}
 	}
 	w := newTruthWatch(m)
 	for _, h := range m.HostNames() {
 		for _, in := range c.Instances(h) {
 			w.observe(cluster.Change{Host: h, Resource: in.Resource, Active: true})
+		}
+	}
+	for _, r := range m.Resources {
+		for _, h := range c.PromotedOn(r.ID) {
+			w.observe(cluster.Change{Host: h, Resource: r.ID, Active: true, Role: true, Promoted: true})
 		}
 	}
 	return w

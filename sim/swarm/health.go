@@ -17,11 +17,14 @@ type truthWatch struct {
 	on     map[string]map[string]int // resource -> hosts it runs on -> instances there
 	bad    map[string]bool           // resources whyNot would name
 	hosts  map[string]bool           // the model's hosts
+	// promoted: a promotable clone's resource -> hosts where it runs
+	// promoted, in truth.
+	promoted map[string]map[string]bool
 }
 
 func newTruthWatch(m *model.Model) *truthWatch {
 	w := &truthWatch{groups: map[string]*model.Group{}, on: map[string]map[string]int{}, bad: map[string]bool{},
-		hosts: map[string]bool{}}
+		hosts: map[string]bool{}, promoted: map[string]map[string]bool{}}
 	for _, h := range m.HostNames() {
 		w.hosts[h] = true
 	}
@@ -40,6 +43,18 @@ func (w *truthWatch) observe(ch cluster.Change) {
 	if _, ok := w.groups[ch.Resource]; !ok || !w.hosts[ch.Host] {
 		return
 	}
+	if ch.Role {
+		if w.promoted[ch.Resource] == nil {
+			w.promoted[ch.Resource] = map[string]bool{}
+		}
+		if ch.Promoted {
+			w.promoted[ch.Resource][ch.Host] = true
+		} else {
+			delete(w.promoted[ch.Resource], ch.Host)
+		}
+		w.judge(ch.Resource)
+		return
+	}
 	on := w.on[ch.Resource]
 	if on == nil {
 		on = map[string]int{}
@@ -52,6 +67,7 @@ func (w *truthWatch) observe(ch cluster.Change) {
 		on[ch.Host]++
 	} else if on[ch.Host]--; on[ch.Host] <= 0 {
 		delete(on, ch.Host)
+		delete(w.promoted[ch.Resource], ch.Host) // the role ends with the instance
 	}
 	w.judge(ch.Resource)
 }
@@ -60,6 +76,9 @@ func (w *truthWatch) observe(ch cluster.Change) {
 func (w *truthWatch) judge(r string) {
 	g, on := w.groups[r], w.on[r]
 	ok := len(on) == g.Placement.MaxInstances
+	if g.Placement.Clone.Promotable && len(w.promoted[r]) != g.Placement.Clone.PromotedMax {
+		ok = false // a healed promotable clone has its primaries
+	}
 	for h := range on { // purity:unordered a conjunction over the hosts is the same in any order
 		if _, allowed := g.DomainPriority(h); !allowed && g.Placement.Domain.Restricted {
 			ok = false

@@ -27,6 +27,18 @@ import (
 //go:embed default-cluster.yaml
 var defaultCluster []byte
 
+//go:embed promotable-cluster.yaml
+var promotableCluster []byte
+
+// PromotableConfig is the cluster of basalt-sim run --promotable: the
+// default one and a promotable clone.
+func PromotableConfig() []byte { return append([]byte(nil), promotableCluster...) }
+
+// PromotableModel is PromotableConfig loaded.
+func PromotableModel() (*model.Model, error) {
+	return model.Load("promotable-cluster.yaml", promotableCluster)
+}
+
 // RebootAfter is how long a fenced host stays off before it boots again
 // (its BMC's power-on policy, or an operator).
 const RebootAfter = 30 * time.Second
@@ -40,7 +52,7 @@ func DefaultModel() (*model.Model, error) { return model.Load("default-cluster.y
 // Canaries are known manager and agent defects that the checkers must
 // catch.
 var Canaries = []string{"skip-fence", "no-probe", "ignore-epoch", "obey-every-connection", "no-orphan-kill",
-	"no-clock-jump-grace", "ignore-lease"}
+	"no-clock-jump-grace", "ignore-lease", "promote-before-fence"}
 
 // Config describes runs.
 type Config struct {
@@ -80,6 +92,9 @@ type Config struct {
 	// time, after which the judges go by the new configuration and the
 	// heal requires the world to run exactly it (staleTruth).
 	ConfigApply bool
+	// Promotable lets the promotion faults switch on (faults.Options):
+	// a failed promote, a hung demote, the promoted instance's death.
+	Promotable bool
 	// healthCheck, when set (tests), sees every verdict of the heal
 	// phase's health check beside the full scan's.
 	healthCheck func(incremental, full bool)
@@ -89,7 +104,27 @@ type Config struct {
 // replicas.
 func withCanaryReplicas(cfg Config) Config {
 	cfg.Replicas = max(cfg.Replicas, canary.Replicas(cfg.Canary))
+	if canary.NeedsPromotable(cfg.Canary) && !hasPromotable(cfg.Model) && cfg.Shapes == nil {
+		// A defect of promotion needs a promotable clone to show: the
+		// simulator's promotable cluster, as a lease canary gets replicas.
+		if m, err := PromotableModel(); err == nil {
+			cfg.Model, cfg.Text = m, PromotableConfig()
+		}
+	}
 	return cfg
+}
+
+// hasPromotable reports whether m has a promotable clone.
+func hasPromotable(m *model.Model) bool {
+	if m == nil {
+		return false
+	}
+	for _, g := range m.Groups {
+		if g.Placement.Clone.Promotable {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -147,6 +182,12 @@ type Coverage struct {
 	// the manager applied and refused (config-apply).
 	ConfigApplies  int `json:"config_applies,omitempty"`
 	ConfigRefusals int `json:"config_refusals,omitempty"`
+	// Promotions, Demotions and PromoteFailures count the promotable
+	// clones' role changes the agents carried out (and the promotes that
+	// failed or were killed).
+	Promotions      int `json:"promotions,omitempty"`
+	Demotions       int `json:"demotions,omitempty"`
+	PromoteFailures int `json:"promote_failures,omitempty"`
 }
 
 // Add sums coverage.
@@ -154,6 +195,9 @@ func (c *Coverage) Add(o Coverage) {
 	c.Fences += o.Fences
 	c.FenceFailures += o.FenceFailures
 	c.Failovers += o.Failovers
+	c.Promotions += o.Promotions
+	c.Demotions += o.Demotions
+	c.PromoteFailures += o.PromoteFailures
 	c.StopFailures += o.StopFailures
 	c.MonitorFailures += o.MonitorFailures
 	c.Partitions += o.Partitions
@@ -286,7 +330,7 @@ func managerIntercept(cfg Config) func(*manager.Manager, time.Time, []effect.Eff
 func PlanFor(cfg Config, seed uint64) faults.Plan {
 	cfg = withCanaryReplicas(cfg)
 	return faults.Generate(cfg.Model, seed, faults.Options{Chaos: cfg.Chaos, Heal: cfg.Heal, Replicas: cfg.Replicas > 0,
-		ConfigApply: cfg.ConfigApply})
+		ConfigApply: cfg.ConfigApply, Promotable: cfg.Promotable})
 }
 
 // RunSeed generates the plan of a seed and runs it.
@@ -332,6 +376,9 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 	m := cfg.Model
 	limits := check.Limits(m)
 	safety := check.NewSafety(limits)
+	for r, n := range check.PromotedLimits(m) { // purity:unordered each key set once
+		safety.SetPromotedLimit(r, n)
+	}
 	truth := newTruthWatch(m)
 	t := &simTarget{}
 	healthy := func() bool {
@@ -351,7 +398,11 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		ManagerIntercept: managerIntercept(cfg),
 		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
 		Observer: func(ch cluster.Change) {
-			safety.ObserveInstance(ch.At, ch.Host, ch.Resource, ch.Digest, ch.Active)
+			if ch.Role {
+				safety.ObserveRole(ch.At, ch.Host, ch.Resource, ch.Promoted)
+			} else {
+				safety.ObserveInstance(ch.At, ch.Host, ch.Resource, ch.Digest, ch.Active)
+			}
 			truth.observe(ch)
 			if cfg.KeepHistory {
 				res.Changes = append(res.Changes, ch)
@@ -481,6 +532,15 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	for _, o := range ops {
 		if o.Orphan {
 			res.Coverage.Orphans++
+		}
+		done := !o.Return.IsZero() && o.RC == 0 && !o.Killed
+		switch {
+		case o.Kind == "promote" && done:
+			res.Coverage.Promotions++
+		case o.Kind == "promote":
+			res.Coverage.PromoteFailures++
+		case o.Kind == "demote" && done:
+			res.Coverage.Demotions++
 		}
 		if o.Kind == "start" && !o.Return.IsZero() && o.RC == 0 && !o.Killed {
 			if prev, ok := last[o.Resource]; ok && prev != o.Host {
@@ -642,6 +702,9 @@ func whyNot(c *cluster.Cluster, m *model.Model) string {
 			}
 			if len(on) != g.Placement.MaxInstances {
 				return fmt.Sprintf("%s runs on %v", r, on)
+			}
+			if p := c.PromotedOn(r); g.Placement.Clone.Promotable && len(p) != g.Placement.Clone.PromotedMax {
+				return fmt.Sprintf("%s is promoted on %v, wanted %d promoted", r, p, g.Placement.Clone.PromotedMax)
 			}
 			for _, h := range on {
 				if _, ok := g.DomainPriority(h); !ok && g.Placement.Domain.Restricted {

@@ -60,6 +60,14 @@ func (t *simTarget) Clog(from, to string, delay time.Duration) error {
 }
 func (t *simTarget) KillResource(h, rsc string) error { t.c.KillResource(h, rsc); return nil }
 
+// KillPromoted kills rsc wherever it runs promoted now.
+func (t *simTarget) KillPromoted(rsc string) error {
+	for _, h := range t.c.PromotedOn(rsc) {
+		t.c.KillResource(h, rsc)
+	}
+	return nil
+}
+
 func (t *simTarget) FailResource(h, rsc, action string, rc, times int, hang bool) error {
 	t.c.FailResource(h, rsc, action, cluster.ResourceFault{RC: rc, Times: times, Hang: hang})
 	return nil

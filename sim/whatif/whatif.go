@@ -183,8 +183,16 @@ type world struct {
 
 func newWorld(m *model.Model, seed uint64) *world {
 	w := &world{m: m, safety: check.NewSafety(check.Limits(m))}
+	for r, n := range check.PromotedLimits(m) { // purity:unordered each key set once
+		w.safety.SetPromotedLimit(r, n)
+	}
 	w.c = cluster.New(m, cluster.Options{Seed: seed,
 		Observer: func(ch cluster.Change) {
+			if ch.Role {
+				// The what-if judges roles too; the lanes show activity.
+				w.safety.ObserveRole(ch.At, ch.Host, ch.Resource, ch.Promoted)
+				return
+			}
 			w.safety.Observe(ch.At, ch.Host, ch.Resource, ch.Active)
 			w.changes = append(w.changes, check.Change{At: ch.At, Host: ch.Host, Resource: ch.Resource, Active: ch.Active, Cause: ch.Cause})
 		},
