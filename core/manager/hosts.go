@@ -45,6 +45,9 @@ type hostInfo struct {
 	// cancelsBySetup: the agent's hello says it cancels only the setup a
 	// cancel names (proto.Cancel.Setup); an older agent is named none.
 	cancelsBySetup bool
+	// instances: the agent's hello says it takes numbered clone instance
+	// names (proto.Hello.Instances); an older agent is sent none.
+	instances bool
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have
@@ -64,6 +67,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	effs = append(effs, mg.epochReused(now, m)...)
 	effs = append(effs, mg.welcome(now, m)...)
 	hi.cancelsBySetup = m.CancelsBySetup
+	hi.instances = m.Instances
 	hi.goodbyeUntil = time.Time{} // back: from now on, the usual dead timeout
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {

@@ -188,15 +188,16 @@ type driver struct {
 	// boots counts each host's boots (boot), which an agent that takes
 	// attributes names in its hello (bootID).
 	boots map[string]int
-	// byKey names the hosts whose agents predate setup-named cancels
-	// (command old-agents): their hellos do not say CancelsBySetup.
+	// byKey names the hosts whose agents predate setup-named cancels and
+	// numbered clone instances (command old-agents): their hellos say
+	// neither CancelsBySetup nor Instances.
 	byKey map[string]bool
 }
 
 // hello is what host's emulated agent greets with: a current agent's,
 // unless old-agents named the host.
 func (h *driver) hello(host string, epoch proto.Epoch, hb time.Duration) proto.Hello {
-	return proto.Hello{Host: host, Epoch: epoch, Heartbeat: hb, CancelsBySetup: !h.byKey[host]}
+	return proto.Hello{Host: host, Epoch: epoch, Heartbeat: hb, CancelsBySetup: !h.byKey[host], Instances: !h.byKey[host]}
 }
 
 // bootID is the boot a host's agent names in its hello: boot0 until the

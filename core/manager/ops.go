@@ -83,6 +83,9 @@ func (mg *Manager) instanceName(rsc, host string) string {
 	if !ok || g.Orphan || (g.Placement.MaxInstances <= 1 && !g.Placement.Clone.Promotable) {
 		return ""
 	}
+	if hi := mg.hosts[host]; hi == nil || !hi.instances {
+		return "" // an older agent refuses the field: its clones run as the resource's ID
+	}
 	for i, h := range mg.m.Hosts {
 		if h.Name == host {
 			return fmt.Sprintf("%s:%d", rsc, i)

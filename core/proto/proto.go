@@ -133,6 +133,11 @@ type Hello struct {
 	// the manager names no setup to it: its decoder refuses unknown
 	// fields, so a cancel naming one would not reach its LRM at all.
 	CancelsBySetup bool `json:",omitempty"`
+	// Instances is true when the agent takes a command's numbered clone
+	// instance name (lrm.Resource.Instance, OCF_RESOURCE_INSTANCE id:N).
+	// An older agent's decoder refuses the field, so the manager names no
+	// instance to it: its clones run as id, as before numbering.
+	Instances bool `json:",omitempty"`
 }
 
 // Describe implements Message.
