@@ -29,7 +29,12 @@ type hostInfo struct {
 	// goodbyeUntil: the host's agent said goodbye (a clean stop), so it is
 	// not judged lost before this time (see goodbye).
 	goodbyeUntil time.Time
-	fence        fenceState
+	// reset and refused: since the host's last word, its connection was
+	// reset and a redial refused; suspectUntil, once both are in, is when
+	// it is judged lost unless it speaks (suspect.go).
+	reset, refused bool
+	suspectUntil   time.Time
+	fence          fenceState
 	// persistErr is what the host's last heartbeat said it cannot persist
 	// ("" when it can): see persist.go.
 	persistErr string
@@ -187,7 +192,7 @@ func (mg *Manager) setOnline() {
 
 // deadline: a host's dead timer fired.
 func (mg *Manager) deadline(now time.Time, hi *hostInfo) []effect.Effect {
-	if !hi.lastSeen.IsZero() && now.Sub(hi.lastSeen) < mg.m.Cluster.DeadTimeout {
+	if !hi.suspectDue(now) && !hi.lastSeen.IsZero() && now.Sub(hi.lastSeen) < mg.m.Cluster.DeadTimeout {
 		return nil // a heartbeat moved the deadline; this timer is stale
 	}
 	if now.Before(hi.graceUntil) {
@@ -217,6 +222,10 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	if !hi.goodbyeUntil.IsZero() {
 		why = "said goodbye and did not come back within " + (time.Duration(goodbyeGraceFactor) * mg.m.Cluster.DeadTimeout).String()
 	}
+	if hi.suspectDue(now) {
+		why = suspectWhy
+	}
+	hi.clearSuspicion()
 	hi.state, hi.pending = planner.Unclean, false
 	mg.setOnline()
 	effs := mg.failHostOps(now, hi.name, "host lost")
