@@ -119,6 +119,9 @@ type liveOptions struct {
 	agentHeartbeat time.Duration
 	// managerLog, when set, receives the manager daemon's log.
 	managerLog slog.Handler
+	// slowFailover sets cluster.fast-failover: false: every loss waits
+	// for the dead timeout.
+	slowFailover bool
 }
 
 // newLiveClusterOpts builds the cluster as o says.
@@ -144,6 +147,9 @@ func newLiveClusterOpts(t testing.TB, hosts []string, o liveOptions) *liveCluste
 	require.NoError(t, certs.InitCerts(lc.certs, hosts, time.Hour, false))
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster: {name: live, heartbeat-interval: 250ms, dead-timeout: 3s, fence-timeout: 10s, ocf-root: %q,\n", ocfRoot)
+	if o.slowFailover {
+		b.WriteString("  fast-failover: false,\n")
+	}
 	b.WriteString("  op-defaults: {start-timeout: 10s, stop-timeout: 10s, monitor-timeout: 10s}}\nhosts:\n")
 	for _, h := range hosts {
 		fmt.Fprintf(&b, "  - {name: %s, address: %q}\n", h, freePort(t))
@@ -304,6 +310,34 @@ func TestLiveClusterFailoverAfterAgentDeath(t *testing.T) {
 	require.Equal(t, []string{"h1 ok=true [pid-h1]"}, hist)
 }
 
+// An agent that dies while its host runs (its connection reset, the
+// manager's redial refused) gets its host declared lost before the dead
+// timeout would: the host-lost event gives the fast path's reason, which
+// only a suspicion that ran out before the dead timer gives (a dead timer
+// that fired first says "silent for 3s"), and follows the host-suspect
+// event; then the host is fenced and its group fails over.
+func TestLiveClusterAgentDeathIsJudgedFast(t *testing.T) {
+	lc := newLiveCluster(t, []string{"h1", "h2"})
+	lc.await("group running on h1", func() bool { return lc.running("h1") })
+	lc.agents["h1"].Stop() // abrupt: no goodbye, the listener closed
+	lc.await("failover to h2", func() bool { return lc.running("h2") })
+	var kinds []string
+	var why string
+	lc.mgr.View(func(m *manager.Manager) {
+		for _, e := range m.Events() {
+			if e.Host == "h1" && (e.Kind == "host-suspect" || e.Kind == "host-lost" || e.Kind == "fenced") {
+				kinds = append(kinds, e.Kind)
+				if e.Kind == "host-lost" {
+					why = e.Message
+				}
+			}
+		}
+	})
+	require.Equal(t, []string{"host-suspect", "host-lost", "fenced"}, kinds)
+	require.Equal(t, "agent gone, host answering: connection reset, redial refused", why)
+	require.Equal(t, []string{"h2"}, lc.activeHosts("pool"), "never active twice")
+}
+
 func TestLiveClusterManagerAndAgentRestartsKeepResourcesRunning(t *testing.T) {
 	lc := newLiveCluster(t, []string{"h1", "h2"})
 	lc.await("group running on h1", func() bool { return lc.running("h1") })
@@ -460,9 +494,11 @@ func (l *logTimes) first(msg, host string) time.Time {
 // An agent restart shorter than the dead timeout must not get its host
 // fenced: the manager redials within half a heartbeat. Before, the redial
 // backoff (0.2, 0.4, 0.8, 1.6 s...) next reached a host down for 1.5 s
-// only after its 3 s dead timeout, and the host was fenced.
+// only after its 3 s dead timeout, and the host was fenced. With fast
+// failover a crash that long is judged sooner (the host answers: its
+// connection was reset, the redial refused), so the test runs without it.
 func TestQuickAgentRestartIsNotFenced(t *testing.T) {
-	lc := newLiveCluster(t, []string{"h1", "h2"})
+	lc := newLiveClusterOpts(t, []string{"h1", "h2"}, liveOptions{slowFailover: true})
 	lc.await("group running on h1", func() bool { return lc.running("h1") })
 	lc.agents["h1"].Stop()
 	stopped := time.Now()
