@@ -232,7 +232,17 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	effs = append(effs, effect.Log{Level: slog.LevelError, Msg: "host lost", Attrs: []slog.Attr{slog.String("host", hi.name), slog.String("why", why)}})
 	effs = append(effs, mg.event(now, Event{Kind: "host-lost", Host: hi.name, Message: why})...)
 	effs = append(effs, mg.fenceEffects(now, mg.fencer.ExecutorLost(now, hi.name))...)
-	if mg.m.Cluster.Fencing && !hi.fence.active && hi.fence.retryTimer == 0 {
+	switch {
+	case !mg.m.Cluster.Fencing:
+	case hi.fence.active:
+		// Said, so that the time to the next "fencing host" line is
+		// explained: the fence under way settles this loss too.
+		effs = append(effs, effect.Log{Level: slog.LevelInfo, Msg: "host lost while a fence of it is under way: that fence settles it",
+			Attrs: []slog.Attr{slog.String("host", hi.name)}})
+	case hi.fence.retryTimer != 0:
+		effs = append(effs, effect.Log{Level: slog.LevelInfo, Msg: "host lost while its failed fence waits out its retry backoff: fenced when it ends",
+			Attrs: []slog.Attr{slog.String("host", hi.name)}})
+	default:
 		// Fence at once rather than when the planner next runs: the
 		// current transition may be busy, and every second a lost host
 		// is not fenced is a second its groups are down.

@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/manager"
 )
 
@@ -48,4 +50,17 @@ func TestConnEndsAsTheKernelSaysThem(t *testing.T) {
 	require.Equal(t, manager.EndRefused, dialEnd(err), "dial of a closed port: %v", err)
 	_, err = (&net.Dialer{Timeout: time.Nanosecond}).Dial("tcp", addr)
 	require.Equal(t, manager.EndSilent, dialEnd(err), "a dial timeout: %v", err)
+}
+
+// A record that is slow to persist is logged with how long it took, so
+// that a gap between two of the manager's log lines has a line of its own
+// to explain it; a quick one is not.
+func TestSlowPersistIsLogged(t *testing.T) {
+	logs := &logTimes{}
+	d := &ManagerDaemon{log: slog.New(logs)}
+	d.slowPersist(effect.Persist{Name: "events", Data: []byte("x")}, time.Millisecond)
+	require.Empty(t, logs.lines)
+	d.slowPersist(effect.Persist{Name: "events", Data: []byte("x")}, 2500*time.Millisecond)
+	require.Len(t, logs.lines, 1)
+	require.Equal(t, "persisting a record was slow: the manager waited for the disk", logs.lines[0].msg)
 }
