@@ -21,7 +21,7 @@ var garbageSeeds = flag.Int("garbage-seeds", 50, "seeds of TestArbitraryInputNev
 // TestArbitraryInputNeverBreaksAnInvariant throws seeded garbage at a
 // manager: messages from known and unknown hosts naming ops it did and did
 // not send, with any epoch and rc; timers it did and did not set; admin
-// requests valid and not. Nothing may panic: bad input is dropped or
+// requests valid and not; connections reset, refused or silent. Nothing may panic: bad input is dropped or
 // answered with an error, and the manager's own invariants hold.
 func TestArbitraryInputNeverBreaksAnInvariant(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "clusters", "pair.yaml"))
@@ -89,7 +89,7 @@ func runGarbage(t *testing.T, m *model.Model, seed uint64) {
 		if from = h; rng.IntN(10) == 0 {
 			from = pick(hosts)
 		}
-		switch rng.IntN(8) {
+		switch rng.IntN(9) {
 		case 0:
 			note(mg.Receive(now, from, proto.Hello{Host: h}))
 		case 1, 2:
@@ -119,6 +119,15 @@ func runGarbage(t *testing.T, m *model.Model, seed uint64) {
 				Host: pick(hosts), Lifetime: time.Duration(rng.IntN(3)-1) * time.Minute, Flag: rng.IntN(2) == 0}
 			_, effs, _ := mg.Admin(now, req)
 			note(effs)
+		case 8:
+			// What the driver's kernel said of a connection or a dial,
+			// for any host, of any connection.
+			end := ConnEnd(rng.IntN(4))
+			if rng.IntN(2) == 0 {
+				note(mg.HostConnEnded(now, h, effect.ConnID(rng.IntN(3)), end))
+			} else {
+				note(mg.HostDialFailed(now, h, end))
+			}
 		}
 	}
 }

@@ -192,8 +192,8 @@ func (mg *Manager) setOnline() {
 
 // deadline: a host's dead timer fired.
 func (mg *Manager) deadline(now time.Time, hi *hostInfo) []effect.Effect {
-	if !hi.suspectDue(now) && !hi.lastSeen.IsZero() && now.Sub(hi.lastSeen) < mg.m.Cluster.DeadTimeout {
-		return nil // a heartbeat moved the deadline; this timer is stale
+	if !mg.suspectDue(now, hi) && !hi.lastSeen.IsZero() && now.Sub(hi.lastSeen) < mg.m.Cluster.DeadTimeout {
+		return mg.rearmSuspect(hi) // a heartbeat moved the deadline; this timer is stale
 	}
 	if now.Before(hi.graceUntil) {
 		// The manager itself was away: what the host sent meanwhile may
@@ -222,7 +222,7 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	if !hi.goodbyeUntil.IsZero() {
 		why = "said goodbye and did not come back within " + (time.Duration(goodbyeGraceFactor) * mg.m.Cluster.DeadTimeout).String()
 	}
-	if hi.suspectDue(now) {
+	if mg.suspectDue(now, hi) {
 		why = suspectWhy
 	}
 	hi.clearSuspicion()

@@ -143,9 +143,28 @@ func (hi *hostInfo) clearSuspicion() {
 	hi.reset, hi.refused, hi.suspectUntil = false, false, time.Time{}
 }
 
-// suspectDue reports whether hi's suspicion has run its window.
-func (hi *hostInfo) suspectDue(now time.Time) bool {
-	return !hi.suspectUntil.IsZero() && !now.Before(hi.suspectUntil)
+// rearmSuspect: hi's dead timer fired before its time while hi is
+// suspect. The suspicion had moved it; if fast failover was turned off
+// since, the suspicion goes and the timer goes back to the dead timeout,
+// else it waits for the suspicion's end. Without it the host would be left
+// with no dead timer at all.
+func (mg *Manager) rearmSuspect(hi *hostInfo) []effect.Effect {
+	if hi.suspectUntil.IsZero() {
+		return nil
+	}
+	at := hi.suspectUntil
+	if !mg.m.Cluster.FastFailover {
+		hi.clearSuspicion()
+		at = hi.lastSeen.Add(mg.m.Cluster.DeadTimeout)
+	}
+	return []effect.Effect{effect.SetTimer{ID: hi.deadTimer, At: at}}
+}
+
+// suspectDue reports whether hi's suspicion has run its window, fast
+// failover still on (a configuration applied meanwhile may have turned it
+// off: the host is then judged by the dead timeout alone).
+func (mg *Manager) suspectDue(now time.Time, hi *hostInfo) bool {
+	return mg.m.Cluster.FastFailover && !hi.suspectUntil.IsZero() && !now.Before(hi.suspectUntil)
 }
 
 // heard clears host's suspicion on a word from it. A suspicion that had
