@@ -24,13 +24,15 @@ import (
 // restart.
 //
 // What it gives up: an agent crash that systemd restarts within the
-// suspect window (the redial, about half a heartbeat, plus two heartbeat
-// intervals) is not fenced — its hello clears the suspicion, as any word
+// suspect window (the redial, at most half a heartbeat in the live
+// manager, plus two heartbeat intervals) is not fenced — its hello clears the suspicion, as any word
 // does, and its resources are re-probed as after any restart — but a
 // slower restart is, where the dead timeout would have spared it. Fencing
 // it is safe (what it runs is unknown while nobody manages it); it costs
 // the host a reboot. A planned restart says goodbye first and is never
-// suspect. Pacemaker and corosync have nothing like it: their membership
+// suspect. A firewall that rejects the agent's port with TCP resets looks
+// the same as a dead agent, and gets a running host fenced as soon.
+// Pacemaker and corosync have nothing like it: their membership
 // layer judges by silence (the token timeout) alone. Off
 // (cluster.fast-failover: false), every loss waits for the dead timeout.
 //
