@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/harness"
+	"github.com/basalt-ha/basalt/live/api"
 )
 
 // repo is the repository root (this file is in harness/).
@@ -212,6 +213,43 @@ func TestProcessClusterFailoverAndRestarts(t *testing.T) {
 	require.Equal(t, "h1", pc.Fences()[0].Host)
 	logs, _ := os.ReadFile(filepath.Join(pc.Dir, "manager.log"))
 	require.Contains(t, string(logs), "fencing confirmed")
+}
+
+// kill -9 of an agent on a running host: the manager's connection is
+// reset and its redial refused, so the host is suspect and declared lost
+// two heartbeats (300 ms each) later, for that reason, where silence would
+// wait for the 3 s dead timeout. h3's agent is frozen (SIGSTOP) just after
+// h1's dies: its kernel keeps its connection open and silent, so it is
+// judged by the dead timeout, and the ordering of the two losses proves
+// the fast path: h1, silent first, is lost first, before a dead timer that
+// started after its own would fire.
+func TestProcessClusterAgentKillIsJudgedBeforeTheDeadTimeout(t *testing.T) {
+	pc := newProcCluster(t, []string{"h1", "h2", "h3"})
+	pc.awaitHealthyOn("h1")
+	pc.CrashAgent("h1", 0)
+	pc.Pause("h3")
+	lost := map[string]api.Event{}
+	var order []string
+	deadline := time.Now().Add(60 * time.Second)
+	for len(lost) < 2 {
+		require.False(t, time.Now().After(deadline), "h1 and h3 not both lost within 60s: %v", order)
+		time.Sleep(100 * time.Millisecond)
+		evs, err := pc.Events()
+		require.NoError(t, err)
+		lost, order = map[string]api.Event{}, nil
+		for _, e := range evs {
+			if (e.Host == "h1" || e.Host == "h3") && (e.Kind == "host-suspect" || e.Kind == "host-lost") {
+				order = append(order, e.Kind+" "+e.Host)
+				if e.Kind == "host-lost" {
+					lost[e.Host] = e
+				}
+			}
+		}
+	}
+	require.Equal(t, []string{"host-suspect h1", "host-lost h1", "host-lost h3"}, order)
+	require.Equal(t, "agent gone, host answering: connection reset, redial refused", lost["h1"].Message)
+	require.Equal(t, "silent for 3s", lost["h3"].Message)
+	pc.awaitHealthyOnAny(t, []string{"h2"})
 }
 
 func (pc *procCluster) awaitHealthyOnAny(t *testing.T, hosts []string) string {

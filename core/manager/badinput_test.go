@@ -22,8 +22,8 @@ var garbageSeeds = flag.Int("garbage-seeds", 50, "seeds of TestArbitraryInputNev
 // manager: messages from known and unknown hosts naming ops it did and did
 // not send, with any epoch and rc; timers it did and did not set; admin
 // requests valid and not; attribute updates of any host, name, value and
-// lifetime. Nothing may panic: bad input is dropped or
-// answered with an error, and the manager's own invariants hold.
+// lifetime; connections reset, refused or silent. Nothing may panic: bad
+// input is dropped or answered with an error, and the manager's own invariants hold.
 func TestArbitraryInputNeverBreaksAnInvariant(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "clusters", "pair.yaml"))
 	if err != nil {
@@ -90,7 +90,7 @@ func runGarbage(t *testing.T, m *model.Model, seed uint64) {
 		if from = h; rng.IntN(10) == 0 {
 			from = pick(hosts)
 		}
-		switch rng.IntN(9) {
+		switch rng.IntN(10) {
 		case 0:
 			note(mg.Receive(now, from, proto.Hello{Host: h, Attrs: rng.IntN(2) == 0, HasAttrs: rng.IntN(2) == 0,
 				Boot: pick([]string{"", "b1", "b2"})}))
@@ -126,6 +126,15 @@ func runGarbage(t *testing.T, m *model.Model, seed uint64) {
 				Value: pick([]string{"1", "", "a\nb"}), Delete: rng.IntN(3) == 0, Members: rng.IntN(8) == 0,
 				Lifetime: proto.AttrLifetime(pick([]string{"reboot", "forever", "never"}))}
 			note(mg.Receive(now, from, up))
+		case 9:
+			// What the driver's kernel said of a connection or a dial,
+			// for any host, of any connection.
+			end := ConnEnd(rng.IntN(4))
+			if rng.IntN(2) == 0 {
+				note(mg.HostConnEnded(now, h, effect.ConnID(rng.IntN(3)), end))
+			} else {
+				note(mg.HostDialFailed(now, h, end))
+			}
 		}
 	}
 }

@@ -40,13 +40,11 @@ func (mg *Manager) HostConnected(now time.Time, host string, conn effect.ConnID)
 	return nil
 }
 
-// HostDisconnected tells the manager that connection conn to host closed.
+// HostDisconnected tells the manager that connection conn to host closed,
+// the driver cannot say how (HostConnEnded with EndSilent, suspect.go).
 // Commands to host go nowhere until the next connection.
 func (mg *Manager) HostDisconnected(now time.Time, host string, conn effect.ConnID) []effect.Effect {
-	if mg.conns[host] == conn {
-		delete(mg.conns, host)
-	}
-	return nil
+	return mg.HostConnEnded(now, host, conn, EndSilent)
 }
 
 // HostConn is the connection commands to host are addressed to (0: none).

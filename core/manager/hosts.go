@@ -29,7 +29,12 @@ type hostInfo struct {
 	// goodbyeUntil: the host's agent said goodbye (a clean stop), so it is
 	// not judged lost before this time (see goodbye).
 	goodbyeUntil time.Time
-	fence        fenceState
+	// reset and refused: since the host's last word, its connection was
+	// reset and a redial refused; suspectUntil, once both are in, is when
+	// it is judged lost unless it speaks (suspect.go).
+	reset, refused bool
+	suspectUntil   time.Time
+	fence          fenceState
 	// persistErr is what the host's last heartbeat said it cannot persist
 	// ("" when it can): see persist.go.
 	persistErr string
@@ -200,8 +205,8 @@ func (mg *Manager) setOnline() {
 
 // deadline: a host's dead timer fired.
 func (mg *Manager) deadline(now time.Time, hi *hostInfo) []effect.Effect {
-	if !hi.lastSeen.IsZero() && now.Sub(hi.lastSeen) < mg.m.Cluster.DeadTimeout {
-		return nil // a heartbeat moved the deadline; this timer is stale
+	if !mg.suspectDue(now, hi) && !hi.lastSeen.IsZero() && now.Sub(hi.lastSeen) < mg.m.Cluster.DeadTimeout {
+		return mg.rearmSuspect(hi) // a heartbeat moved the deadline; this timer is stale
 	}
 	if now.Before(hi.graceUntil) {
 		// The manager itself was away: what the host sent meanwhile may
@@ -230,6 +235,10 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	if !hi.goodbyeUntil.IsZero() {
 		why = "said goodbye and did not come back within " + (time.Duration(goodbyeGraceFactor) * mg.m.Cluster.DeadTimeout).String()
 	}
+	if mg.suspectDue(now, hi) {
+		why = suspectWhy
+	}
+	hi.clearSuspicion()
 	hi.state, hi.pending = planner.Unclean, false
 	mg.setOnline()
 	effs := mg.failHostOps(now, hi.name, "host lost")
@@ -237,7 +246,17 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	effs = append(effs, mg.event(now, Event{Kind: "host-lost", Host: hi.name, Message: why})...)
 	effs = append(effs, mg.endTransient(now, hi.name, "the host was lost", nil)...)
 	effs = append(effs, mg.fenceEffects(now, mg.fencer.ExecutorLost(now, hi.name))...)
-	if mg.m.Cluster.Fencing && !hi.fence.active && hi.fence.retryTimer == 0 {
+	switch {
+	case !mg.m.Cluster.Fencing:
+	case hi.fence.active:
+		// Said, so that the time to the next "fencing host" line is
+		// explained: the fence under way settles this loss too.
+		effs = append(effs, effect.Log{Level: slog.LevelInfo, Msg: "host lost while a fence of it is under way: that fence settles it",
+			Attrs: []slog.Attr{slog.String("host", hi.name)}})
+	case hi.fence.retryTimer != 0:
+		effs = append(effs, effect.Log{Level: slog.LevelInfo, Msg: "host lost while its failed fence waits out its retry backoff: fenced when it ends",
+			Attrs: []slog.Attr{slog.String("host", hi.name)}})
+	default:
 		// Fence at once rather than when the planner next runs: the
 		// current transition may be busy, and every second a lost host
 		// is not fenced is a second its groups are down.

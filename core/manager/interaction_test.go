@@ -39,6 +39,12 @@ package manager
 //	attrs                         every host's attributes in the store
 //	connect host=h1 conn=N        the driver opens connection N to h1's
 //	                              agent: commands go out on it from now on
+//	disconnect host=h1 [conn=N] [end=reset]
+//	                              the connection (N, or the one commands go
+//	                              out on) ended: reset, refused or silent
+//	                              (default; what HostDisconnected says)
+//	dial-failed host=h1 end=refused
+//	                              a redial of h1's agent failed so
 //	heartbeat [host=h1] [epoch=N] [persist-error=E]
 //	                              a heartbeat from one host, or every up one;
 //	                              persist-error (none: clear) is what the
@@ -252,6 +258,12 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		var n int
 		d.ScanArgs(t, "conn", &n)
 		h.apply(h.mg.HostConnected(h.now, arg(t, d, "host", ""), effect.ConnID(n)))
+	case "disconnect":
+		host := arg(t, d, "host", "")
+		conn := effect.ConnID(argInt(t, d, "conn", int(h.mg.HostConn(host))))
+		h.apply(h.mg.HostConnEnded(h.now, host, conn, argEnd(t, d)))
+	case "dial-failed":
+		h.apply(h.mg.HostDialFailed(h.now, arg(t, d, "host", ""), argEnd(t, d)))
 	case "hello":
 		host := arg(t, d, "host", "")
 		h.joined[host] = !h.down[host]
@@ -385,6 +397,17 @@ func (h *driver) run(t *testing.T, d *datadriven.TestData) (out string) {
 		requireDigest(t, h.mg)
 	}
 	return h.out.String()
+}
+
+// argEnd is a connection's end (end=reset|refused|silent, default silent).
+func argEnd(t *testing.T, d *datadriven.TestData) ConnEnd {
+	for _, e := range []ConnEnd{EndSilent, EndReset, EndRefused} {
+		if arg(t, d, "end", "silent") == e.String() {
+			return e
+		}
+	}
+	d.Fatalf(t, "end must be reset, refused or silent")
+	return EndSilent
 }
 
 // requireDigest: the planner's digest of the observations names exactly

@@ -289,6 +289,11 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 	if effs, forged := mg.refuseForged(from, msg); forged {
 		return effs
 	}
+	return append(mg.heard(from), mg.route(now, msg)...)
+}
+
+// route hands a message from its proven sender to its handler.
+func (mg *Manager) route(now time.Time, msg effect.Message) []effect.Effect {
 	switch m := msg.(type) {
 	case proto.Hello:
 		return mg.hello(now, m)

@@ -570,8 +570,8 @@ func (m *Model) anyDeviceFences(host string) bool {
 
 func (l *loader) cluster(f field, m *Model) {
 	c := &m.Cluster
-	fs := l.fields(f.value, "cluster", "name", "heartbeat-interval", "dead-timeout", "fencing", "fence-timeout",
-		"op-defaults", "ocf-root")
+	fs := l.fields(f.value, "cluster", "name", "heartbeat-interval", "dead-timeout", "fast-failover", "fencing",
+		"fence-timeout", "op-defaults", "ocf-root")
 	c.Name = l.str(fs["name"], "cluster.name", "basalt")
 	c.HeartbeatInterval = l.duration(fs["heartbeat-interval"], "cluster.heartbeat-interval", time.Second)
 	if c.HeartbeatInterval <= 0 {
@@ -596,6 +596,7 @@ func (l *loader) cluster(f field, m *Model) {
 	if !c.Fencing {
 		l.warnf(fs["fencing"].value, "cluster.fencing", "fencing is off: the groups of a host that is lost stay down until it comes back (only for test clusters)")
 	}
+	c.FastFailover = l.boolean(fs["fast-failover"], "cluster.fast-failover", true)
 	c.FenceTimeout = l.duration(fs["fence-timeout"], "cluster.fence-timeout", 60*time.Second)
 	if c.FenceTimeout <= 0 {
 		l.errf(fs["fence-timeout"].value, "cluster.fence-timeout", "must be positive")

@@ -49,6 +49,17 @@ func TestExamplesLoad(t *testing.T) {
 	require.Contains(t, m.Summary(), "fenced by ipmi-a, then pdu1+pdu2")
 }
 
+func TestFastFailoverOff(t *testing.T) {
+	m, err := Load("slow.yaml", []byte(`
+cluster: {fencing: false, fast-failover: false}
+hosts: [{name: a, address: "127.0.0.1:1"}, {name: b, address: "127.0.0.1:2"}]
+resources: [{id: r, agent: "ocf:heartbeat:Dummy"}]
+groups: [{id: g, members: [{resource: r}]}]
+`))
+	require.NoError(t, err)
+	require.False(t, m.Cluster.FastFailover)
+}
+
 func TestDefaults(t *testing.T) {
 	m, err := Load("min.yaml", []byte(`
 cluster: {fencing: false}
@@ -62,6 +73,7 @@ groups: [{id: g, members: [{resource: r}]}]
 	require.Equal(t, 5*time.Second, c.DeadTimeout)
 	require.Equal(t, 60*time.Second, c.FenceTimeout)
 	require.Equal(t, "/usr/lib/ocf", c.OCFRoot)
+	require.True(t, c.FastFailover, "a dead agent on a running host is judged without the dead timeout")
 	r, _ := m.Resource("r")
 	require.Equal(t, "r", r.Name)
 	require.Equal(t, OnFailBlock, r.Stop.OnFail, "without fencing a failed stop can only block")

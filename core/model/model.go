@@ -49,7 +49,12 @@ type Cluster struct {
 	// Fencing off means a lost host's resources are never recovered
 	// elsewhere automatically (there is no safe way to); it exists for
 	// test clusters, and validate warns about it.
-	Fencing      bool
+	Fencing bool
+	// FastFailover: a host whose agent's connection was reset and whose
+	// redial was refused (its kernel answers, nothing listens: the agent
+	// died) is declared lost after two more heartbeat intervals without a
+	// word instead of the dead timeout (core/manager, suspect.go).
+	FastFailover bool
 	FenceTimeout time.Duration
 	// OpDefaults are the timeouts of operations that set none.
 	StartTimeout   time.Duration

@@ -150,7 +150,8 @@ func TestHandoversToAnOlderManagerWhileTheNewerIsConnected(t *testing.T) {
 
 // TestLossesOfHealthyHostsAreCaught: a host declared lost while its
 // heartbeats were reaching the manager is flagged; one silent for the dead
-// timeout, or never heard, is not.
+// timeout, never heard, or whose agent was killed since its last word, is
+// not; one whose agent died before its last word is.
 func TestLossesOfHealthyHostsAreCaught(t *testing.T) {
 	dead := 5 * time.Second
 	losses := []Loss{
@@ -158,11 +159,18 @@ func TestLossesOfHealthyHostsAreCaught(t *testing.T) {
 		{At: at(20), Host: "b", Epoch: 1, LastHeard: at(15)},   // silent for the dead timeout
 		{At: at(20), Host: "c", Epoch: 1},                      // never heard
 		{At: at(20), Host: "d", Epoch: 1, LastHeard: at(20)},   // the same instant as the deadline
+		// Its agent was killed after its last heartbeat: not healthy,
+		// whatever the dead timeout says.
+		{At: at(20), Host: "e", Epoch: 1, LastHeard: at(17), AgentDied: at(17.2)},
 	}
 	v := CheckLosses(losses, dead, 10*time.Millisecond)
 	require.Len(t, v, 1)
 	require.Equal(t, "unjust-loss", v[0].Checker)
 	require.Contains(t, v[0].Message, "declared a lost")
+	// An agent that died and came back (its hello reached the manager) is
+	// healthy again.
+	v = CheckLosses([]Loss{{At: at(20), Host: "f", Epoch: 1, LastHeard: at(18), AgentDied: at(17)}}, dead, 10*time.Millisecond)
+	require.Len(t, v, 1)
 }
 
 // Two hosts promoted at once, where promoted-max is one, is a violation

@@ -8,12 +8,15 @@ import (
 // Loss is a manager declaring a host lost (and fencing it), with the ground
 // truth beside it: when a sign of life from that host (a hello, a
 // heartbeat) last reached the manager's end of a connection, whether the
-// manager had read it yet or not; zero if none ever did.
+// manager had read it yet or not; zero if none ever did. AgentDied is when
+// the host's agent process was last killed while the host ran (zero if
+// never).
 type Loss struct {
 	At        time.Time
 	Host      string
 	Epoch     uint64
 	LastHeard time.Time
+	AgentDied time.Time
 }
 
 // CheckLosses verifies that no manager declared a host lost while that
@@ -26,11 +29,14 @@ type Loss struct {
 // flagged. A sign of life in the very instant of the declaration may have
 // been ordered after the deadline and is not held against the manager;
 // slack is left at the far end of the window, for a driver whose clock
-// reads are less exact than the simulator's.
+// reads are less exact than the simulator's. A host whose agent was killed
+// after its last sign of life reached the manager is not healthy: the
+// manager may judge it sooner than the dead timeout, from what the host's
+// kernel said of it (fast failover: core/manager, suspect.go).
 func CheckLosses(losses []Loss, deadTimeout, slack time.Duration) []Violation {
 	var out []Violation
 	for _, l := range losses {
-		if l.LastHeard.IsZero() {
+		if l.LastHeard.IsZero() || l.AgentDied.After(l.LastHeard) && !l.AgentDied.After(l.At) {
 			continue
 		}
 		silent := l.At.Sub(l.LastHeard)

@@ -193,6 +193,9 @@ type host struct {
 	nextPgid int
 	// held collects what a paused host would have done.
 	held []func()
+	// agentDied is when the host's agent was last killed (kill -9) while
+	// the host ran: ground truth for the unjust-loss judge (Loss).
+	agentDied time.Time
 	// slow, when set, is how long every start and stop takes on the host
 	// (SlowHost).
 	slow time.Duration
@@ -748,7 +751,7 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			c.fromManager(e)
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
-				c.closeConn(cn, "manager", e.Why)
+				c.closeConn(cn, "manager", e.Why, manager.EndSilent)
 			}
 		case effect.SetTimer:
 			c.Q.Cancel(mi.timers[e.ID])
@@ -1056,7 +1059,8 @@ func (c *Cluster) CrashAgent(name string, restartAfter time.Duration) {
 	if !h.powered {
 		return
 	}
-	c.stopAgentProcess(h)
+	c.stopAgentProcess(h, manager.EndReset) // the host's kernel resets what the agent had open
+	h.agentDied = c.Q.Now()
 	c.trace("host %s agent crashed", name)
 	if restartAfter > 0 {
 		gen := h.gen
@@ -1084,12 +1088,16 @@ func (c *Cluster) StopAgent(name string, restartAfter time.Duration) {
 	c.endAgentProcess(h)
 	c.trace("host %s agent stopped cleanly", name)
 	// Later than anything sent before: the slowest latency and any clog
-	// on the way to the manager.
-	c.Q.After(c.opts.LatencyMax+c.clog[h.name+">"+effect.Manager]+time.Millisecond, func() {
-		for _, cn := range conns {
-			c.closeConn(cn, h.name, "agent stopped")
-		}
-	})
+	// on the way to the manager, and whatever a lost packet's
+	// retransmission holds up (TCP delivers the goodbye before the close;
+	// closing first lost it, and the reset and refused redial that followed
+	// had the host judged lost as a crash).
+	at := c.Q.Now().Add(c.opts.LatencyMax + c.clog[h.name+">"+effect.Manager] + time.Millisecond)
+	for _, cn := range conns {
+		c.Q.At(later(at, cn.lastToManager.Add(time.Millisecond)), func() {
+			c.closeConn(cn, h.name, "agent stopped", manager.EndReset)
+		})
+	}
 	if restartAfter > 0 {
 		gen := h.gen
 		c.Q.After(restartAfter, func() {
@@ -1100,8 +1108,16 @@ func (c *Cluster) StopAgent(name string, restartAfter time.Duration) {
 	}
 }
 
-func (c *Cluster) stopAgentProcess(h *host) {
-	c.closeHostConns(h)
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (c *Cluster) stopAgentProcess(h *host, end manager.ConnEnd) {
+	c.closeHostConns(h, end)
 	c.endAgentProcess(h)
 }
 
@@ -1318,7 +1334,7 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.onHost(h, func() { c.fromAgent(h, e) })
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
-				c.closeConn(cn, h.name, e.Why)
+				c.closeConn(cn, h.name, e.Why, manager.EndReset)
 			}
 		case effect.SetTimer:
 			c.Q.Cancel(h.timers[e.ID])
@@ -1698,7 +1714,7 @@ func (c *Cluster) down(h *host, cause string) bool {
 	h.procs = map[procKey]*simProc{}
 	h.pgids = map[int]procKey{}
 	h.starting = map[inst]int{}
-	c.stopAgentProcess(h)
+	c.stopAgentProcess(h, manager.EndSilent) // no kernel is left to reset anything
 	h.powered = false
 	for _, in := range slices.SortedFunc(maps.Keys(h.files), instLess) {
 		c.setFile(h, in, false, cause)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/proto"
 )
 
@@ -70,8 +71,15 @@ func (c *Cluster) managers() []*mgrInst {
 // awake and not deposed, h's agent runs and mi has no connection to it
 // yet. With the link cut either way the handshake fails and mi tries again
 // later.
+//
+// A powered host whose agent is down refuses the dial (its kernel answers,
+// nothing listens), and the manager hears so; a powered-off host or a cut
+// link is silent. Either way the manager does not redial until something
+// changes: the agent's start dials every manager that is up, which stands
+// for the live manager's redial that succeeds (those refused meanwhile
+// would only repeat the refusal).
 func (c *Cluster) dial(mi *mgrInst, h *host) {
-	if !mi.up || mi.paused || mi.m.Deposed() || !h.powered || h.agent == nil {
+	if !mi.up || mi.paused || mi.m.Deposed() || !h.powered {
 		return
 	}
 	for _, cn := range c.open {
@@ -81,6 +89,11 @@ func (c *Cluster) dial(mi *mgrInst, h *host) {
 	}
 	if c.cut[effect.Manager][h.name] || c.cut[h.name][effect.Manager] {
 		c.redialLater(mi, h)
+		return
+	}
+	if h.agent == nil {
+		c.trace("dial manager epoch=%d -> %s refused", mi.m.Epoch(), h.name)
+		c.applyManager(mi, mi.m.HostDialFailed(c.Q.Now(), h.name, manager.EndRefused))
 		return
 	}
 	c.lastConn++
@@ -104,8 +117,11 @@ func (c *Cluster) redialLater(mi *mgrInst, h *host) {
 
 // closeConn closes cn from the side by ("manager" or the host's name):
 // the other side hears of it, and a manager that did not close it itself
-// redials.
-func (c *Cluster) closeConn(cn *simConn, by, why string) {
+// redials. end is what the manager's kernel tells of a close by the host:
+// a reset when the host's kernel closed it (its agent exited, or let go of
+// the connection) and its reset can reach the manager, else silent (the
+// host lost its power; the link to the manager is cut).
+func (c *Cluster) closeConn(cn *simConn, by, why string, end manager.ConnEnd) {
 	if !cn.open {
 		return
 	}
@@ -127,7 +143,10 @@ func (c *Cluster) closeConn(cn *simConn, by, why string) {
 	mi, h := cn.mi, cn.h
 	if by != effect.Manager {
 		c.onManager(mi, func() {
-			c.applyManager(mi, mi.m.HostDisconnected(c.Q.Now(), h.name, cn.id))
+			if c.cut[h.name][effect.Manager] {
+				end = manager.EndSilent
+			}
+			c.applyManager(mi, mi.m.HostConnEnded(c.Q.Now(), h.name, cn.id, end))
 			c.redialLater(mi, h)
 		})
 	}
@@ -143,14 +162,15 @@ func (c *Cluster) closeConn(cn *simConn, by, why string) {
 // closeManagerConns closes every connection of a manager process that died.
 func (c *Cluster) closeManagerConns(mi *mgrInst) {
 	for _, cn := range c.connsOf(func(cn *simConn) bool { return cn.mi == mi }) {
-		c.closeConn(cn, effect.Manager, "manager down")
+		c.closeConn(cn, effect.Manager, "manager down", manager.EndSilent)
 	}
 }
 
-// closeHostConns closes every connection of an agent process that died.
-func (c *Cluster) closeHostConns(h *host) {
+// closeHostConns closes every connection of an agent process that died;
+// end says whether the host's kernel reset them or went down with it.
+func (c *Cluster) closeHostConns(h *host, end manager.ConnEnd) {
 	for _, cn := range c.connsOf(func(cn *simConn) bool { return cn.h == h }) {
-		c.closeConn(cn, h.name, "agent down")
+		c.closeConn(cn, h.name, "agent down", end)
 	}
 }
 

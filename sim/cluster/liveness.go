@@ -14,13 +14,15 @@ const hostLostMsg = "host lost"
 
 // Loss is a manager instance declaring a host lost, with the ground truth
 // beside it: when a sign of life from that host last reached the
-// instance's end of a connection (read or still queued), zero if never.
+// instance's end of a connection (read or still queued), zero if never,
+// and when the host's agent was last killed while the host ran.
 // check.CheckLosses judges it.
 type Loss struct {
 	At        time.Time
 	Host      string
 	Epoch     proto.Epoch
 	LastHeard time.Time
+	AgentDied time.Time
 }
 
 // Losses are the hosts declared lost so far, in order.
@@ -62,7 +64,11 @@ func (c *Cluster) noteLoss(mi *mgrInst, e effect.Log) {
 	for _, a := range e.Attrs {
 		if a.Key == "host" {
 			h := a.Value.String()
-			c.losses = append(c.losses, Loss{At: c.Q.Now(), Host: h, Epoch: mi.m.Epoch(), LastHeard: mi.heard[h]})
+			var died time.Time
+			if ho := c.hosts[h]; ho != nil {
+				died = ho.agentDied
+			}
+			c.losses = append(c.losses, Loss{At: c.Q.Now(), Host: h, Epoch: mi.m.Epoch(), LastHeard: mi.heard[h], AgentDied: died})
 		}
 	}
 }

@@ -17,7 +17,7 @@ type Features struct {
 	MaxDepth int
 	// MaxLevels is the most fencing levels of any host.
 	MaxLevels int
-	// Clones counts groups with max-instances above one.
+	// Clones counts groups with clone-max above one.
 	Clones int
 
 	FencingOff       bool

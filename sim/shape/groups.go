@@ -171,7 +171,7 @@ func drawPlacement(rng *rand.Rand, sp *spec, p palette) placement {
 	}
 	// Anonymous clones, at most as many as the hosts the group may use:
 	// more could never all run, and the swarm's liveness check wants
-	// exactly max-instances.
+	// exactly clone-max.
 	switch {
 	case p.clones && limit >= 2 && chance(rng, 3):
 		pl.maxInstances = 2 + rng.IntN(limit-1)

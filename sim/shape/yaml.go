@@ -169,7 +169,7 @@ func placementFields(pl placement) []string {
 	add("failure-timeout", pl.failTimeout > 0, dur(pl.failTimeout))
 	add("recovery", pl.recovery != "", pl.recovery)
 	add("multiple-active", pl.multipleActive != "", pl.multipleActive)
-	add("max-instances", pl.maxInstances > 0, pl.maxInstances)
+	add("clone-max", pl.maxInstances > 0, pl.maxInstances)
 	add("target-role", pl.targetRole != "", pl.targetRole)
 	add("managed", pl.managed != "", pl.managed)
 	return f

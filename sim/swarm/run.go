@@ -492,7 +492,8 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	res.Coverage.LeaderTakeovers = len(res.Takeovers)
 	var losses []check.Loss
 	for _, l := range c.Losses() {
-		losses = append(losses, check.Loss{At: l.At, Host: l.Host, Epoch: uint64(l.Epoch), LastHeard: l.LastHeard})
+		losses = append(losses, check.Loss{At: l.At, Host: l.Host, Epoch: uint64(l.Epoch), LastHeard: l.LastHeard,
+			AgentDied: l.AgentDied})
 	}
 	res.Violations = append(res.Violations, check.CheckLosses(losses, c.Model.Cluster.DeadTimeout, lossSlack)...)
 	ops := c.History()
