@@ -41,8 +41,16 @@ hosts="h1 h2 h3"
 
 die() { echo "quickstart.sh: $*" >&2; exit 2; }
 
-# running PIDFILE: the process named in PIDFILE is alive.
-running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# running PIDFILE: its process is alive. A process killed a moment ago
+# may linger as a zombie until its parent reaps it, and kill -0 still
+# succeeds on one: its state in /proc says Z.
+running() {
+	[ -f "$1" ] || return 1
+	p=$(cat "$1")
+	kill -0 "$p" 2>/dev/null || return 1
+	st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1)
+	[ "$st" != Z ]
+}
 
 # port H: host H's agent port.
 port() { echo $((base + ${1#h} - 1)); }
