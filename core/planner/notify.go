@@ -312,23 +312,38 @@ func renumber(acts []Action, base int) ([]Action, bool) {
 	for i, a := range acts {
 		pos[a.ID] = i
 	}
-	done := make([]bool, len(acts))
+	// Kahn's algorithm, always taking the earliest ready action: linear
+	// in the dependencies but for keeping ready sorted.
+	waits := make([]int, len(acts))
+	dependents := make([][]int, len(acts))
+	var ready []int
+	for i, a := range acts {
+		for _, d := range a.After {
+			if j, ok := pos[d]; ok {
+				waits[i]++
+				dependents[j] = append(dependents[j], i)
+			}
+		}
+		if waits[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
 	newID := make(map[int]int, len(acts))
 	out := make([]Action, 0, len(acts))
-	for len(out) < len(acts) {
-		progressed := false
-		for i := range acts { // bounded: each pass places at least one action
-			if done[i] || !ready(acts[i], pos, done) {
-				continue
+	for len(ready) > 0 { // bounded: each action enters ready once
+		i := ready[0]
+		ready = ready[1:]
+		newID[acts[i].ID] = base + len(out)
+		out = append(out, acts[i])
+		for _, j := range dependents[i] {
+			if waits[j]--; waits[j] == 0 {
+				k, _ := slices.BinarySearch(ready, j)
+				ready = slices.Insert(ready, k, j)
 			}
-			done[i], progressed = true, true
-			newID[acts[i].ID] = base + len(out)
-			out = append(out, acts[i])
-			break // restart from the front: earlier actions first
 		}
-		if !progressed {
-			return nil, false
-		}
+	}
+	if len(out) != len(acts) {
+		return nil, false
 	}
 	for i := range out {
 		out[i].ID = newID[out[i].ID]
@@ -344,14 +359,4 @@ func renumber(acts []Action, base int) ([]Action, bool) {
 		out[i].After = slices.Compact(after)
 	}
 	return out, true
-}
-
-// ready: every action a waits for among acts is placed.
-func ready(a Action, pos map[int]int, done []bool) bool {
-	for _, d := range a.After {
-		if j, ok := pos[d]; ok && !done[j] {
-			return false
-		}
-	}
-	return true
 }

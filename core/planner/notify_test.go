@@ -45,3 +45,26 @@ func TestNotifyOnlyWithNotify(t *testing.T) {
 		require.NotEqual(t, Notify, a.Kind, "%s", a)
 	}
 }
+
+// TestRenumber: actions are put in an order where each follows what it
+// waits for, keeping their order otherwise and dependencies on earlier
+// actions (below base); a cycle is refused, not half placed.
+func TestRenumber(t *testing.T) {
+	acts := []Action{
+		{ID: 5, Kind: Start, Resource: "r", Host: "a", After: []int{0, 8}}, // waits for a fence (0) and the notify (8)
+		{ID: 6, Kind: Monitor, Resource: "r", Host: "a", After: []int{5}},
+		{ID: 7, Kind: Notify, Resource: "r", Host: "a", After: []int{5}, Notify: &Notification{Type: NotifyPost, Operation: Start}},
+		{ID: 8, Kind: Notify, Resource: "r", Host: "b", Notify: &Notification{Type: NotifyPre, Operation: Start}},
+	}
+	out, ok := renumber(acts, 5)
+	require.True(t, ok)
+	var got []string
+	for _, a := range out {
+		got = append(got, a.String())
+	}
+	require.Equal(t, []string{"5: notify pre-start r on b", "6: start r on a after 0,5", "7: monitor#0 r on a after 6",
+		"8: notify post-start r on a after 6"}, got)
+
+	_, ok = renumber([]Action{{ID: 1, After: []int{2}}, {ID: 2, After: []int{1}}}, 1)
+	require.False(t, ok)
+}
