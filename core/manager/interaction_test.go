@@ -917,8 +917,10 @@ func notifyVars(m proto.Exec) string {
 		}
 	}
 	if len(m.Resource.Meta) > 0 {
-		s += fmt.Sprintf("; instance %s clone=%s/%s on_node=%s", m.Resource.Instance, m.Resource.Meta["clone"],
-			m.Resource.Meta["clone_max"], m.Resource.Meta["on_node"])
+		s += "; instance " + m.Resource.Instance
+		for _, k := range slices.Sorted(maps.Keys(m.Resource.Meta)) {
+			s += " " + k + "=" + m.Resource.Meta[k]
+		}
 	}
 	return s + "]"
 }

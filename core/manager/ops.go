@@ -100,8 +100,8 @@ func (mg *Manager) instanceName(rsc, host string) string {
 // Pacemaker passes them on every action of a clone's instance: clone (the
 // instance's number), clone_max, clone_node_max, globally_unique (false:
 // Basalt's clones are anonymous), notify, on_node, and for a promotable
-// clone promoted_max and promoted_node_max with their older master_
-// spellings, which agents written for Pacemaker 1 still read. Nil for any
+// clone promotable, promoted_max and promoted_node_max with their older
+// master_ spellings, which agents written for Pacemaker 1 still read. Nil for any
 // other resource, and for an agent whose hello does not say it takes them.
 func (mg *Manager) cloneMeta(rsc, host string) map[string]string {
 	if hi := mg.hosts[host]; hi == nil || !hi.meta {
@@ -123,6 +123,7 @@ func (mg *Manager) cloneMeta(rsc, host string) map[string]string {
 		"on_node":         host,
 	}
 	if c.Promotable {
+		m["promotable"] = "true" // ocf_is_ms reads it, or master_max
 		for _, k := range []string{"promoted_max", "master_max"} {
 			m[k] = strconv.Itoa(c.PromotedMax)
 		}

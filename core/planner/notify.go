@@ -98,6 +98,9 @@ func (n Notification) Meta() map[string]string {
 	}
 	m["notify_available_uname"] = spaced(l.Available)
 	m["notify_all_uname"] = spaced(l.All)
+	// Each node's physical host, which ocf_attribute_target maps through
+	// (a bundle's differ; a host is its own).
+	m["notify_all_hosts"] = spaced(l.All)
 	return m
 }
 

@@ -29,7 +29,7 @@ func TestNotificationMeta(t *testing.T) {
 		"notify_start_resource":    "cache:1 cache:2", "notify_start_uname": "b c",
 		"notify_stop_resource": " ", "notify_stop_uname": " ",
 		"notify_promoted_resource": " ", "notify_master_resource": " ", "notify_slave_uname": " ",
-		"notify_available_uname": "a b c", "notify_all_uname": "a b c",
+		"notify_available_uname": "a b c", "notify_all_uname": "a b c", "notify_all_hosts": "a b c",
 	} {
 		require.Equal(t, v, m[k], k)
 	}
