@@ -414,6 +414,9 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary, h header) {
 	if cfg.Promotable || cov.Promotions > 0 {
 		rows = append(rows, []row{{"promotions", cov.Promotions}, {"demotions", cov.Demotions}, {"promotes failed", cov.PromoteFailures}}...)
 	}
+	if cov.Notifications > 0 {
+		rows = append(rows, row{"notifications", cov.Notifications})
+	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}

@@ -159,7 +159,7 @@ func DecodeEpoch(data []byte) (proto.Epoch, error) { return proto.DecodeEpoch(da
 // cluster's (proto.Welcome).
 func (a *Agent) Hello() proto.Hello {
 	return proto.Hello{Host: a.cfg.Host, Epoch: a.epoch, Heartbeat: a.hbEvery, Lists: true, Resources: a.lrm.IDs(),
-		Attrs: true, HasAttrs: a.attr.have, Boot: a.cfg.Boot, CancelsBySetup: true, Instances: true}
+		Attrs: true, HasAttrs: a.attr.have, Boot: a.cfg.Boot, CancelsBySetup: true, Instances: true, Meta: true}
 }
 
 // Start starts the heartbeat. The agent greets each manager connection as

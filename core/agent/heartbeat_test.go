@@ -73,7 +73,7 @@ func TestAgentAdoptsTheManagersHeartbeat(t *testing.T) {
 	w := newTimerWorld(t, 4*time.Second)
 	w.apply(at(0), w.a.Connected(at(0), 1))
 	hello := only[effect.Send](w.a.Connected(at(0), 2))
-	require.Equal(t, proto.Hello{Host: "h1", Heartbeat: 4 * time.Second, Lists: true, Resources: []string{}, Attrs: true, CancelsBySetup: true, Instances: true}, hello[0].Msg, "the hello says the interval in use")
+	require.Equal(t, proto.Hello{Host: "h1", Heartbeat: 4 * time.Second, Lists: true, Resources: []string{}, Attrs: true, CancelsBySetup: true, Instances: true, Meta: true}, hello[0].Msg, "the hello says the interval in use")
 	w.apply(at(0), w.a.Disconnected(at(0), 2))
 	w.apply(at(300*time.Millisecond), w.a.Receive(at(300*time.Millisecond), 1,
 		proto.Welcome{Epoch: 1, HeartbeatInterval: time.Second, DeadTimeout: 3 * time.Second}))

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -234,6 +235,22 @@ func (l *LRM) checkDefinition(r Resource) error {
 			return fmt.Errorf("register %s (%s): parameter %s contains a NUL byte", r.ID, r.Name, k)
 		}
 	}
+	if err := checkMeta(r.Meta); err != nil {
+		return fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
+	}
+	return nil
+}
+
+// checkMeta refuses meta attributes the agent's environment cannot carry.
+func checkMeta(meta map[string]string) error {
+	for _, k := range sortedKeys(meta) {
+		if err := ocf.ValidMetaName(k); err != nil {
+			return err
+		}
+		if strings.ContainsRune(meta[k], 0) {
+			return fmt.Errorf("meta attribute %s contains a NUL byte", k)
+		}
+	}
 	return nil
 }
 
@@ -317,6 +334,14 @@ func validateRequest(req OpRequest) error {
 	}
 	if req.StartDelay > 0 && req.Interval == 0 {
 		return fmt.Errorf("start delay applies to recurring operations only")
+	}
+	if req.Meta != nil {
+		if req.Interval > 0 {
+			return fmt.Errorf("a recurring operation takes no meta attributes of its own")
+		}
+		if err := checkMeta(*req.Meta); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -412,6 +437,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 		env, err = ocf.Env(ocf.EnvSpec{
 			Root: l.cfg.OCFRoot, Agent: def.Agent, Instance: def.InstanceName(), Params: def.Params,
 			Timeout: o.req.Timeout, Interval: o.req.Interval, Depth: depth, Extra: l.cfg.ExtraEnv,
+			Meta: opMeta(def.Meta, o.req.Meta),
 		})
 	}
 	if err != nil {
@@ -804,4 +830,18 @@ func sortedOpKeys[V any](m map[OpKey]V) []OpKey {
 		return keys[i].Interval < keys[j].Interval
 	})
 	return keys
+}
+
+// opMeta is an operation's meta attributes: its resource's, with its
+// request's over them.
+func opMeta(rsc map[string]string, req *Meta) map[string]string {
+	if req == nil || len(*req) == 0 {
+		return rsc
+	}
+	out := maps.Clone(rsc)
+	if out == nil {
+		out = make(map[string]string, len(*req))
+	}
+	maps.Copy(out, *req)
+	return out
 }

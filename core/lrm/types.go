@@ -2,6 +2,7 @@ package lrm
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -32,6 +33,10 @@ type Resource struct {
 	// a clone's instance on one host, "ID:N", as Pacemaker numbers them
 	// (crm_master strips the ":N"). Empty: ID.
 	Instance string `json:",omitempty"`
+	// Meta are the instance's meta attributes, OCF_RESKEY_CRM_meta_<name>
+	// on every action it runs (a clone instance's clone, clone_max, ...,
+	// as Pacemaker passes them). Like Instance, they come with the start.
+	Meta map[string]string `json:",omitempty"`
 }
 
 // InstanceName is the agent's OCF_RESOURCE_INSTANCE: Instance, or ID.
@@ -46,7 +51,8 @@ func (r Resource) InstanceName() string {
 func (r Resource) Digest() string { return ocf.Digest(r.Agent, r.Params) }
 
 func (r Resource) equal(o Resource) bool {
-	if r.ID != o.ID || r.Name != o.Name || r.Agent != o.Agent || r.Instance != o.Instance || len(r.Params) != len(o.Params) {
+	if r.ID != o.ID || r.Name != o.Name || r.Agent != o.Agent || r.Instance != o.Instance || len(r.Params) != len(o.Params) ||
+		!maps.Equal(r.Meta, o.Meta) {
 		return false
 	}
 	for k, v := range r.Params {
@@ -63,6 +69,7 @@ func (r Resource) clone() Resource {
 	for k, v := range r.Params {
 		c.Params[k] = v
 	}
+	c.Meta = maps.Clone(r.Meta)
 	if r.Reload != nil {
 		rl := *r.Reload
 		rl.ForceRestart = slices.Clone(rl.ForceRestart)
@@ -85,7 +92,16 @@ type OpRequest struct {
 	Depth int
 	// StartDelay postpones the first run of a recurring operation.
 	StartDelay time.Duration
+	// Meta are this one request's meta attributes, beside the resource's
+	// (a notification's notify_type, notify_operation and lists); they
+	// win over the resource's of the same name. A pointer, so that a
+	// request stays comparable (identical recurring requests merge); nil
+	// on every recurring one.
+	Meta *Meta `json:",omitempty"`
 }
+
+// Meta maps a meta attribute's name to its value (ocf.EnvSpec.Meta).
+type Meta map[string]string
 
 // Key returns the operation's identity for merging and cancelling.
 func (r OpRequest) Key() OpKey { return OpKey{Action: r.Action, Interval: r.Interval} }

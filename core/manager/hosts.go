@@ -53,6 +53,10 @@ type hostInfo struct {
 	// instances: the agent's hello says it takes numbered clone instance
 	// names (proto.Hello.Instances); an older agent is sent none.
 	instances bool
+	// meta: the agent's hello says it takes meta attributes
+	// (proto.Hello.Meta): its clone instances are sent their CRM_meta_*
+	// and its notifications run; an older agent is sent neither.
+	meta bool
 }
 
 // hello: an agent (re)started. Whatever it ran before, its LRM may have
@@ -73,6 +77,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 	effs = append(effs, mg.welcome(now, m)...)
 	hi.cancelsBySetup = m.CancelsBySetup
 	hi.instances = m.Instances
+	hi.meta = m.Meta
 	hi.goodbyeUntil = time.Time{} // back: from now on, the usual dead timeout
 	if hi.state == planner.Online {
 		for _, r := range mg.m.Resources {

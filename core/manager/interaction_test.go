@@ -203,7 +203,7 @@ type driver struct {
 // hello is what host's emulated agent greets with: a current agent's,
 // unless old-agents named the host.
 func (h *driver) hello(host string, epoch proto.Epoch, hb time.Duration) proto.Hello {
-	return proto.Hello{Host: host, Epoch: epoch, Heartbeat: hb, CancelsBySetup: !h.byKey[host], Instances: !h.byKey[host]}
+	return proto.Hello{Host: host, Epoch: epoch, Heartbeat: hb, CancelsBySetup: !h.byKey[host], Instances: !h.byKey[host], Meta: !h.byKey[host]}
 }
 
 // bootID is the boot a host's agent names in its hello: boot0 until the
@@ -886,7 +886,7 @@ func (h *driver) send(e effect.Send) {
 	}
 	switch m := e.Msg.(type) {
 	case proto.Exec:
-		h.printf("send %s op %d: %s %s epoch %d%s", e.To, m.Op, actionName(m.Request), m.Resource.ID, m.Epoch, drop)
+		h.printf("send %s op %d: %s %s epoch %d%s%s", e.To, m.Op, actionName(m.Request), m.Resource.ID, m.Epoch, notifyVars(m), drop)
 		if drop == "" {
 			h.sent[m.Op] = &sent{host: e.To, exec: &m}
 		}
@@ -923,6 +923,29 @@ func (h *driver) send(e effect.Send) {
 	default:
 		h.printf("send %s %s%s", e.To, e.Msg.Describe(), drop)
 	}
+}
+
+// notifyVars shows what a notify tells its instance: its type and
+// operation, the lists it carries (hosts), and the instance's own clone
+// meta attributes. Empty for every other command.
+func notifyVars(m proto.Exec) string {
+	if m.Request.Action != ocf.Notify || m.Request.Meta == nil {
+		return ""
+	}
+	v := *m.Request.Meta
+	s := fmt.Sprintf(" [%s-%s", v["notify_type"], v["notify_operation"])
+	for _, l := range []string{"active", "promoted", "demote", "stop", "start", "promote"} {
+		if u := strings.TrimSpace(v["notify_"+l+"_uname"]); u != "" {
+			s += fmt.Sprintf(" %s=%s (%s)", l, strings.ReplaceAll(u, " ", ","), strings.ReplaceAll(v["notify_"+l+"_resource"], " ", ","))
+		}
+	}
+	if len(m.Resource.Meta) > 0 {
+		s += "; instance " + m.Resource.Instance
+		for _, k := range slices.Sorted(maps.Keys(m.Resource.Meta)) {
+			s += " " + k + "=" + m.Resource.Meta[k]
+		}
+	}
+	return s + "]"
 }
 
 func actionName(r lrm.OpRequest) string {

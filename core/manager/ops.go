@@ -1,8 +1,9 @@
 package manager
 
 import (
-	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -62,8 +63,9 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	}
 	return []effect.Effect{
 		effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
-			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params, Instance: mg.instanceName(r.ID, a.Host)},
-			Request:  req}},
+			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params, Instance: mg.instanceName(r.ID, a.Host),
+				Meta: mg.cloneMeta(r.ID, a.Host)},
+			Request: req}},
 		effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)},
 		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),
 	}
@@ -88,10 +90,48 @@ func (mg *Manager) instanceName(rsc, host string) string {
 	}
 	for i, h := range mg.m.Hosts {
 		if h.Name == host {
-			return fmt.Sprintf("%s:%d", rsc, i)
+			return planner.InstanceName(rsc, i) // as the planner's notifications name it
 		}
 	}
 	return ""
+}
+
+// cloneMeta are the meta attributes of rsc's clone instance on host, as
+// Pacemaker passes them on every action of a clone's instance: clone (the
+// instance's number), clone_max, clone_node_max, globally_unique (false:
+// Basalt's clones are anonymous), notify, on_node, and for a promotable
+// clone promotable, promoted_max and promoted_node_max with their older
+// master_ spellings, which agents written for Pacemaker 1 still read. Nil for any
+// other resource, and for an agent whose hello does not say it takes them.
+func (mg *Manager) cloneMeta(rsc, host string) map[string]string {
+	if hi := mg.hosts[host]; hi == nil || !hi.meta {
+		return nil
+	}
+	name := mg.instanceName(rsc, host)
+	if name == "" {
+		return nil
+	}
+	gid, _ := mg.m.GroupOf(rsc)
+	g, _ := mg.m.Group(gid)
+	c := g.Placement.Clone
+	m := map[string]string{
+		"clone":           strings.TrimPrefix(name, rsc+":"),
+		"clone_max":       strconv.Itoa(g.Placement.MaxInstances),
+		"clone_node_max":  strconv.Itoa(max(1, c.NodeMax)),
+		"globally_unique": "false",
+		"notify":          strconv.FormatBool(c.Notify),
+		"on_node":         host,
+	}
+	if c.Promotable {
+		m["promotable"] = "true" // ocf_is_ms reads it, or master_max
+		for _, k := range []string{"promoted_max", "master_max"} {
+			m[k] = strconv.Itoa(c.PromotedMax)
+		}
+		for _, k := range []string{"promoted_node_max", "master_node_max"} {
+			m[k] = strconv.Itoa(max(1, c.PromotedNodeMax))
+		}
+	}
+	return m
 }
 
 // request builds the LRM request of a resource action.
@@ -120,6 +160,15 @@ func request(a planner.Action, r *model.Resource) lrm.OpRequest {
 		}
 		if req.Timeout <= 0 { // a model built without the loader's defaults
 			req.Timeout = r.Start.Timeout
+		}
+	case planner.Notify:
+		req.Action, req.Timeout = ocf.Notify, r.Notify.Timeout
+		if req.Timeout <= 0 { // a model built without the loader's defaults
+			req.Timeout = r.Start.Timeout
+		}
+		if a.Notify != nil {
+			meta := lrm.Meta(a.Notify.Meta())
+			req.Meta = &meta
 		}
 	case planner.Monitor:
 		mon := r.Monitors[a.Monitor]
@@ -186,6 +235,12 @@ func (mg *Manager) failPending(now time.Time, id proto.OpID, p *pendingOp, why s
 	var effs []effect.Effect
 	if p.timer != 0 {
 		effs = append(effs, mg.cancelTimer(p.timer))
+	}
+	if p.action.Kind == planner.Notify {
+		// A notification that got no answer changed nothing of its
+		// resource: logged, and the transition goes on (notify-lost).
+		mg.actionDone(p, true)
+		return append(effs, mg.logRsc(slog.LevelWarn, p.resource, "notification lost", slog.String("host", p.host), slog.String("why", why)))
 	}
 	if p.resource != "" && !(p.recurring && p.answered) {
 		if p.action.Kind == planner.Stop && !mg.stopFailureBlocks(p.resource) && !mg.probeLostStop(p) {

@@ -35,6 +35,9 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 	switch {
 	case p.cleanedUp && res.Failed() && res.Action != ocf.Stop:
 		effs = append(effs, mg.acrossCleanup(r, p, res)...)
+	case p.action.Kind == planner.Notify || res.Action == ocf.Notify:
+		effs = append(effs, mg.notified(now, r, p, res)...)
+		okOutcome = true // a notification never fails its resource
 	case p.action.Kind == planner.Probe || (!p.recurring && res.Action == ocf.Monitor):
 		effs = append(effs, mg.probed(now, r, p.host, res)...)
 		okOutcome = true // a probe that answers has done its job
@@ -58,6 +61,24 @@ func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
 	}
 	mg.wake()
 	return effs
+}
+
+// notified records a notification's result. A failed one is logged and an
+// event (notify-failed), never a failure of its resource: Pacemaker
+// ignores notify failures by default, and an agent that does not
+// implement notify (rc 3) is common.
+func (mg *Manager) notified(now time.Time, r *model.Resource, p *pendingOp, res lrm.Result) []effect.Effect {
+	what := "notify"
+	if n := p.action.Notify; n != nil {
+		what = n.Type + "-" + string(n.Operation)
+	}
+	if !res.Failed() {
+		return []effect.Effect{mg.logRsc(slog.LevelDebug, r.ID, "notified", slog.String("host", p.host), slog.String("notify", what))}
+	}
+	effs := []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "notification failed: ignored", slog.String("host", p.host),
+		slog.String("notify", what), slog.String("result", describe(res)))}
+	return append(effs, mg.event(now, Event{Kind: "notify-failed", Host: p.host, Resource: r.ID, Name: r.Name,
+		Message: what + ": " + describe(res)})...)
 }
 
 // setupCancelled: the agent cancelled a monitor whose setup this manager

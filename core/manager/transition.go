@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"log/slog"
 	"slices"
 	"time"
 
@@ -255,6 +256,12 @@ func (mg *Manager) ready(a planner.Action) bool {
 			return false // a pending host gets its dead timeout; a failed fence its backoff
 		}
 	}
+	if a.Resource != "" && mg.oneShotInFlight(a.Resource, a.Host) {
+		// One command on an instance at a time: a notification runs
+		// beside the monitors and role changes planned after the same
+		// action, and whichever comes second waits for the first.
+		return false
+	}
 	if a.Kind == planner.Start && len(mg.newer) > 0 {
 		// A host says a newer manager exists: until a majority says so
 		// (deposed) or the report is withdrawn, this manager starts
@@ -279,7 +286,28 @@ func (mg *Manager) dispatch(now time.Time, a planner.Action) []effect.Effect {
 		return mg.requestFence(now, hi, a.Reason, "manager")
 	}
 	r, _ := mg.m.Resource(a.Resource)
+	if a.Kind == planner.Notify {
+		if hi := mg.hosts[a.Host]; hi == nil || !hi.meta {
+			// An agent older than notifications would refuse the
+			// command's fields: its instance is not told, and nothing
+			// waits for it.
+			mg.trans.set(a.ID, succeeded)
+			return []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "notification skipped: the host's agent does not take notifications",
+				slog.String("host", a.Host), slog.String("notify", a.Notify.Type+"-"+string(a.Notify.Operation)))}
+		}
+	}
 	return mg.sendExec(now, a, r, request(a, r))
+}
+
+// oneShotInFlight: a one-shot command on rsc's instance on host (a probe,
+// start, stop, role change, reload or notification) awaits its result.
+func (mg *Manager) oneShotInFlight(rsc, host string) bool {
+	for _, id := range mg.ops.of(rsc, host) {
+		if p, ok := mg.ops.get(id); ok && p.oneShot() {
+			return true
+		}
+	}
+	return false
 }
 
 // actionDone records the end of a transition action.

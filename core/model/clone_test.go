@@ -2,6 +2,7 @@ package model
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -86,4 +87,18 @@ func TestPromotionAttribute(t *testing.T) {
 	for _, id := range []string{"db", "db:1", "x:y", "x:12"} {
 		require.Equal(t, proto.PromotionAttr(id), PromotionAttribute(id), "the manager and the agents' tools name it alike")
 	}
+}
+
+// TestNotifyTimeout: a notification's timeout is ops.notify's, the
+// start's when not given; its failures are always ignored.
+func TestNotifyTimeout(t *testing.T) {
+	m, err := Load("t.yaml", []byte(doc(map[string]string{"resources": "resources:\n" +
+		"  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {start: {timeout: 40s}}}\n" +
+		"  - {id: r2, agent: \"ocf:heartbeat:Dummy\", ops: {notify: {timeout: 5s}}}\n"})))
+	require.NoError(t, err)
+	r1, _ := m.Resource("r1")
+	r2, _ := m.Resource("r2")
+	require.Equal(t, 40*time.Second, r1.Notify.Timeout)
+	require.Equal(t, 5*time.Second, r2.Notify.Timeout)
+	require.Equal(t, OnFailIgnore, r2.Notify.OnFail)
 }

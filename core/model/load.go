@@ -830,7 +830,7 @@ func (l *loader) resources(f field, m *Model) map[string]memberAt {
 				l.errf(k, kp, "%v", err)
 			}
 		})
-		ops := l.fields(fs["ops"].value, p+".ops", "start", "stop", "reload", "monitor")
+		ops := l.fields(fs["ops"].value, p+".ops", "start", "stop", "reload", "notify", "monitor")
 		st := l.fields(ops["start"].value, p+".ops.start", "timeout", "on-fail")
 		r.Start = Op{Timeout: l.positive(st["timeout"], p+".ops.start.timeout", c.StartTimeout),
 			OnFail: l.onFail(st["on-fail"], p+".ops.start.on-fail", OnFailRestart)}
@@ -841,6 +841,8 @@ func (l *loader) resources(f field, m *Model) map[string]memberAt {
 		l.checkStopOnFail(sp["on-fail"], p+".ops.stop.on-fail", r.Stop.OnFail, c.Fencing)
 		rl := l.fields(ops["reload"].value, p+".ops.reload", "timeout")
 		r.Reload = Op{Timeout: l.positive(rl["timeout"], p+".ops.reload.timeout", r.Start.Timeout), OnFail: OnFailRestart}
+		nt := l.fields(ops["notify"].value, p+".ops.notify", "timeout")
+		r.Notify = Op{Timeout: l.positive(nt["timeout"], p+".ops.notify.timeout", r.Start.Timeout), OnFail: OnFailIgnore}
 		intervals := map[time.Duration]bool{}
 		for j, mn := range l.list(ops["monitor"], p+".ops.monitor") {
 			mp := fmt.Sprintf("%s.ops.monitor[%d]", p, j)

@@ -122,7 +122,11 @@ type Resource struct {
 	// only reloadable parameters change; its timeout defaults to the
 	// start's, and a failed reload is recovered as a failed start would
 	// be tried again: a restart.
-	Reload   Op
+	Reload Op
+	// Notify is a clone notification's (ops.notify); its timeout
+	// defaults to the start's. A failed notification fails nothing
+	// (Pacemaker's default for notify): OnFail is always ignore.
+	Notify   Op
 	Monitors []Monitor
 	Line     int
 	// digest caches Digest, set by Index.
@@ -193,8 +197,9 @@ type Clone struct {
 	// Ordered the instances start one host after another.
 	Interleave bool
 	Ordered    bool
-	// Notify is parsed and shown, but notifications are not delivered
-	// yet (see docs/configuration.md).
+	// Notify: every instance is told before and after each start, stop,
+	// promote and demote of the clone's instances (Pacemaker's notify;
+	// see the planner's notify.go and docs/configuration.md).
 	Notify bool
 	// Promotable: instances start unpromoted, and the best of them by
 	// promotion score (the node attribute master-<resource>) are

@@ -162,7 +162,7 @@ func TestRules(t *testing.T) {
 		{"bad on-fail", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {stop: {on-fail: reboot}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
 			`resources[0].ops.stop.on-fail: "reboot" is not an on-fail policy (ignore, block, stop, restart, fence, standby)`},
 		{"unknown op", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {promote: {}}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
-			`resources[0].ops.promote: unknown key (known here: start, stop, reload, monitor)`},
+			`resources[0].ops.promote: unknown key (known here: start, stop, reload, notify, monitor)`},
 		{"same monitor interval twice", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {monitor: [{interval: 60s}, {interval: 1m, depth: 10}]}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},
 			`resources[0].ops.monitor[1].interval: another monitor of r1 already uses 1m0s`},
 		{"monitor without interval", map[string]string{"resources": "resources:\n  - {id: r1, agent: \"ocf:heartbeat:Dummy\", ops: {monitor: [{timeout: 5s}]}}\n  - {id: r2, agent: \"ocf:heartbeat:Dummy\"}\n"},

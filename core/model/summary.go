@@ -77,7 +77,7 @@ func (m *Model) summariseGroup(b *strings.Builder, g *Group) {
 		for _, t := range []struct {
 			on   bool
 			name string
-		}{{c.Ordered, "ordered"}, {c.Interleave, "interleave"}, {c.Notify, "notify (not delivered yet)"}} {
+		}{{c.Ordered, "ordered"}, {c.Interleave, "interleave"}, {c.Notify, "notify"}} {
 			if t.on {
 				traits = append(traits, t.name)
 			}

@@ -26,6 +26,45 @@ func ValidParamName(name string) error {
 	return nil
 }
 
+// ValidMetaName reports whether name may be a meta attribute passed to an
+// agent, which becomes OCF_RESKEY_CRM_meta_<name>: letters, digits and '_'
+// (Pacemaker's own are lower case with '_'), and not timeout or interval,
+// which the operation itself sets.
+func ValidMetaName(name string) error {
+	if name == "" {
+		return fmt.Errorf("meta attribute name is empty")
+	}
+	for _, r := range name {
+		if r != '_' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return fmt.Errorf("meta attribute name %q: only letters, digits and '_' are allowed", name)
+		}
+	}
+	if name == "timeout" || name == "interval" {
+		return fmt.Errorf("meta attribute %q is the operation's own", name)
+	}
+	return nil
+}
+
+// addMeta sets the meta attributes in env, in name order so that of
+// several bad ones the same is reported every time.
+func addMeta(env map[string]string, meta map[string]string) error {
+	names := make([]string, 0, len(meta))
+	for name := range meta {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := ValidMetaName(name); err != nil {
+			return fmt.Errorf("environment: %w", err)
+		}
+		if strings.ContainsRune(meta[name], 0) {
+			return fmt.Errorf("environment: meta attribute %s contains a NUL byte", name)
+		}
+		env["OCF_RESKEY_CRM_meta_"+name] = meta[name]
+	}
+	return nil
+}
+
 // EnvSpec is what Env needs to build an agent's environment.
 type EnvSpec struct {
 	// Root is OCF_ROOT.
@@ -43,6 +82,12 @@ type EnvSpec struct {
 	Interval time.Duration
 	// Depth is OCF_CHECK_LEVEL, for monitors.
 	Depth int
+	// Meta become OCF_RESKEY_CRM_meta_<name>=<value>: the meta attributes
+	// Pacemaker passes beside the parameters (a clone instance's
+	// clone, clone_max, ..., a notification's notify_* lists). Names
+	// follow ValidMetaName; timeout and interval are Timeout's and
+	// Interval's, never Meta's.
+	Meta map[string]string
 	// Extra entries (PATH, say) come after validation; they may not set an
 	// OCF_ variable, so that nothing overrides the contract.
 	Extra []string
@@ -88,6 +133,9 @@ func Env(s EnvSpec) ([]string, error) {
 			return nil, fmt.Errorf("environment: parameter %s contains a NUL byte", name)
 		}
 		env["OCF_RESKEY_"+name] = v
+	}
+	if err := addMeta(env, s.Meta); err != nil {
+		return nil, err
 	}
 	for _, kv := range s.Extra {
 		k, v, ok := strings.Cut(kv, "=")

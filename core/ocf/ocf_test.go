@@ -83,12 +83,27 @@ func TestEnv(t *testing.T) {
 		"extra no equals":  func(s *EnvSpec) { s.Extra = []string{"PATH"} },
 		"extra overriding": func(s *EnvSpec) { s.Extra = []string{"OCF_ROOT=/evil"} },
 		"no root":          func(s *EnvSpec) { s.Root = "" },
+		"bad meta":         func(s *EnvSpec) { s.Meta = map[string]string{"notify-type": "pre"} },
+		"meta timeout":     func(s *EnvSpec) { s.Meta = map[string]string{"timeout": "1"} },
+		"NUL meta":         func(s *EnvSpec) { s.Meta = map[string]string{"clone": "0\x00"} },
 	} {
 		s := base
 		mutate(&s)
 		_, err := Env(s)
 		require.Error(t, err, name)
 	}
+}
+
+// TestEnvMeta: meta attributes reach the agent as Pacemaker names them,
+// OCF_RESKEY_CRM_meta_<name>, values verbatim (a notification's lists keep
+// their spaces).
+func TestEnvMeta(t *testing.T) {
+	env, err := Env(EnvSpec{Root: "/r", Agent: Agent{"pacemaker", "Dummy"}, Instance: "d:1",
+		Meta: map[string]string{"clone": "1", "notify_type": "pre", "notify_start_uname": "a b"}})
+	require.NoError(t, err)
+	require.Contains(t, env, "OCF_RESKEY_CRM_meta_clone=1")
+	require.Contains(t, env, "OCF_RESKEY_CRM_meta_notify_type=pre")
+	require.Contains(t, env, "OCF_RESKEY_CRM_meta_notify_start_uname=a b")
 }
 
 func TestValidParamName(t *testing.T) {

@@ -46,6 +46,8 @@ type Action struct {
 	// ReloadAction is the agent action a Reload runs (reload-agent or
 	// reload), as the running instance's agent said it reloads.
 	ReloadAction ocf.Action `json:",omitempty"`
+	// Notify is what a notify action tells (Kind Notify only).
+	Notify *Notification `json:",omitempty"`
 }
 
 // String renders an action on one line, as the golden files show it.
@@ -56,6 +58,12 @@ func (a Action) String() string {
 		s = fmt.Sprintf("%d: fence %s", a.ID, a.Host)
 	case Monitor:
 		s = fmt.Sprintf("%d: monitor#%d %s on %s", a.ID, a.Monitor, a.Resource, a.Host)
+	case Notify:
+		n := Notification{}
+		if a.Notify != nil {
+			n = *a.Notify
+		}
+		s = fmt.Sprintf("%d: notify %s-%s %s on %s", a.ID, n.Type, n.Operation, a.Resource, a.Host)
 	default:
 		s = fmt.Sprintf("%d: %s %s on %s", a.ID, a.Kind, a.Resource, a.Host)
 	}
@@ -141,8 +149,17 @@ func (t Transition) Empty() bool { return len(t.Actions) == 0 }
 // placement.
 func (t Transition) String() string {
 	var b strings.Builder
+	var lists []*NotifyLists // each resource's, once, after the actions
+	var listLines []string
 	for _, a := range t.Actions {
 		b.WriteString(a.String() + "\n")
+		if a.Kind == Notify && a.Notify != nil && a.Notify.Lists != nil && !slices.Contains(lists, a.Notify.Lists) {
+			lists = append(lists, a.Notify.Lists)
+			listLines = append(listLines, fmt.Sprintf("notify %s: %s\n", a.Resource, a.Notify.Lists))
+		}
+	}
+	for _, l := range listLines {
+		b.WriteString(l)
 	}
 	for _, p := range t.Placements {
 		hosts := "nowhere"
@@ -355,6 +372,8 @@ func (p *plan) group(g *model.Group) Placement {
 	}
 	pl.AwaitsCleanup = p.pol.stopped[g.ID] != "" // on-fail=stop, recovery=disable
 
+	begin := len(p.actions)
+	defer p.notifications(g, begin)
 	clearIDs, blockedBy := p.clearElsewhere(g, chosen)
 	if blockedBy != "" {
 		if pl.Note != "" {

@@ -138,6 +138,12 @@ type Hello struct {
 	// An older agent's decoder refuses the field, so the manager names no
 	// instance to it: its clones run as id, as before numbering.
 	Instances bool `json:",omitempty"`
+	// Meta is true when the agent takes meta attributes in a command
+	// (lrm.Resource.Meta, lrm.OpRequest.Meta: a clone instance's
+	// CRM_meta_clone..., a notification's variables). An older agent's
+	// decoder refuses those fields, so the manager sends it none, and no
+	// notify at all: its notifications are skipped, logged.
+	Meta bool `json:",omitempty"`
 }
 
 // Describe implements Message.

@@ -126,6 +126,8 @@ type liveOptions struct {
 	// slowFailover sets cluster.fast-failover: false: every loss waits
 	// for the dead timeout.
 	slowFailover bool
+	// groups is the groups section (group g of pool and mnt when empty).
+	groups string
 }
 
 // newLiveClusterOpts builds the cluster as o says.
@@ -167,10 +169,14 @@ func newLiveClusterOpts(t testing.TB, hosts []string, o liveOptions) *liveCluste
 		}
 		fmt.Fprintf(&b, "  - {id: pid-%s, agent: fence_basalt_pid, params: {hosts_dir: %q}, hosts: {%s: %s}}\n", h, lc.hostsDir, h, h)
 	}
-	b.WriteString(resources + `groups:
+	groups := o.groups
+	if groups == "" {
+		groups = `groups:
   - id: g
     members: [{resource: pool}, {resource: mnt, parent: pool}]
-`)
+`
+	}
+	b.WriteString(resources + groups)
 	m, err := model.Load("live.yaml", []byte(b.String()))
 	require.NoError(t, err)
 	lc.model, lc.text = m, b.String()
@@ -222,7 +228,8 @@ func (lc *liveCluster) startAgentAt(h, addr string) {
 		Agent: agent.Config{Host: h, HeartbeatInterval: hb, FenceAgentDir: lc.fenceDir,
 			FenceEnv: []string{DefaultPath},
 			LRM: lrm.Config{OCFRoot: lc.model.Cluster.OCFRoot, LearnMetaData: true, // as basalt-agent serve runs it
-				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources")}}},
+				ExtraEnv: []string{DefaultPath, "HA_RSCTMP=" + filepath.Join(lc.hostsDir, h, "resources"),
+					"HA_VARRUN=" + filepath.Join(lc.hostsDir, h, "resources")}}}, // each host's own, as on separate machines
 		Listen: addr, TLS: cfg, Store: lc.agentStoreOf(h), Clock: clock.New(), Runner: process.NewRunner(), Log: quietLog(),
 	}
 	if lc.attrSockets {

@@ -1493,6 +1493,10 @@ func (c *Cluster) actionEnds(h *host, in inst, action string, fault *ResourceFau
 		} else if h.promoted[in] {
 			exit.Code = 8 // OCF_RUNNING_PROMOTED
 		}
+	case action == "notify":
+		// A clone notification changes nothing the simulation keeps: the
+		// agent takes note and exits 0 (its variables are the manager's
+		// and the LRM's concern, checked in their tests).
 	case action == "promote" || action == "demote":
 		// As a promotable agent does: the role changes at the end of the
 		// action, and an instance not running answers 7.

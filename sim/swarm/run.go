@@ -188,6 +188,9 @@ type Coverage struct {
 	Promotions      int `json:"promotions,omitempty"`
 	Demotions       int `json:"demotions,omitempty"`
 	PromoteFailures int `json:"promote_failures,omitempty"`
+	// Notifications counts the clone notifications the agents ran
+	// (notify: true; the promotable cluster's clone sets it).
+	Notifications int `json:"notifications,omitempty"`
 }
 
 // Add sums coverage.
@@ -198,6 +201,7 @@ func (c *Coverage) Add(o Coverage) {
 	c.Promotions += o.Promotions
 	c.Demotions += o.Demotions
 	c.PromoteFailures += o.PromoteFailures
+	c.Notifications += o.Notifications
 	c.StopFailures += o.StopFailures
 	c.MonitorFailures += o.MonitorFailures
 	c.Partitions += o.Partitions
@@ -542,6 +546,8 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 			res.Coverage.PromoteFailures++
 		case o.Kind == "demote" && done:
 			res.Coverage.Demotions++
+		case o.Kind == "notify" && done:
+			res.Coverage.Notifications++
 		}
 		if o.Kind == "start" && !o.Return.IsZero() && o.RC == 0 && !o.Killed {
 			if prev, ok := last[o.Resource]; ok && prev != o.Host {
