@@ -297,4 +297,3 @@ func TestProcessPacemakerDummyClone(t *testing.T) {
 		require.True(t, c.Active || c.Host == "h2", "only h2's instance ended: %+v", c)
 	}
 }
-

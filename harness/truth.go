@@ -15,8 +15,9 @@ import (
 // Truth watches every host's runtime directories of a ProcessCluster and
 // feeds the safety checker: the ground truth of the real cluster, as the
 // simulator's files are of the simulated one. It reads the statefile
-// agent's files (active or not), and those of the example agents Debian
-// ships: Dummy's (active or not), and Stateful's, which say the role too:
+// agent's files (active or not, promoted while its role marker is there),
+// and those of the example agents Debian ships: Dummy's (active or not),
+// and Stateful's, which say the role too:
 // ocf:pacemaker:Stateful's in the host's HA_VARRUN ("Promoted" or
 // "Unpromoted"), ocf:heartbeat:Stateful's in its HA_RSCTMP ("master" or
 // "slave"). Polling can miss an
@@ -83,9 +84,17 @@ func WatchTruth(pc *ProcessCluster, limits map[string]int) *Truth {
 func look(pc *ProcessCluster) map[string]seen {
 	out := map[string]seen{}
 	for _, h := range pc.Hosts {
-		for _, f := range pc.StateFiles(h) {
+		files := pc.StateFiles(h)
+		for _, f := range files {
 			if r, ok := strings.CutPrefix(f, "statefile-"); ok && strings.HasSuffix(r, ".state") {
 				out[h+"/"+resourceOf(strings.TrimSuffix(r, ".state"))] = seen{active: true}
+			}
+		}
+		for _, f := range files {
+			// The statefile agent's role marker counts with its state file.
+			r, ok := strings.CutPrefix(f, "statefile-")
+			if k := h + "/" + resourceOf(strings.TrimSuffix(r, ".state.promoted")); ok && strings.HasSuffix(r, ".state.promoted") && out[k].active {
+				out[k] = seen{active: true, promoted: true}
 			}
 		}
 		for _, d := range []string{pc.ResourceDir(h), pc.VarRunDir(h)} {

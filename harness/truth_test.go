@@ -32,7 +32,7 @@ func awaitTruth(t *testing.T, what string, ok func() bool) {
 // promoted while the first still is, is one.
 func TestTruthStatefulRoles(t *testing.T) {
 	pc := &harness.ProcessCluster{Dir: t.TempDir(), Hosts: []string{"h1", "h2", "h3"}}
-	w := harness.WatchTruth(pc, map[string]int{"st": 3, "hb": 3, "d": 3})
+	w := harness.WatchTruth(pc, map[string]int{"st": 3, "hb": 3, "d": 3, "sf": 3})
 	defer w.Close()
 	h1, h3 := filepath.Join(pc.VarRunDir("h1"), "Stateful-st.state"), filepath.Join(pc.VarRunDir("h3"), "Stateful-st.state")
 	writeState(t, h1, "Unpromoted\n")
@@ -59,4 +59,14 @@ func TestTruthStatefulRoles(t *testing.T) {
 	writeState(t, filepath.Join(pc.ResourceDir("h3"), "Stateful-hb:2.state"), "master\n")
 	awaitTruth(t, "a second master of hb", func() bool { return len(w.Violations()) > 0 })
 	require.Contains(t, w.Violations()[0].Message, "hb promoted on 2 hosts at once")
+
+	// The statefile agent: promoted while its marker is beside its state
+	// file, and a marker alone is nothing.
+	sf := filepath.Join(pc.ResourceDir("h1"), "statefile-sf:0.state")
+	writeState(t, sf+".promoted", "")
+	writeState(t, filepath.Join(pc.ResourceDir("h2"), "statefile-sf:1.state"), "running\n")
+	awaitTruth(t, "sf active on h2", func() bool { return w.Active("h2", "sf") })
+	require.False(t, w.Active("h1", "sf"))
+	writeState(t, sf, "running\n")
+	awaitTruth(t, "sf promoted on h1", func() bool { return w.Promoted("h1", "sf") && !w.Promoted("h2", "sf") })
 }
