@@ -68,17 +68,18 @@ func runStatefileEnv(t *testing.T, shell, action string, params map[string]strin
 // TestStatefileRoles: promote, demote and the promotion score, as a
 // promotable clone runs them: monitor says 8 while promoted (the marker
 // beside the state file), 0 once demoted; promote and demote are
-// idempotent; stop ends the role with the instance. With promotion_score
-// "instance", start, promote and demote publish 10 x (N+1) for instance
-// rsc:N through HA_SBIN_DIR's crm_attribute and stop deletes it; a bad
-// score is a configuration error.
+// idempotent; stop ends the role with the instance. With a promotion_score
+// list, start, promote and demote publish the Nth score (from 0) for
+// instance rsc:N through HA_SBIN_DIR's crm_attribute and stop deletes it;
+// the last score serves instances beyond the list, a single one every
+// instance; a bad score is a configuration error.
 func TestStatefileRoles(t *testing.T) {
 	dir := t.TempDir()
 	sbin := filepath.Join(dir, "sbin")
 	calls := filepath.Join(dir, "calls")
 	require.NoError(t, os.MkdirAll(sbin, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(sbin, "crm_attribute"), []byte("#!/bin/sh\necho \"$*\" >>"+calls+"\n"), 0o755))
-	p := map[string]string{"state": filepath.Join(dir, "r.state"), "promotion_score": "instance"}
+	p := map[string]string{"state": filepath.Join(dir, "r.state"), "promotion_score": "20 15 30 5"}
 	env := []string{"OCF_RESOURCE_INSTANCE=rsc1:2", "HA_SBIN_DIR=" + sbin}
 	for i, step := range []struct {
 		action string
@@ -97,6 +98,16 @@ func TestStatefileRoles(t *testing.T) {
 	require.NoError(t, err)
 	set := "--promotion -v 30\n"
 	require.Equal(t, strings.Repeat(set, 6)+"--promotion -D\n", string(b), "a start, 2 demotes and 3 promotes that ran set it, then the stop deletes it")
+	for _, c := range []struct{ score, instance, want string }{{"20 15", "rsc1:7", "15"}, {"40", "rsc1:1", "40"}, {"40", "rsc1", "40"}} {
+		require.NoError(t, os.Remove(calls))
+		p["promotion_score"] = c.score
+		r := runStatefileEnv(t, "", "start", p, 0, []string{"OCF_RESOURCE_INSTANCE=" + c.instance, "HA_SBIN_DIR=" + sbin})
+		require.Equal(t, 0, r.rc, r.stderr)
+		b, err := os.ReadFile(calls)
+		require.NoError(t, err)
+		require.Equal(t, "--promotion -v "+c.want+"\n", string(b), "%s of %q", c.instance, c.score)
+		require.Equal(t, 0, runStatefileEnv(t, "", "stop", p, 0, env).rc)
+	}
 	p["promotion_score"] = "high"
 	r := runStatefileEnv(t, "", "validate-all", p, 0, env)
 	require.Equal(t, 6, r.rc)

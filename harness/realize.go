@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/basalt-ha/basalt/core/model"
+	simcluster "github.com/basalt-ha/basalt/sim/cluster"
 )
 
 // Realization says how a simulator configuration becomes one real
@@ -117,10 +119,15 @@ func Realize(name string, src []byte, r Realization) ([]byte, *model.Model, erro
 			kept["delay"] = d
 		}
 		if id, _ := rm["id"].(string); promotable[id] {
-			// A promotable clone's instance publishes a score, ranked by
-			// its instance number as the simulator ranks hosts before any
-			// reboot, so that both worlds promote the same instance.
-			kept["promotion_score"] = "instance"
+			// A promotable clone's instance publishes a score: each
+			// instance (numbered by its host's place) the one the
+			// simulator's would on its host's first boot, so that both
+			// worlds promote the same instance.
+			scores := make([]string, len(hosts))
+			for i := range hosts {
+				scores[i] = strconv.Itoa(simcluster.PromotionScore(i, 1, len(hosts)))
+			}
+			kept["promotion_score"] = strings.Join(scores, " ")
 		}
 		if len(kept) > 0 {
 			rm["params"] = kept
