@@ -27,6 +27,13 @@ type agentRun struct {
 // environment, its own process group, no shell.
 func runStatefile(t *testing.T, shell, action string, params map[string]string, depth int) agentRun {
 	t.Helper()
+	return runStatefileEnv(t, shell, action, params, depth, nil)
+}
+
+// runStatefileEnv is runStatefile with more of the environment (later
+// entries win: OCF_RESOURCE_INSTANCE, HA_SBIN_DIR).
+func runStatefileEnv(t *testing.T, shell, action string, params map[string]string, depth int, env []string) agentRun {
+	t.Helper()
 	root, err := OCFRoot()
 	require.NoError(t, err)
 	path := filepath.Join(root, "resource.d", "basalt", "statefile")
@@ -43,6 +50,7 @@ func runStatefile(t *testing.T, shell, action string, params map[string]string, 
 	for k, v := range params {
 		cmd.Env = append(cmd.Env, "OCF_RESKEY_"+k+"="+v)
 	}
+	cmd.Env = append(cmd.Env, env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()
@@ -57,6 +65,55 @@ func runStatefile(t *testing.T, shell, action string, params map[string]string, 
 }
 
 // shells lists the ways to run a script: by its own #! ("") and, when
+// TestStatefileRoles: promote, demote and the promotion score, as a
+// promotable clone runs them: monitor says 8 while promoted (the marker
+// beside the state file), 0 once demoted; promote and demote are
+// idempotent; stop ends the role with the instance. With a promotion_score
+// list, start, promote and demote publish the Nth score (from 0) for
+// instance rsc:N through HA_SBIN_DIR's crm_attribute and stop deletes it;
+// the last score serves instances beyond the list, a single one every
+// instance; a bad score is a configuration error.
+func TestStatefileRoles(t *testing.T) {
+	dir := t.TempDir()
+	sbin := filepath.Join(dir, "sbin")
+	calls := filepath.Join(dir, "calls")
+	require.NoError(t, os.MkdirAll(sbin, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sbin, "crm_attribute"), []byte("#!/bin/sh\necho \"$*\" >>"+calls+"\n"), 0o755))
+	p := map[string]string{"state": filepath.Join(dir, "r.state"), "promotion_score": "20 15 30 5"}
+	env := []string{"OCF_RESOURCE_INSTANCE=rsc1:2", "HA_SBIN_DIR=" + sbin}
+	for i, step := range []struct {
+		action string
+		rc     int
+	}{
+		{"promote", 7}, {"demote", 7}, {"start", 0}, {"monitor", 0}, {"demote", 0}, {"promote", 0}, {"monitor", 8},
+		{"promote", 0}, {"monitor", 8}, {"demote", 0}, {"monitor", 0}, {"promote", 0}, {"stop", 0}, {"monitor", 7},
+	} {
+		r := runStatefileEnv(t, "", step.action, p, 0, env)
+		require.Equal(t, step.rc, r.rc, "step %d %s: %s", i, step.action, r.stderr)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 2, "only sbin and the calls: no state, marker or temporary file left")
+	b, err := os.ReadFile(calls)
+	require.NoError(t, err)
+	set := "--promotion -v 30\n"
+	require.Equal(t, strings.Repeat(set, 6)+"--promotion -D\n", string(b), "a start, 2 demotes and 3 promotes that ran set it, then the stop deletes it")
+	for _, c := range []struct{ score, instance, want string }{{"20 15", "rsc1:7", "15"}, {"40", "rsc1:1", "40"}, {"40", "rsc1", "40"}} {
+		require.NoError(t, os.Remove(calls))
+		p["promotion_score"] = c.score
+		r := runStatefileEnv(t, "", "start", p, 0, []string{"OCF_RESOURCE_INSTANCE=" + c.instance, "HA_SBIN_DIR=" + sbin})
+		require.Equal(t, 0, r.rc, r.stderr)
+		b, err := os.ReadFile(calls)
+		require.NoError(t, err)
+		require.Equal(t, "--promotion -v "+c.want+"\n", string(b), "%s of %q", c.instance, c.score)
+		require.Equal(t, 0, runStatefileEnv(t, "", "stop", p, 0, env).rc)
+	}
+	p["promotion_score"] = "high"
+	r := runStatefileEnv(t, "", "validate-all", p, 0, env)
+	require.Equal(t, 6, r.rc)
+	require.Contains(t, r.stderr, "promotion_score must be")
+}
+
 // installed, explicitly through dash, the strictest common POSIX shell.
 func shells() []string {
 	out := []string{""}
@@ -282,7 +339,8 @@ func TestStatefileValidateAndActions(t *testing.T) {
 	require.Equal(t, 0, runStatefile(t, "", "stop", missing, 0).rc, "nothing can run there, so stop succeeds")
 
 	ok := map[string]string{"state": filepath.Join(dir, "s")}
-	for _, action := range []string{"promote", "notify", "reload", "migrate_to", "bogus"} {
+	require.Equal(t, 7, runStatefile(t, "", "promote", ok, 0).rc, "promote of a stopped resource: not running")
+	for _, action := range []string{"notify", "reload", "migrate_to", "bogus"} {
 		require.Equal(t, 3, runStatefile(t, "", action, ok, 0).rc, action)
 	}
 	require.Equal(t, 2, runStatefile(t, "", "", nil, 0).rc)
@@ -317,9 +375,9 @@ func TestStatefileMetaData(t *testing.T) {
 	for _, a := range md.Actions {
 		actions = append(actions, a.Name+a.Depth)
 	}
-	require.Equal(t, []string{"state", "fail_dir", "delay"}, params)
+	require.Equal(t, []string{"state", "fail_dir", "delay", "promotion_score"}, params)
 	require.Equal(t, "0", md.Params[0].Required, "state defaults to the runtime directory")
-	require.Equal(t, []string{"start", "stop", "monitor0", "monitor10", "meta-data", "validate-all"}, actions)
+	require.Equal(t, []string{"start", "stop", "promote", "demote", "monitor0", "monitor10", "meta-data", "validate-all"}, actions)
 }
 
 // TestStatefilePassesOCFTester runs Debian's ocf-tester against the agent.

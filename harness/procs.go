@@ -963,10 +963,25 @@ func (pc *ProcessCluster) StateFiles(h string) []string {
 	return out
 }
 
-// Running reports whether rsc runs on h in truth: its state file exists.
-func (pc *ProcessCluster) Running(h, rsc string) bool {
-	_, err := os.Stat(filepath.Join(pc.ResourceDir(h), stateFile(rsc)))
-	return err == nil
+// Running reports whether rsc runs on h in truth: its state file exists
+// (a clone instance's is named after its numbered instance, id:N).
+func (pc *ProcessCluster) Running(h, rsc string) bool { return pc.hasStateFile(h, rsc, ".state") }
+
+// Promoted reports whether rsc runs promoted on h in truth: its state
+// file and the statefile agent's role marker beside it exist.
+func (pc *ProcessCluster) Promoted(h, rsc string) bool {
+	return pc.hasStateFile(h, rsc, ".state.promoted") && pc.Running(h, rsc)
+}
+
+// hasStateFile reports whether h's runtime directory holds the statefile
+// agent's file of rsc (or of an instance of it) ending in suffix.
+func (pc *ProcessCluster) hasStateFile(h, rsc, suffix string) bool {
+	for _, f := range pc.StateFiles(h) {
+		if r, ok := strings.CutPrefix(f, "statefile-"); ok && strings.HasSuffix(r, suffix) && resourceOf(strings.TrimSuffix(r, suffix)) == rsc {
+			return true
+		}
+	}
+	return false
 }
 
 // Fences are the fences seen so far, from the hosts' fence logs.

@@ -1,6 +1,7 @@
 #!/bin/sh
 # quickstart.sh DIR [start|status|stop|kill-host H|restart-host H|kill-manager M|restart-manager M]
 # quickstart.sh DIR --managers N
+# quickstart.sh DIR --example promotable
 #
 # A real 3-host Basalt cluster on this machine, in DIR. Agents listen on
 # 127.0.0.1 ports (PORT_BASE, default 17101, and the next two), run the
@@ -23,17 +24,39 @@
 #                    once, at creation: later commands find the replicas.
 #   kill-manager M   kill -9 replica M (the leader, say): a standby takes over
 #   restart-manager M  start replica M again: it stands by
+#   --example promotable  start (creating the cluster) with a promotable
+#                    clone of Debian's unmodified ocf:pacemaker:Stateful
+#                    (resource db, group db-clone) on h1-h3 instead of the
+#                    demo group: one instance promoted, the others
+#                    unpromoted. Each host's state file is
+#                    DIR/hosts/<host>/varrun/Stateful-db.state ("Promoted"
+#                    or "Unpromoted"); kill-host of the promoted host, and
+#                    another is promoted once it is fenced. Needs Debian's
+#                    pacemaker-resource-agents (make deps). Given once, at
+#                    creation, like --managers.
+#
+# Every host's files are under DIR/hosts/<host>/: agent.pid, power and
+# fence.log (the PID fence agent's), resources/ (HA_RSCTMP) and varrun/
+# (HA_VARRUN), both emptied by a fence as a power-off empties RAM.
 set -eu
-usage="usage: harness/quickstart.sh DIR [start|status|stop|kill-host H|restart-host H|kill-manager M|restart-manager M] | DIR --managers N"
+usage="usage: harness/quickstart.sh DIR [start|status|stop|kill-host H|restart-host H|kill-manager M|restart-manager M] | DIR --managers N | DIR --example promotable"
 dir=${1:?$usage}
 cmd=${2:-start}
 replicas=0
-if [ "$cmd" = --managers ]; then
+example=""
+case $cmd in
+--managers)
 	replicas=${3:?--managers needs a number}
 	case $replicas in '' | *[!0-9]*) echo "quickstart.sh: --managers $replicas: want a number of managers" >&2; exit 2 ;; esac
 	[ "$replicas" -ge 1 ] || { echo "quickstart.sh: --managers needs at least 1" >&2; exit 2; }
 	cmd=start
-fi
+	;;
+--example)
+	example=${3:?--example needs a name (promotable)}
+	[ "$example" = promotable ] || { echo "quickstart.sh: --example $example: the examples are: promotable" >&2; exit 2; }
+	cmd=start
+	;;
+esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$repo/bin}
 base=${PORT_BASE:-17101}
@@ -55,23 +78,34 @@ running() {
 # port H: host H's agent port.
 port() { echo $((base + ${1#h} - 1)); }
 
+# debian_ocf: where Debian's resource-agents packages put the OCF agents.
+debian_ocf=/usr/lib/ocf
+
+# ocf_root: the agents' OCF root: the repository's test agents, or
+# Debian's for the promotable example (recorded in DIR/example).
+ocf_root() {
+	if [ -f "$dir/example" ]; then echo "$debian_ocf"; else echo "$repo/agents/ocf"; fi
+}
+
 check_host() {
 	case " $hosts " in *" $1 "*) ;; *) die "no host \"$1\" (hosts: $hosts)" ;; esac
 }
 
-create() {
-	[ -x "$bin/basalt-manager" ] || (cd "$repo" && make build)
-	"$bin/basalt" certs init --dir "$dir/certs" --hosts h1,h2,h3
-	cat >"$dir/cluster.yaml" <<YAML
-cluster: {name: quickstart, heartbeat-interval: 500ms, dead-timeout: 3s, fence-timeout: 20s, ocf-root: "$repo/agents/ocf"}
-hosts:
-  - {name: h1, address: "127.0.0.1:$(port h1)"}
-  - {name: h2, address: "127.0.0.1:$(port h2)"}
-  - {name: h3, address: "127.0.0.1:$(port h3)"}
-fence-devices:
-  - {id: pid-h1, agent: fence_basalt_pid, params: {hosts_dir: "$dir/hosts"}, hosts: {h1: h1}}
-  - {id: pid-h2, agent: fence_basalt_pid, params: {hosts_dir: "$dir/hosts"}, hosts: {h2: h2}}
-  - {id: pid-h3, agent: fence_basalt_pid, params: {hosts_dir: "$dir/hosts"}, hosts: {h3: h3}}
+# resources_yaml: the example's resources and groups, or the demo group.
+resources_yaml() {
+	if [ "$example" = promotable ]; then
+		cat <<YAML
+resources:
+  - id: db
+    name: demo database (Debian's Stateful)
+    agent: "ocf:pacemaker:Stateful"
+    ops: {monitor: [{interval: 2s, role: unpromoted}, {interval: 1500ms, role: promoted}]}
+groups:
+  - {id: db-clone, name: demo promotable clone, members: [{resource: db}], placement: {promotable: true}}
+YAML
+		return
+	fi
+	cat <<YAML
 resources:
   - {id: pool, name: demo pool, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 2s}]}}
   - {id: fs, name: demo file system, agent: "ocf:basalt:statefile", ops: {monitor: [{interval: 2s}]}}
@@ -82,17 +116,39 @@ groups:
     members: [{resource: pool}, {resource: fs, parent: pool}, {resource: web, parent: fs}]
     placement: {domain: {hosts: [{host: h1}, {host: h2}, {host: h3}]}}
 YAML
-	"$bin/basalt" validate --config "$dir/cluster.yaml" --ocf-root "$repo/agents/ocf" --fence-agents "$repo/agents/fence" >/dev/null
+}
+
+create() {
+	[ -x "$bin/basalt-manager" ] || (cd "$repo" && make build)
+	if [ "$example" = promotable ]; then
+		[ -x "$debian_ocf/resource.d/pacemaker/Stateful" ] ||
+			die "--example promotable runs Debian's ocf:pacemaker:Stateful: install pacemaker-resource-agents (make deps)"
+		echo "$example" >"$dir/example"
+	fi
+	"$bin/basalt" certs init --dir "$dir/certs" --hosts h1,h2,h3
+	cat >"$dir/cluster.yaml" <<YAML
+cluster: {name: quickstart, heartbeat-interval: 500ms, dead-timeout: 3s, fence-timeout: 20s, ocf-root: "$(ocf_root)"}
+hosts:
+  - {name: h1, address: "127.0.0.1:$(port h1)"}
+  - {name: h2, address: "127.0.0.1:$(port h2)"}
+  - {name: h3, address: "127.0.0.1:$(port h3)"}
+fence-devices:
+  - {id: pid-h1, agent: fence_basalt_pid, params: {hosts_dir: "$dir/hosts"}, hosts: {h1: h1}}
+  - {id: pid-h2, agent: fence_basalt_pid, params: {hosts_dir: "$dir/hosts"}, hosts: {h2: h2}}
+  - {id: pid-h3, agent: fence_basalt_pid, params: {hosts_dir: "$dir/hosts"}, hosts: {h3: h3}}
+$(resources_yaml)
+YAML
+	"$bin/basalt" validate --config "$dir/cluster.yaml" --ocf-root "$(ocf_root)" --fence-agents "$repo/agents/fence" >/dev/null
 }
 
 # start_agent H: host H's agent, logging to DIR/H.log (appended: a restart
 # keeps the earlier life's lines). The daemons hold none of this script's
 # streams, so that whoever runs it (a terminal, a test) is not kept waiting.
 start_agent() {
-	mkdir -p "$dir/hosts/$1/resources"
+	mkdir -p "$dir/hosts/$1/resources" "$dir/hosts/$1/varrun"
 	"$bin/basalt-agent" serve --host "$1" --listen "127.0.0.1:$(port "$1")" --certs "$dir/certs" \
-		--state-dir "$dir/state/$1" --ocf-root "$repo/agents/ocf" --fence-agents "$repo/agents/fence" \
-		--rsc-tmp "$dir/hosts/$1/resources" --pid-file "$dir/hosts/$1/agent.pid" \
+		--state-dir "$dir/state/$1" --ocf-root "$(ocf_root)" --fence-agents "$repo/agents/fence" \
+		--rsc-tmp "$dir/hosts/$1/resources" --var-run "$dir/hosts/$1/varrun" --pid-file "$dir/hosts/$1/agent.pid" \
 		--heartbeat-interval 500ms >>"$dir/$1.log" 2>&1 </dev/null &
 }
 
@@ -153,11 +209,26 @@ start() {
 		if [ "$replicas" -gt 0 ]; then mkdir -p "$dir/managers" && echo "$replicas" >"$dir/managers/count"; fi
 	elif [ "$replicas" -gt 0 ] && [ ! -f "$dir/managers/count" ]; then
 		die "$dir was created with one manager: --managers is given when a cluster is created (use a new DIR)"
+	elif [ -n "$example" ] && [ ! -f "$dir/example" ]; then
+		die "$dir was created without --example: it is given when a cluster is created (use a new DIR)"
 	fi
 	for h in $hosts; do
 		running "$dir/hosts/$h/agent.pid" || start_agent "$h"
 	done
 	start_managers
+	if [ -f "$dir/example" ]; then
+		cat <<TXT
+Cluster starting in $dir, with a promotable clone of Debian's Stateful. Then:
+  export BASALT_SOCKET=$(sockets)
+  $bin/basalt status          # db: running on h1,h2,h3, promoted on one of them
+  cat $dir/hosts/h*/varrun/Stateful-db.state
+  $0 $dir kill-host H         # H: the promoted host: fenced, then another is promoted
+  $bin/basalt status; $bin/basalt events   # fenced before promoted
+  $0 $dir restart-host H      # H is back, unpromoted
+  $0 $dir stop
+TXT
+		return
+	fi
 	cat <<TXT
 Cluster starting in $dir. Then:
   export BASALT_SOCKET=$(sockets)

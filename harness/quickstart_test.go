@@ -162,3 +162,87 @@ func TestQuickstartManagers(t *testing.T) {
 	require.Contains(t, d.qs("stop"), "stopped")
 	d.requireStopped("managers/m1.pid", "managers/m2.pid", "managers/m3.pid", "managers/etcd.pid")
 }
+
+// dbRoles is where the promotable example's db runs and is promoted, by a
+// status's JSON.
+func dbRoles(out string) (running, promoted []string, roles map[string]string) {
+	var v api.StatusView
+	if json.Unmarshal([]byte(out), &v) != nil {
+		return nil, nil, nil
+	}
+	for _, g := range v.Groups {
+		for _, r := range g.Resources {
+			if r.ID == "db" {
+				return r.RunningOn, r.PromotedOn, r.Roles
+			}
+		}
+	}
+	return nil, nil, nil
+}
+
+// TestQuickstartPromotable follows the README's promotable example:
+// --example promotable starts a promotable clone of Debian's unmodified
+// Stateful on h1-h3, one promoted (its state file, under DIR/hosts/<host>/
+// varrun/, says so); kill-host of the promoted host, and another is
+// promoted once it is fenced (the event log says fenced, then promoted);
+// restart-host brings it back unpromoted and the cluster healthy.
+func TestQuickstartPromotable(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(debianOCFRoot, "resource.d", "pacemaker", "Stateful")); err != nil {
+		t.Skipf("Debian's pacemaker-resource-agents is not installed: %v", err)
+	}
+	d := newDemo(t, "17501")
+	sock := filepath.Join(d.dir, "manager.sock")
+	require.Contains(t, d.qs("--example", "promotable"), "promotable clone of Debian's Stateful")
+	var first string
+	d.await(sock, "three instances, one promoted", func(rc int, out string) bool {
+		running, promoted, _ := dbRoles(out)
+		if rc != 0 || len(running) != 3 || len(promoted) != 1 {
+			return false
+		}
+		first = promoted[0]
+		return true
+	})
+	for _, h := range []string{"h1", "h2", "h3"} {
+		b, err := os.ReadFile(filepath.Join(d.dir, "hosts", h, "varrun", "Stateful-db.state"))
+		require.NoError(t, err)
+		want := "Unpromoted\n"
+		if h == first {
+			want = "Promoted\n"
+		}
+		require.Equal(t, want, string(b), "%s's state file", h)
+	}
+
+	require.Contains(t, d.qs("kill-host", first), "killed")
+	var second string
+	d.await(sock, "another instance promoted after "+first+" is fenced", func(_ int, out string) bool {
+		_, promoted, _ := dbRoles(out)
+		if len(promoted) != 1 || promoted[0] == first {
+			return false
+		}
+		second = promoted[0]
+		return true
+	})
+	evs, err := api.NewClient(sock).Events(0, 0)
+	require.NoError(t, err)
+	var fenced, promoted uint64
+	for _, e := range evs {
+		if e.Kind == "fenced" && e.Host == first && fenced == 0 {
+			fenced = e.Seq
+		}
+		if e.Kind == "promoted" && e.Host == second {
+			promoted = e.Seq
+		}
+	}
+	require.NotZero(t, fenced, "%s fenced: %v", first, evs)
+	require.Less(t, fenced, promoted, "fenced, then promoted: %v", evs)
+	_, err = os.Stat(filepath.Join(d.dir, "hosts", first, "varrun", "Stateful-db.state"))
+	require.ErrorIs(t, err, os.ErrNotExist, "the fence emptied %s's HA_VARRUN", first)
+
+	require.Contains(t, d.qs("restart-host", first), "started again")
+	d.await(sock, first+" back, unpromoted", func(rc int, out string) bool {
+		running, promoted, roles := dbRoles(out)
+		return rc == 0 && len(running) == 3 && len(promoted) == 1 && promoted[0] == second && roles[first] == "Unpromoted"
+	})
+	require.Contains(t, d.qs("stop"), "stopped")
+	d.requireStopped("manager.pid", "hosts/h1/agent.pid", "hosts/h2/agent.pid", "hosts/h3/agent.pid")
+}

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/basalt-ha/basalt/core/model"
+	simcluster "github.com/basalt-ha/basalt/sim/cluster"
 )
 
 // Realization says how a simulator configuration becomes one real
@@ -102,6 +104,7 @@ func Realize(name string, src []byte, r Realization) ([]byte, *model.Model, erro
 	if r.KeepAgents {
 		rscs = nil
 	}
+	promotable := promotableResources(doc)
 	for _, x := range rscs {
 		rm, _ := x.(map[string]any)
 		rm["agent"] = "ocf:basalt:statefile"
@@ -111,8 +114,23 @@ func Realize(name string, src []byte, r Realization) ([]byte, *model.Model, erro
 		// kept.
 		params, _ := rm["params"].(map[string]any)
 		delete(rm, "params")
+		kept := map[string]any{}
 		if d, ok := params["delay"]; ok {
-			rm["params"] = map[string]any{"delay": d}
+			kept["delay"] = d
+		}
+		if id, _ := rm["id"].(string); promotable[id] {
+			// A promotable clone's instance publishes a score: each
+			// instance (numbered by its host's place) the one the
+			// simulator's would on its host's first boot, so that both
+			// worlds promote the same instance.
+			scores := make([]string, len(hosts))
+			for i := range hosts {
+				scores[i] = strconv.Itoa(simcluster.PromotionScore(i, 1, len(hosts)))
+			}
+			kept["promotion_score"] = strings.Join(scores, " ")
+		}
+		if len(kept) > 0 {
+			rm["params"] = kept
 		}
 	}
 	if err := scaleDurations(doc, "", r.Scale); err != nil {
@@ -127,6 +145,28 @@ func Realize(name string, src []byte, r Realization) ([]byte, *model.Model, erro
 		return nil, nil, fmt.Errorf("realize %s: the realized configuration does not load: %w", name, err)
 	}
 	return out, m, nil
+}
+
+// promotableResources are the members of the document's promotable
+// groups.
+func promotableResources(doc map[string]any) map[string]bool {
+	out := map[string]bool{}
+	groups, _ := doc["groups"].([]any)
+	for _, x := range groups {
+		gm, _ := x.(map[string]any)
+		pl, _ := gm["placement"].(map[string]any)
+		if p, _ := pl["promotable"].(bool); !p {
+			continue
+		}
+		members, _ := gm["members"].([]any)
+		for _, m := range members {
+			mm, _ := m.(map[string]any)
+			if id, ok := mm["resource"].(string); ok {
+				out[id] = true
+			}
+		}
+	}
+	return out
 }
 
 // scaleDurations walks the document and scales every duration-valued

@@ -53,3 +53,19 @@ func TestRealizeRejectsBadInput(t *testing.T) {
 	_, _, err = Realize("x", []byte("cluster: {name: x}\nhosts: [{name: a, address: '127.0.0.1:1'}]\n"), Realization{Scale: 1})
 	require.ErrorContains(t, err, `hosts[0] "a" has no address`)
 }
+
+// TestRealizePromotableScores: a promotable clone's resource gets the
+// statefile agent's promotion scores, one per instance (host place), the
+// simulator's on a first boot, so that both worlds promote alike; an
+// anonymous clone's gets none.
+func TestRealizePromotableScores(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "testdata", "configs", "clones.yaml"))
+	require.NoError(t, err)
+	addrs := map[string]string{"n1": "127.0.0.2:1", "n2": "127.0.0.3:2", "n3": "127.0.0.4:3"}
+	out, m, err := Realize("clones", src, Realization{Scale: 0.2, Addrs: addrs, OCFRoot: "/x/ocf", HostsDir: "/x/hosts", FaultsDir: "/x/faults"})
+	require.NoError(t, err, string(out))
+	db, _ := m.Resource("db")
+	require.Equal(t, map[string]string{"promotion_score": "20 30 10"}, db.Params)
+	mon, _ := m.Resource("mon")
+	require.Empty(t, mon.Params)
+}

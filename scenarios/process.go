@@ -199,19 +199,22 @@ func checkReal(pc *harness.ProcessCluster, e swarm.Expectation) string {
 // files are the truth, the manager's status its view, the hosts' fence
 // logs the fences.
 type realWorld struct {
-	pc     *harness.ProcessCluster
-	view   map[string][]string // resource → hosts the manager says it runs on
-	fenced map[string]bool
+	pc   *harness.ProcessCluster
+	view map[string][]string // resource → hosts the manager says it runs on
+	// promoted: resource → hosts the manager says it is promoted on.
+	promoted map[string][]string
+	fenced   map[string]bool
 }
 
 // observe takes the manager's status and the fences once, so that one
 // check reads one moment of each.
 func observe(pc *harness.ProcessCluster) (realWorld, error) {
-	w := realWorld{pc: pc, view: map[string][]string{}, fenced: map[string]bool{}}
+	w := realWorld{pc: pc, view: map[string][]string{}, promoted: map[string][]string{}, fenced: map[string]bool{}}
 	st, err := pc.Status()
 	for _, g := range st.Groups {
 		for _, r := range g.Resources {
 			w.view[r.ID] = r.RunningOn
+			w.promoted[r.ID] = r.PromotedOn
 		}
 	}
 	for _, op := range pc.Fences() {
@@ -224,3 +227,8 @@ func (w realWorld) Model() *model.Model           { return w.pc.Model }
 func (w realWorld) Running(h, r string) bool      { return w.pc.Running(h, r) }
 func (w realWorld) ManagerRuns(r string) []string { return w.view[r] }
 func (w realWorld) Fenced(h string) bool          { return w.fenced[h] }
+
+// Promoted and ManagerPromoted make the real cluster a swarm.Roles: the
+// statefile agent's role markers, and the manager's status.
+func (w realWorld) Promoted(h, r string) bool         { return w.pc.Promoted(h, r) }
+func (w realWorld) ManagerPromoted(r string) []string { return w.promoted[r] }

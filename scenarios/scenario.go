@@ -68,14 +68,16 @@ type file struct {
 		Edits []model.EditOp `yaml:"edits"`
 	} `yaml:"steps"`
 	Expect []struct {
-		By        string            `yaml:"by"`
-		Running   map[string]string `yaml:"running"`
-		Stopped   []string          `yaml:"stopped"`
-		Down      []string          `yaml:"down"`
-		Fenced    []string          `yaml:"fenced"`
-		NotFenced []string          `yaml:"not-fenced"`
-		Gone      []string          `yaml:"gone"`
-		Current   []string          `yaml:"current"`
+		By        string              `yaml:"by"`
+		Running   map[string]string   `yaml:"running"`
+		RunningOn map[string][]string `yaml:"running-on"`
+		Promoted  map[string]string   `yaml:"promoted"`
+		Stopped   []string            `yaml:"stopped"`
+		Down      []string            `yaml:"down"`
+		Fenced    []string            `yaml:"fenced"`
+		NotFenced []string            `yaml:"not-fenced"`
+		Gone      []string            `yaml:"gone"`
+		Current   []string            `yaml:"current"`
 	} `yaml:"expect"`
 }
 
@@ -145,7 +147,7 @@ func Load(path, configs string) (*Scenario, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc.Expect = append(sc.Expect, swarm.Expectation{By: by, Running: e.Running, Stopped: e.Stopped, Down: e.Down,
+		sc.Expect = append(sc.Expect, swarm.Expectation{By: by, Running: e.Running, RunningOn: e.RunningOn, Promoted: e.Promoted, Stopped: e.Stopped, Down: e.Down,
 			Fenced: e.Fenced, NotFenced: e.NotFenced, Gone: e.Gone, Current: e.Current})
 		sc.Duration = max(sc.Duration, by)
 	}

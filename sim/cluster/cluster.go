@@ -1234,11 +1234,17 @@ func (c *Cluster) promotable(rsc string) bool {
 // host's place in the cluster, turned by its boots, so that the preferred
 // primary changes as hosts are fenced and boot again.
 func (c *Cluster) setPromotionScore(h *host, rsc string) {
-	idx := slices.Index(c.names, h.name)
-	score := 10 * (1 + (idx+h.boots)%len(c.names))
+	score := PromotionScore(slices.Index(c.names, h.name), h.boots, len(c.names))
 	c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), agent.AttrRequest{Op: agent.AttrSet, Name: model.PromotionAttribute(rsc),
 		Value: strconv.Itoa(score), Lifetime: proto.AttrReboot, By: "crm_master"}))
 }
+
+// PromotionScore is the score a simulated promotable instance publishes
+// on the host at index (of hosts) after that host's boots-th power-on (the
+// first boot is 1): the host's place, turned by its boots. The process
+// harness gives the real statefile agent the same first scores, so that
+// both worlds promote the same instance.
+func PromotionScore(index, boots, hosts int) int { return 10 * (1 + (index+boots)%hosts) }
 
 // PromotedOn lists the hosts where rsc runs promoted, in host order.
 func (c *Cluster) PromotedOn(rsc string) []string {

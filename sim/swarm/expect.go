@@ -17,6 +17,16 @@ type Expectation struct {
 	// Running maps a group to the host it must run on (every member
 	// running there in truth, and in the manager's view).
 	Running map[string]string
+	// RunningOn maps a clone to the hosts it must run on, no more and no
+	// fewer (every member running on each, in truth and in the manager's
+	// view).
+	RunningOn map[string][]string
+	// Promoted maps a promotable clone to the one host where it must be
+	// promoted (every member, in truth and in the manager's view), and
+	// nowhere else, or to "*": promoted on exactly one host, any (which
+	// instance is promoted first depends on which reported first);
+	// checked in a world that tells roles (Roles).
+	Promoted map[string]string
 	// Stopped groups run nowhere.
 	Stopped []string
 	// Down resources run nowhere (their group may run in part).
@@ -37,6 +47,16 @@ type Expectation struct {
 // the digests (ocf.Digest) of what runs on h, and of the configured one.
 type Definitions interface {
 	Definitions(h, r string) (running []string, configured string)
+}
+
+// AnyHost in Expectation.Promoted: exactly one host, whichever.
+const AnyHost = "*"
+
+// Roles is a World that tells roles: whether r runs promoted on h in
+// truth, and where the manager believes it does (configuration order).
+type Roles interface {
+	Promoted(h, r string) bool
+	ManagerPromoted(r string) []string
 }
 
 // World is what an expectation is checked against. A scenario runs in two
@@ -86,6 +106,16 @@ func (e Expectation) Check(w World) string {
 			}
 		}
 	}
+	for _, gid := range sortedKeys(e.RunningOn) {
+		want := e.RunningOn[gid]
+		for _, r := range members(gid) {
+			on, says := runsOn(r), w.ManagerRuns(r)
+			if !slices.Equal(on, want) || !slices.Equal(says, want) {
+				bad = append(bad, fmt.Sprintf("%s should run on %v, runs on %v (manager says %v)", r, want, on, says))
+			}
+		}
+	}
+	bad = append(bad, e.checkPromoted(w, members)...)
 	for _, gid := range e.Stopped {
 		for _, r := range members(gid) {
 			if on := runsOn(r); len(on) > 0 {
@@ -115,6 +145,37 @@ func (e Expectation) Check(w World) string {
 	}
 	bad = append(bad, e.checkCurrent(w)...)
 	return strings.Join(bad, "; ")
+}
+
+// checkPromoted checks the Promoted clones.
+func (e Expectation) checkPromoted(w World, members func(string) []string) []string {
+	if len(e.Promoted) == 0 {
+		return nil
+	}
+	rw, ok := w.(Roles)
+	if !ok {
+		return []string{"this world cannot tell roles"}
+	}
+	var bad []string
+	for _, gid := range sortedKeys(e.Promoted) {
+		want := e.Promoted[gid]
+		for _, r := range members(gid) {
+			var on []string
+			for _, h := range w.Model().HostNames() {
+				if rw.Promoted(h, r) {
+					on = append(on, h)
+				}
+			}
+			says := rw.ManagerPromoted(r)
+			if want == AnyHost && len(on) == 1 && slices.Equal(says, on) {
+				continue
+			}
+			if want == AnyHost || !slices.Equal(on, []string{want}) || !slices.Equal(says, []string{want}) {
+				bad = append(bad, fmt.Sprintf("%s should be promoted on %s only, is on %v (manager says %v)", r, want, on, says))
+			}
+		}
+	}
+	return bad
 }
 
 // checkCurrent checks the Current resources.
@@ -179,6 +240,24 @@ func (w SimWorld) ManagerRuns(r string) []string {
 	var on []string
 	for _, h := range w.C.Model.HostNames() {
 		if mgr.Observed(r, h).State == planner.Running {
+			on = append(on, h)
+		}
+	}
+	return on
+}
+
+// Promoted implements Roles from the simulated hosts' truth.
+func (w SimWorld) Promoted(h, r string) bool { return slices.Contains(w.C.PromotedOn(r), h) }
+
+// ManagerPromoted implements Roles.
+func (w SimWorld) ManagerPromoted(r string) []string {
+	mgr := w.C.Manager()
+	if mgr == nil {
+		return nil
+	}
+	var on []string
+	for _, h := range w.C.Model.HostNames() {
+		if ob := mgr.Observed(r, h); ob.State == planner.Running && ob.Promoted {
 			on = append(on, h)
 		}
 	}
