@@ -107,19 +107,14 @@ func parseCrmAttribute(args []string, env func(string) string) (Invocation, erro
 	var lifetime, promotion string
 	var promoted, nodeGiven bool
 	for _, g := range gs {
+		if inv.sharedOption(g) {
+			continue
+		}
 		switch g.key {
 		case "help":
 			return Invocation{Tool: tool, Output: PrintHelp}, nil
-		case "quiet":
-			inv.Quiet = true
 		case "name":
 			inv.Req.Name = g.value
-		case "query":
-			inv.Req.Op, inv.Output = OpQuery, PrintCrmAttribute
-		case "update":
-			inv.Req.Op, inv.Req.Value, inv.Output = OpSet, g.value, PrintNothing
-		case "delete":
-			inv.Req.Op, inv.Output = OpDelete, PrintNothing
 		case "node":
 			inv.Req.Host, nodeGiven = g.value, true
 		case "lifetime", "type":
@@ -155,6 +150,26 @@ func parseCrmAttribute(args []string, env func(string) string) (Invocation, erro
 		return Invocation{}, usageError{tool, "an attribute name is required (--name)"}
 	}
 	return inv, nil
+}
+
+// sharedOption applies an option crm_attribute and crm_master read alike
+// (crm_master is a wrapper of crm_attribute in Pacemaker): quiet, and the
+// command, the last of query, update and delete winning. False when g is
+// none of them.
+func (inv *Invocation) sharedOption(g given) bool {
+	switch g.key {
+	case "quiet":
+		inv.Quiet = true
+	case "query":
+		inv.Req.Op, inv.Output = OpQuery, PrintCrmAttribute
+	case "update":
+		inv.Req.Op, inv.Req.Value, inv.Output = OpSet, g.value, PrintNothing
+	case "delete":
+		inv.Req.Op, inv.Output = OpDelete, PrintNothing
+	default:
+		return false
+	}
+	return true
 }
 
 // lifetimeOf maps -l and -t to a lifetime: reboot/status and
@@ -203,17 +218,12 @@ func parseCrmMaster(args []string, env func(string) string) (Invocation, error) 
 	inv := Invocation{Tool: tool, Output: PrintCrmAttribute,
 		Req: Request{Op: OpQuery, Lifetime: string(proto.AttrForever), By: by(tool, env)}}
 	for _, g := range gs {
+		if inv.sharedOption(g) {
+			continue
+		}
 		switch g.key {
 		case "help":
 			return Invocation{Tool: tool, Output: PrintHelp}, nil
-		case "quiet":
-			inv.Quiet = true
-		case "query":
-			inv.Req.Op, inv.Output = OpQuery, PrintCrmAttribute
-		case "update":
-			inv.Req.Op, inv.Req.Value, inv.Output = OpSet, g.value, PrintNothing
-		case "delete":
-			inv.Req.Op, inv.Output = OpDelete, PrintNothing
 		case "node":
 			inv.Req.Host = g.value
 		case "lifetime":
