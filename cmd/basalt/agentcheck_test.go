@@ -316,8 +316,8 @@ func TestValidateRealTestAgents(t *testing.T) {
 	require.Equal(t, 1, rc)
 	require.Equal(t, []string{
 		f + `:10: fence-devices[0].params.hostsdir: fence device "pdu": fence_basalt_pid has no parameter "hostsdir" (did you mean "hosts_dir"?); known: hosts_dir, fault_file`,
-		f + `:16: resources[0].params.stat: resource "db": ocf:basalt:statefile has no parameter "stat" (did you mean "state"?); known: state, fail_dir, delay`,
-		f + `:17: resources[1].params.path: resource "web": ocf:basalt:statefile has no parameter "path"; known: state, fail_dir, delay`,
+		f + `:16: resources[0].params.stat: resource "db": ocf:basalt:statefile has no parameter "stat" (did you mean "state"?); known: state, fail_dir, delay, promotion_score`,
+		f + `:17: resources[1].params.path: resource "web": ocf:basalt:statefile has no parameter "path"; known: state, fail_dir, delay, promotion_score`,
 	}, strings.Split(strings.TrimSpace(out), "\n"))
 }
 

@@ -164,7 +164,7 @@ func TestAgentsDescribe(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &ds))
 	require.Len(t, ds, 2)
 	require.Equal(t, "ocf:basalt:statefile", ds[0].Agent)
-	require.Equal(t, []string{"state", "fail_dir", "delay"}, paramNames(ds[0]))
+	require.Equal(t, []string{"state", "fail_dir", "delay", "promotion_score"}, paramNames(ds[0]))
 	require.Contains(t, ds[0].Actions, actionDesc{Name: "monitor", Timeout: "20s", Interval: "1m0s", Depth: 10})
 	require.Equal(t, "fence_basalt_pid", ds[1].Agent)
 	require.Equal(t, "Fence agent for Basalt test hosts", ds[1].ShortDesc, "a fence agent's shortdesc attribute")
