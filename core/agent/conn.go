@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -162,9 +163,25 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 				effect.CloseConn{Conn: conn, Why: effect.CloseStale},
 			}
 		}
-		effs = a.promote(now)
+		effs = append(a.outranked(epoch), a.promote(now)...)
 	}
 	return append(effs, a.command(now, msg)...)
+}
+
+// outranked tells the manager of the current connection, before the
+// candidate's command at epoch takes it over, that a newer manager now has
+// the agent: a stale refusal (op 0). Its connection then ends as a live
+// agent lets go of it, and the manager, told a newer one exists, does not
+// take the end for the agent's death (the fast failover path would fence a
+// healthy host in its name). Nothing is said when the candidate is the
+// same manager again (a new connection of the same epoch): that would count
+// against a manager nobody outranks.
+func (a *Agent) outranked(epoch proto.Epoch) []effect.Effect {
+	if a.conn.cur == 0 || epoch <= a.epoch {
+		return nil
+	}
+	return []effect.Effect{effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: proto.Refused{Host: a.cfg.Host, Epoch: a.epoch,
+		Stale: true, Reason: fmt.Sprintf("a manager of epoch %d has taken this host over", epoch)}}}
 }
 
 // candidateSilent promotes a candidate that showed no epoch for two

@@ -80,3 +80,41 @@ func TestCandidateTakesOverWhenSilentOrAlone(t *testing.T) {
 	require.Equal(t, [2]effect.ConnID{4, 0}, [2]effect.ConnID{cur, cand})
 	require.Equal(t, []effect.ConnID{4}, sendsOn(a.TimerFired(t0.Add(time.Second), a.hbTimer)), "heartbeats follow")
 }
+
+// A newer manager taking the agent over is told to the manager it
+// outranks, on that manager's connection and before it is closed, as a
+// stale refusal: without it the old manager saw only its connection end
+// and a refused redial once the agent restarted, took the healthy host for
+// dead and fenced it in two heartbeats (seed 4579). A new connection of the
+// same manager (same epoch) says nothing: nobody outranks it.
+func TestOutrankedManagerIsToldBeforeItsConnectionGoes(t *testing.T) {
+	a := newAgent(t, 3) // obeys conn 1, at epoch 3
+	a.Connected(t0, 2)
+	effs := a.Receive(t0, 2, exec(4, 1, ocf.Start))
+	var told []proto.Refused
+	closedAt, toldAt := -1, -1
+	for i, e := range effs {
+		switch x := e.(type) {
+		case effect.Send:
+			if r, ok := x.Msg.(proto.Refused); ok && x.Conn == 1 {
+				told, toldAt = append(told, r), i
+			}
+		case effect.CloseConn:
+			if x.Conn == 1 {
+				closedAt = i
+			}
+		}
+	}
+	require.Len(t, told, 1, "the outranked manager is told")
+	require.True(t, told[0].Stale)
+	require.Less(t, toldAt, closedAt, "told before its connection closes")
+
+	b := newAgent(t, 3)
+	b.Connected(t0, 2)
+	effs = b.Receive(t0, 2, exec(3, 1, ocf.Start)) // the same manager's new connection
+	require.Equal(t, []effect.CloseConn{{Conn: 1, Why: effect.CloseSuperseded}}, closes(effs))
+	for _, s := range only[effect.Send](effs) {
+		_, refused := s.Msg.(proto.Refused)
+		require.False(t, refused && s.Conn == 1, "nothing said to a manager nobody outranks")
+	}
+}

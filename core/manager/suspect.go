@@ -118,6 +118,13 @@ func (mg *Manager) suspect(now time.Time, hi *hostInfo, end ConnEnd) []effect.Ef
 	if hi.state != planner.Online || hi.pending || now.Before(hi.goodbyeUntil) || !hi.suspectUntil.IsZero() {
 		return nil
 	}
+	if _, outranked := mg.newer[hi.name]; outranked {
+		// The host obeys a newer manager (it said so before letting this
+		// one's connection go): its connection's end and a refused redial
+		// say nothing of its agent's life (seed 4579: a stale manager
+		// declared a healthy host lost in two heartbeats).
+		return nil
+	}
 	switch end {
 	case EndReset:
 		hi.reset = true

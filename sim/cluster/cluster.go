@@ -1108,6 +1108,20 @@ func (c *Cluster) StopAgent(name string, restartAfter time.Duration) {
 	}
 }
 
+// agentCloses plays a live agent letting go of a connection. A
+// superseded manager's connection closes once what the agent sent on it
+// has arrived, as TCP delivers data before the FIN: the agent tells the
+// outranked manager before it lets go (agent.outranked), and closing first
+// lost that, so the manager took the end for the agent's death (seed 4579).
+// Every other close is at once, as before.
+func (c *Cluster) agentCloses(h *host, cn *simConn, why string) {
+	if why != effect.CloseSuperseded || !cn.lastToManager.After(c.Q.Now()) {
+		c.closeConn(cn, h.name, why, manager.EndReset)
+		return
+	}
+	c.Q.At(cn.lastToManager.Add(time.Nanosecond), func() { c.closeConn(cn, h.name, why, manager.EndReset) })
+}
+
 // later is the later of two times.
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
@@ -1340,7 +1354,7 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.onHost(h, func() { c.fromAgent(h, e) })
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
-				c.closeConn(cn, h.name, e.Why, manager.EndReset)
+				c.agentCloses(h, cn, e.Why)
 			}
 		case effect.SetTimer:
 			c.Q.Cancel(h.timers[e.ID])

@@ -112,3 +112,21 @@ func TestChangedDefinitionIsANewInstance(t *testing.T) {
 	}
 	require.Equal(t, []string{"h4 false digest=false", "h4 true digest=true"}, db)
 }
+
+// TestOutrankedManagerSeeds: seed 4579 (every kind of run draws it) had a
+// paused manager of epoch 1 wake beside its replacement; h2's agent handed
+// the newer one its connection, closing the old one's, then stopped
+// cleanly (its goodbye went to the newer manager only). The old manager
+// saw a reset and a refused redial, took h2 for a dead agent on a live
+// host, and declared it lost in two heartbeats (unjust-loss). The agent
+// now tells the manager it outranks before letting its connection go, the
+// simulator delivers that before the close (TCP's data before its FIN),
+// and a manager told a host obeys a newer one leaves the fast path alone.
+func TestOutrankedManagerSeeds(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	for _, cfg := range []Config{{Model: m}, {Model: m, Text: DefaultConfig(), ConfigApply: true}} {
+		r := RunSeed(cfg, 4579)
+		require.False(t, r.Failed(), "seed 4579 (config-apply %v): %s", cfg.ConfigApply, r.Summary())
+	}
+}
