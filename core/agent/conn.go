@@ -78,11 +78,20 @@ func (a *Agent) Conns() (cur, cand effect.ConnID) { return a.conn.cur, a.conn.ca
 // grace before judging it (core/manager). Nothing else changes: the
 // resources and the operations under way are left to the next life.
 func (a *Agent) Goodbye(now time.Time) []effect.Effect {
-	if a.conn.cur == 0 {
+	if a.conn.cur == 0 && a.conn.cand == 0 {
 		return nil
 	}
-	return []effect.Effect{a.log(slog.LevelInfo, "stopping cleanly: saying goodbye to the manager"),
-		effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: proto.Goodbye{Host: a.cfg.Host, Epoch: a.epoch}}}
+	effs := []effect.Effect{a.log(slog.LevelInfo, "stopping cleanly: saying goodbye to the manager")}
+	// The candidate too: a manager that has just connected (a replacement
+	// of a paused one) judges the host as much as the one obeyed, and
+	// without a word it took the close and the refused redial that follow
+	// for a dead agent (seed 10732).
+	for _, c := range []effect.ConnID{a.conn.cur, a.conn.cand} {
+		if c != 0 {
+			effs = append(effs, effect.Send{To: effect.Manager, Conn: c, Msg: proto.Goodbye{Host: a.cfg.Host, Epoch: a.epoch}})
+		}
+	}
+	return effs
 }
 
 // Connected tells the agent that a manager opened connection conn. The

@@ -118,3 +118,18 @@ func TestOutrankedManagerIsToldBeforeItsConnectionGoes(t *testing.T) {
 		require.False(t, refused && s.Conn == 1, "nothing said to a manager nobody outranks")
 	}
 }
+
+// A clean stop says goodbye to the candidate too: a replacement manager
+// that had just connected heard nothing before, and judged the close and
+// the refused redial that followed a dead agent (seed 10732).
+func TestGoodbyeReachesTheCandidateToo(t *testing.T) {
+	a := newAgent(t, 3) // obeys conn 1
+	a.Connected(t0, 2)
+	var to []effect.ConnID
+	for _, s := range only[effect.Send](a.Goodbye(t0)) {
+		if _, ok := s.Msg.(proto.Goodbye); ok {
+			to = append(to, s.Conn)
+		}
+	}
+	require.Equal(t, []effect.ConnID{1, 2}, to)
+}

@@ -122,11 +122,18 @@ func TestChangedDefinitionIsANewInstance(t *testing.T) {
 // now tells the manager it outranks before letting its connection go, the
 // simulator delivers that before the close (TCP's data before its FIN),
 // and a manager told a host obeys a newer one leaves the fast path alone.
+// Seed 10732: the replacement of a paused manager had just connected to
+// h4 when h4's agent stopped cleanly; its goodbye went to the paused
+// manager's connection alone, and the replacement judged the close and
+// the refused redial a dead agent. A goodbye now goes to the candidate
+// connection too.
 func TestOutrankedManagerSeeds(t *testing.T) {
 	m, err := DefaultModel()
 	require.NoError(t, err)
 	for _, cfg := range []Config{{Model: m}, {Model: m, Text: DefaultConfig(), ConfigApply: true}} {
-		r := RunSeed(cfg, 4579)
-		require.False(t, r.Failed(), "seed 4579 (config-apply %v): %s", cfg.ConfigApply, r.Summary())
+		for _, seed := range []uint64{4579, 10732} {
+			r := RunSeed(cfg, seed)
+			require.False(t, r.Failed(), "seed %d (config-apply %v): %s", seed, cfg.ConfigApply, r.Summary())
+		}
 	}
 }
