@@ -124,27 +124,9 @@ func TestProcessStatefulPromotableFailover(t *testing.T) {
 		first = prom[0]
 		return promotedInStatus(p) == first
 	})
-	for _, h := range p.Hosts {
-		b, err := os.ReadFile(statefulFile(t, p, h, true))
-		require.NoError(t, err)
-		want := "Unpromoted\n"
-		if h == first {
-			want = "Promoted\n"
-		}
-		require.Equal(t, want, string(b), "%s's state file", h)
-	}
+	requireStateFiles(t, p, true, first, "Promoted\n", "Unpromoted\n")
 
-	killed := time.Now()
-	p.CrashAgent(first, 0)
-	var second string
-	p.poll("another instance promoted after "+first+" is lost", 60*time.Second, func() bool {
-		prom := promotedOn(p, truth)
-		if len(prom) != 1 || prom[0] == first {
-			return false
-		}
-		second = prom[0]
-		return promotedInStatus(p) == second // the manager heard of it too
-	})
+	killed, second := killPrimary(p, truth, first)
 	b, err := os.ReadFile(statefulFile(t, p, second, true))
 	require.NoError(t, err)
 	require.Equal(t, "Promoted\n", string(b))
@@ -244,26 +226,8 @@ func TestProcessHeartbeatStatefulPromotable(t *testing.T) {
 		}
 		return false
 	})
-	for _, h := range p.Hosts {
-		b, err := os.ReadFile(statefulFile(t, p, h, false))
-		require.NoError(t, err)
-		want := "slave\n"
-		if h == first {
-			want = "master\n"
-		}
-		require.Equal(t, want, string(b), "%s's state file", h)
-	}
-	killed := time.Now()
-	p.CrashAgent(first, 0)
-	var second string
-	p.poll("another master after "+first+" is lost", 60*time.Second, func() bool {
-		prom := promotedOn(p, truth)
-		if len(prom) != 1 || prom[0] == first {
-			return false
-		}
-		second = prom[0]
-		return promotedInStatus(p) == second // the manager heard of it too
-	})
+	requireStateFiles(t, p, false, first, "master\n", "slave\n")
+	killed, second := killPrimary(p, truth, first)
 	fenceAt := requireFencedBeforePromoted(t, p, first, second, killed)
 	truth.Close()
 	require.Empty(t, truth.Violations())
@@ -296,4 +260,38 @@ func TestProcessPacemakerDummyClone(t *testing.T) {
 	for _, c := range truth.Changes() {
 		require.True(t, c.Active || c.Host == "h2", "only h2's instance ended: %+v", c)
 	}
+}
+
+// requireStateFiles: each host's Stateful state file (in HA_VARRUN, as
+// pacemaker's agent keeps it, or HA_RSCTMP, as heartbeat's) says promoted on
+// first and unpromoted elsewhere.
+func requireStateFiles(t *testing.T, p *procCluster, varRun bool, first, promoted, unpromoted string) {
+	t.Helper()
+	for _, h := range p.Hosts {
+		b, err := os.ReadFile(statefulFile(t, p, h, varRun))
+		require.NoError(t, err)
+		want := unpromoted
+		if h == first {
+			want = promoted
+		}
+		require.Equal(t, want, string(b), "%s's state file", h)
+	}
+}
+
+// killPrimary kills the agent of first, the promoted host, and waits until
+// another instance is promoted, in the truth and in the manager's status:
+// when the kill was, and the new primary.
+func killPrimary(p *procCluster, truth *harness.Truth, first string) (time.Time, string) {
+	killed := time.Now()
+	p.CrashAgent(first, 0)
+	var second string
+	p.poll("another instance promoted after "+first+" is lost", 60*time.Second, func() bool {
+		prom := promotedOn(p, truth)
+		if len(prom) != 1 || prom[0] == first {
+			return false
+		}
+		second = prom[0]
+		return promotedInStatus(p) == second // the manager heard of it too
+	})
+	return killed, second
 }
