@@ -102,29 +102,39 @@ func (mg *Manager) PreviewConfig(now time.Time, text string) (ConfigPreview, err
 	return p, nil
 }
 
-// heldFences are the fences of t that ready would hold back: those of
-// hosts not heard from yet (pending, or new in the file) and of hosts whose
-// last fence failed and waits for its retry.
+// heldFences are the fences of t that ready would hold back, with why
+// (fenceHeld).
 func (mg *Manager) heldFences(t planner.Transition) map[int]string {
 	held := map[int]string{}
 	for _, a := range t.Actions {
 		if a.Kind != planner.Fence {
 			continue
 		}
-		hi, known := mg.hosts[a.Host]
-		switch {
-		case !known:
-			held[a.ID] = "new host: fenced only if its agent does not join within the dead timeout (" + mg.m.Cluster.DeadTimeout.String() + ")"
-		case hi.pending:
-			held[a.ID] = "not heard from since the manager started: fenced only if still silent after the dead timeout (" + mg.m.Cluster.DeadTimeout.String() + ")"
-		case hi.fence.retryTimer != 0:
-			held[a.ID] = "its last fence failed: retried after the backoff"
+		if why := mg.fenceHeld(a.Host); why != "" {
+			held[a.ID] = why
 		}
 	}
 	if len(held) == 0 {
 		return nil
 	}
 	return held
+}
+
+// fenceHeld says why the manager would not run a fence of host yet ("":
+// it would): a host not heard from since the manager started (or new in
+// the file) gets the dead timeout to join, a failed fence its backoff.
+// ready holds fences by it; a preview shows it.
+func (mg *Manager) fenceHeld(host string) string {
+	hi, known := mg.hosts[host]
+	switch {
+	case !known:
+		return "new host: fenced only if its agent does not join within the dead timeout (" + mg.m.Cluster.DeadTimeout.String() + ")"
+	case hi.pending:
+		return "not heard from since the manager started: fenced only if still silent after the dead timeout (" + mg.m.Cluster.DeadTimeout.String() + ")"
+	case hi.fence.retryTimer != 0:
+		return "its last fence failed: retried after the backoff"
+	}
+	return ""
 }
 
 // checkConfig loads a configuration and checks that it can replace the

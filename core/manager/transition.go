@@ -250,11 +250,8 @@ func (mg *Manager) ready(a planner.Action) bool {
 			return false
 		}
 	}
-	if a.Kind == planner.Fence {
-		hi := mg.hosts[a.Host]
-		if hi.pending || hi.fence.retryTimer != 0 {
-			return false // a pending host gets its dead timeout; a failed fence its backoff
-		}
+	if a.Kind == planner.Fence && mg.fenceHeld(a.Host) != "" {
+		return false // a pending host gets its dead timeout; a failed fence its backoff
 	}
 	if a.Resource != "" && mg.oneShotInFlight(a.Resource, a.Host) {
 		// One command on an instance at a time: a notification runs
