@@ -85,10 +85,16 @@ const (
 	FailPromote  Kind = "fail-promote"  // next Times promotes of Resource on Host fail with RC
 	HangDemote   Kind = "hang-demote"   // the next demote of Resource on Host hangs (until its timeout)
 	KillPromoted Kind = "kill-promoted" // Resource's promoted instance dies, wherever it runs then
+	// The clone notifications of a promotable group with notify: true,
+	// drawn with the promotion kinds, each from a stream of its own.
+	FailNotify Kind = "fail-notify" // next Times notifications of Resource on Host exit with RC
+	HangNotify Kind = "hang-notify" // the next notification of Resource on Host hangs (until ops.notify.timeout)
 )
 
 // promotionKinds are the kinds Options.Promotable switches on.
-var promotionKinds = []Kind{FailPromote, HangDemote, KillPromoted}
+// The notification kinds came after the first three: appended, they leave
+// the others' draws as they were.
+var promotionKinds = []Kind{FailPromote, HangDemote, KillPromoted, FailNotify, HangNotify}
 
 // A For of zero on a fault that is normally undone after For (pause,
 // partition, cut, isolate, clog, device faults, standby, stop, unmanage,
@@ -257,7 +263,8 @@ type Options struct {
 	// without it is as it always was. (Kinds, when set, must name it too.)
 	ConfigApply bool
 	// Promotable lets the promotion kinds (fail-promote, hang-demote,
-	// kill-promoted) switch on, each from a stream of its own, for a
+	// kill-promoted, and for a group with notify: true fail-notify and
+	// hang-notify) switch on, each from a stream of its own, for a
 	// cluster with a promotable group: a plan drawn without it is as it
 	// always was.
 	Promotable bool
@@ -406,8 +413,9 @@ type drawer struct {
 	o                            Options
 	rng                          *rand.Rand
 	hosts, rscs, groups, devices []string
-	// promotable are the resources of promotable groups.
-	promotable []string
+	// promotable are the resources of promotable groups; notifying
+	// those of the promotable groups with notify: true.
+	promotable, notifying []string
 }
 
 func newDrawer(m *model.Model, o Options) *drawer {
@@ -419,6 +427,9 @@ func newDrawer(m *model.Model, o Options) *drawer {
 		d.groups = append(d.groups, g.ID)
 		if g.Placement.Clone.Promotable {
 			d.promotable = append(d.promotable, g.Resources()...)
+			if g.Placement.Clone.Notify {
+				d.notifying = append(d.notifying, g.Resources()...)
+			}
 		}
 	}
 	for _, dev := range m.FenceDevices {
@@ -526,6 +537,16 @@ func (d *drawer) draw(k Kind) (Fault, bool) {
 		f.Host, f.Resource, f.Times = d.pick(d.hosts), d.pick(d.promotable), 1
 	case KillPromoted:
 		f.Resource = d.pick(d.promotable)
+	case FailNotify, HangNotify:
+		// A notification fault only means something where notifications
+		// run: a group without notify: true sends none.
+		if len(d.notifying) == 0 {
+			return f, false
+		}
+		f.Host, f.Resource, f.Times = d.pick(d.hosts), d.pick(d.notifying), 1
+		if k == FailNotify {
+			f.Times, f.RC = 1+d.rng.IntN(3), 1
+		}
 	default:
 		d.workload(&f)
 	}

@@ -247,6 +247,10 @@ func Apply(t Target, s Step) error {
 		return t.FailResource(f.Host, f.Resource, "promote", f.RC, f.Times, false)
 	case HangDemote:
 		return t.FailResource(f.Host, f.Resource, "demote", 0, f.Times, true)
+	case FailNotify:
+		return t.FailResource(f.Host, f.Resource, "notify", f.RC, f.Times, false)
+	case HangNotify:
+		return t.FailResource(f.Host, f.Resource, "notify", 0, f.Times, true)
 	case KillPromoted:
 		if rt, ok := t.(RoleTarget); ok {
 			return rt.KillPromoted(f.Resource)
