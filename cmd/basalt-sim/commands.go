@@ -417,6 +417,11 @@ func printSummary(w io.Writer, cfg swarm.Config, s swarm.Summary, h header) {
 	if cov.Notifications > 0 {
 		rows = append(rows, row{"notifications", cov.Notifications})
 	}
+	if cfg.Promotable || cov.NotifyFaults > 0 {
+		// The notify faults, and the notifications that failed or timed
+		// out: each one that failed nothing (the notify judge).
+		rows = append(rows, []row{{"notify faults", cov.NotifyFaults}, {"notifications failed", cov.NotifyFailures}}...)
+	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-22s %d\n", r.name, r.n)
 	}

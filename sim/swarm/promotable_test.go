@@ -8,7 +8,8 @@ import (
 
 // TestPromotableSwarm: the promotable cluster under the promotion faults
 // (and every other) keeps at most one primary at every instant, heals with
-// one, and the seeds really promote, demote and fail promotes.
+// one, and the seeds really promote, demote and fail promotes, and fail
+// and hang notifications (which the notify judge finds failed nothing).
 func TestPromotableSwarm(t *testing.T) {
 	m, err := PromotableModel()
 	require.NoError(t, err)
@@ -22,6 +23,8 @@ func TestPromotableSwarm(t *testing.T) {
 	require.Positive(t, cov.Promotions)
 	require.Positive(t, cov.Demotions)
 	require.Positive(t, cov.PromoteFailures)
+	require.Positive(t, cov.NotifyFaults)
+	require.Positive(t, cov.NotifyFailures)
 	require.Equal(t, RunSeed(cfg, 3).Hash, RunSeed(cfg, 3).Hash, "a promotable seed replays exactly")
 }
 

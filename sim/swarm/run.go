@@ -93,7 +93,8 @@ type Config struct {
 	// heal requires the world to run exactly it (staleTruth).
 	ConfigApply bool
 	// Promotable lets the promotion faults switch on (faults.Options):
-	// a failed promote, a hung demote, the promoted instance's death.
+	// a failed promote, a hung demote, the promoted instance's death, a
+	// failed or hung notification.
 	Promotable bool
 	// healthCheck, when set (tests), sees every verdict of the heal
 	// phase's health check beside the full scan's.
@@ -191,6 +192,12 @@ type Coverage struct {
 	// Notifications counts the clone notifications the agents ran
 	// (notify: true; the promotable cluster's clone sets it).
 	Notifications int `json:"notifications,omitempty"`
+	// NotifyFaults counts the notification faults injected (fail-notify,
+	// hang-notify); NotifyFailures the notifications that ended failed or
+	// killed at their timeout, which must have failed nothing (the notify
+	// judge).
+	NotifyFaults   int `json:"notify_faults,omitempty"`
+	NotifyFailures int `json:"notify_failures,omitempty"`
 }
 
 // Add sums coverage.
@@ -202,6 +209,8 @@ func (c *Coverage) Add(o Coverage) {
 	c.Demotions += o.Demotions
 	c.PromoteFailures += o.PromoteFailures
 	c.Notifications += o.Notifications
+	c.NotifyFaults += o.NotifyFaults
+	c.NotifyFailures += o.NotifyFailures
 	c.StopFailures += o.StopFailures
 	c.MonitorFailures += o.MonitorFailures
 	c.Partitions += o.Partitions
@@ -532,6 +541,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 				res.Coverage.MonitorFailures++
 			}
 		}
+		res.Violations = append(res.Violations, checkNotifies(mg)...)
 	}
 	last := map[string]string{}
 	for _, o := range ops {
@@ -548,6 +558,8 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 			res.Coverage.Demotions++
 		case o.Kind == "notify" && done:
 			res.Coverage.Notifications++
+		case o.Kind == "notify" && !o.Return.IsZero():
+			res.Coverage.NotifyFailures++
 		}
 		if o.Kind == "start" && !o.Return.IsZero() && o.RC == 0 && !o.Killed {
 			if prev, ok := last[o.Resource]; ok && prev != o.Host {
@@ -632,6 +644,8 @@ func count(cov *Coverage, f faults.Fault) {
 	case faults.CrashMidway:
 		cov.Crashes++
 		cov.QuickRestarts++
+	case faults.FailNotify, faults.HangNotify:
+		cov.NotifyFaults++
 	}
 }
 
