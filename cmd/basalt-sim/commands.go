@@ -50,7 +50,7 @@ func (c *common) register(fs *subcmd.Flags) {
 	fs.DurationVar(&c.heal, "heal", 5*time.Minute, "virtual length of the heal phase (recovery must happen within it)")
 	fs.BoolVar(&c.shapes, "shapes", false, "each seed draws its own cluster shape (hosts, groups, policies, fencing) instead of one cluster")
 	fs.BoolVar(&c.configApply, "config-apply", false, "draw config-apply faults too: random valid changes of the running configuration (remove a group, add one, change a parameter or a monitor)")
-	fs.BoolVar(&c.promotable, "promotable", false, "run the built-in cluster with a promotable clone (or --config's), and draw promotion faults too: failed promotes, hung demotes, the promoted instance's death")
+	fs.BoolVar(&c.promotable, "promotable", false, "run the built-in cluster with a promotable clone (or --config's), and draw promotion faults too: failed promotes, hung demotes, the promoted instance's death, failed and hung notifications")
 	fs.IntVar(&c.replicas, "replicas", 0, "run this many manager replicas on a simulated etcd, with leader and etcd faults (0: one manager, no etcd)")
 }
 
