@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -131,7 +130,7 @@ func notifyConsequences(t *testing.T, r Result, mg *manager.Manager) []cluster.O
 			t.Errorf("a failure recorded: %+v", e)
 		}
 	}
-	require.Positive(t, events["notify-failed"], "each failed notification is a notify-failed event")
+	require.Equal(t, len(failed), events["notify-failed"], "each failed notification is a notify-failed event")
 	require.Zero(t, events["fence-requested"], "nothing fenced")
 	require.Empty(t, mg.FenceHistory(), "nothing fenced")
 	for _, rs := range mg.Status().Resources {
@@ -150,7 +149,7 @@ func mustResource(t *testing.T, id string) model.Resource {
 	m, err := PromotableModel()
 	require.NoError(t, err)
 	r, ok := m.Resource(id)
-	require.True(t, ok, fmt.Sprintf("no resource %s", id))
+	require.True(t, ok, "no resource %s", id)
 	return *r
 }
 
