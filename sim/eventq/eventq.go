@@ -22,23 +22,24 @@ func makeID(slot int32, gen uint32) ID { return ID(uint64(gen)<<32 | uint64(uint
 
 // The queue keeps three places for an event, by how far off it is. The
 // front, a 4-ary heap, holds every event whose bucket (its time in units of
-// bucketWidth from the start) is at or before the cursor; the wheel holds,
-// unordered, each event of the next wheelSize-1 buckets in a list of its
-// bucket; the far heap holds the rest. Events leave the far heap for the
-// wheel, and the wheel's buckets for the front, only as the cursor reaches
-// them, so that a timer cancelled before it is due (most of a simulation's
-// timers) is unlinked from its bucket in constant time instead of being
-// sifted through a heap of every pending timer, and the front heap that
-// orders events exactly stays the size of one bucket. Only the front
-// decides the order, so the order is exactly the heap's: time, tie-break,
-// insertion.
+// 2^bucketShift ns from the start's second) is at or before the cursor;
+// the wheel holds, unordered, each event of the next wheelSize-1 buckets
+// in a list of its bucket; the far heap holds the rest. Events leave the
+// far heap for the wheel, and the wheel's buckets for the front, only as
+// the cursor reaches them, so that a timer cancelled before it is due (most
+// of a simulation's timers) is unlinked from its bucket in constant time
+// instead of being sifted through a heap of every pending timer, and the
+// front heap stays the size of a bucket. Only the front decides the order,
+// so the order is exactly the heap's: time, tie-break, insertion.
 const (
 	// bucketShift makes a bucket 2^22 ns (about 4.2 ms) of virtual time:
-	// wide enough that the cursor seldom crosses empty buckets, narrow
-	// enough that the front heap stays small with 100,000 timers pending.
+	// narrow enough that the front heap stays small (about 40 events with
+	// 100,000 timers pending over 10 s), wide enough that a span of
+	// virtual time has few buckets to visit.
 	bucketShift = 22
-	// wheelBits makes the wheel 4,096 buckets, about 17 s: a simulated
-	// cluster's heartbeats, retries and most timeouts fall within it.
+	// wheelBits makes the wheel 4,096 buckets, about 17 s: later timers
+	// wait in the far heap and move into the wheel once, when the cursor
+	// comes within 17 s of them.
 	wheelBits = 12
 	wheelSize = 1 << wheelBits
 	wheelMask = wheelSize - 1
@@ -56,16 +57,24 @@ const (
 	locFree  int32 = -3
 )
 
-// slot holds an event: its callback, its time as given, its tie-break and
-// insertion number (the front takes them when the event leaves the wheel)
-// and where it is. In a heap, pos is its index there; in a wheel bucket,
-// pos and next are the slot+1 of its neighbours in the bucket's list (0 for
-// none), so that unlinking it needs no search.
+// slot holds what an event runs and is ordered by: its callback, its time
+// as given, its tie-break and insertion number (the front takes them when
+// the event leaves the wheel).
 type slot struct {
-	at   time.Time
-	fn   func()
-	tie  uint64
-	seq  uint64
+	at  time.Time
+	fn  func()
+	tie uint64
+	seq uint64
+}
+
+// meta is where a slot's event is, kept apart from the slot so that
+// cancelling, which reads and writes only metas (the event's and its
+// neighbours' in a bucket), works in an array a quarter the size of the
+// slots': with 100,000 timers pending it stays in cache. In a heap, pos is
+// the entry's index there; in a wheel bucket, pos and next are the slot+1
+// of its neighbours in the bucket's list (0 for none), so that unlinking
+// needs no search.
+type meta struct {
 	gen  uint32
 	loc  int32
 	pos  int32
@@ -106,6 +115,7 @@ type Queue struct {
 	front   heap
 	far     heap
 	slots   []slot
+	metas   []meta // one for each slot
 	free    []int32
 	n       int // events scheduled
 	inWheel int // of which in wheel buckets
@@ -142,14 +152,15 @@ func (q *Queue) At(t time.Time, fn func()) ID {
 		q.free = q.free[:n-1]
 	} else {
 		s = int32(len(q.slots))
-		q.slots = append(q.slots, slot{gen: 1})
+		q.slots = append(q.slots, slot{})
+		q.metas = append(q.metas, meta{gen: 1})
 	}
 	sl := &q.slots[s]
 	sl.at, sl.fn, sl.tie, sl.seq = t, fn, tie, q.seq
 	e := entry{sec: t.Unix(), nsec: int32(t.Nanosecond()), slot: s, tie: tie, seq: q.seq}
 	q.place(e, q.bucket(&e))
 	q.n++
-	return makeID(s, sl.gen)
+	return makeID(s, q.metas[s].gen)
 }
 
 // After schedules fn d from now.
@@ -169,20 +180,20 @@ func (q *Queue) bucket(e *entry) int64 {
 func (q *Queue) place(e entry, b int64) {
 	switch {
 	case b <= q.cur:
-		q.front.push(q.slots, e)
+		q.front.push(q.metas, e)
 	case b < q.cur+wheelSize:
 		q.link(e.slot, int32(b&wheelMask))
 	default:
-		q.far.push(q.slots, e)
+		q.far.push(q.metas, e)
 	}
 }
 
 // link puts slot s at the head of wheel bucket i.
 func (q *Queue) link(s int32, i int32) {
-	sl := &q.slots[s]
-	sl.loc, sl.pos, sl.next = i, 0, q.heads[i]
+	m := &q.metas[s]
+	m.loc, m.pos, m.next = i, 0, q.heads[i]
 	if h := q.heads[i]; h != 0 {
-		q.slots[h-1].pos = s + 1
+		q.metas[h-1].pos = s + 1
 	}
 	q.heads[i] = s + 1
 	q.used[i>>6] |= 1 << (i & 63)
@@ -191,15 +202,15 @@ func (q *Queue) link(s int32, i int32) {
 
 // unlink takes slot s out of its wheel bucket's list.
 func (q *Queue) unlink(s int32) {
-	sl := &q.slots[s]
-	i := sl.loc
-	if sl.pos != 0 {
-		q.slots[sl.pos-1].next = sl.next
-	} else if q.heads[i] = sl.next; sl.next == 0 {
+	m := &q.metas[s]
+	i := m.loc
+	if m.pos != 0 {
+		q.metas[m.pos-1].next = m.next
+	} else if q.heads[i] = m.next; m.next == 0 {
 		q.used[i>>6] &^= 1 << (i & 63)
 	}
-	if sl.next != 0 {
-		q.slots[sl.next-1].pos = sl.pos
+	if m.next != 0 {
+		q.metas[m.next-1].pos = m.pos
 	}
 	q.inWheel--
 }
@@ -207,11 +218,11 @@ func (q *Queue) unlink(s int32) {
 // find returns the slot id names while its event is scheduled.
 func (q *Queue) find(id ID) (int32, bool) {
 	s := int64(uint32(id))
-	if s >= int64(len(q.slots)) {
+	if s >= int64(len(q.metas)) {
 		return 0, false
 	}
-	sl := &q.slots[s]
-	return int32(s), sl.loc != locFree && sl.gen == uint32(id>>32)
+	m := &q.metas[s]
+	return int32(s), m.loc != locFree && m.gen == uint32(id>>32)
 }
 
 // Cancel removes a scheduled event; cancelling a past or unknown event is a
@@ -221,11 +232,11 @@ func (q *Queue) Cancel(id ID) {
 	if !ok {
 		return
 	}
-	switch sl := &q.slots[s]; sl.loc {
+	switch m := &q.metas[s]; m.loc {
 	case locFront:
-		q.front.remove(q.slots, int(sl.pos))
+		q.front.remove(q.metas, int(m.pos))
 	case locFar:
-		q.far.remove(q.slots, int(sl.pos))
+		q.far.remove(q.metas, int(m.pos))
 	default:
 		q.unlink(s)
 	}
@@ -258,7 +269,7 @@ func (q *Queue) Step() bool {
 	s := q.front.h[0].slot
 	sl := &q.slots[s]
 	at, fn := sl.at, sl.fn
-	q.front.remove(q.slots, 0)
+	q.front.remove(q.metas, 0)
 	q.release(s)
 	q.now = at
 	q.handled++
@@ -287,7 +298,7 @@ func (q *Queue) advance() bool {
 		if b >= next+wheelSize {
 			break
 		}
-		q.far.remove(q.slots, 0)
+		q.far.remove(q.metas, 0)
 		q.place(e, b)
 	}
 	q.drain(int32(next & wheelMask))
@@ -320,9 +331,9 @@ func (q *Queue) drain(i int32) {
 			break
 		}
 		s := p - 1
+		p = q.metas[s].next
 		sl := &q.slots[s]
-		p = sl.next
-		q.front.push(q.slots, entry{sec: sl.at.Unix(), nsec: int32(sl.at.Nanosecond()), slot: s, tie: sl.tie, seq: sl.seq})
+		q.front.push(q.metas, entry{sec: sl.at.Unix(), nsec: int32(sl.at.Nanosecond()), slot: s, tie: sl.tie, seq: sl.seq})
 		q.inWheel--
 	}
 	q.heads[i] = 0
@@ -332,11 +343,12 @@ func (q *Queue) drain(i int32) {
 // release frees a slot whose event has left the queue. Bumping the
 // generation makes every ID handed out for it stale.
 func (q *Queue) release(s int32) {
-	sl := &q.slots[s]
-	sl.fn, sl.loc, sl.at = nil, locFree, time.Time{}
-	sl.gen++
-	if sl.gen == 0 {
-		sl.gen = 1
+	sl, m := &q.slots[s], &q.metas[s]
+	sl.fn, sl.at = nil, time.Time{}
+	m.loc = locFree
+	m.gen++
+	if m.gen == 0 {
+		m.gen = 1
 	}
 	q.free = append(q.free, s)
 	q.n--
@@ -347,35 +359,35 @@ func (q *Queue) release(s int32) {
 const arity = 4
 
 // heap is a 4-ary heap of entries that keeps each entry's index in its
-// slot, so that an entry can be removed from the middle.
+// slot's meta, so that an entry can be removed from the middle.
 type heap struct {
 	h   []entry
-	loc int32 // what the slots of its entries say they are in
+	loc int32 // what the metas of its entries say they are in
 }
 
 // push adds e.
-func (hp *heap) push(slots []slot, e entry) {
-	slots[e.slot].loc = hp.loc
+func (hp *heap) push(metas []meta, e entry) {
+	metas[e.slot].loc = hp.loc
 	hp.h = append(hp.h, e)
-	hp.up(slots, len(hp.h)-1)
+	hp.up(metas, len(hp.h)-1)
 }
 
 // remove takes the entry at index i out of the heap.
-func (hp *heap) remove(slots []slot, i int) {
+func (hp *heap) remove(metas []meta, i int) {
 	last := len(hp.h) - 1
 	if i != last {
 		hp.h[i] = hp.h[last]
-		slots[hp.h[i].slot].pos = int32(i)
+		metas[hp.h[i].slot].pos = int32(i)
 	}
 	hp.h = hp.h[:last]
-	if i < last && !hp.up(slots, i) {
-		hp.down(slots, i)
+	if i < last && !hp.up(metas, i) {
+		hp.down(metas, i)
 	}
 }
 
 // up moves the entry at i towards the root while it runs before its parent,
 // and reports whether it moved.
-func (hp *heap) up(slots []slot, i int) bool {
+func (hp *heap) up(metas []meta, i int) bool {
 	h := hp.h
 	e := h[i]
 	start := i
@@ -385,16 +397,16 @@ func (hp *heap) up(slots []slot, i int) bool {
 			break
 		}
 		h[i] = h[p]
-		slots[h[i].slot].pos = int32(i)
+		metas[h[i].slot].pos = int32(i)
 		i = p
 	}
 	h[i] = e
-	slots[e.slot].pos = int32(i)
+	metas[e.slot].pos = int32(i)
 	return i != start
 }
 
 // down moves the entry at i towards the leaves while a child runs before it.
-func (hp *heap) down(slots []slot, i int) {
+func (hp *heap) down(metas []meta, i int) {
 	h := hp.h
 	n := len(h)
 	e := h[i]
@@ -413,11 +425,11 @@ func (hp *heap) down(slots []slot, i int) {
 			break
 		}
 		h[i] = h[best]
-		slots[h[i].slot].pos = int32(i)
+		metas[h[i].slot].pos = int32(i)
 		i = best
 	}
 	h[i] = e
-	slots[e.slot].pos = int32(i)
+	metas[e.slot].pos = int32(i)
 }
 
 // RunUntil runs every event due up to and including t, then sets the clock to

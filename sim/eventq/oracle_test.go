@@ -62,10 +62,14 @@ type oracleRun struct {
 	ran   int
 	dead  []ID
 	rearm bool
+	crowd bool // half the events in one bucket, 100 ms ahead
 }
 
 func (x *oracleRun) delay() time.Duration {
 	r := x.r
+	if x.crowd && r.IntN(2) == 0 {
+		return 100 * time.Millisecond
+	}
 	switch r.IntN(9) {
 	case 0:
 		return 0
@@ -252,4 +256,33 @@ func TestFarFutureAndSameInstant(t *testing.T) {
 	for q.Step() {
 	}
 	require.Equal(t, []string{"now", "17s", "17.5s", "18s", "1h-1ns", "1h", "150y", "150y+1ns", "200y-a", "200y-b"}, got)
+}
+
+// TestCancelStormStaysBounded cancels and re-arms a few timers many times
+// at one instant, as a loop in one callback could, half of them into one
+// bucket: every cancel frees its slot at once, so the queue's memory stays
+// that of the timers pending, and the order afterwards is the oracle's.
+func TestCancelStormStaysBounded(t *testing.T) {
+	x := &oracleRun{t: t, r: rand.New(rand.NewPCG(5, 5)), ties: rand.New(rand.NewPCG(6, 6)), crowd: true}
+	x.q = New(t0, rand.New(rand.NewPCG(6, 6)))
+	const pending = 40
+	for range pending {
+		x.schedule()
+	}
+	for n := range 200_000 {
+		k := x.r.IntN(len(x.o.live))
+		x.q.Cancel(x.o.live[k].id)
+		x.q.Cancel(x.o.live[k].id) // twice: the second must do nothing
+		x.o.drop(k)
+		x.schedule()
+		if n%1000 == 0 {
+			x.check()
+		}
+	}
+	require.LessOrEqual(t, len(x.q.slots), pending)
+	x.check()
+	for x.q.Step() {
+	}
+	require.Empty(t, x.o.live)
+	require.Zero(t, x.q.inWheel)
 }
