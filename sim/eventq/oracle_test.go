@@ -152,10 +152,12 @@ func (x *oracleRun) check() {
 }
 
 func (x *oracleRun) step() {
-	before := x.ran
-	require.Equal(x.t, len(x.o.live) > 0, x.q.Step())
-	if len(x.o.live) > 0 || before != x.ran {
-		require.Equal(x.t, before+1, x.ran)
+	before, due := x.ran, len(x.o.live) > 0
+	require.Equal(x.t, due, x.q.Step())
+	if due {
+		require.Equal(x.t, before+1, x.ran, "one event per step")
+	} else {
+		require.Equal(x.t, before, x.ran)
 	}
 }
 
@@ -285,4 +287,29 @@ func TestCancelStormStaysBounded(t *testing.T) {
 	}
 	require.Empty(t, x.o.live)
 	require.Zero(t, x.q.inWheel)
+}
+
+// TestEventOneWheelAhead schedules an event exactly one wheel's span past
+// the cursor's bucket, the first that must wait in the far heap, asks for
+// the next event (which moves the cursor to it) and then schedules earlier
+// ones: they must still run first.
+func TestEventOneWheelAhead(t *testing.T) {
+	width := time.Duration(1) << bucketShift
+	span := wheelSize * width
+	for _, from := range []time.Duration{0, 3*span + 12345} {
+		q := New(t0, nil)
+		q.After(from, func() {}) // brings the cursor to from's bucket
+		require.True(t, q.Step())
+		base := t0.Add(from / width * width) // the start of the cursor's bucket
+		var got []string
+		q.At(base.Add(span), func() { got = append(got, "span") })
+		next, ok := q.Next()
+		require.True(t, ok)
+		require.Equal(t, base.Add(span), next)
+		q.After(time.Second, func() { got = append(got, "1s") })
+		q.After(0, func() { got = append(got, "now") })
+		for q.Step() {
+		}
+		require.Equal(t, []string{"now", "1s", "span"}, got, "from %s", from)
+	}
 }
