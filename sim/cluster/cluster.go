@@ -254,12 +254,14 @@ type Cluster struct {
 	stale  []*mgrInst
 	mstore *storage.Mem
 	// cut[a][b]: messages from a to b are dropped.
-	cut       map[string]map[string]bool
-	netRng    *rand.Rand
-	rfaults   map[string]*ResourceFault // host/resource/action
-	dfaults   map[string]DeviceFault
-	hasher    hash.Hash
-	lines     int
+	cut     map[string]map[string]bool
+	netRng  *rand.Rand
+	rfaults map[string]*ResourceFault // host/resource/action
+	dfaults map[string]DeviceFault
+	hasher  hash.Hash
+	lines   int
+	// line is the trace line being built (trace.go), reused.
+	line      []byte
 	rebooting map[string]bool
 	// records are the agents' history records, in the order written;
 	// fences the fences as the targets' power saw them.
@@ -448,18 +450,6 @@ func (c *Cluster) Hash() string { return hex.EncodeToString(c.hasher.Sum(nil)) }
 
 // TraceLines is the number of trace lines so far.
 func (c *Cluster) TraceLines() int { return c.lines }
-
-func (c *Cluster) trace(format string, args ...any) {
-	line := fmt.Sprintf("%s ", c.Q.Now().Sub(Start)) + fmt.Sprintf(format, args...)
-	// One running hash over every line, newline-separated: the same
-	// sequence of lines, and only it, gives the same hash.
-	c.hasher.Write([]byte(line))
-	c.hasher.Write([]byte{'\n'})
-	c.lines++
-	if c.opts.Trace != nil {
-		c.opts.Trace(line)
-	}
-}
 
 // Run advances virtual time by d.
 func (c *Cluster) Run(d time.Duration) error {
@@ -950,7 +940,7 @@ func (c *Cluster) toAgent(from, to string, cn *simConn, msg effect.Message) {
 			if h.agent == nil || h.gen != cn.gen {
 				return // the agent process is dead: nobody reads the socket
 			}
-			c.trace("deliver %s->%s conn=%d %s", from, to, cn.id, msg.Describe())
+			c.traceDeliver(from, to, cn.id, msg.Describe())
 			effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
 			for _, e := range effs {
 				if _, ok := e.(effect.StartProcess); ok {
@@ -972,7 +962,7 @@ func (c *Cluster) fromAgent(h *host, e effect.Send) {
 		mi := cn.mi
 		c.noteHeard(mi, h.name, e.Msg)
 		c.onManager(mi, func() {
-			c.trace("deliver %s->manager conn=%d %s", h.name, cn.id, e.Msg.Describe())
+			c.traceDeliver(h.name, effect.Manager, cn.id, e.Msg.Describe())
 			c.applyManager(mi, mi.m.Receive(c.Q.Now(), h.name, e.Msg))
 		})
 	})
