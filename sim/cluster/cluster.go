@@ -748,7 +748,11 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			id, due := e.ID, e.At
 			mi.timers[id] = c.Q.At(due, func() {
 				delete(mi.timers, id)
-				c.onManagerTimer(mi, func() { c.applyManager(mi, mi.m.TimerFired(c.timerAt(due), id)) })
+				if !mi.up || mi.paused { // only these need onManagerTimer's closure
+					c.onManagerTimer(mi, func() { c.managerTimer(mi, due, id) })
+					return
+				}
+				c.managerTimer(mi, due, id)
 			})
 		case effect.CancelTimer:
 			c.Q.Cancel(mi.timers[e.ID])
@@ -772,6 +776,11 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			c.trace("manager effect %s", e.Describe())
 		}
 	}
+}
+
+// managerTimer is a timer of instance mi, due at due, firing.
+func (c *Cluster) managerTimer(mi *mgrInst, due time.Time, id effect.TimerID) {
+	c.applyManager(mi, mi.m.TimerFired(c.timerAt(due), id))
 }
 
 // ---- network ----
@@ -849,7 +858,7 @@ func (c *Cluster) cutLink(a, b string, cut bool) {
 // cuts, loss, latency, clogs and duplicates apply. It arrives (deliver runs)
 // only if the connection is still open then: what was sent on a connection
 // that closed meanwhile is lost with it.
-func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message, deliver func()) {
+func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message) {
 	if r, ok := msg.(proto.Refused); ok && r.Stale {
 		c.staleRefusals++
 	}
@@ -879,10 +888,18 @@ func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message, del
 		at = last.Add(time.Nanosecond)
 	}
 	*last = at
+	// The one allocation of a message in flight: its arrival, which
+	// hands it on without building more closures (agentHears,
+	// managerHears).
 	arrive := func() {
-		if cn.open {
-			deliver()
+		if !cn.open {
+			return
 		}
+		if to == effect.Manager {
+			c.managerHears(cn, from, msg)
+			return
+		}
+		c.agentHears(cn, from, to, msg)
 	}
 	c.Q.At(at, arrive)
 	if c.dup > 0 && c.netRng.Float64() < c.dup {
@@ -934,38 +951,63 @@ func (c *Cluster) fromManager(e effect.Send) {
 
 // toAgent carries a message to a host's agent on connection cn.
 func (c *Cluster) toAgent(from, to string, cn *simConn, msg effect.Message) {
-	c.transmit(from, to, cn, msg, func() {
-		h := cn.h
-		c.onHost(h, func() {
-			if h.agent == nil || h.gen != cn.gen {
-				return // the agent process is dead: nobody reads the socket
-			}
-			c.traceDeliver(from, to, cn.id, msg.Describe())
-			effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
-			for _, e := range effs {
-				if _, ok := e.(effect.StartProcess); ok {
-					c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg.Describe()})
-					break
-				}
-			}
-			c.applyAgent(h, effs)
-		})
-	})
+	c.transmit(from, to, cn, msg)
+}
+
+// agentHears is the arrival of a message at a host's end of connection cn:
+// its agent reads it now, or when the host resumes if it is paused. (Only
+// a paused host needs the closure onHost keeps.)
+func (c *Cluster) agentHears(cn *simConn, from, to string, msg effect.Message) {
+	if h := cn.h; h.paused {
+		c.onHost(h, func() { c.agentReads(cn, from, to, msg) })
+		return
+	}
+	c.agentReads(cn, from, to, msg)
+}
+
+// agentReads is a host's agent reading a message from connection cn.
+func (c *Cluster) agentReads(cn *simConn, from, to string, msg effect.Message) {
+	h := cn.h
+	if h.agent == nil || h.gen != cn.gen {
+		return // the agent process is dead: nobody reads the socket
+	}
+	c.traceDeliver(from, to, cn.id, msg.Describe())
+	effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
+	for _, e := range effs {
+		if _, ok := e.(effect.StartProcess); ok {
+			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg.Describe()})
+			break
+		}
+	}
+	c.applyAgent(h, effs)
 }
 
 // fromAgent sends an agent's message to the manager on the connection it
 // names; the manager instance at the other end hears it, with the host
 // that sent it as its proven sender.
 func (c *Cluster) fromAgent(h *host, e effect.Send) {
-	cn := c.conns[e.Conn]
-	c.transmit(h.name, effect.Manager, cn, e.Msg, func() {
-		mi := cn.mi
-		c.noteHeard(mi, h.name, e.Msg)
-		c.onManager(mi, func() {
-			c.traceDeliver(h.name, effect.Manager, cn.id, e.Msg.Describe())
-			c.applyManager(mi, mi.m.Receive(c.Q.Now(), h.name, e.Msg))
-		})
-	})
+	c.transmit(h.name, effect.Manager, c.conns[e.Conn], e.Msg)
+}
+
+// managerHears is the arrival of a host's message at the manager's end of
+// connection cn: the instance there reads it now, or when it resumes (or
+// never, if it is down). Only those two need onManager's closure.
+func (c *Cluster) managerHears(cn *simConn, from string, msg effect.Message) {
+	mi := cn.mi
+	c.noteHeard(mi, from, msg)
+	if !mi.up || mi.paused {
+		c.onManager(mi, func() { c.managerReads(cn, from, msg) })
+		return
+	}
+	c.managerReads(cn, from, msg)
+}
+
+// managerReads is a manager instance reading a host's message from
+// connection cn.
+func (c *Cluster) managerReads(cn *simConn, from string, msg effect.Message) {
+	mi := cn.mi
+	c.traceDeliver(from, effect.Manager, cn.id, msg.Describe())
+	c.applyManager(mi, mi.m.Receive(c.Q.Now(), from, msg))
 }
 
 // SendFromStaleManager delivers msg to a host as if a superseded manager
@@ -1341,7 +1383,11 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
-			c.onHost(h, func() { c.fromAgent(h, e) })
+			if h.paused { // only a paused host needs onHost's closure
+				c.onHost(h, func() { c.fromAgent(h, e) })
+				continue
+			}
+			c.fromAgent(h, e)
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
 				c.agentCloses(h, cn, e.Why)
@@ -1354,9 +1400,11 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 					return
 				}
 				delete(h.timers, id)
-				c.onHost(h, func() {
-					c.applyAgent(h, c.agentInput(h, false, func() []effect.Effect { return h.agent.TimerFired(c.Q.Now(), id) }))
-				})
+				if h.paused { // only a paused host needs onHost's closure
+					c.onHost(h, func() { c.agentTimer(h, id) })
+					return
+				}
+				c.agentTimer(h, id)
 			})
 		case effect.CancelTimer:
 			c.Q.Cancel(h.timers[e.ID])
@@ -1384,6 +1432,11 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.trace("host %s effect %s", h.name, e.Describe())
 		}
 	}
+}
+
+// agentTimer is a timer of h's agent firing.
+func (c *Cluster) agentTimer(h *host, id effect.TimerID) {
+	c.applyAgent(h, c.agentInput(h, false, func() []effect.Effect { return h.agent.TimerFired(c.Q.Now(), id) }))
 }
 
 // startProcess plays an OCF or fence agent run; it returns the process
