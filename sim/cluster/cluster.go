@@ -177,7 +177,7 @@ type host struct {
 	// no state file yet, as the statefile agent's monitor does while its
 	// start has not written one.
 	starting map[inst]int
-	timers   map[effect.TimerID]eventq.ID
+	timers   *timerSet
 	// procs are the agent processes running, by the agent life (gen) that
 	// started them: an agent restart does not kill resource agents, and a
 	// new agent's process IDs start again from 1.
@@ -240,7 +240,16 @@ type procKey struct {
 
 type simProc struct {
 	exit eventq.ID
-	run  func(killed bool)
+	// run ends the process, killed or not: it is the exit event's own
+	// callback (one closure per process, not one more to pass killed).
+	run    func()
+	killed bool
+}
+
+// kill ends p now, killed.
+func (p *simProc) kill() {
+	p.killed = true
+	p.run()
 }
 
 // Cluster is a simulated cluster.
@@ -337,9 +346,11 @@ func New(m *model.Model, opts Options) *Cluster {
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
-		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, promoted: map[inst]bool{}, starting: map[inst]int{},
+		hs := &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, promoted: map[inst]bool{}, starting: map[inst]int{},
 			pgids: map[int]procKey{},
 			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
+		hs.timers = newTimerSet(c.Q, func(t *timer) { c.hostTimerFired(hs, t) })
+		c.hosts[h.Name] = hs
 	}
 	return c
 }
@@ -488,7 +499,7 @@ type mgrInst struct {
 	paused     bool
 	held       []func()
 	heldTimers []func()
-	timers     map[effect.TimerID]eventq.ID
+	timers     *timerSet
 	// heard is when a sign of life (hello, heartbeat) from each host last
 	// reached this instance's end of a connection, read or not yet.
 	heard map[string]time.Time
@@ -506,7 +517,7 @@ func (c *Cluster) StartManager() {
 	if c.cur != nil && c.cur.up {
 		c.CrashManager() // a frozen one too: a restart kills the stopped process
 	}
-	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}, heard: map[string]time.Time{}}
+	mi := c.newInst(nil)
 	mi.m = manager.New(manager.Config{Model: c.Model})
 	rec, err := manager.Recover(c.mstore)
 	if err != nil {
@@ -542,9 +553,7 @@ func (c *Cluster) CrashManager() {
 func (c *Cluster) endInst(mi *mgrInst, line string) {
 	mi.up = false
 	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
-	for _, id := range mi.timers {
-		c.Q.Cancel(id)
-	}
+	mi.timers.cancelAll()
 	c.trace("%s", line)
 	c.closeManagerConns(mi)
 }
@@ -744,19 +753,9 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 				c.closeConn(cn, "manager", e.Why, manager.EndSilent)
 			}
 		case effect.SetTimer:
-			c.Q.Cancel(mi.timers[e.ID])
-			id, due := e.ID, e.At
-			mi.timers[id] = c.Q.At(due, func() {
-				delete(mi.timers, id)
-				if !mi.up || mi.paused { // only these need onManagerTimer's closure
-					c.onManagerTimer(mi, func() { c.managerTimer(mi, due, id) })
-					return
-				}
-				c.managerTimer(mi, due, id)
-			})
+			mi.timers.set(e.ID, e.At, 0)
 		case effect.CancelTimer:
-			c.Q.Cancel(mi.timers[e.ID])
-			delete(mi.timers, e.ID)
+			mi.timers.cancel(e.ID)
 		case effect.Persist:
 			if mi.rep != nil {
 				if !c.leaderPersist(mi, e) {
@@ -776,6 +775,22 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			c.trace("manager effect %s", e.Describe())
 		}
 	}
+}
+
+// newInst is a manager instance that is up, of replica rep (nil: the
+// one manager without replicas).
+func (c *Cluster) newInst(rep *replica) *mgrInst {
+	mi := &mgrInst{up: true, heard: map[string]time.Time{}, rep: rep}
+	mi.timers = newTimerSet(c.Q, func(t *timer) {
+		id, due := t.id, t.due
+		mi.timers.done(t)
+		if !mi.up || mi.paused { // only these need onManagerTimer's closure
+			c.onManagerTimer(mi, func() { c.managerTimer(mi, due, id) })
+			return
+		}
+		c.managerTimer(mi, due, id)
+	})
+	return mi
 }
 
 // managerTimer is a timer of instance mi, due at due, firing.
@@ -1048,7 +1063,7 @@ func (c *Cluster) PowerOn(name string) {
 	h.powered, h.paused, h.held = true, false, nil
 	h.gen++
 	h.boots++
-	h.timers = map[effect.TimerID]eventq.ID{}
+	h.timers.forget()
 	h.procs = map[procKey]*simProc{}
 	h.starting = map[inst]int{}
 	c.startAgent(h)
@@ -1171,10 +1186,7 @@ func (c *Cluster) stopAgentProcess(h *host, end manager.ConnEnd) {
 // machine, its life.
 func (c *Cluster) endAgentProcess(h *host) {
 	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
-	for _, id := range h.timers {
-		c.Q.Cancel(id)
-	}
-	h.timers = map[effect.TimerID]eventq.ID{}
+	h.timers.cancelAll()
 	// Resource agents the dead agent started run to completion (they are
 	// not in its process group's fate here: conservative for safety), and
 	// their effects on the file system happen, but nobody hears of them.
@@ -1393,22 +1405,9 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 				c.agentCloses(h, cn, e.Why)
 			}
 		case effect.SetTimer:
-			c.Q.Cancel(h.timers[e.ID])
-			id := e.ID
-			h.timers[id] = c.Q.At(e.At, func() {
-				if h.gen != gen {
-					return
-				}
-				delete(h.timers, id)
-				if h.paused { // only a paused host needs onHost's closure
-					c.onHost(h, func() { c.agentTimer(h, id) })
-					return
-				}
-				c.agentTimer(h, id)
-			})
+			h.timers.set(e.ID, e.At, gen)
 		case effect.CancelTimer:
-			c.Q.Cancel(h.timers[e.ID])
-			delete(h.timers, e.ID)
+			h.timers.cancel(e.ID)
 		case effect.StartProcess:
 			if pgid := c.startProcess(h, e.ID, e.Spec); pgid != 0 {
 				c.applyAgent(h, h.agent.ProcessStarted(c.Q.Now(), e.ID, pgid))
@@ -1420,7 +1419,7 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 		case effect.KillProcess:
 			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
 				c.Q.Cancel(p.exit)
-				p.exit = c.Q.After(0, func() { p.run(true) })
+				p.exit = c.Q.After(0, p.kill)
 			}
 		case effect.Persist:
 			c.persist(h.store, e)
@@ -1432,6 +1431,22 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.trace("host %s effect %s", h.name, e.Describe())
 		}
 	}
+}
+
+// hostTimerFired is a timer of h's agent coming due. One set in an
+// earlier life of the host (the batch of effects that set it ended the
+// life) does nothing and stays where it is, as it always has.
+func (c *Cluster) hostTimerFired(h *host, t *timer) {
+	if h.gen != t.gen {
+		return
+	}
+	id := t.id
+	h.timers.done(t)
+	if h.paused { // only a paused host needs onHost's closure
+		c.onHost(h, func() { c.agentTimer(h, id) })
+		return
+	}
+	c.agentTimer(h, id)
 }
 
 // agentTimer is a timer of h's agent firing.
@@ -1473,10 +1488,11 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 	pgid := h.nextPgid
 	h.pgids[pgid] = key
 	p := &simProc{}
-	p.run = func(killed bool) {
+	p.run = func() {
 		if _, ok := h.procs[key]; !ok {
 			return
 		}
+		killed := p.killed
 		delete(h.procs, key)
 		delete(h.pgids, pgid)
 		if action == "start" {
@@ -1486,22 +1502,34 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		if h.gen != gen || h.agent == nil {
 			return // the agent that started it is gone; nobody hears it
 		}
-		c.onHost(h, func() {
-			if score != nil && exit.Code == 0 && !killed {
+		if score == nil || exit.Code != 0 || killed {
+			c.processExited(h, id, exit)
+		} else {
+			c.onHost(h, func() {
 				// Before its exit, as Stateful calls crm_attribute.
 				c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), score.request(rsc)))
-			}
-			c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
-		})
+				c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
+			})
+		}
 		if action == "start" && exit.Code == 0 && c.promotable(in.rsc) {
 			c.onHost(h, func() { c.setPromotionScore(h, in.rsc) })
 		}
 	}
 	h.procs[key] = p
 	if fault == nil || !fault.Hang {
-		p.exit = c.Q.After(dur, func() { p.run(false) })
+		p.exit = c.Q.After(dur, p.run)
 	}
 	return pgid
+}
+
+// processExited tells h's agent that its process id exited, now or when
+// the host resumes (only a paused host needs onHost's closure).
+func (c *Cluster) processExited(h *host, id proc.ID, exit proc.Exit) {
+	if h.paused {
+		c.onHost(h, func() { c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit)) })
+		return
+	}
+	c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
 }
 
 // runTime is how long an action of rsc takes on h: a draw from the host's
@@ -1610,7 +1638,7 @@ func (c *Cluster) killOrphan(h *host, k agent.KillOrphan) {
 	if key, ok := h.pgids[k.PGID]; ok {
 		if p, ok := h.procs[key]; ok {
 			c.Q.Cancel(p.exit)
-			p.run(true)
+			p.kill()
 		}
 	}
 	c.trace("host %s killed orphan group %d (%s)", h.name, k.PGID, k.Resource)
@@ -1667,14 +1695,14 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 	fault := c.dfaults[device]
 	key := procKey{gen, id}
 	p := &simProc{}
-	p.run = func(killed bool) {
+	p.run = func() {
 		if _, ok := h.procs[key]; !ok {
 			return
 		}
 		delete(h.procs, key)
 		exit := proc.Exit{}
 		switch {
-		case killed:
+		case p.killed:
 			exit = proc.Exit{Code: -1, Signal: "killed"}
 		case fault.Fail:
 			exit.Code = 1
@@ -1705,11 +1733,11 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 		if h.gen != gen || h.agent == nil {
 			return
 		}
-		c.onHost(h, func() { c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit)) })
+		c.processExited(h, id, exit)
 	}
 	h.procs[key] = p
 	if !fault.Hang {
-		p.exit = c.Q.After(c.opts.FenceDuration, func() { p.run(false) })
+		p.exit = c.Q.After(c.opts.FenceDuration, p.run)
 	}
 }
 
