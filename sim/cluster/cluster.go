@@ -272,9 +272,10 @@ type Cluster struct {
 	// line is the trace line being built (trace.go), reused.
 	line      []byte
 	rebooting map[string]bool
-	// records are the agents' history records, in the order written;
-	// fences the fences as the targets' power saw them.
-	records []history.Record
+	// records are the agents' history records, paired into operations
+	// as they are written (history.go); fences the fences as the
+	// targets' power saw them.
+	records opLog
 	fences  []Op
 	// Acts is every command an agent acted on.
 	Acts []Act
@@ -1415,7 +1416,7 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 		case agent.KillOrphan:
 			c.killOrphan(h, e)
 		case history.Note:
-			c.records = append(c.records, e.Record)
+			c.records.add(e.Record)
 		case effect.KillProcess:
 			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
 				c.Q.Cancel(p.exit)
@@ -1657,7 +1658,8 @@ func (c *Cluster) Fences() []Op { return c.fences }
 // records paired (an operation whose agent died before it ended is
 // pending) and the fences.
 func (c *Cluster) History() []Op {
-	ops := append(history.Ops(c.records), c.fences...)
+	ops := make([]Op, 0, len(c.records.ops)+len(c.fences))
+	ops = append(append(ops, c.records.ops...), c.fences...)
 	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call.Before(ops[j].Call) })
 	return ops
 }
