@@ -747,7 +747,9 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
-			c.noteLeaderAct(mi, e.Msg.Describe())
+			if mi.rep != nil { // only a replica's acts are judged: no description otherwise
+				c.noteLeaderAct(mi, e.Msg.Describe())
+			}
 			c.fromManager(e)
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
@@ -987,11 +989,12 @@ func (c *Cluster) agentReads(cn *simConn, from, to string, msg effect.Message) {
 	if h.agent == nil || h.gen != cn.gen {
 		return // the agent process is dead: nobody reads the socket
 	}
-	c.traceDeliver(from, to, cn.id, msg.Describe())
+	desc := msg.Describe()
+	c.traceDeliver(from, to, cn.id, desc)
 	effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
 	for _, e := range effs {
 		if _, ok := e.(effect.StartProcess); ok {
-			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg.Describe()})
+			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: desc})
 			break
 		}
 	}
