@@ -270,7 +270,9 @@ type Cluster struct {
 	hasher  hash.Hash
 	lines   int
 	// line is the trace line being built (trace.go), reused.
-	line      []byte
+	line []byte
+	// flights are the free messages in flight (transmit).
+	flights   []*flight
 	rebooting map[string]bool
 	// records are the agents' history records, paired into operations
 	// as they are written (history.go); fences the fences as the
@@ -906,28 +908,65 @@ func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message) {
 		at = last.Add(time.Nanosecond)
 	}
 	*last = at
-	// The one allocation of a message in flight: its arrival, which
-	// hands it on without building more closures (agentHears,
-	// managerHears).
-	arrive := func() {
-		if !cn.open {
-			return
-		}
-		if to == effect.Manager {
-			c.managerHears(cn, from, msg)
-			return
-		}
-		c.agentHears(cn, from, to, msg)
-	}
-	c.Q.At(at, arrive)
+	f := c.takeFlight()
+	f.cn, f.from, f.to, f.msg, f.arrivals = cn, from, to, msg, 1
+	c.Q.At(at, f.arrive)
 	if c.dup > 0 && c.netRng.Float64() < c.dup {
 		// The copy comes after the original, never ahead of it: one
 		// connection never delivers a later copy first, and a copy that
 		// overtook made the agent take a new monitor setup before a
 		// cancel sent ahead of it (seeds 3249 and 3353, before cancels
 		// named their setup).
-		c.Q.At(at.Add(time.Nanosecond+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond)))), arrive)
+		f.arrivals++
+		c.Q.At(at.Add(time.Nanosecond+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond)))), f.arrive)
 	}
+}
+
+// flight is a message in flight on a connection, and its arrival event's
+// callback. Flights are reused (Cluster.flights) once their last arrival
+// ran: a closure per message was, with the heartbeats, among the
+// simulator's most frequent allocations. Arrivals are never cancelled, so
+// a flight is free exactly when its arrivals have all run.
+type flight struct {
+	cn       *simConn
+	from, to string
+	msg      effect.Message
+	arrivals int // still to run: two for a duplicated message
+	arrive   func()
+}
+
+// takeFlight is a free flight, or a new one.
+func (c *Cluster) takeFlight() *flight {
+	if n := len(c.flights); n > 0 {
+		f := c.flights[n-1]
+		c.flights[n-1] = nil
+		c.flights = c.flights[:n-1]
+		return f
+	}
+	f := &flight{}
+	f.arrive = func() { c.land(f) }
+	return f
+}
+
+// land is an arrival of f at the end of its connection: if the
+// connection is still open, the peer there hears the message (agentHears,
+// managerHears). The flight is freed first if this was its last arrival,
+// as hearing may send more. The free list is bounded by the most messages
+// ever in flight at once.
+func (c *Cluster) land(f *flight) {
+	cn, from, to, msg := f.cn, f.from, f.to, f.msg
+	if f.arrivals--; f.arrivals == 0 {
+		*f = flight{arrive: f.arrive}
+		c.flights = append(c.flights, f)
+	}
+	if !cn.open {
+		return
+	}
+	if to == effect.Manager {
+		c.managerHears(cn, from, msg)
+		return
+	}
+	c.agentHears(cn, from, to, msg)
 }
 
 // TCP's retransmission timeout: the first retransmission of a lost segment

@@ -3,6 +3,7 @@ package cluster
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,4 +54,31 @@ func TestTraceLinesAndHash(t *testing.T) {
 	}
 	require.Equal(t, want.Hash(), c.Hash())
 	require.Equal(t, 4, c.TraceLines())
+}
+
+// TestDuplicatedMessagesFreeTheirFlightOnce: with every message delivered
+// twice, a flight goes back to the free list once, after its second
+// arrival (a flight freed after the first would carry the next message in
+// place of the copy), and the cluster still settles as it does without.
+func TestDuplicatedMessagesFreeTheirFlightOnce(t *testing.T) {
+	w := newWorld(t, "failover-pair.yaml", Options{Seed: 1})
+	w.SetDuplication(1)
+	w.Boot()
+	w.settle(time.Minute, func() bool { return w.runningOn("fs1", "oss1") && w.Manager().Idle() }, "fs1 on oss1")
+	require.NoError(t, w.Run(30*time.Second))
+	require.NotEmpty(t, w.flights)
+	seen := map[*flight]bool{}
+	for _, f := range w.flights {
+		require.False(t, seen[f], "a flight freed twice")
+		seen[f] = true
+		require.Zero(t, f.arrivals)
+		require.Nil(t, f.msg)
+	}
+	copies := 0
+	for _, l := range w.lines {
+		if strings.HasSuffix(l, " deliver oss1->manager conn=1 heartbeat host=oss1 epoch=1 seq=30") {
+			copies++
+		}
+	}
+	require.Equal(t, 2, copies, "a heartbeat arrives twice")
 }
