@@ -5,7 +5,7 @@ import "github.com/basalt-ha/basalt/core/history"
 // opLog pairs the agents' history records into operations as they are
 // written: the same operations, in the same order, as history.Ops makes of
 // the whole list of records (TestOpLogIsHistoryOps holds it to that). A
-// seed's records were a tenth of the bytes it allocated, kept only to be
+// seed's records were about a tenth of the bytes it allocated, kept only to be
 // paired once at its end; an operation is kept once instead of its two
 // records, and only the runs still going are looked up.
 type opLog struct {

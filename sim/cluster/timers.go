@@ -8,11 +8,11 @@ import (
 )
 
 // timerSet is a machine's timers on the queue, by the machine's timer IDs.
-// Every SetTimer used to schedule a fresh closure, a sixth of a default
-// seed's allocations (heartbeats re-arm every second); a timer's firing is
-// now a timer struct whose callback was built once, taken from a free list
-// and put back once its event can no longer run (it fired or was
-// cancelled). The queue sees the same At and Cancel calls as before, in the
+// Every SetTimer used to schedule a fresh closure (and a host's firing
+// one more), about one allocation in twenty of a default seed: heartbeats
+// re-arm every second. A timer's firing is now a timer struct whose
+// callback was built once, taken from a free list and put back once its
+// event can no longer run (it fired or was cancelled). The queue sees the same At and Cancel calls as before, in the
 // same order, so runs are unchanged.
 type timerSet struct {
 	q       *eventq.Queue
