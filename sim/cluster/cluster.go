@@ -555,7 +555,6 @@ func (c *Cluster) CrashManager() {
 // connections close.
 func (c *Cluster) endInst(mi *mgrInst, line string) {
 	mi.up = false
-	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
 	mi.timers.cancelAll()
 	c.trace("%s", line)
 	c.closeManagerConns(mi)
@@ -1228,7 +1227,6 @@ func (c *Cluster) stopAgentProcess(h *host, end manager.ConnEnd) {
 // endAgentProcess ends the agent process of a host: its timers, its
 // machine, its life.
 func (c *Cluster) endAgentProcess(h *host) {
-	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
 	h.timers.cancelAll()
 	// Resource agents the dead agent started run to completion (they are
 	// not in its process group's fate here: conservative for safety), and

@@ -81,7 +81,7 @@ func (s *timerSet) done(t *timer) {
 
 // cancelAll cancels every timer.
 func (s *timerSet) cancelAll() {
-	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
+	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order, and free timers are interchangeable (the order they are reused in changes no event)
 	for _, t := range s.pending {
 		s.q.Cancel(t.ev)
 		s.free = append(s.free, t)
