@@ -244,6 +244,18 @@ type simProc struct {
 	// callback (one closure per process, not one more to pass killed).
 	run    func()
 	killed bool
+	// A resource agent's run (startProcess) keeps what its end needs
+	// here, and run is bound once to resourceRunEnds: its simProc is
+	// reused (Cluster.procs) once the run has ended, as a process per
+	// operation was the driver's last allocation per event. A fence
+	// agent's run (startFence) is a closure of its own.
+	h      *host
+	key    procKey
+	pgid   int
+	in     inst
+	action string
+	fault  *ResourceFault
+	score  *simScore
 }
 
 // kill ends p now, killed.
@@ -271,8 +283,10 @@ type Cluster struct {
 	lines   int
 	// line is the trace line being built (trace.go), reused.
 	line []byte
-	// flights are the free messages in flight (transmit).
+	// flights are the free messages in flight (transmit), procs the free
+	// resource agent runs (startProcess).
 	flights   []*flight
+	procs     []*simProc
 	rebooting map[string]bool
 	// records are the agents' history records, paired into operations
 	// as they are written (history.go); fences the fences as the
@@ -1528,39 +1542,63 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 	h.nextPgid++
 	pgid := h.nextPgid
 	h.pgids[pgid] = key
-	p := &simProc{}
-	p.run = func() {
-		if _, ok := h.procs[key]; !ok {
-			return
-		}
-		killed := p.killed
-		delete(h.procs, key)
-		delete(h.pgids, pgid)
-		if action == "start" {
-			h.starting[in]--
-		}
-		exit := c.actionEnds(h, in, action, fault, killed)
-		if h.gen != gen || h.agent == nil {
-			return // the agent that started it is gone; nobody hears it
-		}
-		if score == nil || exit.Code != 0 || killed {
-			c.processExited(h, id, exit)
-		} else {
-			c.onHost(h, func() {
-				// Before its exit, as Stateful calls crm_attribute.
-				c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), score.request(rsc)))
-				c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
-			})
-		}
-		if action == "start" && exit.Code == 0 && c.promotable(in.rsc) {
-			c.onHost(h, func() { c.setPromotionScore(h, in.rsc) })
-		}
-	}
+	p := c.takeProc()
+	p.h, p.key, p.pgid, p.in, p.action, p.fault, p.score = h, key, pgid, in, action, fault, score
 	h.procs[key] = p
 	if fault == nil || !fault.Hang {
 		p.exit = c.Q.After(dur, p.run)
 	}
 	return pgid
+}
+
+// takeProc is a free resource agent run, or a new one.
+func (c *Cluster) takeProc() *simProc {
+	if n := len(c.procs); n > 0 {
+		p := c.procs[n-1]
+		c.procs[n-1] = nil
+		c.procs = c.procs[:n-1]
+		return p
+	}
+	p := &simProc{}
+	p.run = func() { c.resourceRunEnds(p) }
+	return p
+}
+
+// resourceRunEnds is the end of a resource agent's run p, killed or not:
+// its effects on the host happen, and the agent that started it, if it
+// still runs, hears of it. p is freed first: nothing can run it again
+// (its exit was its one event: a kill cancels it before it schedules or
+// runs its own), and what the agent does next may start a process.
+func (c *Cluster) resourceRunEnds(p *simProc) {
+	h, key := p.h, p.key
+	if _, ok := h.procs[key]; !ok {
+		return
+	}
+	killed, pgid, in, action, fault, score := p.killed, p.pgid, p.in, p.action, p.fault, p.score
+	gen, id, rsc := key.gen, key.id, in.rsc
+	*p = simProc{run: p.run}
+	c.procs = append(c.procs, p)
+	delete(h.procs, key)
+	delete(h.pgids, pgid)
+	if action == "start" {
+		h.starting[in]--
+	}
+	exit := c.actionEnds(h, in, action, fault, killed)
+	if h.gen != gen || h.agent == nil {
+		return // the agent that started it is gone; nobody hears it
+	}
+	if score == nil || exit.Code != 0 || killed {
+		c.processExited(h, id, exit)
+	} else {
+		c.onHost(h, func() {
+			// Before its exit, as Stateful calls crm_attribute.
+			c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), score.request(rsc)))
+			c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
+		})
+	}
+	if action == "start" && exit.Code == 0 && c.promotable(in.rsc) {
+		c.onHost(h, func() { c.setPromotionScore(h, in.rsc) })
+	}
 }
 
 // processExited tells h's agent that its process id exited, now or when
