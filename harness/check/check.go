@@ -207,19 +207,17 @@ type ownOutput struct {
 var ownership = porcupine.Model{
 	Init: func() interface{} { return "" },
 	Step: func(state, input, output interface{}) (bool, interface{}) {
-		set := splitSet(state.(string))
+		set := state.(string)
 		in, out := input.(ownInput), output.(ownOutput)
 		switch in.kind {
 		case "start":
-			for _, h := range set {
-				if h != in.host {
-					return false, state
-				}
+			if !onlyOn(set, in.host) {
+				return false, state
 			}
 			return true, in.host
 		case "stop":
 			if out.known && out.rc == 0 {
-				return true, joinSet(without(set, in.host))
+				return true, without(state, in.host)
 			}
 			return true, state
 		case "monitor":
@@ -228,18 +226,18 @@ var ownership = porcupine.Model{
 			}
 			switch out.rc {
 			case 0:
-				return slices.Contains(set, in.host), state
+				return inSet(set, in.host), state
 			case 7:
-				return true, joinSet(without(set, in.host))
+				return true, without(state, in.host)
 			}
 			return true, state
 		case "fence":
-			return true, joinSet(without(set, in.host))
+			return true, without(state, in.host)
 		case "reload", "reload-agent":
 			// Sent only to a running instance: a reload that succeeded
 			// there says it may be active there, as a monitor would.
 			if out.known && out.rc == 0 {
-				return slices.Contains(set, in.host), state
+				return inSet(set, in.host), state
 			}
 			return true, state
 		case "meta-data", "validate-all":
@@ -264,26 +262,51 @@ var ownership = porcupine.Model{
 	},
 }
 
-func splitSet(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
-}
+// A state of the ownership model is a set of hosts, sorted and joined by
+// commas ("" for none). Porcupine steps the model again and again while it
+// searches, so the set is read in place rather than split into a slice and
+// joined back at every step; a step that changes nothing hands back the
+// state it was given.
 
-func joinSet(hosts []string) string {
-	sort.Strings(hosts)
-	return strings.Join(hosts, ",")
-}
-
-func without(set []string, h string) []string {
-	var out []string
-	for _, x := range set {
-		if x != h {
-			out = append(out, x)
+// inSet reports whether host h is in set.
+func inSet(set, h string) bool {
+	for x := range strings.SplitSeq(set, ",") {
+		if x == h {
+			return true
 		}
 	}
-	return out
+	return false
+}
+
+// onlyOn reports whether set holds no host but h (or none).
+func onlyOn(set, h string) bool {
+	if set == "" {
+		return true
+	}
+	for x := range strings.SplitSeq(set, ",") {
+		if x != h {
+			return false
+		}
+	}
+	return true
+}
+
+// without is the state set (a string) with host h removed.
+func without(state interface{}, h string) interface{} {
+	set := state.(string)
+	switch {
+	case set == h:
+		return ""
+	case !inSet(set, h):
+		return state
+	}
+	var rest []string
+	for x := range strings.SplitSeq(set, ",") {
+		if x != h {
+			rest = append(rest, x)
+		}
+	}
+	return strings.Join(rest, ",")
 }
 
 // LinResult is the linearizability verdict for one resource.
@@ -313,6 +336,10 @@ func CheckOwnership(ops []Op, limits map[string]int) []LinResult {
 			fences = append(fences, op)
 		}
 	}
+	// An operation's input and output as porcupine holds them (interface
+	// values), boxed once per distinct value: a history has few (an
+	// action on a host; an rc), and every fence joins every resource's.
+	inputs, outputs := map[ownInput]interface{}{}, map[ownOutput]interface{}{}
 	conv := func(op Op, client int) porcupine.Operation {
 		ret := int64(math.MaxInt64)
 		out := ownOutput{}
@@ -320,8 +347,15 @@ func CheckOwnership(ops []Op, limits map[string]int) []LinResult {
 			ret = op.Return.Sub(start).Nanoseconds()
 			out = ownOutput{known: !op.Killed, rc: op.RC}
 		}
-		return porcupine.Operation{ClientId: client, Input: ownInput{op.Kind, op.Host}, Call: op.Call.Sub(start).Nanoseconds(),
-			Output: out, Return: ret}
+		in := ownInput{op.Kind, op.Host}
+		if _, ok := inputs[in]; !ok {
+			inputs[in] = in
+		}
+		if _, ok := outputs[out]; !ok {
+			outputs[out] = out
+		}
+		return porcupine.Operation{ClientId: client, Input: inputs[in], Call: op.Call.Sub(start).Nanoseconds(),
+			Output: outputs[out], Return: ret}
 	}
 	hostIdx := map[string]int{}
 	client := func(h string) int {

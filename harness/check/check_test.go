@@ -2,6 +2,9 @@ package check
 
 import (
 	"bytes"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,4 +237,91 @@ groups:
 `))
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{"db": 2}, PromotedLimits(m))
+}
+
+// TestOwnershipStepIsTheSetModel: the ownership model's step, which reads
+// its state in place, agrees with the model written over a split and
+// re-joined set (its earlier form) on every state of up to three hosts,
+// every kind of operation, host and outcome.
+func TestOwnershipStepIsTheSetModel(t *testing.T) {
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+	join := func(hs []string) string { sort.Strings(hs); return strings.Join(hs, ",") }
+	minus := func(set []string, h string) []string {
+		var out []string
+		for _, x := range set {
+			if x != h {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	reference := func(state string, in ownInput, out ownOutput) (bool, string) {
+		set := split(state)
+		switch in.kind {
+		case "start":
+			for _, h := range set {
+				if h != in.host {
+					return false, state
+				}
+			}
+			return true, in.host
+		case "stop":
+			if out.known && out.rc == 0 {
+				return true, join(minus(set, in.host))
+			}
+			return true, state
+		case "monitor":
+			if !out.known {
+				return true, state
+			}
+			switch out.rc {
+			case 0:
+				return slices.Contains(set, in.host), state
+			case 7:
+				return true, join(minus(set, in.host))
+			}
+			return true, state
+		case "fence":
+			return true, join(minus(set, in.host))
+		case "reload", "reload-agent":
+			if out.known && out.rc == 0 {
+				return slices.Contains(set, in.host), state
+			}
+			return true, state
+		case "meta-data", "validate-all":
+			return true, state
+		}
+		return false, state
+	}
+	hosts := []string{"a", "b", "c"}
+	var states []string
+	for mask := range 8 {
+		var set []string
+		for i, h := range hosts {
+			if mask&(1<<i) != 0 {
+				set = append(set, h)
+			}
+		}
+		states = append(states, join(set))
+	}
+	steps := 0
+	for _, state := range states {
+		for _, kind := range []string{"start", "stop", "monitor", "fence", "reload", "reload-agent", "meta-data", "validate-all", "promote"} {
+			for _, h := range append(hosts, "d") {
+				for _, out := range []ownOutput{{}, {known: true}, {known: true, rc: 1}, {known: true, rc: 7}} {
+					wantOK, want := reference(state, ownInput{kind, h}, out)
+					ok, got := ownership.Step(state, ownInput{kind, h}, out)
+					require.Equal(t, wantOK, ok, "%s on %s (%+v) from %q", kind, h, out, state)
+					require.Equal(t, want, got, "%s on %s (%+v) from %q", kind, h, out, state)
+					steps++
+				}
+			}
+		}
+	}
+	require.Equal(t, 8*9*4*4, steps)
 }

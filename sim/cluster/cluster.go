@@ -177,7 +177,7 @@ type host struct {
 	// no state file yet, as the statefile agent's monitor does while its
 	// start has not written one.
 	starting map[inst]int
-	timers   map[effect.TimerID]eventq.ID
+	timers   *timerSet
 	// procs are the agent processes running, by the agent life (gen) that
 	// started them: an agent restart does not kill resource agents, and a
 	// new agent's process IDs start again from 1.
@@ -240,7 +240,28 @@ type procKey struct {
 
 type simProc struct {
 	exit eventq.ID
-	run  func(killed bool)
+	// run ends the process, killed or not: it is the exit event's own
+	// callback (one closure per process, not one more to pass killed).
+	run    func()
+	killed bool
+	// A resource agent's run (startProcess) keeps what its end needs
+	// here, and run is bound once to resourceRunEnds: its simProc is
+	// reused (Cluster.procs) once the run has ended, as a process per
+	// operation was the driver's last allocation per event. A fence
+	// agent's run (startFence) is a closure of its own.
+	h      *host
+	key    procKey
+	pgid   int
+	in     inst
+	action string
+	fault  *ResourceFault
+	score  *simScore
+}
+
+// kill ends p now, killed.
+func (p *simProc) kill() {
+	p.killed = true
+	p.run()
 }
 
 // Cluster is a simulated cluster.
@@ -254,16 +275,23 @@ type Cluster struct {
 	stale  []*mgrInst
 	mstore *storage.Mem
 	// cut[a][b]: messages from a to b are dropped.
-	cut       map[string]map[string]bool
-	netRng    *rand.Rand
-	rfaults   map[string]*ResourceFault // host/resource/action
-	dfaults   map[string]DeviceFault
-	hasher    hash.Hash
-	lines     int
+	cut     map[string]map[string]bool
+	netRng  *rand.Rand
+	rfaults map[string]*ResourceFault // host/resource/action
+	dfaults map[string]DeviceFault
+	hasher  hash.Hash
+	lines   int
+	// line is the trace line being built (trace.go), reused.
+	line []byte
+	// flights are the free messages in flight (transmit), procs the free
+	// resource agent runs (startProcess).
+	flights   []*flight
+	procs     []*simProc
 	rebooting map[string]bool
-	// records are the agents' history records, in the order written;
-	// fences the fences as the targets' power saw them.
-	records []history.Record
+	// records are the agents' history records, paired into operations
+	// as they are written (history.go); fences the fences as the
+	// targets' power saw them.
+	records opLog
 	fences  []Op
 	// Acts is every command an agent acted on.
 	Acts []Act
@@ -335,9 +363,11 @@ func New(m *model.Model, opts Options) *Cluster {
 	}
 	for i, h := range m.Hosts {
 		c.names = append(c.names, h.Name)
-		c.hosts[h.Name] = &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, promoted: map[inst]bool{}, starting: map[inst]int{},
+		hs := &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, promoted: map[inst]bool{}, starting: map[inst]int{},
 			pgids: map[int]procKey{},
 			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
+		hs.timers = newTimerSet(c.Q, func(t *timer) { c.hostTimerFired(hs, t) })
+		c.hosts[h.Name] = hs
 	}
 	return c
 }
@@ -449,18 +479,6 @@ func (c *Cluster) Hash() string { return hex.EncodeToString(c.hasher.Sum(nil)) }
 // TraceLines is the number of trace lines so far.
 func (c *Cluster) TraceLines() int { return c.lines }
 
-func (c *Cluster) trace(format string, args ...any) {
-	line := fmt.Sprintf("%s ", c.Q.Now().Sub(Start)) + fmt.Sprintf(format, args...)
-	// One running hash over every line, newline-separated: the same
-	// sequence of lines, and only it, gives the same hash.
-	c.hasher.Write([]byte(line))
-	c.hasher.Write([]byte{'\n'})
-	c.lines++
-	if c.opts.Trace != nil {
-		c.opts.Trace(line)
-	}
-}
-
 // Run advances virtual time by d.
 func (c *Cluster) Run(d time.Duration) error {
 	return c.Q.RunFor(d, 50_000_000)
@@ -498,7 +516,7 @@ type mgrInst struct {
 	paused     bool
 	held       []func()
 	heldTimers []func()
-	timers     map[effect.TimerID]eventq.ID
+	timers     *timerSet
 	// heard is when a sign of life (hello, heartbeat) from each host last
 	// reached this instance's end of a connection, read or not yet.
 	heard map[string]time.Time
@@ -516,7 +534,7 @@ func (c *Cluster) StartManager() {
 	if c.cur != nil && c.cur.up {
 		c.CrashManager() // a frozen one too: a restart kills the stopped process
 	}
-	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}, heard: map[string]time.Time{}}
+	mi := c.newInst(nil)
 	mi.m = manager.New(manager.Config{Model: c.Model})
 	rec, err := manager.Recover(c.mstore)
 	if err != nil {
@@ -551,10 +569,7 @@ func (c *Cluster) CrashManager() {
 // connections close.
 func (c *Cluster) endInst(mi *mgrInst, line string) {
 	mi.up = false
-	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
-	for _, id := range mi.timers {
-		c.Q.Cancel(id)
-	}
+	mi.timers.cancelAll()
 	c.trace("%s", line)
 	c.closeManagerConns(mi)
 }
@@ -747,22 +762,18 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
-			c.noteLeaderAct(mi, e.Msg.Describe())
+			if mi.rep != nil { // only a replica's acts are judged: no description otherwise
+				c.noteLeaderAct(mi, e.Msg.Describe())
+			}
 			c.fromManager(e)
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
 				c.closeConn(cn, "manager", e.Why, manager.EndSilent)
 			}
 		case effect.SetTimer:
-			c.Q.Cancel(mi.timers[e.ID])
-			id, due := e.ID, e.At
-			mi.timers[id] = c.Q.At(due, func() {
-				delete(mi.timers, id)
-				c.onManagerTimer(mi, func() { c.applyManager(mi, mi.m.TimerFired(c.timerAt(due), id)) })
-			})
+			mi.timers.set(e.ID, e.At, 0)
 		case effect.CancelTimer:
-			c.Q.Cancel(mi.timers[e.ID])
-			delete(mi.timers, e.ID)
+			mi.timers.cancel(e.ID)
 		case effect.Persist:
 			if mi.rep != nil {
 				if !c.leaderPersist(mi, e) {
@@ -782,6 +793,27 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			c.trace("manager effect %s", e.Describe())
 		}
 	}
+}
+
+// newInst is a manager instance that is up, of replica rep (nil: the
+// one manager without replicas).
+func (c *Cluster) newInst(rep *replica) *mgrInst {
+	mi := &mgrInst{up: true, heard: map[string]time.Time{}, rep: rep}
+	mi.timers = newTimerSet(c.Q, func(t *timer) {
+		id, due := t.id, t.due
+		mi.timers.done(t)
+		if !mi.up || mi.paused { // only these need onManagerTimer's closure
+			c.onManagerTimer(mi, func() { c.managerTimer(mi, due, id) })
+			return
+		}
+		c.managerTimer(mi, due, id)
+	})
+	return mi
+}
+
+// managerTimer is a timer of instance mi, due at due, firing.
+func (c *Cluster) managerTimer(mi *mgrInst, due time.Time, id effect.TimerID) {
+	c.applyManager(mi, mi.m.TimerFired(c.timerAt(due), id))
 }
 
 // ---- network ----
@@ -859,7 +891,7 @@ func (c *Cluster) cutLink(a, b string, cut bool) {
 // cuts, loss, latency, clogs and duplicates apply. It arrives (deliver runs)
 // only if the connection is still open then: what was sent on a connection
 // that closed meanwhile is lost with it.
-func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message, deliver func()) {
+func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message) {
 	if r, ok := msg.(proto.Refused); ok && r.Stale {
 		c.staleRefusals++
 	}
@@ -889,20 +921,65 @@ func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message, del
 		at = last.Add(time.Nanosecond)
 	}
 	*last = at
-	arrive := func() {
-		if cn.open {
-			deliver()
-		}
-	}
-	c.Q.At(at, arrive)
+	f := c.takeFlight()
+	f.cn, f.from, f.to, f.msg, f.arrivals = cn, from, to, msg, 1
+	c.Q.At(at, f.arrive)
 	if c.dup > 0 && c.netRng.Float64() < c.dup {
 		// The copy comes after the original, never ahead of it: one
 		// connection never delivers a later copy first, and a copy that
 		// overtook made the agent take a new monitor setup before a
 		// cancel sent ahead of it (seeds 3249 and 3353, before cancels
 		// named their setup).
-		c.Q.At(at.Add(time.Nanosecond+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond)))), arrive)
+		f.arrivals++
+		c.Q.At(at.Add(time.Nanosecond+time.Duration(c.netRng.Int64N(int64(10*time.Millisecond)))), f.arrive)
 	}
+}
+
+// flight is a message in flight on a connection, and its arrival event's
+// callback. Flights are reused (Cluster.flights) once their last arrival
+// ran: a closure per message was, with the heartbeats, among the
+// simulator's most frequent allocations. Arrivals are never cancelled, so
+// a flight is free exactly when its arrivals have all run.
+type flight struct {
+	cn       *simConn
+	from, to string
+	msg      effect.Message
+	arrivals int // still to run: two for a duplicated message
+	arrive   func()
+}
+
+// takeFlight is a free flight, or a new one.
+func (c *Cluster) takeFlight() *flight {
+	if n := len(c.flights); n > 0 {
+		f := c.flights[n-1]
+		c.flights[n-1] = nil
+		c.flights = c.flights[:n-1]
+		return f
+	}
+	f := &flight{}
+	f.arrive = func() { c.land(f) }
+	return f
+}
+
+// land is an arrival of f at the end of its connection: if the
+// connection is still open, the peer there hears the message (agentHears,
+// managerHears). The flight is freed first if this was its last arrival,
+// as hearing may send more. The free list is bounded by the most messages
+// ever in flight at once.
+func (c *Cluster) land(f *flight) {
+	cn, from, to, msg := f.cn, f.from, f.to, f.msg
+	if f.arrivals--; f.arrivals == 0 {
+		*f = flight{arrive: f.arrive}
+		c.flights = append(c.flights, f)
+	}
+	if !cn.open {
+		return
+	}
+	if to == effect.Manager {
+		c.managerHears(cn, from, msg)
+		return
+	}
+	c.agentHears(cn, from, to, msg)
 }
 
 // TCP's retransmission timeout: the first retransmission of a lost segment
@@ -944,38 +1021,64 @@ func (c *Cluster) fromManager(e effect.Send) {
 
 // toAgent carries a message to a host's agent on connection cn.
 func (c *Cluster) toAgent(from, to string, cn *simConn, msg effect.Message) {
-	c.transmit(from, to, cn, msg, func() {
-		h := cn.h
-		c.onHost(h, func() {
-			if h.agent == nil || h.gen != cn.gen {
-				return // the agent process is dead: nobody reads the socket
-			}
-			c.trace("deliver %s->%s conn=%d %s", from, to, cn.id, msg.Describe())
-			effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
-			for _, e := range effs {
-				if _, ok := e.(effect.StartProcess); ok {
-					c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg.Describe()})
-					break
-				}
-			}
-			c.applyAgent(h, effs)
-		})
-	})
+	c.transmit(from, to, cn, msg)
+}
+
+// agentHears is the arrival of a message at a host's end of connection cn:
+// its agent reads it now, or when the host resumes if it is paused. (Only
+// a paused host needs the closure onHost keeps.)
+func (c *Cluster) agentHears(cn *simConn, from, to string, msg effect.Message) {
+	if h := cn.h; h.paused {
+		c.onHost(h, func() { c.agentReads(cn, from, to, msg) })
+		return
+	}
+	c.agentReads(cn, from, to, msg)
+}
+
+// agentReads is a host's agent reading a message from connection cn.
+func (c *Cluster) agentReads(cn *simConn, from, to string, msg effect.Message) {
+	h := cn.h
+	if h.agent == nil || h.gen != cn.gen {
+		return // the agent process is dead: nobody reads the socket
+	}
+	desc := msg.Describe()
+	c.traceDeliver(from, to, cn.id, desc)
+	effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
+	for _, e := range effs {
+		if _, ok := e.(effect.StartProcess); ok {
+			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: desc})
+			break
+		}
+	}
+	c.applyAgent(h, effs)
 }
 
 // fromAgent sends an agent's message to the manager on the connection it
 // names; the manager instance at the other end hears it, with the host
 // that sent it as its proven sender.
 func (c *Cluster) fromAgent(h *host, e effect.Send) {
-	cn := c.conns[e.Conn]
-	c.transmit(h.name, effect.Manager, cn, e.Msg, func() {
-		mi := cn.mi
-		c.noteHeard(mi, h.name, e.Msg)
-		c.onManager(mi, func() {
-			c.trace("deliver %s->manager conn=%d %s", h.name, cn.id, e.Msg.Describe())
-			c.applyManager(mi, mi.m.Receive(c.Q.Now(), h.name, e.Msg))
-		})
-	})
+	c.transmit(h.name, effect.Manager, c.conns[e.Conn], e.Msg)
+}
+
+// managerHears is the arrival of a host's message at the manager's end of
+// connection cn: the instance there reads it now, or when it resumes (or
+// never, if it is down). Only those two need onManager's closure.
+func (c *Cluster) managerHears(cn *simConn, from string, msg effect.Message) {
+	mi := cn.mi
+	c.noteHeard(mi, from, msg)
+	if !mi.up || mi.paused {
+		c.onManager(mi, func() { c.managerReads(cn, from, msg) })
+		return
+	}
+	c.managerReads(cn, from, msg)
+}
+
+// managerReads is a manager instance reading a host's message from
+// connection cn.
+func (c *Cluster) managerReads(cn *simConn, from string, msg effect.Message) {
+	mi := cn.mi
+	c.traceDeliver(from, effect.Manager, cn.id, msg.Describe())
+	c.applyManager(mi, mi.m.Receive(c.Q.Now(), from, msg))
 }
 
 // SendFromStaleManager delivers msg to a host as if a superseded manager
@@ -1016,7 +1119,7 @@ func (c *Cluster) PowerOn(name string) {
 	h.powered, h.paused, h.held = true, false, nil
 	h.gen++
 	h.boots++
-	h.timers = map[effect.TimerID]eventq.ID{}
+	h.timers.forget()
 	h.procs = map[procKey]*simProc{}
 	h.starting = map[inst]int{}
 	c.startAgent(h)
@@ -1138,11 +1241,7 @@ func (c *Cluster) stopAgentProcess(h *host, end manager.ConnEnd) {
 // endAgentProcess ends the agent process of a host: its timers, its
 // machine, its life.
 func (c *Cluster) endAgentProcess(h *host) {
-	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order
-	for _, id := range h.timers {
-		c.Q.Cancel(id)
-	}
-	h.timers = map[effect.TimerID]eventq.ID{}
+	h.timers.cancelAll()
 	// Resource agents the dead agent started run to completion (they are
 	// not in its process group's fate here: conservative for safety), and
 	// their effects on the file system happen, but nobody hears of them.
@@ -1351,26 +1450,19 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effect.Send:
-			c.onHost(h, func() { c.fromAgent(h, e) })
+			if h.paused { // only a paused host needs onHost's closure
+				c.onHost(h, func() { c.fromAgent(h, e) })
+				continue
+			}
+			c.fromAgent(h, e)
 		case effect.CloseConn:
 			if cn := c.conns[e.Conn]; cn != nil {
 				c.agentCloses(h, cn, e.Why)
 			}
 		case effect.SetTimer:
-			c.Q.Cancel(h.timers[e.ID])
-			id := e.ID
-			h.timers[id] = c.Q.At(e.At, func() {
-				if h.gen != gen {
-					return
-				}
-				delete(h.timers, id)
-				c.onHost(h, func() {
-					c.applyAgent(h, c.agentInput(h, false, func() []effect.Effect { return h.agent.TimerFired(c.Q.Now(), id) }))
-				})
-			})
+			h.timers.set(e.ID, e.At, gen)
 		case effect.CancelTimer:
-			c.Q.Cancel(h.timers[e.ID])
-			delete(h.timers, e.ID)
+			h.timers.cancel(e.ID)
 		case effect.StartProcess:
 			if pgid := c.startProcess(h, e.ID, e.Spec); pgid != 0 {
 				c.applyAgent(h, h.agent.ProcessStarted(c.Q.Now(), e.ID, pgid))
@@ -1378,11 +1470,11 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 		case agent.KillOrphan:
 			c.killOrphan(h, e)
 		case history.Note:
-			c.records = append(c.records, e.Record)
+			c.records.add(e.Record)
 		case effect.KillProcess:
 			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
 				c.Q.Cancel(p.exit)
-				p.exit = c.Q.After(0, func() { p.run(true) })
+				p.exit = c.Q.After(0, p.kill)
 			}
 		case effect.Persist:
 			c.persist(h.store, e)
@@ -1394,6 +1486,27 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.trace("host %s effect %s", h.name, e.Describe())
 		}
 	}
+}
+
+// hostTimerFired is a timer of h's agent coming due. One set in an
+// earlier life of the host (the batch of effects that set it ended the
+// life) does nothing and stays where it is, as it always has.
+func (c *Cluster) hostTimerFired(h *host, t *timer) {
+	if h.gen != t.gen {
+		return
+	}
+	id := t.id
+	h.timers.done(t)
+	if h.paused { // only a paused host needs onHost's closure
+		c.onHost(h, func() { c.agentTimer(h, id) })
+		return
+	}
+	c.agentTimer(h, id)
+}
+
+// agentTimer is a timer of h's agent firing.
+func (c *Cluster) agentTimer(h *host, id effect.TimerID) {
+	c.applyAgent(h, c.agentInput(h, false, func() []effect.Effect { return h.agent.TimerFired(c.Q.Now(), id) }))
 }
 
 // startProcess plays an OCF or fence agent run; it returns the process
@@ -1429,36 +1542,73 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 	h.nextPgid++
 	pgid := h.nextPgid
 	h.pgids[pgid] = key
-	p := &simProc{}
-	p.run = func(killed bool) {
-		if _, ok := h.procs[key]; !ok {
-			return
-		}
-		delete(h.procs, key)
-		delete(h.pgids, pgid)
-		if action == "start" {
-			h.starting[in]--
-		}
-		exit := c.actionEnds(h, in, action, fault, killed)
-		if h.gen != gen || h.agent == nil {
-			return // the agent that started it is gone; nobody hears it
-		}
-		c.onHost(h, func() {
-			if score != nil && exit.Code == 0 && !killed {
-				// Before its exit, as Stateful calls crm_attribute.
-				c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), score.request(rsc)))
-			}
-			c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
-		})
-		if action == "start" && exit.Code == 0 && c.promotable(in.rsc) {
-			c.onHost(h, func() { c.setPromotionScore(h, in.rsc) })
-		}
-	}
+	p := c.takeProc()
+	p.h, p.key, p.pgid, p.in, p.action, p.fault, p.score = h, key, pgid, in, action, fault, score
 	h.procs[key] = p
 	if fault == nil || !fault.Hang {
-		p.exit = c.Q.After(dur, func() { p.run(false) })
+		p.exit = c.Q.After(dur, p.run)
 	}
 	return pgid
+}
+
+// takeProc is a free resource agent run, or a new one.
+func (c *Cluster) takeProc() *simProc {
+	if n := len(c.procs); n > 0 {
+		p := c.procs[n-1]
+		c.procs[n-1] = nil
+		c.procs = c.procs[:n-1]
+		return p
+	}
+	p := &simProc{}
+	p.run = func() { c.resourceRunEnds(p) }
+	return p
+}
+
+// resourceRunEnds is the end of a resource agent's run p, killed or not:
+// its effects on the host happen, and the agent that started it, if it
+// still runs, hears of it. p is freed first: nothing can run it again
+// (its exit was its one event: a kill cancels it before it schedules or
+// runs its own), and what the agent does next may start a process.
+func (c *Cluster) resourceRunEnds(p *simProc) {
+	h, key := p.h, p.key
+	if _, ok := h.procs[key]; !ok {
+		return
+	}
+	killed, pgid, in, action, fault, score := p.killed, p.pgid, p.in, p.action, p.fault, p.score
+	gen, id, rsc := key.gen, key.id, in.rsc
+	*p = simProc{run: p.run}
+	c.procs = append(c.procs, p)
+	delete(h.procs, key)
+	delete(h.pgids, pgid)
+	if action == "start" {
+		h.starting[in]--
+	}
+	exit := c.actionEnds(h, in, action, fault, killed)
+	if h.gen != gen || h.agent == nil {
+		return // the agent that started it is gone; nobody hears it
+	}
+	if score == nil || exit.Code != 0 || killed {
+		c.processExited(h, id, exit)
+	} else {
+		c.onHost(h, func() {
+			// Before its exit, as Stateful calls crm_attribute.
+			c.applyAgent(h, h.agent.AttrRequest(c.Q.Now(), score.request(rsc)))
+			c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
+		})
+	}
+	if action == "start" && exit.Code == 0 && c.promotable(in.rsc) {
+		c.onHost(h, func() { c.setPromotionScore(h, in.rsc) })
+	}
+}
+
+// processExited tells h's agent that its process id exited, now or when
+// the host resumes (only a paused host needs onHost's closure).
+func (c *Cluster) processExited(h *host, id proc.ID, exit proc.Exit) {
+	if h.paused {
+		c.onHost(h, func() { c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit)) })
+		return
+	}
+	c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit))
 }
 
 // runTime is how long an action of rsc takes on h: a draw from the host's
@@ -1567,7 +1717,7 @@ func (c *Cluster) killOrphan(h *host, k agent.KillOrphan) {
 	if key, ok := h.pgids[k.PGID]; ok {
 		if p, ok := h.procs[key]; ok {
 			c.Q.Cancel(p.exit)
-			p.run(true)
+			p.kill()
 		}
 	}
 	c.trace("host %s killed orphan group %d (%s)", h.name, k.PGID, k.Resource)
@@ -1586,7 +1736,8 @@ func (c *Cluster) Fences() []Op { return c.fences }
 // records paired (an operation whose agent died before it ended is
 // pending) and the fences.
 func (c *Cluster) History() []Op {
-	ops := append(history.Ops(c.records), c.fences...)
+	ops := make([]Op, 0, len(c.records.ops)+len(c.fences))
+	ops = append(append(ops, c.records.ops...), c.fences...)
 	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call.Before(ops[j].Call) })
 	return ops
 }
@@ -1624,14 +1775,14 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 	fault := c.dfaults[device]
 	key := procKey{gen, id}
 	p := &simProc{}
-	p.run = func(killed bool) {
+	p.run = func() {
 		if _, ok := h.procs[key]; !ok {
 			return
 		}
 		delete(h.procs, key)
 		exit := proc.Exit{}
 		switch {
-		case killed:
+		case p.killed:
 			exit = proc.Exit{Code: -1, Signal: "killed"}
 		case fault.Fail:
 			exit.Code = 1
@@ -1662,11 +1813,11 @@ func (c *Cluster) startFence(h *host, id proc.ID, spec proc.Spec) {
 		if h.gen != gen || h.agent == nil {
 			return
 		}
-		c.onHost(h, func() { c.applyAgent(h, h.agent.ProcessExited(c.Q.Now(), id, exit)) })
+		c.processExited(h, id, exit)
 	}
 	h.procs[key] = p
 	if !fault.Hang {
-		p.exit = c.Q.After(c.opts.FenceDuration, func() { p.run(false) })
+		p.exit = c.Q.After(c.opts.FenceDuration, p.run)
 	}
 }
 

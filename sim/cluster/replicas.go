@@ -453,7 +453,7 @@ func (c *Cluster) storeRequest(r *replica, e effect.Effect) {
 // state in the store, as a restarted manager starts: it reads the journal,
 // takes an epoch above every earlier one and adopts what runs.
 func (c *Cluster) startLeaderInst(r *replica) {
-	mi := &mgrInst{up: true, timers: map[effect.TimerID]eventq.ID{}, heard: map[string]time.Time{}, rep: r}
+	mi := c.newInst(r)
 	rec, err := manager.Recover(c.mstore)
 	if err != nil {
 		panic(fmt.Sprintf("simulated manager state: %v", err)) // the simulator never corrupts it

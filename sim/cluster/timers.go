@@ -1,0 +1,94 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/sim/eventq"
+)
+
+// timerSet is a machine's timers on the queue, by the machine's timer IDs.
+// Every SetTimer used to schedule a fresh closure (and a host's firing
+// one more), about one allocation in twenty of a default seed: heartbeats
+// re-arm every second. A timer's firing is now a timer struct whose
+// callback was built once, taken from a free list and put back once its
+// event can no longer run (it fired or was cancelled). The queue sees the same At and Cancel calls as before, in the
+// same order, so runs are unchanged.
+type timerSet struct {
+	q       *eventq.Queue
+	pending map[effect.TimerID]*timer
+	free    []*timer
+	// fired is the owner's handling of a timer whose event ran; it calls
+	// done when the timer is to leave the set (its fields are reused
+	// after that).
+	fired func(t *timer)
+}
+
+// timer is one pending timer: the machine's ID, when it is due, the
+// owner's life it was set in, and its event on the queue.
+type timer struct {
+	id  effect.TimerID
+	due time.Time
+	gen int
+	ev  eventq.ID
+	run func()
+}
+
+// newTimerSet is an empty set on q whose timers, when they come due, are
+// handed to fired.
+func newTimerSet(q *eventq.Queue, fired func(t *timer)) *timerSet {
+	return &timerSet{q: q, pending: map[effect.TimerID]*timer{}, fired: fired}
+}
+
+// set (re)arms timer id at due, set in the owner's life gen.
+func (s *timerSet) set(id effect.TimerID, due time.Time, gen int) {
+	s.cancel(id)
+	t := s.take()
+	t.id, t.due, t.gen = id, due, gen
+	t.ev = s.q.At(due, t.run)
+	s.pending[id] = t
+}
+
+// take is a free timer, or a new one with its callback.
+func (s *timerSet) take() *timer {
+	if n := len(s.free); n > 0 {
+		t := s.free[n-1]
+		s.free[n-1] = nil
+		s.free = s.free[:n-1]
+		return t
+	}
+	t := &timer{}
+	t.run = func() { s.fired(t) }
+	return t
+}
+
+// cancel removes timer id, if it is set; its event will not run.
+func (s *timerSet) cancel(id effect.TimerID) {
+	if t, ok := s.pending[id]; ok {
+		s.q.Cancel(t.ev)
+		s.done(t)
+	}
+}
+
+// done takes a fired or cancelled timer out of the set and frees it. The
+// free list is bounded by the most timers ever pending at once.
+func (s *timerSet) done(t *timer) {
+	if s.pending[t.id] == t {
+		delete(s.pending, t.id)
+	}
+	s.free = append(s.free, t)
+}
+
+// cancelAll cancels every timer.
+func (s *timerSet) cancelAll() {
+	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order, and free timers are interchangeable (the order they are reused in changes no event)
+	for _, t := range s.pending {
+		s.q.Cancel(t.ev)
+		s.free = append(s.free, t)
+	}
+	clear(s.pending)
+}
+
+// forget empties the set without cancelling anything: the events still
+// scheduled run and find their owner gone. Their timers are not reused.
+func (s *timerSet) forget() { s.pending = map[effect.TimerID]*timer{} }

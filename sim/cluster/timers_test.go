@@ -1,0 +1,60 @@
+package cluster
+
+import (
+	"testing"
+	"time"
+
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/sim/eventq"
+	"github.com/stretchr/testify/require"
+)
+
+// TestTimerSetReusesOnlyDeadTimers: a timer fires once, at its due time;
+// a re-armed or cancelled one never fires for its old arming; a timer
+// struct is reused only once its event can no longer run, so a forgotten
+// timer (or one its owner kept) still fires as itself and is never handed
+// out again while pending.
+func TestTimerSetReusesOnlyDeadTimers(t *testing.T) {
+	q := eventq.New(Start, nil)
+	type firing struct {
+		id  effect.TimerID
+		at  time.Duration
+		gen int
+	}
+	var fired []firing
+	var s *timerSet
+	s = newTimerSet(q, func(tm *timer) {
+		fired = append(fired, firing{tm.id, q.Now().Sub(Start), tm.gen})
+		if tm.gen == 0 { // gen 1 plays a timer of an ended life: its owner leaves it be
+			s.done(tm)
+		}
+	})
+	at := func(d time.Duration) time.Time { return Start.Add(d) }
+	s.set(1, at(time.Second), 0)
+	s.set(2, at(2*time.Second), 0)
+	first := s.pending[1]
+	s.set(1, at(3*time.Second), 0) // re-armed: reuses its own, cancelled, timer
+	require.Same(t, first, s.pending[1])
+	s.cancel(2)
+	require.Len(t, s.free, 1)
+	s.set(3, at(4*time.Second), 0) // takes the cancelled 2's
+	require.Empty(t, s.free)
+	s.set(4, at(5*time.Second), 1)
+	kept := s.pending[4]
+	s.set(6, at(7*time.Second), 0)
+	s.forget() // 4 and 6 still fire
+	s.set(5, at(6*time.Second), 0)
+	for q.Step() {
+	}
+	require.Equal(t, []firing{{1, 3 * time.Second, 0}, {3, 4 * time.Second, 0}, {4, 5 * time.Second, 1},
+		{5, 6 * time.Second, 0}, {6, 7 * time.Second, 0}}, fired)
+	require.Empty(t, s.pending)
+	require.NotContains(t, s.free, kept, "a timer its owner kept is never reused")
+	require.Len(t, s.free, 4)
+	s.set(7, at(8*time.Second), 0)
+	s.cancelAll()
+	for q.Step() {
+	}
+	require.Len(t, fired, 5, "a cancelled timer never fires")
+	require.Len(t, s.free, 4)
+}
