@@ -50,100 +50,58 @@ func (c *Cluster) endLine(b []byte) {
 	}
 }
 
-// appendDuration appends d as time.Duration.String formats it ("1h2m3.5s",
-// "1.5ms", "0s"), without the string that String allocates.
+// appendDuration appends d in time.Duration.String's text ("1h2m3.5s",
+// "1.5ms", "0s"), without the string that String allocates: whole hours
+// and minutes, then seconds with their fraction, or, under a second, the
+// largest unit of ns, µs and ms the value reaches.
 func appendDuration(b []byte, d time.Duration) []byte {
-	// Laid out right to left in a fixed buffer, as String does: the
-	// largest duration, "-2562047h47m16.854775808s", takes 25 bytes.
-	var buf [32]byte
-	w := len(buf)
+	if d == 0 {
+		return append(b, "0s"...)
+	}
 	u := uint64(d)
-	neg := d < 0
-	if neg {
-		u = -u
+	if d < 0 {
+		b = append(b, '-')
+		u = -u // two's complement: right for math.MinInt64 too
 	}
-	if u < uint64(time.Second) {
-		// Under a second: a fraction of a smaller unit, "1.5ms".
-		var prec int
-		w--
-		buf[w] = 's'
-		w--
-		switch {
-		case u == 0:
-			return append(b, "0s"...)
-		case u < uint64(time.Microsecond):
-			prec = 0
-			buf[w] = 'n'
-		case u < uint64(time.Millisecond):
-			prec = 3
-			// U+00B5 'µ' micro sign, as String writes it.
-			w--
-			copy(buf[w:], "µ")
-		default:
-			prec = 6
-			buf[w] = 'm'
-		}
-		w, u = fmtFrac(buf[:w], u, prec)
-		w = fmtInt(buf[:w], u)
-	} else {
-		w--
-		buf[w] = 's'
-		w, u = fmtFrac(buf[:w], u, 9)
-		w = fmtInt(buf[:w], u%60) // u is now whole seconds
-		u /= 60
-		if u > 0 { // minutes
-			w--
-			buf[w] = 'm'
-			w = fmtInt(buf[:w], u%60)
-			u /= 60
-			if u > 0 { // hours
-				w--
-				buf[w] = 'h'
-				w = fmtInt(buf[:w], u)
-			}
-		}
+	const sec, minute, hour = uint64(time.Second), uint64(time.Minute), uint64(time.Hour)
+	switch {
+	case u < uint64(time.Microsecond):
+		return append(strconv.AppendUint(b, u, 10), "ns"...)
+	case u < uint64(time.Millisecond):
+		return append(appendDecimal(b, u, 3), "µs"...)
+	case u < sec:
+		return append(appendDecimal(b, u, 6), "ms"...)
 	}
-	if neg {
-		w--
-		buf[w] = '-'
+	if h := u / hour; h > 0 {
+		b = append(strconv.AppendUint(b, h, 10), 'h')
+		b = append(strconv.AppendUint(b, u%hour/minute, 10), 'm')
+	} else if m := u / minute; m > 0 {
+		b = append(strconv.AppendUint(b, m, 10), 'm')
 	}
-	return append(b, buf[w:]...)
+	return append(appendDecimal(b, u%minute, 9), 's')
 }
 
-// fmtFrac writes the fraction of v/10^prec (without trailing zeros, and
-// without the point if it is zero) at the end of buf, and returns where it
-// starts and v/10^prec.
-func fmtFrac(buf []byte, v uint64, prec int) (int, uint64) {
-	w := len(buf)
-	printed := false
-	for range prec {
-		digit := v % 10
-		printed = printed || digit != 0
-		if printed {
-			w--
-			buf[w] = byte(digit) + '0'
-		}
-		v /= 10
+// appendDecimal appends v / 10^places as a decimal number: the whole part,
+// then, if the rest is not zero, a point and its digits with the trailing
+// zeros left out.
+func appendDecimal(b []byte, v uint64, places int) []byte {
+	scale := uint64(1)
+	for range places {
+		scale *= 10
 	}
-	if printed {
-		w--
-		buf[w] = '.'
+	b = strconv.AppendUint(b, v/scale, 10)
+	rest := v % scale
+	if rest == 0 {
+		return b
 	}
-	return w, v
-}
-
-// fmtInt writes v in decimal at the end of buf and returns where it starts.
-func fmtInt(buf []byte, v uint64) int {
-	w := len(buf)
-	if v == 0 {
-		w--
-		buf[w] = '0'
-		return w
+	for rest%10 == 0 {
+		rest /= 10
+		places--
 	}
-	for v > 0 {
-		w--
-		buf[w] = byte(v%10) + '0'
-		v /= 10
+	digits := strconv.AppendUint(make([]byte, 0, 20), rest, 10)
+	b = append(b, '.')
+	for range places - len(digits) {
+		b = append(b, '0')
 	}
-	return w
+	return append(b, digits...)
 }
