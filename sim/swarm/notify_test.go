@@ -162,3 +162,18 @@ func endedBefore(ops []cluster.Op, t time.Time) bool {
 	}
 	return false
 }
+
+// TestNotifySeeds replays promotable seeds the notify judge once judged
+// wrongly: in 13051 a frozen manager read a hung notification's timeout
+// and the killed primary's monitor failure in one step, and the judge took
+// the monitor's failure for the notification's.
+func TestNotifySeeds(t *testing.T) {
+	m, err := PromotableModel()
+	require.NoError(t, err)
+	cfg := Config{Model: m, Text: PromotableConfig(), Promotable: true}
+	for _, seed := range []uint64{13051} {
+		r := RunSeed(cfg, seed)
+		require.False(t, r.Failed(), "seed %d: %s", seed, r.Summary())
+		require.Positive(t, r.Coverage.NotifyFailures, "seed %d failed a notification", seed)
+	}
+}
