@@ -15,43 +15,193 @@ import (
 	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
 )
+
+// storeRecord carries out the resource record's persists among effs on
+// st, as a driver does, and reports whether there was one.
+func storeRecord(t *testing.T, st *storage.Mem, effs []effect.Effect) bool {
+	t.Helper()
+	persisted := false
+	for _, p := range only[effect.Persist](effs) {
+		if p.Name != ResourcesRecord {
+			continue
+		}
+		persisted = true
+		if p.Append {
+			require.NoError(t, st.Append(p.Name, p.Data))
+		} else {
+			require.NoError(t, st.Write(p.Name, p.Data))
+		}
+	}
+	return persisted
+}
+
+// recordPersist is the one persist of the resource record among effs.
+func recordPersist(t *testing.T, effs []effect.Effect) effect.Persist {
+	t.Helper()
+	var out []effect.Persist
+	for _, p := range only[effect.Persist](effs) {
+		if p.Name == ResourcesRecord {
+			out = append(out, p)
+		}
+	}
+	require.Len(t, out, 1)
+	return out[0]
+}
+
+// storedResources decodes the resource record st holds.
+func storedResources(t *testing.T, st *storage.Mem) []lrm.Resource {
+	t.Helper()
+	data, err := st.Read(ResourcesRecord)
+	require.NoError(t, err)
+	rs, err := DecodeResources(data)
+	require.NoError(t, err)
+	return rs
+}
 
 // TestResourceRecordIsTheWholeListEncoded: the record the agent persists
 // as it learns resources (new ones in any ID order, changed ones, restored
-// ones, unchanged ones that persist nothing) is byte for byte the whole
-// list encoded at once, as the agent wrote it before keeping each
-// resource's encoding.
+// ones, unchanged ones that persist nothing) decodes, after every persist,
+// to the whole list the LRM holds, byte for byte as encoded at once; its
+// first persist of a life, and every rewrite, is that whole list.
 func TestResourceRecordIsTheWholeListEncoded(t *testing.T) {
 	a := newAgent(t, 0)
+	st := storage.NewMem()
 	restored := []lrm.Resource{{ID: "m", Agent: ocf.Agent{Provider: "heartbeat", Type: "Dummy"}},
 		{ID: "bad", Agent: ocf.Agent{Provider: "../x", Type: "Dummy"}}}
 	a.Restore(t0, restored)
 	op := proto.OpID(0)
-	persists := 0
+	persists, appends := 0, 0
 	for _, id := range []string{"r5", "r1", "r9", "r1", "a", "r5", "z<&>", "r10"} {
 		for _, state := range []string{"/s", "/s", "/t"} {
 			op++
 			m := exec(1, op, ocf.Start) // only a start changes a known definition
 			m.Resource.ID, m.Request.Resource = id, id
 			m.Resource.Params = map[string]string{"state": state + id, "n": fmt.Sprint(len(id))}
-			var got []byte
-			for _, p := range only[effect.Persist](a.Receive(t0, 1, m)) {
-				if p.Name == ResourcesRecord {
-					got = p.Data
-				}
-			}
-			if got == nil {
+			effs := a.Receive(t0, 1, m)
+			if !storeRecord(t, st, effs) {
 				continue
 			}
 			persists++
 			want, err := EncodeResources(a.lrm.Resources())
+			require.NoError(t, err)
+			p := recordPersist(t, effs)
+			if p.Append {
+				appends++
+			} else {
+				require.Equal(t, string(want)+"\n", string(p.Data), "a rewrite is the whole list, after %s %s", id, state)
+			}
+			got, err := EncodeResources(storedResources(t, st))
 			require.NoError(t, err)
 			require.Equal(t, string(want), string(got), "after %s %s", id, state)
 			require.Contains(t, string(got), `"ID":"m"`, "a restored resource stays listed")
 		}
 	}
 	require.Equal(t, 16, persists, "each of the eight registrations persists twice: new or changed, then changed; a repeat persists nothing")
+	require.Equal(t, 15, appends, "the life's first persist writes the whole list, the others append")
+}
+
+// TestResourceRecordStaysBounded: a long run of changes and removals
+// appends each, and rewrites the record once the changes outweigh the
+// list, so that the record never holds much more than twice the list; it
+// decodes to the list after each.
+func TestResourceRecordStaysBounded(t *testing.T) {
+	a := newAgent(t, 0)
+	st := storage.NewMem()
+	op := proto.OpID(0)
+	rewrites := 0
+	for i := range 600 {
+		op++
+		id := fmt.Sprintf("r%d", i%40)
+		var effs []effect.Effect
+		if i%7 == 6 {
+			effs = a.Receive(t0, 1, proto.Forget{Epoch: 1, Op: op, Resource: id})
+		} else {
+			m := exec(1, op, ocf.Start)
+			m.Resource.ID, m.Request.Resource = id, id
+			m.Resource.Params = map[string]string{"state": fmt.Sprintf("/s%d", i)}
+			effs = a.Receive(t0, 1, m)
+			for _, sp := range only[effect.StartProcess](effs) {
+				effs = append(effs, a.ProcessExited(t0, sp.ID, proc.Exit{})...) // done, so that a forget may follow
+			}
+		}
+		if !storeRecord(t, st, effs) {
+			continue
+		}
+		for _, p := range only[effect.Persist](effs) {
+			if p.Name == ResourcesRecord && !p.Append {
+				rewrites++
+			}
+		}
+		want, err := EncodeResources(a.lrm.Resources())
+		require.NoError(t, err)
+		got, err := EncodeResources(storedResources(t, st))
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "after change %d", i)
+		data, err := st.Read(ResourcesRecord)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(data), 2*len(want)+recordSlack+1024, "after change %d", i)
+	}
+	require.Greater(t, rewrites, 1, "the record was rewritten as the changes grew")
+	require.Less(t, rewrites, 60, "most changes are appended")
+}
+
+// TestResourceRecordDecodes: an old agent's record (the list alone), a
+// list and its changes, and a torn last change (a crash during its
+// append: never acknowledged, so skipped) decode; a damaged change before
+// the last, or one that sets and removes nothing, is an error.
+func TestResourceRecordDecodes(t *testing.T) {
+	dummy := ocf.Agent{Provider: "heartbeat", Type: "Dummy"}
+	base := `[{"ID":"a","Agent":{"Provider":"heartbeat","Type":"Dummy"}},{"ID":"c","Agent":{"Provider":"heartbeat","Type":"Dummy"}}]`
+	ids := func(data string) []string {
+		rs, err := DecodeResources([]byte(data))
+		require.NoError(t, err, data)
+		var out []string
+		for _, r := range rs {
+			require.Equal(t, dummy, r.Agent)
+			out = append(out, r.ID+r.Params["p"])
+		}
+		return out
+	}
+	require.Equal(t, []string{"a", "c"}, ids(base), "an old agent's record")
+	require.Equal(t, []string{"a", "c"}, ids(base+"\n"))
+	changes := base + "\n" + `{"set":{"ID":"b","Agent":{"Provider":"heartbeat","Type":"Dummy"}}}` + "\n" +
+		`{"remove":"a"}` + "\n" + `{"set":{"ID":"c","Agent":{"Provider":"heartbeat","Type":"Dummy"},"Params":{"p":"2"}}}` + "\n"
+	require.Equal(t, []string{"b", "c2"}, ids(changes), "changes apply in order; the list comes in ID order")
+	require.Equal(t, []string{"b", "c2"}, ids(changes+`{"remove":"b`), "a torn last change is skipped")
+	for _, bad := range []string{"", `{"remove":"a"}` + "\n", base + "\n{\"remove\":\n" + `{"remove":"a"}` + "\n", base + "\n{}\n"} {
+		_, err := DecodeResources([]byte(bad))
+		require.Error(t, err, "%q", bad)
+	}
+}
+
+// TestRecoveredAgentRewritesTheRecordFirst: a life's first persist of the
+// resource record writes it whole, replacing whatever tail a crash left.
+func TestRecoveredAgentRewritesTheRecordFirst(t *testing.T) {
+	st := storage.NewMem()
+	a := newAgent(t, 0)
+	require.True(t, storeRecord(t, st, a.Receive(t0, 1, exec(1, 1, ocf.Stop))))
+	m := exec(1, 2, ocf.Stop)
+	m.Resource.ID, m.Request.Resource = "s", "s"
+	require.True(t, storeRecord(t, st, a.Receive(t0, 1, m)))
+	st.TearTail(ResourcesRecord, 3)
+	require.Len(t, storedResources(t, st), 1, "the torn change is skipped")
+
+	b, err := Recover(testConfig("h1"), st)
+	require.NoError(t, err)
+	b.Connected(t0, 1)
+	m = exec(1, 3, ocf.Stop)
+	m.Resource.ID, m.Request.Resource = "t", "t"
+	effs := b.Receive(t0, 1, m)
+	p := recordPersist(t, effs)
+	require.False(t, p.Append, "the first persist of a life is a rewrite")
+	require.True(t, storeRecord(t, st, effs))
+	var got []string
+	for _, r := range storedResources(t, st) {
+		got = append(got, r.ID)
+	}
+	require.Equal(t, []string{"t"}, got, "the new life knows only what it registered (Restore adds the rest)")
 }
 
 // TestOpsRecordIsTheWholeStateEncoded: the ops record, kept one running
