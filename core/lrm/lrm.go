@@ -124,7 +124,11 @@ type op struct {
 func (o *op) recurring() bool { return o.req.Interval > 0 }
 
 type resource struct {
-	def        Resource
+	def Resource // set through setDef, which clears what is derived from it
+	// derived caches what start derives from def, which a recurring
+	// monitor or a host probing all its resources would otherwise derive
+	// again at every run (an environment, an agent path, a SHA-256).
+	derived    derived
 	queue      []*op // FIFO; the head may be running
 	recurring  map[OpKey]*op
 	byKey      map[OpKey]OpRecord
@@ -132,6 +136,39 @@ type resource struct {
 	recent     []OpRecord
 	last       *OpRecord
 	lastFail   *OpRecord
+}
+
+// derived is what the LRM derives from a resource's definition, kept
+// until the definition changes.
+type derived struct {
+	digest string
+	path   string
+	env    map[envKey][]string
+}
+
+// envKey is what, besides the definition, makes a run's environment:
+// runs that share it share the environment (a slice that drivers only
+// read).
+type envKey struct {
+	timeout, interval time.Duration
+	depth             int
+}
+
+// maxEnvs bounds the environments kept per resource: a manager varying
+// the timeouts of its requests must not grow the LRM without bound.
+const maxEnvs = 8
+
+// setDef makes def the resource's definition.
+func (r *resource) setDef(def Resource) {
+	r.def, r.derived = def, derived{}
+}
+
+// digest is the definition's digest (Resource.Digest).
+func (r *resource) digest() string {
+	if r.derived.digest == "" {
+		r.derived.digest = r.def.Digest()
+	}
+	return r.derived.digest
 }
 
 // LRM is the local resource manager state machine. It is not safe for
@@ -205,7 +242,7 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 			return nil, fmt.Errorf("register %s (%s): agent change from %s to %s while operations are pending: %w",
 				r.ID, r.Name, old.def.Agent, r.Agent, ErrBusy)
 		}
-		old.def = r.clone()
+		old.setDef(r.clone())
 		return []effect.Effect{l.logf(slog.LevelInfo, old, "resource definition updated")}, nil
 	}
 	l.rscs[r.ID] = &resource{
@@ -423,23 +460,7 @@ func (l *LRM) tryStart(now time.Time, r *resource, effs []effect.Effect) []effec
 }
 
 func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []effect.Effect {
-	def := r.def
-	if o.def != nil {
-		def = *o.def
-	}
-	path, err := def.Agent.Path(l.cfg.OCFRoot)
-	var env []string
-	if err == nil {
-		depth := 0
-		if o.req.Action == ocf.Monitor {
-			depth = o.req.Depth
-		}
-		env, err = ocf.Env(ocf.EnvSpec{
-			Root: l.cfg.OCFRoot, Agent: def.Agent, Instance: def.InstanceName(), Params: def.Params,
-			Timeout: o.req.Timeout, Interval: o.req.Interval, Depth: depth, Extra: l.cfg.ExtraEnv,
-			Meta: opMeta(def.Meta, o.req.Meta),
-		})
-	}
+	path, env, digest, err := l.runSpec(r, o)
 	if err != nil {
 		// Unreachable for registered resources in practice (Register
 		// validates), but an op must always end with a result.
@@ -452,7 +473,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 	l.running++
 	l.nextProc++
 	o.pid = l.nextProc
-	o.digest = def.Digest()
+	o.digest = digest
 	o.state = opRunning
 	o.started = now
 	o.timedOut = false
@@ -465,6 +486,47 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 		l.logf(slog.LevelDebug, r, "operation started", opAttrs(o)...),
 	)
 	return effs
+}
+
+// runSpec is what o's run starts with: the agent's path, its environment
+// and the definition's digest. A run of the registered definition without
+// meta attributes of its own (every monitor, and nearly every other run)
+// takes them from the resource's cache.
+func (l *LRM) runSpec(r *resource, o *op) (path string, env []string, digest string, err error) {
+	cached := o.def == nil && (o.req.Meta == nil || len(*o.req.Meta) == 0)
+	def := r.def
+	if o.def != nil {
+		def = *o.def
+	}
+	depth := 0
+	if o.req.Action == ocf.Monitor {
+		depth = o.req.Depth
+	}
+	key := envKey{timeout: o.req.Timeout, interval: o.req.Interval, depth: depth}
+	if cached && r.derived.path != "" {
+		if env, ok := r.derived.env[key]; ok {
+			return r.derived.path, env, r.digest(), nil
+		}
+	}
+	if path, err = def.Agent.Path(l.cfg.OCFRoot); err != nil {
+		return "", nil, "", err
+	}
+	env, err = ocf.Env(ocf.EnvSpec{
+		Root: l.cfg.OCFRoot, Agent: def.Agent, Instance: def.InstanceName(), Params: def.Params,
+		Timeout: o.req.Timeout, Interval: o.req.Interval, Depth: depth, Extra: l.cfg.ExtraEnv,
+		Meta: opMeta(def.Meta, o.req.Meta),
+	})
+	if err != nil {
+		return "", nil, "", err
+	}
+	if !cached {
+		return path, env, def.Digest(), nil
+	}
+	if r.derived.env == nil || len(r.derived.env) >= maxEnvs {
+		r.derived.env = map[envKey][]string{}
+	}
+	r.derived.path, r.derived.env[key] = path, env
+	return path, env, r.digest(), nil
 }
 
 // ProcessExited delivers the end of an agent process.
@@ -591,7 +653,7 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	res.Name = r.def.Name
 	res.Digest = o.digest
 	if res.Digest == "" { // it never ran: the definition it would have
-		res.Digest = r.def.Digest()
+		res.Digest = r.digest()
 	}
 	res.Action = o.req.Action
 	res.Interval = o.req.Interval
@@ -602,7 +664,7 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	res.Outcome = outcome(res)
 	o.started = time.Time{}
 	effs = l.settle(r, o, res, effs)
-	if rl := r.def.Reload; rl != nil && res.Digest == r.def.Digest() {
+	if rl := r.def.Reload; rl != nil && res.Digest == r.digest() {
 		res.ReloadAction, res.ForceRestart, res.RestartDigest = rl.Action, slices.Clone(rl.ForceRestart), rl.RestartDigest
 	}
 
@@ -798,8 +860,9 @@ func (l *LRM) cancelTimer(o *op) effect.Effect {
 }
 
 func (l *LRM) logf(level slog.Level, r *resource, msg string, attrs ...slog.Attr) effect.Log {
-	base := []slog.Attr{slog.String("resource", r.def.ID), slog.String("name", r.def.Name)}
-	return effect.Log{Level: level, Msg: msg, Attrs: append(base, attrs...)}
+	all := make([]slog.Attr, 0, 2+len(attrs)) // one allocation: every run logs twice
+	all = append(all, slog.String("resource", r.def.ID), slog.String("name", r.def.Name))
+	return effect.Log{Level: level, Msg: msg, Attrs: append(all, attrs...)}
 }
 
 func opAttrs(o *op) []slog.Attr {

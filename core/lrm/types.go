@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/ocf"
@@ -116,7 +117,7 @@ type OpKey struct {
 // String renders the key as "monitor_10000" (interval in ms), Pacemaker's
 // operation key shape, so that operators recognise it.
 func (k OpKey) String() string {
-	return fmt.Sprintf("%s_%d", k.Action, k.Interval.Milliseconds())
+	return string(k.Action) + "_" + strconv.FormatInt(k.Interval.Milliseconds(), 10) // every run logs it: no fmt
 }
 
 // Status is the execution status of an operation, separate from the agent's
