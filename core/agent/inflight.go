@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -70,13 +71,12 @@ func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error
 // end of every other: a host probing all its resources at once ran O(R)
 // encodings per process.
 func (a *Agent) persistOps() effect.Effect {
-	life, _ := json.Marshal(a.life) // plain values: cannot fail
-	size := len(`{"life":,"running":[],"orphans":}`) + len(life) + len(a.runEnc.ids)
+	size := len(`{"life":,"running":[],"orphans":}`) + 20 + len(a.runEnc.ids)
 	for _, enc := range a.runEnc.enc { // purity:unordered a sum is the same in any order
 		size += len(enc)
 	}
 	data := make([]byte, 0, size+len(a.orphans)*256)
-	data = append(append(data, `{"life":`...), life...)
+	data = strconv.AppendUint(append(data, `{"life":`...), a.life, 10) // json.Marshal's encoding of a uint64
 	if len(a.runEnc.ids) > 0 {
 		data = append(data, `,"running":[`...)
 		for i, id := range a.runEnc.ids {
@@ -110,7 +110,7 @@ func (r *runningRecord) set(id proc.ID, in *Inflight) {
 		i, _ := slices.BinarySearch(r.ids, id)
 		r.ids = slices.Insert(r.ids, i, id)
 	}
-	r.enc[id], _ = json.Marshal(in) // plain values: cannot fail
+	r.enc[id] = appendInflight(r.enc[id][:0], in) // the old encoding is nobody's: reuse it
 }
 
 // remove forgets an ended process.

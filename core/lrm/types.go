@@ -117,7 +117,10 @@ type OpKey struct {
 // String renders the key as "monitor_10000" (interval in ms), Pacemaker's
 // operation key shape, so that operators recognise it.
 func (k OpKey) String() string {
-	return string(k.Action) + "_" + strconv.FormatInt(k.Interval.Milliseconds(), 10) // every run logs it: no fmt
+	// Every run logs it: one allocation, no fmt.
+	var buf [48]byte
+	b := append(append(buf[:0], k.Action...), '_')
+	return string(strconv.AppendInt(b, k.Interval.Milliseconds(), 10))
 }
 
 // Status is the execution status of an operation, separate from the agent's
