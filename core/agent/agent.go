@@ -576,9 +576,13 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 		// Forgotten before the LRM starts the next operation, so that the
 		// record persisted before that one no longer lists this one.
 		in := a.running[id]
-		delete(a.running, id)
-		a.runEnc.remove(id)
-		return a.resourceExited(now, in, exit, a.route(now, a.lrm.ProcessExited(now, id, exit)))
+		var persist effect.Effect
+		if in != nil {
+			delete(a.running, id)
+			a.runEnc.remove(id)
+			persist = a.persistOps()
+		}
+		return a.resourceExited(now, in, exit, persist, a.route(now, a.lrm.ProcessExited(now, id, exit)))
 	}
 	delete(a.fences, id)
 	delete(a.timers, run.timer)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -205,9 +206,11 @@ func TestRecoveredAgentRewritesTheRecordFirst(t *testing.T) {
 }
 
 // TestOpsRecordIsTheWholeStateEncoded: the ops record, kept one running
-// process at a time, is byte for byte the whole state encoded at once, as
-// the agent wrote it before, through starts, process groups learned, ends,
-// and orphans of an earlier life killed.
+// process at a time and appended change by change, decodes after every
+// persist to the whole state, byte for byte as encoded at once (as the
+// agent wrote it before), through starts, process groups learned, ends
+// (the next process starting in the same step), and orphans of an
+// earlier life killed; each rewrite is a base alone.
 func TestOpsRecordIsTheWholeStateEncoded(t *testing.T) {
 	st := midStart(t, "b1", 4242)
 	a, err := Recover(testConfig("b1"), st)
@@ -222,40 +225,89 @@ func TestOpsRecordIsTheWholeStateEncoded(t *testing.T) {
 		require.NoError(t, err)
 		return string(data)
 	}
-	check := func(step string) {
+	appends, rewrites := 0, 0
+	check := func(step string, effs []effect.Effect) {
 		t.Helper()
-		require.Equal(t, whole(), string(a.persistOps().(effect.Persist).Data), step)
+		for _, p := range only[effect.Persist](effs) {
+			if p.Name != OpsRecord {
+				continue
+			}
+			if p.Append {
+				appends++
+				require.NoError(t, st.Append(p.Name, p.Data))
+				continue
+			}
+			rewrites++
+			require.Equal(t, len(p.Data)-1, bytes.IndexByte(p.Data, '\n'), "a rewrite is a base alone: %s", step)
+			require.NoError(t, st.Write(p.Name, p.Data))
+		}
+		life, running, orphans, err := DecodeOps(mustRead(t, st, OpsRecord))
+		require.NoError(t, err, step)
+		data, err := json.Marshal(opsState{Life: life, Running: running, Orphans: orphans})
+		require.NoError(t, err)
+		require.Equal(t, whole(), string(data), step)
 	}
-	check("recovered, orphan pending")
-	a.Resume(t0)
-	check("resumed")
+	check("resumed", a.Resume(t0))
 	require.Contains(t, whole(), `"orphans":[`, "the earlier life's start is an orphan")
 	var started []proc.ID
 	for i := range 6 {
 		m := exec(1, proto.OpID(10+i), ocf.Monitor)
 		id := fmt.Sprintf("q%d", i)
 		m.Resource.ID, m.Request.Resource = id, id
-		for _, sp := range startsOf(a.Receive(t0, 1, m)) {
+		effs := a.Receive(t0, 1, m)
+		for _, sp := range startsOf(effs) {
 			started = append(started, sp.ID)
 		}
-		check("started " + id)
+		check("started "+id, effs)
 	}
 	require.Len(t, started, 6)
 	for i, id := range started {
 		if i%2 == 0 {
-			a.ProcessStarted(t0, id, 5000+i)
-			check(fmt.Sprintf("group of %d", id))
+			check(fmt.Sprintf("group of %d", id), a.ProcessStarted(t0, id, 5000+i))
 		}
 	}
-	a.OrphanEnded(t0.Add(time.Second), 1, 1, true)
-	check("orphan ended")
+	check("orphan ended", a.OrphanEnded(t0.Add(time.Second), 1, 1, true))
+	m := exec(1, 30, ocf.Stop) // queued behind q0's monitor: starts as it ends
+	m.Resource.ID, m.Request.Resource = "q0", "q0"
+	check("stop queued", a.Receive(t0, 1, m))
 	for _, i := range []int{3, 0, 5} {
-		a.ProcessExited(t0.Add(2*time.Second), started[i], proc.Exit{Code: 7})
-		check(fmt.Sprintf("ended %d", started[i]))
+		check(fmt.Sprintf("ended %d", started[i]), a.ProcessExited(t0.Add(2*time.Second), started[i], proc.Exit{Code: 7}))
 	}
 	require.Contains(t, whole(), `"running":[`, "some still run")
+	require.Contains(t, whole(), `"action":"stop"`, "the stop runs")
 	for _, i := range []int{1, 2, 4} {
-		a.ProcessExited(t0.Add(3*time.Second), started[i], proc.Exit{Code: 7})
+		check(fmt.Sprintf("ended %d", started[i]), a.ProcessExited(t0.Add(3*time.Second), started[i], proc.Exit{Code: 7}))
 	}
-	check("all ended")
+	require.Equal(t, 2, rewrites, "a new life and an orphan's end rewrite the record")
+	require.Greater(t, appends, 10, "the rest is appended")
+}
+
+// TestOpsRecordDecodes: an old agent's ops record (the state alone), a
+// state and its changes, and a torn last change decode; a damaged change
+// before the last, or one that starts and ends nothing, is an error.
+func TestOpsRecordDecodes(t *testing.T) {
+	base := `{"life":2,"running":[{"resource":"a","action":"start","life":2,"run":3,"call":"2024-01-01T00:00:00Z","timeout_ms":1}],` +
+		`"orphans":[{"resource":"o","action":"stop","life":1,"run":9,"call":"2024-01-01T00:00:00Z","timeout_ms":1}]}`
+	runs := func(data string) []string {
+		t.Helper()
+		life, running, orphans, err := DecodeOps([]byte(data))
+		require.NoError(t, err, data)
+		require.Equal(t, uint64(2), life)
+		require.Len(t, orphans, 1)
+		var out []string
+		for _, in := range running {
+			out = append(out, fmt.Sprintf("%s%d/%d", in.Resource, in.Run, in.PGID))
+		}
+		return out
+	}
+	require.Equal(t, []string{"a3/0"}, runs(base), "an old agent's record")
+	changes := base + "\n" + `{"run":{"resource":"b","action":"start","life":2,"run":1,"call":"2024-01-01T00:00:00Z","timeout_ms":1}}` + "\n" +
+		`{"run":{"resource":"a","action":"start","life":2,"run":3,"pgid":7,"call":"2024-01-01T00:00:00Z","timeout_ms":1}}` + "\n" +
+		`{"run":{"resource":"c","action":"start","life":2,"run":5,"call":"2024-01-01T00:00:00Z","timeout_ms":1}}` + "\n" + `{"end":5}` + "\n"
+	require.Equal(t, []string{"b1/0", "a3/7"}, runs(changes), "changes apply in order; processes come in process order")
+	require.Equal(t, []string{"b1/0", "a3/7"}, runs(changes+`{"end":1`), "a torn last change is skipped")
+	for _, bad := range []string{"", base + "\n{\"end\":\n{\"end\":1}\n", base + "\n{}\n"} {
+		_, _, _, err := DecodeOps([]byte(bad))
+		require.Error(t, err, "%q", bad)
+	}
 }
