@@ -119,9 +119,19 @@ type op struct {
 	// learn is set on the LRM's own meta-data runs (see metadata.go):
 	// their result is the LRM's, and reaches nobody else.
 	learn bool
+	key   string // keyString's
 }
 
 func (o *op) recurring() bool { return o.req.Interval > 0 }
+
+// keyString is o's key as a string, made once: every run of a recurring
+// monitor logs it twice.
+func (o *op) keyString() string {
+	if o.key == "" {
+		o.key = o.req.Key().String()
+	}
+	return o.key
+}
 
 type resource struct {
 	def Resource // set through setDef, which clears what is derived from it
@@ -228,14 +238,18 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 	if r.Name == "" {
 		r.Name = r.ID
 	}
+	old, known := l.rscs[r.ID]
+	if known && old.def.equal(r) {
+		// Checked when it was registered (the check reads nothing but
+		// the definition): every command of the manager registers its
+		// resource again.
+		return nil, nil
+	}
 	if err := l.checkDefinition(r); err != nil {
 		return nil, err
 	}
-	if old, ok := l.rscs[r.ID]; ok {
-		if old.def.equal(r) {
-			return nil, nil
-		}
-		if r.Reload == nil && old.def.Digest() == r.Digest() {
+	if known {
+		if r.Reload == nil && old.digest() == r.Digest() {
 			r.Reload = old.def.Reload // a new name: what was learnt still holds
 		}
 		if old.def.Agent != r.Agent && (len(old.queue) > 0 || len(old.recurring) > 0) {
@@ -701,7 +715,7 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 		level = slog.LevelDebug
 	}
 	effs = append(effs, l.logf(level, r, "operation finished",
-		slog.String("op", res.Key().String()), slog.Uint64("call", uint64(res.CallID)),
+		slog.String("op", o.keyString()), slog.Uint64("call", uint64(res.CallID)),
 		slog.String("status", res.Status.String()), slog.String("rc", res.RC.String()),
 		slog.String("outcome", res.Outcome.String()), slog.String("reason", res.ExitReason)))
 	if changed {
@@ -867,7 +881,7 @@ func (l *LRM) logf(level slog.Level, r *resource, msg string, attrs ...slog.Attr
 
 func opAttrs(o *op) []slog.Attr {
 	return []slog.Attr{
-		slog.String("op", o.req.Key().String()), slog.Uint64("call", uint64(o.call)),
+		slog.String("op", o.keyString()), slog.Uint64("call", uint64(o.call)),
 		slog.Int("depth", o.req.Depth), slog.Duration("timeout", o.req.Timeout),
 	}
 }
