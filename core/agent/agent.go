@@ -10,9 +10,9 @@
 package agent
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -652,8 +652,21 @@ func (a *Agent) log(level slog.Level, msg string, attrs ...slog.Attr) effect.Log
 	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("host", a.cfg.Host)}, attrs...)}
 }
 
+// sameResource reports whether a and b would be recorded alike: what
+// comparing their JSON encodings said, field by field, without encoding
+// both on every command (nil and empty differ for Params alone, which has
+// no omitempty). Two strings JSON cannot tell apart (invalid UTF-8 becomes
+// U+FFFD) now differ, which only writes the same record once more.
 func sameResource(a, b lrm.Resource) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
+	return a.ID == b.ID && a.Name == b.Name && a.Agent == b.Agent && a.Instance == b.Instance &&
+		(a.Params == nil) == (b.Params == nil) && maps.Equal(a.Params, b.Params) && maps.Equal(a.Meta, b.Meta) &&
+		sameReload(a.Reload, b.Reload)
+}
+
+// sameReload is sameResource's comparison of how two definitions reload.
+func sameReload(a, b *ocf.Reloadability) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Action == b.Action && a.RestartDigest == b.RestartDigest && slices.Equal(a.ForceRestart, b.ForceRestart)
 }

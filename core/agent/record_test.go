@@ -311,3 +311,30 @@ func TestOpsRecordDecodes(t *testing.T) {
 		require.Error(t, err, "%q", bad)
 	}
 }
+
+// TestSameResourceIsTheirEncodingsBeingEqual: comparing two definitions
+// field by field says what comparing their JSON encodings said, over
+// definitions differing in each field, nil against empty, and alike.
+func TestSameResourceIsTheirEncodingsBeingEqual(t *testing.T) {
+	dummy := ocf.Agent{Provider: "heartbeat", Type: "Dummy"}
+	var defs []lrm.Resource
+	for _, params := range []map[string]string{nil, {}, {"a": "1"}, {"a": "2"}} {
+		for _, meta := range []map[string]string{nil, {}, {"clone_max": "2"}} {
+			for _, rl := range []*ocf.Reloadability{nil, {}, {Action: ocf.Reload}, {Action: ocf.Reload, ForceRestart: []string{}},
+				{Action: ocf.Reload, ForceRestart: []string{"a"}}, {Action: ocf.Reload, RestartDigest: "d"}} {
+				defs = append(defs, lrm.Resource{ID: "r", Name: "r", Agent: dummy, Params: params, Meta: meta, Reload: rl})
+			}
+		}
+	}
+	defs = append(defs, lrm.Resource{ID: "s", Name: "r", Agent: dummy}, lrm.Resource{ID: "r", Name: "n", Agent: dummy},
+		lrm.Resource{ID: "r", Name: "r"}, lrm.Resource{ID: "r", Name: "r", Agent: dummy, Instance: "r:1"})
+	for _, a := range defs {
+		for _, b := range defs {
+			x, err := json.Marshal(a)
+			require.NoError(t, err)
+			y, err := json.Marshal(b)
+			require.NoError(t, err)
+			require.Equal(t, string(x) == string(y), sameResource(a, b), "%s vs %s", x, y)
+		}
+	}
+}
