@@ -144,8 +144,10 @@ type resource struct {
 	byKey      map[OpKey]OpRecord
 	lastResult map[OpKey]Result
 	recent     []OpRecord
-	last       *OpRecord
-	lastFail   *OpRecord
+	// last and lastFail are the latest run and failure, held by value
+	// (CallID 0: none, since calls count from 1) so that a run's record
+	// costs no allocation of its own.
+	last, lastFail OpRecord
 }
 
 // derived is what the LRM derives from a resource's definition, kept
@@ -692,9 +694,9 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	}
 	r.byKey[rec.Key] = rec
 	r.lastResult[rec.Key] = res
-	r.last = &rec
+	r.last = rec
 	if res.Failed() {
-		r.lastFail = &rec
+		r.lastFail = rec
 	}
 	r.recent = append(r.recent, rec)
 	if len(r.recent) > l.cfg.HistoryLen {
@@ -705,8 +707,10 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	// "running" every 10 s is noise; the one that says "dead" is the event.
 	changed := !o.recurring() || o.last == nil || o.last.RC != res.RC || o.last.Status != res.Status
 	if o.recurring() {
-		last := res
-		o.last = &last
+		if o.last == nil {
+			o.last = new(Result)
+		}
+		*o.last = res // o's alone: reused at every run
 	}
 	level := slog.LevelInfo
 	if res.Failed() {
@@ -792,12 +796,12 @@ func (l *LRM) History(id string) (History, bool) {
 		return History{}, false
 	}
 	h := History{Resource: r.def.clone(), Recent: slices.Clone(r.recent)}
-	if r.last != nil {
-		c := *r.last
+	if r.last.CallID != 0 {
+		c := r.last
 		h.Last = &c
 	}
-	if r.lastFail != nil {
-		c := *r.lastFail
+	if r.lastFail.CallID != 0 {
+		c := r.lastFail
 		h.LastFailure = &c
 	}
 	for _, k := range sortedOpKeys(r.byKey) {
