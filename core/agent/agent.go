@@ -10,9 +10,9 @@
 package agent
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -31,7 +31,8 @@ import (
 const EpochRecord = "agent-epoch"
 
 // ResourcesRecord is the storage name of the resources the agent was told
-// about, so that a restarted agent knows them (and their parameters) again.
+// about, so that a restarted agent knows them (and their parameters) again:
+// a log of the whole list and the changes since (record.go).
 const ResourcesRecord = "agent-resources"
 
 // probeTimeout bounds the probes a restarted agent runs on its own.
@@ -170,18 +171,6 @@ func (a *Agent) Start(now time.Time) []effect.Effect {
 	return []effect.Effect{effect.SetTimer{ID: a.hbTimer, At: a.hbDue}}
 }
 
-// EncodeResources renders the resource list record.
-func EncodeResources(rs []lrm.Resource) ([]byte, error) { return json.Marshal(rs) }
-
-// DecodeResources parses the resource list record.
-func DecodeResources(data []byte) ([]lrm.Resource, error) {
-	var rs []lrm.Resource
-	if err := json.Unmarshal(data, &rs); err != nil {
-		return nil, fmt.Errorf("resource record: %w", err)
-	}
-	return rs, nil
-}
-
 // Restore re-registers the resources a previous run of the agent knew and
 // probes each of them, so that what still runs is known at once; results
 // go to the manager (as results of no command of its) when one is
@@ -312,7 +301,7 @@ func (a *Agent) forget(now time.Time, m proto.Forget) []effect.Effect {
 		return append(effs, a.log(slog.LevelInfo, "resource not forgotten: "+err.Error(), slog.String("resource", m.Resource)))
 	}
 	a.record.remove(m.Resource)
-	return append([]effect.Effect{effect.Persist{Name: ResourcesRecord, Data: a.record.bytes()}}, a.route(now, effs)...)
+	return append([]effect.Effect{a.record.persistRemove(m.Resource)}, a.route(now, effs)...)
 }
 
 // refuseStale answers a command of an epoch lower than the agent's, on
@@ -354,7 +343,7 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 		// Durable before acting, like the epoch: a restarted agent must
 		// know every resource it may have started.
 		if encErr := a.record.set(after); encErr == nil {
-			effs = append([]effect.Effect{effect.Persist{Name: ResourcesRecord, Data: a.record.bytes()}}, effs...)
+			effs = append([]effect.Effect{a.record.persistSet(after.ID)}, effs...)
 		}
 	}
 	if err == nil {
@@ -496,7 +485,7 @@ func (a *Agent) recordSettled(res lrm.Result) (effect.Effect, bool) {
 	if err := a.record.set(def); err != nil {
 		return nil, false
 	}
-	return effect.Persist{Name: ResourcesRecord, Data: a.record.bytes()}, true
+	return a.record.persistSet(def.ID), true
 }
 
 func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {
@@ -587,9 +576,13 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 		// Forgotten before the LRM starts the next operation, so that the
 		// record persisted before that one no longer lists this one.
 		in := a.running[id]
-		delete(a.running, id)
-		a.runEnc.remove(id)
-		return a.resourceExited(now, in, exit, a.route(now, a.lrm.ProcessExited(now, id, exit)))
+		var persist effect.Effect
+		if in != nil {
+			delete(a.running, id)
+			a.runEnc.remove(id)
+			persist = a.persistOps()
+		}
+		return a.resourceExited(now, in, exit, persist, a.route(now, a.lrm.ProcessExited(now, id, exit)))
 	}
 	delete(a.fences, id)
 	delete(a.timers, run.timer)
@@ -659,8 +652,21 @@ func (a *Agent) log(level slog.Level, msg string, attrs ...slog.Attr) effect.Log
 	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("host", a.cfg.Host)}, attrs...)}
 }
 
+// sameResource reports whether a and b would be recorded alike: what
+// comparing their JSON encodings said, field by field, without encoding
+// both on every command (nil and empty differ for Params alone, which has
+// no omitempty). Two strings JSON cannot tell apart (invalid UTF-8 becomes
+// U+FFFD) now differ, which only writes the same record once more.
 func sameResource(a, b lrm.Resource) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
+	return a.ID == b.ID && a.Name == b.Name && a.Agent == b.Agent && a.Instance == b.Instance &&
+		(a.Params == nil) == (b.Params == nil) && maps.Equal(a.Params, b.Params) && maps.Equal(a.Meta, b.Meta) &&
+		sameReload(a.Reload, b.Reload)
+}
+
+// sameReload is sameResource's comparison of how two definitions reload.
+func sameReload(a, b *ocf.Reloadability) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Action == b.Action && a.RestartDigest == b.RestartDigest && slices.Equal(a.ForceRestart, b.ForceRestart)
 }

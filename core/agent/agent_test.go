@@ -12,6 +12,7 @@ import (
 	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -153,22 +154,15 @@ func procExitKilled() proc.Exit { return proc.Exit{Code: -1, Signal: "killed"} }
 
 func TestResourcesArePersistedAndRestoredWithProbes(t *testing.T) {
 	a := newAgent(t, 0)
-	effs := a.Receive(t0, 1, exec(1, 1, ocf.Start))
-	var rec []byte
-	for _, e := range effs {
-		if p, ok := e.(effect.Persist); ok && p.Name == ResourcesRecord {
-			rec = p.Data
-		}
-	}
-	require.NotNil(t, rec, "a new resource is persisted before the agent acts")
+	st := storage.NewMem()
+	require.True(t, storeRecord(t, st, a.Receive(t0, 1, exec(1, 1, ocf.Start))), "a new resource is persisted before the agent acts")
 	require.Empty(t, kindsOf(a.Receive(t0, 1, exec(1, 2, ocf.Monitor)), "persist:"+ResourcesRecord), "an unchanged one is not rewritten")
-	rs, err := DecodeResources(rec)
-	require.NoError(t, err)
+	rs := storedResources(t, st)
 	require.Equal(t, "r", rs[0].ID)
 
 	// A restarted agent knows the resource again and probes it.
 	b := newAgent(t, 1)
-	effs = b.Restore(t0, rs)
+	effs := b.Restore(t0, rs)
 	require.Contains(t, kinds(effs), "start-process")
 	_, ok := b.LRM().Resource("r")
 	require.True(t, ok)

@@ -10,6 +10,7 @@ import (
 	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
 )
 
 // run has the agent carry out m and its process exit 0, and returns the
@@ -90,13 +91,18 @@ func TestUnknownOrphanIsNotRunningHere(t *testing.T) {
 // persists the resource record without it; the hello stops listing it.
 func TestForgetDropsAResourceDurably(t *testing.T) {
 	a := newAgent(t, 0)
-	run(t, a, exec(1, 1, ocf.Stop))
+	st := storage.NewMem()
+	effs := a.Receive(t0, 1, exec(1, 1, ocf.Stop))
+	require.True(t, storeRecord(t, st, effs))
+	a.ProcessExited(t0, only[effect.StartProcess](effs)[0].ID, proc.Exit{})
 	require.Equal(t, []string{"r"}, a.Hello().Resources)
-	effs := a.Receive(t0, 1, proto.Forget{Epoch: 1, Op: 2, Resource: "r"})
+	require.Len(t, storedResources(t, st), 1)
+	effs = a.Receive(t0, 1, proto.Forget{Epoch: 1, Op: 2, Resource: "r"})
 	persists := only[effect.Persist](effs)
 	require.Len(t, persists, 1)
 	require.Equal(t, ResourcesRecord, persists[0].Name)
-	require.Equal(t, "[]", string(persists[0].Data))
+	require.True(t, storeRecord(t, st, effs))
+	require.Empty(t, storedResources(t, st), "the record no longer lists it")
 	require.Empty(t, a.Hello().Resources)
 	require.Empty(t, a.Receive(t0, 1, proto.Forget{Epoch: 1, Op: 3, Resource: "r"}), "forgetting twice does nothing")
 }

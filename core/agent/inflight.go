@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -46,44 +49,107 @@ type Inflight struct {
 	TimeoutMS int64 `json:"timeout_ms"`
 }
 
-// opsState is the ops record: the agent's life, its running processes and
-// the orphans of earlier lives it has not dealt with yet.
+// opsState is the ops record's base: the agent's life, its running
+// processes and the orphans of earlier lives it has not dealt with yet.
 type opsState struct {
 	Life    uint64     `json:"life"`
 	Running []Inflight `json:"running,omitempty"`
 	Orphans []Inflight `json:"orphans,omitempty"`
 }
 
-// DecodeOps parses the ops record.
-func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error) {
-	var s opsState
-	if err := json.Unmarshal(data, &s); err != nil {
-		return 0, nil, nil, fmt.Errorf("operations record: %w", err)
-	}
-	return s.Life, s.Running, s.Orphans, nil
+// The ops record is a log, as the resource record is (record.go): a base,
+// the opsState (all an agent before the log wrote), then one line per
+// change of the running processes since, an opsChange. Every process
+// start, process group learnt and end rewrote the whole state (a host
+// probing its resources runs 16 at once: 4 KB written, and copied, three
+// times per run); a change is appended instead, and the record rewritten
+// as a fresh base when the agent's life or its orphans change, at the
+// life's first persist (which replaces a torn tail) and once the changes
+// outweigh the state. A change line without its newline is a torn
+// append, never acknowledged, so never acted on: reading skips it.
+
+// opsSlack is how many bytes of changes the ops record may hold beyond
+// its state's size before it is rewritten.
+const opsSlack = 8192
+
+// opsChange is one change line of the ops record: Run is a running
+// process as it now is (new, or its group learnt), End the Run of one
+// that ended.
+type opsChange struct {
+	Run *Inflight `json:"run,omitempty"`
+	End uint64    `json:"end,omitempty"`
 }
 
-// persistOps is the effect that makes the ops record current: the
-// encoding of opsState{Life: a.life, Running: a.running in process order,
-// Orphans: a.orphans}, with each running process encoded once, when it
-// starts or learns its group (runningRecord), not again at every start and
-// end of every other: a host probing all its resources at once ran O(R)
-// encodings per process.
+// DecodeOps parses the ops record: its base and then its changes,
+// skipping a torn last one. The running processes come in process order.
+func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error) {
+	base, rest, _ := bytes.Cut(data, []byte{'\n'})
+	var s opsState
+	if err := json.Unmarshal(base, &s); err != nil {
+		return 0, nil, nil, fmt.Errorf("operations record: %w", err)
+	}
+	if len(rest) == 0 {
+		return s.Life, s.Running, s.Orphans, nil
+	}
+	byRun := make(map[uint64]Inflight, len(s.Running))
+	for _, in := range s.Running {
+		byRun[in.Run] = in
+	}
+	for n := 1; len(rest) > 0; n++ {
+		line, more, whole := bytes.Cut(rest, []byte{'\n'})
+		if !whole {
+			break // torn: never acknowledged, never acted on
+		}
+		var c opsChange
+		if err := json.Unmarshal(line, &c); err != nil {
+			return 0, nil, nil, fmt.Errorf("operations record: change %d: %w", n, err)
+		}
+		switch {
+		case c.Run != nil && c.End == 0:
+			byRun[c.Run.Run] = *c.Run
+		case c.Run == nil && c.End != 0:
+			delete(byRun, c.End)
+		default:
+			return 0, nil, nil, fmt.Errorf("operations record: change %d starts nothing and ends nothing", n)
+		}
+		rest = more
+	}
+	running = nil
+	for _, run := range slices.Sorted(maps.Keys(byRun)) {
+		running = append(running, byRun[run])
+	}
+	return s.Life, running, s.Orphans, nil
+}
+
+// persistOps is the effect that makes the ops record current: the changes
+// of the running processes since the last one, appended, or a fresh base,
+// the encoding of opsState{Life: a.life, Running: a.running in process
+// order, Orphans: a.orphans}, with each running process encoded once,
+// when it starts or learns its group (runningRecord), not again at every
+// start and end of every other: a host probing all its resources at once
+// ran O(R) encodings per process.
 func (a *Agent) persistOps() effect.Effect {
-	life, _ := json.Marshal(a.life) // plain values: cannot fail
-	size := len(`{"life":,"running":[],"orphans":}`) + len(life) + len(a.runEnc.ids)
-	for _, enc := range a.runEnc.enc { // purity:unordered a sum is the same in any order
+	r := &a.runEnc
+	size := len(`{"life":,"running":[],"orphans":}`) + 20 + len(r.ids)
+	for _, enc := range r.enc { // purity:unordered a sum is the same in any order
 		size += len(enc)
 	}
-	data := make([]byte, 0, size+len(a.orphans)*256)
-	data = append(append(data, `{"life":`...), life...)
-	if len(a.runEnc.ids) > 0 {
+	if r.based && !r.rebase && r.tail+len(r.pending) <= size+len(a.orphans)*256+opsSlack {
+		r.tail += len(r.pending)
+		data := slices.Clone(r.pending)
+		r.pending = r.pending[:0]
+		return effect.Persist{Name: OpsRecord, Data: data, Append: true}
+	}
+	r.based, r.rebase, r.tail, r.pending = true, false, 0, r.pending[:0]
+	data := make([]byte, 0, size+len(a.orphans)*256+1)
+	data = strconv.AppendUint(append(data, `{"life":`...), a.life, 10) // json.Marshal's encoding of a uint64
+	if len(r.ids) > 0 {
 		data = append(data, `,"running":[`...)
-		for i, id := range a.runEnc.ids {
+		for i, id := range r.ids {
 			if i > 0 {
 				data = append(data, ',')
 			}
-			data = append(data, a.runEnc.enc[id]...)
+			data = append(data, r.enc[id]...)
 		}
 		data = append(data, ']')
 	}
@@ -91,14 +157,21 @@ func (a *Agent) persistOps() effect.Effect {
 		orphans, _ := json.Marshal(a.orphans)
 		data = append(append(data, `,"orphans":`...), orphans...)
 	}
-	return effect.Persist{Name: OpsRecord, Data: append(data, '}')}
+	return effect.Persist{Name: OpsRecord, Data: append(data, "}\n"...)}
 }
 
 // runningRecord keeps the encoding of each running process of the ops
-// record, in process order.
+// record, in process order, and the changes not persisted yet.
 type runningRecord struct {
 	ids []proc.ID
 	enc map[proc.ID][]byte
+	// pending holds the change lines since the last persist; tail counts
+	// the bytes of changes the stored record holds beyond its base.
+	pending []byte
+	tail    int
+	// based is set once this life wrote a base; rebase asks for the next
+	// persist to write one (the orphans changed).
+	based, rebase bool
 }
 
 // set (re-)encodes a running process.
@@ -110,7 +183,8 @@ func (r *runningRecord) set(id proc.ID, in *Inflight) {
 		i, _ := slices.BinarySearch(r.ids, id)
 		r.ids = slices.Insert(r.ids, i, id)
 	}
-	r.enc[id], _ = json.Marshal(in) // plain values: cannot fail
+	r.enc[id] = appendInflight(r.enc[id][:0], in) // the old encoding is nobody's: reuse it
+	r.pending = append(append(append(r.pending, `{"run":`...), r.enc[id]...), "}\n"...)
 }
 
 // remove forgets an ended process.
@@ -121,6 +195,8 @@ func (r *runningRecord) remove(id proc.ID) {
 	delete(r.enc, id)
 	i, _ := slices.BinarySearch(r.ids, id)
 	r.ids = slices.Delete(r.ids, i, i+1)
+	r.pending = strconv.AppendUint(append(r.pending, `{"end":`...), uint64(id), 10)
+	r.pending = append(r.pending, "}\n"...)
 }
 
 // noteStarts puts, before each resource agent process the LRM starts, the
@@ -170,9 +246,11 @@ func (a *Agent) ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Eff
 // resourceExited records the end of resource agent process in (nil when
 // the agent did not start it): the history's end record with the result
 // the LRM just reported (a recurring monitor's unchanged run is reported
-// to nobody, but it is history), then the ops record without it. Both
-// come before the result goes out.
-func (a *Agent) resourceExited(now time.Time, in *Inflight, exit proc.Exit, effs []effect.Effect) []effect.Effect {
+// to nobody, but it is history), then persist, the ops record without it
+// (made before the LRM's effects, which may start the next process: the
+// ops record's changes go out in the order they happened). Both come
+// before the result goes out.
+func (a *Agent) resourceExited(now time.Time, in *Inflight, exit proc.Exit, persist effect.Effect, effs []effect.Effect) []effect.Effect {
 	if in == nil {
 		return effs
 	}
@@ -185,7 +263,7 @@ func (a *Agent) resourceExited(now time.Time, in *Inflight, exit proc.Exit, effs
 	} else {
 		rec.RC, rec.Status, rec.Killed = exit.Code, lrm.Error.String(), true // unregistered meanwhile: nobody heard
 	}
-	return append([]effect.Effect{history.Note{Record: rec}, a.persistOps()}, effs...)
+	return append([]effect.Effect{history.Note{Record: rec}, persist}, effs...)
 }
 
 // fenceRecord is the history record of a fence agent run.

@@ -1,22 +1,102 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"slices"
 
+	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/lrm"
 )
 
-// resourceRecord keeps the resource list record (EncodeResources of the
-// LRM's resources) ready to write: each resource's JSON encoded once, when
-// it is registered or changed, in ID order. Re-encoding the whole list on
-// every new registration cost a host O(R²) encoding at boot, when the
-// manager probes every resource everywhere; the record's bytes stay
-// exactly those of EncodeResources, since json.Marshal of a slice is its
-// elements' encodings, comma-separated, in brackets.
+// The resource list record (ResourcesRecord) is a log: a base, the JSON
+// array of every resource in ID order (what EncodeResources writes, and
+// all an agent before the log wrote), then one line per later change, a
+// resourceChange. Rewriting the whole list on every registration cost a
+// host O(R²) bytes written at boot, when the manager probes every
+// resource everywhere (10,000 resources: about 10 GB per host); a change
+// is appended instead, and the record is rewritten as a fresh base only
+// once the changes outweigh the list (recordSlack), so that it stays
+// within about twice its list's size and each change costs O(1) bytes
+// amortised.
+//
+// The base line ends with a newline, as every change line does. A change
+// line without its newline is a torn append (a crash during it): its
+// change was not acknowledged, so nothing acted on it, and reading skips
+// it; the agent's first persist of a life is a fresh base, which replaces
+// such a tail.
+
+// recordSlack is how many bytes of changes the record may hold beyond its
+// list's size before it is rewritten: enough that a small list is not
+// rewritten at every change.
+const recordSlack = 4096
+
+// resourceChange is one change line of the resource list record: Set is
+// a resource's definition as the LRM now holds it, Remove the ID of a
+// resource forgotten.
+type resourceChange struct {
+	Set    *lrm.Resource `json:"set,omitempty"`
+	Remove string        `json:"remove,omitempty"`
+}
+
+// EncodeResources renders the resource list record of rs (a base alone).
+func EncodeResources(rs []lrm.Resource) ([]byte, error) { return json.Marshal(rs) }
+
+// DecodeResources parses the resource list record: its base and then its
+// changes, skipping a torn last one. The resources come in ID order, as
+// the LRM lists them.
+func DecodeResources(data []byte) ([]lrm.Resource, error) {
+	base, rest, _ := bytes.Cut(data, []byte{'\n'})
+	var rs []lrm.Resource
+	if err := json.Unmarshal(base, &rs); err != nil {
+		return nil, fmt.Errorf("resource record: %w", err)
+	}
+	byID := make(map[string]lrm.Resource, len(rs))
+	for _, r := range rs {
+		byID[r.ID] = r
+	}
+	for n := 1; len(rest) > 0; n++ {
+		line, more, whole := bytes.Cut(rest, []byte{'\n'})
+		if !whole {
+			break // torn: never acknowledged, never acted on
+		}
+		var c resourceChange
+		if err := json.Unmarshal(line, &c); err != nil {
+			return nil, fmt.Errorf("resource record: change %d: %w", n, err)
+		}
+		switch {
+		case c.Set != nil && c.Set.ID != "":
+			byID[c.Set.ID] = *c.Set
+		case c.Set == nil && c.Remove != "":
+			delete(byID, c.Remove)
+		default:
+			return nil, fmt.Errorf("resource record: change %d sets no resource and removes none", n)
+		}
+		rest = more
+	}
+	out := make([]lrm.Resource, 0, len(byID))
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		out = append(out, byID[id])
+	}
+	return out, nil
+}
+
+// resourceRecord keeps the resource list record ready to persist: each
+// resource's JSON encoded once, when it is registered or changed, in ID
+// order, for a fresh base (whose bytes are exactly those of
+// EncodeResources, since json.Marshal of a slice is its elements'
+// encodings, comma-separated, in brackets), and how much the stored
+// record holds beyond its base.
 type resourceRecord struct {
-	ids []string          // sorted, as lrm.Resources lists them
-	enc map[string][]byte // by ID
+	ids  []string          // sorted, as lrm.Resources lists them
+	enc  map[string][]byte // by ID
+	size int               // the base's length: brackets, commas, encodings
+	// tail counts the bytes of changes appended since the last base;
+	// based is unset until this life wrote a base.
+	tail  int
+	based bool
 }
 
 // set records r's current definition (as the LRM holds it after
@@ -29,9 +109,17 @@ func (rr *resourceRecord) set(r lrm.Resource) error {
 	if rr.enc == nil {
 		rr.enc = map[string][]byte{}
 	}
-	if _, ok := rr.enc[r.ID]; !ok {
+	old, ok := rr.enc[r.ID]
+	switch {
+	case !ok:
 		i, _ := slices.BinarySearch(rr.ids, r.ID)
 		rr.ids = slices.Insert(rr.ids, i, r.ID)
+		rr.size += len(data)
+		if len(rr.ids) > 1 {
+			rr.size++ // its comma
+		}
+	default:
+		rr.size += len(data) - len(old)
 	}
 	rr.enc[r.ID] = data
 	return nil
@@ -45,19 +133,53 @@ func (rr *resourceRecord) differs(r lrm.Resource) bool {
 
 // remove forgets id.
 func (rr *resourceRecord) remove(id string) {
+	old, ok := rr.enc[id]
+	if !ok {
+		return
+	}
 	if i, ok := slices.BinarySearch(rr.ids, id); ok {
 		rr.ids = slices.Delete(rr.ids, i, i+1)
 	}
 	delete(rr.enc, id)
+	rr.size -= len(old)
+	if len(rr.ids) > 0 {
+		rr.size--
+	}
 }
 
-// bytes is the record: the JSON array of every resource set, in ID order.
-func (rr *resourceRecord) bytes() []byte {
-	n := 2 + max(len(rr.ids)-1, 0)
-	for _, id := range rr.ids {
-		n += len(rr.enc[id])
+// persistSet is the effect that makes id's recorded definition (set
+// just before) durable.
+func (rr *resourceRecord) persistSet(id string) effect.Persist {
+	enc := rr.enc[id]
+	line := make([]byte, 0, len(`{"set":}`)+len(enc)+1)
+	line = append(append(append(line, `{"set":`...), enc...), "}\n"...)
+	return rr.persist(line)
+}
+
+// persistRemove is the effect that makes id's removal (done just before)
+// durable.
+func (rr *resourceRecord) persistRemove(id string) effect.Persist {
+	name, _ := json.Marshal(id) // a string: cannot fail
+	line := make([]byte, 0, len(`{"remove":}`)+len(name)+1)
+	line = append(append(append(line, `{"remove":`...), name...), "}\n"...)
+	return rr.persist(line)
+}
+
+// persist appends line, or writes a fresh base instead when this life has
+// written none yet (what is stored may end with a torn change) or the
+// changes would outweigh the list.
+func (rr *resourceRecord) persist(line []byte) effect.Persist {
+	if !rr.based || rr.tail+len(line) > rr.size+recordSlack {
+		rr.based, rr.tail = true, 0
+		return effect.Persist{Name: ResourcesRecord, Data: append(rr.bytes(), '\n')}
 	}
-	out := make([]byte, 0, n)
+	rr.tail += len(line)
+	return effect.Persist{Name: ResourcesRecord, Data: line, Append: true}
+}
+
+// bytes is the base: the JSON array of every resource set, in ID order.
+func (rr *resourceRecord) bytes() []byte {
+	out := make([]byte, 0, max(rr.size, 2))
 	out = append(out, '[')
 	for i, id := range rr.ids {
 		if i > 0 {

@@ -142,6 +142,7 @@ func (a *Agent) Resume(now time.Time) []effect.Effect {
 		}
 		a.orphans = append(a.orphans, o)
 	}
+	a.runEnc.rebase = true // a new life, and its orphans: a base
 	effs = append(effs, a.persistOps())
 	for _, o := range a.orphans {
 		effs = append(effs, a.log(slog.LevelWarn, "an earlier life of the agent left an operation running; ending it",
@@ -196,6 +197,7 @@ func (a *Agent) OrphanEnded(now time.Time, life, run uint64, gone bool) []effect
 		return append(effs, a.release(now, o.Resource)...)
 	}
 	a.orphans = append(a.orphans[:i:i], a.orphans[i+1:]...)
+	a.runEnc.rebase = true // the orphans are in the base alone
 	effs := []effect.Effect{a.orphanEnd(now, o, "killed"), a.persistOps()}
 	if a.orphaned(o.Resource) {
 		return effs

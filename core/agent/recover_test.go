@@ -24,7 +24,9 @@ func testConfig(boot string) Config {
 func persistAll(t *testing.T, st storage.Store, effs []effect.Effect) {
 	t.Helper()
 	for _, e := range effs {
-		if p, ok := e.(effect.Persist); ok && !p.Append {
+		if p, ok := e.(effect.Persist); ok && p.Append {
+			require.NoError(t, st.Append(p.Name, p.Data))
+		} else if ok {
 			require.NoError(t, st.Write(p.Name, p.Data))
 		}
 	}
@@ -215,16 +217,13 @@ func TestOpsRecordFollowsTheRunningProcesses(t *testing.T) {
 	effs = a.ProcessExited(t0.Add(time.Second), first.ID, proc.Exit{})
 	next := startsOf(effs)
 	require.Len(t, next, 1)
-	var last []byte
-	for _, e := range effs {
-		if p, ok := e.(effect.Persist); ok && p.Name == OpsRecord {
-			last = p.Data
-		}
+	for i, e := range effs {
 		if sp, ok := e.(effect.StartProcess); ok && sp.ID == next[0].ID {
+			persistAll(t, st, effs[:i])
 			break
 		}
 	}
-	_, running, _, err := DecodeOps(last)
+	_, running, _, err := DecodeOps(mustRead(t, st, OpsRecord))
 	require.NoError(t, err)
 	require.Len(t, running, 1)
 	require.Equal(t, ocf.Stop, running[0].Action)

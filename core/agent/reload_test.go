@@ -11,6 +11,7 @@ import (
 	"github.com/basalt-ha/basalt/core/ocf"
 	"github.com/basalt-ha/basalt/core/proc"
 	"github.com/basalt-ha/basalt/core/proto"
+	"github.com/basalt-ha/basalt/core/storage"
 )
 
 // dummyMeta is heartbeat:Dummy's meta-data, cut to what decides reloads.
@@ -70,18 +71,10 @@ func lastResult(t *testing.T, effs []effect.Effect) (lrm.Result, int) {
 	return res, at
 }
 
-func lastRecord(t *testing.T, effs []effect.Effect, before int) []lrm.Resource {
+func lastRecord(t *testing.T, st *storage.Mem, effs []effect.Effect, before int) []lrm.Resource {
 	t.Helper()
-	var rec []byte
-	for _, e := range effs[:before] {
-		if p, ok := e.(effect.Persist); ok && p.Name == ResourcesRecord {
-			rec = p.Data
-		}
-	}
-	require.NotNil(t, rec, "the record is persisted before the result is sent")
-	rs, err := DecodeResources(rec)
-	require.NoError(t, err)
-	return rs
+	require.True(t, storeRecord(t, st, effs[:before]), "the record is persisted before the result is sent")
+	return storedResources(t, st)
 }
 
 // TestStartRecordsHowItReloadsAndReloadKeepsTheNewDefinition: the agent's
@@ -91,6 +84,7 @@ func lastRecord(t *testing.T, effs []effect.Effect, before int) []lrm.Resource {
 // recorded definition, which a restarted agent reports.
 func TestStartRecordsHowItReloadsAndReloadKeepsTheNewDefinition(t *testing.T) {
 	a := learningAgent(t)
+	st := storage.NewMem()
 	start := exec(1, 1, ocf.Start)
 	start.Resource.Params = map[string]string{"state": "/run/r", "fake": "a"}
 	effs, runs, _ := step(t, a, a.Receive(t0, 1, start), dummyMeta, nil)
@@ -98,7 +92,7 @@ func TestStartRecordsHowItReloadsAndReloadKeepsTheNewDefinition(t *testing.T) {
 	res, at := lastResult(t, effs)
 	require.Equal(t, ocf.Reload, res.ReloadAction, "heartbeat:Dummy reloads the legacy way")
 	require.Equal(t, []string{"state"}, res.ForceRestart)
-	rs := lastRecord(t, effs, at)
+	rs := lastRecord(t, st, effs, at)
 	require.NotNil(t, rs[0].Reload, "how it reloads is recorded with the resource")
 
 	reload := exec(1, 2, ocf.Reload)
@@ -117,7 +111,7 @@ func TestStartRecordsHowItReloadsAndReloadKeepsTheNewDefinition(t *testing.T) {
 	res, at = lastResult(t, effs)
 	require.Equal(t, reload.Resource.Digest(), res.Digest)
 	require.Equal(t, ocf.Reload, res.ReloadAction)
-	rs = lastRecord(t, effs, at)
+	rs = lastRecord(t, st, effs, at)
 	require.Equal(t, reload.Resource.Digest(), rs[0].Digest(), "the reloaded definition is recorded before the manager hears")
 
 	// A restarted agent probes with the reloaded definition and reports

@@ -119,19 +119,68 @@ type op struct {
 	// learn is set on the LRM's own meta-data runs (see metadata.go):
 	// their result is the LRM's, and reaches nobody else.
 	learn bool
+	key   string // keyString's
 }
 
 func (o *op) recurring() bool { return o.req.Interval > 0 }
 
+// keyString is o's key as a string, made once: every run of a recurring
+// monitor logs it twice.
+func (o *op) keyString() string {
+	if o.key == "" {
+		o.key = o.req.Key().String()
+	}
+	return o.key
+}
+
 type resource struct {
-	def        Resource
+	def Resource // set through setDef, which clears what is derived from it
+	// derived caches what start derives from def, which a recurring
+	// monitor or a host probing all its resources would otherwise derive
+	// again at every run (an environment, an agent path, a SHA-256).
+	derived    derived
 	queue      []*op // FIFO; the head may be running
 	recurring  map[OpKey]*op
 	byKey      map[OpKey]OpRecord
 	lastResult map[OpKey]Result
 	recent     []OpRecord
-	last       *OpRecord
-	lastFail   *OpRecord
+	// last and lastFail are the latest run and failure, held by value
+	// (CallID 0: none, since calls count from 1) so that a run's record
+	// costs no allocation of its own.
+	last, lastFail OpRecord
+}
+
+// derived is what the LRM derives from a resource's definition, kept
+// until the definition changes.
+type derived struct {
+	digest string
+	path   string
+	env    map[envKey][]string
+}
+
+// envKey is what, besides the definition, makes a run's environment:
+// runs that share it share the environment (a slice that drivers only
+// read).
+type envKey struct {
+	timeout, interval time.Duration
+	depth             int
+}
+
+// maxEnvs bounds the environments kept per resource: a manager varying
+// the timeouts of its requests must not grow the LRM without bound.
+const maxEnvs = 8
+
+// setDef makes def the resource's definition.
+func (r *resource) setDef(def Resource) {
+	r.def, r.derived = def, derived{}
+}
+
+// digest is the definition's digest (Resource.Digest).
+func (r *resource) digest() string {
+	if r.derived.digest == "" {
+		r.derived.digest = r.def.Digest()
+	}
+	return r.derived.digest
 }
 
 // LRM is the local resource manager state machine. It is not safe for
@@ -191,21 +240,25 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 	if r.Name == "" {
 		r.Name = r.ID
 	}
+	old, known := l.rscs[r.ID]
+	if known && old.def.equal(r) {
+		// Checked when it was registered (the check reads nothing but
+		// the definition): every command of the manager registers its
+		// resource again.
+		return nil, nil
+	}
 	if err := l.checkDefinition(r); err != nil {
 		return nil, err
 	}
-	if old, ok := l.rscs[r.ID]; ok {
-		if old.def.equal(r) {
-			return nil, nil
-		}
-		if r.Reload == nil && old.def.Digest() == r.Digest() {
+	if known {
+		if r.Reload == nil && old.digest() == r.Digest() {
 			r.Reload = old.def.Reload // a new name: what was learnt still holds
 		}
 		if old.def.Agent != r.Agent && (len(old.queue) > 0 || len(old.recurring) > 0) {
 			return nil, fmt.Errorf("register %s (%s): agent change from %s to %s while operations are pending: %w",
 				r.ID, r.Name, old.def.Agent, r.Agent, ErrBusy)
 		}
-		old.def = r.clone()
+		old.setDef(r.clone())
 		return []effect.Effect{l.logf(slog.LevelInfo, old, "resource definition updated")}, nil
 	}
 	l.rscs[r.ID] = &resource{
@@ -423,23 +476,7 @@ func (l *LRM) tryStart(now time.Time, r *resource, effs []effect.Effect) []effec
 }
 
 func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []effect.Effect {
-	def := r.def
-	if o.def != nil {
-		def = *o.def
-	}
-	path, err := def.Agent.Path(l.cfg.OCFRoot)
-	var env []string
-	if err == nil {
-		depth := 0
-		if o.req.Action == ocf.Monitor {
-			depth = o.req.Depth
-		}
-		env, err = ocf.Env(ocf.EnvSpec{
-			Root: l.cfg.OCFRoot, Agent: def.Agent, Instance: def.InstanceName(), Params: def.Params,
-			Timeout: o.req.Timeout, Interval: o.req.Interval, Depth: depth, Extra: l.cfg.ExtraEnv,
-			Meta: opMeta(def.Meta, o.req.Meta),
-		})
-	}
+	path, env, digest, err := l.runSpec(r, o)
 	if err != nil {
 		// Unreachable for registered resources in practice (Register
 		// validates), but an op must always end with a result.
@@ -452,7 +489,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 	l.running++
 	l.nextProc++
 	o.pid = l.nextProc
-	o.digest = def.Digest()
+	o.digest = digest
 	o.state = opRunning
 	o.started = now
 	o.timedOut = false
@@ -465,6 +502,47 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 		l.logf(slog.LevelDebug, r, "operation started", opAttrs(o)...),
 	)
 	return effs
+}
+
+// runSpec is what o's run starts with: the agent's path, its environment
+// and the definition's digest. A run of the registered definition without
+// meta attributes of its own (every monitor, and nearly every other run)
+// takes them from the resource's cache.
+func (l *LRM) runSpec(r *resource, o *op) (path string, env []string, digest string, err error) {
+	cached := o.def == nil && (o.req.Meta == nil || len(*o.req.Meta) == 0)
+	def := r.def
+	if o.def != nil {
+		def = *o.def
+	}
+	depth := 0
+	if o.req.Action == ocf.Monitor {
+		depth = o.req.Depth
+	}
+	key := envKey{timeout: o.req.Timeout, interval: o.req.Interval, depth: depth}
+	if cached && r.derived.path != "" {
+		if env, ok := r.derived.env[key]; ok {
+			return r.derived.path, env, r.digest(), nil
+		}
+	}
+	if path, err = def.Agent.Path(l.cfg.OCFRoot); err != nil {
+		return "", nil, "", err
+	}
+	env, err = ocf.Env(ocf.EnvSpec{
+		Root: l.cfg.OCFRoot, Agent: def.Agent, Instance: def.InstanceName(), Params: def.Params,
+		Timeout: o.req.Timeout, Interval: o.req.Interval, Depth: depth, Extra: l.cfg.ExtraEnv,
+		Meta: opMeta(def.Meta, o.req.Meta),
+	})
+	if err != nil {
+		return "", nil, "", err
+	}
+	if !cached {
+		return path, env, def.Digest(), nil
+	}
+	if r.derived.env == nil || len(r.derived.env) >= maxEnvs {
+		r.derived.env = map[envKey][]string{}
+	}
+	r.derived.path, r.derived.env[key] = path, env
+	return path, env, r.digest(), nil
 }
 
 // ProcessExited delivers the end of an agent process.
@@ -591,7 +669,7 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	res.Name = r.def.Name
 	res.Digest = o.digest
 	if res.Digest == "" { // it never ran: the definition it would have
-		res.Digest = r.def.Digest()
+		res.Digest = r.digest()
 	}
 	res.Action = o.req.Action
 	res.Interval = o.req.Interval
@@ -602,7 +680,7 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	res.Outcome = outcome(res)
 	o.started = time.Time{}
 	effs = l.settle(r, o, res, effs)
-	if rl := r.def.Reload; rl != nil && res.Digest == r.def.Digest() {
+	if rl := r.def.Reload; rl != nil && res.Digest == r.digest() {
 		res.ReloadAction, res.ForceRestart, res.RestartDigest = rl.Action, slices.Clone(rl.ForceRestart), rl.RestartDigest
 	}
 
@@ -616,9 +694,9 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	}
 	r.byKey[rec.Key] = rec
 	r.lastResult[rec.Key] = res
-	r.last = &rec
+	r.last = rec
 	if res.Failed() {
-		r.lastFail = &rec
+		r.lastFail = rec
 	}
 	r.recent = append(r.recent, rec)
 	if len(r.recent) > l.cfg.HistoryLen {
@@ -629,8 +707,10 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	// "running" every 10 s is noise; the one that says "dead" is the event.
 	changed := !o.recurring() || o.last == nil || o.last.RC != res.RC || o.last.Status != res.Status
 	if o.recurring() {
-		last := res
-		o.last = &last
+		if o.last == nil {
+			o.last = new(Result)
+		}
+		*o.last = res // o's alone: reused at every run
 	}
 	level := slog.LevelInfo
 	if res.Failed() {
@@ -639,7 +719,7 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 		level = slog.LevelDebug
 	}
 	effs = append(effs, l.logf(level, r, "operation finished",
-		slog.String("op", res.Key().String()), slog.Uint64("call", uint64(res.CallID)),
+		slog.String("op", o.keyString()), slog.Uint64("call", uint64(res.CallID)),
 		slog.String("status", res.Status.String()), slog.String("rc", res.RC.String()),
 		slog.String("outcome", res.Outcome.String()), slog.String("reason", res.ExitReason)))
 	if changed {
@@ -716,12 +796,12 @@ func (l *LRM) History(id string) (History, bool) {
 		return History{}, false
 	}
 	h := History{Resource: r.def.clone(), Recent: slices.Clone(r.recent)}
-	if r.last != nil {
-		c := *r.last
+	if r.last.CallID != 0 {
+		c := r.last
 		h.Last = &c
 	}
-	if r.lastFail != nil {
-		c := *r.lastFail
+	if r.lastFail.CallID != 0 {
+		c := r.lastFail
 		h.LastFailure = &c
 	}
 	for _, k := range sortedOpKeys(r.byKey) {
@@ -798,13 +878,14 @@ func (l *LRM) cancelTimer(o *op) effect.Effect {
 }
 
 func (l *LRM) logf(level slog.Level, r *resource, msg string, attrs ...slog.Attr) effect.Log {
-	base := []slog.Attr{slog.String("resource", r.def.ID), slog.String("name", r.def.Name)}
-	return effect.Log{Level: level, Msg: msg, Attrs: append(base, attrs...)}
+	all := make([]slog.Attr, 0, 2+len(attrs)) // one allocation: every run logs twice
+	all = append(all, slog.String("resource", r.def.ID), slog.String("name", r.def.Name))
+	return effect.Log{Level: level, Msg: msg, Attrs: append(all, attrs...)}
 }
 
 func opAttrs(o *op) []slog.Attr {
 	return []slog.Attr{
-		slog.String("op", o.req.Key().String()), slog.Uint64("call", uint64(o.call)),
+		slog.String("op", o.keyString()), slog.Uint64("call", uint64(o.call)),
 		slog.Int("depth", o.req.Depth), slog.Duration("timeout", o.req.Timeout),
 	}
 }

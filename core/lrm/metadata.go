@@ -101,10 +101,10 @@ func (l *LRM) settle(r *resource, o *op, res Result, effs []effect.Effect) []eff
 		return effs // a failed reload leaves the definition that ran before
 	}
 	if o.def != nil {
-		r.def = o.def.clone()
-		effs = append(effs, l.logf(slog.LevelInfo, r, "resource definition reloaded", slog.String("digest", r.def.Digest())))
+		r.setDef(o.def.clone())
+		effs = append(effs, l.logf(slog.LevelInfo, r, "resource definition reloaded", slog.String("digest", r.digest())))
 	}
-	if res.Digest != r.def.Digest() {
+	if res.Digest != r.digest() {
 		return effs // re-registered since it started: not what runs
 	}
 	r.def.Reload = nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/ocf"
@@ -116,7 +117,10 @@ type OpKey struct {
 // String renders the key as "monitor_10000" (interval in ms), Pacemaker's
 // operation key shape, so that operators recognise it.
 func (k OpKey) String() string {
-	return fmt.Sprintf("%s_%d", k.Action, k.Interval.Milliseconds())
+	// Every run logs it: one allocation, no fmt.
+	var buf [48]byte
+	b := append(append(buf[:0], k.Action...), '_')
+	return string(strconv.AppendInt(b, k.Interval.Milliseconds(), 10))
 }
 
 // Status is the execution status of an operation, separate from the agent's

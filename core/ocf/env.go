@@ -2,6 +2,7 @@ package ocf
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,9 +46,9 @@ func ValidMetaName(name string) error {
 	return nil
 }
 
-// addMeta sets the meta attributes in env, in name order so that of
+// addMeta adds the meta attributes to env, in name order so that of
 // several bad ones the same is reported every time.
-func addMeta(env map[string]string, meta map[string]string) error {
+func addMeta(env []envVar, meta map[string]string) ([]envVar, error) {
 	names := make([]string, 0, len(meta))
 	for name := range meta {
 		names = append(names, name)
@@ -55,15 +56,18 @@ func addMeta(env map[string]string, meta map[string]string) error {
 	sort.Strings(names)
 	for _, name := range names {
 		if err := ValidMetaName(name); err != nil {
-			return fmt.Errorf("environment: %w", err)
+			return nil, fmt.Errorf("environment: %w", err)
 		}
 		if strings.ContainsRune(meta[name], 0) {
-			return fmt.Errorf("environment: meta attribute %s contains a NUL byte", name)
+			return nil, fmt.Errorf("environment: meta attribute %s contains a NUL byte", name)
 		}
-		env["OCF_RESKEY_CRM_meta_"+name] = meta[name]
+		env = append(env, envVar{"OCF_RESKEY_CRM_meta_" + name, meta[name]})
 	}
-	return nil
+	return env, nil
 }
+
+// envVar is one variable of an environment being built.
+type envVar struct{ key, value string }
 
 // EnvSpec is what Env needs to build an agent's environment.
 type EnvSpec struct {
@@ -104,18 +108,23 @@ func Env(s EnvSpec) ([]string, error) {
 	if s.Root == "" {
 		return nil, fmt.Errorf("environment: OCF_ROOT is empty")
 	}
-	env := map[string]string{
-		"OCF_ROOT":                     s.Root,
-		"OCF_RA_VERSION_MAJOR":         "1",
-		"OCF_RA_VERSION_MINOR":         "1",
-		"OCF_RESOURCE_INSTANCE":        s.Instance,
-		"OCF_RESOURCE_TYPE":            s.Agent.Type,
-		"OCF_RESOURCE_PROVIDER":        s.Agent.Provider,
-		"OCF_RESKEY_CRM_meta_interval": strconv.FormatInt(s.Interval.Milliseconds(), 10),
-		"OCF_CHECK_LEVEL":              strconv.Itoa(s.Depth),
-	}
+	// A slice, not a map: every run of every agent builds one. No two
+	// keys are equal but Extra's own (the OCF_ variables are fixed,
+	// OCF_RESKEY_<param> cannot start with CRM_meta, Extra cannot set an
+	// OCF_ variable), where the last one wins, as it would in a map.
+	env := make([]envVar, 0, 9+len(s.Params)+len(s.Meta)+len(s.Extra))
+	env = append(env,
+		envVar{"OCF_ROOT", s.Root},
+		envVar{"OCF_RA_VERSION_MAJOR", "1"},
+		envVar{"OCF_RA_VERSION_MINOR", "1"},
+		envVar{"OCF_RESOURCE_INSTANCE", s.Instance},
+		envVar{"OCF_RESOURCE_TYPE", s.Agent.Type},
+		envVar{"OCF_RESOURCE_PROVIDER", s.Agent.Provider},
+		envVar{"OCF_RESKEY_CRM_meta_interval", strconv.FormatInt(s.Interval.Milliseconds(), 10)},
+		envVar{"OCF_CHECK_LEVEL", strconv.Itoa(s.Depth)},
+	)
 	if s.Timeout > 0 {
-		env["OCF_RESKEY_CRM_meta_timeout"] = strconv.FormatInt(s.Timeout.Milliseconds(), 10)
+		env = append(env, envVar{"OCF_RESKEY_CRM_meta_timeout", strconv.FormatInt(s.Timeout.Milliseconds(), 10)})
 	}
 	// In name order, so that of several bad parameters the same one is
 	// reported every time.
@@ -132,11 +141,13 @@ func Env(s EnvSpec) ([]string, error) {
 		if strings.ContainsRune(v, 0) {
 			return nil, fmt.Errorf("environment: parameter %s contains a NUL byte", name)
 		}
-		env["OCF_RESKEY_"+name] = v
+		env = append(env, envVar{"OCF_RESKEY_" + name, v})
 	}
-	if err := addMeta(env, s.Meta); err != nil {
+	env, err := addMeta(env, s.Meta)
+	if err != nil {
 		return nil, err
 	}
+	extra := len(env)
 	for _, kv := range s.Extra {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
@@ -148,16 +159,16 @@ func Env(s EnvSpec) ([]string, error) {
 		if strings.ContainsRune(kv, 0) {
 			return nil, fmt.Errorf("environment: extra entry %q contains a NUL byte", k)
 		}
-		env[k] = v
+		if i := slices.IndexFunc(env[extra:], func(e envVar) bool { return e.key == k }); i >= 0 {
+			env[extra+i].value = v
+			continue
+		}
+		env = append(env, envVar{k, v})
 	}
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = k + "=" + env[k]
+	slices.SortFunc(env, func(a, b envVar) int { return strings.Compare(a.key, b.key) })
+	out := make([]string, len(env))
+	for i, e := range env {
+		out[i] = e.key + "=" + e.value
 	}
 	return out, nil
 }
