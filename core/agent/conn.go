@@ -75,13 +75,16 @@ func (a *Agent) Conns() (cur, cand effect.ConnID) { return a.conn.cur, a.conn.ca
 
 // Goodbye is what the agent says when it stops cleanly: the manager it
 // obeys hears that the host is restarting rather than lost, and gives it a
-// grace before judging it (core/manager). Nothing else changes: the
-// resources and the operations under way are left to the next life.
+// grace before judging it (core/manager). Its records are left as bases
+// alone (compactRecords), which any release of the agent reads. Nothing
+// else changes: the resources and the operations under way are left to
+// the next life.
 func (a *Agent) Goodbye(now time.Time) []effect.Effect {
+	effs := a.compactRecords()
 	if a.conn.cur == 0 && a.conn.cand == 0 {
-		return nil
+		return effs
 	}
-	effs := []effect.Effect{a.log(slog.LevelInfo, "stopping cleanly: saying goodbye to the manager")}
+	effs = append(effs, a.log(slog.LevelInfo, "stopping cleanly: saying goodbye to the manager"))
 	// The candidate too: a manager that has just connected (a replacement
 	// of a paused one) judges the host as much as the one obeyed, and
 	// without a word it took the close and the refused redial that follow

@@ -46,3 +46,23 @@ func (a *Agent) heartbeat() effect.Effect {
 	a.hbSeq++
 	return a.send(proto.Heartbeat{Host: a.cfg.Host, Epoch: a.epoch, Seq: a.hbSeq, PersistError: a.persistErr})
 }
+
+// compactRecords rewrites the resource list and ops records as bases
+// alone, without change lines, where they hold any (or may, from an
+// earlier life). An agent before the records became logs reads a base
+// and refuses a change line, so an agent stopped cleanly can be replaced
+// by an older release (docs/production.md); the next life appends again.
+func (a *Agent) compactRecords() []effect.Effect {
+	if a.rec.lastLife > 0 || len(a.rec.resources) > 0 || len(a.rec.left) > 0 {
+		return nil // what Recover read waits for Resume: the agent knows none of it yet
+	}
+	var effs []effect.Effect
+	if rr := &a.record; !rr.based || rr.tail > 0 {
+		effs = append(effs, rr.rebase())
+	}
+	if r := &a.runEnc; !r.based || r.tail > 0 || len(r.pending) > 0 {
+		r.rebase = true
+		effs = append(effs, a.persistOps())
+	}
+	return effs
+}

@@ -170,11 +170,16 @@ func (rr *resourceRecord) persistRemove(id string) effect.Persist {
 // changes would outweigh the list.
 func (rr *resourceRecord) persist(line []byte) effect.Persist {
 	if !rr.based || rr.tail+len(line) > rr.size+recordSlack {
-		rr.based, rr.tail = true, 0
-		return effect.Persist{Name: ResourcesRecord, Data: append(rr.bytes(), '\n')}
+		return rr.rebase()
 	}
 	rr.tail += len(line)
 	return effect.Persist{Name: ResourcesRecord, Data: line, Append: true}
+}
+
+// rebase is the effect that writes the record as a fresh base alone.
+func (rr *resourceRecord) rebase() effect.Persist {
+	rr.based, rr.tail = true, 0
+	return effect.Persist{Name: ResourcesRecord, Data: append(rr.bytes(), '\n')}
 }
 
 // bytes is the base: the JSON array of every resource set, in ID order.
