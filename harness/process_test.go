@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/harness"
 	"github.com/basalt-ha/basalt/live/api"
 )
@@ -282,8 +283,15 @@ func TestProcessClusterManagerAndAgentRestart(t *testing.T) {
 	v2 := pc.awaitHealthyOn("h1")
 	require.Equal(t, v.Epoch+1, v2.Epoch)
 
-	// Restart h1's agent: its resources keep running.
+	// Restart h1's agent: its resources keep running. Stopped cleanly, it
+	// leaves its records whole, one JSON value each, as an older agent
+	// reads them (docs/production.md, going back).
 	require.NoError(t, pc.StopAgent("h1"))
+	for _, rec := range []string{agent.ResourcesRecord, agent.OpsRecord} {
+		data, err := os.ReadFile(filepath.Join(pc.Dir, "state", "h1", rec))
+		require.NoError(t, err)
+		require.True(t, json.Valid(data), "%s after a clean stop is one JSON value: %q", rec, data)
+	}
 	require.NoError(t, pc.StartAgent("h1"))
 	pc.awaitHealthyOn("h1")
 	st2, err := os.Stat(filepath.Join(pc.ResourceDir("h1"), "statefile-pool.state"))
