@@ -120,6 +120,10 @@ type op struct {
 	// their result is the LRM's, and reaches nobody else.
 	learn bool
 	key   string // keyString's
+	// args is the process's argument list, made at the first run and
+	// handed to every later one (a recurring monitor's): drivers only
+	// read a Spec's Args, as they read the cached Env.
+	args []string
 }
 
 func (o *op) recurring() bool { return o.req.Interval > 0 }
@@ -494,9 +498,12 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 	o.started = now
 	o.timedOut = false
 	l.procs[o.pid] = o
+	if o.args == nil {
+		o.args = []string{string(o.req.Action)}
+	}
 	effs = append(effs,
 		effect.StartProcess{ID: o.pid, Spec: proc.Spec{
-			Path: path, Args: []string{string(o.req.Action)}, Env: env, OutputLimit: l.cfg.OutputLimit,
+			Path: path, Args: o.args, Env: env, OutputLimit: l.cfg.OutputLimit,
 		}},
 		l.setTimer(o, now.Add(o.req.Timeout)),
 		l.logf(slog.LevelDebug, r, "operation started", opAttrs(o)...),
@@ -553,7 +560,10 @@ func (l *LRM) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.
 	}
 	delete(l.procs, id)
 	l.running--
-	var effs []effect.Effect
+	// Room for the usual end: the timer's cancel, the result's log and
+	// notification, the next run's timer (growing from nil cost two
+	// allocations per run).
+	effs := make([]effect.Effect, 0, 4)
 	effs = append(effs, l.cancelTimer(o))
 	res := resultFromExit(o, exit)
 	r, known := l.rscs[o.req.Resource]

@@ -195,6 +195,9 @@ func TestRecurringMonitorNotifiesOnlyOnChange(t *testing.T) {
 	call := w.submit(lrm.OpRequest{Resource: "r", Action: ocf.Monitor, Interval: 10 * time.Second})
 	w.run(35 * time.Second)
 	require.Len(t, w.runner.Runs, 4, "runs at 0, 10.1, 20.2, 30.3 s")
+	for _, run := range w.runner.Runs {
+		require.Equal(t, "monitor", run.Action, "every run gets the op's arguments (made once, at the first)")
+	}
 	require.Len(t, w.results("r"), 1, "first result only")
 
 	w.runner.Set("r", "monitor", simproc.Script{RC: 7, Duration: 100 * time.Millisecond}) // it died
