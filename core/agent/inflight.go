@@ -209,9 +209,21 @@ func (r *runningRecord) remove(id proc.ID) {
 // durable intent (the ops record) and the history's start record: the
 // process may outlive the agent, so a later life must find it.
 func (a *Agent) noteStarts(now time.Time, effs []effect.Effect) []effect.Effect {
-	// Room for one start's two effects: most inputs start one process at
-	// most, and growing from nil cost two allocations per start.
-	out := make([]effect.Effect, 0, len(effs)+2)
+	starts := 0
+	for _, e := range effs {
+		if sp, ok := e.(effect.StartProcess); ok && uint64(sp.ID) < idBase {
+			starts++
+		}
+	}
+	if starts == 0 {
+		if len(effs) == 0 {
+			return nil
+		}
+		return effs // route's own slice: nothing to put before anything, so no copy
+	}
+	// Room for each start's two effects before it: growing from nil cost
+	// two allocations per start.
+	out := make([]effect.Effect, 0, len(effs)+2*starts)
 	for _, e := range effs {
 		sp, ok := e.(effect.StartProcess)
 		if !ok || uint64(sp.ID) >= idBase {
