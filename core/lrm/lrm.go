@@ -506,7 +506,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 			Path: path, Args: o.args, Env: env, OutputLimit: l.cfg.OutputLimit,
 		}},
 		l.setTimer(o, now.Add(o.req.Timeout)),
-		l.logf(slog.LevelDebug, r, "operation started", opAttrs(o)...),
+		l.logOp(slog.LevelDebug, r, o, "operation started"),
 	)
 	return effs
 }
@@ -649,7 +649,7 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 		o.timedOut = true
 		return []effect.Effect{
 			effect.KillProcess{ID: o.pid},
-			l.logf(slog.LevelWarn, r, "operation timed out; killing its process group", opAttrs(o)...),
+			l.logOp(slog.LevelWarn, r, o, "operation timed out; killing its process group"),
 		}
 	case opIdle:
 		if o.cancelled {
@@ -660,7 +660,7 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 			// retries, and the missed run is logged.
 			return []effect.Effect{
 				l.setTimer(o, now.Add(o.req.Interval)),
-				l.logf(slog.LevelWarn, r, "recurring operation skipped: queue full", opAttrs(o)...),
+				l.logOp(slog.LevelWarn, r, o, "recurring operation skipped: queue full"),
 			}
 		}
 		return l.fillSlots(now, l.enqueue(now, r, o, nil))
@@ -893,11 +893,13 @@ func (l *LRM) logf(level slog.Level, r *resource, msg string, attrs ...slog.Attr
 	return effect.Log{Level: level, Msg: msg, Attrs: append(all, attrs...)}
 }
 
-func opAttrs(o *op) []slog.Attr {
-	return []slog.Attr{
+// logOp is logf with the attributes that name o's run. Built here, not
+// passed as a slice to logf, so that the list is made once: every run
+// logs its start.
+func (l *LRM) logOp(level slog.Level, r *resource, o *op, msg string) effect.Log {
+	return l.logf(level, r, msg,
 		slog.String("op", o.keyString()), slog.Uint64("call", uint64(o.call)),
-		slog.Int("depth", o.req.Depth), slog.Duration("timeout", o.req.Timeout),
-	}
+		slog.Int("depth", o.req.Depth), slog.Duration("timeout", o.req.Timeout))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
