@@ -787,6 +787,20 @@ func (l *LRM) Resource(id string) (Resource, bool) {
 	return r.def.clone(), true
 }
 
+// ResourceView is Resource without the copy, for a caller that only reads
+// the definition (compares it, derives a request from it): its maps and
+// Reload are the LRM's own and must not be changed. It stays what it was
+// when taken, since the LRM replaces a definition (Register, a reload, a
+// meta-data run), never edits one in place. Every command's agent looks
+// up its resource twice: copying its parameters each time cost two maps.
+func (l *LRM) ResourceView(id string) (Resource, bool) {
+	r, ok := l.rscs[id]
+	if !ok {
+		return Resource{}, false
+	}
+	return r.def, true
+}
+
 // IDs returns the registered resources' IDs, sorted.
 func (l *LRM) IDs() []string { return sortedKeys(l.rscs) }
 

@@ -380,3 +380,28 @@ func TestDeterministicEffects(t *testing.T) {
 	require.Greater(t, len(a), 200)
 	require.Equal(t, a, b)
 }
+
+// TestResourceViewIsResourceAndStaysWhatItWas: the agent compares a view
+// taken before registering a changed definition with one taken after, so
+// a view must be Resource's definition and must not change when the LRM
+// takes a new one.
+func TestResourceViewIsResourceAndStaysWhatItWas(t *testing.T) {
+	w := newWorld(t, lrm.Config{})
+	w.register("r")
+	view, ok := w.lrm.ResourceView("r")
+	require.True(t, ok)
+	copied, _ := w.lrm.Resource("r")
+	require.Equal(t, copied, view)
+
+	changed := copied
+	changed.Params = map[string]string{"state": "/run/elsewhere"}
+	effs, err := w.lrm.Register(w.q.Now(), changed)
+	require.NoError(t, err)
+	w.apply(effs)
+	require.Equal(t, copied, view, "the earlier view is unchanged")
+	now, _ := w.lrm.ResourceView("r")
+	require.Equal(t, "/run/elsewhere", now.Params["state"])
+
+	_, ok = w.lrm.ResourceView("nobody")
+	require.False(t, ok)
+}
