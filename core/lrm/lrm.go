@@ -179,6 +179,18 @@ func (r *resource) setDef(def Resource) {
 	r.def, r.derived = def, derived{}
 }
 
+// popHead drops the queue's head. A queue that empties keeps its array:
+// re-slicing past the last op left no room, and a resource's queue is
+// mostly one op at a time, so every enqueue allocated a new one.
+func (r *resource) popHead() {
+	r.queue[0] = nil // the array no longer holds the op
+	if len(r.queue) == 1 {
+		r.queue = r.queue[:0]
+		return
+	}
+	r.queue = r.queue[1:]
+}
+
 // digest is the definition's digest (Resource.Digest).
 func (r *resource) digest() string {
 	if r.derived.digest == "" {
@@ -485,7 +497,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 		// Unreachable for registered resources in practice (Register
 		// validates), but an op must always end with a result.
 		l.queued--
-		r.queue = r.queue[1:]
+		r.popHead()
 		effs = l.report(now, r, o, Result{Status: Error, RC: ocf.ErrConfigured, ExitReason: err.Error()}, effs)
 		return l.tryStart(now, r, effs)
 	}
@@ -568,7 +580,7 @@ func (l *LRM) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.
 	res := resultFromExit(o, exit)
 	r, known := l.rscs[o.req.Resource]
 	if known && len(r.queue) > 0 && r.queue[0] == o {
-		r.queue = r.queue[1:]
+		r.popHead()
 	}
 	if known {
 		o.state = opIdle
