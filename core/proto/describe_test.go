@@ -1,7 +1,9 @@
 package proto
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +24,7 @@ func describeCases() []Describer {
 			Status: lrm.Status(99), Outcome: ocf.Outcome(-1), ExitReason: odd},
 		{Resource: "ip", Action: ocf.Stop, Interval: -1500 * time.Millisecond, RC: ocf.RC(255),
 			Status: lrm.Timeout, ExitReason: "timed out"},
+		{Resource: "long", Name: strings.Repeat("n", 100), ExitReason: strings.Repeat("longer than Describe's stack buffer ", 10)},
 	}
 	keys := []lrm.OpKey{{}, {Action: ocf.Monitor, Interval: 10 * time.Second}, {Action: ocf.Notify, Interval: time.Microsecond}}
 	var out []Describer
@@ -43,12 +46,40 @@ func describeCases() []Describer {
 		Heartbeat{Host: "h4", PersistError: odd})
 }
 
+// fmtDescribe is Describe as it was written first, with fmt: the
+// reference the appending texts must agree with, byte for byte, since
+// traces (and their hashes) are made of them.
+func fmtDescribe(t *testing.T, d Describer) string {
+	switch m := d.(type) {
+	case Exec:
+		return fmt.Sprintf("exec epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource.ID, m.Request.Key())
+	case Cancel:
+		if m.Setup != 0 {
+			return fmt.Sprintf("cancel epoch=%d op=%d %s %s setup=%d", m.Epoch, m.Op, m.Resource, m.Key, m.Setup)
+		}
+		return fmt.Sprintf("cancel epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource, m.Key)
+	case Heartbeat:
+		if m.PersistError != "" {
+			return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d cannot-persist=%q", m.Host, m.Epoch, m.Seq, m.PersistError)
+		}
+		return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d", m.Host, m.Epoch, m.Seq)
+	case OpResult:
+		return fmt.Sprintf("op-result host=%s epoch=%d op=%d %s", m.Host, m.Epoch, m.Op, m.Result.String())
+	}
+	t.Fatalf("no reference for %T", d)
+	return ""
+}
+
 // TestAppendDescribeIsDescribe: the simulator hashes AppendDescribe's text
-// where it used to hash Describe's, so the two must agree byte for byte,
-// also after text already in the buffer.
+// where it used to hash Describe's fmt text, so the two, and Describe now
+// built on AppendDescribe, must agree byte for byte with the fmt
+// reference, also after text already in the buffer.
 func TestAppendDescribeIsDescribe(t *testing.T) {
 	for _, d := range describeCases() {
-		want := d.(Message).Describe()
+		want := fmtDescribe(t, d)
+		if got := d.(Message).Describe(); got != want {
+			t.Errorf("%T: Describe\n got %q\nwant %q", d, got, want)
+		}
 		if got := string(d.AppendDescribe(nil)); got != want {
 			t.Errorf("%T: AppendDescribe\n got %q\nwant %q", d, got, want)
 		}
@@ -73,6 +104,9 @@ func TestAppendDescribeAllocatesNothing(t *testing.T) {
 	for _, d := range common {
 		if n := testing.AllocsPerRun(10, func() { d.AppendDescribe(buf[:0]) }); n != 0 {
 			t.Errorf("%T: %v allocations, want 0", d, n)
+		}
+		if n := testing.AllocsPerRun(10, func() { _ = d.(Message).Describe() }); n != 1 {
+			t.Errorf("%T: Describe: %v allocations, want 1 (its string)", d, n)
 		}
 	}
 }

@@ -38,7 +38,8 @@ type Exec struct {
 
 // Describe implements Message.
 func (m Exec) Describe() string {
-	return fmt.Sprintf("exec epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource.ID, m.Request.Key())
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
 }
 
 // AppendDescribe appends Describe's text to b (see Describer).
@@ -65,10 +66,8 @@ type Cancel struct {
 
 // Describe implements Message.
 func (m Cancel) Describe() string {
-	if m.Setup != 0 {
-		return fmt.Sprintf("cancel epoch=%d op=%d %s %s setup=%d", m.Epoch, m.Op, m.Resource, m.Key, m.Setup)
-	}
-	return fmt.Sprintf("cancel epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource, m.Key)
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
 }
 
 // AppendDescribe appends Describe's text to b (see Describer).
@@ -210,10 +209,8 @@ type Heartbeat struct {
 
 // Describe implements Message.
 func (m Heartbeat) Describe() string {
-	if m.PersistError != "" {
-		return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d cannot-persist=%q", m.Host, m.Epoch, m.Seq, m.PersistError)
-	}
-	return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d", m.Host, m.Epoch, m.Seq)
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
 }
 
 // AppendDescribe appends Describe's text to b (see Describer).
@@ -239,7 +236,8 @@ type OpResult struct {
 
 // Describe implements Message.
 func (m OpResult) Describe() string {
-	return fmt.Sprintf("op-result host=%s epoch=%d op=%d %s", m.Host, m.Epoch, m.Op, m.Result.String())
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
 }
 
 // AppendDescribe appends Describe's text to b (see Describer).
@@ -257,6 +255,11 @@ func (m OpResult) AppendDescribe(b []byte) []byte {
 type Describer interface {
 	AppendDescribe(b []byte) []byte
 }
+
+// describeBuf is the room Describe gives AppendDescribe on the stack:
+// enough for nearly every message (a longer one grows on the heap).
+// Describe made that way costs its string alone; fmt boxed every field.
+const describeBuf = 192
 
 // appendEpochOp appends " epoch=E op=O", the fields every command and
 // result describes.
