@@ -331,7 +331,7 @@ func (a *Agent) remember(key seenKey) {
 }
 
 func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
-	before, known := a.lrm.Resource(m.Resource.ID)
+	before, known := a.lrm.ResourceView(m.Resource.ID) // read only: compared, and registered by copy
 	if !known && m.Resource.Agent == (ocf.Agent{}) {
 		return a.unknownOrphan(now, m)
 	}
@@ -339,9 +339,10 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 		return a.reload(now, m)
 	}
 	effs, err := a.lrm.Register(now, definition(before, known, m))
-	if after, _ := a.lrm.Resource(m.Resource.ID); err == nil && (!known || !sameResource(before, after)) {
+	if after, _ := a.lrm.ResourceView(m.Resource.ID); err == nil && (!known || !sameResource(before, after)) {
 		// Durable before acting, like the epoch: a restarted agent must
 		// know every resource it may have started.
+		after, _ = a.lrm.Resource(m.Resource.ID) // the record's own copy
 		if encErr := a.record.set(after); encErr == nil {
 			effs = append([]effect.Effect{a.record.persistSet(after.ID)}, effs...)
 		}
@@ -351,7 +352,11 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 		var more []effect.Effect
 		_, merged := a.existing(m.Request)
 		call, more, err = a.lrm.Submit(now, m.Request)
-		effs = append(effs, more...)
+		if len(effs) == 0 {
+			effs = more // the LRM's own slice: no copy onto nothing (Register mostly has nothing to say)
+		} else {
+			effs = append(effs, more...)
+		}
 		if err == nil {
 			a.calls[call] = opRef{op: m.Op, epoch: m.Epoch}
 			if last, ok := a.lrm.LastResult(m.Request.Resource, m.Request.Key()); merged && ok && last.CallID == call {

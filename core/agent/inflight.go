@@ -183,7 +183,13 @@ func (r *runningRecord) set(id proc.ID, in *Inflight) {
 		i, _ := slices.BinarySearch(r.ids, id)
 		r.ids = slices.Insert(r.ids, i, id)
 	}
-	r.enc[id] = appendInflight(r.enc[id][:0], in) // the old encoding is nobody's: reuse it
+	buf := r.enc[id][:0] // the old encoding is nobody's: reuse it
+	if buf == nil {
+		// Sized once for the longest encoding: growing from nil cost about
+		// five allocations per process start.
+		buf = make([]byte, 0, inflightMax+len(in.Resource)+len(in.Action)+len(in.Boot))
+	}
+	r.enc[id] = appendInflight(buf, in)
 	r.pending = append(append(append(r.pending, `{"run":`...), r.enc[id]...), "}\n"...)
 }
 
@@ -203,7 +209,21 @@ func (r *runningRecord) remove(id proc.ID) {
 // durable intent (the ops record) and the history's start record: the
 // process may outlive the agent, so a later life must find it.
 func (a *Agent) noteStarts(now time.Time, effs []effect.Effect) []effect.Effect {
-	var out []effect.Effect
+	starts := 0
+	for _, e := range effs {
+		if sp, ok := e.(effect.StartProcess); ok && uint64(sp.ID) < idBase {
+			starts++
+		}
+	}
+	if starts == 0 {
+		if len(effs) == 0 {
+			return nil
+		}
+		return effs // route's own slice: nothing to put before anything, so no copy
+	}
+	// Room for each start's two effects before it: growing from nil cost
+	// two allocations per start.
+	out := make([]effect.Effect, 0, len(effs)+2*starts)
 	for _, e := range effs {
 		sp, ok := e.(effect.StartProcess)
 		if !ok || uint64(sp.ID) >= idBase {
@@ -263,7 +283,8 @@ func (a *Agent) resourceExited(now time.Time, in *Inflight, exit proc.Exit, pers
 	} else {
 		rec.RC, rec.Status, rec.Killed = exit.Code, lrm.Error.String(), true // unregistered meanwhile: nobody heard
 	}
-	return append([]effect.Effect{history.Note{Record: rec}, persist}, effs...)
+	out := make([]effect.Effect, 0, 2+len(effs)) // one allocation, not a literal's and append's
+	return append(append(out, history.Note{Record: rec}, persist), effs...)
 }
 
 // fenceRecord is the history record of a fence agent run.

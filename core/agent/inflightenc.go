@@ -39,6 +39,12 @@ func appendInflight(b []byte, in *Inflight) []byte {
 	return append(b, '}')
 }
 
+// inflightMax bounds appendInflight's plain encoding but for its three
+// strings: the keys and punctuation (108 bytes), six numbers of at most 20
+// digits (with a sign) and an RFC 3339 time of at most 35 bytes. A
+// test holds it to the longest encoding.
+const inflightMax = 108 + 6*20 + 35
+
 // plainJSON reports whether json.Marshal writes s as it is, in quotes:
 // printable ASCII without the quote, the backslash and the characters it
 // escapes for HTML.

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -35,4 +36,22 @@ func TestInflightEncodingIsJSONs(t *testing.T) {
 		}
 	}
 	require.Greater(t, n, 50)
+}
+
+// TestInflightMaxBoundsTheEncoding: runningRecord sizes each process's
+// buffer by inflightMax so that encoding it never grows the buffer; the
+// longest plain encoding (every number at its widest, a nanosecond time
+// with a zone) must fit.
+func TestInflightMaxBoundsTheEncoding(t *testing.T) {
+	zone := time.FixedZone("", -(23*3600 + 59*60))
+	in := &Inflight{Resource: "r", Action: ocf.Monitor, IntervalMS: math.MinInt64, Life: math.MaxUint64,
+		Run: math.MaxUint64, Boot: "b", PGID: math.MinInt, Call: time.Date(9999, 12, 31, 23, 59, 59, 123456789, zone),
+		Epoch: math.MaxUint64, TimeoutMS: math.MinInt64}
+	got := appendInflight(nil, in)
+	require.LessOrEqual(t, len(got), inflightMax+len(in.Resource)+len(in.Action)+len(in.Boot), string(got))
+
+	var r runningRecord
+	r.set(1, in)
+	require.Equal(t, string(got), string(r.enc[1]))
+	require.Equal(t, inflightMax+len(in.Resource)+len(in.Action)+len(in.Boot), cap(r.enc[1]), "the buffer did not grow")
 }

@@ -120,6 +120,10 @@ type op struct {
 	// their result is the LRM's, and reaches nobody else.
 	learn bool
 	key   string // keyString's
+	// args is the process's argument list, made at the first run and
+	// handed to every later one (a recurring monitor's): drivers only
+	// read a Spec's Args, as they read the cached Env.
+	args []string
 }
 
 func (o *op) recurring() bool { return o.req.Interval > 0 }
@@ -173,6 +177,18 @@ const maxEnvs = 8
 // setDef makes def the resource's definition.
 func (r *resource) setDef(def Resource) {
 	r.def, r.derived = def, derived{}
+}
+
+// popHead drops the queue's head. A queue that empties keeps its array:
+// re-slicing past the last op left no room, and a resource's queue is
+// mostly one op at a time, so every enqueue allocated a new one.
+func (r *resource) popHead() {
+	r.queue[0] = nil // the array no longer holds the op
+	if len(r.queue) == 1 {
+		r.queue = r.queue[:0]
+		return
+	}
+	r.queue = r.queue[1:]
 }
 
 // digest is the definition's digest (Resource.Digest).
@@ -481,7 +497,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 		// Unreachable for registered resources in practice (Register
 		// validates), but an op must always end with a result.
 		l.queued--
-		r.queue = r.queue[1:]
+		r.popHead()
 		effs = l.report(now, r, o, Result{Status: Error, RC: ocf.ErrConfigured, ExitReason: err.Error()}, effs)
 		return l.tryStart(now, r, effs)
 	}
@@ -494,12 +510,15 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 	o.started = now
 	o.timedOut = false
 	l.procs[o.pid] = o
+	if o.args == nil {
+		o.args = []string{string(o.req.Action)}
+	}
 	effs = append(effs,
 		effect.StartProcess{ID: o.pid, Spec: proc.Spec{
-			Path: path, Args: []string{string(o.req.Action)}, Env: env, OutputLimit: l.cfg.OutputLimit,
+			Path: path, Args: o.args, Env: env, OutputLimit: l.cfg.OutputLimit,
 		}},
 		l.setTimer(o, now.Add(o.req.Timeout)),
-		l.logf(slog.LevelDebug, r, "operation started", opAttrs(o)...),
+		l.logOp(slog.LevelDebug, r, o, "operation started"),
 	)
 	return effs
 }
@@ -553,12 +572,15 @@ func (l *LRM) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.
 	}
 	delete(l.procs, id)
 	l.running--
-	var effs []effect.Effect
+	// Room for the usual end: the timer's cancel, the result's log and
+	// notification, the next run's timer (growing from nil cost two
+	// allocations per run).
+	effs := make([]effect.Effect, 0, 4)
 	effs = append(effs, l.cancelTimer(o))
 	res := resultFromExit(o, exit)
 	r, known := l.rscs[o.req.Resource]
 	if known && len(r.queue) > 0 && r.queue[0] == o {
-		r.queue = r.queue[1:]
+		r.popHead()
 	}
 	if known {
 		o.state = opIdle
@@ -639,7 +661,7 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 		o.timedOut = true
 		return []effect.Effect{
 			effect.KillProcess{ID: o.pid},
-			l.logf(slog.LevelWarn, r, "operation timed out; killing its process group", opAttrs(o)...),
+			l.logOp(slog.LevelWarn, r, o, "operation timed out; killing its process group"),
 		}
 	case opIdle:
 		if o.cancelled {
@@ -650,7 +672,7 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 			// retries, and the missed run is logged.
 			return []effect.Effect{
 				l.setTimer(o, now.Add(o.req.Interval)),
-				l.logf(slog.LevelWarn, r, "recurring operation skipped: queue full", opAttrs(o)...),
+				l.logOp(slog.LevelWarn, r, o, "recurring operation skipped: queue full"),
 			}
 		}
 		return l.fillSlots(now, l.enqueue(now, r, o, nil))
@@ -777,6 +799,20 @@ func (l *LRM) Resource(id string) (Resource, bool) {
 	return r.def.clone(), true
 }
 
+// ResourceView is Resource without the copy, for a caller that only reads
+// the definition (compares it, derives a request from it): its maps and
+// Reload are the LRM's own and must not be changed. It stays what it was
+// when taken, since the LRM replaces a definition (Register, a reload, a
+// meta-data run), never edits one in place. Every command's agent looks
+// up its resource twice: copying its parameters each time cost two maps.
+func (l *LRM) ResourceView(id string) (Resource, bool) {
+	r, ok := l.rscs[id]
+	if !ok {
+		return Resource{}, false
+	}
+	return r.def, true
+}
+
 // IDs returns the registered resources' IDs, sorted.
 func (l *LRM) IDs() []string { return sortedKeys(l.rscs) }
 
@@ -883,11 +919,13 @@ func (l *LRM) logf(level slog.Level, r *resource, msg string, attrs ...slog.Attr
 	return effect.Log{Level: level, Msg: msg, Attrs: append(all, attrs...)}
 }
 
-func opAttrs(o *op) []slog.Attr {
-	return []slog.Attr{
+// logOp is logf with the attributes that name o's run. Built here, not
+// passed as a slice to logf, so that the list is made once: every run
+// logs its start.
+func (l *LRM) logOp(level slog.Level, r *resource, o *op, msg string) effect.Log {
+	return l.logf(level, r, msg,
 		slog.String("op", o.keyString()), slog.Uint64("call", uint64(o.call)),
-		slog.Int("depth", o.req.Depth), slog.Duration("timeout", o.req.Timeout),
-	}
+		slog.Int("depth", o.req.Depth), slog.Duration("timeout", o.req.Timeout))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

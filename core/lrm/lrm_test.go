@@ -195,6 +195,9 @@ func TestRecurringMonitorNotifiesOnlyOnChange(t *testing.T) {
 	call := w.submit(lrm.OpRequest{Resource: "r", Action: ocf.Monitor, Interval: 10 * time.Second})
 	w.run(35 * time.Second)
 	require.Len(t, w.runner.Runs, 4, "runs at 0, 10.1, 20.2, 30.3 s")
+	for _, run := range w.runner.Runs {
+		require.Equal(t, "monitor", run.Action, "every run gets the op's arguments (made once, at the first)")
+	}
 	require.Len(t, w.results("r"), 1, "first result only")
 
 	w.runner.Set("r", "monitor", simproc.Script{RC: 7, Duration: 100 * time.Millisecond}) // it died
@@ -376,4 +379,29 @@ func TestDeterministicEffects(t *testing.T) {
 	a, b := trace(), trace()
 	require.Greater(t, len(a), 200)
 	require.Equal(t, a, b)
+}
+
+// TestResourceViewIsResourceAndStaysWhatItWas: the agent compares a view
+// taken before registering a changed definition with one taken after, so
+// a view must be Resource's definition and must not change when the LRM
+// takes a new one.
+func TestResourceViewIsResourceAndStaysWhatItWas(t *testing.T) {
+	w := newWorld(t, lrm.Config{})
+	w.register("r")
+	view, ok := w.lrm.ResourceView("r")
+	require.True(t, ok)
+	copied, _ := w.lrm.Resource("r")
+	require.Equal(t, copied, view)
+
+	changed := copied
+	changed.Params = map[string]string{"state": "/run/elsewhere"}
+	effs, err := w.lrm.Register(w.q.Now(), changed)
+	require.NoError(t, err)
+	w.apply(effs)
+	require.Equal(t, copied, view, "the earlier view is unchanged")
+	now, _ := w.lrm.ResourceView("r")
+	require.Equal(t, "/run/elsewhere", now.Params["state"])
+
+	_, ok = w.lrm.ResourceView("nobody")
+	require.False(t, ok)
 }

@@ -119,8 +119,14 @@ type OpKey struct {
 func (k OpKey) String() string {
 	// Every run logs it: one allocation, no fmt.
 	var buf [48]byte
-	b := append(append(buf[:0], k.Action...), '_')
-	return string(strconv.AppendInt(b, k.Interval.Milliseconds(), 10))
+	return string(k.Append(buf[:0]))
+}
+
+// Append appends String's text to b: for traces that build their lines
+// into one reused buffer, without String's allocation.
+func (k OpKey) Append(b []byte) []byte {
+	b = append(append(b, k.Action...), '_')
+	return strconv.AppendInt(b, k.Interval.Milliseconds(), 10)
 }
 
 // Status is the execution status of an operation, separate from the agent's
@@ -225,6 +231,22 @@ func (r Result) String() string {
 		s += fmt.Sprintf(" reason=%q", r.ExitReason)
 	}
 	return s
+}
+
+// Append appends String's text to b, byte for byte (a test compares
+// them), without fmt: the simulator traces every result it delivers.
+func (r Result) Append(b []byte) []byte {
+	b = r.Key().Append(append(append(b, r.Resource...), ' '))
+	b = append(append(append(b, " ("...), r.Name...), ") call="...)
+	b = strconv.AppendUint(b, uint64(r.CallID), 10)
+	b = append(append(b, " status="...), r.Status.String()...)
+	b = strconv.AppendInt(append(b, " rc="...), int64(r.RC), 10)
+	b = append(append(append(b, '('), r.RC.String()...), ')')
+	b = append(append(b, " outcome="...), r.Outcome.String()...)
+	if r.ExitReason != "" {
+		b = strconv.AppendQuote(append(b, " reason="...), r.ExitReason)
+	}
+	return b
 }
 
 // OpRecord is one operation in a resource's history.

@@ -137,5 +137,7 @@ func (mg *Manager) logRsc(level slog.Level, rsc string, msg string, attrs ...slo
 	if r, ok := mg.m.Resource(rsc); ok {
 		name = r.Name
 	}
-	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("resource", rsc), slog.String("name", name)}, attrs...)}
+	all := make([]slog.Attr, 0, 2+len(attrs)) // one allocation, not a literal's and append's
+	all = append(all, slog.String("resource", rsc), slog.String("name", name))
+	return effect.Log{Level: level, Msg: msg, Attrs: append(all, attrs...)}
 }

@@ -478,9 +478,15 @@ func (g *Group) StartOrder() []string {
 	if root == "" {
 		return nil
 	}
-	out := []string{root}
+	// One allocation: the planner and the manager ask for the order of
+	// every group at every step. The inner loop is Children's.
+	out := append(make([]string, 0, max(1, len(g.Members))), root)
 	for i := 0; i < len(out) && len(out) <= len(g.Members); i++ {
-		out = append(out, g.Children(out[i])...)
+		for _, mem := range g.Members {
+			if mem.Parent == out[i] && mem.Resource != out[i] {
+				out = append(out, mem.Resource)
+			}
+		}
 	}
 	return out
 }

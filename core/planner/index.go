@@ -133,7 +133,14 @@ func (p *plan) state(rsc, host string) Observed {
 
 // activeOn lists the hosts where any of rscs is active, in host order.
 func (ix *index) activeOn(rscs []string) []int {
-	var out []int
+	n := 0
+	for _, r := range rscs {
+		n += len(ix.active[r])
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]int, 0, n) // sized once: the planner asks at every step
 	for _, r := range rscs {
 		for _, a := range ix.active[r] {
 			out = append(out, a.host)

@@ -7,6 +7,7 @@ package proto
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/lrm"
@@ -37,7 +38,15 @@ type Exec struct {
 
 // Describe implements Message.
 func (m Exec) Describe() string {
-	return fmt.Sprintf("exec epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource.ID, m.Request.Key())
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
+}
+
+// AppendDescribe appends Describe's text to b (see Describer).
+func (m Exec) AppendDescribe(b []byte) []byte {
+	b = appendEpochOp(append(b, "exec"...), m.Epoch, m.Op)
+	b = append(append(append(b, ' '), m.Resource.ID...), ' ')
+	return m.Request.Key().Append(b)
 }
 
 // Cancel asks an agent to stop a recurring operation.
@@ -57,10 +66,18 @@ type Cancel struct {
 
 // Describe implements Message.
 func (m Cancel) Describe() string {
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
+}
+
+// AppendDescribe appends Describe's text to b (see Describer).
+func (m Cancel) AppendDescribe(b []byte) []byte {
+	b = appendEpochOp(append(b, "cancel"...), m.Epoch, m.Op)
+	b = m.Key.Append(append(append(append(b, ' '), m.Resource...), ' '))
 	if m.Setup != 0 {
-		return fmt.Sprintf("cancel epoch=%d op=%d %s %s setup=%d", m.Epoch, m.Op, m.Resource, m.Key, m.Setup)
+		b = strconv.AppendUint(append(b, " setup="...), uint64(m.Setup), 10)
 	}
-	return fmt.Sprintf("cancel epoch=%d op=%d %s %s", m.Epoch, m.Op, m.Resource, m.Key)
+	return b
 }
 
 // FenceAction is what a fence device is asked to do.
@@ -192,10 +209,19 @@ type Heartbeat struct {
 
 // Describe implements Message.
 func (m Heartbeat) Describe() string {
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
+}
+
+// AppendDescribe appends Describe's text to b (see Describer).
+func (m Heartbeat) AppendDescribe(b []byte) []byte {
+	b = append(append(b, "heartbeat host="...), m.Host...)
+	b = strconv.AppendUint(append(b, " epoch="...), uint64(m.Epoch), 10)
+	b = strconv.AppendUint(append(b, " seq="...), m.Seq, 10)
 	if m.PersistError != "" {
-		return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d cannot-persist=%q", m.Host, m.Epoch, m.Seq, m.PersistError)
+		b = strconv.AppendQuote(append(b, " cannot-persist="...), m.PersistError)
 	}
-	return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d", m.Host, m.Epoch, m.Seq)
+	return b
 }
 
 // OpResult reports a resource operation's result. Op is the command that
@@ -210,7 +236,36 @@ type OpResult struct {
 
 // Describe implements Message.
 func (m OpResult) Describe() string {
-	return fmt.Sprintf("op-result host=%s epoch=%d op=%d %s", m.Host, m.Epoch, m.Op, m.Result.String())
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
+}
+
+// AppendDescribe appends Describe's text to b (see Describer).
+func (m OpResult) AppendDescribe(b []byte) []byte {
+	b = append(append(b, "op-result host="...), m.Host...)
+	b = appendEpochOp(b, m.Epoch, m.Op)
+	return m.Result.Append(append(b, ' '))
+}
+
+// Describer is implemented by the messages sent most often (heartbeats,
+// commands, results): AppendDescribe appends exactly Describe's text to a
+// buffer, so that a trace built in one reused buffer (the simulator's,
+// which describes every message it delivers) formats them without fmt and
+// without a string per message. A test holds the two texts equal.
+type Describer interface {
+	AppendDescribe(b []byte) []byte
+}
+
+// describeBuf is the room Describe gives AppendDescribe on the stack:
+// enough for nearly every message (a longer one grows on the heap).
+// Describe made that way costs its string alone; fmt boxed every field.
+const describeBuf = 192
+
+// appendEpochOp appends " epoch=E op=O", the fields every command and
+// result describes.
+func appendEpochOp(b []byte, e Epoch, op OpID) []byte {
+	b = strconv.AppendUint(append(b, " epoch="...), uint64(e), 10)
+	return strconv.AppendUint(append(b, " op="...), uint64(op), 10)
 }
 
 // FenceResult reports a fence agent's run. RC follows the fence agent API:

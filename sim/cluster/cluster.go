@@ -1041,12 +1041,11 @@ func (c *Cluster) agentReads(cn *simConn, from, to string, msg effect.Message) {
 	if h.agent == nil || h.gen != cn.gen {
 		return // the agent process is dead: nobody reads the socket
 	}
-	desc := msg.Describe()
-	c.traceDeliver(from, to, cn.id, desc)
+	c.traceMessage(from, to, cn.id, msg)
 	effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
 	for _, e := range effs {
 		if _, ok := e.(effect.StartProcess); ok {
-			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: desc})
+			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg.Describe()})
 			break
 		}
 	}
@@ -1077,7 +1076,7 @@ func (c *Cluster) managerHears(cn *simConn, from string, msg effect.Message) {
 // connection cn.
 func (c *Cluster) managerReads(cn *simConn, from string, msg effect.Message) {
 	mi := cn.mi
-	c.traceDeliver(from, effect.Manager, cn.id, msg.Describe())
+	c.traceMessage(from, effect.Manager, cn.id, msg)
 	c.applyManager(mi, mi.m.Receive(c.Q.Now(), from, msg))
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/proto"
 )
 
 // The trace is hashed as it happens, and most runs (a swarm's seeds) only
@@ -24,10 +25,28 @@ func (c *Cluster) trace(format string, args ...any) {
 // without fmt: the simulator's most frequent line (every heartbeat), whose
 // arguments fmt would box on the heap.
 func (c *Cluster) traceDeliver(from, to string, conn effect.ConnID, desc string) {
+	c.endLine(append(c.startDeliver(from, to, conn), desc...))
+}
+
+// traceMessage is traceDeliver of msg's description, appended straight
+// into the line buffer when the message can (proto.Describer: heartbeats,
+// commands, results, the messages of nearly every line) instead of built
+// as a string and copied.
+func (c *Cluster) traceMessage(from, to string, conn effect.ConnID, msg effect.Message) {
+	d, ok := msg.(proto.Describer)
+	if !ok {
+		c.traceDeliver(from, to, conn, msg.Describe())
+		return
+	}
+	c.endLine(d.AppendDescribe(c.startDeliver(from, to, conn)))
+}
+
+// startDeliver starts a deliver line, up to the message's description.
+func (c *Cluster) startDeliver(from, to string, conn effect.ConnID) []byte {
 	b := append(c.startLine(), "deliver "...)
 	b = append(append(append(b, from...), "->"...), to...)
 	b = strconv.AppendUint(append(b, " conn="...), uint64(conn), 10)
-	c.endLine(append(append(b, ' '), desc...))
+	return append(b, ' ')
 }
 
 // startLine is the reused line buffer with the line's time prefix.
