@@ -106,7 +106,6 @@ var (
 	// HTML pages through io.Writers; cmd/basalt-sim opens the files and
 	// measures wall time. os stays refused here.
 	simStd = with(coreStd, map[string]rule{
-		"container/heap":                    pure("sim/eventq's event heap (ties broken by sequence number)"),
 		"iter":                              pure("iterator types: sim/swarm runs any sequence of seeds"),
 		"math/bits":                         pure("sim/eventq finds the wheel's next used bucket in its bitmap (bit counting, no state)"),
 		"math":                              pure("sim/faults draws intensities from a seeded stream"),
