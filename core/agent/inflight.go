@@ -1,9 +1,8 @@
 package agent
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -83,26 +82,14 @@ type opsChange struct {
 // DecodeOps parses the ops record: its base and then its changes,
 // skipping a torn last one. The running processes come in process order.
 func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error) {
-	base, rest, _ := bytes.Cut(data, []byte{'\n'})
 	var s opsState
-	if err := json.Unmarshal(base, &s); err != nil {
-		return 0, nil, nil, fmt.Errorf("operations record: %w", err)
-	}
-	if len(rest) == 0 {
-		return s.Life, s.Running, s.Orphans, nil
-	}
-	byRun := make(map[uint64]Inflight, len(s.Running))
-	for _, in := range s.Running {
-		byRun[in.Run] = in
-	}
-	for n := 1; len(rest) > 0; n++ {
-		line, more, whole := bytes.Cut(rest, []byte{'\n'})
-		if !whole {
-			break // torn: never acknowledged, never acted on
-		}
-		var c opsChange
-		if err := json.Unmarshal(line, &c); err != nil {
-			return 0, nil, nil, fmt.Errorf("operations record: change %d: %w", n, err)
+	var byRun map[uint64]Inflight
+	err = decodeLog(data, "operations record", &s, func(c *opsChange) error {
+		if byRun == nil {
+			byRun = make(map[uint64]Inflight, len(s.Running))
+			for _, in := range s.Running {
+				byRun[in.Run] = in
+			}
 		}
 		switch {
 		case c.Run != nil && c.End == 0:
@@ -110,11 +97,16 @@ func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error
 		case c.Run == nil && c.End != 0:
 			delete(byRun, c.End)
 		default:
-			return 0, nil, nil, fmt.Errorf("operations record: change %d starts nothing and ends nothing", n)
+			return errors.New("starts nothing and ends nothing")
 		}
-		rest = more
+		return nil
+	})
+	if err != nil {
+		return 0, nil, nil, err
 	}
-	running = nil
+	if byRun == nil {
+		return s.Life, s.Running, s.Orphans, nil
+	}
 	for _, run := range slices.Sorted(maps.Keys(byRun)) {
 		running = append(running, byRun[run])
 	}

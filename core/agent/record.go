@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -48,39 +49,64 @@ func EncodeResources(rs []lrm.Resource) ([]byte, error) { return json.Marshal(rs
 // changes, skipping a torn last one. The resources come in ID order, as
 // the LRM lists them.
 func DecodeResources(data []byte) ([]lrm.Resource, error) {
-	base, rest, _ := bytes.Cut(data, []byte{'\n'})
 	var rs []lrm.Resource
-	if err := json.Unmarshal(base, &rs); err != nil {
-		return nil, fmt.Errorf("resource record: %w", err)
-	}
-	byID := make(map[string]lrm.Resource, len(rs))
-	for _, r := range rs {
-		byID[r.ID] = r
-	}
-	for n := 1; len(rest) > 0; n++ {
-		line, more, whole := bytes.Cut(rest, []byte{'\n'})
-		if !whole {
-			break // torn: never acknowledged, never acted on
+	var byID map[string]lrm.Resource
+	index := func() {
+		if byID == nil {
+			byID = make(map[string]lrm.Resource, len(rs))
+			for _, r := range rs {
+				byID[r.ID] = r
+			}
 		}
-		var c resourceChange
-		if err := json.Unmarshal(line, &c); err != nil {
-			return nil, fmt.Errorf("resource record: change %d: %w", n, err)
-		}
+	}
+	err := decodeLog(data, "resource record", &rs, func(c *resourceChange) error {
+		index()
 		switch {
 		case c.Set != nil && c.Set.ID != "":
 			byID[c.Set.ID] = *c.Set
 		case c.Set == nil && c.Remove != "":
 			delete(byID, c.Remove)
 		default:
-			return nil, fmt.Errorf("resource record: change %d sets no resource and removes none", n)
+			return errors.New("sets no resource and removes none")
 		}
-		rest = more
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	index() // a base alone too: in ID order, each ID once
 	out := make([]lrm.Resource, 0, len(byID))
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		out = append(out, byID[id])
 	}
 	return out, nil
+}
+
+// decodeLog parses a record kept as a log (the resource list and ops
+// records): its first line, the base, into base, then each whole change
+// line after it into a C handed to apply, in order. A last line without its
+// newline is a torn append and is skipped: its change was never
+// acknowledged, so nothing acted on it.
+func decodeLog[B, C any](data []byte, what string, base *B, apply func(c *C) error) error {
+	first, rest, _ := bytes.Cut(data, []byte{'\n'})
+	if err := json.Unmarshal(first, base); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for n := 1; len(rest) > 0; n++ {
+		line, more, whole := bytes.Cut(rest, []byte{'\n'})
+		if !whole {
+			break // torn: never acknowledged, never acted on
+		}
+		var c C
+		if err := json.Unmarshal(line, &c); err != nil {
+			return fmt.Errorf("%s: change %d: %w", what, n, err)
+		}
+		if err := apply(&c); err != nil {
+			return fmt.Errorf("%s: change %d %w", what, n, err)
+		}
+		rest = more
+	}
+	return nil
 }
 
 // resourceRecord keeps the resource list record ready to persist: each
