@@ -285,8 +285,8 @@ type Cluster struct {
 	line []byte
 	// flights are the free messages in flight (transmit), procs the free
 	// resource agent runs (startProcess).
-	flights   []*flight
-	procs     []*simProc
+	flights   freeList[flight]
+	procs     freeList[simProc]
 	rebooting map[string]bool
 	// records are the agents' history records, paired into operations
 	// as they are written (history.go); fences the fences as the
@@ -950,15 +950,11 @@ type flight struct {
 
 // takeFlight is a free flight, or a new one.
 func (c *Cluster) takeFlight() *flight {
-	if n := len(c.flights); n > 0 {
-		f := c.flights[n-1]
-		c.flights[n-1] = nil
-		c.flights = c.flights[:n-1]
+	return c.flights.take(func() *flight {
+		f := &flight{}
+		f.arrive = func() { c.land(f) }
 		return f
-	}
-	f := &flight{}
-	f.arrive = func() { c.land(f) }
-	return f
+	})
 }
 
 // land is an arrival of f at the end of its connection: if the
@@ -970,7 +966,7 @@ func (c *Cluster) land(f *flight) {
 	cn, from, to, msg := f.cn, f.from, f.to, f.msg
 	if f.arrivals--; f.arrivals == 0 {
 		*f = flight{arrive: f.arrive}
-		c.flights = append(c.flights, f)
+		c.flights.put(f)
 	}
 	if !cn.open {
 		return
@@ -1552,15 +1548,11 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 
 // takeProc is a free resource agent run, or a new one.
 func (c *Cluster) takeProc() *simProc {
-	if n := len(c.procs); n > 0 {
-		p := c.procs[n-1]
-		c.procs[n-1] = nil
-		c.procs = c.procs[:n-1]
+	return c.procs.take(func() *simProc {
+		p := &simProc{}
+		p.run = func() { c.resourceRunEnds(p) }
 		return p
-	}
-	p := &simProc{}
-	p.run = func() { c.resourceRunEnds(p) }
-	return p
+	})
 }
 
 // resourceRunEnds is the end of a resource agent's run p, killed or not:
@@ -1576,7 +1568,7 @@ func (c *Cluster) resourceRunEnds(p *simProc) {
 	killed, pgid, in, action, fault, score := p.killed, p.pgid, p.in, p.action, p.fault, p.score
 	gen, id, rsc := key.gen, key.id, in.rsc
 	*p = simProc{run: p.run}
-	c.procs = append(c.procs, p)
+	c.procs.put(p)
 	delete(h.procs, key)
 	delete(h.pgids, pgid)
 	if action == "start" {

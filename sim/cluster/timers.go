@@ -17,7 +17,7 @@ import (
 type timerSet struct {
 	q       *eventq.Queue
 	pending map[effect.TimerID]*timer
-	free    []*timer
+	free    freeList[timer]
 	// fired is the owner's handling of a timer whose event ran; it calls
 	// done when the timer is to leave the set (its fields are reused
 	// after that).
@@ -51,15 +51,11 @@ func (s *timerSet) set(id effect.TimerID, due time.Time, gen int) {
 
 // take is a free timer, or a new one with its callback.
 func (s *timerSet) take() *timer {
-	if n := len(s.free); n > 0 {
-		t := s.free[n-1]
-		s.free[n-1] = nil
-		s.free = s.free[:n-1]
+	return s.free.take(func() *timer {
+		t := &timer{}
+		t.run = func() { s.fired(t) }
 		return t
-	}
-	t := &timer{}
-	t.run = func() { s.fired(t) }
-	return t
+	})
 }
 
 // cancel removes timer id, if it is set; its event will not run.
@@ -76,7 +72,7 @@ func (s *timerSet) done(t *timer) {
 	if s.pending[t.id] == t {
 		delete(s.pending, t.id)
 	}
-	s.free = append(s.free, t)
+	s.free.put(t)
 }
 
 // cancelAll cancels every timer.
@@ -84,7 +80,7 @@ func (s *timerSet) cancelAll() {
 	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order, and free timers are interchangeable (the order they are reused in changes no event)
 	for _, t := range s.pending {
 		s.q.Cancel(t.ev)
-		s.free = append(s.free, t)
+		s.free.put(t)
 	}
 	clear(s.pending)
 }
