@@ -42,8 +42,13 @@ import (
 // Bounds on what the manager keeps in memory.
 const (
 	maxEvents  = 1024
-	maxReports = 1024
+	maxReports = MaxReports
 )
+
+// MaxReports is how many reports the manager remembers: opening one more
+// forgets the oldest, closed or not, so that a flood of requests cannot
+// grow its memory without bound.
+const MaxReports = 1024
 
 // Config tunes a manager.
 type Config struct {

@@ -517,15 +517,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		}
 	}
 	if mg := c.Manager(); mg != nil {
-		for _, id := range reports {
-			if rep, ok := mg.Report(id); ok && rep.State != manager.ReportClosed {
-				res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "reports",
-					Message: fmt.Sprintf("report %s (%s) never closed", id, rep.Request)})
-			} else if !ok && id != "" {
-				res.Violations = append(res.Violations, check.Violation{At: c.Q.Now(), Checker: "reports",
-					Message: fmt.Sprintf("report %s was lost", id)})
-			}
-		}
+		res.Violations = append(res.Violations, checkReports(c.Q.Now(), reports, mg.Report)...)
 		for _, h := range mg.FenceHistory() {
 			if h.OK {
 				res.Coverage.Fences++
@@ -778,6 +770,31 @@ func takeovers(crashes []cluster.LeaderCrash, acts []cluster.LeaderAct) []time.D
 				out = append(out, a.At.Sub(cr.At))
 				break
 			}
+		}
+	}
+	return out
+}
+
+// checkReports judges the reports of the requests accepted (ids, in
+// order, "" for a refused one): each must be closed by the end, and known
+// to the manager unless more than manager.MaxReports were opened after it,
+// since the manager forgets the oldest beyond that bound (the heal phase of
+// a 256-host cluster asks over a thousand clears and unstandbys at once).
+func checkReports(now time.Time, ids []string, report func(id string) (manager.Report, bool)) []check.Violation {
+	var out []check.Violation
+	newer := 0 // reports opened after ids[i]
+	for i := len(ids) - 1; i >= 0 && newer < manager.MaxReports; i-- {
+		id := ids[i]
+		if id == "" {
+			continue
+		}
+		newer++
+		switch rep, ok := report(id); {
+		case !ok:
+			out = append(out, check.Violation{At: now, Checker: "reports", Message: fmt.Sprintf("report %s was lost", id)})
+		case rep.State != manager.ReportClosed:
+			out = append(out, check.Violation{At: now, Checker: "reports",
+				Message: fmt.Sprintf("report %s (%s) never closed", id, rep.Request)})
 		}
 	}
 	return out
