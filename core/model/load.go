@@ -209,6 +209,20 @@ func (l *loader) integer(f field, path string, def, lo, hi int) int {
 	return n
 }
 
+// onePerHost reads clone-node-max or promoted-node-max, whose only value
+// Basalt supports is 1: instances are told apart by their host, so a host
+// runs at most one of a clone's. Any other whole number is refused saying
+// so, rather than as a bare range.
+func (l *loader) onePerHost(f field, path string) int {
+	if f.value != nil && f.value.Kind == yaml.ScalarNode {
+		if n, err := strconv.Atoi(f.value.Value); err == nil && n != 1 {
+			l.errf(f.value, path, "%d is not supported: Basalt runs at most one instance of a clone per host, so only 1 is accepted", n)
+			return 1
+		}
+	}
+	return l.integer(f, path, 1, 1, 1)
+}
+
 func (l *loader) duration(f field, path string, def time.Duration) time.Duration {
 	if f.value == nil {
 		return def
@@ -1085,12 +1099,12 @@ func (l *loader) clone(fs map[string]field, p string, pl *Placement, m *Model) {
 		}
 	}
 	pl.MaxInstances = l.integer(fs[maxKey], p+"."+maxKey, def, 1, max(1, len(m.Hosts)))
-	c.NodeMax = l.integer(fs["clone-node-max"], p+".clone-node-max", 1, 1, 1)
+	c.NodeMax = l.onePerHost(fs["clone-node-max"], p+".clone-node-max")
 	c.Interleave = l.boolean(fs["interleave"], p+".interleave", false)
 	c.Ordered = l.boolean(fs["ordered"], p+".ordered", false)
 	c.Notify = l.boolean(fs["notify"], p+".notify", false)
 	c.PromotedMax = l.integer(fs["promoted-max"], p+".promoted-max", 1, 1, max(1, pl.MaxInstances))
-	c.PromotedNodeMax = l.integer(fs["promoted-node-max"], p+".promoted-node-max", 1, 1, 1)
+	c.PromotedNodeMax = l.onePerHost(fs["promoted-node-max"], p+".promoted-node-max")
 	if !c.Promotable {
 		for _, k := range []string{"promoted-max", "promoted-node-max"} {
 			if fs[k].value != nil {
