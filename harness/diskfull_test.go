@@ -70,7 +70,23 @@ func TestProcessDiskFull(t *testing.T) {
 
 	require.NoError(t, pc.FillDisk("h1"))
 	require.NoError(t, pc.Admin(api.Request{Command: "move", Target: "g", Host: "h2"}))
-	awaitStatus(t, pc, "status says h1 cannot persist", func(v api.StatusView) bool { return hasProblem(v, "host h1 cannot persist") })
+	// The agent's records are logs: a change line may still fit in the
+	// last block of its file, and a write that succeeds is durable. Each
+	// cleanup probes g on h1 again, a few lines more, until one does not
+	// fit (a block is 4 KiB; a probe writes some hundred bytes).
+	full := func(v api.StatusView) bool { return hasProblem(v, "host h1 cannot persist") }
+	for i := 0; i < 200; i++ {
+		if v, err := pc.Status(); err == nil && full(v) {
+			break
+		}
+		if err := pc.Admin(api.Request{Command: "cleanup", Target: "g"}); err != nil {
+			t.Logf("cleanup %d: %v", i, err)
+		}
+		awaitStatus(t, pc, "the cleanup done, or h1 unable to persist", func(v api.StatusView) bool {
+			return len(v.OpenReports) == 0 || full(v)
+		})
+	}
+	awaitStatus(t, pc, "status says h1 cannot persist", full)
 	require.Empty(t, pc.Fences(), "a live host is not fenced for its full disk")
 	require.NoError(t, pc.EmptyDisk("h1"))
 	pc.awaitHealthyOn("h2")
