@@ -26,6 +26,7 @@ import (
 	"github.com/basalt-ha/basalt/core/agent"
 	"github.com/basalt-ha/basalt/core/coordinator"
 	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/eventlog"
 	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/lrm"
 	"github.com/basalt-ha/basalt/core/manager"
@@ -88,6 +89,11 @@ type Options struct {
 	LearnMetaData bool
 	// Observer, when set, sees every resource state change on a host.
 	Observer func(Change)
+	// ManagerEvent, when set, sees the payload of every event record the
+	// manager appended to its event log (one JSON manager.Event), as it is
+	// stored: judges that read the manager's decisions see them all, not
+	// only the last ones a manager keeps in memory.
+	ManagerEvent func(payload []byte)
 	// Replicas, when set, runs that many manager replicas against a
 	// coordination store instead of one manager (replicas.go).
 	Replicas int
@@ -783,6 +789,7 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			}
 			if mi == c.cur {
 				c.persist(c.mstore, e)
+				c.managerPersisted(e)
 			}
 		case effect.Log:
 			c.noteLoss(mi, e)
@@ -1819,6 +1826,22 @@ func paramsMatch(params, args map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// managerPersisted hands the event record e, stored, to the ManagerEvent
+// option. The manager frames one event per append; a rewrite is a
+// compaction's snapshot, no new event.
+func (c *Cluster) managerPersisted(e effect.Persist) {
+	if c.opts.ManagerEvent == nil || e.Name != manager.EventLog || !e.Append {
+		return
+	}
+	d, err := eventlog.Decode(e.Data)
+	if err != nil || d.Torn != "" {
+		panic(fmt.Sprintf("simulated event log write: %v %s", err, d.Torn)) // the core frames whole records
+	}
+	for _, rec := range d.Records {
+		c.opts.ManagerEvent(rec)
+	}
 }
 
 func (c *Cluster) persist(s *storage.Mem, e effect.Persist) {

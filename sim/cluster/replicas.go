@@ -534,6 +534,7 @@ func (c *Cluster) leaderPersist(mi *mgrInst, e effect.Persist) bool {
 		}
 	}
 	c.persist(c.mstore, e)
+	c.managerPersisted(e)
 	c.noteLeaderAct(mi, "persist "+e.Name)
 	if e.Name == manager.EventLog {
 		c.followJournal(e)

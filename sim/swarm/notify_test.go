@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -176,4 +177,26 @@ func TestNotifySeeds(t *testing.T) {
 		require.False(t, r.Failed(), "seed %d: %s", seed, r.Summary())
 		require.Positive(t, r.Coverage.NotifyFailures, "seed %d failed a notification", seed)
 	}
+}
+
+// TestNotifyJudgeReadsEveryPersistedEvent: the judge reads the event
+// records as the managers persist them, so a notification recorded as a
+// failure is caught however many events follow it (a manager keeps only
+// its last 1,024 in memory), and records of other kinds are not decoded.
+func TestNotifyJudgeReadsEveryPersistedEvent(t *testing.T) {
+	var n notifyEvents
+	at := cluster.Start
+	bad, err := json.Marshal(manager.Event{Seq: 1, Time: at, Kind: "failure", Host: "h1", Resource: "repl", Op: "notify",
+		Message: "post-start: done OCF_ERR_GENERIC (rc 1)"})
+	require.NoError(t, err)
+	n.record(bad)
+	for i := range 2 * manager.MaxReports {
+		ok, err := json.Marshal(manager.Event{Seq: uint64(i + 2), Time: at, Kind: "started", Host: "h2", Resource: "repl"})
+		require.NoError(t, err)
+		n.record(ok)
+	}
+	require.Len(t, n.events, 1, "only the kinds the judge reads are kept")
+	v := n.judge()
+	require.Len(t, v, 1)
+	require.Contains(t, v[0].Message, "a notification of repl on h1 was recorded as a failure")
 }

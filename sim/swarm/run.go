@@ -410,6 +410,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		LearnMetaData:    cfg.ConfigApply,
 		ManagerIntercept: managerIntercept(cfg),
 		Replicas:         cfg.Replicas, IgnoreLease: canary.IgnoresLease(cfg.Canary),
+		ManagerEvent: t.notify.record,
 		Observer: func(ch cluster.Change) {
 			if ch.Role {
 				safety.ObserveRole(ch.At, ch.Host, ch.Resource, ch.Promoted)
@@ -533,8 +534,8 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 				res.Coverage.MonitorFailures++
 			}
 		}
-		res.Violations = append(res.Violations, checkNotifies(mg)...)
 	}
+	res.Violations = append(res.Violations, t.notify.judge()...)
 	last := map[string]string{}
 	for _, o := range ops {
 		if o.Orphan {

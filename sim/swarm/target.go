@@ -22,6 +22,8 @@ type simTarget struct {
 	// applied and refused; onConfig learns each one applied.
 	configApplies, configRefusals int
 	onConfig                      func(*model.Model)
+	// notify collects what the notify judge reads of the managers' events.
+	notify notifyEvents
 }
 
 var _ faults.Target = (*simTarget)(nil)
