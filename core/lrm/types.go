@@ -225,16 +225,13 @@ func (r Result) Key() OpKey { return OpKey{Action: r.Action, Interval: r.Interva
 
 // String renders the result on one line for logs and traces.
 func (r Result) String() string {
-	s := fmt.Sprintf("%s %s (%s) call=%d status=%s rc=%d(%s) outcome=%s",
-		r.Resource, r.Key(), r.Name, r.CallID, r.Status, int(r.RC), r.RC, r.Outcome)
-	if r.ExitReason != "" {
-		s += fmt.Sprintf(" reason=%q", r.ExitReason)
-	}
-	return s
+	var buf [160]byte
+	return string(r.Append(buf[:0]))
 }
 
-// Append appends String's text to b, byte for byte (a test compares
-// them), without fmt: the simulator traces every result it delivers.
+// Append appends String's text to b without fmt: the simulator traces
+// every result it delivers. core/proto's describe test holds the fmt
+// text it must match.
 func (r Result) Append(b []byte) []byte {
 	b = r.Key().Append(append(append(b, r.Resource...), ' '))
 	b = append(append(append(b, " ("...), r.Name...), ") call="...)

@@ -64,7 +64,13 @@ func fmtDescribe(t *testing.T, d Describer) string {
 		}
 		return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d", m.Host, m.Epoch, m.Seq)
 	case OpResult:
-		return fmt.Sprintf("op-result host=%s epoch=%d op=%d %s", m.Host, m.Epoch, m.Op, m.Result.String())
+		r := m.Result
+		res := fmt.Sprintf("%s %s (%s) call=%d status=%s rc=%d(%s) outcome=%s",
+			r.Resource, r.Key(), r.Name, r.CallID, r.Status, int(r.RC), r.RC, r.Outcome)
+		if r.ExitReason != "" {
+			res += fmt.Sprintf(" reason=%q", r.ExitReason)
+		}
+		return fmt.Sprintf("op-result host=%s epoch=%d op=%d %s", m.Host, m.Epoch, m.Op, res)
 	}
 	t.Fatalf("no reference for %T", d)
 	return ""
