@@ -331,7 +331,7 @@ func (a *Agent) remember(key seenKey) {
 }
 
 func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
-	before, known := a.lrm.ResourceView(m.Resource.ID) // read only: compared, and registered by copy
+	before, known := a.lrm.ResourceView(m.Resource.ID) // read only: compared, encoded, registered by copy
 	if !known && m.Resource.Agent == (ocf.Agent{}) {
 		return a.unknownOrphan(now, m)
 	}
@@ -342,7 +342,6 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 	if after, _ := a.lrm.ResourceView(m.Resource.ID); err == nil && (!known || !sameResource(before, after)) {
 		// Durable before acting, like the epoch: a restarted agent must
 		// know every resource it may have started.
-		after, _ = a.lrm.Resource(m.Resource.ID) // the record's own copy
 		if encErr := a.record.set(after); encErr == nil {
 			effs = append([]effect.Effect{a.record.persistSet(after.ID)}, effs...)
 		}
