@@ -121,6 +121,7 @@ type Op struct {
 // Pending reports whether the operation never ended in the history.
 func (o Op) Pending() bool { return o.Return.IsZero() }
 
+// runKey names an agent run: the pairing key of its two records.
 type runKey struct {
 	host      string
 	life, run uint64
@@ -132,29 +133,51 @@ type runKey struct {
 // Return, Killed); an Ended record without a start (the start was lost
 // with a torn line) is kept with Call equal to Return.
 func Ops(recs []Record) []Op {
-	var out []Op
-	at := map[runKey]int{}
+	var p Pairer
 	for _, r := range recs {
-		k := runKey{r.Host, r.Life, r.Run}
-		switch r.Phase {
-		case Started:
-			at[k] = len(out)
-			out = append(out, Op{Resource: r.Resource, Host: r.Host, Kind: r.Action, Call: r.At, Killed: true,
+		p.Add(r)
+	}
+	return p.Ops()
+}
+
+// Pairer pairs records into operations as they are written, as Ops pairs
+// a whole list: after each Add, Ops is what Ops would make of the records
+// added so far. The simulator pairs as it goes rather than keep every
+// record of a seed only to pair them at its end.
+type Pairer struct {
+	ops []Op
+	// running are the operations whose Started record came and whose
+	// Ended one has not, by index in ops.
+	running map[runKey]int
+}
+
+// Add pairs one more record.
+func (p *Pairer) Add(r Record) {
+	if p.running == nil {
+		p.running = map[runKey]int{}
+	}
+	k := runKey{r.Host, r.Life, r.Run}
+	switch r.Phase {
+	case Started:
+		p.running[k] = len(p.ops)
+		p.ops = append(p.ops, Op{Resource: r.Resource, Host: r.Host, Kind: r.Action, Call: r.At, Killed: true,
+			IntervalMS: r.IntervalMS, Epoch: r.Epoch, Device: r.Device, Target: r.Target})
+	case Ended:
+		i, ok := p.running[k]
+		if !ok {
+			i = len(p.ops)
+			p.ops = append(p.ops, Op{Resource: r.Resource, Host: r.Host, Kind: r.Action, Call: r.At,
 				IntervalMS: r.IntervalMS, Epoch: r.Epoch, Device: r.Device, Target: r.Target})
-		case Ended:
-			i, ok := at[k]
-			if !ok {
-				i = len(out)
-				out = append(out, Op{Resource: r.Resource, Host: r.Host, Kind: r.Action, Call: r.At,
-					IntervalMS: r.IntervalMS, Epoch: r.Epoch, Device: r.Device, Target: r.Target})
-			}
-			delete(at, k)
-			o := &out[i]
-			o.Return, o.RC, o.Killed, o.Status, o.Orphan = r.At, r.RC, r.Killed, r.Status, r.Orphan
-			if r.Epoch != 0 {
-				o.Epoch = r.Epoch
-			}
+		}
+		delete(p.running, k)
+		o := &p.ops[i]
+		o.Return, o.RC, o.Killed, o.Status, o.Orphan = r.At, r.RC, r.Killed, r.Status, r.Orphan
+		if r.Epoch != 0 {
+			o.Epoch = r.Epoch
 		}
 	}
-	return out
 }
+
+// Ops are the operations so far, in the order of their first record. The
+// slice is the Pairer's own: read it, do not keep it across an Add.
+func (p *Pairer) Ops() []Op { return p.ops }

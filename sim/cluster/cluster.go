@@ -295,9 +295,9 @@ type Cluster struct {
 	procs     freeList[simProc]
 	rebooting map[string]bool
 	// records are the agents' history records, paired into operations
-	// as they are written (history.go); fences the fences as the
-	// targets' power saw them.
-	records opLog
+	// as they are written; fences the fences as the targets' power saw
+	// them.
+	records history.Pairer
 	fences  []Op
 	// Acts is every command an agent acted on.
 	Acts []Act
@@ -1472,7 +1472,7 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 		case agent.KillOrphan:
 			c.killOrphan(h, e)
 		case history.Note:
-			c.records.add(e.Record)
+			c.records.Add(e.Record)
 		case effect.KillProcess:
 			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
 				c.Q.Cancel(p.exit)
@@ -1734,8 +1734,9 @@ func (c *Cluster) Fences() []Op { return c.fences }
 // records paired (an operation whose agent died before it ended is
 // pending) and the fences.
 func (c *Cluster) History() []Op {
-	ops := make([]Op, 0, len(c.records.ops)+len(c.fences))
-	ops = append(append(ops, c.records.ops...), c.fences...)
+	paired := c.records.Ops()
+	ops := make([]Op, 0, len(paired)+len(c.fences))
+	ops = append(append(ops, paired...), c.fences...)
 	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call.Before(ops[j].Call) })
 	return ops
 }
