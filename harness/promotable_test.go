@@ -67,21 +67,16 @@ func promotedInStatus(p *procCluster) string {
 }
 
 // promotedOn are the hosts where the ground truth has st promoted.
-func promotedOn(p *procCluster, truth *harness.Truth) []string {
-	var out []string
-	for _, h := range p.Hosts {
-		if truth.Promoted(h, "st") {
-			out = append(out, h)
-		}
-	}
-	return out
-}
+func promotedOn(p *procCluster, truth *harness.Truth) []string { return hostsWhere(p, truth.Promoted) }
 
 // activeOn are the hosts where the ground truth has st active.
-func activeOn(p *procCluster, truth *harness.Truth) []string {
+func activeOn(p *procCluster, truth *harness.Truth) []string { return hostsWhere(p, truth.Active) }
+
+// hostsWhere are the hosts, in order, where is(host, "st") holds.
+func hostsWhere(p *procCluster, is func(h, rsc string) bool) []string {
 	var out []string
 	for _, h := range p.Hosts {
-		if truth.Active(h, "st") {
+		if is(h, "st") {
 			out = append(out, h)
 		}
 	}
