@@ -351,11 +351,7 @@ func (a *Agent) exec(now time.Time, m proto.Exec) []effect.Effect {
 		var more []effect.Effect
 		_, merged := a.existing(m.Request)
 		call, more, err = a.lrm.Submit(now, m.Request)
-		if len(effs) == 0 {
-			effs = more // the LRM's own slice: no copy onto nothing (Register mostly has nothing to say)
-		} else {
-			effs = append(effs, more...)
-		}
+		effs = effect.Concat(effs, more) // Register mostly has nothing to say
 		if err == nil {
 			a.calls[call] = opRef{op: m.Op, epoch: m.Epoch}
 			if last, ok := a.lrm.LastResult(m.Request.Resource, m.Request.Key()); merged && ok && last.CallID == call {

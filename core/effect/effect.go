@@ -161,3 +161,15 @@ func (e Persist) Describe() string {
 	}
 	return fmt.Sprintf("persist %s %s %d bytes", mode, e.Name, len(e.Data))
 }
+
+// Concat is append(a, b...) without the copy when a is empty, as it is on
+// most inputs of the machines: b is then returned itself. Safe because a
+// machine's handlers each return a slice of their own that nothing else
+// keeps; appending a heartbeat's effects to nothing copied them into a
+// new slice for every message.
+func Concat(a, b []Effect) []Effect {
+	if len(a) == 0 && len(b) > 0 {
+		return b
+	}
+	return append(a, b...)
+}

@@ -283,7 +283,7 @@ func (mg *Manager) Receive(now time.Time, from string, msg effect.Message) []eff
 		return []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "message before the manager started: dropped"}}
 	}
 	effs := mg.input(now)
-	return mg.settle(now, concat(effs, mg.receive(now, from, msg)))
+	return mg.settle(now, effect.Concat(effs, mg.receive(now, from, msg)))
 }
 
 // receive routes a message to its handler.
@@ -294,19 +294,7 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 	if effs, forged := mg.refuseForged(from, msg); forged {
 		return effs
 	}
-	return concat(mg.heard(from), mg.route(now, msg))
-}
-
-// concat is append(a, b...) without the copy when a is empty, as it is on
-// most inputs (no clock jump, no suspicion cleared): appending a
-// heartbeat's effects to nil copied them into a new slice twice per
-// message. b is then returned itself, which is safe because every handler
-// returns a slice of its own that nothing else keeps.
-func concat(a, b []effect.Effect) []effect.Effect {
-	if len(a) == 0 && len(b) > 0 {
-		return b
-	}
-	return append(a, b...)
+	return effect.Concat(mg.heard(from), mg.route(now, msg))
 }
 
 // route hands a message from its proven sender to its handler.
@@ -354,7 +342,7 @@ func (mg *Manager) TimerFired(now time.Time, id effect.TimerID) []effect.Effect 
 		return nil
 	}
 	effs := mg.input(now)
-	return mg.settle(now, concat(effs, mg.timerFired(now, id)))
+	return mg.settle(now, effect.Concat(effs, mg.timerFired(now, id)))
 }
 
 // depose: an agent has seen a newer manager; this one stops acting for good.
@@ -384,7 +372,7 @@ func (mg *Manager) settle(now time.Time, effs []effect.Effect) []effect.Effect {
 	for i := 0; mg.dirty; i++ {
 		mg.assert(i <= bound, "reconciliation did not settle after %d rounds", i)
 		mg.dirty = false
-		effs = concat(effs, mg.reconcile(now))
+		effs = effect.Concat(effs, mg.reconcile(now))
 	}
 	return mg.checkEffects(mg.maybeCompact(effs))
 }
