@@ -33,7 +33,9 @@ import (
 // decodes it): snapshot + tail replays to what the whole log replayed to.
 // Only history is cut: the snapshot keeps the latest snapshotEvents events
 // and closed reports (every open one), as a running manager keeps a
-// bounded number of them too.
+// bounded number of them too, and of those no more than snapshotHistory
+// bytes each: a report of a large cluster's standby names every resource,
+// and 128 of them would not fit in one record (eventlog.MaxRecord).
 
 // Default compaction bounds (Config.CompactRecords, CompactBytes).
 const (
@@ -41,6 +43,7 @@ const (
 	DefaultCompactBytes   = 256 << 10
 	snapshotEvents        = 128
 	snapshotClosedReports = 128
+	snapshotHistory       = 192 << 10
 )
 
 // Snapshot is the durable state replay rebuilds, as one record.
@@ -74,6 +77,11 @@ type Snapshot struct {
 type logSize struct {
 	records int
 	bytes   int64
+	// retryRecords and retryBytes defer the next snapshot after one that
+	// could not be written (too large for a record): to when the tail has
+	// doubled, not at every input, which would encode it over and over.
+	retryRecords int
+	retryBytes   int64
 }
 
 func (mg *Manager) compactBounds() (int, int64) {
@@ -107,18 +115,22 @@ func (mg *Manager) shadowReplay(payload []byte) {
 // has passed a bound.
 func (mg *Manager) maybeCompact(effs []effect.Effect) []effect.Effect {
 	recs, bytes := mg.compactBounds()
+	recs, bytes = max(recs, mg.logSize.retryRecords), max(bytes, mg.logSize.retryBytes)
 	if mg.shadow == nil || mg.logSize.records <= recs && mg.logSize.bytes <= bytes {
 		return effs
 	}
 	snap := mg.shadow.snapshot()
 	payload, err := json.Marshal(Event{Seq: mg.shadow.seq, Kind: "snapshot", Snapshot: &snap})
-	if err != nil {
-		return append(effs, effect.Log{Level: slog.LevelError, Msg: "event log snapshot: " + err.Error()})
+	var framed []byte
+	if err == nil {
+		framed, err = eventlog.Encode(payload)
 	}
-	framed, err := eventlog.Encode(payload)
 	if err != nil {
 		// Nothing is lost: the log goes on growing, whole.
-		return append(effs, effect.Log{Level: slog.LevelError, Msg: "event log snapshot: " + err.Error()})
+		mg.logSize.retryRecords, mg.logSize.retryBytes = 2*mg.logSize.records, 2*mg.logSize.bytes
+		return append(effs, effect.Log{Level: slog.LevelError, Msg: fmt.Sprintf(
+			"event log not compacted (it keeps growing, whole; tried again when its tail of %d records, %d bytes, has doubled): %v",
+			mg.logSize.records, mg.logSize.bytes, err)})
 	}
 	before := mg.logSize
 	mg.logSize = logSize{}
@@ -150,20 +162,47 @@ func (mg *Manager) snapshot() Snapshot {
 	for _, r := range slices.Sorted(maps.Keys(mg.failures)) {
 		s.Failures[r] = maps.Clone(mg.failures[r])
 	}
-	closed := 0
+	closed, budget := 0, snapshotHistory
 	for i := len(mg.repOrder) - 1; i >= 0; i-- {
 		rep := mg.reports[mg.repOrder[i]]
-		if rep == nil || rep.State == ReportClosed && closed >= snapshotClosedReports {
+		if rep == nil || rep.State == ReportClosed && (closed >= snapshotClosedReports || budget <= 0) {
 			continue
 		}
 		if rep.State == ReportClosed {
 			closed++
+			budget -= encodedSize(rep)
+			if budget < 0 {
+				continue
+			}
 		}
 		s.Reports = append(s.Reports, *rep)
 	}
 	slices.Reverse(s.Reports)
-	s.Events = slices.Clone(mg.events[max(0, len(mg.events)-snapshotEvents):])
+	s.Events = latestEvents(mg.events)
 	return s
+}
+
+// latestEvents are the newest of events a snapshot keeps: snapshotEvents
+// of them at most, of snapshotHistory bytes at most, in order.
+func latestEvents(events []Event) []Event {
+	first, budget := len(events), snapshotHistory
+	for first > 0 && len(events)-first < snapshotEvents {
+		if budget -= encodedSize(&events[first-1]); budget < 0 {
+			break
+		}
+		first--
+	}
+	return slices.Clone(events[first:])
+}
+
+// encodedSize is the bytes v takes in a snapshot (0 if it cannot be
+// encoded, which the snapshot's own encoding then reports).
+func encodedSize(v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0
+	}
+	return len(b)
 }
 
 // restore replaces what replay has rebuilt with a snapshot's.
