@@ -14,7 +14,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that start goroutines run again under the race detector.
 RACE_PKGS   := ./live/...
 
-.PHONY: all deps deps-chromium build test race bench lint fmt run-op sim swarm chaos scenarios-process clean
+.PHONY: all deps deps-chromium build test race bench bench-huge lint fmt run-op sim swarm chaos scenarios-process clean
 
 all: build
 
@@ -74,6 +74,12 @@ race:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 	$(GO) test -run '^$$' -bench 'Plan.*/1000x' -benchtime 10x ./core/planner -args -bench-huge
+
+# bench-huge simulates one virtual minute of a 1,000-host × 10,000-resource
+# cluster configured as a large cluster (basalt-sim generate --large) and
+# prints its wall time: minutes, so not part of bench.
+bench-huge: deps
+	$(GO) test -run '^$$' -bench 'SeedSized/1000x' -benchtime 1x -timeout 60m ./sim/swarm -args -bench-huge
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -143,7 +143,7 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"run", "--workers", "-1"}, "basalt-sim run", "--workers -1: want 0 (one per core) or more"},
 		{[]string{"run", "--seeds", "x"}, "basalt-sim run", `--seeds "x": want N or FROM-TO`},
 		{[]string{"run", "--chaos", "soon"}, "basalt-sim run", `invalid argument "soon" for "--chaos" flag`},
-		{[]string{"fly"}, "basalt-sim", `unknown subcommand "fly": one of merge, replay, run, shrink`},
+		{[]string{"fly"}, "basalt-sim", `unknown subcommand "fly": one of generate, merge, replay, run, shrink`},
 	} {
 		rc, out, errOut := cli(tc.args...)
 		require.Equal(t, 2, rc, "%v", tc.args)

@@ -200,7 +200,7 @@ func (mg *Manager) planState(rsc, host string) planner.RscState {
 	if o, ok := mg.observed.get(rsc, host); ok && o.State != "" {
 		return o.State
 	}
-	if hi := mg.hosts[host]; hi != nil && hi.state != planner.Offline {
+	if hi := mg.hosts[host]; hi != nil && hi.state != planner.Offline && mg.m.Discovers(rsc, host) {
 		return planner.Unknown
 	}
 	return planner.Stopped
@@ -301,11 +301,18 @@ func (mg *Manager) swapModel(now time.Time, eff *model.Model) []effect.Effect {
 			delete(mg.fatal, r.ID)
 		}
 	}
+	old := mg.m
+	mg.m = eff // the observations read where each resource is probed from it
+	names := eff.HostNames()
 	for _, r := range eff.Resources {
-		mg.observed.addResource(r.ID, eff.HostNames())
+		mg.observed.addResource(r.ID, names)
 	}
-	mg.observed.addHosts(eff.HostNames())
-	mg.m = eff
+	mg.observed.addHosts(names)
+	for _, r := range eff.Resources {
+		if !slices.Equal(old.ExclusiveDomain(r.ID), eff.ExclusiveDomain(r.ID)) {
+			mg.observed.rediscover(r.ID, names)
+		}
+	}
 	mg.fencer.SetModel(eff)
 	mg.setOnline()
 	return effs
@@ -326,6 +333,10 @@ func (mg *Manager) foundOrphans(now time.Time, m proto.Hello) []effect.Effect {
 		hi.known[id] = true
 		if _, ok := mg.m.Resource(id); !ok {
 			found = append(found, id)
+		} else if _, seen := mg.observed.get(id, m.Host); !seen && !mg.m.Discovers(id, m.Host) {
+			// Known where it is not probed (its domain changed since it
+			// ran here, or it was started by hand): probed all the same.
+			mg.observed.set(id, m.Host, planner.Observed{State: planner.Unknown})
 		}
 	}
 	if m.Lists {

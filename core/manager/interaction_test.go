@@ -411,14 +411,14 @@ func argEnd(t *testing.T, d *datadriven.TestData) ConnEnd {
 }
 
 // requireDigest: the planner's digest of the observations names exactly
-// the hosts whose entry is missing or not plainly stopped, for every
-// resource, after whatever the manager did.
+// the hosts whose entry is not plainly stopped, or missing where the
+// resource is probed, for every resource, after whatever the manager did.
 func requireDigest(t *testing.T, mg *Manager) {
 	t.Helper()
 	for _, r := range mg.m.Resources {
 		want := map[string]bool{}
 		for _, h := range mg.m.Hosts {
-			if o, ok := mg.observed.get(r.ID, h.Name); !ok || o.State != planner.Stopped {
+			if o, ok := mg.observed.get(r.ID, h.Name); ok && o.State != planner.Stopped || !ok && mg.m.Discovers(r.ID, h.Name) {
 				want[h.Name] = true
 			}
 		}

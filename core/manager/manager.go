@@ -191,7 +191,7 @@ func New(cfg Config) *Manager {
 	for _, r := range cfg.Model.Resources {
 		names.resources = append(names.resources, r.ID)
 	}
-	mg.observed = newObservations(names)
+	mg.observed = newObservations(names, func(rsc, host string) bool { return mg.m.Discovers(rsc, host) })
 	return mg
 }
 

@@ -11,17 +11,23 @@ import "github.com/basalt-ha/basalt/core/planner"
 type observations struct {
 	byRsc   map[string]map[string]planner.Observed
 	notable map[string]map[string]bool
+	// discovers says whether a host probes a resource (the configuration's
+	// Model.Discovers): a host that does not, and has said nothing of it,
+	// is taken for stopped there and is not notable.
+	discovers func(rsc, host string) bool
 }
 
-// newObservations knows nothing yet: every host is notable for every
-// resource until probed.
-func newObservations(m hostsAndResources) observations {
-	o := observations{byRsc: map[string]map[string]planner.Observed{}, notable: map[string]map[string]bool{}}
+// newObservations knows nothing yet: every host that discovers a resource
+// is notable for it until probed.
+func newObservations(m hostsAndResources, discovers func(rsc, host string) bool) observations {
+	o := observations{byRsc: map[string]map[string]planner.Observed{}, notable: map[string]map[string]bool{}, discovers: discovers}
 	for _, r := range m.resources {
 		o.byRsc[r] = map[string]planner.Observed{}
-		o.notable[r] = make(map[string]bool, len(m.hosts))
+		o.notable[r] = map[string]bool{}
 		for _, h := range m.hosts {
-			o.notable[r][h] = true
+			if discovers(r, h) {
+				o.notable[r][h] = true
+			}
 		}
 	}
 	return o
@@ -59,10 +65,29 @@ func (o *observations) addResource(rsc string, hosts []string) {
 		return
 	}
 	o.byRsc[rsc] = map[string]planner.Observed{}
-	o.notable[rsc] = make(map[string]bool, len(hosts))
+	o.notable[rsc] = map[string]bool{}
 	for _, h := range hosts {
-		o.notable[rsc][h] = true
+		if o.discovers(rsc, h) {
+			o.notable[rsc][h] = true
+		}
 	}
+}
+
+// rediscover makes rsc's notable hosts those of its entries that are not
+// plainly stopped and those that discover it without an entry: after a
+// change of where it is probed (its discovery or its domain).
+func (o *observations) rediscover(rsc string, hosts []string) {
+	byHost, ok := o.byRsc[rsc]
+	if !ok {
+		return
+	}
+	n := map[string]bool{}
+	for _, h := range hosts {
+		if ob, seen := byHost[h]; seen && ob.State != planner.Stopped || !seen && o.discovers(rsc, h) {
+			n[h] = true
+		}
+	}
+	o.notable[rsc] = n
 }
 
 // addHosts makes hosts with no state for a resource notable for it: a host
@@ -70,7 +95,7 @@ func (o *observations) addResource(rsc string, hosts []string) {
 func (o *observations) addHosts(hosts []string) {
 	for rsc, byHost := range o.byRsc {
 		for _, h := range hosts {
-			if _, ok := byHost[h]; !ok {
+			if _, ok := byHost[h]; !ok && o.discovers(rsc, h) {
 				o.notable[rsc][h] = true
 			}
 		}
@@ -91,11 +116,16 @@ func (o *observations) dropHost(host string) {
 	}
 }
 
-// forget drops rsc's state on host: it is to be probed again.
+// forget drops rsc's state on host: it is to be probed again, if host
+// discovers it (else it is taken for stopped).
 func (o *observations) forget(rsc, host string) {
 	if o.byRsc[rsc] == nil {
 		return
 	}
 	delete(o.byRsc[rsc], host)
-	o.notable[rsc][host] = true
+	if o.discovers(rsc, host) {
+		o.notable[rsc][host] = true
+	} else {
+		delete(o.notable[rsc], host)
+	}
 }

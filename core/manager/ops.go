@@ -177,11 +177,16 @@ func request(a planner.Action, r *model.Resource) lrm.OpRequest {
 	return req
 }
 
-// monitorDevices verifies every fence device from host, so that fencing
-// can prefer devices known to answer.
+// monitorDevices verifies the fence devices host checks (every one,
+// unless cluster.device-check-hosts bounds their checkers), so that
+// fencing can prefer devices known to answer from a host. Unbounded, a
+// cluster's boot runs hosts × devices monitors.
 func (mg *Manager) monitorDevices(now time.Time, host string) []effect.Effect {
 	var effs []effect.Effect
 	for _, d := range mg.m.FenceDevices {
+		if !mg.m.ChecksDevice(d.ID, host) {
+			continue // cluster.device-check-hosts: others check it
+		}
 		op := mg.op()
 		t := mg.newTimer(timerUse{kind: opTimer, op: op})
 		conn := mg.connTo(host)

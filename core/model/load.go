@@ -585,7 +585,7 @@ func (m *Model) anyDeviceFences(host string) bool {
 func (l *loader) cluster(f field, m *Model) {
 	c := &m.Cluster
 	fs := l.fields(f.value, "cluster", "name", "heartbeat-interval", "dead-timeout", "fast-failover", "fencing",
-		"fence-timeout", "op-defaults", "ocf-root")
+		"fence-timeout", "op-defaults", "ocf-root", "device-check-hosts")
 	c.Name = l.str(fs["name"], "cluster.name", "basalt")
 	c.HeartbeatInterval = l.duration(fs["heartbeat-interval"], "cluster.heartbeat-interval", time.Second)
 	if c.HeartbeatInterval <= 0 {
@@ -619,6 +619,7 @@ func (l *loader) cluster(f field, m *Model) {
 	c.StartTimeout = l.positive(od["start-timeout"], "cluster.op-defaults.start-timeout", 20*time.Second)
 	c.StopTimeout = l.positive(od["stop-timeout"], "cluster.op-defaults.stop-timeout", 20*time.Second)
 	c.MonitorTimeout = l.positive(od["monitor-timeout"], "cluster.op-defaults.monitor-timeout", 20*time.Second)
+	c.DeviceCheckHosts = l.integer(fs["device-check-hosts"], "cluster.device-check-hosts", 0, 0, 1_000_000)
 	c.OCFRoot = l.str(fs["ocf-root"], "cluster.ocf-root", "/usr/lib/ocf")
 	if !strings.HasPrefix(c.OCFRoot, "/") {
 		l.errf(fs["ocf-root"].value, "cluster.ocf-root", "%q must be an absolute path", c.OCFRoot)
@@ -1041,7 +1042,7 @@ func (l *loader) tree(g *Group, p string, nodes map[string]memberAt, at *yaml.No
 func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.Node) Placement {
 	fs := l.fields(f.value, p, "domain", "stickiness", "migration-threshold", "failure-timeout", "recovery",
 		"multiple-active", "max-instances", "target-role", "managed", "clone", "clone-max", "clone-node-max",
-		"interleave", "ordered", "notify", "promotable", "promoted-max", "promoted-node-max")
+		"interleave", "ordered", "notify", "promotable", "promoted-max", "promoted-node-max", "resource-discovery")
 	pl := Placement{
 		Stickiness:         l.integer(fs["stickiness"], p+".stickiness", 0, 0, 1_000_000),
 		MigrationThreshold: l.integer(fs["migration-threshold"], p+".migration-threshold", 3, 0, 1_000_000),
@@ -1069,7 +1070,29 @@ func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.N
 		l.domain(fs["domain"], p+".domain", &pl, m, hosts)
 	}
 	l.clone(fs, p, &pl, m)
+	pl.Discovery = l.discovery(fs["resource-discovery"], p+".resource-discovery", pl.Domain, fs["domain"].value != nil)
 	return pl
+}
+
+// discovery reads a placement's resource-discovery. Exclusive is only
+// safe for a group that can run nowhere but its domain, so it needs a
+// written, restricted one; never (Pacemaker's third mode) would let a
+// resource run unseen anywhere, and Basalt has no use for it.
+func (l *loader) discovery(f field, path string, d Domain, written bool) Discovery {
+	v := Discovery(l.str(f, path, string(DiscoveryAlways)))
+	switch {
+	case v == DiscoveryAlways:
+	case v == "never":
+		l.errf(f.value, path, "never is not supported: a resource must be probed where it may run (always, or exclusive with a restricted domain)")
+		return DiscoveryAlways
+	case v != DiscoveryExclusive:
+		l.errf(f.value, path, "%q is not a resource-discovery mode (always, exclusive)", v)
+		return DiscoveryAlways
+	case !written || !d.Restricted:
+		l.errf(f.value, path, "exclusive probes only the domain's hosts, so the group must never run elsewhere: give it a domain with restricted: true")
+		return DiscoveryAlways
+	}
+	return v
 }
 
 // clone reads the clone keys of a placement: how many instances, and for a

@@ -36,6 +36,12 @@ type Model struct {
 	groupIdx map[string]int
 	devIdx   map[string]int
 	groupOf  map[string]string
+	// checkers maps a device to the hosts that check it, when
+	// Cluster.DeviceCheckHosts bounds them (nil: every host does).
+	checkers map[string]map[string]bool
+	// exclusive maps each group of exclusive discovery to its domain's
+	// hosts.
+	exclusive map[string]map[string]bool
 }
 
 // Cluster holds cluster-wide options.
@@ -61,6 +67,10 @@ type Cluster struct {
 	StopTimeout    time.Duration
 	MonitorTimeout time.Duration
 	OCFRoot        string
+	// DeviceCheckHosts is how many hosts check each fence device when
+	// they join (0: every host). A device's checkers are spread round the
+	// hosts, those it does not fence first (see DeviceCheckers).
+	DeviceCheckHosts int
 }
 
 // Host is a cluster member running basalt-agent.
@@ -287,7 +297,25 @@ type Placement struct {
 	// Managed false: monitors go on, but nothing is started, stopped or
 	// recovered.
 	Managed bool
+	// Discovery is where the group's resources are probed: on every host
+	// (always, the default) or only on its restricted domain's hosts
+	// (exclusive, Pacemaker's resource-discovery=exclusive).
+	Discovery Discovery
 }
+
+// Discovery is where a group's resources are probed (Pacemaker's
+// resource-discovery).
+type Discovery string
+
+// The discovery modes. Exclusive is for large clusters, where probing
+// every resource on every host at boot costs hosts × resources probes:
+// the operator vouches that nothing starts the resources outside their
+// domain, so a host outside it is taken for stopped unless it says
+// otherwise (its agent lists the resource, or a probe found it).
+const (
+	DiscoveryAlways    Discovery = "always"
+	DiscoveryExclusive Discovery = "exclusive"
+)
 
 // Member is a resource's place in its group's tree.
 type Member struct {
@@ -397,6 +425,7 @@ func (m *Model) Index() {
 	m.groupIdx = map[string]int{}
 	m.devIdx = map[string]int{}
 	m.groupOf = map[string]string{}
+	m.exclusive = map[string]map[string]bool{}
 	for i, h := range m.Hosts {
 		m.hostIdx[h.Name] = i
 	}
@@ -412,6 +441,98 @@ func (m *Model) Index() {
 		for _, mem := range g.Members {
 			m.groupOf[mem.Resource] = g.ID
 		}
+		if g.Placement.Discovery == DiscoveryExclusive {
+			set := make(map[string]bool, len(g.Placement.Domain.Hosts))
+			for _, dh := range g.Placement.Domain.Hosts {
+				set[dh.Host] = true
+			}
+			m.exclusive[g.ID] = set
+		}
+	}
+	m.indexCheckers()
+}
+
+// Discovers reports whether rsc is probed on host: true unless its group's
+// discovery is exclusive and host is not in its domain. A host that does
+// not discover a resource is taken for stopped until something says
+// otherwise; a resource of no group (unknown) is discovered everywhere.
+func (m *Model) Discovers(rsc, host string) bool {
+	gid, ok := m.groupOf[rsc]
+	if !ok {
+		return true
+	}
+	set, exclusive := m.exclusive[gid]
+	return !exclusive || set[host]
+}
+
+// ExclusiveDomain returns the domain's hosts of rsc's group when its
+// discovery is exclusive (they are the only hosts it is probed on), nil
+// otherwise.
+func (m *Model) ExclusiveDomain(rsc string) []DomainHost {
+	gid, ok := m.groupOf[rsc]
+	if _, exclusive := m.exclusive[gid]; !ok || !exclusive {
+		return nil
+	}
+	return m.Groups[m.groupIdx[gid]].Placement.Domain.Hosts
+}
+
+// DiscoveryHosts returns the hosts rsc is probed on, in file order: its
+// domain's hosts for exclusive discovery, every host otherwise.
+func (m *Model) DiscoveryHosts(rsc string) []string {
+	var out []string
+	for _, h := range m.Hosts {
+		if m.Discovers(rsc, h.Name) {
+			out = append(out, h.Name)
+		}
+	}
+	return out
+}
+
+// ChecksDevice reports whether host checks device when it joins: every
+// host does unless Cluster.DeviceCheckHosts bounds them.
+func (m *Model) ChecksDevice(device, host string) bool {
+	if m.checkers == nil {
+		return true
+	}
+	return m.checkers[device][host]
+}
+
+// DeviceCheckers returns the hosts that check device when they join, in
+// file order.
+func (m *Model) DeviceCheckers(device string) []string {
+	var out []string
+	for _, h := range m.Hosts {
+		if m.ChecksDevice(device, h.Name) {
+			out = append(out, h.Name)
+		}
+	}
+	return out
+}
+
+// indexCheckers picks each device's checkers when they are bounded: the
+// i-th device's are the first DeviceCheckHosts hosts from the i-th one
+// round the host list, taking hosts the device cannot fence first. A host never
+// runs a fence of itself, so a device's own targets are the least useful
+// place to learn that it works; spreading the devices round the hosts
+// spreads the checks (and the fences, which prefer a checked host).
+func (m *Model) indexCheckers() {
+	m.checkers = nil
+	n := m.Cluster.DeviceCheckHosts
+	if n <= 0 || n >= len(m.Hosts) {
+		return
+	}
+	m.checkers = make(map[string]map[string]bool, len(m.FenceDevices))
+	for i, d := range m.FenceDevices {
+		set := make(map[string]bool, n)
+		for _, targets := range []bool{false, true} {
+			for j := 0; j < len(m.Hosts) && len(set) < n; j++ {
+				h := m.Hosts[(i+j)%len(m.Hosts)].Name
+				if _, fences := d.Plugs[h]; fences == targets {
+					set[h] = true
+				}
+			}
+		}
+		m.checkers[d.ID] = set
 	}
 }
 

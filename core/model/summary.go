@@ -19,6 +19,9 @@ func (m *Model) Summary() string {
 		plural(len(m.Resources), "resource"), plural(len(m.Groups), "group"), fencing)
 	fmt.Fprintf(&b, "heartbeat every %s, host lost after %s, fence timeout %s\n",
 		m.Cluster.HeartbeatInterval, m.Cluster.DeadTimeout, m.Cluster.FenceTimeout)
+	if m.checkers != nil {
+		fmt.Fprintf(&b, "each fence device checked by %s when they join\n", plural(m.Cluster.DeviceCheckHosts, "host"))
+	}
 	b.WriteString("hosts:\n")
 	for _, h := range m.Hosts {
 		var levels []string
@@ -51,6 +54,9 @@ func (m *Model) summariseGroup(b *strings.Builder, g *Group) {
 	failback := "no failback"
 	if pol.Domain.Failback {
 		failback = "failback"
+	}
+	if pol.Discovery == DiscoveryExclusive {
+		failback += ", probed only there"
 	}
 	fmt.Fprintf(b, "  %s (%s): domain %s, %s, %s\n", g.ID, g.Name, strings.Join(dom, " > "), restricted, failback)
 	ban := "never banned for failures"

@@ -58,7 +58,7 @@ func newIndex(in *Input) *index {
 			case active(o.State):
 				act = append(act, hostState{i, o})
 			}
-			if hs := in.Hosts[i].State; o.State != Unknown && (hs == Online || hs == Unclean) {
+			if hs := in.Hosts[i].State; o.State != Unknown && (hs == Online || hs == Unclean) && in.Model.Discovers(r, name) {
 				known++
 			}
 		}
@@ -66,7 +66,7 @@ func newIndex(in *Input) *index {
 			slices.SortFunc(act, func(a, b hostState) int { return a.host - b.host })
 			ix.active[r] = act
 		}
-		if known < answering || explicitUnknown {
+		if known < ix.answering(in, r, answering) || explicitUnknown {
 			ix.unknown[r] = ix.unknownHosts(in, r)
 		}
 	}
@@ -98,6 +98,22 @@ func (ix *index) notable(in *Input, r string) {
 		slices.Sort(unknown)
 		ix.unknown[r] = unknown
 	}
+}
+
+// answering is how many hosts must answer for r: those of all that
+// discover it (all of them, unless its discovery is exclusive).
+func (ix *index) answering(in *Input, r string, all int) int {
+	dom := in.Model.ExclusiveDomain(r)
+	if dom == nil {
+		return all
+	}
+	n := 0
+	for _, dh := range dom {
+		if i, ok := in.hostIdx[dh.Host]; ok && (in.Hosts[i].State == Online || in.Hosts[i].State == Unclean) {
+			n++
+		}
+	}
+	return n
 }
 
 // unknownHosts scans every host for r: only for a resource some host has

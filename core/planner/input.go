@@ -170,11 +170,13 @@ type Input struct {
 	Now   time.Time
 	Hosts []Host
 	// Observed maps resource → host → state. A missing entry is Unknown
-	// on an online host and Stopped on an offline one.
+	// on an online host that discovers the resource (Model.Discovers) and
+	// Stopped on an offline one, or one that does not discover it.
 	Observed map[string]map[string]Observed
 	// Notable, when set, maps each resource to the hosts whose entry in
 	// Observed is anything but a plain stopped (missing, or any other
-	// state); hosts it leaves out must have a stopped entry. The manager
+	// state); hosts it leaves out must have a stopped entry, or no entry
+	// and not discover the resource. The manager
 	// keeps it as it records what it observes, so that a plan reads those
 	// entries instead of every resource's on every host. Nil: Plan reads
 	// all of Observed.
@@ -227,7 +229,7 @@ func (in *Input) state(rsc, host string) Observed {
 	if o, ok := in.Observed[rsc][host]; ok && o.State != "" {
 		return o
 	}
-	if h, ok := in.host(host); ok && (h.State == Online || h.State == Unclean) {
+	if h, ok := in.host(host); ok && (h.State == Online || h.State == Unclean) && in.Model.Discovers(rsc, host) {
 		return Observed{State: Unknown}
 	}
 	return Observed{State: Stopped}
