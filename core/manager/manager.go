@@ -191,6 +191,7 @@ func New(cfg Config) *Manager {
 	for _, r := range cfg.Model.Resources {
 		names.resources = append(names.resources, r.ID)
 	}
+	names.probedOn = func(rsc string) []string { return domainNames(cfg.Model.ExclusiveDomain(rsc)) }
 	mg.observed = newObservations(names, func(rsc, host string) bool { return mg.m.Discovers(rsc, host) })
 	return mg
 }

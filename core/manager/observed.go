@@ -1,6 +1,11 @@
 package manager
 
-import "github.com/basalt-ha/basalt/core/planner"
+import (
+	"slices"
+
+	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/core/planner"
+)
 
 // observations is what the manager observed of each resource on each host,
 // with the digest the planner reads instead of all of it: for each
@@ -24,7 +29,13 @@ func newObservations(m hostsAndResources, discovers func(rsc, host string) bool)
 	for _, r := range m.resources {
 		o.byRsc[r] = map[string]planner.Observed{}
 		o.notable[r] = map[string]bool{}
-		for _, h := range m.hosts {
+		hosts := m.hosts
+		if m.probedOn != nil {
+			if only := m.probedOn(r); only != nil {
+				hosts = only
+			}
+		}
+		for _, h := range hosts {
 			if discovers(r, h) {
 				o.notable[r][h] = true
 			}
@@ -34,7 +45,48 @@ func newObservations(m hostsAndResources, discovers func(rsc, host string) bool)
 }
 
 // hostsAndResources names a model's hosts and resources.
-type hostsAndResources struct{ hosts, resources []string }
+type hostsAndResources struct {
+	hosts, resources []string
+	// probedOn, when set, names the hosts a resource is probed on when
+	// they are not all of them (nil: all): a 1,000-host cluster's
+	// manager, and each shadow it replays its log into, would otherwise
+	// ask of hosts × resources pairs whether they are probed.
+	probedOn func(rsc string) []string
+}
+
+// domainNames are the hosts of a domain, nil for none.
+func domainNames(d []model.DomainHost) []string {
+	if d == nil {
+		return nil
+	}
+	out := make([]string, len(d))
+	for i, dh := range d {
+		out[i] = dh.Host
+	}
+	return out
+}
+
+// runningOn lists the hosts where rsc runs, and of them those where it is
+// promoted, in host order. It reads the hosts the digest names (a running
+// entry is never plainly stopped), not every host.
+func (o *observations) runningOn(m *model.Model, rsc string) (on, promoted []string) {
+	for h := range o.notable[rsc] { // purity:unordered collected, then sorted by host below
+		if _, known := m.HostIndex(h); known && o.byRsc[rsc][h].State == planner.Running {
+			on = append(on, h)
+		}
+	}
+	slices.SortFunc(on, func(a, b string) int {
+		i, _ := m.HostIndex(a)
+		j, _ := m.HostIndex(b)
+		return i - j
+	})
+	for _, h := range on {
+		if o.byRsc[rsc][h].Promoted {
+			promoted = append(promoted, h)
+		}
+	}
+	return on, promoted
+}
 
 // get returns rsc's recorded state on host, and whether there is one.
 func (o *observations) get(rsc, host string) (planner.Observed, bool) {
@@ -93,7 +145,7 @@ func (o *observations) rediscover(rsc string, hosts []string) {
 // addHosts makes hosts with no state for a resource notable for it: a host
 // that joins the configuration is unprobed everywhere.
 func (o *observations) addHosts(hosts []string) {
-	for rsc, byHost := range o.byRsc {
+	for rsc, byHost := range o.byRsc { // purity:unordered each resource's own set, whatever the order
 		for _, h := range hosts {
 			if _, ok := byHost[h]; !ok && o.discovers(rsc, h) {
 				o.notable[rsc][h] = true

@@ -104,14 +104,9 @@ func (mg *Manager) closeReport(now time.Time, rep *Report) {
 			want = r
 		}
 		for _, r := range g.StartOrder() {
-			var on, promoted []string
-			for _, h := range mg.m.Hosts {
-				if o := mg.observed.of(r)[h.Name]; o.State == planner.Running {
-					on = append(on, h.Name)
-					if o.Promoted && g.Placement.Clone.Promotable {
-						promoted = append(promoted, h.Name)
-					}
-				}
+			on, promoted := mg.observed.runningOn(mg.m, r)
+			if !g.Placement.Clone.Promotable {
+				promoted = nil
 			}
 			switch {
 			case len(on) > 0 && g.Placement.Clone.Promotable:

@@ -347,6 +347,12 @@ func (m *Model) Host(name string) (Host, bool) {
 	return m.Hosts[i], true
 }
 
+// HostIndex returns a host's position in Hosts.
+func (m *Model) HostIndex(name string) (int, bool) {
+	i, ok := m.hostIdx[name]
+	return i, ok
+}
+
 // Resource returns a resource by ID.
 func (m *Model) Resource(id string) (*Resource, bool) {
 	i, ok := m.rscIdx[id]
