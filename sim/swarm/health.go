@@ -97,13 +97,13 @@ func (w *truthWatch) healthy(c *cluster.Cluster, m *model.Model) bool {
 		return false
 	}
 	mg := c.Manager()
-	if mg == nil || mg.Deposed() {
-		return false
+	if mg == nil || mg.Deposed() || !mg.Idle() {
+		return false // busy first: cheap, and what a heal mostly is
 	}
 	for _, h := range m.Hosts {
 		if mg.HostState(h.Name) != planner.Online {
 			return false
 		}
 	}
-	return mg.Idle()
+	return true
 }
