@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -75,6 +76,12 @@ type Config struct {
 	// Off, nothing is ever reloadable: what unit tests and simulations
 	// that script every process want.
 	LearnMetaData bool
+	// LogLevel is the least level of the Log effects the LRM emits, read
+	// once by New; nil emits every record. A driver that discards records
+	// below some level says so here, and the LRM does not build them: two
+	// records per run (started, finished), built only to be dropped, were
+	// among a simulated cluster's most frequent allocations.
+	LogLevel slog.Leveler
 }
 
 // Notify is the effect that tells a subscriber of a result.
@@ -216,6 +223,8 @@ type LRM struct {
 	// meta caches each agent's meta-data, learnt by the LRM's own
 	// meta-data runs (metadata.go).
 	meta map[ocf.Agent]metaEntry
+	// minLevel is Config.LogLevel's level (the least there is without one).
+	minLevel slog.Level
 }
 
 // New returns an LRM with no resources.
@@ -236,12 +245,17 @@ func New(cfg Config) (*LRM, error) {
 		cfg.HistoryLen = DefaultHistoryLen
 	}
 	cfg.ExtraEnv = slices.Clone(cfg.ExtraEnv)
+	minLevel := slog.Level(math.MinInt)
+	if cfg.LogLevel != nil {
+		minLevel = cfg.LogLevel.Level()
+	}
 	return &LRM{
-		cfg:    cfg,
-		rscs:   map[string]*resource{},
-		procs:  map[proc.ID]*op{},
-		timers: map[effect.TimerID]*op{},
-		meta:   map[ocf.Agent]metaEntry{},
+		cfg:      cfg,
+		rscs:     map[string]*resource{},
+		procs:    map[proc.ID]*op{},
+		timers:   map[effect.TimerID]*op{},
+		meta:     map[ocf.Agent]metaEntry{},
+		minLevel: minLevel,
 	}, nil
 }
 
@@ -275,7 +289,7 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 				r.ID, r.Name, old.def.Agent, r.Agent, ErrBusy)
 		}
 		old.setDef(r.clone())
-		return []effect.Effect{l.logf(slog.LevelInfo, old, "resource definition updated")}, nil
+		return l.appendLog(nil, slog.LevelInfo, old, "resource definition updated"), nil
 	}
 	l.rscs[r.ID] = &resource{
 		def:        r.clone(),
@@ -283,7 +297,7 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 		byKey:      map[OpKey]OpRecord{},
 		lastResult: map[OpKey]Result{},
 	}
-	return []effect.Effect{l.logf(slog.LevelInfo, l.rscs[r.ID], "resource registered", slog.String("agent", r.Agent.String()))}, nil
+	return l.appendLog(nil, slog.LevelInfo, l.rscs[r.ID], "resource registered", slog.String("agent", r.Agent.String())), nil
 }
 
 // checkDefinition refuses a definition the agent could not be run with.
@@ -342,7 +356,7 @@ func (l *LRM) Unregister(now time.Time, id string) ([]effect.Effect, error) {
 		effs = l.cancelRecurring(now, r, r.recurring[k], effs)
 	}
 	delete(l.rscs, id)
-	return append(effs, l.logf(slog.LevelInfo, r, "resource unregistered")), nil
+	return l.appendLog(effs, slog.LevelInfo, r, "resource unregistered"), nil
 }
 
 // Submit accepts an operation and returns its call ID at once; the result
@@ -518,8 +532,10 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 			Path: path, Args: o.args, Env: env, OutputLimit: l.cfg.OutputLimit,
 		}},
 		l.setTimer(o, now.Add(o.req.Timeout)),
-		l.logOp(slog.LevelDebug, r, o, "operation started"),
 	)
+	if l.logs(slog.LevelDebug) {
+		effs = append(effs, l.logOp(slog.LevelDebug, r, o, "operation started"))
+	}
 	return effs
 }
 
@@ -659,10 +675,11 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	switch o.state {
 	case opRunning:
 		o.timedOut = true
-		return []effect.Effect{
-			effect.KillProcess{ID: o.pid},
-			l.logOp(slog.LevelWarn, r, o, "operation timed out; killing its process group"),
+		effs := []effect.Effect{effect.KillProcess{ID: o.pid}}
+		if l.logs(slog.LevelWarn) {
+			effs = append(effs, l.logOp(slog.LevelWarn, r, o, "operation timed out; killing its process group"))
 		}
+		return effs
 	case opIdle:
 		if o.cancelled {
 			return nil
@@ -670,10 +687,11 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 		if l.queued >= l.cfg.MaxQueued {
 			// Skip this run rather than grow the queue: the next interval
 			// retries, and the missed run is logged.
-			return []effect.Effect{
-				l.setTimer(o, now.Add(o.req.Interval)),
-				l.logOp(slog.LevelWarn, r, o, "recurring operation skipped: queue full"),
+			effs := []effect.Effect{l.setTimer(o, now.Add(o.req.Interval))}
+			if l.logs(slog.LevelWarn) {
+				effs = append(effs, l.logOp(slog.LevelWarn, r, o, "recurring operation skipped: queue full"))
 			}
+			return effs
 		}
 		return l.fillSlots(now, l.enqueue(now, r, o, nil))
 	}
@@ -740,10 +758,12 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	} else if !changed {
 		level = slog.LevelDebug
 	}
-	effs = append(effs, l.logf(level, r, "operation finished",
-		slog.String("op", o.keyString()), slog.Uint64("call", uint64(res.CallID)),
-		slog.String("status", res.Status.String()), slog.String("rc", res.RC.String()),
-		slog.String("outcome", res.Outcome.String()), slog.String("reason", res.ExitReason)))
+	if l.logs(level) {
+		effs = append(effs, l.logf(level, r, "operation finished",
+			slog.String("op", o.keyString()), slog.Uint64("call", uint64(res.CallID)),
+			slog.String("status", res.Status.String()), slog.String("rc", res.RC.String()),
+			slog.String("outcome", res.Outcome.String()), slog.String("reason", res.ExitReason)))
+	}
 	if changed {
 		for _, s := range l.subs {
 			effs = append(effs, Notify{Subscriber: s, Result: res})
@@ -913,6 +933,20 @@ func (l *LRM) cancelTimer(o *op) effect.Effect {
 	return effect.CancelTimer{ID: id}
 }
 
+// logs reports whether the LRM emits records of level (Config.LogLevel).
+// The sites that log on every run ask it first, so that a record below the
+// level is not built.
+func (l *LRM) logs(level slog.Level) bool { return level >= l.minLevel }
+
+// appendLog appends logf's record to effs, if the LRM emits its level.
+func (l *LRM) appendLog(effs []effect.Effect, level slog.Level, r *resource, msg string, attrs ...slog.Attr) []effect.Effect {
+	if !l.logs(level) {
+		return effs
+	}
+	return append(effs, l.logf(level, r, msg, attrs...))
+}
+
+// logf is a record about r; callers ask logs (or appendLog does) first.
 func (l *LRM) logf(level slog.Level, r *resource, msg string, attrs ...slog.Attr) effect.Log {
 	all := make([]slog.Attr, 0, 2+len(attrs)) // one allocation: every run logs twice
 	all = append(all, slog.String("resource", r.def.ID), slog.String("name", r.def.Name))

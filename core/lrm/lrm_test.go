@@ -2,6 +2,7 @@ package lrm_test
 
 import (
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -404,4 +405,33 @@ func TestResourceViewIsResourceAndStaysWhatItWas(t *testing.T) {
 
 	_, ok = w.lrm.ResourceView("nobody")
 	require.False(t, ok)
+}
+
+// TestLogLevelDropsRecordsBelowIt: an LRM told a log level emits no record
+// below it (and still every one at or above it), and runs alike otherwise.
+func TestLogLevelDropsRecordsBelowIt(t *testing.T) {
+	run := func(cfg lrm.Config) *world {
+		w := newWorld(t, cfg)
+		w.register("r1")
+		w.runner.Set("r1", "stop", simproc.Script{Duration: 30 * time.Second}) // times out
+		w.submit(lrm.OpRequest{Resource: "r1", Action: ocf.Start})
+		w.submit(lrm.OpRequest{Resource: "r1", Action: ocf.Monitor, Interval: 10 * time.Second})
+		w.run(35 * time.Second)
+		w.submit(lrm.OpRequest{Resource: "r1", Action: ocf.Stop})
+		w.run(time.Minute)
+		return w
+	}
+	all := run(lrm.Config{})
+	warn := run(lrm.Config{LogLevel: slog.LevelWarn})
+	var kept []effect.Log
+	levels := map[slog.Level]bool{}
+	for _, l := range all.logs {
+		levels[l.Level] = true
+		if l.Level >= slog.LevelWarn {
+			kept = append(kept, l)
+		}
+	}
+	require.True(t, levels[slog.LevelDebug] && levels[slog.LevelInfo] && levels[slog.LevelWarn], "the run logs at every level")
+	require.Equal(t, kept, warn.logs)
+	require.Equal(t, all.notes, warn.notes)
 }

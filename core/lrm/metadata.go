@@ -75,10 +75,10 @@ func (l *LRM) learnt(r *resource, o *op, res Result, effs []effect.Effect) []eff
 		l.meta[agent] = metaEntry{md: md}
 	}
 	if md == nil {
-		return append(effs, l.logf(slog.LevelInfo, r, "agent meta-data not available: its resources will be restarted, never reloaded",
-			slog.String("agent", agent.String()), slog.String("why", why)))
+		return l.appendLog(effs, slog.LevelInfo, r, "agent meta-data not available: its resources will be restarted, never reloaded",
+			slog.String("agent", agent.String()), slog.String("why", why))
 	}
-	return append(effs, l.logf(slog.LevelDebug, r, "agent meta-data learnt", slog.String("agent", agent.String())))
+	return l.appendLog(effs, slog.LevelDebug, r, "agent meta-data learnt", slog.String("agent", agent.String()))
 }
 
 // MetaData returns an agent's meta-data as the LRM learnt it; false when
@@ -102,7 +102,7 @@ func (l *LRM) settle(r *resource, o *op, res Result, effs []effect.Effect) []eff
 	}
 	if o.def != nil {
 		r.setDef(o.def.clone())
-		effs = append(effs, l.logf(slog.LevelInfo, r, "resource definition reloaded", slog.String("digest", r.digest())))
+		effs = l.appendLog(effs, slog.LevelInfo, r, "resource definition reloaded", slog.String("digest", r.digest()))
 	}
 	if res.Digest != r.digest() {
 		return effs // re-registered since it started: not what runs

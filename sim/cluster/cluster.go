@@ -1135,7 +1135,7 @@ const staleHeartbeatFactor = 2
 
 func (c *Cluster) startAgent(h *host) {
 	inner, err := agent.Recover(agent.Config{
-		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot, LearnMetaData: c.opts.LearnMetaData},
+		Host: h.name, LRM: lrm.Config{OCFRoot: c.Model.Cluster.OCFRoot, LearnMetaData: c.opts.LearnMetaData, LogLevel: tracedLogLevel},
 		HeartbeatInterval: staleHeartbeatFactor * c.Model.Cluster.HeartbeatInterval, FenceAgentDir: fenceAgentDir,
 		Boot: fmt.Sprint(h.boots),
 	}, h.store)
@@ -1447,6 +1447,10 @@ func (c *Cluster) FailDevice(device string, f DeviceFault) {
 // ClearDeviceFaults removes every device fault.
 func (c *Cluster) ClearDeviceFaults() { c.dfaults = map[string]DeviceFault{} }
 
+// tracedLogLevel is the least level of an agent's log records that the
+// trace keeps; the agents' LRMs build none below it (lrm.Config.LogLevel).
+const tracedLogLevel = slog.LevelWarn
+
 func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 	gen := h.gen
 	for _, e := range effs {
@@ -1481,7 +1485,7 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 		case effect.Persist:
 			c.persist(h.store, e)
 		case effect.Log:
-			if e.Level >= slog.LevelWarn {
+			if e.Level >= tracedLogLevel {
 				c.trace("host %s log %s", h.name, e.Describe())
 			}
 		default:
