@@ -128,9 +128,7 @@ func (a *Agent) persistOps() effect.Effect {
 	}
 	if r.based && !r.rebase && r.tail+len(r.pending) <= size+len(a.orphans)*256+opsSlack {
 		r.tail += len(r.pending)
-		data := slices.Clone(r.pending)
-		r.pending = r.pending[:0]
-		return effect.Persist{Name: OpsRecord, Data: data, Append: true}
+		return effect.Persist{Name: OpsRecord, Data: r.takePending(), Append: true}
 	}
 	r.based, r.rebase, r.tail, r.pending = true, false, 0, r.pending[:0]
 	data := make([]byte, 0, size+len(a.orphans)*256+1)
@@ -182,7 +180,37 @@ func (r *runningRecord) set(id proc.ID, in *Inflight) {
 		buf = make([]byte, 0, inflightMax+len(in.Resource)+len(in.Action)+len(in.Boot))
 	}
 	r.enc[id] = appendInflight(buf, in)
+	r.room(len(`{"run":}`) + 1 + len(r.enc[id]))
 	r.pending = append(append(append(r.pending, `{"run":`...), r.enc[id]...), "}\n"...)
+}
+
+// opsChunk is the size of the buffers the ops record's change lines are
+// written into: many lines, so many appends, to an allocation.
+const opsChunk = 4096
+
+// room makes room in pending for n more bytes. When the buffer is full,
+// the lines not persisted yet move to a new one; the old one is left to
+// the appends already handed out (takePending).
+func (r *runningRecord) room(n int) {
+	if cap(r.pending)-len(r.pending) >= n {
+		return
+	}
+	buf := make([]byte, len(r.pending), max(opsChunk, 2*(len(r.pending)+n)))
+	copy(buf, r.pending)
+	r.pending = buf
+}
+
+// takePending hands out the change lines not persisted yet, for an
+// append, and empties pending. They were a copy each (an allocation per
+// process start and end, and per group learnt); now the Persist's data is
+// pending's bytes themselves, capped so that no append to it reaches past
+// them, and pending goes on after them in the same buffer: nothing ever
+// writes those bytes again, so the effect holds them as long as it needs.
+func (r *runningRecord) takePending() []byte {
+	n := len(r.pending)
+	data := r.pending[:n:n]
+	r.pending = r.pending[n:n]
+	return data
 }
 
 // remove forgets an ended process.
@@ -193,6 +221,7 @@ func (r *runningRecord) remove(id proc.ID) {
 	delete(r.enc, id)
 	i, _ := slices.BinarySearch(r.ids, id)
 	r.ids = slices.Delete(r.ids, i, i+1)
+	r.room(len(`{"end":}`) + 1 + 20)
 	r.pending = strconv.AppendUint(append(r.pending, `{"end":`...), uint64(id), 10)
 	r.pending = append(r.pending, "}\n"...)
 }

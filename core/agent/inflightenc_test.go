@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/core/ocf"
+	"github.com/basalt-ha/basalt/core/proc"
 )
 
 // TestInflightEncodingIsJSONs: the ops record's hand-written encoding of
@@ -54,4 +56,33 @@ func TestInflightMaxBoundsTheEncoding(t *testing.T) {
 	r.set(1, in)
 	require.Equal(t, string(got), string(r.enc[1]))
 	require.Equal(t, inflightMax+len(in.Resource)+len(in.Action)+len(in.Boot), cap(r.enc[1]), "the buffer did not grow")
+}
+
+// TestTakenChangesStayAsTaken: the change lines an append hands out share
+// the buffer that later lines go into, and no later line (nor a rebase's
+// reset, nor a move to a new buffer) changes them.
+func TestTakenChangesStayAsTaken(t *testing.T) {
+	var r runningRecord
+	var taken [][]byte
+	var copies []string
+	for i := range 200 {
+		id := proc.ID(i + 1)
+		r.set(id, &Inflight{Resource: fmt.Sprintf("r%d", i), Action: "monitor", Life: 1, Run: uint64(id)})
+		if i%3 == 0 {
+			r.remove(id)
+		}
+		if i%7 == 0 {
+			r.pending = r.pending[:0] // as a rebase drops the lines not persisted
+		}
+		if i%2 == 0 {
+			d := r.takePending()
+			require.Equal(t, len(d), cap(d), "an append to what was handed out must reach past nothing")
+			taken, copies = append(taken, d), append(copies, string(d))
+		}
+	}
+	for i, d := range taken {
+		if string(d) != copies[i] {
+			t.Fatalf("append %d changed after it was handed out:\n%q\nwas\n%q", i, d, copies[i])
+		}
+	}
 }
