@@ -162,6 +162,10 @@ type runningRecord struct {
 	// based is set once this life wrote a base; rebase asks for the next
 	// persist to write one (the orphans changed).
 	based, rebase bool
+	// spare holds the encoding buffers of ended processes, for the next
+	// ones to start: a buffer per process start was one allocation in
+	// every run.
+	spare [][]byte
 }
 
 // set (re-)encodes a running process.
@@ -174,6 +178,10 @@ func (r *runningRecord) set(id proc.ID, in *Inflight) {
 		r.ids = slices.Insert(r.ids, i, id)
 	}
 	buf := r.enc[id][:0] // the old encoding is nobody's: reuse it
+	if buf == nil && len(r.spare) > 0 {
+		buf = r.spare[len(r.spare)-1][:0]
+		r.spare = r.spare[:len(r.spare)-1]
+	}
 	if buf == nil {
 		// Sized once for the longest encoding: growing from nil cost about
 		// five allocations per process start.
@@ -215,9 +223,11 @@ func (r *runningRecord) takePending() []byte {
 
 // remove forgets an ended process.
 func (r *runningRecord) remove(id proc.ID) {
-	if _, ok := r.enc[id]; !ok {
+	enc, ok := r.enc[id]
+	if !ok {
 		return
 	}
+	r.spare = append(r.spare, enc) // the encoding is copied into pending: nothing else holds it
 	delete(r.enc, id)
 	i, _ := slices.BinarySearch(r.ids, id)
 	r.ids = slices.Delete(r.ids, i, i+1)
@@ -304,8 +314,9 @@ func (a *Agent) resourceExited(now time.Time, in *Inflight, exit proc.Exit, pers
 	} else {
 		rec.RC, rec.Status, rec.Killed = exit.Code, lrm.Error.String(), true // unregistered meanwhile: nobody heard
 	}
-	out := make([]effect.Effect, 0, 2+len(effs)) // one allocation, not a literal's and append's
-	return append(append(out, history.Note{Record: rec}, persist), effs...)
+	// In place when effs has room (a recurring monitor's run leaves it
+	// some): effs is this input's own slice, kept by nobody else.
+	return slices.Insert(effs, 0, effect.Effect(history.Note{Record: rec}), persist)
 }
 
 // fenceRecord is the history record of a fence agent run.
