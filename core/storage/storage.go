@@ -104,6 +104,14 @@ func (m *Mem) Write(name string, data []byte) error {
 	if err := ValidName(name); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
+	// Into the file's old buffer when it has room: the Mem's own (Read
+	// and Clone copy out of it), and a record rewritten as a fresh base
+	// and then appended to until it is rewritten again (the agent's logs)
+	// grew a new buffer, zeroed and copied, every cycle.
+	if old := m.files[name]; old != nil && cap(old) >= len(data) {
+		m.files[name] = append(old[:0], data...)
+		return nil
+	}
 	m.files[name] = bytesCopy(data)
 	return nil
 }

@@ -62,3 +62,29 @@ func TestMemTearTailEmulatesATornAppend(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"log"}, names, "tearing a missing name creates nothing")
 }
+
+// TestMemWriteIntoItsOldBufferChangesNothingRead: a rewrite that reuses
+// the file's buffer leaves what was read (and a clone) as it was, and the
+// file reads as written, appends and all.
+func TestMemWriteIntoItsOldBufferChangesNothingRead(t *testing.T) {
+	m := storage.NewMem()
+	require.NoError(t, m.Write("r", []byte("base-one\n")))
+	require.NoError(t, m.Append("r", []byte("change\n")))
+	read, err := m.Read("r")
+	require.NoError(t, err)
+	backup := m.Clone()
+	require.NoError(t, m.Write("r", []byte("two\n")))
+	require.NoError(t, m.Append("r", []byte("more\n")))
+	require.Equal(t, "base-one\nchange\n", string(read))
+	got, err := backup.Read("r")
+	require.NoError(t, err)
+	require.Equal(t, "base-one\nchange\n", string(got))
+	got, err = m.Read("r")
+	require.NoError(t, err)
+	require.Equal(t, "two\nmore\n", string(got))
+	require.NoError(t, m.Write("r", nil))
+	got, err = m.Read("r")
+	require.NoError(t, err)
+	require.NotNil(t, got, "an empty record still reads as one")
+	require.Empty(t, got)
+}
