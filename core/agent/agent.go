@@ -246,9 +246,9 @@ func (a *Agent) command(now time.Time, msg effect.Message) []effect.Effect {
 	}
 	a.remember(key)
 	if e, held := a.hold(now, msg); held {
-		return append(effs, e...)
+		return effect.Concat(effs, e)
 	}
-	return append(effs, a.dispatch(now, msg)...)
+	return effect.Concat(effs, a.dispatch(now, msg))
 }
 
 // dispatch carries out an accepted command.
@@ -575,14 +575,14 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 	if !ok {
 		// Forgotten before the LRM starts the next operation, so that the
 		// record persisted before that one no longer lists this one.
-		in := a.running[id]
+		in, started := a.running[id]
 		var persist effect.Effect
-		if in != nil {
+		if started {
 			delete(a.running, id)
 			a.runEnc.remove(id)
 			persist = a.persistOps()
 		}
-		return a.resourceExited(now, in, exit, persist, a.route(now, a.lrm.ProcessExited(now, id, exit)))
+		return a.resourceExited(now, in, started, exit, persist, a.route(now, a.lrm.ProcessExited(now, id, exit)))
 	}
 	delete(a.fences, id)
 	delete(a.timers, run.timer)

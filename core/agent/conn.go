@@ -175,9 +175,9 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 				effect.CloseConn{Conn: conn, Why: effect.CloseStale},
 			}
 		}
-		effs = append(a.outranked(epoch), a.promote(now)...)
+		effs = effect.Concat(a.outranked(epoch), a.promote(now))
 	}
-	return append(effs, a.command(now, msg)...)
+	return effect.Concat(effs, a.command(now, msg))
 }
 
 // outranked tells the manager of the current connection, before the

@@ -266,12 +266,12 @@ func (a *Agent) noteStarts(now time.Time, effs []effect.Effect) []effect.Effect 
 			out = append(out, e)
 			continue
 		}
-		in := &Inflight{Resource: run.Req.Resource, Action: run.Req.Action, IntervalMS: run.Req.Interval.Milliseconds(),
+		in := Inflight{Resource: run.Req.Resource, Action: run.Req.Action, IntervalMS: run.Req.Interval.Milliseconds(),
 			Life: a.life, Run: uint64(sp.ID), Boot: a.cfg.Boot, Call: now, Epoch: uint64(a.calls[run.Call].epoch),
 			TimeoutMS: run.Req.Timeout.Milliseconds()}
 		a.running[sp.ID] = in
-		a.runEnc.set(sp.ID, in)
-		out = append(out, a.persistOps(), history.Note{Record: a.startRecord(in)}, e)
+		a.runEnc.set(sp.ID, &in)
+		out = append(out, a.persistOps(), history.Note{Record: a.startRecord(&in)}, e)
 	}
 	return out
 }
@@ -290,22 +290,23 @@ func (a *Agent) ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Eff
 		return nil
 	}
 	in.PGID = pgid
-	a.runEnc.set(id, in)
+	a.running[id] = in
+	a.runEnc.set(id, &in)
 	return []effect.Effect{a.persistOps()}
 }
 
-// resourceExited records the end of resource agent process in (nil when
-// the agent did not start it): the history's end record with the result
+// resourceExited records the end of resource agent process in (started
+// false when the agent did not start it): the history's end record with the result
 // the LRM just reported (a recurring monitor's unchanged run is reported
 // to nobody, but it is history), then persist, the ops record without it
 // (made before the LRM's effects, which may start the next process: the
 // ops record's changes go out in the order they happened). Both come
 // before the result goes out.
-func (a *Agent) resourceExited(now time.Time, in *Inflight, exit proc.Exit, persist effect.Effect, effs []effect.Effect) []effect.Effect {
-	if in == nil {
+func (a *Agent) resourceExited(now time.Time, in Inflight, started bool, exit proc.Exit, persist effect.Effect, effs []effect.Effect) []effect.Effect {
+	if !started {
 		return effs
 	}
-	rec := a.startRecord(in)
+	rec := a.startRecord(&in)
 	rec.Phase, rec.At, rec.Killed = history.Ended, now, exit.Signal != ""
 	key := lrm.OpKey{Action: in.Action, Interval: time.Duration(in.IntervalMS) * time.Millisecond}
 	if res, ok := a.lrm.LastResult(in.Resource, key); ok && res.EndedAt.Equal(now) {

@@ -14,7 +14,7 @@ import (
 // which json.Marshal refuses) goes through json.Marshal itself.
 func appendInflight(b []byte, in *Inflight) []byte {
 	if y := in.Call.Year(); y < 0 || y > 9999 || !plainJSON(in.Resource) || !plainJSON(string(in.Action)) || !plainJSON(in.Boot) {
-		data, _ := json.Marshal(in) // plain values: cannot fail but for the year, as before
+		data, _ := json.Marshal(*in) // a copy: in itself stays where it is (plain values: cannot fail but for the year, as before)
 		return append(b, data...)
 	}
 	b = append(append(append(b, `{"resource":"`...), in.Resource...), `","action":"`...)

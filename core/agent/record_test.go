@@ -219,7 +219,7 @@ func TestOpsRecordIsTheWholeStateEncoded(t *testing.T) {
 	whole := func() string {
 		s := opsState{Life: a.life, Orphans: a.orphans}
 		for _, id := range slices.Sorted(maps.Keys(a.running)) {
-			s.Running = append(s.Running, *a.running[id])
+			s.Running = append(s.Running, a.running[id])
 		}
 		data, err := json.Marshal(s)
 		require.NoError(t, err)

@@ -26,8 +26,9 @@ type recovery struct {
 	// life numbers this life of the agent (0 for an agent made with New
 	// alone, which recovered nothing).
 	life uint64
-	// running are this life's resource agent processes, by process ID.
-	running map[proc.ID]*Inflight
+	// running are this life's resource agent processes, by process ID
+	// (by value: a record per process start was an allocation per run).
+	running map[proc.ID]Inflight
 	runEnc  runningRecord // the encoding of running, for the ops record
 	// orphans are processes of earlier lives not known to be gone.
 	orphans []Inflight
@@ -43,7 +44,7 @@ type recovery struct {
 }
 
 func newRecovery() recovery {
-	return recovery{running: map[proc.ID]*Inflight{}, orphanTimers: map[effect.TimerID]Inflight{},
+	return recovery{running: map[proc.ID]Inflight{}, orphanTimers: map[effect.TimerID]Inflight{},
 		held: map[string][]effect.Message{}, deferred: map[string]lrm.Resource{}, stuck: map[string]bool{}}
 }
 
