@@ -122,10 +122,7 @@ func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error
 // ran O(R) encodings per process.
 func (a *Agent) persistOps() effect.Effect {
 	r := &a.runEnc
-	size := len(`{"life":,"running":[],"orphans":}`) + 20 + len(r.ids)
-	for _, enc := range r.enc { // purity:unordered a sum is the same in any order
-		size += len(enc)
-	}
+	size := len(`{"life":,"running":[],"orphans":}`) + 20 + len(r.ids) + r.encBytes
 	if r.based && !r.rebase && r.tail+len(r.pending) <= size+len(a.orphans)*256+opsSlack {
 		r.tail += len(r.pending)
 		return effect.Persist{Name: OpsRecord, Data: r.takePending(), Append: true}
@@ -155,6 +152,10 @@ func (a *Agent) persistOps() effect.Effect {
 type runningRecord struct {
 	ids []proc.ID
 	enc map[proc.ID][]byte
+	// encBytes is the length of the encodings in enc together, kept as
+	// they change: summing them over the map at every persist cost a map
+	// iteration per process start and end.
+	encBytes int
 	// pending holds the change lines since the last persist; tail counts
 	// the bytes of changes the stored record holds beyond its base.
 	pending []byte
@@ -187,7 +188,9 @@ func (r *runningRecord) set(id proc.ID, in *Inflight) {
 		// five allocations per process start.
 		buf = make([]byte, 0, inflightMax+len(in.Resource)+len(in.Action)+len(in.Boot))
 	}
+	r.encBytes -= len(r.enc[id])
 	r.enc[id] = appendInflight(buf, in)
+	r.encBytes += len(r.enc[id])
 	r.room(len(`{"run":}`) + 1 + len(r.enc[id]))
 	r.pending = append(append(append(r.pending, `{"run":`...), r.enc[id]...), "}\n"...)
 }
@@ -228,6 +231,7 @@ func (r *runningRecord) remove(id proc.ID) {
 		return
 	}
 	r.spare = append(r.spare, enc) // the encoding is copied into pending: nothing else holds it
+	r.encBytes -= len(enc)
 	delete(r.enc, id)
 	i, _ := slices.BinarySearch(r.ids, id)
 	r.ids = slices.Delete(r.ids, i, i+1)

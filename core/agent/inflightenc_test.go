@@ -60,7 +60,8 @@ func TestInflightMaxBoundsTheEncoding(t *testing.T) {
 
 // TestTakenChangesStayAsTaken: the change lines an append hands out share
 // the buffer that later lines go into, and no later line (nor a rebase's
-// reset, nor a move to a new buffer) changes them.
+// reset, nor a move to a new buffer) changes them; the encodings' length
+// is kept right through starts and ends.
 func TestTakenChangesStayAsTaken(t *testing.T) {
 	var r runningRecord
 	var taken [][]byte
@@ -80,6 +81,11 @@ func TestTakenChangesStayAsTaken(t *testing.T) {
 			taken, copies = append(taken, d), append(copies, string(d))
 		}
 	}
+	sum := 0
+	for _, enc := range r.enc {
+		sum += len(enc)
+	}
+	require.Equal(t, sum, r.encBytes, "the running encodings' length, kept as they change")
 	for i, d := range taken {
 		if string(d) != copies[i] {
 			t.Fatalf("append %d changed after it was handed out:\n%q\nwas\n%q", i, d, copies[i])
