@@ -116,6 +116,8 @@ type Agent struct {
 	record resourceRecord
 	// attr is the node attribute state (attrs.go).
 	attr attrState
+	// batches are the slices released for the next batches (batch.go).
+	batches batches
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a

@@ -257,8 +257,10 @@ func (a *Agent) noteStarts(now time.Time, effs []effect.Effect) []effect.Effect 
 		return effs // route's own slice: nothing to put before anything, so no copy
 	}
 	// Room for each start's two effects before it: growing from nil cost
-	// two allocations per start.
-	out := make([]effect.Effect, 0, len(effs)+2*starts)
+	// two allocations per start. effs is route's own, garbage once copied:
+	// it serves a later batch.
+	out := a.batches.take(len(effs) + 2*starts)
+	defer a.batches.put(effs)
 	for _, e := range effs {
 		sp, ok := e.(effect.StartProcess)
 		if !ok || uint64(sp.ID) >= idBase {
@@ -296,7 +298,7 @@ func (a *Agent) ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Eff
 	in.PGID = pgid
 	a.running[id] = in
 	a.runEnc.set(id, &in)
-	return []effect.Effect{a.persistOps()}
+	return append(a.batches.take(1), a.persistOps())
 }
 
 // resourceExited records the end of resource agent process in (started
@@ -321,6 +323,11 @@ func (a *Agent) resourceExited(now time.Time, in Inflight, started bool, exit pr
 	}
 	// In place when effs has room (a recurring monitor's run leaves it
 	// some): effs is this input's own slice, kept by nobody else.
+	if cap(effs)-len(effs) < 2 {
+		out := append(a.batches.take(len(effs)+2), effs...)
+		a.batches.put(effs)
+		effs = out
+	}
 	return slices.Insert(effs, 0, effect.Effect(history.Note{Record: rec}), persist)
 }
 

@@ -1492,6 +1492,11 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.trace("host %s effect %s", h.name, e.Describe())
 		}
 	}
+	// Carried out, and kept by nothing (what a paused host holds are
+	// copies of single effects): the agent may build later batches in it.
+	if h.inner != nil {
+		h.inner.Release(effs)
+	}
 }
 
 // hostTimerFired is a timer of h's agent coming due. One set in an
