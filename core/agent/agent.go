@@ -116,8 +116,9 @@ type Agent struct {
 	record resourceRecord
 	// attr is the node attribute state (attrs.go).
 	attr attrState
-	// batches are the slices released for the next batches (batch.go).
-	batches batches
+	// batches are the slices released for the next batches (Release),
+	// shared with the LRM.
+	batches effect.Batches
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a
@@ -138,12 +139,14 @@ func New(cfg Config, epoch proto.Epoch) (*Agent, error) {
 		return nil, fmt.Errorf("agent %s: %w", cfg.Host, err)
 	}
 	l.Subscribe(effect.Manager)
-	return &Agent{
+	a := &Agent{
 		cfg: cfg, lrm: l, epoch: epoch,
 		calls: map[lrm.CallID]opRef{}, seen: map[seenKey]bool{},
 		fences: map[proc.ID]*fenceRun{}, timers: map[effect.TimerID]proc.ID{},
 		nextID: idBase, recovery: newRecovery(), hbEvery: cfg.HeartbeatInterval,
-	}, nil
+	}
+	l.ShareBatches(&a.batches) // the LRM's batches are the agent's: its driver releases them
+	return a, nil
 }
 
 // Epoch is the highest manager epoch the agent has accepted.

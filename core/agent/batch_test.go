@@ -14,39 +14,6 @@ import (
 	"github.com/basalt-ha/basalt/core/proc"
 )
 
-// TestBatchesReuseWhatWasReleasedOnce: a released slice comes back emptied
-// and cleared for a batch it has room for; one released twice is kept
-// once, so it is never handed out to two batches; a batch still held is
-// never handed out.
-func TestBatchesReuseWhatWasReleasedOnce(t *testing.T) {
-	var b batches
-	held := append(b.take(2), effect.KillProcess{ID: 1}, effect.KillProcess{ID: 2})
-	done := append(b.take(3), effect.CancelTimer{ID: 7})
-	require.NotSame(t, &held[:1][0], &done[:1][0])
-
-	b.put(done)
-	b.put(done) // released twice
-	require.Len(t, b.spare, 1)
-	again := b.take(2)
-	require.Same(t, &done[:1][0], &again[:1][0], "the released slice serves the next batch")
-	require.Empty(t, again)
-	require.Nil(t, again[:1][0], "cleared: it keeps nothing it held alive")
-	other := b.take(2)
-	require.NotSame(t, &again[:1][0], &other[:1][0], "handed out once only")
-	require.NotSame(t, &held[:1][0], &other[:1][0])
-	require.Equal(t, []effect.Effect{effect.KillProcess{ID: 1}, effect.KillProcess{ID: 2}}, held, "a held batch is untouched")
-
-	big := b.take(maxSpareBatchCap + 1)
-	b.put(big)
-	require.Empty(t, b.spare, "too big to keep")
-	for range maxSpareBatches + 2 {
-		b.put(make([]effect.Effect, 0, 4))
-	}
-	require.Len(t, b.spare, maxSpareBatches)
-	b.put(nil)
-	require.Len(t, b.spare, maxSpareBatches)
-}
-
 // TestReleasedBatchesChangeNoEffect: an agent whose driver releases every
 // batch once it has carried it out (and, as the simulator, tells it each
 // process group in the middle of a batch) returns, input for input, the

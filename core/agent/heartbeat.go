@@ -90,5 +90,5 @@ func (a *Agent) adoptHeartbeat(now time.Time, w proto.Welcome) []effect.Effect {
 func (a *Agent) beat(now time.Time) []effect.Effect {
 	a.hbTimer = a.id()
 	a.hbDue = now.Add(a.hbEvery)
-	return append(a.batches.take(2), a.heartbeat(), effect.SetTimer{ID: a.hbTimer, At: a.hbDue})
+	return append(a.batches.Take(2), a.heartbeat(), effect.SetTimer{ID: a.hbTimer, At: a.hbDue})
 }

@@ -259,8 +259,8 @@ func (a *Agent) noteStarts(now time.Time, effs []effect.Effect) []effect.Effect 
 	// Room for each start's two effects before it: growing from nil cost
 	// two allocations per start. effs is route's own, garbage once copied:
 	// it serves a later batch.
-	out := a.batches.take(len(effs) + 2*starts)
-	defer a.batches.put(effs)
+	out := a.batches.Take(len(effs) + 2*starts)
+	defer a.batches.Put(effs)
 	for _, e := range effs {
 		sp, ok := e.(effect.StartProcess)
 		if !ok || uint64(sp.ID) >= idBase {
@@ -298,7 +298,7 @@ func (a *Agent) ProcessStarted(now time.Time, id proc.ID, pgid int) []effect.Eff
 	in.PGID = pgid
 	a.running[id] = in
 	a.runEnc.set(id, &in)
-	return append(a.batches.take(1), a.persistOps())
+	return append(a.batches.Take(1), a.persistOps())
 }
 
 // resourceExited records the end of resource agent process in (started
@@ -324,8 +324,8 @@ func (a *Agent) resourceExited(now time.Time, in Inflight, started bool, exit pr
 	// In place when effs has room (a recurring monitor's run leaves it
 	// some): effs is this input's own slice, kept by nobody else.
 	if cap(effs)-len(effs) < 2 {
-		out := append(a.batches.take(len(effs)+2), effs...)
-		a.batches.put(effs)
+		out := append(a.batches.Take(len(effs)+2), effs...)
+		a.batches.Put(effs)
 		effs = out
 	}
 	return slices.Insert(effs, 0, effect.Effect(history.Note{Record: rec}), persist)

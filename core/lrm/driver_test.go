@@ -27,6 +27,9 @@ type world struct {
 	notes   []lrm.Notify
 	logs    []effect.Log
 	effects []string
+	// batches, when set, are shared with the LRM, and every batch is
+	// released there once carried out.
+	batches *effect.Batches
 }
 
 func newWorld(t *testing.T, cfg lrm.Config) *world {
@@ -70,6 +73,15 @@ func (w *world) apply(effs []effect.Effect) {
 			w.t.Fatalf("unexpected effect %T", e)
 		}
 	}
+	if w.batches != nil {
+		w.batches.Put(effs)
+	}
+}
+
+// share makes the LRM take its batches from ones the world releases.
+func (w *world) share() {
+	w.batches = &effect.Batches{}
+	w.lrm.ShareBatches(w.batches)
 }
 
 func (w *world) register(id string) {

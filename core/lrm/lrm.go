@@ -225,6 +225,9 @@ type LRM struct {
 	meta map[ocf.Agent]metaEntry
 	// minLevel is Config.LogLevel's level (the least there is without one).
 	minLevel slog.Level
+	// batches, when shared (ShareBatches), is where the LRM takes the
+	// slices of its batches from.
+	batches *effect.Batches
 }
 
 // New returns an LRM with no resources.
@@ -376,7 +379,10 @@ func (l *LRM) Submit(now time.Time, req OpRequest) (CallID, []effect.Effect, err
 	if (req.Interval == 0 || req.StartDelay == 0) && l.queued >= l.cfg.MaxQueued {
 		return 0, nil, fmt.Errorf("%s %s (%s): %w (%d waiting)", req.Action, r.def.ID, r.def.Name, ErrQueueFull, l.queued)
 	}
-	var effs []effect.Effect
+	var effs []effect.Effect // in a shared slice if there are: nearly every request starts a run
+	if l.batches != nil {
+		effs = l.batches.Take(2)
+	}
 	if req.Interval > 0 && old != nil {
 		effs = l.cancelRecurring(now, r, old, effs) // replaced by the new request
 	}
@@ -591,7 +597,7 @@ func (l *LRM) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.
 	// Room for the usual end: the timer's cancel, the result's log and
 	// notification, the next run's timer (growing from nil cost two
 	// allocations per run).
-	effs := make([]effect.Effect, 0, 4)
+	effs := l.batch(4)
 	effs = append(effs, l.cancelTimer(o))
 	res := resultFromExit(o, exit)
 	r, known := l.rscs[o.req.Resource]
@@ -693,7 +699,11 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 			}
 			return effs
 		}
-		return l.fillSlots(now, l.enqueue(now, r, o, nil))
+		var effs []effect.Effect // a start's two, in a shared slice if there are
+		if l.batches != nil {
+			effs = l.batches.Take(2)
+		}
+		return l.fillSlots(now, l.enqueue(now, r, o, effs))
 	}
 	return nil
 }
@@ -931,6 +941,20 @@ func (l *LRM) cancelTimer(o *op) effect.Effect {
 	delete(l.timers, id)
 	o.timer = 0
 	return effect.CancelTimer{ID: id}
+}
+
+// ShareBatches makes the LRM take the slices of its batches from b: those
+// of the machine that embeds it, whose driver hands its batches back
+// there (effect.Batches), the LRM's among them.
+func (l *LRM) ShareBatches(b *effect.Batches) { l.batches = b }
+
+// batch is an empty batch with room for n effects, from the shared
+// batches if there are.
+func (l *LRM) batch(n int) []effect.Effect {
+	if l.batches == nil {
+		return make([]effect.Effect, 0, n)
+	}
+	return l.batches.Take(n)
 }
 
 // logs reports whether the LRM emits records of level (Config.LogLevel).

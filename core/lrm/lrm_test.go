@@ -435,3 +435,28 @@ func TestLogLevelDropsRecordsBelowIt(t *testing.T) {
 	require.Equal(t, kept, warn.logs)
 	require.Equal(t, all.notes, warn.notes)
 }
+
+// TestSharedBatchesChangeNoEffect: an LRM that builds its batches in the
+// slices its driver released returns, input for input, the effects of one
+// that allocates them.
+func TestSharedBatchesChangeNoEffect(t *testing.T) {
+	run := func(share bool) *world {
+		w := newWorld(t, lrm.Config{MaxConcurrent: 2})
+		if share {
+			w.share()
+		}
+		for i := range 4 {
+			w.register(fmt.Sprintf("r%d", i))
+			w.submit(lrm.OpRequest{Resource: fmt.Sprintf("r%d", i), Action: ocf.Start})
+			w.submit(lrm.OpRequest{Resource: fmt.Sprintf("r%d", i), Action: ocf.Monitor, Interval: 5 * time.Second})
+		}
+		w.run(time.Minute)
+		w.submit(lrm.OpRequest{Resource: "r1", Action: ocf.Stop})
+		w.run(time.Minute)
+		return w
+	}
+	alone, shared := run(false), run(true)
+	require.Greater(t, len(alone.effects), 100)
+	require.Equal(t, alone.effects, shared.effects)
+	require.Positive(t, shared.batches.Spare(), "the released slices are kept for reuse")
+}
