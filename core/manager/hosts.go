@@ -160,7 +160,7 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 		return nil
 	}
 	hi.lastSeen = now
-	effs := []effect.Effect{effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)}}
+	effs := append(mg.batches.Take(1), effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)})
 	if !hi.talking {
 		hi.talking = true
 		mg.setOnline()

@@ -155,6 +155,8 @@ type Manager struct {
 	// lastLead is the last leadership the log records (leaders.go).
 	replayed int
 	lastLead LeaderRecord
+	// batches are the slices the driver released (Release, batches.go).
+	batches effect.Batches
 }
 
 // New returns a manager for the configured cluster. Start must be called

@@ -800,6 +800,7 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			c.trace("manager effect %s", e.Describe())
 		}
 	}
+	mi.m.Release(effs) // carried out, and kept by nothing
 }
 
 // newInst is a manager instance that is up, of replica rep (nil: the
