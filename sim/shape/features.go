@@ -40,6 +40,11 @@ type Features struct {
 	ChildListedFirst   bool // a member listed before its parent
 	DeepMonitor        bool // a monitor with a depth (OCF_CHECK_LEVEL)
 	MultiMonitor       bool // a resource with two monitors
+	// ExclusiveDiscovery: a group probed only on its domain's hosts.
+	ExclusiveDiscovery bool
+	// BoundedDeviceChecks: each fence device checked from some hosts
+	// only (cluster.device-check-hosts).
+	BoundedDeviceChecks bool
 
 	// OnFail holds "start=block", "monitor=ignore", ...: each operation
 	// kind with each on-fail value some resource has.
@@ -53,7 +58,8 @@ type Features struct {
 // FeaturesOf reads the features of a loaded configuration.
 func FeaturesOf(m *model.Model) Features {
 	f := Features{Hosts: len(m.Hosts), Groups: len(m.Groups), Resources: len(m.Resources), Devices: len(m.FenceDevices),
-		FencingOff: !m.Cluster.Fencing, OnFail: map[string]bool{}, Recovery: map[model.Recovery]bool{},
+		FencingOff: !m.Cluster.Fencing, BoundedDeviceChecks: m.Cluster.DeviceCheckHosts > 0 && m.Cluster.DeviceCheckHosts < len(m.Hosts),
+		OnFail: map[string]bool{}, Recovery: map[model.Recovery]bool{},
 		MultipleActive: map[model.MultipleActive]bool{}}
 	for _, d := range m.FenceDevices {
 		f.SharedDevice = f.SharedDevice || len(d.Plugs) > 1
@@ -109,6 +115,7 @@ func (f *Features) addGroup(g *model.Group, hosts int) {
 	f.FailureTimeout = f.FailureTimeout || pl.FailureTimeout > 0
 	f.TargetStopped = f.TargetStopped || pl.TargetRole == model.RoleStopped
 	f.Unmanaged = f.Unmanaged || !pl.Managed
+	f.ExclusiveDiscovery = f.ExclusiveDiscovery || pl.Discovery == model.DiscoveryExclusive
 	f.Recovery[pl.Recovery] = true
 	f.MultipleActive[pl.MultipleActive] = true
 	if pl.MaxInstances > 1 {
@@ -124,7 +131,8 @@ func Catalogue() []string {
 		"fencing-off", "and-level", "shared-device", "implicit-topology",
 		"domain-ordered", "domain-unordered", "domain-restricted", "domain-unrestricted", "domain-single-host",
 		"failback", "stickiness", "threshold", "no-threshold", "failure-timeout", "clone",
-		"target-stopped", "unmanaged", "child-listed-first", "deep-monitor", "two-monitors"}
+		"target-stopped", "unmanaged", "child-listed-first", "deep-monitor", "two-monitors",
+		"exclusive-discovery", "bounded-device-checks"}
 	for _, k := range []string{"start", "stop", "monitor"} {
 		vals := onFails
 		if k == "stop" {
@@ -155,7 +163,8 @@ func (f Features) Tags() []string {
 		"failback": f.Failback, "stickiness": f.Stickiness, "threshold": f.Threshold, "no-threshold": f.NoThreshold,
 		"failure-timeout": f.FailureTimeout, "clone": f.Clones > 0, "target-stopped": f.TargetStopped,
 		"unmanaged": f.Unmanaged, "child-listed-first": f.ChildListedFirst, "deep-monitor": f.DeepMonitor,
-		"two-monitors": f.MultiMonitor,
+		"two-monitors": f.MultiMonitor, "exclusive-discovery": f.ExclusiveDiscovery,
+		"bounded-device-checks": f.BoundedDeviceChecks,
 	}
 	for k, v := range f.OnFail { // purity:unordered the set is read back in catalogue order
 		set["on-fail:"+k] = v

@@ -66,6 +66,22 @@ func drawMultipleActive(rng *rand.Rand, sp *spec) {
 	}
 }
 
+// drawDiscovery makes a third of the groups that can run only in their
+// domain probed there alone (resource-discovery: exclusive), and has a
+// third of the fenced shapes check each device from fewer hosts than all
+// (cluster.device-check-hosts): what large clusters configure.
+func drawDiscovery(rng *rand.Rand, sp *spec) {
+	for i := range sp.groups {
+		pl := &sp.groups[i].placement
+		if chance(rng, 3) && pl.domain != nil && pl.restricted != "false" {
+			pl.exclusive = true
+		}
+	}
+	if sp.fencing && len(sp.hosts) > 1 && chance(rng, 3) {
+		sp.deviceChecks = 1 + rng.IntN(len(sp.hosts)-1)
+	}
+}
+
 // drawParent picks the parent of a new member among those above the
 // deepest level; half the time the last one, so that deep chains are
 // common rather than rare.

@@ -33,6 +33,10 @@ const streamShape = 0x7368617065
 // saved shape, stays as it was.
 const streamMultiple = 0x6d756c7469
 
+// streamDiscovery draws exclusive discovery and bounded device checks, on
+// a stream of their own for the same reason.
+const streamDiscovery = 0x6469736376
+
 // MaxRecoveryBound bounds the recovery bound of every shape (the one the
 // swarm computes from a configuration: dead timeout, fencing levels, each
 // group's operation timeouts, plus slack). It stays under the swarm's
@@ -103,6 +107,7 @@ func draw(rng *rand.Rand, seed uint64) *spec {
 	}
 	drawGroups(rng, sp, groupBudget)
 	drawMultipleActive(rand.New(rand.NewPCG(seed, streamMultiple)), sp)
+	drawDiscovery(rand.New(rand.NewPCG(seed, streamDiscovery)), sp)
 	return sp
 }
 

@@ -21,6 +21,8 @@ type spec struct {
 	dead         time.Duration
 	writeDead    bool
 	fenceTimeout time.Duration
+	// deviceChecks is cluster.device-check-hosts; 0: not written.
+	deviceChecks int
 	opDefaults   opTimes
 	devices      []device
 	// topology holds each host's levels, by host index; nil leaves the
@@ -107,9 +109,12 @@ type placement struct {
 	recovery    string
 	// multipleActive is the group's multiple-active policy; "": not written.
 	multipleActive string
-	maxInstances   int // 0: not written
-	targetRole     string
-	managed        string
+	// exclusive writes resource-discovery: exclusive (a restricted domain's
+	// group only).
+	exclusive    bool
+	maxInstances int // 0: not written
+	targetRole   string
+	managed      string
 }
 
 type group struct {

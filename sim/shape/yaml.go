@@ -40,6 +40,9 @@ func (sp *spec) writeCluster(b *strings.Builder) {
 		fmt.Fprintf(b, "  fencing: %t\n", sp.fencing)
 	}
 	fmt.Fprintf(b, "  fence-timeout: %s\n", dur(sp.fenceTimeout))
+	if sp.deviceChecks > 0 {
+		fmt.Fprintf(b, "  device-check-hosts: %d\n", sp.deviceChecks)
+	}
 	fmt.Fprintf(b, "  op-defaults: {start-timeout: %s, stop-timeout: %s, monitor-timeout: %s}\n",
 		dur(sp.opDefaults.start), dur(sp.opDefaults.stop), dur(sp.opDefaults.monitor))
 }
@@ -172,6 +175,7 @@ func placementFields(pl placement) []string {
 	add("clone-max", pl.maxInstances > 0, pl.maxInstances)
 	add("target-role", pl.targetRole != "", pl.targetRole)
 	add("managed", pl.managed != "", pl.managed)
+	add("resource-discovery", pl.exclusive, "exclusive")
 	return f
 }
 
