@@ -371,7 +371,11 @@ func (mg *Manager) cancelMonitors(rsc, host string) []effect.Effect {
 // of rsc by its key, whoever set it up: a cleanup forgets what they
 // watched. A monitor an earlier manager left running would otherwise be
 // merged with the next identical request and answer it with a result from
-// before the start (shaped seed 1893, after a manager restart).
+// before the start (shaped seed 1893, after a manager restart). A host
+// that does not discover rsc is skipped when its agent knows nothing of
+// it: it never ran it, so no monitor of it runs there (a thousand hosts'
+// cancels for every resource cleaned up made a large cluster's cleanup
+// quadratic).
 func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
 	rc, ok := mg.m.Resource(rsc)
 	if !ok {
@@ -384,7 +388,7 @@ func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
 		}
 	}
 	for _, h := range mg.m.Hosts {
-		if mg.hosts[h.Name].state != planner.Online {
+		if hi := mg.hosts[h.Name]; hi.state != planner.Online || !mg.mayMonitor(rsc, hi) {
 			continue
 		}
 		for i := range rc.Monitors {
@@ -394,6 +398,17 @@ func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
 		}
 	}
 	return effs
+}
+
+// mayMonitor: a monitor of rsc may run on hi's host, for all the manager
+// knows. Only one that does not discover rsc, has no entry for it, and
+// whose agent listed what it knows without it, cannot.
+func (mg *Manager) mayMonitor(rsc string, hi *hostInfo) bool {
+	if mg.m.Discovers(rsc, hi.name) || !hi.lists || hi.known[rsc] {
+		return true
+	}
+	_, seen := mg.observed.get(rsc, hi.name)
+	return seen
 }
 
 // droppedMonitor is a monitor setup dropMonitors forgot, and its op.
