@@ -214,9 +214,9 @@ func (mg *Manager) adminCleanup(req Request, ev func(Event)) []effect.Effect {
 				p.cleanedUp = true // its failure, if it fails, is one the cleanup wiped
 			}
 		}
-		for _, h := range mg.m.Hosts {
-			if o, ok := mg.observed.get(r, h.Name); ok && (o.State != planner.StopFailed || unfenced) {
-				mg.observed.forget(r, h.Name) // re-probe
+		for h, o := range mg.observed.of(r) { // purity:unordered each entry is forgotten alone, whatever the order
+			if o.State != planner.StopFailed || unfenced {
+				mg.observed.forget(r, h) // re-probe
 			}
 		}
 		ev(Event{Kind: "cleanup", Resource: r})
