@@ -244,7 +244,7 @@ func (mg *Manager) adminFence(now time.Time, req Request, rep *Report, ev func(E
 		return nil
 	}
 	hi.fence.active = true
-	hi.state = planner.Unclean // until confirmed, it may run anything
+	mg.setHostState(hi, planner.Unclean, hi.pending) // until confirmed, it may run anything
 	mg.setOnline()
 	return mg.fenceEffects(now, mg.fencer.Request(now, req.Target, proto.FenceOff, origin))
 }

@@ -276,7 +276,7 @@ func (mg *Manager) swapModel(now time.Time, eff *model.Model) []effect.Effect {
 			if hi := mg.hosts[h.Name]; hi.deadTimer != 0 {
 				effs = append(effs, mg.cancelTimer(hi.deadTimer))
 			}
-			delete(mg.hosts, h.Name)
+			mg.dropHost(h.Name)
 			mg.observed.dropHost(h.Name)
 			delete(mg.attrs, h.Name) // as crm_node -R removes a node's attributes
 		}
@@ -287,8 +287,7 @@ func (mg *Manager) swapModel(now time.Time, eff *model.Model) []effect.Effect {
 		}
 		// As at start: unclean until its agent says hello, fenced if it
 		// stays silent for the dead timeout.
-		hi := &hostInfo{name: h.Name, state: planner.Unclean, pending: true}
-		mg.hosts[h.Name] = hi
+		hi := mg.addHost(h.Name)
 		if mg.started {
 			hi.deadTimer = mg.newTimer(timerUse{kind: deadTimer, host: h.Name})
 			effs = append(effs, effect.SetTimer{ID: hi.deadTimer, At: now.Add(eff.Cluster.DeadTimeout)})

@@ -163,7 +163,8 @@ func (mg *Manager) fenceDone(now time.Time, hi *hostInfo, d fencer.Done) []effec
 // hostFenced: the host is confirmed off; nothing runs there, and nothing
 // sent to it will be answered.
 func (mg *Manager) hostFenced(hi *hostInfo) {
-	hi.state, hi.pending, hi.talking = planner.Offline, false, false
+	mg.setHostState(hi, planner.Offline, false)
+	hi.talking = false
 	for _, r := range mg.m.Resources {
 		mg.observed.forget(r.ID, hi.name)
 	}

@@ -186,11 +186,44 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 	if hi.pending {
 		was = "first contact since the manager started"
 	}
-	hi.state, hi.pending = planner.Online, false
+	mg.setHostState(hi, planner.Online, false)
 	effs = append(effs, mg.event(now, Event{Kind: "host-online", Host: host, Message: was})...)
 	mg.setOnline()
 	mg.markStale()
 	return effs
+}
+
+// addHost makes a configured host known: as at start, unclean and pending
+// until its agent says hello.
+func (mg *Manager) addHost(name string) *hostInfo {
+	hi := &hostInfo{name: name, state: planner.Unclean, pending: true}
+	mg.hosts[name] = hi
+	mg.unheard++
+	mg.hostsVersion++
+	return hi
+}
+
+// dropHost forgets a host the configuration no longer has.
+func (mg *Manager) dropHost(name string) {
+	if hi := mg.hosts[name]; hi != nil && hi.pending {
+		mg.unheard--
+	}
+	delete(mg.hosts, name)
+	mg.hostsVersion++
+}
+
+// setHostState is the one way a host's state and pending flag change,
+// which keeps the counts Idle and HostStateVersion read.
+func (mg *Manager) setHostState(hi *hostInfo, st planner.HostState, pending bool) {
+	if hi.pending != pending {
+		if pending {
+			mg.unheard++
+		} else {
+			mg.unheard--
+		}
+	}
+	hi.state, hi.pending = st, pending
+	mg.hostsVersion++
 }
 
 // setOnline tells the fencer which hosts can run fence agents: those we
@@ -244,7 +277,7 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 		why = suspectWhy
 	}
 	hi.clearSuspicion()
-	hi.state, hi.pending = planner.Unclean, false
+	mg.setHostState(hi, planner.Unclean, false)
 	mg.setOnline()
 	effs := mg.failHostOps(now, hi.name, "host lost")
 	effs = append(effs, effect.Log{Level: slog.LevelError, Msg: "host lost", Attrs: []slog.Attr{slog.String("host", hi.name), slog.String("why", why)}})

@@ -95,6 +95,13 @@ type Manager struct {
 	// that a probe settles rather than a fence (see probeLostStop).
 	lostStops map[rscHost]bool
 
+	// unheard counts the hosts pending (not heard from since the manager
+	// started), and hostsVersion the changes of hosts' states and of the
+	// set of hosts: Idle and HostStateVersion read them instead of every
+	// host. addHost, dropHost and setHostState keep them.
+	unheard      int
+	hostsVersion uint64
+
 	nextOp proto.OpID
 	ops    opTable
 
@@ -184,7 +191,7 @@ func New(cfg Config) *Manager {
 		Epoch:     func() proto.Epoch { return mg.epoch },
 	})
 	for _, h := range cfg.Model.Hosts {
-		mg.hosts[h.Name] = &hostInfo{name: h.Name, state: planner.Unclean, pending: true}
+		mg.addHost(h.Name)
 	}
 	var names hostsAndResources
 	for _, h := range cfg.Model.Hosts {

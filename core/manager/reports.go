@@ -289,15 +289,7 @@ func (mg *Manager) Why(group string) (string, bool) { return mg.lastPlan.Why(gro
 // Idle reports whether nothing is in flight and the last plan had nothing
 // to do.
 func (mg *Manager) Idle() bool {
-	if !mg.planned || mg.trans != nil || !mg.lastPlan.Empty() {
-		return false
-	}
-	for _, hi := range mg.hosts {
-		if hi.pending {
-			return false
-		}
-	}
-	return true
+	return mg.planned && mg.trans == nil && mg.lastPlan.Empty() && mg.unheard == 0
 }
 
 // Observed returns a resource's state on a host.
@@ -310,6 +302,11 @@ func (mg *Manager) HostState(host string) planner.HostState {
 	}
 	return ""
 }
+
+// HostStateVersion counts the changes of what HostState answers: while it
+// stays the same, so does HostState for every host, and a driver that asks
+// after every input (the simulator's health watch) need not ask them all.
+func (mg *Manager) HostStateVersion() uint64 { return mg.hostsVersion }
 
 // FenceHistory returns the fencer's history.
 func (mg *Manager) FenceHistory() []fencer.HistoryEntry { return mg.fencer.History() }

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"github.com/basalt-ha/basalt/core/manager"
 	"github.com/basalt-ha/basalt/core/model"
 	"github.com/basalt-ha/basalt/core/planner"
 	"github.com/basalt-ha/basalt/sim/cluster"
@@ -11,7 +12,8 @@ import (
 // of allowed hosts: the part of healthy that scanned every resource on
 // every host. The heal phase asks healthy after every event, and that scan
 // made each event cost O(resources × hosts); the watch makes it O(1) for
-// the truth and O(hosts) for the manager's view.
+// the truth, and for the manager's view O(hosts) only when a host's state
+// changed there (HostStateVersion).
 type truthWatch struct {
 	groups map[string]*model.Group   // by member resource
 	on     map[string]map[string]int // resource -> hosts it runs on -> instances there
@@ -20,6 +22,11 @@ type truthWatch struct {
 	// promoted: a promotable clone's resource -> hosts where it runs
 	// promoted, in truth.
 	promoted map[string]map[string]bool
+	// online is whether every model host was online for the manager
+	// onlineOf at its HostStateVersion onlineAt.
+	onlineOf *manager.Manager
+	onlineAt uint64
+	online   bool
 }
 
 func newTruthWatch(m *model.Model) *truthWatch {
@@ -98,12 +105,16 @@ func (w *truthWatch) healthy(c *cluster.Cluster, m *model.Model) bool {
 	}
 	mg := c.Manager()
 	if mg == nil || mg.Deposed() || !mg.Idle() {
-		return false // busy first: cheap, and what a heal mostly is
+		return false // busy first: what a heal mostly is
 	}
-	for _, h := range m.Hosts {
-		if mg.HostState(h.Name) != planner.Online {
-			return false
+	if mg != w.onlineOf || mg.HostStateVersion() != w.onlineAt {
+		w.onlineOf, w.onlineAt, w.online = mg, mg.HostStateVersion(), true
+		for _, h := range m.Hosts {
+			if mg.HostState(h.Name) != planner.Online {
+				w.online = false
+				break
+			}
 		}
 	}
-	return true
+	return w.online
 }
