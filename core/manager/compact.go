@@ -178,7 +178,7 @@ func (mg *Manager) snapshot() Snapshot {
 		s.Reports = append(s.Reports, *rep)
 	}
 	slices.Reverse(s.Reports)
-	s.Events = latestEvents(mg.events)
+	s.Events = latestEvents(mg.recentEvents())
 	return s
 }
 

@@ -31,13 +31,19 @@ func (mg *Manager) event(now time.Time, e Event) []effect.Effect {
 	return []effect.Effect{effect.Persist{Name: EventLog, Data: rec, Append: true}}
 }
 
-// remember keeps the most recent events in memory.
+// remember keeps the most recent events in memory: the last maxEvents of
+// mg.events (recentEvents). The slice grows to twice that before the old
+// half goes, so that an event costs O(1), not a move of all the others.
 func (mg *Manager) remember(e Event) {
 	mg.events = append(mg.events, e)
-	if len(mg.events) > maxEvents {
+	if len(mg.events) > 2*maxEvents {
 		mg.events = slices.Delete(mg.events, 0, len(mg.events)-maxEvents)
 	}
 }
+
+// recentEvents are the events remembered, the last maxEvents, oldest
+// first; to read only.
+func (mg *Manager) recentEvents() []Event { return mg.events[max(0, len(mg.events)-maxEvents):] }
 
 // replay rebuilds durable decisions from one logged event. Events of kinds
 // it does not know (or that name hosts and groups no longer configured)

@@ -281,7 +281,7 @@ func (mg *Manager) Reports() []Report {
 }
 
 // Events returns the most recent events, oldest first.
-func (mg *Manager) Events() []Event { return slices.Clone(mg.events) }
+func (mg *Manager) Events() []Event { return slices.Clone(mg.recentEvents()) }
 
 // Why explains a group's placement.
 func (mg *Manager) Why(group string) (string, bool) { return mg.lastPlan.Why(group) }
