@@ -227,8 +227,17 @@ func (mg *Manager) resultOrder(rep *Report) []string {
 			seen[k] = true
 		}
 	}
-	for _, h := range mg.m.Hosts {
-		add(h.Name)
+	// The hosts among the keys, in configuration order: a report names a
+	// few hosts, and the cluster may have many.
+	var hosts []int
+	for k := range rep.Results { // purity:unordered collected, then sorted by host
+		if i, ok := mg.m.HostIndex(k); ok {
+			hosts = append(hosts, i)
+		}
+	}
+	slices.Sort(hosts)
+	for _, i := range hosts {
+		add(mg.m.Hosts[i].Name)
 	}
 	for _, gid := range rep.Groups {
 		if g, ok := mg.m.Group(gid); ok {
