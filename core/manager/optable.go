@@ -11,17 +11,19 @@ import (
 // without scanning (and sorting) every command in flight: with a probe of
 // every resource on every host at boot, that scan made each dispatch
 // O(commands). An entry's host and resource never change while it is in
-// the table.
+// the table. A resource on a host has a command or two in flight, so
+// byPair holds their IDs in order, a slice: a map per pair, made and
+// dropped with each command, cost more than the command's other work.
 type opTable struct {
 	byID   map[proto.OpID]*pendingOp
 	byHost map[string]map[proto.OpID]*pendingOp
 	byRsc  map[string]map[proto.OpID]*pendingOp
-	byPair map[rscHost]map[proto.OpID]*pendingOp
+	byPair map[rscHost][]proto.OpID
 }
 
 func newOpTable() opTable {
 	return opTable{byID: map[proto.OpID]*pendingOp{}, byHost: map[string]map[proto.OpID]*pendingOp{},
-		byRsc: map[string]map[proto.OpID]*pendingOp{}, byPair: map[rscHost]map[proto.OpID]*pendingOp{}}
+		byRsc: map[string]map[proto.OpID]*pendingOp{}, byPair: map[rscHost][]proto.OpID{}}
 }
 
 // get is the command of an ID.
@@ -36,7 +38,10 @@ func (t *opTable) put(id proto.OpID, p *pendingOp) {
 	t.byID[id] = p
 	add(t.byHost, p.host, id, p)
 	add(t.byRsc, p.resource, id, p)
-	add(t.byPair, rscHost{p.resource, p.host}, id, p)
+	k := rscHost{p.resource, p.host}
+	ids := t.byPair[k]
+	i, _ := slices.BinarySearch(ids, id) // absent: remove above
+	t.byPair[k] = slices.Insert(ids, i, id)
 }
 
 // remove forgets a command; an unknown ID is no-op.
@@ -48,7 +53,16 @@ func (t *opTable) remove(id proto.OpID) {
 	delete(t.byID, id)
 	drop(t.byHost, p.host, id)
 	drop(t.byRsc, p.resource, id)
-	drop(t.byPair, rscHost{p.resource, p.host}, id)
+	k := rscHost{p.resource, p.host}
+	ids := t.byPair[k]
+	if i, found := slices.BinarySearch(ids, id); found {
+		ids = slices.Delete(ids, i, i+1)
+	}
+	if len(ids) == 0 {
+		delete(t.byPair, k)
+	} else {
+		t.byPair[k] = ids
+	}
 }
 
 // onHost is the IDs of the commands sent to host, in ID order.
@@ -59,7 +73,10 @@ func (t *opTable) onHost(host string) []proto.OpID { return sortedIDs(t.byHost[h
 func (t *opTable) ofResource(rsc string) []proto.OpID { return sortedIDs(t.byRsc[rsc]) }
 
 // of is the IDs of the commands about rsc on host, in ID order.
-func (t *opTable) of(rsc, host string) []proto.OpID { return sortedIDs(t.byPair[rscHost{rsc, host}]) }
+func (t *opTable) of(rsc, host string) []proto.OpID {
+	ids := t.byPair[rscHost{rsc, host}]
+	return append(make([]proto.OpID, 0, len(ids)), ids...)
+}
 
 // has says whether a command about rsc on host is in flight.
 func (t *opTable) has(rsc, host string) bool { return len(t.byPair[rscHost{rsc, host}]) > 0 }
