@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"slices"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -10,8 +11,8 @@ import (
 // the earliest due timer (noticeClockJump asks at every input) is found
 // without walking the whole timer table. An entry is stale once its timer
 // is gone, fired or set again: earliest drops stale entries as they reach
-// the top, and the heap is rebuilt from the table when stale ones
-// outnumber the live. It is not container/heap because every timer set
+// the top, and the heap is rebuilt from its own live entries when stale
+// ones outnumber them. It is not container/heap because every timer set
 // pushes, and that interface boxes each entry: an allocation per timer on
 // the manager's hottest path.
 type dues []due
@@ -65,12 +66,7 @@ func (h *dues) pop() {
 // the table was pushed.
 func (h *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
 	if len(*h) > 64 && len(*h) > 2*len(table) {
-		*h = (*h)[:0]
-		for id, use := range table { // purity:unordered the heap's order does not depend on insertion order
-			if !use.at.IsZero() {
-				h.push(id, use.at)
-			}
-		}
+		h.rebuild(table)
 	}
 	for len(*h) > 0 {
 		top := (*h)[0]
@@ -80,4 +76,29 @@ func (h *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
 		h.pop()
 	}
 	return time.Time{}
+}
+
+// rebuild keeps the live entries, once each: those the table still has a
+// timer due at, which are every timer of the table with an instant (each
+// was pushed). It filters the heap rather than walk the table, for a map
+// that once held every boot probe's timer keeps its size, and walking it
+// costs that size however few timers are left. Sorted, the entries are a
+// heap.
+func (h *dues) rebuild(table map[effect.TimerID]timerUse) {
+	live := (*h)[:0]
+	for _, d := range *h {
+		if use, ok := table[d.id]; ok && !d.at.IsZero() && use.at.Equal(d.at) {
+			live = append(live, d)
+		}
+	}
+	slices.SortFunc(live, func(a, b due) int {
+		if a.before(b) {
+			return -1
+		}
+		if b.before(a) {
+			return 1
+		}
+		return 0
+	})
+	*h = slices.CompactFunc(live, func(a, b due) bool { return a.id == b.id && a.at.Equal(b.at) })
 }
