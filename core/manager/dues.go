@@ -43,8 +43,14 @@ func (h *dues) pop() {
 	s := *h
 	last := len(s) - 1
 	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
+	*h = s[:last]
+	h.down(0)
+}
+
+// down moves the entry at i down to its place below.
+func (h *dues) down(i int) {
+	s := *h
+	for {
 		l, r, least := 2*i+1, 2*i+2, i
 		if l < len(s) && s[l].before(s[least]) {
 			least = l
@@ -53,12 +59,11 @@ func (h *dues) pop() {
 			least = r
 		}
 		if least == i {
-			break
+			return
 		}
 		s[i], s[least] = s[least], s[i]
 		i = least
 	}
-	*h = s
 }
 
 // earliest is the earliest instant a timer of table is due at, zero when
@@ -78,12 +83,12 @@ func (h *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
 	return time.Time{}
 }
 
-// rebuild keeps the live entries, once each: those the table still has a
-// timer due at, which are every timer of the table with an instant (each
-// was pushed). It filters the heap rather than walk the table, for a map
-// that once held every boot probe's timer keeps its size, and walking it
-// costs that size however few timers are left. Sorted, the entries are a
-// heap.
+// rebuild keeps the live entries: those the table still has a timer due
+// at, which are every timer of the table with an instant (each was
+// pushed). It filters the heap rather than walk the table, for a map that
+// once held every boot probe's timer keeps its size, and walking it costs
+// that size however few timers are left. A timer set twice to one instant
+// is in twice; should such copies be most of what is left, they go too.
 func (h *dues) rebuild(table map[effect.TimerID]timerUse) {
 	live := (*h)[:0]
 	for _, d := range *h {
@@ -91,14 +96,21 @@ func (h *dues) rebuild(table map[effect.TimerID]timerUse) {
 			live = append(live, d)
 		}
 	}
-	slices.SortFunc(live, func(a, b due) int {
-		if a.before(b) {
-			return -1
-		}
-		if b.before(a) {
-			return 1
-		}
-		return 0
-	})
-	*h = slices.CompactFunc(live, func(a, b due) bool { return a.id == b.id && a.at.Equal(b.at) })
+	if len(live) > 64 && len(live) > 2*len(table) {
+		slices.SortFunc(live, func(a, b due) int { // sorted, the entries are a heap
+			if a.before(b) {
+				return -1
+			}
+			if b.before(a) {
+				return 1
+			}
+			return 0
+		})
+		*h = slices.CompactFunc(live, func(a, b due) bool { return a.id == b.id && a.at.Equal(b.at) })
+		return
+	}
+	*h = live
+	for i := len(live)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }

@@ -46,3 +46,20 @@ func TestDuesEarliestIsTheWalksEarliest(t *testing.T) {
 		require.LessOrEqual(t, len(h), max(64, 2*len(table))+1, "stale entries are dropped")
 	}
 }
+
+// TestDuesDropsCopies: a timer set to one instant again and again is in
+// the heap once per set; the rebuild drops the copies too, and the
+// earliest is still right.
+func TestDuesDropsCopies(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	table := map[effect.TimerID]timerUse{1: {kind: opTimer, at: at}, 2: {kind: opTimer, at: at.Add(time.Second)}}
+	var h dues
+	for range 1000 {
+		h.push(2, at.Add(time.Second))
+		h.push(1, at)
+		require.Equal(t, at, h.earliest(table))
+		require.LessOrEqual(t, len(h), 66)
+	}
+	delete(table, 1)
+	require.Equal(t, at.Add(time.Second), h.earliest(table))
+}
