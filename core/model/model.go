@@ -485,9 +485,14 @@ func (m *Model) ExclusiveDomain(rsc string) []DomainHost {
 // DiscoveryHosts returns the hosts rsc is probed on, in file order: its
 // domain's hosts for exclusive discovery, every host otherwise.
 func (m *Model) DiscoveryHosts(rsc string) []string {
+	return m.hostsWhere(func(host string) bool { return m.Discovers(rsc, host) })
+}
+
+// hostsWhere lists the hosts for which keep is true, in file order.
+func (m *Model) hostsWhere(keep func(host string) bool) []string {
 	var out []string
 	for _, h := range m.Hosts {
-		if m.Discovers(rsc, h.Name) {
+		if keep(h.Name) {
 			out = append(out, h.Name)
 		}
 	}
@@ -506,13 +511,7 @@ func (m *Model) ChecksDevice(device, host string) bool {
 // DeviceCheckers returns the hosts that check device when they join, in
 // file order.
 func (m *Model) DeviceCheckers(device string) []string {
-	var out []string
-	for _, h := range m.Hosts {
-		if m.ChecksDevice(device, h.Name) {
-			out = append(out, h.Name)
-		}
-	}
-	return out
+	return m.hostsWhere(func(host string) bool { return m.ChecksDevice(device, host) })
 }
 
 // indexCheckers picks each device's checkers when they are bounded: the
