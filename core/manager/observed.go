@@ -23,7 +23,8 @@ type observations struct {
 }
 
 // newObservations knows nothing yet: every host that discovers a resource
-// is notable for it until probed.
+// (m.probedOn's, or all) is notable for it until probed. discovers answers
+// the same question later, host by host, for the changes that follow.
 func newObservations(m hostsAndResources, discovers func(rsc, host string) bool) observations {
 	o := observations{byRsc: map[string]map[string]planner.Observed{}, notable: map[string]map[string]bool{}, discovers: discovers}
 	for _, r := range m.resources {
@@ -36,9 +37,7 @@ func newObservations(m hostsAndResources, discovers func(rsc, host string) bool)
 			}
 		}
 		for _, h := range hosts {
-			if discovers(r, h) {
-				o.notable[r][h] = true
-			}
+			o.notable[r][h] = true
 		}
 	}
 	return o
@@ -48,9 +47,9 @@ func newObservations(m hostsAndResources, discovers func(rsc, host string) bool)
 type hostsAndResources struct {
 	hosts, resources []string
 	// probedOn, when set, names the hosts a resource is probed on when
-	// they are not all of them (nil: all): a 1,000-host cluster's
-	// manager, and each shadow it replays its log into, would otherwise
-	// ask of hosts × resources pairs whether they are probed.
+	// they are not all of them (nil: all), so that a 1,000-host cluster's
+	// manager, and each shadow it replays its log into, need not ask of
+	// hosts × resources pairs whether they are probed.
 	probedOn func(rsc string) []string
 }
 

@@ -14,7 +14,8 @@ import (
 // stops being notable when a change of discovery leaves it out.
 func TestObservationsFollowDiscovery(t *testing.T) {
 	discovered := map[string]bool{"a": true, "b": true}
-	o := newObservations(hostsAndResources{hosts: []string{"a", "b", "c"}, resources: []string{"r"}},
+	o := newObservations(hostsAndResources{hosts: []string{"a", "b", "c"}, resources: []string{"r"},
+		probedOn: func(string) []string { return []string{"a", "b"} }},
 		func(_, host string) bool { return discovered[host] })
 	require.Equal(t, map[string]bool{"a": true, "b": true}, o.notable["r"])
 

@@ -1070,15 +1070,16 @@ func (l *loader) placement(f field, p string, m *Model, hosts map[string]*yaml.N
 		l.domain(fs["domain"], p+".domain", &pl, m, hosts)
 	}
 	l.clone(fs, p, &pl, m)
-	pl.Discovery = l.discovery(fs["resource-discovery"], p+".resource-discovery", pl.Domain, fs["domain"].value != nil)
+	pl.Discovery = l.discovery(fs["resource-discovery"], p+".resource-discovery", pl.Domain)
 	return pl
 }
 
 // discovery reads a placement's resource-discovery. Exclusive is only
 // safe for a group that can run nowhere but its domain, so it needs a
-// written, restricted one; never (Pacemaker's third mode) would let a
-// resource run unseen anywhere, and Basalt has no use for it.
-func (l *loader) discovery(f field, path string, d Domain, written bool) Discovery {
+// restricted one (a group without a domain has an unrestricted one of
+// every host); never (Pacemaker's third mode) would let a resource run
+// unseen anywhere, and Basalt has no use for it.
+func (l *loader) discovery(f field, path string, d Domain) Discovery {
 	v := Discovery(l.str(f, path, string(DiscoveryAlways)))
 	switch {
 	case v == DiscoveryAlways:
@@ -1088,7 +1089,7 @@ func (l *loader) discovery(f field, path string, d Domain, written bool) Discove
 	case v != DiscoveryExclusive:
 		l.errf(f.value, path, "%q is not a resource-discovery mode (always, exclusive)", v)
 		return DiscoveryAlways
-	case !written || !d.Restricted:
+	case !d.Restricted:
 		l.errf(f.value, path, "exclusive probes only the domain's hosts, so the group must never run elsewhere: give it a domain with restricted: true")
 		return DiscoveryAlways
 	}
