@@ -379,10 +379,7 @@ func (l *LRM) Submit(now time.Time, req OpRequest) (CallID, []effect.Effect, err
 	if (req.Interval == 0 || req.StartDelay == 0) && l.queued >= l.cfg.MaxQueued {
 		return 0, nil, fmt.Errorf("%s %s (%s): %w (%d waiting)", req.Action, r.def.ID, r.def.Name, ErrQueueFull, l.queued)
 	}
-	var effs []effect.Effect // in a shared slice if there are: nearly every request starts a run
-	if l.batches != nil {
-		effs = l.batches.Take(2)
-	}
+	effs := l.batch(2) // nearly every request starts a run
 	if req.Interval > 0 && old != nil {
 		effs = l.cancelRecurring(now, r, old, effs) // replaced by the new request
 	}
@@ -699,10 +696,7 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 			}
 			return effs
 		}
-		var effs []effect.Effect // a start's two, in a shared slice if there are
-		if l.batches != nil {
-			effs = l.batches.Take(2)
-		}
+		effs := l.batch(2) // a start's two
 		return l.fillSlots(now, l.enqueue(now, r, o, effs))
 	}
 	return nil

@@ -508,6 +508,10 @@ func (m *Model) ChecksDevice(device, host string) bool {
 	return m.checkers[device][host]
 }
 
+// BoundsDeviceChecks reports whether cluster.device-check-hosts leaves
+// some hosts not checking a device (it is set below the number of hosts).
+func (m *Model) BoundsDeviceChecks() bool { return m.checkers != nil }
+
 // DeviceCheckers returns the hosts that check device when they join, in
 // file order.
 func (m *Model) DeviceCheckers(device string) []string {
@@ -516,10 +520,10 @@ func (m *Model) DeviceCheckers(device string) []string {
 
 // indexCheckers picks each device's checkers when they are bounded: the
 // i-th device's are the first DeviceCheckHosts hosts from the i-th one
-// round the host list, taking hosts the device cannot fence first. A host never
-// runs a fence of itself, so a device's own targets are the least useful
-// place to learn that it works; spreading the devices round the hosts
-// spreads the checks (and the fences, which prefer a checked host).
+// round the host list, taking hosts the device cannot fence first. A host
+// never runs a fence of itself, so a device's own targets are the least
+// useful place to learn that it works; spreading the devices round the
+// hosts spreads the checks (and the fences, which prefer a checked host).
 func (m *Model) indexCheckers() {
 	m.checkers = nil
 	n := m.Cluster.DeviceCheckHosts

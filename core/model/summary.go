@@ -19,7 +19,7 @@ func (m *Model) Summary() string {
 		plural(len(m.Resources), "resource"), plural(len(m.Groups), "group"), fencing)
 	fmt.Fprintf(&b, "heartbeat every %s, host lost after %s, fence timeout %s\n",
 		m.Cluster.HeartbeatInterval, m.Cluster.DeadTimeout, m.Cluster.FenceTimeout)
-	if m.checkers != nil {
+	if m.BoundsDeviceChecks() {
 		fmt.Fprintf(&b, "each fence device checked by %s when they join\n", plural(m.Cluster.DeviceCheckHosts, "host"))
 	}
 	b.WriteString("hosts:\n")

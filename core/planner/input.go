@@ -176,10 +176,9 @@ type Input struct {
 	// Notable, when set, maps each resource to the hosts whose entry in
 	// Observed is anything but a plain stopped (missing, or any other
 	// state); hosts it leaves out must have a stopped entry, or no entry
-	// and not discover the resource. The manager
-	// keeps it as it records what it observes, so that a plan reads those
-	// entries instead of every resource's on every host. Nil: Plan reads
-	// all of Observed.
+	// and not discover the resource. The manager keeps it as it records
+	// what it observes, so that a plan reads those entries instead of
+	// every resource's on every host. Nil: Plan reads all of Observed.
 	Notable map[string]map[string]bool
 	// Failures maps resource → host → failure history.
 	Failures map[string]map[string]Failure

@@ -58,7 +58,7 @@ type Features struct {
 // FeaturesOf reads the features of a loaded configuration.
 func FeaturesOf(m *model.Model) Features {
 	f := Features{Hosts: len(m.Hosts), Groups: len(m.Groups), Resources: len(m.Resources), Devices: len(m.FenceDevices),
-		FencingOff: !m.Cluster.Fencing, BoundedDeviceChecks: m.Cluster.DeviceCheckHosts > 0 && m.Cluster.DeviceCheckHosts < len(m.Hosts),
+		FencingOff: !m.Cluster.Fencing, BoundedDeviceChecks: m.BoundsDeviceChecks(),
 		OnFail: map[string]bool{}, Recovery: map[model.Recovery]bool{},
 		MultipleActive: map[model.MultipleActive]bool{}}
 	for _, d := range m.FenceDevices {
