@@ -184,7 +184,7 @@ func (t processTarget) Admin(req manager.Request) error {
 	if req.Lifetime > 0 {
 		lifetime = req.Lifetime.String()
 	}
-	return t.pc.Admin(api.Request{Command: string(req.Command), Target: req.Target, Host: req.Host, Lifetime: lifetime, Flag: req.Flag})
+	return t.pc.Admin(api.Request{Command: string(req.Command), Target: req.Target, Host: req.Host, Lifetime: lifetime, Flag: req.Flag, All: req.All})
 }
 
 func (t processTarget) HealAll() error {

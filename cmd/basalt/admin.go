@@ -446,7 +446,8 @@ func requestCmd(cmd, synopsis, summary string, args []string, flags func(fs *sub
 		if ok, rc := fs.Parse(argv, stdout, stderr); !ok {
 			return rc
 		}
-		if !fs.Exact(stderr, args...) || !w.check(fs, stderr) {
+		// No names: the request's own builder checks the arguments.
+		if (args != nil && !fs.Exact(stderr, args...)) || !w.check(fs, stderr) {
 			return exitUsage
 		}
 		req, ok := mk(fs.Args(), stderr)
@@ -471,6 +472,28 @@ func target(cmd api.Command) func(*subcmd.Flags) func([]string, io.Writer) (api.
 	return func(*subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
 		return func(rest []string, _ io.Writer) (api.Request, bool) {
 			return api.Request{Command: string(cmd), Target: rest[0]}, true
+		}
+	}
+}
+
+// hostOrAll is a standby's or an unstandby's request: of one host, or of
+// every host as one request (--all, as pcs node standby --all), which the
+// manager plans once instead of once a host.
+func hostOrAll(cmd api.Command) func(*subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
+	return func(fs *subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
+		all := fs.Bool("all", false, "every host, as one request")
+		return func(rest []string, stderr io.Writer) (api.Request, bool) {
+			switch {
+			case *all && len(rest) > 0:
+				fs.Mistake(stderr, "%s --all: name a host or --all, not both", rest[0])
+			case *all:
+				return api.Request{Command: string(cmd), All: true}, true
+			case len(rest) == 0:
+				fs.Mistake(stderr, "missing HOST (or --all: every host)")
+			case fs.Exact(stderr, "HOST"):
+				return api.Request{Command: string(cmd), Target: rest[0]}, true
+			}
+			return api.Request{}, false
 		}
 	}
 }
@@ -592,10 +615,10 @@ var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",
 var hosts = subcmd.Set{Tool: "basalt host", Noun: "action",
 	Footer: "Every action takes --wait (follow the report to CLOSED; exit 1 if anything failed),\n--timeout D and --socket PATH.\n",
 	Commands: map[string]subcmd.Command{
-		"standby": requestCmd("basalt host standby", "HOST", "move everything off the host and run nothing there",
-			[]string{"HOST"}, target(api.CmdStandby)),
-		"unstandby": requestCmd("basalt host unstandby", "HOST", "let the host run resources again",
-			[]string{"HOST"}, target(api.CmdUnstandby)),
+		"standby": requestCmd("basalt host standby", "HOST|--all", "move everything off the host (or every host) and run nothing there",
+			nil, hostOrAll(api.CmdStandby)),
+		"unstandby": requestCmd("basalt host unstandby", "HOST|--all", "let the host (or every host) run resources again",
+			nil, hostOrAll(api.CmdUnstandby)),
 		"fence": requestCmd("basalt host fence", "HOST", "fence (power off) the host now",
 			[]string{"HOST"}, target(api.CmdFence)),
 		"confirm-down": requestCmd("basalt host confirm-down", "HOST --yes", "state that the host's power is off, checked by hand: it is taken as fenced",

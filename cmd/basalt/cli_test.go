@@ -125,6 +125,8 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"resource", "why", "a", "b"}, "basalt resource why", `unexpected argument "b" after GROUP`},
 		{[]string{"host", "fence"}, "basalt host fence", "missing HOST"},
 		{[]string{"host", "standby", "h1", "h2"}, "basalt host standby", `unexpected argument "h2" after HOST`},
+		{[]string{"host", "standby"}, "basalt host standby", "missing HOST (or --all: every host)"},
+		{[]string{"host", "unstandby", "h1", "--all"}, "basalt host unstandby", "h1 --all: name a host or --all, not both"},
 		{[]string{"maintenance"}, "basalt maintenance", "missing on|off"},
 		{[]string{"maintenance", "maybe"}, "basalt maintenance", `"maybe": want on or off`},
 		{[]string{"events", "-n", "0"}, "basalt events", "-n/--number 0: want at least 1"},
@@ -335,6 +337,15 @@ func TestAgainstAManager(t *testing.T) {
 		require.Empty(t, out)
 		require.Equal(t, tc.want+"\n", errOut)
 	}
+
+	// Every host at once is one request, and its report says so.
+	rc, out, errOut := runCLI("host", "unstandby", "--all", "--socket", sock)
+	require.Equal(t, 0, rc, "%s%s", out, errOut)
+	id, ok := strings.CutPrefix(strings.TrimSpace(out), "report ")
+	require.True(t, ok, out)
+	rc, out, errOut = runCLI("report", id, "--socket", sock)
+	require.Equal(t, 0, rc, "%s%s", out, errOut)
+	require.Contains(t, out, "unstandby --all")
 
 	rc, jsonOut, _ := runCLI("status", "-o", "json", "--socket", sock)
 	require.Equal(t, 1, rc, "the agents are unreachable: attention")

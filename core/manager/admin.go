@@ -25,8 +25,8 @@ const (
 	CmdManage      Command = "manage"      // group: act on it again
 	CmdUnmanage    Command = "unmanage"    // group: monitor only
 	CmdCleanup     Command = "cleanup"     // resource or group: forget failures, re-probe
-	CmdStandby     Command = "standby"     // host: move everything off it
-	CmdUnstandby   Command = "unstandby"   // host: may run resources again
+	CmdStandby     Command = "standby"     // host (or All hosts): move everything off it
+	CmdUnstandby   Command = "unstandby"   // host (or All hosts): may run resources again
 	CmdMaintenance Command = "maintenance" // cluster: Flag on or off
 	CmdFence       Command = "fence"       // host: fence it now
 	// CmdPowerOff is basalt power off: the operator's fence, as CmdFence.
@@ -56,6 +56,10 @@ type Request struct {
 	By string
 	// Config is the configuration file's text (CmdConfigApply).
 	Config string `json:"-"`
+	// All is a standby or unstandby of every host at once, with no Target
+	// (pcs node standby --all): one decision, one plan and one report,
+	// where a request per host would plan the whole cluster once each.
+	All bool
 }
 
 // operator names who asked for req in its events.
@@ -69,6 +73,9 @@ func (r Request) operator() string {
 // String renders the request as an operator would type it.
 func (r Request) String() string {
 	s := string(r.Command) + " " + r.Target
+	if r.All {
+		s = string(r.Command) + " --all"
+	}
 	if r.Host != "" {
 		s += " " + r.Host
 	}
@@ -176,18 +183,38 @@ func (mg *Manager) applyRequest(now time.Time, req Request, by string, ev func(E
 	case CmdManage, CmdUnmanage:
 		mg.cons.Unmanaged[req.Target] = req.Command == CmdUnmanage
 		ev(Event{Kind: "managed", Group: req.Target, Flag: req.Command == CmdManage})
-	case CmdStandby:
-		mg.hosts[req.Target].standby = true
-		ev(Event{Kind: "standby", Host: req.Target, Flag: true})
-	case CmdUnstandby:
-		// Its own kind: "standby" with no flag read as a standby in the
-		// log. (Replay still takes an older log's standby without flag as
-		// an unstandby.)
-		mg.hosts[req.Target].standby = false
-		ev(Event{Kind: "unstandby", Host: req.Target})
+	case CmdStandby, CmdUnstandby:
+		mg.setStandby(req, ev)
 	case CmdMaintenance:
 		mg.cons.Maintenance = req.Flag
 		ev(Event{Kind: "maintenance", Flag: req.Flag})
+	}
+}
+
+// setStandby records a standby or an unstandby of the host named, or of
+// every host whose flag it changes (All), each as an event of its own so
+// that replay reads an --all as it reads the requests one host at a time.
+// The unstandby has its own kind: "standby" with no flag read as a standby
+// in the log. (Replay still takes an older log's standby without flag as
+// an unstandby.)
+func (mg *Manager) setStandby(req Request, ev func(Event)) {
+	on := req.Command == CmdStandby
+	set := func(h string) {
+		mg.hosts[h].standby = on
+		if on {
+			ev(Event{Kind: "standby", Host: h, Flag: true})
+		} else {
+			ev(Event{Kind: "unstandby", Host: h})
+		}
+	}
+	if !req.All {
+		set(req.Target)
+		return
+	}
+	for _, h := range mg.m.Hosts {
+		if mg.hosts[h.Name].standby != on {
+			set(h.Name)
+		}
 	}
 }
 
@@ -275,6 +302,9 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 	if req.Lifetime < 0 {
 		return nil, fmt.Errorf("%s: lifetime must not be negative", req)
 	}
+	if req.All && req.Command != CmdStandby && req.Command != CmdUnstandby {
+		return nil, fmt.Errorf("%s: only standby and unstandby take every host (--all)", req)
+	}
 	switch req.Command {
 	case CmdStop:
 		return []string{req.Target}, group()
@@ -308,6 +338,12 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 		}
 		return nil, fmt.Errorf("%s: no resource or group %q (groups: %s)", req, req.Target, strings.Join(mg.allGroups(), ", "))
 	case CmdStandby, CmdUnstandby:
+		if req.All && req.Target != "" {
+			return nil, fmt.Errorf("%s %s --all: name a host or --all, not both", req.Command, req.Target)
+		}
+		if req.All {
+			return mg.allGroups(), nil
+		}
 		if err := host(req.Target); err != nil {
 			return nil, err
 		}

@@ -475,7 +475,7 @@ func serveRequest(log *slog.Logger) func(w http.ResponseWriter, r *http.Request,
 			fail(w, code, err)
 			return
 		}
-		mreq := manager.Request{Command: manager.Command(req.Command), Target: req.Target, Host: req.Host, Flag: req.Flag, By: peer(r)}
+		mreq := manager.Request{Command: manager.Command(req.Command), Target: req.Target, Host: req.Host, Flag: req.Flag, All: req.All, By: peer(r)}
 		if req.Lifetime != "" {
 			lt, err := time.ParseDuration(req.Lifetime)
 			if err != nil {

@@ -82,6 +82,9 @@ type Request struct {
 	Host     string `json:"host,omitempty"`
 	Lifetime string `json:"lifetime,omitempty"`
 	Flag     bool   `json:"flag,omitempty"`
+	// All is a standby or unstandby of every host at once, with no target
+	// (basalt host standby --all).
+	All bool `json:"all,omitempty"`
 }
 
 // StatusView is GET /v1/status: what `basalt status` shows.

@@ -69,7 +69,7 @@ const (
 	AdminBan         Kind = "admin-ban"         // ban Group from Host
 	AdminClear       Kind = "admin-clear"       // clear Group's moves and bans
 	AdminMaintenance Kind = "admin-maintenance" // Action "on" or "off"
-	AdminUnstandby   Kind = "admin-unstandby"   // Host out of standby
+	AdminUnstandby   Kind = "admin-unstandby"   // Host (or All hosts) out of standby
 	AdminManage      Kind = "admin-manage"      // manage Group again
 	AdminPowerOff    Kind = "admin-power-off"   // basalt power off Host: the operator's fence
 	AdminPowerOn     Kind = "admin-power-on"    // basalt power on Host
@@ -121,6 +121,9 @@ type Fault struct {
 	// Edits, when set, are its edits instead (scenarios).
 	Draw  uint64         `json:"draw,omitempty"`
 	Edits []model.EditOp `json:"edits,omitempty"`
+	// All is an admin-standby or admin-unstandby of every host, as one
+	// request (basalt host unstandby --all), instead of Host.
+	All bool `json:"all,omitempty"`
 }
 
 // String renders a fault on one line, for people.
@@ -130,6 +133,9 @@ func (f Fault) String() string {
 		if v != "" {
 			s += " " + v
 		}
+	}
+	if f.All {
+		s += " --all"
 	}
 	if f.RC != 0 {
 		s += fmt.Sprintf(" rc=%d", f.RC)

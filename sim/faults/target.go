@@ -324,7 +324,9 @@ func adminRequest(f Fault, end bool) (manager.Request, bool) {
 	}
 	req := manager.Request{Command: cmd, Target: f.Group}
 	switch f.Kind {
-	case AdminStandby, AdminUnstandby, AdminPowerOff, AdminPowerOn, AdminConfirmDown:
+	case AdminStandby, AdminUnstandby:
+		req.Target, req.All = f.Host, f.All
+	case AdminPowerOff, AdminPowerOn, AdminConfirmDown:
 		req.Target = f.Host
 	case AdminMove, AdminBan:
 		req.Host = f.Host
@@ -335,15 +337,12 @@ func adminRequest(f Fault, end bool) (manager.Request, bool) {
 }
 
 // Recovery is what ends a run's chaos: every fault lifted, then what an
-// operator does after an incident (hosts out of standby, maintenance off,
+// operator does after an incident (every host out of standby, as one
+// request as an operator of a large cluster would send it, maintenance off,
 // and each group's moves and bans cleared, managed, started and cleaned
 // up). The swarm's heal phase and the chaos run's heal apply it.
 func Recovery(m *model.Model) []Fault {
-	out := []Fault{{Kind: HealAll}}
-	for _, h := range m.HostNames() {
-		out = append(out, Fault{Kind: AdminUnstandby, Host: h})
-	}
-	out = append(out, Fault{Kind: AdminMaintenance, Action: "off"})
+	out := []Fault{{Kind: HealAll}, {Kind: AdminUnstandby, All: true}, {Kind: AdminMaintenance, Action: "off"}}
 	for _, g := range m.Groups {
 		for _, k := range []Kind{AdminClear, AdminManage, AdminStart, AdminCleanup} {
 			out = append(out, Fault{Kind: k, Group: g.ID})
