@@ -824,6 +824,7 @@ func (h *driver) admin(t *testing.T, d *datadriven.TestData) {
 	}
 	req.Flag = arg(t, d, "flag", "") == "true"
 	req.By = arg(t, d, "by", "")
+	req.All = d.HasArg("all")
 	id, effs, err := h.mg.Admin(h.now, req)
 	if err != nil {
 		h.printf("error: %v", err)

@@ -63,6 +63,9 @@ func (r *recorder) EndImpostor(h string) error { return r.note("end-impostor %s"
 func (r *recorder) FillDisk(n string) error    { return r.note("fill %s", n) }
 func (r *recorder) EmptyDisk(n string) error   { return r.note("empty %s", n) }
 func (r *recorder) Admin(req manager.Request) error {
+	if req.All {
+		return r.note("admin %s --all", req.Command)
+	}
 	return r.note("admin %s %s %s %t", req.Command, req.Target, req.Host, req.Flag)
 }
 
@@ -114,7 +117,9 @@ func TestRecoveryHealsThenCleansUp(t *testing.T) {
 	}
 	require.Equal(t, "heal", r.calls[0])
 	require.Contains(t, r.calls, "admin maintenance   false")
-	require.Contains(t, r.calls, "admin unstandby "+pairModel(t).HostNames()[0]+"  false")
+	// Every host at once, as one request: one plan, not one a host.
+	require.Contains(t, r.calls, "admin unstandby --all")
+	require.NotContains(t, r.calls, "admin unstandby "+pairModel(t).HostNames()[0]+"  false")
 }
 
 func TestOptionsForRealTime(t *testing.T) {

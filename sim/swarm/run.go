@@ -675,13 +675,12 @@ func secondLook(t *simTarget, m *model.Model, cov *Coverage) {
 	if mg == nil {
 		return
 	}
-	st := mg.Status()
+	waits := map[string]bool{} // read once: a scan of the placements per group is groups² at 10,000 groups
+	for _, pl := range mg.Status().Placements {
+		waits[pl.Group] = waits[pl.Group] || pl.AwaitsCleanup
+	}
 	for _, g := range m.Groups {
-		waits := false
-		for _, pl := range st.Placements {
-			waits = waits || pl.Group == g.ID && pl.AwaitsCleanup
-		}
-		if waits {
+		if waits[g.ID] {
 			cov.SecondCleanups++
 			_ = faults.Apply(t, faults.Step{Fault: faults.Fault{Kind: faults.AdminCleanup, Group: g.ID}})
 		}
