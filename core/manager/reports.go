@@ -254,6 +254,9 @@ func (mg *Manager) resultOrder(rep *Report) []string {
 
 // summarize puts a report's results on one line, in order.
 func summarize(rep *Report, order []string) string {
+	if len(order) == 0 {
+		return "no resource concerned" // a standby of a host no group may run on, say
+	}
 	parts := make([]string, len(order))
 	for i, k := range order {
 		parts[i] = k + " " + rep.Results[k]
