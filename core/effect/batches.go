@@ -44,11 +44,14 @@ func (b *Batches) Take(n int) []Effect {
 	return make([]Effect, 0, max(n, minBatchCap))
 }
 
-// Put keeps s for a later batch, emptied, unless it is too big, there are
-// enough already, or s is one of them (a batch released twice must not be
-// handed out twice). Nothing may read or write s after it is put.
+// Put keeps s for a later batch, emptied, unless it is too small or too
+// big, there are enough already, or s is one of them (a batch released
+// twice must not be handed out twice). Nothing may read or write s after it
+// is put. A slice smaller than minBatchCap (a machine's one-effect literal)
+// fits almost no input: kept, such slices filled the spares and turned
+// every bigger slice away, so that at 64 hosts nearly every batch was new.
 func (b *Batches) Put(s []Effect) {
-	if cap(s) == 0 || cap(s) > maxSpareBatchCap || len(b.spare) >= maxSpareBatches {
+	if cap(s) < minBatchCap || cap(s) > maxSpareBatchCap || len(b.spare) >= maxSpareBatches {
 		return
 	}
 	s = s[:cap(s)]

@@ -38,3 +38,18 @@ func TestBatchesReuseWhatWasReleasedOnce(t *testing.T) {
 	b.Put(nil)
 	require.Equal(t, maxSpareBatches, b.Spare())
 }
+
+// TestBatchesKeepNoSliceTooSmallToServe: a one-effect literal released is
+// not kept, so that released slices of a useful size still find room (kept,
+// eight of them filled the spares, and every batch after was new).
+func TestBatchesKeepNoSliceTooSmallToServe(t *testing.T) {
+	var b Batches
+	for range maxSpareBatches {
+		b.Put([]Effect{CancelTimer{ID: 1}})
+	}
+	require.Zero(t, b.Spare(), "a slice of one effect fits no batch of two")
+	useful := b.Take(2)
+	b.Put(useful)
+	again := b.Take(2)
+	require.Same(t, &useful[:1][0], &again[:1][0])
+}
