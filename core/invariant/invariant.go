@@ -24,11 +24,19 @@ type Error struct {
 func (e Error) Error() string { return e.Machine + ": invariant broken: " + e.Message }
 
 // Check panics with an Error when cond is false. The message is formatted
-// only then, so that checks cost nothing on the happy path.
+// only then, but the arguments are made into interface values at the call,
+// held or not: most of them (an integer past 255, a string, a struct) are
+// an allocation each. A check on a path taken per event is written
+// "if !cond { Fail(...) }" instead, which costs nothing while it holds.
 func Check(cond bool, machine, format string, args ...any) {
 	if !cond {
-		panic(Error{Machine: machine, Message: fmt.Sprintf(format, args...)})
+		Fail(machine, format, args...)
 	}
+}
+
+// Fail panics with an Error: the invariant its caller checked is broken.
+func Fail(machine, format string, args ...any) {
+	panic(Error{Machine: machine, Message: fmt.Sprintf(format, args...)})
 }
 
 // Recovered returns the Error a recover() call returned, if it is one.

@@ -7,16 +7,19 @@ import (
 
 // The invariants the manager maintains itself. A broken one panics with an
 // invariant.Error: it is a bug in the manager, never the fault of its input.
+// Each is checked as "if !cond { broken(...) }", so that its message's
+// values are boxed only when it breaks: an assertion function taking them
+// boxed them on every call, an allocation per action state change, per
+// timer set and per command sent.
 
-func assertf(cond bool, format string, args ...any) {
-	invariant.Check(cond, "manager", format, args...)
-}
-
-func (mg *Manager) assert(cond bool, format string, args ...any) { assertf(cond, format, args...) }
+// broken panics: the invariant its caller checked does not hold.
+func broken(format string, args ...any) { invariant.Fail("manager", format, args...) }
 
 // setEpoch: the epoch only grows.
 func (mg *Manager) setEpoch(e proto.Epoch) {
-	mg.assert(e > mg.epoch, "epoch moves from %d to %d", mg.epoch, e)
+	if e <= mg.epoch {
+		broken("epoch moves from %d to %d", mg.epoch, e)
+	}
 	mg.epoch = e
 }
 
@@ -30,7 +33,8 @@ func (mg *Manager) assertOneInFlight(rsc, host string) {
 		if !ok {
 			continue
 		}
-		mg.assert(!p.oneShot(),
-			"op %d (%s) for %s on %s is still in flight when another is sent", id, p.action.Kind, rsc, host)
+		if p.oneShot() {
+			broken("op %d (%s) for %s on %s is still in flight when another is sent", id, p.action.Kind, rsc, host)
+		}
 	}
 }

@@ -211,7 +211,9 @@ func (mg *Manager) planState(rsc, host string) planner.RscState {
 // change touches, orphans included, until they are where it puts them.
 func (mg *Manager) adminConfigApply(now time.Time, req Request, rep *Report, ev func(Event)) []effect.Effect {
 	next, err := model.Load(configName, []byte(req.Config))
-	mg.assert(err == nil, "a checked configuration failed to load: %v", err)
+	if err != nil {
+		broken("a checked configuration failed to load: %v", err)
+	}
 	change := model.Diff(mg.base, next)
 	ev(Event{Kind: "config-applied", Count: mg.configVersion + 1, Config: req.Config,
 		Message: strings.TrimSuffix(strings.ReplaceAll(change.String(), "\n", "; "), "; ")})

@@ -380,7 +380,9 @@ func (mg *Manager) wake() { mg.dirty = true }
 func (mg *Manager) settle(now time.Time, effs []effect.Effect) []effect.Effect {
 	bound := 2*len(mg.m.Resources)*len(mg.m.Hosts) + 2*len(mg.m.Hosts) + 8
 	for i := 0; mg.dirty; i++ {
-		mg.assert(i <= bound, "reconciliation did not settle after %d rounds", i)
+		if i > bound {
+			broken("reconciliation did not settle after %d rounds", i)
+		}
 		mg.dirty = false
 		effs = effect.Concat(effs, mg.reconcile(now))
 	}

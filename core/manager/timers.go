@@ -80,7 +80,9 @@ func (mg *Manager) timerFired(now time.Time, id effect.TimerID) []effect.Effect 
 		return mg.deadline(now, mg.hosts[use.host])
 	case opTimer:
 		p, _ := mg.ops.get(use.op)
-		mg.assert(p != nil && p.timer == id, "op timer %d fired for op %d, which is not in flight with it", id, use.op)
+		if p == nil || p.timer != id {
+			broken("op timer %d fired for op %d, which is not in flight with it", id, use.op)
+		}
 		if !mg.persisting(p.host) {
 			return mg.awaitPersisting(now, use.op, p)
 		}
@@ -95,7 +97,9 @@ func (mg *Manager) timerFired(now time.Time, id effect.TimerID) []effect.Effect 
 		}
 		mg.markStale()
 	case fencerTimer:
-		mg.assert(mg.fencer.Owns(id), "fencer timer %d fired but the fencer does not own it", id)
+		if !mg.fencer.Owns(id) {
+			broken("fencer timer %d fired but the fencer does not own it", id)
+		}
 		return mg.fenceEffects(now, mg.fencer.TimerFired(now, id))
 	}
 	return nil
@@ -120,7 +124,9 @@ func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
 		switch e := e.(type) {
 		case effect.SetTimer:
 			use, owned := mg.timers[e.ID]
-			mg.assert(owned || cancelled[e.ID], "sets timer %d, which is not in its timer table", e.ID)
+			if !owned && !cancelled[e.ID] {
+				broken("sets timer %d, which is not in its timer table", e.ID)
+			}
 			if owned {
 				use.at = e.At
 				mg.timers[e.ID] = use

@@ -93,7 +93,9 @@ func (s actionState) String() string {
 // set moves action i forward.
 func (t *transition) set(i int, to actionState) {
 	from := t.state[i]
-	assertf(from < succeeded && to > from, "action %d (%s) moves from %s to %s", i, t.actions[i], from, to)
+	if from >= succeeded || to <= from {
+		broken("action %d (%s) moves from %s to %s", i, t.actions[i], from, to)
+	}
 	t.state[i] = to
 	if from == waiting {
 		t.drop(i)
@@ -183,7 +185,9 @@ func (mg *Manager) reconcile(now time.Time) []effect.Effect {
 	if mg.deposed {
 		return nil
 	}
-	mg.assert(!mg.reconciling, "reconcile re-entered")
+	if mg.reconciling {
+		broken("reconcile re-entered")
+	}
 	mg.reconciling = true
 	defer func() { mg.reconciling = false }()
 	var effs []effect.Effect
