@@ -2,12 +2,14 @@ package check
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/stretchr/testify/require"
 
 	"github.com/basalt-ha/basalt/core/model"
@@ -82,6 +84,47 @@ func TestOwnershipLinearizable(t *testing.T) {
 	for _, r := range CheckOwnership(ok, map[string]int{"r": 1, "s": 1}) {
 		require.True(t, r.OK, r.Resource)
 	}
+}
+
+// TestOwnershipVerdictIsPorcupines: the check's short cut (a history the
+// model accepts in call order is linearizable, unasked of porcupine) gives
+// porcupine's verdict on every history, on random ones of overlapping
+// starts, stops, monitors and fences on three hosts, some never returning.
+func TestOwnershipVerdictIsPorcupines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	kinds := []string{"start", "stop", "monitor", "monitor", "fence"}
+	hosts := []string{"a", "b", "c"}
+	var short, both int
+	for range 3000 {
+		var ops []Op
+		for range 1 + rng.IntN(7) {
+			call := rng.Float64() * 10
+			ret := call + rng.Float64()*3
+			if rng.IntN(10) == 0 {
+				ret = -1 // never returned
+			}
+			o := op("r", hosts[rng.IntN(len(hosts))], kinds[rng.IntN(len(kinds))], call, ret, []int{0, 0, 1, 7}[rng.IntN(4)])
+			if o.Kind == "fence" {
+				o.Resource = ""
+			}
+			ops = append(ops, o)
+		}
+		got := CheckOwnership(ops, map[string]int{"r": 1})
+		hist, _ := ownershipHistories(ops, map[string]int{"r": 1})
+		if len(got) == 0 {
+			continue
+		}
+		res, _ := porcupine.CheckOperationsVerbose(ownership, hist["r"], 0)
+		require.Equal(t, res == porcupine.Ok, got[0].OK, "%+v", ops)
+		if got[0].OK {
+			both++
+		}
+		if inCallOrder(slices.Clone(hist["r"])) {
+			short++
+		}
+	}
+	require.Greater(t, short, 100, "the short cut is taken")
+	require.Greater(t, both, short, "and porcupine finds linearizations it does not")
 }
 
 func TestOwnershipViolations(t *testing.T) {
