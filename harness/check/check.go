@@ -7,7 +7,6 @@
 package check
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -413,7 +412,15 @@ func ownershipHistories(ops []Op, limits map[string]int) (map[string][]porcupine
 // still linearize in another order, and porcupine decides it, with the
 // information its visualisation needs. It sorts hist in place.
 func inCallOrder(hist []porcupine.Operation) bool {
-	slices.SortStableFunc(hist, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+	slices.SortStableFunc(hist, func(a, b porcupine.Operation) int {
+		switch {
+		case a.Call < b.Call:
+			return -1
+		case a.Call > b.Call:
+			return 1
+		}
+		return 0
+	})
 	state := ownership.Init()
 	for _, op := range hist {
 		ok, next := ownership.Step(state, op.Input, op.Output)
