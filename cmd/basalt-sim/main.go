@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
+	"github.com/basalt-ha/basalt/sim/swarm"
 )
 
 var commands = subcmd.Set{Tool: "basalt-sim", Default: "run", Footer: exitCodes, Commands: map[string]subcmd.Command{
@@ -27,7 +28,10 @@ const exitCodes = `Exit codes:
      or summaries that are not the shards of one swarm)
 `
 
-func main() { os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	swarm.TuneGC()
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
 	return commands.Dispatch(args, stdout, stderr)

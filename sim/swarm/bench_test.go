@@ -59,6 +59,7 @@ func benchSeeds(b *testing.B, cfg Config, seed func(i int) uint64) {
 	var events uint64
 	var virtual time.Duration
 	var before, after runtime.MemStats
+	TuneGC() // as basalt-sim runs
 	b.ReportAllocs()
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
@@ -75,4 +76,38 @@ func benchSeeds(b *testing.B, cfg Config, seed func(i int) uint64) {
 	b.ReportMetric(float64(events)/float64(b.N), "events/seed")
 	b.ReportMetric(virtual.Seconds()/wall, "virtual/wall")
 	b.ReportMetric(float64(b.N)/wall*60, "seeds/min")
+}
+
+// BenchmarkSeedSteady runs seeds of the default cluster with every checker
+// on but no fault (the faults of each seed's plan taken out, its network's
+// latency and loss kept): the cluster boots, places its resources and then
+// only heartbeats and monitors, the events a healthy cluster spends nearly
+// all its time on. Its allocs/event are the hot path's, apart from the
+// faults and recoveries that BenchmarkSeed's seeds are made of.
+func BenchmarkSeedSteady(b *testing.B) {
+	m, err := DefaultModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{Model: m}
+	var events uint64
+	var before, after runtime.MemStats
+	TuneGC()
+	b.ReportAllocs()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := range b.N {
+		plan := PlanFor(cfg, uint64(i+1))
+		plan.Faults = nil
+		r := RunPlan(cfg, plan)
+		if r.Failed() {
+			b.Fatalf("seed %d without faults: %v", i+1, r.Violations)
+		}
+		events += r.Events
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(events), "allocs/event")
+	b.ReportMetric(float64(events)/float64(b.N), "events/seed")
 }

@@ -1,0 +1,37 @@
+package swarm
+
+import (
+	"os"
+	"runtime/debug"
+)
+
+// SimGCPercent is the garbage collector's target that TuneGC sets: the heap
+// may grow to five times what is live before a collection.
+//
+// A seed of the default cluster keeps a few megabytes live and allocates
+// about six per virtual ten minutes, so at Go's default (100) the collector
+// runs every few thousand events and its marking, assists and write
+// barriers take a fifth of a seed's CPU. Past 400 the gain flattens (400:
+// +24% events/s, 800: +25%, on the default swarm).
+const SimGCPercent = 400
+
+// TuneGC sets the garbage collector for simulation, unless the environment
+// already says how (GOGC or GOMEMLIMIT, which then keep their meaning):
+// SimGCPercent, and a soft memory limit of half the machine's memory where
+// it can be read, so that a large cluster (whose live heap is hundreds of
+// megabytes) makes the collector run more often as it nears the limit
+// rather than take five times its live heap. The simulator's own commands
+// call it at start; so do its benchmarks, which measure what those
+// commands run. Nothing it changes alters a seed's behaviour or trace.
+func TuneGC() {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return
+	}
+	debug.SetGCPercent(SimGCPercent)
+	if total := physicalMemory(); total > 0 {
+		debug.SetMemoryLimit(int64(total / 2))
+	}
+}

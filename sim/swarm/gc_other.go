@@ -1,0 +1,7 @@
+//go:build !linux
+
+package swarm
+
+// physicalMemory is 0 where the machine's memory is not read: TuneGC then
+// sets no memory limit.
+func physicalMemory() uint64 { return 0 }
