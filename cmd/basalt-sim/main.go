@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/basalt-ha/basalt/cmd/internal/subcmd"
-	"github.com/basalt-ha/basalt/sim/swarm"
+	"github.com/basalt-ha/basalt/internal/simgc"
 )
 
 var commands = subcmd.Set{Tool: "basalt-sim", Default: "run", Footer: exitCodes, Commands: map[string]subcmd.Command{
@@ -29,7 +29,7 @@ const exitCodes = `Exit codes:
 `
 
 func main() {
-	swarm.TuneGC()
+	simgc.TuneGC()
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/model"
+	"github.com/basalt-ha/basalt/internal/simgc"
 	"github.com/basalt-ha/basalt/sim/shape"
 )
 
@@ -59,7 +60,7 @@ func benchSeeds(b *testing.B, cfg Config, seed func(i int) uint64) {
 	var events uint64
 	var virtual time.Duration
 	var before, after runtime.MemStats
-	TuneGC() // as basalt-sim runs
+	simgc.TuneGC() // as basalt-sim runs
 	b.ReportAllocs()
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
@@ -92,7 +93,7 @@ func BenchmarkSeedSteady(b *testing.B) {
 	cfg := Config{Model: m}
 	var events uint64
 	var before, after runtime.MemStats
-	TuneGC()
+	simgc.TuneGC()
 	b.ReportAllocs()
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package swarm
+package simgc
 
 // physicalMemory is 0 where the machine's memory is not read: TuneGC then
 // sets no memory limit.

@@ -1,4 +1,8 @@
-package swarm
+// Package simgc sets the garbage collector for the simulator's processes
+// (cmd/basalt-sim, and the simulator's benchmarks, which measure what it
+// runs). It lives outside sim/, whose packages may not read the
+// environment or the machine (core/purity_test.go).
+package simgc
 
 import (
 	"os"
