@@ -45,11 +45,11 @@ func kinds(effs []effect.Effect) []string {
 	var out []string
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.Send:
+		case *effect.Send:
 			out = append(out, "send:"+e.Msg.Describe()[:5])
-		case effect.Persist:
+		case *effect.Persist:
 			out = append(out, "persist:"+e.Name+"="+string(e.Data))
-		case effect.StartProcess:
+		case *effect.StartProcess:
 			out = append(out, "start-process")
 		}
 	}
@@ -66,7 +66,7 @@ func TestEpochIsPersistedBeforeActingAndStaleRefused(t *testing.T) {
 
 	effs = a.Receive(t0, 1, exec(4, 2, ocf.Stop))
 	require.Len(t, effs, 2)
-	ref := effs[1].(effect.Send).Msg.(proto.Refused)
+	ref := effs[1].(*effect.Send).Msg.(proto.Refused)
 	require.True(t, ref.Stale)
 	require.Contains(t, ref.Reason, "epoch 4 is lower than 5")
 	require.NotContains(t, kinds(effs), "start-process")
@@ -113,41 +113,41 @@ func TestFenceExecRunsTheAgentAndTimesOut(t *testing.T) {
 	a := newAgent(t, 0)
 	effs := a.Receive(t0, 1, proto.FenceExec{Epoch: 1, Op: 9, Device: "d", Agent: "fence_dummy", Action: proto.FenceOff,
 		Target: "h2", Plug: "h2", Timeout: time.Second})
-	var sp effect.StartProcess
-	var timer effect.SetTimer
+	var sp *effect.StartProcess
+	var timer *effect.SetTimer
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.StartProcess:
+		case *effect.StartProcess:
 			sp = e
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			timer = e
 		}
 	}
 	require.Equal(t, "/usr/sbin/fence_dummy", sp.Spec.Path)
 	require.Contains(t, string(sp.Spec.Stdin), "action=off\n")
 	kill := a.TimerFired(t0.Add(time.Second), timer.ID)
-	require.IsType(t, effect.KillProcess{}, kill[0])
+	require.IsType(t, &effect.KillProcess{}, kill[0])
 	res := a.ProcessExited(t0.Add(time.Second), sp.ID, procExitKilled())
-	fr := res[2].(effect.Send).Msg.(proto.FenceResult)
+	fr := res[2].(*effect.Send).Msg.(proto.FenceResult)
 	require.True(t, fr.Timeout)
 	require.Equal(t, 1, fr.RC)
 	bad := a.Receive(t0, 1, proto.FenceExec{Epoch: 1, Op: 10, Agent: "../bin/sh", Action: proto.FenceOff, Timeout: time.Second})
-	require.Contains(t, bad[1].(effect.Send).Msg.(proto.FenceResult).Output, "not a plain file name")
+	require.Contains(t, bad[1].(*effect.Send).Msg.(proto.FenceResult).Output, "not a plain file name")
 }
 
 func TestHeartbeats(t *testing.T) {
 	a, err := New(Config{Host: "h1", LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}, HeartbeatInterval: time.Second}, 2)
 	require.NoError(t, err)
 	effs := a.Start(t0)
-	timer := effs[0].(effect.SetTimer)
+	timer := effs[0].(*effect.SetTimer)
 	effs = a.Connected(t0, 7)
-	hello := effs[1].(effect.Send)
+	hello := effs[1].(*effect.Send)
 	require.Equal(t, proto.Epoch(2), hello.Msg.(proto.Hello).Epoch)
 	require.Equal(t, effect.ConnID(7), hello.Conn, "the greeting goes to the new connection")
 	effs = a.TimerFired(timer.At, timer.ID)
-	hb := effs[0].(effect.Send).Msg.(proto.Heartbeat)
+	hb := effs[0].(*effect.Send).Msg.(proto.Heartbeat)
 	require.Equal(t, uint64(1), hb.Seq)
-	require.Equal(t, t0.Add(2*time.Second), effs[1].(effect.SetTimer).At)
+	require.Equal(t, t0.Add(2*time.Second), effs[1].(*effect.SetTimer).At)
 }
 
 func procExitKilled() proc.Exit { return proc.Exit{Code: -1, Signal: "killed"} }
@@ -166,9 +166,9 @@ func TestResourcesArePersistedAndRestoredWithProbes(t *testing.T) {
 	require.Contains(t, kinds(effs), "start-process")
 	_, ok := b.LRM().Resource("r")
 	require.True(t, ok)
-	var sp effect.StartProcess
+	var sp *effect.StartProcess
 	for _, e := range effs {
-		if s, ok := e.(effect.StartProcess); ok {
+		if s, ok := e.(*effect.StartProcess); ok {
 			sp = s
 		}
 	}
@@ -176,7 +176,7 @@ func TestResourcesArePersistedAndRestoredWithProbes(t *testing.T) {
 	res := b.ProcessExited(t0, sp.ID, proc.Exit{Code: 0})
 	var sent proto.OpResult
 	for _, e := range res {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			sent, _ = s.Msg.(proto.OpResult)
 		}
 	}
@@ -210,7 +210,7 @@ func TestCancelEndsOnlyTheSetupItNames(t *testing.T) {
 	}
 	sent := func(effs []effect.Effect) []effect.Message {
 		var out []effect.Message
-		for _, s := range only[effect.Send](effs) {
+		for _, s := range only[*effect.Send](effs) {
 			out = append(out, s.Msg)
 		}
 		return out

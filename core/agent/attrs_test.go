@@ -12,7 +12,7 @@ import (
 
 func sentUpdates(effs []effect.Effect) []proto.AttrUpdate {
 	var out []proto.AttrUpdate
-	for _, s := range only[effect.Send](effs) {
+	for _, s := range only[*effect.Send](effs) {
 		if u, ok := s.Msg.(proto.AttrUpdate); ok {
 			out = append(out, u)
 		}

@@ -29,12 +29,12 @@ func TestReleasedBatchesChangeNoEffect(t *testing.T) {
 			for _, e := range effs {
 				out = append(out, e.Describe())
 				switch e := e.(type) {
-				case effect.StartProcess:
+				case *effect.StartProcess:
 					exits = append(exits, e.ID)
 					apply(a.ProcessStarted(t0, e.ID, int(e.ID)+100))
-				case effect.SetTimer:
+				case *effect.SetTimer:
 					timers[e.ID] = e.At
-				case effect.CancelTimer:
+				case *effect.CancelTimer:
 					delete(timers, e.ID)
 				}
 			}

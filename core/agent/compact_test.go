@@ -55,5 +55,5 @@ func TestGoodbyeBeforeResumeWritesNothing(t *testing.T) {
 	st := midStart(t, "b1", 4242)
 	a, err := Recover(testConfig("b1"), st)
 	require.NoError(t, err)
-	require.Empty(t, only[effect.Persist](a.Goodbye(t0)), "nothing known yet, nothing rewritten")
+	require.Empty(t, only[*effect.Persist](a.Goodbye(t0)), "nothing known yet, nothing rewritten")
 }

@@ -15,7 +15,7 @@ func closes(effs []effect.Effect) []effect.CloseConn { return only[effect.CloseC
 
 func sendsOn(effs []effect.Effect) []effect.ConnID {
 	var out []effect.ConnID
-	for _, s := range only[effect.Send](effs) {
+	for _, s := range only[*effect.Send](effs) {
 		out = append(out, s.Conn)
 	}
 	return out
@@ -59,9 +59,9 @@ func TestStaleCandidateIsClosed(t *testing.T) {
 func TestCandidateTakesOverWhenSilentOrAlone(t *testing.T) {
 	a := newAgent(t, 3)
 	effs := a.Connected(t0, 2)
-	var timer effect.SetTimer
+	var timer *effect.SetTimer
 	for _, e := range effs {
-		if st, ok := e.(effect.SetTimer); ok {
+		if st, ok := e.(*effect.SetTimer); ok {
 			timer = st
 		}
 	}
@@ -95,7 +95,7 @@ func TestOutrankedManagerIsToldBeforeItsConnectionGoes(t *testing.T) {
 	closedAt, toldAt := -1, -1
 	for i, e := range effs {
 		switch x := e.(type) {
-		case effect.Send:
+		case *effect.Send:
 			if r, ok := x.Msg.(proto.Refused); ok && x.Conn == 1 {
 				told, toldAt = append(told, r), i
 			}
@@ -113,7 +113,7 @@ func TestOutrankedManagerIsToldBeforeItsConnectionGoes(t *testing.T) {
 	b.Connected(t0, 2)
 	effs = b.Receive(t0, 2, exec(3, 1, ocf.Start)) // the same manager's new connection
 	require.Equal(t, []effect.CloseConn{{Conn: 1, Why: effect.CloseSuperseded}}, closes(effs))
-	for _, s := range only[effect.Send](effs) {
+	for _, s := range only[*effect.Send](effs) {
 		_, refused := s.Msg.(proto.Refused)
 		require.False(t, refused && s.Conn == 1, "nothing said to a manager nobody outranks")
 	}
@@ -126,7 +126,7 @@ func TestGoodbyeReachesTheCandidateToo(t *testing.T) {
 	a := newAgent(t, 3) // obeys conn 1
 	a.Connected(t0, 2)
 	var to []effect.ConnID
-	for _, s := range only[effect.Send](a.Goodbye(t0)) {
+	for _, s := range only[*effect.Send](a.Goodbye(t0)) {
 		if _, ok := s.Msg.(proto.Goodbye); ok {
 			to = append(to, s.Conn)
 		}

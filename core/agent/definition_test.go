@@ -19,12 +19,12 @@ func run(t *testing.T, a *Agent, m proto.Exec) ([]string, lrm.Result) {
 	t.Helper()
 	var sp *effect.StartProcess
 	for _, e := range a.Receive(t0, 1, m) {
-		if s, ok := e.(effect.StartProcess); ok {
-			sp = &s
+		if s, ok := e.(*effect.StartProcess); ok {
+			sp = s
 		}
 	}
 	require.NotNil(t, sp, "%s starts a process", m.Describe())
-	for _, e := range only[effect.Send](a.ProcessExited(t0, sp.ID, proc.Exit{})) {
+	for _, e := range only[*effect.Send](a.ProcessExited(t0, sp.ID, proc.Exit{})) {
 		if r, ok := e.Msg.(proto.OpResult); ok {
 			return sp.Spec.Env, r.Result
 		}
@@ -76,14 +76,14 @@ func TestUnknownOrphanIsNotRunningHere(t *testing.T) {
 		m := proto.Exec{Epoch: 1, Op: proto.OpID(len(c.action)), Resource: lrm.Resource{ID: "old"},
 			Request: lrm.OpRequest{Resource: "old", Action: c.action}}
 		effs := a.Receive(t0, 1, m)
-		require.Empty(t, only[effect.StartProcess](effs))
-		sends := only[effect.Send](effs)
+		require.Empty(t, only[*effect.StartProcess](effs))
+		sends := only[*effect.Send](effs)
 		require.Len(t, sends, 1)
 		require.Equal(t, c.rc, sends[0].Msg.(proto.OpResult).Result.RC, "%s", c.action)
 	}
 	effs := a.Receive(t0, 1, proto.Exec{Epoch: 1, Op: 99, Resource: lrm.Resource{ID: "old"},
 		Request: lrm.OpRequest{Resource: "old", Action: ocf.Start}})
-	require.IsType(t, proto.Refused{}, only[effect.Send](effs)[0].Msg, "nothing starts without an agent")
+	require.IsType(t, proto.Refused{}, only[*effect.Send](effs)[0].Msg, "nothing starts without an agent")
 	require.Empty(t, a.Hello().Resources, "nothing was registered")
 }
 
@@ -94,11 +94,11 @@ func TestForgetDropsAResourceDurably(t *testing.T) {
 	st := storage.NewMem()
 	effs := a.Receive(t0, 1, exec(1, 1, ocf.Stop))
 	require.True(t, storeRecord(t, st, effs))
-	a.ProcessExited(t0, only[effect.StartProcess](effs)[0].ID, proc.Exit{})
+	a.ProcessExited(t0, only[*effect.StartProcess](effs)[0].ID, proc.Exit{})
 	require.Equal(t, []string{"r"}, a.Hello().Resources)
 	require.Len(t, storedResources(t, st), 1)
 	effs = a.Receive(t0, 1, proto.Forget{Epoch: 1, Op: 2, Resource: "r"})
-	persists := only[effect.Persist](effs)
+	persists := only[*effect.Persist](effs)
 	require.Len(t, persists, 1)
 	require.Equal(t, ResourcesRecord, persists[0].Name)
 	require.True(t, storeRecord(t, st, effs))

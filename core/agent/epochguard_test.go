@@ -26,7 +26,7 @@ func TestEpochAboveTheCeilingIsRefusedAndNotStored(t *testing.T) {
 		for _, k := range kinds(effs) {
 			require.NotContains(t, k, "persist:agent-epoch")
 		}
-		ref := effs[len(effs)-1].(effect.Send).Msg.(proto.Refused)
+		ref := effs[len(effs)-1].(*effect.Send).Msg.(proto.Refused)
 		require.False(t, ref.Stale, "an impossible epoch does not supersede anyone")
 		require.Contains(t, ref.Reason, "above the ceiling")
 		require.Equal(t, proto.Epoch(4), a.Epoch())
@@ -40,7 +40,7 @@ func TestEpochAboveTheCeilingIsRefusedAndNotStored(t *testing.T) {
 func TestEpochJumpBound(t *testing.T) {
 	a := newAgent(t, 4)
 	effs := a.Receive(t0, 1, exec(4+proto.DefaultMaxEpochJump+1, 1, ocf.Start))
-	require.Contains(t, effs[len(effs)-1].(effect.Send).Msg.(proto.Refused).Reason, "more than the bound")
+	require.Contains(t, effs[len(effs)-1].(*effect.Send).Msg.(proto.Refused).Reason, "more than the bound")
 	require.Equal(t, proto.Epoch(4), a.Epoch())
 	require.Contains(t, kinds(a.Receive(t0, 1, exec(4+proto.DefaultMaxEpochJump, 2, ocf.Start))), "start-process")
 
@@ -80,7 +80,7 @@ func TestRestoredManagerReusingEpochAndOpsIsObeyed(t *testing.T) {
 	effs := a.Receive(t0, 1, exec(5, 1, ocf.Monitor))
 	require.Contains(t, kinds(effs), "start-process")
 	for _, e := range effs {
-		if sp, ok := e.(effect.StartProcess); ok {
+		if sp, ok := e.(*effect.StartProcess); ok {
 			a.ProcessExited(t0, sp.ID, proc.Exit{Code: 7})
 		}
 	}

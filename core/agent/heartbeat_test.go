@@ -32,11 +32,11 @@ func newTimerWorld(t *testing.T, every time.Duration) *timerWorld {
 func (w *timerWorld) apply(now time.Time, effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			w.timers[e.ID] = e.At
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			delete(w.timers, e.ID)
-		case effect.Send:
+		case *effect.Send:
 			if _, ok := e.Msg.(proto.Heartbeat); ok {
 				w.beats = append(w.beats, now)
 			}
@@ -72,7 +72,7 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 func TestAgentAdoptsTheManagersHeartbeat(t *testing.T) {
 	w := newTimerWorld(t, 4*time.Second)
 	w.apply(at(0), w.a.Connected(at(0), 1))
-	hello := only[effect.Send](w.a.Connected(at(0), 2))
+	hello := only[*effect.Send](w.a.Connected(at(0), 2))
 	require.Equal(t, proto.Hello{Host: "h1", Heartbeat: 4 * time.Second, Lists: true, Resources: []string{}, Attrs: true, CancelsBySetup: true, Instances: true, Meta: true}, hello[0].Msg, "the hello says the interval in use")
 	w.apply(at(0), w.a.Disconnected(at(0), 2))
 	w.apply(at(300*time.Millisecond), w.a.Receive(at(300*time.Millisecond), 1,

@@ -15,7 +15,7 @@ import (
 func heartbeatIn(t *testing.T, effs []effect.Effect) proto.Heartbeat {
 	t.Helper()
 	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			if hb, ok := s.Msg.(proto.Heartbeat); ok {
 				return hb
 			}
@@ -31,7 +31,7 @@ func heartbeatIn(t *testing.T, effs []effect.Effect) proto.Heartbeat {
 func TestHeartbeatsSayTheAgentCannotPersist(t *testing.T) {
 	a, err := New(Config{Host: "h1", LRM: lrm.Config{OCFRoot: "/usr/lib/ocf"}, HeartbeatInterval: time.Second}, 2)
 	require.NoError(t, err)
-	timer := a.Start(t0)[0].(effect.SetTimer)
+	timer := a.Start(t0)[0].(*effect.SetTimer)
 	a.Connected(t0, 7)
 
 	hb := heartbeatIn(t, a.PersistFailed(t0, EpochRecord, "no space left on device"))

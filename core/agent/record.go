@@ -175,7 +175,7 @@ func (rr *resourceRecord) remove(id string) {
 
 // persistSet is the effect that makes id's recorded definition (set
 // just before) durable.
-func (rr *resourceRecord) persistSet(id string) effect.Persist {
+func (rr *resourceRecord) persistSet(id string) *effect.Persist {
 	enc := rr.enc[id]
 	line := make([]byte, 0, len(`{"set":}`)+len(enc)+1)
 	line = append(append(append(line, `{"set":`...), enc...), "}\n"...)
@@ -184,7 +184,7 @@ func (rr *resourceRecord) persistSet(id string) effect.Persist {
 
 // persistRemove is the effect that makes id's removal (done just before)
 // durable.
-func (rr *resourceRecord) persistRemove(id string) effect.Persist {
+func (rr *resourceRecord) persistRemove(id string) *effect.Persist {
 	name, _ := json.Marshal(id) // a string: cannot fail
 	line := make([]byte, 0, len(`{"remove":}`)+len(name)+1)
 	line = append(append(append(line, `{"remove":`...), name...), "}\n"...)
@@ -194,18 +194,18 @@ func (rr *resourceRecord) persistRemove(id string) effect.Persist {
 // persist appends line, or writes a fresh base instead when this life has
 // written none yet (what is stored may end with a torn change) or the
 // changes would outweigh the list.
-func (rr *resourceRecord) persist(line []byte) effect.Persist {
+func (rr *resourceRecord) persist(line []byte) *effect.Persist {
 	if !rr.based || rr.tail+len(line) > rr.size+recordSlack {
 		return rr.rebase()
 	}
 	rr.tail += len(line)
-	return effect.Persist{Name: ResourcesRecord, Data: line, Append: true}
+	return &effect.Persist{Name: ResourcesRecord, Data: line, Append: true}
 }
 
 // rebase is the effect that writes the record as a fresh base alone.
-func (rr *resourceRecord) rebase() effect.Persist {
+func (rr *resourceRecord) rebase() *effect.Persist {
 	rr.based, rr.tail = true, 0
-	return effect.Persist{Name: ResourcesRecord, Data: append(rr.bytes(), '\n')}
+	return &effect.Persist{Name: ResourcesRecord, Data: append(rr.bytes(), '\n')}
 }
 
 // bytes is the base: the JSON array of every resource set, in ID order.

@@ -24,7 +24,7 @@ import (
 func storeRecord(t *testing.T, st *storage.Mem, effs []effect.Effect) bool {
 	t.Helper()
 	persisted := false
-	for _, p := range only[effect.Persist](effs) {
+	for _, p := range only[*effect.Persist](effs) {
 		if p.Name != ResourcesRecord {
 			continue
 		}
@@ -39,10 +39,10 @@ func storeRecord(t *testing.T, st *storage.Mem, effs []effect.Effect) bool {
 }
 
 // recordPersist is the one persist of the resource record among effs.
-func recordPersist(t *testing.T, effs []effect.Effect) effect.Persist {
+func recordPersist(t *testing.T, effs []effect.Effect) *effect.Persist {
 	t.Helper()
-	var out []effect.Persist
-	for _, p := range only[effect.Persist](effs) {
+	var out []*effect.Persist
+	for _, p := range only[*effect.Persist](effs) {
 		if p.Name == ResourcesRecord {
 			out = append(out, p)
 		}
@@ -123,14 +123,14 @@ func TestResourceRecordStaysBounded(t *testing.T) {
 			m.Resource.ID, m.Request.Resource = id, id
 			m.Resource.Params = map[string]string{"state": fmt.Sprintf("/s%d", i)}
 			effs = a.Receive(t0, 1, m)
-			for _, sp := range only[effect.StartProcess](effs) {
+			for _, sp := range only[*effect.StartProcess](effs) {
 				effs = append(effs, a.ProcessExited(t0, sp.ID, proc.Exit{})...) // done, so that a forget may follow
 			}
 		}
 		if !storeRecord(t, st, effs) {
 			continue
 		}
-		for _, p := range only[effect.Persist](effs) {
+		for _, p := range only[*effect.Persist](effs) {
 			if p.Name == ResourcesRecord && !p.Append {
 				rewrites++
 			}
@@ -228,7 +228,7 @@ func TestOpsRecordIsTheWholeStateEncoded(t *testing.T) {
 	appends, rewrites := 0, 0
 	check := func(step string, effs []effect.Effect) {
 		t.Helper()
-		for _, p := range only[effect.Persist](effs) {
+		for _, p := range only[*effect.Persist](effs) {
 			if p.Name != OpsRecord {
 				continue
 			}

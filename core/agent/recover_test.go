@@ -24,7 +24,7 @@ func testConfig(boot string) Config {
 func persistAll(t *testing.T, st storage.Store, effs []effect.Effect) {
 	t.Helper()
 	for _, e := range effs {
-		if p, ok := e.(effect.Persist); ok && p.Append {
+		if p, ok := e.(*effect.Persist); ok && p.Append {
 			require.NoError(t, st.Append(p.Name, p.Data))
 		} else if ok {
 			require.NoError(t, st.Write(p.Name, p.Data))
@@ -32,11 +32,11 @@ func persistAll(t *testing.T, st storage.Store, effs []effect.Effect) {
 	}
 }
 
-func startsOf(effs []effect.Effect) []effect.StartProcess { return only[effect.StartProcess](effs) }
+func startsOf(effs []effect.Effect) []*effect.StartProcess { return only[*effect.StartProcess](effs) }
 
 func sends(effs []effect.Effect) []effect.Message {
 	var out []effect.Message
-	for _, s := range only[effect.Send](effs) {
+	for _, s := range only[*effect.Send](effs) {
 		out = append(out, s.Msg)
 	}
 	return out
@@ -57,10 +57,10 @@ func midStart(t *testing.T, boot string, pgid int) storage.Store {
 	require.Len(t, sp, 1)
 	var persisted, started int
 	for i, e := range effs {
-		if p, ok := e.(effect.Persist); ok && p.Name == OpsRecord {
+		if p, ok := e.(*effect.Persist); ok && p.Name == OpsRecord {
 			persisted = i
 		}
-		if _, ok := e.(effect.StartProcess); ok {
+		if _, ok := e.(*effect.StartProcess); ok {
 			started = i
 		}
 	}
@@ -161,9 +161,9 @@ func TestOrphanOfUnknownGroupIsPresumedOverAtItsTimeout(t *testing.T) {
 	a.Connected(t0, 1)
 	effs := a.Resume(t0)
 	require.Empty(t, startsOf(effs))
-	var timer effect.SetTimer
+	var timer *effect.SetTimer
 	for _, e := range effs {
-		if s, ok := e.(effect.SetTimer); ok && s.At.After(t0.Add(time.Second)) {
+		if s, ok := e.(*effect.SetTimer); ok && s.At.After(t0.Add(time.Second)) {
 			timer = s
 		}
 	}
@@ -218,7 +218,7 @@ func TestOpsRecordFollowsTheRunningProcesses(t *testing.T) {
 	next := startsOf(effs)
 	require.Len(t, next, 1)
 	for i, e := range effs {
-		if sp, ok := e.(effect.StartProcess); ok && sp.ID == next[0].ID {
+		if sp, ok := e.(*effect.StartProcess); ok && sp.ID == next[0].ID {
 			persistAll(t, st, effs[:i])
 			break
 		}

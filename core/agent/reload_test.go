@@ -29,8 +29,8 @@ func step(t *testing.T, a *Agent, effs []effect.Effect, out string, rcs map[stri
 		all = append(all, effs...)
 		var sp *effect.StartProcess
 		for _, e := range effs {
-			if s, ok := e.(effect.StartProcess); ok {
-				sp = &s
+			if s, ok := e.(*effect.StartProcess); ok {
+				sp = s
 			}
 		}
 		if sp == nil {
@@ -61,7 +61,7 @@ func lastResult(t *testing.T, effs []effect.Effect) (lrm.Result, int) {
 	at := -1
 	var res lrm.Result
 	for i, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			if r, ok := s.Msg.(proto.OpResult); ok {
 				res, at = r.Result, i
 			}

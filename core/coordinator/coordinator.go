@@ -159,7 +159,7 @@ func (m *Machine) requestLease(now time.Time) []effect.Effect {
 	m.role = Waiting
 	req := m.send(now, "grant")
 	m.retryTimer = m.hooks.NextTimer()
-	return []effect.Effect{RequestLease{Req: req, TTL: m.cfg.TTL}, effect.SetTimer{ID: m.retryTimer, At: now.Add(m.cfg.TTL)}}
+	return []effect.Effect{RequestLease{Req: req, TTL: m.cfg.TTL}, &effect.SetTimer{ID: m.retryTimer, At: now.Add(m.cfg.TTL)}}
 }
 
 // send records a request and returns its ID.
@@ -206,7 +206,7 @@ func (m *Machine) cancelRetry() []effect.Effect {
 	}
 	id := m.retryTimer
 	m.retryTimer = 0
-	return []effect.Effect{effect.CancelTimer{ID: id}}
+	return []effect.Effect{&effect.CancelTimer{ID: id}}
 }
 
 // Elected: the store elected this manager's key of lease, created at rev.
@@ -310,7 +310,7 @@ func (m *Machine) renew(now time.Time) []effect.Effect {
 	}
 	req := m.send(now, "keep-alive")
 	m.renewTimer = m.hooks.NextTimer()
-	effs := []effect.Effect{KeepAlive{Req: req, Lease: m.lease}, effect.SetTimer{ID: m.renewTimer, At: now.Add(m.cfg.TTL / 3)}}
+	effs := []effect.Effect{KeepAlive{Req: req, Lease: m.lease}, &effect.SetTimer{ID: m.renewTimer, At: now.Add(m.cfg.TTL / 3)}}
 	if m.role == Candidate {
 		effs = append(effs, Campaign{Lease: m.lease, Name: m.cfg.Name})
 	}
@@ -329,10 +329,10 @@ func (m *Machine) extend(sentAt time.Time, ttl time.Duration) []effect.Effect {
 	if m.expiryTimer == 0 {
 		m.expiryTimer = m.hooks.NextTimer()
 	}
-	effs = append(effs, effect.SetTimer{ID: m.expiryTimer, At: d})
+	effs = append(effs, &effect.SetTimer{ID: m.expiryTimer, At: d})
 	if m.renewTimer == 0 {
 		m.renewTimer = m.hooks.NextTimer()
-		effs = append(effs, effect.SetTimer{ID: m.renewTimer, At: sentAt.Add(ttl / 3)})
+		effs = append(effs, &effect.SetTimer{ID: m.renewTimer, At: sentAt.Add(ttl / 3)})
 	}
 	return effs
 }
@@ -356,7 +356,7 @@ func (m *Machine) drop(why string) []effect.Effect {
 	}
 	for _, t := range []*effect.TimerID{&m.renewTimer, &m.expiryTimer, &m.retryTimer} {
 		if *t != 0 {
-			effs = append(effs, effect.CancelTimer{ID: *t})
+			effs = append(effs, &effect.CancelTimer{ID: *t})
 			*t = 0
 		}
 	}
@@ -368,7 +368,7 @@ func (m *Machine) drop(why string) []effect.Effect {
 func (m *Machine) retryLater(now time.Time) []effect.Effect {
 	m.role = Waiting
 	m.retryTimer = m.hooks.NextTimer()
-	return []effect.Effect{effect.SetTimer{ID: m.retryTimer, At: now.Add(m.cfg.Retry)}}
+	return []effect.Effect{&effect.SetTimer{ID: m.retryTimer, At: now.Add(m.cfg.Retry)}}
 }
 
 // StartEpoch is the persisted epoch a leader's manager starts from (the

@@ -33,9 +33,9 @@ func newRig(t *testing.T) *rig {
 func (r *rig) note(effs []effect.Effect) []effect.Effect {
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			r.at[e.ID] = e.At
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			delete(r.at, e.ID)
 		}
 	}
@@ -152,7 +152,7 @@ func TestLostLeaseAsksAgainAfterRetry(t *testing.T) {
 	effs := r.note(r.m.LeaseLost(t0.Add(3*time.Second), 0x51, "expired"))
 	_, ok := find[Demote](effs)
 	require.True(t, ok)
-	set, ok := find[effect.SetTimer](effs)
+	set, ok := find[*effect.SetTimer](effs)
 	require.True(t, ok)
 	require.Equal(t, t0.Add(5*time.Second), set.At)
 	effs, handled := r.m.TimerFired(set.At, set.ID)

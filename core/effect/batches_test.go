@@ -12,8 +12,8 @@ import (
 // never handed out.
 func TestBatchesReuseWhatWasReleasedOnce(t *testing.T) {
 	var b Batches
-	held := append(b.Take(2), KillProcess{ID: 1}, KillProcess{ID: 2})
-	done := append(b.Take(3), CancelTimer{ID: 7})
+	held := append(b.Take(2), &KillProcess{ID: 1}, &KillProcess{ID: 2})
+	done := append(b.Take(3), &CancelTimer{ID: 7})
 	require.NotSame(t, &held[:1][0], &done[:1][0])
 
 	b.Put(done)
@@ -26,7 +26,7 @@ func TestBatchesReuseWhatWasReleasedOnce(t *testing.T) {
 	other := b.Take(2)
 	require.NotSame(t, &again[:1][0], &other[:1][0], "handed out once only")
 	require.NotSame(t, &held[:1][0], &other[:1][0])
-	require.Equal(t, []Effect{KillProcess{ID: 1}, KillProcess{ID: 2}}, held, "a held batch is untouched")
+	require.Equal(t, []Effect{&KillProcess{ID: 1}, &KillProcess{ID: 2}}, held, "a held batch is untouched")
 
 	big := b.Take(maxSpareBatchCap + 1)
 	b.Put(big)
@@ -45,7 +45,7 @@ func TestBatchesReuseWhatWasReleasedOnce(t *testing.T) {
 func TestBatchesKeepNoSliceTooSmallToServe(t *testing.T) {
 	var b Batches
 	for range maxSpareBatches {
-		b.Put([]Effect{CancelTimer{ID: 1}})
+		b.Put([]Effect{&CancelTimer{ID: 1}})
 	}
 	require.Zero(t, b.Spare(), "a slice of one effect fits no batch of two")
 	useful := b.Take(2)

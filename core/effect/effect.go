@@ -31,7 +31,7 @@ type StartProcess struct {
 }
 
 // Describe implements Effect.
-func (e StartProcess) Describe() string {
+func (e *StartProcess) Describe() string {
 	return fmt.Sprintf("start-process id=%d path=%s args=%v", e.ID, e.Spec.Path, e.Spec.Args)
 }
 
@@ -42,7 +42,7 @@ type KillProcess struct {
 }
 
 // Describe implements Effect.
-func (e KillProcess) Describe() string { return fmt.Sprintf("kill-process id=%d", e.ID) }
+func (e *KillProcess) Describe() string { return fmt.Sprintf("kill-process id=%d", e.ID) }
 
 // SetTimer asks the driver to deliver a timer input at At. Setting an
 // existing ID moves that timer.
@@ -52,7 +52,7 @@ type SetTimer struct {
 }
 
 // Describe implements Effect.
-func (e SetTimer) Describe() string {
+func (e *SetTimer) Describe() string {
 	return fmt.Sprintf("set-timer id=%d at=%s", e.ID, e.At.UTC().Format(time.RFC3339Nano))
 }
 
@@ -63,7 +63,7 @@ type CancelTimer struct {
 }
 
 // Describe implements Effect.
-func (e CancelTimer) Describe() string { return fmt.Sprintf("cancel-timer id=%d", e.ID) }
+func (e *CancelTimer) Describe() string { return fmt.Sprintf("cancel-timer id=%d", e.ID) }
 
 // Log is a log record produced by a machine. Machines do not hold a logger:
 // the record is data, so that the simulator can put it in its trace and the
@@ -139,7 +139,7 @@ func (e CloseConn) Describe() string { return fmt.Sprintf("close-conn conn=%d wh
 const Manager = "manager"
 
 // Describe implements Effect.
-func (e Send) Describe() string {
+func (e *Send) Describe() string {
 	return fmt.Sprintf("send to=%s conn=%d %s", e.To, e.Conn, e.Msg.Describe())
 }
 
@@ -154,7 +154,7 @@ type Persist struct {
 }
 
 // Describe implements Effect.
-func (e Persist) Describe() string {
+func (e *Persist) Describe() string {
 	mode := "write"
 	if e.Append {
 		mode = "append"

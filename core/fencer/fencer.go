@@ -197,7 +197,7 @@ func (f *Fencer) Request(now time.Time, target string, action proto.FenceAction,
 	f.byTimer[r.deadline] = r
 	total := time.Duration(len(r.levels)) * LevelBudget(f.model.Cluster.FenceTimeout)
 	effs = append(effs,
-		effect.SetTimer{ID: r.deadline, At: now.Add(total)},
+		&effect.SetTimer{ID: r.deadline, At: now.Add(total)},
 		f.log(slog.LevelWarn, r, r.what()+" requested", slog.String("origin", origin), slog.String("action", string(action))),
 	)
 	return append(effs, f.startLevel(now, r)...)
@@ -289,11 +289,11 @@ func (f *Fencer) send(now time.Time, r *request, run *deviceRun, action proto.Fe
 		conn = f.hooks.Conn(run.executor)
 	}
 	return []effect.Effect{
-		effect.Send{To: run.executor, Conn: conn, Msg: proto.FenceExec{
+		&effect.Send{To: run.executor, Conn: conn, Msg: proto.FenceExec{
 			Epoch: f.hooks.Epoch(), Op: run.op, Device: d.ID, Agent: d.Agent, Params: d.Params,
 			Action: action, Target: r.target, Plug: d.Plugs[r.target], Timeout: f.model.Cluster.FenceTimeout,
 		}},
-		effect.SetTimer{ID: run.timer, At: now.Add(f.model.Cluster.FenceTimeout + resultSlack)},
+		&effect.SetTimer{ID: run.timer, At: now.Add(f.model.Cluster.FenceTimeout + resultSlack)},
 	}
 }
 
@@ -309,7 +309,7 @@ func (f *Fencer) Result(now time.Time, res proto.FenceResult) []effect.Effect {
 		return nil
 	}
 	delete(f.byTimer, run.timer)
-	effs := []effect.Effect{effect.CancelTimer{ID: run.timer}}
+	effs := []effect.Effect{&effect.CancelTimer{ID: run.timer}}
 	switch {
 	case run.step == stepFence && res.RC == 0 && r.action != proto.FenceReboot:
 		// The agent says off (or on); trust it only when a status check
@@ -401,7 +401,7 @@ func (f *Fencer) levelFailed(now time.Time, r *request, why string) []effect.Eff
 		if !run.done {
 			delete(f.byOp, run.op)
 			delete(f.byTimer, run.timer)
-			effs = append(effs, effect.CancelTimer{ID: run.timer})
+			effs = append(effs, &effect.CancelTimer{ID: run.timer})
 		}
 	}
 	effs = append(effs, f.log(slog.LevelWarn, r, "fencing level failed", slog.Int("level", r.level+1), slog.String("why", why)))
@@ -468,7 +468,7 @@ func (f *Fencer) ExecutorLost(now time.Time, host string) []effect.Effect {
 			}
 			delete(f.byOp, run.op)
 			delete(f.byTimer, run.timer)
-			effs = append(effs, effect.CancelTimer{ID: run.timer})
+			effs = append(effs, &effect.CancelTimer{ID: run.timer})
 			next := f.executor(run.device, r.target)
 			if next == "" || next == host {
 				return append(effs, f.levelFailed(now, r, fmt.Sprintf("device %s: its executor %s was lost and no other peer can run it", run.device, host))...)
@@ -504,13 +504,13 @@ func (f *Fencer) finishWith(now time.Time, r *request, ok bool, reason string, d
 	var effs []effect.Effect
 	if r.deadline != 0 {
 		delete(f.byTimer, r.deadline)
-		effs = append(effs, effect.CancelTimer{ID: r.deadline})
+		effs = append(effs, &effect.CancelTimer{ID: r.deadline})
 	}
 	for _, run := range r.runs {
 		if _, live := f.byOp[run.op]; live {
 			delete(f.byOp, run.op)
 			delete(f.byTimer, run.timer)
-			effs = append(effs, effect.CancelTimer{ID: run.timer})
+			effs = append(effs, &effect.CancelTimer{ID: run.timer})
 		}
 	}
 	f.history = append(f.history, HistoryEntry{Target: r.target, Action: r.action, Origins: r.origins, Requested: r.requested,

@@ -33,7 +33,7 @@ func newFencer(t *testing.T) *Fencer {
 func sends(effs []effect.Effect) []proto.FenceExec {
 	var out []proto.FenceExec
 	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			fe := s.Msg.(proto.FenceExec)
 			out = append(out, fe)
 		}
@@ -79,7 +79,7 @@ func TestExecutorPrefersVerifiedPeerNeverTarget(t *testing.T) {
 	effs := f.Request(t0, "a", proto.FenceOff, "manager")
 	var to string
 	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			to = s.To
 		}
 	}
@@ -87,7 +87,7 @@ func TestExecutorPrefersVerifiedPeerNeverTarget(t *testing.T) {
 	f2 := newFencer(t)
 	effs = f2.Request(t0, "a", proto.FenceOff, "manager")
 	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			require.NotEqual(t, "a", s.To)
 		}
 	}
@@ -118,9 +118,9 @@ func TestDuplicatesMergeAndLevelsFallThrough(t *testing.T) {
 func TestTimeoutsAndExhaustion(t *testing.T) {
 	f := newFencer(t)
 	effs := f.Request(t0, "a", proto.FenceOff, "manager")
-	var timers []effect.SetTimer
+	var timers []*effect.SetTimer
 	for _, e := range effs {
-		if st, ok := e.(effect.SetTimer); ok {
+		if st, ok := e.(*effect.SetTimer); ok {
 			timers = append(timers, st)
 		}
 	}
@@ -199,7 +199,7 @@ func timerOf(t *testing.T, effs []effect.Effect) effect.TimerID {
 	t.Helper()
 	var id effect.TimerID
 	for _, e := range effs {
-		if st, ok := e.(effect.SetTimer); ok {
+		if st, ok := e.(*effect.SetTimer); ok {
 			id = st.ID
 		}
 	}
@@ -221,18 +221,18 @@ func TestNoDeviceOrNoPeer(t *testing.T) {
 func TestLostExecutorIsReplacedAtOnce(t *testing.T) {
 	f := newFencer(t)
 	effs := f.Request(t0, "c", proto.FenceOff, "manager")
-	var first effect.Send
+	var first *effect.Send
 	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			first = s
 		}
 	}
 	require.Equal(t, "a", first.To)
 	f.SetOnline([]string{"b", "c"}) // a is gone too
 	effs = f.ExecutorLost(t0, "a")
-	var again effect.Send
+	var again *effect.Send
 	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			again = s
 		}
 	}

@@ -35,8 +35,8 @@ func TestRunsGetTheEnvironmentOfTheirDefinition(t *testing.T) {
 		require.NoError(t, err)
 		var sp *effect.StartProcess
 		for _, e := range effs {
-			if s, ok := e.(effect.StartProcess); ok {
-				sp = &s
+			if s, ok := e.(*effect.StartProcess); ok {
+				sp = s
 			}
 		}
 		require.NotNil(t, sp, "%+v starts", req)

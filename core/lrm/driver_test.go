@@ -49,20 +49,20 @@ func (w *world) apply(effs []effect.Effect) {
 	for _, e := range effs {
 		w.effects = append(w.effects, e.Describe())
 		switch e := e.(type) {
-		case effect.StartProcess:
+		case *effect.StartProcess:
 			require.NoError(w.t, w.runner.Start(e.ID, e.Spec, func(id proc.ID, x proc.Exit) {
 				w.apply(w.lrm.ProcessExited(w.q.Now(), id, x))
 			}))
-		case effect.KillProcess:
+		case *effect.KillProcess:
 			require.NoError(w.t, w.runner.Kill(e.ID))
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			w.q.Cancel(w.timers[e.ID])
 			id := e.ID
 			w.timers[id] = w.q.At(e.At, func() {
 				delete(w.timers, id)
 				w.apply(w.lrm.TimerFired(w.q.Now(), id))
 			})
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			w.q.Cancel(w.timers[e.ID])
 			delete(w.timers, e.ID)
 		case lrm.Notify:

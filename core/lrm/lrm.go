@@ -531,7 +531,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 		o.args = []string{string(o.req.Action)}
 	}
 	effs = append(effs,
-		effect.StartProcess{ID: o.pid, Spec: proc.Spec{
+		&effect.StartProcess{ID: o.pid, Spec: proc.Spec{
 			Path: path, Args: o.args, Env: env, OutputLimit: l.cfg.OutputLimit,
 		}},
 		l.setTimer(o, now.Add(o.req.Timeout)),
@@ -678,7 +678,7 @@ func (l *LRM) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	switch o.state {
 	case opRunning:
 		o.timedOut = true
-		effs := []effect.Effect{effect.KillProcess{ID: o.pid}}
+		effs := []effect.Effect{&effect.KillProcess{ID: o.pid}}
 		if l.logs(slog.LevelWarn) {
 			effs = append(effs, l.logOp(slog.LevelWarn, r, o, "operation timed out; killing its process group"))
 		}
@@ -927,14 +927,14 @@ func (l *LRM) setTimer(o *op, at time.Time) effect.Effect {
 	l.nextTimer++
 	o.timer = l.nextTimer
 	l.timers[o.timer] = o
-	return effect.SetTimer{ID: o.timer, At: at}
+	return &effect.SetTimer{ID: o.timer, At: at}
 }
 
 func (l *LRM) cancelTimer(o *op) effect.Effect {
 	id := o.timer
 	delete(l.timers, id)
 	o.timer = 0
-	return effect.CancelTimer{ID: id}
+	return &effect.CancelTimer{ID: id}
 }
 
 // ShareBatches makes the LRM take the slices of its batches from b: those

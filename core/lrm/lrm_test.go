@@ -149,7 +149,7 @@ func TestTimeoutKillsAndReportsOnlyAfterReap(t *testing.T) {
 	require.Equal(t, epoch.Add(5*time.Second), res[0].EndedAt)
 	require.True(t, w.runner.Runs[0].Killed)
 	require.Equal(t, lrm.Done, res[1].Status)
-	require.Contains(t, w.effects, effect.KillProcess{ID: 1}.Describe())
+	require.Contains(t, w.effects, (&effect.KillProcess{ID: 1}).Describe())
 	requireNoOverlap(t, w.runner.Runs)
 }
 

@@ -15,7 +15,7 @@ import (
 func spawnedEnv(t *testing.T, effs []effect.Effect) []string {
 	t.Helper()
 	for _, e := range effs {
-		if s, ok := e.(effect.StartProcess); ok {
+		if s, ok := e.(*effect.StartProcess); ok {
 			return s.Spec.Env
 		}
 	}

@@ -29,7 +29,7 @@ func startedManager(t *testing.T, cluster string) *Manager {
 func refusal(t *testing.T, effs []effect.Effect, req uint64) string {
 	t.Helper()
 	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			if a, ok := s.Msg.(proto.Attributes); ok && a.Ack == req {
 				return a.Refused
 			}

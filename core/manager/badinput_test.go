@@ -51,9 +51,9 @@ func runGarbage(t *testing.T, m *model.Model, seed uint64) {
 	note := func(effs []effect.Effect) {
 		for _, e := range effs {
 			switch e := e.(type) {
-			case effect.SetTimer:
+			case *effect.SetTimer:
 				timers = append(timers, e.ID)
-			case effect.Send:
+			case *effect.Send:
 				switch x := e.Msg.(type) {
 				case proto.Exec:
 					sentOps = append(sentOps, x.Op)

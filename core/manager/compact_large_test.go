@@ -58,7 +58,7 @@ func TestCompactionOfLargeReports(t *testing.T) {
 	effs, err := mg.Start(t0, 0, nil)
 	require.NoError(t, err)
 	failed, snapshots := 0, 0
-	onPersist := func(p effect.Persist) {
+	onPersist := func(p *effect.Persist) {
 		if !p.Append && p.Name == EventLog {
 			snapshots++
 		}

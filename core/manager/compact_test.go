@@ -18,16 +18,16 @@ import (
 // "not running", everything else success), persisting what the manager
 // asks, until nothing is left: a healthy cluster at rest, where a no-op
 // request's report closes at once.
-func answerAll(t *testing.T, mg *Manager, st *storage.Mem, now time.Time, effs []effect.Effect, onPersist func(effect.Persist)) {
+func answerAll(t *testing.T, mg *Manager, st *storage.Mem, now time.Time, effs []effect.Effect, onPersist func(*effect.Persist)) {
 	t.Helper()
 	for round := 0; len(effs) > 0; round++ {
 		require.Less(t, round, 1000, "the cluster never came to rest")
 		var next []effect.Effect
 		for _, e := range effs {
 			switch e := e.(type) {
-			case effect.Persist:
+			case *effect.Persist:
 				onPersist(e)
-			case effect.Send:
+			case *effect.Send:
 				switch m := e.Msg.(type) {
 				case proto.Exec:
 					rc, probe := ocf.OK, m.Request.Action == ocf.Monitor && m.Request.Interval == 0
@@ -98,7 +98,7 @@ func playRequests(t *testing.T, st *storage.Mem, cfg Config, n int, atCompaction
 	mg := New(cfg)
 	effs, err := mg.Start(t0, rec.Epoch, rec.Records)
 	require.NoError(t, err)
-	onPersist := func(p effect.Persist) {
+	onPersist := func(p *effect.Persist) {
 		if !p.Append && p.Name == EventLog && atCompaction != nil {
 			before := st.Clone()
 			persist(t, st, []effect.Effect{p})

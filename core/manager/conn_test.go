@@ -34,10 +34,10 @@ func started(t *testing.T) *Manager {
 	return mg
 }
 
-func sends(effs []effect.Effect) []effect.Send {
-	var out []effect.Send
+func sends(effs []effect.Effect) []*effect.Send {
+	var out []*effect.Send
 	for _, e := range effs {
-		if s, ok := e.(effect.Send); ok {
+		if s, ok := e.(*effect.Send); ok {
 			out = append(out, s)
 		}
 	}
@@ -120,7 +120,7 @@ func TestHelloIsAnsweredWithTheClustersHeartbeat(t *testing.T) {
 	mg.HostConnected(t0, "h1", 7)
 	out := sends(mg.Receive(t0, "h1", proto.Hello{Host: "h1", Epoch: 5, Heartbeat: 4 * time.Second}))
 	require.NotEmpty(t, out)
-	require.Equal(t, effect.Send{To: "h1", Conn: 7, Msg: proto.Welcome{Epoch: 5, HeartbeatInterval: time.Second, DeadTimeout: 5 * time.Second}}, out[0])
+	require.Equal(t, &effect.Send{To: "h1", Conn: 7, Msg: proto.Welcome{Epoch: 5, HeartbeatInterval: time.Second, DeadTimeout: 5 * time.Second}}, out[0])
 	for _, s := range sends(mg.Receive(t0, "h1", proto.Hello{Host: "h1", Epoch: 5})) {
 		_, welcome := s.Msg.(proto.Welcome)
 		require.False(t, welcome, "an agent older than Welcome is sent none")

@@ -70,7 +70,7 @@ func (mg *Manager) epochReused(now time.Time, m proto.Hello) []effect.Effect {
 // noteCommands records the hosts this incarnation has sent commands to.
 func (mg *Manager) noteCommands(effs []effect.Effect) {
 	for _, e := range effs {
-		s, ok := e.(effect.Send)
+		s, ok := e.(*effect.Send)
 		if !ok {
 			continue
 		}

@@ -1,12 +1,12 @@
 package manager
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/eventlog"
 	"github.com/basalt-ha/basalt/core/storage"
 )
@@ -62,7 +62,7 @@ func TestFollowerLeadsAsAColdStartWould(t *testing.T) {
 	for _, f := range []*Follower{f, lagging} {
 		warm, warmEffs, err := f.Lead(now, rec.Epoch, rec.Records)
 		require.NoError(t, err)
-		require.Equal(t, fmt.Sprint(coldEffs), fmt.Sprint(warmEffs))
+		require.Equal(t, describeEffects(coldEffs), describeEffects(warmEffs))
 		require.Equal(t, cold.snapshot(), warm.snapshot())
 		require.Equal(t, cold.shadow.snapshot(), warm.shadow.snapshot())
 		require.Equal(t, cold.seq, warm.seq)
@@ -165,4 +165,13 @@ func TestLoneManagerRecordsNoLeadership(t *testing.T) {
 	}
 	require.Empty(t, mg.Resign(t0, "stop"))
 	require.Nil(t, mg.snapshot().Leader)
+}
+
+// describeEffects is each effect's line, in order.
+func describeEffects(effs []effect.Effect) []string {
+	out := make([]string, len(effs))
+	for i, e := range effs {
+		out[i] = e.Describe()
+	}
+	return out
 }

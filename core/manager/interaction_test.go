@@ -513,7 +513,7 @@ func (h *driver) heartbeat(t *testing.T, d *datadriven.TestData) {
 func (h *driver) quiet(effs []effect.Effect) {
 	var rest []effect.Effect
 	for _, e := range effs {
-		if st, ok := e.(effect.SetTimer); ok && h.mg.timers[st.ID].kind == deadTimer {
+		if st, ok := e.(*effect.SetTimer); ok && h.mg.timers[st.ID].kind == deadTimer {
 			h.timers[st.ID] = st.At
 			continue
 		}
@@ -845,9 +845,9 @@ func (h *driver) deliver(msg effect.Message) {
 func (h *driver) apply(effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.Send:
+		case *effect.Send:
 			h.send(e)
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			h.timers[e.ID] = e.At
 			use, known := h.mg.timers[e.ID]
 			if !known {
@@ -865,10 +865,10 @@ func (h *driver) apply(effs []effect.Effect) {
 				what = fmt.Sprintf("op %d", use.op)
 			}
 			h.printf("timer #%d at %s (%s)", e.ID, h.rel(e.At), what)
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			delete(h.timers, e.ID)
 			h.printf("timer #%d cancelled", e.ID)
-		case effect.Persist:
+		case *effect.Persist:
 			h.persist(e)
 		case effect.Log:
 			if e.Level >= slog.LevelWarn {
@@ -880,7 +880,7 @@ func (h *driver) apply(effs []effect.Effect) {
 	}
 }
 
-func (h *driver) send(e effect.Send) {
+func (h *driver) send(e *effect.Send) {
 	drop := ""
 	if h.down[e.To] {
 		drop = " (lost: host down)"
@@ -959,7 +959,7 @@ func actionName(r lrm.OpRequest) string {
 	return string(r.Action)
 }
 
-func (h *driver) persist(e effect.Persist) {
+func (h *driver) persist(e *effect.Persist) {
 	switch e.Name {
 	case EpochRecord:
 		ep, err := DecodeEpoch(e.Data)

@@ -21,9 +21,9 @@ func TestTimersFiringALittleLateStillDeclareASilentHostLost(t *testing.T) {
 	note := func(effs []effect.Effect) {
 		for _, e := range effs {
 			switch e := e.(type) {
-			case effect.SetTimer:
+			case *effect.SetTimer:
 				timers[e.ID] = e.At
-			case effect.CancelTimer:
+			case *effect.CancelTimer:
 				delete(timers, e.ID)
 			}
 		}

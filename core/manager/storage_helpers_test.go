@@ -27,7 +27,7 @@ func loadCluster(t *testing.T, name string) *model.Model {
 func persist(t *testing.T, st storage.Store, effs []effect.Effect) {
 	t.Helper()
 	for _, e := range effs {
-		p, ok := e.(effect.Persist)
+		p, ok := e.(*effect.Persist)
 		if !ok {
 			continue
 		}

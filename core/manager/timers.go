@@ -53,7 +53,7 @@ func (mg *Manager) newTimer(use timerUse) effect.TimerID {
 // cancelTimer forgets a timer and returns the effect that cancels it.
 func (mg *Manager) cancelTimer(id effect.TimerID) effect.Effect {
 	delete(mg.timers, id)
-	return effect.CancelTimer{ID: id}
+	return &effect.CancelTimer{ID: id}
 }
 
 // timerFired dispatches a timer through the table. A timer the manager
@@ -116,13 +116,13 @@ func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
 	mg.noteCommands(effs)
 	cancelled := map[effect.TimerID]bool{}
 	for _, e := range effs {
-		if c, ok := e.(effect.CancelTimer); ok {
+		if c, ok := e.(*effect.CancelTimer); ok {
 			cancelled[c.ID] = true
 		}
 	}
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			use, owned := mg.timers[e.ID]
 			if !owned && !cancelled[e.ID] {
 				broken("sets timer %d, which is not in its timer table", e.ID)
@@ -134,7 +134,7 @@ func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
 					mg.dues.push(e.ID, e.At)
 				}
 			}
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			if use, ok := mg.timers[e.ID]; ok && use.kind != deadTimer {
 				delete(mg.timers, e.ID)
 			}

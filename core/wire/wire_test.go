@@ -59,7 +59,7 @@ func TestBadInput(t *testing.T) {
 		_, err := Decode([]byte(in))
 		require.ErrorContains(t, err, want, in)
 	}
-	_, err := Encode(effect.Send{})
+	_, err := Encode(&effect.Send{})
 	require.Error(t, err)
 }
 

@@ -96,7 +96,7 @@ func (r *Runner) deliver(in Input) {
 func (r *Runner) apply(effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			if t := r.timers[e.ID]; t != nil {
 				t.Stop()
 			}
@@ -107,7 +107,7 @@ func (r *Runner) apply(effs []effect.Effect) {
 					return effs
 				})
 			})
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			if t := r.timers[e.ID]; t != nil {
 				t.Stop()
 				delete(r.timers, e.ID)

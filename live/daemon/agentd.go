@@ -311,7 +311,7 @@ func (d *AgentDaemon) read(id effect.ConnID, c *transport.Conn) {
 // needs a record happens before the record. Called with d.mu held.
 func (d *AgentDaemon) apply(effs []effect.Effect) {
 	for i, e := range effs {
-		if _, ok := e.(effect.Persist); ok && len(d.held) > 0 {
+		if _, ok := e.(*effect.Persist); ok && len(d.held) > 0 {
 			d.held = append(d.held, effs[i:]...)
 			return
 		}
@@ -325,7 +325,7 @@ func (d *AgentDaemon) apply(effs []effect.Effect) {
 // do carries out one effect; false for a Persist that failed.
 func (d *AgentDaemon) do(e effect.Effect) bool {
 	switch e := e.(type) {
-	case effect.Send:
+	case *effect.Send:
 		c := d.conns[e.Conn]
 		if c == nil {
 			return true // no manager on it: it will time out and retry
@@ -343,13 +343,13 @@ func (d *AgentDaemon) do(e effect.Effect) bool {
 			c.Close()
 			d.log.Info("closed a manager connection", "conn", uint64(e.Conn), "why", e.Why)
 		}
-	case effect.SetTimer:
+	case *effect.SetTimer:
 		if !d.closed {
 			d.timers.set(e, d.fire)
 		}
-	case effect.CancelTimer:
+	case *effect.CancelTimer:
 		d.timers.cancel(e.ID)
-	case effect.StartProcess:
+	case *effect.StartProcess:
 		d.startProcess(e)
 	case agent.KillOrphan:
 		d.killOrphan(e)
@@ -357,11 +357,11 @@ func (d *AgentDaemon) do(e effect.Effect) bool {
 		d.writeHistory(e.Record)
 	case agent.AttrAnswer:
 		d.attrAnswered(e)
-	case effect.KillProcess:
+	case *effect.KillProcess:
 		if err := d.runner.Kill(e.ID); err != nil {
 			d.log.Error("kill process group", "err", err.Error())
 		}
-	case effect.Persist:
+	case *effect.Persist:
 		if err := persist(d.store, e); err != nil {
 			d.persistErr = err
 			return false
@@ -385,7 +385,7 @@ func (d *AgentDaemon) hold(effs []effect.Effect) {
 	}
 	d.retrying = true
 	d.log.Error("cannot persist; holding the agent's effects until the state directory takes writes again", "err", d.persistErr.Error())
-	p := effs[0].(effect.Persist)
+	p := effs[0].(*effect.Persist)
 	d.apply(d.a.PersistFailed(d.clk.Now(), p.Name, d.persistErr.Error()))
 	d.wg.Add(1)
 	go d.retryHeld()
@@ -434,7 +434,7 @@ func (d *AgentDaemon) PersistError() error {
 // startProcess runs a process and tells the agent its process group at
 // once, so that it is durable before anything else happens. Called with
 // d.mu held.
-func (d *AgentDaemon) startProcess(e effect.StartProcess) {
+func (d *AgentDaemon) startProcess(e *effect.StartProcess) {
 	d.pgid = 0
 	err := d.runner.Start(e.ID, e.Spec, func(id proc.ID, x proc.Exit) {
 		d.mu.Lock()

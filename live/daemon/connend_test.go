@@ -58,9 +58,9 @@ func TestConnEndsAsTheKernelSaysThem(t *testing.T) {
 func TestSlowPersistIsLogged(t *testing.T) {
 	logs := &logTimes{}
 	d := &ManagerDaemon{log: slog.New(logs)}
-	d.slowPersist(effect.Persist{Name: "events", Data: []byte("x")}, time.Millisecond)
+	d.slowPersist(&effect.Persist{Name: "events", Data: []byte("x")}, time.Millisecond)
 	require.Empty(t, logs.lines)
-	d.slowPersist(effect.Persist{Name: "events", Data: []byte("x")}, 2500*time.Millisecond)
+	d.slowPersist(&effect.Persist{Name: "events", Data: []byte("x")}, 2500*time.Millisecond)
 	require.Len(t, logs.lines, 1)
 	require.Equal(t, "persisting a record was slow: the manager waited for the disk", logs.lines[0].msg)
 }

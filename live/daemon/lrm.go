@@ -202,19 +202,19 @@ func (d *LRM) Stats() lrm.Stats {
 func (d *LRM) apply(effs []effect.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.StartProcess:
+		case *effect.StartProcess:
 			if err := d.runner.Start(e.ID, e.Spec, d.exited); err != nil {
 				d.apply(d.m.ProcessExited(d.clk.Now(), e.ID, proc.Exit{Code: -1, StartError: err.Error()}))
 			}
-		case effect.KillProcess:
+		case *effect.KillProcess:
 			if err := d.runner.Kill(e.ID); err != nil {
 				d.log.Error("kill agent process group", "process", e.ID, "err", err)
 			}
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			if !d.closed {
 				d.timers.set(e, d.fired)
 			}
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			d.timers.cancel(e.ID)
 		case effect.Log:
 			d.log.LogAttrs(context.Background(), e.Level, e.Msg, e.Attrs...)

@@ -87,7 +87,7 @@ type hostLink struct {
 	stop context.CancelFunc
 	// out holds the sends for this host; each names the connection it is
 	// meant for, and the writer of a connection drops any other.
-	out chan effect.Send
+	out chan *effect.Send
 }
 
 // ManagerDaemon runs the manager state machine for real: its epoch and
@@ -251,7 +251,7 @@ func (d *ManagerDaemon) syncLinks() error {
 			}
 		}
 		ctx, stop := context.WithCancel(d.linkCtx)
-		l := &hostLink{name: h.Name, addr: h.Address, ctx: ctx, stop: stop, out: make(chan effect.Send, sendQueue)}
+		l := &hostLink{name: h.Name, addr: h.Address, ctx: ctx, stop: stop, out: make(chan *effect.Send, sendQueue)}
 		d.links[h.Name] = l
 		d.wg.Add(1)
 		go d.link(l, tcfg)
@@ -660,7 +660,7 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 	}
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.Send:
+		case *effect.Send:
 			l := d.links[e.To]
 			if l == nil {
 				d.log.Error("send to unknown host", "host", e.To)
@@ -685,14 +685,14 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 				delete(d.conns, e.Conn)
 				c.Close()
 			}
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			if !d.closed {
 				gen := d.gen
 				d.timers.set(e, func(id effect.TimerID) { d.fire(gen, id) })
 			}
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			d.timers.cancel(e.ID)
-		case effect.Persist:
+		case *effect.Persist:
 			began := d.clk.Now()
 			if err := persist(d.store, e); err != nil {
 				d.cannotPersist(e.Name, err)
@@ -716,7 +716,7 @@ func (d *ManagerDaemon) apply(effs []effect.Effect) {
 const slowPersistLog = 100 * time.Millisecond
 
 // slowPersist logs a record that took took to persist, when that is long.
-func (d *ManagerDaemon) slowPersist(e effect.Persist, took time.Duration) {
+func (d *ManagerDaemon) slowPersist(e *effect.Persist, took time.Duration) {
 	if took < slowPersistLog {
 		return
 	}

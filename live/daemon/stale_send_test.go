@@ -53,7 +53,7 @@ groups:
 	// addresses it as the manager machine does its commands: to the
 	// connection it knows for the host (none while it is down).
 	sendOn := func(op proto.OpID, conn effect.ConnID) {
-		d.apply([]effect.Effect{effect.Send{To: "h1", Conn: conn, Msg: proto.FenceExec{Epoch: 1, Op: op, Device: "pdu", Agent: "fence_x",
+		d.apply([]effect.Effect{&effect.Send{To: "h1", Conn: conn, Msg: proto.FenceExec{Epoch: 1, Op: op, Device: "pdu", Agent: "fence_x",
 			Action: proto.FenceOff, Target: "h2", Timeout: time.Second}}})
 	}
 	send := func(op proto.OpID) {

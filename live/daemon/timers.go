@@ -20,7 +20,7 @@ func newTimerSet(clk clock.Clock) *timerSet {
 }
 
 // set arms (or moves) a timer.
-func (s *timerSet) set(e effect.SetTimer, fire func(effect.TimerID)) {
+func (s *timerSet) set(e *effect.SetTimer, fire func(effect.TimerID)) {
 	s.cancel(e.ID)
 	id := e.ID
 	s.timers[id] = s.clk.AfterFunc(e.At.Sub(s.clk.Now()), func() { fire(id) })
@@ -46,7 +46,7 @@ func (s *timerSet) stopAll() {
 }
 
 // persist carries out a Persist effect on a store.
-func persist(st storage.Store, e effect.Persist) error {
+func persist(st storage.Store, e *effect.Persist) error {
 	if e.Append {
 		return st.Append(e.Name, e.Data)
 	}

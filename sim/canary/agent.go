@@ -151,7 +151,7 @@ func (w *ignoreEpoch) TimerFired(now time.Time, id effect.TimerID) []effect.Effe
 // lower puts back the real epoch of raised commands in their results.
 func (w *ignoreEpoch) lower(effs []effect.Effect) []effect.Effect {
 	for i, e := range effs {
-		s, ok := e.(effect.Send)
+		s, ok := e.(*effect.Send)
 		if !ok {
 			continue
 		}

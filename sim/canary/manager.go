@@ -56,7 +56,7 @@ const maxFeedback = 64
 // lost host's groups start elsewhere while it may still run them.
 func SkipFence(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect {
 	return feedback(m, now, effs, func(e effect.Effect) (bool, effect.Message) {
-		s, ok := e.(effect.Send)
+		s, ok := e.(*effect.Send)
 		if !ok {
 			return true, nil
 		}
@@ -82,7 +82,7 @@ func SkipFence(m *manager.Manager, now time.Time, effs []effect.Effect) []effect
 // elsewhere.
 func NoProbe(m *manager.Manager, now time.Time, effs []effect.Effect) []effect.Effect {
 	return feedback(m, now, effs, func(e effect.Effect) (bool, effect.Message) {
-		s, ok := e.(effect.Send)
+		s, ok := e.(*effect.Send)
 		if !ok {
 			return true, nil
 		}
@@ -121,7 +121,7 @@ func feedback(m *manager.Manager, now time.Time, effs []effect.Effect, rule func
 			if msg != nil {
 				// Only a Send is ever answered: the answer comes from the
 				// host it was sent to, as the world's would.
-				answers = append(answers, answer{from: e.(effect.Send).To, msg: msg})
+				answers = append(answers, answer{from: e.(*effect.Send).To, msg: msg})
 			}
 		}
 		for _, a := range answers {

@@ -35,7 +35,7 @@ func PromoteBeforeFence(m *manager.Manager, now time.Time, effs []effect.Effect)
 	out := effs
 	n := 0
 	for _, e := range effs {
-		s, ok := e.(effect.Send)
+		s, ok := e.(*effect.Send)
 		if !ok {
 			continue
 		}
@@ -72,7 +72,7 @@ func earlyPromotes(m *manager.Manager, now time.Time, target string, n *int) []e
 				// Numbered by virtual time, so that a seed replays alike:
 				// far above the manager's own operation IDs.
 				op := canaryOps + proto.OpID(now.UnixNano()%(1<<40))*16 + proto.OpID(*n%16)
-				effs = append(effs, effect.Send{To: h, Conn: m.HostConn(h), Msg: proto.Exec{Epoch: m.Epoch(), Op: op,
+				effs = append(effs, &effect.Send{To: h, Conn: m.HostConn(h), Msg: proto.Exec{Epoch: m.Epoch(), Op: op,
 					Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params},
 					Request:  lrm.OpRequest{Resource: r.ID, Action: ocf.Promote, Timeout: r.Start.Timeout}}})
 				break // one new primary is enough to make two

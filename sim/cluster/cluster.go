@@ -767,7 +767,7 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 	}
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.Send:
+		case *effect.Send:
 			if mi.rep != nil { // only a replica's acts are judged: no description otherwise
 				c.noteLeaderAct(mi, e.Msg.Describe())
 			}
@@ -776,11 +776,11 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			if cn := c.conns[e.Conn]; cn != nil {
 				c.closeConn(cn, "manager", e.Why, manager.EndSilent)
 			}
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			mi.timers.set(e.ID, e.At, 0)
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			mi.timers.cancel(e.ID)
-		case effect.Persist:
+		case *effect.Persist:
 			if mi.rep != nil {
 				if !c.leaderPersist(mi, e) {
 					return
@@ -1019,7 +1019,7 @@ func (c *Cluster) retransmission() time.Duration {
 }
 
 // fromManager sends a manager's message on the connection it names.
-func (c *Cluster) fromManager(e effect.Send) {
+func (c *Cluster) fromManager(e *effect.Send) {
 	c.toAgent(effect.Manager, e.To, c.conns[e.Conn], e.Msg)
 }
 
@@ -1048,7 +1048,7 @@ func (c *Cluster) agentReads(cn *simConn, from, to string, msg effect.Message) {
 	c.traceMessage(from, to, cn.id, msg)
 	effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
 	for _, e := range effs {
-		if _, ok := e.(effect.StartProcess); ok {
+		if _, ok := e.(*effect.StartProcess); ok {
 			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg.Describe()})
 			break
 		}
@@ -1059,7 +1059,7 @@ func (c *Cluster) agentReads(cn *simConn, from, to string, msg effect.Message) {
 // fromAgent sends an agent's message to the manager on the connection it
 // names; the manager instance at the other end hears it, with the host
 // that sent it as its proven sender.
-func (c *Cluster) fromAgent(h *host, e effect.Send) {
+func (c *Cluster) fromAgent(h *host, e *effect.Send) {
 	c.transmit(h.name, effect.Manager, c.conns[e.Conn], e.Msg)
 }
 
@@ -1456,9 +1456,10 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 	gen := h.gen
 	for _, e := range effs {
 		switch e := e.(type) {
-		case effect.Send:
+		case *effect.Send:
 			if h.paused { // only a paused host needs onHost's closure
-				c.onHost(h, func() { c.fromAgent(h, e) })
+				held := *e // the batch is released when this loop ends
+				c.onHost(h, func() { c.fromAgent(h, &held) })
 				continue
 			}
 			c.fromAgent(h, e)
@@ -1466,11 +1467,11 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			if cn := c.conns[e.Conn]; cn != nil {
 				c.agentCloses(h, cn, e.Why)
 			}
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			h.timers.set(e.ID, e.At, gen)
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			h.timers.cancel(e.ID)
-		case effect.StartProcess:
+		case *effect.StartProcess:
 			if pgid := c.startProcess(h, e.ID, e.Spec); pgid != 0 {
 				c.applyAgent(h, h.agent.ProcessStarted(c.Q.Now(), e.ID, pgid))
 			}
@@ -1478,12 +1479,12 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			c.killOrphan(h, e)
 		case history.Note:
 			c.records.Add(e.Record)
-		case effect.KillProcess:
+		case *effect.KillProcess:
 			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
 				c.Q.Cancel(p.exit)
 				p.exit = c.Q.After(0, p.kill)
 			}
-		case effect.Persist:
+		case *effect.Persist:
 			c.persist(h.store, e)
 		case effect.Log:
 			if e.Level >= tracedLogLevel {
@@ -1494,7 +1495,8 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 		}
 	}
 	// Carried out, and kept by nothing (what a paused host holds are
-	// copies of single effects): the agent may build later batches in it.
+	// copies of single effects): the agent may build later batches in it,
+	// and reuse its effects.
 	if h.inner != nil {
 		h.inner.Release(effs)
 	}
@@ -1842,7 +1844,7 @@ func paramsMatch(params, args map[string]string) bool {
 // managerPersisted hands the event record e, stored, to the ManagerEvent
 // option. The manager frames one event per append; a rewrite is a
 // compaction's snapshot, no new event.
-func (c *Cluster) managerPersisted(e effect.Persist) {
+func (c *Cluster) managerPersisted(e *effect.Persist) {
 	if c.opts.ManagerEvent == nil || e.Name != manager.EventLog || !e.Append {
 		return
 	}
@@ -1855,7 +1857,7 @@ func (c *Cluster) managerPersisted(e effect.Persist) {
 	}
 }
 
-func (c *Cluster) persist(s *storage.Mem, e effect.Persist) {
+func (c *Cluster) persist(s *storage.Mem, e *effect.Persist) {
 	var err error
 	if e.Append {
 		err = s.Append(e.Name, e.Data)

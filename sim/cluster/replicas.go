@@ -387,7 +387,7 @@ func (c *Cluster) applyCoord(r *replica, effs []effect.Effect) {
 		switch e := e.(type) {
 		case coordinator.RequestLease, coordinator.KeepAlive, coordinator.Campaign, coordinator.Revoke:
 			c.storeRequest(r, e)
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			c.Q.Cancel(r.timers[e.ID])
 			id, gen := e.ID, r.gen
 			r.timers[id] = c.Q.At(e.At, func() {
@@ -397,7 +397,7 @@ func (c *Cluster) applyCoord(r *replica, effs []effect.Effect) {
 					c.applyCoord(r, effs)
 				})
 			})
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			c.Q.Cancel(r.timers[e.ID])
 			delete(r.timers, e.ID)
 		case coordinator.Lead:
@@ -511,7 +511,7 @@ func (c *Cluster) leaderMayAct(mi *mgrInst) bool {
 // that cannot reach the store stops the manager, which starts again from
 // the store after persistRetry while the leadership lasts; a refused one
 // tells the machine, which demotes.
-func (c *Cluster) leaderPersist(mi *mgrInst, e effect.Persist) bool {
+func (c *Cluster) leaderPersist(mi *mgrInst, e *effect.Persist) bool {
 	r := mi.rep
 	if !c.reaches(r) {
 		c.stopLeaderInst(r, "cannot write to the store")
@@ -552,7 +552,7 @@ func (c *Cluster) replicaConfig(r *replica) manager.Config {
 // reaches the store follow it, as live/ha's standbys poll etcd. A standby
 // frozen or cut from the store falls behind, and catches up when it next
 // follows or when it is elected.
-func (c *Cluster) followJournal(e effect.Persist) {
+func (c *Cluster) followJournal(e *effect.Persist) {
 	d, err := eventlog.Decode(e.Data)
 	if err != nil || d.Torn != "" {
 		panic(fmt.Sprintf("simulated journal write: %v %s", err, d.Torn)) // the core frames whole records

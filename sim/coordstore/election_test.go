@@ -150,7 +150,7 @@ func (w *world) apply(n *node, effs []effect.Effect) {
 			require.True(w.t, len(w.epochs) == 0 || e.Epoch > w.epochs[len(w.epochs)-1],
 				"%s leads at epoch %d after epochs %v", n.name, e.Epoch, w.epochs)
 			w.epochs = append(w.epochs, e.Epoch)
-		case effect.SetTimer:
+		case *effect.SetTimer:
 			n.live[e.ID] = true
 			w.deliver(n, e.At, func() []effect.Effect {
 				if !n.live[e.ID] {
@@ -160,7 +160,7 @@ func (w *world) apply(n *node, effs []effect.Effect) {
 				effs, _ := n.m.TimerFired(w.now, e.ID)
 				return effs
 			})
-		case effect.CancelTimer:
+		case *effect.CancelTimer:
 			delete(n.live, e.ID)
 		}
 	}
