@@ -173,7 +173,7 @@ func (a *Agent) Hello() proto.Hello {
 func (a *Agent) Start(now time.Time) []effect.Effect {
 	a.hbTimer = a.id()
 	a.hbDue = now.Add(a.hbEvery)
-	return []effect.Effect{&effect.SetTimer{ID: a.hbTimer, At: a.hbDue}}
+	return []effect.Effect{a.batches.SetTimer(effect.SetTimer{ID: a.hbTimer, At: a.hbDue})}
 }
 
 // Restore re-registers the resources a previous run of the agent knew and
@@ -242,7 +242,7 @@ func (a *Agent) command(now time.Time, msg effect.Message) []effect.Effect {
 		// Durable before acting: after a crash the agent must still refuse
 		// the old manager.
 		a.epoch = epoch
-		effs = append(effs, &effect.Persist{Name: EpochRecord, Data: proto.EncodeEpoch(epoch)},
+		effs = append(effs, a.batches.Persist(effect.Persist{Name: EpochRecord, Data: proto.EncodeEpoch(epoch)}),
 			a.log(slog.LevelInfo, "accepted new manager epoch", slog.Uint64("epoch", uint64(epoch))))
 	}
 	key := seenKey{conn: a.conn.cur, epoch: epoch, op: op}
@@ -322,8 +322,8 @@ func (a *Agent) refuseStale(msg effect.Message) *effect.Send {
 	case proto.FenceExec:
 		op = m.Op
 	}
-	return &effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Stale: true,
-		Reason: fmt.Sprintf("epoch %d is lower than %d, already seen", epoch, a.epoch)}}
+	return a.batches.Send(effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Stale: true,
+		Reason: fmt.Sprintf("epoch %d is lower than %d, already seen", epoch, a.epoch)}})
 }
 
 func (a *Agent) remember(key seenKey) {
@@ -518,9 +518,9 @@ func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {
 	a.timers[run.timer] = pid
 	return []effect.Effect{
 		history.Note{Record: a.fenceRecord(history.Started, now, pid, m)},
-		&effect.StartProcess{ID: pid, Spec: proc.Spec{Path: path.Join(a.cfg.FenceAgentDir, m.Agent), Stdin: stdin,
-			Env: slices.Clone(a.cfg.FenceEnv)}},
-		&effect.SetTimer{ID: run.timer, At: now.Add(m.Timeout)},
+		a.batches.StartProcess(effect.StartProcess{ID: pid, Spec: proc.Spec{Path: path.Join(a.cfg.FenceAgentDir, m.Agent), Stdin: stdin,
+			Env: slices.Clone(a.cfg.FenceEnv)}}),
+		a.batches.SetTimer(effect.SetTimer{ID: run.timer, At: now.Add(m.Timeout)}),
 		a.log(slog.LevelInfo, "running fence agent", slog.String("device", m.Device), slog.String("action", string(m.Action)),
 			slog.String("target", m.Target)),
 	}
@@ -610,7 +610,7 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 	end := a.fenceRecord(history.Ended, now, id, m)
 	end.RC, end.Killed = rc, run.timed || exit.Signal != ""
 	return []effect.Effect{
-		&effect.CancelTimer{ID: run.timer},
+		a.batches.CancelTimer(effect.CancelTimer{ID: run.timer}),
 		a.log(slog.LevelInfo, "fence agent finished", slog.String("device", m.Device), slog.String("action", string(m.Action)),
 			slog.String("target", m.Target), slog.Int("rc", rc), slog.Bool("timeout", run.timed)),
 		a.send(proto.FenceResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Device: m.Device, Action: m.Action,
@@ -650,7 +650,7 @@ func (a *Agent) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 // is still emitted (and dropped by the driver), so that drivers recording
 // what the agent did see it.
 func (a *Agent) send(m effect.Message) effect.Effect {
-	return &effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: m}
+	return a.batches.Send(effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: m})
 }
 
 func (a *Agent) log(level slog.Level, msg string, attrs ...slog.Attr) effect.Log {

@@ -7,4 +7,4 @@ import "github.com/basalt-ha/basalt/core/effect"
 // LRM build later batches in it instead of allocating them (see
 // effect.Batches). It is optional. The driver must not read the batch
 // after releasing it, nor release one it still holds any part of.
-func (a *Agent) Release(effs []effect.Effect) { a.batches.Put(effs) }
+func (a *Agent) Release(effs []effect.Effect) { a.batches.Release(effs) }

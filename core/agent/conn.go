@@ -91,7 +91,7 @@ func (a *Agent) Goodbye(now time.Time) []effect.Effect {
 	// for a dead agent (seed 10732).
 	for _, c := range []effect.ConnID{a.conn.cur, a.conn.cand} {
 		if c != 0 {
-			effs = append(effs, &effect.Send{To: effect.Manager, Conn: c, Msg: proto.Goodbye{Host: a.cfg.Host, Epoch: a.epoch}})
+			effs = append(effs, a.batches.Send(effect.Send{To: effect.Manager, Conn: c, Msg: proto.Goodbye{Host: a.cfg.Host, Epoch: a.epoch}}))
 		}
 	}
 	return effs
@@ -101,21 +101,21 @@ func (a *Agent) Goodbye(now time.Time) []effect.Effect {
 // agent greets it with its host and epoch, from which a superseded manager
 // learns it was replaced.
 func (a *Agent) Connected(now time.Time, conn effect.ConnID) []effect.Effect {
-	hello := &effect.Send{To: effect.Manager, Conn: conn, Msg: a.Hello()}
+	hello := a.batches.Send(effect.Send{To: effect.Manager, Conn: conn, Msg: a.Hello()})
 	if a.conn.cur == 0 {
 		a.conn.cur = conn
 		return []effect.Effect{a.log(slog.LevelInfo, "manager connected", slog.Uint64("conn", uint64(conn))), hello}
 	}
 	var effs []effect.Effect
 	if a.conn.cand != 0 {
-		effs = append(effs, effect.CloseConn{Conn: a.conn.cand, Why: effect.CloseReplaced}, &effect.CancelTimer{ID: a.conn.candTimer})
+		effs = append(effs, effect.CloseConn{Conn: a.conn.cand, Why: effect.CloseReplaced}, a.batches.CancelTimer(effect.CancelTimer{ID: a.conn.candTimer}))
 	}
 	a.conn.cand, a.conn.candTimer, a.conn.candWelcome = conn, a.id(), nil
 	return append(effs,
 		a.log(slog.LevelInfo, "another manager connected; it takes over when it shows its epoch",
 			slog.Uint64("conn", uint64(conn)), slog.Uint64("epoch", uint64(a.epoch))),
 		hello,
-		&effect.SetTimer{ID: a.conn.candTimer, At: now.Add(2 * a.hbEvery)})
+		a.batches.SetTimer(effect.SetTimer{ID: a.conn.candTimer, At: now.Add(2 * a.hbEvery)}))
 }
 
 // Disconnected tells the agent that connection conn has closed.
@@ -133,7 +133,7 @@ func (a *Agent) Disconnected(now time.Time, conn effect.ConnID) []effect.Effect 
 		return effs
 	case conn == a.conn.cand:
 		a.conn.cand, a.conn.candWelcome = 0, nil
-		return []effect.Effect{&effect.CancelTimer{ID: a.conn.candTimer}}
+		return []effect.Effect{a.batches.CancelTimer(effect.CancelTimer{ID: a.conn.candTimer})}
 	}
 	return nil
 }
@@ -171,7 +171,7 @@ func (a *Agent) Receive(now time.Time, conn effect.ConnID, msg effect.Message) [
 				a.log(slog.LevelWarn, "refused a superseded manager's connection", slog.Uint64("conn", uint64(conn)),
 					slog.Uint64("epoch", uint64(epoch)), slog.Uint64("seen", uint64(a.epoch))),
 				refusal,
-				&effect.CancelTimer{ID: a.conn.candTimer},
+				a.batches.CancelTimer(effect.CancelTimer{ID: a.conn.candTimer}),
 				effect.CloseConn{Conn: conn, Why: effect.CloseStale},
 			}
 		}
@@ -192,8 +192,8 @@ func (a *Agent) outranked(epoch proto.Epoch) []effect.Effect {
 	if a.conn.cur == 0 || epoch <= a.epoch {
 		return nil
 	}
-	return []effect.Effect{&effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: proto.Refused{Host: a.cfg.Host, Epoch: a.epoch,
-		Stale: true, Reason: fmt.Sprintf("a manager of epoch %d has taken this host over", epoch)}}}
+	return []effect.Effect{a.batches.Send(effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: proto.Refused{Host: a.cfg.Host, Epoch: a.epoch,
+		Stale: true, Reason: fmt.Sprintf("a manager of epoch %d has taken this host over", epoch)}})}
 }
 
 // candidateSilent promotes a candidate that showed no epoch for two
@@ -216,7 +216,7 @@ func (a *Agent) promote(now time.Time) []effect.Effect {
 	}
 	w := a.conn.candWelcome
 	a.conn.cur, a.conn.cand, a.conn.candWelcome = a.conn.cand, 0, nil
-	effs = append(effs, &effect.CancelTimer{ID: a.conn.candTimer},
+	effs = append(effs, a.batches.CancelTimer(effect.CancelTimer{ID: a.conn.candTimer}),
 		a.log(slog.LevelInfo, "manager connected", slog.Uint64("conn", uint64(a.conn.cur))))
 	if w != nil && w.Epoch >= a.epoch {
 		effs = append(effs, a.adoptHeartbeat(now, *w)...)

@@ -25,6 +25,6 @@ func (a *Agent) refuseOutOfBounds(conn effect.ConnID, msg effect.Message) ([]eff
 	return []effect.Effect{
 		a.log(slog.LevelError, "refused a command with an impossible epoch", slog.Uint64("epoch", uint64(epoch)),
 			slog.Uint64("seen", uint64(a.epoch)), slog.String("why", err.Error()), slog.String("msg", msg.Describe())),
-		&effect.Send{To: effect.Manager, Conn: conn, Msg: proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Reason: err.Error()}},
+		a.batches.Send(effect.Send{To: effect.Manager, Conn: conn, Msg: proto.Refused{Host: a.cfg.Host, Epoch: epoch, Op: op, Reason: err.Error()}}),
 	}, true
 }

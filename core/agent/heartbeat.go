@@ -81,7 +81,7 @@ func (a *Agent) adoptHeartbeat(now time.Time, w proto.Welcome) []effect.Effect {
 	a.hbEvery = every
 	if due := now.Add(every); a.hbTimer != 0 && due.Before(a.hbDue) {
 		a.hbDue = due
-		effs = append(effs, &effect.SetTimer{ID: a.hbTimer, At: due})
+		effs = append(effs, a.batches.SetTimer(effect.SetTimer{ID: a.hbTimer, At: due}))
 	}
 	return effs
 }
@@ -90,5 +90,5 @@ func (a *Agent) adoptHeartbeat(now time.Time, w proto.Welcome) []effect.Effect {
 func (a *Agent) beat(now time.Time) []effect.Effect {
 	a.hbTimer = a.id()
 	a.hbDue = now.Add(a.hbEvery)
-	return append(a.batches.Take(2), a.heartbeat(), &effect.SetTimer{ID: a.hbTimer, At: a.hbDue})
+	return append(a.batches.Take(2), a.heartbeat(), a.batches.SetTimer(effect.SetTimer{ID: a.hbTimer, At: a.hbDue}))
 }

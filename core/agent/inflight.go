@@ -125,7 +125,7 @@ func (a *Agent) persistOps() effect.Effect {
 	size := len(`{"life":,"running":[],"orphans":}`) + 20 + len(r.ids) + r.encBytes
 	if r.based && !r.rebase && r.tail+len(r.pending) <= size+len(a.orphans)*256+opsSlack {
 		r.tail += len(r.pending)
-		return &effect.Persist{Name: OpsRecord, Data: r.takePending(), Append: true}
+		return a.batches.Persist(effect.Persist{Name: OpsRecord, Data: r.takePending(), Append: true})
 	}
 	r.based, r.rebase, r.tail, r.pending = true, false, 0, r.pending[:0]
 	data := make([]byte, 0, size+len(a.orphans)*256+1)
@@ -144,7 +144,7 @@ func (a *Agent) persistOps() effect.Effect {
 		orphans, _ := json.Marshal(a.orphans)
 		data = append(append(data, `,"orphans":`...), orphans...)
 	}
-	return &effect.Persist{Name: OpsRecord, Data: append(data, "}\n"...)}
+	return a.batches.Persist(effect.Persist{Name: OpsRecord, Data: append(data, "}\n"...)})
 }
 
 // runningRecord keeps the encoding of each running process of the ops

@@ -158,7 +158,7 @@ func (a *Agent) Resume(now time.Time) []effect.Effect {
 		t := a.id()
 		a.orphanTimers[t] = o
 		end := o.Call.Add(time.Duration(o.TimeoutMS)*time.Millisecond + orphanGrace)
-		effs = append(effs, &effect.SetTimer{ID: t, At: end})
+		effs = append(effs, a.batches.SetTimer(effect.SetTimer{ID: t, At: end}))
 	}
 	return append(effs, a.restore(now, b.resources)...)
 }

@@ -14,6 +14,14 @@ package effect
 // kept in a Batches. A driver that never releases anything gets a new
 // slice per input, as before.
 
+// The effects themselves are reused the same way. The frequent ones
+// (SetTimer, CancelTimer, Send, Persist, StartProcess) are pointers, so that
+// a machine can take one from its Batches instead of boxing a new value
+// into the Effect interface: a heartbeat, two simulated events, boxed four
+// values. Release, the driver's hand-back, keeps the effects of the batch
+// for the machine's next ones; Put, the machine's own return of a slice
+// whose effects it moved into another, keeps only the slice.
+
 // Bounds on what a Batches keeps: a few slices (a driver releases each
 // batch before the next input but for the nesting above), none so big that
 // keeping it would hold memory for nothing.
@@ -21,13 +29,21 @@ const (
 	maxSpareBatches  = 8
 	maxSpareBatchCap = 64
 	minBatchCap      = 4 // room enough for most inputs, so that spares fit them
+	// maxSpareEffects bounds the spares of each kind of effect: a batch
+	// holds a few, and a driver releases each before the next input.
+	maxSpareEffects = 64
 )
 
 // Batches are the slices released to a machine for its next batches. The
 // zero value is empty and ready. Not safe for concurrent use: a machine is
 // driven by one goroutine at a time.
 type Batches struct {
-	spare [][]Effect
+	spare    [][]Effect
+	timers   []*SetTimer
+	cancels  []*CancelTimer
+	sends    []*Send
+	persists []*Persist
+	starts   []*StartProcess
 }
 
 // Take is an empty batch with room for n effects: a released slice big
@@ -71,3 +87,99 @@ func (b *Batches) Put(s []Effect) {
 
 // Spare is how many slices b holds.
 func (b *Batches) Spare() int { return len(b.spare) }
+
+// Release takes back a batch the driver has carried out: its effects of the
+// kinds Batches reuses, and the slice (as Put). Nothing may read or write
+// the batch or its effects after it is released, and only a batch of the
+// machine's may be released: an effect kept anywhere else would be
+// rewritten under its holder. A batch released twice gives back nothing the
+// second time: the first release cleared it.
+func (b *Batches) Release(s []Effect) {
+	for i, e := range s {
+		switch e := e.(type) {
+		case *SetTimer:
+			keep(&b.timers, e)
+		case *CancelTimer:
+			keep(&b.cancels, e)
+		case *Send:
+			keep(&b.sends, e)
+		case *Persist:
+			keep(&b.persists, e)
+		case *StartProcess:
+			keep(&b.starts, e)
+		}
+		s[i] = nil
+	}
+	b.Put(s)
+}
+
+// keep puts e among the spares of its kind, cleared so that it holds
+// nothing alive, unless there are enough.
+func keep[T any](spares *[]*T, e *T) {
+	if len(*spares) < maxSpareEffects {
+		var zero T
+		*e = zero
+		*spares = append(*spares, e)
+	}
+}
+
+// reuse is a spare of its kind set to v, or a new one.
+func reuse[T any](spares *[]*T, v T) *T {
+	if n := len(*spares); n > 0 {
+		e := (*spares)[n-1]
+		(*spares)[n-1] = nil
+		*spares = (*spares)[:n-1]
+		*e = v
+		return e
+	}
+	return fresh(v)
+}
+
+// fresh is a new effect set to v. (Taking v's address instead would move
+// v to the heap on every call, the reused ones too.)
+func fresh[T any](v T) *T {
+	e := new(T)
+	*e = v
+	return e
+}
+
+// SetTimer is the effect v, a spare reused if there is one. On a nil
+// Batches (a machine whose driver releases nothing), every effect is new.
+func (b *Batches) SetTimer(v SetTimer) *SetTimer {
+	if b == nil {
+		return fresh(v)
+	}
+	return reuse(&b.timers, v)
+}
+
+// CancelTimer is the effect v, a spare reused if there is one.
+func (b *Batches) CancelTimer(v CancelTimer) *CancelTimer {
+	if b == nil {
+		return fresh(v)
+	}
+	return reuse(&b.cancels, v)
+}
+
+// Send is the effect v, a spare reused if there is one.
+func (b *Batches) Send(v Send) *Send {
+	if b == nil {
+		return fresh(v)
+	}
+	return reuse(&b.sends, v)
+}
+
+// Persist is the effect v, a spare reused if there is one.
+func (b *Batches) Persist(v Persist) *Persist {
+	if b == nil {
+		return fresh(v)
+	}
+	return reuse(&b.persists, v)
+}
+
+// StartProcess is the effect v, a spare reused if there is one.
+func (b *Batches) StartProcess(v StartProcess) *StartProcess {
+	if b == nil {
+		return fresh(v)
+	}
+	return reuse(&b.starts, v)
+}

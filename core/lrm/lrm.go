@@ -531,9 +531,9 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 		o.args = []string{string(o.req.Action)}
 	}
 	effs = append(effs,
-		&effect.StartProcess{ID: o.pid, Spec: proc.Spec{
+		l.batches.StartProcess(effect.StartProcess{ID: o.pid, Spec: proc.Spec{
 			Path: path, Args: o.args, Env: env, OutputLimit: l.cfg.OutputLimit,
-		}},
+		}}),
 		l.setTimer(o, now.Add(o.req.Timeout)),
 	)
 	if l.logs(slog.LevelDebug) {
@@ -927,14 +927,14 @@ func (l *LRM) setTimer(o *op, at time.Time) effect.Effect {
 	l.nextTimer++
 	o.timer = l.nextTimer
 	l.timers[o.timer] = o
-	return &effect.SetTimer{ID: o.timer, At: at}
+	return l.batches.SetTimer(effect.SetTimer{ID: o.timer, At: at})
 }
 
 func (l *LRM) cancelTimer(o *op) effect.Effect {
 	id := o.timer
 	delete(l.timers, id)
 	o.timer = 0
-	return &effect.CancelTimer{ID: id}
+	return l.batches.CancelTimer(effect.CancelTimer{ID: id})
 }
 
 // ShareBatches makes the LRM take the slices of its batches from b: those

@@ -215,7 +215,7 @@ func (mg *Manager) attrsHello(now time.Time, hi *hostInfo, m proto.Hello) []effe
 		hi.boot = m.Boot
 	}
 	if m.Attrs && (len(mg.attrs) > 0 || m.HasAttrs) && effs == nil {
-		effs = append(effs, &effect.Send{To: hi.name, Conn: mg.connTo(hi.name), Msg: mg.attributesMsg(0, "")})
+		effs = append(effs, mg.batches.Send(effect.Send{To: hi.name, Conn: mg.connTo(hi.name), Msg: mg.attributesMsg(0, "")}))
 	}
 	return effs
 }
@@ -233,14 +233,14 @@ func (mg *Manager) attrUpdate(now time.Time, m proto.AttrUpdate) []effect.Effect
 		c.By = m.Host
 	}
 	answer := func(refused string) effect.Effect {
-		return &effect.Send{To: hi.name, Conn: mg.connTo(hi.name), Msg: mg.attributesMsg(m.Req, refused)}
+		return mg.batches.Send(effect.Send{To: hi.name, Conn: mg.connTo(hi.name), Msg: mg.attributesMsg(m.Req, refused)})
 	}
 	if m.Members {
 		msg := mg.attributesMsg(m.Req, "")
 		for _, h := range mg.m.Hosts {
 			msg.Members = append(msg.Members, proto.Member{Name: h.Name, Online: mg.hosts[h.Name].state == planner.Online})
 		}
-		return []effect.Effect{&effect.Send{To: hi.name, Conn: mg.connTo(hi.name), Msg: msg}}
+		return []effect.Effect{mg.batches.Send(effect.Send{To: hi.name, Conn: mg.connTo(hi.name), Msg: msg})}
 	}
 	if err := mg.checkAttrChange(c); err != nil {
 		return []effect.Effect{
@@ -264,9 +264,9 @@ func (mg *Manager) broadcastAttrs(asker string, ack uint64, refused string) []ef
 	for _, h := range mg.m.Hosts {
 		switch {
 		case h.Name == asker:
-			effs = append(effs, &effect.Send{To: h.Name, Conn: mg.connTo(h.Name), Msg: mg.attributesMsg(ack, refused)})
+			effs = append(effs, mg.batches.Send(effect.Send{To: h.Name, Conn: mg.connTo(h.Name), Msg: mg.attributesMsg(ack, refused)}))
 		case mg.hosts[h.Name].attrs:
-			effs = append(effs, &effect.Send{To: h.Name, Conn: mg.connTo(h.Name), Msg: mg.attributesMsg(0, "")})
+			effs = append(effs, mg.batches.Send(effect.Send{To: h.Name, Conn: mg.connTo(h.Name), Msg: mg.attributesMsg(0, "")}))
 		}
 	}
 	return effs

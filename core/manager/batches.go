@@ -9,4 +9,4 @@ import "github.com/basalt-ha/basalt/core/effect"
 // per host, made a slice for its dead timer's move. It is optional. The
 // driver must not read the batch after releasing it, nor release one it
 // still holds any part of.
-func (mg *Manager) Release(effs []effect.Effect) { mg.batches.Put(effs) }
+func (mg *Manager) Release(effs []effect.Effect) { mg.batches.Release(effs) }

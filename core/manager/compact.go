@@ -136,7 +136,7 @@ func (mg *Manager) maybeCompact(effs []effect.Effect) []effect.Effect {
 	mg.logSize = logSize{}
 	mg.shadow = mg.newShadow()
 	mg.shadowReplay(payload)
-	return append(effs, &effect.Persist{Name: EventLog, Data: framed},
+	return append(effs, mg.batches.Persist(effect.Persist{Name: EventLog, Data: framed}),
 		effect.Log{Level: slog.LevelInfo, Msg: fmt.Sprintf("event log compacted: %d records (%d bytes) replaced by a snapshot of %d bytes",
 			before.records, before.bytes, len(framed))})
 }

@@ -292,7 +292,7 @@ func (mg *Manager) swapModel(now time.Time, eff *model.Model) []effect.Effect {
 		hi := mg.addHost(h.Name)
 		if mg.started {
 			hi.deadTimer = mg.newTimer(timerUse{kind: deadTimer, host: h.Name})
-			effs = append(effs, &effect.SetTimer{ID: hi.deadTimer, At: now.Add(eff.Cluster.DeadTimeout)})
+			effs = append(effs, mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: now.Add(eff.Cluster.DeadTimeout)}))
 		}
 	}
 	for _, r := range mg.m.Resources {
@@ -396,7 +396,7 @@ func (mg *Manager) pruneOrphans(now time.Time) []effect.Effect {
 		for _, h := range mg.m.Hosts {
 			if hi := mg.hosts[h.Name]; hi.state == planner.Online && hi.lists && hi.known[r] {
 				delete(hi.known, r)
-				effs = append(effs, &effect.Send{To: h.Name, Conn: mg.connTo(h.Name), Msg: proto.Forget{Epoch: mg.epoch, Op: mg.op(), Resource: r}})
+				effs = append(effs, mg.batches.Send(effect.Send{To: h.Name, Conn: mg.connTo(h.Name), Msg: proto.Forget{Epoch: mg.epoch, Op: mg.op(), Resource: r}}))
 			}
 		}
 	}

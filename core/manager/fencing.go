@@ -144,7 +144,7 @@ func (mg *Manager) fenceDone(now time.Time, hi *hostInfo, d fencer.Done) []effec
 			out = append(out, mg.cancelTimer(hi.fence.retryTimer))
 		}
 		hi.fence.retryTimer = mg.newTimer(timerUse{kind: fenceRetryTimer, host: hi.name})
-		out = append(out, &effect.SetTimer{ID: hi.fence.retryTimer, At: hi.fence.retryAt})
+		out = append(out, mg.batches.SetTimer(effect.SetTimer{ID: hi.fence.retryTimer, At: hi.fence.retryAt}))
 		out = append(out, mg.event(now, Event{Kind: "fence-failed", Host: d.Target,
 			Message: fmt.Sprintf("%s; retrying in %s", d.Reason, backoff)})...)
 	}

@@ -113,8 +113,8 @@ func (mg *Manager) welcome(now time.Time, m proto.Hello) []effect.Effect {
 			Msg:   "the agent does not learn the cluster's heartbeat interval (it is older than this manager): its --heartbeat-interval must be the cluster's",
 			Attrs: []slog.Attr{slog.String("host", m.Host), slog.Duration("heartbeat_interval", c.HeartbeatInterval), slog.Duration("dead_timeout", c.DeadTimeout)}}}
 	}
-	effs := []effect.Effect{&effect.Send{To: m.Host, Conn: mg.connTo(m.Host),
-		Msg: proto.Welcome{Epoch: mg.epoch, HeartbeatInterval: c.HeartbeatInterval, DeadTimeout: c.DeadTimeout, Attrs: m.Attrs}}}
+	effs := []effect.Effect{mg.batches.Send(effect.Send{To: m.Host, Conn: mg.connTo(m.Host),
+		Msg: proto.Welcome{Epoch: mg.epoch, HeartbeatInterval: c.HeartbeatInterval, DeadTimeout: c.DeadTimeout, Attrs: m.Attrs}})}
 	switch {
 	case m.Heartbeat >= c.DeadTimeout:
 		msg := fmt.Sprintf("the agent heartbeated every %s, which the dead timeout of %s does not survive (its --heartbeat-interval?); told the cluster's %s",
@@ -160,7 +160,7 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 		return nil
 	}
 	hi.lastSeen = now
-	effs := append(mg.batches.Take(1), &effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)})
+	effs := append(mg.batches.Take(1), mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)}))
 	if !hi.talking {
 		hi.talking = true
 		mg.setOnline()
@@ -249,11 +249,11 @@ func (mg *Manager) deadline(now time.Time, hi *hostInfo) []effect.Effect {
 	if now.Before(hi.graceUntil) {
 		// The manager itself was away: what the host sent meanwhile may
 		// still be queued. Judge it once the grace has passed.
-		return []effect.Effect{&effect.SetTimer{ID: hi.deadTimer, At: hi.graceUntil}}
+		return []effect.Effect{mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: hi.graceUntil})}
 	}
 	if now.Before(hi.goodbyeUntil) {
 		// Its agent said goodbye and is restarting: wait for its hello.
-		return []effect.Effect{&effect.SetTimer{ID: hi.deadTimer, At: hi.goodbyeUntil}}
+		return []effect.Effect{mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: hi.goodbyeUntil})}
 	}
 	hi.talking = false
 	mg.setOnline()

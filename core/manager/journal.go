@@ -28,7 +28,7 @@ func (mg *Manager) event(now time.Time, e Event) []effect.Effect {
 		return []effect.Effect{effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}}}
 	}
 	mg.appended(data, len(rec))
-	return []effect.Effect{&effect.Persist{Name: EventLog, Data: rec, Append: true}}
+	return []effect.Effect{mg.batches.Persist(effect.Persist{Name: EventLog, Data: rec, Append: true})}
 }
 
 // remember keeps the most recent events in memory: the last maxEvents of

@@ -260,7 +260,7 @@ func (mg *Manager) replayRecords(records [][]byte) error {
 func (mg *Manager) begin(now time.Time, persisted proto.Epoch, replayedNow int) []effect.Effect {
 	mg.started = true
 	mg.setEpoch(persisted + 1)
-	effs := []effect.Effect{&effect.Persist{Name: EpochRecord, Data: proto.EncodeEpoch(mg.epoch)}}
+	effs := []effect.Effect{mg.batches.Persist(effect.Persist{Name: EpochRecord, Data: proto.EncodeEpoch(mg.epoch)})}
 	started := Event{Kind: "manager-started", Message: fmt.Sprintf("epoch %d", mg.epoch)}
 	if mg.cfg.Replica != "" {
 		started.Manager, started.Epoch = mg.cfg.Replica, uint64(mg.epoch)
@@ -274,7 +274,7 @@ func (mg *Manager) begin(now time.Time, persisted proto.Epoch, replayedNow int) 
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]
 		hi.deadTimer = mg.newTimer(timerUse{kind: deadTimer, host: h.Name})
-		effs = append(effs, &effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)})
+		effs = append(effs, mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)}))
 	}
 	return mg.checkEffects(mg.maybeCompact(effs))
 }

@@ -62,11 +62,11 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 		hi.known[r.ID] = true // it registers what it is told about
 	}
 	return []effect.Effect{
-		&effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
+		mg.batches.Send(effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
 			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params, Instance: mg.instanceName(r.ID, a.Host),
 				Meta: mg.cloneMeta(r.ID, a.Host)},
-			Request: req}},
-		&effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)},
+			Request: req}}),
+		mg.batches.SetTimer(effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)}),
 		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),
 	}
 }
@@ -192,9 +192,9 @@ func (mg *Manager) monitorDevices(now time.Time, host string) []effect.Effect {
 		conn := mg.connTo(host)
 		mg.ops.put(op, &pendingOp{host: host, timer: t, conn: conn, device: d.ID})
 		effs = append(effs,
-			&effect.Send{To: host, Conn: conn, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
-				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}},
-			&effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)})
+			mg.batches.Send(effect.Send{To: host, Conn: conn, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
+				Action: proto.FenceMonitor, Timeout: mg.m.Cluster.FenceTimeout}}),
+			mg.batches.SetTimer(effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)}))
 	}
 	return effs
 }

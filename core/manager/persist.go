@@ -39,7 +39,7 @@ func (mg *Manager) hostPersist(now time.Time, m proto.Heartbeat) []effect.Effect
 // the table when it fired.
 func (mg *Manager) awaitPersisting(now time.Time, op proto.OpID, p *pendingOp) []effect.Effect {
 	p.timer = mg.newTimer(timerUse{kind: opTimer, op: op})
-	return []effect.Effect{&effect.SetTimer{ID: p.timer, At: now.Add(persistRecheck)}}
+	return []effect.Effect{mg.batches.SetTimer(effect.SetTimer{ID: p.timer, At: now.Add(persistRecheck)})}
 }
 
 // persisting reports whether host can persist, as its last heartbeat said.

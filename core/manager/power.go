@@ -214,9 +214,9 @@ func (mg *Manager) askPower(now time.Time, q *PowerQuery, dev string) []effect.E
 	conn := mg.connTo(exec)
 	mg.ops.put(op, &pendingOp{host: exec, timer: t, conn: conn, device: dev, query: q.ID})
 	return []effect.Effect{
-		&effect.Send{To: exec, Conn: conn, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
-			Action: proto.FenceStatus, Target: q.Host, Plug: d.Plugs[q.Host], Timeout: mg.m.Cluster.FenceTimeout}},
-		&effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)},
+		mg.batches.Send(effect.Send{To: exec, Conn: conn, Msg: proto.FenceExec{Epoch: mg.epoch, Op: op, Device: d.ID, Agent: d.Agent, Params: d.Params,
+			Action: proto.FenceStatus, Target: q.Host, Plug: d.Plugs[q.Host], Timeout: mg.m.Cluster.FenceTimeout}}),
+		mg.batches.SetTimer(effect.SetTimer{ID: t, At: now.Add(mg.m.Cluster.FenceTimeout + opSlack)}),
 	}
 }
 

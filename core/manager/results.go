@@ -256,8 +256,8 @@ func (mg *Manager) cancelRoleMonitors(r *model.Resource, host string, promoted b
 		if !p.answered {
 			mg.actionDone(p, false)
 		}
-		effs = append(effs, &effect.Send{To: p.host, Conn: mg.connTo(p.host),
-			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: r.ID, Key: request(p.action, r).Key()}})
+		effs = append(effs, mg.batches.Send(effect.Send{To: p.host, Conn: mg.connTo(p.host),
+			Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: r.ID, Key: request(p.action, r).Key()}}))
 	}
 	if o, ok := mg.observed.get(r.ID, host); ok && len(effs) > 0 {
 		o.Monitored = false // until the new role's monitors answer
@@ -362,7 +362,7 @@ func (mg *Manager) cancelMonitors(rsc, host string) []effect.Effect {
 		if hi := mg.hosts[p.host]; hi != nil && hi.cancelsBySetup {
 			c.Setup = d.op
 		}
-		effs = append(effs, &effect.Send{To: p.host, Conn: mg.connTo(p.host), Msg: c})
+		effs = append(effs, mg.batches.Send(effect.Send{To: p.host, Conn: mg.connTo(p.host), Msg: c}))
 	}
 	return effs
 }
@@ -393,8 +393,8 @@ func (mg *Manager) cancelAllMonitors(rsc string) []effect.Effect {
 		}
 		for i := range rc.Monitors {
 			key := request(planner.Action{Kind: planner.Monitor, Monitor: i}, rc).Key()
-			effs = append(effs, &effect.Send{To: h.Name, Conn: mg.connTo(h.Name),
-				Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: key}})
+			effs = append(effs, mg.batches.Send(effect.Send{To: h.Name, Conn: mg.connTo(h.Name),
+				Msg: proto.Cancel{Epoch: mg.epoch, Op: mg.op(), Resource: rsc, Key: key}}))
 		}
 	}
 	return effs

@@ -141,7 +141,7 @@ func (mg *Manager) suspect(now time.Time, hi *hostInfo, end ConnEnd) []effect.Ef
 		slog.String("host", hi.name), slog.String("why", msg)}}}
 	effs = append(effs, mg.event(now, Event{Kind: "host-suspect", Host: hi.name, Message: msg})...)
 	if hi.lastSeen.IsZero() || hi.suspectUntil.Before(hi.lastSeen.Add(mg.m.Cluster.DeadTimeout)) {
-		effs = append(effs, &effect.SetTimer{ID: hi.deadTimer, At: hi.suspectUntil})
+		effs = append(effs, mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: hi.suspectUntil}))
 	}
 	return effs
 }
@@ -166,7 +166,7 @@ func (mg *Manager) rearmSuspect(hi *hostInfo) []effect.Effect {
 		hi.clearSuspicion()
 		at = hi.lastSeen.Add(mg.m.Cluster.DeadTimeout)
 	}
-	return []effect.Effect{&effect.SetTimer{ID: hi.deadTimer, At: at}}
+	return []effect.Effect{mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: at})}
 }
 
 // suspectDue reports whether hi's suspicion has run its window, fast
@@ -191,5 +191,5 @@ func (mg *Manager) heard(host string) []effect.Effect {
 	if !moved || hi.lastSeen.IsZero() {
 		return nil
 	}
-	return []effect.Effect{&effect.SetTimer{ID: hi.deadTimer, At: hi.lastSeen.Add(mg.m.Cluster.DeadTimeout)}}
+	return []effect.Effect{mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: hi.lastSeen.Add(mg.m.Cluster.DeadTimeout)})}
 }

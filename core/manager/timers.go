@@ -53,7 +53,7 @@ func (mg *Manager) newTimer(use timerUse) effect.TimerID {
 // cancelTimer forgets a timer and returns the effect that cancels it.
 func (mg *Manager) cancelTimer(id effect.TimerID) effect.Effect {
 	delete(mg.timers, id)
-	return &effect.CancelTimer{ID: id}
+	return mg.batches.CancelTimer(effect.CancelTimer{ID: id})
 }
 
 // timerFired dispatches a timer through the table. A timer the manager

@@ -236,7 +236,7 @@ func (mg *Manager) plan(now time.Time) ([]effect.Effect, planner.Transition) {
 			effs = append(effs, mg.cancelTimer(mg.expiry))
 		}
 		mg.expiry = mg.newTimer(timerUse{kind: expiryTimer})
-		effs = append(effs, &effect.SetTimer{ID: mg.expiry, At: exp})
+		effs = append(effs, mg.batches.SetTimer(effect.SetTimer{ID: mg.expiry, At: exp}))
 	}
 	return effs, t
 }
