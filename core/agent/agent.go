@@ -116,9 +116,11 @@ type Agent struct {
 	record resourceRecord
 	// attr is the node attribute state (attrs.go).
 	attr attrState
-	// batches are the slices released for the next batches (Release),
-	// shared with the LRM.
+	// batches are the slices and effects released for the next batches
+	// (Release), shared with the LRM; notes are the released history
+	// notes, which package effect does not know.
 	batches effect.Batches
+	notes   []*history.Note
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a
@@ -517,7 +519,7 @@ func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {
 	a.fences[pid] = run
 	a.timers[run.timer] = pid
 	return []effect.Effect{
-		history.Note{Record: a.fenceRecord(history.Started, now, pid, m)},
+		a.note(a.fenceRecord(history.Started, now, pid, m)),
 		a.batches.StartProcess(effect.StartProcess{ID: pid, Spec: proc.Spec{Path: path.Join(a.cfg.FenceAgentDir, m.Agent), Stdin: stdin,
 			Env: slices.Clone(a.cfg.FenceEnv)}}),
 		a.batches.SetTimer(effect.SetTimer{ID: run.timer, At: now.Add(m.Timeout)}),
@@ -618,7 +620,7 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 		// After the result (where the effects always were): the end of a
 		// fence run decides nothing the checkers judge, unlike the end of
 		// a resource operation.
-		history.Note{Record: end},
+		a.note(end),
 	}
 }
 

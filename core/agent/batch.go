@@ -1,10 +1,39 @@
 package agent
 
-import "github.com/basalt-ha/basalt/core/effect"
+import (
+	"github.com/basalt-ha/basalt/core/effect"
+	"github.com/basalt-ha/basalt/core/history"
+)
 
 // Release hands back a batch of effects the driver has carried out, one
 // the agent (or a machine wrapping it) returned, so that the agent and its
-// LRM build later batches in it instead of allocating them (see
-// effect.Batches). It is optional. The driver must not read the batch
-// after releasing it, nor release one it still holds any part of.
-func (a *Agent) Release(effs []effect.Effect) { a.batches.Release(effs) }
+// LRM build later batches in it, and their effects in its effects, instead
+// of allocating them (see effect.Batches). It is optional. The driver must
+// not read the batch or its effects after releasing it, nor release one it
+// still holds any part of: it copies what it keeps for later (a paused
+// host's messages).
+func (a *Agent) Release(effs []effect.Effect) {
+	for _, e := range effs {
+		if n, ok := e.(*history.Note); ok && len(a.notes) < maxSpareNotes {
+			*n = history.Note{}
+			a.notes = append(a.notes, n)
+		}
+	}
+	a.batches.Release(effs) // clears effs: a second release finds no note
+}
+
+// maxSpareNotes bounds the released notes the agent keeps: an input writes
+// one or two.
+const maxSpareNotes = 16
+
+// note is the history note of r, a released one reused if there is one.
+func (a *Agent) note(r history.Record) *history.Note {
+	if n := len(a.notes); n > 0 {
+		e := a.notes[n-1]
+		a.notes[n-1] = nil
+		a.notes = a.notes[:n-1]
+		e.Record = r
+		return e
+	}
+	return &history.Note{Record: r}
+}

@@ -277,7 +277,7 @@ func (a *Agent) noteStarts(now time.Time, effs []effect.Effect) []effect.Effect 
 			TimeoutMS: run.Req.Timeout.Milliseconds()}
 		a.running[sp.ID] = in
 		a.runEnc.set(sp.ID, &in)
-		out = append(out, a.persistOps(), history.Note{Record: a.startRecord(&in)}, e)
+		out = append(out, a.persistOps(), a.note(a.startRecord(&in)), e)
 	}
 	return out
 }
@@ -328,7 +328,7 @@ func (a *Agent) resourceExited(now time.Time, in Inflight, started bool, exit pr
 		a.batches.Put(effs)
 		effs = out
 	}
-	return slices.Insert(effs, 0, effect.Effect(history.Note{Record: rec}), persist)
+	return slices.Insert(effs, 0, effect.Effect(a.note(rec)), persist)
 }
 
 // fenceRecord is the history record of a fence agent run.

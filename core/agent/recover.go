@@ -209,9 +209,9 @@ func (a *Agent) OrphanEnded(now time.Time, life, run uint64, gone bool) []effect
 // orphanEnd is the history's end record of an orphan: killed, its outcome
 // unknown, ended by now.
 func (a *Agent) orphanEnd(now time.Time, o Inflight, why string) effect.Effect {
-	return history.Note{Record: history.Record{Phase: history.Ended, Kind: history.Resource, Host: a.cfg.Host, Resource: o.Resource,
+	return a.note(history.Record{Phase: history.Ended, Kind: history.Resource, Host: a.cfg.Host, Resource: o.Resource,
 		Action: string(o.Action), IntervalMS: o.IntervalMS, Epoch: o.Epoch, Life: o.Life, Run: o.Run, At: now,
-		RC: int(ocf.ErrGeneric), Status: why, Killed: true, Orphan: true}}
+		RC: int(ocf.ErrGeneric), Status: why, Killed: true, Orphan: true})
 }
 
 // orphanTimerFired presumes an orphan of unknown group over.

@@ -109,7 +109,7 @@ func TestOrphanIsKilledBeforeAnythingIsSaidOfItsResource(t *testing.T) {
 	effs = a.OrphanEnded(t0.Add(2*time.Second), 1, 1, true)
 	var end []history.Record
 	for _, e := range effs {
-		if n, ok := e.(history.Note); ok && n.Record.Phase == history.Ended {
+		if n, ok := e.(*history.Note); ok && n.Record.Phase == history.Ended {
 			end = append(end, n.Record)
 		}
 	}

@@ -2,6 +2,7 @@ package effect
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -52,4 +53,48 @@ func TestBatchesKeepNoSliceTooSmallToServe(t *testing.T) {
 	b.Put(useful)
 	again := b.Take(2)
 	require.Same(t, &useful[:1][0], &again[:1][0])
+}
+
+// TestReleasedEffectsServeTheNextOnes: the effects of a released batch are
+// handed out again, set to their new values, for the next effect of their
+// kind; a batch released twice gives each back once; the effects of a batch
+// still held are never handed out; and a nil Batches, whose machine's
+// driver releases nothing, makes every effect new.
+func TestReleasedEffectsServeTheNextOnes(t *testing.T) {
+	var b Batches
+	at := time.Unix(100, 0)
+	timer := b.SetTimer(SetTimer{ID: 1, At: at})
+	send := b.Send(Send{To: "h1", Conn: 3, Msg: nil})
+	held := b.Persist(Persist{Name: "kept", Data: []byte("x")})
+	done := append(b.Take(2), timer, send)
+	b.Release(done)
+	b.Release(done) // released twice: the first release emptied it
+
+	again := b.SetTimer(SetTimer{ID: 2, At: at.Add(time.Second)})
+	require.Same(t, timer, again, "the released timer serves the next one")
+	require.Equal(t, SetTimer{ID: 2, At: at.Add(time.Second)}, *again, "set to its new value")
+	require.NotSame(t, again, b.SetTimer(SetTimer{ID: 3}), "handed out once only")
+	require.Same(t, send, b.Send(Send{To: "h2"}))
+	require.NotSame(t, held, b.Persist(Persist{Name: "other"}), "a held effect is never handed out")
+	require.Equal(t, Persist{Name: "kept", Data: []byte("x")}, *held, "nor touched")
+
+	var none *Batches
+	first, second := none.CancelTimer(CancelTimer{ID: 1}), none.CancelTimer(CancelTimer{ID: 1})
+	require.NotSame(t, first, second)
+	require.Equal(t, *first, *second)
+}
+
+// TestReleaseKeepsNothingAlive: a spare effect holds nothing of what it
+// said (a message, a record's bytes), and spares are bounded.
+func TestReleaseKeepsNothingAlive(t *testing.T) {
+	var b Batches
+	batch := make([]Effect, 0, maxSpareEffects+8)
+	for range maxSpareEffects + 8 {
+		batch = append(batch, b.Persist(Persist{Name: "log", Data: make([]byte, 1<<10), Append: true}))
+	}
+	b.Release(batch)
+	require.Len(t, b.persists, maxSpareEffects)
+	for _, p := range b.persists {
+		require.Equal(t, Persist{}, *p)
+	}
 }

@@ -3,6 +3,12 @@
 // input together with the current time and returns a list of effects, which a
 // driver (live or simulated) carries out in order. Results come back to the
 // machine as new inputs (a timer fired, a process exited).
+//
+// The frequent effects of this package (SetTimer, CancelTimer, Send,
+// Persist, StartProcess, KillProcess) are pointers: a machine whose driver
+// releases its batches takes them from its Batches, reused, instead of
+// boxing a new value into an Effect for each (batches.go). A driver that
+// keeps one for later copies it.
 package effect
 
 import (

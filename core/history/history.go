@@ -82,7 +82,7 @@ type Note struct {
 }
 
 // Describe implements effect.Effect.
-func (n Note) Describe() string {
+func (n *Note) Describe() string {
 	r := n.Record
 	what := r.Resource
 	if r.Kind == Fence {

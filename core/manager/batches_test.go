@@ -12,14 +12,23 @@ import (
 
 // TestReleasedBatchesChangeNoEffect: a manager whose driver releases every
 // batch once it has carried it out returns, input for input, the effects
-// of one whose driver releases none.
+// of one whose driver releases none, and moves a host's dead timer with a
+// released SetTimer rather than a new one.
 func TestReleasedBatchesChangeNoEffect(t *testing.T) {
+	var reused int
 	run := func(release bool) []string {
 		mg := started(t)
 		var out []string
+		timers := map[*effect.SetTimer]bool{} // kept alive: no address is reused by the allocator
 		apply := func(effs []effect.Effect) {
 			for _, e := range effs {
 				out = append(out, e.Describe())
+				if st, ok := e.(*effect.SetTimer); ok {
+					if timers[st] {
+						reused++
+					}
+					timers[st] = true
+				}
 			}
 			if release {
 				mg.Release(effs)
@@ -39,5 +48,7 @@ func TestReleasedBatchesChangeNoEffect(t *testing.T) {
 	}
 	without := run(false)
 	require.Greater(t, len(without), 60)
+	require.Zero(t, reused, "nothing is reused unless released")
 	require.Equal(t, without, run(true))
+	require.Positive(t, reused, "the heartbeats' dead timers move with released SetTimers")
 }

@@ -353,7 +353,7 @@ func (d *AgentDaemon) do(e effect.Effect) bool {
 		d.startProcess(e)
 	case agent.KillOrphan:
 		d.killOrphan(e)
-	case history.Note:
+	case *history.Note:
 		d.writeHistory(e.Record)
 	case agent.AttrAnswer:
 		d.attrAnswered(e)

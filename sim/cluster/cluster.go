@@ -1477,7 +1477,7 @@ func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {
 			}
 		case agent.KillOrphan:
 			c.killOrphan(h, e)
-		case history.Note:
+		case *history.Note:
 			c.records.Add(e.Record)
 		case *effect.KillProcess:
 			if p, ok := h.procs[procKey{gen, e.ID}]; ok {
