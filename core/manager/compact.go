@@ -95,20 +95,32 @@ func (mg *Manager) compactBounds() (int, int64) {
 	return recs, bytes
 }
 
-// appended counts a record appended to the log and feeds it to the
-// shadow, as recovery would read it.
+// appended counts a record appended to the log and keeps its payload for
+// the shadow, which replays it, as recovery would read it, when it is next
+// read. Decoding every record as it was written was a sixth of a
+// simulated cluster's allocations, for a shadow read only when the log
+// compacts, which a short run never reaches; what waits is bounded by the
+// compaction bounds, since each compaction reads the shadow.
 func (mg *Manager) appended(payload []byte, framed int) {
 	mg.logSize.records++
 	mg.logSize.bytes += int64(framed)
-	mg.shadowReplay(payload)
+	if mg.shadow != nil {
+		mg.shadowBehind = append(mg.shadowBehind, payload)
+	}
 }
 
-// shadowReplay replays a record's payload on the shadow.
-func (mg *Manager) shadowReplay(payload []byte) {
-	var e Event
-	if err := json.Unmarshal(payload, &e); err == nil && mg.shadow != nil {
-		mg.shadow.replay(e)
+// shadowNow is the shadow once it has replayed the records appended since
+// it was last read.
+func (mg *Manager) shadowNow() *Manager {
+	for _, payload := range mg.shadowBehind {
+		var e Event
+		if err := json.Unmarshal(payload, &e); err == nil && mg.shadow != nil {
+			mg.shadow.replay(e)
+		}
 	}
+	clear(mg.shadowBehind)
+	mg.shadowBehind = mg.shadowBehind[:0]
+	return mg.shadow
 }
 
 // maybeCompact appends the compaction to an input's effects when the log
@@ -119,8 +131,9 @@ func (mg *Manager) maybeCompact(effs []effect.Effect) []effect.Effect {
 	if mg.shadow == nil || mg.logSize.records <= recs && mg.logSize.bytes <= bytes {
 		return effs
 	}
-	snap := mg.shadow.snapshot()
-	payload, err := json.Marshal(Event{Seq: mg.shadow.seq, Kind: "snapshot", Snapshot: &snap})
+	shadow := mg.shadowNow()
+	snap := shadow.snapshot()
+	payload, err := json.Marshal(Event{Seq: shadow.seq, Kind: "snapshot", Snapshot: &snap})
 	var framed []byte
 	if err == nil {
 		framed, err = eventlog.Encode(payload)
@@ -135,7 +148,7 @@ func (mg *Manager) maybeCompact(effs []effect.Effect) []effect.Effect {
 	before := mg.logSize
 	mg.logSize = logSize{}
 	mg.shadow = mg.newShadow()
-	mg.shadowReplay(payload)
+	mg.shadowBehind = append(mg.shadowBehind, payload)
 	return append(effs, mg.batches.Persist(effect.Persist{Name: EventLog, Data: framed}),
 		effect.Log{Level: slog.LevelInfo, Msg: fmt.Sprintf("event log compacted: %d records (%d bytes) replaced by a snapshot of %d bytes",
 			before.records, before.bytes, len(framed))})

@@ -169,3 +169,33 @@ func TestCompactionCrashAtEachStepRecoversTheSameState(t *testing.T) {
 	require.Equal(t, qw, qc)
 	require.NotEmpty(t, sw.Bans, "the run left constraints to compare")
 }
+
+// TestShadowWaitsOnlyForTheLogsTail: the shadow replays the records
+// appended to the log only when it is read, at compaction; so what it has
+// not read is at most the log's tail since its snapshot (and the snapshot's
+// own record), which compaction bounds, and a compaction empties it.
+func TestShadowWaitsOnlyForTheLogsTail(t *testing.T) {
+	const bound = 40
+	st := storage.NewMem()
+	mg := New(Config{Model: loadCluster(t, "single"), CompactRecords: bound})
+	effs, err := mg.Start(t0, 0, nil)
+	require.NoError(t, err)
+	onPersist := func(p *effect.Persist) { persist(t, st, []effect.Effect{p}) }
+	answerAll(t, mg, st, t0, effs, onPersist)
+	most, emptied := 0, 0
+	for i := range 500 {
+		now := t0.Add(time.Duration(i) * time.Second)
+		before := len(mg.shadowBehind)
+		_, effs, err := mg.Admin(now, requests(i))
+		require.NoError(t, err)
+		answerAll(t, mg, st, now, effs, onPersist)
+		require.LessOrEqual(t, len(mg.shadowBehind), mg.logSize.records+1, "request %d", i)
+		if len(mg.shadowBehind) < before {
+			emptied++
+		}
+		most = max(most, len(mg.shadowBehind))
+	}
+	require.Less(t, most, 2*bound)
+	require.Greater(t, most, bound/2, "the shadow waits (the test means something)")
+	require.Greater(t, emptied, 2, "compactions read the shadow")
+}

@@ -64,7 +64,7 @@ func TestFollowerLeadsAsAColdStartWould(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, describeEffects(coldEffs), describeEffects(warmEffs))
 		require.Equal(t, cold.snapshot(), warm.snapshot())
-		require.Equal(t, cold.shadow.snapshot(), warm.shadow.snapshot())
+		require.Equal(t, cold.shadowNow().snapshot(), warm.shadowNow().snapshot())
 		require.Equal(t, cold.seq, warm.seq)
 		require.Equal(t, cold.logSize, warm.logSize)
 		require.Equal(t, cold.Events(), warm.Events())

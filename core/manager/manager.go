@@ -154,10 +154,13 @@ type Manager struct {
 	events     []Event
 	seq        uint64
 
-	// shadow has replayed exactly what the event log holds, and logSize
-	// measures it: compaction's snapshot is the shadow's (compact.go).
-	shadow  *Manager
-	logSize logSize
+	// shadow has replayed exactly what the event log holds but the
+	// records appended since it was last read (shadowBehind), which it
+	// replays when it is read (shadowNow), and logSize measures the log:
+	// compaction's snapshot is the shadow's (compact.go).
+	shadow       *Manager
+	shadowBehind [][]byte
+	logSize      logSize
 	// replayed counts the event log records replayed before Start;
 	// lastLead is the last leadership the log records (leaders.go).
 	replayed int
@@ -241,6 +244,7 @@ func (mg *Manager) replayRecords(records [][]byte) error {
 	if mg.shadow == nil {
 		mg.shadow = mg.newShadow()
 	}
+	mg.shadowNow() // what was appended before these comes first
 	for i, e := range events {
 		mg.replay(e)
 		mg.shadow.replay(e)
