@@ -48,7 +48,9 @@ const recentOps = 4096
 // Config describes one host agent.
 type Config struct {
 	Host string
-	LRM  lrm.Config
+	// LRM configures the agent's LRM; its LogLevel bounds the records of
+	// the agent's fence runs too, as frequent as its operations'.
+	LRM lrm.Config
 	// HeartbeatInterval paces the heartbeats until a manager tells the
 	// cluster's (proto.Welcome; see heartbeat.go).
 	HeartbeatInterval time.Duration
@@ -518,14 +520,16 @@ func (a *Agent) fence(now time.Time, m proto.FenceExec) []effect.Effect {
 	run := &fenceRun{msg: m, timer: a.id()}
 	a.fences[pid] = run
 	a.timers[run.timer] = pid
-	return []effect.Effect{
+	effs := append(a.batches.Take(4),
 		a.note(a.fenceRecord(history.Started, now, pid, m)),
 		a.batches.StartProcess(effect.StartProcess{ID: pid, Spec: proc.Spec{Path: path.Join(a.cfg.FenceAgentDir, m.Agent), Stdin: stdin,
 			Env: slices.Clone(a.cfg.FenceEnv)}}),
-		a.batches.SetTimer(effect.SetTimer{ID: run.timer, At: now.Add(m.Timeout)}),
-		a.log(slog.LevelInfo, "running fence agent", slog.String("device", m.Device), slog.String("action", string(m.Action)),
-			slog.String("target", m.Target)),
+		a.batches.SetTimer(effect.SetTimer{ID: run.timer, At: now.Add(m.Timeout)}))
+	if !a.logs(slog.LevelInfo) { // every device check of every host runs one
+		return effs
 	}
+	return append(effs, a.log(slog.LevelInfo, "running fence agent", slog.String("device", m.Device), slog.String("action", string(m.Action)),
+		slog.String("target", m.Target)))
 }
 
 // FenceStdin renders a fence request as the fence agent API's key=value
@@ -611,17 +615,18 @@ func (a *Agent) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effec
 	m := run.msg
 	end := a.fenceRecord(history.Ended, now, id, m)
 	end.RC, end.Killed = rc, run.timed || exit.Signal != ""
-	return []effect.Effect{
-		a.batches.CancelTimer(effect.CancelTimer{ID: run.timer}),
-		a.log(slog.LevelInfo, "fence agent finished", slog.String("device", m.Device), slog.String("action", string(m.Action)),
-			slog.String("target", m.Target), slog.Int("rc", rc), slog.Bool("timeout", run.timed)),
+	effs := append(a.batches.Take(4), a.batches.CancelTimer(effect.CancelTimer{ID: run.timer}))
+	if a.logs(slog.LevelInfo) {
+		effs = append(effs, a.log(slog.LevelInfo, "fence agent finished", slog.String("device", m.Device), slog.String("action", string(m.Action)),
+			slog.String("target", m.Target), slog.Int("rc", rc), slog.Bool("timeout", run.timed)))
+	}
+	return append(effs,
 		a.send(proto.FenceResult{Host: a.cfg.Host, Epoch: m.Epoch, Op: m.Op, Device: m.Device, Action: m.Action,
 			Target: m.Target, RC: rc, Timeout: run.timed, Output: out}),
 		// After the result (where the effects always were): the end of a
 		// fence run decides nothing the checkers judge, unlike the end of
 		// a resource operation.
-		a.note(end),
-	}
+		a.note(end))
 }
 
 // TimerFired delivers a timer.
@@ -653,6 +658,12 @@ func (a *Agent) TimerFired(now time.Time, id effect.TimerID) []effect.Effect {
 // what the agent did see it.
 func (a *Agent) send(m effect.Message) effect.Effect {
 	return a.batches.Send(effect.Send{To: effect.Manager, Conn: a.conn.cur, Msg: m})
+}
+
+// logs reports whether the agent emits records of level: those its LRM
+// emits (lrm.Config.LogLevel), which its driver keeps.
+func (a *Agent) logs(level slog.Level) bool {
+	return a.cfg.LRM.LogLevel == nil || level >= a.cfg.LRM.LogLevel.Level()
 }
 
 func (a *Agent) log(level slog.Level, msg string, attrs ...slog.Attr) effect.Log {

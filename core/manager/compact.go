@@ -149,9 +149,9 @@ func (mg *Manager) maybeCompact(effs []effect.Effect) []effect.Effect {
 	mg.logSize = logSize{}
 	mg.shadow = mg.newShadow()
 	mg.shadowBehind = append(mg.shadowBehind, payload)
-	return append(effs, mg.batches.Persist(effect.Persist{Name: EventLog, Data: framed}),
-		effect.Log{Level: slog.LevelInfo, Msg: fmt.Sprintf("event log compacted: %d records (%d bytes) replaced by a snapshot of %d bytes",
-			before.records, before.bytes, len(framed))})
+	effs = append(effs, mg.batches.Persist(effect.Persist{Name: EventLog, Data: framed}))
+	return mg.appendLog(effs, effect.Log{Level: slog.LevelInfo, Msg: fmt.Sprintf("event log compacted: %d records (%d bytes) replaced by a snapshot of %d bytes",
+		before.records, before.bytes, len(framed))})
 }
 
 // newShadow is a manager that only replays.

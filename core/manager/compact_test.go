@@ -2,6 +2,8 @@ package manager
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,13 +22,22 @@ import (
 // request's report closes at once.
 func answerAll(t *testing.T, mg *Manager, st *storage.Mem, now time.Time, effs []effect.Effect, onPersist func(*effect.Persist)) {
 	t.Helper()
+	answerEach(t, mg, now, effs, func(e effect.Effect) {
+		if p, ok := e.(*effect.Persist); ok {
+			onPersist(p)
+		}
+	})
+}
+
+// answerEach is answerAll showing each effect to each, in order.
+func answerEach(t *testing.T, mg *Manager, now time.Time, effs []effect.Effect, each func(effect.Effect)) {
+	t.Helper()
 	for round := 0; len(effs) > 0; round++ {
 		require.Less(t, round, 1000, "the cluster never came to rest")
 		var next []effect.Effect
 		for _, e := range effs {
+			each(e)
 			switch e := e.(type) {
-			case *effect.Persist:
-				onPersist(e)
 			case *effect.Send:
 				switch m := e.Msg.(type) {
 				case proto.Exec:
@@ -198,4 +209,39 @@ func TestShadowWaitsOnlyForTheLogsTail(t *testing.T) {
 	require.Less(t, most, 2*bound)
 	require.Greater(t, most, bound/2, "the shadow waits (the test means something)")
 	require.Greater(t, emptied, 2, "compactions read the shadow")
+}
+
+// TestLogLevelDropsOnlyTheRecordsBelowIt: a manager told a log level
+// (Config.LogLevel, as the simulator's Warn) returns, input for input, the
+// effects of one told none, but for the records below the level.
+func TestLogLevelDropsOnlyTheRecordsBelowIt(t *testing.T) {
+	run := func(level slog.Leveler) (kept, dropped []string) {
+		mg := New(Config{Model: loadCluster(t, "single"), LogLevel: level})
+		each := func(e effect.Effect) {
+			if l, ok := e.(effect.Log); ok && l.Level < slog.LevelWarn {
+				dropped = append(dropped, e.Describe())
+				return
+			}
+			kept = append(kept, e.Describe())
+		}
+		effs, err := mg.Start(t0, 0, nil)
+		require.NoError(t, err)
+		answerEach(t, mg, t0, effs, each)
+		for _, h := range []string{"h1", "h2"} {
+			answerEach(t, mg, t0, mg.HostConnected(t0, h, effect.ConnID(len(h))), each)
+			answerEach(t, mg, t0, mg.Receive(t0, h, proto.Hello{Host: h}), each)
+		}
+		for i := range 100 {
+			now := t0.Add(time.Duration(i) * time.Second)
+			_, effs, err := mg.Admin(now, requests(i))
+			require.NoError(t, err)
+			answerEach(t, mg, now, effs, each)
+		}
+		return kept, dropped
+	}
+	all, below := run(nil)
+	require.Contains(t, strings.Join(below, "\n"), "dispatching", "the test means something")
+	warn, none := run(slog.LevelWarn)
+	require.Empty(t, none)
+	require.Equal(t, all, warn)
 }

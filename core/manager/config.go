@@ -400,7 +400,7 @@ func (mg *Manager) pruneOrphans(now time.Time) []effect.Effect {
 			}
 		}
 	}
-	return append(effs, effect.Log{Level: slog.LevelInfo, Msg: fmt.Sprintf("%d orphaned resources stopped everywhere and forgotten", len(rscs))})
+	return mg.appendLog(effs, effect.Log{Level: slog.LevelInfo, Msg: fmt.Sprintf("%d orphaned resources stopped everywhere and forgotten", len(rscs))})
 }
 
 // dropConstraints forgets the admin constraints of a group that is an

@@ -122,7 +122,7 @@ func (mg *Manager) welcome(now time.Time, m proto.Hello) []effect.Effect {
 		effs = append(effs, effect.Log{Level: slog.LevelWarn, Msg: msg, Attrs: []slog.Attr{slog.String("host", m.Host)}})
 		effs = append(effs, mg.event(now, Event{Kind: "agent-heartbeat", Host: m.Host, Message: msg})...)
 	case m.Heartbeat != c.HeartbeatInterval:
-		effs = append(effs, effect.Log{Level: slog.LevelInfo, Msg: "the agent heartbeated at another interval than the cluster's; told the cluster's",
+		effs = mg.appendLog(effs, effect.Log{Level: slog.LevelInfo, Msg: "the agent heartbeated at another interval than the cluster's; told the cluster's",
 			Attrs: []slog.Attr{slog.String("host", m.Host), slog.Duration("was", m.Heartbeat), slog.Duration("heartbeat_interval", c.HeartbeatInterval)}})
 	}
 	return effs
@@ -289,10 +289,10 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	case hi.fence.active:
 		// Said, so that the time to the next "fencing host" line is
 		// explained: the fence under way settles this loss too.
-		effs = append(effs, effect.Log{Level: slog.LevelInfo, Msg: "host lost while a fence of it is under way: that fence settles it",
+		effs = mg.appendLog(effs, effect.Log{Level: slog.LevelInfo, Msg: "host lost while a fence of it is under way: that fence settles it",
 			Attrs: []slog.Attr{slog.String("host", hi.name)}})
 	case hi.fence.retryTimer != 0:
-		effs = append(effs, effect.Log{Level: slog.LevelInfo, Msg: "host lost while its failed fence waits out its retry backoff: fenced when it ends",
+		effs = mg.appendLog(effs, effect.Log{Level: slog.LevelInfo, Msg: "host lost while its failed fence waits out its retry backoff: fenced when it ends",
 			Attrs: []slog.Attr{slog.String("host", hi.name)}})
 	default:
 		// Fence at once rather than when the planner next runs: the
@@ -349,6 +349,9 @@ func (mg *Manager) noticeClockJump(now time.Time) []effect.Effect {
 	level := slog.LevelDebug
 	if late > 2*hb {
 		level = slog.LevelWarn // longer than any stall of a running process: it was stopped
+	}
+	if !mg.logs(level) {
+		return nil
 	}
 	return []effect.Effect{effect.Log{Level: level, Msg: "clock jumped: the manager was not running; every host gets a grace to be read",
 		Attrs: []slog.Attr{slog.Duration("late", late), slog.Duration("grace", min(hb, late))}}}

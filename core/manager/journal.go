@@ -138,6 +138,19 @@ func (mg *Manager) cleanup(rsc string) {
 }
 
 // logRsc is a log line about a resource: it carries the human name.
+// logs reports whether the manager emits records of level
+// (Config.LogLevel).
+func (mg *Manager) logs(level slog.Level) bool { return level >= mg.minLevel }
+
+// appendLog appends e to effs if the manager emits its level. (A record
+// on a frequent path is not built at all below the level: see logs.)
+func (mg *Manager) appendLog(effs []effect.Effect, e effect.Log) []effect.Effect {
+	if !mg.logs(e.Level) {
+		return effs
+	}
+	return append(effs, e)
+}
+
 func (mg *Manager) logRsc(level slog.Level, rsc string, msg string, attrs ...slog.Attr) effect.Log {
 	name := rsc
 	if r, ok := mg.m.Resource(rsc); ok {

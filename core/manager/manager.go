@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/basalt-ha/basalt/core/effect"
@@ -62,12 +63,20 @@ type Config struct {
 	// log carry it, so that the next leader says whom it took over from,
 	// and why (leaders.go).
 	Replica string
+	// LogLevel is the least level of the Log effects the manager emits,
+	// read once by New; nil emits every record. A driver that discards
+	// records below some level says so here, and the manager does not
+	// build them: the simulator keeps only warnings and errors, and a
+	// record per command dispatched was two allocations for nothing.
+	LogLevel slog.Leveler
 }
 
 // Manager is the manager state machine. It is not safe for concurrent use:
 // a driver feeds it one input at a time.
 type Manager struct {
 	cfg Config
+	// minLevel is cfg.LogLevel's level (the least there is without one).
+	minLevel slog.Level
 	// m is what the manager acts on: base, the running configuration,
 	// with its orphans (config.go). configText and configVersion are
 	// base's source and version as applied (""/0: the start-up file);
@@ -172,8 +181,12 @@ type Manager struct {
 // New returns a manager for the configured cluster. Start must be called
 // before any other input.
 func New(cfg Config) *Manager {
+	minLevel := slog.Level(math.MinInt)
+	if cfg.LogLevel != nil {
+		minLevel = cfg.LogLevel.Level()
+	}
 	mg := &Manager{
-		cfg: cfg, m: cfg.Model, base: cfg.Model,
+		cfg: cfg, minLevel: minLevel, m: cfg.Model, base: cfg.Model,
 		hosts:    map[string]*hostInfo{},
 		failures: map[string]map[string]planner.Failure{},
 		fatal:    map[string]string{},

@@ -61,14 +61,16 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	if hi := mg.hosts[a.Host]; hi.known != nil {
 		hi.known[r.ID] = true // it registers what it is told about
 	}
-	return []effect.Effect{
+	effs := append(mg.batches.Take(3),
 		mg.batches.Send(effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
 			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params, Instance: mg.instanceName(r.ID, a.Host),
 				Meta: mg.cloneMeta(r.ID, a.Host)},
 			Request: req}}),
-		mg.batches.SetTimer(effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)}),
-		mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)),
+		mg.batches.SetTimer(effect.SetTimer{ID: t, At: now.Add(req.Timeout + opSlack)}))
+	if !mg.logs(slog.LevelInfo) {
+		return effs
 	}
+	return append(effs, mg.logRsc(slog.LevelInfo, r.ID, "dispatching", slog.String("action", string(a.Kind)), slog.String("host", a.Host)))
 }
 
 // instanceName is the OCF_RESOURCE_INSTANCE of rsc's instance on host: for

@@ -24,7 +24,7 @@ func (mg *Manager) hostPersist(now time.Time, m proto.Heartbeat) []effect.Effect
 	}
 	hi.persistErr = m.PersistError
 	if m.PersistError == "" {
-		return append(mg.event(now, Event{Kind: "host-persists", Host: m.Host, Message: "the agent persists its records again"}),
+		return mg.appendLog(mg.event(now, Event{Kind: "host-persists", Host: m.Host, Message: "the agent persists its records again"}),
 			effect.Log{Level: slog.LevelInfo, Msg: "agent persists again", Attrs: []slog.Attr{slog.String("host", m.Host)}})
 	}
 	return append(mg.event(now, Event{Kind: "host-cannot-persist", Host: m.Host,

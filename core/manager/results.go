@@ -73,6 +73,9 @@ func (mg *Manager) notified(now time.Time, r *model.Resource, p *pendingOp, res 
 		what = n.Type + "-" + string(n.Operation)
 	}
 	if !res.Failed() {
+		if !mg.logs(slog.LevelDebug) {
+			return nil
+		}
 		return []effect.Effect{mg.logRsc(slog.LevelDebug, r.ID, "notified", slog.String("host", p.host), slog.String("notify", what))}
 	}
 	effs := []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "notification failed: ignored", slog.String("host", p.host),
@@ -316,7 +319,7 @@ func (mg *Manager) monitored(now time.Time, r *model.Resource, p *pendingOp, res
 		// Known stopped there (a probe or a stop said so since): the
 		// monitor outlived what it watched, and its report is no failure
 		// of the group wherever it runs now.
-		return append(mg.cancelMonitors(r.ID, p.host), mg.logRsc(slog.LevelInfo, r.ID, "report of an unwanted monitor dropped",
+		return mg.appendLog(mg.cancelMonitors(r.ID, p.host), mg.logRsc(slog.LevelInfo, r.ID, "report of an unwanted monitor dropped",
 			slog.String("host", p.host), slog.String("result", describe(res))))
 	}
 	if !res.Failed() && res.ExitReason == "" {

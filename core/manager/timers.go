@@ -63,6 +63,9 @@ func (mg *Manager) cancelTimer(id effect.TimerID) effect.Effect {
 func (mg *Manager) timerFired(now time.Time, id effect.TimerID) []effect.Effect {
 	use, ok := mg.timers[id]
 	if !ok {
+		if !mg.logs(slog.LevelDebug) {
+			return nil
+		}
 		return []effect.Effect{effect.Log{Level: slog.LevelDebug, Msg: "unknown or cancelled timer fired: dropped",
 			Attrs: []slog.Attr{slog.Uint64("timer", uint64(id))}}}
 	}

@@ -541,7 +541,7 @@ func (c *Cluster) StartManager() {
 		c.CrashManager() // a frozen one too: a restart kills the stopped process
 	}
 	mi := c.newInst(nil)
-	mi.m = manager.New(manager.Config{Model: c.Model})
+	mi.m = manager.New(manager.Config{Model: c.Model, LogLevel: tracedLogLevel})
 	rec, err := manager.Recover(c.mstore)
 	if err != nil {
 		panic(fmt.Sprintf("simulated manager state: %v", err)) // the simulator never corrupts it
@@ -793,7 +793,7 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 			}
 		case effect.Log:
 			c.noteLoss(mi, e)
-			if e.Level >= slog.LevelWarn {
+			if e.Level >= tracedLogLevel {
 				c.trace("manager log %s %s", e.Level, e.Describe())
 			}
 		default:
@@ -1448,8 +1448,10 @@ func (c *Cluster) FailDevice(device string, f DeviceFault) {
 // ClearDeviceFaults removes every device fault.
 func (c *Cluster) ClearDeviceFaults() { c.dfaults = map[string]DeviceFault{} }
 
-// tracedLogLevel is the least level of an agent's log records that the
-// trace keeps; the agents' LRMs build none below it (lrm.Config.LogLevel).
+// tracedLogLevel is the least level of the agents' and the managers' log
+// records that the trace keeps; the agents' LRMs and the managers build
+// none below it (lrm.Config.LogLevel, manager.Config.LogLevel). The
+// managers' "host lost", which the liveness judge reads, is an error.
 const tracedLogLevel = slog.LevelWarn
 
 func (c *Cluster) applyAgent(h *host, effs []effect.Effect) {

@@ -544,7 +544,7 @@ func (c *Cluster) leaderPersist(mi *mgrInst, e *effect.Persist) bool {
 
 // replicaConfig is the manager configuration of replica r.
 func (c *Cluster) replicaConfig(r *replica) manager.Config {
-	return manager.Config{Model: c.Model, Replica: r.name}
+	return manager.Config{Model: c.Model, Replica: r.name, LogLevel: tracedLogLevel}
 }
 
 // followJournal keeps c.journal, the journal's records, as the store holds
