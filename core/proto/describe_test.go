@@ -39,7 +39,19 @@ func describeCases() []Describer {
 			Cancel{Epoch: 2, Op: 5, Resource: "db:1", Key: k},
 			Cancel{Epoch: 2, Op: 5, Resource: odd, Key: k, Setup: OpID(math.MaxUint64 - uint64(i))})
 	}
+	for _, a := range []FenceAction{FenceOff, FenceStatus, FenceAction(odd)} {
+		out = append(out,
+			FenceExec{Epoch: 4, Op: 8, Device: "pdu", Action: a, Target: "h2", Agent: "fence_ipmilan", Timeout: time.Second},
+			FenceExec{Epoch: math.MaxUint64, Device: odd, Action: a},
+			FenceResult{Host: "h1", Epoch: 4, Op: 8, Device: "pdu", Action: a, Target: "h2", RC: 0},
+			FenceResult{Host: odd, Epoch: 1, Op: math.MaxUint64, Device: "ipmi", Action: a, Target: odd, RC: -9, Timeout: true, Output: odd},
+			FenceResult{RC: math.MinInt})
+	}
 	return append(out,
+		Refused{},
+		Refused{Host: "h1", Epoch: 3, Op: 7, Reason: "stale epoch", Stale: true},
+		Refused{Host: "h2", Reason: odd},
+		Refused{Host: "h3", Reason: strings.Repeat("a reason longer than Describe's stack buffer ", 6)},
 		Heartbeat{},
 		Heartbeat{Host: "h2", Epoch: 12, Seq: 34},
 		Heartbeat{Host: "h3", Epoch: math.MaxUint64, Seq: math.MaxUint64, PersistError: "disk full"},
@@ -63,6 +75,13 @@ func fmtDescribe(t *testing.T, d Describer) string {
 			return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d cannot-persist=%q", m.Host, m.Epoch, m.Seq, m.PersistError)
 		}
 		return fmt.Sprintf("heartbeat host=%s epoch=%d seq=%d", m.Host, m.Epoch, m.Seq)
+	case FenceExec:
+		return fmt.Sprintf("fence-exec epoch=%d op=%d device=%s action=%s target=%s", m.Epoch, m.Op, m.Device, m.Action, m.Target)
+	case FenceResult:
+		return fmt.Sprintf("fence-result host=%s epoch=%d op=%d device=%s action=%s target=%s rc=%d timeout=%t",
+			m.Host, m.Epoch, m.Op, m.Device, m.Action, m.Target, m.RC, m.Timeout)
+	case Refused:
+		return fmt.Sprintf("refused host=%s epoch=%d op=%d stale=%t reason=%q", m.Host, m.Epoch, m.Op, m.Stale, m.Reason)
 	case OpResult:
 		r := m.Result
 		res := fmt.Sprintf("%s %s (%s) call=%d status=%s rc=%d(%s) outcome=%s",
@@ -106,6 +125,9 @@ func TestAppendDescribeAllocatesNothing(t *testing.T) {
 		Cancel{Epoch: 1, Op: 3, Resource: "db:0", Key: lrm.OpKey{Action: ocf.Monitor, Interval: time.Second}, Setup: 2},
 		OpResult{Host: "h1", Epoch: 1, Op: 2, Result: lrm.Result{CallID: 4, Resource: "db:0", Name: "db",
 			Action: ocf.Start, RC: ocf.ErrGeneric, Status: lrm.Done, Outcome: ocf.Stopped, ExitReason: "no \"db\""}},
+		FenceExec{Epoch: 1, Op: 5, Device: "pdu", Action: FenceStatus, Target: "h2"},
+		FenceResult{Host: "h1", Epoch: 1, Op: 5, Device: "pdu", Action: FenceStatus, Target: "h2", RC: 2},
+		Refused{Host: "h1", Epoch: 1, Op: 6, Reason: "stale epoch", Stale: true},
 	}
 	for _, d := range common {
 		if n := testing.AllocsPerRun(10, func() { d.AppendDescribe(buf[:0]) }); n != 0 {

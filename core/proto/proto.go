@@ -111,7 +111,22 @@ type FenceExec struct {
 
 // Describe implements Message.
 func (m FenceExec) Describe() string {
-	return fmt.Sprintf("fence-exec epoch=%d op=%d device=%s action=%s target=%s", m.Epoch, m.Op, m.Device, m.Action, m.Target)
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
+}
+
+// AppendDescribe appends Describe's text to b (see Describer).
+func (m FenceExec) AppendDescribe(b []byte) []byte {
+	b = appendEpochOp(append(b, "fence-exec"...), m.Epoch, m.Op)
+	return appendFence(b, m.Device, m.Action, m.Target)
+}
+
+// appendFence appends " device=D action=A target=T", what a fence command
+// and its result say of the fence.
+func appendFence(b []byte, device string, action FenceAction, target string) []byte {
+	b = append(append(b, " device="...), device...)
+	b = append(append(b, " action="...), action...)
+	return append(append(b, " target="...), target...)
 }
 
 // Hello is an agent's first message after (re)connecting: what it runs, so
@@ -248,7 +263,7 @@ func (m OpResult) AppendDescribe(b []byte) []byte {
 }
 
 // Describer is implemented by the messages sent most often (heartbeats,
-// commands, results): AppendDescribe appends exactly Describe's text to a
+// commands, results, fence commands and results, refusals): AppendDescribe appends exactly Describe's text to a
 // buffer, so that a trace built in one reused buffer (the simulator's,
 // which describes every message it delivers) formats them without fmt and
 // without a string per message. A test holds the two texts equal.
@@ -285,8 +300,16 @@ type FenceResult struct {
 
 // Describe implements Message.
 func (m FenceResult) Describe() string {
-	return fmt.Sprintf("fence-result host=%s epoch=%d op=%d device=%s action=%s target=%s rc=%d timeout=%t",
-		m.Host, m.Epoch, m.Op, m.Device, m.Action, m.Target, m.RC, m.Timeout)
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
+}
+
+// AppendDescribe appends Describe's text to b (see Describer).
+func (m FenceResult) AppendDescribe(b []byte) []byte {
+	b = append(append(b, "fence-result host="...), m.Host...)
+	b = appendFence(appendEpochOp(b, m.Epoch, m.Op), m.Device, m.Action, m.Target)
+	b = strconv.AppendInt(append(b, " rc="...), int64(m.RC), 10)
+	return strconv.AppendBool(append(b, " timeout="...), m.Timeout)
 }
 
 // Refused tells the manager a command was not carried out, and why (a
@@ -303,7 +326,15 @@ type Refused struct {
 
 // Describe implements Message.
 func (m Refused) Describe() string {
-	return fmt.Sprintf("refused host=%s epoch=%d op=%d stale=%t reason=%q", m.Host, m.Epoch, m.Op, m.Stale, m.Reason)
+	var buf [describeBuf]byte // on the stack: the string is the one allocation
+	return string(m.AppendDescribe(buf[:0]))
+}
+
+// AppendDescribe appends Describe's text to b (see Describer).
+func (m Refused) AppendDescribe(b []byte) []byte {
+	b = appendEpochOp(append(append(b, "refused host="...), m.Host...), m.Epoch, m.Op)
+	b = strconv.AppendBool(append(b, " stale="...), m.Stale)
+	return strconv.AppendQuote(append(b, " reason="...), m.Reason) // fmt's %q
 }
 
 // Forget tells an agent to drop a resource it knows but the cluster no
