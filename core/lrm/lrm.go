@@ -305,7 +305,7 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 
 // checkDefinition refuses a definition the agent could not be run with.
 func (l *LRM) checkDefinition(r Resource) error {
-	if _, err := r.Agent.Path(l.cfg.OCFRoot); err != nil {
+	if err := r.Agent.CheckPath(l.cfg.OCFRoot); err != nil {
 		return fmt.Errorf("register %s (%s): %w", r.ID, r.Name, err)
 	}
 	if n, ok := strings.CutPrefix(r.Instance, r.ID+":"); r.Instance != "" && (!ok || n == "" || strings.Trim(n, "0123456789") != "") {

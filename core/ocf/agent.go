@@ -70,13 +70,23 @@ func (a Agent) String() string { return "ocf:" + a.Provider + ":" + a.Type }
 // Path returns root/resource.d/<provider>/<type>. It is lexical; the live
 // side also refuses a path that escapes root through symbolic links.
 func (a Agent) Path(root string) (string, error) {
-	if err := a.validate(); err != nil {
-		return "", fmt.Errorf("agent %s: %w", a, err)
-	}
-	if !path.IsAbs(root) {
-		return "", fmt.Errorf("agent %s: OCF root %q is not an absolute path", a, root)
+	if err := a.CheckPath(root); err != nil {
+		return "", err
 	}
 	return path.Join(path.Clean(root), "resource.d", a.Provider, a.Type), nil
+}
+
+// CheckPath is Path's error alone: whether the agent has a path under
+// root, without building it (the LRM checks every definition it is
+// given, and builds the path only to run the agent).
+func (a Agent) CheckPath(root string) error {
+	if err := a.validate(); err != nil {
+		return fmt.Errorf("agent %s: %w", a, err)
+	}
+	if !path.IsAbs(root) {
+		return fmt.Errorf("agent %s: OCF root %q is not an absolute path", a, root)
+	}
+	return nil
 }
 
 // Action is an OCF action name.
