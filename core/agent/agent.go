@@ -444,7 +444,7 @@ func (a *Agent) existing(req lrm.OpRequest) (lrm.OpRequest, bool) {
 func (a *Agent) route(now time.Time, effs []effect.Effect) []effect.Effect {
 	var persisted []effect.Effect // with a record to write first: a copy
 	for i, e := range effs {
-		n, ok := e.(lrm.Notify)
+		n, ok := e.(*lrm.Notify)
 		if !ok {
 			if persisted != nil {
 				persisted = append(persisted, e)
@@ -462,6 +462,7 @@ func (a *Agent) route(now time.Time, effs []effect.Effect) []effect.Effect {
 			}
 			persisted = append(persisted, p)
 		}
+		a.lrm.Recycle(n) // read: the message and the record hold copies
 		if persisted != nil {
 			persisted = append(persisted, send)
 		} else {

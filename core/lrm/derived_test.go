@@ -61,7 +61,7 @@ func TestRunsGetTheEnvironmentOfTheirDefinition(t *testing.T) {
 		now = now.Add(time.Second)
 		var res *lrm.Result
 		for _, e := range l.ProcessExited(now, sp.ID, proc.Exit{}) {
-			if lg, ok := e.(lrm.Notify); ok {
+			if lg, ok := e.(*lrm.Notify); ok {
 				res = &lg.Result
 			}
 		}

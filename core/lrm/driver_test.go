@@ -24,7 +24,7 @@ type world struct {
 	runner  *simproc.Runner
 	lrm     *lrm.LRM
 	timers  map[effect.TimerID]eventq.ID
-	notes   []lrm.Notify
+	notes   []*lrm.Notify
 	logs    []effect.Log
 	effects []string
 	// batches, when set, are shared with the LRM, and every batch is
@@ -65,7 +65,7 @@ func (w *world) apply(effs []effect.Effect) {
 		case *effect.CancelTimer:
 			w.q.Cancel(w.timers[e.ID])
 			delete(w.timers, e.ID)
-		case lrm.Notify:
+		case *lrm.Notify:
 			w.notes = append(w.notes, e)
 		case effect.Log:
 			w.logs = append(w.logs, e)

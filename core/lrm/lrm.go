@@ -84,14 +84,44 @@ type Config struct {
 	LogLevel slog.Leveler
 }
 
-// Notify is the effect that tells a subscriber of a result.
+// Notify is the effect that tells a subscriber of a result. It is a
+// pointer, one per result: a machine that embeds the LRM and reads its
+// notifications itself (the agent, which turns each into a message)
+// hands each back when it is done with it (Recycle), and the LRM tells the
+// next result in it.
 type Notify struct {
 	Subscriber string
 	Result     Result
 }
 
 // Describe implements effect.Effect.
-func (n Notify) Describe() string { return "notify " + n.Subscriber + " " + n.Result.String() }
+func (n *Notify) Describe() string { return "notify " + n.Subscriber + " " + n.Result.String() }
+
+// maxSpareNotifies bounds the notifications kept for reuse: an input
+// tells a few results.
+const maxSpareNotifies = 16
+
+// notify is the notification of res to s, a recycled one if there is one.
+func (l *LRM) notify(s string, res Result) *Notify {
+	if n := len(l.notifies); n > 0 {
+		e := l.notifies[n-1]
+		l.notifies[n-1] = nil
+		l.notifies = l.notifies[:n-1]
+		e.Subscriber, e.Result = s, res
+		return e
+	}
+	return &Notify{Subscriber: s, Result: res}
+}
+
+// Recycle hands back a notification the caller has read and keeps no part
+// of (it copied the result), for the LRM to tell a later result in. Only
+// the LRM's own notifications may be recycled, each once.
+func (l *LRM) Recycle(n *Notify) {
+	if len(l.notifies) < maxSpareNotifies {
+		*n = Notify{}
+		l.notifies = append(l.notifies, n)
+	}
+}
 
 type opState int
 
@@ -226,8 +256,10 @@ type LRM struct {
 	// minLevel is Config.LogLevel's level (the least there is without one).
 	minLevel slog.Level
 	// batches, when shared (ShareBatches), is where the LRM takes the
-	// slices of its batches from.
-	batches *effect.Batches
+	// slices of its batches from; notifies are the notifications handed
+	// back (Recycle).
+	batches  *effect.Batches
+	notifies []*Notify
 }
 
 // New returns an LRM with no resources.
@@ -770,7 +802,7 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 	}
 	if changed {
 		for _, s := range l.subs {
-			effs = append(effs, Notify{Subscriber: s, Result: res})
+			effs = append(effs, l.notify(s, res))
 		}
 	}
 	return effs

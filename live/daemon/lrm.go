@@ -218,7 +218,7 @@ func (d *LRM) apply(effs []effect.Effect) {
 			d.timers.cancel(e.ID)
 		case effect.Log:
 			d.log.LogAttrs(context.Background(), e.Level, e.Msg, e.Attrs...)
-		case lrm.Notify:
+		case *lrm.Notify:
 			if ch, ok := d.waiters[e.Result.CallID]; ok && e.Result.Interval == 0 {
 				delete(d.waiters, e.Result.CallID)
 				ch <- e.Result // buffered, one result per waiter
