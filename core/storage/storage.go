@@ -71,18 +71,21 @@ func ValidName(name string) error {
 // final append. Mem is not safe for concurrent use: the simulator runs on one
 // goroutine, and drivers serialise their effects.
 type Mem struct {
-	files map[string][]byte
+	// files holds each file's bytes behind a pointer, so that an append
+	// (most of a simulation's writes) looks its file up once.
+	files map[string]*[]byte
 }
 
 // NewMem returns an empty Mem.
-func NewMem() *Mem { return &Mem{files: map[string][]byte{}} }
+func NewMem() *Mem { return &Mem{files: map[string]*[]byte{}} }
 
 // Clone is a copy of everything m holds, as a backup of a state directory
 // would be: later writes to either do not reach the other.
 func (m *Mem) Clone() *Mem {
 	out := NewMem()
 	for name, data := range m.files { // purity:unordered a copy, file by file, into another map
-		out.files[name] = append([]byte(nil), data...)
+		b := append([]byte(nil), *data...)
+		out.files[name] = &b
 	}
 	return out
 }
@@ -96,7 +99,7 @@ func (m *Mem) Read(name string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("read %s: %w", name, ErrNotFound)
 	}
-	return slices.Clone(b), nil
+	return slices.Clone(*b), nil
 }
 
 // Write implements Store.
@@ -108,11 +111,12 @@ func (m *Mem) Write(name string, data []byte) error {
 	// and Clone copy out of it), and a record rewritten as a fresh base
 	// and then appended to until it is rewritten again (the agent's logs)
 	// grew a new buffer, zeroed and copied, every cycle.
-	if old := m.files[name]; old != nil && cap(old) >= len(data) {
-		m.files[name] = append(old[:0], data...)
+	if old := m.files[name]; old != nil && cap(*old) >= len(data) {
+		*old = append((*old)[:0], data...)
 		return nil
 	}
-	m.files[name] = bytesCopy(data)
+	b := bytesCopy(data)
+	m.files[name] = &b
 	return nil
 }
 
@@ -123,12 +127,13 @@ func (m *Mem) Append(name string, data []byte) error {
 	}
 	b, ok := m.files[name]
 	if !ok {
-		b = []byte{}
+		b = &[]byte{}
+		m.files[name] = b
 	}
 	// In place: the slice is the Mem's own (Write copies, Read clones), and
 	// copying the whole log on every append would make a long simulation
 	// quadratic.
-	m.files[name] = append(b, data...)
+	*b = append(*b, data...)
 	return nil
 }
 
@@ -141,10 +146,10 @@ func (m *Mem) Truncate(name string, size int64) error {
 	if !ok {
 		return fmt.Errorf("truncate %s: %w", name, ErrNotFound)
 	}
-	if size < 0 || size > int64(len(b)) {
-		return fmt.Errorf("truncate %s to %d: size is outside 0..%d", name, size, len(b))
+	if size < 0 || size > int64(len(*b)) {
+		return fmt.Errorf("truncate %s to %d: size is outside 0..%d", name, size, len(*b))
 	}
-	m.files[name] = b[:size]
+	*b = (*b)[:size]
 	return nil
 }
 
@@ -170,8 +175,8 @@ func (m *Mem) TearTail(name string, n int) {
 	if !ok || n <= 0 {
 		return
 	}
-	keep := max(0, len(b)-n)
-	m.files[name] = b[:keep]
+	keep := max(0, len(*b)-n)
+	*b = (*b)[:keep]
 }
 
 // bytesCopy copies b into a new non-nil slice, so that an empty record reads
