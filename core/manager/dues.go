@@ -15,7 +15,19 @@ import (
 // ones outnumber them. It is not container/heap because every timer set
 // pushes, and that interface boxes each entry: an allocation per timer on
 // the manager's hottest path.
-type dues []due
+//
+// floor spares most inputs the heap: no timer is due before it, since it
+// was the earliest when last looked up and every timer set since is in it.
+// A timer fires at its instant, so an input finds a late one only after a
+// pause of the manager (a clock jump), and otherwise needs no look at all.
+type dues struct {
+	h []due
+	// floor is valid with floorOK; none says there was no timer (no
+	// floor) and none was set since.
+	floor   time.Time
+	floorOK bool
+	none    bool
+}
 
 type due struct {
 	at time.Time
@@ -25,9 +37,12 @@ type due struct {
 func (d due) before(o due) bool { return d.at.Before(o.at) || d.at.Equal(o.at) && d.id < o.id }
 
 // push notes that timer id is due at at.
-func (h *dues) push(id effect.TimerID, at time.Time) {
-	*h = append(*h, due{at: at, id: id})
-	s := *h
+func (d *dues) push(id effect.TimerID, at time.Time) {
+	if d.none || at.Before(d.floor) {
+		d.floor, d.none = at, false
+	}
+	d.h = append(d.h, due{at: at, id: id})
+	s := d.h
 	for i := len(s) - 1; i > 0; {
 		parent := (i - 1) / 2
 		if !s[i].before(s[parent]) {
@@ -39,17 +54,17 @@ func (h *dues) push(id effect.TimerID, at time.Time) {
 }
 
 // pop removes the top entry.
-func (h *dues) pop() {
-	s := *h
+func (d *dues) pop() {
+	s := d.h
 	last := len(s) - 1
 	s[0] = s[last]
-	*h = s[:last]
-	h.down(0)
+	d.h = s[:last]
+	d.down(0)
 }
 
 // down moves the entry at i down to its place below.
-func (h *dues) down(i int) {
-	s := *h
+func (d *dues) down(i int) {
+	s := d.h
 	for {
 		l, r, least := 2*i+1, 2*i+2, i
 		if l < len(s) && s[l].before(s[least]) {
@@ -69,18 +84,33 @@ func (h *dues) down(i int) {
 // earliest is the earliest instant a timer of table is due at, zero when
 // none is: the same as a walk over the table, since every instant set in
 // the table was pushed.
-func (h *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
-	if len(*h) > 64 && len(*h) > 2*len(table) {
-		h.rebuild(table)
-	}
-	for len(*h) > 0 {
-		top := (*h)[0]
+func (d *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
+	d.trim(table)
+	for len(d.h) > 0 {
+		top := d.h[0]
 		if use, ok := table[top.id]; ok && use.at.Equal(top.at) {
+			d.floor, d.floorOK, d.none = top.at, true, false
 			return top.at
 		}
-		h.pop()
+		d.pop()
 	}
+	d.floor, d.floorOK, d.none = time.Time{}, true, true
 	return time.Time{}
+}
+
+// lateAt reports whether a timer of table may be due before now: when not,
+// earliest would be now or later, and is not looked up.
+func (d *dues) lateAt(now time.Time) bool {
+	return !d.floorOK || !d.none && now.After(d.floor)
+}
+
+// trim rebuilds the heap when stale entries outnumber the live ones: at
+// every look up, and after the timers an input set (a manager that is
+// never late looks nothing up, and would keep every stale entry).
+func (d *dues) trim(table map[effect.TimerID]timerUse) {
+	if len(d.h) > 64 && len(d.h) > 2*len(table) {
+		d.rebuild(table)
+	}
 }
 
 // rebuild keeps the live entries: those the table still has a timer due
@@ -89,11 +119,11 @@ func (h *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
 // once held every boot probe's timer keeps its size, and walking it costs
 // that size however few timers are left. A timer set twice to one instant
 // is in twice; should such copies be most of what is left, they go too.
-func (h *dues) rebuild(table map[effect.TimerID]timerUse) {
-	live := (*h)[:0]
-	for _, d := range *h {
-		if use, ok := table[d.id]; ok && !d.at.IsZero() && use.at.Equal(d.at) {
-			live = append(live, d)
+func (d *dues) rebuild(table map[effect.TimerID]timerUse) {
+	live := d.h[:0]
+	for _, e := range d.h {
+		if use, ok := table[e.id]; ok && !e.at.IsZero() && use.at.Equal(e.at) {
+			live = append(live, e)
 		}
 	}
 	if len(live) > 64 && len(live) > 2*len(table) {
@@ -106,11 +136,11 @@ func (h *dues) rebuild(table map[effect.TimerID]timerUse) {
 			}
 			return 0
 		})
-		*h = slices.CompactFunc(live, func(a, b due) bool { return a.id == b.id && a.at.Equal(b.at) })
+		d.h = slices.CompactFunc(live, func(a, b due) bool { return a.id == b.id && a.at.Equal(b.at) })
 		return
 	}
-	*h = live
+	d.h = live
 	for i := len(live)/2 - 1; i >= 0; i-- {
-		h.down(i)
+		d.down(i)
 	}
 }

@@ -326,6 +326,9 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 // second absence longer than a heartbeat interval within the same silence
 // is a real stop again and earns another grace.
 func (mg *Manager) noticeClockJump(now time.Time) []effect.Effect {
+	if !mg.dues.lateAt(now) {
+		return nil // no timer is due before now (dues.floor)
+	}
 	hb := mg.m.Cluster.HeartbeatInterval
 	due := mg.earliestDue()
 	late := now.Sub(due)

@@ -143,5 +143,6 @@ func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
 			}
 		}
 	}
+	mg.dues.trim(mg.timers)
 	return effs
 }
