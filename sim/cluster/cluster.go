@@ -916,7 +916,10 @@ func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message) {
 	if span > 0 {
 		delay += time.Duration(c.netRng.Int64N(span + 1))
 	}
-	delay += c.clog[from+">"+to] + c.retransmission()
+	if len(c.clog) > 0 { // the key is built only when some link is clogged
+		delay += c.clog[from+">"+to]
+	}
+	delay += c.retransmission()
 	// A connection delivers in the order it was sent: a message held up
 	// by a retransmission holds up every later one behind it. (A
 	// nanosecond apart: the queue orders events of one instant at random.)
@@ -1538,7 +1541,10 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 	in := c.instanceOf(spec)
 	rsc = in.rsc
 	score := promotionScore(spec.Env, action)
-	fault := c.rfaults[h.name+"/"+rsc+"/"+action]
+	var fault *ResourceFault
+	if len(c.rfaults) > 0 { // the key is built only when some run is to misbehave
+		fault = c.rfaults[h.name+"/"+rsc+"/"+action]
+	}
 	if fault != nil && fault.Times > 0 {
 		fault.Times--
 		if fault.Times == 0 {
