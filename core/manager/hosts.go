@@ -159,6 +159,12 @@ func (mg *Manager) seen(now time.Time, host string) []effect.Effect {
 	if !ok {
 		return nil
 	}
+	return mg.seenHost(now, hi)
+}
+
+// seenHost is seen of the host hi.
+func (mg *Manager) seenHost(now time.Time, hi *hostInfo) []effect.Effect {
+	host := hi.name
 	hi.lastSeen = now
 	effs := append(mg.batches.Take(1), mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: now.Add(mg.m.Cluster.DeadTimeout)}))
 	if !hi.talking {

@@ -340,7 +340,11 @@ func (mg *Manager) route(now time.Time, msg effect.Message) []effect.Effect {
 		if m.Epoch <= mg.epoch {
 			mg.followsUs(m.Host)
 		}
-		return append(mg.seen(now, m.Host), mg.hostPersist(now, m)...)
+		hi, ok := mg.hosts[m.Host] // once: every host heartbeats every interval
+		if !ok {
+			return nil
+		}
+		return append(mg.seenHost(now, hi), mg.hostPersist(now, hi, m)...)
 	case proto.OpResult:
 		if m.Epoch != mg.epoch {
 			return nil // a previous incarnation's command

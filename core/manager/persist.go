@@ -17,9 +17,8 @@ const persistRecheck = 5 * time.Second
 // becomes an event (and a log line), and the status shows it. A host that
 // cannot persist is alive and answering; it is reported, never fenced for
 // it.
-func (mg *Manager) hostPersist(now time.Time, m proto.Heartbeat) []effect.Effect {
-	hi, ok := mg.hosts[m.Host]
-	if !ok || hi.persistErr == m.PersistError {
+func (mg *Manager) hostPersist(now time.Time, hi *hostInfo, m proto.Heartbeat) []effect.Effect {
+	if hi.persistErr == m.PersistError {
 		return nil
 	}
 	hi.persistErr = m.PersistError

@@ -168,10 +168,15 @@ func TestOwnershipOfReloadsAndMetaData(t *testing.T) {
 	require.False(t, CheckOwnership(bad, map[string]int{"r": 1})[0].OK)
 }
 
+// line is a command's description, as a test writes it.
+type line string
+
+func (l line) Describe() string { return string(l) }
+
 func TestEpochsAndFlapping(t *testing.T) {
-	v := CheckEpochs([]Act{{At: at(1), Host: "a", Epoch: 2}, {At: at(2), Host: "b", Epoch: 1}, {At: at(3), Host: "a", Epoch: 1, What: "exec"}})
+	v := CheckEpochs([]Act{{At: at(1), Host: "a", Epoch: 2}, {At: at(2), Host: "b", Epoch: 1}, {At: at(3), Host: "a", Epoch: 1, What: line("exec")}})
 	require.Len(t, v, 1)
-	require.Contains(t, v[0].Message, "a acted on epoch 1 after epoch 2")
+	require.Contains(t, v[0].Message, "a acted on epoch 1 after epoch 2: exec")
 
 	var ops []Op
 	for i := range 6 {

@@ -134,7 +134,7 @@ type Act struct {
 	At    time.Time
 	Host  string
 	Epoch proto.Epoch
-	What  string
+	What  effect.Message // described when a judge reports it
 }
 
 // ResourceFault makes an action of a resource on a host misbehave.
@@ -1052,7 +1052,7 @@ func (c *Cluster) agentReads(cn *simConn, from, to string, msg effect.Message) {
 	effs := c.agentInput(h, true, func() []effect.Effect { return h.agent.Receive(c.Q.Now(), cn.id, msg) })
 	for _, e := range effs {
 		if _, ok := e.(*effect.StartProcess); ok {
-			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg.Describe()})
+			c.Acts = append(c.Acts, Act{At: c.Q.Now(), Host: h.name, Epoch: commandEpoch(msg), What: msg})
 			break
 		}
 	}
