@@ -137,7 +137,6 @@ func (mg *Manager) cleanup(rsc string) {
 	}
 }
 
-// logRsc is a log line about a resource: it carries the human name.
 // logs reports whether the manager emits records of level
 // (Config.LogLevel).
 func (mg *Manager) logs(level slog.Level) bool { return level >= mg.minLevel }
@@ -151,6 +150,7 @@ func (mg *Manager) appendLog(effs []effect.Effect, e effect.Log) []effect.Effect
 	return append(effs, e)
 }
 
+// logRsc is a log line about a resource: it carries the human name.
 func (mg *Manager) logRsc(level slog.Level, rsc string, msg string, attrs ...slog.Attr) effect.Log {
 	name := rsc
 	if r, ok := mg.m.Resource(rsc); ok {
