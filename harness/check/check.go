@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/basalt-ha/basalt/core/effect"
 	"github.com/basalt-ha/basalt/core/history"
 	"github.com/basalt-ha/basalt/core/model"
 )
@@ -440,14 +441,11 @@ type Act struct {
 	// What is the command, described only in a violation's message: a
 	// simulated seed records every command its agents act on, and
 	// describing each was one allocation in a hundred.
-	What Describer
+	What effect.Message
 }
 
-// Describer is what describes itself in one line, as messages do.
-type Describer interface{ Describe() string }
-
 // describeAct is d's line, "" for none.
-func describeAct(d Describer) string {
+func describeAct(d effect.Message) string {
 	if d == nil {
 		return ""
 	}
