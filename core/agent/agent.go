@@ -122,7 +122,7 @@ type Agent struct {
 	// (Release), shared with the LRM; notes are the released history
 	// notes, which package effect does not know.
 	batches effect.Batches
-	notes   []*history.Note
+	notes   effect.Spares[history.Note]
 }
 
 // New returns an agent that has seen epoch (restored from storage; 0 on a
@@ -663,9 +663,7 @@ func (a *Agent) send(m effect.Message) effect.Effect {
 
 // logs reports whether the agent emits records of level: those its LRM
 // emits (lrm.Config.LogLevel), which its driver keeps.
-func (a *Agent) logs(level slog.Level) bool {
-	return a.cfg.LRM.LogLevel == nil || level >= a.cfg.LRM.LogLevel.Level()
-}
+func (a *Agent) logs(level slog.Level) bool { return a.lrm.Logs(level) }
 
 func (a *Agent) log(level slog.Level, msg string, attrs ...slog.Attr) effect.Log {
 	return effect.Log{Level: level, Msg: msg, Attrs: append([]slog.Attr{slog.String("host", a.cfg.Host)}, attrs...)}

@@ -14,26 +14,12 @@ import (
 // host's messages).
 func (a *Agent) Release(effs []effect.Effect) {
 	for _, e := range effs {
-		if n, ok := e.(*history.Note); ok && len(a.notes) < maxSpareNotes {
-			*n = history.Note{}
-			a.notes = append(a.notes, n)
+		if n, ok := e.(*history.Note); ok {
+			a.notes.Keep(n)
 		}
 	}
 	a.batches.Release(effs) // clears effs: a second release finds no note
 }
 
-// maxSpareNotes bounds the released notes the agent keeps: an input writes
-// one or two.
-const maxSpareNotes = 16
-
 // note is the history note of r, a released one reused if there is one.
-func (a *Agent) note(r history.Record) *history.Note {
-	if n := len(a.notes); n > 0 {
-		e := a.notes[n-1]
-		a.notes[n-1] = nil
-		a.notes = a.notes[:n-1]
-		e.Record = r
-		return e
-	}
-	return &history.Note{Record: r}
-}
+func (a *Agent) note(r history.Record) *history.Note { return a.notes.Reuse(history.Note{Record: r}) }

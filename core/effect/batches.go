@@ -29,8 +29,8 @@ const (
 	maxSpareBatches  = 8
 	maxSpareBatchCap = 64
 	minBatchCap      = 4 // room enough for most inputs, so that spares fit them
-	// maxSpareEffects bounds the spares of each kind of effect: a batch
-	// holds a few, and a driver releases each before the next input.
+	// maxSpareEffects bounds the spares of each kind of effect (Spares): a
+	// batch holds a few, and a driver releases each before the next input.
 	maxSpareEffects = 64
 )
 
@@ -39,11 +39,11 @@ const (
 // driven by one goroutine at a time.
 type Batches struct {
 	spare    [][]Effect
-	timers   []*SetTimer
-	cancels  []*CancelTimer
-	sends    []*Send
-	persists []*Persist
-	starts   []*StartProcess
+	timers   Spares[SetTimer]
+	cancels  Spares[CancelTimer]
+	sends    Spares[Send]
+	persists Spares[Persist]
+	starts   Spares[StartProcess]
 }
 
 // Take is an empty batch with room for n effects: a released slice big
@@ -98,42 +98,51 @@ func (b *Batches) Release(s []Effect) {
 	for i, e := range s {
 		switch e := e.(type) {
 		case *SetTimer:
-			keep(&b.timers, e)
+			b.timers.Keep(e)
 		case *CancelTimer:
-			keep(&b.cancels, e)
+			b.cancels.Keep(e)
 		case *Send:
-			keep(&b.sends, e)
+			b.sends.Keep(e)
 		case *Persist:
-			keep(&b.persists, e)
+			b.persists.Keep(e)
 		case *StartProcess:
-			keep(&b.starts, e)
+			b.starts.Keep(e)
 		}
 		s[i] = nil
 	}
 	b.Put(s)
 }
 
-// keep puts e among the spares of its kind, cleared so that it holds
-// nothing alive, unless there are enough.
-func keep[T any](spares *[]*T, e *T) {
-	if len(*spares) < maxSpareEffects {
+// Spares are released effects of one kind, or other values a machine
+// hands out by pointer and gets back (the agent's history notes, the LRM's
+// notifications), kept for reuse: at most maxSpareEffects. The zero value
+// is empty and ready.
+type Spares[T any] struct{ free []*T }
+
+// Keep takes e back, cleared so that it holds nothing alive, unless there
+// are enough. Nothing may read or write e after.
+func (s *Spares[T]) Keep(e *T) {
+	if len(s.free) < maxSpareEffects {
 		var zero T
 		*e = zero
-		*spares = append(*spares, e)
+		s.free = append(s.free, e)
 	}
 }
 
-// reuse is a spare of its kind set to v, or a new one.
-func reuse[T any](spares *[]*T, v T) *T {
-	if n := len(*spares); n > 0 {
-		e := (*spares)[n-1]
-		(*spares)[n-1] = nil
-		*spares = (*spares)[:n-1]
+// Reuse is a spare set to v, or a new one.
+func (s *Spares[T]) Reuse(v T) *T {
+	if n := len(s.free); n > 0 {
+		e := s.free[n-1]
+		s.free[n-1] = nil
+		s.free = s.free[:n-1]
 		*e = v
 		return e
 	}
 	return fresh(v)
 }
+
+// Len is how many spares there are.
+func (s *Spares[T]) Len() int { return len(s.free) }
 
 // fresh is a new effect set to v. (Taking v's address instead would move
 // v to the heap on every call, the reused ones too.)
@@ -149,7 +158,7 @@ func (b *Batches) SetTimer(v SetTimer) *SetTimer {
 	if b == nil {
 		return fresh(v)
 	}
-	return reuse(&b.timers, v)
+	return b.timers.Reuse(v)
 }
 
 // CancelTimer is the effect v, a spare reused if there is one.
@@ -157,7 +166,7 @@ func (b *Batches) CancelTimer(v CancelTimer) *CancelTimer {
 	if b == nil {
 		return fresh(v)
 	}
-	return reuse(&b.cancels, v)
+	return b.cancels.Reuse(v)
 }
 
 // Send is the effect v, a spare reused if there is one.
@@ -165,7 +174,7 @@ func (b *Batches) Send(v Send) *Send {
 	if b == nil {
 		return fresh(v)
 	}
-	return reuse(&b.sends, v)
+	return b.sends.Reuse(v)
 }
 
 // Persist is the effect v, a spare reused if there is one.
@@ -173,7 +182,7 @@ func (b *Batches) Persist(v Persist) *Persist {
 	if b == nil {
 		return fresh(v)
 	}
-	return reuse(&b.persists, v)
+	return b.persists.Reuse(v)
 }
 
 // StartProcess is the effect v, a spare reused if there is one.
@@ -181,5 +190,5 @@ func (b *Batches) StartProcess(v StartProcess) *StartProcess {
 	if b == nil {
 		return fresh(v)
 	}
-	return reuse(&b.starts, v)
+	return b.starts.Reuse(v)
 }

@@ -93,8 +93,8 @@ func TestReleaseKeepsNothingAlive(t *testing.T) {
 		batch = append(batch, b.Persist(Persist{Name: "log", Data: make([]byte, 1<<10), Append: true}))
 	}
 	b.Release(batch)
-	require.Len(t, b.persists, maxSpareEffects)
-	for _, p := range b.persists {
+	require.Equal(t, maxSpareEffects, b.persists.Len())
+	for _, p := range b.persists.free {
 		require.Equal(t, Persist{}, *p)
 	}
 }

@@ -97,31 +97,15 @@ type Notify struct {
 // Describe implements effect.Effect.
 func (n *Notify) Describe() string { return "notify " + n.Subscriber + " " + n.Result.String() }
 
-// maxSpareNotifies bounds the notifications kept for reuse: an input
-// tells a few results.
-const maxSpareNotifies = 16
-
 // notify is the notification of res to s, a recycled one if there is one.
 func (l *LRM) notify(s string, res Result) *Notify {
-	if n := len(l.notifies); n > 0 {
-		e := l.notifies[n-1]
-		l.notifies[n-1] = nil
-		l.notifies = l.notifies[:n-1]
-		e.Subscriber, e.Result = s, res
-		return e
-	}
-	return &Notify{Subscriber: s, Result: res}
+	return l.notifies.Reuse(Notify{Subscriber: s, Result: res})
 }
 
 // Recycle hands back a notification the caller has read and keeps no part
 // of (it copied the result), for the LRM to tell a later result in. Only
 // the LRM's own notifications may be recycled, each once.
-func (l *LRM) Recycle(n *Notify) {
-	if len(l.notifies) < maxSpareNotifies {
-		*n = Notify{}
-		l.notifies = append(l.notifies, n)
-	}
-}
+func (l *LRM) Recycle(n *Notify) { l.notifies.Keep(n) }
 
 type opState int
 
@@ -259,7 +243,7 @@ type LRM struct {
 	// slices of its batches from; notifies are the notifications handed
 	// back (Recycle).
 	batches  *effect.Batches
-	notifies []*Notify
+	notifies effect.Spares[Notify]
 }
 
 // New returns an LRM with no resources.
@@ -987,6 +971,10 @@ func (l *LRM) batch(n int) []effect.Effect {
 // The sites that log on every run ask it first, so that a record below the
 // level is not built.
 func (l *LRM) logs(level slog.Level) bool { return level >= l.minLevel }
+
+// Logs is logs for the machine that embeds the LRM, whose records follow
+// the same level (the agent's fence runs).
+func (l *LRM) Logs(level slog.Level) bool { return l.logs(level) }
 
 // appendLog appends logf's record to effs, if the LRM emits its level.
 func (l *LRM) appendLog(effs []effect.Effect, level slog.Level, r *resource, msg string, attrs ...slog.Attr) []effect.Effect {
