@@ -12,11 +12,11 @@ import (
 // SimGCPercent is the garbage collector's target that TuneGC sets: the heap
 // may grow to five times what is live before a collection.
 //
-// A seed of the default cluster keeps a few megabytes live and allocates
-// about six per virtual ten minutes, so at Go's default (100) the collector
-// runs every few thousand events and its marking, assists and write
-// barriers take a fifth of a seed's CPU. Past 400 the gain flattens (400:
-// +24% events/s, 800: +25%, on the default swarm).
+// A seed of the default cluster keeps a few megabytes live and allocated
+// about six per ten virtual minutes when this was measured, so at Go's
+// default (100) the collector ran every few thousand events and its
+// marking, assists and write barriers took a fifth of a seed's CPU. Past
+// 400 the gain flattens (400: +24% events/s, 800: +25%, BenchmarkSeed).
 const SimGCPercent = 400
 
 // TuneGC sets the garbage collector for simulation, unless the environment

@@ -54,9 +54,15 @@ func BenchmarkSeedSized(b *testing.B) {
 }
 
 // benchSeeds runs b.N seeds (seed(i) the i-th) and reports the
-// simulator's figures: allocs/event counts every allocation of the runs,
-// the checkers' included.
+// simulator's figures (benchRuns).
 func benchSeeds(b *testing.B, cfg Config, seed func(i int) uint64) {
+	benchRuns(b, func(i int) Result { return RunSeed(cfg, seed(i)) })
+}
+
+// benchRuns runs b.N runs (run(i) the i-th) and reports the simulator's
+// figures: allocs/event counts every allocation of the runs, the checkers'
+// included.
+func benchRuns(b *testing.B, run func(i int) Result) {
 	var events uint64
 	var virtual time.Duration
 	var before, after runtime.MemStats
@@ -65,7 +71,7 @@ func benchSeeds(b *testing.B, cfg Config, seed func(i int) uint64) {
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	for i := range b.N {
-		r := RunSeed(cfg, seed(i))
+		r := run(i)
 		events += r.Events
 		virtual += r.Virtual
 	}
@@ -91,24 +97,13 @@ func BenchmarkSeedSteady(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfg := Config{Model: m}
-	var events uint64
-	var before, after runtime.MemStats
-	simgc.TuneGC()
-	b.ReportAllocs()
-	runtime.ReadMemStats(&before)
-	b.ResetTimer()
-	for i := range b.N {
+	benchRuns(b, func(i int) Result {
 		plan := PlanFor(cfg, uint64(i+1))
 		plan.Faults = nil
 		r := RunPlan(cfg, plan)
 		if r.Failed() {
 			b.Fatalf("seed %d without faults: %v", i+1, r.Violations)
 		}
-		events += r.Events
-	}
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(events), "allocs/event")
-	b.ReportMetric(float64(events)/float64(b.N), "events/seed")
+		return r
+	})
 }
