@@ -22,12 +22,14 @@ import (
 // pause of the manager (a clock jump), and otherwise needs no look at all.
 type dues struct {
 	h []due
-	// floor is valid with floorOK; none says there was no timer (no
-	// floor) and none was set since.
+	// floor is valid with floorOK; with no timer it is noDue, which any
+	// timer set lowers.
 	floor   time.Time
 	floorOK bool
-	none    bool
 }
+
+// noDue is the floor when no timer is due: later than any instant set.
+var noDue = time.Unix(1<<62, 0)
 
 type due struct {
 	at time.Time
@@ -38,8 +40,8 @@ func (d due) before(o due) bool { return d.at.Before(o.at) || d.at.Equal(o.at) &
 
 // push notes that timer id is due at at.
 func (d *dues) push(id effect.TimerID, at time.Time) {
-	if d.none || at.Before(d.floor) {
-		d.floor, d.none = at, false
+	if at.Before(d.floor) {
+		d.floor = at
 	}
 	d.h = append(d.h, due{at: at, id: id})
 	s := d.h
@@ -89,19 +91,19 @@ func (d *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
 	for len(d.h) > 0 {
 		top := d.h[0]
 		if use, ok := table[top.id]; ok && use.at.Equal(top.at) {
-			d.floor, d.floorOK, d.none = top.at, true, false
+			d.floor, d.floorOK = top.at, true
 			return top.at
 		}
 		d.pop()
 	}
-	d.floor, d.floorOK, d.none = time.Time{}, true, true
+	d.floor, d.floorOK = noDue, true
 	return time.Time{}
 }
 
 // lateAt reports whether a timer of table may be due before now: when not,
 // earliest would be now or later, and is not looked up.
 func (d *dues) lateAt(now time.Time) bool {
-	return !d.floorOK || !d.none && now.After(d.floor)
+	return !d.floorOK || now.After(d.floor)
 }
 
 // trim rebuilds the heap when stale entries outnumber the live ones: at
