@@ -29,7 +29,7 @@ type dues struct {
 }
 
 // noDue is the floor when no timer is due: later than any instant set.
-var noDue = time.Unix(1<<62, 0)
+var noDue = time.Unix(1<<62, 0).UTC()
 
 type due struct {
 	at time.Time
