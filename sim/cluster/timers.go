@@ -16,7 +16,7 @@ import (
 // same order, so runs are unchanged.
 type timerSet struct {
 	q       *eventq.Queue
-	pending map[effect.TimerID]*timer
+	pending timerTable
 	free    freeList[timer]
 	// fired is the owner's handling of a timer whose event ran; it calls
 	// done when the timer is to leave the set (its fields are reused
@@ -37,7 +37,7 @@ type timer struct {
 // newTimerSet is an empty set on q whose timers, when they come due, are
 // handed to fired.
 func newTimerSet(q *eventq.Queue, fired func(t *timer)) *timerSet {
-	return &timerSet{q: q, pending: map[effect.TimerID]*timer{}, fired: fired}
+	return &timerSet{q: q, fired: fired}
 }
 
 // set (re)arms timer id at due, set in the owner's life gen.
@@ -46,7 +46,7 @@ func (s *timerSet) set(id effect.TimerID, due time.Time, gen int) {
 	t := s.take()
 	t.id, t.due, t.gen = id, due, gen
 	t.ev = s.q.At(due, t.run)
-	s.pending[id] = t
+	s.pending.put(t)
 }
 
 // take is a free timer, or a new one with its callback.
@@ -60,7 +60,7 @@ func (s *timerSet) take() *timer {
 
 // cancel removes timer id, if it is set; its event will not run.
 func (s *timerSet) cancel(id effect.TimerID) {
-	if t, ok := s.pending[id]; ok {
+	if t := s.pending.get(id); t != nil {
 		s.q.Cancel(t.ev)
 		s.done(t)
 	}
@@ -69,22 +69,21 @@ func (s *timerSet) cancel(id effect.TimerID) {
 // done takes a fired or cancelled timer out of the set and frees it. The
 // free list is bounded by the most timers ever pending at once.
 func (s *timerSet) done(t *timer) {
-	if s.pending[t.id] == t {
-		delete(s.pending, t.id)
+	if s.pending.get(t.id) == t {
+		s.pending.del(t.id)
 	}
 	s.free.put(t)
 }
 
 // cancelAll cancels every timer.
 func (s *timerSet) cancelAll() {
-	// purity:unordered cancelling is a set operation: the queue pops by (time, tie, seq) whatever the removal order, and free timers are interchangeable (the order they are reused in changes no event)
-	for _, t := range s.pending {
+	s.pending.all(func(t *timer) {
 		s.q.Cancel(t.ev)
 		s.free.put(t)
-	}
-	clear(s.pending)
+	})
+	s.pending.clear()
 }
 
 // forget empties the set without cancelling anything: the events still
 // scheduled run and find their owner gone. Their timers are not reused.
-func (s *timerSet) forget() { s.pending = map[effect.TimerID]*timer{} }
+func (s *timerSet) forget() { s.pending = timerTable{} }

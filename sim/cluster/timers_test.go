@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -32,15 +33,15 @@ func TestTimerSetReusesOnlyDeadTimers(t *testing.T) {
 	at := func(d time.Duration) time.Time { return Start.Add(d) }
 	s.set(1, at(time.Second), 0)
 	s.set(2, at(2*time.Second), 0)
-	first := s.pending[1]
+	first := s.pending.get(1)
 	s.set(1, at(3*time.Second), 0) // re-armed: reuses its own, cancelled, timer
-	require.Same(t, first, s.pending[1])
+	require.Same(t, first, s.pending.get(1))
 	s.cancel(2)
 	require.Len(t, s.free, 1)
 	s.set(3, at(4*time.Second), 0) // takes the cancelled 2's
 	require.Empty(t, s.free)
 	s.set(4, at(5*time.Second), 1)
-	kept := s.pending[4]
+	kept := s.pending.get(4)
 	s.set(6, at(7*time.Second), 0)
 	s.forget() // 4 and 6 still fire
 	s.set(5, at(6*time.Second), 0)
@@ -48,7 +49,7 @@ func TestTimerSetReusesOnlyDeadTimers(t *testing.T) {
 	}
 	require.Equal(t, []firing{{1, 3 * time.Second, 0}, {3, 4 * time.Second, 0}, {4, 5 * time.Second, 1},
 		{5, 6 * time.Second, 0}, {6, 7 * time.Second, 0}}, fired)
-	require.Empty(t, s.pending)
+	require.Zero(t, s.pending.len())
 	require.NotContains(t, s.free, kept, "a timer its owner kept is never reused")
 	require.Len(t, s.free, 4)
 	s.set(7, at(8*time.Second), 0)
@@ -57,4 +58,44 @@ func TestTimerSetReusesOnlyDeadTimers(t *testing.T) {
 	}
 	require.Len(t, fired, 5, "a cancelled timer never fires")
 	require.Len(t, s.free, 4)
+}
+
+// TestTimerTableAgreesWithAMap drives the open-addressing table and a Go
+// map with the same random sets, replacements and deletions, over IDs
+// dense enough that probe runs collide and wrap, and compares them after
+// every step: a deletion that broke a probe run would lose a timer that is
+// still pending. Random IDs collide as real ones would after the table has
+// seen millions (consecutive ones hardly ever collide).
+func TestTimerTableAgreesWithAMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var tt timerTable
+	want := map[effect.TimerID]*timer{}
+	ids := make([]effect.TimerID, 300)
+	for i := range ids {
+		ids[i] = effect.TimerID(1 + rng.Uint64N(1<<40))
+	}
+	for step := 0; step < 200_000; step++ {
+		id := ids[rng.IntN(len(ids))]
+		switch rng.IntN(3) {
+		case 0, 1:
+			tm := &timer{id: id}
+			tt.put(tm)
+			want[id] = tm
+		default:
+			tt.del(id)
+			delete(want, id)
+		}
+		if step%1000 == 0 || step > 199_000 {
+			require.Equal(t, len(want), tt.len(), "step %d", step)
+			for _, id := range ids {
+				require.Same(t, want[id], tt.get(id), "step %d, id %d", step, id)
+			}
+		}
+	}
+	seen := map[effect.TimerID]bool{}
+	tt.all(func(tm *timer) { seen[tm.id] = true })
+	require.Len(t, seen, len(want))
+	tt.clear()
+	require.Zero(t, tt.len())
+	require.Nil(t, tt.get(ids[0]))
 }
