@@ -440,29 +440,58 @@ func (c *Cluster) fullDigest(i inst) string {
 func (c *Cluster) instanceOf(spec proc.Spec) inst {
 	var rsc string
 	var a ocf.Agent
+	for _, kv := range spec.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "OCF_RESOURCE_INSTANCE":
+			rsc = resourceOf(v)
+		case "OCF_RESOURCE_PROVIDER":
+			a.Provider = v
+		case "OCF_RESOURCE_TYPE":
+			a.Type = v
+		}
+	}
+	if def, ok := c.startDefs[rsc]; ok && def.agent == a && hasParams(spec.Env, def.params) {
+		return inst{rsc: rsc} // the start-up definition: no digest to compute
+	}
 	params := map[string]string{}
 	for _, kv := range spec.Env {
 		k, v, _ := strings.Cut(kv, "=")
-		switch {
-		case k == "OCF_RESOURCE_INSTANCE":
-			rsc = resourceOf(v)
-		case k == "OCF_RESOURCE_PROVIDER":
-			a.Provider = v
-		case k == "OCF_RESOURCE_TYPE":
-			a.Type = v
-		case strings.HasPrefix(k, "OCF_RESKEY_CRM_meta_"):
-		case strings.HasPrefix(k, "OCF_RESKEY_"):
-			params[strings.TrimPrefix(k, "OCF_RESKEY_")] = v
+		if name, ok := strings.CutPrefix(k, "OCF_RESKEY_"); ok && !strings.HasPrefix(name, "CRM_meta_") {
+			params[name] = v
 		}
-	}
-	if def, ok := c.startDefs[rsc]; ok && def.agent == a && maps.Equal(def.params, params) {
-		return inst{rsc: rsc} // the start-up definition: no digest to compute
 	}
 	d := ocf.Digest(a, params)
 	if d == c.startup[rsc] {
 		d = ""
 	}
 	return inst{rsc, d}
+}
+
+// hasParams reports whether env's OCF_RESKEY_ parameters (the CRM_meta_
+// ones aside) are exactly params, without building their map: nearly every
+// run is of the start-up definition, and this runs for each. ocf.Env writes
+// the parameters in name order, so names in strictly increasing order are
+// distinct and matching each one and their count is equality; an
+// environment in any other order is not claimed equal (the caller then
+// compares digests, which is exact).
+func hasParams(env []string, params map[string]string) bool {
+	n, last := 0, ""
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		name, ok := strings.CutPrefix(k, "OCF_RESKEY_")
+		if !ok || strings.HasPrefix(name, "CRM_meta_") {
+			continue
+		}
+		if n > 0 && name <= last {
+			return false
+		}
+		if want, ok := params[name]; !ok || want != v {
+			return false
+		}
+		n, last = n+1, name
+	}
+	return n == len(params)
 }
 
 // resourceOf is the resource an OCF_RESOURCE_INSTANCE names: a clone
