@@ -16,10 +16,13 @@ import (
 // pushes, and that interface boxes each entry: an allocation per timer on
 // the manager's hottest path.
 //
-// floor spares most inputs the heap: no timer is due before it, since it
-// was the earliest when last looked up and every timer set since is in it.
-// A timer fires at its instant, so an input finds a late one only after a
-// pause of the manager (a clock jump), and otherwise needs no look at all.
+// A timer moved later keeps its entry, which still bounds it from below
+// (timerUse.queued says which entry is its own): every heartbeat moves its
+// host's dead timer a heartbeat later, and pushing each move filled the
+// heap with entries that earliest then popped one by one, 2% of a
+// simulated seed. Its own entry is moved to the timer's instant only when
+// it reaches the top, about once per dead timeout instead of once per
+// heartbeat.
 type dues struct {
 	h []due
 	// floor is valid with floorOK; with no timer it is noDue, which any
@@ -83,18 +86,40 @@ func (d *dues) down(i int) {
 	}
 }
 
+// set notes in the table that timer id is due at at (zero: not due),
+// and keeps an entry of the heap at or before that instant.
+func (d *dues) set(table map[effect.TimerID]timerUse, id effect.TimerID, use timerUse, at time.Time) {
+	use.at = at
+	if !at.IsZero() && (use.queued.IsZero() || at.Before(use.queued)) {
+		d.push(id, at)
+		use.queued = at
+	}
+	table[id] = use
+}
+
 // earliest is the earliest instant a timer of table is due at, zero when
-// none is: the same as a walk over the table, since every instant set in
-// the table was pushed.
+// none is: the same as a walk over the table, since every timer due has an
+// entry at or before its instant.
 func (d *dues) earliest(table map[effect.TimerID]timerUse) time.Time {
 	d.trim(table)
 	for len(d.h) > 0 {
 		top := d.h[0]
-		if use, ok := table[top.id]; ok && use.at.Equal(top.at) {
+		use, ok := table[top.id]
+		if ok && use.at.Equal(top.at) {
 			d.floor, d.floorOK = top.at, true
 			return top.at
 		}
 		d.pop()
+		if ok && use.queued.Equal(top.at) {
+			// The timer's own entry, below its instant since it was
+			// moved later: it takes the instant now.
+			use.queued = time.Time{}
+			if !use.at.IsZero() {
+				d.push(top.id, use.at)
+				use.queued = use.at
+			}
+			table[top.id] = use
+		}
 	}
 	d.floor, d.floorOK = noDue, true
 	return time.Time{}
@@ -115,17 +140,23 @@ func (d *dues) trim(table map[effect.TimerID]timerUse) {
 	}
 }
 
-// rebuild keeps the live entries: those the table still has a timer due
-// at, which are every timer of the table with an instant (each was
-// pushed). It filters the heap rather than walk the table, for a map that
-// once held every boot probe's timer keeps its size, and walking it costs
-// that size however few timers are left. A timer set twice to one instant
-// is in twice; should such copies be most of what is left, they go too.
+// rebuild keeps the live entries: each timer's own entry while it is due
+// (every timer due has one). It filters the heap rather than walk the
+// table, for a map that once held every boot probe's timer keeps its size,
+// and walking it costs that size however few timers are left. A timer set
+// twice to one instant is in twice; should such copies be most of what is
+// left, they go too.
 func (d *dues) rebuild(table map[effect.TimerID]timerUse) {
 	live := d.h[:0]
 	for _, e := range d.h {
-		if use, ok := table[e.id]; ok && !e.at.IsZero() && use.at.Equal(e.at) {
+		use, ok := table[e.id]
+		switch {
+		case !ok || !use.queued.Equal(e.at):
+		case !use.at.IsZero():
 			live = append(live, e)
+		default: // fired, its own entry gone: a later set pushes anew
+			use.queued = time.Time{}
+			table[e.id] = use
 		}
 	}
 	if len(live) > 64 && len(live) > 2*len(table) {

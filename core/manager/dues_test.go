@@ -10,8 +10,9 @@ import (
 	"github.com/basalt-ha/basalt/core/effect"
 )
 
-// TestDuesEarliestIsTheWalksEarliest: whatever timers are set, set again,
-// fired (a dead timer's instant zeroed) or cancelled, the heap names the
+// TestDuesEarliestIsTheWalksEarliest: whatever timers are set, set again
+// (later or earlier), fired (a dead timer's instant zeroed) or cancelled,
+// the heap names the
 // earliest instant a walk over the timer table finds, and lateAt says no
 // timer is late only when the walk finds none due before then.
 func TestDuesEarliestIsTheWalksEarliest(t *testing.T) {
@@ -41,8 +42,11 @@ func TestDuesEarliestIsTheWalksEarliest(t *testing.T) {
 			}
 		default:
 			at := base.Add(time.Duration(rng.IntN(50)) * time.Second)
-			table[id] = timerUse{kind: opTimer, at: at}
-			h.push(id, at)
+			use, ok := table[id]
+			if !ok {
+				use = timerUse{kind: opTimer}
+			}
+			h.set(table, id, use, at)
 		}
 		if now := base.Add(time.Duration(rng.IntN(60)) * time.Second); !h.lateAt(now) {
 			first := walk()
@@ -65,14 +69,57 @@ func TestDuesEarliestIsTheWalksEarliest(t *testing.T) {
 // earliest is still right.
 func TestDuesDropsCopies(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	table := map[effect.TimerID]timerUse{1: {kind: opTimer, at: at}, 2: {kind: opTimer, at: at.Add(time.Second)}}
+	table := map[effect.TimerID]timerUse{}
 	var h dues
 	for range 1000 {
-		h.push(2, at.Add(time.Second))
-		h.push(1, at)
+		h.set(table, 2, timerUse{kind: opTimer}, at.Add(time.Second))
+		h.set(table, 1, timerUse{kind: opTimer}, at)
 		require.Equal(t, at, h.earliest(table))
 		require.LessOrEqual(t, len(h.h), 66)
 	}
 	delete(table, 1)
 	require.Equal(t, at.Add(time.Second), h.earliest(table))
+}
+
+// TestDuesMovingATimerLaterPushesNothing: a dead timer moved a heartbeat
+// later at every heartbeat keeps its one entry, which takes the timer's
+// instant only when it comes to the top; the earliest is still exact.
+func TestDuesMovingATimerLaterPushesNothing(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	table := map[effect.TimerID]timerUse{}
+	var h dues
+	h.set(table, 9, timerUse{kind: opTimer}, base.Add(time.Hour))
+	for beat := range 50 {
+		h.set(table, 1, table[1], base.Add(3*time.Second+time.Duration(beat)*500*time.Millisecond))
+		require.Len(t, h.h, 2, "beat %d", beat)
+	}
+	last := base.Add(3*time.Second + 49*500*time.Millisecond)
+	require.Equal(t, last, h.earliest(table))
+	require.Len(t, h.h, 2)
+	use := table[1]
+	use.at = time.Time{} // fired
+	table[1] = use
+	require.Equal(t, base.Add(time.Hour), h.earliest(table))
+	h.set(table, 1, table[1], base.Add(time.Minute))
+	require.Equal(t, base.Add(time.Minute), h.earliest(table), "a fired timer set again is pushed again")
+}
+
+// TestDuesRebuildForgetsAFiredTimersEntry: a rebuild drops the entry of a
+// timer that has fired, so setting it again, later than that entry was,
+// must push a new one.
+func TestDuesRebuildForgetsAFiredTimersEntry(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	table := map[effect.TimerID]timerUse{}
+	var h dues
+	h.set(table, 1, timerUse{kind: deadTimer}, base.Add(time.Second))
+	use := table[1]
+	use.at = time.Time{} // fired
+	table[1] = use
+	for i := range 200 { // timer 2 set earlier and earlier: stale entries pile up
+		h.set(table, 2, table[2], base.Add(time.Hour-time.Duration(i)*time.Second))
+		h.trim(table)
+	}
+	require.Less(t, len(h.h), 200, "the heap was rebuilt")
+	h.set(table, 1, table[1], base.Add(2*time.Second))
+	require.Equal(t, base.Add(2*time.Second), h.earliest(table))
 }

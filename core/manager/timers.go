@@ -41,6 +41,9 @@ type timerUse struct {
 	// at is when the timer is due, zero once it has fired: it tells a
 	// manager that was paused (see noticeClockJump).
 	at time.Time
+	// queued is the instant of the timer's own entry in dues, at or before
+	// at; zero when it has none.
+	queued time.Time
 }
 
 // newTimer allocates a timer ID for a use.
@@ -131,11 +134,7 @@ func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
 				broken("sets timer %d, which is not in its timer table", e.ID)
 			}
 			if owned {
-				use.at = e.At
-				mg.timers[e.ID] = use
-				if !e.At.IsZero() {
-					mg.dues.push(e.ID, e.At)
-				}
+				mg.dues.set(mg.timers, e.ID, use, e.At)
 			}
 		case *effect.CancelTimer:
 			if use, ok := mg.timers[e.ID]; ok && use.kind != deadTimer {
