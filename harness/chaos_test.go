@@ -178,7 +178,7 @@ func TestChaos(t *testing.T) {
 // restarted one needs a moment to listen), and polls until the cluster is
 // healthy or chaosHeal has passed.
 func awaitRecovery(pc *procCluster, tally *chaosTally) bool {
-	pending := faults.Recovery(pc.Model)
+	pending := faults.Recovery()
 	deadline := time.Now().Add(chaosHeal)
 	for time.Now().Before(deadline) {
 		var left []faults.Fault

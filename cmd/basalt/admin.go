@@ -476,21 +476,21 @@ func target(cmd api.Command) func(*subcmd.Flags) func([]string, io.Writer) (api.
 	}
 }
 
-// hostOrAll is a standby's or an unstandby's request: of one host, or of
-// every host as one request (--all, as pcs node standby --all), which the
-// manager plans once instead of once a host.
-func hostOrAll(cmd api.Command) func(*subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
+// oneOrAll is a request of one NOUN (a host, a group) or of every one as
+// one request (--all, as pcs node standby --all and pcs resource cleanup
+// with no resource), which the manager plans once instead of once each.
+func oneOrAll(cmd api.Command, noun, every string) func(*subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
 	return func(fs *subcmd.Flags) func([]string, io.Writer) (api.Request, bool) {
-		all := fs.Bool("all", false, "every host, as one request")
+		all := fs.Bool("all", false, every+", as one request")
 		return func(rest []string, stderr io.Writer) (api.Request, bool) {
 			switch {
 			case *all && len(rest) > 0:
-				fs.Mistake(stderr, "%s --all: name a host or --all, not both", rest[0])
+				fs.Mistake(stderr, "%s --all: name a %s or --all, not both", rest[0], strings.ToLower(strings.ReplaceAll(noun, "|", " or ")))
 			case *all:
 				return api.Request{Command: string(cmd), All: true}, true
 			case len(rest) == 0:
-				fs.Mistake(stderr, "missing HOST (or --all: every host)")
-			case fs.Exact(stderr, "HOST"):
+				fs.Mistake(stderr, "missing %s (or --all: %s)", noun, every)
+			case fs.Exact(stderr, noun):
 				return api.Request{Command: string(cmd), Target: rest[0]}, true
 			}
 			return api.Request{}, false
@@ -590,8 +590,8 @@ func reportOrder(rep api.ReportView) []string {
 var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",
 	Footer: "Every action but why, list and show takes --wait (follow the report to CLOSED; exit 1 if\nanything failed) and --timeout D; every action takes --socket PATH.\n",
 	Commands: map[string]subcmd.Command{
-		"start": requestCmd("basalt resource start", "GROUP", "start the group (its target role: started)",
-			[]string{"GROUP"}, target(api.CmdStart)),
+		"start": requestCmd("basalt resource start", "GROUP|--all", "start the group (or every group: its target role: started)",
+			nil, oneOrAll(api.CmdStart, "GROUP", "every group")),
 		"stop": requestCmd("basalt resource stop", "GROUP", "stop the group and keep it stopped (its target role: stopped)",
 			[]string{"GROUP"}, target(api.CmdStop)),
 		"restart": {Args: "GROUP", Summary: "stop the group, and once it has stopped start it again", Run: restart},
@@ -599,12 +599,12 @@ var resources = subcmd.Set{Tool: "basalt resource", Noun: "action",
 			[]string{"GROUP"}, toHost(api.CmdMove)),
 		"ban": requestCmd("basalt resource ban", "GROUP --host HOST [--lifetime D]", "keep the group off HOST until cleared",
 			[]string{"GROUP"}, toHost(api.CmdBan)),
-		"clear": requestCmd("basalt resource clear", "GROUP", "drop the group's moves and bans",
-			[]string{"GROUP"}, target(api.CmdClear)),
-		"cleanup": requestCmd("basalt resource cleanup", "GROUP|RESOURCE", "forget the failures of a resource (or of every resource of a group) and probe it again",
-			[]string{"GROUP|RESOURCE"}, target(api.CmdCleanup)),
-		"manage": requestCmd("basalt resource manage", "GROUP", "act on the group again",
-			[]string{"GROUP"}, target(api.CmdManage)),
+		"clear": requestCmd("basalt resource clear", "GROUP|--all", "drop the group's (or every group's) moves and bans",
+			nil, oneOrAll(api.CmdClear, "GROUP", "every group")),
+		"cleanup": requestCmd("basalt resource cleanup", "GROUP|RESOURCE|--all", "forget the failures of a resource (or of every resource of a group, or of every resource) and probe it again",
+			nil, oneOrAll(api.CmdCleanup, "GROUP|RESOURCE", "every resource")),
+		"manage": requestCmd("basalt resource manage", "GROUP|--all", "act on the group (or every group) again",
+			nil, oneOrAll(api.CmdManage, "GROUP", "every group")),
 		"unmanage": requestCmd("basalt resource unmanage", "GROUP", "monitor the group only, acting on nothing",
 			[]string{"GROUP"}, target(api.CmdUnmanage)),
 		"why":  {Args: "GROUP", Summary: "why the group is placed where it is", Run: why},
@@ -616,9 +616,9 @@ var hosts = subcmd.Set{Tool: "basalt host", Noun: "action",
 	Footer: "Every action takes --wait (follow the report to CLOSED; exit 1 if anything failed),\n--timeout D and --socket PATH.\n",
 	Commands: map[string]subcmd.Command{
 		"standby": requestCmd("basalt host standby", "HOST|--all", "move everything off the host (or every host) and run nothing there",
-			nil, hostOrAll(api.CmdStandby)),
+			nil, oneOrAll(api.CmdStandby, "HOST", "every host")),
 		"unstandby": requestCmd("basalt host unstandby", "HOST|--all", "let the host (or every host) run resources again",
-			nil, hostOrAll(api.CmdUnstandby)),
+			nil, oneOrAll(api.CmdUnstandby, "HOST", "every host")),
 		"fence": requestCmd("basalt host fence", "HOST", "fence (power off) the host now",
 			[]string{"HOST"}, target(api.CmdFence)),
 		"confirm-down": requestCmd("basalt host confirm-down", "HOST --yes", "state that the host's power is off, checked by hand: it is taken as fenced",

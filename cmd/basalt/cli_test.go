@@ -120,7 +120,10 @@ func TestMistakesSayWhatIsWrong(t *testing.T) {
 		{[]string{"resource", "stop", "g", "--host", "h1"}, "basalt resource stop", "unknown flag: --host"},
 		{[]string{"resource", "start", "g", "--wait", "--timeout", "0s"}, "basalt resource start", "--timeout 0s: want a positive duration"},
 		{[]string{"resource", "start", "g", "--timeout", "soon"}, "basalt resource start", `invalid argument "soon" for "--timeout" flag`},
-		{[]string{"resource", "cleanup"}, "basalt resource cleanup", "missing GROUP|RESOURCE"},
+		{[]string{"resource", "cleanup"}, "basalt resource cleanup", "missing GROUP|RESOURCE (or --all: every resource)"},
+		{[]string{"resource", "cleanup", "web", "--all"}, "basalt resource cleanup", "web --all: name a group or resource or --all, not both"},
+		{[]string{"resource", "start"}, "basalt resource start", "missing GROUP (or --all: every group)"},
+		{[]string{"resource", "clear", "a", "b"}, "basalt resource clear", `unexpected argument "b" after GROUP`},
 		{[]string{"resource", "why"}, "basalt resource why", "missing GROUP"},
 		{[]string{"resource", "why", "a", "b"}, "basalt resource why", `unexpected argument "b" after GROUP`},
 		{[]string{"host", "fence"}, "basalt host fence", "missing HOST"},
@@ -218,8 +221,8 @@ func TestUsageLinesNameArguments(t *testing.T) {
 	for args, want := range map[string]string{
 		"resource move":     "basalt resource move GROUP --host HOST [--lifetime D] [--wait [--timeout D]] [--socket PATH]",
 		"resource ban":      "basalt resource ban GROUP --host HOST [--lifetime D] [--wait [--timeout D]] [--socket PATH]",
-		"resource start":    "basalt resource start GROUP [--wait [--timeout D]] [--socket PATH]",
-		"resource cleanup":  "basalt resource cleanup GROUP|RESOURCE [--wait [--timeout D]] [--socket PATH]",
+		"resource start":    "basalt resource start GROUP|--all [--wait [--timeout D]] [--socket PATH]",
+		"resource cleanup":  "basalt resource cleanup GROUP|RESOURCE|--all [--wait [--timeout D]] [--socket PATH]",
 		"resource why":      "basalt resource why GROUP [-o text|json|yaml] [--socket PATH]",
 		"host fence":        "basalt host fence HOST [--wait [--timeout D]] [--socket PATH]",
 		"host confirm-down": "basalt host confirm-down HOST --yes [--wait [--timeout D]] [--socket PATH]",
@@ -346,6 +349,14 @@ func TestAgainstAManager(t *testing.T) {
 	rc, out, errOut = runCLI("report", id, "--socket", sock)
 	require.Equal(t, 0, rc, "%s%s", out, errOut)
 	require.Contains(t, out, "unstandby --all")
+	// So is a cleanup of every resource (pcs resource cleanup).
+	rc, out, errOut = runCLI("resource", "cleanup", "--all", "--socket", sock)
+	require.Equal(t, 0, rc, "%s%s", out, errOut)
+	id, ok = strings.CutPrefix(strings.TrimSpace(out), "report ")
+	require.True(t, ok, out)
+	rc, out, errOut = runCLI("report", id, "--socket", sock)
+	require.Equal(t, 0, rc, "%s%s", out, errOut)
+	require.Contains(t, out, "cleanup --all")
 
 	rc, jsonOut, _ := runCLI("status", "-o", "json", "--socket", sock)
 	require.Equal(t, 1, rc, "the agents are unreachable: attention")

@@ -56,9 +56,12 @@ type Request struct {
 	By string
 	// Config is the configuration file's text (CmdConfigApply).
 	Config string `json:"-"`
-	// All is a standby or unstandby of every host at once, with no Target
-	// (pcs node standby --all): one decision, one plan and one report,
-	// where a request per host would plan the whole cluster once each.
+	// All is a request of every host (standby, unstandby: pcs node
+	// standby --all) or of every group (start, clear, manage, cleanup:
+	// pcs resource cleanup with no resource) at once, with no Target: one
+	// decision, one plan and one report, where a request each would plan
+	// the whole cluster once each. Its log holds an event a host or group,
+	// as the requests one at a time would have written.
 	All bool
 }
 
@@ -126,14 +129,33 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 	case CmdConfirmDown:
 		effs = append(effs, mg.adminConfirmDown(now, req, rep, ev)...)
 	case CmdCleanup:
-		effs = append(effs, mg.adminCleanup(req, ev)...)
+		for _, r := range oneByOne(req, groups) {
+			effs = append(effs, mg.adminCleanup(r, ev)...)
+		}
 	case CmdConfigApply:
 		effs = append(effs, mg.adminConfigApply(now, req, rep, ev)...)
 	default:
-		mg.applyRequest(now, req, rep.ID, ev)
+		for _, r := range oneByOne(req, groups) {
+			mg.applyRequest(now, r, rep.ID, ev)
+		}
 	}
 	mg.markStale()
 	return rep.ID, mg.settle(now, effs), nil
+}
+
+// oneByOne is a request of every group (All) as the requests of one group
+// each that it stands for; any other request alone. Standby and unstandby
+// take every host themselves (setStandby).
+func oneByOne(req Request, groups []string) []Request {
+	if !req.All || req.Command == CmdStandby || req.Command == CmdUnstandby {
+		return []Request{req}
+	}
+	out := make([]Request, len(groups))
+	for i, g := range groups {
+		out[i] = req
+		out[i].Target, out[i].All = g, false
+	}
+	return out
 }
 
 // openReport registers the report that follows a request, forgetting the
@@ -302,8 +324,8 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 	if req.Lifetime < 0 {
 		return nil, fmt.Errorf("%s: lifetime must not be negative", req)
 	}
-	if req.All && req.Command != CmdStandby && req.Command != CmdUnstandby {
-		return nil, fmt.Errorf("%s: only standby and unstandby take every host (--all)", req)
+	if req.All {
+		return mg.checkAll(req)
 	}
 	switch req.Command {
 	case CmdStop:
@@ -338,12 +360,6 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 		}
 		return nil, fmt.Errorf("%s: no resource or group %q (groups: %s)", req, req.Target, strings.Join(mg.allGroups(), ", "))
 	case CmdStandby, CmdUnstandby:
-		if req.All && req.Target != "" {
-			return nil, fmt.Errorf("%s %s --all: name a host or --all, not both", req.Command, req.Target)
-		}
-		if req.All {
-			return mg.allGroups(), nil
-		}
 		if err := host(req.Target); err != nil {
 			return nil, err
 		}
@@ -377,6 +393,44 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 		return nil, err
 	}
 	return nil, fmt.Errorf("unknown command %q", req.Command)
+}
+
+// checkAll validates a request of every host or group (Request.All) and
+// returns the groups it concerns: every group, but for start, clear and
+// manage the groups still configured (an orphan is stopping, and those
+// make no sense for it; cleanup does).
+func (mg *Manager) checkAll(req Request) ([]string, error) {
+	switch req.Command {
+	case CmdStandby, CmdUnstandby, CmdCleanup:
+	case CmdStart, CmdClear, CmdManage:
+		if req.Target != "" {
+			break
+		}
+		var out []string
+		for _, g := range mg.m.Groups {
+			if !g.Orphan {
+				out = append(out, g.ID)
+			}
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("%s: only standby, unstandby, start, clear, manage and cleanup take --all", req)
+	}
+	if req.Target != "" {
+		return nil, fmt.Errorf("%s %s --all: name a %s or --all, not both", req.Command, req.Target, allNoun(req.Command))
+	}
+	return mg.allGroups(), nil
+}
+
+// allNoun is what a request of req's command names one of.
+func allNoun(c Command) string {
+	switch c {
+	case CmdStandby, CmdUnstandby:
+		return "host"
+	case CmdCleanup:
+		return "group or resource"
+	}
+	return "group"
 }
 
 // NoGroup is the error for a request naming a group that does not exist:

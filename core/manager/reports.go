@@ -192,13 +192,22 @@ func (mg *Manager) supersede(now time.Time, req Request, newID string) []effect.
 	if !placing(string(req.Command)) {
 		return nil
 	}
+	// A request of every group (start --all, clear --all) supersedes
+	// those of each group it concerns, and an earlier one of every group.
+	targets := map[string]bool{req.Target: true}
+	if req.All {
+		targets = map[string]bool{"--all": true}
+		for _, g := range mg.reports[newID].Groups {
+			targets[g] = true
+		}
+	}
 	var effs []effect.Effect
 	for _, id := range mg.repOrder {
 		rep := mg.reports[id]
 		if rep == nil || rep.State != ReportOpen || id == newID {
 			continue
 		}
-		if f := strings.Fields(rep.Request); len(f) < 2 || !placing(f[0]) || f[1] != req.Target {
+		if f := strings.Fields(rep.Request); len(f) < 2 || !placing(f[0]) || !targets[f[1]] {
 			continue
 		}
 		mg.closeReport(now, rep)

@@ -82,8 +82,9 @@ type Request struct {
 	Host     string `json:"host,omitempty"`
 	Lifetime string `json:"lifetime,omitempty"`
 	Flag     bool   `json:"flag,omitempty"`
-	// All is a standby or unstandby of every host at once, with no target
-	// (basalt host standby --all).
+	// All is a request of every host (standby, unstandby) or every group
+	// (start, clear, manage, cleanup) at once, with no target (basalt host
+	// standby --all, basalt resource cleanup --all).
 	All bool `json:"all,omitempty"`
 }
 

@@ -121,8 +121,10 @@ type Fault struct {
 	// Edits, when set, are its edits instead (scenarios).
 	Draw  uint64         `json:"draw,omitempty"`
 	Edits []model.EditOp `json:"edits,omitempty"`
-	// All is an admin-standby or admin-unstandby of every host, as one
-	// request (basalt host unstandby --all), instead of Host.
+	// All is an admin step of every host (admin-standby, admin-unstandby,
+	// instead of Host) or of every group (admin-start, admin-clear,
+	// admin-manage, admin-cleanup, instead of Group), as one request
+	// (basalt host unstandby --all, basalt resource cleanup --all).
 	All bool `json:"all,omitempty"`
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/basalt-ha/basalt/core/manager"
-	"github.com/basalt-ha/basalt/core/model"
 )
 
 // Target is a cluster that faults can be applied to. The simulated cluster
@@ -322,10 +321,10 @@ func adminRequest(f Fault, end bool) (manager.Request, bool) {
 	if !ok || cmd == "" {
 		return manager.Request{}, false
 	}
-	req := manager.Request{Command: cmd, Target: f.Group}
+	req := manager.Request{Command: cmd, Target: f.Group, All: f.All}
 	switch f.Kind {
 	case AdminStandby, AdminUnstandby:
-		req.Target, req.All = f.Host, f.All
+		req.Target = f.Host
 	case AdminPowerOff, AdminPowerOn, AdminConfirmDown:
 		req.Target = f.Host
 	case AdminMove, AdminBan:
@@ -337,16 +336,15 @@ func adminRequest(f Fault, end bool) (manager.Request, bool) {
 }
 
 // Recovery is what ends a run's chaos: every fault lifted, then what an
-// operator does after an incident (every host out of standby, as one
-// request as an operator of a large cluster would send it, maintenance off,
-// and each group's moves and bans cleared, managed, started and cleaned
-// up). The swarm's heal phase and the chaos run's heal apply it.
-func Recovery(m *model.Model) []Fault {
+// operator does after an incident, each as one request of every host or
+// group as an operator of a large cluster would send it (every host out
+// of standby, maintenance off, every group's moves and bans cleared, every
+// group managed and started, every resource cleaned up). The swarm's heal
+// phase and the chaos run's heal apply it.
+func Recovery() []Fault {
 	out := []Fault{{Kind: HealAll}, {Kind: AdminUnstandby, All: true}, {Kind: AdminMaintenance, Action: "off"}}
-	for _, g := range m.Groups {
-		for _, k := range []Kind{AdminClear, AdminManage, AdminStart, AdminCleanup} {
-			out = append(out, Fault{Kind: k, Group: g.ID})
-		}
+	for _, k := range []Kind{AdminClear, AdminManage, AdminStart, AdminCleanup} {
+		out = append(out, Fault{Kind: k, All: true})
 	}
 	return out
 }

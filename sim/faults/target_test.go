@@ -112,14 +112,19 @@ func TestStepsAndApply(t *testing.T) {
 
 func TestRecoveryHealsThenCleansUp(t *testing.T) {
 	r := &recorder{}
-	for _, f := range Recovery(pairModel(t)) {
+	for _, f := range Recovery() {
 		require.NoError(t, Apply(r, Step{Fault: f}))
 	}
 	require.Equal(t, "heal", r.calls[0])
 	require.Contains(t, r.calls, "admin maintenance   false")
-	// Every host at once, as one request: one plan, not one a host.
+	// Every host, and every group, at once, as one request each: one
+	// plan, not one a host or group.
 	require.Contains(t, r.calls, "admin unstandby --all")
 	require.NotContains(t, r.calls, "admin unstandby "+pairModel(t).HostNames()[0]+"  false")
+	for _, cmd := range []string{"clear", "manage", "start", "cleanup"} {
+		require.Contains(t, r.calls, "admin "+cmd+" --all")
+	}
+	require.Len(t, r.calls, 7)
 }
 
 func TestOptionsForRealTime(t *testing.T) {

@@ -453,7 +453,7 @@ func RunPlan(cfg Config, plan faults.Plan) (res Result) {
 		return finish(cfg, c, res, safety, limits, t)
 	}
 	healAt := cluster.Start.Add(plan.Chaos)
-	c.Q.At(healAt, func() { applyRecovery(t, faults.Recovery(t.model(m)), recoveryTries) })
+	c.Q.At(healAt, func() { applyRecovery(t, faults.Recovery(), recoveryTries) })
 	c.Q.At(healAt.Add(lossGrace(m)/2), func() { secondLook(t, t.model(m), &res.Coverage) })
 	_ = c.Run(plan.Chaos)
 
