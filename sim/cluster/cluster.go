@@ -440,13 +440,17 @@ func (c *Cluster) instanceOf(spec proc.Spec) inst {
 	var rsc string
 	var a ocf.Agent
 	for _, kv := range spec.Env {
-		k, v, _ := strings.Cut(kv, "=")
+		rest, ok := strings.CutPrefix(kv, "OCF_RESOURCE_")
+		if !ok {
+			continue // the other variables are the longer ones: not searched for "="
+		}
+		k, v, _ := strings.Cut(rest, "=")
 		switch k {
-		case "OCF_RESOURCE_INSTANCE":
+		case "INSTANCE":
 			rsc = resourceOf(v)
-		case "OCF_RESOURCE_PROVIDER":
+		case "PROVIDER":
 			a.Provider = v
-		case "OCF_RESOURCE_TYPE":
+		case "TYPE":
 			a.Type = v
 		}
 	}
@@ -477,11 +481,11 @@ func (c *Cluster) instanceOf(spec proc.Spec) inst {
 func hasParams(env []string, params map[string]string) bool {
 	n, last := 0, ""
 	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		name, ok := strings.CutPrefix(k, "OCF_RESKEY_")
-		if !ok || strings.HasPrefix(name, "CRM_meta_") {
+		rest, ok := strings.CutPrefix(kv, "OCF_RESKEY_")
+		if !ok || strings.HasPrefix(rest, "CRM_meta_") {
 			continue
 		}
+		name, v, _ := strings.Cut(rest, "=")
 		if n > 0 && name <= last {
 			return false
 		}
