@@ -9,7 +9,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -73,7 +74,14 @@ func (a Agent) Path(root string) (string, error) {
 	if err := a.CheckPath(root); err != nil {
 		return "", err
 	}
-	return path.Join(path.Clean(root), "resource.d", a.Provider, a.Type), nil
+	// What path.Join gives, in one concatenation: the root is absolute
+	// and the names are plain (CheckPath), so only the root needs
+	// cleaning, and path.Clean returns a clean root as it is.
+	root = path.Clean(root)
+	if root == "/" {
+		root = ""
+	}
+	return root + "/resource.d/" + a.Provider + "/" + a.Type, nil
 }
 
 // CheckPath is Path's error alone: whether the agent has a path under
@@ -129,16 +137,32 @@ func ParseAction(s string) (Action, error) {
 // Pacemaker compares its operation digests. The name is left out: it is
 // only what logs call the resource.
 func Digest(a Agent, params map[string]string) string {
-	h := sha256.New()
-	h.Write([]byte(a.String()))
-	keys := make([]string, 0, len(params))
-	for k := range params {
+	// Built into one buffer and hashed at once, with the keys sorted in
+	// a stack array: fmt.Fprintf into the hash cost several allocations
+	// per parameter, and every registration and reload digests.
+	var kbuf [16]string
+	keys := kbuf[:0]
+	size := len("ocf::") + len(a.Provider) + len(a.Type)
+	for k, v := range params {
 		keys = append(keys, k)
+		size += len(k) + len(v) + 2*20 + 3
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
+	var bbuf [512]byte
+	b := bbuf[:0]
+	if size > len(bbuf) {
+		b = make([]byte, 0, size)
+	}
+	b = append(append(append(append(b, "ocf:"...), a.Provider...), ':'), a.Type...)
 	for _, k := range keys {
 		// Lengths first: no parameter can end where another begins.
-		fmt.Fprintf(h, "\x00%d:%s=%d:%s", len(k), k, len(params[k]), params[k])
+		v := params[k]
+		b = append(strconv.AppendInt(append(b, 0), int64(len(k)), 10), ':')
+		b = append(append(b, k...), '=')
+		b = append(strconv.AppendInt(b, int64(len(v)), 10), ':')
+		b = append(b, v...)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	sum := sha256.Sum256(b)
+	var hbuf [16]byte
+	return string(hex.AppendEncode(hbuf[:0], sum[:8]))
 }

@@ -3,7 +3,6 @@ package ocf
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -49,11 +48,12 @@ func ValidMetaName(name string) error {
 // addMeta adds the meta attributes to env, in name order so that of
 // several bad ones the same is reported every time.
 func addMeta(env []envVar, meta map[string]string) ([]envVar, error) {
-	names := make([]string, 0, len(meta))
+	var buf [16]string // on the stack: a notification's few
+	names := buf[:0]
 	for name := range meta {
 		names = append(names, name)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	for _, name := range names {
 		if err := ValidMetaName(name); err != nil {
 			return nil, fmt.Errorf("environment: %w", err)
@@ -61,13 +61,65 @@ func addMeta(env []envVar, meta map[string]string) ([]envVar, error) {
 		if strings.ContainsRune(meta[name], 0) {
 			return nil, fmt.Errorf("environment: meta attribute %s contains a NUL byte", name)
 		}
-		env = append(env, envVar{"OCF_RESKEY_CRM_meta_" + name, meta[name]})
+		env = append(env, envVar{prefix: metaPrefix, key: name, value: meta[name]})
 	}
 	return env, nil
 }
 
-// envVar is one variable of an environment being built.
-type envVar struct{ key, value string }
+// The prefixes of parameters' and meta attributes' variables.
+const (
+	paramPrefix = "OCF_RESKEY_"
+	metaPrefix  = "OCF_RESKEY_CRM_meta_"
+)
+
+// envVar is one variable of an environment being built: prefix+key is
+// its name, and its value is value, or num in decimal when isNum. The
+// name and a number are put together only in the text joinEnv writes:
+// concatenating a name and formatting a number per variable cost an
+// allocation each, in every run's environment.
+type envVar struct {
+	prefix, key, value string
+	num                int64
+	isNum              bool
+}
+
+// numVar is the variable key whose value is n in decimal.
+func numVar(key string, n int64) envVar { return envVar{key: key, num: n, isNum: true} }
+
+// nameLen is the length of v's name.
+func (v *envVar) nameLen() int { return len(v.prefix) + len(v.key) }
+
+// nameByte is the byte i of v's name.
+func (v *envVar) nameByte(i int) byte {
+	if i < len(v.prefix) {
+		return v.prefix[i]
+	}
+	return v.key[i-len(v.prefix)]
+}
+
+// compareNames orders a and b by name, as strings.Compare of the names
+// would.
+func compareNames(a, b *envVar) int {
+	if a.prefix == b.prefix {
+		return strings.Compare(a.key, b.key)
+	}
+	la, lb := a.nameLen(), b.nameLen()
+	for i := range min(la, lb) {
+		if ca, cb := a.nameByte(i), b.nameByte(i); ca != cb {
+			return int(ca) - int(cb)
+		}
+	}
+	return la - lb
+}
+
+// valueLen is the length of v's value as joinEnv writes it.
+func (v *envVar) valueLen() int {
+	if !v.isNum {
+		return len(v.value)
+	}
+	var buf [20]byte
+	return len(strconv.AppendInt(buf[:0], v.num, 10))
+}
 
 // EnvSpec is what Env needs to build an agent's environment.
 type EnvSpec struct {
@@ -111,28 +163,31 @@ func Env(s EnvSpec) ([]string, error) {
 	// A slice, not a map: every run of every agent builds one. No two
 	// keys are equal but Extra's own (the OCF_ variables are fixed,
 	// OCF_RESKEY_<param> cannot start with CRM_meta, Extra cannot set an
-	// OCF_ variable), where the last one wins, as it would in a map.
-	env := make([]envVar, 0, 9+len(s.Params)+len(s.Meta)+len(s.Extra))
-	env = append(env,
-		envVar{"OCF_ROOT", s.Root},
-		envVar{"OCF_RA_VERSION_MAJOR", "1"},
-		envVar{"OCF_RA_VERSION_MINOR", "1"},
-		envVar{"OCF_RESOURCE_INSTANCE", s.Instance},
-		envVar{"OCF_RESOURCE_TYPE", s.Agent.Type},
-		envVar{"OCF_RESOURCE_PROVIDER", s.Agent.Provider},
-		envVar{"OCF_RESKEY_CRM_meta_interval", strconv.FormatInt(s.Interval.Milliseconds(), 10)},
-		envVar{"OCF_CHECK_LEVEL", strconv.Itoa(s.Depth)},
+	// OCF_ variable), where the last one wins, as it would in a map. The
+	// slice and the sorted names are on the stack for the usual few: the
+	// environment's text and its list are Env's only allocations.
+	var envBuf [32]envVar
+	env := append(envBuf[:0],
+		envVar{key: "OCF_ROOT", value: s.Root},
+		envVar{key: "OCF_RA_VERSION_MAJOR", value: "1"},
+		envVar{key: "OCF_RA_VERSION_MINOR", value: "1"},
+		envVar{key: "OCF_RESOURCE_INSTANCE", value: s.Instance},
+		envVar{key: "OCF_RESOURCE_TYPE", value: s.Agent.Type},
+		envVar{key: "OCF_RESOURCE_PROVIDER", value: s.Agent.Provider},
+		numVar("OCF_RESKEY_CRM_meta_interval", s.Interval.Milliseconds()),
+		numVar("OCF_CHECK_LEVEL", int64(s.Depth)),
 	)
 	if s.Timeout > 0 {
-		env = append(env, envVar{"OCF_RESKEY_CRM_meta_timeout", strconv.FormatInt(s.Timeout.Milliseconds(), 10)})
+		env = append(env, numVar("OCF_RESKEY_CRM_meta_timeout", s.Timeout.Milliseconds()))
 	}
 	// In name order, so that of several bad parameters the same one is
 	// reported every time.
-	params := make([]string, 0, len(s.Params))
+	var nameBuf [32]string
+	params := nameBuf[:0]
 	for name := range s.Params {
 		params = append(params, name)
 	}
-	sort.Strings(params)
+	slices.Sort(params)
 	for _, name := range params {
 		v := s.Params[name]
 		if err := ValidParamName(name); err != nil {
@@ -141,7 +196,7 @@ func Env(s EnvSpec) ([]string, error) {
 		if strings.ContainsRune(v, 0) {
 			return nil, fmt.Errorf("environment: parameter %s contains a NUL byte", name)
 		}
-		env = append(env, envVar{"OCF_RESKEY_" + name, v})
+		env = append(env, envVar{prefix: paramPrefix, key: name, value: v})
 	}
 	env, err := addMeta(env, s.Meta)
 	if err != nil {
@@ -163,9 +218,9 @@ func Env(s EnvSpec) ([]string, error) {
 			env[extra+i].value = v
 			continue
 		}
-		env = append(env, envVar{k, v})
+		env = append(env, envVar{key: k, value: v})
 	}
-	slices.SortFunc(env, func(a, b envVar) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(env, func(a, b envVar) int { return compareNames(&a, &b) })
 	return joinEnv(env), nil
 }
 
@@ -174,20 +229,27 @@ func Env(s EnvSpec) ([]string, error) {
 // allocations per run's environment, two here.
 func joinEnv(env []envVar) []string {
 	size := 0
-	for _, e := range env {
-		size += len(e.key) + 1 + len(e.value)
+	for i := range env {
+		size += env[i].nameLen() + 1 + env[i].valueLen()
 	}
 	var all strings.Builder
 	all.Grow(size)
-	for _, e := range env {
+	for i := range env {
+		e := &env[i]
+		all.WriteString(e.prefix)
 		all.WriteString(e.key)
 		all.WriteByte('=')
-		all.WriteString(e.value)
+		if e.isNum {
+			var buf [20]byte
+			all.Write(strconv.AppendInt(buf[:0], e.num, 10))
+		} else {
+			all.WriteString(e.value)
+		}
 	}
 	text := all.String()
 	out := make([]string, len(env))
-	for i, e := range env {
-		n := len(e.key) + 1 + len(e.value)
+	for i := range env {
+		n := env[i].nameLen() + 1 + env[i].valueLen()
 		out[i], text = text[:n], text[n:]
 	}
 	return out
