@@ -141,9 +141,10 @@ type op struct {
 	// their result is the LRM's, and reaches nobody else.
 	learn bool
 	key   string // keyString's
-	// args is the process's argument list, made at the first run and
-	// handed to every later one (a recurring monitor's): drivers only
-	// read a Spec's Args, as they read the cached Env.
+	// args is the process's argument list, taken at the first run from
+	// the LRM's (argsOf) and handed to every later one (a recurring
+	// monitor's): drivers only read a Spec's Args, as they read the
+	// cached Env.
 	args []string
 }
 
@@ -163,16 +164,50 @@ type resource struct {
 	// derived caches what start derives from def, which a recurring
 	// monitor or a host probing all its resources would otherwise derive
 	// again at every run (an environment, an agent path, a SHA-256).
-	derived    derived
-	queue      []*op // FIFO; the head may be running
-	recurring  map[OpKey]*op
-	byKey      map[OpKey]OpRecord
-	lastResult map[OpKey]Result
-	recent     []OpRecord
+	derived derived
+	queue   []*op // FIFO; the head may be running
+	// recurring is made at the first recurring op: nil reads as empty.
+	recurring map[OpKey]*op
+	// keys holds each operation key's latest run, sorted by key: a
+	// resource has a handful of keys, and two maps of them cost a
+	// resource two maps and two allocations per key (their values are
+	// too large to sit in a map's slots).
+	keys   []keyRuns
+	recent []OpRecord
 	// last and lastFail are the latest run and failure, held by value
 	// (CallID 0: none, since calls count from 1) so that a run's record
 	// costs no allocation of its own.
 	last, lastFail OpRecord
+}
+
+// keyRuns is the latest run of one operation key of a resource: its
+// record and its result.
+type keyRuns struct {
+	rec OpRecord
+	res Result
+}
+
+// run is the latest run at key, nil if none.
+func (r *resource) run(key OpKey) *keyRuns {
+	for i := range r.keys {
+		if r.keys[i].rec.Key == key {
+			return &r.keys[i]
+		}
+	}
+	return nil
+}
+
+// setRun makes rec and res the latest run of their key.
+func (r *resource) setRun(rec OpRecord, res Result) {
+	if k := r.run(rec.Key); k != nil {
+		k.rec, k.res = rec, res
+		return
+	}
+	i, _ := slices.BinarySearchFunc(r.keys, rec.Key, func(k keyRuns, key OpKey) int { return compareOpKeys(k.rec.Key, key) })
+	if r.keys == nil {
+		r.keys = make([]keyRuns, 0, 4) // a start, a stop, a probe and a monitor
+	}
+	r.keys = slices.Insert(r.keys, i, keyRuns{rec: rec, res: res})
 }
 
 // derived is what the LRM derives from a resource's definition, kept
@@ -180,7 +215,36 @@ type resource struct {
 type derived struct {
 	digest string
 	path   string
-	env    map[envKey][]string
+	// envs are the environments of the first runs of up to maxEnvs
+	// envKeys, in an array: a map of them cost two allocations per
+	// definition.
+	envs  [maxEnvs]derivedEnv
+	nEnvs int
+}
+
+// derivedEnv is the environment of the runs of key.
+type derivedEnv struct {
+	key envKey
+	env []string
+}
+
+// env is the environment cached for key.
+func (d *derived) env(key envKey) ([]string, bool) {
+	for i := range d.nEnvs {
+		if d.envs[i].key == key {
+			return d.envs[i].env, true
+		}
+	}
+	return nil, false
+}
+
+// addEnv caches env for key, forgetting all the others when full.
+func (d *derived) addEnv(key envKey, env []string) {
+	if d.nEnvs == maxEnvs {
+		d.envs, d.nEnvs = [maxEnvs]derivedEnv{}, 0
+	}
+	d.envs[d.nEnvs] = derivedEnv{key: key, env: env}
+	d.nEnvs++
 }
 
 // envKey is what, besides the definition, makes a run's environment:
@@ -244,6 +308,23 @@ type LRM struct {
 	// back (Recycle).
 	batches  *effect.Batches
 	notifies effect.Spares[Notify]
+	// args holds each action's argument list, shared by every run of it
+	// (op.args).
+	args map[ocf.Action][]string
+}
+
+// argsOf is the argument list of a run of action: one per action, made
+// at its first run, not one per operation.
+func (l *LRM) argsOf(action ocf.Action) []string {
+	args, ok := l.args[action]
+	if !ok {
+		if l.args == nil {
+			l.args = map[ocf.Action][]string{}
+		}
+		args = []string{string(action)}
+		l.args[action] = args
+	}
+	return args
 }
 
 // New returns an LRM with no resources.
@@ -310,12 +391,7 @@ func (l *LRM) Register(now time.Time, r Resource) ([]effect.Effect, error) {
 		old.setDef(r.clone())
 		return l.appendLog(nil, slog.LevelInfo, old, "resource definition updated"), nil
 	}
-	l.rscs[r.ID] = &resource{
-		def:        r.clone(),
-		recurring:  map[OpKey]*op{},
-		byKey:      map[OpKey]OpRecord{},
-		lastResult: map[OpKey]Result{},
-	}
+	l.rscs[r.ID] = &resource{def: r.clone()}
 	return l.appendLog(nil, slog.LevelInfo, l.rscs[r.ID], "resource registered", slog.String("agent", r.Agent.String())), nil
 }
 
@@ -410,6 +486,9 @@ func (l *LRM) Submit(now time.Time, req OpRequest) (CallID, []effect.Effect, err
 	l.nextCall++
 	o := &op{call: l.nextCall, req: req, queuedAt: now}
 	if o.recurring() {
+		if r.recurring == nil {
+			r.recurring = map[OpKey]*op{}
+		}
 		r.recurring[req.Key()] = o
 		if req.StartDelay > 0 {
 			o.state = opIdle
@@ -544,7 +623,7 @@ func (l *LRM) start(now time.Time, r *resource, o *op, effs []effect.Effect) []e
 	o.timedOut = false
 	l.procs[o.pid] = o
 	if o.args == nil {
-		o.args = []string{string(o.req.Action)}
+		o.args = l.argsOf(o.req.Action)
 	}
 	effs = append(effs,
 		l.batches.StartProcess(effect.StartProcess{ID: o.pid, Spec: proc.Spec{
@@ -574,7 +653,7 @@ func (l *LRM) runSpec(r *resource, o *op) (path string, env []string, digest str
 	}
 	key := envKey{timeout: o.req.Timeout, interval: o.req.Interval, depth: depth}
 	if cached && r.derived.path != "" {
-		if env, ok := r.derived.env[key]; ok {
+		if env, ok := r.derived.env(key); ok {
 			return r.derived.path, env, r.digest(), nil
 		}
 	}
@@ -592,10 +671,8 @@ func (l *LRM) runSpec(r *resource, o *op) (path string, env []string, digest str
 	if !cached {
 		return path, env, def.Digest(), nil
 	}
-	if r.derived.env == nil || len(r.derived.env) >= maxEnvs {
-		r.derived.env = map[envKey][]string{}
-	}
-	r.derived.path, r.derived.env[key] = path, env
+	r.derived.path = path
+	r.derived.addEnv(key, env)
 	return path, env, r.digest(), nil
 }
 
@@ -749,19 +826,15 @@ func (l *LRM) report(now time.Time, r *resource, o *op, res Result, effs []effec
 		Outcome: res.Outcome, ExitReason: res.ExitReason, QueuedAt: res.QueuedAt, StartedAt: res.StartedAt,
 		EndedAt: res.EndedAt, QueueTime: res.QueueTime(), RunTime: res.RunTime(), LastRCChange: now,
 	}
-	if prev, ok := r.byKey[rec.Key]; ok && prev.RC == rec.RC && prev.Status == rec.Status {
-		rec.LastRCChange = prev.LastRCChange
+	if prev := r.run(rec.Key); prev != nil && prev.rec.RC == rec.RC && prev.rec.Status == rec.Status {
+		rec.LastRCChange = prev.rec.LastRCChange
 	}
-	r.byKey[rec.Key] = rec
-	r.lastResult[rec.Key] = res
+	r.setRun(rec, res)
 	r.last = rec
 	if res.Failed() {
 		r.lastFail = rec
 	}
-	r.recent = append(r.recent, rec)
-	if len(r.recent) > l.cfg.HistoryLen {
-		r.recent = slices.Delete(r.recent, 0, len(r.recent)-l.cfg.HistoryLen)
-	}
+	l.addRecent(r, rec)
 
 	// Recurring monitors report only changes: a monitor that says
 	// "running" every 10 s is noise; the one that says "dead" is the event.
@@ -880,8 +953,8 @@ func (l *LRM) History(id string) (History, bool) {
 		c := r.lastFail
 		h.LastFailure = &c
 	}
-	for _, k := range sortedOpKeys(r.byKey) {
-		h.ByKey = append(h.ByKey, r.byKey[k])
+	for i := range r.keys {
+		h.ByKey = append(h.ByKey, r.keys[i].rec)
 	}
 	return h, true
 }
@@ -894,8 +967,11 @@ func (l *LRM) LastResult(id string, key OpKey) (Result, bool) {
 	if !ok {
 		return Result{}, false
 	}
-	res, ok := r.lastResult[key]
-	return res, ok
+	k := r.run(key)
+	if k == nil {
+		return Result{}, false
+	}
+	return k.res, true
 }
 
 // RecurringCall returns the call ID of the recurring operation of a
@@ -1014,13 +1090,36 @@ func sortedOpKeys[V any](m map[OpKey]V) []OpKey {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].Action != keys[j].Action {
-			return keys[i].Action < keys[j].Action
-		}
-		return keys[i].Interval < keys[j].Interval
-	})
+	slices.SortFunc(keys, compareOpKeys)
 	return keys
+}
+
+// compareOpKeys orders operation keys by action, then interval.
+func compareOpKeys(a, b OpKey) int {
+	if c := strings.Compare(string(a.Action), string(b.Action)); c != 0 {
+		return c
+	}
+	switch {
+	case a.Interval < b.Interval:
+		return -1
+	case a.Interval > b.Interval:
+		return 1
+	}
+	return 0
+}
+
+// addRecent adds rec to r's recent runs, dropping the oldest beyond
+// Config.HistoryLen before it, not after: the list never outgrows the
+// bound, so that it grows by a few allocations per resource, not one
+// more than the bound's.
+func (l *LRM) addRecent(r *resource, rec OpRecord) {
+	if n := len(r.recent) - l.cfg.HistoryLen + 1; n > 0 {
+		r.recent = r.recent[:copy(r.recent, r.recent[n:])]
+	}
+	if r.recent == nil {
+		r.recent = make([]OpRecord, 0, min(4, l.cfg.HistoryLen))
+	}
+	r.recent = append(r.recent, rec)
 }
 
 // opMeta is an operation's meta attributes: its resource's, with its
