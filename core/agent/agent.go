@@ -196,7 +196,7 @@ func (a *Agent) restore(now time.Time, rs []lrm.Resource) []effect.Effect {
 			effs = append(effs, a.log(slog.LevelError, "cannot restore resource", slog.String("resource", r.ID), slog.String("err", err.Error())))
 			continue
 		}
-		if def, ok := a.lrm.Resource(r.ID); ok {
+		if def, ok := a.lrm.ResourceView(r.ID); ok { // only encoded: no copy
 			_ = a.record.set(def) // plain strings: encoding cannot fail
 		}
 		if a.orphaned(r.ID) {
@@ -302,7 +302,7 @@ func (a *Agent) cancel(now time.Time, m proto.Cancel) []effect.Effect {
 // with operations in hand stays: the LRM refuses, and the next hello lists
 // it again for the manager to settle.
 func (a *Agent) forget(now time.Time, m proto.Forget) []effect.Effect {
-	if _, known := a.lrm.Resource(m.Resource); !known || a.orphaned(m.Resource) {
+	if _, known := a.lrm.ResourceView(m.Resource); !known || a.orphaned(m.Resource) {
 		return nil
 	}
 	effs, err := a.lrm.Unregister(now, m.Resource)
@@ -488,7 +488,7 @@ func (a *Agent) recordSettled(res lrm.Result) (effect.Effect, bool) {
 	if res.Failed() {
 		return nil, false
 	}
-	def, ok := a.lrm.Resource(res.Resource)
+	def, ok := a.lrm.ResourceView(res.Resource) // only encoded: no copy
 	if !ok || !a.record.differs(def) {
 		return nil, false
 	}
