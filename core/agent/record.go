@@ -123,19 +123,33 @@ type resourceRecord struct {
 	// based is unset until this life wrote a base.
 	tail  int
 	based bool
+	// scratch is where a definition is encoded first, to be compared
+	// (differs) or copied to its own buffer (set): growing a buffer of
+	// its own from nil cost several allocations per definition.
+	scratch []byte
 }
 
 // set records r's current definition (as the LRM holds it after
 // registering it).
 func (rr *resourceRecord) set(r lrm.Resource) error {
-	data, err := json.Marshal(r)
+	enc, err := appendResource(rr.scratch[:0], &r)
+	rr.scratch = enc[:0]
 	if err != nil {
 		return err
 	}
+	old, ok := rr.enc[r.ID]
+	// Into the old encoding's array when it has room: persistSet and
+	// bytes copy an encoding, so nothing else holds it.
+	var data []byte
+	if cap(old) >= len(enc) {
+		data = old[:len(enc)]
+	} else {
+		data = make([]byte, len(enc))
+	}
+	copy(data, enc)
 	if rr.enc == nil {
 		rr.enc = map[string][]byte{}
 	}
-	old, ok := rr.enc[r.ID]
 	switch {
 	case !ok:
 		i, _ := slices.BinarySearch(rr.ids, r.ID)
@@ -153,8 +167,9 @@ func (rr *resourceRecord) set(r lrm.Resource) error {
 
 // differs reports whether r's encoding is not the one recorded.
 func (rr *resourceRecord) differs(r lrm.Resource) bool {
-	data, err := json.Marshal(r)
-	return err != nil || string(data) != string(rr.enc[r.ID])
+	enc, err := appendResource(rr.scratch[:0], &r)
+	rr.scratch = enc[:0]
+	return err != nil || string(enc) != string(rr.enc[r.ID])
 }
 
 // remove forgets id.
