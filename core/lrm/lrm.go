@@ -311,6 +311,26 @@ type LRM struct {
 	// args holds each action's argument list, shared by every run of it
 	// (op.args).
 	args map[ocf.Action][]string
+	// paths holds the agents' paths (agentPath).
+	paths map[ocf.Agent]string
+}
+
+// agentPath is a's path under the OCF root, made once per agent type: a
+// definition's own cache of it (derived) goes with every change of the
+// definition, and a host runs many resources of few types.
+func (l *LRM) agentPath(a ocf.Agent) (string, error) {
+	if p, ok := l.paths[a]; ok {
+		return p, nil
+	}
+	p, err := a.Path(l.cfg.OCFRoot)
+	if err != nil {
+		return "", err
+	}
+	if l.paths == nil || len(l.paths) >= maxMetaEntries {
+		l.paths = map[ocf.Agent]string{}
+	}
+	l.paths[a] = p
+	return p, nil
 }
 
 // argsOf is the argument list of a run of action: one per action, made
@@ -669,7 +689,7 @@ func (l *LRM) runSpec(r *resource, o *op) (path string, env []string, digest str
 			return r.derived.path, env, r.digest(), nil
 		}
 	}
-	if path, err = def.Agent.Path(l.cfg.OCFRoot); err != nil {
+	if path, err = l.agentPath(def.Agent); err != nil {
 		return "", nil, "", err
 	}
 	env, err = ocf.Env(ocf.EnvSpec{
