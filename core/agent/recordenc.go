@@ -74,7 +74,7 @@ func plainResource(r *lrm.Resource) bool {
 func notPlain(s string) bool { return !plainJSON(s) }
 
 func plainMap(m map[string]string) bool {
-	for k, v := range m {
+	for k, v := range m { // purity:unordered whether any entry is not plain, whatever the order
 		if !plainJSON(k) || !plainJSON(v) {
 			return false
 		}
