@@ -313,6 +313,8 @@ type LRM struct {
 	args map[ocf.Action][]string
 	// paths holds the agents' paths (agentPath).
 	paths map[ocf.Agent]string
+	// spareOps are the ops of ended one-shot runs, for newOp.
+	spareOps effect.Spares[op]
 }
 
 // agentPath is a's path under the OCF root, made once per agent type: a
@@ -504,7 +506,7 @@ func (l *LRM) Submit(now time.Time, req OpRequest) (CallID, []effect.Effect, err
 		}
 	}
 	l.nextCall++
-	o := &op{call: l.nextCall, req: req, queuedAt: now}
+	o := l.newOp(op{call: l.nextCall, req: req, queuedAt: now})
 	if o.recurring() {
 		if r.recurring == nil {
 			r.recurring = map[OpKey]*op{}
@@ -734,11 +736,17 @@ func (l *LRM) ProcessExited(now time.Time, id proc.ID, exit proc.Exit) []effect.
 		effs = l.report(now, r, o, res, effs)
 		if o.recurring() && !o.cancelled {
 			effs = append(effs, l.setTimer(o, now.Add(o.req.Interval)))
+		} else {
+			l.spareOps.Keep(o) // reported and ended: no map, queue or timer holds it
 		}
 		effs = l.tryStart(now, r, effs)
 	}
 	return l.fillSlots(now, effs)
 }
+
+// newOp is a new operation of value v, in the op of an ended one if there
+// is one: every request was an op's allocation.
+func (l *LRM) newOp(v op) *op { return l.spareOps.Reuse(v) }
 
 // fillSlots hands freed process slots to waiting queue heads, oldest first.
 func (l *LRM) fillSlots(now time.Time, effs []effect.Effect) []effect.Effect {
