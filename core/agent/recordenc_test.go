@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -64,4 +65,27 @@ func TestResourceRecordReusesItsEncodings(t *testing.T) {
 	want, _ := EncodeResources([]lrm.Resource{short, {ID: "s", Agent: long.Agent}})
 	require.Equal(t, string(want), string(rr.bytes()))
 	require.Equal(t, len(want)-len("[]"), rr.size, "encodings and commas")
+}
+
+// TestResourceEncodingKnowsEveryField: appendResource writes the fields of
+// lrm.Resource, ocf.Agent and ocf.Reloadability by name. A field added to
+// one of them would be left out of every record, and lost at the agent's
+// next restart, while TestResourceEncodingIsJSONs still passed on the old
+// fields: this fails first, naming the encoder to extend.
+func TestResourceEncodingKnowsEveryField(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want []string
+	}{
+		{lrm.Resource{}, []string{"ID", "Name", "Agent", "Params", "Reload", "Instance", "Meta"}},
+		{ocf.Agent{}, []string{"Provider", "Type"}},
+		{ocf.Reloadability{}, []string{"Action", "ForceRestart", "RestartDigest"}},
+	} {
+		typ := reflect.TypeOf(tc.v)
+		var got []string
+		for i := range typ.NumField() {
+			got = append(got, typ.Field(i).Name)
+		}
+		require.Equal(t, tc.want, got, "%s changed: extend appendResource (recordenc.go) to write it as json.Marshal does", typ)
+	}
 }
