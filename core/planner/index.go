@@ -184,22 +184,34 @@ func (p *plan) setExclusions() {
 	}
 }
 
-// hostLine is the explanation line of the host of index host.
+// hostLine is what explains the host of index host: why it is excluded,
+// or else its score and the terms of it. The line itself is built only
+// when read: nobody but "basalt resource why" reads it.
 type hostLine struct {
-	host int
-	line string
+	host     int
+	excluded string
+	score    int
+	terms    scoreTerms
 }
 
-// scoreLines explains a placement: the lines computed for the hosts that
-// matter to the group (special, by host index), and for every other host
-// what the index says of it, built only as they are read.
+// line renders l for the host named name.
+func (l hostLine) line(name string) string {
+	if l.excluded != "" {
+		return name + ": excluded: " + l.excluded
+	}
+	return scoreLine(name, l.score, l.terms)
+}
+
+// scoreLines explains a placement: the lines of the hosts that matter to
+// the group (special, by host index), and for every other host what the
+// index says of it, built only as they are read.
 func (ix *index) scoreLines(special []hostLine, restricted bool) ScoreLines {
 	return func(yield func(int, string) bool) {
 		k := 0
 		for i, name := range ix.names {
 			var line string
 			if k < len(special) && special[k].host == i {
-				line, k = special[k].line, k+1
+				line, k = special[k].line(name), k+1
 			} else {
 				line = genericLine(name, ix.excl[i], restricted)
 			}

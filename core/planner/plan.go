@@ -676,28 +676,46 @@ type cand struct {
 	runs  bool // runs here healthy
 }
 
+// scoreTerms are what a candidate's score is made of, for its line of
+// the explanation.
+type scoreTerms struct {
+	inDomain   bool
+	prio       int
+	noFailback bool // runs here, and the domain does not fail back
+	stickiness int  // 0: none counted
+	move       bool
+}
+
+// scoreLine is a candidate's line of the explanation, "host: score N
+// (term, term)", built in one allocation (fmt and strings.Join took
+// several), and only when the explanation is read.
+func scoreLine(host string, score int, t scoreTerms) string {
+	var buf [160]byte
+	b := append(append(buf[:0], host...), ": score "...)
+	b = append(strconv.AppendInt(b, int64(score), 10), " ("...)
+	if t.inDomain {
+		b = strconv.AppendInt(append(b, "domain priority "...), int64(t.prio), 10)
+	} else {
+		b = append(b, "outside the domain"...)
+	}
+	if t.noFailback {
+		b = append(b, ", runs here (no failback)"...)
+	}
+	if t.stickiness != 0 {
+		b = strconv.AppendInt(append(b, ", stickiness "...), int64(t.stickiness), 10)
+	}
+	if t.move {
+		b = append(b, ", move requested"...)
+	}
+	return string(append(b, ')'))
+}
+
 // candidates scores the hosts that matter to the group (its domain, where
 // it runs, fails or is banned, where it is moved to) and explains each. Any
 // other host is alike for it: excluded by its own state, or outside the
 // domain with a score of nothing. Of those, only as many as the group may
 // run on can be chosen, the first in host order, so only they are
 // candidates; the explanation tells of all.
-// scoreLine is a candidate's line of the explanation, "host: score N
-// (part, part)", built in one allocation (fmt and strings.Join took
-// four): every plan step explains every host of every group.
-func scoreLine(host string, score int, parts []string) string {
-	var buf [160]byte
-	b := append(append(buf[:0], host...), ": score "...)
-	b = append(strconv.AppendInt(b, int64(score), 10), " ("...)
-	for i, part := range parts {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = append(b, part...)
-	}
-	return string(append(b, ')'))
-}
-
 func (p *plan) candidates(g *model.Group) ([]cand, []hostLine) {
 	in := p.in
 	move, hasMove := in.Constraints.Moves[g.ID]
@@ -715,14 +733,14 @@ func (p *plan) candidates(g *model.Group) ([]cand, []hostLine) {
 			excluded = "outside the restricted domain"
 		}
 		if excluded != "" {
-			special = append(special, hostLine{order, h.Name + ": excluded: " + excluded})
+			special = append(special, hostLine{host: order, excluded: excluded})
 			continue
 		}
 		wanted := hasMove && move.Host == h.Name
 		runs := slices.Contains(current, h.Name)
-		score, parts := p.score(g, h.Name, prio, inDomain, runs, wanted)
+		score, terms := p.score(g, h.Name, prio, inDomain, runs, wanted)
 		cands = append(cands, cand{h.Name, score, order, runs && p.healthyHere(g, h.Name)})
-		special = append(special, hostLine{order, scoreLine(h.Name, score, parts)})
+		special = append(special, hostLine{host: order, score: score, terms: terms})
 	}
 	if g.Placement.Domain.Restricted {
 		return cands, special
@@ -774,31 +792,27 @@ func (p *plan) specialHosts(g *model.Group, hasMove bool, moveHost string) []int
 	return slices.Compact(out)
 }
 
-// score rates a host allowed to run the group, and says why.
-func (p *plan) score(g *model.Group, host string, prio int, inDomain, runsHere, moveHere bool) (int, []string) {
+// score rates a host allowed to run the group, and says of what.
+func (p *plan) score(g *model.Group, host string, prio int, inDomain, runsHere, moveHere bool) (int, scoreTerms) {
 	pol := g.Placement
-	score, parts := 0, []string{}
+	score, t := 0, scoreTerms{inDomain: inDomain, prio: prio, move: moveHere}
 	if inDomain {
 		score += scoreDomainBase - prio*scorePriority
-		parts = append(parts, fmt.Sprintf("domain priority %d", prio))
-	} else {
-		parts = append(parts, "outside the domain")
 	}
 	if runsHere && p.healthyHere(g, host) {
 		if !pol.Domain.Failback {
 			score += scoreNoFailback
-			parts = append(parts, "runs here (no failback)")
+			t.noFailback = true
 		}
 		if pol.Stickiness > 0 {
 			score += pol.Stickiness
-			parts = append(parts, fmt.Sprintf("stickiness %d", pol.Stickiness))
+			t.stickiness = pol.Stickiness
 		}
 	}
 	if moveHere {
 		score += scoreMove
-		parts = append(parts, "move requested")
 	}
-	return score, parts
+	return score, t
 }
 
 // healthyHere: the group runs on host without a failure that would make it

@@ -14,16 +14,33 @@ func TestScoreLineIsSprintfs(t *testing.T) {
 	for _, c := range []struct {
 		host  string
 		score int
-		parts []string
+		terms scoreTerms
 	}{
-		{"h1", 0, nil},
-		{"h2", -5, []string{"domain priority 3"}},
-		{"h3", math.MaxInt, []string{"domain priority 1", "stickiness 100", "move requested"}},
-		{long, math.MinInt, []string{"", long}},
+		{"h1", 0, scoreTerms{}},
+		{"h2", -5, scoreTerms{inDomain: true, prio: 3}},
+		{"h3", math.MaxInt, scoreTerms{inDomain: true, prio: math.MinInt, noFailback: true, stickiness: 100, move: true}},
+		{long, math.MinInt, scoreTerms{stickiness: math.MaxInt, move: true}},
 	} {
-		want := fmt.Sprintf("%s: score %d (%s)", c.host, c.score, strings.Join(c.parts, ", "))
-		if got := scoreLine(c.host, c.score, c.parts); got != want {
+		if got, want := scoreLine(c.host, c.score, c.terms), sprintfLine(c.host, c.score, c.terms); got != want {
 			t.Errorf("scoreLine\n got %q\nwant %q", got, want)
 		}
 	}
+}
+
+// sprintfLine is the fmt form of scoreLine, as the planner once built it.
+func sprintfLine(host string, score int, t scoreTerms) string {
+	parts := []string{"outside the domain"}
+	if t.inDomain {
+		parts = []string{fmt.Sprintf("domain priority %d", t.prio)}
+	}
+	if t.noFailback {
+		parts = append(parts, "runs here (no failback)")
+	}
+	if t.stickiness != 0 {
+		parts = append(parts, fmt.Sprintf("stickiness %d", t.stickiness))
+	}
+	if t.move {
+		parts = append(parts, "move requested")
+	}
+	return fmt.Sprintf("%s: score %d (%s)", host, score, strings.Join(parts, ", "))
 }
