@@ -604,14 +604,25 @@ func (g *Group) Descendants(id string) []string {
 // StartOrder returns the members parents-first: a breadth-first walk from
 // the root, children in member order.
 func (g *Group) StartOrder() []string {
-	root := g.Root()
-	if root == "" {
+	if g.Root() == "" {
 		return nil
 	}
 	// One allocation: the planner and the manager ask for the order of
-	// every group at every step. The inner loop is Children's.
-	out := append(make([]string, 0, max(1, len(g.Members))), root)
-	for i := 0; i < len(out) && len(out) <= len(g.Members); i++ {
+	// every group at every step.
+	return g.AppendStartOrder(make([]string, 0, max(1, len(g.Members))))
+}
+
+// AppendStartOrder appends StartOrder to dst, for callers that keep a
+// buffer; nothing when the group has no root.
+func (g *Group) AppendStartOrder(dst []string) []string {
+	root := g.Root()
+	if root == "" {
+		return dst
+	}
+	base := len(dst)
+	out := append(dst, root)
+	// The inner loop is Children's.
+	for i := base; i < len(out) && len(out)-base <= len(g.Members); i++ {
 		for _, mem := range g.Members {
 			if mem.Parent == out[i] && mem.Resource != out[i] {
 				out = append(out, mem.Resource)

@@ -147,8 +147,10 @@ func (p *plan) state(rsc, host string) Observed {
 	return Observed{State: Stopped}
 }
 
-// activeOn lists the hosts where any of rscs is active, in host order.
-func (ix *index) activeOn(rscs []string) []int {
+// activeOn lists the hosts where any of rscs is active, in host order,
+// in dst's array (or a new one when it is too small); nil when there is
+// none.
+func (ix *index) activeOn(dst []int, rscs []string) []int {
 	n := 0
 	for _, r := range rscs {
 		n += len(ix.active[r])
@@ -156,7 +158,7 @@ func (ix *index) activeOn(rscs []string) []int {
 	if n == 0 {
 		return nil
 	}
-	out := make([]int, 0, n) // sized once: the planner asks at every step
+	out := slices.Grow(dst[:0], n) // sized once: the planner asks at every step
 	for _, r := range rscs {
 		for _, a := range ix.active[r] {
 			out = append(out, a.host)

@@ -27,7 +27,7 @@ import (
 // they are more than the group may run on; nil otherwise.
 func (p *plan) foundActive(g *model.Group) []string {
 	var hosts []string
-	for _, hi := range p.ix.activeOn(p.startOrder(g)) {
+	for _, hi := range p.activeHosts(g) {
 		hosts = append(hosts, p.ix.names[hi])
 	}
 	if len(hosts) <= max(1, g.Placement.MaxInstances) {

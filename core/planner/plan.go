@@ -228,24 +228,69 @@ type plan struct {
 	actions []Action
 	fences  map[string]int   // host -> fence action ID
 	bans    map[string][]Ban // group -> its bans, in input order
-	// orders caches each group's start order (parents first) and stop
-	// order, which the model computes anew on each call.
-	orders map[string][2][]string
+	// cur is the group being planned; every step of its plan asks for its
+	// start order (parents first), its stop order and the hosts where a
+	// member is active, which are computed once for it (active on first
+	// use, hasActive then), in buffers that the next group reuses.
+	cur         *model.Group
+	start, stop []string
+	active      []int
+	hasActive   bool
+	orderBuf    []string
+	activeBuf   []int
+	specialBuf  []int
+	candBuf     []cand
+	lineBuf     []hostLine // every group's explanation, one after another
 }
 
-// startOrder is g.StartOrder, once per plan; callers must not change it.
-func (p *plan) startOrder(g *model.Group) []string { return p.order(g)[0] }
-
-// stopOrder is g.StopOrder, once per plan; callers must not change it.
-func (p *plan) stopOrder(g *model.Group) []string { return p.order(g)[1] }
-
-func (p *plan) order(g *model.Group) [2][]string {
-	o, ok := p.orders[g.ID]
-	if !ok {
-		o = [2][]string{g.StartOrder(), g.StopOrder()}
-		p.orders[g.ID] = o
+// startOrder is g.StartOrder, computed once for the group being planned;
+// callers must neither change it nor keep it past the group's plan.
+func (p *plan) startOrder(g *model.Group) []string {
+	if g != p.cur {
+		return g.StartOrder()
 	}
-	return o
+	return p.start
+}
+
+// stopOrder is g.StopOrder, as startOrder.
+func (p *plan) stopOrder(g *model.Group) []string {
+	if g != p.cur {
+		return g.StopOrder()
+	}
+	return p.stop
+}
+
+// activeHosts lists the hosts where a member of g is active, in host
+// order (ix.activeOn of its members): computed once for the group being
+// planned; callers must neither change it nor keep it past the group's
+// plan (it has no room to append in place).
+func (p *plan) activeHosts(g *model.Group) []int {
+	if g != p.cur {
+		return slices.Clip(p.ix.activeOn(nil, g.StartOrder()))
+	}
+	if !p.hasActive {
+		out := p.ix.activeOn(p.activeBuf[:0], p.start)
+		if out != nil {
+			p.activeBuf = out[:0]
+		}
+		p.active, p.hasActive = slices.Clip(out), true
+	}
+	return p.active
+}
+
+// enter makes g the group being planned.
+func (p *plan) enter(g *model.Group) {
+	buf := g.AppendStartOrder(p.orderBuf[:0])
+	n := len(buf)
+	for i := n - 1; i >= 0; i-- {
+		buf = append(buf, buf[i])
+	}
+	p.orderBuf = buf
+	p.cur, p.start, p.stop = g, buf[:n:n], buf[n:2*n:2*n]
+	if n == 0 {
+		p.start, p.stop = nil, nil // as the model's: a group with no root has no order
+	}
+	p.active, p.hasActive = nil, false
 }
 
 func (p *plan) add(a Action) int {
@@ -262,8 +307,7 @@ func Plan(in Input) Transition {
 	in.hostIdx = indexHosts(in.Hosts)
 	pol := derivePolicies(&in)
 	in = pol.effective(in)
-	p := &plan{in: &in, pol: pol, ix: newIndex(&in), fences: map[string]int{}, bans: map[string][]Ban{},
-		orders: map[string][2][]string{}}
+	p := &plan{in: &in, pol: pol, ix: newIndex(&in), fences: map[string]int{}, bans: map[string][]Ban{}}
 	m := in.Model
 	var t Transition
 
@@ -279,6 +323,7 @@ func Plan(in Input) Transition {
 		p.bans[b.Group] = append(p.bans[b.Group], b)
 	}
 	for gi := range m.Groups {
+		p.enter(&m.Groups[gi])
 		t.Placements = append(t.Placements, p.group(&m.Groups[gi]))
 	}
 	t.Actions = p.actions
@@ -412,16 +457,19 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 	blockedBy := ""
 	stopOrder := p.stopOrder(g)
 	// Only where a member is active, or unknown on a lost host, may it run.
-	mayHosts := p.ix.activeOn(stopOrder)
+	mayHosts := p.activeHosts(g)
+	lost := false // mayHosts is a copy, which lost hosts join
 	for _, r := range stopOrder {
 		for _, hi := range p.ix.unknown[r] {
 			if in.Hosts[hi].State == Unclean {
-				mayHosts = append(mayHosts, hi)
+				mayHosts, lost = append(mayHosts, hi), true
 			}
 		}
 	}
-	slices.Sort(mayHosts)
-	mayHosts = slices.Compact(mayHosts)
+	if lost {
+		slices.Sort(mayHosts)
+		mayHosts = slices.Compact(mayHosts)
+	}
 	for _, hi := range mayHosts {
 		h := in.Hosts[hi]
 		if slices.Contains(chosen, h.Name) {
@@ -462,7 +510,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 		return clearIDs, blockedBy
 	}
 	startOrder := p.startOrder(g)
-	for _, hi := range p.ix.activeOn(startOrder) { // stop-failed is active
+	for _, hi := range p.activeHosts(g) { // stop-failed is active
 		h := in.Hosts[hi]
 		for _, r := range startOrder {
 			if p.state(r, h.Name).State == StopFailed {
@@ -782,7 +830,7 @@ func (p *plan) specialHosts(g *model.Group, hasMove bool, moveHost string) []int
 		add(b.Host)
 	}
 	members := p.startOrder(g)
-	out = append(out, p.ix.activeOn(members)...)
+	out = append(out, p.activeHosts(g)...)
 	for _, r := range members {
 		for name := range p.in.Failures[r] { // purity:unordered collected, then sorted below
 			add(name)

@@ -185,7 +185,7 @@ func (p *plan) instances(g *model.Group, chosen []string, busy map[string]bool) 
 	for _, h := range chosen {
 		hosts = append(hosts, p.in.hostIdx[h])
 	}
-	hosts = append(hosts, p.ix.activeOn(members)...)
+	hosts = append(hosts, p.activeHosts(g)...)
 	for _, r := range members {
 		for _, hi := range p.ix.unknown[r] {
 			if p.in.Hosts[hi].State == Unclean {
