@@ -3,7 +3,6 @@ package planner
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -696,14 +695,18 @@ func (p *plan) place(g *model.Group) ([]string, ScoreLines, string) {
 	}
 	cands, special := p.candidates(g)
 	lines := p.ix.scoreLines(special, g.Placement.Domain.Restricted)
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].score != cands[j].score {
-			return cands[i].score > cands[j].score
+	slices.SortStableFunc(cands, func(a, b cand) int {
+		switch { // by hand: a subtraction of scores could overflow
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		case a.runs != b.runs && a.runs: // a tie never moves a healthy group
+			return -1
+		case a.runs != b.runs:
+			return 1
 		}
-		if cands[i].runs != cands[j].runs {
-			return cands[i].runs // a tie never moves a healthy group
-		}
-		return cands[i].order < cands[j].order
+		return a.order - b.order // host indexes
 	})
 	n := min(g.Placement.MaxInstances, len(cands))
 	if n == 0 {
@@ -770,9 +773,9 @@ func (p *plan) candidates(g *model.Group) ([]cand, []hostLine) {
 	if hasMove && !move.Until.IsZero() && !in.Now.Before(move.Until) {
 		hasMove = false
 	}
-	current := p.current(g)
-	var cands []cand
-	var special []hostLine
+	root := g.Root()
+	cands := p.candBuf[:0]
+	from := len(p.lineBuf)
 	for _, order := range p.specialHosts(g, hasMove, move.Host) {
 		h := in.Hosts[order]
 		excluded := p.excluded(g, h)
@@ -781,15 +784,19 @@ func (p *plan) candidates(g *model.Group) ([]cand, []hostLine) {
 			excluded = "outside the restricted domain"
 		}
 		if excluded != "" {
-			special = append(special, hostLine{host: order, excluded: excluded})
+			p.lineBuf = append(p.lineBuf, hostLine{host: order, excluded: excluded})
 			continue
 		}
 		wanted := hasMove && move.Host == h.Name
-		runs := slices.Contains(current, h.Name)
+		runs := p.activeOnHost(root, h.Name)
 		score, terms := p.score(g, h.Name, prio, inDomain, runs, wanted)
 		cands = append(cands, cand{h.Name, score, order, runs && p.healthyHere(g, h.Name)})
-		special = append(special, hostLine{host: order, score: score, terms: terms})
+		p.lineBuf = append(p.lineBuf, hostLine{host: order, score: score, terms: terms})
 	}
+	// The group's lines stay the explanation's: a later group's appends
+	// go past them, or to a new array.
+	special := p.lineBuf[from:len(p.lineBuf):len(p.lineBuf)]
+	p.candBuf = cands[:0] // what place keeps of them it copies
 	if g.Placement.Domain.Restricted {
 		return cands, special
 	}
@@ -807,37 +814,52 @@ func (p *plan) candidates(g *model.Group) ([]cand, []hostLine) {
 		cands = append(cands, cand{host: in.Hosts[order].Name, order: order})
 		added++
 	}
+	p.candBuf = cands[:0]
 	return cands, special
+}
+
+// activeOnHost: rsc may be active on the host named host (p.current's
+// hosts, for its group's root, without listing them).
+func (p *plan) activeOnHost(rsc, host string) bool {
+	for _, a := range p.ix.active[rsc] {
+		if p.ix.names[a.host] == host {
+			return true
+		}
+	}
+	return false
 }
 
 // specialHosts lists, by index in host order, the hosts where planning g
 // may differ from planning it anywhere else: its domain, its move target,
 // its bans, and where a member is active or has a failure record.
 func (p *plan) specialHosts(g *model.Group, hasMove bool, moveHost string) []int {
-	var out []int
-	add := func(name string) {
-		if i, ok := p.in.hostIdx[name]; ok {
+	out := p.specialBuf[:0]
+	idx := p.in.hostIdx
+	for _, d := range g.Placement.Domain.Hosts {
+		if i, ok := idx[d.Host]; ok {
 			out = append(out, i)
 		}
 	}
-	for _, d := range g.Placement.Domain.Hosts {
-		add(d.Host)
-	}
-	if hasMove {
-		add(moveHost)
+	if i, ok := idx[moveHost]; hasMove && ok {
+		out = append(out, i)
 	}
 	for _, b := range p.bans[g.ID] {
-		add(b.Host)
+		if i, ok := idx[b.Host]; ok {
+			out = append(out, i)
+		}
 	}
-	members := p.startOrder(g)
 	out = append(out, p.activeHosts(g)...)
-	for _, r := range members {
+	for _, r := range p.startOrder(g) {
 		for name := range p.in.Failures[r] { // purity:unordered collected, then sorted below
-			add(name)
+			if i, ok := idx[name]; ok {
+				out = append(out, i)
+			}
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	out = slices.Compact(out)
+	p.specialBuf = out[:0] // candidates reads it before the next group asks
+	return out
 }
 
 // score rates a host allowed to run the group, and says of what.
