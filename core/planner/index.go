@@ -20,6 +20,10 @@ type index struct {
 	// it), "" when it can; open lists the hosts where it is "", in order.
 	excl []string
 	open []int
+	// states and hosts hold the lists of active and unknown, one after
+	// another.
+	states []hostState
+	hosts  []int
 }
 
 // hostState is a resource's state on the host of index host.
@@ -31,7 +35,12 @@ type hostState struct {
 // newIndex reads in's observed state (in.hostIdx set). Map order does not
 // leak: each resource's hosts are sorted by index.
 func newIndex(in *Input) *index {
-	ix := &index{names: make([]string, len(in.Hosts)), active: map[string][]hostState{}, unknown: map[string][]int{}}
+	n := len(in.Model.Resources)
+	// Every resource's lists share one array (the active ones, sized for a
+	// steady cluster, where each runs once): a list per resource cost an
+	// allocation each.
+	ix := &index{names: make([]string, len(in.Hosts)), active: make(map[string][]hostState, n),
+		unknown: map[string][]int{}, states: make([]hostState, 0, n)}
 	answering := 0 // hosts where a missing entry means unknown
 	for i, h := range in.Hosts {
 		ix.names[i] = h.Name
@@ -45,7 +54,7 @@ func newIndex(in *Input) *index {
 			ix.notable(in, r)
 			continue
 		}
-		var act []hostState
+		from := len(ix.states)
 		known, explicitUnknown := 0, false
 		for name, o := range in.Observed[r] { // purity:unordered collected, then sorted by host below
 			i, ok := in.hostIdx[name]
@@ -56,16 +65,13 @@ func newIndex(in *Input) *index {
 			case o.State == Unknown:
 				explicitUnknown = true
 			case active(o.State):
-				act = append(act, hostState{i, o})
+				ix.states = append(ix.states, hostState{i, o})
 			}
 			if hs := in.Hosts[i].State; o.State != Unknown && (hs == Online || hs == Unclean) && in.Model.Discovers(r, name) {
 				known++
 			}
 		}
-		if len(act) > 0 {
-			slices.SortFunc(act, func(a, b hostState) int { return a.host - b.host })
-			ix.active[r] = act
-		}
+		ix.setActive(r, from)
 		if known < ix.answering(in, r, answering) || explicitUnknown {
 			ix.unknown[r] = ix.unknownHosts(in, r)
 		}
@@ -76,8 +82,7 @@ func newIndex(in *Input) *index {
 // notable reads r's entries on the hosts in.Notable names: the others are
 // stopped, neither active nor unknown.
 func (ix *index) notable(in *Input, r string) {
-	var act []hostState
-	var unknown []int
+	from, fromUnknown := len(ix.states), len(ix.hosts)
 	for name := range in.Notable[r] { // purity:unordered collected, then sorted by host below
 		i, ok := in.hostIdx[name]
 		if !ok {
@@ -85,19 +90,28 @@ func (ix *index) notable(in *Input, r string) {
 		}
 		switch o := in.state(r, name); {
 		case o.State == Unknown:
-			unknown = append(unknown, i)
+			ix.hosts = append(ix.hosts, i)
 		case active(o.State):
-			act = append(act, hostState{i, o})
+			ix.states = append(ix.states, hostState{i, o})
 		}
 	}
-	if len(act) > 0 {
-		slices.SortFunc(act, func(a, b hostState) int { return a.host - b.host })
-		ix.active[r] = act
-	}
-	if len(unknown) > 0 {
+	ix.setActive(r, from)
+	if unknown := ix.hosts[fromUnknown:]; len(unknown) > 0 {
 		slices.Sort(unknown)
-		ix.unknown[r] = unknown
+		ix.unknown[r] = unknown[:len(unknown):len(unknown)]
 	}
+}
+
+// setActive makes r's active list the states appended from index from
+// on, in host order. The list has no room to grow: appending to it, or
+// the next resource's states, cannot write over the other.
+func (ix *index) setActive(r string, from int) {
+	act := ix.states[from:]
+	if len(act) == 0 {
+		return
+	}
+	slices.SortFunc(act, func(a, b hostState) int { return a.host - b.host })
+	ix.active[r] = act[:len(act):len(act)]
 }
 
 // answering is how many hosts must answer for r: those of all that
