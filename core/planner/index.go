@@ -39,8 +39,9 @@ func newIndex(in *Input) *index {
 	// Every resource's lists share one array (the active ones, sized for a
 	// steady cluster, where each runs once): a list per resource cost an
 	// allocation each.
-	ix := &index{names: make([]string, len(in.Hosts)), active: make(map[string][]hostState, n),
-		unknown: map[string][]int{}, states: make([]hostState, 0, n)}
+	strs := make([]string, 2*len(in.Hosts)) // names, then excl
+	ix := &index{names: strs[:len(in.Hosts):len(in.Hosts)], excl: strs[len(in.Hosts):], open: make([]int, 0, len(in.Hosts)),
+		active: make(map[string][]hostState, n), unknown: map[string][]int{}, states: make([]hostState, 0, n)}
 	answering := 0 // hosts where a missing entry means unknown
 	for i, h := range in.Hosts {
 		ix.names[i] = h.Name
@@ -186,7 +187,6 @@ func (ix *index) activeOn(dst []int, rscs []string) []int {
 // the fences of this plan.
 func (p *plan) setExclusions() {
 	ix := p.ix
-	ix.excl = make([]string, len(p.in.Hosts))
 	ix.open = ix.open[:0]
 	for i, h := range p.in.Hosts {
 		why := p.hostStateExcluded(h)

@@ -221,12 +221,13 @@ const (
 )
 
 type plan struct {
-	in      *Input
+	in      *Input // &input
+	input   Input
 	pol     policies
 	ix      *index
 	actions []Action
-	fences  map[string]int   // host -> fence action ID
-	bans    map[string][]Ban // group -> its bans, in input order
+	fences  map[string]int   // host -> fence action ID; nil when none
+	bans    map[string][]Ban // group -> its bans, in input order; nil when none
 	// cur is the group being planned; every step of its plan asks for its
 	// start order (parents first), its stop order and the hosts where a
 	// member is active, which are computed once for it (active on first
@@ -303,23 +304,35 @@ func (p *plan) add(a Action) int {
 // Plan computes the next transition. It is deterministic: the same input
 // gives the same transition, byte for byte.
 func Plan(in Input) Transition {
-	in.hostIdx = indexHosts(in.Hosts)
-	pol := derivePolicies(&in)
-	in = pol.effective(in)
-	p := &plan{in: &in, pol: pol, ix: newIndex(&in), fences: map[string]int{}, bans: map[string][]Ban{}}
-	m := in.Model
+	p := &plan{input: in} // one allocation for both
+	p.in = &p.input
+	p.in.hostIdx = indexHosts(in.Hosts)
+	p.pol = derivePolicies(p.in)
+	p.input = p.pol.effective(p.input)
+	p.ix = newIndex(p.in)
+	m := p.in.Model
 	var t Transition
 
 	// Fence first: an unclean host, or one where a stop failed, may still
 	// run resources, and nothing it may run can start elsewhere until it
 	// is confirmed off.
-	for _, f := range fencesOf(&in, &pol, p.ix) {
-		p.fences[f.host] = p.add(Action{Kind: Fence, Host: f.host, Reason: f.why})
+	if fences := fencesOf(p.in, &p.pol, p.ix); len(fences) > 0 {
+		p.fences = make(map[string]int, len(fences))
+		for _, f := range fences {
+			p.fences[f.host] = p.add(Action{Kind: Fence, Host: f.host, Reason: f.why})
+		}
 	}
-	pol.settleStopBlocks(p.fences)
+	p.pol.settleStopBlocks(p.fences)
 	p.setExclusions()
-	for _, b := range in.Constraints.Bans {
-		p.bans[b.Group] = append(p.bans[b.Group], b)
+	if bans := p.in.Constraints.Bans; len(bans) > 0 {
+		p.bans = map[string][]Ban{}
+		for _, b := range bans {
+			p.bans[b.Group] = append(p.bans[b.Group], b)
+		}
+	}
+	if len(m.Groups) > 0 {
+		t.Placements = make([]Placement, 0, len(m.Groups))
+		p.lineBuf = make([]hostLine, 0, 2*len(m.Groups)) // a domain of two, say
 	}
 	for gi := range m.Groups {
 		p.enter(&m.Groups[gi])

@@ -68,10 +68,13 @@ type policies struct {
 }
 
 // derivePolicies reads every failure, in sorted order so that the reasons
-// given are deterministic.
+// given are deterministic. Its maps are made as they get their first
+// entry (a nil map reads as empty): most plans have no failure at all.
 func derivePolicies(in *Input) policies {
-	pol := policies{blocked: map[string]string{}, stopped: map[string]string{}, standby: map[string]string{},
-		fence: map[string]string{}, ignored: map[string]map[string]bool{}, stopBlocks: map[string]map[string]string{}}
+	var pol policies
+	if len(in.Constraints.Blocked) > 0 {
+		pol.blocked = map[string]string{}
+	}
 	for r := range in.Constraints.Blocked {
 		if in.Constraints.Blocked[r] {
 			pol.blocked[r] = fmt.Sprintf("%s failed with on-fail=block; clean it up", r)
@@ -91,13 +94,11 @@ func (pol *policies) apply(in *Input, r, h string, f Failure) {
 		return
 	}
 	onFail := OnFail(in.Model, r, f)
-	first := func(m map[string]string, k, why string) {
-		if _, ok := m[k]; !ok {
-			m[k] = why
-		}
-	}
 	switch onFail {
 	case model.OnFailIgnore:
+		if pol.ignored == nil {
+			pol.ignored = map[string]map[string]bool{}
+		}
 		if pol.ignored[r] == nil {
 			pol.ignored[r] = map[string]bool{}
 		}
@@ -108,16 +109,16 @@ func (pol *policies) apply(in *Input, r, h string, f Failure) {
 			pol.stopBlock(in, r, h, onFail)
 			return
 		}
-		first(pol.blocked, r, fmt.Sprintf("%s failed with on-fail=block; clean it up", r))
+		setFirst(&pol.blocked, r, fmt.Sprintf("%s failed with on-fail=block; clean it up", r))
 	case model.OnFailStop:
 		if gid, ok := in.Model.GroupOf(r); ok {
-			first(pol.stopped, gid, fmt.Sprintf("on-fail=stop: %s %s failed on %s; clean it up", r, f.Op, h))
+			setFirst(&pol.stopped, gid, fmt.Sprintf("on-fail=stop: %s %s failed on %s; clean it up", r, f.Op, h))
 		}
 	case model.OnFailFence:
 		// A failed stop is fenced as such (see Plan); any other failure
 		// while the resource may still run there asks for the fence.
 		if f.Op != FailedStop && in.Model.Cluster.Fencing && active(in.rawState(r, h)) {
-			first(pol.fence, h, fmt.Sprintf("on-fail=fence: %s %s failed", r, f.Op))
+			setFirst(&pol.fence, h, fmt.Sprintf("on-fail=fence: %s %s failed", r, f.Op))
 		}
 	case model.OnFailStandby:
 		if f.Op == FailedStop {
@@ -125,13 +126,13 @@ func (pol *policies) apply(in *Input, r, h string, f Failure) {
 			// nothing started elsewhere); everything else leaves the host.
 			pol.stopBlock(in, r, h, onFail)
 		}
-		first(pol.standby, h, fmt.Sprintf("on-fail=standby: %s %s failed here; clean it up", r, f.Op))
+		setFirst(&pol.standby, h, fmt.Sprintf("on-fail=standby: %s %s failed here; clean it up", r, f.Op))
 	}
 	if gid, ok := in.Model.GroupOf(r); ok && f.Op != FailedStop {
 		// A failed stop is no failure of the service: the fence (or the
 		// block) answers it, and once fenced the resource is stopped.
 		if g, _ := in.Model.Group(gid); g.Placement.Recovery == model.RecoveryDisable {
-			first(pol.stopped, gid, fmt.Sprintf("recovery=disable: %s failed on %s; clean it up", r, h))
+			setFirst(&pol.stopped, gid, fmt.Sprintf("recovery=disable: %s failed on %s; clean it up", r, h))
 		}
 	}
 }
@@ -147,6 +148,9 @@ func (pol *policies) stopBlock(in *Input, r, h string, onFail model.OnFail) {
 	if !in.Model.Cluster.Fencing {
 		why = fmt.Sprintf("stop of %s failed on %s and fencing is off; clean it up", r, h)
 	}
+	if pol.stopBlocks == nil {
+		pol.stopBlocks = map[string]map[string]string{}
+	}
 	if pol.stopBlocks[r] == nil {
 		pol.stopBlocks[r] = map[string]string{}
 	}
@@ -161,12 +165,22 @@ func (pol *policies) settleStopBlocks(fenced map[string]int) {
 	for _, r := range sortedKeys(pol.stopBlocks) {
 		for _, h := range sortedKeys(pol.stopBlocks[r]) {
 			if _, ok := fenced[h]; !ok {
-				if _, seen := pol.blocked[r]; !seen {
-					pol.blocked[r] = pol.stopBlocks[r][h]
-				}
+				setFirst(&pol.blocked, r, pol.stopBlocks[r][h])
 			}
 		}
 	}
+}
+
+// setFirst sets (*m)[k] to why unless k has an entry, making the map if
+// it is nil.
+func setFirst(m *map[string]string, k, why string) {
+	if _, ok := (*m)[k]; ok {
+		return
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[k] = why
 }
 
 // Blocked returns why a resource (and its group) is left alone, "" when it
