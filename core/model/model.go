@@ -362,6 +362,12 @@ func (m *Model) Resource(id string) (*Resource, bool) {
 	return &m.Resources[i], true
 }
 
+// ResourceIndex returns a resource's position in Resources.
+func (m *Model) ResourceIndex(id string) (int, bool) {
+	i, ok := m.rscIdx[id]
+	return i, ok
+}
+
 // Group returns a group by ID.
 func (m *Model) Group(id string) (*Group, bool) {
 	i, ok := m.groupIdx[id]

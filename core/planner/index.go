@@ -1,6 +1,10 @@
 package planner
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/basalt-ha/basalt/core/model"
+)
 
 // index is what one plan reads of the observed state, gathered in a single
 // pass over it: for each resource, the hosts where it may be active and
@@ -9,13 +13,15 @@ import "slices"
 // domain, its failures, its bans), not every host of the cluster: a steady
 // cluster is mostly "stopped" entries that change nothing.
 type index struct {
+	m     *model.Model
 	names []string
-	// active maps a resource to the hosts where it is running, failed or
-	// stop-failed, by host index, ascending.
-	active map[string][]hostState
-	// unknown maps a resource to the hosts where its state is unknown, by
-	// host index, ascending; absent when there is none.
-	unknown map[string][]int
+	// active lists, by resource index in the model, the hosts where it is
+	// running, failed or stop-failed, by host index, ascending: a slice,
+	// where a map by name cost a growing table of its own per plan.
+	active [][]hostState
+	// unknown lists, as active, the hosts where its state is unknown; nil
+	// when no resource has any.
+	unknown [][]int
 	// excl is why a host can run no group at all (its state, a fence of
 	// it), "" when it can; open lists the hosts where it is "", in order.
 	excl []string
@@ -24,6 +30,33 @@ type index struct {
 	// another.
 	states []hostState
 	hosts  []int
+}
+
+// activeOf is active for the resource r.
+func (ix *index) activeOf(r string) []hostState {
+	if i, ok := ix.m.ResourceIndex(r); ok {
+		return ix.active[i]
+	}
+	return nil
+}
+
+// unknownOf is unknown for the resource r.
+func (ix *index) unknownOf(r string) []int {
+	if i, ok := ix.m.ResourceIndex(r); ok && ix.unknown != nil {
+		return ix.unknown[i]
+	}
+	return nil
+}
+
+// setUnknown makes hosts the unknown list of the resource of index ri.
+func (ix *index) setUnknown(ri int, hosts []int) {
+	if len(hosts) == 0 {
+		return
+	}
+	if ix.unknown == nil {
+		ix.unknown = make([][]int, len(ix.active))
+	}
+	ix.unknown[ri] = hosts
 }
 
 // hostState is a resource's state on the host of index host.
@@ -40,8 +73,8 @@ func newIndex(in *Input) *index {
 	// steady cluster, where each runs once): a list per resource cost an
 	// allocation each.
 	strs := make([]string, 2*len(in.Hosts)) // names, then excl
-	ix := &index{names: strs[:len(in.Hosts):len(in.Hosts)], excl: strs[len(in.Hosts):], open: make([]int, 0, len(in.Hosts)),
-		active: make(map[string][]hostState, n), unknown: map[string][]int{}, states: make([]hostState, 0, n)}
+	ix := &index{m: in.Model, names: strs[:len(in.Hosts):len(in.Hosts)], excl: strs[len(in.Hosts):],
+		open: make([]int, 0, len(in.Hosts)), active: make([][]hostState, n), states: make([]hostState, 0, n)}
 	answering := 0 // hosts where a missing entry means unknown
 	for i, h := range in.Hosts {
 		ix.names[i] = h.Name
@@ -52,7 +85,7 @@ func newIndex(in *Input) *index {
 	for ri := range in.Model.Resources {
 		r := in.Model.Resources[ri].ID
 		if in.Notable != nil {
-			ix.notable(in, r)
+			ix.notable(in, ri, r)
 			continue
 		}
 		from := len(ix.states)
@@ -72,9 +105,9 @@ func newIndex(in *Input) *index {
 				known++
 			}
 		}
-		ix.setActive(r, from)
+		ix.setActive(ri, from)
 		if known < ix.answering(in, r, answering) || explicitUnknown {
-			ix.unknown[r] = ix.unknownHosts(in, r)
+			ix.setUnknown(ri, ix.unknownHosts(in, r))
 		}
 	}
 	return ix
@@ -82,7 +115,7 @@ func newIndex(in *Input) *index {
 
 // notable reads r's entries on the hosts in.Notable names: the others are
 // stopped, neither active nor unknown.
-func (ix *index) notable(in *Input, r string) {
+func (ix *index) notable(in *Input, ri int, r string) {
 	from, fromUnknown := len(ix.states), len(ix.hosts)
 	for name := range in.Notable[r] { // purity:unordered collected, then sorted by host below
 		i, ok := in.hostIdx[name]
@@ -96,23 +129,24 @@ func (ix *index) notable(in *Input, r string) {
 			ix.states = append(ix.states, hostState{i, o})
 		}
 	}
-	ix.setActive(r, from)
+	ix.setActive(ri, from)
 	if unknown := ix.hosts[fromUnknown:]; len(unknown) > 0 {
 		slices.Sort(unknown)
-		ix.unknown[r] = unknown[:len(unknown):len(unknown)]
+		ix.setUnknown(ri, unknown[:len(unknown):len(unknown)])
 	}
 }
 
-// setActive makes r's active list the states appended from index from
-// on, in host order. The list has no room to grow: appending to it, or
-// the next resource's states, cannot write over the other.
-func (ix *index) setActive(r string, from int) {
+// setActive makes the active list of the resource of index ri the states
+// appended from index from on, in host order. The list has no room to
+// grow: appending to it, or the next resource's states, cannot write over
+// the other.
+func (ix *index) setActive(ri int, from int) {
 	act := ix.states[from:]
 	if len(act) == 0 {
 		return
 	}
 	slices.SortFunc(act, func(a, b hostState) int { return a.host - b.host })
-	ix.active[r] = act[:len(act):len(act)]
+	ix.active[ri] = act[:len(act):len(act)]
 }
 
 // answering is how many hosts must answer for r: those of all that
@@ -151,12 +185,12 @@ func (p *plan) state(rsc, host string) Observed {
 	if !ok {
 		return p.in.state(rsc, host)
 	}
-	for _, a := range p.ix.active[rsc] {
+	for _, a := range p.ix.activeOf(rsc) {
 		if a.host == i {
 			return a.obs
 		}
 	}
-	if slices.Contains(p.ix.unknown[rsc], i) {
+	if slices.Contains(p.ix.unknownOf(rsc), i) {
 		return Observed{State: Unknown}
 	}
 	return Observed{State: Stopped}
@@ -168,14 +202,14 @@ func (p *plan) state(rsc, host string) Observed {
 func (ix *index) activeOn(dst []int, rscs []string) []int {
 	n := 0
 	for _, r := range rscs {
-		n += len(ix.active[r])
+		n += len(ix.activeOf(r))
 	}
 	if n == 0 {
 		return nil
 	}
 	out := slices.Grow(dst[:0], n) // sized once: the planner asks at every step
 	for _, r := range rscs {
-		for _, a := range ix.active[r] {
+		for _, a := range ix.activeOf(r) {
 			out = append(out, a.host)
 		}
 	}

@@ -237,7 +237,7 @@ func (p *plan) notifyResource(g *model.Group, r string, own []Action, next *int)
 // and can be told: running there, the host online and not to be fenced.
 func (p *plan) notifyRecipients(r string) []string {
 	var out []string
-	for _, a := range p.ix.active[r] {
+	for _, a := range p.ix.activeOf(r) {
 		h := p.in.Hosts[a.host]
 		if _, fenced := p.fences[h.Name]; a.obs.State == Running && h.State == Online && !h.Fencing && !fenced {
 			out = append(out, h.Name)
@@ -271,7 +271,7 @@ func (p *plan) notifyLists(g *model.Group, r string, own []Action, byPhase map[K
 		name[h.Name] = InstanceName(r, i)
 	}
 	activeOn := map[string]bool{}
-	for _, a := range p.ix.active[r] {
+	for _, a := range p.ix.activeOf(r) {
 		activeOn[p.in.Hosts[a.host].Name] = true
 	}
 	for _, h := range p.in.Model.Hosts {

@@ -353,8 +353,8 @@ func fencesOf(in *Input, pol *policies, ix *index) []fenceReason {
 		return nil
 	}
 	stopFailed := map[int]string{} // host -> first resource whose stop failed there
-	for _, r := range in.Model.Resources {
-		for _, a := range ix.active[r.ID] {
+	for ri, r := range in.Model.Resources {
+		for _, a := range ix.active[ri] {
 			if _, seen := stopFailed[a.host]; !seen && a.obs.State == StopFailed &&
 				pol.stopBlocks[r.ID][in.Hosts[a.host].Name] == "" && pol.blocked[r.ID] == "" {
 				stopFailed[a.host] = r.ID
@@ -408,7 +408,7 @@ func (p *plan) group(g *model.Group) Placement {
 	// host might be running there.
 	probing := false
 	for _, r := range members {
-		for _, hi := range p.ix.unknown[r] {
+		for _, hi := range p.ix.unknownOf(r) {
 			if h := in.Hosts[hi]; h.State == Online {
 				p.add(Action{Kind: Probe, Resource: r, Host: h.Name})
 				probing = true
@@ -472,7 +472,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 	mayHosts := p.activeHosts(g)
 	lost := false // mayHosts is a copy, which lost hosts join
 	for _, r := range stopOrder {
-		for _, hi := range p.ix.unknown[r] {
+		for _, hi := range p.ix.unknownOf(r) {
 			if in.Hosts[hi].State == Unclean {
 				mayHosts, lost = append(mayHosts, hi), true
 			}
@@ -538,7 +538,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 // current lists the hosts where the group's root may be active.
 func (p *plan) current(g *model.Group) []string {
 	var out []string
-	for _, a := range p.ix.active[g.Root()] {
+	for _, a := range p.ix.activeOf(g.Root()) {
 		out = append(out, p.ix.names[a.host])
 	}
 	return out
@@ -834,7 +834,7 @@ func (p *plan) candidates(g *model.Group) ([]cand, []hostLine) {
 // activeOnHost: rsc may be active on the host named host (p.current's
 // hosts, for its group's root, without listing them).
 func (p *plan) activeOnHost(rsc, host string) bool {
-	for _, a := range p.ix.active[rsc] {
+	for _, a := range p.ix.activeOf(rsc) {
 		if p.ix.names[a.host] == host {
 			return true
 		}

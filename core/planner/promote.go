@@ -187,7 +187,7 @@ func (p *plan) instances(g *model.Group, chosen []string, busy map[string]bool) 
 	}
 	hosts = append(hosts, p.activeHosts(g)...)
 	for _, r := range members {
-		for _, hi := range p.ix.unknown[r] {
+		for _, hi := range p.ix.unknownOf(r) {
 			if p.in.Hosts[hi].State == Unclean {
 				hosts = append(hosts, hi)
 			}
