@@ -241,6 +241,7 @@ type plan struct {
 	specialBuf  []int
 	candBuf     []cand
 	lineBuf     []hostLine // every group's explanation, one after another
+	hostBuf     []string   // every group's chosen hosts, one after another
 }
 
 // startOrder is g.StartOrder, computed once for the group being planned;
@@ -280,7 +281,7 @@ func (p *plan) activeHosts(g *model.Group) []int {
 
 // enter makes g the group being planned.
 func (p *plan) enter(g *model.Group) {
-	buf := g.AppendStartOrder(p.orderBuf[:0])
+	buf := g.AppendStartOrder(slices.Grow(p.orderBuf[:0], 2*len(g.Members)))
 	n := len(buf)
 	for i := n - 1; i >= 0; i-- {
 		buf = append(buf, buf[i])
@@ -333,6 +334,7 @@ func Plan(in Input) Transition {
 	if len(m.Groups) > 0 {
 		t.Placements = make([]Placement, 0, len(m.Groups))
 		p.lineBuf = make([]hostLine, 0, 2*len(m.Groups)) // a domain of two, say
+		p.hostBuf = make([]string, 0, len(m.Groups))
 	}
 	for gi := range m.Groups {
 		p.enter(&m.Groups[gi])
@@ -725,11 +727,11 @@ func (p *plan) place(g *model.Group) ([]string, ScoreLines, string) {
 	if n == 0 {
 		return nil, lines, "no allowed host"
 	}
-	out := make([]string, n)
-	for i := range n {
-		out[i] = cands[i].host
+	from := len(p.hostBuf)
+	for _, c := range cands[:n] {
+		p.hostBuf = append(p.hostBuf, c.host)
 	}
-	return out, lines, ""
+	return p.hostBuf[from:len(p.hostBuf):len(p.hostBuf)], lines, ""
 }
 
 // cand is a host allowed to run a group, with its score.
@@ -787,9 +789,10 @@ func (p *plan) candidates(g *model.Group) ([]cand, []hostLine) {
 		hasMove = false
 	}
 	root := g.Root()
-	cands := p.candBuf[:0]
+	hosts := p.specialHosts(g, hasMove, move.Host)
+	cands := slices.Grow(p.candBuf[:0], len(hosts)+g.Placement.MaxInstances)
 	from := len(p.lineBuf)
-	for _, order := range p.specialHosts(g, hasMove, move.Host) {
+	for _, order := range hosts {
 		h := in.Hosts[order]
 		excluded := p.excluded(g, h)
 		prio, inDomain := g.DomainPriority(h.Name)
@@ -846,7 +849,8 @@ func (p *plan) activeOnHost(rsc, host string) bool {
 // may differ from planning it anywhere else: its domain, its move target,
 // its bans, and where a member is active or has a failure record.
 func (p *plan) specialHosts(g *model.Group, hasMove bool, moveHost string) []int {
-	out := p.specialBuf[:0]
+	active := p.activeHosts(g)
+	out := slices.Grow(p.specialBuf[:0], len(g.Placement.Domain.Hosts)+1+len(p.bans[g.ID])+len(active))
 	idx := p.in.hostIdx
 	for _, d := range g.Placement.Domain.Hosts {
 		if i, ok := idx[d.Host]; ok {
@@ -861,7 +865,7 @@ func (p *plan) specialHosts(g *model.Group, hasMove bool, moveHost string) []int
 			out = append(out, i)
 		}
 	}
-	out = append(out, p.activeHosts(g)...)
+	out = append(out, active...)
 	for _, r := range p.startOrder(g) {
 		for name := range p.in.Failures[r] { // purity:unordered collected, then sorted below
 			if i, ok := idx[name]; ok {
