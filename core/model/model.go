@@ -593,6 +593,19 @@ func (g *Group) Ancestors(id string) []string {
 	return out
 }
 
+// HasAncestor reports whether a is among id's Ancestors, without
+// listing them.
+func (g *Group) HasAncestor(id, a string) bool {
+	n := 0 // Ancestors' bound
+	for p := g.Parent(id); p != "" && n <= len(g.Members); p = g.Parent(p) {
+		if p == a {
+			return true
+		}
+		n++
+	}
+	return false
+}
+
 // Descendants returns every member below id, in start order.
 func (g *Group) Descendants(id string) []string {
 	var out []string

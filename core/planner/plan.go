@@ -242,6 +242,9 @@ type plan struct {
 	candBuf     []cand
 	lineBuf     []hostLine // every group's explanation, one after another
 	hostBuf     []string   // every group's chosen hosts, one after another
+	afterBuf    []int      // every action's After, one after another
+	afterTmp    []int      // an After being built
+	rscBuf      []string   // members being stopped
 }
 
 // startOrder is g.StartOrder, computed once for the group being planned;
@@ -294,10 +297,26 @@ func (p *plan) enter(g *model.Group) {
 	p.active, p.hasActive = nil, false
 }
 
+// add appends a to the plan's actions. It copies a.After, to an array
+// that every action's shares, so that callers may build theirs in a
+// scratch buffer.
 func (p *plan) add(a Action) int {
 	a.ID = len(p.actions)
-	slices.Sort(a.After)
-	a.After = slices.Compact(a.After)
+	if len(a.After) > 0 {
+		if cap(p.afterBuf) == 0 {
+			p.afterBuf = make([]int, 0, 32)
+		}
+		from := len(p.afterBuf)
+		p.afterBuf = append(p.afterBuf, a.After...)
+		after := p.afterBuf[from:]
+		slices.Sort(after)
+		after = slices.Compact(after)
+		p.afterBuf = p.afterBuf[:from+len(after)]
+		a.After = after[:len(after):len(after)]
+	}
+	if cap(p.actions) == 0 {
+		p.actions = make([]Action, 0, 16) // past the first few doublings
+	}
 	p.actions = append(p.actions, a)
 	return a.ID
 }
@@ -489,7 +508,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 		if slices.Contains(chosen, h.Name) {
 			continue
 		}
-		var hostActive []string
+		hostActive := p.rscBuf[:0]
 		mayRun := false
 		for _, r := range stopOrder {
 			st := p.state(r, h.Name).State
@@ -500,6 +519,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 				mayRun = true
 			}
 		}
+		p.rscBuf = hostActive[:0] // stopChain reads it only
 		if !mayRun {
 			continue
 		}
@@ -558,17 +578,22 @@ func (p *plan) stopChain(g *model.Group, activeMembers []string, host string, re
 		if p.state(r, host).State == StopFailed {
 			continue // only the fence ends it
 		}
-		var after []int
-		for _, c := range g.Children(r) {
+		after := p.afterTmp[:0]
+		for _, mem := range g.Members { // g.Children(r), unlisted
+			c := mem.Resource
+			if mem.Parent != r || c == r {
+				continue
+			}
 			if id, ok := byRsc[c]; ok {
 				after = append(after, id)
 			}
-			for _, d := range g.Descendants(c) {
-				if id, ok := byRsc[d]; ok {
+			for _, d := range p.startOrder(g) { // g.Descendants(c), unlisted
+				if id, ok := byRsc[d]; ok && g.HasAncestor(d, c) {
 					after = append(after, id)
 				}
 			}
 		}
+		p.afterTmp = after[:0] // add copies it
 		if st := p.state(r, host); st.State == Running && st.Promoted {
 			// A promoted instance is demoted before it stops (a failed
 			// one is stopped directly: a stop ends any role).
@@ -605,26 +630,27 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) int {
 		}
 		if why != "" && restart[r] == "" {
 			restart[r] = why
-			for _, d := range g.Descendants(r) {
-				if restart[d] == "" {
+			for _, d := range p.startOrder(g) { // g.Descendants(r), unlisted
+				if restart[d] == "" && g.HasAncestor(d, r) {
 					restart[d] = why
 				}
 			}
 		}
 	}
-	var restartActive []string
+	restartActive := p.rscBuf[:0]
 	for _, r := range p.stopOrder(g) {
 		if restart[r] != "" && active(p.state(r, host).State) {
 			restartActive = append(restartActive, r)
 		}
 	}
+	p.rscBuf = restartActive[:0] // stopChain reads it only
 	stopIDs := p.stopChain(g, restartActive, host, func(r string) string { return restart[r] })
 	reloadIDs := map[string]int{}
 	for _, r := range reload {
 		if restart[r] == "" {
 			// In place: its children run on untouched, as Pacemaker
 			// reloads without restarting dependants.
-			reloadIDs[r] = p.add(Action{Kind: Reload, Resource: r, Host: host, After: slices.Clone(clearIDs),
+			reloadIDs[r] = p.add(Action{Kind: Reload, Resource: r, Host: host, After: clearIDs,
 				Reason: "reload: only reloadable parameters changed", ReloadAction: p.state(r, host).ReloadAction})
 		}
 	}
@@ -633,13 +659,14 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) int {
 		st := p.state(r, host)
 		needStart := restart[r] != "" || st.State != Running
 		if needStart {
-			after := append(slices.Clone(clearIDs), stopIDs...)
+			after := append(append(p.afterTmp[:0], clearIDs...), stopIDs...)
 			if parent := g.Parent(r); parent != "" {
 				if id, ok := startIDs[parent]; ok {
 					after = append(after, id)
 				}
 			}
 			startIDs[r] = p.add(Action{Kind: Start, Resource: r, Host: host, After: after})
+			p.afterTmp = after[:0]
 		}
 		rsc, _ := in.Model.Resource(r)
 		if needStart || !st.Monitored {
