@@ -42,7 +42,10 @@ func (ix *index) activeOf(r string) []hostState {
 
 // unknownOf is unknown for the resource r.
 func (ix *index) unknownOf(r string) []int {
-	if i, ok := ix.m.ResourceIndex(r); ok && ix.unknown != nil {
+	if ix.unknown == nil { // the usual case, without a look-up
+		return nil
+	}
+	if i, ok := ix.m.ResourceIndex(r); ok {
 		return ix.unknown[i]
 	}
 	return nil
@@ -117,12 +120,17 @@ func newIndex(in *Input) *index {
 // stopped, neither active nor unknown.
 func (ix *index) notable(in *Input, ri int, r string) {
 	from, fromUnknown := len(ix.states), len(ix.hosts)
+	observed := in.Observed[r]
 	for name := range in.Notable[r] { // purity:unordered collected, then sorted by host below
 		i, ok := in.hostIdx[name]
 		if !ok {
 			continue
 		}
-		switch o := in.state(r, name); {
+		o, ok := observed[name] // in.state, with r's and the host's look-ups done
+		if !ok || o.State == "" {
+			o = in.missing(r, in.Hosts[i])
+		}
+		switch {
 		case o.State == Unknown:
 			ix.hosts = append(ix.hosts, i)
 		case active(o.State):
@@ -185,12 +193,16 @@ func (p *plan) state(rsc, host string) Observed {
 	if !ok {
 		return p.in.state(rsc, host)
 	}
-	for _, a := range p.ix.activeOf(rsc) {
+	ri, ok := p.ix.m.ResourceIndex(rsc)
+	if !ok {
+		return Observed{State: Stopped} // neither active nor unknown anywhere
+	}
+	for _, a := range p.ix.active[ri] {
 		if a.host == i {
 			return a.obs
 		}
 	}
-	if slices.Contains(p.ix.unknownOf(rsc), i) {
+	if p.ix.unknown != nil && slices.Contains(p.ix.unknown[ri], i) {
 		return Observed{State: Unknown}
 	}
 	return Observed{State: Stopped}

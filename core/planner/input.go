@@ -228,7 +228,16 @@ func (in *Input) state(rsc, host string) Observed {
 	if o, ok := in.Observed[rsc][host]; ok && o.State != "" {
 		return o
 	}
-	if h, ok := in.host(host); ok && (h.State == Online || h.State == Unclean) && in.Model.Discovers(rsc, host) {
+	if h, ok := in.host(host); ok {
+		return in.missing(rsc, h)
+	}
+	return Observed{State: Stopped}
+}
+
+// missing is a resource's state on a host of in.Hosts without an entry
+// for it in Observed.
+func (in *Input) missing(rsc string, h Host) Observed {
+	if (h.State == Online || h.State == Unclean) && in.Model.Discovers(rsc, h.Name) {
 		return Observed{State: Unknown}
 	}
 	return Observed{State: Stopped}
