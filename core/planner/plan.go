@@ -986,8 +986,12 @@ func (p *plan) hostStateExcluded(h Host) string {
 func (p *plan) failureExcluded(g *model.Group, host string) string {
 	in := p.in
 	pol := g.Placement
+	// Only where a member is active may its stop have failed: elsewhere
+	// its state need not be looked up.
+	hi, indexed := in.hostIdx[host]
+	activeHere := !indexed || slices.Contains(p.activeHosts(g), hi)
 	for _, r := range p.startOrder(g) {
-		if p.state(r, host).State == StopFailed {
+		if activeHere && p.state(r, host).State == StopFailed {
 			return fmt.Sprintf("stop of %s failed here", r)
 		}
 		f, ok := in.Failures[r][host]
