@@ -489,21 +489,7 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 	var clearIDs []int
 	blockedBy := ""
 	stopOrder := p.stopOrder(g)
-	// Only where a member is active, or unknown on a lost host, may it run.
-	mayHosts := p.activeHosts(g)
-	lost := false // mayHosts is a copy, which lost hosts join
-	for _, r := range stopOrder {
-		for _, hi := range p.ix.unknownOf(r) {
-			if in.Hosts[hi].State == Unclean {
-				mayHosts, lost = append(mayHosts, hi), true
-			}
-		}
-	}
-	if lost {
-		slices.Sort(mayHosts)
-		mayHosts = slices.Compact(mayHosts)
-	}
-	for _, hi := range mayHosts {
+	for _, hi := range p.mayRunOn(g) {
 		h := in.Hosts[hi]
 		if slices.Contains(chosen, h.Name) {
 			continue
@@ -555,6 +541,25 @@ func (p *plan) clearElsewhere(g *model.Group, chosen []string) ([]int, string) {
 		}
 	}
 	return clearIDs, blockedBy
+}
+
+// mayRunOn lists the hosts, in host order, where a member of g may run:
+// where it is active, or unknown on a lost host.
+func (p *plan) mayRunOn(g *model.Group) []int {
+	hosts := p.activeHosts(g)
+	lost := false // hosts is then a copy, which lost hosts join
+	for _, r := range p.stopOrder(g) {
+		for _, hi := range p.ix.unknownOf(r) {
+			if p.in.Hosts[hi].State == Unclean {
+				hosts, lost = append(hosts, hi), true
+			}
+		}
+	}
+	if lost {
+		slices.Sort(hosts)
+		hosts = slices.Compact(hosts)
+	}
+	return hosts
 }
 
 // current lists the hosts where the group's root may be active.
@@ -637,14 +642,7 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) int {
 			}
 		}
 	}
-	restartActive := p.rscBuf[:0]
-	for _, r := range p.stopOrder(g) {
-		if restart[r] != "" && active(p.state(r, host).State) {
-			restartActive = append(restartActive, r)
-		}
-	}
-	p.rscBuf = restartActive[:0] // stopChain reads it only
-	stopIDs := p.stopChain(g, restartActive, host, func(r string) string { return restart[r] })
+	stopIDs := p.stopChain(g, p.restartActive(g, host, restart), host, func(r string) string { return restart[r] })
 	reloadIDs := map[string]int{}
 	for _, r := range reload {
 		if restart[r] == "" {
@@ -688,6 +686,20 @@ func (p *plan) startOn(g *model.Group, host string, clearIDs []int) int {
 		return id
 	}
 	return -1
+}
+
+// restartActive lists, children first, the members to restart on host
+// that may be active there, in a buffer that the next call reuses
+// (stopChain only reads it).
+func (p *plan) restartActive(g *model.Group, host string, restart map[string]string) []string {
+	out := p.rscBuf[:0]
+	for _, r := range p.stopOrder(g) {
+		if restart[r] != "" && active(p.state(r, host).State) {
+			out = append(out, r)
+		}
+	}
+	p.rscBuf = out[:0]
+	return out
 }
 
 // definitionChanged: the instance runs with a definition other than the
