@@ -82,9 +82,15 @@ type opsChange struct {
 // DecodeOps parses the ops record: its base and then its changes,
 // skipping a torn last one. The running processes come in process order.
 func DecodeOps(data []byte) (life uint64, running, orphans []Inflight, err error) {
+	return decodeOps(data, scanOpsState, scanOpsChange)
+}
+
+// decodeOps is DecodeOps with its lines' scanners (decodeLog).
+func decodeOps(data []byte, scanBase func([]byte, *opsState) bool, scanChange func([]byte, *opsChange) bool) (
+	life uint64, running, orphans []Inflight, err error) {
 	var s opsState
 	var byRun map[uint64]Inflight
-	err = decodeLog(data, "operations record", &s, func(c *opsChange) error {
+	err = decodeLog(data, "operations record", &s, scanBase, scanChange, func(c *opsChange) error {
 		if byRun == nil {
 			byRun = make(map[uint64]Inflight, len(s.Running))
 			for _, in := range s.Running {

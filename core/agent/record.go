@@ -49,6 +49,12 @@ func EncodeResources(rs []lrm.Resource) ([]byte, error) { return json.Marshal(rs
 // changes, skipping a torn last one. The resources come in ID order, as
 // the LRM lists them.
 func DecodeResources(data []byte) ([]lrm.Resource, error) {
+	return decodeResources(data, scanResources, scanResourceChange)
+}
+
+// decodeResources is DecodeResources with its lines' scanners (decodeLog).
+func decodeResources(data []byte, scanBase func([]byte, *[]lrm.Resource) bool, scanChange func([]byte, *resourceChange) bool) (
+	[]lrm.Resource, error) {
 	var rs []lrm.Resource
 	var byID map[string]lrm.Resource
 	index := func() {
@@ -59,7 +65,7 @@ func DecodeResources(data []byte) ([]lrm.Resource, error) {
 			}
 		}
 	}
-	err := decodeLog(data, "resource record", &rs, func(c *resourceChange) error {
+	err := decodeLog(data, "resource record", &rs, scanBase, scanChange, func(c *resourceChange) error {
 		index()
 		switch {
 		case c.Set != nil && c.Set.ID != "":
@@ -86,11 +92,17 @@ func DecodeResources(data []byte) ([]lrm.Resource, error) {
 // records): its first line, the base, into base, then each whole change
 // line after it into a C handed to apply, in order. A last line without its
 // newline is a torn append and is skipped: its change was never
-// acknowledged, so nothing acted on it.
-func decodeLog[B, C any](data []byte, what string, base *B, apply func(c *C) error) error {
+// acknowledged, so nothing acted on it. Each line is read by scanBase or
+// scanChange when they take it whole (recorddec.go), else by
+// json.Unmarshal, into a fresh value.
+func decodeLog[B, C any](data []byte, what string, base *B, scanBase func([]byte, *B) bool, scanChange func([]byte, *C) bool,
+	apply func(c *C) error) error {
 	first, rest, _ := bytes.Cut(data, []byte{'\n'})
-	if err := json.Unmarshal(first, base); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	if !scanBase(first, base) {
+		*base = *new(B)
+		if err := json.Unmarshal(first, base); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	for n := 1; len(rest) > 0; n++ {
 		line, more, whole := bytes.Cut(rest, []byte{'\n'})
@@ -98,8 +110,11 @@ func decodeLog[B, C any](data []byte, what string, base *B, apply func(c *C) err
 			break // torn: never acknowledged, never acted on
 		}
 		var c C
-		if err := json.Unmarshal(line, &c); err != nil {
-			return fmt.Errorf("%s: change %d: %w", what, n, err)
+		if !scanChange(line, &c) {
+			c = *new(C)
+			if err := json.Unmarshal(line, &c); err != nil {
+				return fmt.Errorf("%s: change %d: %w", what, n, err)
+			}
 		}
 		if err := apply(&c); err != nil {
 			return fmt.Errorf("%s: change %d %w", what, n, err)
