@@ -172,8 +172,13 @@ type resource struct {
 	// resource has a handful of keys, and two maps of them cost a
 	// resource two maps and two allocations per key (their values are
 	// too large to sit in a map's slots).
-	keys   []keyRuns
-	recent []OpRecord
+	keys []keyRuns
+	// recent holds the latest runs, at most Config.HistoryLen; once
+	// full, a ring whose oldest run is at recentHead (History puts them
+	// back in order). Shifting a full list down at every run copied
+	// HistoryLen records of some 200 bytes each.
+	recent     []OpRecord
+	recentHead int
 	// last and lastFail are the latest run and failure, held by value
 	// (CallID 0: none, since calls count from 1) so that a run's record
 	// costs no allocation of its own.
@@ -984,7 +989,7 @@ func (l *LRM) History(id string) (History, bool) {
 	if !ok {
 		return History{}, false
 	}
-	h := History{Resource: r.def.clone(), Recent: slices.Clone(r.recent)}
+	h := History{Resource: r.def.clone(), Recent: r.recentRuns()}
 	if r.last.CallID != 0 {
 		c := r.last
 		h.Last = &c
@@ -1148,18 +1153,28 @@ func compareOpKeys(a, b OpKey) int {
 	return 0
 }
 
-// addRecent adds rec to r's recent runs, dropping the oldest beyond
-// Config.HistoryLen before it, not after: the list never outgrows the
-// bound, so that it grows by a few allocations per resource, not one
-// more than the bound's.
+// addRecent adds rec to r's recent runs, in place of the oldest once
+// there are Config.HistoryLen: the list never outgrows the bound, and
+// grows by a few allocations per resource, not one more than the bound's.
 func (l *LRM) addRecent(r *resource, rec OpRecord) {
-	if n := len(r.recent) - l.cfg.HistoryLen + 1; n > 0 {
-		r.recent = r.recent[:copy(r.recent, r.recent[n:])]
+	if len(r.recent) < l.cfg.HistoryLen {
+		if r.recent == nil {
+			r.recent = make([]OpRecord, 0, min(4, l.cfg.HistoryLen))
+		}
+		r.recent = append(r.recent, rec)
+		return
 	}
+	r.recent[r.recentHead] = rec
+	r.recentHead = (r.recentHead + 1) % len(r.recent)
+}
+
+// recentRuns are r's recent runs, oldest first, in a new slice.
+func (r *resource) recentRuns() []OpRecord {
 	if r.recent == nil {
-		r.recent = make([]OpRecord, 0, min(4, l.cfg.HistoryLen))
+		return nil
 	}
-	r.recent = append(r.recent, rec)
+	out := make([]OpRecord, 0, len(r.recent))
+	return append(append(out, r.recent[r.recentHead:]...), r.recent[:r.recentHead]...)
 }
 
 // opMeta is an operation's meta attributes: its resource's, with its

@@ -176,6 +176,9 @@ func TestResultsAndHistory(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "human r", h.Resource.Name)
 	require.Len(t, h.Recent, 3, "bounded by HistoryLen")
+	for i, rec := range h.Recent {
+		require.Equal(t, res[i+1].CallID, rec.CallID, "the latest runs, oldest first")
+	}
 	require.Equal(t, ocf.Stop, h.Last.Key.Action)
 	require.Equal(t, res[0].CallID, h.LastFailure.CallID)
 	require.Equal(t, "disk on fire", h.LastFailure.ExitReason)
