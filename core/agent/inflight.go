@@ -173,6 +173,8 @@ type runningRecord struct {
 	// ones to start: a buffer per process start was one allocation in
 	// every run.
 	spare [][]byte
+	// call is the text of the call time encoded last.
+	call callText
 }
 
 // set (re-)encodes a running process.
@@ -195,7 +197,7 @@ func (r *runningRecord) set(id proc.ID, in *Inflight) {
 		buf = make([]byte, 0, inflightMax+len(in.Resource)+len(in.Action)+len(in.Boot))
 	}
 	r.encBytes -= len(r.enc[id])
-	r.enc[id] = appendInflight(buf, in)
+	r.enc[id] = appendInflightWith(buf, in, &r.call)
 	r.encBytes += len(r.enc[id])
 	r.room(len(`{"run":}`) + 1 + len(r.enc[id]))
 	r.pending = append(append(append(r.pending, `{"run":`...), r.enc[id]...), "}\n"...)

@@ -21,10 +21,11 @@ import (
 func TestInflightEncodingIsJSONs(t *testing.T) {
 	east := time.FixedZone("east", 5*3600+1800)
 	times := []time.Time{{}, time.Unix(0, 0).UTC(), time.Unix(1700000000, 123456789).UTC(),
-		time.Unix(1700000000, 120000000).In(east), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(1700000000, 120000000).In(east), time.Unix(1700000000, 120000000).UTC(), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Now()}
 	strs := []string{"", "r1", "a b", `q"uote`, `back\slash`, "<&>", "tab\t", "é", "\u2028", "\xff", "~"}
 	n := 0
+	var cache callText
 	for i, call := range times {
 		for j, s := range strs {
 			in := Inflight{Resource: s, Action: ocf.Action(strs[(j+1)%len(strs)]), Boot: strs[(j+i)%len(strs)], Call: call}
@@ -34,6 +35,11 @@ func TestInflightEncodingIsJSONs(t *testing.T) {
 			want, _ := json.Marshal(&in) // nothing for a year it refuses, as before
 			got := appendInflight(nil, &in)
 			require.Equal(t, string(want), string(got), "%+v", in)
+			// The same through the cached call time, which the
+			// previous value left at another instant, zone or year.
+			cached := appendInflightWith(nil, &in, &cache)
+			require.Equal(t, string(want), string(cached), "cached: %+v", in)
+			require.Equal(t, string(want), string(appendInflightWith(nil, &in, &cache)), "cached again: %+v", in)
 			n++
 		}
 	}
