@@ -98,3 +98,20 @@ func TestTakenChangesStayAsTaken(t *testing.T) {
 		}
 	}
 }
+
+// TestInflightCallTextCache: a cached call time's text is reused only for
+// the very same time.Time: the same instant in another zone, another
+// instant, or a year json.Marshal refuses after one it takes, each encode
+// as json.Marshal does.
+func TestInflightCallTextCache(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+1800)
+	at := time.Unix(1700000000, 120000000)
+	times := []time.Time{at.UTC(), at.UTC(), at.In(east), at.UTC(), at.Add(time.Nanosecond).UTC(), {},
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), at.UTC(), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), at.In(east)}
+	var cache callText
+	for i, call := range times {
+		in := Inflight{Resource: "r1", Action: ocf.Monitor, Life: 2, Run: 7, Call: call, TimeoutMS: 20000}
+		want, _ := json.Marshal(&in)
+		require.Equal(t, string(want), string(appendInflightWith(nil, &in, &cache)), "time %d: %s", i, call)
+	}
+}
