@@ -14,8 +14,13 @@ import (
 // host's messages).
 func (a *Agent) Release(effs []effect.Effect) {
 	for _, e := range effs {
-		if n, ok := e.(*history.Note); ok {
-			a.notes.Keep(n)
+		switch e := e.(type) {
+		case *history.Note:
+			a.notes.Keep(e)
+		case *effect.Persist:
+			if e.Name == OpsRecord && e.Append {
+				a.runEnc.returned()
+			}
 		}
 	}
 	a.batches.Release(effs) // clears effs: a second release finds no note

@@ -115,3 +115,37 @@ func TestInflightCallTextCache(t *testing.T) {
 		require.Equal(t, string(want), string(appendInflightWith(nil, &in, &cache)), "time %d: %s", i, call)
 	}
 }
+
+// TestRunningRecordReusesItsChunkOnlyWhenAllIsBack: the change lines
+// handed out for appends keep their bytes until the driver has released
+// every one of them; then the next lines start at the chunk's beginning
+// again, so that a simulation that releases its batches writes every
+// line into one chunk instead of taking a new one every few dozen starts.
+func TestRunningRecordReusesItsChunkOnlyWhenAllIsBack(t *testing.T) {
+	var r runningRecord
+	in := &Inflight{Resource: "r1", Action: ocf.Monitor, Life: 1, Call: time.Unix(1700000000, 0).UTC(), TimeoutMS: 20000}
+	var out [][]byte
+	var texts []string
+	for i := range 3 {
+		in.Run = uint64(i + 1)
+		r.set(proc.ID(i+1), in)
+		data := r.takePending()
+		out, texts = append(out, data), append(texts, string(data))
+	}
+	r.returned()
+	r.returned() // one still out: nothing may be written over
+	in.Run = 9
+	r.set(9, in)
+	for i, data := range out {
+		require.Equal(t, texts[i], string(data), "an append still out keeps its bytes")
+	}
+	next := r.takePending()
+	r.returned()
+	r.returned() // all back
+	require.Zero(t, r.lent)
+	r.set(10, in)
+	require.Same(t, &r.chunk[:1][0], &r.pending[0], "the lines start over at the chunk's beginning")
+	require.Equal(t, string(next), texts[0][:len(`{"run":`)]+string(r.enc[9])+"}\n")
+	r.returned() // more releases than appends count for nothing
+	require.Zero(t, r.lent)
+}
