@@ -209,42 +209,11 @@ var ownership = porcupine.Model{
 	Init: func() interface{} { return "" },
 	Step: func(state, input, output interface{}) (bool, interface{}) {
 		set := state.(string)
-		in, out := input.(ownInput), output.(ownOutput)
-		switch in.kind {
-		case "start":
-			if !onlyOn(set, in.host) {
-				return false, state
-			}
-			return true, in.host
-		case "stop":
-			if out.known && out.rc == 0 {
-				return true, without(state, in.host)
-			}
-			return true, state
-		case "monitor":
-			if !out.known {
-				return true, state
-			}
-			switch out.rc {
-			case 0:
-				return inSet(set, in.host), state
-			case 7:
-				return true, without(state, in.host)
-			}
-			return true, state
-		case "fence":
-			return true, without(state, in.host)
-		case "reload", "reload-agent":
-			// Sent only to a running instance: a reload that succeeded
-			// there says it may be active there, as a monitor would.
-			if out.known && out.rc == 0 {
-				return inSet(set, in.host), state
-			}
-			return true, state
-		case "meta-data", "validate-all":
-			return true, state // about the agent, not the instance
+		ok, next := ownStep(set, input.(ownInput), output.(ownOutput))
+		if next == set {
+			return ok, state // unchanged: no new box for porcupine's search to allocate
 		}
-		return false, state
+		return ok, next
 	},
 	Equal: func(a, b interface{}) bool { return a.(string) == b.(string) },
 	DescribeOperation: func(input, output interface{}) string {
@@ -269,6 +238,47 @@ var ownership = porcupine.Model{
 // joined back at every step; a step that changes nothing hands back the
 // state it was given.
 
+// ownStep is the ownership model's step on unboxed values, for the
+// check's in-call-order pass, which needs no interface around each
+// operation; the porcupine model wraps it.
+func ownStep(set string, in ownInput, out ownOutput) (bool, string) {
+	switch in.kind {
+	case "start":
+		if !onlyOn(set, in.host) {
+			return false, set
+		}
+		return true, in.host
+	case "stop":
+		if out.known && out.rc == 0 {
+			return true, without(set, in.host)
+		}
+		return true, set
+	case "monitor":
+		if !out.known {
+			return true, set
+		}
+		switch out.rc {
+		case 0:
+			return inSet(set, in.host), set
+		case 7:
+			return true, without(set, in.host)
+		}
+		return true, set
+	case "fence":
+		return true, without(set, in.host)
+	case "reload", "reload-agent":
+		// Sent only to a running instance: a reload that succeeded
+		// there says it may be active there, as a monitor would.
+		if out.known && out.rc == 0 {
+			return inSet(set, in.host), set
+		}
+		return true, set
+	case "meta-data", "validate-all":
+		return true, set // about the agent, not the instance
+	}
+	return false, set
+}
+
 // inSet reports whether host h is in set.
 func inSet(set, h string) bool {
 	for x := range strings.SplitSeq(set, ",") {
@@ -292,14 +302,13 @@ func onlyOn(set, h string) bool {
 	return true
 }
 
-// without is the state set (a string) with host h removed.
-func without(state interface{}, h string) interface{} {
-	set := state.(string)
+// without is the set with host h removed.
+func without(set, h string) string {
 	switch {
 	case set == h:
 		return ""
 	case !inSet(set, h):
-		return state
+		return set
 	}
 	var rest []string
 	for x := range strings.SplitSeq(set, ",") {
@@ -326,18 +335,113 @@ func (r LinResult) WriteHTML(w io.Writer) error { return porcupine.Visualize(own
 // join every resource's history. Resources with more than one instance are
 // not checked here (the safety checker bounds them).
 func CheckOwnership(ops []Op, limits map[string]int) []LinResult {
-	byRsc, names := ownershipHistories(ops, limits)
+	ix := indexOwnership(ops, limits)
 	var out []LinResult
-	for _, r := range names {
-		hist := byRsc[r]
-		if inCallOrder(hist) {
-			out = append(out, LinResult{Resource: r, OK: true, Ops: len(hist)})
+	var byRsc map[string][]porcupine.Operation
+	for _, r := range ix.names {
+		n := len(ix.byRsc[r]) + len(ix.fences)
+		if ix.inCallOrder(ops, ix.byRsc[r]) {
+			out = append(out, LinResult{Resource: r, OK: true, Ops: n})
 			continue
 		}
+		// Porcupine decides, on the history it has always been given:
+		// built as ownershipHistories builds it, in call order.
+		if byRsc == nil {
+			byRsc, _ = ownershipHistories(ops, limits)
+		}
+		hist := byRsc[r]
+		sortByCall(hist)
 		res, info := porcupine.CheckOperationsVerbose(ownership, hist, 0)
-		out = append(out, LinResult{Resource: r, OK: res == porcupine.Ok, Ops: len(hist), info: info})
+		out = append(out, LinResult{Resource: r, OK: res == porcupine.Ok, Ops: n, info: info})
 	}
 	return out
+}
+
+// ownIndex is, by index into the operations, what ownershipHistories
+// makes of them, for the in-call-order pass: nearly every history passes
+// it, and it needs neither porcupine's operations nor their boxed inputs
+// and outputs.
+type ownIndex struct {
+	// calls are the operations' call times as porcupine is given them:
+	// nanoseconds since the earliest call.
+	calls []int64
+	// byRsc are each single-instance resource's operations in the order
+	// of ops, fences the fences; names the resources, sorted.
+	byRsc  map[string][]int32
+	fences []int32
+	names  []string
+}
+
+// indexOwnership indexes ops as ownershipHistories takes them.
+func indexOwnership(ops []Op, limits map[string]int) ownIndex {
+	ix := ownIndex{calls: make([]int64, len(ops)), byRsc: map[string][]int32{}}
+	start := time.Time{}
+	for i, op := range ops {
+		if start.IsZero() || op.Call.Before(start) {
+			start = op.Call
+		}
+		if op.Kind == "fence" {
+			ix.fences = append(ix.fences, int32(i))
+		}
+	}
+	for i, op := range ops {
+		ix.calls[i] = op.Call.Sub(start).Nanoseconds()
+		if op.Kind == "fence" || op.Resource == "" {
+			continue
+		}
+		if l, ok := limits[op.Resource]; ok && l > 1 {
+			continue
+		}
+		ix.byRsc[op.Resource] = append(ix.byRsc[op.Resource], int32(i))
+	}
+	ix.names = make([]string, 0, len(ix.byRsc))
+	for r := range ix.byRsc { // purity:unordered sorted below
+		ix.names = append(ix.names, r)
+	}
+	sort.Strings(ix.names)
+	ix.fences = ix.sortedByCall(ix.fences)
+	return ix
+}
+
+// sortedByCall is idx in call order, stably; idx itself when it is
+// already, as a simulated seed's operations are.
+func (ix *ownIndex) sortedByCall(idx []int32) []int32 {
+	byCall := func(a, b int32) int { return compareNs(ix.calls[a], ix.calls[b]) }
+	if slices.IsSortedFunc(idx, byCall) {
+		return idx
+	}
+	idx = slices.Clone(idx)
+	slices.SortStableFunc(idx, byCall)
+	return idx
+}
+
+// inCallOrder is the check inCallOrder makes of a resource's history
+// (its operations rsc, then every fence), stepping the model on the
+// operations themselves. The stable sort of the two appended is their
+// merge with the resource's first among equal calls.
+func (ix *ownIndex) inCallOrder(ops []Op, rsc []int32) bool {
+	rsc = ix.sortedByCall(rsc)
+	set := ""
+	i, j := 0, 0
+	for i < len(rsc) || j < len(ix.fences) {
+		var k int32
+		if j == len(ix.fences) || i < len(rsc) && ix.calls[rsc[i]] <= ix.calls[ix.fences[j]] {
+			k, i = rsc[i], i+1
+		} else {
+			k, j = ix.fences[j], j+1
+		}
+		op := &ops[k]
+		out := ownOutput{}
+		if !op.Return.IsZero() {
+			out = ownOutput{known: !op.Killed, rc: op.RC}
+		}
+		ok, next := ownStep(set, ownInput{op.Kind, op.Host}, out)
+		if !ok {
+			return false
+		}
+		set = next
+	}
+	return true
 }
 
 // ownershipHistories are the porcupine histories of the single-instance
@@ -412,16 +516,10 @@ func ownershipHistories(ops []Op, limits map[string]int) (map[string][]porcupine
 // porcupine builds its entries and searches; a history it rejects may
 // still linearize in another order, and porcupine decides it, with the
 // information its visualisation needs. It sorts hist in place.
+// CheckOwnership makes the same pass without porcupine's operations
+// (ownIndex.inCallOrder).
 func inCallOrder(hist []porcupine.Operation) bool {
-	slices.SortStableFunc(hist, func(a, b porcupine.Operation) int {
-		switch {
-		case a.Call < b.Call:
-			return -1
-		case a.Call > b.Call:
-			return 1
-		}
-		return 0
-	})
+	sortByCall(hist)
 	state := ownership.Init()
 	for _, op := range hist {
 		ok, next := ownership.Step(state, op.Input, op.Output)
@@ -431,6 +529,22 @@ func inCallOrder(hist []porcupine.Operation) bool {
 		state = next
 	}
 	return true
+}
+
+// sortByCall sorts hist by call time, stably.
+func sortByCall(hist []porcupine.Operation) {
+	slices.SortStableFunc(hist, func(a, b porcupine.Operation) int { return compareNs(a.Call, b.Call) })
+}
+
+// compareNs orders two times in nanoseconds.
+func compareNs(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // Act is a command an agent acted on.

@@ -119,7 +119,10 @@ func TestOwnershipVerdictIsPorcupines(t *testing.T) {
 		if got[0].OK {
 			both++
 		}
-		if inCallOrder(slices.Clone(hist["r"])) {
+		ix := indexOwnership(ops, map[string]int{"r": 1})
+		passes := inCallOrder(slices.Clone(hist["r"]))
+		require.Equal(t, passes, ix.inCallOrder(ops, ix.byRsc["r"]), "the pass on the operations is the pass on porcupine's: %+v", ops)
+		if passes {
 			short++
 		}
 	}
