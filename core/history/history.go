@@ -10,6 +10,7 @@ package history
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -145,32 +146,47 @@ func Ops(recs []Record) []Op {
 // added so far. The simulator pairs as it goes rather than keep every
 // record of a seed only to pair them at its end.
 type Pairer struct {
-	ops []Op
+	// chunks hold the operations in order, opChunk to a chunk: a seed's
+	// thousand operations of 200 bytes each were one slice, doubled
+	// eight times and copied at each doubling, only to be copied once
+	// more into the history at the seed's end (AppendOps).
+	chunks [][]Op
+	n      int
+	// flat is Ops' copy, valid until the next Add.
+	flat   []Op
+	flatOK bool
 	// running are the operations whose Started record came and whose
-	// Ended one has not, by index in ops.
+	// Ended one has not, by index in the order of operations.
 	running map[runKey]int
 }
+
+// opChunk is how many operations a chunk holds: 160 of 200 bytes fill
+// the largest small-object size class, 32 KiB, but for 2%.
+const opChunk = 160
 
 // Add pairs one more record.
 func (p *Pairer) Add(r Record) {
 	if p.running == nil {
 		p.running = map[runKey]int{}
 	}
+	p.flatOK = false
 	k := runKey{r.Host, r.Life, r.Run}
 	switch r.Phase {
 	case Started:
-		p.running[k] = len(p.ops)
-		p.ops = append(p.ops, Op{Resource: r.Resource, Host: r.Host, Kind: r.Action, Call: r.At, Killed: true,
-			IntervalMS: r.IntervalMS, Epoch: r.Epoch, Device: r.Device, Target: r.Target})
+		p.running[k] = p.n
+		*p.grow() = Op{Resource: r.Resource, Host: r.Host, Kind: r.Action, Call: r.At, Killed: true,
+			IntervalMS: r.IntervalMS, Epoch: r.Epoch, Device: r.Device, Target: r.Target}
 	case Ended:
 		i, ok := p.running[k]
-		if !ok {
-			i = len(p.ops)
-			p.ops = append(p.ops, Op{Resource: r.Resource, Host: r.Host, Kind: r.Action, Call: r.At,
-				IntervalMS: r.IntervalMS, Epoch: r.Epoch, Device: r.Device, Target: r.Target})
+		var o *Op
+		if ok {
+			o = &p.chunks[i/opChunk][i%opChunk]
+		} else {
+			o = p.grow()
+			*o = Op{Resource: r.Resource, Host: r.Host, Kind: r.Action, Call: r.At,
+				IntervalMS: r.IntervalMS, Epoch: r.Epoch, Device: r.Device, Target: r.Target}
 		}
 		delete(p.running, k)
-		o := &p.ops[i]
 		o.Return, o.RC, o.Killed, o.Status, o.Orphan = r.At, r.RC, r.Killed, r.Status, r.Orphan
 		if r.Epoch != 0 {
 			o.Epoch = r.Epoch
@@ -178,6 +194,36 @@ func (p *Pairer) Add(r Record) {
 	}
 }
 
+// grow adds a zero operation at the end and returns it.
+func (p *Pairer) grow() *Op {
+	if p.n%opChunk == 0 {
+		p.chunks = append(p.chunks, make([]Op, 0, opChunk))
+	}
+	last := &p.chunks[len(p.chunks)-1]
+	*last = append(*last, Op{})
+	p.n++
+	return &(*last)[len(*last)-1]
+}
+
+// Len is the number of operations so far.
+func (p *Pairer) Len() int { return p.n }
+
+// AppendOps appends the operations so far to dst, in the order Ops has
+// them, and returns the extended slice: a caller that builds a history
+// of its own copies them once, without Ops' copy.
+func (p *Pairer) AppendOps(dst []Op) []Op {
+	dst = slices.Grow(dst, p.n)
+	for _, c := range p.chunks {
+		dst = append(dst, c...)
+	}
+	return dst
+}
+
 // Ops are the operations so far, in the order of their first record. The
 // slice is the Pairer's own: read it, do not keep it across an Add.
-func (p *Pairer) Ops() []Op { return p.ops }
+func (p *Pairer) Ops() []Op {
+	if !p.flatOK {
+		p.flat, p.flatOK = p.AppendOps(nil), true
+	}
+	return p.flat
+}

@@ -57,14 +57,19 @@ func refOps(recs []Record) []Op {
 // whole list the same: over random histories with runs that end, runs
 // that never end, ends without a start (an earlier life's orphans), a run
 // number reused by another host or life, and ends that carry an epoch or
-// none.
+// none; histories long enough to fill more than one of the pairer's
+// chunks, and AppendOps the same as Ops.
 func TestPairerIsTheRule(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(7, 7))
 	for range 200 {
 		var recs []Record
 		var p Pairer
-		for i := range 1 + rng.IntN(60) {
+		n := 1 + rng.IntN(60)
+		if rng.IntN(8) == 0 {
+			n = 1 + rng.IntN(400)
+		}
+		for i := range n {
 			r := Record{Phase: Started, Kind: Resource, Host: []string{"h1", "h2"}[rng.IntN(2)],
 				Resource: []string{"a", "b", "c"}[rng.IntN(3)], Action: []string{"start", "stop", "monitor"}[rng.IntN(3)],
 				IntervalMS: int64(rng.IntN(2)) * 10000, Epoch: uint64(rng.IntN(3)), Life: uint64(rng.IntN(2)),
@@ -77,5 +82,6 @@ func TestPairerIsTheRule(t *testing.T) {
 			require.Equal(t, refOps(recs), p.Ops(), "after record %d of %v", i, recs)
 		}
 		require.Equal(t, refOps(recs), Ops(recs))
+		require.Equal(t, p.Ops(), p.AppendOps(nil))
 	}
 }

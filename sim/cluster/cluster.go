@@ -1786,28 +1786,31 @@ func (c *Cluster) Fences() []Op { return c.fences }
 // records paired (an operation whose agent died before it ended is
 // pending) and the fences.
 func (c *Cluster) History() []Op {
-	paired := c.records.Ops()
-	ops := make([]Op, 0, len(paired)+len(c.fences))
+	n := c.records.Len()
+	ops := c.records.AppendOps(make([]Op, 0, n+len(c.fences)))
 	byCall := func(a, b Op) int { return a.Call.Compare(b.Call) }
-	if !slices.IsSortedFunc(paired, byCall) || !slices.IsSortedFunc(c.fences, byCall) {
-		ops = append(append(ops, paired...), c.fences...)
+	if !slices.IsSortedFunc(ops, byCall) || !slices.IsSortedFunc(c.fences, byCall) {
+		ops = append(ops, c.fences...)
 		slices.SortStableFunc(ops, byCall)
 		return ops
 	}
 	// Both come in the order of virtual time already: merged, with the
 	// paired operations first among equal calls, they are what a stable
-	// sort of the two appended gives, without its cost on every seed.
-	i, j := 0, 0
-	for i < len(paired) && j < len(c.fences) {
-		if c.fences[j].Call.Before(paired[i].Call) {
-			ops = append(ops, c.fences[j])
-			j++
+	// sort of the two appended gives, without its cost on every seed. The
+	// merge runs from the back, in place: the paired operations are
+	// copied once, as the records' pairer hands them over.
+	ops = ops[:n+len(c.fences)]
+	i, j := n-1, len(c.fences)-1
+	for k := len(ops) - 1; j >= 0; k-- {
+		if i >= 0 && c.fences[j].Call.Before(ops[i].Call) {
+			ops[k] = ops[i]
+			i--
 		} else {
-			ops = append(ops, paired[i])
-			i++
+			ops[k] = c.fences[j]
+			j--
 		}
 	}
-	return append(append(ops, paired[i:]...), c.fences[j:]...)
+	return ops
 }
 
 // startFence plays a fence agent run: key=value lines on stdin.
