@@ -376,7 +376,8 @@ type ownIndex struct {
 func indexOwnership(ops []Op, limits map[string]int) ownIndex {
 	ix := ownIndex{calls: make([]int64, len(ops)), byRsc: map[string][]int32{}}
 	start := time.Time{}
-	for i, op := range ops {
+	for i := range ops { // by index: an Op is 200 bytes to copy
+		op := &ops[i]
 		if start.IsZero() || op.Call.Before(start) {
 			start = op.Call
 		}
@@ -384,7 +385,8 @@ func indexOwnership(ops []Op, limits map[string]int) ownIndex {
 			ix.fences = append(ix.fences, int32(i))
 		}
 	}
-	for i, op := range ops {
+	for i := range ops {
+		op := &ops[i]
 		ix.calls[i] = op.Call.Sub(start).Nanoseconds()
 		if op.Kind == "fence" || op.Resource == "" {
 			continue
@@ -588,7 +590,8 @@ func CheckEpochs(acts []Act) []Violation {
 func CheckFlapping(ops []Op, window time.Duration, maxStarts int) []Violation {
 	starts := map[string][]time.Time{}
 	var out []Violation
-	for _, op := range ops {
+	for i := range ops { // by index: an Op is 200 bytes to copy
+		op := &ops[i]
 		if op.Kind != "start" {
 			continue
 		}

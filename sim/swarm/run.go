@@ -491,7 +491,7 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 		}
 	}
 	res.Violations = append(safety.Violations, res.Violations...)
-	var acts []check.Act
+	acts := make([]check.Act, 0, len(c.Acts))
 	for _, a := range c.Acts {
 		acts = append(acts, check.Act{At: a.At, Host: a.Host, Epoch: uint64(a.Epoch), What: a.What})
 	}
@@ -537,7 +537,8 @@ func finish(cfg Config, c *cluster.Cluster, res Result, safety *check.Safety, li
 	}
 	res.Violations = append(res.Violations, t.notify.judge()...)
 	last := map[string]string{}
-	for _, o := range ops {
+	for i := range ops { // by index: an Op is 200 bytes to copy
+		o := &ops[i]
 		if o.Orphan {
 			res.Coverage.Orphans++
 		}
