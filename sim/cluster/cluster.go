@@ -289,9 +289,11 @@ type Cluster struct {
 	// line is the trace line being built (trace.go), reused.
 	line []byte
 	// flights are the free messages in flight (transmit), procs the free
-	// resource agent runs (startProcess).
+	// resource agent runs (startProcess), timerFree the free timers of
+	// every machine's timer set (timers.go).
 	flights   freeList[flight]
 	procs     freeList[simProc]
+	timerFree freeList[timer]
 	rebooting map[string]bool
 	// records are the agents' history records, paired into operations
 	// as they are written; fences the fences as the targets' power saw
@@ -371,7 +373,7 @@ func New(m *model.Model, opts Options) *Cluster {
 		hs := &host{name: h.Name, store: storage.NewMem(), files: map[inst]bool{}, instances: map[string]int{}, promoted: map[inst]bool{}, starting: map[inst]int{},
 			pgids: map[int]procKey{},
 			rng:   rand.New(rand.NewPCG(opts.Seed, uint64(100+i)))}
-		hs.timers = newTimerSet(c.Q, func(t *timer) { c.hostTimerFired(hs, t) })
+		hs.timers = newTimerSet(c.Q, &c.timerFree, func(t *timer) { c.hostTimerFired(hs, t) })
 		c.hosts[h.Name] = hs
 	}
 	return c
@@ -839,7 +841,7 @@ func (c *Cluster) applyManager(mi *mgrInst, effs []effect.Effect) {
 // one manager without replicas).
 func (c *Cluster) newInst(rep *replica) *mgrInst {
 	mi := &mgrInst{up: true, heard: map[string]time.Time{}, rep: rep}
-	mi.timers = newTimerSet(c.Q, func(t *timer) {
+	mi.timers = newTimerSet(c.Q, &c.timerFree, func(t *timer) {
 		id, due := t.id, t.due
 		mi.timers.done(t)
 		if !mi.up || mi.paused { // only these need onManagerTimer's closure

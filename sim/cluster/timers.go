@@ -13,11 +13,13 @@ import (
 // re-arm every second. A timer's firing is now a timer struct whose
 // callback was built once, taken from a free list and put back once its
 // event can no longer run (it fired or was cancelled). The queue sees the same At and Cancel calls as before, in the
-// same order, so runs are unchanged.
+// same order, so runs are unchanged. The free list is the cluster's,
+// shared by every set: a manager instance that ends (a crash, a pause)
+// hands its timers to the next one, which used to allocate its own.
 type timerSet struct {
 	q       *eventq.Queue
 	pending timerTable
-	free    freeList[timer]
+	free    *freeList[timer]
 	// fired is the owner's handling of a timer whose event ran; it calls
 	// done when the timer is to leave the set (its fields are reused
 	// after that).
@@ -31,20 +33,23 @@ type timer struct {
 	due time.Time
 	gen int
 	ev  eventq.ID
+	// set is the set the timer is in now, whose owner its callback run
+	// tells; the free list moves timers between sets.
+	set *timerSet
 	run func()
 }
 
 // newTimerSet is an empty set on q whose timers, when they come due, are
-// handed to fired.
-func newTimerSet(q *eventq.Queue, fired func(t *timer)) *timerSet {
-	return &timerSet{q: q, fired: fired}
+// handed to fired; it takes its timers from free and gives them back there.
+func newTimerSet(q *eventq.Queue, free *freeList[timer], fired func(t *timer)) *timerSet {
+	return &timerSet{q: q, free: free, fired: fired}
 }
 
 // set (re)arms timer id at due, set in the owner's life gen.
 func (s *timerSet) set(id effect.TimerID, due time.Time, gen int) {
 	s.cancel(id)
 	t := s.take()
-	t.id, t.due, t.gen = id, due, gen
+	t.id, t.due, t.gen, t.set = id, due, gen, s
 	t.ev = s.q.At(due, t.run)
 	s.pending.put(t)
 }
@@ -53,7 +58,7 @@ func (s *timerSet) set(id effect.TimerID, due time.Time, gen int) {
 func (s *timerSet) take() *timer {
 	return s.free.take(func() *timer {
 		t := &timer{}
-		t.run = func() { s.fired(t) }
+		t.run = func() { t.set.fired(t) }
 		return t
 	})
 }

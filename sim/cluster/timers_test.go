@@ -24,7 +24,8 @@ func TestTimerSetReusesOnlyDeadTimers(t *testing.T) {
 	}
 	var fired []firing
 	var s *timerSet
-	s = newTimerSet(q, func(tm *timer) {
+	var free freeList[timer]
+	s = newTimerSet(q, &free, func(tm *timer) {
 		fired = append(fired, firing{tm.id, q.Now().Sub(Start), tm.gen})
 		if tm.gen == 0 { // gen 1 plays a timer of an ended life: its owner leaves it be
 			s.done(tm)
@@ -37,9 +38,9 @@ func TestTimerSetReusesOnlyDeadTimers(t *testing.T) {
 	s.set(1, at(3*time.Second), 0) // re-armed: reuses its own, cancelled, timer
 	require.Same(t, first, s.pending.get(1))
 	s.cancel(2)
-	require.Len(t, s.free, 1)
+	require.Len(t, free, 1)
 	s.set(3, at(4*time.Second), 0) // takes the cancelled 2's
-	require.Empty(t, s.free)
+	require.Empty(t, free)
 	s.set(4, at(5*time.Second), 1)
 	kept := s.pending.get(4)
 	s.set(6, at(7*time.Second), 0)
@@ -50,14 +51,14 @@ func TestTimerSetReusesOnlyDeadTimers(t *testing.T) {
 	require.Equal(t, []firing{{1, 3 * time.Second, 0}, {3, 4 * time.Second, 0}, {4, 5 * time.Second, 1},
 		{5, 6 * time.Second, 0}, {6, 7 * time.Second, 0}}, fired)
 	require.Zero(t, s.pending.len())
-	require.NotContains(t, s.free, kept, "a timer its owner kept is never reused")
-	require.Len(t, s.free, 4)
+	require.NotContains(t, free, kept, "a timer its owner kept is never reused")
+	require.Len(t, free, 4)
 	s.set(7, at(8*time.Second), 0)
 	s.cancelAll()
 	for q.Step() {
 	}
 	require.Len(t, fired, 5, "a cancelled timer never fires")
-	require.Len(t, s.free, 4)
+	require.Len(t, free, 4)
 }
 
 // TestTimerTableAgreesWithAMap drives the open-addressing table and a Go
@@ -98,4 +99,26 @@ func TestTimerTableAgreesWithAMap(t *testing.T) {
 	tt.clear()
 	require.Zero(t, tt.len())
 	require.Nil(t, tt.get(ids[0]))
+}
+
+// TestTimerSetsShareTheirFreeTimers: a timer one set freed is taken by
+// another set on the same free list, and its firing then tells the other
+// set's owner, never the first's.
+func TestTimerSetsShareTheirFreeTimers(t *testing.T) {
+	q := eventq.New(Start, nil)
+	var free freeList[timer]
+	var firedA, firedB []effect.TimerID
+	var a, b *timerSet
+	a = newTimerSet(q, &free, func(tm *timer) { firedA = append(firedA, tm.id); a.done(tm) })
+	b = newTimerSet(q, &free, func(tm *timer) { firedB = append(firedB, tm.id); b.done(tm) })
+	a.set(1, Start.Add(time.Second), 0)
+	first := a.pending.get(1)
+	a.cancelAll() // a manager instance that ended
+	b.set(2, Start.Add(2*time.Second), 0)
+	require.Same(t, first, b.pending.get(2), "b takes the timer a freed")
+	for q.Step() {
+	}
+	require.Empty(t, firedA)
+	require.Equal(t, []effect.TimerID{2}, firedB)
+	require.Len(t, free, 1)
 }
