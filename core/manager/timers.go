@@ -120,17 +120,11 @@ func (mg *Manager) earliestDue() time.Time { return mg.dues.earliest(mg.timers) 
 // same batch), and the table learns when each is due and which are gone.
 func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
 	mg.noteCommands(effs)
-	cancelled := map[effect.TimerID]bool{}
-	for _, e := range effs {
-		if c, ok := e.(*effect.CancelTimer); ok {
-			cancelled[c.ID] = true
-		}
-	}
 	for _, e := range effs {
 		switch e := e.(type) {
 		case *effect.SetTimer:
 			use, owned := mg.timers[e.ID]
-			if !owned && !cancelled[e.ID] {
+			if !owned && !cancels(effs, e.ID) {
 				broken("sets timer %d, which is not in its timer table", e.ID)
 			}
 			if owned {
@@ -144,4 +138,16 @@ func (mg *Manager) checkEffects(effs []effect.Effect) []effect.Effect {
 	}
 	mg.dues.trim(mg.timers)
 	return effs
+}
+
+// cancels says whether effs cancel timer id. checkEffects asks only of a
+// timer it does not own, which is rare: a set of the cancelled timers,
+// made for every input, cost more than the look-ups it saved.
+func cancels(effs []effect.Effect, id effect.TimerID) bool {
+	for _, e := range effs {
+		if c, ok := e.(*effect.CancelTimer); ok && c.ID == id {
+			return true
+		}
+	}
+	return false
 }
