@@ -117,10 +117,15 @@ func appendDecimal(b []byte, v uint64, places int) []byte {
 		rest /= 10
 		places--
 	}
-	digits := strconv.AppendUint(make([]byte, 0, 20), rest, 10)
-	b = append(b, '.')
-	for range places - len(digits) {
-		b = append(b, '0')
+	// The fraction's digits, zero-padded to places, written from the
+	// right: every trace line's time has one, and strconv's general
+	// formatting and padding were a few percent of a seed.
+	var buf [20]byte
+	i := len(buf)
+	for range places {
+		i--
+		buf[i] = byte('0' + rest%10)
+		rest /= 10
 	}
-	return append(b, digits...)
+	return append(append(b, '.'), buf[i:]...)
 }
