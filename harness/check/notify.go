@@ -24,6 +24,17 @@ type NotifyEvent struct {
 // events name it.
 const notifyAction = "notify"
 
+// NotifyJudges reports whether CheckNotifyFailures reads events of kind:
+// the failure records (failure, fatal, stop-failed) a notification must
+// never become. A driver may pass it only those.
+func NotifyJudges(kind string) bool {
+	switch kind {
+	case "failure", "fatal", "stop-failed":
+		return true
+	}
+	return false
+}
+
 // CheckNotifyFailures judges that a notification that failed or timed out
 // is never a failure of its resource (Pacemaker ignores notify failures,
 // and Basalt's notifications have no on-fail): no failure of any kind
@@ -40,7 +51,7 @@ const notifyAction = "notify"
 func CheckNotifyFailures(events []NotifyEvent) []Violation {
 	var out []Violation
 	for _, e := range events {
-		if e.Kind != "failure" && e.Kind != "fatal" && e.Kind != "stop-failed" {
+		if !NotifyJudges(e.Kind) {
 			continue
 		}
 		if e.Op == notifyAction || strings.HasPrefix(e.Message, notifyAction+"_") {

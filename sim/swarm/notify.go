@@ -8,11 +8,26 @@ import (
 	"github.com/basalt-ha/basalt/harness/check"
 )
 
-// notifyKinds are the event kinds the notify judge reads, as they appear
-// in an event record's JSON: a failed notification, and the failure
-// records a notification must never become.
-var notifyKinds = [][]byte{[]byte(`"kind":"notify-failed"`), []byte(`"kind":"failure"`),
-	[]byte(`"kind":"fatal"`), []byte(`"kind":"stop-failed"`)}
+// kindKey starts an event record's kind in its JSON. json.Marshal writes
+// Event's fields in order, seq and time first, so its first occurrence is
+// the record's own kind, not one of a snapshot's nested records.
+var kindKey = []byte(`"kind":"`)
+
+// judged reports whether an event record is of a kind the notify judge
+// reads (check.NotifyJudges), looking its kind up once instead of searching the
+// whole record for each kind: every event every manager persists passes
+// here.
+func judged(payload []byte) bool {
+	_, rest, ok := bytes.Cut(payload, kindKey)
+	if !ok {
+		return false
+	}
+	kind, _, ok := bytes.Cut(rest, []byte(`"`))
+	if !ok {
+		return false
+	}
+	return check.NotifyJudges(string(kind))
+}
 
 // notifyEvents collects, from every event the managers persisted
 // (cluster.Options.ManagerEvent), what the notify judge reads: a failed
@@ -23,11 +38,7 @@ type notifyEvents struct{ events []check.NotifyEvent }
 
 // record reads one persisted event record.
 func (n *notifyEvents) record(payload []byte) {
-	wanted := false
-	for _, k := range notifyKinds {
-		wanted = wanted || bytes.Contains(payload, k)
-	}
-	if !wanted {
+	if !judged(payload) {
 		return
 	}
 	var e manager.Event
