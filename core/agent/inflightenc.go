@@ -30,9 +30,11 @@ type callText struct {
 // one json.Marshal encodes.
 func (c *callText) of(t time.Time) ([]byte, bool) {
 	if !c.set || c.t != t {
-		y := t.Year()
-		c.t, c.set, c.ok = t, true, y >= 0 && y <= 9999
 		c.text = t.AppendFormat(c.text[:0], time.RFC3339Nano)
+		// A year of 0 to 9999, the ones json.Marshal encodes, is the one
+		// whose text starts with four digits and a dash ("10000-", "-0001-"
+		// do not): read off the text, not worked out again by t.Year.
+		c.t, c.set, c.ok = t, true, len(c.text) > 4 && c.text[4] == '-' && c.text[0] != '-'
 	}
 	return c.text, c.ok
 }
