@@ -13,7 +13,8 @@ import (
 // want the hash: its lines are encoded into one reused buffer and streamed
 // into the hasher, and made into strings only for a Trace callback. The
 // bytes hashed are exactly the lines' text (fmt's, time.Duration.String's),
-// so a seed's hash stays what it has always been.
+// so that however the text is produced, the same trace gives the same
+// hash, and `basalt-sim replay --trace` shows what was hashed.
 
 // trace records one line: the virtual time since Start, a space, and the
 // formatted text.
