@@ -438,24 +438,8 @@ func (c *Cluster) fullDigest(i inst) string {
 // definition it was given, read from its environment as an OCF agent reads
 // it (OCF_RESOURCE_INSTANCE, the agent's provider and type, and every
 // OCF_RESKEY_ parameter but the CRM_meta_ ones).
-func (c *Cluster) instanceOf(spec proc.Spec) inst {
-	var rsc string
-	var a ocf.Agent
-	for _, kv := range spec.Env {
-		rest, ok := strings.CutPrefix(kv, "OCF_RESOURCE_")
-		if !ok {
-			continue // the other variables are the longer ones: not searched for "="
-		}
-		k, v, _ := strings.Cut(rest, "=")
-		switch k {
-		case "INSTANCE":
-			rsc = resourceOf(v)
-		case "PROVIDER":
-			a.Provider = v
-		case "TYPE":
-			a.Type = v
-		}
-	}
+func (c *Cluster) instanceOf(spec proc.Spec, re *runEnv) inst {
+	rsc, a := re.rsc, re.agent
 	if def, ok := c.startDefs[rsc]; ok && def.agent == a && hasParams(spec.Env, def.params) {
 		return inst{rsc: rsc} // the start-up definition: no digest to compute
 	}
@@ -471,6 +455,41 @@ func (c *Cluster) instanceOf(spec proc.Spec) inst {
 		d = ""
 	}
 	return inst{rsc, d}
+}
+
+// runEnv is what the simulation reads of an agent run's environment
+// besides its parameters, read in one pass (readRunEnv).
+type runEnv struct {
+	rsc   string // of OCF_RESOURCE_INSTANCE
+	agent ocf.Agent
+	// score and interval are OCF_RESKEY_promotion_score and
+	// OCF_RESKEY_CRM_meta_interval (promotionScore).
+	score, interval string
+}
+
+// readRunEnv reads an agent run's environment once, as an OCF agent reads
+// it: every run's start is one pass over its variables, only those the
+// simulation reads searched for their "=".
+func readRunEnv(env []string) runEnv {
+	var re runEnv
+	for _, kv := range env {
+		if rest, ok := strings.CutPrefix(kv, "OCF_RESOURCE_"); ok {
+			k, v, _ := strings.Cut(rest, "=")
+			switch k {
+			case "INSTANCE":
+				re.rsc = resourceOf(v)
+			case "PROVIDER":
+				re.agent.Provider = v
+			case "TYPE":
+				re.agent.Type = v
+			}
+		} else if v, ok := strings.CutPrefix(kv, "OCF_RESKEY_promotion_score="); ok {
+			re.score = v
+		} else if v, ok := strings.CutPrefix(kv, "OCF_RESKEY_CRM_meta_interval="); ok {
+			re.interval = v
+		}
+	}
+	return re
 }
 
 // hasParams reports whether env's OCF_RESKEY_ parameters (the CRM_meta_
@@ -871,9 +890,18 @@ func (c *Cluster) CutOneWay(a, b string) { c.cutLink(a, b, true) }
 
 // Unpartition restores the links between a and b.
 func (c *Cluster) Unpartition(a, b string) {
-	delete(c.cut[a], b)
-	delete(c.cut[b], a)
+	c.restoreLink(a, b)
+	c.restoreLink(b, a)
 	c.trace("link %s<->%s restored", a, b)
+}
+
+// restoreLink restores the link from a to b, leaving no empty map behind:
+// an empty cut map says at once that no link is cut (transmit).
+func (c *Cluster) restoreLink(a, b string) {
+	delete(c.cut[a], b)
+	if len(c.cut[a]) == 0 {
+		delete(c.cut, a)
+	}
 }
 
 // Unisolate restores every link of host h.
@@ -944,7 +972,7 @@ func (c *Cluster) transmit(from, to string, cn *simConn, msg effect.Message) {
 		c.trace("drop %s->%s (no connection) %s", from, to, msg.Describe())
 		return
 	}
-	if c.cut[from][to] {
+	if len(c.cut) > 0 && c.cut[from][to] { // most messages go while no link is cut
 		c.trace("drop %s->%s %s", from, to, msg.Describe())
 		return
 	}
@@ -1575,9 +1603,10 @@ func (c *Cluster) startProcess(h *host, id proc.ID, spec proc.Spec) int {
 		return 0
 	}
 	action = spec.Args[0]
-	in := c.instanceOf(spec)
+	re := readRunEnv(spec.Env)
+	in := c.instanceOf(spec, &re)
 	rsc = in.rsc
-	score := promotionScore(spec.Env, action)
+	score := promotionScore(&re, action)
 	var fault *ResourceFault
 	if len(c.rfaults) > 0 { // the key is built only when some run is to misbehave
 		fault = c.rfaults[h.name+"/"+rsc+"/"+action]
@@ -2006,16 +2035,8 @@ type simScore struct {
 }
 
 // promotionScore is the run's score action, nil when it has none.
-func promotionScore(env []string, action string) *simScore {
-	var value, interval string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "OCF_RESKEY_promotion_score="); ok {
-			value = v
-		}
-		if v, ok := strings.CutPrefix(kv, "OCF_RESKEY_CRM_meta_interval="); ok {
-			interval = v
-		}
-	}
+func promotionScore(re *runEnv, action string) *simScore {
+	value, interval := re.score, re.interval
 	switch {
 	case value == "":
 		return nil
