@@ -28,7 +28,7 @@ func (mg *Manager) setEpoch(e proto.Epoch) {
 // the LRM would run them in order, but the manager would no longer know
 // which result describes the resource.
 func (mg *Manager) assertOneInFlight(rsc, host string) {
-	for _, id := range mg.ops.of(rsc, host) {
+	for _, id := range mg.ops.pair(rsc, host) {
 		p, ok := mg.ops.get(id)
 		if !ok {
 			continue

@@ -16,14 +16,28 @@ import (
 // dropped with each command, cost more than the command's other work.
 type opTable struct {
 	byID   map[proto.OpID]*pendingOp
-	byHost map[string]map[proto.OpID]*pendingOp
-	byRsc  map[string]map[proto.OpID]*pendingOp
+	byHost map[string]*opSet
+	byRsc  map[string]*opSet
 	byPair map[rscHost][]proto.OpID
+	// spareSets and spareIDs are index entries emptied and dropped, kept
+	// for the next key that needs one: a resource's last command ending
+	// and its next one sent is the usual rhythm, and making the set and
+	// the slice anew each time was most of what a command cost the table.
+	spareSets []*opSet
+	spareIDs  [][]proto.OpID
+}
+
+// opSet is the commands of one host or resource. peak is the most it
+// held: a Go map keeps its size once grown, and ranging over it costs
+// that size, so a set that held a boot's probes is not kept as a spare.
+type opSet struct {
+	ops  map[proto.OpID]*pendingOp
+	peak int
 }
 
 func newOpTable() opTable {
-	return opTable{byID: map[proto.OpID]*pendingOp{}, byHost: map[string]map[proto.OpID]*pendingOp{},
-		byRsc: map[string]map[proto.OpID]*pendingOp{}, byPair: map[rscHost][]proto.OpID{}}
+	return opTable{byID: map[proto.OpID]*pendingOp{}, byHost: map[string]*opSet{},
+		byRsc: map[string]*opSet{}, byPair: map[rscHost][]proto.OpID{}}
 }
 
 // get is the command of an ID.
@@ -36,10 +50,13 @@ func (t *opTable) get(id proto.OpID) (*pendingOp, bool) {
 func (t *opTable) put(id proto.OpID, p *pendingOp) {
 	t.remove(id)
 	t.byID[id] = p
-	add(t.byHost, p.host, id, p)
-	add(t.byRsc, p.resource, id, p)
+	t.add(t.byHost, p.host, id, p)
+	t.add(t.byRsc, p.resource, id, p)
 	k := rscHost{p.resource, p.host}
-	ids := t.byPair[k]
+	ids, ok := t.byPair[k]
+	if !ok && len(t.spareIDs) > 0 {
+		ids, t.spareIDs = t.spareIDs[len(t.spareIDs)-1], t.spareIDs[:len(t.spareIDs)-1]
+	}
 	i, _ := slices.BinarySearch(ids, id) // absent: remove above
 	t.byPair[k] = slices.Insert(ids, i, id)
 }
@@ -51,8 +68,8 @@ func (t *opTable) remove(id proto.OpID) {
 		return
 	}
 	delete(t.byID, id)
-	drop(t.byHost, p.host, id)
-	drop(t.byRsc, p.resource, id)
+	t.drop(t.byHost, p.host, id)
+	t.drop(t.byRsc, p.resource, id)
 	k := rscHost{p.resource, p.host}
 	ids := t.byPair[k]
 	if i, found := slices.BinarySearch(ids, id); found {
@@ -60,6 +77,9 @@ func (t *opTable) remove(id proto.OpID) {
 	}
 	if len(ids) == 0 {
 		delete(t.byPair, k)
+		if cap(ids) > 0 && len(t.spareIDs) < maxSpares {
+			t.spareIDs = append(t.spareIDs, ids)
+		}
 	} else {
 		t.byPair[k] = ids
 	}
@@ -78,30 +98,53 @@ func (t *opTable) of(rsc, host string) []proto.OpID {
 	return append(make([]proto.OpID, 0, len(ids)), ids...)
 }
 
+// pair is of without the copy, to read only: valid until the table
+// changes.
+func (t *opTable) pair(rsc, host string) []proto.OpID { return t.byPair[rscHost{rsc, host}] }
+
 // has says whether a command about rsc on host is in flight.
 func (t *opTable) has(rsc, host string) bool { return len(t.byPair[rscHost{rsc, host}]) > 0 }
 
-func add[K comparable](idx map[K]map[proto.OpID]*pendingOp, k K, id proto.OpID, p *pendingOp) {
+// maxSpares bounds each list of spare index entries, and maxSparePeak
+// the size of a set kept: a boot sends every resource's probe on every
+// host at once, and keeping those would keep the boot's size for good.
+const (
+	maxSpares    = 64
+	maxSparePeak = 16
+)
+
+func (t *opTable) add(idx map[string]*opSet, k string, id proto.OpID, p *pendingOp) {
 	set := idx[k]
 	if set == nil {
-		set = map[proto.OpID]*pendingOp{}
+		if n := len(t.spareSets); n > 0 {
+			set, t.spareSets = t.spareSets[n-1], t.spareSets[:n-1]
+		} else {
+			set = &opSet{ops: map[proto.OpID]*pendingOp{}}
+		}
 		idx[k] = set
 	}
-	set[id] = p
+	set.ops[id] = p
+	set.peak = max(set.peak, len(set.ops))
 }
 
-func drop[K comparable](idx map[K]map[proto.OpID]*pendingOp, k K, id proto.OpID) {
+func (t *opTable) drop(idx map[string]*opSet, k string, id proto.OpID) {
 	if set := idx[k]; set != nil {
-		delete(set, id)
-		if len(set) == 0 {
+		delete(set.ops, id)
+		if len(set.ops) == 0 {
 			delete(idx, k)
+			if set.peak <= maxSparePeak && len(t.spareSets) < maxSpares {
+				t.spareSets = append(t.spareSets, set)
+			}
 		}
 	}
 }
 
-func sortedIDs(set map[proto.OpID]*pendingOp) []proto.OpID {
-	ids := make([]proto.OpID, 0, len(set))
-	for id := range set {
+func sortedIDs(set *opSet) []proto.OpID {
+	if set == nil {
+		return []proto.OpID{}
+	}
+	ids := make([]proto.OpID, 0, len(set.ops))
+	for id := range set.ops {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)

@@ -303,7 +303,7 @@ func (mg *Manager) dispatch(now time.Time, a planner.Action) []effect.Effect {
 // oneShotInFlight: a one-shot command on rsc's instance on host (a probe,
 // start, stop, role change, reload or notification) awaits its result.
 func (mg *Manager) oneShotInFlight(rsc, host string) bool {
-	for _, id := range mg.ops.of(rsc, host) {
+	for _, id := range mg.ops.pair(rsc, host) {
 		if p, ok := mg.ops.get(id); ok && p.oneShot() {
 			return true
 		}
