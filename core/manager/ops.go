@@ -50,8 +50,8 @@ func (mg *Manager) op() proto.OpID {
 }
 
 // sendExec sends a resource command for a transition action and follows it
-// with a timer.
-func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, req lrm.OpRequest) []effect.Effect {
+// with a timer, appended to effs.
+func (mg *Manager) sendExec(effs []effect.Effect, now time.Time, a planner.Action, r *model.Resource, req lrm.OpRequest) []effect.Effect {
 	recurring := a.Kind == planner.Monitor
 	mg.assertOneInFlight(r.ID, a.Host)
 	op := mg.op()
@@ -61,7 +61,10 @@ func (mg *Manager) sendExec(now time.Time, a planner.Action, r *model.Resource, 
 	if hi := mg.hosts[a.Host]; hi.known != nil {
 		hi.known[r.ID] = true // it registers what it is told about
 	}
-	effs := append(mg.batches.Take(3),
+	if effs == nil {
+		effs = mg.batches.Take(3)
+	}
+	effs = append(effs,
 		mg.batches.Send(effect.Send{To: a.Host, Conn: conn, Msg: proto.Exec{Epoch: mg.epoch, Op: op,
 			Resource: lrm.Resource{ID: r.ID, Name: r.Name, Agent: r.Agent, Params: r.Params, Instance: mg.instanceName(r.ID, a.Host),
 				Meta: mg.cloneMeta(r.ID, a.Host)},
