@@ -349,7 +349,10 @@ func (mg *Manager) route(now time.Time, msg effect.Message) []effect.Effect {
 		if m.Epoch != mg.epoch {
 			return nil // a previous incarnation's command
 		}
-		return append(mg.seen(now, m.Host), mg.opResult(now, m)...)
+		// One batch, the host's sign of life's: a result is among the
+		// most frequent inputs, and a batch of its own was copied into
+		// that one and dropped.
+		return mg.opResult(mg.seen(now, m.Host), now, m)
 	case proto.FenceResult:
 		if m.Epoch != mg.epoch {
 			return nil

@@ -13,20 +13,21 @@ import (
 	"github.com/basalt-ha/basalt/core/proto"
 )
 
-// opResult handles a resource operation's result.
-func (mg *Manager) opResult(now time.Time, m proto.OpResult) []effect.Effect {
+// opResult handles a resource operation's result, its effects appended
+// to effs.
+func (mg *Manager) opResult(effs []effect.Effect, now time.Time, m proto.OpResult) []effect.Effect {
 	p, ok := mg.ops.get(m.Op)
 	if !ok {
-		return mg.unsolicited(now, m)
+		return append(effs, mg.unsolicited(now, m)...)
 	}
 	r, known := mg.m.Resource(p.resource)
 	if !known || p.host != m.Host || (m.Result.Resource != "" && m.Result.Resource != p.resource) {
-		return []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "result does not match the command it names: dropped",
-			Attrs: []slog.Attr{slog.String("host", m.Host), slog.Uint64("op", uint64(m.Op)), slog.String("resource", m.Result.Resource)}}}
+		return append(effs, effect.Log{Level: slog.LevelWarn, Msg: "result does not match the command it names: dropped",
+			Attrs: []slog.Attr{slog.String("host", m.Host), slog.Uint64("op", uint64(m.Op)), slog.String("resource", m.Result.Resource)}})
 	}
 	res := m.Result
 	first := !p.answered
-	effs := mg.retire(m.Op, p, res)
+	effs = mg.retire(effs, m.Op, p, res)
 	if res.Status == lrm.Cancelled {
 		mg.setupCancelled(p)
 		return effs
@@ -125,9 +126,8 @@ func (mg *Manager) acrossCleanup(r *model.Resource, p *pendingOp, res lrm.Result
 
 // retire takes a command off the books once its result is in: one-shot
 // commands (and cancelled monitors) entirely, a monitor setup's timer at
-// its first result.
-func (mg *Manager) retire(op proto.OpID, p *pendingOp, res lrm.Result) []effect.Effect {
-	var effs []effect.Effect
+// its first result. Its effects are appended to effs.
+func (mg *Manager) retire(effs []effect.Effect, op proto.OpID, p *pendingOp, res lrm.Result) []effect.Effect {
 	if !p.recurring || res.Status == lrm.Cancelled {
 		mg.ops.remove(op)
 		if p.timer != 0 {
