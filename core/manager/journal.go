@@ -41,6 +41,15 @@ func (mg *Manager) remember(e Event) {
 	}
 }
 
+// roomForEvents grows the remembered events once for n more (as many as
+// remember keeps): a replay remembers the whole log, and growing the list
+// of these large values by doubling was most of what replaying cost.
+func (mg *Manager) roomForEvents(n int) {
+	if n = min(n, 2*maxEvents+1-len(mg.events)); n > 0 {
+		mg.events = slices.Grow(mg.events, n)
+	}
+}
+
 // recentEvents are the events remembered, the last maxEvents, oldest
 // first; to read only.
 func (mg *Manager) recentEvents() []Event { return mg.events[max(0, len(mg.events)-maxEvents):] }

@@ -258,6 +258,8 @@ func (mg *Manager) replayRecords(records [][]byte) error {
 		mg.shadow = mg.newShadow()
 	}
 	mg.shadowNow() // what was appended before these comes first
+	mg.roomForEvents(len(events))
+	mg.shadow.roomForEvents(len(events))
 	for i, e := range events {
 		mg.replay(e)
 		mg.shadow.replay(e)
