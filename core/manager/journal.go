@@ -19,7 +19,7 @@ func (mg *Manager) event(now time.Time, e Event) []effect.Effect {
 	mg.seq++
 	e.Seq, e.Time = mg.seq, now
 	mg.remember(e)
-	data, err := json.Marshal(e)
+	data, err := mg.encodeEvent(e)
 	if err != nil {
 		return []effect.Effect{effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}}}
 	}
@@ -27,8 +27,26 @@ func (mg *Manager) event(now time.Time, e Event) []effect.Effect {
 	if err != nil {
 		return []effect.Effect{effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}}}
 	}
-	mg.appended(data, len(rec))
+	// The record holds the payload: nobody writes to either, and the
+	// encoder's buffer is the next event's.
+	mg.appended(rec[eventlog.HeaderLen:], len(rec))
 	return []effect.Effect{mg.batches.Persist(effect.Persist{Name: EventLog, Data: rec, Append: true})}
+}
+
+// encodeEvent is json.Marshal(e), in a buffer the next event overwrites:
+// the record framing it copies the bytes anyway, and Marshal's own copy
+// of them was one more allocation per event. Encode writes Marshal's
+// bytes (HTML escaped alike) and a newline after them.
+func (mg *Manager) encodeEvent(e Event) ([]byte, error) {
+	if mg.evEnc == nil {
+		mg.evEnc = json.NewEncoder(&mg.evBuf)
+	}
+	mg.evBuf.Reset()
+	if err := mg.evEnc.Encode(e); err != nil {
+		return nil, err
+	}
+	b := mg.evBuf.Bytes()
+	return b[:len(b)-1], nil
 }
 
 // remember keeps the most recent events in memory: the last maxEvents of

@@ -26,6 +26,7 @@
 package manager
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -169,7 +170,10 @@ type Manager struct {
 	// compaction's snapshot is the shadow's (compact.go).
 	shadow       *Manager
 	shadowBehind [][]byte
-	logSize      logSize
+	// evBuf and evEnc encode each event (encodeEvent).
+	evBuf   bytes.Buffer
+	evEnc   *json.Encoder
+	logSize logSize
 	// replayed counts the event log records replayed before Start;
 	// lastLead is the last leadership the log records (leaders.go).
 	replayed int
