@@ -21,9 +21,12 @@ type transition struct {
 	// the manager plans again once what is in flight has ended.
 	stale bool
 
-	running, open int     // actions running; actions waiting or running
-	unmet         []int   // per action, its dependencies not succeeded
-	dependents    [][]int // per action, the actions that depend on it
+	running, open int   // actions running; actions waiting or running
+	unmet         []int // per action, its dependencies not succeeded
+	// deps[depFrom[i]:depFrom[i+1]] are the actions that depend on
+	// action i, ascending: one array, where a list per action cost an
+	// allocation per dependency.
+	depFrom, deps []int
 	// candidates are the waiting actions whose dependencies all
 	// succeeded, ascending: those reconcile may dispatch. An action leaves
 	// them lazily (isCandidate false, compacted once they are half
@@ -34,21 +37,43 @@ type transition struct {
 	dropped     int
 }
 
-// newTransition is a planned transition, nothing dispatched yet.
+// newTransition is a planned transition, nothing dispatched yet. Its
+// lists of numbers share one array: the candidates never hold an action
+// twice, so n places are all they need.
 func newTransition(actions []planner.Action) *transition {
-	t := &transition{actions: actions, state: make([]actionState, len(actions)), open: len(actions),
-		unmet: make([]int, len(actions)), dependents: make([][]int, len(actions)), isCandidate: make([]bool, len(actions))}
+	n, edges := len(actions), 0
+	for _, a := range actions {
+		edges += len(a.After)
+	}
+	ints := make([]int, 3*n+1+edges)
+	t := &transition{actions: actions, state: make([]actionState, n), open: n, isCandidate: make([]bool, n),
+		unmet: ints[:n:n], depFrom: ints[n : 2*n+1 : 2*n+1], candidates: ints[2*n+1 : 2*n+1 : 3*n+1], deps: ints[3*n+1:]}
+	for _, a := range actions {
+		for _, d := range a.After {
+			t.depFrom[d+1]++
+		}
+	}
+	for i := range n {
+		t.depFrom[i+1] += t.depFrom[i]
+	}
+	fill := t.unmet // counts each action's dependents placed, then its unmet
 	for i, a := range actions {
 		for _, d := range a.After {
-			t.unmet[i]++
-			t.dependents[d] = append(t.dependents[d], i)
+			t.deps[t.depFrom[d]+fill[d]] = i
+			fill[d]++
 		}
+	}
+	for i, a := range actions {
+		t.unmet[i] = len(a.After)
 		if t.unmet[i] == 0 {
 			t.candidates, t.isCandidate[i] = append(t.candidates, i), true
 		}
 	}
 	return t
 }
+
+// dependents are the actions that depend on action i, ascending.
+func (t *transition) dependents(i int) []int { return t.deps[t.depFrom[i]:t.depFrom[i+1]] }
 
 // nextCandidate is the first candidate after index after, -1 when none.
 func (t *transition) nextCandidate(after int) int {
@@ -108,7 +133,7 @@ func (t *transition) set(i int, to actionState) {
 		t.running++
 	case succeeded:
 		t.open--
-		for _, j := range t.dependents[i] {
+		for _, j := range t.dependents(i) {
 			if t.unmet[j]--; t.unmet[j] == 0 && t.state[j] == waiting {
 				k, _ := slices.BinarySearch(t.candidates, j)
 				t.candidates, t.isCandidate[j] = slices.Insert(t.candidates, k, j), true
