@@ -255,9 +255,15 @@ func (mg *Manager) resultOrder(rep *Report) []string {
 			}
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(rep.Results)) {
-		add(k)
+	// The rest, sorted in place after the others: order has room for
+	// every key.
+	rest := len(order)
+	for k := range rep.Results { // purity:unordered sorted below
+		if !seen[k] {
+			order = append(order, k)
+		}
 	}
+	slices.Sort(order[rest:])
 	return order
 }
 
@@ -266,11 +272,23 @@ func summarize(rep *Report, order []string) string {
 	if len(order) == 0 {
 		return "no resource concerned" // a standby of a host no group may run on, say
 	}
-	parts := make([]string, len(order))
-	for i, k := range order {
-		parts[i] = k + " " + rep.Results[k]
+	// Built in one buffer, as strings.Join of "key result" parts would
+	// read: a part and a list of them per key cost more than the line.
+	var b strings.Builder
+	n := 2 * (len(order) - 1)
+	for _, k := range order {
+		n += len(k) + 1 + len(rep.Results[k])
 	}
-	return strings.Join(parts, "; ")
+	b.Grow(n)
+	for i, k := range order {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(k)
+		b.WriteByte(' ')
+		b.WriteString(rep.Results[k])
+	}
+	return b.String()
 }
 
 // Report returns a copy of a report.
