@@ -115,7 +115,7 @@ func (mg *Manager) Admin(now time.Time, req Request) (string, []effect.Effect, e
 	rep := mg.openReport(now, req, groups)
 	ev := func(e Event) {
 		e.Report = rep.ID
-		effs = append(effs, mg.event(now, e)...)
+		effs = mg.appendEvent(effs, now, e)
 	}
 	// Logged first, so that a restarted manager still follows the request
 	// to its end: no request is lost with the process that took it.

@@ -191,7 +191,7 @@ func (mg *Manager) endTransient(now time.Time, host, why string, keep func(attrV
 		}
 		e := Event{Kind: "attribute-deleted", Host: host, Attr: &AttrRecord{Name: name, Lifetime: proto.AttrReboot, By: "basalt"},
 			Message: fmt.Sprintf("%s (reboot): %s", name, why)}
-		effs = append(effs, mg.event(now, e)...)
+		effs = mg.appendEvent(effs, now, e)
 		mg.applyAttr(e)
 	}
 	if effs == nil {

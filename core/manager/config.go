@@ -364,8 +364,8 @@ func (mg *Manager) foundOrphans(now time.Time, m proto.Hello) []effect.Effect {
 				mg.observed.set(id, h.Name, planner.Observed{State: planner.Stopped})
 			}
 		}
-		effs = append(effs, mg.event(now, Event{Kind: "orphan-found", Host: m.Host, Resource: id,
-			Message: "configured nowhere: stopped wherever it runs, then forgotten"})...)
+		effs = mg.appendEvent(effs, now, Event{Kind: "orphan-found", Host: m.Host, Resource: id,
+			Message: "configured nowhere: stopped wherever it runs, then forgotten"})
 	}
 	mg.markStale()
 	return effs
@@ -392,7 +392,7 @@ func (mg *Manager) pruneOrphans(now time.Time) []effect.Effect {
 		mg.dropConstraints(g)
 	}
 	for _, r := range rscs {
-		effs = append(effs, mg.event(now, Event{Kind: "orphan-removed", Resource: r, Message: "stopped everywhere: forgotten"})...)
+		effs = mg.appendEvent(effs, now, Event{Kind: "orphan-removed", Resource: r, Message: "stopped everywhere: forgotten"})
 		for _, h := range mg.m.Hosts {
 			if hi := mg.hosts[h.Name]; hi.state == planner.Online && hi.lists && hi.known[r] {
 				delete(hi.known, r)

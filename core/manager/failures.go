@@ -29,7 +29,7 @@ func (mg *Manager) recordFailure(now time.Time, r *model.Resource, host string, 
 		// rc 6 too: it is recorded as any failure, and the planner
 		// ignores it.)
 		mg.fatal[r.ID] = describe(res)
-		return append(effs, mg.event(now, Event{Kind: "fatal", Resource: r.ID, Name: r.Name, Message: describe(res)})...)
+		return mg.appendEvent(effs, now, Event{Kind: "fatal", Resource: r.ID, Name: r.Name, Message: describe(res)})
 	}
 	if mg.failures[r.ID] == nil {
 		mg.failures[r.ID] = map[string]planner.Failure{}
@@ -47,8 +47,8 @@ func (mg *Manager) recordFailure(now time.Time, r *model.Resource, host string, 
 	}
 	f.Last, f.Op, f.Monitor = now, op, monitor
 	mg.failures[r.ID][host] = f
-	return append(effs, mg.event(now, Event{Kind: "failure", Host: host, Resource: r.ID, Name: r.Name,
-		Count: f.Count, Flag: f.Hard, Op: string(op), Monitor: monitor, Message: res.Key().String() + ": " + describe(res)})...)
+	return mg.appendEvent(effs, now, Event{Kind: "failure", Host: host, Resource: r.ID, Name: r.Name,
+		Count: f.Count, Flag: f.Hard, Op: string(op), Monitor: monitor, Message: res.Key().String() + ": " + describe(res)})
 }
 
 // expired: the failure record has outlived its group's failure-timeout.

@@ -33,7 +33,7 @@ type fenceState struct {
 func (mg *Manager) requestFence(now time.Time, hi *hostInfo, why, origin string) []effect.Effect {
 	hi.fence.active = true
 	effs := []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "fencing host", Attrs: []slog.Attr{slog.String("host", hi.name), slog.String("why", why)}}}
-	effs = append(effs, mg.event(now, Event{Kind: "fence-requested", Host: hi.name, Message: why})...)
+	effs = mg.appendEvent(effs, now, Event{Kind: "fence-requested", Host: hi.name, Message: why})
 	return append(effs, mg.fenceEffects(now, mg.fencer.Request(now, hi.name, proto.FenceOff, origin))...)
 }
 

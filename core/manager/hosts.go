@@ -89,7 +89,7 @@ func (mg *Manager) hello(now time.Time, m proto.Hello) []effect.Effect {
 		// they will be, and forgetting them would take a start that runs
 		// for one that never happened (seed 866023: active on two hosts).
 		effs = append(effs, mg.failHostOpsBut(now, m.Host, "agent restarted", mg.conns[m.Host])...)
-		effs = append(effs, mg.event(now, Event{Kind: "agent-restarted", Host: m.Host})...)
+		effs = mg.appendEvent(effs, now, Event{Kind: "agent-restarted", Host: m.Host})
 	}
 	effs = append(effs, mg.foundOrphans(now, m)...)
 	effs = append(effs, mg.seen(now, m.Host)...)
@@ -120,7 +120,7 @@ func (mg *Manager) welcome(now time.Time, m proto.Hello) []effect.Effect {
 		msg := fmt.Sprintf("the agent heartbeated every %s, which the dead timeout of %s does not survive (its --heartbeat-interval?); told the cluster's %s",
 			m.Heartbeat, c.DeadTimeout, c.HeartbeatInterval)
 		effs = append(effs, effect.Log{Level: slog.LevelWarn, Msg: msg, Attrs: []slog.Attr{slog.String("host", m.Host)}})
-		effs = append(effs, mg.event(now, Event{Kind: "agent-heartbeat", Host: m.Host, Message: msg})...)
+		effs = mg.appendEvent(effs, now, Event{Kind: "agent-heartbeat", Host: m.Host, Message: msg})
 	case m.Heartbeat != c.HeartbeatInterval:
 		effs = mg.appendLog(effs, effect.Log{Level: slog.LevelInfo, Msg: "the agent heartbeated at another interval than the cluster's; told the cluster's",
 			Attrs: []slog.Attr{slog.String("host", m.Host), slog.Duration("was", m.Heartbeat), slog.Duration("heartbeat_interval", c.HeartbeatInterval)}})
@@ -149,8 +149,8 @@ func (mg *Manager) goodbye(now time.Time, m proto.Goodbye) []effect.Effect {
 	grace := time.Duration(goodbyeGraceFactor) * mg.m.Cluster.DeadTimeout
 	hi.goodbyeUntil = now.Add(grace)
 	effs := mg.seen(now, m.Host)
-	return append(effs, mg.event(now, Event{Kind: "agent-goodbye", Host: m.Host,
-		Message: "the agent stopped cleanly; it is not judged lost for " + grace.String()})...)
+	return mg.appendEvent(effs, now, Event{Kind: "agent-goodbye", Host: m.Host,
+		Message: "the agent stopped cleanly; it is not judged lost for " + grace.String()})
 }
 
 // seen records a sign of life from host.
@@ -193,7 +193,7 @@ func (mg *Manager) seenHost(now time.Time, hi *hostInfo) []effect.Effect {
 		was = "first contact since the manager started"
 	}
 	mg.setHostState(hi, planner.Online, false)
-	effs = append(effs, mg.event(now, Event{Kind: "host-online", Host: host, Message: was})...)
+	effs = mg.appendEvent(effs, now, Event{Kind: "host-online", Host: host, Message: was})
 	mg.setOnline()
 	mg.markStale()
 	return effs
@@ -287,7 +287,7 @@ func (mg *Manager) hostLost(now time.Time, hi *hostInfo) []effect.Effect {
 	mg.setOnline()
 	effs := mg.failHostOps(now, hi.name, "host lost")
 	effs = append(effs, effect.Log{Level: slog.LevelError, Msg: "host lost", Attrs: []slog.Attr{slog.String("host", hi.name), slog.String("why", why)}})
-	effs = append(effs, mg.event(now, Event{Kind: "host-lost", Host: hi.name, Message: why})...)
+	effs = mg.appendEvent(effs, now, Event{Kind: "host-lost", Host: hi.name, Message: why})
 	effs = append(effs, mg.endTransient(now, hi.name, "the host was lost", nil)...)
 	effs = append(effs, mg.fenceEffects(now, mg.fencer.ExecutorLost(now, hi.name))...)
 	switch {

@@ -15,22 +15,26 @@ import (
 )
 
 // event appends to the event log (durably) and the in-memory list.
-func (mg *Manager) event(now time.Time, e Event) []effect.Effect {
+func (mg *Manager) event(now time.Time, e Event) []effect.Effect { return mg.appendEvent(nil, now, e) }
+
+// appendEvent is event, its effect appended to effs: a batch of its own,
+// copied into the caller's, was an allocation per event.
+func (mg *Manager) appendEvent(effs []effect.Effect, now time.Time, e Event) []effect.Effect {
 	mg.seq++
 	e.Seq, e.Time = mg.seq, now
 	mg.remember(e)
 	data, err := mg.encodeEvent(e)
 	if err != nil {
-		return []effect.Effect{effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}}}
+		return append(effs, effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}})
 	}
 	rec, err := eventlog.Encode(data)
 	if err != nil {
-		return []effect.Effect{effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}}}
+		return append(effs, effect.Log{Level: slog.LevelError, Msg: "encode event", Attrs: []slog.Attr{slog.String("err", err.Error())}})
 	}
 	// The record holds the payload: nobody writes to either, and the
 	// encoder's buffer is the next event's.
 	mg.appended(rec[eventlog.HeaderLen:], len(rec))
-	return []effect.Effect{mg.batches.Persist(effect.Persist{Name: EventLog, Data: rec, Append: true})}
+	return append(effs, mg.batches.Persist(effect.Persist{Name: EventLog, Data: rec, Append: true}))
 }
 
 // encodeEvent is json.Marshal(e), in a buffer the next event overwrites:

@@ -287,12 +287,12 @@ func (mg *Manager) begin(now time.Time, persisted proto.Epoch, replayedNow int) 
 	started := Event{Kind: "manager-started", Message: fmt.Sprintf("epoch %d", mg.epoch)}
 	if mg.cfg.Replica != "" {
 		started.Manager, started.Epoch = mg.cfg.Replica, uint64(mg.epoch)
-		effs = append(effs, mg.event(now, Event{Kind: "takeover", Manager: mg.cfg.Replica, Epoch: uint64(mg.epoch),
-			Message: mg.takeoverMessage(now, replayedNow)})...)
+		effs = mg.appendEvent(effs, now, Event{Kind: "takeover", Manager: mg.cfg.Replica, Epoch: uint64(mg.epoch),
+			Message: mg.takeoverMessage(now, replayedNow)})
 	}
-	effs = append(effs, mg.event(now, started)...)
+	effs = mg.appendEvent(effs, now, started)
 	if mg.configErr != "" {
-		effs = append(effs, mg.event(now, Event{Kind: "config-not-loaded", Message: mg.configErr})...)
+		effs = mg.appendEvent(effs, now, Event{Kind: "config-not-loaded", Message: mg.configErr})
 	}
 	for _, h := range mg.m.Hosts {
 		hi := mg.hosts[h.Name]

@@ -45,8 +45,8 @@ func (mg *Manager) recordFound(now time.Time, t planner.Transition) []effect.Eff
 		msg := fmt.Sprintf("found active on %s, more hosts than it may run on (multiple-active=%s)", hosts, policy)
 		effs = append(effs, effect.Log{Level: slog.LevelWarn, Msg: "group " + msg,
 			Attrs: []slog.Attr{slog.String("group", g.ID)}})
-		effs = append(effs, mg.event(now, Event{Kind: "found-active", Group: g.ID, Hosts: slices.Clone(pl.FoundActive),
-			Flag: held, Message: msg})...)
+		effs = mg.appendEvent(effs, now, Event{Kind: "found-active", Group: g.ID, Hosts: slices.Clone(pl.FoundActive),
+			Flag: held, Message: msg})
 	}
 	return effs
 }

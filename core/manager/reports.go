@@ -24,7 +24,7 @@ func (mg *Manager) closeReports(now time.Time, t planner.Transition) []effect.Ef
 			continue
 		}
 		mg.closeReport(now, rep)
-		effs = append(effs, mg.event(now, mg.closedEvent(rep))...)
+		effs = mg.appendEvent(effs, now, mg.closedEvent(rep))
 	}
 	return effs
 }
@@ -213,7 +213,7 @@ func (mg *Manager) supersede(now time.Time, req Request, newID string) []effect.
 		mg.closeReport(now, rep)
 		rep.Failed = true
 		rep.Results[VerdictKey] = "SUPERSEDED by " + newID + " (" + req.String() + ")"
-		effs = append(effs, mg.event(now, mg.closedEvent(rep))...)
+		effs = mg.appendEvent(effs, now, mg.closedEvent(rep))
 	}
 	return effs
 }

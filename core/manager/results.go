@@ -81,8 +81,8 @@ func (mg *Manager) notified(now time.Time, r *model.Resource, p *pendingOp, res 
 	}
 	effs := []effect.Effect{mg.logRsc(slog.LevelWarn, r.ID, "notification failed: ignored", slog.String("host", p.host),
 		slog.String("notify", what), slog.String("result", describe(res)))}
-	return append(effs, mg.event(now, Event{Kind: "notify-failed", Host: p.host, Resource: r.ID, Name: r.Name,
-		Message: what + ": " + describe(res)})...)
+	return mg.appendEvent(effs, now, Event{Kind: "notify-failed", Host: p.host, Resource: r.ID, Name: r.Name,
+		Message: what + ": " + describe(res)})
 }
 
 // setupCancelled: the agent cancelled a monitor whose setup this manager
@@ -232,7 +232,7 @@ func (mg *Manager) roleResult(now time.Time, r *model.Resource, host string, res
 		if promote {
 			kind = "promoted"
 		}
-		return append(effs, mg.event(now, Event{Kind: kind, Host: host, Resource: r.ID, Name: r.Name})...)
+		return mg.appendEvent(effs, now, Event{Kind: kind, Host: host, Resource: r.ID, Name: r.Name})
 	}
 	mg.observed.set(r.ID, host, planner.Observed{State: planner.Failed, Promoted: true, Digest: was.Digest})
 	op, kind := planner.FailedDemote, "demote-failed"

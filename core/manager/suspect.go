@@ -139,7 +139,7 @@ func (mg *Manager) suspect(now time.Time, hi *hostInfo, end ConnEnd) []effect.Ef
 	msg := suspectWhy + "; lost unless it speaks within " + window.String()
 	effs := []effect.Effect{effect.Log{Level: slog.LevelWarn, Msg: "host suspect", Attrs: []slog.Attr{
 		slog.String("host", hi.name), slog.String("why", msg)}}}
-	effs = append(effs, mg.event(now, Event{Kind: "host-suspect", Host: hi.name, Message: msg})...)
+	effs = mg.appendEvent(effs, now, Event{Kind: "host-suspect", Host: hi.name, Message: msg})
 	if hi.lastSeen.IsZero() || hi.suspectUntil.Before(hi.lastSeen.Add(mg.m.Cluster.DeadTimeout)) {
 		effs = append(effs, mg.batches.SetTimer(effect.SetTimer{ID: hi.deadTimer, At: hi.suspectUntil}))
 	}
