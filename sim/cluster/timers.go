@@ -47,6 +47,16 @@ func newTimerSet(q *eventq.Queue, free *freeList[timer], fired func(t *timer)) *
 
 // set (re)arms timer id at due, set in the owner's life gen.
 func (s *timerSet) set(id effect.TimerID, due time.Time, gen int) {
+	if t := s.pending.get(id); t != nil {
+		// Re-armed while its event is still to run: the event moves, in
+		// the order a cancel and a new event would have taken
+		// (eventq.Move). One whose event ran (an owner may keep a timer
+		// of an ended life) is replaced below.
+		if ev := s.q.Move(t.ev, due); ev != 0 {
+			t.ev, t.due, t.gen = ev, due, gen
+			return
+		}
+	}
 	s.cancel(id)
 	t := s.take()
 	t.id, t.due, t.gen, t.set = id, due, gen, s

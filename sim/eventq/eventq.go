@@ -163,6 +163,41 @@ func (q *Queue) At(t time.Time, fn func()) ID {
 	return makeID(s, q.metas[s].gen)
 }
 
+// Move schedules the event id names at t instead, as Cancel followed by
+// At with its callback would (the same tie-break draw and insertion
+// number, so the same order), and returns its ID, which stays id when the
+// event sits in a wheel bucket: most of a simulation's timers are moved
+// (every heartbeat moves its host's dead timer), and moving one in place
+// spares freeing and taking a slot. It returns 0 and does nothing when id
+// names no scheduled event.
+func (q *Queue) Move(id ID, t time.Time) ID {
+	s, ok := q.find(id)
+	if !ok {
+		return 0
+	}
+	if q.metas[s].loc < 0 { // in a heap: taken out and put back as new
+		fn := q.slots[s].fn
+		q.Cancel(id)
+		return q.At(t, fn)
+	}
+	if t.Before(q.now) {
+		t = q.now
+	}
+	q.seq++
+	var tie uint64
+	if q.tie != nil {
+		tie = q.tie.Uint64()
+	}
+	sl := &q.slots[s]
+	sl.at, sl.tie, sl.seq = t, tie, q.seq
+	e := entry{sec: t.Unix(), nsec: int32(t.Nanosecond()), slot: s, tie: tie, seq: q.seq}
+	if b := q.bucket(&e); b <= q.cur || b >= q.cur+wheelSize || int32(b&wheelMask) != q.metas[s].loc {
+		q.unlink(s)
+		q.place(e, b)
+	}
+	return id
+}
+
 // After schedules fn d from now.
 func (q *Queue) After(d time.Duration, fn func()) ID { return q.At(q.now.Add(d), fn) }
 

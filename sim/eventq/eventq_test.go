@@ -1,6 +1,7 @@
 package eventq
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sort"
 	"testing"
@@ -114,4 +115,60 @@ func TestOrderMatchesSortedSchedule(t *testing.T) {
 		exp[i] = w.seq
 	}
 	require.Equal(t, exp, got)
+}
+
+// TestMoveIsCancelThenAt drives two queues with the same tie-break stream
+// through the same random schedule, one moving events with Move and the
+// other cancelling them and scheduling their callbacks anew: the events
+// must run in the same order at the same instants, whether a move stays
+// in its bucket, crosses the wheel, goes into or out of the front or far
+// heaps, lands in the past or names an event that already ran.
+func TestMoveIsCancelThenAt(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	moveIsCancelThenAt(t, New(start, rand.New(rand.NewPCG(7, 8))), New(start, rand.New(rand.NewPCG(7, 8))))
+	// Without a tie-break, events of one instant run in insertion order:
+	// a move inserts anew.
+	moveIsCancelThenAt(t, New(start, nil), New(start, nil))
+}
+
+func moveIsCancelThenAt(t *testing.T, a, b *Queue) {
+	r := rand.New(rand.NewPCG(9, 10))
+	var ranA, ranB []string
+	idsA, idsB := map[int]ID{}, map[int]ID{}
+	offsets := []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 5 * time.Second, 20 * time.Second, time.Hour, -time.Second}
+	for step := range 20_000 {
+		k := r.IntN(64)
+		d := offsets[r.IntN(len(offsets))] + time.Duration(r.IntN(3))*time.Microsecond // often the same instant as another
+		switch op := r.IntN(10); {
+		case op < 4:
+			name := fmt.Sprintf("e%d@%d", k, step)
+			idsA[k] = a.At(a.Now().Add(d), func() { ranA = append(ranA, name) })
+			idsB[k] = b.At(b.Now().Add(d), func() { ranB = append(ranB, name) })
+		case op < 8:
+			if id, ok := idsA[k]; ok {
+				if moved := a.Move(id, a.Now().Add(d)); moved != 0 {
+					idsA[k] = moved
+				}
+			}
+			if id, ok := idsB[k]; ok {
+				if s, live := b.find(id); live {
+					fn := b.slots[s].fn
+					b.Cancel(id)
+					idsB[k] = b.At(b.Now().Add(d), fn)
+				}
+			}
+		default:
+			for range r.IntN(8) {
+				a.Step()
+				b.Step()
+			}
+		}
+		require.Equal(t, a.Now(), b.Now(), "step %d", step)
+	}
+	for a.Step() {
+		b.Step()
+	}
+	require.False(t, b.Step())
+	require.Equal(t, ranB, ranA)
+	require.NotEmpty(t, ranA)
 }
