@@ -138,11 +138,11 @@ func (a *Agent) persistOps() effect.Effect {
 	data = strconv.AppendUint(append(data, `{"life":`...), a.life, 10) // json.Marshal's encoding of a uint64
 	if len(r.ids) > 0 {
 		data = append(data, `,"running":[`...)
-		for i, id := range r.ids {
+		for i, enc := range r.encs {
 			if i > 0 {
 				data = append(data, ',')
 			}
-			data = append(data, r.enc[id]...)
+			data = append(data, enc...)
 		}
 		data = append(data, ']')
 	}
@@ -156,11 +156,14 @@ func (a *Agent) persistOps() effect.Effect {
 // runningRecord keeps the encoding of each running process of the ops
 // record, in process order, and the changes not persisted yet.
 type runningRecord struct {
-	ids []proc.ID
-	enc map[proc.ID][]byte
-	// encBytes is the length of the encodings in enc together, kept as
-	// they change: summing them over the map at every persist cost a map
-	// iteration per process start and end.
+	// ids are the running processes, sorted, and encs their encodings,
+	// each at its process's index: a handful, which a binary search finds
+	// cheaper than a map's hashing, at every process start and end.
+	ids  []proc.ID
+	encs [][]byte
+	// encBytes is the length of the encodings in encs together, kept as
+	// they change: summing them at every persist cost a pass over them
+	// per process start and end.
 	encBytes int
 	// pending holds the change lines since the last persist; tail counts
 	// the bytes of changes the stored record holds beyond its base.
@@ -187,14 +190,11 @@ type runningRecord struct {
 
 // set (re-)encodes a running process.
 func (r *runningRecord) set(id proc.ID, in *Inflight) {
-	if r.enc == nil {
-		r.enc = map[proc.ID][]byte{}
+	i, found := slices.BinarySearch(r.ids, id)
+	if !found {
+		r.ids, r.encs = slices.Insert(r.ids, i, id), slices.Insert(r.encs, i, nil)
 	}
-	if _, ok := r.enc[id]; !ok {
-		i, _ := slices.BinarySearch(r.ids, id)
-		r.ids = slices.Insert(r.ids, i, id)
-	}
-	buf := r.enc[id][:0] // the old encoding is nobody's: reuse it
+	buf := r.encs[i][:0] // the old encoding is nobody's: reuse it
 	if buf == nil && len(r.spare) > 0 {
 		buf = r.spare[len(r.spare)-1][:0]
 		r.spare = r.spare[:len(r.spare)-1]
@@ -204,11 +204,12 @@ func (r *runningRecord) set(id proc.ID, in *Inflight) {
 		// five allocations per process start.
 		buf = make([]byte, 0, inflightMax+len(in.Resource)+len(in.Action)+len(in.Boot))
 	}
-	r.encBytes -= len(r.enc[id])
-	r.enc[id] = appendInflightWith(buf, in, &r.call)
-	r.encBytes += len(r.enc[id])
-	r.room(len(`{"run":}`) + 1 + len(r.enc[id]))
-	r.pending = append(append(append(r.pending, `{"run":`...), r.enc[id]...), "}\n"...)
+	r.encBytes -= len(r.encs[i])
+	enc := appendInflightWith(buf, in, &r.call)
+	r.encs[i] = enc
+	r.encBytes += len(enc)
+	r.room(len(`{"run":}`) + 1 + len(enc))
+	r.pending = append(append(append(r.pending, `{"run":`...), enc...), "}\n"...)
 }
 
 // opsChunk is the size of the buffers the ops record's change lines are
@@ -256,15 +257,14 @@ func (r *runningRecord) returned() {
 
 // remove forgets an ended process.
 func (r *runningRecord) remove(id proc.ID) {
-	enc, ok := r.enc[id]
+	i, ok := slices.BinarySearch(r.ids, id)
 	if !ok {
 		return
 	}
+	enc := r.encs[i]
 	r.spare = append(r.spare, enc) // the encoding is copied into pending: nothing else holds it
 	r.encBytes -= len(enc)
-	delete(r.enc, id)
-	i, _ := slices.BinarySearch(r.ids, id)
-	r.ids = slices.Delete(r.ids, i, i+1)
+	r.ids, r.encs = slices.Delete(r.ids, i, i+1), slices.Delete(r.encs, i, i+1)
 	r.room(len(`{"end":}`) + 1 + 20)
 	r.pending = strconv.AppendUint(append(r.pending, `{"end":`...), uint64(id), 10)
 	r.pending = append(r.pending, "}\n"...)
