@@ -138,14 +138,7 @@ func (q *Queue) Now() time.Time { return q.now }
 // At schedules fn at t. A time in the past runs at the current instant,
 // after what is already due: virtual time never goes backwards.
 func (q *Queue) At(t time.Time, fn func()) ID {
-	if t.Before(q.now) {
-		t = q.now
-	}
-	q.seq++
-	var tie uint64
-	if q.tie != nil {
-		tie = q.tie.Uint64()
-	}
+	t, tie := q.stamp(t)
 	var s int32
 	if n := len(q.free); n > 0 {
 		s = q.free[n-1]
@@ -180,14 +173,7 @@ func (q *Queue) Move(id ID, t time.Time) ID {
 		q.Cancel(id)
 		return q.At(t, fn)
 	}
-	if t.Before(q.now) {
-		t = q.now
-	}
-	q.seq++
-	var tie uint64
-	if q.tie != nil {
-		tie = q.tie.Uint64()
-	}
+	t, tie := q.stamp(t)
 	sl := &q.slots[s]
 	sl.at, sl.tie, sl.seq = t, tie, q.seq
 	e := entry{sec: t.Unix(), nsec: int32(t.Nanosecond()), slot: s, tie: tie, seq: q.seq}
@@ -196,6 +182,20 @@ func (q *Queue) Move(id ID, t time.Time) ID {
 		q.place(e, b)
 	}
 	return id
+}
+
+// stamp is what an event scheduled at t is ordered by: t, or now if t is
+// past, the next insertion number (q.seq) and a tie-break draw.
+func (q *Queue) stamp(t time.Time) (time.Time, uint64) {
+	if t.Before(q.now) {
+		t = q.now
+	}
+	q.seq++
+	var tie uint64
+	if q.tie != nil {
+		tie = q.tie.Uint64()
+	}
+	return t, tie
 }
 
 // After schedules fn d from now.
