@@ -195,7 +195,10 @@ func (c *Cluster) agentInput(h *host, judged bool, input func() []effect.Effect)
 	if cand != 0 && cur == cand {
 		c.connCov.Takeovers++
 	}
-	if owner := c.conns[cur]; judged && cur != before && owner != nil {
+	if !judged || cur == before {
+		return effs // the usual input: the agent obeys the connection it did
+	}
+	if owner := c.conns[cur]; owner != nil {
 		// The rule is about leaving the connection the agent obeyed: the
 		// first connection of an agent's life takes it from nobody (its
 		// epoch is from an earlier life, and it cannot know the epoch of
