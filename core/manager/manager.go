@@ -327,11 +327,16 @@ func (mg *Manager) receive(now time.Time, from string, msg effect.Message) []eff
 	if effs, forged := mg.refuseForged(from, msg); forged {
 		return effs
 	}
-	return effect.Concat(mg.heard(from), mg.route(now, msg))
+	// The sender's entry, looked up once for what follows: a message that
+	// names a host names its sender (refuseForged), and every host sends
+	// a heartbeat every interval. Nil: not a configured host.
+	hi := mg.hosts[from]
+	return effect.Concat(mg.heard(hi), mg.route(now, msg, hi))
 }
 
-// route hands a message from its proven sender to its handler.
-func (mg *Manager) route(now time.Time, msg effect.Message) []effect.Effect {
+// route hands a message from its proven sender, whose entry is hi (nil
+// for a host not configured), to its handler.
+func (mg *Manager) route(now time.Time, msg effect.Message, hi *hostInfo) []effect.Effect {
 	switch m := msg.(type) {
 	case proto.Hello:
 		return mg.hello(now, m)
@@ -346,8 +351,7 @@ func (mg *Manager) route(now time.Time, msg effect.Message) []effect.Effect {
 		if m.Epoch <= mg.epoch {
 			mg.followsUs(m.Host)
 		}
-		hi, ok := mg.hosts[m.Host] // once: every host heartbeats every interval
-		if !ok {
+		if hi == nil {
 			return nil
 		}
 		return append(mg.seenHost(now, hi), mg.hostPersist(now, hi, m)...)
@@ -358,7 +362,11 @@ func (mg *Manager) route(now time.Time, msg effect.Message) []effect.Effect {
 		// One batch, the host's sign of life's: a result is among the
 		// most frequent inputs, and a batch of its own was copied into
 		// that one and dropped.
-		return mg.opResult(mg.seen(now, m.Host), now, m)
+		var effs []effect.Effect
+		if hi != nil {
+			effs = mg.seenHost(now, hi)
+		}
+		return mg.opResult(effs, now, m)
 	case proto.FenceResult:
 		if m.Epoch != mg.epoch {
 			return nil

@@ -176,14 +176,13 @@ func (mg *Manager) suspectDue(now time.Time, hi *hostInfo) bool {
 	return mg.m.Cluster.FastFailover && !hi.suspectUntil.IsZero() && !now.Before(hi.suspectUntil)
 }
 
-// heard clears host's suspicion on a word from it. A suspicion that had
-// moved the dead timer earlier puts it back where the host's last sign of
-// life set it: the message may be one that is no sign of life (a previous
+// heard clears the suspicion of host hi (nil: not configured) on a word
+// from it. A suspicion that had moved the dead timer earlier puts it back
+// where the host's last sign of life set it: the message may be one that is no sign of life (a previous
 // incarnation's result), and the early timer would otherwise fire as a
 // stale one and leave the host with no dead timer at all.
-func (mg *Manager) heard(host string) []effect.Effect {
-	hi, ok := mg.hosts[host]
-	if !ok || !hi.reset && !hi.refused {
+func (mg *Manager) heard(hi *hostInfo) []effect.Effect {
+	if hi == nil || !hi.reset && !hi.refused {
 		return nil
 	}
 	moved := !hi.suspectUntil.IsZero()
