@@ -178,9 +178,10 @@ func (mg *Manager) suspectDue(now time.Time, hi *hostInfo) bool {
 
 // heard clears the suspicion of host hi (nil: not configured) on a word
 // from it. A suspicion that had moved the dead timer earlier puts it back
-// where the host's last sign of life set it: the message may be one that is no sign of life (a previous
-// incarnation's result), and the early timer would otherwise fire as a
-// stale one and leave the host with no dead timer at all.
+// where the host's last sign of life set it: the message may be one that
+// is no sign of life (a previous incarnation's result), and the early
+// timer would otherwise fire as a stale one and leave the host with no
+// dead timer at all.
 func (mg *Manager) heard(hi *hostInfo) []effect.Effect {
 	if hi == nil || !hi.reset && !hi.refused {
 		return nil
