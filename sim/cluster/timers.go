@@ -12,8 +12,10 @@ import (
 // one more), about one allocation in twenty of a default seed: heartbeats
 // re-arm every second. A timer's firing is now a timer struct whose
 // callback was built once, taken from a free list and put back once its
-// event can no longer run (it fired or was cancelled). The queue sees the same At and Cancel calls as before, in the
-// same order, so runs are unchanged. The free list is the cluster's,
+// event can no longer run (it fired or was cancelled); a timer re-armed
+// before it fired moves its event (eventq.Move), which orders it as the
+// cancel and new event it replaces would, so runs are unchanged. The
+// free list is the cluster's,
 // shared by every set: a manager instance that ends (a crash, a pause)
 // hands its timers to the next one, which used to allocate its own.
 type timerSet struct {
