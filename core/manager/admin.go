@@ -401,25 +401,23 @@ func (mg *Manager) checkRequest(req Request) ([]string, error) {
 // make no sense for it; cleanup does).
 func (mg *Manager) checkAll(req Request) ([]string, error) {
 	switch req.Command {
-	case CmdStandby, CmdUnstandby, CmdCleanup:
-	case CmdStart, CmdClear, CmdManage:
-		if req.Target != "" {
-			break
-		}
-		var out []string
-		for _, g := range mg.m.Groups {
-			if !g.Orphan {
-				out = append(out, g.ID)
-			}
-		}
-		return out, nil
+	case CmdStandby, CmdUnstandby, CmdCleanup, CmdStart, CmdClear, CmdManage:
 	default:
 		return nil, fmt.Errorf("%s: only standby, unstandby, start, clear, manage and cleanup take --all", req)
 	}
 	if req.Target != "" {
 		return nil, fmt.Errorf("%s %s --all: name a %s or --all, not both", req.Command, req.Target, allNoun(req.Command))
 	}
-	return mg.allGroups(), nil
+	if req.Command != CmdStart && req.Command != CmdClear && req.Command != CmdManage {
+		return mg.allGroups(), nil
+	}
+	var out []string
+	for _, g := range mg.m.Groups {
+		if !g.Orphan {
+			out = append(out, g.ID)
+		}
+	}
+	return out, nil
 }
 
 // allNoun is what a request of req's command names one of.
