@@ -152,9 +152,6 @@ type Pairer struct {
 	// more into the history at the seed's end (AppendOps).
 	chunks [][]Op
 	n      int
-	// flat is Ops' copy, valid until the next Add.
-	flat   []Op
-	flatOK bool
 	// running are the operations whose Started record came and whose
 	// Ended one has not, by index in the order of operations.
 	running map[runKey]int
@@ -169,7 +166,6 @@ func (p *Pairer) Add(r Record) {
 	if p.running == nil {
 		p.running = map[runKey]int{}
 	}
-	p.flatOK = false
 	k := runKey{r.Host, r.Life, r.Run}
 	switch r.Phase {
 	case Started:
@@ -219,11 +215,6 @@ func (p *Pairer) AppendOps(dst []Op) []Op {
 	return dst
 }
 
-// Ops are the operations so far, in the order of their first record. The
-// slice is the Pairer's own: read it, do not keep it across an Add.
-func (p *Pairer) Ops() []Op {
-	if !p.flatOK {
-		p.flat, p.flatOK = p.AppendOps(nil), true
-	}
-	return p.flat
-}
+// Ops are the operations so far, in the order of their first record, in
+// a new slice.
+func (p *Pairer) Ops() []Op { return p.AppendOps(nil) }

@@ -82,6 +82,7 @@ func TestPairerIsTheRule(t *testing.T) {
 			require.Equal(t, refOps(recs), p.Ops(), "after record %d of %v", i, recs)
 		}
 		require.Equal(t, refOps(recs), Ops(recs))
-		require.Equal(t, p.Ops(), p.AppendOps(nil))
+		head := []Op{{Resource: "already there"}}
+		require.Equal(t, append(head, refOps(recs)...), p.AppendOps(head), "appended after what dst holds")
 	}
 }
