@@ -14,9 +14,9 @@ import (
 var kindKey = []byte(`"kind":"`)
 
 // judged reports whether an event record is of a kind the notify judge
-// reads (check.NotifyJudges), looking its kind up once instead of searching the
-// whole record for each kind: every event every manager persists passes
-// here.
+// reads (check.NotifyJudges), looking its kind up once instead of
+// searching the whole record for each kind: every event every manager
+// persists passes here.
 func judged(payload []byte) bool {
 	_, rest, ok := bytes.Cut(payload, kindKey)
 	if !ok {
